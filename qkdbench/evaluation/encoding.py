@@ -1,0 +1,172 @@
+"""Turning a :class:`~qkdbench.model.Plan` into the arrays the kernels read, and back.
+
+Encoding is also where a plan's *shape* is checked against its instance: one
+route per request, each a simple path from the request's source to its
+target over existing arcs, one reservation per arc. A plan that fails these
+checks cannot be costed; a plan that passes them may still be infeasible for
+its reservations (negative, fractional, over capacity), which the evaluator
+reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..model import Instance, InputError, Plan, Route
+
+__all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations"]
+
+
+@dataclass(frozen=True, eq=False)
+class PlanArrays:
+    """A plan (or a batch of plans) in CSR form, in the instance's request order.
+
+    Attributes
+    ----------
+    ptr : ndarray (B*F+1,) int64
+        Row ``b*F + f`` holds request ``f`` of plan ``b``: positions ``ptr[row]:ptr[row+1]``.
+    arcs : ndarray int64
+        Arc ids along each route, in path order.
+    yr, zr : ndarray float64
+        Reserved QKD and KM wavelengths on those arcs.
+    n_requests : int
+        ``F``.
+    """
+
+    ptr: np.ndarray
+    arcs: np.ndarray
+    yr: np.ndarray
+    zr: np.ndarray
+    n_requests: int
+
+    @property
+    def n_plans(self) -> int:
+        return (self.ptr.size - 1) // max(self.n_requests, 1) if self.n_requests else 0
+
+    def plan(self, b: int) -> "PlanArrays":
+        """The ``b``-th plan of a batch."""
+        F = self.n_requests
+        lo, hi = self.ptr[b * F], self.ptr[(b + 1) * F]
+        return PlanArrays(self.ptr[b * F:(b + 1) * F + 1] - lo, self.arcs[lo:hi],
+                          self.yr[lo:hi], self.zr[lo:hi], F)
+
+
+def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
+    """Shape problems of a plan against an instance, each with its place.
+
+    Returns an empty list when every request has exactly one route that is a
+    simple path from its source to its target over existing arcs, with one
+    reservation per arc.
+    """
+    problems: list[InputError] = []
+    seen: dict[str, int] = {}
+    for k, route in enumerate(plan.routes):
+        place = f"requests[{k}]"
+        f = instance.request_index.get(route.request_id)
+        if f is None:
+            problems.append(InputError(f"request {route.request_id!r} is not in the instance",
+                                       f"{place}.id"))
+            continue
+        if route.request_id in seen:
+            problems.append(InputError(f"request {route.request_id!r} is routed twice",
+                                       f"{place}.id"))
+            continue
+        seen[route.request_id] = k
+        req = instance.requests[f]
+        path = route.path
+        if len(path) < 2:
+            problems.append(InputError("path must list at least two nodes", f"{place}.path"))
+            continue
+        if path[0] != req.source:
+            problems.append(InputError(f"path starts at {path[0]!r}, not at the request's "
+                                       f"source {req.source!r}", f"{place}.path[0]"))
+        if path[-1] != req.target:
+            problems.append(InputError(f"path ends at {path[-1]!r}, not at the request's "
+                                       f"target {req.target!r}", f"{place}.path[{len(path) - 1}]"))
+        firsts: dict = {}
+        for i, n in enumerate(path):
+            if n not in instance.node_index:
+                problems.append(InputError(f"unknown node {n!r}", f"{place}.path[{i}]"))
+            elif n in firsts:
+                problems.append(InputError(f"node {n!r} visited twice (also path[{firsts[n]}]);"
+                                           " a route must be a simple path",
+                                           f"{place}.path[{i}]"))
+            else:
+                firsts[n] = i
+        for i in range(len(path) - 1):
+            if (path[i], path[i + 1]) not in instance.arc_index and \
+                    path[i] in instance.node_index and path[i + 1] in instance.node_index:
+                problems.append(InputError(f"no arc {path[i]!r}->{path[i + 1]!r} in the "
+                                           "topology", f"{place}.path[{i}]"))
+        for key in ("reserve_qkd", "reserve_km"):
+            if len(getattr(route, key)) != len(path) - 1:
+                problems.append(InputError(f"{len(getattr(route, key))} reservations for "
+                                           f"{len(path) - 1} arcs", f"{place}.{key}"))
+    for req in instance.requests:
+        if req.id not in seen:
+            problems.append(InputError(f"request {req.id!r} has no route", "requests"))
+    return problems
+
+
+def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
+    """The arrays of one plan, requests in the instance's order.
+
+    Raises
+    ------
+    InputError
+        The first of :func:`route_violations`, if any.
+    """
+    problems = route_violations(instance, plan)
+    if problems:
+        raise problems[0]
+    by_id = {r.request_id: r for r in plan.routes}
+    arcs: list[int] = []
+    yr: list[float] = []
+    zr: list[float] = []
+    ptr = np.zeros(instance.n_requests + 1, dtype=np.int64)
+    index = instance.arc_index
+    for f, req in enumerate(instance.requests):
+        route = by_id[req.id]
+        p = route.path
+        arcs.extend(index[(p[i], p[i + 1])] for i in range(len(p) - 1))
+        yr.extend(route.reserve_qkd)
+        zr.extend(route.reserve_km)
+        ptr[f + 1] = len(arcs)
+    return PlanArrays(ptr, np.asarray(arcs, dtype=np.int64), np.asarray(yr, dtype=float),
+                      np.asarray(zr, dtype=float), instance.n_requests)
+
+
+def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
+                stats: dict | None = None) -> Plan:
+    """The :class:`Plan` of one plan's arrays (reservations rounded to integers)."""
+    tails = instance.arcs.tail
+    heads = instance.arcs.head
+    routes = []
+    for f, req in enumerate(instance.requests):
+        lo, hi = arrays.ptr[f], arrays.ptr[f + 1]
+        arcs = arrays.arcs[lo:hi]
+        path = [instance.nodes[tails[arcs[0]]]] + [instance.nodes[heads[a]] for a in arcs]
+        routes.append(Route(req.id, tuple(path),
+                            tuple(int(round(v)) for v in arrays.yr[lo:hi]),
+                            tuple(int(round(v)) for v in arrays.zr[lo:hi])))
+    return Plan(instance.name, planner, tuple(routes), dict(stats or {}))
+
+
+def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
+    """Concatenate plans (same instance) into one batch."""
+    if not batch:
+        raise ValueError("an empty batch")
+    F = batch[0].n_requests
+    ptrs, offset = [np.zeros(1, dtype=np.int64)], 0
+    for pa in batch:
+        if pa.n_requests != F:
+            raise ValueError("plans of different instances in one batch")
+        ptrs.append(pa.ptr[1:] + offset)
+        offset += int(pa.ptr[-1])
+    return PlanArrays(np.concatenate(ptrs), np.concatenate([p.arcs for p in batch]),
+                      np.concatenate([p.yr for p in batch]),
+                      np.concatenate([p.zr for p in batch]), F)
+

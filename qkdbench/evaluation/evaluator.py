@@ -1,0 +1,310 @@
+"""Score plans: the expected deployment cost of MODEL.md, its breakdown and feasibility.
+
+Every planner, the exact solver and every report reads its costs from here.
+
+Examples
+--------
+>>> from qkdbench.model import Instance, Link, Request, Demand, Plan, Route
+>>> inst = Instance((1, 2), (Link(1, 2, 100.0),), (Request("f0", 1, 2, Demand.point(1.0)),))
+>>> plan = Plan(inst.name, "hand", (Route("f0", (1, 2), (3,), (1,)),))
+>>> ev = evaluate(inst, plan)
+>>> ev.feasible, round(ev.total, 6) == round(ev.first_stage + ev.second_stage, 6)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..model import COMPONENTS, PHASES, Instance, Plan
+from . import kernels
+from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
+
+__all__ = [
+    "Evaluation",
+    "BatchScores",
+    "evaluate",
+    "evaluate_arrays",
+    "evaluate_batch",
+    "pair_costs",
+    "newsvendor_reservations",
+    "reservation_violations",
+]
+
+_WAVELENGTH_KEYS = ("reserved_qkd", "used_qkd", "on_demand_qkd",
+                    "reserved_km", "used_km", "on_demand_km")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The evaluator's verdict on one plan.
+
+    Attributes
+    ----------
+    total : float
+        Expected deployment cost (``inf`` if the plan's routes cannot be costed).
+    first_stage : float
+        Reservation cost plus route (hop) cost.
+    second_stage : float
+        Expected cost of using reserved wavelengths and buying on-demand ones.
+    feasible : bool
+    violations : tuple of str
+        Each names the place in the plan and the problem.
+    components : dict
+        Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases).
+    phases : dict
+        Cost per phase ``r, e, o`` (``hop`` is outside the phases).
+    phase_components : dict
+        ``phase_components[ph][comp]``.
+    wavelengths : dict
+        Totals over arcs: ``reserved_qkd``, ``used_qkd`` (expected),
+        ``on_demand_qkd`` (expected), and the same for ``km``.
+    request_costs : tuple of float
+        Expected cost per request, in the instance's order.
+    """
+
+    total: float
+    first_stage: float
+    second_stage: float
+    feasible: bool
+    violations: tuple[str, ...]
+    components: Mapping[str, float] = field(default_factory=dict)
+    phases: Mapping[str, float] = field(default_factory=dict)
+    phase_components: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    wavelengths: Mapping[str, float] = field(default_factory=dict)
+    request_costs: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (``inf`` becomes ``None``)."""
+        def num(x: float) -> float | None:
+            return float(x) if math.isfinite(x) else None
+        return {
+            "total": num(self.total), "first_stage": num(self.first_stage),
+            "second_stage": num(self.second_stage), "feasible": self.feasible,
+            "violations": list(self.violations),
+            "components": {k: num(v) for k, v in self.components.items()},
+            "phases": {k: num(v) for k, v in self.phases.items()},
+            "phase_components": {ph: {k: num(v) for k, v in d.items()}
+                                 for ph, d in self.phase_components.items()},
+            "wavelengths": {k: num(v) for k, v in self.wavelengths.items()},
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class BatchScores:
+    """Scores of a batch of plans.
+
+    Attributes
+    ----------
+    total, first_stage, second_stage : ndarray (B,)
+    excess : ndarray (B,)
+        Reserved wavelengths over capacity plus negative reservations; 0 when
+        the plan respects every capacity.
+    feasible : ndarray (B,) bool
+        ``excess == 0`` and all reservations integral.
+    """
+
+    total: np.ndarray
+    first_stage: np.ndarray
+    second_stage: np.ndarray
+    excess: np.ndarray
+    feasible: np.ndarray
+
+
+def _kernel_data(instance: Instance) -> tuple:
+    s = instance.support
+    a = instance.arcs
+    return (s.ptr, s.links, s.survival, s.partial_links, s.mean_links, s.arc_class,
+            a.c_y, a.c_z, a.hop)
+
+
+def reservation_violations(instance: Instance, arrays: PlanArrays,
+                           plan: Plan | None = None) -> list[str]:
+    """Reservation problems of one encoded plan: negative, fractional, over capacity."""
+    out: list[str] = []
+    ids = [r.id for r in instance.requests]
+    place_of = {}
+    if plan is not None:
+        place_of = {r.request_id: k for k, r in enumerate(plan.routes)}
+    for key, vals in (("reserve_qkd", arrays.yr), ("reserve_km", arrays.zr)):
+        bad = np.flatnonzero((vals < 0) | (vals != np.round(vals)))
+        for pos in bad[:20]:
+            f = int(np.searchsorted(arrays.ptr, pos, side="right") - 1)
+            i = int(pos - arrays.ptr[f])
+            k = place_of.get(ids[f], f)
+            what = "negative" if vals[pos] < 0 else "not an integer"
+            out.append(f"requests[{k}].{key}[{i}]: reservation {vals[pos]!r} is {what}")
+    arcs = instance.arcs
+    used_y = np.bincount(arrays.arcs, weights=arrays.yr, minlength=arcs.n)
+    used_z = np.bincount(arrays.arcs, weights=arrays.zr, minlength=arcs.n)
+    for name, used, cap in (("QKD", used_y, arcs.W_qkd), ("KM", used_z, arcs.W_kml)):
+        for a in np.flatnonzero(used > cap + 1e-9):
+            u, v = instance.nodes[arcs.tail[a]], instance.nodes[arcs.head[a]]
+            out.append(f"arc {u!r}->{v!r}: {used[a]:g} {name} wavelengths reserved, "
+                       f"capacity {int(cap[a])}")
+    return out
+
+
+def evaluate_arrays(instance: Instance, arrays: PlanArrays,
+                    plan: Plan | None = None) -> Evaluation:
+    """Score one encoded plan (see :func:`evaluate`)."""
+    q, req_cost = kernels.score_detail(arrays.ptr, arrays.arcs, arrays.yr, arrays.zr,
+                                       instance.arcs.n, *_kernel_data(instance))
+    a = instance.arcs
+    costs = instance.costs
+    # quantity rows per phase: QKD (reserved, used, on-demand) and KM likewise
+    qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
+    qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
+    phase_components: dict[str, dict[str, float]] = {}
+    for ph in PHASES:
+        table = getattr(costs, ph)
+        phase_components[ph] = {
+            comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
+            for c, comp in enumerate(COMPONENTS)}
+    hop_cost = float(a.hop @ q[kernels.HOPS])
+    phases = {ph: math.fsum(phase_components[ph].values()) for ph in PHASES}
+    components = {comp: math.fsum(phase_components[ph][comp] for ph in PHASES)
+                  for comp in COMPONENTS}
+    components["hop"] = hop_cost
+    first = phases["r"] + hop_cost
+    second = phases["e"] + phases["o"]
+    wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
+    viol = tuple(reservation_violations(instance, arrays, plan))
+    return Evaluation(first + second, first, second, not viol, viol, components, phases,
+                      phase_components, wavelengths, tuple(float(x) for x in req_cost))
+
+
+def evaluate(instance: Instance, plan: Plan) -> Evaluation:
+    """Expected cost, breakdown and feasibility of a plan.
+
+    Parameters
+    ----------
+    instance : Instance
+    plan : Plan
+
+    Returns
+    -------
+    Evaluation
+        A plan whose routes are not simple source-target paths over existing
+        arcs (or that misses a request) is returned with ``total = inf``,
+        ``feasible = False`` and its violations; it is never scored as feasible.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import load_topology, sample_requests
+    >>> from qkdbench.heuristics import get_planner
+    >>> inst = sample_requests(load_topology("usnet"), 5, max_rate=4, seed=0)
+    >>> ev = evaluate(inst, get_planner("coqbn").plan(inst))
+    >>> ev.feasible
+    True
+    """
+    problems = route_violations(instance, plan)
+    if problems:
+        inf = math.inf
+        return Evaluation(inf, inf, inf, False, tuple(str(p) for p in problems))
+    return evaluate_arrays(instance, encode_plan(instance, plan), plan)
+
+
+def evaluate_batch(instance: Instance,
+                   plans: PlanArrays | Sequence[Plan | PlanArrays]) -> BatchScores:
+    """Score many plans of one instance in one kernel call.
+
+    Parameters
+    ----------
+    instance : Instance
+    plans : PlanArrays or sequence of Plan / PlanArrays
+        A batch already in CSR form (rows ``b * F + f``), or plans to encode.
+
+    Returns
+    -------
+    BatchScores
+        Totals agree with :func:`evaluate` plan by plan.
+
+    Raises
+    ------
+    InputError
+        If a :class:`Plan` in ``plans`` has routes that cannot be costed.
+    """
+    if isinstance(plans, PlanArrays):
+        batch = plans
+    else:
+        batch = stack_plans([p if isinstance(p, PlanArrays) else encode_plan(instance, p)
+                             for p in plans])
+    F = instance.n_requests
+    if F == 0:
+        n = max(batch.ptr.size - 1, 0)
+        z = np.zeros(n)
+        return BatchScores(z, z, z, z, np.ones(n, bool))
+    a = instance.arcs
+    total, first, excess = kernels.score_batch(
+        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance),
+        a.W_qkd.astype(float), a.W_kml.astype(float))
+    fractional = np.zeros(total.size, dtype=bool)
+    frac_pos = np.flatnonzero((batch.yr != np.round(batch.yr)) | (batch.zr != np.round(batch.zr)))
+    if frac_pos.size:
+        rows = np.searchsorted(batch.ptr, frac_pos, side="right") - 1
+        fractional[np.unique(rows // F)] = True
+    return BatchScores(total, first, total - first, excess,
+                       (excess <= 0) & ~fractional)
+
+
+def pair_costs(instance: Instance, requests: np.ndarray, arcs: np.ndarray,
+               reserve_qkd: np.ndarray, reserve_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected cost of request ``requests[i]`` on arc ``arcs[i]`` with given reservations.
+
+    Parameters
+    ----------
+    instance : Instance
+    requests, arcs : array of int
+        Request positions and arc ids, one pair per entry.
+    reserve_qkd, reserve_km : array of float
+        Reservations on those pairs.
+
+    Returns
+    -------
+    qkd, km : ndarray
+        The QKD part (reservation + expected use + expected on-demand + the
+        arc's route cost) and the KM part. A route's cost is the sum of both
+        over its arcs; a plan's is the sum over its routes.
+    """
+    req = np.ascontiguousarray(requests, dtype=np.int64)
+    arc = np.ascontiguousarray(arcs, dtype=np.int64)
+    y = np.ascontiguousarray(np.broadcast_to(np.asarray(reserve_qkd, float), arc.shape))
+    z = np.ascontiguousarray(np.broadcast_to(np.asarray(reserve_km, float), arc.shape))
+    req = np.ascontiguousarray(np.broadcast_to(req, arc.shape))
+    return kernels.pair_costs(req, arc, y, z, *_kernel_data(instance))
+
+
+def newsvendor_reservations(instance: Instance, requests: np.ndarray,
+                            arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cost-minimising reservations of each (request, arc) pair alone, capacity aside.
+
+    The expected cost on one pair is convex and piecewise linear in the
+    reservation with breakpoints at the support's wavelength needs (MODEL.md,
+    consequences 3-4), so the smallest minimiser is found among ``0`` and those
+    breakpoints, each scored by :func:`pair_costs`.
+
+    Returns
+    -------
+    reserve_qkd, reserve_km : ndarray of int64
+    """
+    req = np.broadcast_to(np.asarray(requests, dtype=np.int64), np.shape(arcs))
+    arc = np.asarray(arcs, dtype=np.int64)
+    s = instance.support
+    out_y = np.zeros(arc.size, dtype=np.int64)
+    out_z = np.zeros(arc.size, dtype=np.int64)
+    for i, (f, a) in enumerate(zip(req.ravel(), arc.ravel())):
+        c = s.arc_class[a]
+        levels = np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
+        n = levels.size
+        cy, _ = pair_costs(instance, np.full(n, f), np.full(n, a), 3.0 * levels, np.zeros(n))
+        _, cz = pair_costs(instance, np.full(n, f), np.full(n, a), np.zeros(n), 1.0 * levels)
+        # smallest minimiser, robust to rounding on a flat stretch
+        out_y[i] = 3 * levels[np.flatnonzero(cy <= cy.min() * (1 + 1e-12) + 1e-12)[0]]
+        out_z[i] = levels[np.flatnonzero(cz <= cz.min() * (1 + 1e-12) + 1e-12)[0]]
+    return out_y.reshape(arc.shape), out_z.reshape(arc.shape)

@@ -1,0 +1,177 @@
+"""The Numba cost kernels: the one definition of a plan's expected cost.
+
+For a fixed first stage the best recourse is closed-form (MODEL.md,
+consequence 1): on an arc with ``yr`` reserved QKD wavelengths and a scenario
+needing ``3P``, the reserved ones used are ``min(yr, 3P)`` (if using a reserved
+wavelength is not dearer than buying one on demand) and the rest is bought on
+demand; the same for KM with ``P``. The expectation needs
+``E[min(y, w P)]``, which these kernels read off per-request sorted supports
+with prefix sums in ``O(log |support|)``.
+
+Array layout (all kernels)
+--------------------------
+A plan is CSR over requests: request ``f``'s arcs are
+``arcs[ptr[f]:ptr[f+1]]`` with reservations ``yr``, ``zr`` at the same
+positions. A batch of ``B`` plans over ``F`` requests uses one ``ptr`` of
+length ``B * F + 1``; plan ``b``'s request ``f`` is row ``b * F + f``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["expected_used", "score_detail", "score_batch", "pair_costs",
+           "N_QUANTITIES"]
+
+#: Rows of the per-arc quantity matrix returned by :func:`score_detail`:
+#: reserved, expected used, expected on-demand QKD wavelengths; the same for KM;
+#: and the number of routes using the arc.
+N_QUANTITIES = 7
+R_Y, E_Y, O_Y, R_Z, E_Z, O_Z, HOPS = range(N_QUANTITIES)
+
+_W_QKD = 3.0
+_W_KM = 1.0
+
+
+@njit(cache=True, inline="always")
+def expected_used(y, w, f, c, sptr, links, survival, partial):
+    """``E[min(y, w * P_f)]`` on an arc of key-rate class ``c`` (``y >= 0``)."""
+    lo = sptr[f]
+    hi = sptr[f + 1]
+    a = lo
+    b = hi
+    while a < b:  # first support position with w * P > y
+        mid = (a + b) >> 1
+        if w * links[c, mid] <= y:
+            a = mid + 1
+        else:
+            b = mid
+    if a == lo:
+        return y
+    return w * partial[c, a - 1] + y * survival[a - 1]
+
+
+@njit(cache=True, inline="always")
+def _pair(f, arc, yr, zr, sptr, links, survival, partial, mean_links, arc_class, c_y, c_z):
+    """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
+    c = arc_class[arc]
+    need_y = _W_QKD * mean_links[c, f]
+    need_z = _W_KM * mean_links[c, f]
+    if c_y[1, arc] <= c_y[2, arc]:
+        used_y = expected_used(yr, _W_QKD, f, c, sptr, links, survival, partial)
+    else:
+        used_y = 0.0
+    if c_z[1, arc] <= c_z[2, arc]:
+        used_z = expected_used(zr, _W_KM, f, c, sptr, links, survival, partial)
+    else:
+        used_z = 0.0
+    return used_y, need_y - used_y, used_z, need_z - used_z
+
+
+@njit(cache=True)
+def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, mean_links,
+                 arc_class, c_y, c_z, hop):
+    """Score one plan in detail.
+
+    Returns
+    -------
+    q : ndarray (N_QUANTITIES, n_arcs)
+        Per-arc totals over requests: reserved, expected used and expected
+        on-demand QKD wavelengths, the same for KM, and routes using the arc.
+    request_cost : ndarray (F,)
+        Expected cost of each request (first stage plus expected recourse).
+    """
+    n_req = ptr.size - 1
+    q = np.zeros((N_QUANTITIES, n_arcs))
+    request_cost = np.zeros(n_req)
+    for f in range(n_req):
+        acc = 0.0
+        for k in range(ptr[f], ptr[f + 1]):
+            a = arcs[k]
+            uy, oy, uz, oz = _pair(f, a, yr[k], zr[k], sptr, links, survival, partial,
+                                   mean_links, arc_class, c_y, c_z)
+            q[R_Y, a] += yr[k]
+            q[E_Y, a] += uy
+            q[O_Y, a] += oy
+            q[R_Z, a] += zr[k]
+            q[E_Z, a] += uz
+            q[O_Z, a] += oz
+            q[HOPS, a] += 1.0
+            acc += (c_y[0, a] * yr[k] + c_y[1, a] * uy + c_y[2, a] * oy
+                    + c_z[0, a] * zr[k] + c_z[1, a] * uz + c_z[2, a] * oz + hop[a])
+        request_cost[f] = acc
+    return q, request_cost
+
+
+@njit(cache=True, parallel=True)
+def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_links,
+                arc_class, c_y, c_z, hop, w_qkd, w_kml):
+    """Score ``B = (ptr.size - 1) // n_req`` plans at once.
+
+    Returns
+    -------
+    total, first_stage : ndarray (B,)
+        Expected cost and its first-stage part.
+    excess : ndarray (B,)
+        Wavelengths reserved beyond capacity, summed over arcs (QKD + KM), plus
+        the magnitude of any negative reservation: 0 for a capacity-feasible plan.
+    """
+    n_plans = (ptr.size - 1) // n_req
+    n_arcs = w_qkd.size
+    total = np.zeros(n_plans)
+    first = np.zeros(n_plans)
+    excess = np.zeros(n_plans)
+    for b in prange(n_plans):
+        ry = np.zeros(n_arcs)
+        rz = np.zeros(n_arcs)
+        acc = 0.0
+        acc_first = 0.0
+        bad = 0.0
+        for f in range(n_req):
+            row = b * n_req + f
+            for k in range(ptr[row], ptr[row + 1]):
+                a = arcs[k]
+                y = yr[k]
+                z = zr[k]
+                uy, oy, uz, oz = _pair(f, a, y, z, sptr, links, survival, partial,
+                                       mean_links, arc_class, c_y, c_z)
+                fs = c_y[0, a] * y + c_z[0, a] * z + hop[a]
+                acc_first += fs
+                acc += fs + c_y[1, a] * uy + c_y[2, a] * oy + c_z[1, a] * uz + c_z[2, a] * oz
+                ry[a] += y
+                rz[a] += z
+                if y < 0:
+                    bad -= y
+                if z < 0:
+                    bad -= z
+        for a in range(n_arcs):
+            if ry[a] > w_qkd[a]:
+                bad += ry[a] - w_qkd[a]
+            if rz[a] > w_kml[a]:
+                bad += rz[a] - w_kml[a]
+        total[b] = acc
+        first[b] = acc_first
+        excess[b] = bad
+    return total, first, excess
+
+
+@njit(cache=True)
+def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, mean_links, arc_class,
+               c_y, c_z, hop):
+    """Expected cost of request ``req[i]`` on arc ``arcs[i]`` with reservations ``yr[i]``, ``zr[i]``.
+
+    Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
+    plus the arc's route cost) and the KM part, separately, so that a caller can
+    optimise the two reservations independently.
+    """
+    n = arcs.size
+    out_y = np.empty(n)
+    out_z = np.empty(n)
+    for i in range(n):
+        a = arcs[i]
+        uy, oy, uz, oz = _pair(req[i], a, yr[i], zr[i], sptr, links, survival, partial,
+                               mean_links, arc_class, c_y, c_z)
+        out_y[i] = c_y[0, a] * yr[i] + c_y[1, a] * uy + c_y[2, a] * oy + hop[a]
+        out_z[i] = c_z[0, a] * zr[i] + c_z[1, a] * uz + c_z[2, a] * oz
+    return out_y, out_z

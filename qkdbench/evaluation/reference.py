@@ -1,0 +1,98 @@
+"""Plain-Python twin of the cost kernels, for tests only.
+
+It follows MODEL.md literally: for every request, every arc of its route and
+every support point, it counts the QKD links (Eq. 1), the wavelengths needed,
+the best recourse of that scenario (consequence 1), and prices each component
+count with Table I. It shares no code with :mod:`qkdbench.evaluation.kernels`
+and reads only the instance's plain fields, not its derived arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..model import Instance, Plan
+
+__all__ = ["reference_evaluate"]
+
+
+def _ceil(x: float) -> int:
+    return max(0, math.ceil(x - 1e-9))
+
+
+def reference_evaluate(instance: Instance, plan: Plan) -> dict:
+    """Expected cost of a plan, by direct enumeration.
+
+    Returns
+    -------
+    dict
+        ``total``, ``first_stage``, ``second_stage``, ``components`` (tx, rx,
+        km, si, md, ch, hop), ``phases`` (r, e, o) and ``wavelengths``.
+        Routes are assumed valid (the twin checks nothing).
+    """
+    p = instance.params
+    cost = {ph: dict(getattr(instance.costs, ph)) for ph in ("r", "e", "o")}
+    link_of = {}
+    for link in instance.links:
+        link_of[(link.u, link.v)] = link
+        link_of[(link.v, link.u)] = link
+    comps = {c: 0.0 for c in ("tx", "rx", "km", "si", "md", "ch", "hop")}
+    phases = {"r": 0.0, "e": 0.0, "o": 0.0}
+    wl = {k: 0.0 for k in ("reserved_qkd", "used_qkd", "on_demand_qkd",
+                           "reserved_km", "used_km", "on_demand_km")}
+    req_of = {r.id: r for r in instance.requests}
+
+    def price(ph: str, n_qkd: float, n_km: float, e: float, m: int, weight: float) -> None:
+        # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_km KM wavelengths = n_km KM links
+        qkd_links = n_qkd / 3.0
+        parts = {
+            "tx": 2 * m * qkd_links * cost[ph]["tx"],          # Eq. 3
+            "rx": m * qkd_links * cost[ph]["rx"],              # Eq. 4
+            "km": (m + 1) * n_km * cost[ph]["km"],             # Eq. 5
+            "si": (m - 1) * n_km * cost[ph]["si"],             # Eq. 6
+            "md": (m + (m - 1)) * n_km * cost[ph]["md"],       # Eq. 7
+            "ch": (3 * e * qkd_links + e * n_km) * cost[ph]["ch"],  # Eq. 8
+        }
+        for c, v in parts.items():
+            comps[c] += weight * v
+            phases[ph] += weight * v
+
+    def unit(ph: str, kind: str, e: float, m: int) -> float:
+        if kind == "y":
+            return (2 * m * cost[ph]["tx"] + m * cost[ph]["rx"]) / 3 + e * cost[ph]["ch"]
+        return ((m + 1) * cost[ph]["km"] + (m - 1) * cost[ph]["si"]
+                + (2 * m - 1) * cost[ph]["md"] + e * cost[ph]["ch"])
+
+    for route in plan.routes:
+        req = req_of[route.request_id]
+        for i in range(len(route.path) - 1):
+            link = link_of[(route.path[i], route.path[i + 1])]
+            e = float(link.length_km)
+            span = link.span_km if link.span_km is not None else p.span_km
+            rate = link.key_rate_kbps if link.key_rate_kbps is not None else p.key_rate_kbps
+            m = max(1, _ceil(e / span))
+            yr = float(route.reserve_qkd[i])
+            zr = float(route.reserve_km[i])
+            price("r", yr, zr, e, m, 1.0)
+            comps["hop"] += p.hop_cost
+            wl["reserved_qkd"] += yr
+            wl["reserved_km"] += zr
+            use_y = unit("e", "y", e, m) <= unit("o", "y", e, m)
+            use_z = unit("e", "z", e, m) <= unit("o", "z", e, m)
+            for kappa, prob in zip(req.demand.values, req.demand.probs):
+                n_links = _ceil(kappa / rate)
+                need_y, need_z = 3 * n_links, n_links
+                ye = min(yr, need_y) if use_y else 0.0
+                ze = min(zr, need_z) if use_z else 0.0
+                yo, zo = need_y - ye, need_z - ze
+                price("e", ye, 0.0, e, m, prob)
+                price("e", 0.0, ze, e, m, prob)
+                price("o", yo, zo, e, m, prob)
+                wl["used_qkd"] += prob * ye
+                wl["on_demand_qkd"] += prob * yo
+                wl["used_km"] += prob * ze
+                wl["on_demand_km"] += prob * zo
+    first = phases["r"] + comps["hop"]
+    second = phases["e"] + phases["o"]
+    return {"total": first + second, "first_stage": first, "second_stage": second,
+            "components": comps, "phases": phases, "wavelengths": wl}

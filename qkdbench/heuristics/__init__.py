@@ -1,0 +1,12 @@
+"""Planners: the registry, CO-QBN, sample-average greedy and the DEAP GA.
+
+Use :func:`get_planner` to build one by name and :func:`available_planners`
+to list them (built in, registered and plugged in through the entry-point
+group ``qkdbench.planners``).
+"""
+
+from .base import (ENTRY_POINT_GROUP, Planner, PlannerInfo, Stopwatch, available_planners,
+                   get_planner, register_planner, unregister_planner)
+
+__all__ = ["ENTRY_POINT_GROUP", "Planner", "PlannerInfo", "Stopwatch", "available_planners",
+           "get_planner", "register_planner", "unregister_planner"]

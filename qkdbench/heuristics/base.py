@@ -1,0 +1,192 @@
+"""The planner interface, the registry and plug-in discovery.
+
+A planner is any object with a ``name`` and a method
+``plan(instance, *, seed=None, time_limit=None) -> Plan``. Its constructor only
+stores parameters (as in scikit-learn); randomness is resolved at call time
+from ``seed``.
+
+Planners come from three places, all listed by ``qkdbench planners``:
+
+* the built-in ones (modules in :data:`BUILTIN_MODULES`, registered on first use);
+* :func:`register_planner` at run time;
+* third-party packages, through the entry-point group ``qkdbench.planners``
+  (the entry point names a planner class or a factory).
+
+Examples
+--------
+>>> from qkdbench.heuristics import get_planner
+>>> get_planner("coqbn").name
+'coqbn'
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from ..model import Instance, Plan
+
+__all__ = ["Planner", "PlannerInfo", "register_planner", "unregister_planner", "get_planner",
+           "available_planners",
+           "ENTRY_POINT_GROUP", "BUILTIN_MODULES", "Stopwatch"]
+
+#: Entry-point group through which other packages add planners.
+ENTRY_POINT_GROUP = "qkdbench.planners"
+
+#: Modules whose planners are built in (imported on first registry use).
+BUILTIN_MODULES: tuple[str, ...] = (
+    "qkdbench.heuristics.coqbn",
+)
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """What every planner provides."""
+
+    name: str
+
+    def plan(self, instance: Instance, *, seed: int | None = None,
+             time_limit: float | None = None) -> Plan:
+        """Return a plan for ``instance``; same seed, same plan."""
+        ...
+
+
+@dataclass(frozen=True)
+class PlannerInfo:
+    """A registry entry: the name, where it comes from, and its one-line summary."""
+
+    name: str
+    origin: str
+    summary: str
+    factory: Callable[..., Planner] | None = None
+    entry_point: Any = None
+
+
+_REGISTRY: dict[str, PlannerInfo] = {}
+_builtins_loaded = False
+_entry_points_loaded = False
+
+
+def _summary(obj: Any) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0].strip() if doc else ""
+
+
+def register_planner(name: str, *, origin: str = "registered") -> Callable:
+    """Class (or factory) decorator adding a planner to the registry.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (what ``--planner`` takes).
+    origin : str
+        Shown by ``qkdbench planners``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered.
+
+    Examples
+    --------
+    >>> @register_planner("doc-example")
+    ... class Mine:
+    ...     '''My planner.'''
+    ...     name = "doc-example"
+    ...     def plan(self, instance, *, seed=None, time_limit=None): ...
+    >>> "doc-example" in available_planners()
+    True
+    >>> unregister_planner("doc-example")
+    """
+    def decorate(factory: Callable[..., Planner]) -> Callable[..., Planner]:
+        if name in _REGISTRY:
+            raise ValueError(f"a planner named {name!r} is already registered "
+                             f"({_REGISTRY[name].origin})")
+        _REGISTRY[name] = PlannerInfo(name, origin, _summary(factory), factory)
+        return factory
+    return decorate
+
+
+def unregister_planner(name: str) -> None:
+    """Remove a planner registered at run time (for tests and notebooks)."""
+    _REGISTRY.pop(name, None)
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for mod in BUILTIN_MODULES:
+        importlib.import_module(mod)
+
+
+def _load_entry_points() -> None:
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _REGISTRY:
+            continue  # a built-in or run-time registration wins; listed once
+        dist = getattr(ep, "dist", None)
+        origin = f"plug-in ({dist.name})" if dist is not None else "plug-in"
+        _REGISTRY[ep.name] = PlannerInfo(ep.name, origin, "", None, ep)
+
+
+def available_planners() -> dict[str, PlannerInfo]:
+    """All planners: built in, registered and plugged in, by name."""
+    _load_builtins()
+    _load_entry_points()
+    return dict(_REGISTRY)
+
+
+def get_planner(name: str, **params: Any) -> Planner:
+    """A new planner by registry name, constructed with ``params``.
+
+    Raises
+    ------
+    KeyError
+        For an unknown name (the message lists the known ones).
+    """
+    infos = available_planners()
+    if name not in infos:
+        raise KeyError(f"unknown planner {name!r}; known: {', '.join(sorted(infos))}")
+    info = infos[name]
+    factory = info.factory
+    if factory is None:
+        factory = info.entry_point.load()
+        _REGISTRY[name] = PlannerInfo(name, info.origin, _summary(factory), factory)
+    planner = factory(**params)
+    if not isinstance(planner, Planner):
+        raise TypeError(f"planner {name!r} does not provide name and plan()")
+    return planner
+
+
+class Stopwatch:
+    """Wall-clock budget for a planner run.
+
+    Parameters
+    ----------
+    limit : float or None
+        Seconds; ``None`` means no limit.
+    """
+
+    def __init__(self, limit: float | None):
+        self.limit = limit
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def expired(self) -> bool:
+        return self.limit is not None and self.elapsed >= self.limit
+
+    @property
+    def remaining(self) -> float | None:
+        return None if self.limit is None else max(0.0, self.limit - self.elapsed)

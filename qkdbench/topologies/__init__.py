@@ -1,0 +1,24 @@
+"""Topologies: built-in reference networks, loaders, generators and request sampling.
+
+Examples
+--------
+>>> from qkdbench.topologies import load_topology, sample_requests
+>>> topo = load_topology("usnet")
+>>> len(topo.nodes), len(topo.links)
+(24, 43)
+>>> inst = sample_requests(topo, 20, max_rate=10, seed=1)
+>>> inst.name
+'usnet-r20-k10-s1'
+"""
+
+from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
+from .generators import waxman_topology
+from .loaders import (from_networkx, load_topology, read_edge_list, read_graphml,
+                      read_node_link, topohub_topology)
+from .requests import make_instance, sample_requests
+
+__all__ = [
+    "BUILTIN_TOPOLOGIES", "builtin_topology", "waxman_topology", "from_networkx",
+    "load_topology", "read_edge_list", "read_graphml", "read_node_link",
+    "topohub_topology", "make_instance", "sample_requests",
+]

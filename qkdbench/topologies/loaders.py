@@ -1,0 +1,248 @@
+"""Load a topology from a file, a networkx graph or a topohub name.
+
+Every loader returns an :class:`~qkdbench.model.Instance` without requests;
+:func:`~qkdbench.topologies.sample_requests` adds them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import networkx as nx
+
+from ..model import INSTANCE_FORMAT, Instance, InputError, Link, Params, read_instance
+
+__all__ = ["parse_edge_list", "read_edge_list", "read_graphml", "read_node_link",
+           "from_networkx", "topohub_topology", "load_topology"]
+
+
+def _node(token: str) -> Any:
+    try:
+        return int(token)
+    except ValueError:
+        return token
+
+
+def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tuple]:
+    """Parse ``u v length_km`` lines (``#`` starts a comment).
+
+    Returns
+    -------
+    nodes, links : tuple
+        Nodes in order of first appearance (integers sorted if all are integers).
+
+    Raises
+    ------
+    InputError
+        Naming the line and the problem.
+    """
+    links, nodes = [], {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise InputError(f"expected 'u v length_km', got {line!r}", f"line {lineno}", source)
+        u, v = _node(parts[0]), _node(parts[1])
+        try:
+            length = float(parts[2])
+        except ValueError:
+            raise InputError(f"length {parts[2]!r} is not a number", f"line {lineno}",
+                             source) from None
+        nodes.setdefault(u, None)
+        nodes.setdefault(v, None)
+        links.append(Link(u, v, length))
+    order = list(nodes)
+    if all(isinstance(n, int) for n in order):
+        order.sort()
+    return tuple(order), tuple(links)
+
+
+def _located(build, source: str, place_prefix: str = "") -> Instance:
+    try:
+        return build()
+    except InputError as exc:
+        place = exc.place
+        if place_prefix and place.startswith("links["):
+            place = place_prefix + place
+        raise InputError(exc.problem, place, source) from None
+
+
+def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
+    """Read a ``u v length_km`` edge-list file."""
+    src = os.fspath(path)
+    try:
+        text = open(src, encoding="utf-8").read()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
+    nodes, links = parse_edge_list(text, src)
+    name = os.path.splitext(os.path.basename(src))[0]
+    return _located(lambda: Instance(nodes, links, (), params or Params(), name=name), src)
+
+
+def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | None = None,
+                  name: str | None = None, source: str = "<graph>") -> Instance:
+    """An instance from an undirected networkx graph with a length attribute (km).
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Each edge is a fiber link; parallel edges of a multigraph keep the shortest.
+    length : str
+        Edge attribute holding the length in km.
+    params : Params, optional
+    name : str, optional
+        Defaults to ``graph.graph["name"]``.
+
+    Raises
+    ------
+    InputError
+        For an edge without a usable length, naming the edge.
+    """
+    best: dict[frozenset, tuple[Any, Any, Any]] = {}
+    for u, v, data in graph.edges(data=True):
+        if length not in data:
+            raise InputError(f"edge has no {length!r} attribute", f"edge {u!r}-{v!r}", source)
+        val = data[length]
+        key = frozenset((u, v))
+        if u == v:
+            raise InputError(f"self-loop at node {u!r}", f"edge {u!r}-{v!r}", source)
+        try:
+            cmp = float(val)
+        except (TypeError, ValueError):
+            raise InputError(f"length {val!r} is not a number", f"edge {u!r}-{v!r}",
+                             source) from None
+        if key not in best or cmp < float(best[key][2]):
+            best[key] = (u, v, val)
+    nodes = tuple(graph.nodes)
+    names = {n: str(d["name"]) for n, d in graph.nodes(data=True) if d.get("name") is not None}
+    links = []
+    for k, (u, v, val) in enumerate(best.values()):
+        try:
+            links.append(Link(u, v, float(val)))
+        except (TypeError, ValueError):
+            raise InputError(f"length {val!r} is not a number", f"edge {u!r}-{v!r}",
+                             source) from None
+
+    def build() -> Instance:
+        try:
+            return Instance(nodes, tuple(links), (), params or Params(),
+                            name=name or str(graph.graph.get("name", "graph")), node_names=names)
+        except InputError as exc:
+            if exc.place.startswith("links["):
+                k = int(exc.place[6:exc.place.index("]")])
+                raise InputError(exc.problem, f"edge {links[k].u!r}-{links[k].v!r}") from None
+            raise
+    return _located(build, source)
+
+
+def read_graphml(path: str | os.PathLike, length: str = "length_km",
+                 params: Params | None = None) -> Instance:
+    """Read a GraphML file whose edges carry a length attribute in km."""
+    src = os.fspath(path)
+    try:
+        graph = nx.read_graphml(src)
+    except (OSError, nx.NetworkXError, Exception) as exc:  # noqa: BLE001 - parser errors vary
+        raise InputError(f"cannot read GraphML ({exc})", "", src) from None
+    name = os.path.splitext(os.path.basename(src))[0]
+    return from_networkx(nx.Graph(graph), length, params, name=name, source=src)
+
+
+def read_node_link(path: str | os.PathLike, length: str | None = None,
+                   params: Params | None = None) -> Instance:
+    """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km)."""
+    src = os.fspath(path)
+    try:
+        data = json.load(open(src, encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}",
+                         src) from None
+    return _node_link_instance(data, src, length, params)
+
+
+def _node_link_instance(data: Any, src: str, length: str | None,
+                        params: Params | None) -> Instance:
+    if not isinstance(data, dict) or "nodes" not in data:
+        raise InputError("not a node-link graph (no 'nodes')", "", src)
+    edges_key = "edges" if "edges" in data else "links"
+    try:
+        graph = nx.node_link_graph({**data, "directed": False, "multigraph": False},
+                                   edges=edges_key)
+    except Exception as exc:  # noqa: BLE001 - networkx raises several kinds
+        raise InputError(f"not a node-link graph ({exc})", "", src) from None
+    if length is None:
+        attrs = {k for _, _, d in graph.edges(data=True) for k in d}
+        length = "length_km" if "length_km" in attrs else "dist"
+    name = str(data.get("graph", {}).get("name") or os.path.splitext(os.path.basename(src))[0])
+    return from_networkx(graph, length, params, name=name, source=src)
+
+
+def topohub_topology(key: str, params: Params | None = None) -> Instance:
+    """A topology from the ``topohub`` package, e.g. ``"sndlib/germany50"``.
+
+    Lengths are topohub's great-circle ``dist`` in km.
+
+    Raises
+    ------
+    InputError
+        If topohub does not know the key.
+    """
+    import topohub
+
+    try:
+        data = topohub.get(key)
+    except Exception:  # noqa: BLE001 - topohub raises KeyError or OSError
+        raise InputError(f"unknown topology {key!r} (not built in, not a file, "
+                         "not a topohub key)", "", key) from None
+    inst = _node_link_instance(data, key, "dist", params)
+    return Instance(inst.nodes, inst.links, (), inst.params, inst.costs,
+                    key.replace("/", "-"), inst.node_names)
+
+
+def load_topology(name_or_file: str | os.PathLike, params: Params | None = None) -> Instance:
+    """Load a topology by built-in name, file or topohub key.
+
+    Parameters
+    ----------
+    name_or_file : str or path
+        ``usnet``, ``nsfnet``, ``cost239``; a file ``*.edges`` / ``*.txt``
+        (edge list), ``*.graphml``, ``*.json`` (node-link JSON, or an instance
+        file, whose requests are dropped); or a topohub key such as
+        ``sndlib/germany50``.
+    params : Params, optional
+
+    Raises
+    ------
+    InputError
+        For an unknown name or a bad file.
+    """
+    from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
+
+    text = os.fspath(name_or_file)
+    if text.lower() in BUILTIN_TOPOLOGIES:
+        return builtin_topology(text, params)
+    if os.path.exists(text):
+        ext = os.path.splitext(text)[1].lower()
+        if ext == ".graphml":
+            return read_graphml(text, params=params)
+        if ext == ".json":
+            try:
+                data = json.load(open(text, encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"malformed JSON: {exc.msg}",
+                                 f"line {exc.lineno} column {exc.colno}", text) from None
+            if isinstance(data, dict) and data.get("format") == INSTANCE_FORMAT:
+                inst = read_instance(text)
+                return Instance(inst.nodes, inst.links, (), params or inst.params, inst.costs,
+                                inst.name, inst.node_names)
+            return _node_link_instance(data, text, None, params)
+        return read_edge_list(text, params)
+    if "/" in text:
+        return topohub_topology(text, params)
+    raise InputError(f"unknown topology {text!r}: not one of "
+                     f"{', '.join(BUILTIN_TOPOLOGIES)}, not a file, not a topohub key", "", text)
