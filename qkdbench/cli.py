@@ -1,0 +1,308 @@
+"""The ``qkdbench`` command line.
+
+Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
+``spfigures``, ``figure``, ``sweep``. Bad input exits with status 2 and one
+line on standard error naming the file, the place in it and the problem.
+With ``--json`` a command prints one JSON object on standard output and
+nothing else there.
+
+Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
+scored but infeasible (reservations over capacity, negative or fractional),
+2 for bad input (including a route that is not a path of the instance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+
+class _UsageError(Exception):
+    """A bad command line or bad input: exit status 2, one line."""
+
+
+def _fail(message: str) -> None:
+    raise _UsageError(message)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return v
+
+
+def _print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1, default=_json_default)
+    sys.stdout.write("\n")
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def load_instance_arg(text: str, requests: int | None = None, max_rate: int | None = None,
+                      seed: int | None = None):
+    """An instance from an instance file, or a topology (name/file) plus sampled requests."""
+    from .model import read_instance
+    from .topologies import load_topology, sample_requests
+
+    if os.path.isfile(text) and text.lower().endswith(".json"):
+        try:
+            with open(text, encoding="utf-8") as fh:
+                is_instance = "format" in json.load(fh)
+        except (json.JSONDecodeError, TypeError):
+            is_instance = True  # let the instance reader name the problem
+        if is_instance and requests is None and max_rate is None and seed is None:
+            return read_instance(text)
+    topo = load_topology(text)
+    return sample_requests(topo, requests if requests is not None else 20,
+                           max_rate=max_rate if max_rate is not None else 10,
+                           seed=seed if seed is not None else 1)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_instance(args: argparse.Namespace) -> int:
+    from .model import Params, write_instance
+    from .topologies import load_topology, sample_requests
+
+    overrides = {k: getattr(args, k) for k in ("span_km", "key_rate_kbps", "W_qkd", "W_kml",
+                                               "hop_cost") if getattr(args, k) is not None}
+    params = Params(**overrides)
+    topo = load_topology(args.topology, params)
+    inst = sample_requests(topo, args.requests, max_rate=args.max_rate, seed=args.seed)
+    write_instance(inst, args.output)
+    print(f"wrote {args.output}: {inst.name}, {len(inst.nodes)} nodes, {len(inst.links)} links, "
+          f"{inst.n_requests} requests", file=sys.stderr)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+    from .heuristics import get_planner
+    from .model import read_instance, write_plan
+
+    inst = read_instance(args.instance)
+    planner = _planner(args.planner)
+    plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
+    write_plan(plan, args.output)
+    ev = evaluate(inst, plan)
+    print(f"wrote {args.output}: planner {plan.planner}, status {plan.status}, "
+          f"expected cost {ev.total:,.2f}, {plan.stats.get('runtime_s', 0.0):.2f} s",
+          file=sys.stderr)
+    return 0
+
+
+def _planner(name: str, **params: Any):
+    from .heuristics import get_planner
+
+    try:
+        return get_planner(name, **params)
+    except KeyError as exc:
+        _fail(str(exc.args[0]) if exc.args else f"unknown planner {name!r}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate, route_violations
+    from .model import InputError, read_instance, read_plan
+
+    inst = read_instance(args.instance)
+    plan = read_plan(args.plan)
+    problems = route_violations(inst, plan)
+    if problems:
+        raise problems[0].located(args.plan)
+    ev = evaluate(inst, plan)
+    if args.json:
+        _print_json(ev.to_dict())
+    else:
+        print(_evaluation_text(ev))
+    return 0 if ev.feasible else 1
+
+
+def _evaluation_text(ev) -> str:
+    lines = [f"total            {ev.total:>18,.2f}",
+             f"first stage      {ev.first_stage:>18,.2f}",
+             f"second stage     {ev.second_stage:>18,.2f}  (expected)",
+             f"feasible         {'yes' if ev.feasible else 'NO'}", "",
+             "component         reservation     reserved-use        on-demand            total"]
+    for comp, total in ev.components.items():
+        if comp == "hop":
+            lines.append(f"{comp:<8}{'':>51}{total:>17,.2f}")
+            continue
+        row = "".join(f"{ev.phase_components[ph][comp]:>17,.2f}" for ph in ("r", "e", "o"))
+        lines.append(f"{comp:<8}{row}{total:>17,.2f}")
+    w = ev.wavelengths
+    lines += ["", "wavelengths       reserved   used (exp.)   on-demand (exp.)",
+              f"QKD         {w['reserved_qkd']:>14,.1f}{w['used_qkd']:>14,.1f}"
+              f"{w['on_demand_qkd']:>19,.1f}",
+              f"KM          {w['reserved_km']:>14,.1f}{w['used_km']:>14,.1f}"
+              f"{w['on_demand_km']:>19,.1f}"]
+    if ev.violations:
+        lines += ["", "violations:"] + [f"  {v}" for v in ev.violations]
+    return "\n".join(lines)
+
+
+def cmd_planners(args: argparse.Namespace) -> int:
+    from .heuristics import available_planners
+
+    infos = available_planners()
+    if args.json:
+        _print_json({n: {"origin": i.origin, "summary": i.summary} for n, i in infos.items()})
+        return 0
+    width = max(len(n) for n in infos) if infos else 4
+    for name in sorted(infos):
+        info = infos[name]
+        print(f"{name:<{width}}  {info.origin:<22}  {info.summary}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .experiments.compare import compare, format_table
+
+    inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
+    planners = [p.strip() for p in args.planners.split(",")] if args.planners else None
+    if planners:
+        from .heuristics import available_planners
+
+        known = available_planners()
+        for p in planners:
+            if p not in known:
+                _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
+    table = compare(inst, planners=planners, seed=args.planner_seed, time_limit=args.time_limit,
+                    progress=not args.json and sys.stderr.isatty() or args.progress)
+    if args.json:
+        _print_json({"instance": inst.name, "rows": table.to_dict(orient="records")})
+    elif args.csv:
+        sys.stdout.write(table.to_csv(index=False))
+    else:
+        print(format_table(table, markdown=args.markdown, title=inst.name))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``qkdbench`` command."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="qkdbench",
+        description="Plan and score QKD network resource allocation and routing "
+                    "(two-stage stochastic program).")
+    parser.add_argument("--version", action="version", version=f"qkdbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("instance", help="write an instance: topology plus seeded random requests")
+    p.add_argument("--topology", default="usnet",
+                   help="built-in name (usnet, nsfnet, cost239), file, or topohub key "
+                        "such as sndlib/germany50 (default: usnet)")
+    p.add_argument("--requests", type=_positive_int, default=20, help="number of requests")
+    p.add_argument("--max-rate", type=_positive_int, default=10,
+                   help="K: key rates uniform on {0..K} kbps (default 10)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--span-km", dest="span_km", type=float, help="D, default 160")
+    p.add_argument("--key-rate-kbps", dest="key_rate_kbps", type=float,
+                   help="K_D, key rate of one QKD link, default 1.0")
+    p.add_argument("--w-qkd", dest="W_qkd", type=_positive_int,
+                   help="QKD reservation capacity per arc, default 150")
+    p.add_argument("--w-kml", dest="W_kml", type=_positive_int,
+                   help="KM reservation capacity per arc, default 50")
+    p.add_argument("--hop-cost", dest="hop_cost", type=float, help="cost per arc used, default 0")
+    p.add_argument("-o", "--output", required=True, help="instance file to write")
+    p.set_defaults(func=cmd_instance)
+
+    p = sub.add_parser("plan", help="run one planner on an instance")
+    p.add_argument("instance", help="instance file")
+    p.add_argument("--planner", default="coqbn", help="registry name (see `qkdbench planners`)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--time-limit", type=_seconds, default=None, help="seconds")
+    p.add_argument("-o", "--output", required=True, help="plan file to write")
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("evaluate", help="score a plan: expected cost, breakdown, feasibility")
+    p.add_argument("instance", help="instance file")
+    p.add_argument("plan", help="plan file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("planners", help="list the registered planners")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_planners)
+
+    p = sub.add_parser("compare", help="the main job: every planner on one instance")
+    p.add_argument("instance", nargs="?", default="usnet",
+                   help="instance file, or topology name/file/topohub key (default usnet)")
+    p.add_argument("--requests", type=_positive_int, default=None,
+                   help="requests to sample on a topology (default 20)")
+    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+    p.add_argument("--planners", default=None, help="comma-separated names (default: all)")
+    p.add_argument("--planner-seed", type=int, default=0, help="seed passed to every planner")
+    p.add_argument("--time-limit", type=_seconds, default=60.0,
+                   help="seconds per planner (default 60)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--csv", action="store_true")
+    fmt.add_argument("--markdown", action="store_true")
+    p.add_argument("--progress", action="store_true", help="show progress even when piped")
+    p.set_defaults(func=cmd_compare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    from .model import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, _UsageError) as exc:
+        print(f"qkdbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"qkdbench {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
