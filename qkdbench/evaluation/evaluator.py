@@ -138,7 +138,7 @@ def reservation_violations(instance: Instance, arrays: PlanArrays,
             i = int(pos - arrays.ptr[f])
             k = place_of.get(ids[f], f)
             what = "negative" if vals[pos] < 0 else "not an integer"
-            out.append(f"requests[{k}].{key}[{i}]: reservation {vals[pos]!r} is {what}")
+            out.append(f"requests[{k}].{key}[{i}]: reservation {float(vals[pos]):g} is {what}")
     arcs = instance.arcs
     used_y = np.bincount(arrays.arcs, weights=arrays.yr, minlength=arcs.n)
     used_z = np.bincount(arrays.arcs, weights=arrays.zr, minlength=arcs.n)

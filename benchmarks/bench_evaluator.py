@@ -1,0 +1,99 @@
+"""Evaluator speed: USNET, 60 requests, K = 10.
+
+Run with ``python -m pytest benchmarks/bench_evaluator.py --benchmark-enable``.
+Each benchmark records ``terms``: request-arc-support terms per call (the
+work a direct enumeration does); divide by the mean time for the
+"terms per second equivalent". The plain-Python twin runs in the same session
+so the ratio is measured on one machine at one time.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans
+from qkdbench.evaluation.encoding import PlanArrays
+from qkdbench.evaluation.reference import reference_evaluate
+from qkdbench.heuristics import get_planner
+from qkdbench.topologies import make_instance
+
+import networkx as nx
+
+N_BATCH = 1000
+
+
+@pytest.fixture(scope="module")
+def usnet60():
+    return make_instance("usnet", 60, 10, seed=1)
+
+
+@pytest.fixture(scope="module")
+def plan60(usnet60):
+    return get_planner("coqbn").plan(usnet60)
+
+
+def _terms(inst, arrays: PlanArrays) -> int:
+    s = inst.support
+    sizes = np.diff(s.ptr)
+    req = np.arange(arrays.ptr.size - 1) % inst.n_requests
+    return int((np.diff(arrays.ptr) * sizes[req]).sum())
+
+
+@pytest.fixture(scope="module")
+def batch60(usnet60):
+    """1000 plans: each request on one of its 5 shortest paths, random reservations."""
+    rng = np.random.default_rng(7)
+    cands = []
+    for r in usnet60.requests:
+        paths = list(itertools.islice(
+            nx.shortest_simple_paths(usnet60.graph, r.source, r.target, weight="length_km"), 5))
+        cands.append([np.asarray(usnet60.path_arcs(p), dtype=np.int64) for p in paths])
+    plans = []
+    for _ in range(N_BATCH):
+        arcs = [c[rng.integers(len(c))] for c in cands]
+        ptr = np.concatenate(([0], np.cumsum([a.size for a in arcs])))
+        flat = np.concatenate(arcs)
+        plans.append(PlanArrays(ptr, flat, rng.integers(0, 31, flat.size).astype(float),
+                                rng.integers(0, 11, flat.size).astype(float),
+                                usnet60.n_requests))
+    return stack_plans(plans)
+
+
+@pytest.mark.benchmark(group="evaluator")
+def test_kernel_single_plan(benchmark, usnet60, plan60):
+    arrays = encode_plan(usnet60, plan60)
+    evaluate_batch(usnet60, arrays)  # compile / load the cache outside the timing
+    scores = benchmark(evaluate_batch, usnet60, arrays)
+    benchmark.extra_info["terms"] = _terms(usnet60, arrays)
+    assert scores.total[0] == pytest.approx(evaluate(usnet60, plan60).total, rel=1e-12)
+
+
+@pytest.mark.benchmark(group="evaluator")
+def test_evaluate_single_plan_with_breakdown(benchmark, usnet60, plan60):
+    evaluate(usnet60, plan60)
+    ev = benchmark(evaluate, usnet60, plan60)
+    benchmark.extra_info["terms"] = _terms(usnet60, encode_plan(usnet60, plan60))
+    assert ev.feasible
+
+
+@pytest.mark.benchmark(group="evaluator")
+def test_kernel_batch_1000(benchmark, usnet60, batch60):
+    evaluate_batch(usnet60, batch60.plan(0))
+    scores = benchmark(evaluate_batch, usnet60, batch60)
+    benchmark.extra_info["terms"] = _terms(usnet60, batch60)
+    assert scores.total.size == N_BATCH
+    # spot-check against the detailed single-plan path
+    for b in (0, N_BATCH // 2, N_BATCH - 1):
+        from qkdbench.evaluation import evaluate_arrays
+        assert scores.total[b] == pytest.approx(
+            evaluate_arrays(usnet60, batch60.plan(b)).total, rel=1e-12)
+
+
+@pytest.mark.benchmark(group="evaluator")
+def test_plain_python_twin_single_plan(benchmark, usnet60, plan60):
+    ref = benchmark(reference_evaluate, usnet60, plan60)
+    benchmark.extra_info["terms"] = _terms(usnet60, encode_plan(usnet60, plan60))
+    assert ref["total"] == pytest.approx(evaluate(usnet60, plan60).total, rel=1e-9)

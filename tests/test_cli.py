@@ -1,0 +1,170 @@
+"""The command line: the worked example, and bad input (status 2, one line naming file and place)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qkdbench.cli import main
+from qkdbench.model import read_instance, read_plan
+
+GOOD = {
+    "format": "qkdbench-instance/1",
+    "name": "tiny",
+    "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
+    "links": [{"u": 1, "v": 2, "length_km": 100}, {"u": 2, "v": 3, "length_km": 200}],
+    "requests": [{"id": "f0", "source": 1, "target": 3,
+                  "demand": {"values": [0, 1, 2], "probs": [0.2, 0.5, 0.3]}}],
+}
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path, name, data):
+    p = tmp_path / name
+    p.write_text(data if isinstance(data, str) else json.dumps(data))
+    return p
+
+
+def test_instance_plan_evaluate_round(tmp_path, capsys):
+    inst = tmp_path / "i.json"
+    plan = tmp_path / "p.json"
+    assert run(capsys, "instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3,
+               "--seed", 2, "-o", inst)[0] == 0
+    assert read_instance(inst).n_requests == 4
+    assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
+    assert read_plan(plan).planner == "coqbn"
+    code, out, err = run(capsys, "evaluate", inst, plan, "--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["feasible"] is True and data["violations"] == []
+    assert data["total"] == pytest.approx(data["first_stage"] + data["second_stage"])
+    assert set(data["components"]) == {"tx", "rx", "km", "si", "md", "ch", "hop"}
+    code, out, _ = run(capsys, "evaluate", inst, plan)
+    assert code == 0 and "first stage" in out
+
+
+def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
+    inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
+    plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": [
+        {"id": "f0", "path": [1, 2, 3], "reserve_qkd": [3, 0], "reserve_km": [0, 0]}]})
+    code, out, _ = run(capsys, "evaluate", inst, plan, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["feasible"] is False
+    assert data["violations"] == ["arc 1->2: 3 QKD wavelengths reserved, capacity 2"]
+
+
+def test_planners_lists_coqbn(capsys):
+    code, out, _ = run(capsys, "planners", "--json")
+    assert code == 0 and "coqbn" in json.loads(out)
+
+
+def _variant(path: str, value):
+    """GOOD with the value at a dotted path replaced."""
+    data = json.loads(json.dumps(GOOD))
+    keys = path.split(".")
+    node = data
+    for k in keys[:-1]:
+        node = node[int(k)] if k.isdigit() else node[k]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return data
+
+
+BAD_INSTANCES = [
+    ("malformed JSON", '{"format": "qkdbench-instance/1", "nodes": [', "line 1 column"),
+    ("wrong format", _variant("format", "qkdbench-instance/9"), "format: unsupported format"),
+    ("unknown node in a link", _variant("links.1.v", 7), "links[1].v: unknown node 7"),
+    ("unknown node in a request", _variant("requests.0.target", 9),
+     "requests[0].target: unknown node 9"),
+    ("source == target", _variant("requests.0.target", 1),
+     "requests[0]: source and target are both 1"),
+    ("unreachable target", {**GOOD, "nodes": GOOD["nodes"] + [{"id": 4}],
+                            "requests": [{**GOOD["requests"][0], "target": 4}]},
+     "requests[0]: target 4 is unreachable"),
+    ("zero length", _variant("links.0.length_km", 0), "links[0].length_km: must be positive"),
+    ("negative length", _variant("links.0.length_km", -3), "links[0].length_km: must be positive"),
+    ("non-finite length", json.dumps(GOOD).replace('"length_km": 100', '"length_km": Infinity'),
+     "links[0].length_km: must be finite"),
+    ("NaN length", json.dumps(GOOD).replace('"length_km": 100', '"length_km": NaN'),
+     "links[0].length_km: must be finite"),
+    ("probabilities not summing to 1", _variant("requests.0.demand.probs", [0.2, 0.5, 0.2]),
+     "requests[0].demand.probs: probabilities sum to"),
+    ("negative probability", _variant("requests.0.demand.probs", [-0.2, 0.9, 0.3]),
+     "requests[0].demand.probs[0]: probability must be positive"),
+    ("negative key rate", _variant("requests.0.demand.values", [0, -1, 2]),
+     "requests[0].demand.values[1]: must be non-negative"),
+    ("duplicate link", {**GOOD, "links": GOOD["links"] + [{"u": 2, "v": 1, "length_km": 5}]},
+     "links[2]: duplicate link 2-1 (also links[0])"),
+    ("self-loop", {**GOOD, "links": GOOD["links"] + [{"u": 3, "v": 3, "length_km": 5}]},
+     "links[2]: self-loop at node 3"),
+    ("negative capacity", {**GOOD, "params": {"W_kml": -1}}, "params.W_kml: must be non-negative"),
+    ("negative link capacity", _variant("links.0", {"u": 1, "v": 2, "length_km": 100,
+                                                    "W_qkd": -4}),
+     "links[0].W_qkd: must be non-negative"),
+    ("missing links", {k: v for k, v in GOOD.items() if k != "links"}, "missing key 'links'"),
+]
+
+
+@pytest.mark.parametrize("label, content, message", BAD_INSTANCES,
+                         ids=[b[0] for b in BAD_INSTANCES])
+def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, message):
+    inst = write(tmp_path, "bad.json", content)
+    plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
+    code, out, err = run(capsys, "evaluate", inst, plan)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(inst) in lines[0]
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+BAD_PLANS = [
+    ("path skips an arc", [{"id": "f0", "path": [1, 3], "reserve_qkd": [0], "reserve_km": [0]}],
+     "requests[0].path[0]: no arc 1->3 in the topology"),
+    ("path from the wrong node", [{"id": "f0", "path": [2, 3], "reserve_qkd": [0],
+                                   "reserve_km": [0]}],
+     "requests[0].path[0]: path starts at 2"),
+    ("unknown request", [{"id": "f9", "path": [1, 2, 3]}], "requests[0].id: request 'f9'"),
+    ("missing request", [], "requests: request 'f0' has no route"),
+    ("reservation count", [{"id": "f0", "path": [1, 2, 3], "reserve_qkd": [1]}],
+     "requests[0].reserve_qkd: expected a list of 2 numbers"),
+]
+
+
+@pytest.mark.parametrize("label, routes, message", BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
+def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message):
+    inst = write(tmp_path, "i.json", GOOD)
+    plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
+    code, out, err = run(capsys, "evaluate", inst, plan)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert f"{plan}: {message}" in lines[0]
+
+
+def test_unknown_planner_and_topology(tmp_path, capsys):
+    inst = write(tmp_path, "i.json", GOOD)
+    code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
+    assert code == 2 and "unknown planner 'nope'" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
+    assert code == 2 and "unknown topology 'atlantis'" in err
+
+
+def test_bad_option_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["plan", "x.json", "--time-limit", "-3", "-o", "y.json"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--time-limit" in err

@@ -1,0 +1,107 @@
+"""Topologies: built-in data, loaders, generators, request sampling."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import pytest
+
+from qkdbench.model import InputError
+from qkdbench.topologies import (from_networkx, load_topology, make_instance, read_edge_list,
+                                 sample_requests, waxman_topology)
+
+
+@pytest.mark.parametrize("name, nodes, links, km", [
+    ("usnet", 24, 43, 42_900), ("nsfnet", 14, 21, 22_700), ("cost239", 11, 26, 30_090)])
+def test_builtin_topologies(name, nodes, links, km):
+    t = load_topology(name)
+    assert len(t.nodes) == nodes
+    assert len(t.links) == links
+    assert sum(l.length_km for l in t.links) == pytest.approx(km)
+    assert t.arcs.n == 2 * links
+
+
+def test_usnet_shortest_path_is_the_papers_fig2_route():
+    t = load_topology("usnet")
+    assert nx.dijkstra_path(t.graph, 1, 23, weight="length_km") == [1, 6, 9, 12, 16, 22, 23]
+
+
+def test_edge_list_file(tmp_path):
+    p = tmp_path / "tiny.edges"
+    p.write_text("# a comment\n1 2 100\n2 3 250.5  # trailing\n\n")
+    t = read_edge_list(p)
+    assert t.nodes == (1, 2, 3) and t.name == "tiny"
+    assert load_topology(str(p)).links == t.links
+
+
+def test_edge_list_errors_name_the_line(tmp_path):
+    p = tmp_path / "bad.edges"
+    p.write_text("1 2 100\n2 3 oops\n")
+    with pytest.raises(InputError, match=r"bad.edges: line 2: length 'oops'"):
+        read_edge_list(p)
+    p.write_text("1 2 100\n2 3 -5\n")
+    with pytest.raises(InputError, match=r"bad.edges: links\[1\].length_km: must be positive"):
+        read_edge_list(p)
+
+
+def test_graphml_and_node_link(tmp_path):
+    g = nx.Graph()
+    g.add_edge("x", "y", length_km=120.0)
+    g.add_edge("y", "z", length_km=80.0)
+    nx.write_graphml(g, tmp_path / "g.graphml")
+    t = load_topology(str(tmp_path / "g.graphml"))
+    assert sorted(t.nodes) == ["x", "y", "z"]
+    assert sorted(l.length_km for l in t.links) == [80.0, 120.0]
+    (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
+    t2 = load_topology(str(tmp_path / "g.json"))
+    assert sorted(l.length_km for l in t2.links) == [80.0, 120.0]
+
+
+def test_from_networkx_requires_lengths():
+    g = nx.Graph()
+    g.add_edge(1, 2, weight=3)
+    with pytest.raises(InputError, match="edge 1-2"):
+        from_networkx(g)
+    g[1][2]["length_km"] = 0
+    with pytest.raises(InputError, match="edge 1-2.*positive"):
+        from_networkx(g)
+
+
+def test_topohub_germany50():
+    t = load_topology("sndlib/germany50")
+    assert len(t.nodes) == 50 and len(t.links) == 88
+    assert all(l.length_km > 0 for l in t.links)
+
+
+def test_unknown_topology_is_a_clear_error():
+    with pytest.raises(InputError, match="unknown topology 'atlantis'"):
+        load_topology("atlantis")
+    with pytest.raises(InputError, match="not a topohub key"):
+        load_topology("nowhere/none")
+
+
+def test_waxman_is_seeded_and_connected():
+    a, b = waxman_topology(12, seed=5), waxman_topology(12, seed=5)
+    assert a.links == b.links
+    assert waxman_topology(12, seed=6).links != a.links
+    g = nx.Graph([(l.u, l.v) for l in a.links])
+    assert nx.is_connected(g) and g.number_of_nodes() == 12
+
+
+def test_request_sampling_is_seeded_with_distinct_pairs():
+    topo = load_topology("nsfnet")
+    a = sample_requests(topo, 40, max_rate=7, seed=3)
+    b = sample_requests(topo, 40, max_rate=7, seed=3)
+    assert a.requests == b.requests
+    assert sample_requests(topo, 40, max_rate=7, seed=4).requests != a.requests
+    pairs = [(r.source, r.target) for r in a.requests]
+    assert len(set(pairs)) == 40
+    assert all(s != t for s, t in pairs)
+    assert all(r.demand.values == tuple(float(k) for k in range(8)) for r in a.requests)
+    assert a.name == "nsfnet-r40-k7-s3"
+
+
+def test_too_many_requests_is_an_error():
+    with pytest.raises(InputError, match="distinct source/target pairs"):
+        make_instance("cost239", 11 * 10 + 1, 3, seed=1)
