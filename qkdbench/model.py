@@ -463,6 +463,13 @@ class SupportArrays:
         ``sum_{t <= s} prob[t] * links[c, t]`` within the request.
     mean_links : ndarray (C, F) float64
         ``E[P]`` per class and request.
+    used_ptr : ndarray (C, F+1) int64
+        CSR offsets into :attr:`used_table` per class and request.
+    used_table : ndarray float64
+        ``used_table[used_ptr[c, f] + y] = E[min(y, 3 P)]`` for integer
+        ``y = 0 .. 3 max(P)`` (KM reads it at ``3 z`` and divides by 3). Empty
+        for a (class, request) whose table would be too large; the evaluator
+        then searches the sorted support instead.
     """
 
     ptr: np.ndarray
@@ -474,6 +481,12 @@ class SupportArrays:
     links: np.ndarray
     partial_links: np.ndarray
     mean_links: np.ndarray
+    used_ptr: np.ndarray
+    used_table: np.ndarray
+
+
+#: Largest total size of the expected-use lookup tables (entries).
+USED_TABLE_LIMIT = 4_000_000
 
 
 # --------------------------------------------------------------------------- instance
@@ -667,8 +680,26 @@ class Instance:
                 links[c, sl] = qkd_links_needed(kappa[sl], rate)
                 partial[c, sl] = np.cumsum(prob[sl] * links[c, sl])
                 mean[c, f] = partial[c, ptr[f + 1] - 1]
+        # expected QKD wavelengths used out of y reserved, for every integer y
+        w = QKD_WAVELENGTHS_PER_LINK
+        sizes = np.array([[w * int(links[c, ptr[f + 1] - 1]) + 1 if ptr[f + 1] > ptr[f] else 0
+                           for f in range(n_req)] for c in range(n_cls)], dtype=np.int64)
+        if sizes.sum() > USED_TABLE_LIMIT:
+            sizes[:] = 0
+        used_ptr = np.zeros((n_cls, n_req + 1), dtype=np.int64)
+        used_ptr[:, 1:] = np.cumsum(sizes.ravel()).reshape(n_cls, n_req)
+        used_ptr[1:, 0] = used_ptr[:-1, -1]
+        table = np.zeros(int(sizes.sum()))
+        for c in range(n_cls):
+            for f in range(n_req):
+                if sizes[c, f]:
+                    sl = slice(ptr[f], ptr[f + 1])
+                    y = np.arange(sizes[c, f], dtype=float)
+                    table[used_ptr[c, f]:used_ptr[c, f] + sizes[c, f]] = \
+                        np.minimum.outer(y, w * links[c, sl].astype(float)) @ prob[sl]
         arrays = SupportArrays(ptr, kappa, prob, survival, classes.astype(float),
-                               arc_class.astype(np.int64).reshape(-1), links, partial, mean)
+                               arc_class.astype(np.int64).reshape(-1), links, partial, mean,
+                               used_ptr, table)
         for a in vars(arrays).values():
             a.setflags(write=False)
         return arrays

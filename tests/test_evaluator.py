@@ -145,9 +145,12 @@ def _random_plan(draw, inst: Instance) -> Plan:
         paths = list(nx.all_simple_paths(inst.graph, r.source, r.target))
         path = draw(st.sampled_from(paths))
         m = len(path) - 1
-        routes.append(Route(r.id, tuple(path),
-                            tuple(draw(st.lists(st.integers(0, 20), min_size=m, max_size=m))),
-                            tuple(draw(st.lists(st.integers(0, 8), min_size=m, max_size=m)))))
+        # mostly integers (the lookup table), sometimes halves (the sorted-support search)
+        step = draw(st.sampled_from([1.0, 1.0, 0.5]))
+        ys = draw(st.lists(st.integers(0, 40), min_size=m, max_size=m))
+        zs = draw(st.lists(st.integers(0, 16), min_size=m, max_size=m))
+        routes.append(Route(r.id, tuple(path), tuple(v * step for v in ys),
+                            tuple(v * step for v in zs)))
     return Plan(inst.name, "random", tuple(routes))
 
 
@@ -172,6 +175,21 @@ def test_numba_kernel_agrees_with_plain_python_twin(case):
         assert ev.phases[ph] == pytest.approx(val, rel=1e-9, abs=1e-6), ph
     for key, val in ref["wavelengths"].items():
         assert ev.wavelengths[key] == pytest.approx(val, rel=1e-9, abs=1e-9), key
+
+
+def test_without_lookup_tables_the_search_gives_the_same_cost(monkeypatch):
+    import qkdbench.model as model
+
+    inst = make_instance("usnet", 8, 10, seed=5)
+    from qkdbench.heuristics import get_planner
+
+    plan = get_planner("coqbn").plan(inst)
+    with_tables = evaluate(inst, plan).total
+    monkeypatch.setattr(model, "USED_TABLE_LIMIT", 0)
+    bare = make_instance("usnet", 8, 10, seed=5)
+    assert bare.support.used_table.size == 0
+    assert evaluate(bare, plan).total == pytest.approx(with_tables, rel=1e-12)
+    assert reference_evaluate(bare, plan)["total"] == pytest.approx(with_tables, rel=1e-9)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -119,8 +119,8 @@ class BatchScores:
 def _kernel_data(instance: Instance) -> tuple:
     s = instance.support
     a = instance.arcs
-    return (s.ptr, s.links, s.survival, s.partial_links, s.mean_links, s.arc_class,
-            a.c_y, a.c_z, a.hop)
+    return (s.ptr, s.links, s.survival, s.partial_links, s.used_ptr, s.used_table,
+            s.mean_links, s.arc_class, a.c_y, a.c_z, a.hop)
 
 
 def reservation_violations(instance: Instance, arrays: PlanArrays,
@@ -241,16 +241,9 @@ def evaluate_batch(instance: Instance,
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = instance.arcs
-    total, first, excess = kernels.score_batch(
-        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance),
-        a.W_qkd.astype(float), a.W_kml.astype(float))
-    fractional = np.zeros(total.size, dtype=bool)
-    frac_pos = np.flatnonzero((batch.yr != np.round(batch.yr)) | (batch.zr != np.round(batch.zr)))
-    if frac_pos.size:
-        rows = np.searchsorted(batch.ptr, frac_pos, side="right") - 1
-        fractional[np.unique(rows // F)] = True
-    return BatchScores(total, first, total - first, excess,
-                       (excess <= 0) & ~fractional)
+    total, first, excess, fractional = kernels.score_batch(
+        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml)
+    return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
 
 
 def pair_costs(instance: Instance, requests: np.ndarray, arcs: np.ndarray,

@@ -35,8 +35,21 @@ _W_KM = 1.0
 
 
 @njit(cache=True, inline="always")
-def expected_used(y, w, f, c, sptr, links, survival, partial):
-    """``E[min(y, w * P_f)]`` on an arc of key-rate class ``c`` (``y >= 0``)."""
+def expected_used(y, w, f, c, sptr, links, survival, partial, used_ptr, used_table):
+    """``E[min(y, w * P_f)]`` on an arc of key-rate class ``c`` (``y >= 0``).
+
+    An integer ``y`` reads the precomputed table (``O(1)``); any other value
+    searches the sorted support (``O(log |support|)``).
+    """
+    t0 = used_ptr[c, f]
+    n = used_ptr[c, f + 1] - t0
+    if n > 0 and y >= 0.0:
+        scale = _W_QKD / w  # the table is in QKD wavelengths; KM reads it at 3 z
+        idx = y * scale
+        if idx == np.floor(idx):
+            if idx < n:
+                return used_table[t0 + int(idx)] / scale
+            return used_table[t0 + n - 1] / scale
     lo = sptr[f]
     hi = sptr[f + 1]
     a = lo
@@ -53,25 +66,28 @@ def expected_used(y, w, f, c, sptr, links, survival, partial):
 
 
 @njit(cache=True, inline="always")
-def _pair(f, arc, yr, zr, sptr, links, survival, partial, mean_links, arc_class, c_y, c_z):
+def _pair(f, arc, yr, zr, sptr, links, survival, partial, used_ptr, used_table, mean_links,
+          arc_class, c_y, c_z):
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
     need_z = _W_KM * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
-        used_y = expected_used(yr, _W_QKD, f, c, sptr, links, survival, partial)
+        used_y = expected_used(yr, _W_QKD, f, c, sptr, links, survival, partial, used_ptr,
+                               used_table)
     else:
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
-        used_z = expected_used(zr, _W_KM, f, c, sptr, links, survival, partial)
+        used_z = expected_used(zr, _W_KM, f, c, sptr, links, survival, partial, used_ptr,
+                               used_table)
     else:
         used_z = 0.0
     return used_y, need_y - used_y, used_z, need_z - used_z
 
 
 @njit(cache=True)
-def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, mean_links,
-                 arc_class, c_y, c_z, hop):
+def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, used_ptr,
+                 used_table, mean_links, arc_class, c_y, c_z, hop):
     """Score one plan in detail.
 
     Returns
@@ -90,7 +106,7 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, mean
         for k in range(ptr[f], ptr[f + 1]):
             a = arcs[k]
             uy, oy, uz, oz = _pair(f, a, yr[k], zr[k], sptr, links, survival, partial,
-                                   mean_links, arc_class, c_y, c_z)
+                                   used_ptr, used_table, mean_links, arc_class, c_y, c_z)
             q[R_Y, a] += yr[k]
             q[E_Y, a] += uy
             q[O_Y, a] += oy
@@ -105,8 +121,8 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, mean
 
 
 @njit(cache=True, parallel=True)
-def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_links,
-                arc_class, c_y, c_z, hop, w_qkd, w_kml):
+def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, used_ptr, used_table,
+                mean_links, arc_class, c_y, c_z, hop, w_qkd, w_kml):
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
 
     Returns
@@ -116,18 +132,22 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_l
     excess : ndarray (B,)
         Wavelengths reserved beyond capacity, summed over arcs (QKD + KM), plus
         the magnitude of any negative reservation: 0 for a capacity-feasible plan.
+    fractional : ndarray (B,) bool
+        Whether any reservation is not an integer.
     """
     n_plans = (ptr.size - 1) // n_req
     n_arcs = w_qkd.size
     total = np.zeros(n_plans)
     first = np.zeros(n_plans)
     excess = np.zeros(n_plans)
+    fractional = np.zeros(n_plans, dtype=np.bool_)
     for b in prange(n_plans):
         ry = np.zeros(n_arcs)
         rz = np.zeros(n_arcs)
         acc = 0.0
         acc_first = 0.0
         bad = 0.0
+        frac = False
         for f in range(n_req):
             row = b * n_req + f
             for k in range(ptr[row], ptr[row + 1]):
@@ -135,7 +155,7 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_l
                 y = yr[k]
                 z = zr[k]
                 uy, oy, uz, oz = _pair(f, a, y, z, sptr, links, survival, partial,
-                                       mean_links, arc_class, c_y, c_z)
+                                       used_ptr, used_table, mean_links, arc_class, c_y, c_z)
                 fs = c_y[0, a] * y + c_z[0, a] * z + hop[a]
                 acc_first += fs
                 acc += fs + c_y[1, a] * uy + c_y[2, a] * oy + c_z[1, a] * uz + c_z[2, a] * oz
@@ -145,6 +165,8 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_l
                     bad -= y
                 if z < 0:
                     bad -= z
+                if y != np.floor(y) or z != np.floor(z):
+                    frac = True
         for a in range(n_arcs):
             if ry[a] > w_qkd[a]:
                 bad += ry[a] - w_qkd[a]
@@ -153,12 +175,13 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, mean_l
         total[b] = acc
         first[b] = acc_first
         excess[b] = bad
-    return total, first, excess
+        fractional[b] = frac
+    return total, first, excess, fractional
 
 
 @njit(cache=True)
-def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, mean_links, arc_class,
-               c_y, c_z, hop):
+def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, used_ptr, used_table,
+               mean_links, arc_class, c_y, c_z, hop):
     """Expected cost of request ``req[i]`` on arc ``arcs[i]`` with reservations ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
@@ -171,7 +194,7 @@ def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, mean_links, ar
     for i in range(n):
         a = arcs[i]
         uy, oy, uz, oz = _pair(req[i], a, yr[i], zr[i], sptr, links, survival, partial,
-                               mean_links, arc_class, c_y, c_z)
+                               used_ptr, used_table, mean_links, arc_class, c_y, c_z)
         out_y[i] = c_y[0, a] * yr[i] + c_y[1, a] * uy + c_y[2, a] * oy + hop[a]
         out_z[i] = c_z[0, a] * zr[i] + c_z[1, a] * uz + c_z[2, a] * oz
     return out_y, out_z
