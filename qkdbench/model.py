@@ -172,9 +172,13 @@ class CostTable:
         if unknown:
             raise InputError(f"unknown phase {sorted(unknown)[0]!r}", "costs")
         default = cls()
-        return cls(**{ph: {**getattr(default, ph), **data.get(ph, {})}
-                      if isinstance(data.get(ph, {}), Mapping) else data[ph]
-                      for ph in PHASES})
+        tables = {}
+        for ph in PHASES:
+            given = data.get(ph, {})
+            if not isinstance(given, Mapping):
+                raise InputError("expected an object of component costs", f"costs.{ph}")
+            tables[ph] = {**getattr(default, ph), **given}
+        return cls(**tables)
 
 
 @dataclass(frozen=True)

@@ -61,16 +61,6 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
     return tuple(order), tuple(links)
 
 
-def _located(build, source: str, place_prefix: str = "") -> Instance:
-    try:
-        return build()
-    except InputError as exc:
-        place = exc.place
-        if place_prefix and place.startswith("links["):
-            place = place_prefix + place
-        raise InputError(exc.problem, place, source) from None
-
-
 def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
     """Read a ``u v length_km`` edge-list file."""
     src = os.fspath(path)
@@ -80,7 +70,10 @@ def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Ins
         raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
     nodes, links = parse_edge_list(text, src)
     name = os.path.splitext(os.path.basename(src))[0]
-    return _located(lambda: Instance(nodes, links, (), params or Params(), name=name), src)
+    try:
+        return Instance(nodes, links, (), params or Params(), name=name)
+    except InputError as exc:
+        raise exc.located(src) from None
 
 
 def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | None = None,
@@ -102,41 +95,31 @@ def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | N
     InputError
         For an edge without a usable length, naming the edge.
     """
-    best: dict[frozenset, tuple[Any, Any, Any]] = {}
+    best: dict[frozenset, Link] = {}
     for u, v, data in graph.edges(data=True):
+        place = f"edge {u!r}-{v!r}"
         if length not in data:
-            raise InputError(f"edge has no {length!r} attribute", f"edge {u!r}-{v!r}", source)
-        val = data[length]
-        key = frozenset((u, v))
+            raise InputError(f"edge has no {length!r} attribute", place, source)
         if u == v:
-            raise InputError(f"self-loop at node {u!r}", f"edge {u!r}-{v!r}", source)
+            raise InputError(f"self-loop at node {u!r}", place, source)
         try:
-            cmp = float(val)
+            km = float(data[length])
         except (TypeError, ValueError):
-            raise InputError(f"length {val!r} is not a number", f"edge {u!r}-{v!r}",
-                             source) from None
-        if key not in best or cmp < float(best[key][2]):
-            best[key] = (u, v, val)
-    nodes = tuple(graph.nodes)
+            raise InputError(f"length {data[length]!r} is not a number", place, source) from None
+        key = frozenset((u, v))
+        if key not in best or km < best[key].length_km:
+            best[key] = Link(u, v, km)
+    links = tuple(best.values())
     names = {n: str(d["name"]) for n, d in graph.nodes(data=True) if d.get("name") is not None}
-    links = []
-    for k, (u, v, val) in enumerate(best.values()):
-        try:
-            links.append(Link(u, v, float(val)))
-        except (TypeError, ValueError):
-            raise InputError(f"length {val!r} is not a number", f"edge {u!r}-{v!r}",
-                             source) from None
-
-    def build() -> Instance:
-        try:
-            return Instance(nodes, tuple(links), (), params or Params(),
-                            name=name or str(graph.graph.get("name", "graph")), node_names=names)
-        except InputError as exc:
-            if exc.place.startswith("links["):
-                k = int(exc.place[6:exc.place.index("]")])
-                raise InputError(exc.problem, f"edge {links[k].u!r}-{links[k].v!r}") from None
-            raise
-    return _located(build, source)
+    try:
+        return Instance(tuple(graph.nodes), links, (), params or Params(),
+                        name=name or str(graph.graph.get("name", "graph")), node_names=names)
+    except InputError as exc:
+        place = exc.place
+        if place.startswith("links["):  # name the edge, not our internal list position
+            k = int(place[6:place.index("]")])
+            place = f"edge {links[k].u!r}-{links[k].v!r}"
+        raise InputError(exc.problem, place, source) from None
 
 
 def read_graphml(path: str | os.PathLike, length: str = "length_km",
