@@ -1,0 +1,799 @@
+"""The exact two-stage stochastic program of MODEL.md as a MILP (PuLP + HiGHS).
+
+Two forms of the deterministic equivalent, with the same optimum:
+
+``extensive``
+    The paper's (11)-(23), linearised. Per (request ``f``, arc ``a``): a binary
+    route variable ``x``, integer reservations ``yr <= W_qkd(a) x`` and
+    ``zr <= W_kml(a) x``; per support point ``s`` of the request's key rate
+    (the marginals suffice by separability, MODEL.md consequence 2) the
+    used / on-demand wavelengths ``ye_s <= yr``, ``ye_s + yo_s >= 3 P_s x`` and
+    ``ze_s <= zr``, ``ze_s + zo_s >= P_s x``, priced with the instance's
+    ``c_y``, ``c_z``.
+``compact`` (default)
+    One epigraph variable per (request, arc, QKD | KM), bounded below by one
+    cut per linear piece of the convex piecewise-linear expected cost
+    ``R(y)`` of the pair (MODEL.md consequence 4). The values ``R(b_k)`` at the
+    breakpoints (the support's wavelength needs) come from the evaluator's
+    :func:`~qkdbench.evaluation.pair_costs`, so there is one definition of
+    cost. Cut ``k``: ``theta >= (R(b_k) - s_k b_k) x + s_k y``, which is ``0``
+    off the route (``x = y = 0``). Reservations are bounded by
+    ``min(W, largest need) x``: reserving beyond the largest need never lowers
+    the cost and only uses capacity.
+
+Both have flow conservation and at most one outgoing arc per node per
+request, and the arc capacities on the reservations. Arcs into a request's
+source or out of its target get no variables. A solution may carry
+zero-cost cycles besides the path; the plan keeps the path from the source.
+
+After the MILP, the integer variables are rounded and fixed, and the
+remaining LP is solved again, so the reported objective is the MILP
+objective of exactly the returned plan.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pulp
+
+from ..evaluation import evaluate, pair_costs
+from ..evaluation.encoding import route_violations
+from ..model import (KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan,
+                     Route)
+from .solver import (HighsSolver, SolveOutcome, SolverError, SolverOptions, make_solver)
+
+__all__ = [
+    "FORMS",
+    "SPModel",
+    "SPResult",
+    "build_model",
+    "solve_model",
+    "solve_sp",
+    "relaxation_bound",
+    "relaxed_plan",
+    "resolve_warm_start",
+]
+
+#: The two forms of the deterministic equivalent.
+FORMS: tuple[str, ...] = ("compact", "extensive")
+
+_WY = float(QKD_WAVELENGTHS_PER_LINK)
+_WZ = float(KM_WAVELENGTHS_PER_LINK)
+
+
+# --------------------------------------------------------------------------- pair data
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """The (request, arc) pairs that get variables, with their cost data.
+
+    ``req[i]``, ``arc[i]``: pair ``i``. ``levels_ptr``/``levels``: CSR over
+    pairs of the distinct QKD-link counts ``P`` of the request's support on the
+    arc (with 0), ascending. ``ry``/``rz``: the pair's expected QKD / KM cost
+    (evaluator) at reservations ``3 * levels`` / ``levels``.
+    """
+
+    req: np.ndarray
+    arc: np.ndarray
+    levels_ptr: np.ndarray
+    levels: np.ndarray
+    ry: np.ndarray
+    rz: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.req.size)
+
+    def subset(self, keep: np.ndarray) -> "_Pairs":
+        """The pairs where ``keep`` is true."""
+        idx = np.flatnonzero(keep)
+        counts = np.diff(self.levels_ptr)[idx]
+        ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        pos = np.concatenate([np.arange(self.levels_ptr[i], self.levels_ptr[i + 1])
+                              for i in idx]) if idx.size else np.zeros(0, np.int64)
+        return _Pairs(self.req[idx], self.arc[idx], ptr, self.levels[pos], self.ry[pos],
+                      self.rz[pos])
+
+    def min_cost(self) -> np.ndarray:
+        """Capacity-free minimum expected cost of each pair (newsvendor)."""
+        out = np.empty(self.n)
+        for i in range(self.n):
+            sl = slice(self.levels_ptr[i], self.levels_ptr[i + 1])
+            out[i] = self.ry[sl].min() + self.rz[sl].min()
+        return out
+
+
+def _pairs(instance: Instance) -> _Pairs:
+    arcs = instance.arcs
+    sup = instance.support
+    idx = instance.node_index
+    req_l, arc_l, lv_l, ptr = [], [], [], [0]
+    class_levels: dict[tuple[int, int], np.ndarray] = {}
+    for f, r in enumerate(instance.requests):
+        s, t = idx[r.source], idx[r.target]
+        ok = np.flatnonzero((arcs.head != s) & (arcs.tail != t))
+        for a in ok:
+            c = int(sup.arc_class[a])
+            key = (f, c)
+            if key not in class_levels:
+                class_levels[key] = np.unique(np.concatenate(
+                    ([0], sup.links[c, sup.ptr[f]:sup.ptr[f + 1]]))).astype(float)
+            lv = class_levels[key]
+            req_l.append(f)
+            arc_l.append(int(a))
+            lv_l.append(lv)
+            ptr.append(ptr[-1] + lv.size)
+    req = np.asarray(req_l, dtype=np.int64)
+    arc = np.asarray(arc_l, dtype=np.int64)
+    levels_ptr = np.asarray(ptr, dtype=np.int64)
+    levels = np.concatenate(lv_l) if lv_l else np.zeros(0)
+    counts = np.diff(levels_ptr)
+    rep_req = np.repeat(req, counts)
+    rep_arc = np.repeat(arc, counts)
+    zero = np.zeros(levels.size)
+    ry, _ = pair_costs(instance, rep_req, rep_arc, _WY * levels, zero)
+    _, rz = pair_costs(instance, rep_req, rep_arc, zero, _WZ * levels)
+    return _Pairs(req, arc, levels_ptr, levels, ry, rz)
+
+
+def relaxation_bound(instance: Instance) -> float:
+    """A lower bound on the optimum: capacities dropped, each request alone.
+
+    Each request then takes its shortest path under the arc weights "least
+    expected cost of the pair" (newsvendor reservations, MODEL.md consequence 3).
+    """
+    costs, _ = _relaxed_paths(instance, _pairs(instance))
+    return float(sum(costs))
+
+
+def _relaxed_paths(instance: Instance, pairs: _Pairs) -> tuple[list[float], list[list[int]]]:
+    """Per request: capacity-free optimal cost and its pair indices along the path."""
+    weight = pairs.min_cost()
+    tails, heads = instance.arcs.tail, instance.arcs.head
+    costs, paths = [], []
+    order = np.argsort(pairs.req, kind="stable")
+    bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
+    for f, r in enumerate(instance.requests):
+        sel = order[bounds[f]:bounds[f + 1]]
+        g = nx.DiGraph()
+        g.add_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
+                          {"w": float(weight[i]), "pair": int(i)}) for i in sel)
+        src, dst = instance.node_index[r.source], instance.node_index[r.target]
+        length, path = nx.single_source_dijkstra(g, src, dst, weight="w")
+        costs.append(float(length))
+        paths.append([g.edges[u, v]["pair"] for u, v in zip(path[:-1], path[1:])])
+    return costs, paths
+
+
+def _prune_mask(instance: Instance, pairs: _Pairs, upper_bound: float) -> np.ndarray:
+    """Pairs that some plan costing at most ``upper_bound`` may use.
+
+    A plan routing request ``f`` over arc ``a`` costs at least the capacity-free
+    optimum of every other request plus ``f``'s cheapest capacity-free path
+    through ``a``; pairs where that exceeds ``upper_bound`` are dropped.
+    """
+    weight = pairs.min_cost()
+    costs, _ = _relaxed_paths(instance, pairs)
+    total = math.fsum(costs)
+    tails, heads = instance.arcs.tail, instance.arcs.head
+    keep = np.zeros(pairs.n, dtype=bool)
+    tol = 1e-9 * abs(upper_bound) + 1e-6
+    for f, r in enumerate(instance.requests):
+        sel = np.flatnonzero(pairs.req == f)
+        g = nx.DiGraph()
+        g.add_weighted_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
+                                   float(weight[i])) for i in sel)
+        ds = nx.single_source_dijkstra_path_length(g, instance.node_index[r.source])
+        dt = nx.single_source_dijkstra_path_length(g.reverse(copy=False),
+                                                   instance.node_index[r.target])
+        slack = upper_bound - (total - costs[f]) + tol
+        for i in sel:
+            u, v = int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]])
+            keep[i] = ds.get(u, math.inf) + weight[i] + dt.get(v, math.inf) <= slack
+    return keep
+
+
+def _smallest_minimiser(values: np.ndarray) -> int:
+    best = values.min()
+    return int(np.flatnonzero(values <= best + 1e-12 * abs(best) + 1e-12)[0])
+
+
+def _newsvendor_levels(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity-free best reservations of every pair (smallest minimisers)."""
+    ny = np.empty(pairs.n)
+    nz = np.empty(pairs.n)
+    for i in range(pairs.n):
+        lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
+        ny[i] = _WY * pairs.levels[lo + _smallest_minimiser(pairs.ry[lo:hi])]
+        nz[i] = _WZ * pairs.levels[lo + _smallest_minimiser(pairs.rz[lo:hi])]
+    return ny, nz
+
+
+def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) -> Plan:
+    """A feasible plan by capacity-aware rerouting; the exact solver's warm start.
+
+    Requests are routed one at a time on a shortest path whose arc weights
+    are the pair's expected cost (evaluator) with the reservation
+    ``min(newsvendor, capacity left)`` (the best one for the pair alone, by
+    convexity). Then, for ``passes`` rounds, each request is taken out and
+    routed again the same way against the others; no step raises the total.
+    Optimal when no capacity binds (MODEL.md consequence 3).
+    """
+    pairs = _pairs(instance)
+    ny, nz = _newsvendor_levels(pairs)
+    arcs = instance.arcs
+    tails, heads = arcs.tail, arcs.head
+    free_y = arcs.W_qkd.astype(float).copy()
+    free_z = arcs.W_kml.astype(float).copy()
+    order = np.argsort(pairs.req, kind="stable")
+    bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
+    chosen: list[list[tuple[int, float, float]]] = [[] for _ in instance.requests]
+
+    def route(f: int) -> list[tuple[int, float, float]]:
+        sel = order[bounds[f]:bounds[f + 1]]
+        a = pairs.arc[sel]
+        y = np.minimum(ny[sel], free_y[a])
+        z = np.minimum(nz[sel], free_z[a])
+        cy, cz = pair_costs(instance, pairs.req[sel], a, y, z)
+        g = nx.DiGraph()
+        g.add_edges_from((int(tails[a[k]]), int(heads[a[k]]), {"w": float(cy[k] + cz[k]),
+                                                                "k": k})
+                         for k in range(sel.size))
+        r = instance.requests[f]
+        path = nx.dijkstra_path(g, instance.node_index[r.source],
+                                instance.node_index[r.target], weight="w")
+        out = []
+        for u, v in zip(path[:-1], path[1:]):
+            k = g.edges[u, v]["k"]
+            out.append((int(a[k]), float(y[k]), float(z[k])))
+        return out
+
+    def take(f: int, sign: float) -> None:
+        for a, y, z in chosen[f]:
+            free_y[a] -= sign * y
+            free_z[a] -= sign * z
+
+    for f in range(instance.n_requests):
+        chosen[f] = route(f)
+        take(f, 1.0)
+    for _ in range(passes):
+        for f in range(instance.n_requests):
+            take(f, -1.0)
+            chosen[f] = route(f)
+            take(f, 1.0)
+    # with the routes fixed, share each arc's capacity optimally (separable convex)
+    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc))}
+    on_arc: dict[int, list[tuple[int, int]]] = {}
+    for f in range(instance.n_requests):
+        for k, (a, _, _) in enumerate(chosen[f]):
+            on_arc.setdefault(a, []).append((f, k))
+    res_y = [[0] * len(c) for c in chosen]
+    res_z = [[0] * len(c) for c in chosen]
+    for a, users in on_arc.items():
+        for values, width, cap, out in ((pairs.ry, _WY, int(arcs.W_qkd[a]), res_y),
+                                        (pairs.rz, _WZ, int(arcs.W_kml[a]), res_z)):
+            units = []  # (marginal cost of one more unit, user)
+            for u, (f, k) in enumerate(users):
+                i = where[(f, a)]
+                lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
+                b = width * pairs.levels[lo:hi]
+                slope = np.diff(values[lo:hi]) / np.diff(b)
+                for seg in range(slope.size):
+                    if slope[seg] < 0:
+                        units += [(float(slope[seg]), u)] * int(round(b[seg + 1] - b[seg]))
+            units.sort(key=lambda t: t[0])
+            for _, u in units[:cap]:
+                f, k = users[u]
+                out[f][k] += 1
+    routes = []
+    for f, r in enumerate(instance.requests):
+        path = [r.source] + [instance.nodes[heads[a]] for a, _, _ in chosen[f]]
+        routes.append(Route(r.id, tuple(path), tuple(res_y[f]), tuple(res_z[f])))
+    return Plan(instance.name, planner, tuple(routes), {"status": "heuristic"})
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True, eq=False)
+class SPModel:
+    """A built deterministic-equivalent MILP.
+
+    Attributes
+    ----------
+    instance : Instance
+    form : str
+        ``compact`` or ``extensive``.
+    prob : pulp.LpProblem
+        The model; tests and callers may add constraints before solving.
+    req, arc : ndarray
+        Request position and arc id of each pair ``i``.
+    x, y, z : list of pulp.LpVariable
+        Route, QKD-reservation and KM-reservation variable of each pair.
+    y_ub, z_ub : ndarray
+        Upper bounds of the reservations (``ub * x`` is a constraint).
+    build_s : float
+        Seconds spent building.
+    n_pairs_all : int
+        Pairs before pruning (``len(x)`` after).
+    """
+
+    instance: Instance
+    form: str
+    prob: pulp.LpProblem
+    req: np.ndarray
+    arc: np.ndarray
+    x: list
+    y: list
+    z: list
+    y_ub: np.ndarray
+    z_ub: np.ndarray
+    build_s: float
+    n_pairs_all: int = 0
+
+    @property
+    def integer_vars(self) -> list:
+        """The route and reservation variables."""
+        return self.x + self.y + self.z
+
+
+def _aff(terms: list[tuple[Any, float]], constant: float = 0.0) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(terms, constant)
+
+
+def _add(prob: pulp.LpProblem, terms: list[tuple[Any, float]], sense: int, rhs: float,
+         name: str) -> None:
+    prob.addConstraint(pulp.LpConstraint(_aff(terms), sense, name, rhs))
+
+
+def build_model(instance: Instance, form: str = "compact", *,
+                upper_bound: float | None = None) -> SPModel:
+    """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
+
+    Parameters
+    ----------
+    instance : Instance
+    form : {"compact", "extensive"}
+    upper_bound : float, optional
+        The cost of a known feasible plan. Pairs (request, arc) that no plan
+        costing at most this can use (by the capacity-free bound) get no
+        variables; the optimum is unchanged.
+
+    Returns
+    -------
+    SPModel
+
+    Raises
+    ------
+    ValueError
+        For an unknown form.
+    """
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
+    t0 = time.perf_counter()
+    arcs = instance.arcs
+    sup = instance.support
+    pairs = _pairs(instance)
+    n_all = pairs.n
+    if upper_bound is not None and math.isfinite(upper_bound):
+        pairs = pairs.subset(_prune_mask(instance, pairs, upper_bound))
+    n = pairs.n
+    prob = pulp.LpProblem(f"sp_{form}", pulp.LpMinimize)
+    GE, LE, EQ = pulp.LpConstraintGE, pulp.LpConstraintLE, pulp.LpConstraintEQ
+    counts = np.diff(pairs.levels_ptr)
+    top = pairs.levels[pairs.levels_ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
+    w_qkd = arcs.W_qkd[pairs.arc].astype(float)
+    w_kml = arcs.W_kml[pairs.arc].astype(float)
+    if form == "compact":
+        y_ub = np.minimum(w_qkd, _WY * top)
+        z_ub = np.minimum(w_kml, _WZ * top)
+    else:
+        y_ub, z_ub = w_qkd, w_kml
+    x = [prob.add_variable(f"x_{pairs.req[i]}_{pairs.arc[i]}", 0, 1, pulp.LpBinary)
+         for i in range(n)]
+    y = [prob.add_variable(f"yr_{pairs.req[i]}_{pairs.arc[i]}", 0, float(y_ub[i]),
+                           pulp.LpInteger) for i in range(n)]
+    z = [prob.add_variable(f"zr_{pairs.req[i]}_{pairs.arc[i]}", 0, float(z_ub[i]),
+                           pulp.LpInteger) for i in range(n)]
+    objective: list[tuple[Any, float]] = []
+    for i in range(n):
+        _add(prob, [(y[i], 1.0), (x[i], -float(y_ub[i]))], LE, 0.0, f"ylink_{i}")
+        _add(prob, [(z[i], 1.0), (x[i], -float(z_ub[i]))], LE, 0.0, f"zlink_{i}")
+    if form == "compact":
+        for i in range(n):
+            lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
+            for kind, var, width, values in (("y", y[i], _WY, pairs.ry[lo:hi]),
+                                             ("z", z[i], _WZ, pairs.rz[lo:hi])):
+                theta = prob.add_variable(f"t{kind}_{pairs.req[i]}_{pairs.arc[i]}", 0)
+                objective.append((theta, 1.0))
+                b = width * pairs.levels[lo:hi]
+                if counts[i] == 1:  # the need is always 0: R is constant on y = 0
+                    _add(prob, [(theta, 1.0), (x[i], -float(values[0]))], GE, 0.0,
+                         f"cut{kind}_{i}_0")
+                    continue
+                slope = np.diff(values) / np.diff(b)
+                for k in range(b.size - 1):
+                    _add(prob, [(theta, 1.0), (x[i], -float(values[k] - slope[k] * b[k])),
+                                (var, -float(slope[k]))], GE, 0.0, f"cut{kind}_{i}_{k}")
+    else:
+        cy, cz, hop = arcs.c_y, arcs.c_z, arcs.hop
+        for i in range(n):
+            f, a = int(pairs.req[i]), int(pairs.arc[i])
+            objective += [(y[i], float(cy[0, a])), (z[i], float(cz[0, a])),
+                          (x[i], float(hop[a]))]
+            c = int(sup.arc_class[a])
+            for s in range(sup.ptr[f], sup.ptr[f + 1]):
+                need = float(sup.links[c, s])
+                if need == 0:
+                    continue
+                p = float(sup.prob[s])
+                for kind, res, width, cost in (("y", y[i], _WY, cy), ("z", z[i], _WZ, cz)):
+                    used = prob.add_variable(f"{kind}e_{f}_{a}_{s}", 0)
+                    ondemand = prob.add_variable(f"{kind}o_{f}_{a}_{s}", 0)
+                    objective += [(used, p * float(cost[1, a])),
+                                  (ondemand, p * float(cost[2, a]))]
+                    _add(prob, [(used, 1.0), (res, -1.0)], LE, 0.0, f"{kind}use_{i}_{s}")
+                    _add(prob, [(used, 1.0), (ondemand, 1.0), (x[i], -width * need)], GE, 0.0,
+                         f"{kind}need_{i}_{s}")
+    prob.setObjective(_aff(objective))
+    # routing: flow conservation, at most one outgoing arc per node
+    tails, heads = arcs.tail, arcs.head
+    idx = instance.node_index
+    for f, r in enumerate(instance.requests):
+        sel = np.flatnonzero(pairs.req == f)
+        out_of: dict[int, list] = {}
+        into: dict[int, list] = {}
+        for i in sel:
+            out_of.setdefault(int(tails[pairs.arc[i]]), []).append(x[i])
+            into.setdefault(int(heads[pairs.arc[i]]), []).append(x[i])
+        s, t = idx[r.source], idx[r.target]
+        for v in range(len(instance.nodes)):
+            outs, ins = out_of.get(v, []), into.get(v, [])
+            if not outs and not ins:
+                continue
+            rhs = 1.0 if v == s else (-1.0 if v == t else 0.0)
+            _add(prob, [(u, 1.0) for u in outs] + [(u, -1.0) for u in ins], EQ, rhs,
+                 f"flow_{f}_{v}")
+            if len(outs) > 1:
+                _add(prob, [(u, 1.0) for u in outs], LE, 1.0, f"out_{f}_{v}")
+    # capacities
+    for a in range(arcs.n):
+        sel = np.flatnonzero(pairs.arc == a)
+        if sel.size == 0:
+            continue
+        _add(prob, [(y[i], 1.0) for i in sel], LE, float(arcs.W_qkd[a]), f"capy_{a}")
+        _add(prob, [(z[i], 1.0) for i in sel], LE, float(arcs.W_kml[a]), f"capz_{a}")
+    return SPModel(instance, form, prob, pairs.req, pairs.arc, x, y, z, y_ub, z_ub,
+                   time.perf_counter() - t0, n_all)
+
+
+# --------------------------------------------------------------------------- solving
+
+
+@dataclass(frozen=True)
+class SPResult:
+    """The outcome of an exact solve.
+
+    Attributes
+    ----------
+    plan : Plan
+        The best plan found (no routes if none was); ``plan.stats`` repeats
+        the fields below.
+    status : str
+        ``optimal`` (proven, within ``gap_rel``), ``feasible`` (stopped early
+        with an incumbent), ``infeasible`` or ``error``.
+    objective : float
+        MILP objective of the returned plan (``nan`` if none).
+    bound : float
+        Best proven lower bound on the optimum (``nan`` if unknown).
+    gap : float
+        ``(objective - bound) / objective`` (``0`` if both are 0).
+    build_s, solve_s, runtime_s : float
+        Model building, solver (including the final LP) and total seconds.
+    form, solver, native_status, message : str
+    """
+
+    plan: Plan
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    build_s: float
+    solve_s: float
+    runtime_s: float
+    form: str
+    solver: str
+    native_status: str
+    message: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain-JSON fields (without the plan)."""
+        def num(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+        return {"status": self.status, "objective": num(self.objective),
+                "bound": num(self.bound), "gap": num(self.gap), "build_s": self.build_s,
+                "solve_s": self.solve_s, "runtime_s": self.runtime_s, "form": self.form,
+                "solver": self.solver, "native_status": self.native_status,
+                "message": self.message, **dict(self.extra)}
+
+
+def _gap(objective: float, bound: float) -> float:
+    if not (math.isfinite(objective) and math.isfinite(bound)):
+        return math.nan
+    if objective == 0:
+        return 0.0 if bound >= 0 else math.inf
+    return max(0.0, objective - bound) / abs(objective)
+
+
+def _warm_values(model: SPModel, plan: Plan) -> dict[Any, float]:
+    """Values of every integer variable for a plan (reservations clipped to the bounds)."""
+    inst = model.instance
+    problems = route_violations(inst, plan)
+    if problems:
+        raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc))}
+    values = {v: 0.0 for v in model.integer_vars}
+    for route in plan.routes:
+        f = inst.request_index[route.request_id]
+        for a, yq, zk in zip(inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km):
+            i = where.get((f, a))
+            if i is None:
+                raise ValueError(f"warm-start route of {route.request_id!r} uses arc {a} "
+                                 "that cannot lie on a simple path of the request")
+            values[model.x[i]] = 1.0
+            values[model.y[i]] = float(min(max(round(yq), 0), model.y_ub[i]))
+            values[model.z[i]] = float(min(max(round(zk), 0), model.z_ub[i]))
+    return values
+
+
+def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
+            planner: str) -> tuple[Route, ...]:
+    inst = model.instance
+    tails, heads = inst.arcs.tail, inst.arcs.head
+    routes = []
+    for f, r in enumerate(inst.requests):
+        sel = np.flatnonzero((model.req == f) & (xv > 0.5))
+        nxt = {int(tails[model.arc[i]]): i for i in sel}
+        v, t = inst.node_index[r.source], inst.node_index[r.target]
+        path, ys, zs = [r.source], [], []
+        while v != t:
+            if v not in nxt or len(path) > len(inst.nodes):
+                raise SolverError(f"solver solution has no path for request {r.id!r}")
+            i = nxt[v]
+            v = int(heads[model.arc[i]])
+            path.append(inst.nodes[v])
+            ys.append(int(yv[i]))
+            zs.append(int(zv[i]))
+        routes.append(Route(r.id, tuple(path), tuple(ys), tuple(zs)))
+    return tuple(routes)
+
+
+def _fix_and_resolve(model: SPModel, outcome: SolveOutcome) -> float:
+    """Round and fix the integer columns in HiGHS, solve the LP left; its objective."""
+    import highspy
+
+    h = model.prob.solverModel
+    ints = model.integer_vars
+    idx = np.asarray([v.index for v in ints], dtype=np.int32)
+    val = np.asarray([round(v.varValue) for v in ints], dtype=float)
+    h.changeColsBounds(idx.size, idx, val, val)
+    h.changeColsIntegrality(idx.size, idx,
+                            np.full(idx.size, highspy.HighsVarType.kContinuous))
+    h.setOptionValue("time_limit", highspy.kHighsInf)
+    h.run()
+    if str(h.getModelStatus()).rsplit(".", 1)[-1] != "kOptimal":
+        raise SolverError("the LP with the rounded integer solution did not solve to "
+                          f"optimality ({h.getModelStatus()})")
+    return float(h.getInfo().objective_function_value)
+
+
+def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
+    runtime = time.perf_counter() - t0
+    stats = {"status": "optimal", "objective": 0.0, "bound": 0.0, "gap": 0.0,
+             "build_s": 0.0, "solve_s": 0.0, "runtime_s": runtime, "form": form}
+    return SPResult(Plan(instance.name, planner, (), stats), "optimal", 0.0, 0.0, 0.0, 0.0,
+                    0.0, runtime, form, "none", "", "")
+
+
+def solve_model(model: SPModel, options: SolverOptions | None = None, *,
+                warm_start: Plan | None = None, planner: str = "exact") -> SPResult:
+    """Solve a built model and turn the solution into a plan.
+
+    Parameters
+    ----------
+    model : SPModel
+    options : SolverOptions, optional
+    warm_start : Plan, optional
+        A feasible plan handed to the solver as its first incumbent.
+    planner : str
+        Name written into the plan.
+
+    Returns
+    -------
+    SPResult
+
+    Raises
+    ------
+    SolverError
+        If no solver is installed or the solver raised (one-line message).
+    """
+    options = options or SolverOptions()
+    t0 = time.perf_counter()
+    inst = model.instance
+    if inst.n_requests == 0:
+        return _empty_result(inst, model.form, planner, t0)
+    warm = _warm_values(model, warm_start) if warm_start is not None else None
+    name, solver = make_solver(options, warm)
+    if name == "cbc" and warm:
+        for var, val in warm.items():
+            var.setInitialValue(val)
+    try:
+        model.prob.solve(solver)
+    except SolverError:
+        raise
+    except Exception as exc:  # the solver itself failed
+        raise SolverError(f"{name} failed: {type(exc).__name__}: {exc}") from None
+    if isinstance(solver, HighsSolver):
+        outcome = solver.outcome
+        assert outcome is not None
+    else:
+        outcome = _cbc_outcome(model.prob)
+    objective, bound = math.nan, outcome.bound
+    routes: tuple[Route, ...] = ()
+    message = outcome.message
+    status = outcome.status
+    if status in ("optimal", "feasible"):
+        xv = np.asarray([round(v.varValue or 0.0) for v in model.x])
+        yv = np.asarray([round(v.varValue or 0.0) for v in model.y])
+        zv = np.asarray([round(v.varValue or 0.0) for v in model.z])
+        try:
+            if name == "highs":
+                objective = _fix_and_resolve(model, outcome)
+            else:
+                for v, val in zip(model.integer_vars, np.concatenate([xv, yv, zv])):
+                    v.varValue = float(val)
+                objective = float(pulp.value(model.prob.objective))
+            routes = _decode(model, xv, yv, zv, planner)
+        except SolverError as exc:
+            status, message, routes = "error", str(exc), ()
+    if (status == "error" and not outcome.has_solution and warm_start is not None
+            and outcome.native_status.lstrip("k") and outcome.message.startswith("HiGHS stopped")):
+        # a limit struck before the solver took up the warm start: return that plan
+        score = evaluate(inst, warm_start)
+        if score.feasible:
+            status, message = "feasible", ""
+            objective = score.total
+            bound = relaxation_bound(inst)
+            routes = warm_start.routes
+    if status == "optimal" and not math.isfinite(bound):
+        bound = objective
+    if math.isfinite(bound) and math.isfinite(objective):
+        bound = min(bound, objective)
+    gap = _gap(objective, bound)
+    solve_s = time.perf_counter() - t0
+    stats = {"status": status, "objective": objective, "bound": bound, "gap": gap,
+             "build_s": model.build_s, "solve_s": solve_s,
+             "runtime_s": model.build_s + solve_s, "form": model.form, "solver": name,
+             "native_status": outcome.native_status,
+             "solver_objective": outcome.objective}
+    if message:
+        stats["message"] = message
+    plan = Plan(inst.name, planner, routes, stats)
+    return SPResult(plan, status, objective, bound, gap, model.build_s, solve_s,
+                    model.build_s + solve_s, model.form, name, outcome.native_status,
+                    message)
+
+
+def _cbc_outcome(prob: pulp.LpProblem) -> SolveOutcome:
+    st, sol = prob.status, prob.sol_status
+    native = f"{pulp.LpStatus.get(st, st)}/{pulp.LpSolution.get(sol, sol)}"
+    if st == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal:
+        status, msg = "optimal", ""
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        status, msg = "feasible", ""
+    elif st == pulp.LpStatusInfeasible:
+        status, msg = "infeasible", ""
+    else:
+        status, msg = "error", f"CBC ended with status {native}"
+    has = status in ("optimal", "feasible")
+    obj = float(pulp.value(prob.objective)) if has else math.nan
+    return SolveOutcome(status, "cbc", native, has, obj, obj if status == "optimal" else math.nan,
+                        0.0 if status == "optimal" else math.nan, msg)
+
+
+def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
+                       seed: int | None = None) -> Plan | None:
+    """The warm-start plan for ``warm_start``.
+
+    ``"relaxed"`` is :func:`relaxed_plan`; another string names a registered
+    planner (run with ``seed``); a :class:`Plan` is used as given; ``None``
+    means no warm start.
+    """
+    if warm_start is None or isinstance(warm_start, Plan):
+        return warm_start
+    if warm_start == "relaxed":
+        return relaxed_plan(instance)
+    from ..heuristics import get_planner
+
+    return get_planner(warm_start).plan(instance, seed=seed)
+
+
+def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | None = None,
+             gap_rel: float = 1e-6, threads: int | None = None,
+             warm_start: Plan | str | None = "relaxed", prune: bool = True,
+             msg: bool = False, solver: str = "auto", planner: str = "exact",
+             extra: Mapping[str, Any] | None = None, seed: int | None = None) -> SPResult:
+    """Build and solve the deterministic equivalent of ``instance``.
+
+    Parameters
+    ----------
+    instance : Instance
+    form : {"compact", "extensive"}
+    time_limit : float, optional
+        Seconds for warm start, build and solve together (the solver gets
+        what is left, at least 1 ms).
+    gap_rel : float
+        Relative gap at which the solver stops and reports ``optimal``
+        (default ``1e-6``; ``0`` for a proof to the solver's tolerances).
+    threads : int, optional
+    warm_start : Plan, str or None
+        First incumbent: a plan, ``"relaxed"`` (default,
+        :func:`relaxed_plan`), a registered planner's name, or ``None``.
+    prune : bool
+        Drop the (request, arc) pairs that no plan cheaper than the warm
+        start can use (see :func:`build_model`); needs a feasible warm start.
+    msg : bool
+        Show the solver log.
+    solver : {"auto", "highs", "cbc"}
+    planner : str
+        Name written into the plan.
+    extra : Mapping, optional
+        Native solver options (e.g. ``{"mip_max_nodes": 0}``).
+    seed : int, optional
+        Passed to a warm-start planner.
+
+    Returns
+    -------
+    SPResult
+        ``runtime_s = warm_s + build_s + solve_s`` (``warm_s`` in ``extra``).
+
+    Raises
+    ------
+    SolverError
+        If no solver is installed or the solver failed (one-line message).
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> res = solve_sp(make_instance("nsfnet", 3, 2, seed=1))
+    >>> res.status
+    'optimal'
+    """
+    t0 = time.perf_counter()
+    warm = resolve_warm_start(instance, warm_start, seed)
+    upper = None
+    if warm is not None and prune:
+        score = evaluate(instance, warm)
+        if score.feasible:
+            upper = score.total
+    warm_s = time.perf_counter() - t0
+    model = build_model(instance, form, upper_bound=upper)
+    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0),
+                                                    1e-3)
+    options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads, msg=msg,
+                            solver=solver, extra=dict(extra or {}))
+    res = solve_model(model, options, warm_start=warm, planner=planner)
+    runtime = time.perf_counter() - t0
+    more = {"warm_s": warm_s, "runtime_s": runtime, "pairs": len(model.x),
+            "pairs_all": model.n_pairs_all}
+    return replace(res, runtime_s=runtime, extra={**res.extra, **more},
+                   plan=res.plan.with_stats(**more))
