@@ -1,0 +1,172 @@
+"""The standard stochastic-programming figures of an instance (MODEL.md).
+
+- ``RP``: optimal expected cost of the stochastic program (exact solve).
+- ``EV``: optimum of the expected-value problem (key rates fixed at their
+  means); ``EEV``: the expected cost of the EV plan under the true
+  distribution (evaluator); ``VSS = EEV - RP``.
+- ``WS``: wait-and-see value, the mean over a seeded sample of joint
+  scenarios of the optimum with that scenario's key rates known, with a
+  Student-t confidence interval; ``EVPI = RP - WS``.
+- Out of sample: the RP and EV plans scored on a fresh seeded sample.
+
+Requests' key rates are independent in the joint scenarios (the instance
+gives only marginals). ``WS <= RP <= EEV`` holds for the exact values; the
+sampled WS is an estimate, so its interval, not its mean, is the claim.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..evaluation import evaluate
+from ..evaluation.sp_figures import (Estimate, mean_ci, mean_value_instance, out_of_sample,
+                                     sample_scenarios, scenario_instance)
+from ..model import Instance
+from .sp_milp import SPResult, solve_sp
+
+__all__ = ["SPFigures", "sp_figures"]
+
+
+def _num(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+@dataclass(frozen=True)
+class SPFigures:
+    """RP, EV/EEV, VSS, WS (with CI), EVPI and out-of-sample costs of one instance.
+
+    Attributes
+    ----------
+    instance : str
+    rp, rp_bound : float
+        Optimal expected cost and the solver's bound on it.
+    rp_status : str
+        Status of the RP solve (``optimal`` unless a limit struck).
+    ev : float
+        Optimum of the expected-value problem.
+    eev : float
+        Expected cost of the EV plan (evaluator).
+    vss : float
+        ``eev - rp``.
+    ws : Estimate
+        Wait-and-see value over ``n_scenarios`` sampled joint scenarios.
+    ws_all_optimal : bool
+        Every scenario problem was solved to proven optimality.
+    evpi : float
+        ``rp - ws.mean``; ``evpi_lo``, ``evpi_hi`` from the WS interval.
+    rp_out_of_sample, ev_out_of_sample : Estimate or None
+        The RP and EV plans on a fresh sample (``None`` when not asked for).
+    n_scenarios, seed : int
+    runtime_s : float
+    """
+
+    instance: str
+    rp: float
+    rp_bound: float
+    rp_status: str
+    ev: float
+    eev: float
+    vss: float
+    ws: Estimate
+    ws_all_optimal: bool
+    evpi: float
+    evpi_lo: float
+    evpi_hi: float
+    rp_out_of_sample: Estimate | None
+    ev_out_of_sample: Estimate | None
+    n_scenarios: int
+    seed: int
+    runtime_s: float
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (non-finite numbers become ``None``)."""
+        return {
+            "instance": self.instance, "rp": _num(self.rp), "rp_bound": _num(self.rp_bound),
+            "rp_status": self.rp_status, "ev": _num(self.ev), "eev": _num(self.eev),
+            "vss": _num(self.vss), "ws": self.ws.to_dict(),
+            "ws_all_optimal": self.ws_all_optimal, "evpi": _num(self.evpi),
+            "evpi_ci": [_num(self.evpi_lo), _num(self.evpi_hi)],
+            "rp_out_of_sample": (self.rp_out_of_sample.to_dict()
+                                 if self.rp_out_of_sample else None),
+            "ev_out_of_sample": (self.ev_out_of_sample.to_dict()
+                                 if self.ev_out_of_sample else None),
+            "n_scenarios": self.n_scenarios, "seed": self.seed, "runtime_s": self.runtime_s,
+        }
+
+
+def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
+               confidence: float = 0.95, oos_scenarios: int = 1000,
+               form: str = "compact", time_limit: float | None = None,
+               gap_rel: float = 1e-6, rp: SPResult | None = None) -> SPFigures:
+    """Compute the SP figures of ``instance``.
+
+    Parameters
+    ----------
+    instance : Instance
+    n_scenarios : int
+        Joint scenarios sampled for WS (one exact solve each).
+    seed : int
+        Seeds the WS sample; the out-of-sample sample uses ``[seed, 1]``.
+    confidence : float
+        Level of the WS and out-of-sample intervals.
+    oos_scenarios : int
+        Size of the fresh out-of-sample sample (``0``: skip).
+    form : {"compact", "extensive"}
+    time_limit : float, optional
+        Seconds per exact solve.
+    gap_rel : float
+        Relative gap of every exact solve.
+    rp : SPResult, optional
+        A finished RP solve of ``instance`` to reuse.
+
+    Returns
+    -------
+    SPFigures
+
+    Raises
+    ------
+    SolverError
+        If no MILP solver is available.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> fig = sp_figures(make_instance("nsfnet", 3, 4, seed=1), n_scenarios=5,
+    ...                  oos_scenarios=0)
+    >>> fig.ws.mean <= fig.rp <= fig.eev
+    True
+    """
+    t0 = time.perf_counter()
+    opts = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
+    if rp is None:
+        rp = solve_sp(instance, planner="exact", **opts)
+    ev_res = solve_sp(mean_value_instance(instance), planner="exact-ev", **opts)
+    eev = evaluate(instance, ev_res.plan).total if ev_res.status in ("optimal", "feasible") \
+        else math.nan
+    scenarios = sample_scenarios(instance, n_scenarios, seed)
+    ws_values, ws_optimal = [], True
+    for k in range(n_scenarios):
+        res = solve_sp(scenario_instance(instance, scenarios[k], f"{instance.name}-ws{k}"),
+                       planner="exact-ws", **opts)
+        ws_values.append(res.objective)
+        ws_optimal &= res.status == "optimal"
+    ws = mean_ci(ws_values, confidence)
+    rp_oos = ev_oos = None
+    if oos_scenarios and instance.n_requests and rp.plan.routes:
+        fresh = sample_scenarios(instance, oos_scenarios, [seed, 1])
+        rp_oos = out_of_sample(instance, rp.plan, scenarios=fresh, confidence=confidence)
+        if ev_res.plan.routes:
+            ev_oos = out_of_sample(instance, ev_res.plan, scenarios=fresh,
+                                   confidence=confidence)
+    return SPFigures(
+        instance=instance.name, rp=rp.objective, rp_bound=rp.bound, rp_status=rp.status,
+        ev=ev_res.objective, eev=eev, vss=eev - rp.objective, ws=ws,
+        ws_all_optimal=ws_optimal, evpi=rp.objective - ws.mean,
+        evpi_lo=rp.objective - ws.hi, evpi_hi=rp.objective - ws.lo,
+        rp_out_of_sample=rp_oos, ev_out_of_sample=ev_oos, n_scenarios=n_scenarios,
+        seed=seed, runtime_s=time.perf_counter() - t0,
+        details={"rp_plan": rp.plan, "ev_plan": ev_res.plan, "ws_values": ws_values})
