@@ -15,6 +15,7 @@ solver raised) become :class:`SolverError`, whose message is one line.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "SolveOutcome",
     "HighsSolver",
     "classify_highs",
+    "model_status",
     "highs_available",
     "cbc_available",
     "make_solver",
@@ -159,6 +161,11 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
     return "error", f"HiGHS ended with status {name[1:] or name}"
 
 
+def model_status(highs: Any) -> str:
+    """The name of a HiGHS object's model status, e.g. ``"kTimeLimit"``."""
+    return str(highs.getModelStatus()).rsplit(".", 1)[-1]
+
+
 def highs_available() -> bool:
     """Whether highspy can be used through PuLP."""
     try:
@@ -173,7 +180,9 @@ def cbc_available() -> bool:
     if cbc is None:
         return False
     try:
-        return bool(cbc(msg=False).available())
+        with warnings.catch_warnings():  # PuLP 3 deprecates PULP_CBC_CMD (removed in 4)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return bool(cbc(msg=False).available())
     except Exception:  # pragma: no cover
         return False
 
@@ -259,7 +268,7 @@ class HighsSolver(pulp.HiGHS):
     def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # noqa: N802
         h = lp.solverModel
         info = h.getInfo()
-        name = str(h.getModelStatus()).rsplit(".", 1)[-1]
+        name = model_status(h)
         has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
         status, message = classify_highs(name, has_solution)
         objective = float(info.objective_function_value) if has_solution else math.nan
@@ -315,7 +324,9 @@ def make_solver(options: SolverOptions,
             kwargs["threads"] = int(options.threads)
         if options.extra:
             kwargs["options"] = [f"{k} {v}" for k, v in options.extra.items()]
-        return "cbc", pulp.PULP_CBC_CMD(**kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return "cbc", pulp.PULP_CBC_CMD(**kwargs)
     wanted = {"auto": "HiGHS (highspy) or CBC", "highs": "HiGHS (highspy)",
               "cbc": "CBC"}[choice]
     raise SolverUnavailableError(f"no MILP solver available: install {wanted} "

@@ -666,14 +666,15 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         except SolverError as exc:
             status, message, routes = "error", str(exc), ()
     if (status == "error" and not outcome.has_solution and warm_start is not None
-            and outcome.native_status.lstrip("k") and outcome.message.startswith("HiGHS stopped")):
+            and outcome.message.startswith("HiGHS stopped")):
         # a limit struck before the solver took up the warm start: return that plan
         score = evaluate(inst, warm_start)
         if score.feasible:
             status, message = "feasible", ""
             objective = score.total
-            bound = relaxation_bound(inst)
             routes = warm_start.routes
+    if status == "feasible" and not math.isfinite(bound):
+        bound = relaxation_bound(inst)  # the solver stopped before it had a bound
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
     if math.isfinite(bound) and math.isfinite(objective):

@@ -1,0 +1,131 @@
+"""Every solver outcome maps to a plan status; a missing or failing solver is a clear error."""
+
+from __future__ import annotations
+
+import highspy
+import pulp
+import pytest
+
+from qkdbench.evaluation import evaluate
+from qkdbench.exact import SolverError, SolverUnavailableError, build_model, solve_sp
+from qkdbench.exact import solver as solver_mod
+from qkdbench.exact.solver import PLAN_STATUSES, SolverOptions, classify_highs
+from qkdbench.exact.sp_milp import solve_model
+from qkdbench.heuristics import get_planner
+from qkdbench.model import Params
+from qkdbench.topologies import make_instance
+
+ALL_HIGHS_STATUSES = [m for m in dir(highspy.HighsModelStatus) if m.startswith("k")]
+
+
+@pytest.fixture(scope="module")
+def binding60():
+    """USNET, 60 requests: capacity binds, so the capacity-free bound is not tight."""
+    return make_instance("usnet", 60, 10, 1)
+
+
+@pytest.fixture
+def small():
+    return make_instance("nsfnet", 5, 4, seed=3, params=Params(W_qkd=20, W_kml=6))
+
+
+@pytest.mark.parametrize("name", ALL_HIGHS_STATUSES)
+@pytest.mark.parametrize("has_solution", [True, False])
+def test_every_highs_status_maps_to_a_plan_status(name, has_solution):
+    status, message = classify_highs(name, has_solution)
+    assert status in PLAN_STATUSES and status != "heuristic"
+    if status == "optimal":
+        assert name == "kOptimal" and has_solution
+    if status == "error":
+        assert message and "\n" not in message
+    if name in ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
+                "kMemoryLimit") and has_solution:
+        assert status == "feasible"
+
+
+def test_short_time_limit_is_feasible_with_bound_and_gap(binding60):
+    res = solve_sp(binding60, time_limit=1e-3)
+    assert res.status == "feasible"
+    assert res.plan.stats["status"] == "feasible"
+    assert res.bound < res.objective
+    assert 0 < res.gap < 0.1
+    assert res.gap == pytest.approx((res.objective - res.bound) / res.objective)
+    assert evaluate(binding60, res.plan).total == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_time_limit_without_warm_start_and_without_solution_is_error(binding60):
+    res = solve_sp(binding60, time_limit=1e-3, warm_start=None, prune=False)
+    assert res.status in ("error", "feasible")  # HiGHS may or may not find one in time
+    if res.status == "error":
+        assert res.plan.routes == () and "TimeLimit" in res.message
+    else:
+        assert res.bound < res.objective
+
+
+def test_node_limit_is_feasible_not_optimal(binding60):
+    # a limit that HiGHS reports as kSolutionLimit (PuLP's own HiGHS class fails on it)
+    res = solve_sp(binding60, extra={"mip_max_nodes": 0}, prune=False)
+    assert res.native_status == "kSolutionLimit"
+    assert res.status == "feasible"
+    assert res.bound <= res.objective
+    assert evaluate(binding60, res.plan).feasible
+
+
+def test_infeasible_model(small):
+    model = build_model(small)
+    model.prob.addConstraint(pulp.lpSum(model.y) >= 10 ** 9, "impossible")
+    res = solve_model(model, SolverOptions())
+    assert res.status == "infeasible"
+    assert res.plan.routes == () and res.plan.stats["status"] == "infeasible"
+
+
+@pytest.mark.parametrize("forced, expected", [("kSolveError", "error"),
+                                              ("kInfeasible", "infeasible"),
+                                              ("kUnknown", "error"),
+                                              ("kMemoryLimit", "feasible"),
+                                              ("kHighsInterrupt", "feasible")])
+def test_forced_highs_statuses(small, monkeypatch, forced, expected):
+    monkeypatch.setattr(solver_mod, "model_status", lambda h: forced)
+    res = solve_sp(small)
+    assert res.status == expected
+    assert res.native_status == forced
+    if expected == "error":
+        assert res.message and "\n" not in res.message and res.plan.routes == ()
+    if expected == "feasible":
+        assert evaluate(small, res.plan).total == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_missing_solver_is_a_one_line_error(small, monkeypatch):
+    monkeypatch.setattr(solver_mod, "highs_available", lambda: False)
+    monkeypatch.setattr(solver_mod, "cbc_available", lambda: False)
+    with pytest.raises(SolverUnavailableError) as info:
+        get_planner("exact").plan(small)
+    assert "no MILP solver available" in str(info.value)
+    assert "\n" not in str(info.value)
+    with pytest.raises(SolverUnavailableError, match="CBC"):
+        solve_sp(small, solver="cbc")
+
+
+def test_failing_solver_is_a_one_line_error(small, monkeypatch):
+    def boom(self, lp):
+        raise RuntimeError("solver crashed\nwith a second line")
+
+    monkeypatch.setattr(solver_mod.HighsSolver, "callSolver", boom)
+    with pytest.raises(SolverError) as info:
+        solve_sp(small)
+    assert "crashed" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unknown_solver_name(small):
+    with pytest.raises(SolverError, match="unknown solver"):
+        solve_sp(small, solver="gurobi-please")
+
+
+@pytest.mark.skipif(not solver_mod.cbc_available(), reason="CBC not installed")
+def test_cbc_fallback_agrees(small):
+    highs = solve_sp(small, gap_rel=0.0)
+    cbc = solve_sp(small, solver="cbc", gap_rel=0.0)
+    assert cbc.solver == "cbc" and cbc.status == "optimal"
+    assert cbc.objective == pytest.approx(highs.objective, rel=1e-7)
+    assert evaluate(small, cbc.plan).total == pytest.approx(cbc.objective, rel=1e-7)
+
