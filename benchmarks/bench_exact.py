@@ -4,8 +4,7 @@ Run ``pytest benchmarks/bench_exact.py --benchmark-enable`` for timings (each
 solve once; ``extra_info`` holds build and solve seconds). With
 ``--benchmark-disable`` (the project default) the same checks run on 12
 requests so that the suite stays fast. The unpruned extensive form on 60
-requests takes about a minute; it is marked ``slow`` and runs only with
-``--benchmark-enable``.
+requests takes about a minute (marked ``slow``; deselect it with ``-m "not slow"``).
 """
 
 from __future__ import annotations
@@ -28,8 +27,6 @@ def test_exact_usnet60(benchmark, form, prune):
         n = 12
     else:
         n = 60
-    if benchmark.disabled and form == "extensive" and not prune:
-        pytest.skip("the unpruned extensive form is timed only with --benchmark-enable")
     inst = make_instance("usnet", n, 10, 1)
     res = benchmark.pedantic(solve_sp, args=(inst, form), kwargs={"prune": prune},
                              rounds=1, iterations=1)
