@@ -1,0 +1,220 @@
+"""The main job: every planner on one instance, scored by the one evaluator.
+
+:func:`compare` runs the registered planners (or a chosen few) on one
+instance, scores each plan with :func:`qkdbench.evaluation.evaluate` and
+returns a :class:`pandas.DataFrame` with one row per planner; a planner that
+raises gives a row with status ``error`` and its message, and the comparison
+goes on. :func:`format_table` prints it as text or Markdown.
+
+Gaps are measured against the exact optimum when an exact planner proved
+optimality, otherwise against the best proven lower bound, otherwise against
+the cheapest plan found; the column ``gap_ref`` says which.
+
+Time limits: each planner gets at most ``time_limit`` seconds
+(:data:`DEFAULT_TIME_LIMIT`), and never more than an equal share of what is
+left of the whole comparison's ``budget`` (:data:`DEFAULT_BUDGET`), so that the
+default comparison ends within two minutes however many planners are plugged in.
+
+Examples
+--------
+>>> from qkdbench.topologies import make_instance
+>>> df = compare(make_instance("nsfnet", 4, 3, seed=1), planners=["coqbn", "exact"])
+>>> list(df["planner"]), list(df["status"])
+(['coqbn', 'exact'], ['heuristic', 'optimal'])
+>>> float(df.loc[1, "gap_pct"]), df.loc[1, "gap_ref"]
+(0.0, 'optimum')
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ..heuristics import available_planners
+from ..model import Instance, Plan
+from .runs import RUN_FIELDS, add_gaps, gap_reference, run_planner, warm_up
+
+__all__ = ["DEFAULT_TIME_LIMIT", "DEFAULT_BUDGET", "compare", "format_table", "planner_order"]
+
+#: Seconds one planner may run in :func:`compare` unless told otherwise.
+DEFAULT_TIME_LIMIT = 20.0
+#: Seconds the whole comparison may take unless told otherwise (split among planners).
+DEFAULT_BUDGET = 90.0
+#: Least time a planner is given, even when the budget is spent.
+MIN_TIME_LIMIT = 1.0
+
+
+def planner_order(names: Sequence[str]) -> list[str]:
+    """Planners in the order a comparison runs them: exact ones first, then by name.
+
+    The exact planners run first so that a heuristic never waits behind a
+    budget the exact solve needs for its proof.
+    """
+    return sorted(dict.fromkeys(names), key=lambda n: (not n.startswith("exact"), n))
+
+
+def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: int | None = 0,
+            time_limit: float | None = None, budget: float | None = None,
+            progress: bool = False, params: Mapping[str, Mapping[str, Any]] | None = None,
+            return_plans: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Plan]]:
+    """Run planners on one instance and score them with the evaluator.
+
+    Parameters
+    ----------
+    instance : Instance
+    planners : sequence of str, optional
+        Registry names (default: every registered planner).
+    seed : int, optional
+        Seed passed to every planner.
+    time_limit : float, optional
+        Seconds per planner (default :data:`DEFAULT_TIME_LIMIT`).
+    budget : float, optional
+        Seconds for the whole comparison (default :data:`DEFAULT_BUDGET`);
+        each planner gets ``min(time_limit, left / planners left)``, at least
+        :data:`MIN_TIME_LIMIT`.
+    progress : bool
+        Show a progress bar on standard error.
+    params : Mapping, optional
+        ``{planner: {constructor keyword: value}}``.
+    return_plans : bool
+        Also return ``{planner: Plan}`` (planners that raised are missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per planner, columns :data:`~qkdbench.experiments.runs.RUN_FIELDS`
+        plus ``time_limit_s``; ``df.attrs`` holds ``instance``,
+        ``gap_reference`` (value), ``gap_label`` and ``gap_source``.
+    """
+    from tqdm.auto import tqdm
+
+    names = planner_order(planners if planners is not None else list(available_planners()))
+    time_limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    budget = DEFAULT_BUDGET if budget is None else float(budget)
+    params = dict(params or {})
+    warm_up()
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    plans: dict[str, Plan] = {}
+    bar = tqdm(total=len(names), desc=instance.name, unit="planner", file=sys.stderr,
+               disable=not progress, leave=False)
+    try:
+        for k, name in enumerate(names):
+            left = budget - (time.perf_counter() - start)
+            limit = max(MIN_TIME_LIMIT, min(time_limit, left / (len(names) - k)))
+            bar.set_postfix_str(f"{name} (<= {limit:.0f} s)")
+            row = run_planner(instance, name, seed=seed, time_limit=limit,
+                              params=params.get(name))
+            row["time_limit_s"] = limit
+            plan = row.pop("plan")
+            if plan is not None:
+                plans[name] = plan
+            rows.append(row)
+            bar.update(1)
+    finally:
+        bar.close()
+    ref = gap_reference(rows)
+    add_gaps(rows, ref)
+    df = pd.DataFrame(rows, columns=[*RUN_FIELDS, "time_limit_s"])
+    df.attrs.update(instance=instance.name, gap_reference=ref.value, gap_label=ref.label,
+                    gap_source=ref.source)
+    return (df, plans) if return_plans else df
+
+
+def _money(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{v:,.0f}" if math.isfinite(v) else "-"
+
+
+def _num(x: Any, fmt: str) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "-"
+    return format(v, fmt) if math.isfinite(v) else "-"
+
+
+_GAP_NOTES = {
+    "optimum": "gap: to the exact optimum ({src}, proven optimal)",
+    "bound": "gap: to the best proven lower bound ({src}; no run proved optimality)",
+    "best found": "gap: to the cheapest plan found ({src}); no exact planner ran, "
+                  "so this proves nothing",
+    "": "gap: no reference (no feasible plan)",
+}
+
+
+def format_table(df: pd.DataFrame, *, markdown: bool = False, title: str | None = None) -> str:
+    """The comparison as an aligned text table, or a Markdown table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As returned by :func:`compare`.
+    markdown : bool
+        A GitHub-flavoured Markdown table instead of aligned text.
+    title : str, optional
+        A heading line (the instance name, say).
+
+    Returns
+    -------
+    str
+        The table, then a line saying what the gap is measured against, then
+        the message of every planner that failed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame([{"planner": "a", "total": 10.0, "first_stage": 4.0,
+    ...                     "second_stage": 6.0, "gap_pct": 0.0, "runtime_s": 0.5,
+    ...                     "status": "optimal", "error": ""}])
+    >>> df.attrs.update(gap_label="optimum", gap_source="a")
+    >>> print(format_table(df, markdown=True))
+    | planner | expected cost | first stage | second stage (exp.) | gap % | runtime s | status |
+    |:--|--:|--:|--:|--:|--:|:--|
+    | a | 10 | 4 | 6 | 0.00 | 0.50 | optimal |
+    <BLANKLINE>
+    gap: to the exact optimum (a, proven optimal)
+    """
+    label = df.attrs.get("gap_label", "")
+    source = df.attrs.get("gap_source", "")
+    gap_head = {"optimum": "gap %", "bound": "gap to bound %",
+                "best found": "gap to best %"}.get(label, "gap %")
+    head = ["planner", "expected cost", "first stage", "second stage (exp.)", gap_head,
+            "runtime s", "status"]
+    body: list[list[str]] = []
+    notes: list[str] = []
+    for _, r in df.iterrows():
+        status = str(r.get("status", ""))
+        err = str(r.get("error", "") or "")
+        if err and err != "nan":
+            notes.append(f"{r['planner']}: {status}: {err}")
+        body.append([str(r["planner"]), _money(r.get("total")), _money(r.get("first_stage")),
+                     _money(r.get("second_stage")), _num(r.get("gap_pct"), ".2f"),
+                     _num(r.get("runtime_s"), ".2f"), status])
+    footer = [_GAP_NOTES.get(label, _GAP_NOTES[""]).format(src=source)] + notes
+    left = {0, 6}
+    if markdown:
+        lines = ([f"**{title}**", ""] if title else [])
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "|".join(":--" if i in left else "--:" for i in range(len(head)))
+                     + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines + [""] + footer)
+    widths = [max(len(head[i]), *(len(row[i]) for row in body)) if body else len(head[i])
+              for i in range(len(head))]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    lines = [title, ""] if title else []
+    lines += [fmt(head), fmt(["-" * w for w in widths])] + [fmt(row) for row in body]
+    return "\n".join(lines + [""] + footer)
