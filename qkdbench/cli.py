@@ -206,14 +206,114 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if p not in known:
                 _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
     table = compare(inst, planners=planners, seed=args.planner_seed, time_limit=args.time_limit,
+                    budget=args.budget,
                     progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:
-        _print_json({"instance": inst.name, "rows": table.to_dict(orient="records")})
+        _print_json({"instance": inst.name,
+                     "gap_reference": {"label": table.attrs.get("gap_label", ""),
+                                       "value": _finite_or_none(table.attrs.get("gap_reference")),
+                                       "planner": table.attrs.get("gap_source", "")},
+                     "rows": [{k: _finite_or_none(v) for k, v in row.items()}
+                              for row in table.to_dict(orient="records")]})
     elif args.csv:
         sys.stdout.write(table.to_csv(index=False))
     else:
         print(format_table(table, markdown=args.markdown, title=inst.name))
     return 0
+
+
+def _finite_or_none(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def cmd_spfigures(args: argparse.Namespace) -> int:
+    try:
+        from .exact.sp_figures import sp_figures
+    except ImportError as exc:  # pragma: no cover - the exact package is part of qkdbench
+        _fail(f"the SP figures need the exact solver: {exc}")
+    inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
+    fig = sp_figures(inst, n_scenarios=args.scenarios, seed=args.scenario_seed,
+                     oos_scenarios=args.oos_scenarios, form=args.form,
+                     time_limit=args.time_limit)
+    if args.json:
+        _print_json(fig.to_dict())
+        return 0
+    ws = fig.ws
+    pct = 100.0 * ws.confidence
+    lines = [f"instance   {fig.instance}",
+             f"RP         {fig.rp:>18,.2f}  ({fig.rp_status}; bound {fig.rp_bound:,.2f})",
+             f"EV         {fig.ev:>18,.2f}  (key rates fixed at their means)",
+             f"EEV        {fig.eev:>18,.2f}  (the EV plan under the true distribution)",
+             f"VSS        {fig.vss:>18,.2f}  (EEV - RP)",
+             f"WS         {ws.mean:>18,.2f}  ({pct:g}% CI {ws.lo:,.2f} .. {ws.hi:,.2f}; "
+             f"{fig.n_scenarios} scenarios, seed {fig.seed}"
+             f"{'' if fig.ws_all_optimal else '; not all solved to optimality'})",
+             f"EVPI       {fig.evpi:>18,.2f}  (RP - WS; CI {fig.evpi_lo:,.2f} .. "
+             f"{fig.evpi_hi:,.2f})"]
+    for name, est in (("RP out of sample", fig.rp_out_of_sample),
+                      ("EV out of sample", fig.ev_out_of_sample)):
+        if est is not None:
+            lines.append(f"{name:<17}{est.mean:>11,.2f}  ({pct:g}% CI {est.lo:,.2f} .. "
+                         f"{est.hi:,.2f}; {est.n} fresh scenarios)")
+    lines.append(f"time       {fig.runtime_s:.1f} s")
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from .experiments.config import FIGURES, FigureConfig
+    from .experiments.figures import make_figures
+
+    for name in args.names:
+        if name != "all" and name not in FIGURES:
+            _fail(f"unknown figure {name!r}; known: {', '.join(FIGURES)}, all")
+    cfg = FigureConfig(topology=args.topology, requests=args.requests, max_rate=args.max_rate,
+                       seed=args.seed, time_limit=args.time_limit,
+                       planner_seed=args.planner_seed, rate_requests=args.rate_requests,
+                       rates=tuple(args.rates), counts=tuple(args.counts),
+                       count_seeds=tuple(args.count_seeds))
+    log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else None
+    summary = make_figures(args.names, args.output, cfg, log=log)
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .experiments.sweep import read_spec, run_sweep, summarize
+
+    spec = read_spec(args.spec)
+    df = run_sweep(spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+                   resume=args.resume,
+                   progress=(not args.json and sys.stderr.isatty()) or args.progress)
+    summary = summarize(df)
+    if args.json:
+        _print_json({"results": os.path.join(args.out, "results.csv"), "rows": len(df),
+                     "summary": [{k: _finite_or_none(v) for k, v in r.items()}
+                                 for r in summary.to_dict(orient="records")]})
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.max_rows", 500, "display.float_format", "{:,.2f}".format):
+        print(summary.to_string(index=False) if len(summary) else "(no results)")
+    errors = int((df["status"] == "error").sum()) if len(df) else 0
+    print(f"\n{len(df)} rows in {os.path.join(args.out, 'results.csv')}"
+          f"{f', {errors} errors' if errors else ''}")
+    return 0
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}") from None
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
+    return values
 
 
 # --------------------------------------------------------------------------- parser
@@ -277,14 +377,80 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
     p.add_argument("--planners", default=None, help="comma-separated names (default: all)")
     p.add_argument("--planner-seed", type=int, default=0, help="seed passed to every planner")
-    p.add_argument("--time-limit", type=_seconds, default=60.0,
-                   help="seconds per planner (default 60)")
+    p.add_argument("--time-limit", type=_seconds, default=None,
+                   help="seconds per planner (default 20)")
+    p.add_argument("--budget", type=_seconds, default=None,
+                   help="seconds for the whole comparison, shared among the planners "
+                        "(default 90)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")
     fmt.add_argument("--markdown", action="store_true")
     p.add_argument("--progress", action="store_true", help="show progress even when piped")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("spfigures", help="stochastic-programming figures: RP, EEV, VSS, WS, EVPI")
+    p.add_argument("instance", nargs="?", default="usnet",
+                   help="instance file, or topology name/file/topohub key (default usnet)")
+    p.add_argument("--requests", type=_positive_int, default=None,
+                   help="requests to sample on a topology (default 20)")
+    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+    p.add_argument("--scenarios", type=_positive_int, default=30,
+                   help="joint scenarios sampled for WS (default 30)")
+    p.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario samples")
+    p.add_argument("--oos-scenarios", type=_positive_int, default=1000,
+                   help="fresh scenarios for the out-of-sample scores (0: skip; default 1000)")
+    p.add_argument("--form", choices=("compact", "extensive"), default="compact")
+    p.add_argument("--time-limit", type=_seconds, default=None, help="seconds per exact solve")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_spfigures)
+
+    from .experiments.config import FigureConfig
+
+    d = FigureConfig()
+    p = sub.add_parser("figure", help="the paper's Fig. 3 panels and planner plots (PNG + CSV)")
+    p.add_argument("names", nargs="+", metavar="NAME",
+                   help="fig3a, fig3b, fig3c, fig3d, quality, anytime or all")
+    p.add_argument("-o", "--output", required=True, help="directory for NAME.png and NAME.csv")
+    p.add_argument("--topology", default=d.topology, help=f"default {d.topology}")
+    p.add_argument("--requests", type=_positive_int, default=d.requests,
+                   help=f"requests of fig3a/b, quality, anytime (default {d.requests})")
+    p.add_argument("--max-rate", type=_positive_int, default=d.max_rate,
+                   help=f"K of fig3a/b, fig3d, quality, anytime (default {d.max_rate})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"request seed (default {d.seed})")
+    p.add_argument("--planner-seed", type=int, default=d.planner_seed)
+    p.add_argument("--time-limit", type=_seconds, default=d.time_limit,
+                   help=f"seconds per planner run (default {d.time_limit:g})")
+    p.add_argument("--rate-requests", type=_positive_int, default=d.rate_requests,
+                   help=f"requests of fig3c (default {d.rate_requests})")
+    p.add_argument("--rates", type=_int_list, default=list(d.rates),
+                   help="K values of fig3c, comma-separated (default "
+                        f"{','.join(map(str, d.rates))})")
+    p.add_argument("--counts", type=_int_list, default=list(d.counts),
+                   help="request counts of fig3d (default "
+                        f"{','.join(map(str, d.counts))})")
+    p.add_argument("--count-seeds", type=_int_list, default=list(d.count_seeds),
+                   help="request seeds of fig3d (default "
+                        f"{','.join(map(str, d.count_seeds))})")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("sweep", help="a grid of instances and planners on Dask (TOML spec)")
+    p.add_argument("spec", help="sweep specification (TOML; see FORMATS)")
+    p.add_argument("--out", default="sweep-out",
+                   help="directory of results.csv (default sweep-out)")
+    p.add_argument("--scheduler", default="local",
+                   help="'local' (default: a LocalCluster on this machine), a Dask scheduler "
+                        "address such as tcp://host:8786, or 'none' (in this process)")
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="worker processes of the LocalCluster (default 2)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the sweep stored in --out, skipping stored grid points")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--progress", action="store_true", help="show progress even when piped")
+    p.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -302,6 +468,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"qkdbench {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,262 @@
+"""Sweeps: spec reading, the results store, kill-and-resume, LocalCluster = in-process, errors.
+
+Tiny instances (NSFNET, 3-4 requests, K <= 3) and the fast planners only.
+The planners ``test-fail`` and ``test-block`` come from ``tests/_planners_for_tests.py``,
+an importable module named in the spec's ``options.modules`` so that Dask worker
+processes and a sweep run as a subprocess register them too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from qkdbench.experiments.sweep import (RESULT_COLUMNS, GridPoint, grid_points, read_results,
+                                        read_spec, reference_planner, run_point, run_sweep,
+                                        spec_from_dict, summarize)
+from qkdbench.model import InputError
+
+TESTS = Path(__file__).parent
+COSTS = ["instance_hash", "topology", "requests", "max_rate", "seed", "planner", "total",
+         "first_stage", "second_stage", "gap_pct", "gap_ref", "bound", "feasible", "status"]
+
+
+@pytest.fixture
+def test_planners():
+    """Register ``test-fail`` and ``test-block`` for one test, then remove them."""
+    sys.path.insert(0, str(TESTS))
+    import _planners_for_tests as mod
+
+    mod.register()
+    yield mod
+    mod.unregister()
+
+
+def spec_text(planners, seeds=(1, 2), requests=(3, 4), modules=True) -> str:
+    mods = 'modules = ["_planners_for_tests"]' if modules else ""
+    return f"""
+[grid]
+topology = ["nsfnet"]
+requests = {list(requests)}
+max_rate = [2]
+seed = {list(seeds)}
+planners = {list(planners)!r}
+
+[options]
+time_limit = 30
+{mods}
+""".replace("'", '"')
+
+
+def write_spec(tmp_path, text, name="spec.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# --------------------------------------------------------------------------- spec
+
+
+def test_spec_reads_the_formats_example(tmp_path):
+    spec = read_spec(write_spec(tmp_path, """
+[grid]
+topology  = ["usnet", "nsfnet"]
+requests  = [10, 20, 40]
+max_rate  = [10]
+seed      = [1, 2, 3]
+planners  = ["coqbn", "saa-greedy", "ga", "exact"]
+
+[options]
+time_limit = 60
+"""))
+    assert spec.topology == ("usnet", "nsfnet") and spec.requests == (10, 20, 40)
+    assert spec.time_limit == 60.0 and spec.planner_seed is None
+    points = grid_points(spec)
+    assert len(points) == 2 * 3 * 1 * 3 * 4
+    assert len(set(points)) == len(points)
+    # the reference planner comes first in every instance
+    assert reference_planner(spec.planners) == "exact"
+    assert [p.planner for p in points[:4]] == ["exact", "coqbn", "saa-greedy", "ga"]
+
+
+@pytest.mark.parametrize("text, place", [
+    ("[grid]\ntopology=['usnet']\n", "grid"),
+    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=[]\n",
+     "grid.planners"),
+    ("[grid]\ntopology=['usnet']\nrequests=['x']\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n",
+     "grid.requests[0]"),
+    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
+     "[options]\ntime_limit=-1\n", "options.time_limit"),
+    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
+     "[options]\ntimelimit=3\n", "options"),
+    ("[grid\n", ""),
+])
+def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
+    path = write_spec(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        read_spec(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(path))
+    assert place in msg
+
+
+def test_scalars_are_one_element_lists():
+    spec = spec_from_dict({"grid": {"topology": "nsfnet", "requests": 3, "max_rate": 2,
+                                    "seed": 1, "planners": "coqbn"}})
+    assert grid_points(spec) == [GridPoint("nsfnet", 3, 2, 1, "coqbn")]
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def test_run_point_records_costs_gap_and_versions():
+    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+    ref = run_point(("nsfnet", 3, 2, 1, "exact"), opts)
+    row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, ref)
+    assert set(row) == set(RESULT_COLUMNS)
+    assert ref["status"] == "optimal" and ref["gap_pct"] == 0.0 and ref["gap_ref"] == "optimum"
+    assert row["instance_hash"] == ref["instance_hash"] and len(row["instance_hash"]) == 16
+    assert row["gap_pct"] == pytest.approx(100 * (row["total"] - ref["total"]) / ref["total"])
+    assert row["gap_pct"] >= 0 and row["gap_ref"] == "optimum"
+    assert "qkdbench=" in row["versions"] and "numba=" in row["versions"]
+
+
+def test_run_point_never_raises():
+    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+    bad_topology = run_point(("no-such-topology", 3, 2, 1, "coqbn"), opts)
+    assert bad_topology["status"] == "error" and bad_topology["error"]
+    bad_module = run_point(("nsfnet", 3, 2, 1, "coqbn"), {**opts, "modules": ["no_such_mod"]})
+    assert bad_module["status"] == "error" and "no_such_mod" in bad_module["error"]
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def test_truncated_last_line_is_dropped_and_redone(tmp_path):
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], modules=False)))
+    out = tmp_path / "out"
+    full = run_sweep(spec, out, scheduler="none")
+    assert len(full) == 4
+    path = out / "results.csv"
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])  # a kill mid-write
+    assert len(read_results(path)) == 3
+    messages = []
+    again = run_sweep(spec, out, scheduler="none", resume=True, log=messages.append)
+    assert "3 already stored, 1 to run" in messages[0]
+    assert len(again) == 4 and again[COSTS].equals(full[COSTS])
+    # the three whole rows kept byte for byte, the damaged one redone once
+    assert path.read_text().startswith("".join(lines[:-1]))
+    assert len(path.read_text().splitlines()) == 5
+
+
+def test_existing_results_need_resume(tmp_path):
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], modules=False)))
+    run_sweep(spec, tmp_path / "out", scheduler="none")
+    with pytest.raises(InputError, match="--resume"):
+        run_sweep(spec, tmp_path / "out", scheduler="none")
+    messages = []
+    df = run_sweep(spec, tmp_path / "out", scheduler="none", resume=True, log=messages.append)
+    assert len(df) == 4 and "0 to run" in messages[0]
+
+
+# --------------------------------------------------------------------------- kill and resume
+
+
+def _data_rows(path: Path) -> int:
+    if not path.exists():
+        return 0
+    return max(0, sum(1 for line in path.read_text().splitlines() if line) - 1)
+
+
+def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
+    """Run the sweep as a process, kill it (SIGKILL) after 5 rows, resume it."""
+    spec = write_spec(tmp_path, spec_text(["coqbn", "test-block"], seeds=(1, 2, 3),
+                                          requests=(3,)))
+    out = tmp_path / "out"
+    results = out / "results.csv"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "qkdbench.cli", "sweep", str(spec), "--out", str(out),
+           "--scheduler", "none"]
+    # 6 grid points in the order (seed, planner): the 6th, test-block with seed 3, blocks
+    proc = subprocess.Popen(cmd, env={**env, "QKDBENCH_TEST_BLOCK": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while _data_rows(results) < 5 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep ended before it was killed"
+        assert _data_rows(results) == 5
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    before = results.read_text()
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "6 grid points, 5 already stored, 1 to run" in done.stderr
+    after = results.read_text()
+    assert after.startswith(before)  # nothing stored was recomputed or rewritten
+    df = pd.read_csv(results)
+    keys = df[["topology", "requests", "max_rate", "seed", "planner"]]
+    assert len(df) == 6 and not keys.duplicated().any()
+    assert set(map(tuple, keys.to_numpy().tolist())) == {
+        ("nsfnet", 3, 2, s, p) for s in (1, 2, 3) for p in ("coqbn", "test-block")}
+    assert (df["status"] == "heuristic").all()
+    # test-block plans as CO-QBN does: same costs on every instance
+    pivot = df.pivot(index="seed", columns="planner", values="total")
+    assert (pivot["coqbn"] == pivot["test-block"]).all()
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+@pytest.mark.slow
+def test_local_cluster_and_in_process_give_identical_rows(tmp_path, test_planners):
+    """Same seeds, same rows; the failing planner is an error row in both and the sweep ends."""
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact", "test-fail"])))
+    local = run_sweep(spec, tmp_path / "local", scheduler="local", n_workers=2)
+    inproc = run_sweep(spec, tmp_path / "inproc", scheduler="none")
+    assert len(local) == len(inproc) == len(grid_points(spec)) == 12
+    pd.testing.assert_frame_equal(local[COSTS], inproc[COSTS])
+    fails = local[local["planner"] == "test-fail"]
+    assert (fails["status"] == "error").all()
+    assert fails["error"].str.contains("RuntimeError: deliberate failure").all()
+    assert fails["total"].isna().all()
+    ok = local[local["planner"] != "test-fail"]
+    assert ok["status"].isin(["optimal", "heuristic"]).all() and ok["feasible"].all()
+    # gaps are measured against the exact run of the same instance
+    exact = ok[ok["planner"] == "exact"].set_index("instance_hash")["total"]
+    for _, r in ok[ok["planner"] == "coqbn"].iterrows():
+        ref = exact[r["instance_hash"]]
+        assert r["gap_pct"] == pytest.approx(100 * (r["total"] - ref) / ref)
+        assert r["total"] >= ref - 1e-6
+    assert (ok[ok["planner"] == "exact"]["gap_pct"] == 0).all()
+
+
+def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path,
+                                                                         test_planners):
+    spec = read_spec(write_spec(tmp_path, spec_text(["test-fail", "coqbn"], seeds=(1,))))
+    df = run_sweep(spec, tmp_path / "out", scheduler="none")
+    assert list(df["planner"]) == ["test-fail", "coqbn", "test-fail", "coqbn"]
+    assert list(df["status"]) == ["error", "heuristic", "error", "heuristic"]
+    assert df.loc[0, "error"] == "RuntimeError: deliberate failure"
+    assert math.isnan(df.loc[0, "gap_pct"])  # no exact planner: no gap
+    table = summarize(df)
+    fails = table[table["planner"] == "test-fail"]
+    assert len(fails) == 2  # one line per request count
+    assert fails["errors"].sum() == 2 and fails["ok"].sum() == 0
+    assert table[table["planner"] == "coqbn"]["ok"].sum() == 2
