@@ -20,9 +20,9 @@ Examples
 >>> from qkdbench.topologies import make_instance
 >>> df = compare(make_instance("nsfnet", 4, 3, seed=1), planners=["coqbn", "exact"])
 >>> list(df["planner"]), list(df["status"])
-(['coqbn', 'exact'], ['heuristic', 'optimal'])
->>> float(df.loc[1, "gap_pct"]), df.loc[1, "gap_ref"]
-(0.0, 'optimum')
+(['exact', 'coqbn'], ['optimal', 'heuristic'])
+>>> float(df.loc[0, "gap_pct"]), df.loc[0, "gap_ref"], bool(df.loc[1, "gap_pct"] > 0)
+(0.0, 'optimum', True)
 """
 
 from __future__ import annotations

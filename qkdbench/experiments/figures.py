@@ -335,9 +335,9 @@ def anytime_log(plan: Plan) -> pd.DataFrame:
     df = pd.DataFrame(raw if not isinstance(raw, Mapping) else dict(raw))
     if df.shape[1] == 3 and all(isinstance(c, int) for c in df.columns):
         df.columns = ["evaluations", "seconds", "best"]
-    names = {"best": ("best", "best_cost", "best_total", "cost", "total"),
-             "evaluations": ("evaluations", "evals", "n_evals", "n_evaluations"),
-             "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "t", "time")}
+    names = {"evaluations": ("evaluations", "evals", "n_evals", "n_evaluations"),
+             "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "t", "time"),
+             "best": ("best", "best_cost", "best_total", "cost", "total")}
     out = pd.DataFrame(index=df.index)
     for col, options in names.items():
         found = next((c for c in options if c in df.columns), None)

@@ -1,0 +1,137 @@
+"""The experiment commands: compare (text, CSV, JSON, Markdown), figure, sweep, spfigures."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from qkdbench.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def strict_json(text: str):
+    """JSON as other tools read it: NaN and Infinity are errors."""
+    def bad(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=bad)
+
+
+SMALL = ["nsfnet", "--requests", 4, "--max-rate", 3, "--seed", 2]
+
+
+def test_compare_csv(capsys):
+    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn,exact", "--csv")
+    assert code == 0
+    df = pd.read_csv(io.StringIO(out))
+    assert list(df["planner"]) == ["exact", "coqbn"]
+    assert {"total", "first_stage", "second_stage", "gap_pct", "gap_ref", "runtime_s",
+            "status", "error"} <= set(df.columns)
+    assert df.loc[0, "gap_pct"] == 0 and df.loc[1, "gap_pct"] > 0
+
+
+def test_compare_json_is_strict_json_with_the_reference(capsys):
+    code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive",
+                         "--json")
+    assert code == 0 and "Traceback" not in err
+    data = strict_json(out)
+    assert data["instance"] == "nsfnet-r4-k3-s2"
+    assert data["gap_reference"]["label"] == "optimum"
+    rows = {r["planner"]: r for r in data["rows"]}
+    assert rows["exact"]["total"] == pytest.approx(rows["exact-extensive"]["total"], rel=1e-9)
+    assert rows["coqbn"]["bound"] is None  # NaN becomes null
+
+
+def test_compare_text_and_markdown(capsys):
+    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "nsfnet-r4-k3-s2" and lines[2].startswith("planner")
+    assert "no exact planner ran" in out
+    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn", "--markdown")
+    assert code == 0 and "| coqbn |" in out and "|:--|--:|" in out
+
+
+def test_compare_unknown_planner_is_one_line_status_2(capsys):
+    code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,nope")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "unknown planner 'nope'" in err
+
+
+def test_figure_command_writes_the_panels(tmp_path, capsys):
+    code, out, err = run(capsys, "figure", "fig3a", "fig3b", "-o", tmp_path, "--topology",
+                         "nsfnet", "--requests", 5, "--max-rate", 3, "--json")
+    assert code == 0
+    data = strict_json(out)
+    assert set(data) == {"fig3a", "fig3b"}
+    for name in ("fig3a", "fig3b"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 0
+        df = pd.read_csv(tmp_path / f"{name}.csv")
+        assert data[name]["argmin_level"] == int(df.loc[df["total"].idxmin(), "level"])
+    assert "figure fig3a" in err
+
+
+def test_figure_unknown_name_is_status_2(tmp_path, capsys):
+    code, _, err = run(capsys, "figure", "fig7", "-o", tmp_path)
+    assert code == 2 and "unknown figure 'fig7'" in err and err.count("\n") == 1
+
+
+SPEC = """
+[grid]
+topology = ["nsfnet"]
+requests = [4]
+max_rate = [3]
+seed = [1, 2]
+planners = ["coqbn", "exact"]
+"""
+
+
+def test_sweep_command_in_process_then_resume(tmp_path, capsys):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC)
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none",
+                         "--json")
+    assert code == 0, err
+    data = strict_json(out)
+    assert data["rows"] == 4
+    summary = {r["planner"]: r for r in data["summary"]}
+    assert summary["exact"]["gap_pct"] == 0 and summary["coqbn"]["gap_pct"] > 0
+    assert summary["coqbn"]["ok"] == 2
+    df = pd.read_csv(out_dir / "results.csv")
+    assert len(df) == 4 and (df["time_limit_s"] == 60).all()  # the spec's default
+    code, _, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none")
+    assert code == 2 and "--resume" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none",
+                         "--resume")
+    assert code == 0 and "0 to run" in err and "4 rows in" in out
+
+
+def test_sweep_bad_spec_is_one_line_status_2(tmp_path, capsys):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(SPEC.replace("requests = [4]", "requests = [-3]"))
+    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    assert code == 2 and out == ""
+    assert err.strip() == f"qkdbench sweep: error: {spec}: grid.requests[0]: must be >= 0, got -3"
+    code, _, err = run(capsys, "sweep", tmp_path / "missing.toml", "--scheduler", "none")
+    assert code == 2 and "missing.toml: no such file" in err
+
+
+def test_spfigures_json(capsys):
+    code, out, _ = run(capsys, "spfigures", "nsfnet", "--requests", 3, "--max-rate", 2,
+                       "--scenarios", 4, "--oos-scenarios", 0, "--json")
+    assert code == 0
+    data = strict_json(out)
+    assert data["rp_status"] == "optimal"
+    assert data["rp"] <= data["eev"] + 1e-6
+    assert data["vss"] == pytest.approx(data["eev"] - data["rp"])
+    code, out, _ = run(capsys, "spfigures", "nsfnet", "--requests", 3, "--max-rate", 2,
+                       "--scenarios", 4, "--oos-scenarios", 0)
+    assert code == 0 and out.startswith("instance   nsfnet-r3-k2-s1") and "VSS" in out

@@ -1,0 +1,182 @@
+"""``compare``: every planner scored by the evaluator, gaps and their reference, failures, limits."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from qkdbench.evaluation import evaluate
+from qkdbench.experiments.compare import (DEFAULT_TIME_LIMIT, MIN_TIME_LIMIT, compare,
+                                          format_table, planner_order)
+from qkdbench.experiments.runs import gap_reference, instance_hash, run_planner
+from qkdbench.heuristics import get_planner
+from qkdbench.heuristics.base import register_planner, unregister_planner
+from qkdbench.model import Plan, Route
+from qkdbench.topologies import make_instance
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return make_instance("nsfnet", 5, 3, seed=2)
+
+
+@pytest.fixture
+def planners():
+    """Register run-time planners for one test; all removed afterwards."""
+    names = []
+
+    def add(name, plan_fn):
+        cls = type(f"P_{name.replace('-', '_')}", (), {
+            "__doc__": f"test planner {name}", "name": name,
+            "plan": lambda self, instance, *, seed=None, time_limit=None:
+                plan_fn(instance, seed=seed, time_limit=time_limit)})
+        register_planner(name, origin="tests")(cls)
+        names.append(name)
+        return name
+
+    yield add
+    for n in names:
+        unregister_planner(n)
+
+
+def coqbn_plan(instance, **kw):
+    return get_planner("coqbn").plan(instance)
+
+
+def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
+    df, plans = compare(inst, planners=["coqbn", "exact"], return_plans=True)
+    assert list(df["planner"]) == ["exact", "coqbn"]
+    assert df.attrs["gap_label"] == "optimum" and df.attrs["gap_source"] == "exact"
+    for _, r in df.iterrows():
+        ev = evaluate(inst, plans[r["planner"]])
+        assert r["total"] == ev.total and r["first_stage"] == ev.first_stage
+        assert r["second_stage"] == ev.second_stage and bool(r["feasible"])
+    opt = df.loc[0, "total"]
+    assert df.attrs["gap_reference"] == opt
+    assert df.loc[0, "gap_pct"] == 0.0 and df.loc[0, "status"] == "optimal"
+    assert df.loc[1, "gap_pct"] == pytest.approx(100 * (df.loc[1, "total"] - opt) / opt)
+    assert df.loc[1, "gap_pct"] > 0  # CO-QBN is not optimal on this instance
+    assert (df["gap_ref"] == "optimum").all()
+
+
+def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst):
+    sys.path.insert(0, str(TESTS))
+    import _planners_for_tests as mod
+
+    mod.register()
+    try:
+        df = compare(inst, planners=["test-fail", "coqbn", "exact"])
+    finally:
+        mod.unregister()
+    row = df.set_index("planner").loc["test-fail"]
+    assert row["status"] == "error" and row["error"] == "RuntimeError: deliberate failure"
+    assert math.isnan(row["total"]) and math.isnan(row["gap_pct"])
+    assert set(df[df["planner"] != "test-fail"]["status"]) == {"optimal", "heuristic"}
+    text = format_table(df, title=inst.name)
+    assert "test-fail: error: RuntimeError: deliberate failure" in text
+    assert text.splitlines()[0] == inst.name
+
+
+def test_without_an_exact_planner_the_gap_is_to_the_best_plan_and_says_so(inst, planners):
+    planners("test-mean", lambda i, **kw: get_planner("coqbn", level="mean").plan(i))
+    planners("test-max", lambda i, **kw: get_planner("coqbn", level="max").plan(i))
+    df = compare(inst, planners=["test-mean", "test-max"])
+    assert df.attrs["gap_label"] == "best found"
+    assert sorted(df["gap_pct"])[0] == 0.0 and sorted(df["gap_pct"])[1] > 0
+    text = format_table(df)
+    assert "gap to best %" in text and "proves nothing" in text
+
+
+def test_a_bound_without_optimality_is_the_labelled_reference(inst, planners):
+    def stopped_early(i, **kw):
+        plan = coqbn_plan(i)
+        total = evaluate(i, plan).total
+        return plan.with_stats(status="feasible", bound=0.9 * total, gap=0.1)
+
+    planners("test-stopped", stopped_early)
+    df = compare(inst, planners=["test-stopped", "coqbn"])
+    assert df.attrs["gap_label"] == "bound"
+    r = df.set_index("planner").loc["test-stopped"]
+    assert r["status"] == "feasible"
+    assert r["gap_pct"] == pytest.approx(100 * (1 / 0.9 - 1))
+    assert "gap to bound %" in format_table(df)
+
+
+def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
+    def greedy_over_capacity(i, **kw):
+        plan = coqbn_plan(i)
+        r = plan.routes[0]
+        big = (10_000,) * len(r.reserve_qkd)
+        return Plan(plan.instance, "test-over",
+                    (Route(r.request_id, r.path, big, r.reserve_km),) + plan.routes[1:])
+
+    planners("test-over", greedy_over_capacity)
+    row = compare(inst, planners=["test-over"]).iloc[0]
+    assert row["status"] == "infeasible" and not row["feasible"]
+    assert "QKD wavelengths reserved, capacity" in row["error"]
+    assert math.isnan(row["gap_pct"])
+
+
+def test_each_planner_gets_its_share_of_the_budget(inst, planners):
+    seen = []
+
+    def record(i, *, seed=None, time_limit=None):
+        seen.append((seed, time_limit))
+        return coqbn_plan(i)
+
+    for k in range(3):
+        planners(f"test-rec{k}", record)
+    df = compare(inst, planners=["test-rec0", "test-rec1", "test-rec2"], seed=7,
+                 time_limit=5.0, budget=3.0)
+    assert [s for s, _ in seen] == [7, 7, 7]
+    limits = [t for _, t in seen]
+    assert list(df["time_limit_s"]) == limits
+    # what is left of 3 s, shared among the planners still to run; at least 1 s each
+    assert all(MIN_TIME_LIMIT <= t <= 3.0 / (3 - k) for k, t in enumerate(limits))
+    seen.clear()
+    compare(inst, planners=["test-rec0"], time_limit=None, budget=None)
+    assert seen[0][1] == DEFAULT_TIME_LIMIT
+
+
+def test_planner_order_puts_exact_first():
+    assert planner_order(["ga", "coqbn", "exact-extensive", "exact", "coqbn"]) == [
+        "exact", "exact-extensive", "coqbn", "ga"]
+
+
+def test_gap_reference_prefers_optimum_then_bound():
+    rows = [{"planner": "h", "status": "heuristic", "total": 105.0, "bound": math.nan,
+             "feasible": True},
+            {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0,
+             "feasible": True}]
+    assert gap_reference(rows).label == "bound" and gap_reference(rows).value == 95.0
+    rows.append({"planner": "o", "status": "optimal", "total": 100.0, "bound": 100.0,
+                 "feasible": True})
+    assert gap_reference(rows).label == "optimum" and gap_reference(rows).value == 100.0
+    assert gap_reference(rows[:1], allow_best=False).label == ""
+
+
+def test_format_table_markdown_and_text(inst):
+    df = compare(inst, planners=["coqbn", "exact"])
+    md = format_table(df, markdown=True, title="T").splitlines()
+    assert md[0] == "**T**"
+    assert md[2].startswith("| planner | expected cost | first stage |")
+    assert sum(line.startswith("| exact ") or line.startswith("| coqbn ") for line in md) == 2
+    text = format_table(df).splitlines()
+    assert text[0].split()[:3] == ["planner", "expected", "cost"]
+    status_col = {text[0].index("status"), text[2].index("optimal"),
+                  text[3].index("heuristic")}
+    assert len(status_col) == 1  # aligned columns
+    assert f"{df.loc[0, 'total']:,.0f}" in text[2]
+
+
+def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
+    row = run_planner(inst, "no-such-planner")
+    assert row["status"] == "error" and "unknown planner" in row["error"]
+    renamed = inst.with_requests(inst.requests, name="other-name")
+    assert instance_hash(renamed) == instance_hash(inst)
+    assert instance_hash(make_instance("nsfnet", 5, 3, seed=3)) != instance_hash(inst)

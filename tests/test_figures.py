@@ -1,0 +1,151 @@
+"""The paper's Fig. 3 in shape, on reduced runs: U-shapes, saturation, SP below CO-QBN."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qkdbench.evaluation import evaluate
+from qkdbench.experiments import figures as F
+from qkdbench.experiments.config import FigureConfig
+from qkdbench.heuristics import base, get_planner
+from qkdbench.model import Instance, Link, Params, Plan, Route
+from qkdbench.topologies import make_instance
+
+
+@pytest.fixture(scope="module")
+def inst():
+    return make_instance("nsfnet", 6, 4, seed=1)
+
+
+@pytest.fixture(scope="module")
+def exact_plan(inst):
+    plan, label = F.reference_plan(inst)
+    assert label == "exact SP (optimal)"
+    return plan
+
+
+def _convex(y: np.ndarray, scale: float) -> bool:
+    return bool((np.diff(y, 2) >= -1e-9 * scale).all())
+
+
+@pytest.mark.parametrize("kind", ["qkd", "km"])
+def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level(
+        inst, exact_plan, kind):
+    df = F.reservation_sweep(inst, exact_plan, kind)
+    total = df["total"].to_numpy()
+    scale = float(total.max())
+    step = 3 if kind == "qkd" else 1
+    assert list(df["level"]) == list(range(0, step * (4 + 2) + 1, step))
+    assert _convex(total, scale)
+    amin = int(df.loc[df["total"].idxmin(), "level"])
+    assert 0 < amin < df["level"].max()  # a U, not a slope
+    assert total[0] > total.min() and total[-1] > total.min()
+    # the minimum is where reservations meet demand: the newsvendor level of every
+    # (request, arc) pair, which is also the exact plan's reservation
+    assert amin == df.attrs["argmin"] == df.attrs["newsvendor"] == df.attrs["plan_median"]
+    assert df["total"].min() == pytest.approx(evaluate(inst, exact_plan).total, rel=1e-12)
+    # first stage rises, second stage falls (until nothing is left on demand)
+    assert (np.diff(df["first_stage"]) > 0).all()
+    assert (np.diff(df["second_stage"]) <= 1e-9 * scale).all()
+    assert df["on_demand"].iloc[-1] == pytest.approx(0, abs=1e-9) and df["on_demand"].iloc[0] > 0
+    assert df["total"].to_numpy() == pytest.approx(
+        (df["first_stage"] + df["second_stage"]).to_numpy())
+
+
+def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_plan):
+    inst = make_instance("nsfnet", 6, 4, seed=1, params=Params(W_qkd=20))
+    df = F.reservation_sweep(inst, exact_plan, "qkd", levels=[0, 9, 21])
+    r = exact_plan.routes
+    forced = Plan(exact_plan.instance, "x", tuple(
+        Route(x.request_id, x.path, (21,) * len(x.reserve_qkd), x.reserve_km) for x in r))
+    ev = evaluate(inst, forced)
+    assert df["total"].iloc[-1] == ev.total and not ev.feasible
+    assert list(df["feasible"]) == [True, True, False]
+    assert df["violations"].iloc[-1] == len(ev.violations) > 0
+
+
+def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over():
+    line = Instance(nodes=(1, 2, 3), links=(Link(1, 2, 200.0), Link(2, 3, 200.0)),
+                    params=Params(W_qkd=12, W_kml=4), name="line")
+    rates = list(range(0, 13, 2))
+    df = F.rate_sweep(line, 4, rates, seed=1)
+    assert (df["status"] == "optimal").all()
+    assert (np.diff(df["reserved_qkd"]) >= 0).all() and (np.diff(df["reserved_km"]) >= 0).all()
+    assert (df["reserved_qkd"] <= df["capacity_qkd"]).all()
+    assert (df["reserved_km"] <= df["capacity_km"]).all()
+    # small K: below the capacity; large K: every arc used is reserved to capacity
+    assert df["reserved_qkd"].iloc[1] < df["capacity_qkd"].iloc[1]
+    last = df.iloc[-1]
+    assert last["reserved_qkd"] == last["capacity_qkd"] and last["reserved_km"] == \
+        last["capacity_km"]
+    assert last["full_arcs_qkd"] == last["arcs_used"] == last["full_arcs_km"]
+    # once saturated, reserved stays put and on-demand grows with K
+    sat = df[df["reserved_qkd"] == df["capacity_qkd"]]
+    assert len(sat) >= 2
+    assert (np.diff(sat["reserved_qkd"]) == 0).all()
+    assert (np.diff(sat["on_demand_qkd"]) > 0).all()
+    assert (np.diff(sat["on_demand_km"]) >= 0).all()
+    assert last["on_demand_qkd"] > df["on_demand_qkd"].iloc[1]
+
+
+def test_exact_sp_is_below_coqbn_at_every_request_count():
+    df = F.request_sweep("nsfnet", [3, 6, 9], max_rate=4, seeds=[1, 2])
+    assert len(df) == 6 and (df["status"] == "optimal").all()
+    assert (df["sp_total"] < df["baseline_total"]).all()
+    assert (df["saving_pct"] > 0).all()
+    row = df.iloc[0]
+    inst = make_instance("nsfnet", 3, 4, seed=1)
+    assert row["baseline_total"] == evaluate(inst, get_planner("coqbn").plan(inst)).total
+    assert row["saving_pct"] == pytest.approx(
+        100 * (row["baseline_total"] - row["sp_total"]) / row["baseline_total"])
+
+
+def test_make_figures_writes_png_csv_and_json(tmp_path):
+    cfg = FigureConfig(topology="nsfnet", requests=5, max_rate=3, counts=(3, 5),
+                       count_seeds=(1,), rates=(0, 3), rate_requests=4, time_limit=30)
+    summary = F.make_figures(["fig3a", "fig3b", "fig3d"], tmp_path, cfg)
+    for name in ("fig3a", "fig3b", "fig3d"):
+        png, csv = tmp_path / f"{name}.png", tmp_path / f"{name}.csv"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(pd.read_csv(csv)) > 1
+    data = json.loads((tmp_path / "figures.json").read_text())  # strict JSON (no NaN)
+    assert data["fig3a"]["argmin_level"] == data["fig3a"]["newsvendor_level"]
+    assert data["fig3d"]["sp_below_baseline_everywhere"] is True
+    assert data["fig3d"]["paper_saving_pct"] == [7.72, 8.21]
+    assert summary["fig3a"]["reference"] == "exact SP (optimal)"
+    with pytest.raises(ValueError, match="unknown figure"):
+        F.make_figures(["fig9"], tmp_path, cfg)
+
+
+def test_without_an_exact_planner_the_best_available_plan_stands_in(inst, monkeypatch):
+    monkeypatch.delitem(base._REGISTRY, "exact")
+    plan, label = F.reference_plan(inst)
+    assert label.startswith("best available: ") and "exact planner not registered" in label
+    df = F.reservation_sweep(inst, plan, "qkd", reference=label)
+    assert (df["reference"] == label).all()
+
+
+def test_quality_plot_and_anytime_log():
+    df = pd.DataFrame({"planner": ["a", "b", "c"], "gap_pct": [0.0, 2.5, np.nan],
+                       "runtime_s": [1.0, 0.01, 0.2], "status": ["optimal", "heuristic",
+                                                                  "error"]})
+    df.attrs["gap_label"] = "optimum"
+    fig = F.plot_quality(df)
+    assert len(fig.axes[0].lines) == 2  # the failed planner is listed, not plotted
+    log = [{"evaluations": 10, "seconds": 0.1, "best": 5.0},
+           {"evaluations": 20, "seconds": 0.2, "best": 4.0}]
+    plan = Plan("i", "ga", (), stats={"anytime": log})
+    a = F.anytime_log(plan)
+    assert list(a.columns) == ["evaluations", "seconds", "best"]
+    assert list(a["best"]) == [5.0, 4.0]
+    b = F.anytime_log(Plan("i", "ga", (), stats={"history": {"evals": [1, 2],
+                                                              "time_s": [0.1, 0.3],
+                                                              "best_cost": [3.0, 2.0]}}))
+    assert list(b["evaluations"]) == [1, 2] and list(b["best"]) == [3.0, 2.0]
+    with pytest.raises(KeyError, match="no anytime log"):
+        F.anytime_log(Plan("i", "x", ()))
+    F.plot_anytime(a, optimum=3.5)
