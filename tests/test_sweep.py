@@ -260,3 +260,20 @@ def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path
     assert len(fails) == 2  # one line per request count
     assert fails["errors"].sum() == 2 and fails["ok"].sum() == 0
     assert table[table["planner"] == "coqbn"]["ok"].sum() == 2
+
+
+def test_existing_scheduler_is_used_and_left_running(tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact"], seeds=(1,),
+                                                    modules=False)))
+    inproc = run_sweep(spec, tmp_path / "inproc", scheduler="none")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        messages = []
+        remote = run_sweep(spec, tmp_path / "remote", scheduler=cluster.scheduler_address,
+                           log=messages.append)
+        assert any(cluster.scheduler_address in m for m in messages)
+        with Client(cluster) as client:  # still up: the sweep closed only its own client
+            assert client.submit(lambda: 41 + 1).result() == 42
+    pd.testing.assert_frame_equal(remote[COSTS], inproc[COSTS])

@@ -273,6 +273,20 @@ def rate_sweep(topology: str | Instance, n_requests: int, rates: Iterable[int], 
     return pd.DataFrame(rows)
 
 
+def _rate_label(df: pd.DataFrame) -> str:
+    """E.g. ``exact SP, optimal for K <= 40; stopped at the time limit for K = 50 (gap 0.7%)``."""
+    refs = df["reference"].astype(str)
+    if not refs.str.startswith("exact").all():
+        return refs.iloc[-1]
+    stopped = df[df["status"] != "optimal"]
+    if stopped.empty:
+        return "exact SP plans (all optimal)"
+    opt = df[df["status"] == "optimal"]["max_rate"]
+    head = f"exact SP, optimal for K <= {opt.max()}; " if len(opt) else "exact SP; "
+    return head + "time limit hit at " + ", ".join(
+        f"K = {r['max_rate']} (gap {r['gap_pct']:.2f}%)" for _, r in stopped.iterrows())
+
+
 # --------------------------------------------------------------------------- fig3d
 
 
@@ -387,7 +401,7 @@ def plot_reservation_sweep(df: pd.DataFrame, title: str = ""):
     ax.set_xlabel(f"{what} wavelengths reserved on every arc of every route (L)")
     ax.set_ylabel("cost (millions)")
     _millions(ax)
-    ax.set_title(title or f"{what} reservation forced to L")
+    ax.set_title(title or f"{what} reservation forced to L", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
@@ -403,13 +417,19 @@ def plot_rate_sweep(df: pd.DataFrame, title: str = ""):
         ax.plot(df["max_rate"], df[f"on_demand_{kind}"], "^-", label="on demand (expected)")
         ax.plot(df["max_rate"], df[f"capacity_{kind}"], "k--", lw=1,
                 label="reservation capacity of the arcs used")
+        for _, r in df[df[f"full_arcs_{kind}"] > 0].iterrows():
+            ax.annotate(f"{int(r[f'full_arcs_{kind}'])}/{int(r['arcs_used'])}",
+                        (r["max_rate"], r[f"reserved_{kind}"]), textcoords="offset points",
+                        xytext=(-4, 6), ha="right", fontsize=7, color="C0")
+        if (df[f"full_arcs_{kind}"] > 0).any():
+            ax.plot([], [], " ", label="n/m: arcs reserved to capacity / arcs used")
         ax.set_xlabel("key-rate requirement K (kbps; rates uniform on {0..K})")
         ax.set_ylabel(f"{name} wavelengths (sum over arcs)")
         ax.set_title(f"{name} wavelengths")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -430,12 +450,14 @@ def plot_request_sweep(df: pd.DataFrame, title: str = ""):
     lo, hi = PAPER_SAVING_PCT
     seeds = df["seed"].nunique() if len(df) else 0
     ax.text(0.02, 0.97, f"SP saving here: {g['saving'].min():.2f}%-{g['saving'].max():.2f}%"
-            f" (mean of {seeds} seed{'s' if seeds != 1 else ''})\npaper: {lo}%-{hi}%",
-            transform=ax.transAxes, va="top", fontsize=9)
+            f" (mean over {seeds} seed{'s' if seeds != 1 else ''} per count;\n"
+            f"single instances {df['saving_pct'].min():.2f}%-{df['saving_pct'].max():.2f}%)"
+            f"\npaper: {lo}%-{hi}%", transform=ax.transAxes, va="top", fontsize=9)
+    ax.margins(x=0.08, y=0.1)
     ax.set_xlabel("number of requests")
     ax.set_ylabel("expected deployment cost (millions)")
     _millions(ax)
-    ax.set_title(title or "SP against CO-QBN")
+    ax.set_title(title or "SP against CO-QBN", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return fig
@@ -479,7 +501,7 @@ def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = ""
         _millions(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title or "anytime curve")
+    fig.suptitle(title or "anytime curve", fontsize=10)
     return fig
 
 
@@ -538,8 +560,10 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
             plan, label = ref()
             kind = "qkd" if name == "fig3a" else "km"
             df = reservation_sweep(inst, plan, kind, reference=label)
-            fig = plot_reservation_sweep(df, f"{inst.name}: {'QKD' if kind == 'qkd' else 'KM'} "
-                                              f"reservation forced to L ({label} otherwise)")
+            other = "KM" if kind == "qkd" else "QKD"
+            fig = plot_reservation_sweep(
+                df, f"{inst.name}: {'QKD' if kind == 'qkd' else 'KM'} reservation forced to L\n"
+                    f"routes and {other} reservations of the {label} plan held")
             a = df.attrs
             lo = df.loc[df["total"].idxmin()]
             summary[name] = {
@@ -557,7 +581,7 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
                             time_limit=cfg.time_limit, planner_seed=cfg.planner_seed,
                             progress=log)
             fig = plot_rate_sweep(df, f"{cfg.topology}, {cfg.rate_requests} requests, "
-                                      f"seed {cfg.seed}: {df['reference'].iloc[-1]}")
+                                      f"seed {cfg.seed}: {_rate_label(df)}")
             summary[name] = {"topology": cfg.topology, "requests": cfg.rate_requests,
                              "seed": cfg.seed,
                              "rows": df.drop(columns=["reference"]).to_dict(orient="records")}
