@@ -40,6 +40,8 @@ ENTRY_POINT_GROUP = "qkdbench.planners"
 #: Modules whose planners are built in (imported on first registry use).
 BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.coqbn",
+    "qkdbench.heuristics.saa_greedy",
+    "qkdbench.heuristics.ga",
     "qkdbench.exact.planners",
 )
 

@@ -388,6 +388,48 @@ class GreedyState:
             else:
                 self.version[a] += 1
 
+    def fresh(self) -> "GreedyState":
+        """An empty state on the same instance, ladders and candidates."""
+        return GreedyState(self.instance, self.lad, self.cands, self.rebalance)
+
+    def improve(self, order: list[int], clock: Stopwatch | None = None,
+                max_passes: int = 20) -> dict:
+        """Improvement passes: re-insert each request (in ``order``) given the others.
+
+        A request moves only to a strictly cheaper candidate, so the passes end
+        when one pass moves nothing, after ``max_passes`` or at the time limit.
+
+        Returns
+        -------
+        dict
+            ``passes``, ``moves`` and ``stop`` (``converged``, ``max_passes``
+            or ``time_limit``).
+        """
+        clock = clock or Stopwatch(None)
+        passes = moves = 0
+        stop = "converged"
+        while True:
+            if passes >= max_passes:
+                stop = "max_passes"
+                break
+            if clock.expired():
+                stop = "time_limit"
+                break
+            passes += 1
+            changed = 0
+            for f in order:
+                if clock.expired():
+                    break
+                old = self.route[f]
+                self.remove(f)
+                i, _ = self.best_candidate(f, prefer=old)
+                self.insert(f, i)
+                changed += int(i != old)
+            moves += changed
+            if changed == 0:
+                break
+        return {"passes": passes, "moves": moves, "stop": stop}
+
     def routes(self, instance: Instance) -> tuple[Route, ...]:
         """The routes with their reservations, for ``instance`` (same requests)."""
         out = []
@@ -468,49 +510,36 @@ class SAAGreedy:
         self.improve = improve
         self.max_passes = max_passes
 
+    def prepare(self, instance: Instance, seed: int | None = None) -> GreedyState:
+        """An empty state: the demand model, its ladders and the candidate routes."""
+        model = (instance if self.n_scenarios is None
+                 else sampled_instance(instance, int(self.n_scenarios),
+                                       0 if seed is None else seed))
+        lad = build_ladders(model)
+        F, A = model.n_requests, model.arcs.n
+        cands = candidate_paths(model, self.k, lad.best().reshape(F, A))
+        return GreedyState(model, lad, cands, self.rebalance)
+
     def build(self, instance: Instance, seed: int | None = None,
               clock: Stopwatch | None = None) -> tuple[GreedyState, dict]:
         """Run the greedy and return its final state and run statistics."""
         clock = clock or Stopwatch(None)
         if self.order not in _ORDERS:
             raise ValueError(f"order must be one of {_ORDERS}, got {self.order!r}")
-        model = (instance if self.n_scenarios is None
-                 else sampled_instance(instance, int(self.n_scenarios), seed))
-        lad = build_ladders(model)
-        F, A = model.n_requests, model.arcs.n
-        cands = candidate_paths(model, self.k, lad.best().reshape(F, A))
-        state = GreedyState(model, lad, cands, self.rebalance)
-        order = insertion_order(cands, lad, self.order)
+        state = self.prepare(instance, seed)
+        F = instance.n_requests
+        order = insertion_order(state.cands, state.lad, self.order)
         for f in order:
             i, _ = state.best_candidate(f)
             state.insert(f, i)
-        passes = moves = 0
-        stop = "converged"
-        while self.improve and F > 1:
-            if passes >= self.max_passes:
-                stop = "max_passes"
-                break
-            if clock.expired():
-                stop = "time_limit"
-                break
-            passes += 1
-            changed = 0
-            for f in order:
-                if clock.expired():
-                    break
-                old = state.route[f]
-                state.remove(f)
-                i, _ = state.best_candidate(f, prefer=old)
-                state.insert(f, i)
-                changed += int(i != old)
-            moves += changed
-            if changed == 0:
-                break
-        return state, {"passes": passes, "moves": moves, "stop": stop}
+        info = {"passes": 0, "moves": 0, "stop": "converged"}
+        if self.improve and F > 1:
+            info = state.improve(order, clock, self.max_passes)
+        return state, info
 
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
-        """Plan ``instance``; ``seed`` matters only when sampling scenarios."""
+        """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling."""
         clock = Stopwatch(time_limit)
         state, info = self.build(instance, seed, clock)
         routes = state.routes(instance)

@@ -1,0 +1,415 @@
+"""A DEAP genetic algorithm (``ga``) over routes and reservation levels.
+
+Genome
+------
+A list of ``2F`` integers: for request ``f``, gene ``f`` is the index of its
+route among its candidates (the ``k`` cheapest stand-alone routes plus the
+shortest by length, :mod:`qkdbench.heuristics.paths`) and gene ``F + f`` a
+*reservation level* ``l`` in ``0 .. levels-1``: on every arc of its route the
+request asks for at most the fraction ``l / (levels - 1)`` of its newsvendor
+reservation (rounded to the nearest wavelength).
+
+Decoding and repair
+-------------------
+Requests rarely all get what they ask for: on each arc, the reservation
+capacity is shared among the requests using it by water-filling
+(:func:`~qkdbench.heuristics.saa_greedy.waterfill`: wavelengths go to the
+largest marginal savings first, each request up to its ask). Every decoded
+plan therefore respects every capacity; at full levels the reservations are
+the optimal ones for the genome's routes. The level genes let the genome
+express plans that under-reserve, such as CO-QBN's.
+
+Fitness
+-------
+The whole population is decoded into one
+:class:`~qkdbench.evaluation.PlanArrays` batch and scored by one
+:func:`~qkdbench.evaluation.evaluate_batch` call per generation (expected
+cost, plus a penalty per wavelength over capacity that the repair makes
+zero). Genomes already scored are looked up, not rescored.
+
+Search
+------
+Initial population: the genomes of the CO-QBN plan and of the
+``saa-greedy`` plan, mutated copies of the greedy genome and random genomes.
+The CO-QBN and greedy plans themselves are also scored, so the GA never
+returns a plan dearer than either. Each generation keeps the ``n_elite``
+best, fills the rest by tournament selection, uniform crossover (a
+request's two genes travel together) and mutation (a new route index, a
+level one step up or down). A hall of fame keeps the best genomes seen. The
+run stops after ``generations``, at the time limit, or after ``stagnation``
+generations without a better plan.
+
+Randomness
+----------
+DEAP's own operators draw from the module-level :mod:`random`. The GA uses
+its own selection, crossover and mutation, all drawing from a private
+``random.Random(seed)``, so it neither reads nor changes the global state;
+``seed=None`` means seed 0. Without a time limit, the same seed gives the
+same plan. DEAP's ``creator`` classes are made once, at import.
+
+Parallelism: the batch evaluator already runs on all cores (Numba
+``prange``); a Dask map is not implemented.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+from deap import base, creator, tools
+
+from ..evaluation import PlanArrays, decode_plan, evaluate_batch
+from ..model import Instance, Plan
+from .base import Stopwatch, register_planner
+from .coqbn import CoQBN
+from .saa_greedy import GreedyState, SAAGreedy, waterfill
+
+__all__ = ["GeneticPlanner", "GenomeDecoder"]
+
+if not hasattr(creator, "QkdFitnessMin"):
+    creator.create("QkdFitnessMin", base.Fitness, weights=(-1.0,))
+if not hasattr(creator, "QkdIndividual"):
+    creator.create("QkdIndividual", list, fitness=creator.QkdFitnessMin)
+
+#: Cost added per wavelength over capacity (the repair keeps it at zero).
+EXCESS_PENALTY = 1e9
+
+
+class GenomeDecoder:
+    """Turns genomes into plan arrays, with the water-filling repair.
+
+    Parameters
+    ----------
+    instance : Instance
+    state : GreedyState
+        A greedy run on ``instance``; its ladders and candidates are used.
+    levels : int
+        Number of reservation levels (>= 2).
+    """
+
+    def __init__(self, instance: Instance, state: GreedyState, levels: int):
+        self.instance = instance
+        self.lad = state.lad
+        self.cands = state.cands
+        self.levels = levels
+        self.F = instance.n_requests
+        self.A = instance.arcs.n
+        self.n_cands = np.array([len(c) for c in self.cands.arcs], dtype=np.int64)
+        self.full_y = self.lad.full("y")
+        self.full_z = self.lad.full("z")
+
+    def greedy_genome(self, state: GreedyState) -> list[int]:
+        """The genome of a greedy state (its routes, full levels)."""
+        return [int(i) for i in state.route] + [self.levels - 1] * self.F
+
+    def genome_of(self, plan: Plan) -> list[int]:
+        """The genome closest to a plan whose routes are candidates.
+
+        A request's level is the one nearest to its share of the newsvendor
+        reservations (QKD and KM wavelengths together over its route).
+        """
+        genes, lev = [], []
+        by_id = {r.request_id: r for r in plan.routes}
+        for f, req in enumerate(self.instance.requests):
+            route = by_id[req.id]
+            i = self.cands.index_of(f, route.path)
+            if i is None:
+                raise ValueError(f"route of request {req.id!r} is not a candidate")
+            genes.append(i)
+            pairs = f * self.A + self.cands.arcs[f][i]
+            full = float(self.full_y[pairs].sum() + self.full_z[pairs].sum())
+            got = float(sum(route.reserve_qkd) + sum(route.reserve_km))
+            share = got / full if full > 0 else 1.0
+            lev.append(int(np.clip(round(share * (self.levels - 1)), 0, self.levels - 1)))
+        return genes + lev
+
+    def decode(self, genomes: list[list[int]]) -> PlanArrays:
+        """One batch of plan arrays (rows ``b * F + f``) for ``genomes``."""
+        F, A = self.F, self.A
+        B = len(genomes)
+        arcs_list, lvl_list, lens = [], [], []
+        for g in genomes:
+            for f in range(F):
+                arcs = self.cands.arcs[f][g[f]]
+                arcs_list.append(arcs)
+                lens.append(arcs.size)
+                lvl_list.append(g[F + f])
+        lens_arr = np.asarray(lens, dtype=np.int64)
+        arcs = np.concatenate(arcs_list) if arcs_list else np.zeros(0, np.int64)
+        row = np.repeat(np.arange(B * F), lens_arr)
+        f_of = row % F if F else row
+        plan_of = row // F if F else row
+        pairs = f_of * A + arcs
+        frac = np.repeat(np.asarray(lvl_list, float), lens_arr) / (self.levels - 1)
+        groups = plan_of * A + arcs
+        lad = self.lad
+        cap_y = np.tile(self.instance.arcs.W_qkd.astype(float), B)
+        cap_z = np.tile(self.instance.arcs.W_kml.astype(float), B)
+        yr = waterfill(lad.y_ptr, lad.y_len, lad.y_ben, pairs, groups, cap_y,
+                       np.floor(frac * self.full_y[pairs] + 0.5))
+        zr = waterfill(lad.z_ptr, lad.z_len, lad.z_ben, pairs, groups, cap_z,
+                       np.floor(frac * self.full_z[pairs] + 0.5))
+        ptr = np.zeros(B * F + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(lens_arr)
+        return PlanArrays(ptr, arcs, np.round(yr), np.round(zr), F)
+
+
+@register_planner("ga", origin="built-in")
+class GeneticPlanner:
+    """DEAP GA on route indices and reservation levels, seeded with CO-QBN and the greedy.
+
+    Parameters
+    ----------
+    k : int
+        Candidate routes per request (as ``saa-greedy``).
+    population : int
+        Individuals per generation.
+    generations : int
+        At most this many generations.
+    stagnation : int
+        Stop after this many generations without a better plan.
+    levels : int
+        Reservation levels per request (>= 2).
+    cx_prob : float
+        Probability that two parents are crossed.
+    mut_route, mut_level : float
+        Expected number of route and level genes mutated per child.
+    tournament : int
+        Tournament size.
+    n_elite : int
+        Best individuals copied to the next generation.
+    hof_size : int
+        Size of the hall of fame (``plan.stats["hall_of_fame"]`` lists its costs).
+    seeds : tuple of str
+        Plans the initial population starts from: ``"coqbn"`` and/or
+        ``"saa-greedy"``. Without the greedy, the stand-alone cheapest routes
+        at full levels stand in for it.
+    polish : bool
+        Memetic step: whenever a generation finds a better plan, its routes
+        go through the greedy's improvement passes (each request moved to its
+        best candidate given the others, full levels) and the result replaces
+        the generation's last child.
+
+    Notes
+    -----
+    ``plan.stats`` holds ``runtime_s``, ``status`` (``heuristic``),
+    ``generations``, ``evaluations`` (plans scored), ``stop`` (``generations``,
+    ``stagnation``, ``time_limit`` or ``trivial``), ``seed_costs`` (of the seed
+    plans, by planner), ``hall_of_fame`` and ``anytime``: a list of
+    ``{"evaluations", "seconds", "best"}`` records, one per improvement and
+    one at the end; ``best`` never increases and ends at the plan's cost.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> from qkdbench.evaluation import evaluate
+    >>> inst = make_instance("nsfnet", 6, 5, seed=1)
+    >>> plan = GeneticPlanner(generations=5).plan(inst, seed=1)
+    >>> plan.stats["anytime"][-1]["best"] == evaluate(inst, plan).total
+    True
+    """
+
+    name = "ga"
+
+    def __init__(self, k: int = 8, population: int = 40, generations: int = 300,
+                 stagnation: int = 100, levels: int = 5, cx_prob: float = 0.7,
+                 mut_route: float = 1.5, mut_level: float = 0.5, tournament: int = 3,
+                 n_elite: int = 2, hof_size: int = 5,
+                 seeds: tuple[str, ...] = ("coqbn", "saa-greedy"), polish: bool = True):
+        self.k = k
+        self.population = population
+        self.generations = generations
+        self.stagnation = stagnation
+        self.levels = levels
+        self.cx_prob = cx_prob
+        self.mut_route = mut_route
+        self.mut_level = mut_level
+        self.tournament = tournament
+        self.n_elite = n_elite
+        self.hof_size = hof_size
+        self.seeds = tuple(seeds)
+        self.polish = polish
+
+    # ---- operators (private RNG)
+    def _mutate(self, ind: list, rng: random.Random, dec: GenomeDecoder) -> None:
+        F = dec.F
+        p_route = min(1.0, self.mut_route / F)
+        p_level = min(1.0, self.mut_level / F)
+        for f in range(F):
+            n = int(dec.n_cands[f])
+            if n > 1 and rng.random() < p_route:
+                j = rng.randrange(n - 1)
+                ind[f] = j if j < ind[f] else j + 1
+            if rng.random() < p_level:
+                ind[F + f] = min(self.levels - 1, max(0, ind[F + f] + rng.choice((-1, 1))))
+
+    @staticmethod
+    def _crossover(a: list, b: list, rng: random.Random, F: int) -> None:
+        for f in range(F):
+            if rng.random() < 0.5:
+                a[f], b[f] = b[f], a[f]
+                a[F + f], b[F + f] = b[F + f], a[F + f]
+
+    def _select(self, pop: list, rng: random.Random) -> Any:
+        contenders = [pop[rng.randrange(len(pop))] for _ in range(self.tournament)]
+        return min(contenders, key=lambda ind: ind.fitness.values[0])
+
+    def _polish(self, genome: list, state: GreedyState, clock: Stopwatch,
+                rng: random.Random) -> list[int]:
+        """The genome after greedy improvement passes from its routes (full levels).
+
+        The passes visit the requests in a random order (``rng``), so that
+        polishing different genomes reaches different local optima.
+        """
+        F = len(state.route)
+        st = state.fresh()
+        for f in range(F):
+            st.insert(f, int(genome[f]))
+        order = list(range(F))
+        rng.shuffle(order)
+        st.improve(order, clock, max_passes=5)
+        return [int(i) for i in st.route] + [self.levels - 1] * F
+
+    # ---- the run
+    def plan(self, instance: Instance, *, seed: int | None = None,
+             time_limit: float | None = None) -> Plan:
+        """Plan ``instance``; same seed (and no time limit), same plan."""
+        if self.levels < 2:
+            raise ValueError(f"levels must be at least 2, got {self.levels}")
+        if self.population < 2:
+            raise ValueError(f"population must be at least 2, got {self.population}")
+        clock = Stopwatch(time_limit)
+        rng = random.Random(0 if seed is None else seed)
+        F = instance.n_requests
+        # seeds: CO-QBN and the greedy (which also builds ladders and candidates)
+        unknown = set(self.seeds) - {"coqbn", "saa-greedy"}
+        if unknown or not self.seeds:
+            raise ValueError(f"seeds must be a non-empty subset of ('coqbn', 'saa-greedy'), "
+                             f"got {self.seeds!r}")
+        seed_plans: list[Plan] = []
+        greedy = SAAGreedy(k=self.k)
+        if "saa-greedy" in self.seeds:
+            state, _ = greedy.build(instance, None, clock)
+            seed_plans.append(Plan(instance.name, greedy.name, state.routes(instance), {}))
+        else:
+            state = greedy.prepare(instance)
+        co_plan = CoQBN().plan(instance)
+        if "coqbn" in self.seeds:
+            seed_plans.append(co_plan)
+        seed_scores = evaluate_batch(instance, seed_plans)
+        seed_total = seed_scores.total + EXCESS_PENALTY * seed_scores.excess
+        seed_best = int(np.argmin(seed_total))
+        log: list[dict[str, float]] = []
+        evaluations = len(seed_plans)
+        best_cost = float(seed_total[seed_best])
+        log.append({"evaluations": evaluations, "seconds": clock.elapsed, "best": best_cost})
+        stats: dict[str, Any] = {"seed_costs": {p.planner: float(c)
+                                                for p, c in zip(seed_plans, seed_total)}}
+        if F == 0:
+            return self._finish(instance, seed_plans[seed_best], clock, log, evaluations, 0,
+                                "trivial", [best_cost], stats)
+
+        dec = GenomeDecoder(instance, state, self.levels)
+        toolbox = base.Toolbox()
+        toolbox.register("individual", lambda genes: creator.QkdIndividual(genes))
+        toolbox.register("mutate", self._mutate, rng=rng, dec=dec)
+        toolbox.register("mate", self._crossover, rng=rng, F=F)
+        toolbox.register("select", self._select, rng=rng)
+        cache: dict[tuple, float] = {}
+        best_genome: list | None = None
+
+        def score(inds: list) -> None:
+            nonlocal evaluations, best_cost, best_genome
+            todo = [ind for ind in inds if tuple(ind) not in cache]
+            uniq: dict[tuple, list] = {}
+            for ind in todo:
+                uniq.setdefault(tuple(ind), ind)
+            if uniq:
+                batch = dec.decode(list(uniq.values()))
+                res = evaluate_batch(instance, batch)
+                fit = res.total + EXCESS_PENALTY * res.excess
+                evaluations += len(uniq)
+                for key, val in zip(uniq, fit):
+                    cache[key] = float(val)
+                    if val < best_cost:
+                        best_cost = float(val)
+                        best_genome = list(key)
+                        log.append({"evaluations": evaluations, "seconds": clock.elapsed,
+                                    "best": best_cost})
+            for ind in inds:
+                ind.fitness.values = (cache[tuple(ind)],)
+
+        # initial population
+        g_genome = (dec.greedy_genome(state) if "saa-greedy" in self.seeds
+                    else [0] * F + [self.levels - 1] * F)
+        pop = [toolbox.individual(dec.genome_of(p)) for p in seed_plans]
+        if "saa-greedy" not in self.seeds:
+            pop.append(toolbox.individual(list(g_genome)))
+        while len(pop) < self.population:
+            if len(pop) % 2 == 0:
+                ind = toolbox.individual(list(g_genome))
+                for _ in range(3):
+                    toolbox.mutate(ind)
+            else:
+                ind = toolbox.individual(
+                    [rng.randrange(int(dec.n_cands[f])) for f in range(F)]
+                    + [rng.randrange(self.levels) for _ in range(F)])
+            pop.append(ind)
+        score(pop)
+        hof = tools.HallOfFame(self.hof_size)
+        hof.update(pop)
+
+        gen = since = 0
+        stop = "generations"
+        while True:
+            if gen >= self.generations:
+                stop = "generations"
+                break
+            if since >= self.stagnation:
+                stop = "stagnation"
+                break
+            if clock.expired():
+                stop = "time_limit"
+                break
+            gen += 1
+            before = best_cost
+            elite = sorted(pop, key=lambda ind: ind.fitness.values[0])[:self.n_elite]
+            children = []
+            while len(children) < self.population - len(elite):
+                a = toolbox.clone(toolbox.select(pop))
+                b = toolbox.clone(toolbox.select(pop))
+                if rng.random() < self.cx_prob:
+                    toolbox.mate(a, b)
+                toolbox.mutate(a)
+                toolbox.mutate(b)
+                del a.fitness.values, b.fitness.values
+                children.extend((a, b))
+            children = children[:self.population - len(elite)]
+            score(children)
+            if self.polish and best_cost < before and not clock.expired():
+                polished = toolbox.individual(self._polish(best_genome, state, clock, rng))
+                score([polished])
+                children[-1] = polished
+            hof.update(children)
+            pop = elite + children
+            since = 0 if best_cost < before else since + 1
+
+        if best_genome is not None:
+            plan = decode_plan(instance, dec.decode([best_genome]), self.name)
+        else:
+            plan = seed_plans[seed_best]
+        return self._finish(instance, plan, clock, log, evaluations, gen, stop,
+                            [ind.fitness.values[0] for ind in hof], stats)
+
+    def _finish(self, instance: Instance, plan: Plan, clock: Stopwatch, log: list,
+                evaluations: int, generations: int, stop: str, hof: list,
+                stats: dict) -> Plan:
+        log.append({"evaluations": evaluations, "seconds": clock.elapsed,
+                    "best": log[-1]["best"]})
+        return Plan(instance.name, self.name, plan.routes, {
+            **stats, "runtime_s": clock.elapsed, "status": "heuristic",
+            "generations": generations, "evaluations": evaluations, "stop": stop,
+            "hall_of_fame": [float(x) for x in hof], "anytime": log,
+            "k": self.k, "population": self.population, "levels": self.levels})
+
