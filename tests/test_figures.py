@@ -149,3 +149,18 @@ def test_quality_plot_and_anytime_log():
     with pytest.raises(KeyError, match="no anytime log"):
         F.anytime_log(Plan("i", "x", ()))
     F.plot_anytime(a, optimum=3.5)
+
+
+def test_anytime_runs_stack_the_logs_and_report_failed_variants():
+    from qkdbench.heuristics import available_planners
+
+    if "ga" not in available_planners():
+        pytest.skip("the GA is not registered")
+    inst = make_instance("nsfnet", 6, 4, seed=1)
+    df, finals = F.anytime_runs(inst, "ga", [("short", {"generations": 5}),
+                                             ("bad", (("no_such_option", 1),))], seed=1)
+    assert set(df["variant"]) == {"short"} and "error" in finals["bad"]
+    assert (np.diff(df["best"]) <= 0).all()
+    assert df["best"].iloc[-1] == pytest.approx(finals["short"]["total"], rel=1e-12)
+    fig = F.plot_anytime(df, optimum=float(df["best"].min()))
+    assert len(fig.axes) == 2

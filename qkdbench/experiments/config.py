@@ -50,6 +50,13 @@ class FigureConfig:
         Request seeds of ``fig3d`` (one instance per count and seed).
     ga : str
         Registry name of the planner whose anytime log ``anytime`` plots.
+    anytime_requests : int
+        Requests of the ``anytime`` instance (larger than the others, so that
+        the search has something to do).
+    anytime_variants : tuple of (label, params)
+        The GA runs of ``anytime``: a label and constructor keywords each. By
+        default the registered GA as it is, and the GA started from CO-QBN
+        alone without the greedy's polishing, which shows the search itself.
     """
 
     topology: str = "usnet"
@@ -63,6 +70,10 @@ class FigureConfig:
     counts: tuple[int, ...] = (10, 20, 30, 40, 50, 60)
     count_seeds: tuple[int, ...] = (1, 2, 3)
     ga: str = "ga"
+    anytime_requests: int = 60
+    anytime_variants: tuple = (("defaults", ()),
+                               ("CO-QBN seed only, no polish",
+                                (("seeds", ("coqbn",)), ("polish", False))))
 
     def instance(self) -> "Instance":
         """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``."""

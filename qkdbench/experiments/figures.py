@@ -64,6 +64,7 @@ __all__ = [
     "rate_sweep",
     "request_sweep",
     "anytime_log",
+    "anytime_runs",
     "plot_reservation_sweep",
     "plot_rate_sweep",
     "plot_request_sweep",
@@ -359,6 +360,54 @@ def anytime_log(plan: Plan) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def anytime_runs(instance: Instance, planner: str, variants: Iterable[tuple[str, Any]], *,
+                 seed: int = 0, time_limit: float | None = None,
+                 log: Callable[[str], None] | None = None
+                 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """Run ``planner`` once per variant and stack the anytime logs.
+
+    Parameters
+    ----------
+    instance : Instance
+    planner : str
+    variants : iterable of (label, params)
+        ``params``: constructor keywords, a mapping or ``(key, value)`` pairs.
+    seed : int
+    time_limit : float, optional
+    log : callable, optional
+
+    Returns
+    -------
+    df : pandas.DataFrame
+        ``variant, evaluations, seconds, best``.
+    finals : dict
+        Per variant: ``total`` (the evaluator's cost of the final plan),
+        ``first_best``, ``points``, ``stop``, ``evaluations``, ``seconds``; or
+        ``error`` if the run failed (a variant the planner does not accept).
+    """
+    frames, finals = [], {}
+    for label, params in variants:
+        try:
+            plan = get_planner(planner, **dict(params)).plan(instance, seed=seed,
+                                                             time_limit=time_limit)
+            one = anytime_log(plan)
+        except Exception as exc:
+            finals[label] = {"error": f"{type(exc).__name__}: {exc}"}
+            if log:
+                log(f"figure anytime: variant {label!r} failed: {exc}")
+            continue
+        one.insert(0, "variant", label)
+        frames.append(one)
+        finals[label] = {"total": evaluate(instance, plan).total,
+                         "first_best": float(one["best"].iloc[0]) if len(one) else None,
+                         "points": int(len(one)), "stop": plan.stats.get("stop"),
+                         "evaluations": plan.stats.get("evaluations"),
+                         "seconds": plan.stats.get("runtime_s")}
+    cols = ["variant", "evaluations", "seconds", "best"]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    return df, finals
+
+
 # --------------------------------------------------------------------------- plotting
 
 
@@ -488,16 +537,25 @@ def plot_quality(df: pd.DataFrame, title: str = ""):
 
 
 def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = ""):
-    """Best cost against seconds and evaluations (an :func:`anytime_log` table)."""
+    """Best cost against seconds and evaluations (:func:`anytime_log` or :func:`anytime_runs`).
+
+    One step curve per value of the ``variant`` column, if there is one.
+    """
     fig, axes = _figure(2, width=5.2)
+    groups = list(df.groupby("variant", sort=False)) if "variant" in df else [("best so far",
+                                                                               df)]
     for ax, col, label in ((axes[0], "seconds", "seconds"),
                            (axes[1], "evaluations", "plans evaluated")):
-        if df[col].notna().any():
-            ax.step(df[col], df["best"], where="post", color="C0", label="best so far")
+        for k, (name, g) in enumerate(groups):
+            if g[col].notna().any():
+                ax.step(g[col], g["best"], where="post", color=f"C{k}", marker="o", ms=3,
+                        label=str(name))
         if optimum is not None and math.isfinite(optimum):
             ax.axhline(optimum, color="k", ls="--", lw=1, label="exact optimum")
         ax.set_xlabel(label)
-        ax.set_ylabel("expected cost (millions)")
+        ax.set_xscale("symlog", linthresh=1.0 if col == "seconds" else 10.0)
+        ax.set_xlim(left=0)
+        ax.set_ylabel("best expected cost so far (millions)")
         _millions(ax)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -612,20 +670,20 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
                 log(f"figure anytime: planner {cfg.ga!r} is not registered; skipped")
                 summary[name] = {"skipped": f"planner {cfg.ga!r} not registered"}
                 continue
-            plan = get_planner(cfg.ga).plan(inst, seed=cfg.planner_seed,
-                                            time_limit=cfg.time_limit)
-            df = anytime_log(plan)
-            final = evaluate(inst, plan).total
+            big = make_instance(cfg.topology, cfg.anytime_requests, cfg.max_rate,
+                                seed=cfg.seed)
+            df, finals = anytime_runs(big, cfg.ga, cfg.anytime_variants,
+                                      seed=cfg.planner_seed, time_limit=cfg.time_limit,
+                                      log=log)
             optimum = None
             if EXACT in available_planners():
-                optimum = evaluate(inst, ref()[0]).total if ref()[1] == "exact SP (optimal)" \
-                    else None
-            df.attrs["final"] = final
-            fig = plot_anytime(df, optimum, f"{inst.name}: {cfg.ga} anytime curve "
+                plan, label = reference_plan(big, time_limit=cfg.time_limit,
+                                             seed=cfg.planner_seed)
+                optimum = evaluate(big, plan).total if label == "exact SP (optimal)" else None
+            fig = plot_anytime(df, optimum, f"{big.name}: {cfg.ga} anytime curves "
                                             f"(seed {cfg.planner_seed})")
-            summary[name] = {"instance": inst.name, "planner": cfg.ga, "final_total": final,
-                             "optimum": optimum, "points": int(len(df)),
-                             "first_best": float(df["best"].iloc[0]) if len(df) else None}
+            summary[name] = {"instance": big.name, "planner": cfg.ga, "optimum": optimum,
+                             "variants": finals}
         summary[name]["files"] = [str(p) for p in _save(fig, out, name, df)]
         log(f"figure {name}: wrote {out / (name + '.png')}")
     path = out / "figures.json"
