@@ -141,6 +141,10 @@ def build_ladders(instance: Instance) -> Ladders:
     :func:`~qkdbench.evaluation.pair_costs` call.
     """
     F, A = instance.n_requests, instance.arcs.n
+    if F * A == 0:
+        empty_ptr = np.zeros(F * A + 1, dtype=np.int64)
+        return Ladders(A, np.zeros(F * A), empty_ptr, np.zeros(0), np.zeros(0),
+                       empty_ptr.copy(), np.zeros(0), np.zeros(0))
     s = instance.support
     levels_of: dict[tuple[int, int], np.ndarray] = {}
     lv_list = []
