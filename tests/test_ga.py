@@ -1,0 +1,133 @@
+"""DEAP GA: anytime log, reproducibility, batch fitness, repair, stopping rules."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from qkdbench.evaluation import evaluate, evaluate_batch
+from qkdbench.heuristics import ga as ga_module
+from qkdbench.heuristics import get_planner
+from qkdbench.heuristics.ga import GeneticPlanner, GenomeDecoder
+from qkdbench.heuristics.saa_greedy import SAAGreedy
+from qkdbench.model import Params
+from qkdbench.topologies import make_instance
+
+
+@pytest.fixture(scope="module")
+def tight():
+    """USNET, 40 requests, reservation capacity scarce enough that routes compete."""
+    return make_instance("usnet", 40, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
+
+
+def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
+    plan = GeneticPlanner(seeds=("coqbn",), generations=60).plan(tight, seed=3)
+    log = plan.stats["anytime"]
+    best = [r["best"] for r in log]
+    assert len(log) >= 3  # the GA improved on its seed
+    assert all(b2 <= b1 for b1, b2 in zip(best, best[1:]))
+    assert all(r2["evaluations"] >= r1["evaluations"] and r2["seconds"] >= r1["seconds"]
+               for r1, r2 in zip(log, log[1:]))
+    assert best[-1] == pytest.approx(evaluate(tight, plan).total, rel=1e-12)
+    assert log[-1]["evaluations"] == plan.stats["evaluations"]
+    hof = plan.stats["hall_of_fame"]
+    assert hof == sorted(hof) and hof[0] == pytest.approx(best[-1], rel=1e-12)
+
+
+def test_ga_is_never_above_its_seeds_and_improves_on_coqbn(tight):
+    co = evaluate(tight, get_planner("coqbn").plan(tight)).total
+    greedy = evaluate(tight, get_planner("saa-greedy").plan(tight)).total
+    full = evaluate(tight, GeneticPlanner(generations=40).plan(tight, seed=1)).total
+    assert full <= greedy <= co
+    from_co = GeneticPlanner(seeds=("coqbn",), generations=60).plan(tight, seed=1)
+    assert from_co.stats["seed_costs"] == {"coqbn": pytest.approx(co, rel=1e-12)}
+    assert evaluate(tight, from_co).total < 0.98 * co  # the search itself does the work
+
+
+def test_same_seed_same_plan_and_global_random_untouched():
+    inst = make_instance("nsfnet", 12, 8, seed=2, params=Params(W_qkd=30, W_kml=10))
+    random.seed(123)
+    state = random.getstate()
+    a = GeneticPlanner(seeds=("coqbn",), generations=25).plan(inst, seed=5)
+    assert random.getstate() == state
+    b = GeneticPlanner(seeds=("coqbn",), generations=25).plan(inst, seed=5)
+    assert a.routes == b.routes
+    assert a.stats["anytime"][-1]["best"] == b.stats["anytime"][-1]["best"]
+    assert [r["evaluations"] for r in a.stats["anytime"]] == \
+        [r["evaluations"] for r in b.stats["anytime"]]
+
+
+def test_fitness_is_one_batch_call_per_generation(tight, monkeypatch):
+    sizes = []
+
+    def spy(instance, plans):
+        res = evaluate_batch(instance, plans)
+        sizes.append(res.total.size)
+        return res
+
+    monkeypatch.setattr(ga_module, "evaluate_batch", spy)
+    plan = GeneticPlanner(population=30, generations=5, stagnation=100, polish=False).plan(
+        tight, seed=2)
+    assert plan.stats["generations"] == 5
+    assert sizes[0] == 2  # the CO-QBN and greedy plans themselves
+    assert sizes[1] == 30  # the initial population in one call
+    assert len(sizes) == 2 + 5  # then one call per generation
+    assert all(1 <= s <= 28 for s in sizes[2:])
+    assert sum(sizes) == plan.stats["evaluations"]
+
+
+def test_repair_makes_every_genome_feasible(tight):
+    state = SAAGreedy().prepare(tight)
+    dec = GenomeDecoder(tight, state, levels=4)
+    rng = np.random.default_rng(0)
+    F = tight.n_requests
+    genomes = [[int(rng.integers(n)) for n in dec.n_cands] +
+               [int(rng.integers(4)) for _ in range(F)] for _ in range(20)]
+    genomes.append([0] * F + [0] * F)  # level 0: reserve nothing
+    batch = dec.decode(genomes)
+    res = evaluate_batch(tight, batch)
+    assert np.all(res.feasible) and np.all(res.excess == 0)
+    last = batch.plan(len(genomes) - 1)
+    assert not last.yr.any() and not last.zr.any()
+    # full levels on the greedy's routes reproduce the greedy's cost
+    greedy_state, _ = SAAGreedy().build(tight)
+    g = dec.decode([dec.greedy_genome(greedy_state)])
+    greedy = get_planner("saa-greedy").plan(tight)
+    assert evaluate_batch(tight, g).total[0] == pytest.approx(evaluate(tight, greedy).total,
+                                                              rel=1e-12)
+
+
+def test_coqbn_genome_is_close_to_coqbn(tight):
+    state = SAAGreedy().prepare(tight)
+    dec = GenomeDecoder(tight, state, levels=5)
+    co = get_planner("coqbn").plan(tight)
+    genome = dec.genome_of(co)
+    assert [state.cands.paths[f][i] for f, i in enumerate(genome[:tight.n_requests])] == \
+        [r.path for r in co.routes]
+    assert set(genome[tight.n_requests:]) <= set(range(5))
+
+
+@pytest.mark.parametrize("kwargs, limit, stop", [
+    ({"generations": 3, "stagnation": 100}, None, "generations"),
+    ({"generations": 500, "stagnation": 4}, None, "stagnation"),
+    ({"generations": 500, "stagnation": 500}, 0.0, "time_limit"),
+])
+def test_stopping_rules(kwargs, limit, stop):
+    inst = make_instance("nsfnet", 10, 6, seed=3)
+    plan = GeneticPlanner(**kwargs).plan(inst, seed=1, time_limit=limit)
+    assert plan.stats["stop"] == stop
+    if stop == "generations":
+        assert plan.stats["generations"] == 3
+    if stop == "time_limit":
+        assert plan.stats["generations"] == 0
+    assert evaluate(inst, plan).feasible
+
+
+def test_bad_parameters_are_clear_errors():
+    inst = make_instance("nsfnet", 3, 3, seed=1)
+    with pytest.raises(ValueError, match="levels"):
+        GeneticPlanner(levels=1).plan(inst)
+    with pytest.raises(ValueError, match="seeds"):
+        GeneticPlanner(seeds=("exact",)).plan(inst)
