@@ -30,9 +30,10 @@ def _baseline() -> dict:
 
 
 def _collected_benchmarks() -> set[str]:
-    """Node ids of the benchmarks, as pytest collects them (in a child process)."""
+    """Node ids of the benchmarks as a timing run collects them (they may be parametrised
+    differently in correctness-only mode), in a child process."""
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                          "-p", "no:cacheprovider", "benchmarks"],
+                          "--benchmark-enable", "-p", "no:cacheprovider", "benchmarks"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     return {line.strip() for line in out.stdout.splitlines() if "::" in line}
