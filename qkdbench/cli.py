@@ -9,6 +9,7 @@ nothing else there.
 Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
 scored but infeasible (reservations over capacity, negative or fractional),
 2 for bad input (including a route that is not a path of the instance).
+A missing or failing MILP solver exits with status 3 and one line.
 """
 
 from __future__ import annotations
@@ -474,6 +475,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 141
+    except Exception as exc:
+        # a missing or failing MILP solver is one line too (the exact layer is only
+        # loaded when an exact planner ran, so it is looked up, not imported, here)
+        solver = sys.modules.get("qkdbench.exact.solver")
+        if solver is not None and isinstance(exc, solver.SolverError):
+            print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
+            return 3
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

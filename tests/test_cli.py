@@ -168,3 +168,20 @@ def test_bad_option_is_one_line(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "--time-limit" in err
+
+
+def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch):
+    from qkdbench.exact import solver
+
+    def missing(*args, **kwargs):
+        raise solver.SolverUnavailableError("no MILP solver: highspy is not installed")
+
+    monkeypatch.setattr(solver, "make_solver", missing)
+    import qkdbench.exact.sp_milp as sp_milp
+
+    monkeypatch.setattr(sp_milp, "make_solver", missing)
+    inst = write(tmp_path, "i.json", GOOD)
+    code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
+    assert code == 3 and out == ""
+    assert err.strip().splitlines() == [
+        "qkdbench plan: solver error: no MILP solver: highspy is not installed"]
