@@ -320,6 +320,16 @@ def _int_list(text: str) -> list[int]:
 # --------------------------------------------------------------------------- parser
 
 
+def _add_instance_args(p: argparse.ArgumentParser) -> None:
+    """The instance arguments of ``compare`` and ``spfigures`` (see :func:`load_instance_arg`)."""
+    p.add_argument("instance", nargs="?", default="usnet",
+                   help="instance file, or topology name/file/topohub key (default usnet)")
+    p.add_argument("--requests", type=_positive_int, default=None,
+                   help="requests to sample on a topology (default 20)")
+    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
+    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``qkdbench`` command."""
     from . import __version__
@@ -370,12 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_planners)
 
     p = sub.add_parser("compare", help="the main job: every planner on one instance")
-    p.add_argument("instance", nargs="?", default="usnet",
-                   help="instance file, or topology name/file/topohub key (default usnet)")
-    p.add_argument("--requests", type=_positive_int, default=None,
-                   help="requests to sample on a topology (default 20)")
-    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
-    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+    _add_instance_args(p)
     p.add_argument("--planners", default=None, help="comma-separated names (default: all)")
     p.add_argument("--planner-seed", type=int, default=0, help="seed passed to every planner")
     p.add_argument("--time-limit", type=_seconds, default=None,
@@ -391,12 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("spfigures", help="stochastic-programming figures: RP, EEV, VSS, WS, EVPI")
-    p.add_argument("instance", nargs="?", default="usnet",
-                   help="instance file, or topology name/file/topohub key (default usnet)")
-    p.add_argument("--requests", type=_positive_int, default=None,
-                   help="requests to sample on a topology (default 20)")
-    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
-    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+    _add_instance_args(p)
     p.add_argument("--scenarios", type=_positive_int, default=30,
                    help="joint scenarios sampled for WS (default 30)")
     p.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario samples")

@@ -941,6 +941,20 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
     }
 
 
+def _read(path: str | os.PathLike, from_dict) -> Any:
+    data = _load_json(path)
+    try:
+        return from_dict(data)
+    except InputError as exc:
+        raise exc.located(os.fspath(path)) from None
+
+
+def _write(data: dict, path: str | os.PathLike) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1)
+        fh.write("\n")
+
+
 def read_instance(path: str | os.PathLike) -> Instance:
     """Read and validate an instance file.
 
@@ -949,18 +963,12 @@ def read_instance(path: str | os.PathLike) -> Instance:
     InputError
         ``FILE: PLACE: problem`` for an unreadable, malformed or invalid file.
     """
-    data = _load_json(path)
-    try:
-        return instance_from_dict(data)
-    except InputError as exc:
-        raise exc.located(os.fspath(path)) from None
+    return _read(path, instance_from_dict)
 
 
 def write_instance(instance: Instance, path: str | os.PathLike) -> None:
     """Write an instance file."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(instance_to_dict(instance), fh, indent=1)
-        fh.write("\n")
+    _write(instance_to_dict(instance), path)
 
 
 def _to_jsonable(obj: Any) -> Any:
@@ -1046,15 +1054,9 @@ def read_plan(path: str | os.PathLike) -> Plan:
     InputError
         ``FILE: PLACE: problem`` for an unreadable, malformed or invalid file.
     """
-    data = _load_json(path)
-    try:
-        return plan_from_dict(data)
-    except InputError as exc:
-        raise exc.located(os.fspath(path)) from None
+    return _read(path, plan_from_dict)
 
 
 def write_plan(plan: Plan, path: str | os.PathLike) -> None:
     """Write a plan file."""
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(plan_to_dict(plan), fh, indent=1)
-        fh.write("\n")
+    _write(plan_to_dict(plan), path)
