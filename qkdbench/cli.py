@@ -115,14 +115,51 @@ def cmd_instance(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Elapsed:
+    """A progress bar of elapsed seconds (against the time limit, if any) while a planner runs.
+
+    Shown on standard error when it is a terminal (tqdm decides), ticking from a
+    background thread, since a planner reports no progress of its own.
+    """
+
+    def __init__(self, label: str, limit: float | None):
+        import threading
+
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=round(limit, 1) if limit else None, desc=label, unit="s",
+                         file=sys.stderr, disable=None, leave=False,
+                         bar_format="{desc}: {n:.0f}/{total:.0f} s" if limit else
+                         "{desc}: {n:.0f} s")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._tick, daemon=True)
+
+    def _tick(self) -> None:
+        import time
+
+        start = time.perf_counter()
+        while not self._stop.wait(0.5):
+            self._bar.n = time.perf_counter() - start
+            self._bar.refresh()
+
+    def __enter__(self) -> "_Elapsed":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._bar.close()
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
-    from .heuristics import get_planner
     from .model import read_instance, write_plan
 
     inst = read_instance(args.instance)
     planner = _planner(args.planner)
-    plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
+    with _Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
+        plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
     write_plan(plan, args.output)
     ev = evaluate(inst, plan)
     print(f"wrote {args.output}: planner {plan.planner}, status {plan.status}, "
