@@ -673,8 +673,11 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
             status, message = "feasible", ""
             objective = score.total
             routes = warm_start.routes
-    if status == "feasible" and not math.isfinite(bound):
-        bound = relaxation_bound(inst)  # the solver stopped before it had a bound
+    if status == "feasible":
+        # the capacity-free optimum is a valid bound too; keep the better of the two
+        # (a solver stopped early may report none, or a trivial one such as 0)
+        relaxed = relaxation_bound(inst)
+        bound = relaxed if not math.isfinite(bound) else max(bound, relaxed)
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
     if math.isfinite(bound) and math.isfinite(objective):
