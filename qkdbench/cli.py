@@ -40,14 +40,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
+def _int_at_least(least: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < least:
+            raise argparse.ArgumentTypeError(f"must be >= {least}, got {v}")
+        return v
+    return parse
+
+
+#: A count that may be zero (requests, K, capacities) and a seed (numpy wants >= 0).
+_nonneg_int = _int_at_least(0)
+#: A count that must be at least one (scenarios, workers).
+_count = _int_at_least(1)
 
 
 def _seconds(text: str) -> float:
@@ -61,8 +69,30 @@ def _seconds(text: str) -> float:
 
 
 def _print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=1, default=_json_default)
+    """One JSON object on standard output; NaN and infinities become null (strict JSON)."""
+    json.dump(_finite(obj), sys.stdout, indent=1, default=_json_default, allow_nan=False)
     sys.stdout.write("\n")
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    try:
+        import numpy as np
+
+        if isinstance(obj, np.floating):
+            return _finite(float(obj))
+        if isinstance(obj, np.integer):
+            return int(obj)
+        if isinstance(obj, np.ndarray):
+            return _finite(obj.tolist())
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    return obj
 
 
 def _json_default(obj: Any) -> Any:
@@ -101,13 +131,21 @@ def load_instance_arg(text: str, requests: int | None = None, max_rate: int | No
 
 
 def cmd_instance(args: argparse.Namespace) -> int:
-    from .model import Params, write_instance
+    from dataclasses import replace
+
+    from .model import InputError, write_instance
     from .topologies import load_topology, sample_requests
 
     overrides = {k: getattr(args, k) for k in ("span_km", "key_rate_kbps", "W_qkd", "W_kml",
                                                "hop_cost") if getattr(args, k) is not None}
-    params = Params(**overrides)
-    topo = load_topology(args.topology, params)
+    topo = load_topology(args.topology)
+    if overrides:  # only what was given; a topology file's own parameters stay otherwise
+        try:
+            topo = replace(topo, params=replace(topo.params, **overrides))
+        except InputError as exc:
+            flag = {"span_km": "--span-km", "key_rate_kbps": "--key-rate-kbps", "W_qkd": "--w-qkd",
+                    "W_kml": "--w-kml", "hop_cost": "--hop-cost"}.get(exc.place[7:], exc.place)
+            _fail(f"{flag}: {exc.problem}")
     inst = sample_requests(topo, args.requests, max_rate=args.max_rate, seed=args.seed)
     write_instance(inst, args.output)
     print(f"wrote {args.output}: {inst.name}, {len(inst.nodes)} nodes, {len(inst.links)} links, "
@@ -361,10 +399,10 @@ def _add_instance_args(p: argparse.ArgumentParser) -> None:
     """The instance arguments of ``compare`` and ``spfigures`` (see :func:`load_instance_arg`)."""
     p.add_argument("instance", nargs="?", default="usnet",
                    help="instance file, or topology name/file/topohub key (default usnet)")
-    p.add_argument("--requests", type=_positive_int, default=None,
+    p.add_argument("--requests", type=_nonneg_int, default=None,
                    help="requests to sample on a topology (default 20)")
-    p.add_argument("--max-rate", type=_positive_int, default=None, help="K (default 10)")
-    p.add_argument("--seed", type=int, default=None, help="request seed (default 1)")
+    p.add_argument("--max-rate", type=_nonneg_int, default=None, help="K (default 10)")
+    p.add_argument("--seed", type=_nonneg_int, default=None, help="request seed (default 1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -383,16 +421,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topology", default="usnet",
                    help="built-in name (usnet, nsfnet, cost239), file, or topohub key "
                         "such as sndlib/germany50 (default: usnet)")
-    p.add_argument("--requests", type=_positive_int, default=20, help="number of requests")
-    p.add_argument("--max-rate", type=_positive_int, default=10,
+    p.add_argument("--requests", type=_nonneg_int, default=20, help="number of requests")
+    p.add_argument("--max-rate", type=_nonneg_int, default=10,
                    help="K: key rates uniform on {0..K} kbps (default 10)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=_nonneg_int, default=1)
     p.add_argument("--span-km", dest="span_km", type=float, help="D, default 160")
     p.add_argument("--key-rate-kbps", dest="key_rate_kbps", type=float,
                    help="K_D, key rate of one QKD link, default 1.0")
-    p.add_argument("--w-qkd", dest="W_qkd", type=_positive_int,
+    p.add_argument("--w-qkd", dest="W_qkd", type=_nonneg_int,
                    help="QKD reservation capacity per arc, default 150")
-    p.add_argument("--w-kml", dest="W_kml", type=_positive_int,
+    p.add_argument("--w-kml", dest="W_kml", type=_nonneg_int,
                    help="KM reservation capacity per arc, default 50")
     p.add_argument("--hop-cost", dest="hop_cost", type=float, help="cost per arc used, default 0")
     p.add_argument("-o", "--output", required=True, help="instance file to write")
@@ -401,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="run one planner on an instance")
     p.add_argument("instance", help="instance file")
     p.add_argument("--planner", default="coqbn", help="registry name (see `qkdbench planners`)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=_nonneg_int, default=None)
     p.add_argument("--time-limit", type=_seconds, default=None, help="seconds")
     p.add_argument("-o", "--output", required=True, help="plan file to write")
     p.set_defaults(func=cmd_plan)
@@ -419,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="the main job: every planner on one instance")
     _add_instance_args(p)
     p.add_argument("--planners", default=None, help="comma-separated names (default: all)")
-    p.add_argument("--planner-seed", type=int, default=0, help="seed passed to every planner")
+    p.add_argument("--planner-seed", type=_nonneg_int, default=0,
+                   help="seed passed to every planner")
     p.add_argument("--time-limit", type=_seconds, default=None,
                    help="seconds per planner (default 20)")
     p.add_argument("--budget", type=_seconds, default=None,
@@ -434,10 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("spfigures", help="stochastic-programming figures: RP, EEV, VSS, WS, EVPI")
     _add_instance_args(p)
-    p.add_argument("--scenarios", type=_positive_int, default=30,
+    p.add_argument("--scenarios", type=_count, default=30,
                    help="joint scenarios sampled for WS (default 30)")
-    p.add_argument("--scenario-seed", type=int, default=0, help="seed of the scenario samples")
-    p.add_argument("--oos-scenarios", type=_positive_int, default=1000,
+    p.add_argument("--scenario-seed", type=_nonneg_int, default=0,
+                   help="seed of the scenario samples")
+    p.add_argument("--oos-scenarios", type=_count, default=1000,
                    help="fresh scenarios for the out-of-sample scores (0: skip; default 1000)")
     p.add_argument("--form", choices=("compact", "extensive"), default="compact")
     p.add_argument("--time-limit", type=_seconds, default=None, help="seconds per exact solve")
@@ -452,15 +492,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fig3a, fig3b, fig3c, fig3d, quality, anytime or all")
     p.add_argument("-o", "--output", required=True, help="directory for NAME.png and NAME.csv")
     p.add_argument("--topology", default=d.topology, help=f"default {d.topology}")
-    p.add_argument("--requests", type=_positive_int, default=d.requests,
+    p.add_argument("--requests", type=_nonneg_int, default=d.requests,
                    help=f"requests of fig3a/b, quality, anytime (default {d.requests})")
-    p.add_argument("--max-rate", type=_positive_int, default=d.max_rate,
+    p.add_argument("--max-rate", type=_nonneg_int, default=d.max_rate,
                    help=f"K of fig3a/b, fig3d, quality, anytime (default {d.max_rate})")
-    p.add_argument("--seed", type=int, default=d.seed, help=f"request seed (default {d.seed})")
-    p.add_argument("--planner-seed", type=int, default=d.planner_seed)
+    p.add_argument("--seed", type=_nonneg_int, default=d.seed,
+                   help=f"request seed (default {d.seed})")
+    p.add_argument("--planner-seed", type=_nonneg_int, default=d.planner_seed)
     p.add_argument("--time-limit", type=_seconds, default=d.time_limit,
                    help=f"seconds per planner run (default {d.time_limit:g})")
-    p.add_argument("--rate-requests", type=_positive_int, default=d.rate_requests,
+    p.add_argument("--rate-requests", type=_nonneg_int, default=d.rate_requests,
                    help=f"requests of fig3c (default {d.rate_requests})")
     p.add_argument("--rates", type=_int_list, default=list(d.rates),
                    help="K values of fig3c, comma-separated (default "
@@ -482,7 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default="local",
                    help="'local' (default: a LocalCluster on this machine), a Dask scheduler "
                         "address such as tcp://host:8786, or 'none' (in this process)")
-    p.add_argument("--workers", type=_positive_int, default=2,
+    p.add_argument("--workers", type=_count, default=2,
                    help="worker processes of the LocalCluster (default 2)")
     p.add_argument("--resume", action="store_true",
                    help="continue the sweep stored in --out, skipping stored grid points")

@@ -185,3 +185,42 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     assert code == 3 and out == ""
     assert err.strip().splitlines() == [
         "qkdbench plan: solver error: no MILP solver: highspy is not installed"]
+
+
+def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
+    src = write(tmp_path, "custom.json", {**GOOD, "params": {"span_km": 80, "W_qkd": 10,
+                                                              "hop_cost": 1000,
+                                                              "key_rate_kbps": 0.5}})
+    out = tmp_path / "d.json"
+    assert run(capsys, "instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
+    p = read_instance(out).params
+    assert (p.span_km, p.W_qkd, p.hop_cost, p.key_rate_kbps) == (80.0, 10, 1000.0, 0.5)
+    # an option given on the command line overrides that one parameter only
+    assert run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7,
+               "-o", out)[0] == 0
+    p = read_instance(out).params
+    assert (p.span_km, p.W_qkd) == (80.0, 7)
+    code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
+    assert code == 2 and "--span-km: must be positive" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["instance", "--seed", "-1", "-o", "x.json"],
+    ["compare", "--seed", "-3"],
+    ["spfigures", "--scenarios", "0"],
+    ["sweep", "spec.toml", "--workers", "0"],
+])
+def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "must be >=" in err
+
+
+def test_json_output_is_strict(capsys):
+    from qkdbench.cli import _print_json
+
+    _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None],
+                                                   "c": {"d": 2.5}}
