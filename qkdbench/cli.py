@@ -117,7 +117,7 @@ def load_instance_arg(text: str, requests: int | None = None, max_rate: int | No
         try:
             with open(text, encoding="utf-8") as fh:
                 is_instance = "format" in json.load(fh)
-        except (json.JSONDecodeError, TypeError):
+        except (json.JSONDecodeError, TypeError, UnicodeDecodeError, OSError):
             is_instance = True  # let the instance reader name the problem
         if is_instance and requests is None and max_rate is None and seed is None:
             return read_instance(text)

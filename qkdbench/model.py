@@ -65,6 +65,11 @@ QKD_WAVELENGTHS_PER_LINK = 3
 KM_WAVELENGTHS_PER_LINK = 1
 #: Tolerance inside the ceilings of Eqs. 1-2 so that ``1.1 / 0.1`` counts 11.
 CEIL_TOL = 1e-9
+#: Largest MDI-segment count per arc and QKD-link count per request and arc that an
+#: instance may imply; beyond it the input is surely a mistake (and counts lose exactness).
+MAX_COUNT = 1e9
+#: Largest ``K`` of :meth:`Demand.uniform` (its support has ``K + 1`` values).
+MAX_UNIFORM_RATE = 100_000
 
 _STATUSES = ("optimal", "feasible", "heuristic", "infeasible", "error")
 
@@ -309,6 +314,9 @@ class Demand:
         if isinstance(max_rate, bool) or int(max_rate) != max_rate or max_rate < 0:
             raise InputError(f"max rate must be a non-negative integer, got {max_rate!r}",
                              "max_rate")
+        if max_rate > MAX_UNIFORM_RATE:
+            raise InputError(f"max rate {max_rate} is above {MAX_UNIFORM_RATE:,} (a support of "
+                             "that many values per request)", "max_rate")
         n = int(max_rate) + 1
         return cls(tuple(float(k) for k in range(n)), tuple([1.0 / n] * n))
 
@@ -571,8 +579,15 @@ class Instance:
             for attr in ("span_km", "key_rate_kbps"):
                 if getattr(link, attr) is not None:
                     _check_number(getattr(link, attr), f"{place}.{attr}", positive=True)
+            span = link.span_km if link.span_km is not None else self.params.span_km
+            if float(link.length_km) / span > MAX_COUNT:
+                raise InputError(f"length {link.length_km!r} km over a span of {span!r} km "
+                                 f"gives more than {MAX_COUNT:.0e} MDI segments", place)
         ids: dict[str, int] = {}
         graph = None
+        min_rate = min([self.params.key_rate_kbps] + [float(link.key_rate_kbps) for link in
+                                                       self.links
+                                                       if link.key_rate_kbps is not None])
         for k, req in enumerate(self.requests):
             place = f"requests[{k}]"
             if not isinstance(req.id, str) or not req.id:
@@ -588,6 +603,11 @@ class Instance:
                 raise InputError(f"source and target are both {req.source!r}", place)
             if not isinstance(req.demand, Demand):
                 raise InputError("demand must be a Demand", f"{place}.demand")
+            if req.demand.max / min_rate > MAX_COUNT:
+                i = req.demand.values.index(req.demand.max)
+                raise InputError(f"key rate {req.demand.max!r} kbps needs more than "
+                                 f"{MAX_COUNT:.0e} QKD links of {min_rate!r} kbps",
+                                 f"{place}.demand.values[{i}]")
             if graph is None:
                 graph = nx.Graph()
                 graph.add_nodes_from(self.nodes)
@@ -825,6 +845,8 @@ def _load_json(path: str | os.PathLike) -> Any:
             text = fh.read()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", "", src) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -898,6 +920,8 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     for k, rq in enumerate(raw_reqs):
         place = f"requests[{k}]"
         rid = _require(rq, "id", place)
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
         src = _node_id(_require(rq, "source", place), f"{place}.source")
         dst = _node_id(_require(rq, "target", place), f"{place}.target")
         dem = _require(rq, "demand", place)
@@ -950,9 +974,13 @@ def _read(path: str | os.PathLike, from_dict) -> Any:
 
 
 def _write(data: dict, path: str | os.PathLike) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+            fh.write("\n")
+    except OSError as exc:
+        raise InputError(f"cannot write file ({exc.strerror or exc})", "",
+                         os.fspath(path)) from None
 
 
 def read_instance(path: str | os.PathLike) -> Instance:

@@ -145,3 +145,39 @@ def test_bad_plans_name_the_place(data, place):
     with pytest.raises(InputError) as info:
         plan_from_dict(data)
     assert info.value.place == place
+
+
+@pytest.mark.parametrize("build, place", [
+    (lambda: Instance((1, 2), (Link(1, 2, 100.0),), params=Params(span_km=1e-300)), "links[0]"),
+    (lambda: Instance((1, 2), (Link(1, 2, 100.0),),
+                      (Request("f", 1, 2, Demand.point(1e300)),)), "requests[0].demand.values[0]"),
+    (lambda: Instance((1, 2), (Link(1, 2, 100.0, key_rate_kbps=1e-300),),
+                      (Request("f", 1, 2, Demand.point(1.0)),)), "requests[0].demand.values[0]"),
+    (lambda: Demand.uniform(10 ** 8), "max_rate"),
+])
+def test_counts_beyond_any_sense_are_input_errors(build, place):
+    with pytest.raises(InputError) as info:
+        build()
+    assert info.value.place == place
+
+
+@pytest.mark.parametrize("rid", [None, [1], True, {"a": 1}])
+def test_request_ids_must_be_strings(rid):
+    data = {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
+            "links": [{"u": 1, "v": 2, "length_km": 5}],
+            "requests": [{"id": rid, "source": 1, "target": 2,
+                          "demand": {"values": [1], "probs": [1]}}]}
+    with pytest.raises(InputError) as info:
+        instance_from_dict(data)
+    assert info.value.place == "requests[0].id"
+
+
+def test_unreadable_and_unwritable_files(tmp_path, triangle):
+    bad = tmp_path / "latin.json"
+    bad.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(InputError, match=r"latin.json: not UTF-8 text"):
+        read_instance(bad)
+    with pytest.raises(InputError, match=r"cannot write file"):
+        write_instance(triangle, tmp_path / "no" / "such" / "dir.json")
+    with pytest.raises(InputError, match=r"cannot read file"):
+        read_plan(tmp_path)

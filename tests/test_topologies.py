@@ -105,3 +105,17 @@ def test_request_sampling_is_seeded_with_distinct_pairs():
 def test_too_many_requests_is_an_error():
     with pytest.raises(InputError, match="distinct source/target pairs"):
         make_instance("cost239", 11 * 10 + 1, 3, seed=1)
+
+
+def test_boolean_length_and_binary_files_are_rejected(tmp_path):
+    g = nx.Graph()
+    g.add_edge(1, 2, length_km=True)
+    with pytest.raises(InputError, match="edge 1-2: length True"):
+        from_networkx(g)
+    p = tmp_path / "bin.edges"
+    p.write_bytes(b"1 2 \xff\n")
+    with pytest.raises(InputError, match="bin.edges: not UTF-8"):
+        load_topology(str(p))
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(InputError, match="dir.json: cannot read file"):
+        load_topology(str(tmp_path / "dir.json"))

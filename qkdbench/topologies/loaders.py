@@ -18,6 +18,24 @@ __all__ = ["parse_edge_list", "read_edge_list", "read_graphml", "read_node_link"
            "from_networkx", "topohub_topology", "load_topology"]
 
 
+def _read_text(src: str) -> str:
+    try:
+        with open(src, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", "", src) from None
+
+
+def _read_json(src: str) -> Any:
+    try:
+        return json.loads(_read_text(src))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}",
+                         src) from None
+
+
 def _node(token: str) -> Any:
     try:
         return int(token)
@@ -64,10 +82,7 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
 def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
     """Read a ``u v length_km`` edge-list file."""
     src = os.fspath(path)
-    try:
-        text = open(src, encoding="utf-8").read()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
+    text = _read_text(src)
     nodes, links = parse_edge_list(text, src)
     name = os.path.splitext(os.path.basename(src))[0]
     try:
@@ -103,6 +118,8 @@ def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | N
         if u == v:
             raise InputError(f"self-loop at node {u!r}", place, source)
         try:
+            if isinstance(data[length], bool):
+                raise TypeError
             km = float(data[length])
         except (TypeError, ValueError):
             raise InputError(f"length {data[length]!r} is not a number", place, source) from None
@@ -138,13 +155,7 @@ def read_node_link(path: str | os.PathLike, length: str | None = None,
                    params: Params | None = None) -> Instance:
     """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km)."""
     src = os.fspath(path)
-    try:
-        data = json.load(open(src, encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}",
-                         src) from None
+    data = _read_json(src)
     return _node_link_instance(data, src, length, params)
 
 
@@ -214,11 +225,7 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
         if ext == ".graphml":
             return read_graphml(text, params=params)
         if ext == ".json":
-            try:
-                data = json.load(open(text, encoding="utf-8"))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON: {exc.msg}",
-                                 f"line {exc.lineno} column {exc.colno}", text) from None
+            data = _read_json(text)
             if isinstance(data, dict) and data.get("format") == INSTANCE_FORMAT:
                 inst = read_instance(text)
                 return Instance(inst.nodes, inst.links, (), params or inst.params, inst.costs,
