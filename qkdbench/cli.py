@@ -9,7 +9,8 @@ nothing else there.
 Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
 scored but infeasible (reservations over capacity, negative or fractional),
 2 for bad input (including a route that is not a path of the instance).
-A missing or failing MILP solver exits with status 3 and one line.
+A missing or failing MILP solver exits with status 3 and one line; a planner
+that raises makes ``plan`` exit with status 1 and one line.
 """
 
 from __future__ import annotations
@@ -196,8 +197,16 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     inst = read_instance(args.instance)
     planner = _planner(args.planner)
-    with _Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
-        plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
+    try:
+        with _Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
+            plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
+    except Exception as exc:  # a planner's own failure: one line, status 1
+        if _is_solver_error(exc):
+            raise
+        text = " ".join(str(exc).split())
+        print(f"qkdbench plan: error: planner {args.planner!r} failed: "
+              f"{type(exc).__name__}: {text}", file=sys.stderr)
+        return 1
     write_plan(plan, args.output)
     ev = evaluate(inst, plan)
     print(f"wrote {args.output}: planner {plan.planner}, status {plan.status}, "
@@ -533,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_solver_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the exact layer's solver error (looked up, not imported: the
+    exact layer is loaded only when an exact planner ran)."""
+    solver = sys.modules.get("qkdbench.exact.solver")
+    return solver is not None and isinstance(exc, solver.SolverError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     from .model import InputError
@@ -554,10 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             pass
         return 141
     except Exception as exc:
-        # a missing or failing MILP solver is one line too (the exact layer is only
-        # loaded when an exact planner ran, so it is looked up, not imported, here)
-        solver = sys.modules.get("qkdbench.exact.solver")
-        if solver is not None and isinstance(exc, solver.SolverError):
+        # a missing or failing MILP solver is one line too
+        if _is_solver_error(exc):
             print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
             return 3
         raise

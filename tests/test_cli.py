@@ -224,3 +224,26 @@ def test_json_output_is_strict(capsys):
     _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None],
                                                    "c": {"d": 2.5}}
+
+
+def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
+    from qkdbench.heuristics import register_planner, unregister_planner
+
+    @register_planner("cli-broken")
+    class Broken:
+        """Raises."""
+        name = "cli-broken"
+
+        def plan(self, instance, *, seed=None, time_limit=None):
+            raise RuntimeError("no route\nat all")
+
+    try:
+        inst = write(tmp_path, "i.json", GOOD)
+        code, out, err = run(capsys, "plan", inst, "--planner", "cli-broken",
+                             "-o", tmp_path / "p.json")
+    finally:
+        unregister_planner("cli-broken")
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"]
+    assert not (tmp_path / "p.json").exists()

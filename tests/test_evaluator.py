@@ -251,3 +251,12 @@ def test_pair_costs_sum_to_the_plan_cost(triangle):
     req = np.repeat(np.arange(triangle.n_requests), np.diff(arr.ptr))
     qkd, km = pair_costs(triangle, req, arr.arcs, arr.yr, arr.zr)
     assert qkd.sum() + km.sum() == pytest.approx(evaluate(triangle, plan).total, rel=1e-12)
+
+
+def test_batch_of_plans_for_no_requests():
+    inst = make_instance("usnet", 0, 10, seed=1)
+    empty = Plan(inst.name, "none", ())
+    scores = evaluate_batch(inst, [empty, empty, empty])
+    assert scores.total.tolist() == [0.0, 0.0, 0.0]
+    assert scores.feasible.tolist() == [True, True, True]
+    assert evaluate(inst, empty).total == 0.0

@@ -236,8 +236,8 @@ def evaluate_batch(instance: Instance,
         batch = stack_plans([p if isinstance(p, PlanArrays) else encode_plan(instance, p)
                              for p in plans])
     F = instance.n_requests
-    if F == 0:
-        n = max(batch.ptr.size - 1, 0)
+    if F == 0:  # every plan is empty and costs nothing; a CSR batch cannot count them
+        n = 0 if isinstance(plans, PlanArrays) else len(plans)
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = instance.arcs
