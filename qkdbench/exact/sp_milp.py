@@ -663,6 +663,12 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                     v.varValue = float(val)
                 objective = float(pulp.value(model.prob.objective))
             routes = _decode(model, xv, yv, zv, planner)
+            if status == "feasible":
+                # an incumbent may carry a positive-cost cycle beside its path, which the
+                # decoder drops: report the cost of exactly the returned plan. (For a
+                # proven optimum the two agree; the tests hold the MILP to that.)
+                objective = min(objective,
+                                evaluate(inst, Plan(inst.name, planner, routes)).total)
         except SolverError as exc:
             status, message, routes = "error", str(exc), ()
     if (status == "error" and not outcome.has_solution and warm_start is not None
