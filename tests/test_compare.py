@@ -11,7 +11,8 @@ import pytest
 from qkdbench.evaluation import evaluate
 from qkdbench.experiments.compare import (DEFAULT_TIME_LIMIT, MIN_TIME_LIMIT, compare,
                                           format_table, planner_order)
-from qkdbench.experiments.runs import gap_reference, instance_hash, run_planner
+from qkdbench.experiments.runs import (GapReference, add_gaps, gap_reference, instance_hash,
+                                     run_planner)
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.base import register_planner, unregister_planner
 from qkdbench.model import Plan, Route
@@ -180,3 +181,63 @@ def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
     renamed = inst.with_requests(inst.requests, name="other-name")
     assert instance_hash(renamed) == instance_hash(inst)
     assert instance_hash(make_instance("nsfnet", 5, 3, seed=3)) != instance_hash(inst)
+
+
+# --------------------------------------------------------------------------- claims checked
+
+
+@pytest.fixture
+def liar():
+    """``test-liar``: CO-QBN's plan, reported as optimal with a lower bound of 1e99."""
+    from qkdbench.heuristics import register_planner as reg, unregister_planner as unreg
+
+    @reg("test-liar", origin="tests")
+    class Liar:
+        """Claims optimality (and an absurd bound) for a heuristic plan."""
+
+        name = "test-liar"
+
+        def plan(self, instance, *, seed=None, time_limit=None):
+            return coqbn_plan(instance).with_stats(status="optimal", bound=1e99, gap=0.0)
+
+    yield "test-liar"
+    unreg("test-liar")
+
+
+def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(inst, liar):
+    df = compare(inst, planners=[liar, "saa-greedy"])
+    rows = df.set_index("planner")
+    best = rows["total"].min()
+    assert rows.loc["saa-greedy", "total"] == best < rows.loc[liar, "total"]
+    assert df.attrs["gap_label"] == "best found" and df.attrs["gap_reference"] == best
+    assert df.attrs["gap_source"].startswith("saa-greedy") and liar in df.attrs["gap_source"]
+    assert df.attrs["gap_contradicted"] == [liar]
+    assert rows.loc["saa-greedy", "gap_pct"] == 0.0 and rows.loc[liar, "gap_pct"] > 0
+    assert rows.loc[liar, "status"] == "feasible" and "contradicted" in rows.loc[liar, "error"]
+    assert "contradicted" in format_table(df)
+
+
+def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
+    rows = [{"planner": "h", "status": "heuristic", "total": 105.0, "bound": math.nan,
+             "feasible": True},
+            {"planner": "liar", "status": "optimal", "total": 100.0, "bound": 1e99,
+             "feasible": True},
+            {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0,
+             "feasible": True}]
+    ref = gap_reference(rows)
+    assert (ref.label, ref.value, ref.contradicted) == ("bound", 95.0, ("liar",))
+    assert ref.source.startswith("x ") and "liar" in ref.source
+    rows[2]["bound"] = 100.0 * (1 + 1e-12)  # within the tolerance: still a valid bound
+    assert gap_reference(rows).value == rows[2]["bound"]
+    rows[2]["bound"] = 100.0 * (1 + 1e-6)
+    ref = gap_reference(rows)
+    assert (ref.label, ref.value, set(ref.contradicted)) == ("best found", 100.0, {"liar", "x"})
+    assert gap_reference(rows, allow_best=False).label == ""
+
+
+@pytest.mark.parametrize("value", [0.0, -5.0, math.inf, math.nan])
+def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value):
+    rows = [{"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True,
+             "error": ""}]
+    add_gaps(rows, GapReference(value, "bound", "b"))
+    assert math.isnan(rows[0]["gap_pct"]) and rows[0]["gap_ref"] == ""

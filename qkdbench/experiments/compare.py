@@ -89,7 +89,9 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
     pandas.DataFrame
         One row per planner, columns :data:`~qkdbench.experiments.runs.RUN_FIELDS`
         plus ``time_limit_s``; ``df.attrs`` holds ``instance``,
-        ``gap_reference`` (value), ``gap_label`` and ``gap_source``.
+        ``gap_reference`` (value), ``gap_label``, ``gap_source`` and
+        ``gap_contradicted`` (planners whose claimed optimum or bound a cheaper
+        feasible plan disproved; see :func:`~qkdbench.experiments.runs.gap_reference`).
     """
     from tqdm.auto import tqdm
 
@@ -122,7 +124,7 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
     add_gaps(rows, ref)
     df = pd.DataFrame(rows, columns=[*RUN_FIELDS, "time_limit_s"])
     df.attrs.update(instance=instance.name, gap_reference=ref.value, gap_label=ref.label,
-                    gap_source=ref.source)
+                    gap_source=ref.source, gap_contradicted=list(ref.contradicted))
     return (df, plans) if return_plans else df
 
 

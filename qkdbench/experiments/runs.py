@@ -35,6 +35,7 @@ from ..model import Demand, Instance, Link, Plan, Request, Route, instance_to_di
 __all__ = [
     "RUN_FIELDS",
     "GapReference",
+    "CLAIM_TOLERANCE",
     "run_planner",
     "gap_reference",
     "add_gaps",
@@ -145,12 +146,36 @@ class GapReference:
         proven lower bound, when no run proved optimality), ``"best found"``
         (the cheapest feasible plan; proves nothing) or ``""``.
     source : str
-        The planner the reference comes from.
+        The planner the reference comes from; when some run's claim was
+        rejected (see ``contradicted``) followed by a note saying so.
+    contradicted : tuple of str
+        Planners whose claimed optimum or lower bound lies above the cheapest
+        feasible total found (beyond a relative :data:`CLAIM_TOLERANCE`): their
+        claims are not used as a reference.
     """
 
     value: float
     label: str
     source: str = ""
+    contradicted: tuple[str, ...] = ()
+
+
+#: Relative tolerance by which a claimed optimum or bound may exceed the cheapest
+#: feasible total found before the claim counts as contradicted.
+CLAIM_TOLERANCE = 1e-9
+
+
+def _contradicted_claim(r: Mapping[str, Any], best: float) -> str:
+    """What in row ``r``'s claims a feasible total of ``best`` contradicts (``""``: nothing)."""
+    if not math.isfinite(best):
+        return ""
+    limit = best + CLAIM_TOLERANCE * max(abs(best), 1.0)
+    total, bound = _finite(r.get("total")), _finite(r.get("bound"))
+    if r.get("status") == "optimal" and math.isfinite(total) and total > limit:
+        return f"optimum {total:.10g}"
+    if math.isfinite(bound) and bound > limit:
+        return f"bound {bound:.10g}"
+    return ""
 
 
 def gap_reference(rows: Iterable[Mapping[str, Any]], *, allow_best: bool = True) -> GapReference:
@@ -160,44 +185,87 @@ def gap_reference(rows: Iterable[Mapping[str, Any]], *, allow_best: bool = True)
     scored by the evaluator); otherwise the largest finite ``bound`` of any
     run; otherwise, if ``allow_best``, the cheapest feasible plan.
 
+    A planner's claims are checked against the evaluator's totals: a run
+    whose claimed optimum (its total, under status ``optimal``) or ``bound``
+    lies above the cheapest feasible total of any run (beyond a relative
+    :data:`CLAIM_TOLERANCE`) is contradicted; none of its claims is used, the
+    reference falls back to the next kind, and ``source`` and
+    ``contradicted`` say so.
+
     Examples
     --------
     >>> gap_reference([{"planner": "a", "status": "heuristic", "total": 10.0,
     ...                 "bound": float("nan"), "feasible": True}])
-    GapReference(value=10.0, label='best found', source='a')
+    GapReference(value=10.0, label='best found', source='a', contradicted=())
+    >>> ref = gap_reference([
+    ...     {"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True},
+    ...     {"planner": "b", "status": "optimal", "total": 12.0, "feasible": True}])
+    >>> ref.label, ref.value, ref.contradicted
+    ('best found', 10.0, ('b',))
     """
     rows = list(rows)
 
     def ok(r: Mapping[str, Any]) -> bool:
         return bool(r.get("feasible")) and math.isfinite(_finite(r.get("total")))
 
-    optimal = [r for r in rows if r.get("status") == "optimal" and ok(r)]
+    feasible = [r for r in rows if ok(r)]
+    best_total = min((float(r["total"]) for r in feasible), default=math.nan)
+    notes = {str(r.get("planner", "")): claim for r in rows
+             if (claim := _contradicted_claim(r, best_total))}
+    trusted = [r for r in rows if str(r.get("planner", "")) not in notes]
+    contradicted = tuple(notes)
+    suffix = ""
+    if notes:
+        suffix = (" (claim contradicted by a cheaper feasible plan: "
+                  + ", ".join(f"{p} claimed {c}" for p, c in notes.items()) + ")")
+
+    def found(value: float, label: str, planner: Any) -> GapReference:
+        return GapReference(value, label, f"{planner}{suffix}", contradicted)
+
+    optimal = [r for r in trusted if r.get("status") == "optimal" and ok(r)]
     if optimal:
         best = min(optimal, key=lambda r: float(r["total"]))
-        return GapReference(float(best["total"]), "optimum", str(best["planner"]))
-    bounded = [r for r in rows if math.isfinite(_finite(r.get("bound")))
+        return found(float(best["total"]), "optimum", best["planner"])
+    bounded = [r for r in trusted if math.isfinite(_finite(r.get("bound")))
                and r.get("status") in _SCORED]
     if bounded:
         best = max(bounded, key=lambda r: float(r["bound"]))
-        return GapReference(float(best["bound"]), "bound", str(best["planner"]))
-    feasible = [r for r in rows if ok(r)]
+        return found(float(best["bound"]), "bound", best["planner"])
     if allow_best and feasible:
         best = min(feasible, key=lambda r: float(r["total"]))
-        return GapReference(float(best["total"]), "best found", str(best["planner"]))
-    return GapReference(math.nan, "", "")
+        return found(float(best["total"]), "best found", best["planner"])
+    return GapReference(math.nan, "", suffix.strip(" ()"), contradicted)
 
 
 def add_gaps(rows: Sequence[dict[str, Any]], ref: GapReference) -> None:
-    """Set ``gap_pct = 100 (total - ref) / ref`` and ``gap_ref`` on each row, in place."""
+    """Set ``gap_pct = 100 (total - ref) / ref`` and ``gap_ref`` on each row, in place.
+
+    The gap is ``nan`` (and ``gap_ref`` empty) for a row without a feasible
+    finite total and for every row when the reference is not a positive
+    finite number (a gap relative to zero means nothing). A row of a planner
+    in ``ref.contradicted`` loses a status ``optimal`` (it becomes
+    ``feasible``: the plan was scored feasible, its optimality is disproved)
+    and its ``error`` says what it claimed.
+    """
+    usable = math.isfinite(ref.value) and ref.value > 0
     for r in rows:
         total = _finite(r.get("total"))
-        if math.isfinite(ref.value) and math.isfinite(total) and r.get("feasible"):
-            r["gap_pct"] = (100.0 * (total - ref.value) / abs(ref.value)) if ref.value \
-                else 0.0
+        if usable and math.isfinite(total) and r.get("feasible"):
+            r["gap_pct"] = 100.0 * (total - ref.value) / ref.value
             r["gap_ref"] = ref.label
         else:
             r["gap_pct"] = math.nan
             r["gap_ref"] = ""
+        if str(r.get("planner", "")) in ref.contradicted:
+            bound = _finite(r.get("bound"))
+            claim = "optimality" if r.get("status") == "optimal" else "a lower bound"
+            if math.isfinite(bound):
+                claim += f" (bound {bound:.10g})"
+            if r.get("status") == "optimal":
+                r["status"] = "feasible"
+            note = (f"claimed {claim}, contradicted by a cheaper feasible plan; "
+                    "not used as the gap reference")
+            r["error"] = f"{r['error']}; {note}" if r.get("error") else note
 
 
 def instance_hash(instance: Instance) -> str:
