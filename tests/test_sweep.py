@@ -277,3 +277,91 @@ def test_existing_scheduler_is_used_and_left_running(tmp_path):
         with Client(cluster) as client:  # still up: the sweep closed only its own client
             assert client.submit(lambda: 41 + 1).result() == 42
     pd.testing.assert_frame_equal(remote[COSTS], inproc[COSTS])
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def _tiny_spec(tmp_path, modules=False):
+    return read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,),
+                                                    modules=modules)))
+
+
+def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(spec_text(["coqbn"]).replace("[grid]", "# caf\xe9\n[grid]")
+                     .encode("latin-1"))
+    with pytest.raises(InputError) as err:
+        read_spec(path)
+    assert str(err.value).startswith(str(path)) and "UTF-8" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_results_that_are_not_utf8_are_an_input_error_under_resume(tmp_path):
+    spec = _tiny_spec(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    results = out / "results.csv"
+    results.write_bytes(b"topology,requests,max_rate,seed,planner\nnsf\xe9net,3,2,1,coqbn\n")
+    for resume in (True, False):
+        with pytest.raises(InputError) as err:
+            run_sweep(spec, out, scheduler="none", resume=resume)
+        assert err.value.source == str(results) and "UTF-8" in err.value.problem
+    with pytest.raises(InputError):
+        read_results(results)
+
+
+def test_out_that_is_a_regular_file_is_not_a_directory(tmp_path):
+    spec = _tiny_spec(tmp_path)
+    out = tmp_path / "taken"
+    out.write_text("something else\n")
+    with pytest.raises(InputError, match="not a directory") as err:
+        run_sweep(spec, out, scheduler="none")
+    assert err.value.source == str(out)
+    assert out.read_text() == "something else\n"
+    with pytest.raises(InputError) as err:  # a file on the way to --out
+        run_sweep(spec, out / "sub", scheduler="none")
+    assert err.value.source == str(out / "sub")
+
+
+@pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1:1"])
+def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path, address):
+    spec = _tiny_spec(tmp_path)
+    t0 = time.monotonic()
+    with pytest.raises(InputError) as err:
+        run_sweep(spec, tmp_path / "out", scheduler=address, connect_timeout=2)
+    assert time.monotonic() - t0 < 60
+    assert err.value.source == address and err.value.place == "--scheduler"
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out" / "results.csv").exists()  # nothing written
+
+
+def test_a_module_that_cannot_be_imported_names_its_place(tmp_path):
+    path = write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False)
+                      + 'modules = ["no_such_module"]\n')
+    spec = read_spec(path)
+    with pytest.raises(InputError) as err:
+        run_sweep(spec, tmp_path / "out", scheduler="none")
+    assert err.value.place == "options.modules[0]" and err.value.source == str(path)
+    assert "no_such_module" in err.value.problem
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_zero_workers_is_refused(tmp_path, workers):
+    # refused whatever the scheduler (in-process here, so that a regression fails, not hangs)
+    with pytest.raises(ValueError, match="worker"):  # InputError is a ValueError
+        run_sweep(_tiny_spec(tmp_path), tmp_path / "out", scheduler="none", n_workers=workers)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used():
+    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+    own = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts)
+    liar = {"planner": "exact", "status": "optimal", "total": str(own["total"] * 1.5),
+            "bound": "1e99", "feasible": "True"}
+    row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, liar)
+    assert math.isnan(row["gap_pct"])
+    assert "exact" in row["gap_ref"] and "contradicted" in row["gap_ref"]
+    honest = {**liar, "total": str(own["total"] * 0.9), "bound": str(own["total"] * 0.9)}
+    row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, honest)
+    assert row["gap_ref"] == "optimum" and row["gap_pct"] == pytest.approx(100 / 0.9 - 100)

@@ -14,7 +14,9 @@ Gaps: in each instance the *reference planner* (``exact`` if in the grid,
 else ``exact-extensive``, else the first planner whose name starts with
 ``exact``) runs first; every other run of that instance waits for it and
 stores its gap to that run's proven optimum (or its proven bound, see
-``gap_ref``). Without a reference planner ``gap_pct`` is empty.
+``gap_ref``). Without a reference planner ``gap_pct`` is empty. A claimed
+optimum or bound above the run's own feasible total is contradicted and not
+used; ``gap_ref`` says so.
 
 Execution: a :class:`dask.distributed.LocalCluster` of worker processes
 (default), an existing cluster at a scheduler address (submitted to
@@ -232,6 +234,9 @@ def read_spec(path: str | os.PathLike) -> SweepSpec:
         raise InputError(f"cannot read: {exc.strerror or exc}", "", src) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"not valid TOML: {exc}", "", src) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start}): a spec is a UTF-8 TOML file",
+                         "", src) from None
     return spec_from_dict(data, src)
 
 
@@ -268,13 +273,23 @@ def _as_float(x: Any) -> float:
         return math.nan
 
 
-def _reference_of(row: Mapping[str, Any] | None) -> GapReference:
+def _reference_of(row: Mapping[str, Any] | None,
+                  evidence: Mapping[str, Any] | None = None) -> GapReference:
+    """The reference planner's ``row`` as a gap reference, its claims checked.
+
+    ``evidence`` (another run of the instance) only contributes its feasible
+    total, against which the reference's claimed optimum or bound is checked.
+    """
     if row is None:
         return GapReference(math.nan, "", "")
-    clean = {"planner": row.get("planner", ""), "status": str(row.get("status", "")),
-             "total": _as_float(row.get("total")), "bound": _as_float(row.get("bound")),
-             "feasible": _as_bool(row.get("feasible"))}
-    return gap_reference([clean], allow_best=False)
+    clean = [{"planner": row.get("planner", ""), "status": str(row.get("status", "")),
+              "total": _as_float(row.get("total")), "bound": _as_float(row.get("bound")),
+              "feasible": _as_bool(row.get("feasible"))}]
+    if evidence is not None:
+        clean.append({"planner": f"{evidence.get('planner', '')} (evidence)",
+                      "status": "heuristic", "total": _as_float(evidence.get("total")),
+                      "bound": math.nan, "feasible": _as_bool(evidence.get("feasible"))})
+    return gap_reference(clean, allow_best=False)
 
 
 def run_point(point: Sequence[Any], options: Mapping[str, Any],
@@ -289,7 +304,10 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
         :meth:`SweepSpec.options`.
     reference : Mapping, optional
         The reference planner's row for the same instance; the gap is measured
-        against it. The reference planner's own run is its own reference.
+        against it. The reference planner's own run is its own reference. A
+        claimed optimum or bound above this run's feasible total is not used
+        (see :func:`~qkdbench.experiments.runs.gap_reference`); ``gap_ref``
+        then says so.
 
     Returns
     -------
@@ -316,8 +334,12 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
                       time_limit=options.get("time_limit"),
                       params=options.get("params", {}).get(p.planner))
     run.pop("plan", None)
-    ref = _reference_of(run if reference is None else reference)
+    ref = _reference_of(run) if reference is None else _reference_of(reference, run)
     add_gaps([run], ref)
+    others = [c for c in ref.contradicted if c != p.planner]
+    if others:  # this run's plan disproves the reference planner's claim: say so
+        run["gap_ref"] = (f"{run['gap_ref'] or 'none'} ({', '.join(others)}: claimed optimum "
+                          "or bound contradicted by this plan)")
     row.update({k: v for k, v in run.items() if k in row})
     return row
 
@@ -345,12 +367,19 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
     Raises
     ------
     InputError
-        If the file is not a results file (no header with the key columns).
+        If the file cannot be read or is not a results file (not UTF-8 text, or
+        no header with the key columns).
     """
     path = Path(path)
     if not path.exists():
         return []
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start}); not a sweep results file", "",
+                         str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", "", str(path)) from None
     if not text.strip():
         return []
     lines = text.splitlines(keepends=True)
@@ -444,21 +473,40 @@ def _run_in_process(todo: list[GridPoint], options: dict[str, Any],
         done(row)
 
 
-def _run_dask(todo: list[GridPoint], options: dict[str, Any],
-              refs: dict[tuple, Mapping[str, Any]], ref_name: str | None,
-              done: Callable[[dict[str, Any]], None], scheduler: str | None,
-              n_workers: int, log: Callable[[str], None]) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+def _connect(scheduler: str | None, n_workers: int, timeout: float,
+             log: Callable[[str], None]) -> tuple[Any, Any]:
+    """A Dask client (and the LocalCluster it owns, or ``None``).
 
-    cluster = None
+    Raises
+    ------
+    InputError
+        If ``scheduler`` is not an address a scheduler answers at within
+        ``timeout`` seconds.
+    """
+    from dask.distributed import Client, LocalCluster
+
     if scheduler in (None, "", "local"):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-        client = Client(cluster)
         log(f"sweep: LocalCluster with {n_workers} worker processes")
-    else:
-        client = Client(scheduler)
-        log(f"sweep: scheduler {scheduler}")
+        return Client(cluster), cluster
+    try:
+        client = Client(scheduler, timeout=timeout)
+    except Exception as exc:  # a malformed address, nothing listening, a timeout
+        from .runs import error_text
+
+        raise InputError(f"cannot connect to a Dask scheduler there ({error_text(exc)}); "
+                         f"give HOST:PORT of a running scheduler, 'local' or 'none'",
+                         "--scheduler", str(scheduler)) from None
+    log(f"sweep: scheduler {scheduler}")
+    return client, None
+
+
+def _run_dask(todo: list[GridPoint], options: dict[str, Any],
+              refs: dict[tuple, Mapping[str, Any]], ref_name: str | None,
+              done: Callable[[dict[str, Any]], None], client: Any, cluster: Any) -> None:
+    from dask.distributed import as_completed
+
     try:
         futures: dict[Any, GridPoint] = {}
         ref_futures: dict[tuple, Any] = {}
@@ -488,7 +536,8 @@ def _run_dask(todo: list[GridPoint], options: dict[str, Any],
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | None = "local",
               n_workers: int = 2, resume: bool = False, progress: bool = False,
-              log: Callable[[str], None] | None = None) -> pd.DataFrame:
+              log: Callable[[str], None] | None = None,
+              connect_timeout: float = 10.0) -> pd.DataFrame:
     """Run (or resume) a sweep and return all its stored rows.
 
     Parameters
@@ -501,7 +550,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         of ``n_workers`` processes; ``"none"`` (any of :data:`IN_PROCESS`): run in
         this process; anything else: the address of an existing Dask scheduler.
     n_workers : int
-        Worker processes of the LocalCluster.
+        Worker processes of the LocalCluster (at least 1).
     resume : bool
         Continue a sweep in ``out_dir``: grid points already stored are skipped.
         Without it, an ``out_dir`` that already holds results is an error.
@@ -509,6 +558,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         A progress bar on standard error.
     log : callable, optional
         Receives one-line messages (default: print to standard error).
+    connect_timeout : float
+        Seconds to wait for the scheduler at an address.
 
     Returns
     -------
@@ -518,14 +569,28 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     Raises
     ------
     InputError
-        If ``out_dir`` holds results and ``resume`` is false.
+        If ``n_workers`` is less than 1; if ``out_dir`` is not a directory (or
+        cannot be created), holds results and ``resume`` is false, or holds a
+        ``results.csv`` that is not one; if a module of ``options.modules``
+        cannot be imported; if nothing answers at the ``scheduler`` address.
     """
     from tqdm.auto import tqdm
 
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise InputError(f"need at least 1 worker, got {n_workers!r}", "--workers")
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError("not a directory (--out names the directory of results.csv)", "",
+                         str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
+                         str(out)) from None
     path = out / "results.csv"
+    if path.exists() and not path.is_file():
+        raise InputError("not a regular file", "", str(path))
     stored = read_results(path, repair=resume)
     if stored and not resume:
         raise InputError(f"already holds {len(stored)} results; pass --resume to continue "
@@ -546,17 +611,33 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
         f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}")
     if todo:
-        warm_up()  # compile or load the Numba kernels before fanning out
         options = spec.options()
-        for mod in options["modules"]:
-            importlib.import_module(mod)
+        for i, mod in enumerate(options["modules"]):
+            try:
+                importlib.import_module(mod)
+            except Exception as exc:  # missing, or raising on import
+                from .runs import error_text
+
+                raise InputError(f"cannot import module {mod!r}: {error_text(exc)}",
+                                 f"options.modules[{i}]", spec.source) from None
+        warm_up()  # compile or load the Numba kernels before fanning out
         from ..heuristics import available_planners
 
         unknown = sorted(set(spec.planners) - set(available_planners()))
         if unknown:
             log(f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
                 "their runs will be recorded as errors unless the workers know them")
-        store = _Store(path, header)
+        client = cluster = None
+        if not in_process:  # connect before anything is written
+            client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
+        try:
+            store = _Store(path, header)
+        except OSError as exc:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+            raise InputError(f"cannot write: {exc.strerror or exc}", "", str(path)) from None
         bar = tqdm(total=len(todo), desc="sweep", unit="run", file=sys.stderr,
                    disable=not progress)
         t0 = time.perf_counter()
@@ -572,7 +653,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
             if in_process:
                 _run_in_process(todo, options, refs, ref_name, done)
             else:
-                _run_dask(todo, options, refs, ref_name, done, scheduler, n_workers, log)
+                _run_dask(todo, options, refs, ref_name, done, client, cluster)
         finally:
             bar.close()
             store.close()
