@@ -135,3 +135,48 @@ def test_spfigures_json(capsys):
     code, out, _ = run(capsys, "spfigures", "nsfnet", "--requests", 3, "--max-rate", 2,
                        "--scenarios", 4, "--oos-scenarios", 0)
     assert code == 0 and out.startswith("instance   nsfnet-r3-k2-s1") and "VSS" in out
+
+
+def _one_line_status_2(code, out, err, *needles):
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+def test_figure_output_that_is_a_file_is_one_line_status_2(tmp_path, capsys):
+    taken = tmp_path / "taken"
+    taken.write_text("x\n")
+    code, out, err = run(capsys, "figure", "fig3a", "-o", taken, "--topology", "nsfnet",
+                         "--requests", 3, "--max-rate", 2)
+    _one_line_status_2(code, out, err, str(taken), "not a directory")
+
+
+@pytest.mark.parametrize("case", ["out-file", "scheduler", "module", "latin1-spec",
+                                  "latin1-results"])
+def test_sweep_bad_input_is_one_line_status_2(tmp_path, capsys, case):
+    spec = tmp_path / "s.toml"
+    spec.write_text(SPEC.replace('["coqbn", "exact"]', '["coqbn"]').replace("[1, 2]", "[1]"))
+    out_dir = tmp_path / "out"
+    args = ["--scheduler", "none"]
+    needles: tuple[str, ...] = ()
+    if case == "out-file":
+        out_dir.write_text("x\n")
+        needles = (str(out_dir), "not a directory")
+    elif case == "scheduler":
+        args = ["--scheduler", "bogus"]
+        needles = ("bogus", "--scheduler")
+    elif case == "module":
+        spec.write_text(spec.read_text() + '\n[options]\nmodules = ["no_such_module"]\n')
+        needles = (str(spec), "options.modules[0]", "no_such_module")
+    elif case == "latin1-spec":
+        spec.write_bytes(b"# caf\xe9\n" + spec.read_bytes())
+        needles = (str(spec), "UTF-8")
+    else:
+        out_dir.mkdir()
+        (out_dir / "results.csv").write_bytes(b"topology,requests,max_rate,seed,planner\n"
+                                              b"nsf\xe9net,4,3,1,coqbn\n")
+        args += ["--resume"]
+        needles = (str(out_dir / "results.csv"), "UTF-8")
+    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, *args)
+    _one_line_status_2(code, out, err, *needles)

@@ -164,3 +164,32 @@ def test_anytime_runs_stack_the_logs_and_report_failed_variants():
     assert df["best"].iloc[-1] == pytest.approx(finals["short"]["total"], rel=1e-12)
     fig = F.plot_anytime(df, optimum=float(df["best"].min()))
     assert len(fig.axes) == 2
+
+
+def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path):
+    from qkdbench.model import InputError
+
+    taken = tmp_path / "taken.png"
+    taken.write_text("not a directory\n")
+    with pytest.raises(InputError, match="not a directory") as err:
+        F.make_figures(["fig3a"], taken, FigureConfig(topology="nsfnet", requests=3))
+    assert err.value.source == str(taken) and taken.read_text() == "not a directory\n"
+    with pytest.raises(InputError) as err:  # a file on the way
+        F.make_figures(["fig3a"], taken / "sub", FigureConfig(topology="nsfnet", requests=3))
+    assert err.value.source == str(taken / "sub")
+
+
+def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
+    """Non-finite numbers (CO-QBN has no bound, no gap without a reference) are None."""
+    real = F.compare
+    monkeypatch.setattr(F, "compare", lambda inst, **kw: real(inst, planners=["coqbn"], **kw))
+    (tmp_path / "figures.json").write_bytes(b"\xff not json")  # replaced, not a crash
+    cfg = FigureConfig(topology="nsfnet", requests=3, max_rate=2, time_limit=10)
+    summary = F.make_figures(["quality"], tmp_path, cfg)
+    row = summary["quality"]["rows"][0]
+    assert row["planner"] == "coqbn" and row["bound"] is None
+    text = json.dumps(summary, allow_nan=False)  # raises on NaN or inf
+    assert json.loads(text) == summary
+    assert json.loads((tmp_path / "figures.json").read_text())["quality"] == summary["quality"]
+    assert F.json_safe({"x": np.float64("nan"), "y": [np.int64(1), np.inf], "z": np.bool_(True)}
+                       ) == {"x": None, "y": [1, None], "z": True}

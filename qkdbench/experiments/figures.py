@@ -50,7 +50,7 @@ import pandas as pd
 
 from ..evaluation import evaluate, newsvendor_reservations
 from ..heuristics import available_planners, get_planner
-from ..model import Instance, Plan, Route
+from ..model import InputError, Instance, Plan, Route
 from ..topologies import make_instance
 from .compare import compare
 from .config import EXACT, FIGURES, PAPER_SAVING_PCT, FigureConfig
@@ -71,6 +71,7 @@ __all__ = [
     "plot_quality",
     "plot_anytime",
     "make_figures",
+    "json_safe",
 ]
 
 # --------------------------------------------------------------------------- reference plan
@@ -591,7 +592,17 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
     -------
     dict
         Per panel, the numbers that summarise it (also written, merged with
-        any earlier panels, to ``figures.json``) and the files written.
+        any earlier panels, to ``figures.json``) and the files written. Plain
+        JSON data (:func:`json_safe`): ``nan`` and infinities are ``None``,
+        NumPy scalars are Python numbers; ``json.dumps(..., allow_nan=False)``
+        takes it as it is.
+
+    Raises
+    ------
+    InputError
+        If ``out_dir`` is not a directory and cannot be created as one.
+    ValueError
+        For an unknown panel name.
     """
     cfg = config or FigureConfig()
     log = log or (lambda msg: None)
@@ -600,7 +611,14 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise InputError("not a directory (-o names the directory of the figures)", "",
+                         str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
+                         str(out)) from None
     summary: dict[str, Any] = {}
     inst = cfg.instance()
     ref_cache: dict[str, tuple[Plan, str]] = {}
@@ -688,26 +706,51 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
         log(f"figure {name}: wrote {out / (name + '.png')}")
     path = out / "figures.json"
     merged: dict[str, Any] = {}
-    if path.exists():
+    if path.is_file():
         try:
-            merged = json.loads(path.read_text())
-        except json.JSONDecodeError:
+            merged = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError):  # not JSON, not UTF-8: replaced
+            merged = {}
+        if not isinstance(merged, dict):
             merged = {}
     merged.update(summary)
     merged["config"] = asdict(cfg)
-    path.write_text(json.dumps(_clean(merged), indent=1, default=_json_default) + "\n")
+    summary = json_safe(summary)
+    try:
+        path.write_text(json.dumps(json_safe(merged), indent=1, allow_nan=False) + "\n",
+                        encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", "", str(path)) from None
     return summary
 
 
-def _clean(obj: Any) -> Any:
-    """Plain JSON: non-finite floats become ``None``."""
+def json_safe(obj: Any) -> Any:
+    """``obj`` as plain JSON data: non-finite floats become ``None``.
+
+    Mappings become dicts with string keys, tuples and arrays lists, NumPy
+    scalars Python numbers and booleans, paths strings; anything else that is
+    not JSON is turned into its ``str``.
+
+    Examples
+    --------
+    >>> json_safe({"a": float("nan"), "b": (np.int64(2), np.float64("inf")), 3: True})
+    {'a': None, 'b': [2, None], '3': True}
+    """
     if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [json_safe(v) for v in obj]
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
-    return obj
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return _json_default(obj)
 
 
 def _json_default(obj: Any) -> Any:

@@ -48,6 +48,7 @@ Spec example (TOML)::
 from __future__ import annotations
 
 import csv
+import gc
 import importlib
 import io
 import itertools
@@ -490,48 +491,50 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float,
                                dashboard_address=None)
         log(f"sweep: LocalCluster with {n_workers} worker processes")
         return Client(cluster), cluster
+    from .runs import error_text
+
+    problem = ""
     try:
         client = Client(scheduler, timeout=timeout)
     except Exception as exc:  # a malformed address, nothing listening, a timeout
-        from .runs import error_text
-
-        raise InputError(f"cannot connect to a Dask scheduler there ({error_text(exc)}); "
+        problem = error_text(exc)
+    if problem:
+        # The half-built Client sits in a reference cycle; collect it now. Left to a
+        # later collection, its __del__ can run inside the next Client's start-up and
+        # deadlock on Dask's shared event-loop lock.
+        gc.collect()
+        raise InputError(f"cannot connect to a Dask scheduler there ({problem}); "
                          f"give HOST:PORT of a running scheduler, 'local' or 'none'",
-                         "--scheduler", str(scheduler)) from None
+                         "--scheduler", str(scheduler))
     log(f"sweep: scheduler {scheduler}")
     return client, None
 
 
 def _run_dask(todo: list[GridPoint], options: dict[str, Any],
               refs: dict[tuple, Mapping[str, Any]], ref_name: str | None,
-              done: Callable[[dict[str, Any]], None], client: Any, cluster: Any) -> None:
+              done: Callable[[dict[str, Any]], None], client: Any) -> None:
     from dask.distributed import as_completed
 
-    try:
-        futures: dict[Any, GridPoint] = {}
-        ref_futures: dict[tuple, Any] = {}
-        for p in todo:
-            if p.planner == ref_name:
-                fut = client.submit(run_point, tuple(p), options, None, pure=False, priority=10)
-                ref_futures[p.instance_key] = fut
-                futures[fut] = p
-        for p in todo:
-            if p.planner == ref_name:
-                continue
-            ref = ref_futures.get(p.instance_key, refs.get(p.instance_key))
-            fut = client.submit(run_point, tuple(p), options, ref, pure=False)
+    futures: dict[Any, GridPoint] = {}
+    ref_futures: dict[tuple, Any] = {}
+    for p in todo:
+        if p.planner == ref_name:
+            fut = client.submit(run_point, tuple(p), options, None, pure=False, priority=10)
+            ref_futures[p.instance_key] = fut
             futures[fut] = p
-        for fut in as_completed(list(futures)):
-            p = futures[fut]
-            try:
-                row = fut.result()
-            except Exception as exc:  # a worker died, say: record it and go on
-                row = _error_row(p, options, exc)
-            done(row)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    for p in todo:
+        if p.planner == ref_name:
+            continue
+        ref = ref_futures.get(p.instance_key, refs.get(p.instance_key))
+        fut = client.submit(run_point, tuple(p), options, ref, pure=False)
+        futures[fut] = p
+    for fut in as_completed(list(futures)):
+        p = futures[fut]
+        try:
+            row = fut.result()
+        except Exception as exc:  # a worker died, say: record it and go on
+            row = _error_row(p, options, exc)
+        done(row)
 
 
 def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | None = "local",
@@ -608,9 +611,8 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     refs = {GridPoint(*k).instance_key: row for k, row in have.items()
             if k is not None and k[4] == ref_name}
     in_process = scheduler is not None and scheduler.lower() in IN_PROCESS
-    log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
-        f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}")
-    if todo:
+    client = cluster = None
+    if todo:  # bad input is found before anything is logged, run or written
         options = spec.options()
         for i, mod in enumerate(options["modules"]):
             try:
@@ -620,43 +622,48 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
 
                 raise InputError(f"cannot import module {mod!r}: {error_text(exc)}",
                                  f"options.modules[{i}]", spec.source) from None
-        warm_up()  # compile or load the Numba kernels before fanning out
-        from ..heuristics import available_planners
-
-        unknown = sorted(set(spec.planners) - set(available_planners()))
-        if unknown:
-            log(f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
-                "their runs will be recorded as errors unless the workers know them")
-        client = cluster = None
-        if not in_process:  # connect before anything is written
+        if not in_process:
             client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
+    log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
+        f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}")
+    if todo:
         try:
-            store = _Store(path, header)
-        except OSError as exc:
+            warm_up()  # compile or load the Numba kernels before fanning out
+            from ..heuristics import available_planners
+
+            unknown = sorted(set(spec.planners) - set(available_planners()))
+            if unknown:
+                log(f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
+                    "their runs will be recorded as errors unless the workers know them")
+            try:
+                store = _Store(path, header)
+            except OSError as exc:
+                raise InputError(f"cannot write: {exc.strerror or exc}", "",
+                                 str(path)) from None
+            bar = tqdm(total=len(todo), desc="sweep", unit="run", file=sys.stderr,
+                       disable=not progress)
+            t0 = time.perf_counter()
+
+            def done(row: dict[str, Any]) -> None:
+                store.append(row)
+                bar.update(1)
+                if row.get("status") == "error":
+                    bar.write(f"sweep: {row['planner']} on {row['topology']} "
+                              f"r{row['requests']} k{row['max_rate']} s{row['seed']}: "
+                              f"{row['error']}", file=sys.stderr)
+            try:
+                if in_process:
+                    _run_in_process(todo, options, refs, ref_name, done)
+                else:
+                    _run_dask(todo, options, refs, ref_name, done, client)
+            finally:
+                bar.close()
+                store.close()
+        finally:
             if client is not None:
                 client.close()
             if cluster is not None:
                 cluster.close()
-            raise InputError(f"cannot write: {exc.strerror or exc}", "", str(path)) from None
-        bar = tqdm(total=len(todo), desc="sweep", unit="run", file=sys.stderr,
-                   disable=not progress)
-        t0 = time.perf_counter()
-
-        def done(row: dict[str, Any]) -> None:
-            store.append(row)
-            bar.update(1)
-            if row.get("status") == "error":
-                bar.write(f"sweep: {row['planner']} on {row['topology']} "
-                          f"r{row['requests']} k{row['max_rate']} s{row['seed']}: "
-                          f"{row['error']}", file=sys.stderr)
-        try:
-            if in_process:
-                _run_in_process(todo, options, refs, ref_name, done)
-            else:
-                _run_dask(todo, options, refs, ref_name, done, client, cluster)
-        finally:
-            bar.close()
-            store.close()
         log(f"sweep: {len(todo)} runs in {time.perf_counter() - t0:.1f} s")
     rows = read_results(path)
     first: dict[tuple, dict[str, str]] = {}
