@@ -486,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="joint scenarios sampled for WS (default 30)")
     p.add_argument("--scenario-seed", type=_nonneg_int, default=0,
                    help="seed of the scenario samples")
-    p.add_argument("--oos-scenarios", type=_count, default=1000,
+    p.add_argument("--oos-scenarios", type=_nonneg_int, default=1000,
                    help="fresh scenarios for the out-of-sample scores (0: skip; default 1000)")
     p.add_argument("--form", choices=("compact", "extensive"), default="compact")
     p.add_argument("--time-limit", type=_seconds, default=None, help="seconds per exact solve")
