@@ -54,6 +54,7 @@ from ..model import InputError, Instance, Plan, Route
 from ..topologies import make_instance
 from .compare import compare
 from .config import EXACT, FIGURES, PAPER_SAVING_PCT, FigureConfig
+from .runs import output_directory
 
 __all__ = [
     "FIGURES",
@@ -610,15 +611,7 @@ def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
     unknown = [n for n in wanted if n not in FIGURES]
     if unknown:
         raise ValueError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError("not a directory (-o names the directory of the figures)", "",
-                         str(out))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
-                         str(out)) from None
+    out = output_directory(out_dir, "-o", "the figures")
     summary: dict[str, Any] = {}
     inst = cfg.instance()
     ref_cache: dict[str, tuple[Plan, str]] = {}

@@ -23,6 +23,7 @@ import json
 import math
 import platform
 import time
+from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,7 @@ from ..heuristics import available_planners, get_planner
 from ..model import Demand, Instance, Link, Plan, Request, Route, instance_to_dict
 
 __all__ = [
+    "output_directory",
     "RUN_FIELDS",
     "GapReference",
     "CLAIM_TOLERANCE",
@@ -307,3 +309,33 @@ def warm_up() -> None:
     evaluate(inst, plan)
     evaluate_batch(inst, [plan, plan])
     available_planners()
+
+
+def output_directory(path: str | Path, option: str, holds: str) -> Path:
+    """Make sure ``path`` is a directory to write into (created if missing).
+
+    Parameters
+    ----------
+    path : str or Path
+    option : str
+        The command-line option that named it (``-o``, ``--out``).
+    holds : str
+        What goes into it, for the message.
+
+    Raises
+    ------
+    InputError
+        If ``path`` is a file, or cannot be created.
+    """
+    from ..model import InputError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"not a directory ({option} names the directory of {holds})", "",
+                         str(out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
+                         str(out)) from None
+    return out

@@ -66,8 +66,8 @@ import pandas as pd
 
 from ..model import InputError
 from ..topologies import make_instance
-from .runs import GapReference, add_gaps, gap_reference, instance_hash, run_planner, versions, \
-    warm_up
+from .runs import (GapReference, add_gaps, gap_reference, instance_hash, output_directory,
+                   run_planner, versions, warm_up)
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -582,15 +582,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
         raise InputError(f"need at least 1 worker, got {n_workers!r}", "--workers")
     log = log or (lambda msg: print(msg, file=sys.stderr))
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError("not a directory (--out names the directory of results.csv)", "",
-                         str(out))
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
-                         str(out)) from None
+    out = output_directory(out_dir, "--out", "results.csv")
     path = out / "results.csv"
     if path.exists() and not path.is_file():
         raise InputError("not a regular file", "", str(path))
