@@ -226,7 +226,7 @@ def _planner(name: str, **params: Any):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, route_violations
-    from .model import InputError, read_instance, read_plan
+    from .model import read_instance, read_plan
 
     inst = read_instance(args.instance)
     plan = read_plan(args.plan)

@@ -49,7 +49,6 @@ def brute_force(instance: Instance) -> float:
     enumerated jointly (all integers up to the largest need) under its
     capacities; costs come from the evaluator's pair costs.
     """
-    arcs = instance.arcs
     routes = []
     for r in instance.requests:
         routes.append([instance.path_arcs(p) for p in

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluation import evaluate, pair_costs
+from ..evaluation import pair_costs
 from ..model import Demand, Instance, Plan, Request, Route
 from .base import Stopwatch, register_planner
 from .paths import Candidates, candidate_paths
