@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan and score QKD network resource allocation and routing "
                     "(two-stage stochastic program).")
     parser.add_argument("--version", action="version", version=f"qkdbench {__version__}")
+    parser.add_argument("--solver-log", metavar="FILE", default=None,
+                        help="append the MILP solver's log of every solve to FILE "
+                             "('-': standard error); by default the solver prints nothing")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -555,6 +558,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.solver_log:
+        # read by every HiGHS run, in this process and in Dask worker processes alike
+        os.environ["QKDBENCH_SOLVER_LOG"] = args.solver_log
     try:
         return int(args.func(args) or 0)
     except (InputError, _UsageError) as exc:

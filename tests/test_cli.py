@@ -176,10 +176,10 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     def missing(*args, **kwargs):
         raise solver.SolverUnavailableError("no MILP solver: highspy is not installed")
 
-    monkeypatch.setattr(solver, "make_solver", missing)
+    monkeypatch.setattr(solver, "solve_milp", missing)
     import qkdbench.exact.sp_milp as sp_milp
 
-    monkeypatch.setattr(sp_milp, "make_solver", missing)
+    monkeypatch.setattr(sp_milp, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
     code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3 and out == ""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import highspy
-import pulp
 import pytest
 
 from qkdbench.evaluation import evaluate
@@ -75,7 +76,7 @@ def test_node_limit_is_feasible_not_optimal(binding60):
 
 def test_infeasible_model(small):
     model = build_model(small)
-    model.prob.addConstraint(pulp.lpSum(model.y) >= 10 ** 9, "impossible")
+    model = replace(model, milp=model.milp.with_row(model.y, 1.0, lower=10 ** 9))
     res = solve_model(model, SolverOptions())
     assert res.status == "infeasible"
     assert res.plan.routes == () and res.plan.stats["status"] == "infeasible"
@@ -109,10 +110,10 @@ def test_missing_solver_is_a_one_line_error(small, monkeypatch):
 
 
 def test_failing_solver_is_a_one_line_error(small, monkeypatch):
-    def boom(self, lp):
+    def boom(milp, options, warm_start=None):
         raise RuntimeError("solver crashed\nwith a second line")
 
-    monkeypatch.setattr(solver_mod.HighsSolver, "callSolver", boom)
+    monkeypatch.setattr(solver_mod, "run_highs", boom)
     with pytest.raises(SolverError) as info:
         solve_sp(small)
     assert "crashed" in str(info.value) and "\n" not in str(info.value)

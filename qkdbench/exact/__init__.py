@@ -1,4 +1,4 @@
-"""Exact planners: the two-stage stochastic program as a MILP (PuLP + HiGHS).
+"""Exact planners: the two-stage stochastic program as a MILP (NumPy arrays, HiGHS).
 
 :func:`solve_sp` builds and solves the deterministic equivalent in its
 ``compact`` (default) or ``extensive`` form; the planners ``exact`` and

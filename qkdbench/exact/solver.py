@@ -1,12 +1,19 @@
-"""Solver choice for the exact planners: HiGHS through highspy, CBC as a fallback.
+"""MILP solvers for the exact planners: HiGHS through highspy, CBC through PuLP as a fallback.
 
-PuLP's HiGHS interface reports a time-limited MIP run as status "Optimal"
-with ``sol_status == LpSolutionIntegerFeasible``, and raises ``KeyError`` on
-HiGHS model statuses it does not know (``kSolutionLimit``, ``kMemoryLimit``,
-``kHighsInterrupt`` in highspy 1.15). :class:`HighsSolver` therefore reads the
-HiGHS model status itself and maps *every* status to one of the plan
-statuses of ``FORMATS.md`` with :func:`classify_highs`; it also loads a warm
-start into HiGHS before the run (PuLP's HiGHS class ignores ``warmStart``).
+A :class:`~qkdbench.exact.milp.Milp` (NumPy arrays) goes to HiGHS through
+highspy's public API: the model is passed whole, a warm start is set with
+``setSolution``, and the model status, primal solution status, objective,
+dual bound and gap are read back after the run. :func:`classify_highs` maps
+*every* HiGHS model status to one of the plan statuses (``optimal`` only for a
+proven optimum; a limit with an incumbent is ``feasible``). CBC is reached
+through PuLP's CBC interface (bundled with PuLP 3, ``cbc`` on the ``PATH``
+with PuLP 4) and used only when highspy is missing or asked for.
+
+HiGHS writes to the process's standard output: its banner, when the first
+``Highs`` object is made, and its log. :func:`new_highs` makes every HiGHS
+object of the project with the banner kept off standard output and the log
+off unless asked for (``msg``: to standard error; ``log_file``: to a file),
+so ``--json`` and ``--csv`` output stays machine-readable.
 
 Errors the caller cannot act on inside a run (no solver installed, the
 solver raised) become :class:`SolverError`, whose message is one line.
@@ -14,27 +21,43 @@ solver raised) become :class:`SolverError`, whose message is one line.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import os
+import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pulp
+import numpy as np
+
+from .milp import Milp
 
 __all__ = [
     "SolverError",
     "SolverUnavailableError",
     "SolverOptions",
     "SolveOutcome",
-    "HighsSolver",
+    "SolverRun",
     "classify_highs",
     "model_status",
     "highs_available",
     "cbc_available",
-    "make_solver",
+    "new_highs",
+    "run_highs",
+    "run_cbc",
+    "solve_milp",
+    "fix_and_resolve",
     "PLAN_STATUSES",
+    "SOLVER_LOG_ENV",
 ]
+
+#: Environment variable naming a file for the solver log of every HiGHS run
+#: (``-`` for standard error); set by ``qkdbench --solver-log FILE``, and seen by
+#: Dask worker processes too.
+SOLVER_LOG_ENV = "QKDBENCH_SOLVER_LOG"
 
 #: Statuses a plan may carry (``FORMATS.md``).
 PLAN_STATUSES: tuple[str, ...] = ("optimal", "feasible", "heuristic", "infeasible", "error")
@@ -71,7 +94,9 @@ class SolverOptions:
         Solver threads (HiGHS: the process-wide scheduler is sized by the
         first solve; later values can only lower the count used).
     msg : bool
-        Show the solver log.
+        Write the solver log to standard error.
+    log_file : str, optional
+        Write the solver log to this file.
     solver : {"highs", "cbc", "auto"}
         ``auto`` is HiGHS, and CBC only if HiGHS is not installed.
     extra : Mapping
@@ -82,6 +107,7 @@ class SolverOptions:
     gap_rel: float = 1e-6
     threads: int | None = None
     msg: bool = False
+    log_file: str | None = None
     solver: str = "auto"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -167,167 +193,304 @@ def model_status(highs: Any) -> str:
 
 
 def highs_available() -> bool:
-    """Whether highspy can be used through PuLP."""
+    """Whether highspy can be imported."""
     try:
-        return bool(pulp.HiGHS(msg=False).available())
+        import highspy  # noqa: F401
     except Exception:  # pragma: no cover - broken installs
         return False
+    return True
+
+
+def _cbc_class() -> Any:
+    """PuLP's CBC interface class (``PULP_CBC_CMD`` in PuLP 3, ``COIN_CMD`` in PuLP 4)."""
+    try:
+        import pulp
+    except Exception:  # pragma: no cover - PuLP missing
+        return None
+    return getattr(pulp, "PULP_CBC_CMD", None) or getattr(pulp, "COIN_CMD", None)
 
 
 def cbc_available() -> bool:
-    """Whether PuLP's CBC command-line solver is installed."""
-    cbc = getattr(pulp, "PULP_CBC_CMD", None)
+    """Whether PuLP can run the CBC solver."""
+    cbc = _cbc_class()
     if cbc is None:
         return False
     try:
-        with warnings.catch_warnings():  # PuLP 3 deprecates PULP_CBC_CMD (removed in 4)
+        with warnings.catch_warnings():  # PuLP 3 deprecates PULP_CBC_CMD
             warnings.simplefilter("ignore", DeprecationWarning)
             return bool(cbc(msg=False).available())
     except Exception:  # pragma: no cover
         return False
 
 
-class HighsSolver(pulp.HiGHS):
-    """PuLP's HiGHS interface with a warm start and a complete status mapping.
+@dataclass(frozen=True, eq=False)
+class SolverRun:
+    """A finished solver run.
+
+    Attributes
+    ----------
+    outcome : SolveOutcome
+    values : ndarray or None
+        Column values of the solution (``None`` without one).
+    highs : highspy.Highs or None
+        The HiGHS object of the run, for :func:`fix_and_resolve`.
+    """
+
+    outcome: SolveOutcome
+    values: np.ndarray | None
+    highs: Any = None
+
+
+@contextlib.contextmanager
+def _stdout_to(fd: int | None) -> Iterator[None]:
+    """Point file descriptor 1 at ``fd`` (``None``: the null device) inside the block."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY) if fd is None else None
+    try:
+        os.dup2(null if fd is None else fd, 1)
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).fflush(None)  # C stdio buffers go where they were meant to
+        os.dup2(saved, 1)
+        os.close(saved)
+        if null is not None:
+            os.close(null)
+
+
+_LOG_HANDLES: dict[str, Any] = {}
+
+
+def _log_handle(path: str) -> Any:
+    """An append-mode handle on ``path``, opened once per process."""
+    handle = _LOG_HANDLES.get(path)
+    if handle is None or handle.closed:
+        try:
+            handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept for the process
+        except OSError as exc:
+            raise SolverError(f"cannot write the solver log {path}: {exc.strerror}") from None
+        _LOG_HANDLES[path] = handle
+    return handle
+
+
+def new_highs(options: SolverOptions | None = None) -> Any:
+    """A ``highspy.Highs`` object that writes nothing to standard output.
+
+    HiGHS prints a banner on standard output when a process makes its first
+    ``Highs`` object; it goes to standard error if the log is on, else
+    nowhere. The solver log goes to standard error (``options.msg``, or a log
+    file named ``-``) and/or to ``options.log_file`` (default: the file named
+    by the environment variable :data:`SOLVER_LOG_ENV`); by default it is off.
+
+    Raises
+    ------
+    SolverUnavailableError
+        If highspy is not installed.
+    """
+    options = options or SolverOptions()
+    try:
+        import highspy
+    except Exception as exc:  # pragma: no cover - exercised through highs_available
+        raise SolverUnavailableError(f"highspy cannot be imported: {exc}") from None
+    log_file = options.log_file or os.environ.get(SOLVER_LOG_ENV) or None
+    to_stderr = options.msg or log_file == "-"
+    if log_file == "-":
+        log_file = None
+    with _stdout_to(2 if to_stderr else None):
+        h = highspy.Highs()
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("output_flag", bool(to_stderr or log_file))
+    if to_stderr or log_file:
+        sinks: list[Any] = [sys.stderr] if to_stderr else []
+        if log_file:
+            sinks.append(_log_handle(str(log_file)))
+
+        def write_log(event: Any) -> None:
+            for sink in sinks:
+                sink.write(event.message)
+                sink.flush()
+        h.cbLogging += write_log
+    return h
+
+
+def run_highs(milp: Milp, options: SolverOptions,
+              warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+    """Solve ``milp`` with HiGHS.
 
     Parameters
     ----------
-    warm_start : Mapping[pulp.LpVariable, float], optional
-        Values of (some) integer variables to hand HiGHS as a starting
-        solution; HiGHS completes the rest.
-    **kwargs
-        Passed to :class:`pulp.HiGHS` (``timeLimit``, ``gapRel``, ``threads``,
-        ``msg``, native options).
-    """
-
-    def __init__(self, *, warm_start: Mapping[Any, float] | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.warm_values = dict(warm_start or {})
-        self.outcome: SolveOutcome | None = None
-
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        """Load the model into HiGHS in two vectorised calls (PuLP adds it row by row)."""
-        import highspy
-        import numpy as np
-
-        h = lp.solverModel
-        inf = highspy.kHighsInf
-        sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
-        variables = lp.variables()
-        n = len(variables)
-        cost = np.zeros(n)
-        lower = np.empty(n)
-        upper = np.empty(n)
-        integer = []
-        objective = lp.objective or {}
-        for i, var in enumerate(variables):
-            var.index = i
-            cost[i] = sign * objective.get(var, 0.0)
-            lower[i] = -inf if var.lowBound is None else var.lowBound
-            upper[i] = inf if var.upBound is None else var.upBound
-            if var.cat == pulp.LpInteger and self.mip:
-                integer.append(i)
-        h.addCols(n, cost, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32),
-                  np.zeros(0))
-        if integer:
-            idx = np.asarray(integer, dtype=np.int32)
-            h.changeColsIntegrality(idx.size, idx,
-                                    np.full(idx.size, highspy.HighsVarType.kInteger))
-        rows = list(lp._constraints.values())
-        m = len(rows)
-        row_lo = np.empty(m)
-        row_up = np.empty(m)
-        starts = np.empty(m, dtype=np.int32)
-        index: list[int] = []
-        value: list[float] = []
-        for r, con in enumerate(rows):
-            con.index = r
-            starts[r] = len(index)
-            for var, coef in con.items():
-                if coef != 0:
-                    index.append(var.index)
-                    value.append(coef)
-            lo, up = con.getLb(), con.getUb()
-            row_lo[r] = -inf if lo is None else lo
-            row_up[r] = inf if up is None else up
-        if m:
-            h.addRows(m, row_lo, row_up, len(index), starts,
-                      np.asarray(index, dtype=np.int32), np.asarray(value, dtype=float))
-        if lp.objective is not None and lp.objective.constant:
-            h.changeObjectiveOffset(sign * lp.objective.constant)
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        if self.warm_values:
-            import numpy as np
-
-            index = np.asarray([v.index for v in self.warm_values], dtype=np.int32)
-            value = np.asarray(list(self.warm_values.values()), dtype=float)
-            lp.solverModel.setSolution(int(index.size), index, value)
-        super().callSolver(lp)
-
-    def findSolutionValues(self, lp: pulp.LpProblem) -> tuple[int, int]:  # noqa: N802
-        h = lp.solverModel
-        info = h.getInfo()
-        name = model_status(h)
-        has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
-        status, message = classify_highs(name, has_solution)
-        objective = float(info.objective_function_value) if has_solution else math.nan
-        bound = float(info.mip_dual_bound)
-        gap = float(info.mip_gap)
-        if status == "optimal" and not math.isfinite(bound):
-            bound = objective  # an LP-only model (no integer columns)
-        self.outcome = SolveOutcome(status, "highs", name, has_solution, objective,
-                                    bound if math.isfinite(bound) else math.nan,
-                                    gap if math.isfinite(gap) else math.nan, message)
-        if has_solution:
-            solution = h.getSolution()
-            values = list(solution.col_value)
-            for var in lp.variables():
-                var.varValue = values[var.index]
-        pulp_status = {"optimal": (pulp.LpStatusOptimal, pulp.LpSolutionOptimal),
-                       "feasible": (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible),
-                       "infeasible": (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible)}
-        return pulp_status.get(status, (pulp.LpStatusNotSolved,
-                                        pulp.LpSolutionNoSolutionFound))
-
-
-def make_solver(options: SolverOptions,
-                warm_start: Mapping[Any, float] | None = None) -> tuple[str, Any]:
-    """The solver object for ``options``.
+    milp : Milp
+    options : SolverOptions
+    warm_start : (index, value), optional
+        Values of some columns (integer ones) handed to HiGHS as a start;
+        HiGHS completes the rest.
 
     Returns
     -------
-    name, solver : str, pulp solver
-        ``("highs", HighsSolver)`` or ``("cbc", PULP_CBC_CMD)``.
+    SolverRun
+    """
+    import highspy
+
+    h = new_highs(options)
+    h.setOptionValue("mip_rel_gap", float(options.gap_rel))
+    if options.time_limit is not None:
+        h.setOptionValue("time_limit", max(float(options.time_limit), 1e-3))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    for key, value in dict(options.extra).items():
+        h.setOptionValue(str(key), value)
+    lp = highspy.HighsLp()
+    lp.num_col_ = milp.num_col
+    lp.num_row_ = milp.num_row
+    lp.col_cost_ = milp.cost
+    lp.col_lower_ = np.where(np.isfinite(milp.col_lower), milp.col_lower, -highspy.kHighsInf)
+    lp.col_upper_ = np.where(np.isfinite(milp.col_upper), milp.col_upper, highspy.kHighsInf)
+    lp.row_lower_ = np.where(np.isfinite(milp.row_lower), milp.row_lower, -highspy.kHighsInf)
+    lp.row_upper_ = np.where(np.isfinite(milp.row_upper), milp.row_upper, highspy.kHighsInf)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = milp.num_col
+    lp.a_matrix_.num_row_ = milp.num_row
+    lp.a_matrix_.start_ = milp.start
+    lp.a_matrix_.index_ = milp.index
+    lp.a_matrix_.value_ = milp.value
+    if milp.integer.any():
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in milp.integer]
+    h.passModel(lp)
+    if warm_start is not None and len(warm_start[0]):
+        index = np.asarray(warm_start[0], dtype=np.int32)
+        h.setSolution(int(index.size), index, np.asarray(warm_start[1], dtype=float))
+    h.run()
+    info = h.getInfo()
+    name = model_status(h)
+    has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
+    status, message = classify_highs(name, has_solution)
+    objective = float(info.objective_function_value) if has_solution else math.nan
+    bound = float(info.mip_dual_bound)
+    gap = float(info.mip_gap)
+    if not milp.integer.any():  # an LP: HiGHS reports no MIP bound
+        bound = objective if status == "optimal" else math.nan
+        gap = 0.0 if status == "optimal" else math.nan
+    outcome = SolveOutcome(status, "highs", name, has_solution, objective,
+                           bound if math.isfinite(bound) else math.nan,
+                           gap if math.isfinite(gap) else math.nan, message)
+    values = np.asarray(h.getSolution().col_value, dtype=float) if has_solution else None
+    return SolverRun(outcome, values, h)
+
+
+def fix_and_resolve(run: SolverRun, columns: np.ndarray, values: np.ndarray) -> float:
+    """Fix ``columns`` at ``values`` in the run's HiGHS model, solve the LP left; its objective.
+
+    Raises
+    ------
+    SolverError
+        If the LP does not solve to optimality.
+    """
+    import highspy
+
+    h = run.highs
+    idx = np.asarray(columns, dtype=np.int32)
+    val = np.asarray(values, dtype=float)
+    h.changeColsBounds(idx.size, idx, val, val)
+    h.changeColsIntegrality(idx.size, idx,
+                            np.full(idx.size, highspy.HighsVarType.kContinuous))
+    h.setOptionValue("time_limit", highspy.kHighsInf)
+    h.run()
+    lp_status = str(h.getModelStatus()).rsplit(".", 1)[-1]
+    if lp_status != "kOptimal":
+        raise SolverError("the LP with the rounded integer solution did not solve to "
+                          f"optimality ({lp_status})")
+    return float(h.getInfo().objective_function_value)
+
+
+def run_cbc(milp: Milp, options: SolverOptions,
+            warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+    """Solve ``milp`` with CBC through PuLP's public modelling API."""
+    import pulp
+
+    cbc = _cbc_class()
+    prob = pulp.LpProblem("qkdbench", pulp.LpMinimize)
+    cols = [prob.add_variable(f"c{j}",
+                              None if not math.isfinite(lo) else float(lo),
+                              None if not math.isfinite(up) else float(up),
+                              "Integer" if integer else "Continuous")
+            for j, (lo, up, integer) in enumerate(zip(milp.col_lower, milp.col_upper,
+                                                      milp.integer))]
+    prob += pulp.lpSum(float(c) * cols[j] for j, c in enumerate(milp.cost) if c != 0)
+    for r in range(milp.num_row):
+        idx, val = milp.row(r)
+        expr = pulp.lpSum(float(v) * cols[j] for j, v in zip(idx, val))
+        lo, up = float(milp.row_lower[r]), float(milp.row_upper[r])
+        if lo == up:
+            prob.addConstraint(expr == lo, f"r{r}")
+            continue
+        if math.isfinite(lo):
+            prob.addConstraint(expr >= lo, f"r{r}l")
+        if math.isfinite(up):
+            prob.addConstraint(expr <= up, f"r{r}u")
+    kwargs: dict[str, Any] = {"msg": options.msg, "gapRel": options.gap_rel}
+    if warm_start is not None and len(warm_start[0]):
+        for j, v in zip(*warm_start):
+            cols[int(j)].setInitialValue(float(v))
+        kwargs["warmStart"] = True
+    if options.time_limit is not None:
+        kwargs["timeLimit"] = max(float(options.time_limit), 1.0)
+    if options.threads is not None:
+        kwargs["threads"] = int(options.threads)
+    if options.extra:
+        kwargs["options"] = [f"{k} {v}" for k, v in options.extra.items()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        prob.solve(cbc(**kwargs))
+    st, sol = prob.status, prob.sol_status
+    native = f"{pulp.LpStatus.get(st, st)}/{pulp.LpSolution.get(sol, sol)}"
+    if st == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal:
+        status, msg = "optimal", ""
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        status, msg = "feasible", ""
+    elif st == pulp.LpStatusInfeasible:
+        status, msg = "infeasible", ""
+    else:
+        status, msg = "error", f"CBC ended with status {native}"
+    has = status in ("optimal", "feasible")
+    values = np.asarray([v.varValue or 0.0 for v in cols], dtype=float) if has else None
+    obj = float(milp.cost @ values) if values is not None else math.nan
+    outcome = SolveOutcome(status, "cbc", native, has, obj,
+                           obj if status == "optimal" else math.nan,
+                           0.0 if status == "optimal" else math.nan, msg)
+    return SolverRun(outcome, values)
+
+
+def solve_milp(milp: Milp, options: SolverOptions | None = None,
+               warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+    """Solve ``milp`` with the solver ``options.solver`` names.
+
+    ``auto`` is HiGHS, and CBC only if highspy is not installed.
 
     Raises
     ------
     SolverUnavailableError
         If the requested solver (or, for ``auto``, neither) is installed.
+    SolverError
+        For an unknown solver name, or when the solver itself raised.
     """
+    options = options or SolverOptions()
     choice = options.solver.lower()
     if choice not in ("auto", "highs", "cbc"):
         raise SolverError(f"unknown solver {options.solver!r}; use 'highs', 'cbc' or 'auto'")
     if choice in ("auto", "highs") and highs_available():
-        kwargs: dict[str, Any] = {"msg": options.msg, "gapRel": options.gap_rel}
-        if options.time_limit is not None:
-            kwargs["timeLimit"] = max(float(options.time_limit), 1e-3)
-        if options.threads is not None:
-            kwargs["threads"] = int(options.threads)
-        return "highs", HighsSolver(warm_start=warm_start, **kwargs, **dict(options.extra))
-    if choice in ("auto", "cbc") and cbc_available():
-        kwargs = {"msg": options.msg, "gapRel": options.gap_rel,
-                  "warmStart": bool(warm_start)}
-        if options.time_limit is not None:
-            kwargs["timeLimit"] = max(float(options.time_limit), 1.0)
-        if options.threads is not None:
-            kwargs["threads"] = int(options.threads)
-        if options.extra:
-            kwargs["options"] = [f"{k} {v}" for k, v in options.extra.items()]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return "cbc", pulp.PULP_CBC_CMD(**kwargs)
-    wanted = {"auto": "HiGHS (highspy) or CBC", "highs": "HiGHS (highspy)",
-              "cbc": "CBC"}[choice]
-    raise SolverUnavailableError(f"no MILP solver available: install {wanted} "
-                                 "(pip install highspy)")
+        name, run = "highs", run_highs
+    elif choice in ("auto", "cbc") and cbc_available():
+        name, run = "cbc", run_cbc
+    else:
+        wanted = {"auto": "HiGHS (highspy) or CBC", "highs": "HiGHS (highspy)",
+                  "cbc": "CBC"}[choice]
+        raise SolverUnavailableError(f"no MILP solver available: install {wanted} "
+                                     "(pip install highspy)")
+    try:
+        return run(milp, options, warm_start)
+    except SolverError:
+        raise
+    except Exception as exc:  # the solver itself failed
+        raise SolverError(f"{name} failed: {type(exc).__name__}: {exc}") from None

@@ -1,4 +1,4 @@
-"""The exact two-stage stochastic program of MODEL.md as a MILP (PuLP + HiGHS).
+"""The exact two-stage stochastic program as a MILP (NumPy arrays, solved by HiGHS).
 
 Two forms of the deterministic equivalent, with the same optimum:
 
@@ -41,13 +41,13 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-import pulp
 
 from ..evaluation import evaluate, pair_costs
 from ..evaluation.encoding import route_violations
 from ..model import (KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan,
                      Route)
-from .solver import (HighsSolver, SolveOutcome, SolverError, SolverOptions, make_solver)
+from .milp import Milp, MilpBuilder
+from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
 
 __all__ = [
     "FORMS",
@@ -312,12 +312,14 @@ class SPModel:
     instance : Instance
     form : str
         ``compact`` or ``extensive``.
-    prob : pulp.LpProblem
-        The model; tests and callers may add constraints before solving.
+    milp : Milp
+        The model as arrays; tests and callers may add rows
+        (:meth:`Milp.with_row`) before solving.
     req, arc : ndarray
         Request position and arc id of each pair ``i``.
-    x, y, z : list of pulp.LpVariable
-        Route, QKD-reservation and KM-reservation variable of each pair.
+    x, y, z : ndarray of int
+        Column of the route, QKD-reservation and KM-reservation variable of
+        each pair.
     y_ub, z_ub : ndarray
         Upper bounds of the reservations (``ub * x`` is a constraint).
     build_s : float
@@ -328,30 +330,147 @@ class SPModel:
 
     instance: Instance
     form: str
-    prob: pulp.LpProblem
+    milp: Milp
     req: np.ndarray
     arc: np.ndarray
-    x: list
-    y: list
-    z: list
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
     y_ub: np.ndarray
     z_ub: np.ndarray
     build_s: float
     n_pairs_all: int = 0
 
     @property
-    def integer_vars(self) -> list:
-        """The route and reservation variables."""
-        return self.x + self.y + self.z
+    def integer_cols(self) -> np.ndarray:
+        """The columns of the route and reservation variables."""
+        return np.concatenate([self.x, self.y, self.z])
 
 
-def _aff(terms: list[tuple[Any, float]], constant: float = 0.0) -> pulp.LpAffineExpression:
-    return pulp.LpAffineExpression(terms, constant)
+def _names(prefix: str, *parts: np.ndarray) -> np.ndarray:
+    """Column names ``prefix + parts[0] + "_" + parts[1] ...`` (fix the column order)."""
+    out = np.char.add(prefix, parts[0].astype(str))
+    for part in parts[1:]:
+        out = np.char.add(np.char.add(out, "_"), part.astype(str))
+    return out
 
 
-def _add(prob: pulp.LpProblem, terms: list[tuple[Any, float]], sense: int, rhs: float,
-         name: str) -> None:
-    prob.addConstraint(pulp.LpConstraint(_aff(terms), sense, name, rhs))
+def _link_rows(b: MilpBuilder, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+               y_ub: np.ndarray, z_ub: np.ndarray) -> None:
+    """``y <= y_ub x`` and ``z <= z_ub x``, two rows per pair."""
+    n = x.size
+    col = np.stack([np.stack([y, x], 1), np.stack([z, x], 1)], 1)       # (n, 2, 2)
+    val = np.stack([np.stack([np.ones(n), -y_ub], 1), np.stack([np.ones(n), -z_ub], 1)], 1)
+    b.add_rows(lower=np.full(2 * n, -np.inf), upper=0.0, row=np.repeat(np.arange(2 * n), 2),
+               col=col.ravel(), value=val.ravel())
+
+
+def _cut_rows(b: MilpBuilder, pairs: _Pairs, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+              names: list[np.ndarray]) -> None:
+    """Epigraph variables and one cut per linear piece of each pair's expected cost."""
+    n = pairs.n
+    counts = np.diff(pairs.levels_ptr)
+    per_kind = np.maximum(counts - 1, 1)
+    first = np.concatenate(([0], np.cumsum(2 * per_kind)))[:-1]
+    pair_of = np.repeat(np.arange(n), counts)
+    k = np.arange(pairs.levels.size) - pairs.levels_ptr[pair_of]
+    seg = np.flatnonzero((counts[pair_of] > 1) & (k < counts[pair_of] - 1))
+    single = pairs.levels_ptr[:-1][counts == 1]
+    rows, cols, vals = [], [], []
+    for shift, kind, var, width, values in ((0, "y", y, _WY, pairs.ry),
+                                             (per_kind, "z", z, _WZ, pairs.rz)):
+        theta = b.add_cols(n, lower=0.0, cost=1.0)
+        names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
+        i = pair_of[seg]
+        lo_b = width * pairs.levels[seg]
+        slope = (values[seg + 1] - values[seg]) / (width * pairs.levels[seg + 1] - lo_b)
+        r_seg = first[i] + (shift if np.isscalar(shift) else shift[i]) + k[seg]
+        i1 = pair_of[single]
+        r_one = first[i1] + (shift if np.isscalar(shift) else shift[i1])
+        # entries in the order theta, x, reservation within each row
+        rows += [r_seg, r_one, r_seg, r_one, r_seg]
+        cols += [theta[i], theta[i1], x[i], x[i1], var[i]]
+        vals += [np.ones(seg.size), np.ones(single.size), -(values[seg] - slope * lo_b),
+                 -values[single], -slope]
+    m = int(2 * per_kind.sum())
+    b.add_rows(lower=np.zeros(m), upper=np.inf, row=np.concatenate(rows),
+               col=np.concatenate(cols), value=np.concatenate(vals))
+
+
+def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray,
+                   y: np.ndarray, z: np.ndarray, names: list[np.ndarray]) -> None:
+    """The extensive form's used / on-demand wavelengths per support point."""
+    arcs, sup = instance.arcs, instance.support
+    per_pair = np.diff(sup.ptr)[pairs.req]
+    pair_of = np.repeat(np.arange(pairs.n), per_pair)
+    s = sup.ptr[pairs.req][pair_of] + (np.arange(pair_of.size)
+                                        - np.repeat(np.cumsum(per_pair) - per_pair, per_pair))
+    a = pairs.arc[pair_of]
+    need = sup.links[sup.arc_class[a], s].astype(float)
+    keep = need != 0
+    pair_of, s, a, need = pair_of[keep], s[keep], a[keep], need[keep]
+    e = pair_of.size
+    p = sup.prob[s]
+    f = pairs.req[pair_of]
+    row_base = 4 * np.arange(e)
+    rows, cols, vals = [], [], []
+    for shift, kind, res, width, cost in ((0, "y", y, _WY, arcs.c_y), (2, "z", z, _WZ, arcs.c_z)):
+        used = b.add_cols(e, lower=0.0, cost=p * cost[1, a])
+        names.append(_names(f"{kind}e_", f, a, s))
+        ondemand = b.add_cols(e, lower=0.0, cost=p * cost[2, a])
+        names.append(_names(f"{kind}o_", f, a, s))
+        use_row, need_row = row_base + shift, row_base + shift + 1
+        rows += [use_row, use_row, need_row, need_row, need_row]
+        cols += [used, res[pair_of], used, ondemand, x[pair_of]]
+        vals += [np.ones(e), -np.ones(e), np.ones(e), np.ones(e), -width * need]
+    lower = np.tile([-np.inf, 0.0], 2 * e)
+    upper = np.tile([0.0, np.inf], 2 * e)
+    b.add_rows(lower=lower, upper=upper, row=np.concatenate(rows), col=np.concatenate(cols),
+               value=np.concatenate(vals))
+
+
+def _routing_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray) -> None:
+    """Flow conservation and at most one outgoing arc per node, per request."""
+    n_nodes = len(instance.nodes)
+    tail = instance.arcs.tail[pairs.arc].astype(np.int64)
+    head = instance.arcs.head[pairs.arc].astype(np.int64)
+    key_out = pairs.req * n_nodes + tail
+    key_in = pairs.req * n_nodes + head
+    keys = np.unique(np.concatenate([key_out, key_in]))
+    out_deg = np.bincount(np.searchsorted(keys, key_out), minlength=keys.size)
+    # rows: one flow row per (request, node) present, followed by its out row if needed
+    width = 1 + (out_deg > 1)
+    flow_row = np.concatenate(([0], np.cumsum(width)))[:-1]
+    m = int(width.sum())
+    lower = np.empty(m)
+    upper = np.empty(m)
+    req, node = keys // n_nodes, keys % n_nodes
+    src = np.asarray([instance.node_index[r.source] for r in instance.requests], np.int64)
+    dst = np.asarray([instance.node_index[r.target] for r in instance.requests], np.int64)
+    rhs = np.where(node == src[req], 1.0, np.where(node == dst[req], -1.0, 0.0))
+    lower[flow_row] = upper[flow_row] = rhs
+    has_out = flow_row[out_deg > 1] + 1
+    lower[has_out], upper[has_out] = -np.inf, 1.0
+    r_out = flow_row[np.searchsorted(keys, key_out)]
+    r_in = flow_row[np.searchsorted(keys, key_in)]
+    multi = out_deg[np.searchsorted(keys, key_out)] > 1
+    b.add_rows(lower=lower, upper=upper,
+               row=np.concatenate([r_out, r_in, r_out[multi] + 1]),
+               col=np.concatenate([x, x, x[multi]]),
+               value=np.concatenate([np.ones(x.size), -np.ones(x.size),
+                                     np.ones(int(multi.sum()))]))
+
+
+def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, y: np.ndarray,
+                   z: np.ndarray) -> None:
+    """The arc reservation capacities, a QKD and a KM row per arc in use."""
+    arcs = instance.arcs
+    used = np.unique(pairs.arc)
+    rank = np.searchsorted(used, pairs.arc)
+    upper = np.stack([arcs.W_qkd[used], arcs.W_kml[used]], 1).astype(float).ravel()
+    b.add_rows(lower=np.full(upper.size, -np.inf), upper=upper,
+               row=np.concatenate([2 * rank, 2 * rank + 1]), col=np.concatenate([y, z]),
+               value=1.0)
 
 
 def build_model(instance: Instance, form: str = "compact", *,
@@ -380,99 +499,42 @@ def build_model(instance: Instance, form: str = "compact", *,
         raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
     t0 = time.perf_counter()
     arcs = instance.arcs
-    sup = instance.support
     pairs = _pairs(instance)
     n_all = pairs.n
     if upper_bound is not None and math.isfinite(upper_bound):
         pairs = pairs.subset(_prune_mask(instance, pairs, upper_bound))
     n = pairs.n
-    prob = pulp.LpProblem(f"sp_{form}", pulp.LpMinimize)
-    GE, LE, EQ = pulp.LpConstraintGE, pulp.LpConstraintLE, pulp.LpConstraintEQ
-    counts = np.diff(pairs.levels_ptr)
     top = pairs.levels[pairs.levels_ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
     w_qkd = arcs.W_qkd[pairs.arc].astype(float)
     w_kml = arcs.W_kml[pairs.arc].astype(float)
     if form == "compact":
         y_ub = np.minimum(w_qkd, _WY * top)
         z_ub = np.minimum(w_kml, _WZ * top)
+        cost_x = cost_y = cost_z = np.zeros(n)
     else:
         y_ub, z_ub = w_qkd, w_kml
-    x = [prob.add_variable(f"x_{pairs.req[i]}_{pairs.arc[i]}", 0, 1, pulp.LpBinary)
-         for i in range(n)]
-    y = [prob.add_variable(f"yr_{pairs.req[i]}_{pairs.arc[i]}", 0, float(y_ub[i]),
-                           pulp.LpInteger) for i in range(n)]
-    z = [prob.add_variable(f"zr_{pairs.req[i]}_{pairs.arc[i]}", 0, float(z_ub[i]),
-                           pulp.LpInteger) for i in range(n)]
-    objective: list[tuple[Any, float]] = []
-    for i in range(n):
-        _add(prob, [(y[i], 1.0), (x[i], -float(y_ub[i]))], LE, 0.0, f"ylink_{i}")
-        _add(prob, [(z[i], 1.0), (x[i], -float(z_ub[i]))], LE, 0.0, f"zlink_{i}")
+        cost_x = arcs.hop[pairs.arc].astype(float)
+        cost_y = arcs.c_y[0, pairs.arc].astype(float)
+        cost_z = arcs.c_z[0, pairs.arc].astype(float)
+    b = MilpBuilder()
+    x = b.add_cols(n, lower=0.0, upper=1.0, cost=cost_x, integer=True)
+    y = b.add_cols(n, lower=0.0, upper=y_ub, cost=cost_y, integer=True)
+    z = b.add_cols(n, lower=0.0, upper=z_ub, cost=cost_z, integer=True)
+    names = [_names(p, pairs.req, pairs.arc) for p in ("x_", "yr_", "zr_")]
+    _link_rows(b, x, y, z, y_ub, z_ub)
     if form == "compact":
-        for i in range(n):
-            lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
-            for kind, var, width, values in (("y", y[i], _WY, pairs.ry[lo:hi]),
-                                             ("z", z[i], _WZ, pairs.rz[lo:hi])):
-                theta = prob.add_variable(f"t{kind}_{pairs.req[i]}_{pairs.arc[i]}", 0)
-                objective.append((theta, 1.0))
-                b = width * pairs.levels[lo:hi]
-                if counts[i] == 1:  # the need is always 0: R is constant on y = 0
-                    _add(prob, [(theta, 1.0), (x[i], -float(values[0]))], GE, 0.0,
-                         f"cut{kind}_{i}_0")
-                    continue
-                slope = np.diff(values) / np.diff(b)
-                for k in range(b.size - 1):
-                    _add(prob, [(theta, 1.0), (x[i], -float(values[k] - slope[k] * b[k])),
-                                (var, -float(slope[k]))], GE, 0.0, f"cut{kind}_{i}_{k}")
+        _cut_rows(b, pairs, x, y, z, names)
     else:
-        cy, cz, hop = arcs.c_y, arcs.c_z, arcs.hop
-        for i in range(n):
-            f, a = int(pairs.req[i]), int(pairs.arc[i])
-            objective += [(y[i], float(cy[0, a])), (z[i], float(cz[0, a])),
-                          (x[i], float(hop[a]))]
-            c = int(sup.arc_class[a])
-            for s in range(sup.ptr[f], sup.ptr[f + 1]):
-                need = float(sup.links[c, s])
-                if need == 0:
-                    continue
-                p = float(sup.prob[s])
-                for kind, res, width, cost in (("y", y[i], _WY, cy), ("z", z[i], _WZ, cz)):
-                    used = prob.add_variable(f"{kind}e_{f}_{a}_{s}", 0)
-                    ondemand = prob.add_variable(f"{kind}o_{f}_{a}_{s}", 0)
-                    objective += [(used, p * float(cost[1, a])),
-                                  (ondemand, p * float(cost[2, a]))]
-                    _add(prob, [(used, 1.0), (res, -1.0)], LE, 0.0, f"{kind}use_{i}_{s}")
-                    _add(prob, [(used, 1.0), (ondemand, 1.0), (x[i], -width * need)], GE, 0.0,
-                         f"{kind}need_{i}_{s}")
-    prob.setObjective(_aff(objective))
-    # routing: flow conservation, at most one outgoing arc per node
-    tails, heads = arcs.tail, arcs.head
-    idx = instance.node_index
-    for f, r in enumerate(instance.requests):
-        sel = np.flatnonzero(pairs.req == f)
-        out_of: dict[int, list] = {}
-        into: dict[int, list] = {}
-        for i in sel:
-            out_of.setdefault(int(tails[pairs.arc[i]]), []).append(x[i])
-            into.setdefault(int(heads[pairs.arc[i]]), []).append(x[i])
-        s, t = idx[r.source], idx[r.target]
-        for v in range(len(instance.nodes)):
-            outs, ins = out_of.get(v, []), into.get(v, [])
-            if not outs and not ins:
-                continue
-            rhs = 1.0 if v == s else (-1.0 if v == t else 0.0)
-            _add(prob, [(u, 1.0) for u in outs] + [(u, -1.0) for u in ins], EQ, rhs,
-                 f"flow_{f}_{v}")
-            if len(outs) > 1:
-                _add(prob, [(u, 1.0) for u in outs], LE, 1.0, f"out_{f}_{v}")
-    # capacities
-    for a in range(arcs.n):
-        sel = np.flatnonzero(pairs.arc == a)
-        if sel.size == 0:
-            continue
-        _add(prob, [(y[i], 1.0) for i in sel], LE, float(arcs.W_qkd[a]), f"capy_{a}")
-        _add(prob, [(z[i], 1.0) for i in sel], LE, float(arcs.W_kml[a]), f"capz_{a}")
-    return SPModel(instance, form, prob, pairs.req, pairs.arc, x, y, z, y_ub, z_ub,
-                   time.perf_counter() - t0, n_all)
+        _scenario_rows(b, instance, pairs, x, y, z, names)
+    _routing_rows(b, instance, pairs, x)
+    _capacity_rows(b, instance, pairs, y, z)
+    # columns sorted by name: the order a name-keyed modelling layer would hand the solver
+    order = np.argsort(np.concatenate(names), kind="stable") if n else None
+    milp = b.build(col_order=order)
+    new = np.empty(b.num_col, dtype=np.int32)
+    new[order if order is not None else slice(None)] = np.arange(b.num_col, dtype=np.int32)
+    return SPModel(instance, form, milp, pairs.req, pairs.arc, new[x], new[y], new[z],
+                   y_ub, z_ub, time.perf_counter() - t0, n_all)
 
 
 # --------------------------------------------------------------------------- solving
@@ -534,14 +596,15 @@ def _gap(objective: float, bound: float) -> float:
     return max(0.0, objective - bound) / abs(objective)
 
 
-def _warm_values(model: SPModel, plan: Plan) -> dict[Any, float]:
-    """Values of every integer variable for a plan (reservations clipped to the bounds)."""
+def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and values of every integer variable for a plan (reservations clipped)."""
     inst = model.instance
     problems = route_violations(inst, plan)
     if problems:
         raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc))}
-    values = {v: 0.0 for v in model.integer_vars}
+    n = model.x.size
+    xv, yv, zv = np.zeros(n), np.zeros(n), np.zeros(n)
     for route in plan.routes:
         f = inst.request_index[route.request_id]
         for a, yq, zk in zip(inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km):
@@ -549,10 +612,10 @@ def _warm_values(model: SPModel, plan: Plan) -> dict[Any, float]:
             if i is None:
                 raise ValueError(f"warm-start route of {route.request_id!r} uses arc {a} "
                                  "that cannot lie on a simple path of the request")
-            values[model.x[i]] = 1.0
-            values[model.y[i]] = float(min(max(round(yq), 0), model.y_ub[i]))
-            values[model.z[i]] = float(min(max(round(zk), 0), model.z_ub[i]))
-    return values
+            xv[i] = 1.0
+            yv[i] = float(min(max(round(yq), 0), model.y_ub[i]))
+            zv[i] = float(min(max(round(zk), 0), model.z_ub[i]))
+    return model.integer_cols, np.concatenate([xv, yv, zv])
 
 
 def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
@@ -575,25 +638,6 @@ def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
             zs.append(int(zv[i]))
         routes.append(Route(r.id, tuple(path), tuple(ys), tuple(zs)))
     return tuple(routes)
-
-
-def _fix_and_resolve(model: SPModel, outcome: SolveOutcome) -> float:
-    """Round and fix the integer columns in HiGHS, solve the LP left; its objective."""
-    import highspy
-
-    h = model.prob.solverModel
-    ints = model.integer_vars
-    idx = np.asarray([v.index for v in ints], dtype=np.int32)
-    val = np.asarray([round(v.varValue) for v in ints], dtype=float)
-    h.changeColsBounds(idx.size, idx, val, val)
-    h.changeColsIntegrality(idx.size, idx,
-                            np.full(idx.size, highspy.HighsVarType.kContinuous))
-    h.setOptionValue("time_limit", highspy.kHighsInf)
-    h.run()
-    if str(h.getModelStatus()).rsplit(".", 1)[-1] != "kOptimal":
-        raise SolverError("the LP with the rounded integer solution did not solve to "
-                          f"optimality ({h.getModelStatus()})")
-    return float(h.getInfo().objective_function_value)
 
 
 def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
@@ -632,36 +676,26 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
     if inst.n_requests == 0:
         return _empty_result(inst, model.form, planner, t0)
     warm = _warm_values(model, warm_start) if warm_start is not None else None
-    name, solver = make_solver(options, warm)
-    if name == "cbc" and warm:
-        for var, val in warm.items():
-            var.setInitialValue(val)
-    try:
-        model.prob.solve(solver)
-    except SolverError:
-        raise
-    except Exception as exc:  # the solver itself failed
-        raise SolverError(f"{name} failed: {type(exc).__name__}: {exc}") from None
-    if isinstance(solver, HighsSolver):
-        outcome = solver.outcome
-        assert outcome is not None
-    else:
-        outcome = _cbc_outcome(model.prob)
+    run = solve_milp(model.milp, options, warm)
+    outcome = run.outcome
+    name = outcome.solver
     objective, bound = math.nan, outcome.bound
     routes: tuple[Route, ...] = ()
     message = outcome.message
     status = outcome.status
     if status in ("optimal", "feasible"):
-        xv = np.asarray([round(v.varValue or 0.0) for v in model.x])
-        yv = np.asarray([round(v.varValue or 0.0) for v in model.y])
-        zv = np.asarray([round(v.varValue or 0.0) for v in model.z])
+        assert run.values is not None
+        ints = model.integer_cols
+        rounded = np.round(run.values[ints])
+        n = model.x.size
+        xv, yv, zv = rounded[:n], rounded[n:2 * n], rounded[2 * n:]
         try:
-            if name == "highs":
-                objective = _fix_and_resolve(model, outcome)
+            if run.highs is not None:
+                objective = fix_and_resolve(run, ints, rounded)
             else:
-                for v, val in zip(model.integer_vars, np.concatenate([xv, yv, zv])):
-                    v.varValue = float(val)
-                objective = float(pulp.value(model.prob.objective))
+                values = run.values.copy()
+                values[ints] = rounded
+                objective = float(model.milp.cost @ values)
             routes = _decode(model, xv, yv, zv, planner)
             if status == "feasible":
                 # an incumbent may carry a positive-cost cycle beside its path, which the
@@ -703,23 +737,6 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                     message)
 
 
-def _cbc_outcome(prob: pulp.LpProblem) -> SolveOutcome:
-    st, sol = prob.status, prob.sol_status
-    native = f"{pulp.LpStatus.get(st, st)}/{pulp.LpSolution.get(sol, sol)}"
-    if st == pulp.LpStatusOptimal and sol == pulp.LpSolutionOptimal:
-        status, msg = "optimal", ""
-    elif sol == pulp.LpSolutionIntegerFeasible:
-        status, msg = "feasible", ""
-    elif st == pulp.LpStatusInfeasible:
-        status, msg = "infeasible", ""
-    else:
-        status, msg = "error", f"CBC ended with status {native}"
-    has = status in ("optimal", "feasible")
-    obj = float(pulp.value(prob.objective)) if has else math.nan
-    return SolveOutcome(status, "cbc", native, has, obj, obj if status == "optimal" else math.nan,
-                        0.0 if status == "optimal" else math.nan, msg)
-
-
 def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
                        seed: int | None = None) -> Plan | None:
     """The warm-start plan for ``warm_start``.
@@ -740,7 +757,8 @@ def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
 def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | None = None,
              gap_rel: float = 1e-6, threads: int | None = None,
              warm_start: Plan | str | None = "relaxed", prune: bool = True,
-             msg: bool = False, solver: str = "auto", planner: str = "exact",
+             msg: bool = False, log_file: str | None = None, solver: str = "auto",
+             planner: str = "exact",
              extra: Mapping[str, Any] | None = None, seed: int | None = None) -> SPResult:
     """Build and solve the deterministic equivalent of ``instance``.
 
@@ -762,7 +780,9 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
         Drop the (request, arc) pairs that no plan cheaper than the warm
         start can use (see :func:`build_model`); needs a feasible warm start.
     msg : bool
-        Show the solver log.
+        Write the solver log to standard error.
+    log_file : str, optional
+        Append the solver log to this file.
     solver : {"auto", "highs", "cbc"}
     planner : str
         Name written into the plan.
@@ -800,6 +820,7 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0),
                                                     1e-3)
     options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads, msg=msg,
+                            log_file=log_file,
                             solver=solver, extra=dict(extra or {}))
     res = solve_model(model, options, warm_start=warm, planner=planner)
     runtime = time.perf_counter() - t0
