@@ -19,6 +19,7 @@ from qkdbench.evaluation.encoding import PlanArrays
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.heuristics import get_planner
 from qkdbench.topologies import make_instance
+from qkdbench.evaluation import support_table
 
 import networkx as nx
 
@@ -36,7 +37,7 @@ def plan60(usnet60):
 
 
 def _terms(inst, arrays: PlanArrays) -> int:
-    s = inst.support
+    s = support_table(inst)
     sizes = np.diff(s.ptr)
     req = np.arange(arrays.ptr.size - 1) % inst.n_requests
     return int((np.diff(arrays.ptr) * sizes[req]).sum())

@@ -23,6 +23,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .exceptions import InputError, SolverError
+
 __all__ = ["main", "build_parser"]
 
 
@@ -111,7 +113,7 @@ def _json_default(obj: Any) -> Any:
 def load_instance_arg(text: str, requests: int | None = None, max_rate: int | None = None,
                       seed: int | None = None):
     """An instance from an instance file, or a topology (name/file) plus sampled requests."""
-    from .model import read_instance
+    from .io import read_instance
     from .topologies import load_topology, sample_requests
 
     if os.path.isfile(text) and text.lower().endswith(".json"):
@@ -134,7 +136,7 @@ def load_instance_arg(text: str, requests: int | None = None, max_rate: int | No
 def cmd_instance(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .model import InputError, write_instance
+    from .io import write_instance
     from .topologies import load_topology, sample_requests
 
     overrides = {k: getattr(args, k) for k in ("span_km", "key_rate_kbps", "W_qkd", "W_kml",
@@ -193,7 +195,7 @@ class _Elapsed:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
-    from .model import read_instance, write_plan
+    from .io import read_instance, write_plan
 
     inst = read_instance(args.instance)
     planner = _planner(args.planner)
@@ -201,7 +203,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         with _Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
             plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
     except Exception as exc:  # a planner's own failure: one line, status 1
-        if _is_solver_error(exc):
+        if isinstance(exc, SolverError):
             raise
         text = " ".join(str(exc).split())
         print(f"qkdbench plan: error: planner {args.planner!r} failed: "
@@ -216,7 +218,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _planner(name: str, **params: Any):
-    from .heuristics import get_planner
+    from .utils.registry import get_planner
 
     try:
         return get_planner(name, **params)
@@ -226,7 +228,7 @@ def _planner(name: str, **params: Any):
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate, route_violations
-    from .model import read_instance, read_plan
+    from .io import read_instance, read_plan
 
     inst = read_instance(args.instance)
     plan = read_plan(args.plan)
@@ -265,7 +267,7 @@ def _evaluation_text(ev) -> str:
 
 
 def cmd_planners(args: argparse.Namespace) -> int:
-    from .heuristics import available_planners
+    from .utils.registry import available_planners
 
     infos = available_planners()
     if args.json:
@@ -284,7 +286,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
     planners = [p.strip() for p in args.planners.split(",")] if args.planners else None
     if planners:
-        from .heuristics import available_planners
+        from .utils.registry import available_planners
 
         known = available_planners()
         for p in planners:
@@ -545,17 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_solver_error(exc: BaseException) -> bool:
-    """Whether ``exc`` is the exact layer's solver error (looked up, not imported: the
-    exact layer is loaded only when an exact planner ran)."""
-    solver = sys.modules.get("qkdbench.exact.solver")
-    return solver is not None and isinstance(exc, solver.SolverError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    from .model import InputError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.solver_log:
@@ -575,12 +568,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError:
             pass
         return 141
-    except Exception as exc:
-        # a missing or failing MILP solver is one line too
-        if _is_solver_error(exc):
-            print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
-            return 3
-        raise
+    except SolverError as exc:  # a missing or failing MILP solver is one line too
+        print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,10 +52,11 @@ from typing import Any
 import numpy as np
 
 from .evaluation import evaluate, route_violations
-from .heuristics import Planner, get_planner
-from .model import (Demand, Instance, Link, Params, Plan, Request, instance_to_dict,
-                    plan_to_dict, read_plan, write_plan)
+from .utils.registry import Planner, get_planner
+from .model import Demand, Instance, Link, Params, Plan, Request
+from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from .topologies import make_instance, sample_requests, waxman_topology
+from .evaluation.pricing import arc_table, support_table
 
 __all__ = ["PlannerCheckError", "CHECKS", "check_instances", "planner_checks", "check_planner"]
 
@@ -151,8 +152,8 @@ def _same_routes(a: Plan, b: Plan) -> bool:
 
 
 def _snapshot(inst: Instance) -> tuple:
-    arcs = {k: np.array(v, copy=True) for k, v in vars(inst.arcs).items()}
-    support = {k: np.array(v, copy=True) for k, v in vars(inst.support).items()}
+    arcs = {k: np.array(v, copy=True) for k, v in vars(arc_table(inst)).items()}
+    support = {k: np.array(v, copy=True) for k, v in vars(support_table(inst)).items()}
     graph = sorted((repr(u), repr(v), sorted(d.items())) for u, v, d in inst.graph.edges(data=True))
     return json.dumps(instance_to_dict(inst), sort_keys=True, default=repr), arcs, support, graph
 

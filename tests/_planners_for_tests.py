@@ -16,7 +16,7 @@ import os
 import time
 
 from qkdbench.heuristics import available_planners, get_planner
-from qkdbench.heuristics.base import register_planner, unregister_planner
+from qkdbench.utils.registry import register_planner, unregister_planner
 
 __all__ = ["FailingPlanner", "BlockingPlanner", "NAMES", "register", "unregister"]
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from qkdbench.cli import main
-from qkdbench.model import read_instance, read_plan
+from qkdbench.io import read_instance, read_plan
 
 GOOD = {
     "format": "qkdbench-instance/1",

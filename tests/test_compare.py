@@ -14,7 +14,7 @@ from qkdbench.experiments.compare import (DEFAULT_TIME_LIMIT, MIN_TIME_LIMIT, co
 from qkdbench.experiments.runs import (GapReference, add_gaps, gap_reference, instance_hash,
                                      run_planner)
 from qkdbench.heuristics import get_planner
-from qkdbench.heuristics.base import register_planner, unregister_planner
+from qkdbench.utils.registry import register_planner, unregister_planner
 from qkdbench.model import Plan, Route
 from qkdbench.topologies import make_instance
 

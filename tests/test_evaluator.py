@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from qkdbench.evaluation import (encode_plan, evaluate, evaluate_batch, newsvendor_reservations,
                                  pair_costs, stack_plans)
 from qkdbench.evaluation.reference import reference_evaluate
-from qkdbench.model import (CostTable, Demand, Instance, Link, Params, Plan, Request, Route)
+from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from qkdbench.topologies import make_instance, waxman_topology
+from qkdbench.evaluation import arc_table, support_table
 
 
 def plan_of(instance, *routes):
@@ -178,7 +179,7 @@ def test_numba_kernel_agrees_with_plain_python_twin(case):
 
 
 def test_without_lookup_tables_the_search_gives_the_same_cost(monkeypatch):
-    import qkdbench.model as model
+    import qkdbench.evaluation.pricing as model
 
     inst = make_instance("usnet", 8, 10, seed=5)
     from qkdbench.heuristics import get_planner
@@ -187,7 +188,7 @@ def test_without_lookup_tables_the_search_gives_the_same_cost(monkeypatch):
     with_tables = evaluate(inst, plan).total
     monkeypatch.setattr(model, "USED_TABLE_LIMIT", 0)
     bare = make_instance("usnet", 8, 10, seed=5)
-    assert bare.support.used_table.size == 0
+    assert support_table(bare).used_table.size == 0
     assert evaluate(bare, plan).total == pytest.approx(with_tables, rel=1e-12)
     assert reference_evaluate(bare, plan)["total"] == pytest.approx(with_tables, rel=1e-9)
 
@@ -230,7 +231,7 @@ def test_cost_does_not_depend_on_support_order_or_duplicates():
 def test_newsvendor_reservation_closed_form():
     # Consequence 3: smallest y with Pr(3P > y) <= c_r / (c_o - c_e)
     inst = make_instance("usnet", 4, 10, seed=3)
-    s, a = inst.support, inst.arcs
+    s, a = support_table(inst), arc_table(inst)
     for f in range(inst.n_requests):
         arcs = np.arange(0, a.n, 7)
         y, z = newsvendor_reservations(inst, f, arcs)

@@ -12,8 +12,10 @@ import pytest
 from qkdbench.evaluation import evaluate, pair_costs
 from qkdbench.exact import FORMS, relaxation_bound, relaxed_plan, solve_sp
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Demand, Instance, Link, Params, Request, qkd_links_needed
+from qkdbench.model import Demand, Instance, Link, Params, Request
+from qkdbench.evaluation import qkd_links_needed
 from qkdbench.topologies import make_instance
+from qkdbench.evaluation import arc_table
 
 EXACT = {"gap_rel": 0.0}
 
@@ -71,7 +73,7 @@ def brute_force(instance: Instance) -> float:
 
 
 def _arc_optimum(instance: Instance, a: int, fs: list[int]) -> float:
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     rate = arcs.key_rate_kbps[a]
     tops = [int(qkd_links_needed(instance.requests[f].demand.max, rate)) for f in fs]
     out = 0.0
@@ -114,7 +116,7 @@ def test_objective_equals_evaluator_with_hop_cost_and_key_rate_classes(triangle)
 
 def newsvendor_cost(instance: Instance, a: int, demand: Demand) -> tuple[float, int, int]:
     """Least expected cost on one arc and its reservations, from the closed form."""
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     P = np.asarray([int(qkd_links_needed(v, arcs.key_rate_kbps[a])) for v in demand.values])
     p = np.asarray(demand.probs)
     out, res = 0.0, []

@@ -11,7 +11,8 @@ import pytest
 from qkdbench.evaluation import evaluate
 from qkdbench.experiments import figures as F
 from qkdbench.experiments.config import FigureConfig
-from qkdbench.heuristics import base, get_planner
+from qkdbench.heuristics import get_planner
+from qkdbench.utils import registry as base
 from qkdbench.model import Instance, Link, Params, Plan, Route
 from qkdbench.topologies import make_instance
 
@@ -167,7 +168,7 @@ def test_anytime_runs_stack_the_logs_and_report_failed_variants():
 
 
 def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path):
-    from qkdbench.model import InputError
+    from qkdbench.exceptions import InputError
 
     taken = tmp_path / "taken.png"
     taken.write_text("not a directory\n")

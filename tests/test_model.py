@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from qkdbench.model import (CostTable, Demand, Instance, InputError, Link, Params, Plan, Request,
-                            Route, instance_from_dict, instance_to_dict, mdi_segments,
-                            plan_from_dict, plan_to_dict, qkd_links_needed, read_instance,
-                            read_plan, write_instance, write_plan)
+from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
+from qkdbench.exceptions import InputError
+from qkdbench.io import (instance_from_dict, instance_to_dict, plan_from_dict, plan_to_dict, read_instance, read_plan, write_instance, write_plan)
+from qkdbench.evaluation import mdi_segments, qkd_links_needed
+from qkdbench.evaluation import arc_table, support_table
 
 
 def test_uniform_demand_is_the_papers_omega():
@@ -52,7 +53,7 @@ def test_qkd_link_count_uses_a_tolerance():
 def test_unit_costs_follow_model_md():
     # 200 km with D = 160 -> m = 2
     inst = Instance((1, 2), (Link(1, 2, 200.0),))
-    a = inst.arcs
+    a = arc_table(inst)
     assert a.segments.tolist() == [2, 2]
     # QKD wavelength: (2m tx + m rx)/3 + e ch ; KM: (m+1) km + (m-1) si + (2m-1) md + e ch
     assert a.c_y[:, 0].tolist() == pytest.approx([(4 * 1500 + 2 * 2250) / 3 + 200,
@@ -68,15 +69,15 @@ def test_unit_costs_follow_model_md():
 def test_link_overrides_reach_the_arcs():
     inst = Instance((1, 2, 3), (Link(1, 2, 100.0, W_qkd=7, key_rate_kbps=0.5),
                                 Link(2, 3, 100.0)), params=Params(W_qkd=9))
-    assert inst.arcs.W_qkd.tolist() == [7, 7, 9, 9]
-    assert inst.arcs.key_rate_kbps.tolist() == [0.5, 0.5, 1.0, 1.0]
-    assert inst.support.rate_classes.tolist() == [0.5, 1.0]
+    assert arc_table(inst).W_qkd.tolist() == [7, 7, 9, 9]
+    assert arc_table(inst).key_rate_kbps.tolist() == [0.5, 0.5, 1.0, 1.0]
+    assert support_table(inst).rate_classes.tolist() == [0.5, 1.0]
 
 
 def test_support_arrays_are_sorted_with_prefix_sums():
     inst = Instance((1, 2), (Link(1, 2, 10.0),),
                     (Request("f0", 1, 2, Demand((2.0, 0.0, 1.5), (0.5, 0.25, 0.25))),))
-    s = inst.support
+    s = support_table(inst)
     assert s.kappa.tolist() == [0.0, 1.5, 2.0]
     assert s.links[0].tolist() == [0, 2, 2]
     assert s.survival.tolist() == pytest.approx([0.75, 0.5, 0.0])

@@ -18,6 +18,7 @@ from qkdbench.evaluation import evaluate, pair_costs
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
+from qkdbench.evaluation import arc_table
 
 GREEDY_GAP = 0.010
 GA_GAP = 0.003
@@ -70,7 +71,7 @@ def _brute_force(inst: Instance) -> float:
         key = (a, users)
         if key not in memo:
             total = 0.0
-            for kind, cap in (("y", int(inst.arcs.W_qkd[a])), ("z", int(inst.arcs.W_kml[a]))):
+            for kind, cap in (("y", int(arc_table(inst).W_qkd[a])), ("z", int(arc_table(inst).W_kml[a]))):
                 best = np.inf
                 for split in itertools.product(range(cap + 1), repeat=len(users)):
                     if sum(split) > cap:

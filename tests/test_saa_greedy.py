@@ -10,11 +10,12 @@ import pytest
 
 from qkdbench.evaluation import evaluate, newsvendor_reservations, pair_costs
 from qkdbench.heuristics import get_planner
-from qkdbench.heuristics.paths import candidate_paths, k_shortest_paths
-from qkdbench.heuristics.saa_greedy import (SAAGreedy, build_ladders, insertion_order,
-                                            sampled_instance, waterfill)
+from qkdbench.planning.paths import candidate_paths, k_shortest_paths
+from qkdbench.heuristics.saa_greedy import SAAGreedy, sampled_instance
+from qkdbench.planning import build_ladders, insertion_order, waterfill
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
+from qkdbench.evaluation import arc_table
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def _brute_force_one_arc(inst: Instance) -> float:
     """Cheapest reservations of every request on arc 0, by enumeration."""
     F = inst.n_requests
     best = 0.0
-    for kind, cap in (("y", int(inst.arcs.W_qkd[0])), ("z", int(inst.arcs.W_kml[0]))):
+    for kind, cap in (("y", int(arc_table(inst).W_qkd[0])), ("z", int(arc_table(inst).W_kml[0]))):
         cheapest = np.inf
         for alloc in itertools.product(range(cap + 1), repeat=F):
             if sum(alloc) > cap:
@@ -49,7 +50,7 @@ def _brute_force_one_arc(inst: Instance) -> float:
 def test_ladders_end_at_the_newsvendor_reservation_and_cost():
     inst = make_instance("nsfnet", 4, 7, seed=3)
     lad = build_ladders(inst)
-    F, A = inst.n_requests, inst.arcs.n
+    F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
     y, z = newsvendor_reservations(inst, req, arc)
     assert np.array_equal(lad.full("y"), y) and np.array_equal(lad.full("z"), z)
@@ -87,7 +88,7 @@ def test_waterfill_respects_capacity_limits_and_ladder_order():
 def test_one_request_with_loose_capacity_gets_the_known_optimum():
     inst = make_instance("usnet", 1, 10, seed=11)
     req = inst.requests[0]
-    A = inst.arcs.n
+    A = arc_table(inst).n
     y, z = newsvendor_reservations(inst, np.zeros(A, np.int64), np.arange(A))
     cy, cz = pair_costs(inst, np.zeros(A, np.int64), np.arange(A), y.astype(float),
                         z.astype(float))
@@ -101,7 +102,7 @@ def test_one_request_with_loose_capacity_gets_the_known_optimum():
 def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
     inst = make_instance("usnet", 5, 10, seed=2)
     lad = build_ladders(inst)
-    weights = lad.best().reshape(inst.n_requests, inst.arcs.n)
+    weights = lad.best().reshape(inst.n_requests, arc_table(inst).n)
     cands = candidate_paths(inst, 4, weights)
     for f, req in enumerate(inst.requests):
         ranked = k_shortest_paths(inst, req.source, req.target, 4, weights[f])
@@ -118,7 +119,7 @@ def test_insertion_order_is_by_decreasing_stand_alone_cost():
     state = SAAGreedy().prepare(inst)
     order = insertion_order(state.cands, state.lad, "cost-desc")
     best = state.lad.best()
-    alone = [min(best[f * inst.arcs.n + a].sum() for a in state.cands.arcs[f])
+    alone = [min(best[f * arc_table(inst).n + a].sum() for a in state.cands.arcs[f])
              for f in range(inst.n_requests)]
     assert [alone[f] for f in order] == sorted(alone, reverse=True)
     assert insertion_order(state.cands, state.lad, "instance") == list(range(8))

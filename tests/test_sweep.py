@@ -22,7 +22,7 @@ import pytest
 from qkdbench.experiments.sweep import (RESULT_COLUMNS, GridPoint, grid_points, read_results,
                                         read_spec, reference_planner, run_point, run_sweep,
                                         spec_from_dict, summarize)
-from qkdbench.model import InputError
+from qkdbench.exceptions import InputError
 
 TESTS = Path(__file__).parent
 COSTS = ["instance_hash", "topology", "requests", "max_rate", "seed", "planner", "total",

@@ -7,9 +7,10 @@ import json
 import networkx as nx
 import pytest
 
-from qkdbench.model import InputError
+from qkdbench.exceptions import InputError
 from qkdbench.topologies import (from_networkx, load_topology, make_instance, read_edge_list,
                                  sample_requests, waxman_topology)
+from qkdbench.evaluation import arc_table
 
 
 @pytest.mark.parametrize("name, nodes, links, km", [
@@ -19,7 +20,7 @@ def test_builtin_topologies(name, nodes, links, km):
     assert len(t.nodes) == nodes
     assert len(t.links) == links
     assert sum(l.length_km for l in t.links) == pytest.approx(km)
-    assert t.arcs.n == 2 * links
+    assert arc_table(t).n == 2 * links
 
 
 def test_usnet_shortest_path_is_the_papers_fig2_route():

@@ -4,11 +4,15 @@ See :func:`evaluate` for one plan, :func:`evaluate_batch` for many (a GA
 population), :func:`pair_costs` for the cost of one request on one arc.
 """
 
+from .pricing import (ArcArrays, SupportArrays, arc_table, mdi_segments, qkd_links_needed,
+                      support_table)
 from .encoding import PlanArrays, decode_plan, encode_plan, route_violations, stack_plans
 from .evaluator import (BatchScores, Evaluation, evaluate, evaluate_arrays, evaluate_batch,
                         newsvendor_reservations, pair_costs, reservation_violations)
 
 __all__ = [
+    "ArcArrays", "SupportArrays", "arc_table", "support_table", "mdi_segments",
+    "qkd_links_needed",
     "PlanArrays", "decode_plan", "encode_plan", "route_violations", "stack_plans",
     "BatchScores", "Evaluation", "evaluate", "evaluate_arrays", "evaluate_batch",
     "newsvendor_reservations", "pair_costs", "reservation_violations",

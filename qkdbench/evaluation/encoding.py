@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Instance, InputError, Plan, Route
+from ..model import Instance, Plan, Route
+from ..exceptions import InputError
+from .pricing import arc_table
 
 __all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations"]
 
@@ -142,8 +144,8 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
 def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
                 stats: dict | None = None) -> Plan:
     """The :class:`Plan` of one plan's arrays (reservations rounded to integers)."""
-    tails = instance.arcs.tail
-    heads = instance.arcs.head
+    tails = arc_table(instance).tail
+    heads = arc_table(instance).head
     routes = []
     for f, req in enumerate(instance.requests):
         lo, hi = arrays.ptr[f], arrays.ptr[f + 1]

@@ -24,6 +24,7 @@ import numpy as np
 from ..model import COMPONENTS, PHASES, Instance, Plan
 from . import kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
+from .pricing import arc_table, support_table
 
 __all__ = [
     "Evaluation",
@@ -117,8 +118,8 @@ class BatchScores:
 
 
 def _kernel_data(instance: Instance) -> tuple:
-    s = instance.support
-    a = instance.arcs
+    s = support_table(instance)
+    a = arc_table(instance)
     return (s.ptr, s.links, s.survival, s.partial_links, s.used_ptr, s.used_table,
             s.mean_links, s.arc_class, a.c_y, a.c_z, a.hop)
 
@@ -139,7 +140,7 @@ def reservation_violations(instance: Instance, arrays: PlanArrays,
             k = place_of.get(ids[f], f)
             what = "negative" if vals[pos] < 0 else "not an integer"
             out.append(f"requests[{k}].{key}[{i}]: reservation {float(vals[pos]):g} is {what}")
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     used_y = np.bincount(arrays.arcs, weights=arrays.yr, minlength=arcs.n)
     used_z = np.bincount(arrays.arcs, weights=arrays.zr, minlength=arcs.n)
     for name, used, cap in (("QKD", used_y, arcs.W_qkd), ("KM", used_z, arcs.W_kml)):
@@ -154,8 +155,8 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
                     plan: Plan | None = None) -> Evaluation:
     """Score one encoded plan (see :func:`evaluate`)."""
     q, req_cost = kernels.score_detail(arrays.ptr, arrays.arcs, arrays.yr, arrays.zr,
-                                       instance.arcs.n, *_kernel_data(instance))
-    a = instance.arcs
+                                       arc_table(instance).n, *_kernel_data(instance))
+    a = arc_table(instance)
     costs = instance.costs
     # quantity rows per phase: QKD (reserved, used, on-demand) and KM likewise
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
@@ -240,7 +241,7 @@ def evaluate_batch(instance: Instance,
         n = 0 if isinstance(plans, PlanArrays) else len(plans)
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
-    a = instance.arcs
+    a = arc_table(instance)
     total, first, excess, fractional = kernels.score_batch(
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml)
     return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
@@ -288,7 +289,7 @@ def newsvendor_reservations(instance: Instance, requests: np.ndarray,
     """
     req = np.broadcast_to(np.asarray(requests, dtype=np.int64), np.shape(arcs))
     arc = np.asarray(arcs, dtype=np.int64)
-    s = instance.support
+    s = support_table(instance)
     out_y = np.zeros(arc.size, dtype=np.int64)
     out_z = np.zeros(arc.size, dtype=np.int64)
     for i, (f, a) in enumerate(zip(req.ravel(), arc.ravel())):

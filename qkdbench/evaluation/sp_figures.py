@@ -33,6 +33,7 @@ import numpy as np
 
 from ..model import Demand, Instance, Plan, Request, Route
 from .evaluator import evaluate
+from .sampling import sample_scenarios
 
 __all__ = [
     "Estimate",
@@ -157,23 +158,6 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
         std = float(x.std(ddof=1))
         half = t_quantile(0.5 + confidence / 2.0, x.size - 1) * std / math.sqrt(x.size)
     return Estimate(mean, std, int(x.size), half, mean - half, mean + half, confidence)
-
-
-def sample_scenarios(instance: Instance, n_scenarios: int,
-                     seed: int | Sequence[int]) -> np.ndarray:
-    """A seeded sample of joint scenarios: key rates (kbps), shape ``(n, F)``.
-
-    Requests are independent; column ``f`` is drawn from request ``f``'s demand.
-    ``seed`` is anything :func:`numpy.random.default_rng` takes (e.g. ``[7, 1]``
-    for a second stream).
-    """
-    if n_scenarios < 1:
-        raise ValueError(f"need at least one scenario, got {n_scenarios}")
-    rng = np.random.default_rng(seed)
-    out = np.empty((n_scenarios, instance.n_requests))
-    for f, req in enumerate(instance.requests):
-        out[:, f] = req.demand.sample(rng, n_scenarios)
-    return out
 
 
 def _check_scenarios(instance: Instance, scenarios: np.ndarray) -> np.ndarray:

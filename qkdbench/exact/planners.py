@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..heuristics.base import register_planner
+from ..utils.registry import register_planner
 from ..model import Instance, Plan
 from .sp_milp import solve_sp
 
@@ -45,6 +45,7 @@ class ExactPlanner:
 
     name = "exact"
     form = "compact"
+    proves_optimality = True
 
     def __init__(self, gap_rel: float = 1e-6, threads: int | None = None,
                  warm_start: Any = "relaxed", prune: bool = True, solver: str = "auto",

@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import SolverError, SolverUnavailableError
+from ..utils.statuses import PLAN_STATUSES
 from .milp import Milp
 
 __all__ = [
@@ -59,24 +61,11 @@ __all__ = [
 #: Dask worker processes too.
 SOLVER_LOG_ENV = "QKDBENCH_SOLVER_LOG"
 
-#: Statuses a plan may carry (``FORMATS.md``).
-PLAN_STATUSES: tuple[str, ...] = ("optimal", "feasible", "heuristic", "infeasible", "error")
 
 # HiGHS model statuses that stop a MIP before optimality is proven.
 _LIMITS = ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
            "kHighsInterrupt", "kObjectiveBound", "kObjectiveTarget", "kMemoryLimit")
 _INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
-
-
-class SolverError(RuntimeError):
-    """The MILP solver is missing or failed; the message is one line."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
-
-
-class SolverUnavailableError(SolverError):
-    """No usable MILP solver is installed."""
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,10 @@ import numpy as np
 
 from ..evaluation import evaluate, pair_costs
 from ..evaluation.encoding import route_violations
-from ..model import (KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan,
-                     Route)
+from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from .milp import Milp, MilpBuilder
 from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
+from ..evaluation.pricing import arc_table, support_table
 
 __all__ = [
     "FORMS",
@@ -112,8 +112,8 @@ class _Pairs:
 
 
 def _pairs(instance: Instance) -> _Pairs:
-    arcs = instance.arcs
-    sup = instance.support
+    arcs = arc_table(instance)
+    sup = support_table(instance)
     idx = instance.node_index
     req_l, arc_l, lv_l, ptr = [], [], [], [0]
     class_levels: dict[tuple[int, int], np.ndarray] = {}
@@ -157,7 +157,7 @@ def relaxation_bound(instance: Instance) -> float:
 def _relaxed_paths(instance: Instance, pairs: _Pairs) -> tuple[list[float], list[list[int]]]:
     """Per request: capacity-free optimal cost and its pair indices along the path."""
     weight = pairs.min_cost()
-    tails, heads = instance.arcs.tail, instance.arcs.head
+    tails, heads = arc_table(instance).tail, arc_table(instance).head
     costs, paths = [], []
     order = np.argsort(pairs.req, kind="stable")
     bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
@@ -183,7 +183,7 @@ def _prune_mask(instance: Instance, pairs: _Pairs, upper_bound: float) -> np.nda
     weight = pairs.min_cost()
     costs, _ = _relaxed_paths(instance, pairs)
     total = math.fsum(costs)
-    tails, heads = instance.arcs.tail, instance.arcs.head
+    tails, heads = arc_table(instance).tail, arc_table(instance).head
     keep = np.zeros(pairs.n, dtype=bool)
     tol = 1e-9 * abs(upper_bound) + 1e-6
     for f, r in enumerate(instance.requests):
@@ -229,7 +229,7 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     """
     pairs = _pairs(instance)
     ny, nz = _newsvendor_levels(pairs)
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     tails, heads = arcs.tail, arcs.head
     free_y = arcs.W_qkd.astype(float).copy()
     free_z = arcs.W_kml.astype(float).copy()
@@ -400,7 +400,7 @@ def _cut_rows(b: MilpBuilder, pairs: _Pairs, x: np.ndarray, y: np.ndarray, z: np
 def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray,
                    y: np.ndarray, z: np.ndarray, names: list[np.ndarray]) -> None:
     """The extensive form's used / on-demand wavelengths per support point."""
-    arcs, sup = instance.arcs, instance.support
+    arcs, sup = arc_table(instance), support_table(instance)
     per_pair = np.diff(sup.ptr)[pairs.req]
     pair_of = np.repeat(np.arange(pairs.n), per_pair)
     s = sup.ptr[pairs.req][pair_of] + (np.arange(pair_of.size)
@@ -432,8 +432,8 @@ def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndar
 def _routing_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray) -> None:
     """Flow conservation and at most one outgoing arc per node, per request."""
     n_nodes = len(instance.nodes)
-    tail = instance.arcs.tail[pairs.arc].astype(np.int64)
-    head = instance.arcs.head[pairs.arc].astype(np.int64)
+    tail = arc_table(instance).tail[pairs.arc].astype(np.int64)
+    head = arc_table(instance).head[pairs.arc].astype(np.int64)
     key_out = pairs.req * n_nodes + tail
     key_in = pairs.req * n_nodes + head
     keys = np.unique(np.concatenate([key_out, key_in]))
@@ -464,7 +464,7 @@ def _routing_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarr
 def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, y: np.ndarray,
                    z: np.ndarray) -> None:
     """The arc reservation capacities, a QKD and a KM row per arc in use."""
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     used = np.unique(pairs.arc)
     rank = np.searchsorted(used, pairs.arc)
     upper = np.stack([arcs.W_qkd[used], arcs.W_kml[used]], 1).astype(float).ravel()
@@ -498,7 +498,7 @@ def build_model(instance: Instance, form: str = "compact", *,
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
     t0 = time.perf_counter()
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     pairs = _pairs(instance)
     n_all = pairs.n
     if upper_bound is not None and math.isfinite(upper_bound):
@@ -621,7 +621,7 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
 def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
             planner: str) -> tuple[Route, ...]:
     inst = model.instance
-    tails, heads = inst.arcs.tail, inst.arcs.head
+    tails, heads = arc_table(inst).tail, arc_table(inst).head
     routes = []
     for f, r in enumerate(inst.requests):
         sel = np.flatnonzero((model.req == f) & (xv > 0.5))
@@ -749,7 +749,7 @@ def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
         return warm_start
     if warm_start == "relaxed":
         return relaxed_plan(instance)
-    from ..heuristics import get_planner
+    from ..utils.registry import get_planner
 
     return get_planner(warm_start).plan(instance, seed=seed)
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..heuristics import available_planners
+from ..utils.registry import available_planners, proves_optimality
 from ..model import Instance, Plan
 from .runs import RUN_FIELDS, add_gaps, gap_reference, run_planner, warm_up
 
@@ -50,12 +50,13 @@ MIN_TIME_LIMIT = 1.0
 
 
 def planner_order(names: Sequence[str]) -> list[str]:
-    """Planners in the order a comparison runs them: exact ones first, then by name.
+    """Planners in the order a comparison runs them: those that prove optimality first.
 
-    The exact planners run first so that a heuristic never waits behind a
-    budget the exact solve needs for its proof.
+    The planners that prove optimality (:func:`~qkdbench.utils.registry.proves_optimality`)
+    run first so that a heuristic never waits behind a budget the exact solve
+    needs for its proof; then by name.
     """
-    return sorted(dict.fromkeys(names), key=lambda n: (not n.startswith("exact"), n))
+    return sorted(dict.fromkeys(names), key=lambda n: (not proves_optimality(n), n))
 
 
 def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: int | None = 0,

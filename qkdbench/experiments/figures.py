@@ -49,12 +49,14 @@ import numpy as np
 import pandas as pd
 
 from ..evaluation import evaluate, newsvendor_reservations
-from ..heuristics import available_planners, get_planner
-from ..model import InputError, Instance, Plan, Route
+from ..utils.registry import available_planners, get_planner, proves_optimality
+from ..model import Instance, Plan, Route
+from ..exceptions import InputError
 from ..topologies import make_instance
 from .compare import compare
 from .config import EXACT, FIGURES, PAPER_SAVING_PCT, FigureConfig
 from .runs import output_directory
+from ..evaluation.pricing import arc_table, support_table
 
 __all__ = [
     "FIGURES",
@@ -135,7 +137,7 @@ def reference_plan(instance: Instance, *, time_limit: float | None = None, seed:
 
 
 def _max_links(instance: Instance) -> int:
-    s = instance.support
+    s = support_table(instance)
     return int(s.links.max()) if s.links.size else 0
 
 
@@ -208,7 +210,7 @@ def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
     else:
         news = math.nan
     per = 3.0 if kind == "qkd" else 1.0
-    needs = [per * instance.support.mean_links[instance.support.arc_class[a], f]
+    needs = [per * support_table(instance).mean_links[support_table(instance).arc_class[a], f]
              for f, a in zip(pairs_r, pairs_a)] if pairs_a else []
     df.attrs.update(
         kind=kind, argmin=int(df.loc[df["total"].idxmin(), "level"]) if len(df) else None,
@@ -223,7 +225,7 @@ def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
 
 def _capacity_used(instance: Instance, plan: Plan) -> dict[str, float]:
     """Capacity of the arcs the routes use, and how many of them the plan fills."""
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     ry = np.zeros(arcs.n)
     rz = np.zeros(arcs.n)
     used = np.zeros(arcs.n, dtype=bool)
@@ -279,7 +281,7 @@ def rate_sweep(topology: str | Instance, n_requests: int, rates: Iterable[int], 
 def _rate_label(df: pd.DataFrame) -> str:
     """E.g. ``exact SP, optimal for K <= 40; stopped at the time limit for K = 50 (gap 0.7%)``."""
     refs = df["reference"].astype(str)
-    if not refs.str.startswith("exact").all():
+    if not refs.map(proves_optimality).all():
         return refs.iloc[-1]
     stopped = df[df["status"] != "optimal"]
     if stopped.empty:
@@ -489,7 +491,7 @@ def plot_request_sweep(df: pd.DataFrame, title: str = ""):
     g = df.groupby("requests").agg(sp=("sp_total", "mean"), base=("baseline_total", "mean"),
                                    saving=("saving_pct", "mean")).reset_index()
     ref = str(df["reference"].iloc[0]) if len(df) else "SP"
-    label = "exact SP" if ref.startswith("exact") else ref
+    label = "exact SP" if proves_optimality(ref) else ref
     base = str(df["baseline"].iloc[0]) if len(df) else "baseline"
     fig, (ax,) = _figure()
     ax.plot(g["requests"], g["base"], "s-", color="C3",

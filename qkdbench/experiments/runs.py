@@ -30,8 +30,9 @@ from functools import lru_cache
 from typing import Any
 
 from ..evaluation import evaluate, evaluate_batch
-from ..heuristics import available_planners, get_planner
-from ..model import Demand, Instance, Link, Plan, Request, Route, instance_to_dict
+from ..utils.registry import available_planners, get_planner
+from ..model import Demand, Instance, Link, Plan, Request, Route
+from ..io import instance_to_dict
 
 __all__ = [
     "output_directory",
@@ -327,7 +328,7 @@ def output_directory(path: str | Path, option: str, holds: str) -> Path:
     InputError
         If ``path`` is a file, or cannot be created.
     """
-    from ..model import InputError
+    from ..exceptions import InputError
 
     out = Path(path)
     if out.exists() and not out.is_dir():

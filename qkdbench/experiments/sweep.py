@@ -64,8 +64,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..model import InputError
+from ..exceptions import InputError
 from ..topologies import make_instance
+from ..utils.registry import proves_optimality
 from .runs import (GapReference, add_gaps, gap_reference, instance_hash, output_directory,
                    run_planner, versions, warm_up)
 
@@ -246,7 +247,7 @@ def reference_planner(planners: Sequence[str]) -> str | None:
     for name in ("exact", "exact-extensive"):
         if name in planners:
             return name
-    return next((p for p in planners if p.startswith("exact")), None)
+    return next((p for p in planners if proves_optimality(p)), None)
 
 
 def grid_points(spec: SweepSpec) -> list[GridPoint]:
@@ -621,7 +622,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if todo:
         try:
             warm_up()  # compile or load the Numba kernels before fanning out
-            from ..heuristics import available_planners
+            from ..utils.registry import available_planners
 
             unknown = sorted(set(spec.planners) - set(available_planners()))
             if unknown:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from ..model import (KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route,
-                     qkd_links_needed)
-from .base import Stopwatch, register_planner
+from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..evaluation.pricing import qkd_links_needed
+from ..utils.registry import register_planner
+from ..utils.timing import Stopwatch
+from ..evaluation.pricing import arc_table
 
 __all__ = ["CoQBN", "provisioning_level", "shortest_path"]
 
@@ -68,7 +70,7 @@ class CoQBN:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         clock = Stopwatch(time_limit)
-        arcs = instance.arcs
+        arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()
         free_z = arcs.W_kml.astype(np.int64).copy()
         routes = []

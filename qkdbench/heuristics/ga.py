@@ -4,7 +4,7 @@ Genome
 ------
 A list of ``2F`` integers: for request ``f``, gene ``f`` is the index of its
 route among its candidates (the ``k`` cheapest stand-alone routes plus the
-shortest by length, :mod:`qkdbench.heuristics.paths`) and gene ``F + f`` a
+shortest by length, :mod:`qkdbench.planning.paths`) and gene ``F + f`` a
 *reservation level* ``l`` in ``0 .. levels-1``: on every arc of its route the
 request asks for at most the fraction ``l / (levels - 1)`` of its newsvendor
 reservation (rounded to the nearest wavelength).
@@ -13,7 +13,7 @@ Decoding and repair
 -------------------
 Requests rarely all get what they ask for: on each arc, the reservation
 capacity is shared among the requests using it by water-filling
-(:func:`~qkdbench.heuristics.saa_greedy.waterfill`: wavelengths go to the
+(:func:`~qkdbench.planning.waterfill.waterfill`: wavelengths go to the
 largest marginal savings first, each request up to its ask). Every decoded
 plan therefore respects every capacity; at full levels the reservations are
 the optimal ones for the genome's routes. The level genes let the genome
@@ -61,9 +61,13 @@ from deap import base, creator, tools
 
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
 from ..model import Instance, Plan
-from .base import Stopwatch, register_planner
+from ..utils.registry import register_planner
+from ..utils.timing import Stopwatch
 from .coqbn import CoQBN
-from .saa_greedy import GreedyState, SAAGreedy, waterfill
+from ..planning.greedy import GreedyState
+from ..planning.waterfill import waterfill
+from .saa_greedy import SAAGreedy
+from ..evaluation.pricing import arc_table
 
 __all__ = ["GeneticPlanner", "GenomeDecoder"]
 
@@ -94,7 +98,7 @@ class GenomeDecoder:
         self.cands = state.cands
         self.levels = levels
         self.F = instance.n_requests
-        self.A = instance.arcs.n
+        self.A = arc_table(instance).n
         self.n_cands = np.array([len(c) for c in self.cands.arcs], dtype=np.int64)
         self.full_y = self.lad.full("y")
         self.full_z = self.lad.full("z")
@@ -144,8 +148,8 @@ class GenomeDecoder:
         frac = np.repeat(np.asarray(lvl_list, float), lens_arr) / (self.levels - 1)
         groups = plan_of * A + arcs
         lad = self.lad
-        cap_y = np.tile(self.instance.arcs.W_qkd.astype(float), B)
-        cap_z = np.tile(self.instance.arcs.W_kml.astype(float), B)
+        cap_y = np.tile(arc_table(self.instance).W_qkd.astype(float), B)
+        cap_z = np.tile(arc_table(self.instance).W_kml.astype(float), B)
         yr = waterfill(lad.y_ptr, lad.y_len, lad.y_ben, pairs, groups, cap_y,
                        np.floor(frac * self.full_y[pairs] + 0.5))
         zr = waterfill(lad.z_ptr, lad.z_len, lad.z_ben, pairs, groups, cap_z,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from ..model import Instance, Params
-from .loaders import parse_edge_list
+from .edge_list import parse_edge_list
 
 __all__ = ["BUILTIN_TOPOLOGIES", "builtin_topology"]
 

@@ -6,89 +6,20 @@ Every loader returns an :class:`~qkdbench.model.Instance` without requests;
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import networkx as nx
 
-from ..model import INSTANCE_FORMAT, Instance, InputError, Link, Params, read_instance
+from ..exceptions import InputError
+from ..io import INSTANCE_FORMAT, read_instance
+from ..model import Instance, Link, Params
+from ..utils.files import read_json
+from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
+from .edge_list import parse_edge_list, read_edge_list
 
 __all__ = ["parse_edge_list", "read_edge_list", "read_graphml", "read_node_link",
            "from_networkx", "topohub_topology", "load_topology"]
-
-
-def _read_text(src: str) -> str:
-    try:
-        with open(src, encoding="utf-8") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", "", src) from None
-
-
-def _read_json(src: str) -> Any:
-    try:
-        return json.loads(_read_text(src))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}",
-                         src) from None
-
-
-def _node(token: str) -> Any:
-    try:
-        return int(token)
-    except ValueError:
-        return token
-
-
-def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tuple]:
-    """Parse ``u v length_km`` lines (``#`` starts a comment).
-
-    Returns
-    -------
-    nodes, links : tuple
-        Nodes in order of first appearance (integers sorted if all are integers).
-
-    Raises
-    ------
-    InputError
-        Naming the line and the problem.
-    """
-    links, nodes = [], {}
-    for lineno, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = line.split()
-        if len(parts) != 3:
-            raise InputError(f"expected 'u v length_km', got {line!r}", f"line {lineno}", source)
-        u, v = _node(parts[0]), _node(parts[1])
-        try:
-            length = float(parts[2])
-        except ValueError:
-            raise InputError(f"length {parts[2]!r} is not a number", f"line {lineno}",
-                             source) from None
-        nodes.setdefault(u, None)
-        nodes.setdefault(v, None)
-        links.append(Link(u, v, length))
-    order = list(nodes)
-    if all(isinstance(n, int) for n in order):
-        order.sort()
-    return tuple(order), tuple(links)
-
-
-def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
-    """Read a ``u v length_km`` edge-list file."""
-    src = os.fspath(path)
-    text = _read_text(src)
-    nodes, links = parse_edge_list(text, src)
-    name = os.path.splitext(os.path.basename(src))[0]
-    try:
-        return Instance(nodes, links, (), params or Params(), name=name)
-    except InputError as exc:
-        raise exc.located(src) from None
 
 
 def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | None = None,
@@ -155,7 +86,7 @@ def read_node_link(path: str | os.PathLike, length: str | None = None,
                    params: Params | None = None) -> Instance:
     """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km)."""
     src = os.fspath(path)
-    data = _read_json(src)
+    data = read_json(src)
     return _node_link_instance(data, src, length, params)
 
 
@@ -215,8 +146,6 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
     InputError
         For an unknown name or a bad file.
     """
-    from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
-
     text = os.fspath(name_or_file)
     if text.lower() in BUILTIN_TOPOLOGIES:
         return builtin_topology(text, params)
@@ -225,7 +154,7 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
         if ext == ".graphml":
             return read_graphml(text, params=params)
         if ext == ".json":
-            data = _read_json(text)
+            data = read_json(text)
             if isinstance(data, dict) and data.get("format") == INSTANCE_FORMAT:
                 inst = read_instance(text)
                 return Instance(inst.nodes, inst.links, (), params or inst.params, inst.costs,

@@ -15,6 +15,7 @@ import numpy as np
 
 from qkdbench.evaluation import newsvendor_reservations
 from qkdbench.model import Instance, Plan, Route
+from qkdbench.evaluation import arc_table
 
 __all__ = ["MinHopPlanner"]
 
@@ -39,7 +40,7 @@ class MinHopPlanner:
         if self.order not in ("instance", "reverse"):
             raise ValueError(f"order must be 'instance' or 'reverse', got {self.order!r}")
         start = time.perf_counter()
-        arcs = instance.arcs
+        arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()
         free_z = arcs.W_kml.astype(np.int64).copy()
         big = 1.0 + float(arcs.length_km.sum())  # one hop outweighs any length

@@ -1,5 +1,9 @@
 """The planner interface, the registry and plug-in discovery.
 
+The registry sits below every planner package (as a dispatch registry does), so
+that heuristics, exact and learned planners register themselves without
+importing each other.
+
 A planner is any object with a ``name`` and a method
 ``plan(instance, *, seed=None, time_limit=None) -> Plan``. Its constructor only
 stores parameters (as in scikit-learn); randomness is resolved at call time
@@ -14,7 +18,7 @@ Planners come from three places, all listed by ``qkdbench planners``:
 
 Examples
 --------
->>> from qkdbench.heuristics import get_planner
+>>> from qkdbench.utils.registry import get_planner
 >>> get_planner("coqbn").name
 'coqbn'
 """
@@ -22,17 +26,16 @@ Examples
 from __future__ import annotations
 
 import importlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..model import Instance, Plan
+if TYPE_CHECKING:
+    from ..model import Instance, Plan
 
 __all__ = ["Planner", "PlannerInfo", "register_planner", "unregister_planner", "get_planner",
-           "available_planners",
-           "ENTRY_POINT_GROUP", "BUILTIN_MODULES", "Stopwatch"]
+           "available_planners", "proves_optimality", "ENTRY_POINT_GROUP", "BUILTIN_MODULES"]
 
 #: Entry-point group through which other packages add planners.
 ENTRY_POINT_GROUP = "qkdbench.planners"
@@ -48,7 +51,12 @@ BUILTIN_MODULES: tuple[str, ...] = (
 
 @runtime_checkable
 class Planner(Protocol):
-    """What every planner provides."""
+    """What every planner provides.
+
+    A planner class may also set ``proves_optimality = True`` when the plans it
+    returns with status ``optimal`` are proven optimal (an exact solver);
+    comparisons then run it first and use it as the reference.
+    """
 
     name: str
 
@@ -67,6 +75,11 @@ class PlannerInfo:
     summary: str
     factory: Callable[..., Planner] | None = None
     entry_point: Any = None
+
+    @property
+    def proves_optimality(self) -> bool:
+        """Whether the planner's ``optimal`` plans are proven (an exact solver)."""
+        return bool(getattr(self.factory, "proves_optimality", False))
 
 
 _REGISTRY: dict[str, PlannerInfo] = {}
@@ -148,6 +161,18 @@ def available_planners() -> dict[str, PlannerInfo]:
     return dict(_REGISTRY)
 
 
+def proves_optimality(name: str) -> bool:
+    """Whether the registered planner ``name`` proves optimality (``False`` if unknown).
+
+    Examples
+    --------
+    >>> proves_optimality("exact"), proves_optimality("coqbn")
+    (True, False)
+    """
+    info = available_planners().get(name)
+    return info is not None and info.proves_optimality
+
+
 def get_planner(name: str, **params: Any) -> Planner:
     """A new planner by registry name, constructed with ``params``.
 
@@ -168,28 +193,3 @@ def get_planner(name: str, **params: Any) -> Planner:
     if not isinstance(planner, Planner):
         raise TypeError(f"planner {name!r} does not provide name and plan()")
     return planner
-
-
-class Stopwatch:
-    """Wall-clock budget for a planner run.
-
-    Parameters
-    ----------
-    limit : float or None
-        Seconds; ``None`` means no limit.
-    """
-
-    def __init__(self, limit: float | None):
-        self.limit = limit
-        self.start = time.perf_counter()
-
-    @property
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
-
-    def expired(self) -> bool:
-        return self.limit is not None and self.elapsed >= self.limit
-
-    @property
-    def remaining(self) -> float | None:
-        return None if self.limit is None else max(0.0, self.limit - self.elapsed)

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..model import Instance
+from ..evaluation.pricing import arc_table
 
 __all__ = ["Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
 
@@ -80,7 +81,7 @@ def standalone_arc_costs(instance: Instance) -> np.ndarray:
         ``pair_costs`` (QKD part with the arc's route cost, plus KM part) at the
         reservations of :func:`newsvendor_reservations`; capacity aside.
     """
-    F, A = instance.n_requests, instance.arcs.n
+    F, A = instance.n_requests, arc_table(instance).n
     if F == 0 or A == 0:
         return np.zeros((F, A))
     req = np.repeat(np.arange(F), A)

@@ -1,0 +1,237 @@
+"""Reading and writing instance and plan files (``qkdbench-instance/1``, ``qkdbench-plan/1``).
+
+See ``docs/formats.md`` for every key. Readers validate as they go and raise
+:class:`~qkdbench.exceptions.InputError` naming the file, the place in it and
+the problem, on one line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from .exceptions import InputError
+from .model import (LINK_OVERRIDES, CostTable, Demand, Instance, Link, Params, Plan, Request,
+                    Route, check_number)
+from .utils.files import read_json, write_json
+from .utils.jsonsafe import json_safe
+from .utils.statuses import PLAN_STATUSES
+
+__all__ = ["INSTANCE_FORMAT", "PLAN_FORMAT", "read_instance", "write_instance",
+           "instance_from_dict", "instance_to_dict", "read_plan", "write_plan",
+           "plan_from_dict", "plan_to_dict"]
+
+INSTANCE_FORMAT = "qkdbench-instance/1"
+PLAN_FORMAT = "qkdbench-plan/1"
+
+T = TypeVar("T")
+
+
+def _require(obj: Mapping, key: str, place: str) -> Any:
+    if not isinstance(obj, Mapping):
+        raise InputError("expected an object", place)
+    if key not in obj:
+        raise InputError(f"missing key {key!r}", place)
+    return obj[key]
+
+
+def _node_id(value: Any, place: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise InputError(f"node id must be an integer or a string, got {value!r}", place)
+    return value
+
+
+def instance_from_dict(data: Mapping[str, Any]) -> Instance:
+    """Build an :class:`Instance` from a ``qkdbench-instance/1`` object.
+
+    Raises
+    ------
+    InputError
+        Naming the place (e.g. ``links[3].length_km``) and the problem.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError("expected a JSON object at the top level")
+    fmt = data.get("format")
+    if fmt != INSTANCE_FORMAT:
+        raise InputError(f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r}", "format")
+    params = Params.from_dict(data.get("params", {}))
+    costs = CostTable.from_dict(data.get("costs", {}))
+    raw_nodes = _require(data, "nodes", "")
+    if not isinstance(raw_nodes, list):
+        raise InputError("expected a list", "nodes")
+    nodes, names = [], {}
+    for i, n in enumerate(raw_nodes):
+        nid = _node_id(_require(n, "id", f"nodes[{i}]"), f"nodes[{i}].id")
+        nodes.append(nid)
+        if isinstance(n, Mapping) and n.get("name") is not None:
+            names[nid] = str(n["name"])
+    raw_links = _require(data, "links", "")
+    if not isinstance(raw_links, list):
+        raise InputError("expected a list", "links")
+    links = []
+    for k, ln in enumerate(raw_links):
+        place = f"links[{k}]"
+        u = _node_id(_require(ln, "u", place), f"{place}.u")
+        v = _node_id(_require(ln, "v", place), f"{place}.v")
+        length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
+                               positive=True)
+        extra = {}
+        for attr in LINK_OVERRIDES:
+            if attr in ln:
+                integer = attr.startswith("W_")
+                val = check_number(ln[attr], f"{place}.{attr}", nonneg=integer,
+                                    positive=not integer, integer=integer)
+                extra[attr] = int(val) if integer else val
+        unknown = set(ln) - {"u", "v", "length_km", *LINK_OVERRIDES}
+        if unknown:
+            raise InputError(f"unknown key {sorted(unknown)[0]!r}", place)
+        links.append(Link(u, v, length, **extra))
+    raw_reqs = data.get("requests", [])
+    if not isinstance(raw_reqs, list):
+        raise InputError("expected a list", "requests")
+    reqs = []
+    for k, rq in enumerate(raw_reqs):
+        place = f"requests[{k}]"
+        rid = _require(rq, "id", place)
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
+        src = _node_id(_require(rq, "source", place), f"{place}.source")
+        dst = _node_id(_require(rq, "target", place), f"{place}.target")
+        dem = _require(rq, "demand", place)
+        values = _require(dem, "values", f"{place}.demand")
+        probs = _require(dem, "probs", f"{place}.demand")
+        if not isinstance(values, list) or not isinstance(probs, list):
+            raise InputError("values and probs must be lists", f"{place}.demand")
+        try:
+            demand = Demand(tuple(values), tuple(probs))
+        except InputError as exc:
+            raise InputError(exc.problem, f"{place}.{exc.place}") from None
+        reqs.append(Request(str(rid) if not isinstance(rid, str) else rid, src, dst, demand))
+    return Instance(tuple(nodes), tuple(links), tuple(reqs), params, costs,
+                    str(data.get("name", "instance")), names)
+
+
+def instance_to_dict(instance: Instance) -> dict[str, Any]:
+    """The ``qkdbench-instance/1`` object of an instance."""
+    links = []
+    for link in instance.links:
+        d = {"u": link.u, "v": link.v, "length_km": link.length_km}
+        for attr in LINK_OVERRIDES:
+            if getattr(link, attr) is not None:
+                d[attr] = getattr(link, attr)
+        links.append(d)
+    nodes = []
+    for n in instance.nodes:
+        d = {"id": n}
+        if n in instance.node_names:
+            d["name"] = instance.node_names[n]
+        nodes.append(d)
+    return {
+        "format": INSTANCE_FORMAT,
+        "name": instance.name,
+        "params": instance.params.to_dict(),
+        "costs": instance.costs.to_dict(),
+        "nodes": nodes,
+        "links": links,
+        "requests": [{"id": r.id, "source": r.source, "target": r.target,
+                      "demand": r.demand.to_dict()} for r in instance.requests],
+    }
+
+
+def _read(path: str | os.PathLike, from_dict: Callable[[Any], T]) -> T:
+    data = read_json(path)
+    try:
+        return from_dict(data)
+    except InputError as exc:
+        raise exc.located(os.fspath(path)) from None
+
+
+def read_instance(path: str | os.PathLike) -> Instance:
+    """Read and validate an instance file.
+
+    Raises
+    ------
+    InputError
+        ``FILE: PLACE: problem`` for an unreadable, malformed or invalid file.
+    """
+    return _read(path, instance_from_dict)
+
+
+def write_instance(instance: Instance, path: str | os.PathLike) -> None:
+    """Write an instance file."""
+    write_json(instance_to_dict(instance), path)
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The ``qkdbench-plan/1`` object of a plan."""
+    return {
+        "format": PLAN_FORMAT,
+        "instance": plan.instance,
+        "planner": plan.planner,
+        "requests": [{"id": r.request_id, "path": list(r.path),
+                      "reserve_qkd": json_safe(list(r.reserve_qkd)),
+                      "reserve_km": json_safe(list(r.reserve_km))} for r in plan.routes],
+        "stats": json_safe(dict(plan.stats)),
+    }
+
+
+def plan_from_dict(data: Mapping[str, Any]) -> Plan:
+    """Build a :class:`Plan` from a ``qkdbench-plan/1`` object (structure only).
+
+    Whether the plan fits an instance (paths on existing arcs, capacities) is
+    the evaluator's question, not the reader's.
+    """
+    if not isinstance(data, Mapping):
+        raise InputError("expected a JSON object at the top level")
+    fmt = data.get("format")
+    if fmt != PLAN_FORMAT:
+        raise InputError(f"unsupported format {fmt!r}, expected {PLAN_FORMAT!r}", "format")
+    raw = _require(data, "requests", "")
+    if not isinstance(raw, list):
+        raise InputError("expected a list", "requests")
+    routes = []
+    for k, rq in enumerate(raw):
+        place = f"requests[{k}]"
+        rid = _require(rq, "id", place)
+        path = _require(rq, "path", place)
+        if not isinstance(path, list) or len(path) < 2:
+            raise InputError("path must list at least two nodes", f"{place}.path")
+        for i, n in enumerate(path):
+            _node_id(n, f"{place}.path[{i}]")
+        res = {}
+        for key in ("reserve_qkd", "reserve_km"):
+            vals = rq.get(key, [0] * (len(path) - 1))
+            if not isinstance(vals, list) or len(vals) != len(path) - 1:
+                raise InputError(f"expected a list of {len(path) - 1} numbers, one per arc",
+                                 f"{place}.{key}")
+            clean = []
+            for i, x in enumerate(vals):
+                v = check_number(x, f"{place}.{key}[{i}]")
+                clean.append(int(v) if v == int(v) else v)
+            res[key] = tuple(clean)
+        routes.append(Route(str(rid), tuple(path), res["reserve_qkd"], res["reserve_km"]))
+    stats = data.get("stats", {})
+    if not isinstance(stats, Mapping):
+        raise InputError("expected an object", "stats")
+    status = stats.get("status")
+    if status is not None and status not in PLAN_STATUSES:
+        raise InputError(f"unknown status {status!r}", "stats.status")
+    return Plan(str(data.get("instance", "")), str(data.get("planner", "")), tuple(routes),
+                dict(stats))
+
+
+def read_plan(path: str | os.PathLike) -> Plan:
+    """Read a plan file.
+
+    Raises
+    ------
+    InputError
+        ``FILE: PLACE: problem`` for an unreadable, malformed or invalid file.
+    """
+    return _read(path, plan_from_dict)
+
+
+def write_plan(plan: Plan, path: str | os.PathLike) -> None:
+    """Write a plan file."""
+    write_json(plan_to_dict(plan), path)

@@ -1,0 +1,129 @@
+"""Reservation ladders: each (request, arc) pair's expected cost as marginal benefits.
+
+On one arc the expected cost of one request is convex and piecewise linear in
+its reservation, with breakpoints where the key-rate support needs ``3P`` (QKD)
+or ``P`` (KM) wavelengths (``docs/model.md``). The evaluator's
+:func:`~qkdbench.evaluation.pair_costs` is read at the breakpoints only; between
+two breakpoints each extra wavelength saves the same amount (its *marginal
+benefit*). Segments with no saving are dropped, so a pair's full ladder ends at
+its newsvendor reservation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..evaluation import pair_costs
+from ..evaluation.pricing import arc_table, support_table
+from ..model import Instance
+
+__all__ = ["Ladders", "build_ladders"]
+
+
+@dataclass(frozen=True, eq=False)
+class Ladders:
+    """Marginal-benefit ladders of every (request, arc) pair.
+
+    Pair ``p = f * A + a`` is request ``f`` on arc ``a``. Its QKD segments are
+    ``y_ptr[p]:y_ptr[p+1]``: segment ``j`` is ``y_len[j]`` wavelengths, each
+    lowering the pair's expected cost by ``y_ben[j] > 0`` (non-increasing
+    along the ladder). The same for KM with ``z_*``.
+
+    Attributes
+    ----------
+    n_arcs : int
+    base : ndarray (P,)
+        Expected cost of the pair with nothing reserved (QKD and KM parts plus
+        the arc's route cost), from :func:`~qkdbench.evaluation.pair_costs`.
+    y_ptr, y_len, y_ben, z_ptr, z_len, z_ben : ndarray
+    """
+
+    n_arcs: int
+    base: np.ndarray
+    y_ptr: np.ndarray
+    y_len: np.ndarray
+    y_ben: np.ndarray
+    z_ptr: np.ndarray
+    z_len: np.ndarray
+    z_ben: np.ndarray
+
+    def best(self) -> np.ndarray:
+        """Cost of each pair at its newsvendor reservations (capacity aside), ``(P,)``."""
+        gain_y = np.bincount(_owner(self.y_ptr), weights=self.y_len * self.y_ben,
+                             minlength=self.base.size)
+        gain_z = np.bincount(_owner(self.z_ptr), weights=self.z_len * self.z_ben,
+                             minlength=self.base.size)
+        return self.base - gain_y - gain_z
+
+    def full(self, kind: str) -> np.ndarray:
+        """Newsvendor reservation of each pair, ``kind`` ``"y"`` (QKD) or ``"z"`` (KM)."""
+        ptr, length = (self.y_ptr, self.y_len) if kind == "y" else (self.z_ptr, self.z_len)
+        return np.bincount(_owner(ptr), weights=length, minlength=self.base.size)
+
+
+def _owner(ptr: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+
+
+def _segments(levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positive-benefit segments between consecutive breakpoints of every pair."""
+    n_pairs = levels_ptr.size - 1
+    last = np.zeros(width.size, dtype=bool)
+    last[levels_ptr[1:] - 1] = True
+    keep = ~last  # a segment starts at every breakpoint but a pair's last
+    length = (np.roll(width, -1) - width)[keep]
+    drop = (cost - np.roll(cost, -1))[keep]
+    owner = _owner(levels_ptr)[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ben = np.where(length > 0, drop / np.maximum(length, 1), 0.0)
+    # exact convexity makes benefits non-increasing; enforce it against rounding
+    starts = np.zeros(n_pairs + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(np.bincount(owner, minlength=n_pairs))
+    for p in np.flatnonzero(np.diff(starts) > 1):
+        sl = slice(starts[p], starts[p + 1])
+        ben[sl] = np.minimum.accumulate(ben[sl])
+    # a flat stretch (within rounding) saves nothing: the smallest minimiser is kept
+    scale = 1e-12 * (1.0 + np.abs(cost[keep]))
+    good = (ben * length > scale) & (length > 0)
+    ptr = np.zeros(n_pairs + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(np.bincount(owner[good], minlength=n_pairs))
+    return ptr, length[good].astype(float), ben[good]
+
+
+def build_ladders(instance: Instance) -> Ladders:
+    """The ladders of every (request, arc) pair of ``instance``.
+
+    Breakpoints come from the instance's key-rate supports (``P`` per support
+    point on the arc's key-rate class); costs at the breakpoints from one
+    :func:`~qkdbench.evaluation.pair_costs` call.
+    """
+    F, A = instance.n_requests, arc_table(instance).n
+    if F * A == 0:
+        empty_ptr = np.zeros(F * A + 1, dtype=np.int64)
+        return Ladders(A, np.zeros(F * A), empty_ptr, np.zeros(0), np.zeros(0),
+                       empty_ptr.copy(), np.zeros(0), np.zeros(0))
+    s = support_table(instance)
+    levels_of: dict[tuple[int, int], np.ndarray] = {}
+    lv_list = []
+    for f in range(F):
+        for a in range(A):
+            c = int(s.arc_class[a])
+            lv = levels_of.get((f, c))
+            if lv is None:
+                lv = np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
+                levels_of[(f, c)] = lv
+            lv_list.append(lv)
+    counts = np.array([lv.size for lv in lv_list], dtype=np.int64)
+    ptr = np.zeros(F * A + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(counts)
+    levels = np.concatenate(lv_list).astype(float) if lv_list else np.zeros(0)
+    req = np.repeat(np.repeat(np.arange(F), A), counts)
+    arc = np.repeat(np.tile(np.arange(A), F), counts)
+    gy, gz = pair_costs(instance, req, arc, 3.0 * levels, levels)
+    base = (gy + gz)[ptr[:-1]] if F * A else np.zeros(0)
+    y_ptr, y_len, y_ben = _segments(ptr, 3.0 * levels, gy)
+    z_ptr, z_len, z_ben = _segments(ptr, levels, gz)
+    return Ladders(A, base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben)

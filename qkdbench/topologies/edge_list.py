@@ -1,0 +1,67 @@
+"""Edge-list topologies: ``u v length_km`` per line, ``#`` starts a comment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..exceptions import InputError
+from ..model import Instance, Link, Params
+from ..utils.files import read_text
+
+__all__ = ["parse_edge_list", "read_edge_list"]
+
+
+def _node(token: str) -> Any:
+    try:
+        return int(token)
+    except ValueError:
+        return token
+
+
+def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tuple]:
+    """Parse ``u v length_km`` lines (``#`` starts a comment).
+
+    Returns
+    -------
+    nodes, links : tuple
+        Nodes in order of first appearance (integers sorted if all are integers).
+
+    Raises
+    ------
+    InputError
+        Naming the line and the problem.
+    """
+    links, nodes = [], {}
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        if len(parts) != 3:
+            raise InputError(f"expected 'u v length_km', got {line!r}", f"line {lineno}", source)
+        u, v = _node(parts[0]), _node(parts[1])
+        try:
+            length = float(parts[2])
+        except ValueError:
+            raise InputError(f"length {parts[2]!r} is not a number", f"line {lineno}",
+                             source) from None
+        nodes.setdefault(u, None)
+        nodes.setdefault(v, None)
+        links.append(Link(u, v, length))
+    order = list(nodes)
+    if all(isinstance(n, int) for n in order):
+        order.sort()
+    return tuple(order), tuple(links)
+
+
+def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
+    """Read a ``u v length_km`` edge-list file."""
+    src = os.fspath(path)
+    text = read_text(src)
+    nodes, links = parse_edge_list(text, src)
+    name = os.path.splitext(os.path.basename(src))[0]
+    try:
+        return Instance(nodes, links, (), params or Params(), name=name)
+    except InputError as exc:
+        raise exc.located(src) from None
