@@ -6,13 +6,14 @@ population), :func:`pair_costs` for the cost of one request on one arc.
 
 from .pricing import (ArcArrays, SupportArrays, arc_table, mdi_segments, qkd_links_needed,
                       support_table)
+from .curves import CostCurves, cost_curves, newsvendor_reservations
 from .encoding import PlanArrays, decode_plan, encode_plan, route_violations, stack_plans
 from .evaluator import (BatchScores, Evaluation, evaluate, evaluate_arrays, evaluate_batch,
-                        newsvendor_reservations, pair_costs, reservation_violations)
+                        pair_costs, reservation_violations)
 
 __all__ = [
     "ArcArrays", "SupportArrays", "arc_table", "support_table", "mdi_segments",
-    "qkd_links_needed",
+    "qkd_links_needed", "CostCurves", "cost_curves",
     "PlanArrays", "decode_plan", "encode_plan", "route_violations", "stack_plans",
     "BatchScores", "Evaluation", "evaluate", "evaluate_arrays", "evaluate_batch",
     "newsvendor_reservations", "pair_costs", "reservation_violations",

@@ -33,7 +33,6 @@ __all__ = [
     "evaluate_arrays",
     "evaluate_batch",
     "pair_costs",
-    "newsvendor_reservations",
     "reservation_violations",
 ]
 
@@ -272,33 +271,3 @@ def pair_costs(instance: Instance, requests: np.ndarray, arcs: np.ndarray,
     z = np.ascontiguousarray(np.broadcast_to(np.asarray(reserve_km, float), arc.shape))
     req = np.ascontiguousarray(np.broadcast_to(req, arc.shape))
     return kernels.pair_costs(req, arc, y, z, *_kernel_data(instance))
-
-
-def newsvendor_reservations(instance: Instance, requests: np.ndarray,
-                            arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cost-minimising reservations of each (request, arc) pair alone, capacity aside.
-
-    The expected cost on one pair is convex and piecewise linear in the
-    reservation with breakpoints at the support's wavelength needs (MODEL.md,
-    consequences 3-4), so the smallest minimiser is found among ``0`` and those
-    breakpoints, each scored by :func:`pair_costs`.
-
-    Returns
-    -------
-    reserve_qkd, reserve_km : ndarray of int64
-    """
-    req = np.broadcast_to(np.asarray(requests, dtype=np.int64), np.shape(arcs))
-    arc = np.asarray(arcs, dtype=np.int64)
-    s = support_table(instance)
-    out_y = np.zeros(arc.size, dtype=np.int64)
-    out_z = np.zeros(arc.size, dtype=np.int64)
-    for i, (f, a) in enumerate(zip(req.ravel(), arc.ravel())):
-        c = s.arc_class[a]
-        levels = np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
-        n = levels.size
-        cy, _ = pair_costs(instance, np.full(n, f), np.full(n, a), 3.0 * levels, np.zeros(n))
-        _, cz = pair_costs(instance, np.full(n, f), np.full(n, a), np.zeros(n), 1.0 * levels)
-        # smallest minimiser, robust to rounding on a flat stretch
-        out_y[i] = 3 * levels[np.flatnonzero(cy <= cy.min() * (1 + 1e-12) + 1e-12)[0]]
-        out_z[i] = levels[np.flatnonzero(cz <= cz.min() * (1 + 1e-12) + 1e-12)[0]]
-    return out_y.reshape(arc.shape), out_z.reshape(arc.shape)

@@ -43,8 +43,11 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation import evaluate, pair_costs
+from ..evaluation.curves import CostCurves, cost_curves
 from ..evaluation.encoding import route_violations
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..planning.ladders import ladder_segments
+from ..planning.waterfill import waterfill
 from .milp import Milp, MilpBuilder
 from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
 from ..evaluation.pricing import arc_table, support_table
@@ -71,77 +74,22 @@ _WZ = float(KM_WAVELENGTHS_PER_LINK)
 # --------------------------------------------------------------------------- pair data
 
 
-@dataclass(frozen=True, eq=False)
-class _Pairs:
-    """The (request, arc) pairs that get variables, with their cost data.
+def _pairs(instance: Instance) -> CostCurves:
+    """The (request, arc) pairs that may get variables, with their cost curves.
 
-    ``req[i]``, ``arc[i]``: pair ``i``. ``levels_ptr``/``levels``: CSR over
-    pairs of the distinct QKD-link counts ``P`` of the request's support on the
-    arc (with 0), ascending. ``ry``/``rz``: the pair's expected QKD / KM cost
-    (evaluator) at reservations ``3 * levels`` / ``levels``.
+    Arcs into a request's source or out of its target cannot lie on its path.
     """
-
-    req: np.ndarray
-    arc: np.ndarray
-    levels_ptr: np.ndarray
-    levels: np.ndarray
-    ry: np.ndarray
-    rz: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return int(self.req.size)
-
-    def subset(self, keep: np.ndarray) -> "_Pairs":
-        """The pairs where ``keep`` is true."""
-        idx = np.flatnonzero(keep)
-        counts = np.diff(self.levels_ptr)[idx]
-        ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        pos = np.concatenate([np.arange(self.levels_ptr[i], self.levels_ptr[i + 1])
-                              for i in idx]) if idx.size else np.zeros(0, np.int64)
-        return _Pairs(self.req[idx], self.arc[idx], ptr, self.levels[pos], self.ry[pos],
-                      self.rz[pos])
-
-    def min_cost(self) -> np.ndarray:
-        """Capacity-free minimum expected cost of each pair (newsvendor)."""
-        out = np.empty(self.n)
-        for i in range(self.n):
-            sl = slice(self.levels_ptr[i], self.levels_ptr[i + 1])
-            out[i] = self.ry[sl].min() + self.rz[sl].min()
-        return out
-
-
-def _pairs(instance: Instance) -> _Pairs:
     arcs = arc_table(instance)
-    sup = support_table(instance)
     idx = instance.node_index
-    req_l, arc_l, lv_l, ptr = [], [], [], [0]
-    class_levels: dict[tuple[int, int], np.ndarray] = {}
+    req_l, arc_l = [], []
     for f, r in enumerate(instance.requests):
         s, t = idx[r.source], idx[r.target]
         ok = np.flatnonzero((arcs.head != s) & (arcs.tail != t))
-        for a in ok:
-            c = int(sup.arc_class[a])
-            key = (f, c)
-            if key not in class_levels:
-                class_levels[key] = np.unique(np.concatenate(
-                    ([0], sup.links[c, sup.ptr[f]:sup.ptr[f + 1]]))).astype(float)
-            lv = class_levels[key]
-            req_l.append(f)
-            arc_l.append(int(a))
-            lv_l.append(lv)
-            ptr.append(ptr[-1] + lv.size)
-    req = np.asarray(req_l, dtype=np.int64)
-    arc = np.asarray(arc_l, dtype=np.int64)
-    levels_ptr = np.asarray(ptr, dtype=np.int64)
-    levels = np.concatenate(lv_l) if lv_l else np.zeros(0)
-    counts = np.diff(levels_ptr)
-    rep_req = np.repeat(req, counts)
-    rep_arc = np.repeat(arc, counts)
-    zero = np.zeros(levels.size)
-    ry, _ = pair_costs(instance, rep_req, rep_arc, _WY * levels, zero)
-    _, rz = pair_costs(instance, rep_req, rep_arc, zero, _WZ * levels)
-    return _Pairs(req, arc, levels_ptr, levels, ry, rz)
+        req_l.append(np.full(ok.size, f, dtype=np.int64))
+        arc_l.append(ok.astype(np.int64))
+    req = np.concatenate(req_l) if req_l else np.zeros(0, np.int64)
+    arc = np.concatenate(arc_l) if arc_l else np.zeros(0, np.int64)
+    return cost_curves(instance, req, arc)
 
 
 def relaxation_bound(instance: Instance) -> float:
@@ -154,9 +102,9 @@ def relaxation_bound(instance: Instance) -> float:
     return float(sum(costs))
 
 
-def _relaxed_paths(instance: Instance, pairs: _Pairs) -> tuple[list[float], list[list[int]]]:
+def _relaxed_paths(instance: Instance, pairs: CostCurves) -> tuple[list[float], list[list[int]]]:
     """Per request: capacity-free optimal cost and its pair indices along the path."""
-    weight = pairs.min_cost()
+    weight = pairs.least_cost()
     tails, heads = arc_table(instance).tail, arc_table(instance).head
     costs, paths = [], []
     order = np.argsort(pairs.req, kind="stable")
@@ -173,14 +121,14 @@ def _relaxed_paths(instance: Instance, pairs: _Pairs) -> tuple[list[float], list
     return costs, paths
 
 
-def _prune_mask(instance: Instance, pairs: _Pairs, upper_bound: float) -> np.ndarray:
+def _prune_mask(instance: Instance, pairs: CostCurves, upper_bound: float) -> np.ndarray:
     """Pairs that some plan costing at most ``upper_bound`` may use.
 
     A plan routing request ``f`` over arc ``a`` costs at least the capacity-free
     optimum of every other request plus ``f``'s cheapest capacity-free path
     through ``a``; pairs where that exceeds ``upper_bound`` are dropped.
     """
-    weight = pairs.min_cost()
+    weight = pairs.least_cost()
     costs, _ = _relaxed_paths(instance, pairs)
     total = math.fsum(costs)
     tails, heads = arc_table(instance).tail, arc_table(instance).head
@@ -201,22 +149,6 @@ def _prune_mask(instance: Instance, pairs: _Pairs, upper_bound: float) -> np.nda
     return keep
 
 
-def _smallest_minimiser(values: np.ndarray) -> int:
-    best = values.min()
-    return int(np.flatnonzero(values <= best + 1e-12 * abs(best) + 1e-12)[0])
-
-
-def _newsvendor_levels(pairs: _Pairs) -> tuple[np.ndarray, np.ndarray]:
-    """Capacity-free best reservations of every pair (smallest minimisers)."""
-    ny = np.empty(pairs.n)
-    nz = np.empty(pairs.n)
-    for i in range(pairs.n):
-        lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
-        ny[i] = _WY * pairs.levels[lo + _smallest_minimiser(pairs.ry[lo:hi])]
-        nz[i] = _WZ * pairs.levels[lo + _smallest_minimiser(pairs.rz[lo:hi])]
-    return ny, nz
-
-
 def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) -> Plan:
     """A feasible plan by capacity-aware rerouting; the exact solver's warm start.
 
@@ -228,7 +160,7 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     Optimal when no capacity binds (MODEL.md consequence 3).
     """
     pairs = _pairs(instance)
-    ny, nz = _newsvendor_levels(pairs)
+    ny, nz = (v.astype(float) for v in pairs.newsvendor())
     arcs = arc_table(instance)
     tails, heads = arcs.tail, arcs.head
     free_y = arcs.W_qkd.astype(float).copy()
@@ -271,28 +203,18 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
             take(f, 1.0)
     # with the routes fixed, share each arc's capacity optimally (separable convex)
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc))}
-    on_arc: dict[int, list[tuple[int, int]]] = {}
-    for f in range(instance.n_requests):
-        for k, (a, _, _) in enumerate(chosen[f]):
-            on_arc.setdefault(a, []).append((f, k))
+    entries = [(f, k, a) for f in range(instance.n_requests)
+               for k, (a, _, _) in enumerate(chosen[f])]
+    pair_ids = np.asarray([where[(f, a)] for f, _, a in entries], dtype=np.int64)
+    groups = np.asarray([a for _, _, a in entries], dtype=np.int64)
     res_y = [[0] * len(c) for c in chosen]
     res_z = [[0] * len(c) for c in chosen]
-    for a, users in on_arc.items():
-        for values, width, cap, out in ((pairs.ry, _WY, int(arcs.W_qkd[a]), res_y),
-                                        (pairs.rz, _WZ, int(arcs.W_kml[a]), res_z)):
-            units = []  # (marginal cost of one more unit, user)
-            for u, (f, k) in enumerate(users):
-                i = where[(f, a)]
-                lo, hi = pairs.levels_ptr[i], pairs.levels_ptr[i + 1]
-                b = width * pairs.levels[lo:hi]
-                slope = np.diff(values[lo:hi]) / np.diff(b)
-                for seg in range(slope.size):
-                    if slope[seg] < 0:
-                        units += [(float(slope[seg]), u)] * int(round(b[seg + 1] - b[seg]))
-            units.sort(key=lambda t: t[0])
-            for _, u in units[:cap]:
-                f, k = users[u]
-                out[f][k] += 1
+    for values, width, cap, out in ((pairs.qkd, _WY, arcs.W_qkd, res_y),
+                                    (pairs.km, _WZ, arcs.W_kml, res_z)):
+        ptr, length, ben = ladder_segments(pairs.ptr, width * pairs.levels, values)
+        take = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))
+        for (f, k, _), t in zip(entries, take):
+            out[f][k] = int(round(t))
     routes = []
     for f, r in enumerate(instance.requests):
         path = [r.source] + [instance.nodes[heads[a]] for a, _, _ in chosen[f]]
@@ -365,20 +287,20 @@ def _link_rows(b: MilpBuilder, x: np.ndarray, y: np.ndarray, z: np.ndarray,
                col=col.ravel(), value=val.ravel())
 
 
-def _cut_rows(b: MilpBuilder, pairs: _Pairs, x: np.ndarray, y: np.ndarray, z: np.ndarray,
+def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z: np.ndarray,
               names: list[np.ndarray]) -> None:
     """Epigraph variables and one cut per linear piece of each pair's expected cost."""
     n = pairs.n
-    counts = np.diff(pairs.levels_ptr)
+    counts = np.diff(pairs.ptr)
     per_kind = np.maximum(counts - 1, 1)
     first = np.concatenate(([0], np.cumsum(2 * per_kind)))[:-1]
     pair_of = np.repeat(np.arange(n), counts)
-    k = np.arange(pairs.levels.size) - pairs.levels_ptr[pair_of]
+    k = np.arange(pairs.levels.size) - pairs.ptr[pair_of]
     seg = np.flatnonzero((counts[pair_of] > 1) & (k < counts[pair_of] - 1))
-    single = pairs.levels_ptr[:-1][counts == 1]
+    single = pairs.ptr[:-1][counts == 1]
     rows, cols, vals = [], [], []
-    for shift, kind, var, width, values in ((0, "y", y, _WY, pairs.ry),
-                                             (per_kind, "z", z, _WZ, pairs.rz)):
+    for shift, kind, var, width, values in ((0, "y", y, _WY, pairs.qkd),
+                                             (per_kind, "z", z, _WZ, pairs.km)):
         theta = b.add_cols(n, lower=0.0, cost=1.0)
         names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
         i = pair_of[seg]
@@ -397,7 +319,7 @@ def _cut_rows(b: MilpBuilder, pairs: _Pairs, x: np.ndarray, y: np.ndarray, z: np
                col=np.concatenate(cols), value=np.concatenate(vals))
 
 
-def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray,
+def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
                    y: np.ndarray, z: np.ndarray, names: list[np.ndarray]) -> None:
     """The extensive form's used / on-demand wavelengths per support point."""
     arcs, sup = arc_table(instance), support_table(instance)
@@ -429,7 +351,7 @@ def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndar
                value=np.concatenate(vals))
 
 
-def _routing_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarray) -> None:
+def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray) -> None:
     """Flow conservation and at most one outgoing arc per node, per request."""
     n_nodes = len(instance.nodes)
     tail = arc_table(instance).tail[pairs.arc].astype(np.int64)
@@ -461,7 +383,7 @@ def _routing_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, x: np.ndarr
                                      np.ones(int(multi.sum()))]))
 
 
-def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: _Pairs, y: np.ndarray,
+def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.ndarray,
                    z: np.ndarray) -> None:
     """The arc reservation capacities, a QKD and a KM row per arc in use."""
     arcs = arc_table(instance)
@@ -504,7 +426,7 @@ def build_model(instance: Instance, form: str = "compact", *,
     if upper_bound is not None and math.isfinite(upper_bound):
         pairs = pairs.subset(_prune_mask(instance, pairs, upper_bound))
     n = pairs.n
-    top = pairs.levels[pairs.levels_ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
+    top = pairs.levels[pairs.ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
     w_qkd = arcs.W_qkd[pairs.arc].astype(float)
     w_kml = arcs.W_kml[pairs.arc].astype(float)
     if form == "compact":

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..evaluation import pair_costs
-from ..evaluation.pricing import arc_table, support_table
+from ..evaluation.curves import cost_curves
+from ..evaluation.pricing import arc_table
 from ..model import Instance
 
-__all__ = ["Ladders", "build_ladders"]
+__all__ = ["Ladders", "build_ladders", "ladder_segments"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +67,7 @@ def _owner(ptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
 
 
-def _segments(levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
+def ladder_segments(levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positive-benefit segments between consecutive breakpoints of every pair."""
     n_pairs = levels_ptr.size - 1
@@ -105,25 +105,9 @@ def build_ladders(instance: Instance) -> Ladders:
         empty_ptr = np.zeros(F * A + 1, dtype=np.int64)
         return Ladders(A, np.zeros(F * A), empty_ptr, np.zeros(0), np.zeros(0),
                        empty_ptr.copy(), np.zeros(0), np.zeros(0))
-    s = support_table(instance)
-    levels_of: dict[tuple[int, int], np.ndarray] = {}
-    lv_list = []
-    for f in range(F):
-        for a in range(A):
-            c = int(s.arc_class[a])
-            lv = levels_of.get((f, c))
-            if lv is None:
-                lv = np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
-                levels_of[(f, c)] = lv
-            lv_list.append(lv)
-    counts = np.array([lv.size for lv in lv_list], dtype=np.int64)
-    ptr = np.zeros(F * A + 1, dtype=np.int64)
-    ptr[1:] = np.cumsum(counts)
-    levels = np.concatenate(lv_list).astype(float) if lv_list else np.zeros(0)
-    req = np.repeat(np.repeat(np.arange(F), A), counts)
-    arc = np.repeat(np.tile(np.arange(A), F), counts)
-    gy, gz = pair_costs(instance, req, arc, 3.0 * levels, levels)
-    base = (gy + gz)[ptr[:-1]] if F * A else np.zeros(0)
-    y_ptr, y_len, y_ben = _segments(ptr, 3.0 * levels, gy)
-    z_ptr, z_len, z_ben = _segments(ptr, levels, gz)
+    curves = cost_curves(instance)
+    ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.km
+    base = (gy + gz)[ptr[:-1]]
+    y_ptr, y_len, y_ben = ladder_segments(ptr, 3.0 * levels, gy)
+    z_ptr, z_len, z_ben = ladder_segments(ptr, levels, gz)
     return Ladders(A, base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben)
