@@ -17,7 +17,7 @@ from qkdbench.evaluation import newsvendor_reservations
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.heuristics.paths import (Candidates, candidate_paths, k_shortest_paths,
                                        standalone_arc_costs)
-from qkdbench.model import (CostTable, Demand, Instance, InputError, Link, Params, Plan,
+from qkdbench.model import (CostTable, Demand, InputError, Instance, Link, Params, Plan,
                             Request, Route)
 from qkdbench.topologies import builtin_topology, make_instance
 
