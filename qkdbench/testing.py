@@ -33,8 +33,10 @@ The checks
 
 Examples
 --------
->>> from qkdbench.testing import check_planner
->>> sorted(check_planner("coqbn"))[:3]
+>>> from qkdbench.testing import check_planner, planner_checks
+>>> [name for name, run in planner_checks("coqbn")][:3]
+['protocol', 'valid_plans', 'deterministic']
+>>> sorted(check_planner("coqbn"))[:3]  # doctest: +SKIP
 ['deterministic', 'edge_cases', 'no_mutation']
 """
 

@@ -136,8 +136,8 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     --------
     >>> from qkdbench.topologies import make_instance
     >>> fig = sp_figures(make_instance("nsfnet", 3, 4, seed=1), n_scenarios=5,
-    ...                  oos_scenarios=0)
-    >>> fig.ws.mean <= fig.rp <= fig.eev
+    ...                  oos_scenarios=0)  # doctest: +SKIP
+    >>> fig.ws.mean <= fig.rp <= fig.eev  # doctest: +SKIP
     True
     """
     t0 = time.perf_counter()
