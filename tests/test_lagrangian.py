@@ -230,6 +230,16 @@ def test_plan_cost_is_the_evaluators_and_the_gap_is_certified():
     assert st["iterations"] == 60 or st["stop"] in ("step", "stationary")
 
 
+def test_improvement_passes_never_make_the_plan_dearer():
+    inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
+    plain = get_planner("lagrangian", iterations=15, improve=False).plan(inst)
+    better = get_planner("lagrangian", iterations=15).plan(inst)
+    assert plain.stats["stop_passes"] == "off" and plain.stats["passes"] == 0
+    assert better.stats["passes"] >= 1
+    assert evaluate(inst, better).total <= evaluate(inst, plain).total * (1 + 1e-12)
+    assert better.stats["bound"] == plain.stats["bound"]  # same dual run
+
+
 def test_same_iterations_same_result():
     inst = _inst(("nsfnet", 8, 4, 3, TIGHT_NSF))
     a = get_planner("lagrangian", iterations=40).plan(inst, seed=1)
