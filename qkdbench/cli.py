@@ -1,7 +1,7 @@
 """The ``qkdbench`` command line.
 
 Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
-``spfigures``, ``figure``, ``sweep``. Bad input exits with status 2 and one
+``bound``, ``spfigures``, ``figure``, ``sweep``. Bad input exits with status 2 and one
 line on standard error naming the file, the place in it and the problem.
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
@@ -315,6 +315,25 @@ def _finite_or_none(v: Any) -> Any:
     return v
 
 
+def cmd_bound(args: argparse.Namespace) -> int:
+    from .exact.lagrangian import lagrangian_bound
+
+    inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
+    with _Elapsed(f"bound on {inst.name}", args.time_limit):
+        res = lagrangian_bound(inst, iterations=args.iterations, time_limit=args.time_limit)
+    if args.json:
+        _print_json({"instance": inst.name, **res.to_dict()})
+        return 0
+    lines = [f"instance   {inst.name}",
+             f"bound      {res.bound:>18,.2f}  ({res.bound_source}; {res.iterations} "
+             f"iteration{'' if res.iterations == 1 else 's'}, stopped: {res.stop})"]
+    if math.isfinite(res.cost):
+        lines.append(f"best plan  {res.cost:>18,.2f}  (certified gap {100.0 * res.gap:.4f}%)")
+    lines.append(f"time       {res.runtime_s:.1f} s")
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_spfigures(args: argparse.Namespace) -> int:
     try:
         from .exact.sp_figures import sp_figures
@@ -484,6 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true")
     p.add_argument("--progress", action="store_true", help="show progress even when piped")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("bound", help="a lower bound (Lagrangian) and the certified gap of "
+                                     "the best plan found with it")
+    _add_instance_args(p)
+    p.add_argument("--iterations", type=_count, default=2000,
+                   help="most dual iterations (default 2000)")
+    p.add_argument("--time-limit", type=_seconds, default=None,
+                   help="seconds for the whole run (default: none)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_bound)
 
     p = sub.add_parser("spfigures", help="stochastic-programming figures: RP, EEV, VSS, WS, EVPI")
     _add_instance_args(p)

@@ -46,6 +46,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.saa_greedy",
     "qkdbench.heuristics.ga",
     "qkdbench.exact.planners",
+    "qkdbench.exact.lagrangian",
 )
 
 
