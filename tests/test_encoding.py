@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from qkdbench.evaluation import (PlanArrays, decode_plan, encode_plan, evaluate,
                                  route_violations, stack_plans)
-from qkdbench.model import Demand, InputError, Instance, Link, Plan, Request, Route
+from qkdbench.model import Demand, Instance, Link, Plan, Request, Route
+from qkdbench.exceptions import InputError
 from qkdbench.topologies import builtin_topology, sample_requests, waxman_topology
+from qkdbench.evaluation import arc_table
 
 DETERMINISTIC = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                          suppress_health_check=[HealthCheck.too_slow])
@@ -76,8 +78,8 @@ def _assert_arrays_hold(inst: Instance, arrays: PlanArrays, plan: Plan) -> None:
         lo, hi = arrays.ptr[f], arrays.ptr[f + 1]
         arcs = arrays.arcs[lo:hi]
         assert hi - lo == len(route.path) - 1
-        tails = [inst.nodes[t] for t in inst.arcs.tail[arcs]]
-        heads = [inst.nodes[h] for h in inst.arcs.head[arcs]]
+        tails = [inst.nodes[t] for t in arc_table(inst).tail[arcs]]
+        heads = [inst.nodes[h] for h in arc_table(inst).head[arcs]]
         assert tails == list(route.path[:-1]) and heads == list(route.path[1:])
         assert arrays.yr[lo:hi].tolist() == list(route.reserve_qkd)
         assert arrays.zr[lo:hi].tolist() == list(route.reserve_km)

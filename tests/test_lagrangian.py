@@ -31,6 +31,7 @@ from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
 from qkdbench.topologies import make_instance
+from qkdbench.evaluation import arc_table
 
 TIGHT_NSF = Params(W_qkd=20, W_kml=6)
 TIGHT_US = Params(W_qkd=15, W_kml=4)
@@ -140,7 +141,7 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds():
 
 def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
     """L(lam) by enumeration: every simple path, every integer reservation 0..W."""
-    arcs = inst.arcs
+    arcs = arc_table(inst)
     total = 0.0
     for f, req in enumerate(inst.requests):
         weight = {}
@@ -178,21 +179,21 @@ def _mixed_instance() -> Instance:
 def test_value_matches_brute_force(seed, triangle):
     rng = np.random.default_rng(seed)
     for inst in (triangle, _mixed_instance()):
-        A = inst.arcs.n
-        scale = inst.arcs.c_y[0].mean()
+        A = arc_table(inst).n
+        scale = arc_table(inst).c_y[0].mean()
         lam_qkd = rng.uniform(0, 2 * scale, A) * (rng.random(A) < 0.7)
-        lam_km = rng.uniform(0, 2 * inst.arcs.c_z[0].mean(), A) * (rng.random(A) < 0.7)
+        lam_km = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
         point = lagrangian_value(inst, lam_qkd, lam_km)
         assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km),
                                             rel=1e-12)
         # the priced solution attains the value: its evaluator cost plus the price terms
         routing = point.routing
         cost = float(evaluate_batch(inst, routing).total[0])
-        priced = cost + lam_qkd @ (point.usage_qkd - inst.arcs.W_qkd) \
-            + lam_km @ (point.usage_km - inst.arcs.W_kml)
+        priced = cost + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd) \
+            + lam_km @ (point.usage_km - arc_table(inst).W_kml)
         assert priced == pytest.approx(point.value, rel=1e-12)
-        assert np.all(routing.yr <= inst.arcs.W_qkd[routing.arcs])
-        assert np.all(routing.zr <= inst.arcs.W_kml[routing.arcs])
+        assert np.all(routing.yr <= arc_table(inst).W_qkd[routing.arcs])
+        assert np.all(routing.zr <= arc_table(inst).W_kml[routing.arcs])
 
 
 def test_curves_are_shared_by_requests_with_equal_demands():
@@ -206,7 +207,7 @@ def test_bad_prices_are_refused(triangle):
     with pytest.raises(ValueError, match="one price per arc"):
         lagrangian_value(triangle, np.zeros(3))
     with pytest.raises(ValueError, match="non-negative"):
-        lagrangian_value(triangle, -np.ones(triangle.arcs.n))
+        lagrangian_value(triangle, -np.ones(arc_table(triangle).n))
 
 
 # --------------------------------------------------------------------------- planner

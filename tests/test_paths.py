@@ -15,11 +15,12 @@ import pytest
 
 from qkdbench.evaluation import newsvendor_reservations
 from qkdbench.evaluation.reference import reference_evaluate
-from qkdbench.heuristics.paths import (Candidates, candidate_paths, k_shortest_paths,
+from qkdbench.planning.paths import (Candidates, candidate_paths, k_shortest_paths,
                                        standalone_arc_costs)
-from qkdbench.model import (CostTable, Demand, InputError, Instance, Link, Params, Plan,
-                            Request, Route)
+from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
+from qkdbench.exceptions import InputError
 from qkdbench.topologies import builtin_topology, make_instance
+from qkdbench.evaluation import arc_table
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def _topology(name: str) -> Instance:
 def _weight(instance: Instance, path, weight=None) -> float:
     arcs = [instance.arc_index[(path[i], path[i + 1])] for i in range(len(path) - 1)]
     if weight is None:
-        return float(sum(instance.arcs.length_km[a] for a in arcs))
+        return float(sum(arc_table(instance).length_km[a] for a in arcs))
     return float(sum(weight[a] for a in arcs))
 
 
@@ -78,13 +79,13 @@ def test_k_shortest_under_arc_weights_match_brute_force(name):
     rng = np.random.default_rng(11)
     for trial in range(4):
         # direction matters: arc 2j and arc 2j + 1 get unrelated weights; some are zero
-        weight = rng.integers(0, 20, size=topo.arcs.n).astype(float)
+        weight = rng.integers(0, 20, size=arc_table(topo).n).astype(float)
         s, t = rng.choice(len(topo.nodes), size=2, replace=False)
         _assert_k_shortest(topo, topo.nodes[s], topo.nodes[t], 6, weight)
 
 
 def test_weights_are_read_per_arc_direction(tiny):
-    weight = np.ones(tiny.arcs.n)
+    weight = np.ones(arc_table(tiny).n)
     weight[tiny.arc_index[("b", "c")]] = 0.0  # b -> c is free, c -> b is not
     weight[tiny.arc_index[("c", "b")]] = 50.0
     assert k_shortest_paths(tiny, "b", "c", 1, weight) == [("b", "c")]
@@ -110,7 +111,7 @@ def test_k_beyond_the_number_of_paths_gives_every_path(tiny):
 def test_same_call_same_paths_even_on_a_fresh_instance():
     a = make_instance("cost239", 3, 4, seed=2)
     b = make_instance("cost239", 3, 4, seed=2)
-    w = np.random.default_rng(3).random(a.arcs.n)
+    w = np.random.default_rng(3).random(arc_table(a).n)
     for req in a.requests:
         first = k_shortest_paths(a, req.source, req.target, 8, w)
         assert k_shortest_paths(a, req.source, req.target, 8, w) == first
@@ -139,7 +140,7 @@ def test_the_model_rules_out_requests_that_cannot_be_routed(tiny):
 
 def test_graph_is_left_as_it_was(tiny):
     before = nx.to_dict_of_dicts(tiny.graph)
-    k_shortest_paths(tiny, "a", "e", 5, np.arange(tiny.arcs.n, dtype=float))
+    k_shortest_paths(tiny, "a", "e", 5, np.arange(arc_table(tiny).n, dtype=float))
     candidate_paths(tiny, 3)
     assert nx.to_dict_of_dicts(tiny.graph) == before
 
@@ -161,7 +162,7 @@ def mixed() -> Instance:
 def _alone_on_arc(inst: Instance, f: int, a: int, y: int, z: int) -> float:
     """Cost of request ``f`` alone on arc ``a``, by the plain-Python twin."""
     req = inst.requests[f]
-    u, v = inst.nodes[inst.arcs.tail[a]], inst.nodes[inst.arcs.head[a]]
+    u, v = inst.nodes[arc_table(inst).tail[a]], inst.nodes[arc_table(inst).head[a]]
     one = Instance(inst.nodes, inst.links, (Request("x", u, v, req.demand),), inst.params,
                    inst.costs, name="alone")
     return reference_evaluate(one, Plan("alone", "hand", (Route("x", (u, v), (y,), (z,)),)))[
@@ -170,8 +171,8 @@ def _alone_on_arc(inst: Instance, f: int, a: int, y: int, z: int) -> float:
 
 def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
     got = standalone_arc_costs(mixed)
-    assert got.shape == (mixed.n_requests, mixed.arcs.n)
-    for f, a in itertools.product(range(mixed.n_requests), range(mixed.arcs.n)):
+    assert got.shape == (mixed.n_requests, arc_table(mixed).n)
+    for f, a in itertools.product(range(mixed.n_requests), range(arc_table(mixed).n)):
         # the cost separates into a QKD part in y and a KM part in z: minimise each
         y_best = min(range(0, 31), key=lambda y: _alone_on_arc(mixed, f, a, y, 0))
         z_best = min(range(0, 11), key=lambda z: _alone_on_arc(mixed, f, a, y_best, z))
@@ -181,7 +182,7 @@ def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
 
 def test_standalone_costs_of_no_requests():
     topo = builtin_topology("nsfnet")
-    assert standalone_arc_costs(topo).shape == (0, topo.arcs.n)
+    assert standalone_arc_costs(topo).shape == (0, arc_table(topo).n)
     assert candidate_paths(topo, 3).paths == ()
 
 
@@ -244,7 +245,7 @@ def test_requests_with_the_same_ends_share_their_candidates(tiny):
     assert cands.paths[0] == cands.paths[2]
     assert all(p[0] == "e" and p[-1] == "a" for p in cands.paths[1])
     # explicit weights are used as given, one row per request
-    w = np.ones((inst.n_requests, inst.arcs.n))
+    w = np.ones((inst.n_requests, arc_table(inst).n))
     w[3, inst.arc_index[("a", "c")]] = 1e6
     w[3, inst.arc_index[("b", "d")]] = 1e6
     got = candidate_paths(inst, 2, w)

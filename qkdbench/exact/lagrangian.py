@@ -81,11 +81,12 @@ import numpy as np
 from numba import njit
 
 from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate_batch, pair_costs
-from ..heuristics.base import Stopwatch, register_planner
-from ..heuristics.paths import Candidates
-from ..heuristics.saa_greedy import (GreedyState, Ladders, build_ladders, insertion_order,
-                                     waterfill)
+from ..evaluation.pricing import arc_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
+from ..planning import (Candidates, GreedyState, Ladders, build_ladders, insertion_order,
+                        waterfill)
+from ..utils.registry import register_planner
+from ..utils.timing import Stopwatch
 
 __all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
            "lagrangian_value", "lagrangian_bound", "certified_gap", "improve_with_columns",
@@ -140,7 +141,7 @@ class PricedCurves:
 
 
 def _demand_groups(instance: Instance) -> tuple[np.ndarray, np.ndarray]:
-    s = instance.support
+    s = support_table(instance)
     keys: dict[tuple, int] = {}
     group = np.empty(instance.n_requests, dtype=np.int64)
     reps: list[int] = []
@@ -174,8 +175,8 @@ def priced_curves(instance: Instance) -> PricedCurves:
     (1, (42, 4))
     """
     group, reps = _demand_groups(instance)
-    s = instance.support
-    arcs = instance.arcs
+    s = support_table(instance)
+    arcs = arc_table(instance)
     G, A = reps.size, arcs.n
     n_cls = s.rate_classes.size
     levels = [[np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
@@ -320,7 +321,7 @@ class _Network:
 
 
 def _network(instance: Instance, group: np.ndarray) -> _Network:
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     n = len(instance.nodes)
     order = np.argsort(arcs.tail, kind="stable")
     out_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -378,7 +379,7 @@ def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
 
 def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd: np.ndarray,
                    lam_km: np.ndarray) -> DualPoint:
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     F = instance.n_requests
     A = arcs.n
     W_y = arcs.W_qkd.astype(float)
@@ -446,7 +447,7 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
     >>> abs(point.value - relaxation_bound(inst)) <= 1e-9 * point.value
     True
     """
-    A = instance.arcs.n
+    A = arc_table(instance).n
     lq = _check_prices(lam_qkd, A, "lam_qkd")
     lk = _check_prices(lam_km, A, "lam_km")
     cur = curves if curves is not None else priced_curves(instance)
@@ -459,7 +460,7 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
 def _repair(instance: Instance, ladders: Ladders, group: np.ndarray,
             routing: PlanArrays) -> PlanArrays:
     """The cost-minimal reservations for the routing's paths (water-filling per arc)."""
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     A = arcs.n
     if routing.arcs.size == 0:
         return routing
@@ -600,14 +601,13 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
         raise ValueError(f"iterations must be at least 1, got {iterations}")
     clock = clock or Stopwatch(time_limit)
     start = time.perf_counter()
-    arcs = instance.arcs
+    arcs = arc_table(instance)
     A = arcs.n
     cur = priced_curves(instance)
     net = _network(instance, cur.group)
     reps = instance.with_requests([instance.requests[f] for f in cur.representative])
     ladders = build_ladders(reps)
     setup_s = time.perf_counter() - start
-    W = np.concatenate((arcs.W_qkd, arcs.W_kml)).astype(float)
     lam = np.zeros(2 * A)
     best_bound, best_lam = -math.inf, lam.copy()
     best_cost, best_plan = math.inf, None
@@ -695,7 +695,7 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
         ``passes``, ``moves``, ``stop`` of the passes.
     """
     F = instance.n_requests
-    tails, heads = instance.arcs.tail, instance.arcs.head
+    tails, heads = arc_table(instance).tail, arc_table(instance).head
     arcs_of, paths_of, start = [], [], []
     for f in range(F):
         mine = tuple(plan.arcs[plan.ptr[f]:plan.ptr[f + 1]].tolist())
