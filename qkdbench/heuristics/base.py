@@ -43,6 +43,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.saa_greedy",
     "qkdbench.heuristics.ga",
     "qkdbench.exact.planners",
+    "qkdbench.rl.planners",
 )
 
 

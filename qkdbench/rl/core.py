@@ -58,9 +58,9 @@ from ..heuristics.coqbn import shortest_path
 from ..heuristics.paths import k_shortest_paths
 from ..model import Instance, qkd_links_needed
 
-__all__ = ["DEFAULT_LEVELS", "ORDERS", "CAPACITY_MODES", "N_DEMAND_FEATURES", "N_SLOT_FEATURES",
-           "PlanningTables", "build_tables", "check_levels", "obs_size", "step_kernel",
-           "observe_kernel"]
+__all__ = ["DEFAULT_LEVELS", "OBS_HIGH", "ORDERS", "CAPACITY_MODES", "N_DEMAND_FEATURES",
+           "N_SLOT_FEATURES", "PlanningTables", "build_tables", "check_levels", "obs_size",
+           "step_kernel", "observe_kernel"]
 
 #: Default reservation levels (QKD and KM each choose one).
 DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
@@ -76,6 +76,9 @@ N_DEMAND_FEATURES = 6
 #: Per candidate slot, before the 2 L priced costs: valid, length, hops, QKD and KM
 #: bottleneck (least remaining capacity fraction along the route).
 N_SLOT_FEATURES = 5
+
+#: Upper bound of every observation entry (priced costs are capped there).
+OBS_HIGH = 100.0
 
 _NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
 _PATH_CACHE: dict[tuple, tuple] = {}
@@ -438,7 +441,7 @@ def _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, b
         obs[o + j] = demand[f, j]
     o += demand.shape[1]
     obs[o] = t / F
-    obs[o + 1] = np.log1p(F) / 5.0
+    obs[o + 1] = min(np.log1p(F) / 5.0, OBS_HIGH)
     o += 2
     H = arc.shape[2]
     for s in range(S):
@@ -484,8 +487,8 @@ def _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, b
                 ck += _curve(bz_ptr, bz, bcz, p, z)
             qcost[s, li] = cq if (fit_q or not strict) else np.inf
             kcost[s, li] = ck if (fit_k or not strict) else np.inf
-            obs[base + 5 + li] = cq / cost_scale
-            obs[base + 5 + L + li] = ck / cost_scale
+            obs[base + 5 + li] = min(cq / cost_scale, OBS_HIGH)
+            obs[base + 5 + L + li] = min(ck / cost_scale, OBS_HIGH)
         for qi in range(L):
             if qcost[s, qi] == np.inf:
                 continue

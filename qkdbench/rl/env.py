@@ -42,7 +42,8 @@ largest key rate, and ``Pr(kappa = 0)``), progress ``t / F`` and ``log(1 + F) / 
 then per slot: valid, length (over the longest candidate), hops (over the
 most), least remaining QKD and KM fraction along the route, the priced cost of
 each QKD level and of each KM level now (over the instance's mean stand-alone
-cost). The cost of action ``(s, q, m)`` is ``qkd_cost[s, q] + km_cost[s, m]``.
+cost, capped at 100). Every entry lies in ``[0, 100]``. The cost of action
+``(s, q, m)`` is ``qkd_cost[s, q] + km_cost[s, m]``.
 
 Instances
 ---------
@@ -80,7 +81,7 @@ import numpy as np
 
 from ..model import Instance, Plan, Route
 from .core import (CAPACITY_MODES, DEFAULT_LEVELS, N_DEMAND_FEATURES, N_SLOT_FEATURES,
-                   PlanningTables, build_tables, check_levels, obs_size, observe_kernel,
+                   OBS_HIGH, PlanningTables, build_tables, check_levels, obs_size, observe_kernel,
                    step_kernel)
 
 __all__ = ["PlanningEnv", "ObsLayout", "make_vector_env"]
@@ -186,7 +187,7 @@ class PlanningEnv(gym.Env):
         self._set_tables(self._tables_for(first, 0 if self._pool else None))
         self.layout = ObsLayout(first.arcs.n, len(first.nodes), self.k + 1, len(self.levels))
         self.action_dims = (1, self.k + 1, len(self.levels), len(self.levels))
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.layout.size,),
+        self.observation_space = gym.spaces.Box(0.0, OBS_HIGH, (self.layout.size,),
                                                 dtype=np.float32)
         self.action_space = gym.spaces.Discrete(int(np.prod(self.action_dims)))
         self._obs = np.zeros(self.layout.size)
@@ -285,8 +286,8 @@ class PlanningEnv(gym.Env):
             raise RuntimeError("call reset() before step() (the episode is over)")
         a = int(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
-            raise ValueError(f"action {a} {self.decode_action(a) if 0 <= a < self._mask.size else ''}"
-                             " is masked out (see action_masks())")
+            where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
+            raise ValueError(f"action {a} {where} is masked out (see action_masks())")
         delta = step_kernel(a, self._t, *self._const, self._free_y, self._free_z, self._used,
                             self._qcost, self._kcost, self._obs, self._mask, self._chosen,
                             self._yres, self._zres)
