@@ -142,10 +142,10 @@ def load_agent(path: str | os.PathLike) -> Agent:
     InputError
         If the file is missing or is not such an agent.
     """
-    sb3 = require_extra()
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError("agent file not found", source=path)
+    sb3 = require_extra()
     try:
         model = sb3.MaskablePPO.load(path, device="cpu")
     except Exception as exc:  # a corrupt or foreign file: one line
