@@ -1,8 +1,8 @@
 """The ``qkdbench`` command line.
 
 Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
-``bound``, ``spfigures``, ``figure``, ``sweep``. Bad input exits with status 2 and one
-line on standard error naming the file, the place in it and the problem.
+``bound``, ``spfigures``, ``figure``, ``sweep``, ``rl train`` / ``rl evaluate``. Bad
+input exits with status 2 and one line on standard error naming the file, the place in it and the problem.
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
 
@@ -411,6 +411,72 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rl_extra() -> Any:
+    """The training module, after checking the ``rl`` extra (one line and status 2 if missing)."""
+    from .rl import train
+
+    try:
+        train.require_extra()
+    except train.MissingExtraError as exc:
+        _fail(str(exc))
+    return train
+
+
+def cmd_rl_train(args: argparse.Namespace) -> int:
+    train = _rl_extra()
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        _fail(f"--out {args.out}: directory {out_dir} does not exist")
+    fam = train.Family(args.family, args.requests, args.max_rate)
+    load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
+    log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else None
+    result = train.train_agent(args.out, fam, args.timesteps, args.seed,
+                               n_instances=args.instances, k=args.k, order=args.order,
+                               capacity=args.capacity, n_envs=args.envs, log=log)
+    if args.json:
+        _print_json(result)
+    return 0
+
+
+def cmd_rl_evaluate(args: argparse.Namespace) -> int:
+    train = _rl_extra()
+    fam = None
+    if args.family is not None:
+        agent = train.load_agent(args.agent)
+        base = agent.meta.get("family", {})
+        fam = train.Family(args.family, args.requests if args.requests is not None
+                           else base.get("requests", 60),
+                           args.max_rate if args.max_rate is not None else base.get("max_rate", 10))
+    planners = [p.strip() for p in args.planners.split(",") if p.strip()]
+    from .heuristics import available_planners
+
+    known = available_planners()
+    for p in planners:
+        if p not in known:
+            _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
+    seeds = list(range(args.first_seed, args.first_seed + args.instances))
+    df = train.evaluate_agent(args.agent, seeds, family=fam, planners=planners,
+                              time_limit=args.time_limit)
+    summary = train.summarize(df)
+    if args.json:
+        _print_json({"rows": df.to_dict(orient="records"),
+                     "summary": summary.to_dict(orient="records")})
+    elif args.markdown:
+        cols = list(summary.columns)
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for row in summary.itertuples(index=False):
+            lines.append("| " + " | ".join(f"{v:,.2f}" if isinstance(v, float) else str(v)
+                                           for v in row) + " |")
+        print("\n".join(lines))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 20,
+                               "display.float_format", "{:,.2f}".format):
+            print(summary.to_string(index=False))
+    return 0
+
+
 def _int_list(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.replace(" ", "").split(",") if x]
@@ -573,6 +639,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--progress", action="store_true", help="show progress even when piped")
     p.set_defaults(func=cmd_sweep)
+
+    rl = sub.add_parser("rl", help="reinforcement learning: train and evaluate a MaskablePPO "
+                                   "agent (needs the rl extra)")
+    rsub = rl.add_subparsers(dest="rl_command", metavar="RL_COMMAND", parser_class=_Parser)
+    rsub.required = True
+    p = rsub.add_parser("train", help="train MaskablePPO on a generated family and save it")
+    p.add_argument("--out", required=True, help="agent file to write (.zip)")
+    p.add_argument("--family", default="usnet",
+                   help="topology of the family: built-in name, file or topohub key "
+                        "(default usnet)")
+    p.add_argument("--requests", type=_count, default=60, help="requests per instance (60)")
+    p.add_argument("--max-rate", type=_nonneg_int, default=10, help="K (default 10)")
+    p.add_argument("--timesteps", type=_count, default=100_000,
+                   help="environment steps (default 100000)")
+    p.add_argument("--seed", type=_nonneg_int, default=0)
+    p.add_argument("--instances", type=_count, default=64,
+                   help="training instances (request seeds from 100000; default 64)")
+    p.add_argument("--k", type=_nonneg_int, default=4,
+                   help="candidate routes besides the shortest (default 4)")
+    p.add_argument("--order", choices=("instance", "cost-desc"), default="cost-desc")
+    p.add_argument("--capacity", choices=("clip", "strict"), default="clip")
+    p.add_argument("--envs", type=_count, default=8, help="parallel environments (default 8)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_rl_train)
+    p = rsub.add_parser("evaluate", help="a saved agent against CO-QBN, greedy and the exact "
+                                         "optimum on held-out instances")
+    p.add_argument("agent", help="agent file written by `qkdbench rl train`")
+    p.add_argument("--family", default=None, help="topology (default: the agent's)")
+    p.add_argument("--requests", type=_count, default=None)
+    p.add_argument("--max-rate", type=_nonneg_int, default=None)
+    p.add_argument("--instances", type=_count, default=10, help="held-out instances (10)")
+    p.add_argument("--first-seed", type=_nonneg_int, default=1,
+                   help="request seed of the first held-out instance (default 1)")
+    p.add_argument("--planners", default="coqbn,rl-greedy,saa-greedy,exact",
+                   help="planners run beside the agent (default coqbn,rl-greedy,saa-greedy,"
+                        "exact)")
+    p.add_argument("--time-limit", type=_seconds, default=60.0, help="seconds per planner run")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true")
+    fmt.add_argument("--markdown", action="store_true")
+    p.set_defaults(func=cmd_rl_evaluate)
     return parser
 
 

@@ -9,7 +9,6 @@ capacity, requests in instance order. What does not fit is left to on-demand.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
@@ -17,8 +16,9 @@ from ..evaluation.pricing import qkd_links_needed
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
 from ..evaluation.pricing import arc_table
+from ..planning.paths import shortest_path
 
-__all__ = ["CoQBN", "provisioning_level", "shortest_path"]
+__all__ = ["CoQBN", "provisioning_level"]
 
 
 def provisioning_level(demand, level: str | float) -> float:
@@ -37,11 +37,6 @@ def provisioning_level(demand, level: str | float) -> float:
     if isinstance(level, str):
         raise ValueError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
     return demand.quantile(float(level))
-
-
-def shortest_path(instance: Instance, source, target) -> list:
-    """Shortest path by fiber length (networkx Dijkstra)."""
-    return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
 
 
 @register_planner("coqbn", origin="built-in")

@@ -32,7 +32,12 @@ from ..evaluation import newsvendor_reservations, pair_costs
 from ..model import Instance
 from ..evaluation.pricing import arc_table
 
-__all__ = ["Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
+__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
+
+
+def shortest_path(instance: Instance, source: Any, target: Any) -> list:
+    """Shortest path by fiber length (networkx Dijkstra): CO-QBN's route."""
+    return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
 
 
 def k_shortest_paths(instance: Instance, source: Any, target: Any, k: int,

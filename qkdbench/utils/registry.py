@@ -47,6 +47,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.ga",
     "qkdbench.exact.planners",
     "qkdbench.exact.lagrangian",
+    "qkdbench.rl.planners",
 )
 
 

@@ -1,0 +1,94 @@
+"""RL environment speed: steps per second on USNET, 60 requests, K = 10.
+
+Run with ``python -m pytest benchmarks/bench_rl.py --benchmark-enable``.
+Each benchmark runs whole episodes (60 steps plus a reset each) with a fixed
+cheap policy, so the mean time per round divided by ``steps`` is the time per
+environment step; ``extra_info["steps"]`` records the steps per round. The
+target for the single-process environment is at least 2e4 steps per second.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import qkdbench.rl  # noqa: F401 - registers qkdbench/Planning-v0
+from qkdbench.rl.env import PlanningEnv, make_vector_env
+from qkdbench.rl.multi import PlanningParallelEnv
+from qkdbench.topologies import make_instance
+
+EPISODES = 20
+
+
+@pytest.fixture(scope="module")
+def usnet60():
+    return make_instance("usnet", 60, 10, seed=1)
+
+
+def _episodes(env, actions):
+    steps = 0
+    for ep in range(EPISODES):
+        _, info = env.reset(seed=ep)
+        done = False
+        while not done:
+            _, _, done, _, info = env.step(actions[steps % len(actions)]
+                                           if info["action_mask"][actions[steps % len(actions)]]
+                                           else 0)
+            steps += 1
+    return steps
+
+
+def test_env_steps(benchmark, usnet60):
+    """The environment class itself, one process (the 2e4 steps/s target)."""
+    env = PlanningEnv(usnet60)
+    actions = np.random.default_rng(0).integers(env.action_space.n, size=997).tolist()
+    steps = benchmark(_episodes, env, actions)
+    benchmark.extra_info["steps"] = steps
+    assert steps == EPISODES * usnet60.n_requests
+
+
+def test_env_steps_through_gym_make(benchmark, usnet60):
+    """Through ``gymnasium.make`` (order-enforcing and passive-checker wrappers)."""
+    env = gym.make("qkdbench/Planning-v0", instance=usnet60)
+    actions = np.random.default_rng(0).integers(env.action_space.n, size=997).tolist()
+    steps = benchmark(_episodes, env, actions)
+    benchmark.extra_info["steps"] = steps
+
+
+def test_vector_env_steps(benchmark, usnet60):
+    """``SyncVectorEnv`` of 8 copies: ``steps`` counts sub-environment steps."""
+    venv = make_vector_env(usnet60, 8)
+    venv.reset(seed=0)
+    zero = np.zeros(8, dtype=np.int64)
+
+    def run():
+        for _ in range(EPISODES * usnet60.n_requests // 8):
+            venv.step(zero)
+        return 8 * (EPISODES * usnet60.n_requests // 8)
+
+    benchmark.extra_info["steps"] = benchmark(run)
+
+
+def test_parallel_env_steps(benchmark, usnet60):
+    """The PettingZoo env: two parallel steps (route, reserve) per request."""
+    penv = PlanningParallelEnv(usnet60)
+
+    def run():
+        n = 0
+        for ep in range(EPISODES):
+            penv.reset(seed=ep)
+            while penv.agents:
+                penv.step({"router": 0, "reserver": 0})
+                n += 1
+        return n
+
+    benchmark.extra_info["steps"] = benchmark(run)
+
+
+def test_table_build(benchmark, usnet60):
+    """Per-instance precomputation (candidates, levels, priced breakpoints), warm path cache."""
+    from qkdbench.rl.core import build_tables
+
+    build_tables(usnet60)
+    benchmark(build_tables, usnet60)

@@ -1,0 +1,538 @@
+"""Per-instance tables and the Numba step kernel behind the planning environments.
+
+Everything an episode needs is computed once per instance, priced by the
+evaluator, and stored as NumPy arrays (:class:`PlanningTables`); a step is one
+call of a Numba kernel that applies the action, prices the next request's
+actions and writes the observation and the action mask into preallocated
+buffers.
+
+Candidates
+----------
+Slot ``0`` of every request is its shortest path by fiber length (CO-QBN's
+route, :func:`qkdbench.heuristics.coqbn.shortest_path`). Slots ``1..k`` are its
+``k`` cheapest simple paths other than that one (Yen's algorithm,
+:func:`qkdbench.heuristics.paths.k_shortest_paths`) under the arc weight "expected
+cost of this request alone on this arc with its newsvendor reservations", the
+weight of :func:`qkdbench.heuristics.paths.standalone_arc_costs`. A request with
+fewer routes has padded slots, masked out.
+
+Levels
+------
+A level names a reservation on each arc of the chosen route:
+
+* ``"zero"``: nothing reserved (everything on demand);
+* ``"mean"``: provision for the expected key rate, ``3 P`` QKD and ``P`` KM
+  wavelengths with ``P = ceil(E[kappa] / K_D(a))`` (CO-QBN's level);
+* a float ``q`` in ``[0, 1]``: the same for the ``q``-quantile of the key rate;
+* ``"max"``: the same for the largest key rate;
+* ``"newsvendor"``: the cost-minimising reservation of the request alone on
+  that arc (:func:`qkdbench.evaluation.newsvendor_reservations`), per arc.
+
+The QKD and the KM level are chosen separately from the same list.
+
+Pricing
+-------
+For fixed reservations the expected cost is a sum over (request, arc) pairs
+(MODEL.md, consequence 1), and on one pair it is piecewise linear in the
+reservation with breakpoints where the support needs ``3 P`` (QKD) or ``P``
+(KM) wavelengths. The tables hold the evaluator's
+:func:`~qkdbench.evaluation.pair_costs` at every breakpoint of every pair a
+candidate uses; a reservation between two breakpoints (first fit may clip a
+level to the remaining capacity) is priced on the segment joining them. The sum
+of the step costs of an episode is the evaluator's total of its plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from ..evaluation import newsvendor_reservations, pair_costs
+from ..evaluation.pricing import arc_table, qkd_links_needed
+from ..model import Instance
+from ..planning.paths import k_shortest_paths, shortest_path
+
+__all__ = ["DEFAULT_LEVELS", "OBS_HIGH", "ORDERS", "CAPACITY_MODES", "N_DEMAND_FEATURES",
+           "N_SLOT_FEATURES", "PlanningTables", "build_tables", "check_levels", "obs_size",
+           "step_kernel", "observe_kernel"]
+
+#: Default reservation levels (QKD and KM each choose one).
+DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
+#: Request orders: the instance's, or decreasing stand-alone cost (saa-greedy's).
+ORDERS: tuple[str, ...] = ("instance", "cost-desc")
+#: ``clip``: a level is reserved first fit, clipped to each arc's remaining capacity (CO-QBN's
+#: rule; the rest goes on demand). ``strict``: a level that does not fit on every arc of the
+#: route is masked out.
+CAPACITY_MODES: tuple[str, ...] = ("clip", "strict")
+#: Demand summary per request: mean, std, q50, q90, max (over the instance's largest key
+#: rate) and Pr(kappa = 0).
+N_DEMAND_FEATURES = 6
+#: Per candidate slot, before the 2 L priced costs: valid, length, hops, QKD and KM
+#: bottleneck (least remaining capacity fraction along the route).
+N_SLOT_FEATURES = 5
+
+#: Upper bound of every observation entry (priced costs are capped there).
+OBS_HIGH = 100.0
+
+_NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
+_PATH_CACHE: dict[tuple, tuple] = {}
+_PATH_CACHE_LIMIT = 200_000
+
+
+def check_levels(levels: Sequence[Any]) -> tuple:
+    """Validate a level list (see the module docstring); returns it as a tuple.
+
+    Raises
+    ------
+    ValueError
+        For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
+    """
+    out = []
+    for i, lv in enumerate(levels):
+        if isinstance(lv, str):
+            if lv not in _NAMED_LEVELS:
+                raise ValueError(f"levels[{i}]: unknown level {lv!r}; use one of "
+                                 f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]")
+        elif isinstance(lv, bool) or not isinstance(lv, (int, float)) \
+                or not 0.0 <= float(lv) <= 1.0:
+            raise ValueError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
+        else:
+            lv = float(lv)
+        if lv in out:
+            raise ValueError(f"levels[{i}]: level {lv!r} is listed twice")
+        out.append(lv)
+    if not out:
+        raise ValueError("at least one reservation level is needed")
+    return tuple(out)
+
+
+def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
+    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`)."""
+    return 3 * n_arcs + 2 * n_nodes + N_DEMAND_FEATURES + 2 \
+        + n_slots * (N_SLOT_FEATURES + 2 * n_levels)
+
+
+@dataclass(frozen=True, eq=False)
+class PlanningTables:
+    """What an episode on one instance needs, as arrays (built by :func:`build_tables`).
+
+    Attributes
+    ----------
+    instance : Instance
+    k : int
+        Candidates besides the shortest path; ``S = k + 1`` slots.
+    levels : tuple
+    order : ndarray (F,) int64
+        Request positions in the order they arrive.
+    paths : tuple
+        ``paths[f][s]``: node path of request ``f``'s slot ``s`` (``None`` if padded).
+    arc : ndarray (F, S, H) int64
+        Arc ids along each candidate (``-1`` past its end).
+    hops : ndarray (F, S) int64
+    valid : ndarray (F, S) bool
+    length : ndarray (F, S) float64
+        Fiber length in km.
+    pair : ndarray (F, S, H) int64
+        Index of the (request, arc) pair in the breakpoint tables.
+    ylev, zlev : ndarray (F, S, H, L) int64
+        QKD and KM wavelengths each level asks for on each arc.
+    by_ptr, by, bcy, bz_ptr, bz, bcz : ndarray
+        Per pair, CSR: QKD breakpoints ``by`` (wavelengths) and the evaluator's
+        QKD cost there ``bcy`` (with the arc's route cost); the same for KM.
+    demand : ndarray (F, N_DEMAND_FEATURES) float64
+    src, dst : ndarray (F,) int64
+        Node positions.
+    standalone : ndarray (F,) float64
+        Cost of the request alone on its cheapest candidate, newsvendor reservations.
+    cost_scale, length_scale : float
+        Normalisers of the priced costs and lengths in the observation.
+    """
+
+    instance: Instance
+    k: int
+    levels: tuple
+    order: np.ndarray
+    paths: tuple
+    arc: np.ndarray
+    hops: np.ndarray
+    valid: np.ndarray
+    length: np.ndarray
+    pair: np.ndarray
+    ylev: np.ndarray
+    zlev: np.ndarray
+    by_ptr: np.ndarray
+    by: np.ndarray
+    bcy: np.ndarray
+    bz_ptr: np.ndarray
+    bz: np.ndarray
+    bcz: np.ndarray
+    demand: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    standalone: np.ndarray
+    cost_scale: float
+    length_scale: float
+
+    @property
+    def n_slots(self) -> int:
+        return self.k + 1
+
+
+def _fingerprint(instance: Instance) -> bytes:
+    a = arc_table(instance)
+    h = hashlib.sha1(repr(instance.nodes).encode())
+    for arr in (a.tail, a.head, a.length_km):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.digest()
+
+
+def _candidates(instance: Instance, fp: bytes, source: Any, target: Any, k: int,
+                weight: np.ndarray) -> tuple:
+    key = (fp, source, target, k, weight.tobytes())
+    hit = _PATH_CACHE.get(key)
+    if hit is not None:
+        return hit
+    first = tuple(shortest_path(instance, source, target))
+    others = [p for p in k_shortest_paths(instance, source, target, k + 1, weight)
+              if p != first][:k]
+    out = (first, *others)
+    if len(_PATH_CACHE) >= _PATH_CACHE_LIMIT:
+        _PATH_CACHE.clear()
+    _PATH_CACHE[key] = out
+    return out
+
+
+def _level_rate(demand: Any, level: Any) -> float:
+    if level == "zero":
+        return 0.0
+    if level == "mean":
+        return demand.mean
+    if level == "max":
+        return demand.max
+    return demand.quantile(float(level))
+
+
+def _refuse_unsupported(instance: Instance) -> None:
+    """Refuse model features the environments do not implement yet (never a wrong number)."""
+    if any(getattr(r, "targets", None) for r in instance.requests) or \
+            getattr(instance, "providers", None):
+        raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
+                         "supported by the RL environments yet")
+    if any(getattr(l, "fixed_cost", None) for l in instance.links) or \
+            any(getattr(l, "kind", "fiber") not in (None, "fiber") for l in instance.links):
+        raise ValueError(f"instance {instance.name!r}: fixed charges and non-fiber links are "
+                         "not supported by the RL environments yet")
+
+
+def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS,
+                 order: str = "instance") -> PlanningTables:
+    """Candidates, level reservations and evaluator-priced cost curves of an instance.
+
+    Parameters
+    ----------
+    instance : Instance
+        With at least one request.
+    k : int
+        Candidates besides the shortest path (``>= 0``).
+    levels : sequence
+        Reservation levels (see the module docstring).
+    order : {"instance", "cost-desc"}
+        Arrival order of the requests.
+
+    Returns
+    -------
+    PlanningTables
+
+    Raises
+    ------
+    ValueError
+        For bad parameters, an instance without requests, or model features the
+        environments do not support.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> t = build_tables(make_instance("nsfnet", 3, 4, seed=1), k=2)
+    >>> t.arc.shape[:2], t.levels[2]
+    ((3, 3), 'mean')
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+    levels = check_levels(levels)
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+    if instance.n_requests == 0:
+        raise ValueError(f"instance {instance.name!r} has no requests: nothing to decide")
+    _refuse_unsupported(instance)
+    F, A = instance.n_requests, arc_table(instance).n
+    S, L = int(k) + 1, len(levels)
+    arcs = arc_table(instance)
+    rate = arcs.key_rate_kbps
+
+    # demand groups: requests with the same distribution share weights and newsvendor levels
+    group_of: dict[tuple, int] = {}
+    group = np.empty(F, dtype=np.int64)
+    reps: list[int] = []
+    for f, req in enumerate(instance.requests):
+        key = (req.demand.values, req.demand.probs)
+        if key not in group_of:
+            group_of[key] = len(reps)
+            reps.append(f)
+        group[f] = group_of[key]
+    G = len(reps)
+    all_arcs = np.arange(A, dtype=np.int64)
+    nv_y = np.zeros((G, A), dtype=np.int64)
+    nv_z = np.zeros((G, A), dtype=np.int64)
+    weight = np.zeros((G, A))
+    for g, f in enumerate(reps):
+        req_idx = np.full(A, f, dtype=np.int64)
+        nv_y[g], nv_z[g] = newsvendor_reservations(instance, req_idx, all_arcs)
+        cy, cz = pair_costs(instance, req_idx, all_arcs, nv_y[g].astype(float),
+                            nv_z[g].astype(float))
+        weight[g] = cy + cz
+
+    fp = _fingerprint(instance)
+    paths = []
+    for f, req in enumerate(instance.requests):
+        cands = _candidates(instance, fp, req.source, req.target, int(k), weight[group[f]])
+        paths.append(cands + (None,) * (S - len(cands)))
+    H = max(len(p) - 1 for ps in paths for p in ps if p is not None)
+    arc = np.full((F, S, H), -1, dtype=np.int64)
+    hops = np.zeros((F, S), dtype=np.int64)
+    valid = np.zeros((F, S), dtype=bool)
+    length = np.zeros((F, S))
+    pair = np.full((F, S, H), -1, dtype=np.int64)
+    ylev = np.zeros((F, S, H, L), dtype=np.int64)
+    zlev = np.zeros((F, S, H, L), dtype=np.int64)
+    pair_of: dict[tuple[int, int], int] = {}
+    pair_list: list[tuple[int, int]] = []
+    standalone = np.full(F, np.inf)
+    for f, req in enumerate(instance.requests):
+        g = int(group[f])
+        kap = [None if lv == "newsvendor" else _level_rate(req.demand, lv) for lv in levels]
+        for s, p in enumerate(paths[f]):
+            if p is None:
+                continue
+            ids = np.asarray(instance.path_arcs(p), dtype=np.int64)
+            n = ids.size
+            arc[f, s, :n] = ids
+            hops[f, s] = n
+            valid[f, s] = True
+            length[f, s] = float(arcs.length_km[ids].sum())
+            standalone[f] = min(standalone[f], float(weight[g, ids].sum()))
+            for i, a in enumerate(ids):
+                key = (g, int(a))
+                if key not in pair_of:
+                    pair_of[key] = len(pair_list)
+                    pair_list.append(key)
+                pair[f, s, i] = pair_of[key]
+                for li, kv in enumerate(kap):
+                    if kv is None:
+                        ylev[f, s, i, li] = nv_y[g, a]
+                        zlev[f, s, i, li] = nv_z[g, a]
+                    else:
+                        n_links = int(qkd_links_needed(kv, rate[a]))
+                        ylev[f, s, i, li] = 3 * n_links
+                        zlev[f, s, i, li] = n_links
+
+    # breakpoints of every pair, priced by the evaluator in two batched calls
+    by_ptr = np.zeros(len(pair_list) + 1, dtype=np.int64)
+    bz_ptr = np.zeros(len(pair_list) + 1, dtype=np.int64)
+    ys, zs, req_y, arc_y = [], [], [], []
+    for p, (g, a) in enumerate(pair_list):
+        links = qkd_links_needed(np.asarray(instance.requests[reps[g]].demand.values), rate[a])
+        bz = np.unique(np.concatenate(([0], links)))
+        by = 3 * bz
+        ys.append(by)
+        zs.append(bz)
+        req_y.append(np.full(by.size, reps[g]))
+        arc_y.append(np.full(by.size, a))
+        by_ptr[p + 1] = by_ptr[p] + by.size
+        bz_ptr[p + 1] = bz_ptr[p] + bz.size
+    by_all = np.concatenate(ys).astype(np.int64)
+    bz_all = np.concatenate(zs).astype(np.int64)
+    rq = np.concatenate(req_y).astype(np.int64)
+    ac = np.concatenate(arc_y).astype(np.int64)
+    bcy, _ = pair_costs(instance, rq, ac, by_all.astype(float), np.zeros(by_all.size))
+    _, bcz = pair_costs(instance, rq, ac, np.zeros(bz_all.size), bz_all.astype(float))
+
+    # demand summary, in units of the instance's largest key rate
+    scale = max(max(r.demand.max for r in instance.requests), 1e-12)
+    demand = np.zeros((F, N_DEMAND_FEATURES))
+    for f, req in enumerate(instance.requests):
+        d = req.demand
+        v = np.asarray(d.values)
+        pr = np.asarray(d.probs)
+        std = math.sqrt(max(float(pr @ (v - d.mean) ** 2), 0.0))
+        demand[f] = (d.mean / scale, std / scale, d.quantile(0.5) / scale,
+                     d.quantile(0.9) / scale, d.max / scale, float(pr[v == 0].sum()))
+    if order == "instance":
+        seq = np.arange(F, dtype=np.int64)
+    else:  # decreasing stand-alone cost, ties in instance order
+        seq = np.asarray(sorted(range(F), key=lambda f: (-standalone[f], f)), dtype=np.int64)
+    idx = instance.node_index
+    src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
+    dst = np.asarray([idx[r.target] for r in instance.requests], dtype=np.int64)
+    cost_scale = float(np.mean(standalone))
+    if not math.isfinite(cost_scale) or cost_scale <= 0:
+        cost_scale = 1.0
+    length_scale = float(length.max()) or 1.0
+    return PlanningTables(instance, int(k), levels, seq, tuple(paths), arc, hops, valid, length,
+                          pair, ylev, zlev, by_ptr, by_all, bcy, bz_ptr, bz_all, bcz, demand,
+                          src, dst, standalone, cost_scale, length_scale)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True, inline="always")
+def _curve(ptr, bp, bc, p, y):
+    """Cost of pair ``p`` at reservation ``y``: exact at breakpoints, linear between."""
+    lo = ptr[p]
+    hi = ptr[p + 1] - 1
+    if y <= bp[lo]:
+        return bc[lo]
+    if y >= bp[hi]:
+        return bc[hi]
+    a = lo
+    b = hi
+    while b - a > 1:  # bp[a] < y < bp[b]
+        m = (a + b) >> 1
+        if bp[m] <= y:
+            a = m
+        else:
+            b = m
+    if bp[a] == y:
+        return bc[a]
+    return bc[a] + (y - bp[a]) * (bc[b] - bc[a]) / (bp[b] - bp[a])
+
+
+@njit(cache=True)
+def _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr, bz,
+             bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
+             free_y, free_z, used, qcost, kcost, obs, mask):
+    """Price request ``order[t]``'s actions and write the observation and the mask."""
+    F = order.size
+    A = free_y.size
+    S = arc.shape[1]
+    L = ylev.shape[3]
+    obs[:] = 0.0
+    for a in range(A):
+        obs[a] = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
+        obs[A + a] = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
+        obs[2 * A + a] = used[a]
+    o = 3 * A
+    mask[:] = False
+    if t >= F:  # terminal: no request left; action 0 stands for "nothing"
+        obs[o + 2 * n_nodes + demand.shape[1]] = 1.0
+        mask[0] = True
+        return
+    f = order[t]
+    obs[o + src[f]] = 1.0
+    obs[o + n_nodes + dst[f]] = 1.0
+    o += 2 * n_nodes
+    for j in range(demand.shape[1]):
+        obs[o + j] = demand[f, j]
+    o += demand.shape[1]
+    obs[o] = t / F
+    obs[o + 1] = min(np.log1p(F) / 5.0, OBS_HIGH)
+    o += 2
+    H = arc.shape[2]
+    for s in range(S):
+        base = o + s * (5 + 2 * L)
+        if not valid[f, s]:
+            for li in range(L):
+                qcost[s, li] = np.inf
+                kcost[s, li] = np.inf
+            continue
+        n = hops[f, s]
+        bott_y = 1.0
+        bott_z = 1.0
+        for i in range(n):
+            a = arc[f, s, i]
+            fy = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
+            fz = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
+            bott_y = min(bott_y, fy)
+            bott_z = min(bott_z, fz)
+        obs[base] = 1.0
+        obs[base + 1] = length[f, s] / length_scale
+        obs[base + 2] = n / H
+        obs[base + 3] = bott_y
+        obs[base + 4] = bott_z
+        for li in range(L):
+            cq = 0.0
+            ck = 0.0
+            fit_q = True
+            fit_k = True
+            for i in range(n):
+                a = arc[f, s, i]
+                p = pair[f, s, i]
+                y = ylev[f, s, i, li]
+                z = zlev[f, s, i, li]
+                if y > free_y[a]:
+                    fit_q = False
+                    if not strict:
+                        y = free_y[a]
+                if z > free_z[a]:
+                    fit_k = False
+                    if not strict:
+                        z = free_z[a]
+                cq += _curve(by_ptr, by, bcy, p, y)
+                ck += _curve(bz_ptr, bz, bcz, p, z)
+            qcost[s, li] = cq if (fit_q or not strict) else np.inf
+            kcost[s, li] = ck if (fit_k or not strict) else np.inf
+            obs[base + 5 + li] = min(cq / cost_scale, OBS_HIGH)
+            obs[base + 5 + L + li] = min(ck / cost_scale, OBS_HIGH)
+        for qi in range(L):
+            if qcost[s, qi] == np.inf:
+                continue
+            for ki in range(L):
+                if kcost[s, ki] != np.inf:
+                    mask[(s * L + qi) * L + ki] = True
+
+
+@njit(cache=True)
+def observe_kernel(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr,
+                   bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml,
+                   strict, free_y, free_z, used, qcost, kcost, obs, mask):
+    """Write the observation and mask of step ``t`` (used by ``reset``)."""
+    _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr, bz,
+             bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
+             free_y, free_z, used, qcost, kcost, obs, mask)
+
+
+@njit(cache=True)
+def step_kernel(action, t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
+                bz_ptr, bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd,
+                w_kml, strict, free_y, free_z, used, qcost, kcost, obs, mask, chosen, yres,
+                zres):
+    """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
+
+    Returns the increase of the plan's expected cost (the priced cost of the action).
+    """
+    L = ylev.shape[3]
+    ki = action % L
+    qi = (action // L) % L
+    s = action // (L * L)
+    f = order[t]
+    delta = qcost[s, qi] + kcost[s, ki]
+    chosen[f] = s
+    for i in range(hops[f, s]):
+        a = arc[f, s, i]
+        y = min(ylev[f, s, i, qi], free_y[a])
+        z = min(zlev[f, s, i, ki], free_z[a])
+        free_y[a] -= y
+        free_z[a] -= z
+        yres[f, i] = y
+        zres[f, i] = z
+        used[a] = 1.0
+    _observe(t + 1, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr,
+             bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
+             free_y, free_z, used, qcost, kcost, obs, mask)
+    return delta

@@ -1,0 +1,113 @@
+"""Heuristic policies shipped beside the environments.
+
+A *policy* is a callable ``(obs, mask) -> action`` on
+:class:`~qkdbench.rl.env.PlanningEnv`'s observations. The heuristic ones need
+the environment's layout, so they are *unbound* objects with
+``bind(env) -> callable``; :class:`~qkdbench.rl.planners.PolicyPlanner` binds
+them to the environment it builds.
+
+* :class:`CoQBNPolicy`: slot 0 (shortest path by fiber length) with the
+  ``"mean"`` level for QKD and KM, first fit (``capacity="clip"``): CO-QBN's
+  choices, so with ``order="instance"`` its plan is the ``coqbn`` planner's.
+* :class:`GreedyPolicy`: the action with the least priced cost now (the
+  observation's per-slot level costs), ties to the lowest action index.
+* :class:`RandomPolicy`: uniform among the valid actions (seeded).
+
+Examples
+--------
+>>> from qkdbench.rl.env import PlanningEnv
+>>> from qkdbench.topologies import make_instance
+>>> env = PlanningEnv(make_instance("nsfnet", 3, 4, seed=1), k=2)
+>>> act = GreedyPolicy().bind(env)
+>>> obs, info = env.reset(seed=0)
+>>> bool(info["action_mask"][act(obs, info["action_mask"])])
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Policy", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy", "bind_policy"]
+
+#: A bound policy: observation and mask to a flat action.
+Policy = Callable[[np.ndarray, np.ndarray], int]
+
+
+def bind_policy(policy: Any, env: Any) -> Policy:
+    """The callable ``(obs, mask) -> action`` of ``policy`` on ``env``.
+
+    ``policy`` may have ``bind(env)`` (the heuristic policies) or be a callable already.
+    """
+    if hasattr(policy, "bind"):
+        return policy.bind(env)
+    if not callable(policy):
+        raise TypeError(f"a policy must be callable (obs, mask) -> action, "
+                        f"got {type(policy).__name__}")
+    return policy
+
+
+class CoQBNPolicy:
+    """CO-QBN's choices: the shortest path by fiber length, the mean level, first fit.
+
+    Raises
+    ------
+    ValueError
+        From :meth:`bind`, for an environment without the ``"mean"`` level or in
+        ``capacity="strict"`` mode (where first fit is not available).
+    """
+
+    name = "coqbn"
+
+    def bind(self, env: Any) -> Policy:
+        if "mean" not in env.levels:
+            raise ValueError('the CO-QBN policy needs the "mean" level among the env levels')
+        if env.capacity != "clip":
+            raise ValueError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
+        mean = env.levels.index("mean")
+        action = env.encode_action(0, mean, mean)
+
+        def act(obs: np.ndarray, mask: np.ndarray) -> int:
+            return action
+        return act
+
+
+class GreedyPolicy:
+    """The valid action with the least priced cost now (lowest index on ties)."""
+
+    name = "greedy"
+
+    def bind(self, env: Any) -> Policy:
+        layout = env.layout
+
+        def act(obs: np.ndarray, mask: np.ndarray) -> int:
+            q, k = layout.priced(np.asarray(obs, dtype=np.float64))
+            cost = (q[:, :, None] + k[:, None, :]).ravel()
+            cost = np.where(np.asarray(mask, bool), cost, np.inf)
+            return int(np.argmin(cost))
+        return act
+
+
+class RandomPolicy:
+    """Uniform among the valid actions.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the policy's own generator (drawn at :meth:`bind`).
+    """
+
+    name = "random"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+
+    def bind(self, env: Any) -> Policy:
+        rng = np.random.default_rng(self.seed)
+
+        def act(obs: np.ndarray, mask: np.ndarray) -> int:
+            return int(rng.choice(np.flatnonzero(mask)))
+        return act

@@ -1,0 +1,228 @@
+"""The learned baseline: MaskablePPO (sb3-contrib) on a generated family of instances.
+
+Needs the ``rl`` extra (``pip install "qkdbench[rl]"``: sb3-contrib and torch);
+everything else in :mod:`qkdbench.rl` works without it, and this module imports
+sb3-contrib only inside its functions.
+
+* :func:`train_agent` trains on ``n_instances`` instances of a family (a
+  topology, a number of requests, ``K``) with request seeds
+  ``TRAIN_SEED_BASE + i``, one drawn per episode, and saves the agent (its
+  environment settings are saved with it).
+* :func:`evaluate_agent` scores a saved agent on held-out instances (request
+  seeds ``1..n``, disjoint from the training seeds) against other planners
+  and the exact optimum, every plan by the evaluator.
+
+The training reward is the environment's reward divided by the instance's
+mean stand-alone request cost (:attr:`~qkdbench.rl.env.PlanningEnv.cost_scale`),
+so that instances of different sizes give rewards of one scale; evaluation uses
+the evaluator's cost of the plan only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from ..evaluation import evaluate
+from ..utils.registry import get_planner
+from ..model import Instance
+from ..exceptions import InputError
+from ..topologies import make_instance
+from .core import DEFAULT_LEVELS
+from .agents import EXTRA_HINT, Agent, MissingExtraError, load_agent, require_extra
+from .env import PlanningEnv
+
+__all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Family", "TRAIN_SEED_BASE",
+           "ScaledReward", "Agent", "train_agent", "load_agent", "evaluate_agent",
+           "summarize"]
+
+#: Request seeds of the training instances start here (held-out ones are 1, 2, ...).
+TRAIN_SEED_BASE = 100_000
+
+
+@dataclass(frozen=True)
+class Family:
+    """A family of instances: a topology with seeded random requests.
+
+    Parameters
+    ----------
+    topology : str
+        Built-in name, file or topohub key.
+    requests : int
+    max_rate : int
+        ``K``: key rates uniform on ``{0..K}``.
+
+    Examples
+    --------
+    >>> Family("nsfnet", 4, 3).instances([1])[0].name
+    'nsfnet-r4-k3-s1'
+    """
+
+    topology: str = "usnet"
+    requests: int = 60
+    max_rate: int = 10
+
+    def instances(self, seeds: Sequence[int]) -> list[Instance]:
+        """One instance per request seed."""
+        return [make_instance(self.topology, self.requests, self.max_rate, seed=int(s))
+                for s in seeds]
+
+
+class ScaledReward(gym.RewardWrapper):
+    """Reward over the instance's mean stand-alone request cost (training only)."""
+
+    def reward(self, reward: float) -> float:
+        return reward / self.env.unwrapped.cost_scale
+
+    def action_masks(self) -> np.ndarray:
+        return self.env.unwrapped.action_masks()
+
+
+def train_agent(out: str | os.PathLike, family: Family, timesteps: int, seed: int = 0, *,
+                n_instances: int = 64, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS,
+                order: str = "cost-desc", capacity: str = "clip", n_envs: int = 4,
+                net: Sequence[int] = (256, 256), learning_rate: float = 3e-4,
+                n_steps: int = 512, batch_size: int = 256, ent_coef: float = 0.01,
+                threads: int = 1, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train MaskablePPO on a family and save it to ``out``.
+
+    Parameters
+    ----------
+    out : path
+        Agent file (``.zip``).
+    family : Family
+    timesteps : int
+        Environment steps (one request each).
+    seed : int
+        Seeds the policy, the environments and the instance draws.
+    n_instances : int
+        Training instances (request seeds ``TRAIN_SEED_BASE .. + n_instances - 1``).
+    k, levels, order, capacity
+        :class:`~qkdbench.rl.env.PlanningEnv` settings (saved with the agent).
+    n_envs, net, learning_rate, n_steps, batch_size, ent_coef
+        PPO settings (undiscounted: ``gamma = 1``, the objective is a sum).
+    threads : int
+        Torch threads.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        ``out``, ``train_seconds``, ``timesteps``, ``episodes`` and the settings.
+    """
+    sb3 = require_extra()
+    import torch
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    torch.set_num_threads(int(threads))
+    log = log or (lambda msg: None)
+    start = time.perf_counter()
+    pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))
+    env_kwargs = {"k": int(k), "levels": list(levels), "order": order, "capacity": capacity}
+
+    def make(i: int) -> Callable[[], gym.Env]:
+        def thunk() -> gym.Env:
+            return Monitor(ScaledReward(PlanningEnv(pool, **{**env_kwargs,
+                                                            "levels": tuple(levels)})))
+        return thunk
+
+    venv = DummyVecEnv([make(i) for i in range(n_envs)])
+    venv.seed(seed)
+    log(f"{n_instances} training instances of {family}; building tables "
+        f"({time.perf_counter() - start:.1f} s)")
+    model = sb3.MaskablePPO("MlpPolicy", venv, learning_rate=learning_rate, n_steps=n_steps,
+                            batch_size=batch_size, gamma=1.0, gae_lambda=0.95,
+                            ent_coef=ent_coef, seed=seed, device="cpu", verbose=0,
+                            policy_kwargs={"net_arch": list(net)})
+    model.learn(total_timesteps=int(timesteps))
+    seconds = time.perf_counter() - start
+    meta = {"family": asdict(family), "timesteps": int(timesteps), "seed": int(seed),
+            "n_instances": int(n_instances), "train_seconds": seconds,
+            "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1]}
+    model.qkdbench = {"env_kwargs": env_kwargs, "meta": meta}
+    model.save(os.fspath(out))
+    log(f"trained {timesteps} steps in {seconds:.0f} s; saved {os.fspath(out)}")
+    return {"out": os.fspath(out), **meta, "env": env_kwargs}
+
+
+def evaluate_agent(path: str | os.PathLike, seeds: Sequence[int], *,
+                   family: Family | None = None,
+                   planners: Sequence[str] = ("coqbn", "rl-greedy", "saa-greedy", "exact"),
+                   time_limit: float = 60.0) -> Any:
+    """Score a saved agent on held-out instances against other planners.
+
+    Parameters
+    ----------
+    path : path
+        Agent file.
+    seeds : sequence of int
+        Request seeds of the held-out instances (must not be training seeds).
+    family : Family, optional
+        Default: the agent's training family.
+    planners : sequence of str
+        Registry names run beside the agent (``exact`` gives the reference).
+    time_limit : float
+        Seconds per planner run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (instance, planner): ``cost``, ``status``, ``runtime_s`` and
+        ``gap_pct`` to the exact optimum (``nan`` if it was not proven).
+    """
+    import pandas as pd
+
+    from .planners import PolicyPlanner
+
+    agent = load_agent(path)
+    fam = family or Family(**agent.meta["family"])
+    lo, hi = agent.meta.get("train_seeds", [TRAIN_SEED_BASE, TRAIN_SEED_BASE - 1])
+    if family is None and any(lo <= s <= hi for s in seeds):
+        raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
+    rows = []
+    for inst in fam.instances(seeds):
+        runs = [("agent", PolicyPlanner(agent, "agent", agent.env_kwargs))]
+        runs += [(name, get_planner(name)) for name in planners]
+        costs = {}
+        for name, planner in runs:
+            t0 = time.perf_counter()
+            plan = planner.plan(inst, seed=0, time_limit=time_limit)
+            took = time.perf_counter() - t0
+            ev = evaluate(inst, plan)
+            if not ev.feasible:
+                raise RuntimeError(f"{name} gave an infeasible plan on {inst.name}")
+            costs[name] = ev.total
+            rows.append({"instance": inst.name, "planner": name, "cost": ev.total,
+                         "status": plan.status, "runtime_s": took})
+        opt = costs.get("exact") if any(r["planner"] == "exact" and r["status"] == "optimal"
+                                        for r in rows if r["instance"] == inst.name) else None
+        for r in rows:
+            if r["instance"] == inst.name:
+                r["gap_pct"] = 100.0 * (r["cost"] / opt - 1.0) if opt else math.nan
+    return pd.DataFrame(rows)
+
+
+def summarize(df: Any) -> Any:
+    """Mean gap to the optimum, mean cost relative to CO-QBN, wins and mean time per planner."""
+    import pandas as pd
+
+    out = []
+    for name, g in df.groupby("planner", sort=False):
+        ref = df[df["planner"] == "coqbn"].set_index("instance")["cost"] \
+            if "coqbn" in set(df["planner"]) else None
+        vs = (100.0 * (g.set_index("instance")["cost"] / ref - 1.0)).mean() \
+            if ref is not None else math.nan
+        out.append({"planner": name, "instances": len(g),
+                    "mean_gap_to_optimum_pct": g["gap_pct"].mean(),
+                    "max_gap_to_optimum_pct": g["gap_pct"].max(),
+                    "mean_vs_coqbn_pct": vs, "mean_runtime_s": g["runtime_s"].mean()})
+    return pd.DataFrame(out)
