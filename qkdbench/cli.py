@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .exceptions import InputError, SolverError
+from .model import PHASE_NAMES
 
 __all__ = ["main", "build_parser"]
 
@@ -253,7 +254,7 @@ def _evaluation_text(ev) -> str:
         if comp == "hop":
             lines.append(f"{comp:<8}{'':>51}{total:>17,.2f}")
             continue
-        row = "".join(f"{ev.phase_components[ph][comp]:>17,.2f}" for ph in ("r", "e", "o"))
+        row = "".join(f"{ev.phase_components[ph][comp]:>17,.2f}" for ph in PHASE_NAMES)
         lines.append(f"{comp:<8}{row}{total:>17,.2f}")
     w = ev.wavelengths
     lines += ["", "wavelengths       reserved   used (exp.)   on-demand (exp.)",

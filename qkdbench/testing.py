@@ -55,6 +55,7 @@ import numpy as np
 
 from .evaluation import evaluate, route_violations
 from .utils.registry import Planner, get_planner
+from .utils.statuses import USABLE_STATUSES
 from .model import Demand, Instance, Link, Params, Plan, Request
 from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from .topologies import make_instance, sample_requests, waxman_topology
@@ -62,7 +63,6 @@ from .evaluation.pricing import arc_table, support_table
 
 __all__ = ["PlannerCheckError", "CHECKS", "check_instances", "planner_checks", "check_planner"]
 
-_GOOD_STATUSES = ("optimal", "feasible", "heuristic")
 
 
 class PlannerCheckError(AssertionError):
@@ -142,7 +142,7 @@ def _require_valid(check: str, p: Planner, inst: Instance, plan: Plan) -> float:
         _fail(check, p.name, f"infeasible plan on {inst.name!r}: {ev.violations[0]}")
     if not math.isfinite(ev.total):
         _fail(check, p.name, f"cost {ev.total} on {inst.name!r}")
-    if plan.status not in _GOOD_STATUSES:
+    if plan.status not in USABLE_STATUSES:
         _fail(check, p.name, f"status {plan.status!r} on {inst.name!r}")
     return ev.total
 

@@ -34,9 +34,9 @@ def test_two_node_hand_computed(two_node):
                                             rel=1e-12)
     assert ev.total == pytest.approx(45930.0, rel=1e-12)
     # tx: 4/3 per QKD wavelength: 4 reserved (r), 3.2 used (e), 1.2 on demand (o)
-    assert ev.phase_components["r"]["tx"] == pytest.approx(4 * 1500)
-    assert ev.phase_components["e"]["tx"] == pytest.approx(3.2 * 1500)
-    assert ev.phase_components["o"]["tx"] == pytest.approx(1.2 * 6000)
+    assert ev.phase_components["reservation"]["tx"] == pytest.approx(4 * 1500)
+    assert ev.phase_components["reserved_use"]["tx"] == pytest.approx(3.2 * 1500)
+    assert ev.phase_components["on_demand"]["tx"] == pytest.approx(1.2 * 6000)
     assert ev.components["tx"] == pytest.approx(18000.0)
     # km: m + 1 = 3 per KM wavelength
     assert ev.components["km"] == pytest.approx(3 * 1200 + 3 * 0.8 * 1200 + 3 * 0.3 * 3000)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qkdbench.evaluation import evaluate
-from qkdbench.evaluation.sp_figures import (empirical_instance, mean_ci, mean_value_instance,
+from qkdbench.evaluation.sp_measures import (empirical_instance, mean_ci, mean_value_instance,
                                             out_of_sample, sample_scenarios, scenario_costs,
                                             scenario_instance, t_quantile)
 from qkdbench.exact.sp_figures import sp_figures

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from ..model import COMPONENTS, PHASES, Instance, Plan
+from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
 from . import kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
 from .pricing import arc_table, support_table
+from ..utils.jsonsafe import finite_or_none
 
 __all__ = [
     "Evaluation",
@@ -58,9 +59,11 @@ class Evaluation:
     components : dict
         Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases).
     phases : dict
-        Cost per phase ``r, e, o`` (``hop`` is outside the phases).
+        Cost per phase: ``reservation``, ``reserved_use`` (using reserved
+        wavelengths, expected) and ``on_demand`` (expected); ``hop`` is outside
+        the phases.
     phase_components : dict
-        ``phase_components[ph][comp]``.
+        ``phase_components[phase][comp]``, phases named as in ``phases``.
     wavelengths : dict
         Totals over arcs: ``reserved_qkd``, ``used_qkd`` (expected),
         ``on_demand_qkd`` (expected), and the same for ``km``.
@@ -81,8 +84,7 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (``inf`` becomes ``None``)."""
-        def num(x: float) -> float | None:
-            return float(x) if math.isfinite(x) else None
+        num = finite_or_none
         return {
             "total": num(self.total), "first_stage": num(self.first_stage),
             "second_stage": num(self.second_stage), "feasible": self.feasible,
@@ -161,18 +163,18 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
     qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
     phase_components: dict[str, dict[str, float]] = {}
-    for ph in PHASES:
+    for ph, name in zip(PHASES, PHASE_NAMES):
         table = getattr(costs, ph)
-        phase_components[ph] = {
+        phase_components[name] = {
             comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
             for c, comp in enumerate(COMPONENTS)}
     hop_cost = float(a.hop @ q[kernels.HOPS])
-    phases = {ph: math.fsum(phase_components[ph].values()) for ph in PHASES}
-    components = {comp: math.fsum(phase_components[ph][comp] for ph in PHASES)
+    phases = {name: math.fsum(phase_components[name].values()) for name in PHASE_NAMES}
+    components = {comp: math.fsum(phase_components[name][comp] for name in PHASE_NAMES)
                   for comp in COMPONENTS}
     components["hop"] = hop_cost
-    first = phases["r"] + hop_cost
-    second = phases["e"] + phases["o"]
+    first = phases["reservation"] + hop_cost
+    second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))
     return Evaluation(first + second, first, second, not viol, viol, components, phases,

@@ -27,7 +27,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     -------
     dict
         ``total``, ``first_stage``, ``second_stage``, ``components`` (tx, rx,
-        km, si, md, ch, hop), ``phases`` (r, e, o) and ``wavelengths``.
+        km, si, md, ch, hop), ``phases`` (reservation, reserved_use, on_demand) and ``wavelengths``.
         Routes are assumed valid (the twin checks nothing).
     """
     p = instance.params
@@ -94,5 +94,6 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
                 wl["on_demand_km"] += prob * zo
     first = phases["r"] + comps["hop"]
     second = phases["e"] + phases["o"]
+    named = {"reservation": phases["r"], "reserved_use": phases["e"], "on_demand": phases["o"]}
     return {"total": first + second, "first_stage": first, "second_stage": second,
-            "components": comps, "phases": phases, "wavelengths": wl}
+            "components": comps, "phases": named, "wavelengths": wl}

@@ -87,9 +87,11 @@ from ..planning import (Candidates, GreedyState, Ladders, build_ladders, inserti
                         waterfill)
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
+from ..utils.gaps import relative_gap
+from ..utils.jsonsafe import finite_or_none
 
 __all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
-           "lagrangian_value", "lagrangian_bound", "certified_gap", "improve_with_columns",
+           "lagrangian_value", "lagrangian_bound", "improve_with_columns",
            "LagrangianPlanner", "BOUND_SOURCE"]
 
 #: How a bound from this module is labelled (``plan.stats["bound_source"]``).
@@ -537,20 +539,10 @@ class LagrangianResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``)."""
-        def num(x: float) -> float | None:
-            return float(x) if math.isfinite(x) else None
+        num = finite_or_none
         return {"bound": num(self.bound), "bound_source": self.bound_source,
                 "iterations": self.iterations, "cost": num(self.cost), "gap": num(self.gap),
                 "stop": self.stop, "runtime_s": self.runtime_s, "setup_s": self.setup_s}
-
-
-def certified_gap(cost: float, bound: float) -> float:
-    """``(cost - bound) / cost``: 0 for equal values, ``nan`` without a finite pair."""
-    if not (math.isfinite(cost) and math.isfinite(bound)):
-        return math.nan
-    if cost == bound:
-        return 0.0
-    return (cost - bound) / abs(cost) if cost != 0 else math.inf
 
 
 def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
@@ -669,7 +661,7 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
     runtime = time.perf_counter() - start
     return LagrangianResult(best_bound, BOUND_SOURCE, it, best_lam[:A].copy(),
                             best_lam[A:].copy(), best_plan, best_cost,
-                            certified_gap(best_cost, best_bound), stop, runtime, setup_s,
+                            relative_gap(best_cost, best_bound), stop, runtime, setup_s,
                             history, [tuple(c) for c in columns])
 
 
@@ -789,7 +781,7 @@ class LagrangianPlanner:
         tol = 1e-9 * abs(cost)
         status = "optimal" if cost - res.bound <= tol else "feasible"
         stats = {"status": status, "objective": cost, "bound": res.bound,
-                 "bound_source": res.bound_source, "gap": certified_gap(cost, res.bound),
+                 "bound_source": res.bound_source, "gap": relative_gap(cost, res.bound),
                  "iterations": res.iterations, "stop": res.stop, "setup_s": res.setup_s,
                  "dual_s": res.runtime_s, **info, "runtime_s": clock.elapsed, "seed": seed}
         if best is None or instance.n_requests == 0:

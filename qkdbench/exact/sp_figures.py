@@ -22,16 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..evaluation import evaluate
-from ..evaluation.sp_figures import (Estimate, mean_ci, mean_value_instance, out_of_sample,
+from ..evaluation.sp_measures import (Estimate, mean_ci, mean_value_instance, out_of_sample,
                                      sample_scenarios, scenario_instance)
 from ..model import Instance
 from .sp_milp import SPResult, solve_sp
+from ..utils.jsonsafe import finite_or_none
 
 __all__ = ["SPFigures", "sp_figures"]
-
-
-def _num(v: float) -> float | None:
-    return float(v) if math.isfinite(v) else None
 
 
 @dataclass(frozen=True)
@@ -85,11 +82,11 @@ class SPFigures:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (non-finite numbers become ``None``)."""
         return {
-            "instance": self.instance, "rp": _num(self.rp), "rp_bound": _num(self.rp_bound),
-            "rp_status": self.rp_status, "ev": _num(self.ev), "eev": _num(self.eev),
-            "vss": _num(self.vss), "ws": self.ws.to_dict(),
-            "ws_all_optimal": self.ws_all_optimal, "evpi": _num(self.evpi),
-            "evpi_ci": [_num(self.evpi_lo), _num(self.evpi_hi)],
+            "instance": self.instance, "rp": finite_or_none(self.rp), "rp_bound": finite_or_none(self.rp_bound),
+            "rp_status": self.rp_status, "ev": finite_or_none(self.ev), "eev": finite_or_none(self.eev),
+            "vss": finite_or_none(self.vss), "ws": self.ws.to_dict(),
+            "ws_all_optimal": self.ws_all_optimal, "evpi": finite_or_none(self.evpi),
+            "evpi_ci": [finite_or_none(self.evpi_lo), finite_or_none(self.evpi_hi)],
             "rp_out_of_sample": (self.rp_out_of_sample.to_dict()
                                  if self.rp_out_of_sample else None),
             "ev_out_of_sample": (self.ev_out_of_sample.to_dict()

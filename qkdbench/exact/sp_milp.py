@@ -51,6 +51,8 @@ from ..planning.waterfill import waterfill
 from .milp import Milp, MilpBuilder
 from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
 from ..evaluation.pricing import arc_table, support_table
+from ..utils.gaps import relative_gap
+from ..utils.jsonsafe import finite_or_none
 
 __all__ = [
     "FORMS",
@@ -501,21 +503,12 @@ class SPResult:
 
     def to_dict(self) -> dict[str, Any]:
         """The plain-JSON fields (without the plan)."""
-        def num(v: float) -> float | None:
-            return float(v) if math.isfinite(v) else None
+        num = finite_or_none
         return {"status": self.status, "objective": num(self.objective),
                 "bound": num(self.bound), "gap": num(self.gap), "build_s": self.build_s,
                 "solve_s": self.solve_s, "runtime_s": self.runtime_s, "form": self.form,
                 "solver": self.solver, "native_status": self.native_status,
                 "message": self.message, **dict(self.extra)}
-
-
-def _gap(objective: float, bound: float) -> float:
-    if not (math.isfinite(objective) and math.isfinite(bound)):
-        return math.nan
-    if objective == 0:
-        return 0.0 if bound >= 0 else math.inf
-    return max(0.0, objective - bound) / abs(objective)
 
 
 def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
@@ -644,7 +637,7 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         bound = objective
     if math.isfinite(bound) and math.isfinite(objective):
         bound = min(bound, objective)
-    gap = _gap(objective, bound)
+    gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
     stats = {"status": status, "objective": objective, "bound": bound, "gap": gap,
              "build_s": model.build_s, "solve_s": solve_s,

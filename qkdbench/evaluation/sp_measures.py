@@ -1,4 +1,4 @@
-"""Scenario samples and scoring for the stochastic-programming figures.
+"""SP measures that need no solver: scenario samples, EV instances, out-of-sample scores.
 
 The solver-free half of the SP figures (the half that solves problems lives in
 :mod:`qkdbench.exact.sp_figures`): seeded samples of *joint* scenarios (one key
@@ -34,6 +34,7 @@ import numpy as np
 from ..model import Demand, Instance, Plan, Request, Route
 from .evaluator import evaluate
 from .sampling import sample_scenarios
+from ..utils.jsonsafe import finite_or_none
 
 __all__ = [
     "Estimate",
@@ -74,8 +75,7 @@ class Estimate:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        def num(v: float) -> float | None:
-            return float(v) if math.isfinite(v) else None
+        num = finite_or_none
         return {"mean": num(self.mean), "std": num(self.std), "n": self.n,
                 "half_width": num(self.half_width), "lo": num(self.lo), "hi": num(self.hi),
                 "confidence": self.confidence}
