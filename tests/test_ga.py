@@ -83,7 +83,7 @@ def test_repair_makes_every_genome_feasible(tight):
     dec = GenomeDecoder(tight, state, levels=4)
     rng = np.random.default_rng(0)
     F = tight.n_requests
-    genomes = [[int(rng.integers(n)) for n in dec.n_cands] +
+    genomes = [[int(rng.integers(n)) for n in dec.n_candidates] +
                [int(rng.integers(4)) for _ in range(F)] for _ in range(20)]
     genomes.append([0] * F + [0] * F)  # level 0: reserve nothing
     batch = dec.decode(genomes)
@@ -104,7 +104,7 @@ def test_coqbn_genome_is_close_to_coqbn(tight):
     dec = GenomeDecoder(tight, state, levels=5)
     co = get_planner("coqbn").plan(tight)
     genome = dec.genome_of(co)
-    assert [state.cands.paths[f][i] for f, i in enumerate(genome[:tight.n_requests])] == \
+    assert [state.candidates.paths[f][i] for f, i in enumerate(genome[:tight.n_requests])] == \
         [r.path for r in co.routes]
     assert set(genome[tight.n_requests:]) <= set(range(5))
 

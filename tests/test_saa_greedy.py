@@ -49,14 +49,14 @@ def _brute_force_one_arc(inst: Instance) -> float:
 
 def test_ladders_end_at_the_newsvendor_reservation_and_cost():
     inst = make_instance("nsfnet", 4, 7, seed=3)
-    lad = build_ladders(inst)
+    ladders = build_ladders(inst)
     F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
     y, z = newsvendor_reservations(inst, req, arc)
-    assert np.array_equal(lad.full("y"), y) and np.array_equal(lad.full("z"), z)
+    assert np.array_equal(ladders.full("y"), y) and np.array_equal(ladders.full("z"), z)
     cy, cz = pair_costs(inst, req, arc, y.astype(float), z.astype(float))
-    assert np.allclose(lad.best(), cy + cz, rtol=1e-12)
-    for ptr, ben in ((lad.y_ptr, lad.y_ben), (lad.z_ptr, lad.z_ben)):
+    assert np.allclose(ladders.best(), cy + cz, rtol=1e-12)
+    for ptr, ben in ((ladders.y_ptr, ladders.y_ben), (ladders.z_ptr, ladders.z_ben)):
         for p in range(F * A):
             seg = ben[ptr[p]:ptr[p + 1]]
             assert np.all(seg > 0) and np.all(np.diff(seg) <= 0)
@@ -101,8 +101,8 @@ def test_one_request_with_loose_capacity_gets_the_known_optimum():
 
 def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
     inst = make_instance("usnet", 5, 10, seed=2)
-    lad = build_ladders(inst)
-    weights = lad.best().reshape(inst.n_requests, arc_table(inst).n)
+    ladders = build_ladders(inst)
+    weights = ladders.best().reshape(inst.n_requests, arc_table(inst).n)
     cands = candidate_paths(inst, 4, weights)
     for f, req in enumerate(inst.requests):
         ranked = k_shortest_paths(inst, req.source, req.target, 4, weights[f])
@@ -117,12 +117,12 @@ def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
 def test_insertion_order_is_by_decreasing_stand_alone_cost():
     inst = make_instance("nsfnet", 8, 6, seed=4)
     state = SAAGreedy().prepare(inst)
-    order = insertion_order(state.cands, state.lad, "cost-desc")
-    best = state.lad.best()
-    alone = [min(best[f * arc_table(inst).n + a].sum() for a in state.cands.arcs[f])
+    order = insertion_order(state.candidates, state.ladders, "cost-desc")
+    best = state.ladders.best()
+    alone = [min(best[f * arc_table(inst).n + a].sum() for a in state.candidates.arcs[f])
              for f in range(inst.n_requests)]
     assert [alone[f] for f in order] == sorted(alone, reverse=True)
-    assert insertion_order(state.cands, state.lad, "instance") == list(range(8))
+    assert insertion_order(state.candidates, state.ladders, "instance") == list(range(8))
     with pytest.raises(ValueError, match="order must be one of"):
         SAAGreedy(order="random").plan(inst)
 

@@ -94,14 +94,14 @@ class GenomeDecoder:
 
     def __init__(self, instance: Instance, state: GreedyState, levels: int):
         self.instance = instance
-        self.lad = state.lad
-        self.cands = state.cands
+        self.ladders = state.ladders
+        self.candidates = state.candidates
         self.levels = levels
         self.F = instance.n_requests
-        self.A = arc_table(instance).n
-        self.n_cands = np.array([len(c) for c in self.cands.arcs], dtype=np.int64)
-        self.full_y = self.lad.full("y")
-        self.full_z = self.lad.full("z")
+        self.n_arcs = arc_table(instance).n
+        self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
+        self.full_y = self.ladders.full("y")
+        self.full_z = self.ladders.full("z")
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
         """The genome of a greedy state (its routes, full levels)."""
@@ -117,11 +117,11 @@ class GenomeDecoder:
         by_id = {r.request_id: r for r in plan.routes}
         for f, req in enumerate(self.instance.requests):
             route = by_id[req.id]
-            i = self.cands.index_of(f, route.path)
+            i = self.candidates.index_of(f, route.path)
             if i is None:
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
             genes.append(i)
-            pairs = f * self.A + self.cands.arcs[f][i]
+            pairs = f * self.n_arcs + self.candidates.arcs[f][i]
             full = float(self.full_y[pairs].sum() + self.full_z[pairs].sum())
             got = float(sum(route.reserve_qkd) + sum(route.reserve_km))
             share = got / full if full > 0 else 1.0
@@ -130,12 +130,12 @@ class GenomeDecoder:
 
     def decode(self, genomes: list[list[int]]) -> PlanArrays:
         """One batch of plan arrays (rows ``b * F + f``) for ``genomes``."""
-        F, A = self.F, self.A
+        F, A = self.F, self.n_arcs
         B = len(genomes)
         arcs_list, lvl_list, lens = [], [], []
         for g in genomes:
             for f in range(F):
-                arcs = self.cands.arcs[f][g[f]]
+                arcs = self.candidates.arcs[f][g[f]]
                 arcs_list.append(arcs)
                 lens.append(arcs.size)
                 lvl_list.append(g[F + f])
@@ -147,12 +147,12 @@ class GenomeDecoder:
         pairs = f_of * A + arcs
         frac = np.repeat(np.asarray(lvl_list, float), lens_arr) / (self.levels - 1)
         groups = plan_of * A + arcs
-        lad = self.lad
+        ladders = self.ladders
         cap_y = np.tile(arc_table(self.instance).W_qkd.astype(float), B)
         cap_z = np.tile(arc_table(self.instance).W_kml.astype(float), B)
-        yr = waterfill(lad.y_ptr, lad.y_len, lad.y_ben, pairs, groups, cap_y,
+        yr = waterfill(ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, groups, cap_y,
                        np.floor(frac * self.full_y[pairs] + 0.5))
-        zr = waterfill(lad.z_ptr, lad.z_len, lad.z_ben, pairs, groups, cap_z,
+        zr = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, groups, cap_z,
                        np.floor(frac * self.full_z[pairs] + 0.5))
         ptr = np.zeros(B * F + 1, dtype=np.int64)
         ptr[1:] = np.cumsum(lens_arr)
@@ -241,7 +241,7 @@ class GeneticPlanner:
         p_route = min(1.0, self.mut_route / F)
         p_level = min(1.0, self.mut_level / F)
         for f in range(F):
-            n = int(dec.n_cands[f])
+            n = int(dec.n_candidates[f])
             if n > 1 and rng.random() < p_route:
                 j = rng.randrange(n - 1)
                 ind[f] = j if j < ind[f] else j + 1
@@ -357,7 +357,7 @@ class GeneticPlanner:
                     toolbox.mutate(ind)
             else:
                 ind = toolbox.individual(
-                    [rng.randrange(int(dec.n_cands[f])) for f in range(F)]
+                    [rng.randrange(int(dec.n_candidates[f])) for f in range(F)]
                     + [rng.randrange(self.levels) for _ in range(F)])
             pop.append(ind)
         score(pop)

@@ -131,10 +131,10 @@ class SAAGreedy:
         model = (instance if self.n_scenarios is None
                  else sampled_instance(instance, int(self.n_scenarios),
                                        0 if seed is None else seed))
-        lad = build_ladders(model)
+        ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n
-        cands = candidate_paths(model, self.k, lad.best().reshape(F, A))
-        return GreedyState(model, lad, cands, self.rebalance)
+        cands = candidate_paths(model, self.k, ladders.best().reshape(F, A))
+        return GreedyState(model, ladders, cands, self.rebalance)
 
     def build(self, instance: Instance, seed: int | None = None,
               clock: Stopwatch | None = None) -> tuple[GreedyState, dict]:
@@ -144,7 +144,7 @@ class SAAGreedy:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed)
         F = instance.n_requests
-        order = insertion_order(state.cands, state.lad, self.order)
+        order = insertion_order(state.candidates, state.ladders, self.order)
         for f in order:
             i, _ = state.best_candidate(f)
             state.insert(f, i)

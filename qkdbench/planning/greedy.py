@@ -43,12 +43,12 @@ class GreedyState:
     def __init__(self, instance: Instance, ladders: Ladders, candidates: Candidates,
                  rebalance: bool = True):
         self.instance = instance
-        self.lad = ladders
-        self.cands = candidates
+        self.ladders = ladders
+        self.candidates = candidates
         self.rebalance = rebalance
         arcs = arc_table(instance)
         A = arcs.n
-        self.A = A
+        self.n_arcs = A
         self.cap = {"y": arcs.W_qkd.astype(float), "z": arcs.W_kml.astype(float)}
         self.route: list[int | None] = [None] * instance.n_requests
         self.on_arc: list[list[int]] = [[] for _ in range(A)]  # requests, ordered
@@ -58,9 +58,9 @@ class GreedyState:
 
     # ---- ladders of one pair
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
-        lad = self.lad
-        ptr, length, ben = ((lad.y_ptr, lad.y_len, lad.y_ben) if kind == "y"
-                            else (lad.z_ptr, lad.z_len, lad.z_ben))
+        ladders = self.ladders
+        ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
+                            else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
         return length[ptr[p]:ptr[p + 1]], ben[ptr[p]:ptr[p + 1]]
 
     def _taken(self, kind: str, a: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +70,7 @@ class GreedyState:
             q = self.alloc[kind].get((f, a), 0.0)
             if q <= 0:
                 continue
-            ln, bn = self._ladder(kind, f * self.A + a)
+            ln, bn = self._ladder(kind, f * self.n_arcs + a)
             before = np.cumsum(ln) - ln
             tk = np.clip(q - before, 0.0, ln)
             lens.append(tk)
@@ -95,8 +95,8 @@ class GreedyState:
         hit = self._delta_cache.get(key)
         if hit is not None:
             return hit
-        p = f * self.A + a
-        delta = float(self.lad.base[p])
+        p = f * self.n_arcs + a
+        delta = float(self.ladders.base[p])
         for kind in ("y", "z"):
             cap = float(self.cap[kind][a])
             ln, bn = self._ladder(kind, p)
@@ -112,11 +112,11 @@ class GreedyState:
 
     def path_cost(self, f: int, i: int) -> float:
         """Cost request ``f`` adds on its ``i``-th candidate."""
-        return sum(self.pair_delta(f, int(a)) for a in self.cands.arcs[f][i])
+        return sum(self.pair_delta(f, int(a)) for a in self.candidates.arcs[f][i])
 
     def best_candidate(self, f: int, prefer: int | None = None) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost."""
-        costs = [self.path_cost(f, i) for i in range(len(self.cands.arcs[f]))]
+        costs = [self.path_cost(f, i) for i in range(len(self.candidates.arcs[f]))]
         best = int(np.argmin(costs))
         if prefer is not None and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
             best = prefer
@@ -129,10 +129,10 @@ class GreedyState:
             table = self.alloc[kind]
             if not reqs:
                 continue
-            lad = self.lad
-            ptr, length, ben = ((lad.y_ptr, lad.y_len, lad.y_ben) if kind == "y"
-                                else (lad.z_ptr, lad.z_len, lad.z_ben))
-            pairs = np.asarray([f * self.A + a for f in reqs], dtype=np.int64)
+            ladders = self.ladders
+            ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
+                                else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
+            pairs = np.asarray([f * self.n_arcs + a for f in reqs], dtype=np.int64)
             got = waterfill(ptr, length, ben, pairs, np.zeros(len(reqs), np.int64),
                             self.cap[kind][a:a + 1])
             for f, q in zip(reqs, got):
@@ -142,7 +142,7 @@ class GreedyState:
     def insert(self, f: int, i: int) -> None:
         """Route request ``f`` on its ``i``-th candidate."""
         self.route[f] = i
-        for a in (int(x) for x in self.cands.arcs[f][i]):
+        for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].append(f)
             self.on_arc[a].sort()
             if self.rebalance:
@@ -151,7 +151,7 @@ class GreedyState:
                 for kind in ("y", "z"):
                     used = sum(self.alloc[kind].get((g, a), 0.0) for g in self.on_arc[a]
                                if g != f)
-                    ln, _ = self._ladder(kind, f * self.A + a)
+                    ln, _ = self._ladder(kind, f * self.n_arcs + a)
                     self.alloc[kind][(f, a)] = float(min(ln.sum(),
                                                          max(0.0, self.cap[kind][a] - used)))
                 self.version[a] += 1
@@ -162,7 +162,7 @@ class GreedyState:
         if i is None:
             return
         self.route[f] = None
-        for a in (int(x) for x in self.cands.arcs[f][i]):
+        for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].remove(f)
             for kind in ("y", "z"):
                 self.alloc[kind].pop((f, a), None)
@@ -173,7 +173,7 @@ class GreedyState:
 
     def fresh(self) -> "GreedyState":
         """An empty state on the same instance, ladders and candidates."""
-        return GreedyState(self.instance, self.lad, self.cands, self.rebalance)
+        return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
 
     def improve(self, order: list[int], clock: Stopwatch | None = None,
                 max_passes: int = 20) -> dict:
@@ -218,8 +218,8 @@ class GreedyState:
         out = []
         for f, req in enumerate(instance.requests):
             i = self.route[f]
-            arcs = self.cands.arcs[f][i]
-            out.append(Route(req.id, self.cands.paths[f][i],
+            arcs = self.candidates.arcs[f][i]
+            out.append(Route(req.id, self.candidates.paths[f][i],
                              tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0)))
                                    for a in arcs),
                              tuple(int(round(self.alloc["z"].get((f, int(a)), 0.0)))
