@@ -627,7 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("sweep", help="a grid of instances and planners on Dask (TOML spec)")
-    p.add_argument("spec", help="sweep specification (TOML; see FORMATS)")
+    p.add_argument("spec", help="sweep specification (TOML; see docs/formats.md)")
     p.add_argument("--out", default="sweep-out",
                    help="directory of results.csv (default sweep-out)")
     p.add_argument("--scheduler", default="local",

@@ -229,7 +229,7 @@ def test_cost_does_not_depend_on_support_order_or_duplicates():
 
 
 def test_newsvendor_reservation_closed_form():
-    # Consequence 3: smallest y with Pr(3P > y) <= c_r / (c_o - c_e)
+    # Property 3 of docs/model.md: smallest y with Pr(3P > y) <= c_r / (c_o - c_e)
     inst = make_instance("usnet", 4, 10, seed=3)
     s, a = support_table(inst), arc_table(inst)
     for f in range(inst.n_requests):

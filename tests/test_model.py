@@ -44,7 +44,7 @@ def test_bad_demands_are_rejected(values, probs, message):
 
 
 def test_qkd_link_count_uses_a_tolerance():
-    # Eq. 1 with the tolerance of MODEL.md: 1.1 / 0.1 is 11, not 12
+    # Eq. 1 with the tolerance of docs/model.md: 1.1 / 0.1 is 11, not 12
     assert int(qkd_links_needed(1.1, 0.1)) == 11
     assert qkd_links_needed(np.array([0.0, 0.5, 1.0, 1.0001]), 1.0).tolist() == [0, 1, 1, 2]
     assert mdi_segments(np.array([100.0, 160.0, 161.0, 800.0]), 160.0).tolist() == [1, 1, 2, 5]

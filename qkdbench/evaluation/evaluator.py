@@ -1,4 +1,4 @@
-"""Score plans: the expected deployment cost of MODEL.md, its breakdown and feasibility.
+"""Score plans: the expected deployment cost of docs/model.md, its breakdown and feasibility.
 
 Every planner, the exact solver and every report reads its costs from here.
 

@@ -1,7 +1,7 @@
 """The Numba cost kernels: the one definition of a plan's expected cost.
 
-For a fixed first stage the best recourse is closed-form (MODEL.md,
-consequence 1): on an arc with ``yr`` reserved QKD wavelengths and a scenario
+For a fixed first stage the best recourse is closed-form (docs/model.md,
+property 1): on an arc with ``yr`` reserved QKD wavelengths and a scenario
 needing ``3P``, the reserved ones used are ``min(yr, 3P)`` (if using a reserved
 wavelength is not dearer than buying one on demand) and the rest is bought on
 demand; the same for KM with ``P``. The expectation needs

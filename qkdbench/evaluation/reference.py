@@ -1,8 +1,8 @@
 """Plain-Python twin of the cost kernels, for tests only.
 
-It follows MODEL.md literally: for every request, every arc of its route and
+It follows docs/model.md literally: for every request, every arc of its route and
 every support point, it counts the QKD links (Eq. 1), the wavelengths needed,
-the best recourse of that scenario (consequence 1), and prices each component
+the best recourse of that scenario (docs/model.md, property 1), and prices each component
 count with Table I. It shares no code with :mod:`qkdbench.evaluation.kernels`
 and reads only the instance's plain fields, not its derived arrays.
 """

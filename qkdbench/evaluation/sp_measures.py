@@ -8,7 +8,7 @@ demands), and out-of-sample scoring of any plan, always through the one
 evaluator.
 
 A joint scenario sample scored on its per-request empirical marginals gives
-the sample average of the per-scenario costs (MODEL.md, consequence 2); both
+the sample average of the per-scenario costs (docs/model.md, property 2); both
 routes are available here and tested against each other.
 
 Examples
@@ -198,7 +198,7 @@ def mean_value_instance(instance: Instance, name: str | None = None) -> Instance
 def scenario_costs(instance: Instance, plan: Plan, scenarios: np.ndarray) -> np.ndarray:
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
-    By separability (MODEL.md, consequence 2) a scenario's cost is the sum over
+    By separability (docs/model.md, property 2) a scenario's cost is the sum over
     requests of the cost of the request's route at its scenario key rate. The
     evaluator scores every (request, distinct key rate) once: one instance with
     a point-demand copy of each request per distinct rate, and the plan's route

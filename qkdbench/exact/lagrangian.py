@@ -18,7 +18,7 @@ where ``R`` is the pair's expected cost (reservation, expected use, expected
 on-demand, plus the arc's route cost on the QKD part) read from the one
 evaluator, :func:`~qkdbench.evaluation.pair_costs`. ``R`` is convex and
 piecewise linear with breakpoints at the support's wavelength needs (``3P``
-QKD, ``P`` KM; MODEL.md consequence 4), so each minimum is attained at one of
+QKD, ``P`` KM; docs/model.md, property 4), so each minimum is attained at one of
 those breakpoints clipped to ``[0, W]``: the curves are read once at those
 points and every later price costs one vectorised ``min`` over them. The
 per-pair bound ``y <= W(a)`` is implied by the capacity row (reservations

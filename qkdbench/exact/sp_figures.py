@@ -1,4 +1,4 @@
-"""The standard stochastic-programming figures of an instance (MODEL.md).
+"""The standard stochastic-programming figures of an instance (docs/model.md).
 
 - ``RP``: optimal expected cost of the stochastic program (exact solve).
 - ``EV``: optimum of the expected-value problem (key rates fixed at their

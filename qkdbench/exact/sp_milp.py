@@ -6,14 +6,14 @@ Two forms of the deterministic equivalent, with the same optimum:
     The paper's (11)-(23), linearised. Per (request ``f``, arc ``a``): a binary
     route variable ``x``, integer reservations ``yr <= W_qkd(a) x`` and
     ``zr <= W_kml(a) x``; per support point ``s`` of the request's key rate
-    (the marginals suffice by separability, MODEL.md consequence 2) the
+    (the marginals suffice by separability, docs/model.md, property 2) the
     used / on-demand wavelengths ``ye_s <= yr``, ``ye_s + yo_s >= 3 P_s x`` and
     ``ze_s <= zr``, ``ze_s + zo_s >= P_s x``, priced with the instance's
     ``c_y``, ``c_z``.
 ``compact`` (default)
     One epigraph variable per (request, arc, QKD | KM), bounded below by one
     cut per linear piece of the convex piecewise-linear expected cost
-    ``R(y)`` of the pair (MODEL.md consequence 4). The values ``R(b_k)`` at the
+    ``R(y)`` of the pair (docs/model.md, property 4). The values ``R(b_k)`` at the
     breakpoints (the support's wavelength needs) come from the evaluator's
     :func:`~qkdbench.evaluation.pair_costs`, so there is one definition of
     cost. Cut ``k``: ``theta >= (R(b_k) - s_k b_k) x + s_k y``, which is ``0``
@@ -98,7 +98,7 @@ def relaxation_bound(instance: Instance) -> float:
     """A lower bound on the optimum: capacities dropped, each request alone.
 
     Each request then takes its shortest path under the arc weights "least
-    expected cost of the pair" (newsvendor reservations, MODEL.md consequence 3).
+    expected cost of the pair" (newsvendor reservations, docs/model.md, property 3).
     """
     costs, _ = _relaxed_paths(instance, _pairs(instance))
     return float(sum(costs))
@@ -159,7 +159,7 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     ``min(newsvendor, capacity left)`` (the best one for the pair alone, by
     convexity). Then, for ``passes`` rounds, each request is taken out and
     routed again the same way against the others; no step raises the total.
-    Optimal when no capacity binds (MODEL.md consequence 3).
+    Optimal when no capacity binds (docs/model.md, property 3).
     """
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())

@@ -5,13 +5,13 @@ The method
 1. **Demand model.** By default the *exact* marginal distributions of the key
    rates (``n_scenarios=None``). With ``n_scenarios=N`` a seeded joint sample
    of ``N`` scenarios is drawn and each request's empirical marginal replaces
-   its distribution; by MODEL.md consequence 2 this gives exactly the
+   its distribution; by docs/model.md, property 2 this gives exactly the
    sample-average cost. The exact marginals are the default because the
    evaluator needs only marginals, they cost nothing extra and a sample only
    adds noise (a finite sample's plan is never better in expectation).
 2. **Reservation ladders.** On one arc, the expected cost of one request is
    convex and piecewise linear in its reservation, with breakpoints where the
-   support needs ``3P`` (QKD) or ``P`` (KM) wavelengths (MODEL.md, consequence
+   support needs ``3P`` (QKD) or ``P`` (KM) wavelengths (docs/model.md, property
    4). The evaluator's :func:`~qkdbench.evaluation.pair_costs` is read at the
    breakpoints only; between two breakpoints each extra wavelength saves the
    same amount (its *marginal benefit*). Segments with no saving are dropped,
@@ -63,7 +63,7 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
 
     Scenario ``i`` draws every request's key rate (one ``numpy`` generator
     seeded with ``seed``, requests in instance order); by separability
-    (MODEL.md, consequence 2) the sample-average cost of a plan is its cost
+    (docs/model.md, property 2) the sample-average cost of a plan is its cost
     under these empirical marginals.
     """
     if n_scenarios < 1:

@@ -3,8 +3,8 @@
 The sample-average greedy and the GA choose each request's route among the
 same candidates: its ``k`` shortest simple paths (Yen's algorithm, through
 :func:`networkx.shortest_simple_paths`) under the weight "expected cost of
-this request alone on this arc with its newsvendor reservations" (MODEL.md,
-consequence 3), read from the evaluator with :func:`pair_costs`. With loose
+this request alone on this arc with its newsvendor reservations" (docs/model.md,
+property 3), read from the evaluator with :func:`pair_costs`. With loose
 capacity the first candidate is therefore the request's optimal route. The
 shortest path by fiber length (CO-QBN's route) is appended when it is not
 among them, so that every CO-QBN plan can be expressed with the candidates.

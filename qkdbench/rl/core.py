@@ -33,7 +33,7 @@ The QKD and the KM level are chosen separately from the same list.
 Pricing
 -------
 For fixed reservations the expected cost is a sum over (request, arc) pairs
-(MODEL.md, consequence 1), and on one pair it is piecewise linear in the
+(docs/model.md, property 1), and on one pair it is piecewise linear in the
 reservation with breakpoints where the support needs ``3 P`` (QKD) or ``P``
 (KM) wavelengths. The tables hold the evaluator's
 :func:`~qkdbench.evaluation.pair_costs` at every breakpoint of every pair a
