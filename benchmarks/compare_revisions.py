@@ -178,9 +178,15 @@ def ensure_env(repo: Path, label: str, tree: str, cache: Path, slot: str = "",
     return env
 
 
+_CHILD_ENV: dict[str, str] = {}
+
+
 def _clean_env() -> dict[str, str]:
-    """The environment of the child processes: no PYTHONPATH pointing at some checkout."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    """The environment of the child processes: no PYTHONPATH pointing at some checkout,
+    plus the settings of this comparison (``--numba-threads``)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update(_CHILD_ENV)
+    return env
 
 
 def run_benchmarks(env: Env, out: Path | None, select: str | None,
@@ -264,6 +270,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pytest-args", default="",
                    help="more pytest arguments for every run, e.g. \"-m 'not slow' "
                         "--benchmark-max-time=0.5\"")
+    p.add_argument("--numba-threads", type=int,
+                   help="NUMBA_NUM_THREADS for every run (both revisions). 1 makes the "
+                        "parallel kernels' timings meaningful on a loaded machine, where "
+                        "their threads wait for a core (default: Numba's own)")
     p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
                    help=f"where environments are kept (default {DEFAULT_CACHE})")
     p.add_argument("--no-reuse-env", dest="reuse", action="store_false",
@@ -291,6 +301,10 @@ def _check_settings(a: argparse.Namespace) -> None:
         raise InputError(f"--alpha {a.alpha}: must be in (0, 1)")
     if not 0.0 < a.level < 1.0:
         raise InputError(f"--level {a.level}: must be in (0, 1)")
+    if a.numba_threads is not None:
+        if a.numba_threads < 1:
+            raise InputError(f"--numba-threads {a.numba_threads}: at least 1")
+        _CHILD_ENV["NUMBA_NUM_THREADS"] = str(a.numba_threads)
 
 
 def _compare(a: argparse.Namespace, log) -> tuple[list[dict], list[dict], str]:
@@ -334,6 +348,7 @@ def _compare(a: argparse.Namespace, log) -> tuple[list[dict], list[dict], str]:
               f"{a.rounds} interleaved runs each"
               + (f", -k {a.select!r}" if a.select else "")
               + (f", {a.pytest_args}" if a.pytest_args else "")
+              + (f", NUMBA_NUM_THREADS={a.numba_threads}" if a.numba_threads else "")
               + f"; {time.perf_counter() - t0:.0f} s; load average {load0:.2f} -> "
                 f"{os.getloadavg()[0]:.2f}")
     return runs["base"], runs["head"], header
