@@ -275,14 +275,14 @@ def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
 
 def test_stored_ratios_check(tmp_path):
     cal = br.CALIBRATION
-    run = {"benchmarks": [{"fullname": cal, "stats": {"median": 4e-3}},
-                          {"fullname": "b::kernel", "stats": {"median": 1e-3}},
-                          {"fullname": "b::twin", "stats": {"median": 16e-3}}]}
+    run = {"benchmarks": [{"fullname": cal, "stats": {"min": 4e-3}},
+                          {"fullname": "b::kernel", "stats": {"min": 1e-3}},
+                          {"fullname": "b::twin", "stats": {"min": 16e-3}}]}
     assert br.in_run_ratios(run) == {"b::kernel": 0.25, "b::twin": 4.0}
     # the whole machine twice as slow: the ratios do not move
     slow_machine = copy.deepcopy(run)
     for b in slow_machine["benchmarks"]:
-        b["stats"]["median"] *= 2
+        b["stats"]["min"] *= 2
     assert br.combine_runs([run, slow_machine, run]) == {"b::kernel": 0.25, "b::twin": 4.0}
     store = tmp_path / "store.json"
     store.write_text(json.dumps({"calibration": cal, "tolerance": 1.5,
@@ -293,7 +293,7 @@ def test_stored_ratios_check(tmp_path):
     assert out.returncode == 0 and out.stdout.strip().endswith("OK"), out.stdout + out.stderr
     # only the kernel twice as slow relative to the calibration: fails, on that line
     slowed = copy.deepcopy(run)
-    slowed["benchmarks"][1]["stats"]["median"] *= 2
+    slowed["benchmarks"][1]["stats"]["min"] *= 2
     f_bad = tmp_path / "bad.json"
     f_bad.write_text(json.dumps(slowed))
     out = _cli("baseline_ratios.py", "check", "--store", str(store), "--results", str(f_bad))
