@@ -1,10 +1,10 @@
-"""The saved benchmark baseline still describes the benchmarks.
+"""The stored ratios still describe the benchmarks.
 
-``.benchmarks/baseline/<machine>/NNNN_baseline.json`` is what
-``--benchmark-compare='*/0001_baseline' --benchmark-compare-fail=mean:25%`` compares
-against (README, "Benchmark tracking"). A benchmark renamed or removed since the
-baseline was saved would silently drop out of that comparison; this check fails
-instead. A benchmark added since is reported (saved in the next baseline), not failed.
+``benchmarks/baseline_ratios.json`` holds, for a few benchmarks, their time divided
+by the calibration benchmark's (README, "Benchmark tracking";
+``python benchmarks/baseline_ratios.py check``). A benchmark renamed or removed
+since the ratios were saved would make that check fail only when someone runs it;
+this test, part of the default test run, fails at once instead.
 """
 
 from __future__ import annotations
@@ -12,21 +12,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / ".benchmarks" / "baseline"
-
-
-def _baseline() -> dict:
-    files = sorted(BASELINE.glob("*/[0-9][0-9][0-9][0-9]_baseline.json"),
-                   key=lambda p: p.name)
-    if not files:
-        pytest.fail(f"no saved baseline under {BASELINE} (see README, Benchmark tracking)")
-    return json.loads(files[-1].read_text())
+STORE = ROOT / "benchmarks" / "baseline_ratios.json"
 
 
 def _collected_benchmarks() -> set[str]:
@@ -39,17 +28,9 @@ def _collected_benchmarks() -> set[str]:
     return {line.strip() for line in out.stdout.splitlines() if "::" in line}
 
 
-def test_baseline_covers_the_current_benchmarks():
-    data = _baseline()
-    saved = {b["fullname"] for b in data["benchmarks"]}
-    assert saved, "the baseline holds no benchmark"
-    for b in data["benchmarks"]:
-        assert b["stats"]["mean"] > 0 and b["stats"]["rounds"] >= 1
-    current = {n for n in _collected_benchmarks() if "bench_tracking.py" not in n}
-    gone = sorted(saved - current)
-    assert not gone, ("benchmarks in the baseline but no longer collected (renamed or "
-                      f"removed; save a new baseline): {gone}")
-    new = sorted(current - saved)
-    if new:
-        warnings.warn(f"benchmarks not in the baseline yet (save a new one): {new}",
-                      stacklevel=1)
+def test_stored_ratios_name_collected_benchmarks():
+    data = json.loads(STORE.read_text())
+    named = set(data["ratios"]) | {data["calibration"]}
+    gone = sorted(named - _collected_benchmarks())
+    assert not gone, ("benchmarks in baseline_ratios.json but no longer collected (renamed "
+                      f"or removed; run 'python benchmarks/baseline_ratios.py save'): {gone}")
