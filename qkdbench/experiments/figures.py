@@ -55,7 +55,7 @@ from ..exceptions import InputError
 from ..topologies import make_instance
 from .compare import compare
 from .config import EXACT, FIGURES, PAPER_SAVING_PCT, FigureConfig
-from .runs import output_directory
+from .output import output_directory
 from ..evaluation.pricing import arc_table, support_table
 
 __all__ = [
