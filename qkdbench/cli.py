@@ -389,7 +389,9 @@ def cmd_figure(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .experiments.sweep import read_spec, run_sweep, summarize
+    from .experiments.store import summarize
+    from .experiments.sweep import run_sweep
+    from .experiments.sweep_spec import read_spec
 
     spec = read_spec(args.spec)
     df = run_sweep(spec, args.out, scheduler=args.scheduler, n_workers=args.workers,

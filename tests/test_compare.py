@@ -11,8 +11,9 @@ import pytest
 from qkdbench.evaluation import evaluate
 from qkdbench.experiments.compare import (DEFAULT_TIME_LIMIT, MIN_TIME_LIMIT, compare,
                                           format_table, planner_order)
-from qkdbench.experiments.runs import (GapReference, add_gaps, gap_reference, instance_hash,
-                                     run_planner)
+from qkdbench.experiments.gaps import GapReference, add_gaps, gap_reference
+from qkdbench.experiments.provenance import instance_hash
+from qkdbench.experiments.runs import run_planner
 from qkdbench.heuristics import get_planner
 from qkdbench.utils.registry import register_planner, unregister_planner
 from qkdbench.model import Plan, Route

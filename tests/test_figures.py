@@ -194,3 +194,28 @@ def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "figures.json").read_text())["quality"] == summary["quality"]
     assert F.json_safe({"x": np.float64("nan"), "y": [np.int64(1), np.inf], "z": np.bool_(True)}
                        ) == {"x": None, "y": [1, None], "z": True}
+
+
+def test_the_panel_table_holds_every_figure_in_order():
+    from qkdbench.experiments.config import FIGURES
+
+    assert tuple(F.PANELS) == FIGURES
+    assert all(callable(f) for panel in F.PANELS.values() for f in panel)
+
+
+def test_an_exact_reference_is_called_exact_sp_in_titles_and_legends():
+    fig3d = pd.DataFrame({"requests": [3, 3], "seed": [1, 2],
+                          "reference": ["exact SP (optimal)"] * 2, "status": ["optimal"] * 2,
+                          "sp_total": [90.0, 80.0], "baseline": ["coqbn"] * 2,
+                          "baseline_total": [100.0, 100.0], "saving_pct": [10.0, 20.0]})
+    legend = F.plot_request_sweep(fig3d).axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["CO-QBN", "exact SP"]
+    fig3c = pd.DataFrame({"max_rate": [0, 3, 6], "reference": ["exact SP (optimal)"] * 2
+                          + ["exact SP (feasible, gap 0.70%)"],
+                          "status": ["optimal", "optimal", "feasible"],
+                          "gap_pct": [0.0, 0.0, 0.7]})
+    assert F._rate_label(fig3c) == ("exact SP, optimal for K <= 3; "
+                                    "time limit hit at K = 6 (gap 0.70%)")
+    assert F._rate_label(fig3c.iloc[:2]) == "exact SP plans (all optimal)"
+    stand_in = fig3c.assign(reference="best available: coqbn (exact planner not registered)")
+    assert F._rate_label(stand_in) == "best available: coqbn (exact planner not registered)"

@@ -19,10 +19,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qkdbench.experiments.sweep import (RESULT_COLUMNS, GridPoint, grid_points, read_results,
-                                        read_spec, reference_planner, run_point, run_sweep,
-                                        spec_from_dict, summarize)
 from qkdbench.exceptions import InputError
+from qkdbench.experiments.store import RESULT_COLUMNS, read_results, summarize
+from qkdbench.experiments.sweep import (
+    GridPoint,
+    grid_points,
+    reference_planner,
+    run_point,
+    run_sweep,
+)
+from qkdbench.experiments.sweep_spec import read_spec, spec_from_dict
 
 TESTS = Path(__file__).parent
 COSTS = ["instance_hash", "topology", "requests", "max_rate", "seed", "planner", "total",

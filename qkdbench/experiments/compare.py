@@ -35,9 +35,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..utils.registry import available_planners, proves_optimality
 from ..model import Instance, Plan
-from .runs import RUN_FIELDS, add_gaps, gap_reference, run_planner, warm_up
+from ..utils.registry import available_planners, proves_optimality
+from .gaps import add_gaps, gap_reference
+from .runs import RUN_FIELDS, run_planner, warm_up
 
 __all__ = ["DEFAULT_TIME_LIMIT", "DEFAULT_BUDGET", "compare", "format_table", "planner_order"]
 
@@ -92,7 +93,7 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
         plus ``time_limit_s``; ``df.attrs`` holds ``instance``,
         ``gap_reference`` (value), ``gap_label``, ``gap_source`` and
         ``gap_contradicted`` (planners whose claimed optimum or bound a cheaper
-        feasible plan disproved; see :func:`~qkdbench.experiments.runs.gap_reference`).
+        feasible plan disproved; see :func:`~qkdbench.experiments.gaps.gap_reference`).
     """
     from tqdm.auto import tqdm
 
