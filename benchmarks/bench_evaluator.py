@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import itertools
 
+import networkx as nx
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans
+from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans, support_table
 from qkdbench.evaluation.encoding import PlanArrays
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.heuristics import get_planner
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import support_table
-
-import networkx as nx
 
 N_BATCH = 1000
 

@@ -12,9 +12,9 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-from .model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from .exceptions import InputError
 from .io import read_instance, read_plan, write_instance, write_plan
+from .model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 
 __all__ = ["__version__", "CostTable", "Demand", "Instance", "InputError", "Link", "Params",
            "Plan", "Request", "Route", "read_instance", "read_plan", "write_instance",

@@ -184,7 +184,7 @@ class _Elapsed:
             self._bar.n = time.perf_counter() - start
             self._bar.refresh()
 
-    def __enter__(self) -> "_Elapsed":
+    def __enter__(self) -> _Elapsed:
         self._thread.start()
         return self
 

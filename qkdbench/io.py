@@ -12,8 +12,18 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .exceptions import InputError
-from .model import (LINK_OVERRIDES, CostTable, Demand, Instance, Link, Params, Plan, Request,
-                    Route, check_number)
+from .model import (
+    LINK_OVERRIDES,
+    CostTable,
+    Demand,
+    Instance,
+    Link,
+    Params,
+    Plan,
+    Request,
+    Route,
+    check_number,
+)
 from .utils.files import read_json, write_json
 from .utils.jsonsafe import json_safe
 from .utils.statuses import PLAN_STATUSES

@@ -137,7 +137,7 @@ class CostTable:
         return {ph: dict(getattr(self, ph)) for ph in PHASES}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "CostTable":
+    def from_dict(cls, data: Mapping[str, Any]) -> CostTable:
         """Build from ``{"r": {...}, "e": {...}, "o": {...}}``; missing phases default."""
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "costs")
@@ -193,7 +193,7 @@ class Params:
                 "W_qkd": self.W_qkd, "W_kml": self.W_kml, "hop_cost": self.hop_cost}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Params":
+    def from_dict(cls, data: Mapping[str, Any]) -> Params:
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "params")
         known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost"}
@@ -277,7 +277,7 @@ class Demand:
         object.__setattr__(self, "probs", p)
 
     @classmethod
-    def uniform(cls, max_rate: int) -> "Demand":
+    def uniform(cls, max_rate: int) -> Demand:
         """Key rate uniform on ``{0, 1, ..., max_rate}`` kbps (the paper's ``Omega_f``)."""
         if isinstance(max_rate, bool) or int(max_rate) != max_rate or max_rate < 0:
             raise InputError(f"max rate must be a non-negative integer, got {max_rate!r}",
@@ -289,7 +289,7 @@ class Demand:
         return cls(tuple(float(k) for k in range(n)), tuple([1.0 / n] * n))
 
     @classmethod
-    def empirical(cls, samples: Iterable[float]) -> "Demand":
+    def empirical(cls, samples: Iterable[float]) -> Demand:
         """The empirical distribution of observed key rates (equal weight per sample)."""
         arr = np.asarray(list(samples), dtype=float)
         if arr.size == 0:
@@ -298,7 +298,7 @@ class Demand:
         return cls(tuple(float(x) for x in vals), tuple(float(c) / arr.size for c in counts))
 
     @classmethod
-    def point(cls, value: float) -> "Demand":
+    def point(cls, value: float) -> Demand:
         """A deterministic key rate."""
         return cls((float(value),), (1.0,))
 
@@ -536,7 +536,7 @@ class Instance:
             out.append(a)
         return out
 
-    def with_requests(self, requests: Iterable[Request], name: str | None = None) -> "Instance":
+    def with_requests(self, requests: Iterable[Request], name: str | None = None) -> Instance:
         """A copy of this instance with other requests."""
         return replace(self, requests=tuple(requests), name=name or self.name)
 
@@ -604,7 +604,7 @@ class Plan:
                 return r
         raise KeyError(request_id)
 
-    def with_stats(self, **stats: Any) -> "Plan":
+    def with_stats(self, **stats: Any) -> Plan:
         """A copy with ``stats`` updated."""
         return replace(self, stats={**self.stats, **stats})
 

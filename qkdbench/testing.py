@@ -54,12 +54,12 @@ from typing import Any
 import numpy as np
 
 from .evaluation import evaluate, route_violations
+from .evaluation.pricing import arc_table, support_table
+from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
+from .model import Demand, Instance, Link, Params, Plan, Request
+from .topologies import make_instance, sample_requests, waxman_topology
 from .utils.registry import Planner, get_planner
 from .utils.statuses import USABLE_STATUSES
-from .model import Demand, Instance, Link, Params, Plan, Request
-from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
-from .topologies import make_instance, sample_requests, waxman_topology
-from .evaluation.pricing import arc_table, support_table
 
 __all__ = ["PlannerCheckError", "CHECKS", "check_instances", "planner_checks", "check_planner"]
 

@@ -9,15 +9,20 @@ from pathlib import Path
 import pytest
 
 from qkdbench.evaluation import evaluate
-from qkdbench.experiments.compare import (DEFAULT_TIME_LIMIT, MIN_TIME_LIMIT, compare,
-                                          format_table, planner_order)
+from qkdbench.experiments.compare import (
+    DEFAULT_TIME_LIMIT,
+    MIN_TIME_LIMIT,
+    compare,
+    format_table,
+    planner_order,
+)
 from qkdbench.experiments.gaps import GapReference, add_gaps, gap_reference
 from qkdbench.experiments.provenance import instance_hash
 from qkdbench.experiments.runs import run_planner
 from qkdbench.heuristics import get_planner
-from qkdbench.utils.registry import register_planner, unregister_planner
 from qkdbench.model import Plan, Route
 from qkdbench.topologies import make_instance
+from qkdbench.utils.registry import register_planner, unregister_planner
 
 TESTS = Path(__file__).parent
 
@@ -190,7 +195,8 @@ def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
 @pytest.fixture
 def liar():
     """``test-liar``: CO-QBN's plan, reported as optimal with a lower bound of 1e99."""
-    from qkdbench.heuristics import register_planner as reg, unregister_planner as unreg
+    from qkdbench.heuristics import register_planner as reg
+    from qkdbench.heuristics import unregister_planner as unreg
 
     @reg("test-liar", origin="tests")
     class Liar:

@@ -15,12 +15,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qkdbench.evaluation import (PlanArrays, decode_plan, encode_plan, evaluate,
-                                 route_violations, stack_plans)
-from qkdbench.model import Demand, Instance, Link, Plan, Request, Route
+from qkdbench.evaluation import (
+    PlanArrays,
+    arc_table,
+    decode_plan,
+    encode_plan,
+    evaluate,
+    route_violations,
+    stack_plans,
+)
 from qkdbench.exceptions import InputError
+from qkdbench.model import Demand, Instance, Link, Plan, Request, Route
 from qkdbench.topologies import builtin_topology, sample_requests, waxman_topology
-from qkdbench.evaluation import arc_table
 
 DETERMINISTIC = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                          suppress_health_check=[HealthCheck.too_slow])

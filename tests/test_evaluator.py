@@ -10,12 +10,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qkdbench.evaluation import (encode_plan, evaluate, evaluate_batch, newsvendor_reservations,
-                                 pair_costs, stack_plans)
+from qkdbench.evaluation import (
+    arc_table,
+    encode_plan,
+    evaluate,
+    evaluate_batch,
+    newsvendor_reservations,
+    pair_costs,
+    stack_plans,
+    support_table,
+)
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from qkdbench.topologies import make_instance, waxman_topology
-from qkdbench.evaluation import arc_table, support_table
 
 
 def plan_of(instance, *routes):

@@ -9,13 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import evaluate, pair_costs
+from qkdbench.evaluation import arc_table, evaluate, pair_costs, qkd_links_needed
 from qkdbench.exact import FORMS, relaxation_bound, relaxed_plan, solve_sp
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
-from qkdbench.evaluation import qkd_links_needed
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import arc_table
 
 EXACT = {"gap_rel": 0.0}
 

@@ -12,9 +12,9 @@ from qkdbench.evaluation import evaluate
 from qkdbench.experiments import figures as F
 from qkdbench.experiments.config import FigureConfig
 from qkdbench.heuristics import get_planner
-from qkdbench.utils import registry as base
 from qkdbench.model import Instance, Link, Params, Plan, Route
 from qkdbench.topologies import make_instance
+from qkdbench.utils import registry as base
 
 
 @pytest.fixture(scope="module")

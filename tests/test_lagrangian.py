@@ -24,14 +24,13 @@ import numpy as np
 import pytest
 
 import qkdbench
-from qkdbench.evaluation import evaluate, evaluate_batch, pair_costs
+from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import arc_table
 
 TIGHT_NSF = Params(W_qkd=20, W_kml=6)
 TIGHT_US = Params(W_qkd=15, W_kml=4)

@@ -7,11 +7,19 @@ import math
 import numpy as np
 import pytest
 
-from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
+from qkdbench.evaluation import arc_table, mdi_segments, qkd_links_needed, support_table
 from qkdbench.exceptions import InputError
-from qkdbench.io import (instance_from_dict, instance_to_dict, plan_from_dict, plan_to_dict, read_instance, read_plan, write_instance, write_plan)
-from qkdbench.evaluation import mdi_segments, qkd_links_needed
-from qkdbench.evaluation import arc_table, support_table
+from qkdbench.io import (
+    instance_from_dict,
+    instance_to_dict,
+    plan_from_dict,
+    plan_to_dict,
+    read_instance,
+    read_plan,
+    write_instance,
+    write_plan,
+)
+from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 
 
 def test_uniform_demand_is_the_papers_omega():

@@ -13,14 +13,17 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import newsvendor_reservations
+from qkdbench.evaluation import arc_table, newsvendor_reservations
 from qkdbench.evaluation.reference import reference_evaluate
-from qkdbench.planning.paths import (Candidates, candidate_paths, k_shortest_paths,
-                                       standalone_arc_costs)
-from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from qkdbench.exceptions import InputError
+from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
+from qkdbench.planning.paths import (
+    Candidates,
+    candidate_paths,
+    k_shortest_paths,
+    standalone_arc_costs,
+)
 from qkdbench.topologies import builtin_topology, make_instance
-from qkdbench.evaluation import arc_table
 
 
 @pytest.fixture(scope="module")

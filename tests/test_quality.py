@@ -14,11 +14,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import evaluate, pair_costs
+from qkdbench.evaluation import arc_table, evaluate, pair_costs
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import arc_table
 
 GREEDY_GAP = 0.010
 GA_GAP = 0.003

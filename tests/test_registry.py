@@ -6,9 +6,15 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from qkdbench.heuristics import (
+    ENTRY_POINT_GROUP,
+    Planner,
+    available_planners,
+    get_planner,
+    register_planner,
+    unregister_planner,
+)
 from qkdbench.utils import registry as base
-from qkdbench.heuristics import (ENTRY_POINT_GROUP, Planner, available_planners, get_planner,
-                                 register_planner, unregister_planner)
 
 
 class _Dummy:

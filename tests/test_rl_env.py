@@ -12,14 +12,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import qkdbench.rl  # noqa: F401 - registers qkdbench/Planning-v0
-from qkdbench.evaluation import evaluate, newsvendor_reservations, pair_costs
+from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.rl.env import PlanningEnv, make_vector_env
 from qkdbench.rl.policies import CoQBNPolicy, GreedyPolicy
 from qkdbench.testing import check_instances
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import arc_table
 
 
 def _episode(env, choose, seed=0, options=None):

@@ -8,14 +8,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import evaluate, newsvendor_reservations, pair_costs
+from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
 from qkdbench.heuristics import get_planner
-from qkdbench.planning.paths import candidate_paths, k_shortest_paths
 from qkdbench.heuristics.saa_greedy import SAAGreedy, sampled_instance
-from qkdbench.planning import build_ladders, insertion_order, waterfill
 from qkdbench.model import Demand, Instance, Link, Params, Request
+from qkdbench.planning import build_ladders, insertion_order, waterfill
+from qkdbench.planning.paths import candidate_paths, k_shortest_paths
 from qkdbench.topologies import make_instance
-from qkdbench.evaluation import arc_table
 
 
 @pytest.fixture

@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 
 from qkdbench.evaluation import evaluate
-from qkdbench.evaluation.sp_measures import (empirical_instance, mean_ci, mean_value_instance,
-                                            out_of_sample, sample_scenarios, scenario_costs,
-                                            scenario_instance, t_quantile)
+from qkdbench.evaluation.sp_measures import (
+    empirical_instance,
+    mean_ci,
+    mean_value_instance,
+    out_of_sample,
+    sample_scenarios,
+    scenario_costs,
+    scenario_instance,
+    t_quantile,
+)
 from qkdbench.exact.sp_figures import sp_figures
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Params, Request

@@ -7,10 +7,16 @@ import json
 import networkx as nx
 import pytest
 
-from qkdbench.exceptions import InputError
-from qkdbench.topologies import (from_networkx, load_topology, make_instance, read_edge_list,
-                                 sample_requests, waxman_topology)
 from qkdbench.evaluation import arc_table
+from qkdbench.exceptions import InputError
+from qkdbench.topologies import (
+    from_networkx,
+    load_topology,
+    make_instance,
+    read_edge_list,
+    sample_requests,
+    waxman_topology,
+)
 
 
 @pytest.mark.parametrize("name, nodes, links, km", [

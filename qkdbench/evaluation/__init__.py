@@ -4,12 +4,25 @@ See :func:`evaluate` for one plan, :func:`evaluate_batch` for many (a GA
 population), :func:`pair_costs` for the cost of one request on one arc.
 """
 
-from .pricing import (ArcArrays, SupportArrays, arc_table, mdi_segments, qkd_links_needed,
-                      support_table)
 from .curves import CostCurves, cost_curves, newsvendor_reservations
 from .encoding import PlanArrays, decode_plan, encode_plan, route_violations, stack_plans
-from .evaluator import (BatchScores, Evaluation, evaluate, evaluate_arrays, evaluate_batch,
-                        pair_costs, reservation_violations)
+from .evaluator import (
+                      BatchScores,
+                      Evaluation,
+                      evaluate,
+                      evaluate_arrays,
+                      evaluate_batch,
+                      pair_costs,
+                      reservation_violations,
+)
+from .pricing import (
+                      ArcArrays,
+                      SupportArrays,
+                      arc_table,
+                      mdi_segments,
+                      qkd_links_needed,
+                      support_table,
+)
 
 __all__ = [
     "ArcArrays", "SupportArrays", "arc_table", "support_table", "mdi_segments",

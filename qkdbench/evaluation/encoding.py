@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import Instance, Plan, Route
 from ..exceptions import InputError
+from ..model import Instance, Plan, Route
 from .pricing import arc_table
 
 __all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations"]
@@ -48,7 +48,7 @@ class PlanArrays:
     def n_plans(self) -> int:
         return (self.ptr.size - 1) // max(self.n_requests, 1) if self.n_requests else 0
 
-    def plan(self, b: int) -> "PlanArrays":
+    def plan(self, b: int) -> PlanArrays:
         """The ``b``-th plan of a batch."""
         F = self.n_requests
         lo, hi = self.ptr[b * F], self.ptr[(b + 1) * F]

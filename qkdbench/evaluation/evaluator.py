@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
+from ..utils.jsonsafe import finite_or_none
 from . import kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
 from .pricing import arc_table, support_table
-from ..utils.jsonsafe import finite_or_none
 
 __all__ = [
     "Evaluation",

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from ..model import Demand, Instance, Plan, Request, Route
+from ..utils.jsonsafe import finite_or_none
 from .evaluator import evaluate
 from .sampling import sample_scenarios
-from ..utils.jsonsafe import finite_or_none
 
 __all__ = [
     "Estimate",

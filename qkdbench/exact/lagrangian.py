@@ -83,12 +83,11 @@ from numba import njit
 from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate_batch, pair_costs
 from ..evaluation.pricing import arc_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
-from ..planning import (Candidates, GreedyState, Ladders, build_ladders, insertion_order,
-                        waterfill)
-from ..utils.registry import register_planner
-from ..utils.timing import Stopwatch
+from ..planning import Candidates, GreedyState, Ladders, build_ladders, insertion_order, waterfill
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
+from ..utils.registry import register_planner
+from ..utils.timing import Stopwatch
 
 __all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
            "lagrangian_value", "lagrangian_bound", "improve_with_columns",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..utils.registry import register_planner
 from ..model import Instance, Plan
+from ..utils.registry import register_planner
 from .sp_milp import solve_sp
 
 __all__ = ["ExactPlanner", "ExactExtensivePlanner"]

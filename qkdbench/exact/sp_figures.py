@@ -22,11 +22,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..evaluation import evaluate
-from ..evaluation.sp_measures import (Estimate, mean_ci, mean_value_instance, out_of_sample,
-                                     sample_scenarios, scenario_instance)
+from ..evaluation.sp_measures import (
+    Estimate,
+    mean_ci,
+    mean_value_instance,
+    out_of_sample,
+    sample_scenarios,
+    scenario_instance,
+)
 from ..model import Instance
-from .sp_milp import SPResult, solve_sp
 from ..utils.jsonsafe import finite_or_none
+from .sp_milp import SPResult, solve_sp
 
 __all__ = ["SPFigures", "sp_figures"]
 

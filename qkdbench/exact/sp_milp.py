@@ -45,14 +45,14 @@ import numpy as np
 from ..evaluation import evaluate, pair_costs
 from ..evaluation.curves import CostCurves, cost_curves
 from ..evaluation.encoding import route_violations
+from ..evaluation.pricing import arc_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.ladders import ladder_segments
 from ..planning.waterfill import waterfill
-from .milp import Milp, MilpBuilder
-from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
-from ..evaluation.pricing import arc_table, support_table
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
+from .milp import Milp, MilpBuilder
+from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
 
 __all__ = [
     "FORMS",

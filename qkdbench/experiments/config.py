@@ -75,7 +75,7 @@ class FigureConfig:
                                ("CO-QBN seed only, no polish",
                                 (("seeds", ("coqbn",)), ("polish", False))))
 
-    def instance(self) -> "Instance":
+    def instance(self) -> Instance:
         """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``."""
         from ..topologies import make_instance
 

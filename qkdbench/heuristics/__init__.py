@@ -5,9 +5,16 @@ to list them (built in, registered and plugged in through the entry-point
 group ``qkdbench.planners``).
 """
 
+from ..utils.registry import (
+                   ENTRY_POINT_GROUP,
+                   Planner,
+                   PlannerInfo,
+                   available_planners,
+                   get_planner,
+                   register_planner,
+                   unregister_planner,
+)
 from ..utils.timing import Stopwatch
-from ..utils.registry import (ENTRY_POINT_GROUP, Planner, PlannerInfo, available_planners,
-                   get_planner, register_planner, unregister_planner)
 
 __all__ = ["ENTRY_POINT_GROUP", "Planner", "PlannerInfo", "Stopwatch", "available_planners",
            "get_planner", "register_planner", "unregister_planner"]

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..evaluation.pricing import arc_table, qkd_links_needed
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
-from ..evaluation.pricing import qkd_links_needed
+from ..planning.paths import shortest_path
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
-from ..evaluation.pricing import arc_table
-from ..planning.paths import shortest_path
 
 __all__ = ["CoQBN", "provisioning_level"]
 

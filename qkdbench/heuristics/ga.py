@@ -60,14 +60,14 @@ import numpy as np
 from deap import base, creator, tools
 
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
+from ..evaluation.pricing import arc_table
 from ..model import Instance, Plan
+from ..planning.greedy import GreedyState
+from ..planning.waterfill import waterfill
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
 from .coqbn import CoQBN
-from ..planning.greedy import GreedyState
-from ..planning.waterfill import waterfill
 from .saa_greedy import SAAGreedy
-from ..evaluation.pricing import arc_table
 
 __all__ = ["GeneticPlanner", "GenomeDecoder"]
 

@@ -44,8 +44,6 @@ for its statistics; all costs come from the evaluator.
 
 from __future__ import annotations
 
-
-
 from ..evaluation.pricing import arc_table
 from ..evaluation.sampling import sample_scenarios
 from ..model import Demand, Instance, Plan, Request

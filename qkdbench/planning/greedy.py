@@ -171,7 +171,7 @@ class GreedyState:
             else:
                 self.version[a] += 1
 
-    def fresh(self) -> "GreedyState":
+    def fresh(self) -> GreedyState:
         """An empty state on the same instance, ladders and candidates."""
         return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
 

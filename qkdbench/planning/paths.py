@@ -29,8 +29,8 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation import newsvendor_reservations, pair_costs
-from ..model import Instance
 from ..evaluation.pricing import arc_table
+from ..model import Instance
 
 __all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
 

@@ -81,9 +81,19 @@ import numpy as np
 
 from ..evaluation.pricing import arc_table
 from ..model import Instance, Plan, Route
-from .core import (CAPACITY_MODES, DEFAULT_LEVELS, N_DEMAND_FEATURES, N_SLOT_FEATURES,
-                   OBS_HIGH, PlanningTables, build_tables, check_levels, obs_size, observe_kernel,
-                   step_kernel)
+from .core import (
+    CAPACITY_MODES,
+    DEFAULT_LEVELS,
+    N_DEMAND_FEATURES,
+    N_SLOT_FEATURES,
+    OBS_HIGH,
+    PlanningTables,
+    build_tables,
+    check_levels,
+    obs_size,
+    observe_kernel,
+    step_kernel,
+)
 
 __all__ = ["PlanningEnv", "ObsLayout", "make_vector_env"]
 

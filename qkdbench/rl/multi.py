@@ -80,11 +80,11 @@ class PlanningParallelEnv(ParallelEnv):
         self._phase = 0
         self._slot = -1
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def observation_space(self, agent: str) -> gym.spaces.Space:
         return self._obs_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def action_space(self, agent: str) -> gym.spaces.Space:
         return self._action_spaces[agent]
 

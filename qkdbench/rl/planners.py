@@ -26,9 +26,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..model import Instance, Plan
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
-from ..model import Instance, Plan
 from .env import PlanningEnv
 from .policies import CoQBNPolicy, GreedyPolicy, bind_policy
 

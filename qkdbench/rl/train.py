@@ -31,12 +31,12 @@ import gymnasium as gym
 import numpy as np
 
 from ..evaluation import evaluate
-from ..utils.registry import get_planner
-from ..model import Instance
 from ..exceptions import InputError
+from ..model import Instance
 from ..topologies import make_instance
-from .core import DEFAULT_LEVELS
+from ..utils.registry import get_planner
 from .agents import EXTRA_HINT, Agent, MissingExtraError, load_agent, require_extra
+from .core import DEFAULT_LEVELS
 from .env import PlanningEnv
 
 __all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Family", "TRAIN_SEED_BASE",

@@ -13,8 +13,14 @@ Examples
 
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
 from .generators import waxman_topology
-from .loaders import (from_networkx, load_topology, read_edge_list, read_graphml,
-                      read_node_link, topohub_topology)
+from .loaders import (
+                      from_networkx,
+                      load_topology,
+                      read_edge_list,
+                      read_graphml,
+                      read_node_link,
+                      topohub_topology,
+)
 from .requests import make_instance, sample_requests
 
 __all__ = [

@@ -7,8 +7,8 @@ import os
 import networkx as nx
 import numpy as np
 
-from ..model import Demand, Instance, Params, Request
 from ..exceptions import InputError
+from ..model import Demand, Instance, Params, Request
 
 __all__ = ["sample_requests", "make_instance"]
 

@@ -13,9 +13,8 @@ import time
 import networkx as nx
 import numpy as np
 
-from qkdbench.evaluation import newsvendor_reservations
+from qkdbench.evaluation import arc_table, newsvendor_reservations
 from qkdbench.model import Instance, Plan, Route
-from qkdbench.evaluation import arc_table
 
 __all__ = ["MinHopPlanner"]
 
