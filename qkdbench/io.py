@@ -177,7 +177,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The ``qkdbench-plan/1`` object of a plan."""
     return {
         "format": PLAN_FORMAT,
-        "instance": plan.instance,
+        "instance": plan.instance_name,
         "planner": plan.planner,
         "requests": [{"id": r.request_id, "path": list(r.path),
                       "reserve_qkd": json_safe(list(r.reserve_qkd)),

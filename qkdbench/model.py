@@ -575,8 +575,8 @@ class Plan:
 
     Parameters
     ----------
-    instance : str
-        Name of the instance the plan is for.
+    instance_name : str
+        Name of the instance the plan is for (the plan file's ``instance`` key).
     planner : str
         Name of the planner that made it.
     routes : tuple of Route
@@ -586,7 +586,7 @@ class Plan:
         for exact plans ``bound`` and ``gap``.
     """
 
-    instance: str
+    instance_name: str
     planner: str
     routes: tuple[Route, ...]
     stats: Mapping[str, Any] = field(default_factory=dict, compare=False)

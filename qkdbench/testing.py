@@ -179,8 +179,8 @@ def check_valid_plans(make: Callable[[], Planner], *, instances: Sequence[Instan
     p = make()
     for inst in instances or check_instances():
         plan = _run(p, "valid_plans", inst, seed=0)
-        if plan.instance != inst.name:
-            _fail("valid_plans", p.name, f"plan names instance {plan.instance!r}, "
+        if plan.instance_name != inst.name:
+            _fail("valid_plans", p.name, f"plan names instance {plan.instance_name!r}, "
                                          f"not {inst.name!r}")
         _require_valid("valid_plans", p, inst, plan)
         try:
@@ -233,7 +233,7 @@ def check_roundtrip(make: Callable[[], Planner], **_: Any) -> None:
         except Exception as exc:
             _fail("roundtrip", p.name, f"{type(exc).__name__}: {exc}")
     if not _same_routes(plan, back) or back.planner != plan.planner \
-            or back.instance != plan.instance:
+            or back.instance_name != plan.instance_name:
         _fail("roundtrip", p.name, "the plan read back differs from the plan written")
     if evaluate(inst, back).total != cost:
         _fail("roundtrip", p.name, "the plan read back has another cost")

@@ -45,7 +45,7 @@ class _Unseeded(_Base):
         r = plan.routes[0]
         bump = Route(r.request_id, r.path, tuple(max(0, q - self.calls % 2) for q in
                                                   r.reserve_qkd), r.reserve_km)
-        return Plan(plan.instance, plan.planner, (bump,) + plan.routes[1:], plan.stats)
+        return Plan(plan.instance_name, plan.planner, (bump,) + plan.routes[1:], plan.stats)
 
 
 class _Slow(_Base):
@@ -59,7 +59,7 @@ class _OverCapacity(_Base):
         plan = super().plan(instance)
         routes = tuple(Route(r.request_id, r.path, tuple(10**6 for _ in r.reserve_qkd),
                              r.reserve_km) for r in plan.routes)
-        return Plan(plan.instance, plan.planner, routes, plan.stats)
+        return Plan(plan.instance_name, plan.planner, routes, plan.stats)
 
 
 class _Backwards(_Base):
@@ -67,7 +67,7 @@ class _Backwards(_Base):
         plan = super().plan(instance)
         routes = tuple(Route(r.request_id, r.path[::-1], r.reserve_qkd[::-1],
                              r.reserve_km[::-1]) for r in plan.routes)
-        return Plan(plan.instance, plan.planner, routes, plan.stats)
+        return Plan(plan.instance_name, plan.planner, routes, plan.stats)
 
 
 class _Unserialisable(_Base):

@@ -119,7 +119,7 @@ def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
         plan = coqbn_plan(i)
         r = plan.routes[0]
         big = (10_000,) * len(r.reserve_qkd)
-        return Plan(plan.instance, "test-over",
+        return Plan(plan.instance_name, "test-over",
                     (Route(r.request_id, r.path, big, r.reserve_km),) + plan.routes[1:])
 
     planners("test-over", greedy_over_capacity)

@@ -111,7 +111,7 @@ def test_encode_decode_round_trip(case):
         assert arrays.n_plans == 1
         _assert_arrays_hold(inst, arrays, plan)
         back = decode_plan(inst, arrays, "again", {"note": 1})
-        assert back.instance == inst.name and back.planner == "again"
+        assert back.instance_name == inst.name and back.planner == "again"
         assert dict(back.stats) == {"note": 1}
         assert back.routes == _in_instance_order(inst, plan)
         assert all(isinstance(v, int) for r in back.routes

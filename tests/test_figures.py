@@ -61,7 +61,7 @@ def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_
     inst = make_instance("nsfnet", 6, 4, seed=1, params=Params(W_qkd=20))
     df = F.reservation_sweep(inst, exact_plan, "qkd", levels=[0, 9, 21])
     r = exact_plan.routes
-    forced = Plan(exact_plan.instance, "x", tuple(
+    forced = Plan(exact_plan.instance_name, "x", tuple(
         Route(x.request_id, x.path, (21,) * len(x.reserve_qkd), x.reserve_km) for x in r))
     ev = evaluate(inst, forced)
     assert df["total"].iloc[-1] == ev.total and not ev.feasible

@@ -240,7 +240,7 @@ def test_callable_source_and_reset_options():
     assert a == b and len(calls) == 3  # one call sizes the spaces, one per episode
     other = make_instance("cost239", 7, 3, seed=9)
     ret, plan = _episode(env, _random(1), options={"instance": other})
-    assert plan.instance == other.name and math.isclose(ret, -evaluate(other, plan).total,
+    assert plan.instance_name == other.name and math.isclose(ret, -evaluate(other, plan).total,
                                                         rel_tol=1e-9)
     with pytest.raises(ValueError, match="nodes"):
         env.reset(options={"instance": make_instance("nsfnet", 3, 3, seed=1)})

@@ -142,7 +142,7 @@ def _forced(plan: Plan, kind: str, level: int) -> Plan:
         routes.append(Route(r.request_id, r.path,
                             forced if kind == "qkd" else r.reserve_qkd,
                             r.reserve_km if kind == "qkd" else forced))
-    return Plan(plan.instance, f"{plan.planner}-forced-{kind}", tuple(routes))
+    return Plan(plan.instance_name, f"{plan.planner}-forced-{kind}", tuple(routes))
 
 
 def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
