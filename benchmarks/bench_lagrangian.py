@@ -49,8 +49,8 @@ def run(name: str, inst, **params) -> dict:
     ev = evaluate(inst, plan)
     assert ev.feasible
     bound = plan.stats.get("bound", float("nan"))
-    return {"instance": inst.name, "capacity": "W_qkd %d, W_kml %d" % (
-        inst.params.W_qkd, inst.params.W_kml), "planner": name, "cost": ev.total,
+    capacity = f"W_qkd {inst.params.W_qkd:d}, W_kml {inst.params.W_kml:d}"
+    return {"instance": inst.name, "capacity": capacity, "planner": name, "cost": ev.total,
         "bound": bound, "gap_pct": 100.0 * (ev.total - bound) / ev.total,
         "iterations": plan.stats.get("iterations"), "stop": plan.stats.get("stop"),
         "seconds": took, "peak_traced_mb": peak}

@@ -2,7 +2,8 @@
 
 Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
 ``bound``, ``spfigures``, ``figure``, ``sweep``, ``rl train`` / ``rl evaluate``. Bad
-input exits with status 2 and one line on standard error naming the file, the place in it and the problem.
+input exits with status 2 and one line on standard error naming the file, the place in
+it and the problem.
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
 
@@ -293,7 +294,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for p in planners:
             if p not in known:
                 _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
-    table = compare(inst, planners=planners, seed=args.planner_seed, time_limit=args.time_limit,
+    table: Any = compare(inst, planners=planners, seed=args.planner_seed,
+                         time_limit=args.time_limit,
                     budget=args.budget,
                     progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:

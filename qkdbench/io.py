@@ -96,7 +96,7 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         unknown = set(ln) - {"u", "v", "length_km", *LINK_OVERRIDES}
         if unknown:
             raise InputError(f"unknown key {sorted(unknown)[0]!r}", place)
-        links.append(Link(u, v, length, **extra))
+        links.append(Link(u, v, length, **extra))  # type: ignore[arg-type]
     raw_reqs = data.get("requests", [])
     if not isinstance(raw_reqs, list):
         raise InputError("expected a list", "requests")

@@ -134,6 +134,7 @@ class CostTable:
         return np.array([[getattr(self, ph)[c] for c in COMPONENTS] for ph in PHASES])
 
     def to_dict(self) -> dict[str, dict[str, float]]:
+        """Plain-JSON form (non-finite numbers become ``None``)."""
         return {ph: dict(getattr(self, ph)) for ph in PHASES}
 
     @classmethod
@@ -189,11 +190,13 @@ class Params:
         object.__setattr__(self, "hop_cost", float(self.hop_cost))
 
     def to_dict(self) -> dict[str, float]:
+        """Plain-JSON form (non-finite numbers become ``None``)."""
         return {"span_km": self.span_km, "key_rate_kbps": self.key_rate_kbps,
                 "W_qkd": self.W_qkd, "W_kml": self.W_kml, "hop_cost": self.hop_cost}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
+        """Build from a mapping; unknown keys are an :class:`InputError`."""
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "params")
         known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost"}
@@ -309,6 +312,7 @@ class Demand:
 
     @property
     def max(self) -> float:
+        """Largest key rate of the support."""
         return max(self.values)
 
     def quantile(self, q: float) -> float:
@@ -328,6 +332,7 @@ class Demand:
         return rng.choice(np.asarray(self.values), size=size, p=np.asarray(self.probs))
 
     def to_dict(self) -> dict[str, list[float]]:
+        """Plain-JSON form (non-finite numbers become ``None``)."""
         return {"values": list(self.values), "probs": list(self.probs)}
 
 
@@ -517,6 +522,7 @@ class Instance:
     # ---- conveniences
     @property
     def n_requests(self) -> int:
+        """Number of requests."""
         return len(self.requests)
 
     def path_arcs(self, path: Sequence[Any]) -> list[int]:
@@ -596,9 +602,11 @@ class Plan:
 
     @property
     def status(self) -> str:
+        """The plan status (``stats["status"]``, default ``heuristic``)."""
         return str(self.stats.get("status", "heuristic"))
 
     def route_of(self, request_id: str) -> Route:
+        """The route of request ``request_id`` (``KeyError`` if none)."""
         for r in self.routes:
             if r.request_id == request_id:
                 return r

@@ -43,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import os
@@ -148,8 +149,9 @@ def _require_valid(check: str, p: Planner, inst: Instance, plan: Plan) -> float:
 
 
 def _same_routes(a: Plan, b: Plan) -> bool:
-    key = lambda plan: sorted((r.request_id, tuple(r.path), tuple(map(int, r.reserve_qkd)),
-                               tuple(map(int, r.reserve_km))) for r in plan.routes)
+    def key(plan):
+        return sorted((r.request_id, tuple(r.path), tuple(map(int, r.reserve_qkd)),
+                                   tuple(map(int, r.reserve_km))) for r in plan.routes)
     return key(a) == key(b)
 
 
@@ -170,7 +172,7 @@ def check_protocol(make: Callable[[], Planner], **_: Any) -> None:
     if not isinstance(name, str) or not name:
         _fail("protocol", repr(p), f"name must be a non-empty string, got {name!r}")
     if not isinstance(p, Planner) or not callable(getattr(p, "plan", None)):
-        _fail("protocol", name, "no plan() method")
+        _fail("protocol", str(name), "no plan() method")
 
 
 def check_valid_plans(make: Callable[[], Planner], *, instances: Sequence[Instance] | None = None,
@@ -302,7 +304,7 @@ def planner_checks(planner: Any, *, params: Mapping[str, Any] | None = None,
         if name not in CHECKS:
             raise KeyError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
         fn = CHECKS[name]
-        yield name, (lambda fn=fn: fn(make, **options))
+        yield name, functools.partial(fn, make, **options)
 
 
 def check_planner(planner: Any, *, params: Mapping[str, Any] | None = None,

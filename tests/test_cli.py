@@ -1,4 +1,4 @@
-"""The command line: the worked example, and bad input (status 2, one line naming file and place)."""
+"""The command line: the worked example; bad input is status 2, one line naming file and place."""
 
 from __future__ import annotations
 

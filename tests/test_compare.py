@@ -1,4 +1,4 @@
-"""``compare``: every planner scored by the evaluator, gaps and their reference, failures, limits."""
+"""``compare``: every planner scored by the evaluator, gaps and references, failures, limits."""
 
 from __future__ import annotations
 

@@ -73,7 +73,8 @@ def _brute_force(inst: Instance) -> float:
         key = (a, users)
         if key not in memo:
             total = 0.0
-            for kind, cap in (("y", int(arc_table(inst).W_qkd[a])), ("z", int(arc_table(inst).W_kml[a]))):
+            arcs = arc_table(inst)
+            for kind, cap in (("y", int(arcs.W_qkd[a])), ("z", int(arcs.W_kml[a]))):
                 best = np.inf
                 for split in itertools.product(range(cap + 1), repeat=len(users)):
                     if sum(split) > cap:

@@ -39,7 +39,8 @@ def test_team_reward_is_the_single_agent_reward_and_state_is_global():
             phase = int(np.argmax(penv.state()[s_obs.size:s_obs.size + 2]))
             acting = ROUTER if phase == 0 else RESERVER
             idle = RESERVER if phase == 0 else ROUTER
-            assert obs[idle]["action_mask"].tolist() == [1] + [0] * (obs[idle]["action_mask"].size - 1)
+            idle_mask = obs[idle]["action_mask"]
+            assert idle_mask.tolist() == [1] + [0] * (idle_mask.size - 1)
             a = int(rng.choice(np.flatnonzero(obs[acting]["action_mask"])))
             if phase == 0:
                 slot = a

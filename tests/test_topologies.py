@@ -25,7 +25,7 @@ def test_builtin_topologies(name, nodes, links, km):
     t = load_topology(name)
     assert len(t.nodes) == nodes
     assert len(t.links) == links
-    assert sum(l.length_km for l in t.links) == pytest.approx(km)
+    assert sum(link.length_km for link in t.links) == pytest.approx(km)
     assert arc_table(t).n == 2 * links
 
 
@@ -59,10 +59,10 @@ def test_graphml_and_node_link(tmp_path):
     nx.write_graphml(g, tmp_path / "g.graphml")
     t = load_topology(str(tmp_path / "g.graphml"))
     assert sorted(t.nodes) == ["x", "y", "z"]
-    assert sorted(l.length_km for l in t.links) == [80.0, 120.0]
+    assert sorted(link.length_km for link in t.links) == [80.0, 120.0]
     (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
     t2 = load_topology(str(tmp_path / "g.json"))
-    assert sorted(l.length_km for l in t2.links) == [80.0, 120.0]
+    assert sorted(link.length_km for link in t2.links) == [80.0, 120.0]
 
 
 def test_from_networkx_requires_lengths():
@@ -78,7 +78,7 @@ def test_from_networkx_requires_lengths():
 def test_topohub_germany50():
     t = load_topology("sndlib/germany50")
     assert len(t.nodes) == 50 and len(t.links) == 88
-    assert all(l.length_km > 0 for l in t.links)
+    assert all(link.length_km > 0 for link in t.links)
 
 
 def test_unknown_topology_is_a_clear_error():
@@ -92,7 +92,7 @@ def test_waxman_is_seeded_and_connected():
     a, b = waxman_topology(12, seed=5), waxman_topology(12, seed=5)
     assert a.links == b.links
     assert waxman_topology(12, seed=6).links != a.links
-    g = nx.Graph([(l.u, l.v) for l in a.links])
+    g = nx.Graph([(link.u, link.v) for link in a.links])
     assert nx.is_connected(g) and g.number_of_nodes() == 12
 
 

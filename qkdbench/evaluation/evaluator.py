@@ -243,7 +243,7 @@ def evaluate_batch(instance: Instance,
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = arc_table(instance)
-    total, first, excess, fractional = kernels.score_batch(
+    total, first, excess, fractional = kernels.score_batch(  # type: ignore[call-arg]
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml)
     return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
 

@@ -182,7 +182,7 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, used_p
 @njit(cache=True)
 def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, used_ptr, used_table,
                mean_links, arc_class, c_y, c_z, hop):
-    """Expected cost of request ``req[i]`` on arc ``arcs[i]`` with reservations ``yr[i]``, ``zr[i]``.
+    """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reserving ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
     plus the arc's route cost) and the KM part, separately, so that a caller can

@@ -94,6 +94,7 @@ class ArcArrays:
 
     @property
     def n(self) -> int:
+        """Number of arcs."""
         return int(self.tail.size)
 
 
@@ -164,7 +165,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     for k, link in enumerate(instance.links):
         tail[2 * k], head[2 * k] = idx[link.u], idx[link.v]
         tail[2 * k + 1], head[2 * k + 1] = idx[link.v], idx[link.u]
-    length = np.repeat(np.asarray([float(l.length_km) for l in instance.links], float), 2) \
+    length = np.repeat(np.asarray([float(link.length_km) for link in instance.links], float), 2) \
         if instance.links else np.zeros(0)
     span = per_arc("span_km", p.span_km, float)
     rate = per_arc("key_rate_kbps", p.key_rate_kbps, float)

@@ -75,6 +75,7 @@ class Estimate:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (non-finite numbers become ``None``)."""
         num = finite_or_none
         return {"mean": num(self.mean), "std": num(self.std), "n": self.n,
                 "half_width": num(self.half_width), "lo": num(self.lo), "hi": num(self.hi),
@@ -210,7 +211,9 @@ def scenario_costs(instance: Instance, plan: Plan, scenarios: np.ndarray) -> np.
     if not math.isfinite(base.total):
         return np.full(sc.shape[0], math.inf)
     routes = {r.request_id: r for r in plan.routes}
-    reqs, copies, where = [], [], []
+    reqs: list[Request] = []
+    copies: list[Any] = []
+    where: list[Any] = []
     for f, r in enumerate(instance.requests):
         vals, inverse = np.unique(sc[:, f], return_inverse=True)
         where.append((len(reqs), inverse))

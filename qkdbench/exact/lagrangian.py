@@ -133,6 +133,7 @@ class PricedCurves:
 
     @property
     def n_groups(self) -> int:
+        """Number of demand groups."""
         return int(self.representative.size)
 
     @property
@@ -735,7 +736,8 @@ class LagrangianPlanner:
     bound), ``bound_source`` (``"lagrangian"``), ``gap`` (certified,
     ``(cost - bound) / cost``), ``iterations``, ``stop`` (why the dual
     ascent ended), ``passes``, ``moves``, ``stop_passes`` (the improvement
-    passes), ``setup_s``, ``dual_s`` and ``runtime_s``. ``seed`` changes nothing (no step is random).
+    passes), ``setup_s``, ``dual_s`` and ``runtime_s``. ``seed`` changes nothing (no step
+    is random).
 
     Examples
     --------

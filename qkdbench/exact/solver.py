@@ -236,8 +236,10 @@ def _stdout_to(fd: int | None) -> Iterator[None]:
     sys.stdout.flush()
     saved = os.dup(1)
     null = os.open(os.devnull, os.O_WRONLY) if fd is None else None
+    target = null if fd is None else fd
+    assert target is not None
     try:
-        os.dup2(null if fd is None else fd, 1)
+        os.dup2(target, 1)
         yield
     finally:
         with contextlib.suppress(Exception):

@@ -88,8 +88,9 @@ class SPFigures:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (non-finite numbers become ``None``)."""
         return {
-            "instance": self.instance, "rp": finite_or_none(self.rp), "rp_bound": finite_or_none(self.rp_bound),
-            "rp_status": self.rp_status, "ev": finite_or_none(self.ev), "eev": finite_or_none(self.eev),
+            "instance": self.instance, "rp": finite_or_none(self.rp),
+            "rp_bound": finite_or_none(self.rp_bound), "rp_status": self.rp_status,
+            "ev": finite_or_none(self.ev), "eev": finite_or_none(self.eev),
             "vss": finite_or_none(self.vss), "ws": self.ws.to_dict(),
             "ws_all_optimal": self.ws_all_optimal, "evpi": finite_or_none(self.evpi),
             "evpi_ci": [finite_or_none(self.evpi_lo), finite_or_none(self.evpi_hi)],
@@ -144,7 +145,7 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     True
     """
     t0 = time.perf_counter()
-    opts = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
+    opts: dict[str, Any] = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
     if rp is None:
         rp = solve_sp(instance, planner="exact", **opts)
     ev_res = solve_sp(mean_value_instance(instance), planner="exact-ev", **opts)

@@ -214,8 +214,8 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     for values, width, cap, out in ((pairs.qkd, _WY, arcs.W_qkd, res_y),
                                     (pairs.km, _WZ, arcs.W_kml, res_z)):
         ptr, length, ben = ladder_segments(pairs.ptr, width * pairs.levels, values)
-        take = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))
-        for (f, k, _), t in zip(entries, take):
+        shares = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))
+        for (f, k, _), t in zip(entries, shares):
             out[f][k] = int(round(t))
     routes = []
     for f, r in enumerate(instance.requests):
@@ -301,16 +301,17 @@ def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z
     seg = np.flatnonzero((counts[pair_of] > 1) & (k < counts[pair_of] - 1))
     single = pairs.ptr[:-1][counts == 1]
     rows, cols, vals = [], [], []
-    for shift, kind, var, width, values in ((0, "y", y, _WY, pairs.qkd),
-                                             (per_kind, "z", z, _WZ, pairs.km)):
+    shifts: tuple[Any, Any] = (np.zeros(n, np.int64), per_kind)
+    for shift, kind, var, width, values in ((shifts[0], "y", y, _WY, pairs.qkd),
+                                             (shifts[1], "z", z, _WZ, pairs.km)):
         theta = b.add_cols(n, lower=0.0, cost=1.0)
         names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
         i = pair_of[seg]
         lo_b = width * pairs.levels[seg]
         slope = (values[seg + 1] - values[seg]) / (width * pairs.levels[seg + 1] - lo_b)
-        r_seg = first[i] + (shift if np.isscalar(shift) else shift[i]) + k[seg]
+        r_seg = first[i] + shift[i] + k[seg]
         i1 = pair_of[single]
-        r_one = first[i1] + (shift if np.isscalar(shift) else shift[i1])
+        r_one = first[i1] + shift[i1]
         # entries in the order theta, x, reservation within each row
         rows += [r_seg, r_one, r_seg, r_one, r_seg]
         cols += [theta[i], theta[i1], x[i], x[i1], var[i]]

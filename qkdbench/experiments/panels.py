@@ -372,7 +372,8 @@ def anytime_runs(instance: Instance, planner: str, variants: Iterable[tuple[str,
         ``first_best``, ``points``, ``stop``, ``evaluations``, ``seconds``; or
         ``error`` if the run failed (a variant the planner does not accept).
     """
-    frames, finals = [], {}
+    frames: list[Any] = []
+    finals: dict[str, dict[str, Any]] = {}
     for label, params in variants:
         try:
             plan = get_planner(planner, **dict(params)).plan(instance, seed=seed,

@@ -190,7 +190,7 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
 
 def _error_row(point: GridPoint, options: Mapping[str, Any], exc: BaseException
                ) -> dict[str, Any]:
-    row = {c: "" for c in RESULT_COLUMNS}
+    row: dict[str, Any] = {c: "" for c in RESULT_COLUMNS}
     row.update(point._asdict(), status=ERROR, feasible=False, error=error_text(exc),
                time_limit_s=options.get("time_limit"), versions=versions())
     return row
@@ -325,7 +325,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if stored:
         header = results_header(path)
     points = grid_points(spec)
-    have = {}
+    have: dict[Any, Any] = {}
     for row in stored:
         have.setdefault(row_key(row), row)
     todo = [p for p in points if tuple(p) not in have]
@@ -386,6 +386,6 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     rows = read_results(path)
     first: dict[tuple, dict[str, str]] = {}
     for row in rows:
-        first.setdefault(row_key(row), row)
+        first.setdefault(row_key(row), row)  # type: ignore[arg-type]
     keep = [first[tuple(p)] for p in points if tuple(p) in first]  # grid order
     return results_table(pd.DataFrame(keep, columns=header))

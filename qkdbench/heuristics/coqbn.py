@@ -63,6 +63,7 @@ class CoQBN:
 
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
+        """Return a plan for ``instance`` (see the class)."""
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()

@@ -105,7 +105,7 @@ class GenomeDecoder:
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
         """The genome of a greedy state (its routes, full levels)."""
-        return [int(i) for i in state.route] + [self.levels - 1] * self.F
+        return [int(i) for i in state.route if i is not None] + [self.levels - 1] * self.F
 
     def genome_of(self, plan: Plan) -> list[int]:
         """The genome closest to a plan whose routes are candidates.
@@ -273,7 +273,7 @@ class GeneticPlanner:
         order = list(range(F))
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
-        return [int(i) for i in st.route] + [self.levels - 1] * F
+        return [int(i) for i in st.route if i is not None] + [self.levels - 1] * F
 
     # ---- the run
     def plan(self, instance: Instance, *, seed: int | None = None,
@@ -379,7 +379,7 @@ class GeneticPlanner:
             gen += 1
             before = best_cost
             elite = sorted(pop, key=lambda ind: ind.fitness.values[0])[:self.n_elite]
-            children = []
+            children: list[Any] = []
             while len(children) < self.population - len(elite):
                 a = toolbox.clone(toolbox.select(pop))
                 b = toolbox.clone(toolbox.select(pop))
@@ -392,7 +392,8 @@ class GeneticPlanner:
             children = children[:self.population - len(elite)]
             score(children)
             if self.polish and best_cost < before and not clock.expired():
-                polished = toolbox.individual(self._polish(best_genome, state, clock, rng))
+                polished = toolbox.individual(
+                    self._polish(best_genome or [], state, clock, rng))
                 score([polished])
                 children[-1] = polished
             hof.update(children)

@@ -218,6 +218,7 @@ class GreedyState:
         out = []
         for f, req in enumerate(instance.requests):
             i = self.route[f]
+            assert i is not None, "every request is routed"
             arcs = self.candidates.arcs[f][i]
             out.append(Route(req.id, self.candidates.paths[f][i],
                              tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0)))

@@ -32,7 +32,8 @@ from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
 from ..model import Instance
 
-__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
+__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs",
+           "candidate_paths"]
 
 
 def shortest_path(instance: Instance, source: Any, target: Any) -> list:

@@ -54,13 +54,15 @@ class Agent:
         self.meta = meta
 
     def bind(self, env: PlanningEnv) -> Callable[[np.ndarray, np.ndarray], int]:
+        """A function ``(observation, mask) -> action`` for ``env``."""
+        n_actions = int(getattr(env.action_space, "n", -1))
         if env.observation_space.shape != self.model.observation_space.shape or \
-                env.action_space.n != self.model.action_space.n:
+                n_actions != self.model.action_space.n:
             raise ValueError(f"the agent was trained on observations of shape "
                              f"{self.model.observation_space.shape} and "
                              f"{self.model.action_space.n} actions; instance "
                              f"{env.instance.name!r} gives {env.observation_space.shape} and "
-                             f"{env.action_space.n} (another topology or settings)")
+                             f"{n_actions} (another topology or settings)")
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
             action, _ = self.model.predict(obs, action_masks=mask, deterministic=True)

@@ -181,6 +181,7 @@ class PlanningTables:
 
     @property
     def n_slots(self) -> int:
+        """Route slots per request (``k`` candidates plus the shortest path)."""
         return self.k + 1
 
 
@@ -224,8 +225,8 @@ def _refuse_unsupported(instance: Instance) -> None:
             getattr(instance, "providers", None):
         raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
                          "supported by the RL environments yet")
-    if any(getattr(l, "fixed_cost", None) for l in instance.links) or \
-            any(getattr(l, "kind", "fiber") not in (None, "fiber") for l in instance.links):
+    if any(getattr(link, "fixed_cost", None) for link in instance.links) or \
+            any(getattr(link, "kind", "fiber") not in (None, "fiber") for link in instance.links):
         raise ValueError(f"instance {instance.name!r}: fixed charges and non-fiber links are "
                          "not supported by the RL environments yet")
 
@@ -327,11 +328,11 @@ def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT
             length[f, s] = float(arcs.length_km[ids].sum())
             standalone[f] = min(standalone[f], float(weight[g, ids].sum()))
             for i, a in enumerate(ids):
-                key = (g, int(a))
-                if key not in pair_of:
-                    pair_of[key] = len(pair_list)
-                    pair_list.append(key)
-                pair[f, s, i] = pair_of[key]
+                pair_key = (g, int(a))
+                if pair_key not in pair_of:
+                    pair_of[pair_key] = len(pair_list)
+                    pair_list.append(pair_key)
+                pair[f, s, i] = pair_of[pair_key]
                 for li, kv in enumerate(kap):
                     if kv is None:
                         ylev[f, s, i, li] = nv_y[g, a]

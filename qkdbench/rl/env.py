@@ -246,7 +246,8 @@ class PlanningEnv(gym.Env):
 
     def decode_action(self, action: int) -> tuple[int, int, int, int]:
         """``(target, slot, qkd_level, km_level)`` of a flat action."""
-        return tuple(int(x) for x in np.unravel_index(int(action), self.action_dims))
+        target, slot, qkd, km = (int(x) for x in np.unravel_index(int(action), self.action_dims))
+        return target, slot, qkd, km
 
     def action_masks(self) -> np.ndarray:
         """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention)."""
@@ -265,7 +266,7 @@ class PlanningEnv(gym.Env):
                 i = int(self.np_random.integers(len(self._pool)))
                 self._set_tables(self._tables_for(self._pool[i], i))
         else:
-            self._set_tables(self._tables_for(self._make(self.np_random), None))
+            self._set_tables(self._tables_for(self._make(self.np_random), None))  # type: ignore[misc]
         t = self.tables
         F, A = t.instance.n_requests, arc_table(t.instance).n
         S, L, H = t.n_slots, len(self.levels), t.arc.shape[2]

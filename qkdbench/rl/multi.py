@@ -68,7 +68,7 @@ class PlanningParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         T, S, L, _ = self.env.action_dims
         self._S, self._L = S, L
-        base = self.env.observation_space.shape[0]
+        base = self.env.observation_space.shape[0]  # type: ignore[index]
         self._n_obs = base + 2 + S
         self.state_space = gym.spaces.Box(0.0, OBS_HIGH, (self._n_obs,), dtype=np.float32)
         self._action_spaces = {ROUTER: gym.spaces.Discrete(T * S),
@@ -82,10 +82,12 @@ class PlanningParallelEnv(ParallelEnv):
 
     @functools.cache
     def observation_space(self, agent: str) -> gym.spaces.Space:
+        """The agent's observation space."""
         return self._obs_spaces[agent]
 
     @functools.cache
     def action_space(self, agent: str) -> gym.spaces.Space:
+        """The agent's action space."""
         return self._action_spaces[agent]
 
     # ---- views
@@ -165,4 +167,5 @@ class PlanningParallelEnv(ParallelEnv):
         return obs, rewards, terms, truncs, infos
 
     def close(self) -> None:
+        """Close the underlying environment."""
         self.env.close()

@@ -63,6 +63,7 @@ class CoQBNPolicy:
     name = "coqbn"
 
     def bind(self, env: Any) -> Policy:
+        """A function ``(observation, mask) -> action`` for ``env``."""
         if "mean" not in env.levels:
             raise ValueError('the CO-QBN policy needs the "mean" level among the env levels')
         if env.capacity != "clip":
@@ -81,6 +82,7 @@ class GreedyPolicy:
     name = "greedy"
 
     def bind(self, env: Any) -> Policy:
+        """A function ``(observation, mask) -> action`` for ``env``."""
         layout = env.layout
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
@@ -106,6 +108,7 @@ class RandomPolicy:
         self.seed = seed
 
     def bind(self, env: Any) -> Policy:
+        """A function ``(observation, mask) -> action`` for ``env``."""
         rng = np.random.default_rng(self.seed)
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:

@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -78,11 +78,13 @@ class Family:
 class ScaledReward(gym.RewardWrapper):
     """Reward over the instance's mean stand-alone request cost (training only)."""
 
-    def reward(self, reward: float) -> float:
-        return reward / self.env.unwrapped.cost_scale
+    def reward(self, reward: SupportsFloat) -> float:
+        """The reward scaled by the instance cost scale."""
+        return float(reward) / self.env.unwrapped.cost_scale  # type: ignore[attr-defined]
 
     def action_masks(self) -> np.ndarray:
-        return self.env.unwrapped.action_masks()
+        """The action mask of the current step."""
+        return self.env.unwrapped.action_masks()  # type: ignore[attr-defined]
 
 
 def train_agent(out: str | os.PathLike, family: Family, timesteps: int, seed: int = 0, *,
@@ -127,7 +129,8 @@ def train_agent(out: str | os.PathLike, family: Family, timesteps: int, seed: in
     log = log or (lambda msg: None)
     start = time.perf_counter()
     pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))
-    env_kwargs = {"k": int(k), "levels": list(levels), "order": order, "capacity": capacity}
+    env_kwargs: dict[str, Any] = {"k": int(k), "levels": list(levels), "order": order,
+                                  "capacity": capacity}
 
     def make(i: int) -> Callable[[], gym.Env]:
         def thunk() -> gym.Env:
@@ -190,9 +193,9 @@ def evaluate_agent(path: str | os.PathLike, seeds: Sequence[int], *,
         raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
     rows = []
     for inst in fam.instances(seeds):
-        runs = [("agent", PolicyPlanner(agent, "agent", agent.env_kwargs))]
+        runs: list[tuple[str, Any]] = [("agent", PolicyPlanner(agent, "agent", agent.env_kwargs))]
         runs += [(name, get_planner(name)) for name in planners]
-        costs = {}
+        costs: dict[str, Any] = {}
         for name, planner in runs:
             t0 = time.perf_counter()
             plan = planner.plan(inst, seed=0, time_limit=time_limit)

@@ -32,7 +32,8 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
     InputError
         Naming the line and the problem.
     """
-    links, nodes = [], {}
+    links: list[Link] = []
+    nodes: dict[Any, None] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:

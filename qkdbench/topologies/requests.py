@@ -42,7 +42,7 @@ def sample_requests(topology: Instance, n_requests: int, *, max_rate: int, seed:
     demand = Demand.uniform(max_rate)
     g = nx.Graph()
     g.add_nodes_from(topology.nodes)
-    g.add_edges_from((l.u, l.v) for l in topology.links)
+    g.add_edges_from((link.u, link.v) for link in topology.links)
     pairs = [(s, t) for comp in nx.connected_components(g)
              for s in comp for t in comp if s != t]
     order = {n: i for i, n in enumerate(topology.nodes)}

@@ -43,7 +43,8 @@ class MinHopPlanner:
         free_y = arcs.W_qkd.astype(np.int64).copy()
         free_z = arcs.W_kml.astype(np.int64).copy()
         big = 1.0 + float(arcs.length_km.sum())  # one hop outweighs any length
-        weight = lambda u, v, d: big + d["length_km"]
+        def weight(u, v, d):
+            return big + d["length_km"]
         index = list(range(instance.n_requests))
         if self.order == "reverse":
             index.reverse()
