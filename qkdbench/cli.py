@@ -444,6 +444,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
 
 
 def cmd_rl_evaluate(args: argparse.Namespace) -> int:
+    if not os.path.isfile(args.agent):  # bad input first, whatever is installed
+        raise InputError("agent file not found", source=args.agent)
     train = _rl_extra()
     fam = None
     if args.family is not None:
