@@ -202,6 +202,9 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
             raise InputError(f"instance hash {row['instance_hash']} is not the set's "
                              f"{item.hash}", f"row {k + 2}", src)
     df = results_table(pd.DataFrame(rows, columns=list(rows[0])))
+    order = {i.name: k for k, i in enumerate(libset.instances)}
+    df = df.assign(_o=df["instance"].map(order)).sort_values(["_o", "planner"], kind="stable")
+    df = df.drop(columns="_o").reset_index(drop=True)
     for c in ("best_cost", "best_bound", "gap_to_best_pct", "gap_to_bound_pct"):
         df[c] = pd.to_numeric(df[c].replace("", None), errors="coerce").astype(float)
     return set_name, df

@@ -218,19 +218,30 @@ def _colors(planners: Sequence[str]) -> dict[str, Any]:
     return {p: cmap(i % 10) for i, p in enumerate(planners)}
 
 
-def _draw_profile(prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str):
+_STYLES = ("-", "--", "-.", ":")
+
+
+def _draw_profile(prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str,
+                  log: bool = False):
     fig = _figure()
     ax = fig.add_subplot()
     colors = _colors(planners)
-    tmax = max([2.0] + [float(t) for t in prof["tau"] if math.isfinite(t)])
-    for p in planners:
+    finite = [float(t) for t in prof["tau"] if math.isfinite(t)]
+    top = max(finite) if finite else 1.0
+    tmax = (top * 1.5 if log else 1.0 + (top - 1.0) * 1.08) if top > 1.0 else 1.01
+    for k, p in enumerate(planners):
         sub = prof[prof["planner"] == p]
-        x = list(sub["tau"]) + [tmax * 1.05]
+        x = list(sub["tau"]) + [tmax]
         y = list(sub["rho"]) + [sub["rho"].iloc[-1]]
-        ax.step(x, y, where="post", label=p, color=colors[p], lw=1.8)
-    ax.set_xscale("log")
-    ax.set_xlim(1.0, tmax * 1.05)
-    ax.set_ylim(-0.02, 1.02)
+        ax.step(x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4],
+                lw=2.4 - 0.35 * (k % 4))
+    if log:
+        from matplotlib.ticker import ScalarFormatter
+
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set_xlim(1.0, tmax)
+    ax.set_ylim(-0.02, 1.04)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("share of instances")
     ax.set_title(title, fontsize=10)
@@ -246,14 +257,15 @@ def _draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float):
     colors = _colors(planners)
     finite = ecdf["gap_pct"][np.isfinite(ecdf["gap_pct"])]
     xmax = max(float(finite.max()) if len(finite) else 1.0, target) * 1.1 + 1e-3
-    for p in planners:
+    for k, p in enumerate(planners):
         sub = ecdf[ecdf["planner"] == p]
         x = [0.0] + [min(v, xmax) for v in sub["gap_pct"]] + [xmax]
         y = [0.0] + list(sub["share"]) + [sub["share"].iloc[-1] if len(sub) else 0.0]
-        ax.step(x, y, where="post", label=p, color=colors[p], lw=1.8)
+        ax.step(x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4],
+                lw=2.4 - 0.35 * (k % 4))
     ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:g} %")
     ax.set_xlim(0, xmax)
-    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.04)
     ax.set_xlabel("gap to the best known cost (%)")
     ax.set_ylabel("share of instances")
     ax.set_title("Empirical distribution of the gap to the best known cost", fontsize=10)
@@ -326,6 +338,12 @@ def _markdown_table(df: pd.DataFrame, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
+def _short(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names that break into lines in a narrow table head."""
+    return df.rename(columns=lambda c: c.replace("_pct", " %").replace("_s", " s")
+                     .replace("_", " "))
+
+
 def _html_table(df: pd.DataFrame, digits: int = 2) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v, digits))}</td>" for v in r)
@@ -341,6 +359,7 @@ border-bottom:1px solid #ddd;padding-bottom:3px}
 .meta{color:#555;font-size:.9em}
 table{border-collapse:collapse;font-size:.82em;margin:8px 0}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+td{white-space:nowrap}th{vertical-align:bottom}
 th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 .grid{display:flex;flex-wrap:wrap;gap:12px}
 figure{margin:0;flex:1 1 480px}figure img{width:100%;max-width:620px;border:1px solid #eee}
@@ -424,7 +443,7 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
                                    "profile_cost_known"),
         "profile_time": save(_draw_profile(prof_time, planners, f"tau: time to reach "
                                            f"{target_pct:g} % gap / fastest", "Performance "
-                                           f"profile: time to a {target_pct:g} % gap"),
+                                           f"profile: time to a {target_pct:g} % gap", log=True),
                              "profile_time"),
         "ecdf_gap": save(_draw_ecdf(ecdf, planners, target_pct), "ecdf_gap"),
         "wtl": save(_draw_wtl(wtl, planners), "wtl"),
@@ -445,7 +464,7 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
     head = (f"Set `{set_name}`: {len(instances)} instances, planners "
             f"{', '.join(planners)}; qkdbench {version}, {limit_text}. Gaps are to the set's "
             f"best known costs; wins count ties; target gap {target_pct:g} %.")
-    md = [f"# qkdbench report: set {set_name}", "", head, "", _markdown_table(summary), ""]
+    md = [f"# qkdbench report: set {set_name}", "", head, "", _markdown_table(summary, 3), ""]
     (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
     files.append(str(out / "summary.md"))
 
@@ -459,7 +478,7 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
 </title><style>{_CSS}</style></head><body>
 <h1>qkdbench report: set {html.escape(set_name)}</h1>
 <p class="meta">{html.escape(head.replace('`', ''))}</p>
-<h2>Summary</h2><div class="scroll">{_html_table(summary)}</div>
+<h2>Summary</h2><div class="scroll">{_html_table(_short(summary), 3)}</div>
 <h2>Performance profiles</h2><div class="grid">
 {img("profile_cost", "Share of instances within a factor tau of the best planner's cost "
      "(at tau = 1: share of wins).")}
