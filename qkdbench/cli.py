@@ -1,9 +1,9 @@
 """The ``qkdbench`` command line.
 
 Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
-``bound``, ``spfigures``, ``figure``, ``sweep``, ``rl train`` / ``rl evaluate``. Bad
-input exits with status 2 and one line on standard error naming the file, the place in
-it and the problem.
+``bound``, ``spfigures``, ``figure``, ``sweep``, ``library list`` / ``show`` / ``write`` /
+``solve``, ``bench``, ``report``, ``rl train`` / ``rl evaluate``. Bad input exits with
+status 2 and one line on standard error naming the file, the place in it and the problem.
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
 
@@ -22,6 +22,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .exceptions import InputError, SolverError
@@ -416,6 +417,135 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_library_list(args: argparse.Namespace) -> int:
+    from .library.sets import PENDING_SETS, load_set, set_names
+    from .library.solutions import read_solutions
+
+    rows = []
+    for name in set_names():
+        libset = load_set(name)
+        sol = read_solutions(name, missing_ok=True)
+        count = {s: sum(e.status == s for e in sol.entries.values()) for s in ("opt", "best")}
+        rows.append({"set": name, "instances": len(libset.instances), "opt": count["opt"],
+                     "best": count["best"],
+                     "open": len(libset.instances) - count["opt"] - count["best"],
+                     "description": libset.description})
+    pending = [{"set": k, "description": v["description"]} for k, v in PENDING_SETS.items()]
+    if args.json:
+        _print_json({"sets": rows, "pending": pending})
+        return 0
+    for r in rows:
+        print(f"{r['set']:<10} {r['instances']:>3} instances  opt {r['opt']:>3}  best "
+              f"{r['best']:>3}  open {r['open']:>3}  {r['description']}")
+    for r in pending:
+        print(f"{r['set']:<10} (not shipped yet) {r['description']}")
+    return 0
+
+
+def cmd_library_show(args: argparse.Namespace) -> int:
+    from .library.sets import load_set
+    from .library.solutions import read_solutions
+
+    libset = load_set(args.set)
+    sol = read_solutions(args.set, missing_ok=True)
+    rows = []
+    for item in libset.instances:
+        e = sol.entries.get(item.name)
+        rows.append({"name": item.name, "recipe": dict(item.recipe), "hash": item.hash,
+                     "status": e.status if e else "open", "cost": e.cost if e else None,
+                     "bound": e.bound if e else None,
+                     "bound_source": e.bound_source if e else None,
+                     "gap": e.gap if e else None, "planner": e.planner if e else None,
+                     "version": e.version if e else None})
+    if args.json:
+        _print_json({"set": libset.name, "description": libset.description,
+                     "instances": rows})
+        return 0
+    print(f"set {libset.name}: {libset.description}")
+    print(f"{'name':<34} {'hash':<16} {'status':<6} {'cost':>18} {'bound':>18} "
+          f"{'source':<10} {'gap %':>9}  planner")
+    def num(v: Any) -> str:
+        return f"{v:,.2f}" if v is not None else "-"
+
+    r: Any
+    for r in rows:
+        gap = f"{100 * r['gap']:.4f}" if r["gap"] is not None and math.isfinite(r["gap"]) \
+            else "-"
+        print(f"{r['name']:<34} {r['hash']:<16} {r['status']:<6} {num(r['cost']):>18} "
+              f"{num(r['bound']):>18} {r['bound_source'] or '-':<10} {gap:>9}  "
+              f"{r['planner'] or '-'}")
+    return 0
+
+
+def cmd_library_write(args: argparse.Namespace) -> int:
+    from .io import write_instance
+    from .library.sets import load_instance, load_set
+
+    libset = load_set(args.set)
+    inst = load_instance(libset.get(args.name), libset.source)
+    write_instance(inst, args.output)
+    print(f"{inst.name}: {len(inst.nodes)} nodes, {len(inst.links)} links, "
+          f"{inst.n_requests} requests -> {args.output}")
+    return 0
+
+
+def cmd_library_solve(args: argparse.Namespace) -> int:
+    from .library.solutions import solve_set
+
+    instances = [s for s in (args.instances or "").split(",") if s.strip()]
+    methods = [s.strip() for s in args.methods.split(",") if s.strip()]
+    log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else None
+    sol = solve_set(args.set, time_limit=args.time_limit, instances=instances,
+                    methods=methods, path=args.solutions, log=log)
+    counts = {s: sum(e.status == s for e in sol.entries.values()) for s in ("opt", "best",
+                                                                             "open")}
+    if args.json:
+        _print_json({"set": args.set, "file": sol.source, **counts})
+    else:
+        print(f"{args.set}: opt {counts['opt']}, best {counts['best']}, open {counts['open']}"
+              f" -> {sol.source}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .library.bench import bench
+
+    planners = [s for s in args.planners.split(",") if s.strip()]
+    instances = [s.strip() for s in (args.instances or "").split(",") if s.strip()]
+    modules = [s.strip() for s in (args.modules or "").split(",") if s.strip()]
+    df = bench(args.set, planners, args.out, time_limit=args.time_limit, instances=instances,
+               scheduler=args.scheduler, n_workers=args.workers, resume=args.resume,
+               modules=modules, progress=(not args.json and sys.stderr.isatty())
+               or args.progress)
+    from .library.report import summary_table
+
+    summary = summary_table(df)
+    path = os.path.join(args.out, "results.csv")
+    if args.json:
+        _print_json({"results": path, "rows": len(df),
+                     "summary": summary.to_dict(orient="records")})
+        return 0
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_columns", 20,
+                           "display.float_format", "{:,.3f}".format):
+        print(summary.to_string(index=False))
+    print(f"\n{len(df)} rows in {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .library.report import make_report
+
+    res = make_report(args.results, args.output, target_pct=args.target_gap)
+    if args.json:
+        _print_json(res)
+        return 0
+    print((Path(args.output) / "summary.md").read_text(encoding="utf-8"))
+    print(f"report: {Path(args.output) / 'report.html'}")
+    return 0
+
+
 def _rl_extra() -> Any:
     """The training module, after checking the ``rl`` extra (one line and status 2 if missing)."""
     from .rl import train
@@ -646,6 +776,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--progress", action="store_true", help="show progress even when piped")
     p.set_defaults(func=cmd_sweep)
+
+    lib = sub.add_parser("library", help="the instance library: sets, best known solutions")
+    lsub = lib.add_subparsers(dest="library_command", metavar="LIBRARY_COMMAND",
+                              parser_class=_Parser)
+    lsub.required = True
+    p = lsub.add_parser("list", help="the sets and how many instances are opt / best / open")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library_list)
+    p = lsub.add_parser("show", help="a set's instances with recipes and best known values")
+    p.add_argument("set")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library_show)
+    p = lsub.add_parser("write", help="write one instance of a set to an instance file")
+    p.add_argument("set")
+    p.add_argument("name", help="instance name (see `qkdbench library show SET`)")
+    p.add_argument("-o", "--output", required=True, help="instance file to write")
+    p.set_defaults(func=cmd_library_write)
+    p = lsub.add_parser("solve", help="run the Lagrangian planner and the exact solver and "
+                                      "update the set's solutions file")
+    p.add_argument("set")
+    p.add_argument("--time-limit", type=_seconds, default=60.0,
+                   help="seconds per method and instance (default 60)")
+    p.add_argument("--instances", default=None, help="comma-separated names (default: all)")
+    p.add_argument("--methods", default="lagrangian,exact",
+                   help="comma-separated: lagrangian, exact (default both)")
+    p.add_argument("--solutions", default=None,
+                   help="solutions file to update (default: the shipped one; a missing "
+                        "file starts empty)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=cmd_library_solve)
+
+    p = sub.add_parser("bench", help="planners over a library set, scored against the best "
+                                     "known solutions")
+    p.add_argument("set", help="library set (see `qkdbench library list`)")
+    p.add_argument("--planners", required=True, help="comma-separated registry names")
+    p.add_argument("--time-limit", type=_seconds, default=60.0,
+                   help="seconds per run (default 60)")
+    p.add_argument("--instances", default=None, help="comma-separated names (default: all)")
+    p.add_argument("--out", required=True, help="directory of results.csv")
+    p.add_argument("--scheduler", default="local",
+                   help="'local' (default: a LocalCluster), a Dask scheduler address, or "
+                        "'none' (in this process)")
+    p.add_argument("--workers", type=_count, default=2,
+                   help="worker processes of the LocalCluster (default 2)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the bench stored in --out, skipping stored runs")
+    p.add_argument("--modules", default=None,
+                   help="comma-separated modules every run imports first (plug-in planners)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--progress", action="store_true", help="show progress even when piped")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("report", help="performance profiles, gap distributions and "
+                                      "win/tie/loss of a bench (PNG, CSV, HTML, Markdown)")
+    p.add_argument("results", help="results.csv written by `qkdbench bench`")
+    p.add_argument("-o", "--output", required=True, help="directory of the report")
+    p.add_argument("--target-gap", type=float, default=1.0,
+                   help="target gap to the best known cost, percent, of the time profile "
+                        "(default 1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
 
     rl = sub.add_parser("rl", help="reinforcement learning: train and evaluate a MaskablePPO "
                                    "agent (needs the rl extra)")

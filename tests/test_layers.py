@@ -1,7 +1,8 @@
 """The package's layers import downward only, and no module imports itself in a cycle.
 
 ``exceptions`` -> ``utils`` -> ``model`` -> ``io`` -> ``evaluation`` / ``topologies`` ->
-``planning`` -> ``heuristics`` / ``exact`` / ``rl`` -> ``testing`` / ``experiments`` -> ``cli``.
+``planning`` -> ``heuristics`` / ``exact`` / ``rl`` -> ``testing`` / ``experiments`` -> ``library``
+-> ``cli``.
 Packages of one rank do not import each other. Imports under ``if TYPE_CHECKING:`` are
 for type checkers only and do not count.
 """
@@ -18,7 +19,7 @@ import qkdbench
 ROOT = Path(qkdbench.__file__).parent
 RANK = {"exceptions": 0, "utils": 1, "model": 2, "io": 3, "evaluation": 4, "topologies": 4,
         "planning": 5, "heuristics": 6, "exact": 6, "rl": 6, "testing": 7, "experiments": 7,
-        "cli": 8}
+        "library": 8, "cli": 9}
 
 
 def _module_name(path: Path) -> str:

@@ -39,6 +39,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -63,6 +64,7 @@ from .sweep_spec import SweepSpec
 
 __all__ = [
     "IN_PROCESS",
+    "run_jobs",
     "GridPoint",
     "grid_points",
     "reference_planner",
@@ -188,20 +190,22 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
 # --------------------------------------------------------------------------- the sweep
 
 
-def _error_row(point: GridPoint, options: Mapping[str, Any], exc: BaseException
-               ) -> dict[str, Any]:
-    row: dict[str, Any] = {c: "" for c in RESULT_COLUMNS}
+def _error_row(point: Any, options: Mapping[str, Any], exc: BaseException,
+               header: Sequence[str] = RESULT_COLUMNS) -> dict[str, Any]:
+    row: dict[str, Any] = {c: "" for c in header}
+    row.update(options.get("row_defaults", {}))
     row.update(point._asdict(), status=ERROR, feasible=False, error=error_text(exc),
                time_limit_s=options.get("time_limit"), versions=versions())
     return row
 
 
-def _run_in_process(todo: list[GridPoint], options: dict[str, Any],
+def _run_in_process(todo: list[Any], options: dict[str, Any],
                     reference_rows: dict[tuple, Mapping[str, Any]], reference_name: str | None,
-                    done: Callable[[dict[str, Any]], None]) -> None:
+                    done: Callable[[dict[str, Any]], None],
+                    run: Callable[..., dict[str, Any]] = run_point) -> None:
     for p in todo:
         ref = None if p.planner == reference_name else reference_rows.get(p.instance_key)
-        row = run_point(p, options, ref)
+        row = run(p, options, ref)
         if p.planner == reference_name:
             reference_rows[p.instance_key] = row
         done(row)
@@ -241,30 +245,32 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float,
     return client, None
 
 
-def _run_dask(todo: list[GridPoint], options: dict[str, Any],
+def _run_dask(todo: list[Any], options: dict[str, Any],
               reference_rows: dict[tuple, Mapping[str, Any]], reference_name: str | None,
-              done: Callable[[dict[str, Any]], None], client: Any) -> None:
+              done: Callable[[dict[str, Any]], None], client: Any,
+              run: Callable[..., dict[str, Any]] = run_point,
+              header: Sequence[str] = RESULT_COLUMNS) -> None:
     from dask.distributed import as_completed
 
     futures: dict[Any, GridPoint] = {}
     reference_futures: dict[tuple, Any] = {}
     for p in todo:
         if p.planner == reference_name:
-            fut = client.submit(run_point, tuple(p), options, None, pure=False, priority=10)
+            fut = client.submit(run, tuple(p), options, None, pure=False, priority=10)
             reference_futures[p.instance_key] = fut
             futures[fut] = p
     for p in todo:
         if p.planner == reference_name:
             continue
         ref = reference_futures.get(p.instance_key, reference_rows.get(p.instance_key))
-        fut = client.submit(run_point, tuple(p), options, ref, pure=False)
+        fut = client.submit(run, tuple(p), options, ref, pure=False)
         futures[fut] = p
     for fut in as_completed(list(futures)):
         p = futures[fut]
         try:
             row = fut.result()
         except Exception as exc:  # a worker died, say: record it and go on
-            row = _error_row(p, options, exc)
+            row = _error_row(p, options, exc, header)
         done(row)
 
 
@@ -308,6 +314,70 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         ``results.csv`` that is not one; if a module of ``options.modules``
         cannot be imported; if nothing answers at the ``scheduler`` address.
     """
+    points = grid_points(spec)
+    path, header = run_jobs(points, spec.options(), out_dir, scheduler=scheduler,
+                            n_workers=n_workers, resume=resume, progress=progress, log=log,
+                            connect_timeout=connect_timeout,
+                            reference_name=reference_planner(spec.planners),
+                            source=spec.source)
+    rows = read_results(path)
+    first: dict[tuple, dict[str, str]] = {}
+    for row in rows:
+        first.setdefault(row_key(row), row)  # type: ignore[arg-type]
+    keep = [first[tuple(p)] for p in points if tuple(p) in first]  # grid order
+    return results_table(pd.DataFrame(keep, columns=header))
+
+
+def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.PathLike, *,
+             run: Callable[..., dict[str, Any]] = run_point,
+             key: Callable[[Mapping[str, Any]], tuple | None] = row_key,
+             columns: Sequence[str] = RESULT_COLUMNS, reference_name: str | None = None,
+             scheduler: str | None = "local", n_workers: int = 2, resume: bool = False,
+             progress: bool = False, log: Callable[[str], None] | None = None,
+             connect_timeout: float = 10.0, source: str = "",
+             check_stored: Callable[[Path, list[dict[str, str]]], None] | None = None
+             ) -> tuple[Path, list[str]]:
+    """Run (or resume) a list of points into ``out_dir/results.csv``: the sweep's engine.
+
+    :func:`run_sweep` runs grid points with :func:`run_point`; other drivers (the
+    library's ``qkdbench bench``) pass their own points, run function and columns.
+
+    Parameters
+    ----------
+    points : sequence of NamedTuple
+        Each has ``planner`` and ``instance_key`` and is sent (as a tuple) to ``run``;
+        ``tuple(point)`` is the key of its stored row.
+    options : dict
+        Plain data sent to every run (``modules``: imported first; ``row_defaults``:
+        cells of a row recorded for a run that died).
+    out_dir : path-like
+    run : callable
+        ``run(point_tuple, options, reference_row_or_None) -> row``; must be picklable
+        (a module-level function) and never raise.
+    key : callable
+        The key of a stored row (``None``: a damaged row).
+    columns : sequence of str
+        Columns of a new results file.
+    reference_name : str, optional
+        The planner each instance's other runs wait for (see the module notes).
+    scheduler, n_workers, resume, progress, log, connect_timeout
+        As :func:`run_sweep`.
+    source : str
+        The spec file, for messages.
+    check_stored : callable, optional
+        Called with the path and the stored rows before anything runs; raises
+        :class:`InputError` for rows that do not belong to these points.
+
+    Returns
+    -------
+    (Path, list of str)
+        The results file and its columns.
+
+    Raises
+    ------
+    InputError
+        As :func:`run_sweep`.
+    """
     from tqdm.auto import tqdm
 
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
@@ -321,27 +391,27 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if stored and not resume:
         raise InputError(f"already holds {len(stored)} results; pass --resume to continue "
                          "this sweep or choose another --out", "", str(path))
-    header = list(RESULT_COLUMNS)
+    header = list(columns)
     if stored:
         header = results_header(path)
-    points = grid_points(spec)
-    have: dict[Any, Any] = {}
+    if check_stored is not None and stored:
+        check_stored(path, stored)
+    have: dict[Any, dict[str, str]] = {}
     for row in stored:
-        have.setdefault(row_key(row), row)
+        have.setdefault(key(row), row)
     todo = [p for p in points if tuple(p) not in have]
-    reference_name = reference_planner(spec.planners)
-    reference_rows = {GridPoint(*key).instance_key: row for key, row in have.items()
-                      if key is not None and key[4] == reference_name}
+    reference_rows: dict[tuple, Mapping[str, Any]] = {
+        GridPoint(*k).instance_key: row for k, row in have.items()
+        if reference_name is not None and k is not None and k[4] == reference_name}
     in_process = scheduler is not None and scheduler.lower() in IN_PROCESS
     client = cluster = None
     if todo:  # bad input is found before anything is logged, run or written
-        options = spec.options()
-        for i, mod in enumerate(options["modules"]):
+        for i, mod in enumerate(options.get("modules", ())):
             try:
                 importlib.import_module(mod)
             except Exception as exc:  # missing, or raising on import
                 raise InputError(f"cannot import module {mod!r}: {error_text(exc)}",
-                                 f"options.modules[{i}]", spec.source) from None
+                                 f"options.modules[{i}]", source) from None
         if not in_process:
             client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
     log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
@@ -349,7 +419,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     if todo:
         try:
             warm_up()  # compile or load the Numba kernels before fanning out
-            unknown = sorted(set(spec.planners) - set(available_planners()))
+            unknown = sorted({p.planner for p in points} - set(available_planners()))
             if unknown:
                 log(f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
                     "their runs will be recorded as errors unless the workers know them")
@@ -371,9 +441,10 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
                               f"{row['error']}", file=sys.stderr)
             try:
                 if in_process:
-                    _run_in_process(todo, options, reference_rows, reference_name, done)
+                    _run_in_process(todo, options, reference_rows, reference_name, done, run)
                 else:
-                    _run_dask(todo, options, reference_rows, reference_name, done, client)
+                    _run_dask(todo, options, reference_rows, reference_name, done, client,
+                              run, header)
             finally:
                 bar.close()
                 store.close()
@@ -383,9 +454,4 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
             if cluster is not None:
                 cluster.close()
         log(f"sweep: {len(todo)} runs in {time.perf_counter() - t0:.1f} s")
-    rows = read_results(path)
-    first: dict[tuple, dict[str, str]] = {}
-    for row in rows:
-        first.setdefault(row_key(row), row)  # type: ignore[arg-type]
-    keep = [first[tuple(p)] for p in points if tuple(p) in first]  # grid order
-    return results_table(pd.DataFrame(keep, columns=header))
+    return path, header

@@ -1,0 +1,321 @@
+"""The instance library's sets: recipes, the one function that builds an instance from one,
+and the set files (package data) that pin each instance by its content hash.
+
+A *recipe* is a dict of generator parameters: ``topology``, ``requests``, ``max_rate``,
+``seed`` and any of the instance-wide parameters of :class:`~qkdbench.model.Params`
+(``W_qkd``, ``W_kml``, ``span_km``, ``key_rate_kbps``, ``hop_cost``).
+:func:`instance_from_recipe` is the only place a recipe becomes an instance; a
+generator knob it does not know is refused, never ignored.
+
+The set table :data:`SET_TABLE` lists every set's recipes; the shipped set file
+``data/SET.set.json`` holds each instance's name, recipe and content hash
+(:func:`~qkdbench.experiments.provenance.instance_hash`). :func:`load_instance`
+rebuilds an instance from its recipe and checks the hash, so a changed generator
+(or an edited set file) is found at once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import InputError
+from ..experiments.provenance import instance_hash
+from ..model import Instance, Params
+from ..topologies import make_instance
+
+__all__ = ["SET_FORMAT", "RECIPE_KEYS", "PARAM_KEYS", "SET_TABLE", "PENDING_SETS",
+           "LibraryInstance", "LibrarySet", "instance_from_recipe", "recipe_name",
+           "set_names", "set_file", "read_set", "load_set", "load_instance", "build_set_file"]
+
+#: Format tag of a set file.
+SET_FORMAT = "qkdbench-set/1"
+#: Keys every recipe has.
+RECIPE_KEYS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed")
+#: Optional recipe keys: instance-wide parameters (:class:`~qkdbench.model.Params`).
+PARAM_KEYS: tuple[str, ...] = ("W_qkd", "W_kml", "span_km", "key_rate_kbps", "hop_cost")
+
+DATA = "data"
+
+
+def _grid(**axes: Any) -> list[dict[str, Any]]:
+    keys = list(axes)
+    values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+def _capacity() -> list[dict[str, Any]]:
+    out = []
+    for topology, requests in (("usnet", 40), ("nsfnet", 30)):
+        for w_qkd, w_kml in ((45, 15), (60, 20)):
+            out += _grid(topology=topology, requests=requests, max_rate=10, seed=[1, 2],
+                         W_qkd=w_qkd, W_kml=w_kml)
+    return out
+
+
+#: Every shipped set: a description and its recipes (the set files are built from these).
+SET_TABLE: dict[str, dict[str, Any]] = {
+    "paper": {
+        "description": "the paper's setting: USNET, 10-60 requests, K = 10 (Table I), seeds 1-3",
+        "recipes": _grid(topology="usnet", requests=[10, 20, 30, 40, 50, 60], max_rate=10,
+                         seed=[1, 2, 3]),
+    },
+    "capacity": {
+        "description": "tight reservation capacities (W_qkd 45-60, W_kml 15-20) on USNET "
+                       "and NSFNET",
+        "recipes": _capacity(),
+    },
+    "large": {
+        "description": "large topohub networks (germany50, janos-us), 200-2000 requests",
+        "recipes": [
+            {"topology": "sndlib/germany50", "requests": 200, "max_rate": 10, "seed": 1},
+            {"topology": "sndlib/germany50", "requests": 1000, "max_rate": 10, "seed": 1},
+            {"topology": "sndlib/germany50", "requests": 2000, "max_rate": 10, "seed": 1},
+            {"topology": "sndlib/janos-us", "requests": 500, "max_rate": 10, "seed": 1},
+        ],
+    },
+}
+
+#: Sets defined but not shipped yet, with the reason.
+#: TODO(design set): ship ``design`` once the generator has the fixed-charge knobs (issue 10:
+#: fixed-charge level, capacity tightness, demand shapes, hot spots). Its recipes will be
+#: ``{"topology", "requests", "max_rate", "seed", "W_qkd", "W_kml", "site"}`` (``site``:
+#: the fixed charge per site/link opened) on USNET, NSFNET, COST239 and germany50, 10-100
+#: requests. :func:`instance_from_recipe` refuses ``site`` until then, so the set cannot be
+#: built by mistake; to ship it, teach :func:`instance_from_recipe` the new knobs, move the
+#: entry into :data:`SET_TABLE`, run ``build_set_file("design")`` and ``qkdbench library
+#: solve design``.
+PENDING_SETS: dict[str, dict[str, Any]] = {
+    "design": {
+        "description": "fixed charges on USNET, NSFNET, COST239 and germany50, 10-100 "
+                       "requests (needs the generator's fixed-charge knobs)",
+        "recipes": [dict(r, W_qkd=150, W_kml=50, site=level)
+                    for r in _grid(topology=["usnet", "nsfnet", "cost239", "sndlib/germany50"],
+                                   requests=[10, 40, 100], max_rate=10, seed=1)
+                    for level in (1.0e6,)],
+    },
+}
+
+
+def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> Instance:
+    """Build the instance a recipe describes (the one generator entry point of the library).
+
+    Parameters
+    ----------
+    recipe : Mapping
+        :data:`RECIPE_KEYS` (required) and any of :data:`PARAM_KEYS`.
+    source : str
+        Named in messages.
+
+    Returns
+    -------
+    Instance
+        Named :func:`recipe_name`.
+
+    Raises
+    ------
+    InputError
+        For a missing key or a key the generator does not know (one line).
+
+    Examples
+    --------
+    >>> inst = instance_from_recipe({"topology": "nsfnet", "requests": 3, "max_rate": 2,
+    ...                              "seed": 1, "W_qkd": 40})
+    >>> inst.name, inst.params.W_qkd, inst.n_requests
+    ('nsfnet-r3-k2-s1-wq40', 40, 3)
+    """
+    if not isinstance(recipe, Mapping):
+        raise InputError("a recipe must be an object", "", source)
+    for key in RECIPE_KEYS:
+        if key not in recipe:
+            raise InputError(f"recipe lacks {key!r}", "", source)
+    unknown = sorted(set(recipe) - set(RECIPE_KEYS) - set(PARAM_KEYS))
+    if unknown:
+        raise InputError(f"recipe key {unknown[0]!r} is not a generator parameter this "
+                         f"qkdbench knows (known: {', '.join(RECIPE_KEYS + PARAM_KEYS)})",
+                         "", source)
+    for key in ("requests", "max_rate", "seed"):
+        v = recipe[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise InputError(f"{key} must be an integer >= 0, got {v!r}", "", source)
+    params = Params(**{k: recipe[k] for k in PARAM_KEYS if k in recipe})
+    inst = make_instance(str(recipe["topology"]), recipe["requests"], recipe["max_rate"],
+                         seed=recipe["seed"], params=params)
+    return inst.with_requests(inst.requests, recipe_name(recipe))
+
+
+def recipe_name(recipe: Mapping[str, Any]) -> str:
+    """The library name of a recipe's instance.
+
+    Examples
+    --------
+    >>> recipe_name({"topology": "sndlib/germany50", "requests": 200, "max_rate": 10,
+    ...              "seed": 1, "W_qkd": 45, "W_kml": 15})
+    'germany50-r200-k10-s1-wk15-wq45'
+    """
+    topo = str(recipe["topology"]).rsplit("/", 1)[-1]
+    name = f"{topo}-r{recipe['requests']}-k{recipe['max_rate']}-s{recipe['seed']}"
+    short = {"W_qkd": "wq", "W_kml": "wk", "span_km": "d", "key_rate_kbps": "kd",
+             "hop_cost": "hop"}
+    for key in sorted(set(recipe) - set(RECIPE_KEYS)):
+        name += f"-{short.get(key, key)}{recipe[key]:g}" if isinstance(recipe[key], float) \
+            else f"-{short.get(key, key)}{recipe[key]}"
+    return name
+
+
+@dataclass(frozen=True)
+class LibraryInstance:
+    """One instance of a set: its name, recipe and content hash."""
+
+    name: str
+    recipe: Mapping[str, Any]
+    hash: str
+
+
+@dataclass(frozen=True)
+class LibrarySet:
+    """A set as its file holds it."""
+
+    name: str
+    description: str
+    instances: tuple[LibraryInstance, ...]
+    source: str = ""
+    by_name: Mapping[str, LibraryInstance] = field(default_factory=dict, repr=False)
+
+    def get(self, name: str) -> LibraryInstance:
+        """The instance called ``name``.
+
+        Raises
+        ------
+        InputError
+            If the set has no such instance.
+        """
+        if name not in self.by_name:
+            raise InputError(f"set {self.name!r} has no instance {name!r} (see `qkdbench "
+                             f"library show {self.name}`)", "", name)
+        return self.by_name[name]
+
+
+def set_names() -> list[str]:
+    """The shipped sets, in table order.
+
+    Examples
+    --------
+    >>> set_names()
+    ['paper', 'capacity', 'large']
+    """
+    return list(SET_TABLE)
+
+
+def set_file(name: str, kind: str = "set") -> Path:
+    """The package-data file of set ``name`` (``kind``: ``set`` or ``solu``)."""
+    return Path(__file__).parent / DATA / f"{name}.{kind}.json"
+
+
+def _check_set_name(name: str) -> None:
+    if name not in SET_TABLE:
+        pending = f" ({PENDING_SETS[name]['description']}; not shipped yet)" \
+            if name in PENDING_SETS else ""
+        raise InputError(f"unknown set{pending}; sets: {', '.join(SET_TABLE)}", "", name)
+
+
+def read_set(path: str | Path) -> LibrarySet:
+    """Read a set file (structure only; :func:`load_instance` checks the hashes).
+
+    Raises
+    ------
+    InputError
+        For a malformed file (one line naming file and place).
+    """
+    from ..utils.files import read_json
+
+    src = str(path)
+    data = read_json(src)
+    if not isinstance(data, dict) or data.get("format") != SET_FORMAT:
+        raise InputError(f"not a set file (format must be {SET_FORMAT!r})", "format", src)
+    raw = data.get("instances")
+    if not isinstance(raw, list) or not raw:
+        raise InputError("expected a non-empty list", "instances", src)
+    out = []
+    for k, item in enumerate(raw):
+        place = f"instances[{k}]"
+        if not isinstance(item, dict) or not {"name", "recipe", "hash"} <= set(item):
+            raise InputError("expected an object with name, recipe, hash", place, src)
+        if not isinstance(item["recipe"], dict):
+            raise InputError("expected an object", f"{place}.recipe", src)
+        out.append(LibraryInstance(str(item["name"]), dict(item["recipe"]), str(item["hash"])))
+    names = [i.name for i in out]
+    if len(set(names)) != len(names):
+        raise InputError("instance names repeat", "instances", src)
+    return LibrarySet(str(data.get("name", "")), str(data.get("description", "")), tuple(out),
+                      src, {i.name: i for i in out})
+
+
+def load_set(name: str) -> LibrarySet:
+    """The shipped set ``name``.
+
+    Raises
+    ------
+    InputError
+        For an unknown set (naming the sets there are) or a damaged set file.
+
+    Examples
+    --------
+    >>> len(load_set("paper").instances)
+    18
+    """
+    _check_set_name(name)
+    return read_set(set_file(name))
+
+
+def load_instance(entry: LibraryInstance, source: str = "") -> Instance:
+    """Rebuild an instance from its recipe and check its content hash.
+
+    Raises
+    ------
+    InputError
+        If the recipe is bad or the rebuilt instance's hash is not the stored one.
+
+    Examples
+    --------
+    >>> s = load_set("paper")
+    >>> load_instance(s.instances[0]).name
+    'usnet-r10-k10-s1'
+    """
+    where = f"{source}: {entry.name}" if source else entry.name
+    inst = instance_from_recipe(entry.recipe, where)
+    got = instance_hash(inst)
+    if got != entry.hash:
+        raise InputError(f"rebuilt instance has hash {got}, the set file says {entry.hash} "
+                         "(generator changed or file edited)", "", where)
+    return inst
+
+
+def build_set_file(name: str, path: str | Path | None = None) -> Path:
+    """Write the set file of ``name`` from :data:`SET_TABLE` (a maintainer's step).
+
+    Parameters
+    ----------
+    name : str
+    path : path-like, optional
+        Default: the package-data file.
+
+    Returns
+    -------
+    Path
+    """
+    _check_set_name(name)
+    spec = SET_TABLE[name]
+    items = []
+    for recipe in spec["recipes"]:
+        inst = instance_from_recipe(recipe)
+        items.append({"name": inst.name, "recipe": dict(recipe), "hash": instance_hash(inst)})
+    out = Path(path) if path is not None else set_file(name)
+    out.write_text(json.dumps({"format": SET_FORMAT, "name": name,
+                               "description": spec["description"], "instances": items},
+                              indent=1) + "\n", encoding="utf-8")
+    return out

@@ -1,0 +1,345 @@
+"""The instance library: set files, solutions files and their acceptance rules, bench, report.
+
+Truth is independent of the code under test: every stored cost is scored again by
+the evaluator from its stored plan; ``library solve`` is rerun from an empty file
+and must find the shipped optima; the report's numbers are recomputed here from
+the results file with the csv module.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qkdbench.evaluation import evaluate
+from qkdbench.exceptions import InputError
+from qkdbench.experiments.provenance import instance_hash
+from qkdbench.library.report import performance_profile, win_tie_loss, wins
+from qkdbench.library.sets import (
+    PENDING_SETS,
+    SET_TABLE,
+    instance_from_recipe,
+    load_instance,
+    load_set,
+    read_set,
+    recipe_name,
+    set_file,
+    set_names,
+)
+from qkdbench.library.solutions import (
+    OPT_GAP,
+    Entry,
+    confirm_entry,
+    decode_plan,
+    propose,
+    read_solutions,
+)
+from qkdbench.model import Plan, Route
+from qkdbench.utils.registry import get_planner
+
+ROOT = Path(__file__).parent.parent
+SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert needle in lines[0], lines[0]
+
+
+# --------------------------------------------------------------------------- sets
+
+
+def test_set_files_are_the_table_and_every_hash_reproduces():
+    assert set_names() == ["paper", "capacity", "large"]
+    counts = {"paper": 18, "capacity": 8, "large": 4}
+    for name in set_names():
+        libset = load_set(name)
+        assert [dict(i.recipe) for i in libset.instances] == SET_TABLE[name]["recipes"]
+        assert len(libset.instances) == counts[name]
+        for item in libset.instances:
+            assert item.name == recipe_name(item.recipe)
+            inst = load_instance(item)
+            assert inst.name == item.name and instance_hash(inst) == item.hash
+            assert inst.n_requests == item.recipe["requests"]
+            for key in ("W_qkd", "W_kml"):
+                if key in item.recipe:
+                    assert getattr(inst.params, key) == item.recipe[key]
+
+
+def test_paper_set_is_the_papers_grid():
+    recipes = [dict(i.recipe) for i in load_set("paper").instances]
+    assert {(r["topology"], r["max_rate"]) for r in recipes} == {("usnet", 10)}
+    assert sorted({r["requests"] for r in recipes}) == [10, 20, 30, 40, 50, 60]
+    assert sorted({r["seed"] for r in recipes}) == [1, 2, 3]
+
+
+def test_an_edited_recipe_is_caught_by_its_hash(tmp_path):
+    data = json.loads(set_file("paper").read_text())
+    data["instances"][0]["recipe"]["seed"] = 99
+    path = tmp_path / "paper.set.json"
+    path.write_text(json.dumps(data))
+    edited = read_set(path)
+    with pytest.raises(InputError, match="hash"):
+        load_instance(edited.instances[0], str(path))
+
+
+def test_unknown_generator_knob_is_refused_and_design_is_pending():
+    recipe = PENDING_SETS["design"]["recipes"][0]
+    assert {"topology", "requests", "max_rate", "seed", "W_qkd", "W_kml", "site"} <= set(recipe)
+    with pytest.raises(InputError, match="'site'"):
+        instance_from_recipe(recipe)
+    with pytest.raises(InputError, match="not shipped yet"):
+        load_set("design")
+
+
+# --------------------------------------------------------------------------- solutions
+
+
+@pytest.mark.parametrize("set_name", ["paper", "capacity", "large"])
+def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name):
+    libset = load_set(set_name)
+    sol = read_solutions(set_name)
+    assert set(sol.entries) <= set(libset.by_name)
+    for name, e in sol.entries.items():
+        inst = load_instance(libset.by_name[name])
+        if e.cost is None:
+            assert e.status == "open" and e.plan is None
+            continue
+        ev = evaluate(inst, decode_plan(e.plan))
+        assert ev.feasible
+        assert ev.total == pytest.approx(e.cost, rel=1e-9, abs=1e-9)
+        assert confirm_entry(inst, e) == pytest.approx(e.cost, rel=1e-9)
+        if e.bound is not None:
+            assert e.bound <= e.cost * (1 + 1e-9)
+            assert e.bound_source in ("exact", "lagrangian", "relaxation")
+        assert (e.status == "opt") == (e.bound is not None
+                                       and (e.cost - e.bound) <= OPT_GAP * abs(e.cost))
+
+
+def test_paper_and_capacity_are_solved_to_optimality():
+    for name in ("paper", "capacity"):
+        sol = read_solutions(name)
+        assert len(sol.entries) == len(load_set(name).instances)
+        assert all(e.status == "opt" for e in sol.entries.values())
+
+
+def test_acceptance_rules_on_hand_made_candidates():
+    inst = instance_from_recipe({"topology": "nsfnet", "requests": 4, "max_rate": 3,
+                                 "seed": 1})
+    h = instance_hash(inst)
+    good = get_planner("saa-greedy").plan(inst, seed=0)
+    worse = get_planner("coqbn").plan(inst, seed=0)
+    c_good, c_worse = evaluate(inst, good).total, evaluate(inst, worse).total
+    assert c_good < c_worse
+    e, _ = propose(inst, None, h, plan=worse)
+    assert (e.status, e.cost, e.planner) == ("best", c_worse, "coqbn")
+    e, _ = propose(inst, e, h, plan=good)  # a better plan replaces
+    assert e.cost == c_good and e.planner == "saa-greedy"
+    e2, notes = propose(inst, e, h, plan=worse)  # a worse one never does
+    assert e2.cost == c_good and "not better" in notes[0]
+    e3, notes = propose(inst, e, h, bound=c_good * 1.01, bound_source="lagrangian")
+    assert e3.bound is None and "above the known cost" in notes[0]  # bound above a cost
+    e4, _ = propose(inst, e, h, bound=c_good * 0.9, bound_source="lagrangian")
+    assert (e4.status, e4.bound) == ("best", c_good * 0.9)
+    e5, _ = propose(inst, e4, h, bound=c_good * 0.8, bound_source="exact")
+    assert e5.bound == c_good * 0.9  # a lower bound never replaces a higher one
+    e6, _ = propose(inst, e4, h, bound=c_good, bound_source="exact")
+    assert e6.status == "opt"  # only a bound that meets the cost proves it
+    over = Plan(inst.name, "bad", tuple(Route(r.request_id, r.path,
+                                              tuple(10**6 for _ in r.reserve_qkd),
+                                              r.reserve_km) for r in good.routes))
+    e7, notes = propose(inst, None, h, plan=over)
+    assert e7.cost is None and e7.status == "open" and "infeasible" in notes[0]
+
+
+def test_a_stored_cost_the_evaluator_does_not_confirm_is_an_error():
+    libset = load_set("paper")
+    e = read_solutions("paper").entries[SMALL[0]]
+    inst = load_instance(libset.by_name[SMALL[0]])
+    with pytest.raises(InputError, match="evaluator scores"):
+        confirm_entry(inst, Entry(**{**e.to_dict(), "cost": e.cost * 0.99}))
+
+
+def test_library_solve_reproduces_the_opt_entries(tmp_path):
+    out = tmp_path / "paper.solu.json"
+    res = cli("library", "solve", "paper", "--instances", ",".join(SMALL[:2]),
+              "--methods", "exact", "--time-limit", "120", "--solutions", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["opt"] == 2
+    new, shipped = read_solutions("paper", out), read_solutions("paper")
+    for name in SMALL[:2]:
+        assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"
+        assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)
+        assert new.entries[name].bound_source == "exact"
+
+
+def _shipped_copy(tmp_path: Path) -> tuple[Path, dict]:
+    data = json.loads(set_file("paper", "solu").read_text())
+    return tmp_path / "paper.solu.json", data
+
+
+def test_tampered_solutions_file_exit_2(tmp_path):
+    path, data = _shipped_copy(tmp_path)
+    data["instances"][SMALL[0]]["cost"] *= 0.9  # checksum no longer matches
+    path.write_text(json.dumps(data))
+    one_line_error(cli("library", "solve", "paper", "--instances", SMALL[0], "--solutions",
+                       str(path), "--methods", "lagrangian"), "checksum")
+    path.write_text('{"format": "qkdbench-solu/1", "set": "paper", ')  # cut short
+    one_line_error(cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
+
+
+def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path):
+    from qkdbench.library import solutions
+
+    path, data = _shipped_copy(tmp_path)
+    data["instances"][SMALL[0]]["cost"] *= 0.9
+    data["instances"][SMALL[0]]["bound"] *= 0.9
+    data["checksum"] = solutions._checksum(data["instances"])
+    path.write_text(json.dumps(data))
+    one_line_error(cli("library", "solve", "paper", "--instances", SMALL[0], "--solutions",
+                       str(path), "--methods", "lagrangian"), "evaluator scores")
+
+
+def test_library_cli_list_show_write(tmp_path):
+    res = cli("library", "list", "--json")
+    assert res.returncode == 0, res.stderr
+    sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
+    assert sets["paper"]["opt"] == 18 and sets["capacity"]["instances"] == 8
+    assert [p["set"] for p in json.loads(res.stdout)["pending"]] == ["design"]
+    res = cli("library", "show", "capacity", "--json")
+    rows = json.loads(res.stdout)["instances"]
+    assert rows[0]["recipe"]["W_qkd"] == 45 and rows[0]["status"] == "opt"
+    res = cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
+    assert res.returncode == 0, res.stderr
+    from qkdbench.io import read_instance
+
+    assert instance_hash(read_instance(tmp_path / "i.json")) == load_set("paper").get(
+        SMALL[0]).hash
+    one_line_error(cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
+                   "no instance 'nope'")
+
+
+# --------------------------------------------------------------------------- report pieces
+
+
+def test_profile_wins_and_win_tie_loss_by_hand():
+    import pandas as pd
+
+    costs = pd.DataFrame({"a": [1.0, 2.0, 5.0, math.inf], "b": [1.0, 3.0, 4.0, 7.0]})
+    assert wins(costs).to_dict() == {"a": 0.5, "b": 0.75}
+    ratios = pd.DataFrame({"a": [1.0, 1.0, 1.25, math.inf], "b": [1.0, 1.5, 1.0, 1.0]})
+    prof = performance_profile(ratios)
+    assert prof[prof.planner == "a"].values.tolist() == [["a", 1.0, 0.5], ["a", 1.25, 0.75]]
+    assert prof[prof.planner == "b"].values.tolist() == [["b", 1.0, 0.75], ["b", 1.5, 1.0]]
+    wtl = win_tie_loss(costs).set_index(["planner", "opponent"])
+    assert wtl.loc[("a", "b")].tolist() == [1, 1, 2]
+    assert wtl.loc[("b", "a")].tolist() == [2, 1, 1]
+
+
+# --------------------------------------------------------------------------- bench + report
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    res = cli("bench", "paper", "--planners", "coqbn,saa-greedy", "--instances",
+              ",".join(SMALL), "--time-limit", "30", "--scheduler", "none",
+              "--out", str(out / "b"), "--json")
+    assert res.returncode == 0, res.stderr
+    rep = cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
+    assert rep.returncode == 0, rep.stderr
+    return out, json.loads(res.stdout), json.loads(rep.stdout)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_bench_rows_are_scored_against_the_best_known(bench_run):
+    out, summary, _ = bench_run
+    rows = _rows(out / "b" / "results.csv")
+    assert len(rows) == 6 and summary["rows"] == 6
+    sol = read_solutions("paper")
+    from qkdbench import __version__
+
+    for r in rows:
+        assert r["set"] == "paper" and r["qkdbench_version"] == __version__
+        e = sol.entries[r["instance"]]
+        total, best = float(r["total"]), float(r["best_cost"])
+        assert best == e.cost and r["best_status"] == "opt"
+        assert float(r["gap_to_best_pct"]) == pytest.approx(100 * (total - best) / best)
+        assert float(r["gap_to_bound_pct"]) == pytest.approx(100 * (total - e.bound) / total)
+        assert total >= best * (1 - 1e-9)  # nobody beats a proven optimum
+
+
+def test_report_numbers_equal_the_results_file(bench_run):
+    out, _, rep = bench_run
+    rows = _rows(out / "b" / "results.csv")
+    costs = {(r["instance"], r["planner"]): float(r["total"]) for r in rows}
+    planners, insts = ["coqbn", "saa-greedy"], SMALL
+    best_run = {i: min(costs[(i, p)] for p in planners) for i in insts}
+    share = {p: sum(costs[(i, p)] <= best_run[i] * (1 + 1e-9) for i in insts) / len(insts)
+             for p in planners}
+    prof = _rows(out / "r" / "profile_cost.csv")
+    for p in planners:  # the profile starts at the planner's share of wins
+        first = [r for r in prof if r["planner"] == p][0]
+        assert float(first["tau"]) == 1.0
+        assert float(first["rho"]) == pytest.approx(share[p])
+    summ = {r["planner"]: r for r in _rows(out / "r" / "summary.csv")}
+    for p in planners:
+        gaps = sorted(float(r["gap_to_best_pct"]) for r in rows if r["planner"] == p)
+        assert float(summ[p]["wins_pct"]) == pytest.approx(100 * share[p])
+        assert float(summ[p]["median_gap_pct"]) == pytest.approx(gaps[1])
+        assert float(summ[p]["worst_gap_pct"]) == pytest.approx(gaps[-1])
+    per = _rows(out / "r" / "instances.csv")
+    assert [r["instance"] for r in per] == insts
+    for r in per:
+        for p in planners:
+            assert float(r[f"{p} total"]) == pytest.approx(costs[(r["instance"], p)], rel=1e-12)
+    page = (out / "r" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 6 and "src=\"http" not in page
+    for name in ("profile_cost", "profile_time", "ecdf_gap", "wtl", "gap_time"):
+        assert (out / "r" / f"{name}.png").stat().st_size > 1000
+        assert (out / "r" / f"{name}.csv").exists()
+    md = (out / "r" / "summary.md").read_text()
+    assert "| coqbn |" in md and rep["instances"] == 3
+
+
+def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
+    rows = _rows(src)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(dst, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, column: value})
+    return dst
+
+
+def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
+    out, _, _ = bench_run
+    results = out / "b" / "results.csv"
+    one_line_error(cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")),
+                   "unknown set")
+    one_line_error(cli("bench", "paper", "--planners", "coqbn", "--instances", "nope",
+                       "--scheduler", "none", "--out", str(tmp_path / "x")), "no instance")
+    other = _rewrite(results, tmp_path / "o" / "results.csv", "set", "capacity")
+    one_line_error(cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
+    one_line_error(cli("bench", "paper", "--planners", "coqbn", "--scheduler", "none",
+                       "--resume", "--out", str(other.parent)), "results of set 'capacity'")
+    old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
+    one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
