@@ -329,7 +329,7 @@ def cmd_bound(args: argparse.Namespace) -> int:
         _print_json({"instance": inst.name, **res.to_dict()})
         return 0
     lines = [f"instance   {inst.name}",
-             f"bound      {res.bound:>18,.2f}  ({res.bound_source}; {res.iterations} "
+             f"bound      {res.bound + 0.0:>18,.2f}  ({res.bound_source}; {res.iterations} "
              f"iteration{'' if res.iterations == 1 else 's'}, stopped: {res.stop})"]
     if math.isfinite(res.cost):
         lines.append(f"best plan  {res.cost:>18,.2f}  (certified gap {100.0 * res.gap:.4f}%)")
@@ -575,15 +575,19 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
 
 def cmd_rl_evaluate(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.agent):  # bad input first, whatever is installed
-        raise InputError("agent file not found", source=args.agent)
+        raise InputError("agent file not found" if not os.path.isdir(args.agent)
+                         else "is a directory, not an agent file", source=args.agent)
     train = _rl_extra()
     fam = None
-    if args.family is not None:
+    if args.family is not None or args.requests is not None or args.max_rate is not None:
         agent = train.load_agent(args.agent)
         base = agent.meta.get("family", {})
-        fam = train.Family(args.family, args.requests if args.requests is not None
+        fam = train.Family(args.family if args.family is not None
+                           else base.get("topology", "usnet"),
+                           args.requests if args.requests is not None
                            else base.get("requests", 60),
-                           args.max_rate if args.max_rate is not None else base.get("max_rate", 10))
+                           args.max_rate if args.max_rate is not None
+                           else base.get("max_rate", 10))
     planners = [p.strip() for p in args.planners.split(",") if p.strip()]
     from .heuristics import available_planners
 
@@ -592,8 +596,11 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
         if p not in known:
             _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
     seeds = list(range(args.first_seed, args.first_seed + args.instances))
-    df = train.evaluate_agent(args.agent, seeds, family=fam, planners=planners,
-                              time_limit=args.time_limit)
+    try:
+        df = train.evaluate_agent(args.agent, seeds, family=fam, planners=planners,
+                                  time_limit=args.time_limit)
+    except ValueError as exc:  # an agent trained on another topology or settings
+        raise InputError(" ".join(str(exc).split()), source=args.agent) from None
     summary = train.summarize(df)
     if args.json:
         _print_json({"rows": df.to_dict(orient="records"),
@@ -888,6 +895,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.solver_log:
+        if args.solver_log != "-":  # an unwritable log is bad input, found before any run
+            try:
+                with open(args.solver_log, "a", encoding="utf-8"):
+                    pass
+            except OSError as exc:
+                print(f"qkdbench {args.command}: error: {args.solver_log}: cannot write the "
+                      f"solver log ({exc.strerror or exc})", file=sys.stderr)
+                return 2
         # read by every HiGHS run, in this process and in Dask worker processes alike
         os.environ["QKDBENCH_SOLVER_LOG"] = args.solver_log
     try:

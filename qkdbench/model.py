@@ -81,6 +81,8 @@ def check_number(value: Any, place: str, *, positive: bool = False,
         raise InputError(f"must be positive, got {value!r}", place)
     if nonneg and v < 0:
         raise InputError(f"must be non-negative, got {value!r}", place)
+    if integer and abs(v) > MAX_COUNT:  # a count (capacity) beyond this is surely a mistake
+        raise InputError(f"must be at most {MAX_COUNT:.0e}, got {value!r}", place)
     if integer and v != int(v):
         raise InputError(f"must be an integer, got {value!r}", place)
     return v

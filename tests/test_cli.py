@@ -247,3 +247,31 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
     assert err.strip().splitlines() == [
         "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"]
     assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize("params, place", [({"W_qkd": 1e19}, "params.W_qkd"),
+                                           ({"W_kml": 2 ** 63}, "params.W_kml")])
+def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place):
+    inst = write(tmp_path, "i.json", {**GOOD, "params": params})
+    code, out, err = run(capsys, "bound", inst, "--json")
+    assert code == 2 and out == ""
+    assert err.strip().splitlines() == [
+        f"qkdbench bound: error: {inst}: {place}: must be at most 1e+09, "
+        f"got {next(iter(params.values()))!r}"]
+
+
+def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
+    inst = write(tmp_path, "i.json", GOOD)
+    log = tmp_path / "no-such-dir" / "solver.log"
+    code, out, err = run(capsys, "--solver-log", log, "plan", inst, "--planner", "exact",
+                         "-o", tmp_path / "p.json")
+    assert code == 2 and out == "" and not (tmp_path / "p.json").exists()
+    assert len(err.strip().splitlines()) == 1 and "cannot write the solver log" in err
+
+
+def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys):
+    spec = write(tmp_path, "s.toml", '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
+                                     'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n')
+    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "'nosuch'" in err and "grid.planners" in err

@@ -34,7 +34,8 @@ def _runtime_nodes(tree: ast.AST):
     stack = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
+                                                                   "typing.TYPE_CHECKING"):
             stack.extend(node.orelse)
             continue
         yield node

@@ -412,6 +412,11 @@ def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.P
             except Exception as exc:  # missing, or raising on import
                 raise InputError(f"cannot import module {mod!r}: {error_text(exc)}",
                                  f"options.modules[{i}]", source) from None
+        unknown_here = sorted({p.planner for p in points} - set(available_planners()))
+        if unknown_here and in_process:  # in this process nobody else could know them
+            raise InputError(f"unknown planner(s) {', '.join(map(repr, unknown_here))}; known: "
+                             f"{', '.join(sorted(available_planners()))}", "grid.planners",
+                             source)
         if not in_process:
             client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
     log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
