@@ -46,6 +46,7 @@ class PlanArrays:
 
     @property
     def n_plans(self) -> int:
+        """Number of plans in the batch."""
         return (self.ptr.size - 1) // max(self.n_requests, 1) if self.n_requests else 0
 
     def plan(self, b: int) -> PlanArrays:
