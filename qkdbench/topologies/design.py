@@ -1,4 +1,4 @@
-"""Instance generator with difficulty knobs: fixed charges, capacity tightness, demand shapes, hot spots.
+"""Instance generator with difficulty knobs: fixed charges, tightness, demand shapes, hot spots.
 
 :func:`design_instance` samples requests like :func:`~qkdbench.topologies.sample_requests`
 and then turns four knobs, each seeded and each off by default (so that with
