@@ -576,7 +576,7 @@ class Instance:
         m = max(1, math.ceil(float(link.length_km) / float(span) - CEIL_TOL))
         return float(self.costs.site) * (2 * m - 1)
 
-    @property
+    @cached_property
     def uses_extensions(self) -> bool:
         """Whether the instance uses an extension key (so its file is ``qkdbench-instance/2``)."""
         return bool(self.costs.site or self.node_fixed_costs

@@ -76,6 +76,7 @@ from ..evaluation import PlanArrays, decode_plan, evaluate_batch
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState
+from ..planning.paths import Candidates
 from ..planning.waterfill import waterfill
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
@@ -115,12 +116,22 @@ class GenomeDecoder:
         self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
         self.full_y = self.ladders.full("y")
         self.full_z = self.ladders.full("z")
-        fc = fixed_charges(instance)
-        #: whether the instance has fixed charges (X1), and the charged links
-        #: of each candidate (for the link-closing mutation)
-        self.fixed = fc.active
+        #: whether the instance has fixed charges (X1)
+        self.fixed = fixed_charges(instance).active
+        self.use_candidates(self.candidates)
+
+    def use_candidates(self, candidates: Candidates) -> None:
+        """Switch to ``candidates``, which extend the current ones (indices stay valid).
+
+        The fixed-charge-aware greedy adds routes over the links already paid
+        for while it runs (:meth:`GreedyState.network_candidate`).
+        """
+        self.candidates = candidates
+        self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
+        #: charged links of each candidate (for the link-closing mutation)
+        fc = fixed_charges(self.instance)
         self.charged_links = [[frozenset(int(k) for k in arcs // 2 if fc.link[k] > 0)
-                               for arcs in per_f] for per_f in self.candidates.arcs] \
+                               for arcs in per_f] for per_f in candidates.arcs] \
             if self.fixed else []
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
@@ -304,7 +315,8 @@ class GeneticPlanner:
         return min(contenders, key=lambda ind: ind.fitness.values[0])
 
     def _polish(self, genome: list, state: GreedyState, clock: Stopwatch,
-                rng: random.Random) -> list[int]:
+                rng: random.Random, close: bool = True,
+                dec: GenomeDecoder | None = None) -> list[int]:
         """The genome after greedy improvement passes from its routes (full levels).
 
         The passes visit the requests in a random order (``rng``), so that
@@ -317,8 +329,12 @@ class GeneticPlanner:
         order = list(range(F))
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
-        if st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
+        if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
             st.improve(order, clock, max_passes=5)
+        if st.candidates is not state.candidates:  # the passes found new network routes
+            state.candidates = st.candidates
+            if dec is not None:
+                dec.use_candidates(st.candidates)
         return [int(i) for i in st.route] + [self.levels - 1] * F
 
     # ---- the run
@@ -438,14 +454,16 @@ class GeneticPlanner:
             children = children[:self.population - len(elite)]
             score(children)
             if self.polish and best_cost < before and not clock.expired():
-                polished = toolbox.individual(self._polish(best_genome, state, clock, rng))
+                polished = toolbox.individual(self._polish(best_genome, state, clock, rng,
+                                                           dec=dec))
                 score([polished])
                 children[-1] = polished
             elif self.polish and dec.fixed and not clock.expired():
                 # fixed charges: many local optima, so every generation the best child
                 # is also polished (an iterated local search over the population)
                 child = min(children[:-1], key=lambda ind: ind.fitness.values[0])
-                polished = toolbox.individual(self._polish(list(child), state, clock, rng))
+                polished = toolbox.individual(self._polish(list(child), state, clock, rng,
+                                                           close=False, dec=dec))
                 score([polished])
                 children[-1] = polished
             hof.update(children)

@@ -151,6 +151,40 @@ class GreedyState:
         arcs = self.candidates.arcs[f][i]
         return sum(self.pair_delta(f, int(a)) for a in arcs) + self.opening_cost(arcs)
 
+    def network_candidate(self, f: int) -> int:
+        """Add request ``f``'s cheapest route given the links and nodes already paid (X1).
+
+        A shortest path under the arc weights "stand-alone expected cost of the
+        pair, plus the link's fixed charge if no route uses it yet, plus the head
+        node's charge if none touches it": a route that rides on the network
+        built so far, which the precomputed candidates may lack. It joins ``f``'s
+        candidates (if new); its position is returned.
+        """
+        import networkx as nx
+
+        req = self.instance.requests[f]
+        open_link = self.link_users == 0
+        open_node = self.node_users == 0
+        w = self.candidates.standalone[f]
+        tail, head = self.tail, self.head
+        g = nx.DiGraph()
+        g.add_weighted_edges_from(
+            (int(tail[a]), int(head[a]), float(w[a] + self.link_charge[a // 2] * open_link[a // 2]
+                                               + self.node_charge[head[a]] * open_node[head[a]]))
+            for a in range(self.n_arcs))
+        idx = self.instance.node_index
+        nodes = nx.dijkstra_path(g, idx[req.source], idx[req.target])
+        path = tuple(self.instance.nodes[n] for n in nodes)
+        have = self.candidates.index_of(f, path)
+        if have is not None:
+            return have
+        c = self.candidates
+        arcs = np.asarray(self.instance.path_arcs(path), dtype=np.int64)
+        self.candidates = type(c)(c.paths[:f] + (c.paths[f] + (path,),) + c.paths[f + 1:],
+                                  c.arcs[:f] + (c.arcs[f] + (arcs,),) + c.arcs[f + 1:],
+                                  c.standalone)
+        return len(self.candidates.paths[f]) - 1
+
     def best_candidate(self, f: int, prefer: int | None = None,
                        avoid_link: int | None = None) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
@@ -259,6 +293,8 @@ class GreedyState:
                     break
                 old = self.route[f]
                 self.remove(f)
+                if self.fixed:
+                    self.network_candidate(f)
                 i, _ = self.best_candidate(f, prefer=old)
                 self.insert(f, i)
                 changed += int(i != old)
