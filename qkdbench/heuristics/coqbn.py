@@ -67,6 +67,7 @@ class CoQBN:
 
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
+        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()
