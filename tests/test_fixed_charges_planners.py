@@ -66,3 +66,16 @@ def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds(
     assert ga.stats["anytime"][-1]["best"] == pytest.approx(cost, rel=1e-12)
     exact = solve_sp(inst, warm_start=closing)
     assert exact.status == "optimal" and exact.objective <= cost * (1 + 1e-9)
+
+
+def test_rl_environments_refuse_derived_and_node_charges():
+    from qkdbench.rl.core import build_tables
+
+    for kw in ({"site": 100.0}, {}):
+        inst = design_instance("nsfnet", 4, max_rate=3, seed=1, **kw)
+        if not kw:  # a node charge only
+            from dataclasses import replace
+
+            inst = replace(inst, node_fixed_costs={inst.nodes[0]: 5.0})
+        with pytest.raises(ValueError, match="fixed charges .* not supported"):
+            build_tables(inst)

@@ -181,6 +181,7 @@ class PlanningTables:
 
     @property
     def n_slots(self) -> int:
+        """Route slots per request, ``k + 1``: the shortest path and ``k`` other candidates."""
         return self.k + 1
 
 
@@ -224,8 +225,9 @@ def _refuse_unsupported(instance: Instance) -> None:
             getattr(instance, "providers", None):
         raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
                          "supported by the RL environments yet")
-    if any(getattr(l, "fixed_cost", None) for l in instance.links) or \
-            any(getattr(l, "kind", "fiber") not in (None, "fiber") for l in instance.links):
+    if getattr(instance, "has_fixed_charges", False) or \
+            any(getattr(ln, "fixed_cost", None) for ln in instance.links) or \
+            any(getattr(ln, "kind", "fiber") not in (None, "fiber") for ln in instance.links):
         raise ValueError(f"instance {instance.name!r}: fixed charges and non-fiber links are "
                          "not supported by the RL environments yet")
 
