@@ -96,3 +96,21 @@ def test_plain_python_twin_single_plan(benchmark, usnet60, plan60):
     ref = benchmark(reference_evaluate, usnet60, plan60)
     benchmark.extra_info["terms"] = _terms(usnet60, encode_plan(usnet60, plan60))
     assert ref["total"] == pytest.approx(evaluate(usnet60, plan60).total, rel=1e-9)
+
+
+@pytest.mark.benchmark(group="evaluator")
+def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
+    """The same batch on the instance with relay-site charges (X1): the marking kernel runs."""
+    from dataclasses import replace
+
+    from qkdbench.evaluation import evaluate_arrays
+    from qkdbench.model import CostTable
+
+    inst = replace(usnet60, costs=CostTable(site=1000.0),
+                   node_fixed_costs={n: 500.0 for n in usnet60.nodes[:5]})
+    evaluate_batch(inst, batch60.plan(0))
+    scores = benchmark(evaluate_batch, inst, batch60)
+    benchmark.extra_info["terms"] = _terms(inst, batch60)
+    for b in (0, N_BATCH - 1):
+        assert scores.total[b] == pytest.approx(evaluate_arrays(inst, batch60.plan(b)).total,
+                                                rel=1e-12)

@@ -152,7 +152,20 @@ def cmd_instance(args: argparse.Namespace) -> int:
             flag = {"span_km": "--span-km", "key_rate_kbps": "--key-rate-kbps", "W_qkd": "--w-qkd",
                     "W_kml": "--w-kml", "hop_cost": "--hop-cost"}.get(exc.place[7:], exc.place)
             _fail(f"{flag}: {exc.problem}")
-    inst = sample_requests(topo, args.requests, max_rate=args.max_rate, seed=args.seed)
+    knobs = (args.demand != "uniform" or args.hotspots or args.site is not None
+             or args.fixed_charge_factor is not None or args.tightness is not None)
+    if knobs:
+        from .topologies import design_instance
+
+        try:
+            inst = design_instance(topo, args.requests, max_rate=args.max_rate, seed=args.seed,
+                                   demand=args.demand, hotspots=args.hotspots, site=args.site,
+                                   fixed_charge_factor=args.fixed_charge_factor,
+                                   tightness=args.tightness)
+        except InputError as exc:
+            _fail(f"--{exc.place.replace('_', '-')}: {exc.problem}")
+    else:
+        inst = sample_requests(topo, args.requests, max_rate=args.max_rate, seed=args.seed)
     write_instance(inst, args.output)
     print(f"wrote {args.output}: {inst.name}, {len(inst.nodes)} nodes, {len(inst.links)} links, "
           f"{inst.n_requests} requests", file=sys.stderr)
@@ -253,7 +266,7 @@ def _evaluation_text(ev) -> str:
              f"feasible         {'yes' if ev.feasible else 'NO'}", "",
              "component         reservation     reserved-use        on-demand            total"]
     for comp, total in ev.components.items():
-        if comp == "hop":
+        if comp in ("hop", "site", "node"):  # first-stage costs outside the phases
             lines.append(f"{comp:<8}{'':>51}{total:>17,.2f}")
             continue
         row = "".join(f"{ev.phase_components[ph][comp]:>17,.2f}" for ph in PHASE_NAMES)
@@ -676,6 +689,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--w-kml", dest="W_kml", type=_nonneg_int,
                    help="KM reservation capacity per arc, default 50")
     p.add_argument("--hop-cost", dest="hop_cost", type=float, help="cost per arc used, default 0")
+    p.add_argument("--demand", default="uniform",
+                   choices=("uniform", "binomial", "geometric", "heavy", "empirical"),
+                   help="key-rate distribution shape on {0..K} (default uniform, the paper's)")
+    p.add_argument("--hotspots", type=_nonneg_int, default=0,
+                   help="number of hub nodes that appear in many requests (default 0)")
+    fc = p.add_mutually_exclusive_group()
+    fc.add_argument("--site", type=float, default=None,
+                    help="cost of one relay site (X1): each link costs site * (2m - 1)")
+    fc.add_argument("--fixed-charge-factor", dest="fixed_charge_factor", type=float,
+                    default=None, help="each link's fixed cost as a multiple of its expected "
+                                       "wavelength cost (X1)")
+    p.add_argument("--tightness", type=float, default=None,
+                   help="W_qkd, W_kml as a multiple of the busiest arc's load under "
+                        "shortest-path routing (overrides --w-qkd/--w-kml)")
     p.add_argument("-o", "--output", required=True, help="instance file to write")
     p.set_defaults(func=cmd_instance)
 

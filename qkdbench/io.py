@@ -1,6 +1,9 @@
-"""Reading and writing instance and plan files (``qkdbench-instance/1``, ``qkdbench-plan/1``).
+"""Reading and writing instance (``qkdbench-instance/1``, ``/2``) and plan files.
 
-See ``docs/formats.md`` for every key. Readers validate as they go and raise
+See ``docs/formats.md`` for every key. An instance that uses an extension key
+(X1: ``costs.r.site``, link and node ``fixed_cost``) is ``qkdbench-instance/2``;
+readers accept both formats, and reject a ``/1`` file carrying an extension key
+and any key they do not know, at every level. Readers validate as they go and raise
 :class:`~qkdbench.exceptions.InputError` naming the file, the place in it and
 the problem, on one line.
 """
@@ -28,11 +31,16 @@ from .utils.files import read_json, write_json
 from .utils.jsonsafe import json_safe
 from .utils.statuses import PLAN_STATUSES
 
-__all__ = ["INSTANCE_FORMAT", "PLAN_FORMAT", "read_instance", "write_instance",
+__all__ = ["INSTANCE_FORMAT", "INSTANCE_FORMAT_2", "INSTANCE_FORMATS", "PLAN_FORMAT",
+           "read_instance", "write_instance",
            "instance_from_dict", "instance_to_dict", "read_plan", "write_plan",
            "plan_from_dict", "plan_to_dict"]
 
 INSTANCE_FORMAT = "qkdbench-instance/1"
+#: Format of an instance that uses an extension key (docs/formats.md, "Extension keys").
+INSTANCE_FORMAT_2 = "qkdbench-instance/2"
+#: Instance formats the readers accept.
+INSTANCE_FORMATS = (INSTANCE_FORMAT, INSTANCE_FORMAT_2)
 PLAN_FORMAT = "qkdbench-plan/1"
 
 T = TypeVar("T")
@@ -46,6 +54,23 @@ def _require(obj: Mapping, key: str, place: str) -> Any:
     return obj[key]
 
 
+def _check_keys(obj: Mapping, known: set[str], place: str, *,
+                extensions: frozenset[str] | set[str] = frozenset(),
+                version2: bool = True) -> None:
+    """Reject a key not in ``known | extensions``, and an extension key in a ``/1`` file."""
+    if not isinstance(obj, Mapping):
+        raise InputError("expected an object", place)
+    unknown = set(obj) - known - set(extensions)
+    if unknown:
+        key = sorted(map(str, unknown))[0]
+        raise InputError(f"unknown key {key!r}", f"{place}.{key}" if place else key)
+    if not version2:
+        ext = sorted(set(obj) & set(extensions))
+        if ext:
+            raise InputError(f"extension key {ext[0]!r} needs format {INSTANCE_FORMAT_2!r}",
+                             f"{place}.{ext[0]}" if place else ext[0])
+
+
 def _node_id(value: Any, place: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InputError(f"node id must be an integer or a string, got {value!r}", place)
@@ -53,29 +78,64 @@ def _node_id(value: Any, place: str) -> Any:
 
 
 def instance_from_dict(data: Mapping[str, Any]) -> Instance:
-    """Build an :class:`Instance` from a ``qkdbench-instance/1`` object.
+    """Build an :class:`Instance` from a ``qkdbench-instance/1`` or ``/2`` object.
+
+    Parameters
+    ----------
+    data : Mapping
+        The parsed JSON object.
+
+    Returns
+    -------
+    Instance
 
     Raises
     ------
     InputError
-        Naming the place (e.g. ``links[3].length_km``) and the problem.
+        Naming the place (e.g. ``links[3].length_km``) and the problem: a
+        malformed or invalid value, an unknown key anywhere, an extension key in
+        a ``/1`` file.
+
+    Examples
+    --------
+    >>> inst = instance_from_dict({"format": "qkdbench-instance/2",
+    ...     "nodes": [{"id": 1, "fixed_cost": 5}, {"id": 2}],
+    ...     "links": [{"u": 1, "v": 2, "length_km": 100, "fixed_cost": 7}]})
+    >>> inst.node_fixed_costs, inst.link_fixed_cost(0)
+    ({1: 5.0}, 7.0)
     """
     if not isinstance(data, Mapping):
         raise InputError("expected a JSON object at the top level")
     fmt = data.get("format")
-    if fmt != INSTANCE_FORMAT:
-        raise InputError(f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r}", "format")
+    if fmt not in INSTANCE_FORMATS:
+        raise InputError(f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r} or "
+                         f"{INSTANCE_FORMAT_2!r}", "format")
+    v2 = fmt == INSTANCE_FORMAT_2
+    _check_keys(data, {"format", "name", "params", "costs", "nodes", "links", "requests"}, "")
     params = Params.from_dict(data.get("params", {}))
-    costs = CostTable.from_dict(data.get("costs", {}))
+    raw_costs = data.get("costs", {})
+    if isinstance(raw_costs, Mapping):
+        for ph, table in raw_costs.items():
+            if isinstance(table, Mapping) and "site" in table:
+                if ph != "r":
+                    raise InputError("'site' is a one-off reservation cost: it belongs to "
+                                     "phase 'r' only", f"costs.{ph}.site")
+                _check_keys(table, set(table) - {"site"}, f"costs.{ph}",
+                            extensions={"site"}, version2=v2)
+    costs = CostTable.from_dict(raw_costs)
     raw_nodes = _require(data, "nodes", "")
     if not isinstance(raw_nodes, list):
         raise InputError("expected a list", "nodes")
-    nodes, names = [], {}
+    nodes, names, node_costs = [], {}, {}
     for i, n in enumerate(raw_nodes):
         nid = _node_id(_require(n, "id", f"nodes[{i}]"), f"nodes[{i}].id")
+        _check_keys(n, {"id", "name"}, f"nodes[{i}]", extensions={"fixed_cost"}, version2=v2)
         nodes.append(nid)
-        if isinstance(n, Mapping) and n.get("name") is not None:
+        if n.get("name") is not None:
             names[nid] = str(n["name"])
+        if "fixed_cost" in n:
+            node_costs[nid] = check_number(n["fixed_cost"], f"nodes[{i}].fixed_cost",
+                                           nonneg=True)
     raw_links = _require(data, "links", "")
     if not isinstance(raw_links, list):
         raise InputError("expected a list", "links")
@@ -93,9 +153,11 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
                 val = check_number(ln[attr], f"{place}.{attr}", nonneg=integer,
                                     positive=not integer, integer=integer)
                 extra[attr] = int(val) if integer else val
-        unknown = set(ln) - {"u", "v", "length_km", *LINK_OVERRIDES}
-        if unknown:
-            raise InputError(f"unknown key {sorted(unknown)[0]!r}", place)
+        _check_keys(ln, {"u", "v", "length_km", *LINK_OVERRIDES}, place,
+                    extensions={"fixed_cost"}, version2=v2)
+        if "fixed_cost" in ln:
+            extra["fixed_cost"] = check_number(ln["fixed_cost"], f"{place}.fixed_cost",
+                                               nonneg=True)
         links.append(Link(u, v, length, **extra))  # type: ignore[arg-type]
     raw_reqs = data.get("requests", [])
     if not isinstance(raw_reqs, list):
@@ -104,11 +166,13 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     for k, rq in enumerate(raw_reqs):
         place = f"requests[{k}]"
         rid = _require(rq, "id", place)
+        _check_keys(rq, {"id", "source", "target", "demand"}, place)
         if isinstance(rid, bool) or not isinstance(rid, (str, int)):
             raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
         src = _node_id(_require(rq, "source", place), f"{place}.source")
         dst = _node_id(_require(rq, "target", place), f"{place}.target")
         dem = _require(rq, "demand", place)
+        _check_keys(dem, {"values", "probs"}, f"{place}.demand")
         values = _require(dem, "values", f"{place}.demand")
         probs = _require(dem, "probs", f"{place}.demand")
         if not isinstance(values, list) or not isinstance(probs, list):
@@ -119,15 +183,15 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
             raise InputError(exc.problem, f"{place}.{exc.place}") from None
         reqs.append(Request(str(rid) if not isinstance(rid, str) else rid, src, dst, demand))
     return Instance(tuple(nodes), tuple(links), tuple(reqs), params, costs,
-                    str(data.get("name", "instance")), names)
+                    str(data.get("name", "instance")), names, node_costs)
 
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
-    """The ``qkdbench-instance/1`` object of an instance."""
+    """The instance file object: format ``/2`` if it uses an extension key, else ``/1``."""
     links = []
     for link in instance.links:
         d = {"u": link.u, "v": link.v, "length_km": link.length_km}
-        for attr in LINK_OVERRIDES:
+        for attr in (*LINK_OVERRIDES, "fixed_cost"):
             if getattr(link, attr) is not None:
                 d[attr] = getattr(link, attr)
         links.append(d)
@@ -136,9 +200,11 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
         d = {"id": n}
         if n in instance.node_names:
             d["name"] = instance.node_names[n]
+        if n in instance.node_fixed_costs:
+            d["fixed_cost"] = instance.node_fixed_costs[n]
         nodes.append(d)
     return {
-        "format": INSTANCE_FORMAT,
+        "format": INSTANCE_FORMAT_2 if instance.uses_extensions else INSTANCE_FORMAT,
         "name": instance.name,
         "params": instance.params.to_dict(),
         "costs": instance.costs.to_dict(),

@@ -114,8 +114,10 @@ class CostTable:
         "tx": 1500.0, "rx": 2250.0, "km": 1200.0, "si": 150.0, "md": 300.0, "ch": 1.0})
     o: Mapping[str, float] = field(default_factory=lambda: {
         "tx": 6000.0, "rx": 9000.0, "km": 3000.0, "si": 500.0, "md": 900.0, "ch": 4.0})
+    site: float = 0.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "site", check_number(self.site, "costs.r.site", nonneg=True))
         for ph in PHASES:
             table = getattr(self, ph)
             if not isinstance(table, Mapping):
@@ -136,12 +138,18 @@ class CostTable:
         return np.array([[getattr(self, ph)[c] for c in COMPONENTS] for ph in PHASES])
 
     def to_dict(self) -> dict[str, dict[str, float]]:
-        """Plain-JSON form (non-finite numbers become ``None``)."""
-        return {ph: dict(getattr(self, ph)) for ph in PHASES}
+        """``{"r": {...}, "e": {...}, "o": {...}}``; ``r`` holds ``site`` when it is not 0."""
+        out = {ph: dict(getattr(self, ph)) for ph in PHASES}
+        if self.site:
+            out["r"]["site"] = self.site
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CostTable:
-        """Build from ``{"r": {...}, "e": {...}, "o": {...}}``; missing phases default."""
+        """Build from ``{"r": {...}, "e": {...}, "o": {...}}``; missing phases default.
+
+        ``r`` may hold ``site`` (X1); ``e`` and ``o`` may not.
+        """
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "costs")
         unknown = set(data) - set(PHASES)
@@ -153,6 +161,12 @@ class CostTable:
             given = data.get(ph, {})
             if not isinstance(given, Mapping):
                 raise InputError("expected an object of component costs", f"costs.{ph}")
+            given = dict(given)
+            if "site" in given:
+                if ph != "r":
+                    raise InputError("'site' is a one-off reservation cost: it belongs to "
+                                     "phase 'r' only", f"costs.{ph}.site")
+                tables["site"] = given.pop("site")
             tables[ph] = {**getattr(default, ph), **given}
         return cls(**tables)
 
@@ -192,13 +206,13 @@ class Params:
         object.__setattr__(self, "hop_cost", float(self.hop_cost))
 
     def to_dict(self) -> dict[str, float]:
-        """Plain-JSON form (non-finite numbers become ``None``)."""
+        """The ``params`` object of an instance file."""
         return {"span_km": self.span_km, "key_rate_kbps": self.key_rate_kbps,
                 "W_qkd": self.W_qkd, "W_kml": self.W_kml, "hop_cost": self.hop_cost}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
-        """Build from a mapping; unknown keys are an :class:`InputError`."""
+        """Build from a ``params`` object; unknown keys are an error."""
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "params")
         known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost"}
@@ -223,6 +237,9 @@ class Link:
         Fiber length ``e`` (> 0).
     W_qkd, W_kml, span_km, key_rate_kbps : optional
         Per-link overrides of the instance's :class:`Params`.
+    fixed_cost : float, optional
+        One-off first-stage cost paid if any route uses either arc (X1). ``None``:
+        derived, ``costs.site * (2m - 1)`` (see :meth:`Instance.link_fixed_cost`).
     """
 
     u: Any
@@ -232,6 +249,7 @@ class Link:
     W_kml: int | None = None
     span_km: float | None = None
     key_rate_kbps: float | None = None
+    fixed_cost: float | None = None
 
 
 # --------------------------------------------------------------------------- demand
@@ -334,7 +352,7 @@ class Demand:
         return rng.choice(np.asarray(self.values), size=size, p=np.asarray(self.probs))
 
     def to_dict(self) -> dict[str, list[float]]:
-        """Plain-JSON form (non-finite numbers become ``None``)."""
+        """The ``demand`` object of an instance file."""
         return {"values": list(self.values), "probs": list(self.probs)}
 
 
@@ -381,6 +399,9 @@ class Instance:
     name : str
     node_names : Mapping, optional
         Optional display names by node id.
+    node_fixed_costs : Mapping, optional
+        One-off first-stage cost ``G_n`` by node id, paid if any route starts,
+        ends or passes through the node (X1; absent nodes cost 0).
 
     Examples
     --------
@@ -397,6 +418,7 @@ class Instance:
     costs: CostTable = field(default_factory=CostTable)
     name: str = "instance"
     node_names: Mapping[Any, str] = field(default_factory=dict, compare=False)
+    node_fixed_costs: Mapping[Any, float] = field(default_factory=dict)
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
@@ -404,6 +426,7 @@ class Instance:
         object.__setattr__(self, "nodes", tuple(self.nodes))
         object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "requests", tuple(self.requests))
+        object.__setattr__(self, "node_fixed_costs", dict(self.node_fixed_costs))
         self._validate()
 
     # ---- validation
@@ -439,10 +462,16 @@ class Instance:
             for attr in ("span_km", "key_rate_kbps"):
                 if getattr(link, attr) is not None:
                     check_number(getattr(link, attr), f"{place}.{attr}", positive=True)
+            if link.fixed_cost is not None:
+                check_number(link.fixed_cost, f"{place}.fixed_cost", nonneg=True)
             span = link.span_km if link.span_km is not None else self.params.span_km
             if float(link.length_km) / span > MAX_COUNT:
                 raise InputError(f"length {link.length_km!r} km over a span of {span!r} km "
                                  f"gives more than {MAX_COUNT:.0e} MDI segments", place)
+        for n, g in self.node_fixed_costs.items():
+            if n not in index:
+                raise InputError(f"fixed cost for unknown node {n!r}", "nodes")
+            check_number(g, f"nodes[{index[n]}].fixed_cost", nonneg=True)
         ids: dict[str, int] = {}
         graph = None
         min_rate = min([self.params.key_rate_kbps] + [float(link.key_rate_kbps) for link in
@@ -527,6 +556,40 @@ class Instance:
         """Number of requests."""
         return len(self.requests)
 
+    def link_fixed_cost(self, k: int) -> float:
+        """Fixed charge ``F_l`` of link ``k`` (X1): its ``fixed_cost``, else ``site * (2m - 1)``.
+
+        ``m = ceil(e / D - 1e-9)`` (at least 1) is the link's MDI-segment count; its
+        chain has ``m`` untrusted-relay sites (MDI-QRx) and ``m - 1`` trusted-relay
+        sites (the SI between segments), ``2m - 1`` sites in all.
+
+        Examples
+        --------
+        >>> inst = Instance((1, 2), (Link(1, 2, 400.0),), costs=CostTable(site=10.0))
+        >>> inst.link_fixed_cost(0)  # m = 3 segments of 160 km: 5 sites
+        50.0
+        """
+        link = self.links[k]
+        if link.fixed_cost is not None:
+            return float(link.fixed_cost)
+        if not self.costs.site:
+            return 0.0
+        span = link.span_km if link.span_km is not None else self.params.span_km
+        m = max(1, math.ceil(float(link.length_km) / float(span) - CEIL_TOL))
+        return float(self.costs.site) * (2 * m - 1)
+
+    @cached_property
+    def uses_extensions(self) -> bool:
+        """Whether the instance uses an extension key (so its file is ``qkdbench-instance/2``)."""
+        return bool(self.costs.site or self.node_fixed_costs
+                    or any(link.fixed_cost is not None for link in self.links))
+
+    @cached_property
+    def has_fixed_charges(self) -> bool:
+        """Whether any link or node has a positive fixed charge (X1)."""
+        return (any(v > 0 for v in self.node_fixed_costs.values())
+                or any(self.link_fixed_cost(k) > 0 for k in range(len(self.links))))
+
     def path_arcs(self, path: Sequence[Any]) -> list[int]:
         """Arc ids along a node path.
 
@@ -604,11 +667,11 @@ class Plan:
 
     @property
     def status(self) -> str:
-        """The plan status (``stats["status"]``, default ``heuristic``)."""
+        """``stats['status']`` (``heuristic`` if absent)."""
         return str(self.stats.get("status", "heuristic"))
 
     def route_of(self, request_id: str) -> Route:
-        """The route of request ``request_id`` (``KeyError`` if none)."""
+        """The route of a request id (``KeyError`` if absent)."""
         for r in self.routes:
             if r.request_id == request_id:
                 return r

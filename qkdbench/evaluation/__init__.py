@@ -13,12 +13,15 @@ from .evaluator import (
                       evaluate_arrays,
                       evaluate_batch,
                       pair_costs,
+                      plan_fixed_charges,
                       reservation_violations,
 )
 from .pricing import (
                       ArcArrays,
+                      FixedCharges,
                       SupportArrays,
                       arc_table,
+                      fixed_charges,
                       mdi_segments,
                       qkd_links_needed,
                       support_table,
@@ -30,4 +33,5 @@ __all__ = [
     "PlanArrays", "decode_plan", "encode_plan", "route_violations", "stack_plans",
     "BatchScores", "Evaluation", "evaluate", "evaluate_arrays", "evaluate_batch",
     "newsvendor_reservations", "pair_costs", "reservation_violations",
+    "FixedCharges", "fixed_charges", "plan_fixed_charges",
 ]

@@ -25,10 +25,11 @@ from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
 from ..utils.jsonsafe import finite_or_none
 from . import kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
-from .pricing import arc_table, support_table
+from .pricing import arc_table, fixed_charges, support_table
 
 __all__ = [
     "Evaluation",
+    "plan_fixed_charges",
     "BatchScores",
     "evaluate",
     "evaluate_arrays",
@@ -50,25 +51,28 @@ class Evaluation:
     total : float
         Expected deployment cost (``inf`` if the plan's routes cannot be costed).
     first_stage : float
-        Reservation cost plus route (hop) cost.
+        Reservation cost plus route (hop) cost plus fixed charges (X1).
     second_stage : float
         Expected cost of using reserved wavelengths and buying on-demand ones.
     feasible : bool
     violations : tuple of str
         Each names the place in the plan and the problem.
     components : dict
-        Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases).
+        Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases), and for
+        an instance that uses extension X1 ``site`` (link fixed charges) and
+        ``node`` (node fixed charges).
     phases : dict
         Cost per phase: ``reservation``, ``reserved_use`` (using reserved
-        wavelengths, expected) and ``on_demand`` (expected); ``hop`` is outside
-        the phases.
+        wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``
+        and ``node`` are first-stage costs outside the phases.
     phase_components : dict
         ``phase_components[phase][comp]``, phases named as in ``phases``.
     wavelengths : dict
         Totals over arcs: ``reserved_qkd``, ``used_qkd`` (expected),
         ``on_demand_qkd`` (expected), and the same for ``km``.
     request_costs : tuple of float
-        Expected cost per request, in the instance's order.
+        Expected cost per request, in the instance's order, without fixed
+        charges (shared by the requests, they belong to no single one).
     """
 
     total: float
@@ -125,6 +129,38 @@ def _kernel_data(instance: Instance) -> tuple:
             s.mean_links, s.arc_class, a.c_y, a.c_z, a.hop)
 
 
+def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, float]:
+    """Link and node fixed charges (X1) of a plan whose routes use the arc ids ``arcs``.
+
+    Parameters
+    ----------
+    instance : Instance
+    arcs : array of int
+        Arc ids of every route of the plan (repeats allowed).
+
+    Returns
+    -------
+    site, node : float
+        ``sum F_l`` over links with an arc in ``arcs``; ``sum G_n`` over the
+        tails and heads of those arcs (every node a route touches).
+
+    Examples
+    --------
+    >>> from qkdbench.model import CostTable, Instance, Link
+    >>> inst = Instance((1, 2, 3), (Link(1, 2, 200.0), Link(2, 3, 100.0)),
+    ...                 costs=CostTable(site=1.0), node_fixed_costs={3: 2.0})
+    >>> plan_fixed_charges(inst, np.array([0, 1]))  # both arcs of link 1-2: 3 sites
+    (3.0, 0.0)
+    """
+    fc = fixed_charges(instance)
+    used = np.unique(np.asarray(arcs, dtype=np.int64))
+    if not fc.active or used.size == 0:
+        return 0.0, 0.0
+    a = arc_table(instance)
+    nodes = np.unique(np.concatenate([a.tail[used], a.head[used]]))
+    return float(math.fsum(fc.link[np.unique(used // 2)])), float(math.fsum(fc.node[nodes]))
+
+
 def reservation_violations(instance: Instance, arrays: PlanArrays,
                            plan: Plan | None = None) -> list[str]:
     """Reservation problems of one encoded plan: negative, fractional, over capacity."""
@@ -174,6 +210,11 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
                   for comp in COMPONENTS}
     components["hop"] = hop_cost
     first = phases["reservation"] + hop_cost
+    if instance.uses_extensions:
+        site, node = plan_fixed_charges(instance, arrays.arcs)
+        components["site"] = site
+        components["node"] = node
+        first += site + node
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))
@@ -245,6 +286,12 @@ def evaluate_batch(instance: Instance,
     a = arc_table(instance)
     total, first, excess, fractional = kernels.score_batch(  # type: ignore[call-arg]
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml)
+    fc = fixed_charges(instance)
+    if fc.active:  # X1; the paper's model never pays for the marking
+        site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link,
+                                         fc.node)
+        total = total + site + node
+        first = first + site + node
     return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
 
 

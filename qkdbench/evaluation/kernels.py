@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["expected_used", "score_detail", "score_batch", "pair_costs",
+__all__ = ["expected_used", "score_detail", "score_batch", "fixed_batch", "pair_costs",
            "N_QUANTITIES"]
 
 #: Rows of the per-arc quantity matrix returned by :func:`score_detail`:
@@ -179,10 +179,46 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, used_p
     return total, first, excess, fractional
 
 
+@njit(cache=True, parallel=True)
+def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
+    """Fixed charges (X1) of ``B = (ptr.size - 1) // n_req`` plans.
+
+    A link is charged once if any route of the plan uses either of its arcs
+    (arc ``a`` belongs to link ``a // 2``); a node once if any route starts, ends
+    or passes through it (it is the tail or head of an arc some route uses).
+
+    Returns
+    -------
+    site, node : ndarray (B,)
+        Link charges and node charges per plan.
+    """
+    n_plans = (ptr.size - 1) // n_req
+    site = np.zeros(n_plans)
+    node = np.zeros(n_plans)
+    for b in prange(n_plans):
+        link_seen = np.zeros(link_cost.size, dtype=np.bool_)
+        node_seen = np.zeros(node_cost.size, dtype=np.bool_)
+        s = 0.0
+        g = 0.0
+        for k in range(ptr[b * n_req], ptr[(b + 1) * n_req]):
+            a = arcs[k]
+            lk = a >> 1
+            if not link_seen[lk]:
+                link_seen[lk] = True
+                s += link_cost[lk]
+            for n in (tail[a], head[a]):
+                if not node_seen[n]:
+                    node_seen[n] = True
+                    g += node_cost[n]
+        site[b] = s
+        node[b] = g
+    return site, node
+
+
 @njit(cache=True)
 def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, used_ptr, used_table,
                mean_links, arc_class, c_y, c_z, hop):
-    """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reserving ``yr[i]``, ``zr[i]``.
+    """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reservations ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
     plus the arc's route cost) and the KM part, separately, so that a caller can

@@ -30,8 +30,8 @@ import numpy as np
 
 from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
 
-__all__ = ["ArcArrays", "SupportArrays", "arc_table", "support_table", "qkd_links_needed",
-           "mdi_segments", "USED_TABLE_LIMIT"]
+__all__ = ["ArcArrays", "SupportArrays", "FixedCharges", "arc_table", "support_table",
+           "fixed_charges", "qkd_links_needed", "mdi_segments", "USED_TABLE_LIMIT"]
 
 
 def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndarray:
@@ -165,7 +165,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     for k, link in enumerate(instance.links):
         tail[2 * k], head[2 * k] = idx[link.u], idx[link.v]
         tail[2 * k + 1], head[2 * k + 1] = idx[link.v], idx[link.u]
-    length = np.repeat(np.asarray([float(link.length_km) for link in instance.links], float), 2) \
+    length = np.repeat(np.asarray([float(ln.length_km) for ln in instance.links], float), 2) \
         if instance.links else np.zeros(0)
     span = per_arc("span_km", p.span_km, float)
     rate = per_arc("key_rate_kbps", p.key_rate_kbps, float)
@@ -254,3 +254,48 @@ def support_table(instance: Instance) -> SupportArrays:
     Computed once per instance and shared (read-only arrays).
     """
     return instance.derived("support_table", _make_support_table)
+
+
+@dataclass(frozen=True, eq=False)
+class FixedCharges:
+    """One-off first-stage charges of links and nodes (extension X1, ``docs/model.md``).
+
+    Attributes
+    ----------
+    link : ndarray (L,) float64
+        ``F_l`` per link (link ``k`` owns arcs ``2k`` and ``2k + 1``): the link's
+        ``fixed_cost``, else ``site * (2m - 1)``.
+    node : ndarray (N,) float64
+        ``G_n`` per node position.
+    active : bool
+        Whether any charge is positive (when not, scoring skips the marking).
+    """
+
+    link: np.ndarray
+    node: np.ndarray
+    active: bool
+
+
+def _make_fixed_charges(instance: Instance) -> FixedCharges:
+    link = np.asarray([instance.link_fixed_cost(k) for k in range(len(instance.links))], float)
+    node = np.zeros(len(instance.nodes))
+    for n, g in instance.node_fixed_costs.items():
+        node[instance.node_index[n]] = float(g)
+    link.setflags(write=False)
+    node.setflags(write=False)
+    return FixedCharges(link, node, bool((link > 0).any() or (node > 0).any()))
+
+
+def fixed_charges(instance: Instance) -> FixedCharges:
+    """Per-link and per-node fixed charges of ``instance`` (X1), computed once.
+
+    Examples
+    --------
+    >>> from qkdbench.model import CostTable, Instance, Link
+    >>> inst = Instance((1, 2, 3), (Link(1, 2, 200.0), Link(2, 3, 100.0, fixed_cost=4.0)),
+    ...                 costs=CostTable(site=1.0), node_fixed_costs={3: 2.0})
+    >>> fc = fixed_charges(inst)
+    >>> fc.link.tolist(), fc.node.tolist(), fc.active
+    ([3.0, 4.0], [0.0, 0.0, 2.0], True)
+    """
+    return instance.derived("fixed_charges", _make_fixed_charges)

@@ -10,6 +10,7 @@ and reads only the instance's plain fields, not its derived arrays.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ..model import Instance, Plan
 
@@ -27,7 +28,8 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     -------
     dict
         ``total``, ``first_stage``, ``second_stage``, ``components`` (tx, rx,
-        km, si, md, ch, hop), ``phases`` (reservation, reserved_use, on_demand) and ``wavelengths``.
+        km, si, md, ch, hop, and site and node: the fixed charges of X1), ``phases``
+        (reservation, reserved_use, on_demand) and ``wavelengths``.
         Routes are assumed valid (the twin checks nothing).
     """
     p = instance.params
@@ -92,7 +94,27 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
                 wl["on_demand_qkd"] += prob * yo
                 wl["used_km"] += prob * ze
                 wl["on_demand_km"] += prob * zo
-    first = phases["r"] + comps["hop"]
+    # X1: every link with an arc on some route pays its fixed charge once (its own
+    # fixed_cost, else one relay-site cost per site of its MDI chain: m untrusted and
+    # m - 1 trusted relays); every node some route touches pays its own once.
+    used_links: set[Any] = set()
+    used_nodes: set[Any] = set()
+    for route in plan.routes:
+        used_nodes.update(route.path)
+        for i in range(len(route.path) - 1):
+            used_links.add(frozenset((route.path[i], route.path[i + 1])))
+    comps["site"] = 0.0
+    for link in instance.links:
+        if frozenset((link.u, link.v)) in used_links:
+            if link.fixed_cost is not None:
+                comps["site"] += float(link.fixed_cost)
+            else:
+                span = link.span_km if link.span_km is not None else p.span_km
+                m = max(1, _ceil(float(link.length_km) / span))
+                comps["site"] += instance.costs.site * (m + (m - 1))
+    comps["node"] = sum(float(g) for n, g in instance.node_fixed_costs.items()
+                        if n in used_nodes)
+    first = phases["r"] + comps["hop"] + comps["site"] + comps["node"]
     second = phases["e"] + phases["o"]
     named = {"reservation": phases["r"], "reserved_use": phases["e"], "on_demand": phases["o"]}
     return {"total": first + second, "first_stage": first, "second_stage": second,

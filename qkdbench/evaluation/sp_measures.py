@@ -75,7 +75,7 @@ class Estimate:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (non-finite numbers become ``None``)."""
+        """Plain-JSON form."""
         num = finite_or_none
         return {"mean": num(self.mean), "std": num(self.std), "n": self.n,
                 "half_width": num(self.half_width), "lo": num(self.lo), "hi": num(self.hi),
@@ -225,7 +225,8 @@ def scenario_costs(instance: Instance, plan: Plan, scenarios: np.ndarray) -> np.
     virtual = instance.with_requests(reqs, f"{instance.name}-scenario-costs")
     ev = evaluate(virtual, Plan(virtual.name, plan.planner, tuple(copies)))
     cost = np.asarray(ev.request_costs)
-    out = np.zeros(sc.shape[0])
+    # fixed charges (X1) depend on the routes only: the same in every scenario
+    out = np.full(sc.shape[0], base.components.get("site", 0.0) + base.components.get("node", 0.0))
     for first, inverse in where:
         out += cost[first + inverse]
     return out

@@ -26,6 +26,13 @@ request, and the arc capacities on the reservations. Arcs into a request's
 source or out of its target get no variables. A solution may carry
 zero-cost cycles besides the path; the plan keeps the path from the source.
 
+Fixed charges (extension X1, docs/model.md): a binary ``u_l`` per link with a
+positive charge ``F_l`` and ``v_n`` per node with a positive charge ``G_n``,
+objective ``F_l u_l + G_n v_n``, and the strong linking rows ``x_(f,a) <= u_l``
+for every pair on either arc of ``l`` and ``x_(f,a) <= v_n`` for every pair whose
+arc starts or ends at ``n``. A node that is some request's source or target is
+paid in every plan: its ``v_n`` is fixed at 1.
+
 After the MILP, the integer variables are rounded and fixed, and the
 remaining LP is solved again, so the reported objective is the MILP
 objective of exactly the returned plan.
@@ -45,7 +52,7 @@ import numpy as np
 from ..evaluation import evaluate, pair_costs
 from ..evaluation.curves import CostCurves, cost_curves
 from ..evaluation.encoding import route_violations
-from ..evaluation.pricing import arc_table, support_table
+from ..evaluation.pricing import arc_table, fixed_charges, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.ladders import ladder_segments
 from ..planning.waterfill import waterfill
@@ -94,14 +101,23 @@ def _pairs(instance: Instance) -> CostCurves:
     return cost_curves(instance, req, arc)
 
 
+def _endpoint_charges(instance: Instance) -> float:
+    """Node fixed charges every plan pays: those of the requests' sources and targets."""
+    ends = {n for r in instance.requests for n in (r.source, r.target)}
+    return math.fsum(float(instance.node_fixed_costs.get(n, 0.0)) for n in ends)
+
+
 def relaxation_bound(instance: Instance) -> float:
     """A lower bound on the optimum: capacities dropped, each request alone.
 
     Each request then takes its shortest path under the arc weights "least
     expected cost of the pair" (newsvendor reservations, docs/model.md, property 3).
+    Fixed charges (X1) are shared by the requests, so none is counted per
+    request; the bound adds only the node charges every plan pays (the
+    requests' sources and targets).
     """
     costs, _ = _relaxed_paths(instance, _pairs(instance))
-    return float(sum(costs))
+    return float(sum(costs)) + _endpoint_charges(instance)
 
 
 def _relaxed_paths(instance: Instance, pairs: CostCurves) -> tuple[list[float], list[list[int]]]:
@@ -132,7 +148,7 @@ def _prune_mask(instance: Instance, pairs: CostCurves, upper_bound: float) -> np
     """
     weight = pairs.least_cost()
     costs, _ = _relaxed_paths(instance, pairs)
-    total = math.fsum(costs)
+    total = math.fsum(costs) + _endpoint_charges(instance)
     tails, heads = arc_table(instance).tail, arc_table(instance).head
     keep = np.zeros(pairs.n, dtype=bool)
     tol = 1e-9 * abs(upper_bound) + 1e-6
@@ -250,6 +266,10 @@ class SPModel:
         Seconds spent building.
     n_pairs_all : int
         Pairs before pruning (``len(x)`` after).
+    u, u_link : ndarray of int
+        Columns of the link fixed-charge binaries (X1) and their link ids.
+    v, v_node : ndarray of int
+        Columns of the node fixed-charge binaries and their node positions.
     """
 
     instance: Instance
@@ -264,11 +284,15 @@ class SPModel:
     z_ub: np.ndarray
     build_s: float
     n_pairs_all: int = 0
+    u: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    u_link: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    v: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    v_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def integer_cols(self) -> np.ndarray:
-        """The columns of the route and reservation variables."""
-        return np.concatenate([self.x, self.y, self.z])
+        """The columns of the route and reservation variables, then the fixed-charge binaries."""
+        return np.concatenate([self.x, self.y, self.z, self.u, self.v])
 
 
 def _names(prefix: str, *parts: np.ndarray) -> np.ndarray:
@@ -398,6 +422,39 @@ def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.
                value=1.0)
 
 
+def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
+                       names: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """Binaries ``u_l``, ``v_n`` (X1) with the strong linking rows; their columns and ids."""
+    fc = fixed_charges(instance)
+    arcs = arc_table(instance)
+    link = pairs.arc // 2
+    links = np.unique(link[fc.link[link] > 0])
+    u = b.add_cols(links.size, lower=0.0, upper=1.0, cost=fc.link[links], integer=True)
+    names.append(_names("u_", links))
+    sel = np.flatnonzero(fc.link[link] > 0)
+    rows_r, rows_c, rows_v = [np.arange(sel.size)] * 2, [x[sel], u[np.searchsorted(links,
+                                                                                 link[sel])]], \
+        [np.ones(sel.size), -np.ones(sel.size)]
+    n_rows = sel.size
+    ends = np.concatenate([arcs.tail[pairs.arc], arcs.head[pairs.arc]])
+    pair2 = np.concatenate([np.arange(pairs.n), np.arange(pairs.n)])
+    paid = ends[fc.node[ends] > 0]
+    nodes = np.unique(paid)
+    always = {instance.node_index[n] for r in instance.requests for n in (r.source, r.target)}
+    lower = np.asarray([1.0 if int(n) in always else 0.0 for n in nodes])
+    v = b.add_cols(nodes.size, lower=lower, upper=1.0, cost=fc.node[nodes], integer=True)
+    names.append(_names("v_", nodes))
+    sel2 = np.flatnonzero(fc.node[ends] > 0)
+    rows_r += [n_rows + np.arange(sel2.size)] * 2
+    rows_c += [x[pair2[sel2]], v[np.searchsorted(nodes, ends[sel2])]]
+    rows_v += [np.ones(sel2.size), -np.ones(sel2.size)]
+    n_rows += sel2.size
+    if n_rows:
+        b.add_rows(lower=np.full(n_rows, -np.inf), upper=0.0, row=np.concatenate(rows_r),
+                   col=np.concatenate(rows_c), value=np.concatenate(rows_v))
+    return u, links, v, nodes
+
+
 def build_model(instance: Instance, form: str = "compact", *,
                 upper_bound: float | None = None) -> SPModel:
     """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
@@ -453,13 +510,18 @@ def build_model(instance: Instance, form: str = "compact", *,
         _scenario_rows(b, instance, pairs, x, y, z, names)
     _routing_rows(b, instance, pairs, x)
     _capacity_rows(b, instance, pairs, y, z)
+    if fixed_charges(instance).active:
+        u, u_link, v, v_node = _fixed_charge_rows(b, instance, pairs, x, names)
+    else:
+        u = v = np.zeros(0, np.int32)
+        u_link = v_node = np.zeros(0, np.int64)
     # columns sorted by name: the order a name-keyed modelling layer would hand the solver
     order = np.argsort(np.concatenate(names), kind="stable") if n else None
     milp = b.build(col_order=order)
     new = np.empty(b.num_col, dtype=np.int32)
     new[order if order is not None else slice(None)] = np.arange(b.num_col, dtype=np.int32)
     return SPModel(instance, form, milp, pairs.req, pairs.arc, new[x], new[y], new[z],
-                   y_ub, z_ub, time.perf_counter() - t0, n_all)
+                   y_ub, z_ub, time.perf_counter() - t0, n_all, new[u], u_link, new[v], v_node)
 
 
 # --------------------------------------------------------------------------- solving
@@ -531,7 +593,12 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             xv[i] = 1.0
             yv[i] = float(min(max(round(yq), 0), model.y_ub[i]))
             zv[i] = float(min(max(round(zk), 0), model.z_ub[i]))
-    return model.integer_cols, np.concatenate([xv, yv, zv])
+    # fixed charges (X1): a link or node is open iff some route of the plan uses it
+    on = model.arc[xv > 0.5]
+    uv = np.isin(model.u_link, on // 2).astype(float)
+    arcs = arc_table(inst)
+    vv = np.isin(model.v_node, np.concatenate([arcs.tail[on], arcs.head[on]])).astype(float)
+    return model.integer_cols, np.concatenate([xv, yv, zv, uv, vv])
 
 
 def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
@@ -604,7 +671,7 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         ints = model.integer_cols
         rounded = np.round(run.values[ints])
         n = model.x.size
-        xv, yv, zv = rounded[:n], rounded[n:2 * n], rounded[2 * n:]
+        xv, yv, zv = rounded[:n], rounded[n:2 * n], rounded[2 * n:3 * n]
         try:
             if run.highs is not None:
                 objective = fix_and_resolve(run, ints, rounded)

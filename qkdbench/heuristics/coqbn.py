@@ -5,6 +5,10 @@ provisioned for one demand level (default: the expected key rate, i.e.
 ``ceil(E[kappa] / K_D)`` links, ``3`` QKD and ``1`` KM wavelength per link on
 every arc), reserved first-fit within each arc's remaining reservation
 capacity, requests in instance order. What does not fit is left to on-demand.
+
+Fixed charges (extension X1) are ignored when routing, as in the paper: CO-QBN
+knows nothing of relay sites or key servers. The evaluator charges every link
+and node its plan uses, so its score on a fixed-charge instance is honest.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ class CoQBN:
 
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
-        """Return a plan for ``instance`` (see the class)."""
+        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()

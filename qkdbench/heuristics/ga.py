@@ -39,6 +39,19 @@ level one step up or down). A hall of fame keeps the best genomes seen. The
 run stops after ``generations``, at the time limit, or after ``stagnation``
 generations without a better plan.
 
+Fixed charges (extension X1, docs/model.md)
+-------------------------------------------
+The fitness is the evaluator's, so it includes the link and node fixed
+charges. The candidates, the greedy seed and the polish come from the
+fixed-charge-aware greedy (insertion sees which links are paid for; the
+polish also runs one round of its link-closing search). Crossover and repair
+keep their structure; mutation gains one move that knows about shared links:
+with probability ``mut_close`` per child, a *link-closing mutation* picks a
+random open link with a charge and moves every request using it to a random
+candidate that avoids it, the only way a single mutation can save a link's
+charge when several requests share it. On an instance without fixed charges
+the GA draws exactly the random numbers it drew before.
+
 Randomness
 ----------
 DEAP's own operators draw from the module-level :mod:`random`. The GA uses
@@ -60,9 +73,10 @@ import numpy as np
 from deap import base, creator, tools
 
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
-from ..evaluation.pricing import arc_table
+from ..evaluation.pricing import arc_table, fixed_charges
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState
+from ..planning.paths import Candidates
 from ..planning.waterfill import waterfill
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
@@ -102,6 +116,23 @@ class GenomeDecoder:
         self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
         self.full_y = self.ladders.full("y")
         self.full_z = self.ladders.full("z")
+        #: whether the instance has fixed charges (X1)
+        self.fixed = fixed_charges(instance).active
+        self.use_candidates(self.candidates)
+
+    def use_candidates(self, candidates: Candidates) -> None:
+        """Switch to ``candidates``, which extend the current ones (indices stay valid).
+
+        The fixed-charge-aware greedy adds routes over the links already paid
+        for while it runs (:meth:`GreedyState.network_candidate`).
+        """
+        self.candidates = candidates
+        self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
+        #: charged links of each candidate (for the link-closing mutation)
+        fc = fixed_charges(self.instance)
+        self.charged_links = [[frozenset(int(k) for k in arcs // 2 if fc.link[k] > 0)
+                               for arcs in per_f] for per_f in candidates.arcs] \
+            if self.fixed else []
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
         """The genome of a greedy state (its routes, full levels)."""
@@ -192,8 +223,14 @@ class GeneticPlanner:
     polish : bool
         Memetic step: whenever a generation finds a better plan, its routes
         go through the greedy's improvement passes (each request moved to its
-        best candidate given the others, full levels) and the result replaces
-        the generation's last child.
+        best candidate given the others, full levels; on a fixed-charge
+        instance also one round of link closing) and the result replaces the
+        generation's last child. On a fixed-charge instance every other
+        generation's best child is polished the same way (a memetic GA: with
+        fixed charges the greedy's local optima are many and far apart).
+    mut_close : float
+        Probability per child of the link-closing mutation (fixed-charge
+        instances only).
 
     Notes
     -----
@@ -220,7 +257,8 @@ class GeneticPlanner:
                  stagnation: int = 100, levels: int = 5, cx_prob: float = 0.7,
                  mut_route: float = 1.5, mut_level: float = 0.5, tournament: int = 3,
                  n_elite: int = 2, hof_size: int = 5,
-                 seeds: tuple[str, ...] = ("coqbn", "saa-greedy"), polish: bool = True):
+                 seeds: tuple[str, ...] = ("coqbn", "saa-greedy"), polish: bool = True,
+                 mut_close: float = 0.3):
         self.k = k
         self.population = population
         self.generations = generations
@@ -234,6 +272,7 @@ class GeneticPlanner:
         self.hof_size = hof_size
         self.seeds = tuple(seeds)
         self.polish = polish
+        self.mut_close = mut_close
 
     # ---- operators (private RNG)
     def _mutate(self, ind: list, rng: random.Random, dec: GenomeDecoder) -> None:
@@ -247,6 +286,22 @@ class GeneticPlanner:
                 ind[f] = j if j < ind[f] else j + 1
             if rng.random() < p_level:
                 ind[F + f] = min(self.levels - 1, max(0, ind[F + f] + rng.choice((-1, 1))))
+        if dec.fixed and rng.random() < self.mut_close:
+            self._close_link(ind, rng, dec)
+
+    @staticmethod
+    def _close_link(ind: list, rng: random.Random, dec: GenomeDecoder) -> None:
+        """Link-closing mutation: move every user of one random charged link off it."""
+        F = dec.F
+        used = sorted(set().union(*(dec.charged_links[f][ind[f]] for f in range(F))))
+        if not used:
+            return
+        link = used[rng.randrange(len(used))]
+        for f in range(F):
+            if link in dec.charged_links[f][ind[f]]:
+                free = [i for i, links in enumerate(dec.charged_links[f]) if link not in links]
+                if free:
+                    ind[f] = free[rng.randrange(len(free))]
 
     @staticmethod
     def _crossover(a: list, b: list, rng: random.Random, F: int) -> None:
@@ -260,7 +315,8 @@ class GeneticPlanner:
         return min(contenders, key=lambda ind: ind.fitness.values[0])
 
     def _polish(self, genome: list, state: GreedyState, clock: Stopwatch,
-                rng: random.Random) -> list[int]:
+                rng: random.Random, close: bool = True,
+                dec: GenomeDecoder | None = None) -> list[int]:
         """The genome after greedy improvement passes from its routes (full levels).
 
         The passes visit the requests in a random order (``rng``), so that
@@ -273,6 +329,12 @@ class GeneticPlanner:
         order = list(range(F))
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
+        if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
+            st.improve(order, clock, max_passes=5)
+        if st.candidates is not state.candidates:  # the passes found new network routes
+            state.candidates = st.candidates
+            if dec is not None:
+                dec.use_candidates(st.candidates)
         return [int(i) for i in st.route if i is not None] + [self.levels - 1] * F
 
     # ---- the run
@@ -392,8 +454,16 @@ class GeneticPlanner:
             children = children[:self.population - len(elite)]
             score(children)
             if self.polish and best_cost < before and not clock.expired():
-                polished = toolbox.individual(
-                    self._polish(best_genome or [], state, clock, rng))
+                polished = toolbox.individual(self._polish(best_genome or [], state, clock, rng,
+                                                           dec=dec))
+                score([polished])
+                children[-1] = polished
+            elif self.polish and dec.fixed and not clock.expired():
+                # fixed charges: many local optima, so every generation the best child
+                # is also polished (an iterated local search over the population)
+                child = min(children[:-1], key=lambda ind: ind.fitness.values[0])
+                polished = toolbox.individual(self._polish(list(child), state, clock, rng,
+                                                           close=False, dec=dec))
                 score([polished])
                 children[-1] = polished
             hof.update(children)

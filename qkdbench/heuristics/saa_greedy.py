@@ -38,18 +38,32 @@ The method
    until none changes a route (a route only changes for a strictly cheaper
    plan, so this ends), ``max_passes`` or the time limit.
 
+7. **Fixed charges** (extension X1, docs/model.md). Insertion and the
+   improvement passes charge a route the fixed charges of the links and nodes
+   it would open (:class:`~qkdbench.planning.greedy.GreedyState`), so requests
+   consolidate onto links already paid for. Each request's candidates are the
+   ``k`` cheapest stand-alone routes by expected wavelength cost *and* the
+   ``k`` cheapest with every link's and node's fixed charge added, so that
+   routes through few, cheap sites are on offer. After the passes, the
+   link-closing local search (:meth:`~qkdbench.planning.greedy.GreedyState.close_links`)
+   moves every request off one rarely used link at a time when that lowers
+   the total, followed by improvement passes again. On an instance without
+   fixed charges none of this changes anything.
+
 The plan returned is scored by :func:`~qkdbench.evaluation.evaluate` only
 for its statistics; all costs come from the evaluator.
 """
 
 from __future__ import annotations
 
-from ..evaluation.pricing import arc_table
+import numpy as np
+
+from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
 from ..model import Demand, Instance, Plan, Request
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
-from ..planning.paths import candidate_paths
+from ..planning.paths import Candidates, candidate_paths
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
 
@@ -70,6 +84,20 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     reqs = [Request(r.id, r.source, r.target, Demand.empirical(draws[:, f]))
             for f, r in enumerate(instance.requests)]
     return instance.with_requests(reqs, instance.name)
+
+
+def _merge(first: Candidates, second: Candidates) -> Candidates:
+    """``first``'s candidates followed by those of ``second`` it lacks (per request)."""
+    paths, arcs = [], []
+    for f in range(len(first.paths)):
+        p, a = list(first.paths[f]), list(first.arcs[f])
+        for q, b in zip(second.paths[f], second.arcs[f]):
+            if q not in p:
+                p.append(q)
+                a.append(b)
+        paths.append(tuple(p))
+        arcs.append(tuple(a))
+    return Candidates(tuple(paths), tuple(arcs), first.standalone)
 
 
 # --------------------------------------------------------------------------- planner
@@ -96,6 +124,8 @@ class SAAGreedy:
         Run improvement passes (re-insert each request given the others).
     max_passes : int
         At most this many improvement passes.
+    close_rounds : int
+        Rounds of the link-closing search on fixed-charge instances (0: none).
 
     Notes
     -----
@@ -116,13 +146,15 @@ class SAAGreedy:
     name = "saa-greedy"
 
     def __init__(self, k: int = 8, n_scenarios: int | None = None, order: str = "cost-desc",
-                 rebalance: bool = True, improve: bool = True, max_passes: int = 20):
+                 rebalance: bool = True, improve: bool = True, max_passes: int = 20,
+                 close_rounds: int = 3):
         self.k = k
         self.n_scenarios = n_scenarios
         self.order = order
         self.rebalance = rebalance
         self.improve = improve
         self.max_passes = max_passes
+        self.close_rounds = close_rounds
 
     def prepare(self, instance: Instance, seed: int | None = None) -> GreedyState:
         """An empty state: the demand model, its ladders and the candidate routes."""
@@ -131,7 +163,13 @@ class SAAGreedy:
                                        0 if seed is None else seed))
         ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n
-        cands = candidate_paths(model, self.k, ladders.best().reshape(F, A))
+        weights = ladders.best().reshape(F, A)
+        cands = candidate_paths(model, self.k, weights)
+        fc = fixed_charges(model)
+        if fc.active and F:
+            arcs = arc_table(model)
+            loaded = weights + (np.repeat(fc.link, 2) + fc.node[arcs.head])[None, :]
+            cands = _merge(cands, candidate_paths(model, self.k, loaded))
         return GreedyState(model, ladders, cands, self.rebalance)
 
     def build(self, instance: Instance, seed: int | None = None,
@@ -149,6 +187,12 @@ class SAAGreedy:
         info = {"passes": 0, "moves": 0, "stop": "converged"}
         if self.improve and F > 1:
             info = state.improve(order, clock, self.max_passes)
+        if state.fixed and self.close_rounds > 0:
+            closing = state.close_links(clock, self.close_rounds)
+            info = {**info, "links_closed": closing["closed"]}
+            if closing["closed"] and self.improve and F > 1:
+                more = state.improve(order, clock, self.max_passes)
+                info["moves"] += more["moves"]
         return state, info
 
     def plan(self, instance: Instance, *, seed: int | None = None,

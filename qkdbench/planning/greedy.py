@@ -6,14 +6,34 @@ on each arc the optimal reservations of the requests using it
 (re-insert each request on its best candidate given the others). The
 sample-average greedy, the GA's repair and polish and the Lagrangian heuristic
 all build on it.
+
+Fixed charges (extension X1, docs/model.md)
+-------------------------------------------
+The state counts the routes using each link and touching each node. The cost
+of inserting a request includes the fixed charges of the links and nodes its
+route would open (not yet used by any route); removing the last user of a
+link or node frees its charge. So insertion sees what is already paid for,
+and the improvement passes consolidate routes onto paid links by themselves.
+Single-request moves cannot close a link used by several requests, so
+:meth:`GreedyState.close_links` adds the classic *link-closing* move of
+fixed-charge network design: take every request off one open link, forbid it,
+re-insert them on their best candidates, and keep the change only if the
+evaluator's total falls. It is chosen over slope scaling (which needs many
+re-solves of the whole routing) because one move costs a handful of
+insertions plus one evaluation, and it directly attacks what greedy insertion
+gets wrong: links opened early for one or two requests that later requests
+make unnecessary.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..evaluation.pricing import arc_table
-from ..model import Instance, Route
+from ..evaluation import encode_plan, evaluate_arrays
+from ..evaluation.pricing import arc_table, fixed_charges
+from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from .ladders import Ladders
 from .paths import Candidates
@@ -55,6 +75,13 @@ class GreedyState:
         self.alloc: dict[str, dict[tuple[int, int], float]] = {"y": {}, "z": {}}
         self.version = np.zeros(A, dtype=np.int64)
         self._delta_cache: dict[tuple[int, int, int], float] = {}
+        fc = fixed_charges(instance)
+        self.fixed = fc.active
+        self.link_charge = fc.link
+        self.node_charge = fc.node
+        self.tail, self.head = arcs.tail, arcs.head
+        self.link_users = np.zeros(len(instance.links), dtype=np.int64)
+        self.node_users = np.zeros(len(instance.nodes), dtype=np.int64)
 
     # ---- ladders of one pair
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,14 +137,67 @@ class GreedyState:
         self._delta_cache[key] = delta
         return delta
 
-    def path_cost(self, f: int, i: int) -> float:
-        """Cost request ``f`` adds on its ``i``-th candidate."""
-        return sum(self.pair_delta(f, int(a)) for a in self.candidates.arcs[f][i])
+    def opening_cost(self, arcs: np.ndarray) -> float:
+        """Fixed charges (X1) that a route over ``arcs`` would open in the current state."""
+        if not self.fixed:
+            return 0.0
+        links = arcs // 2
+        cost = float(self.link_charge[links[self.link_users[links] == 0]].sum())
+        nodes = np.unique(np.concatenate([self.tail[arcs], self.head[arcs]]))
+        return cost + float(self.node_charge[nodes[self.node_users[nodes] == 0]].sum())
 
-    def best_candidate(self, f: int, prefer: int | None = None) -> tuple[int, float]:
-        """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost."""
-        costs = [self.path_cost(f, i) for i in range(len(self.candidates.arcs[f]))]
+    def path_cost(self, f: int, i: int) -> float:
+        """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens)."""
+        arcs = self.candidates.arcs[f][i]
+        return sum(self.pair_delta(f, int(a)) for a in arcs) + self.opening_cost(arcs)
+
+    def network_candidate(self, f: int) -> int:
+        """Add request ``f``'s cheapest route given the links and nodes already paid (X1).
+
+        A shortest path under the arc weights "stand-alone expected cost of the
+        pair, plus the link's fixed charge if no route uses it yet, plus the head
+        node's charge if none touches it": a route that rides on the network
+        built so far, which the precomputed candidates may lack. It joins ``f``'s
+        candidates (if new); its position is returned.
+        """
+        import networkx as nx
+
+        req = self.instance.requests[f]
+        open_link = self.link_users == 0
+        open_node = self.node_users == 0
+        w = self.candidates.standalone[f]
+        tail, head = self.tail, self.head
+        g = nx.DiGraph()
+        g.add_weighted_edges_from(
+            (int(tail[a]), int(head[a]), float(w[a] + self.link_charge[a // 2] * open_link[a // 2]
+                                               + self.node_charge[head[a]] * open_node[head[a]]))
+            for a in range(self.n_arcs))
+        idx = self.instance.node_index
+        nodes = nx.dijkstra_path(g, idx[req.source], idx[req.target])
+        path = tuple(self.instance.nodes[n] for n in nodes)
+        have = self.candidates.index_of(f, path)
+        if have is not None:
+            return have
+        c = self.candidates
+        arcs = np.asarray(self.instance.path_arcs(path), dtype=np.int64)
+        self.candidates = type(c)(c.paths[:f] + (c.paths[f] + (path,),) + c.paths[f + 1:],
+                                  c.arcs[:f] + (c.arcs[f] + (arcs,),) + c.arcs[f + 1:],
+                                  c.standalone)
+        return len(self.candidates.paths[f]) - 1
+
+    def best_candidate(self, f: int, prefer: int | None = None,
+                       avoid_link: int | None = None) -> tuple[int, float]:
+        """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
+
+        With ``avoid_link``, candidates using that link cost ``inf`` (and the
+        result is ``(-1, inf)`` if every candidate uses it).
+        """
+        costs = [math.inf if avoid_link is not None
+                 and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)
+                 else self.path_cost(f, i) for i in range(len(self.candidates.arcs[f]))]
         best = int(np.argmin(costs))
+        if not math.isfinite(costs[best]):
+            return -1, math.inf
         if prefer is not None and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
             best = prefer
         return best, costs[best]
@@ -139,9 +219,16 @@ class GreedyState:
                 table[(f, a)] = float(q)
         self.version[a] += 1
 
+    def _count(self, arcs: np.ndarray, step: int) -> None:
+        """Add ``step`` to the users of the route's links and nodes (X1 bookkeeping)."""
+        self.link_users[arcs // 2] += step
+        self.node_users[self.tail[arcs]] += step
+        self.node_users[self.head[arcs[-1]]] += step
+
     def insert(self, f: int, i: int) -> None:
         """Route request ``f`` on its ``i``-th candidate."""
         self.route[f] = i
+        self._count(self.candidates.arcs[f][i], 1)
         for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].append(f)
             self.on_arc[a].sort()
@@ -162,6 +249,7 @@ class GreedyState:
         if i is None:
             return
         self.route[f] = None
+        self._count(self.candidates.arcs[f][i], -1)
         for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].remove(f)
             for kind in ("y", "z"):
@@ -205,6 +293,8 @@ class GreedyState:
                     break
                 old = self.route[f]
                 self.remove(f)
+                if self.fixed:
+                    self.network_candidate(f)
                 i, _ = self.best_candidate(f, prefer=old)
                 self.insert(f, i)
                 changed += int(i != old)
@@ -212,6 +302,83 @@ class GreedyState:
             if changed == 0:
                 break
         return {"passes": passes, "moves": moves, "stop": stop}
+
+    def total_cost(self) -> float:
+        """Expected cost of the current routes and reservations (evaluator, state's instance)."""
+        inst = self.instance
+        plan = Plan(inst.name, "state", self.routes(inst))
+        return float(evaluate_arrays(inst, encode_plan(inst, plan), plan).total)
+
+    def close_links(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
+        """Link-closing local search for fixed charges (X1).
+
+        For each open link with a positive charge, fewest users first (then
+        dearest first), every request using it is taken off, the link is
+        forbidden and the requests are re-inserted (dearest first) on their best
+        candidates avoiding it. The change is kept if the evaluator's total
+        falls, undone otherwise. Rounds repeat until one keeps nothing,
+        ``max_rounds`` or the time limit.
+
+        Parameters
+        ----------
+        clock : Stopwatch, optional
+        max_rounds : int
+
+        Returns
+        -------
+        dict
+            ``closed`` (links closed), ``tried`` (moves evaluated), ``rounds``.
+
+        Examples
+        --------
+        >>> from qkdbench.heuristics.saa_greedy import SAAGreedy
+        >>> from qkdbench.topologies import make_instance
+        >>> state, _ = SAAGreedy(improve=False).build(make_instance("nsfnet", 4, 3, seed=1))
+        >>> state.close_links()["closed"]  # no fixed charges: nothing to close
+        0
+        """
+        clock = clock or Stopwatch(None)
+        out = {"closed": 0, "tried": 0, "rounds": 0}
+        if not self.fixed or all(r is None for r in self.route):
+            return out
+        current = self.total_cost()
+        while out["rounds"] < max_rounds and not clock.expired():
+            out["rounds"] += 1
+            kept = 0
+            links = np.flatnonzero((self.link_users > 0) & (self.link_charge > 0))
+            order = sorted(links, key=lambda k: (self.link_users[k], -self.link_charge[k], k))
+            for link in order:
+                if clock.expired():
+                    break
+                if self.link_users[link] == 0:
+                    continue
+                users = [f for f, i in enumerate(self.route) if i is not None
+                         and np.any(self.candidates.arcs[f][i] // 2 == link)]
+                saved = {f: self.route[f] for f in users}
+                for f in users:
+                    self.remove(f)
+                ok = True
+                for f in users:
+                    i, _ = self.best_candidate(f, avoid_link=int(link))
+                    if i < 0:
+                        ok = False
+                        break
+                    self.insert(f, i)
+                if ok:
+                    out["tried"] += 1
+                    new = self.total_cost()
+                    if new < current - 1e-9 * abs(current):
+                        current = new
+                        kept += 1
+                        continue
+                for f in users:
+                    self.remove(f)
+                for f in users:
+                    self.insert(f, saved[f])  # type: ignore[arg-type]
+            out["closed"] += kept
+            if kept == 0:
+                break
+        return out
 
     def routes(self, instance: Instance) -> tuple[Route, ...]:
         """The routes with their reservations, for ``instance`` (same requests)."""

@@ -181,7 +181,7 @@ class PlanningTables:
 
     @property
     def n_slots(self) -> int:
-        """Route slots per request (``k`` candidates plus the shortest path)."""
+        """Route slots per request, ``k + 1``: the shortest path and ``k`` other candidates."""
         return self.k + 1
 
 
@@ -225,8 +225,9 @@ def _refuse_unsupported(instance: Instance) -> None:
             getattr(instance, "providers", None):
         raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
                          "supported by the RL environments yet")
-    if any(getattr(link, "fixed_cost", None) for link in instance.links) or \
-            any(getattr(link, "kind", "fiber") not in (None, "fiber") for link in instance.links):
+    if getattr(instance, "has_fixed_charges", False) or \
+            any(getattr(ln, "fixed_cost", None) for ln in instance.links) or \
+            any(getattr(ln, "kind", "fiber") not in (None, "fiber") for ln in instance.links):
         raise ValueError(f"instance {instance.name!r}: fixed charges and non-fiber links are "
                          "not supported by the RL environments yet")
 

@@ -12,6 +12,7 @@ Examples
 """
 
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
+from .design import DEMAND_SHAPES, demand_shape, design_instance
 from .generators import waxman_topology
 from .loaders import (
                       from_networkx,
@@ -27,4 +28,5 @@ __all__ = [
     "BUILTIN_TOPOLOGIES", "builtin_topology", "waxman_topology", "from_networkx",
     "load_topology", "read_edge_list", "read_graphml", "read_node_link",
     "topohub_topology", "make_instance", "sample_requests",
+    "DEMAND_SHAPES", "demand_shape", "design_instance",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 import networkx as nx
 
 from ..exceptions import InputError
-from ..io import INSTANCE_FORMAT, read_instance
+from ..io import INSTANCE_FORMATS, read_instance
 from ..model import Instance, Link, Params
 from ..utils.files import read_json
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
@@ -155,10 +155,10 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
             return read_graphml(text, params=params)
         if ext == ".json":
             data = read_json(text)
-            if isinstance(data, dict) and data.get("format") == INSTANCE_FORMAT:
+            if isinstance(data, dict) and data.get("format") in INSTANCE_FORMATS:
                 inst = read_instance(text)
                 return Instance(inst.nodes, inst.links, (), params or inst.params, inst.costs,
-                                inst.name, inst.node_names)
+                                inst.name, inst.node_names, inst.node_fixed_costs)
             return _node_link_instance(data, text, None, params)
         return read_edge_list(text, params)
     if "/" in text:
