@@ -2,15 +2,18 @@
 
 Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
 ``bound``, ``spfigures``, ``figure``, ``sweep``, ``rl train`` / ``rl evaluate``. Bad
-input exits with status 2 and one line on standard error naming the file, the place in it and the problem.
+input exits with status 2 and one line on standard error naming the file, the place in
+it and the problem.
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
 
 Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
 scored but infeasible (reservations over capacity, negative or fractional),
 2 for bad input (including a route that is not a path of the instance).
-A missing or failing MILP solver exits with status 3 and one line; a planner
-that raises makes ``plan`` exit with status 1 and one line.
+A missing or failing MILP solver exits with status 3 and one line, and so does
+``plan`` when the planner returns no plan (status ``error``, e.g. a solver that
+failed before it had any incumbent; no plan file is written); a planner that
+raises makes ``plan`` exit with status 1 and one line.
 """
 
 from __future__ import annotations
@@ -210,6 +213,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"qkdbench plan: error: planner {args.planner!r} failed: "
               f"{type(exc).__name__}: {text}", file=sys.stderr)
         return 1
+    if plan.status == "error" or (inst.n_requests and not plan.routes):
+        # no plan at all (e.g. the solver failed before any incumbent): never exit 0
+        why = " ".join(str(plan.stats.get("message") or f"status {plan.status}").split())
+        print(f"qkdbench plan: solver error: planner {args.planner!r} returned no plan: {why}",
+              file=sys.stderr)
+        return 3
     write_plan(plan, args.output)
     ev = evaluate(inst, plan)
     print(f"wrote {args.output}: planner {plan.planner}, status {plan.status}, "

@@ -1,4 +1,4 @@
-"""The command line: the worked example, and bad input (status 2, one line naming file and place)."""
+"""The command line: the worked example, and bad input (status 2, one line naming the place)."""
 
 from __future__ import annotations
 
@@ -247,3 +247,45 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
     assert err.strip().splitlines() == [
         "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"]
     assert not (tmp_path / "p.json").exists()
+
+
+_FAILING_SOLVER = """
+import sys
+from qkdbench.exact import solver, sp_milp
+
+def failed(milp, options, warm_start=None):
+    outcome = solver.SolveOutcome("error", "highs", "kNotset", False,
+                                  message="HiGHS ended with status Notset")
+    return solver.SolverRun(outcome, None)
+
+solver.run_highs = failed
+if sys.argv[1] == "no-warm-start":
+    sp_milp.resolve_warm_start = lambda instance, warm_start, seed=None: None
+from qkdbench.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
+def test_plan_after_a_solver_failure(tmp_path, warm):
+    """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
+    import subprocess
+    import sys
+
+    inst = write(tmp_path, "i.json", GOOD)
+    out_file = tmp_path / "p.json"
+    proc = subprocess.run([sys.executable, "-c", _FAILING_SOLVER, warm, "plan", str(inst),
+                           "--planner", "exact", "-o", str(out_file)],
+                          capture_output=True, text=True, timeout=300)
+    if warm == "no-warm-start":
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "qkdbench plan: solver error: planner 'exact' returned no plan: "
+            "HiGHS ended with status Notset"]
+        assert not out_file.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr
+        plan = read_plan(out_file)
+        assert plan.status == "feasible" and plan.routes
+        assert plan.stats["native_status"] == "kNotset"
+        assert plan.stats["bound"] <= plan.stats["objective"]

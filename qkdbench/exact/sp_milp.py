@@ -52,7 +52,7 @@ from ..planning.waterfill import waterfill
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
 from .milp import Milp, MilpBuilder
-from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
+from .solver import SolverError, SolverOptions, SolverUnavailableError, fix_and_resolve, solve_milp
 
 __all__ = [
     "FORMS",
@@ -62,6 +62,7 @@ __all__ = [
     "solve_model",
     "solve_sp",
     "relaxation_bound",
+    "capacity_free_bound",
     "relaxed_plan",
     "resolve_warm_start",
 ]
@@ -555,6 +556,54 @@ def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
     return tuple(routes)
 
 
+def capacity_free_bound(instance: Instance) -> float:
+    """The Lagrangian dual at zero prices: a valid lower bound, computed in milliseconds.
+
+    Equal to :func:`relaxation_bound` (capacities dropped) unless a single
+    pair's newsvendor reservation exceeds its arc's capacity, where it is
+    larger (still valid: a reservation never exceeds the capacity). Uses the
+    vectorised shortest paths of :mod:`qkdbench.exact.lagrangian`.
+    """
+    from .lagrangian import lagrangian_value
+
+    return float(lagrangian_value(instance).value)
+
+
+def _incumbent_result(model: SPModel, plan: Plan | None, planner: str, t0: float,
+                      message: str, native: str, *, solver_bound: float = math.nan,
+                      solver: str = "") -> SPResult | None:
+    """``plan`` (a known feasible plan) as a ``feasible`` result, or ``None`` if it is not one.
+
+    Used when the solver stopped or failed without a solution of its own: the
+    plan is labelled ``feasible`` with the best bound known (the solver's, if
+    it reported one, else the capacity-free one) and ``message`` kept.
+    """
+    if plan is None:
+        return None
+    inst = model.instance
+    score = evaluate(inst, plan)
+    if not score.feasible:
+        return None
+    objective = float(score.total)
+    bound, source = solver_bound, "solver"
+    relaxed = capacity_free_bound(inst)
+    if not math.isfinite(bound) or relaxed > bound:
+        bound, source = relaxed, "relaxation"
+    bound = min(bound, objective)
+    gap = relative_gap(objective, bound)
+    solve_s = time.perf_counter() - t0
+    stats = {"status": "feasible", "objective": objective, "bound": bound,
+             "bound_source": source, "gap": gap, "build_s": model.build_s,
+             "solve_s": solve_s, "runtime_s": model.build_s + solve_s, "form": model.form,
+             "solver": solver, "native_status": native, "solver_objective": math.nan,
+             "incumbent": "warm start"}
+    if message:
+        stats["message"] = message
+    return SPResult(Plan(inst.name, planner, plan.routes, stats), "feasible", objective, bound,
+                    gap, model.build_s, solve_s, model.build_s + solve_s, model.form, solver,
+                    native, message)
+
+
 def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
     runtime = time.perf_counter() - t0
     stats = {"status": "optimal", "objective": 0.0, "bound": 0.0, "gap": 0.0,
@@ -591,7 +640,17 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
     if inst.n_requests == 0:
         return _empty_result(inst, model.form, planner, t0)
     warm = _warm_values(model, warm_start) if warm_start is not None else None
-    run = solve_milp(model.milp, options, warm)
+    try:
+        run = solve_milp(model.milp, options, warm)
+    except SolverUnavailableError:
+        raise
+    except SolverError as exc:  # the solver raised: a feasible warm start is still a plan
+        if options.solver.lower() not in ("auto", "highs", "cbc"):
+            raise  # a bad option, not a failed run
+        kept = _incumbent_result(model, warm_start, planner, t0, str(exc), "raised")
+        if kept is None:
+            raise
+        return kept
     outcome = run.outcome
     name = outcome.solver
     objective, bound = math.nan, outcome.bound
@@ -620,26 +679,31 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                                 evaluate(inst, Plan(inst.name, planner, routes)).total)
         except SolverError as exc:
             status, message, routes = "error", str(exc), ()
-    if (status == "error" and not outcome.has_solution and warm_start is not None
-            and outcome.message.startswith("HiGHS stopped")):
-        # a limit struck before the solver took up the warm start: return that plan
-        score = evaluate(inst, warm_start)
-        if score.feasible:
-            status, message = "feasible", ""
-            objective = score.total
-            routes = warm_start.routes
+    if status == "error" and not outcome.has_solution and warm_start is not None:
+        # the solver stopped or failed before it held a solution of its own (a limit
+        # before it took up the warm start, or e.g. kNotset under memory pressure):
+        # the warm start is a feasible plan, so return it rather than no plan
+        limit = outcome.message.startswith("HiGHS stopped")
+        kept = _incumbent_result(model, warm_start, planner, t0,
+                                 "" if limit else outcome.message, outcome.native_status,
+                                 solver_bound=bound, solver=name)
+        if kept is not None:
+            return kept
+    source = "solver"
     if status == "feasible":
         # the capacity-free optimum is a valid bound too; keep the better of the two
         # (a solver stopped early may report none, or a trivial one such as 0)
-        relaxed = relaxation_bound(inst)
-        bound = relaxed if not math.isfinite(bound) else max(bound, relaxed)
+        relaxed = capacity_free_bound(inst)
+        if not math.isfinite(bound) or relaxed > bound:
+            bound, source = relaxed, "relaxation"
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
     if math.isfinite(bound) and math.isfinite(objective):
         bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
-    stats = {"status": status, "objective": objective, "bound": bound, "gap": gap,
+    stats = {"status": status, "objective": objective, "bound": bound,
+             "bound_source": source if math.isfinite(bound) else "", "gap": gap,
              "build_s": model.build_s, "solve_s": solve_s,
              "runtime_s": model.build_s + solve_s, "form": model.form, "solver": name,
              "native_status": outcome.native_status,
