@@ -303,7 +303,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if p not in known:
                 _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
     table = compare(inst, planners=planners, seed=args.planner_seed, time_limit=args.time_limit,
-                    budget=args.budget,
+                    budget=args.budget, bound_time=args.bound_time,
                     progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:
         _print_json({"instance": inst.name,
@@ -575,6 +575,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=_seconds, default=None,
                    help="seconds for the whole comparison, shared among the planners "
                         "(default 90)")
+    p.add_argument("--bound-time", type=_seconds, default=None,
+                   help="also compute a Lagrangian lower bound for this many seconds (from "
+                        "the budget); the best bound of any source is the gap reference "
+                        "when no planner proves optimality")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")

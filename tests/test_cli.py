@@ -260,7 +260,7 @@ def failed(milp, options, warm_start=None):
 
 solver.run_highs = failed
 if sys.argv[1] == "no-warm-start":
-    sp_milp.resolve_warm_start = lambda instance, warm_start, seed=None: None
+    sp_milp._best_start = lambda *args, **kwargs: None  # no warm start, no Lagrangian plan
 from qkdbench.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -51,6 +51,7 @@ from ..planning.ladders import ladder_segments
 from ..planning.waterfill import waterfill
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
+from ..utils.timing import Stopwatch
 from .milp import Milp, MilpBuilder
 from .solver import SolverError, SolverOptions, SolverUnavailableError, fix_and_resolve, solve_milp
 
@@ -63,6 +64,9 @@ __all__ = [
     "solve_sp",
     "relaxation_bound",
     "capacity_free_bound",
+    "estimate_model",
+    "ModelSize",
+    "DEFAULT_MEMORY_LIMIT_GB",
     "relaxed_plan",
     "resolve_warm_start",
 ]
@@ -152,7 +156,8 @@ def _prune_mask(instance: Instance, pairs: CostCurves, upper_bound: float) -> np
     return keep
 
 
-def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) -> Plan:
+def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
+                 clock: Any = None) -> Plan:
     """A feasible plan by capacity-aware rerouting; the exact solver's warm start.
 
     Requests are routed one at a time on a shortest path whose arc weights
@@ -160,7 +165,9 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     ``min(newsvendor, capacity left)`` (the best one for the pair alone, by
     convexity). Then, for ``passes`` rounds, each request is taken out and
     routed again the same way against the others; no step raises the total.
-    Optimal when no capacity binds (docs/model.md, property 3).
+    Optimal when no capacity binds (docs/model.md, property 3). With a
+    ``clock`` (a :class:`~qkdbench.utils.timing.Stopwatch`), no rerouting
+    round starts after it has expired.
     """
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())
@@ -200,6 +207,8 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
         chosen[f] = route(f)
         take(f, 1.0)
     for _ in range(passes):
+        if clock is not None and clock.expired():  # the first routing is already a plan
+            break
         for f in range(instance.n_requests):
             take(f, -1.0)
             chosen[f] = route(f)
@@ -226,6 +235,65 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
 
 
 # --------------------------------------------------------------------------- model
+
+#: Default most memory (GB) a model may need before :func:`build_model` refuses it.
+DEFAULT_MEMORY_LIMIT_GB = 4.0
+
+#: Seconds per constraint-matrix nonzero that a HiGHS run takes beyond its own time limit
+#: (passing the model, setup, the LP re-solve with the integers fixed). Measured on
+#: germany50 with 1000 requests: about 6.5 s for 3.0 M nonzeros, rounded up.
+SECONDS_PER_NONZERO = 2.5e-6
+
+#: Bytes of peak memory per constraint-matrix nonzero of a compact model, building and
+#: solving (HiGHS: matrix copies, presolve, LP factors, search). Calibrated on
+#: germany50 with K = 10 (see :func:`estimate_model`).
+BYTES_PER_NONZERO = 1400.0
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """The size of a deterministic-equivalent MILP, estimated before building it.
+
+    Attributes
+    ----------
+    pairs, columns, rows, nonzeros : int
+    gigabytes : float
+        ``nonzeros * BYTES_PER_NONZERO / 1e9``: the peak memory expected for
+        building and solving the model.
+    """
+
+    pairs: int
+    columns: int
+    rows: int
+    nonzeros: int
+    gigabytes: float
+
+
+def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact") -> ModelSize:
+    """Columns, rows and nonzeros of the model over ``pairs``, and its memory, without building.
+
+    The counts follow the builders row block by row block (an upper estimate
+    for the routing rows). Memory is ``nonzeros * BYTES_PER_NONZERO``: peak
+    memory of HiGHS grows linearly with the matrix; germany50 with 1000
+    requests (11.7 M nonzeros unpruned) reached 15.7 GB, about 1340 bytes per
+    nonzero, rounded up.
+    """
+    n = pairs.n
+    counts = np.diff(pairs.ptr)
+    per_kind = int(np.maximum(counts - 1, 1).sum()) if n else 0
+    cols, rows = 3 * n, 2 * n + 2 * len(instance.nodes) * instance.n_requests
+    nnz = 4 * n + 3 * n + 2 * n  # linking, routing (in, out, out-degree), capacity
+    if form == "compact":
+        cols += 2 * n
+        rows += 2 * per_kind
+        nnz += 6 * per_kind + 2 * n
+    else:
+        sup = support_table(instance)
+        points = int(np.diff(sup.ptr)[pairs.req].sum()) if n else 0
+        cols += 4 * points
+        rows += 4 * points
+        nnz += 10 * points
+    return ModelSize(n, int(cols), int(rows), int(nnz), nnz * BYTES_PER_NONZERO / 1e9)
 
 
 @dataclass(frozen=True, eq=False)
@@ -398,8 +466,34 @@ def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.
                value=1.0)
 
 
+def _pruned(instance: Instance, pairs: CostCurves, upper_bound: float,
+            prices: tuple | None) -> CostCurves:
+    """The pairs a plan costing at most ``upper_bound`` may use (capacity-free and priced)."""
+    from .lagrangian import reduced_cost_keep
+
+    keep = reduced_cost_keep(instance, pairs.req, pairs.arc, None, None, upper_bound)
+    if prices is not None:
+        keep &= reduced_cost_keep(instance, pairs.req, pairs.arc, prices[0], prices[1],
+                                  upper_bound)
+    return pairs.subset(keep)
+
+
+def _check_memory(instance: Instance, pairs: CostCurves, form: str, limit: float | None,
+                  n_all: int) -> None:
+    if limit is None:
+        return
+    size = estimate_model(instance, pairs, form)
+    if size.gigabytes > limit:
+        raise SolverError(
+            f"the {form} model of {instance.name} would need about {size.gigabytes:.1f} GB "
+            f"({size.nonzeros:,} nonzeros, {size.columns:,} columns, {size.pairs:,} of "
+            f"{n_all:,} (request, arc) pairs after pruning), above the {limit:g} GB limit "
+            "(memory_limit_gb); use a heuristic or the lagrangian planner")
+
+
 def build_model(instance: Instance, form: str = "compact", *,
-                upper_bound: float | None = None) -> SPModel:
+                upper_bound: float | None = None, prices: tuple | None = None,
+                memory_limit_gb: float | None = None) -> SPModel:
     """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
 
     Parameters
@@ -410,6 +504,15 @@ def build_model(instance: Instance, form: str = "compact", *,
         The cost of a known feasible plan. Pairs (request, arc) that no plan
         costing at most this can use (by the capacity-free bound) get no
         variables; the optimum is unchanged.
+    prices : (lam_qkd, lam_km), optional
+        Lagrangian prices of the capacities (e.g. of the best bound of
+        :func:`~qkdbench.exact.lagrangian.lagrangian_bound`). With
+        ``upper_bound``, pairs are also pruned by their Lagrangian reduced
+        cost (:func:`~qkdbench.exact.lagrangian.reduced_cost_keep`, which
+        states the argument); the optimum is unchanged.
+    memory_limit_gb : float, optional
+        Refuse to build a model whose estimated memory
+        (:func:`estimate_model`) exceeds this.
 
     Returns
     -------
@@ -419,6 +522,9 @@ def build_model(instance: Instance, form: str = "compact", *,
     ------
     ValueError
         For an unknown form.
+    SolverError
+        If the model would need more than ``memory_limit_gb`` (one line
+        with the estimate).
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
@@ -427,7 +533,8 @@ def build_model(instance: Instance, form: str = "compact", *,
     pairs = _pairs(instance)
     n_all = pairs.n
     if upper_bound is not None and math.isfinite(upper_bound):
-        pairs = pairs.subset(_prune_mask(instance, pairs, upper_bound))
+        pairs = _pruned(instance, pairs, upper_bound, prices)
+    _check_memory(instance, pairs, form, memory_limit_gb, n_all)
     n = pairs.n
     top = pairs.levels[pairs.ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
     w_qkd = arcs.W_qkd[pairs.arc].astype(float)
@@ -569,18 +676,22 @@ def capacity_free_bound(instance: Instance) -> float:
     return float(lagrangian_value(instance).value)
 
 
-def _incumbent_result(model: SPModel, plan: Plan | None, planner: str, t0: float,
-                      message: str, native: str, *, solver_bound: float = math.nan,
+def _incumbent_result(model: SPModel | tuple[Instance, str], plan: Plan | None, planner: str,
+                      t0: float, message: str, native: str, *, solver_bound: float = math.nan,
                       solver: str = "") -> SPResult | None:
     """``plan`` (a known feasible plan) as a ``feasible`` result, or ``None`` if it is not one.
 
     Used when the solver stopped or failed without a solution of its own: the
     plan is labelled ``feasible`` with the best bound known (the solver's, if
     it reported one, else the capacity-free one) and ``message`` kept.
+    ``model`` may be ``(instance, form)`` when no model was built.
     """
     if plan is None:
         return None
-    inst = model.instance
+    if isinstance(model, tuple):
+        inst, form, build_s = model[0], model[1], 0.0
+    else:
+        inst, form, build_s = model.instance, model.form, model.build_s
     score = evaluate(inst, plan)
     if not score.feasible:
         return None
@@ -593,15 +704,14 @@ def _incumbent_result(model: SPModel, plan: Plan | None, planner: str, t0: float
     gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
     stats = {"status": "feasible", "objective": objective, "bound": bound,
-             "bound_source": source, "gap": gap, "build_s": model.build_s,
-             "solve_s": solve_s, "runtime_s": model.build_s + solve_s, "form": model.form,
+             "bound_source": source, "gap": gap, "build_s": build_s,
+             "solve_s": solve_s, "runtime_s": build_s + solve_s, "form": form,
              "solver": solver, "native_status": native, "solver_objective": math.nan,
              "incumbent": "warm start"}
     if message:
         stats["message"] = message
     return SPResult(Plan(inst.name, planner, plan.routes, stats), "feasible", objective, bound,
-                    gap, model.build_s, solve_s, model.build_s + solve_s, model.form, solver,
-                    native, message)
+                    gap, build_s, solve_s, build_s + solve_s, form, solver, native, message)
 
 
 def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
@@ -738,7 +848,10 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
              warm_start: Plan | str | None = "relaxed", prune: bool = True,
              msg: bool = False, log_file: str | None = None, solver: str = "auto",
              planner: str = "exact",
-             extra: Mapping[str, Any] | None = None, seed: int | None = None) -> SPResult:
+             extra: Mapping[str, Any] | None = None, seed: int | None = None,
+             lagrangian: bool = True, lagrangian_share: float = 0.25,
+             lagrangian_iterations: int = 300,
+             memory_limit_gb: float | None = DEFAULT_MEMORY_LIMIT_GB) -> SPResult:
     """Build and solve the deterministic equivalent of ``instance``.
 
     Parameters
@@ -769,6 +882,17 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
         Native solver options (e.g. ``{"mip_max_nodes": 0}``).
     seed : int, optional
         Passed to a warm-start planner.
+    lagrangian : bool
+        First run the Lagrangian dual ascent
+        (:func:`~qkdbench.exact.lagrangian.lagrangian_bound`, at most
+        ``lagrangian_iterations`` iterations and ``lagrangian_share`` of the
+        time limit): its plan becomes the incumbent handed to the solver when
+        it is cheaper than the warm start, its prices prune pairs by reduced
+        cost (with ``prune``), and its bound is reported when it beats the
+        solver's (``bound_source`` says which).
+    memory_limit_gb : float, optional
+        Refuse (:class:`SolverError`) a model estimated to need more
+        (:func:`estimate_model`); ``None``: no limit.
 
     Returns
     -------
@@ -778,7 +902,21 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     Raises
     ------
     SolverError
-        If no solver is installed or the solver failed (one-line message).
+        If no solver is installed, the solver failed with no incumbent, or
+        the model would exceed ``memory_limit_gb`` (one-line message).
+
+    Notes
+    -----
+    The time limit covers the whole call: the Lagrangian ascent and the
+    relaxed warm start stop on the clock, the solver gets what is left, and
+    when nothing is left after the warm start or the build, the best plan
+    known is returned (``feasible``) without solving. The warm starts
+    share at most half of the limit; the solver gets what is left minus its
+    expected setup and final LP (:data:`SECONDS_PER_NONZERO` per nonzero), and
+    is not called when that leaves nothing. The overrun is what one
+    uninterruptible step takes (reading the curves, one rerouting round of
+    the relaxed warm start, the vectorised build, HiGHS's setup beyond the
+    estimate).
 
     Examples
     --------
@@ -788,22 +926,78 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     'optimal'
     """
     t0 = time.perf_counter()
-    warm = resolve_warm_start(instance, warm_start, seed)
+    clock = Stopwatch(time_limit)
+    dual = None
+    if lagrangian and instance.n_requests:
+        from .lagrangian import lagrangian_bound
+
+        share = None if time_limit is None else lagrangian_share * time_limit
+        dual = lagrangian_bound(instance, iterations=lagrangian_iterations, time_limit=share)
+    warm_clock = (clock if time_limit is None
+                  else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed)))
+    warm = _best_start(instance, warm_start, seed, dual, warm_clock)
     upper = None
     if warm is not None and prune:
         score = evaluate(instance, warm)
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    model = build_model(instance, form, upper_bound=upper)
-    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0),
-                                                    1e-3)
-    options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads, msg=msg,
-                            log_file=log_file,
-                            solver=solver, extra=dict(extra or {}))
-    res = solve_model(model, options, warm_start=warm, planner=planner)
+    prices = (dual.lam_qkd, dual.lam_km) if dual is not None else None
+    res = None
+    if clock.expired():  # no time left to build: the best plan known
+        res = _incumbent_result((instance, form), warm, planner, t0,
+                                "time limit reached before the model was built", "none")
+    if res is None:
+        model = build_model(instance, form, upper_bound=upper, prices=prices,
+                            memory_limit_gb=memory_limit_gb)
+        overhead = SECONDS_PER_NONZERO * model.milp.index.size
+        if time_limit is not None and (clock.remaining or 0.0) < overhead:
+            res = _incumbent_result(model, warm, planner, t0,
+                                    "time limit: too little time left after the model build "
+                                    f"(a solve needs about {overhead:.1f} s of setup)", "none")
+        if res is None:
+            remaining = (None if time_limit is None
+                         else max((clock.remaining or 0.0) - overhead, 1e-3))
+            options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads,
+                                    msg=msg, log_file=log_file, solver=solver,
+                                    extra=dict(extra or {}))
+            res = solve_model(model, options, warm_start=warm, planner=planner)
+        more = {"pairs": len(model.x), "pairs_all": model.n_pairs_all}
+    else:
+        more = {}
+    res = _with_dual_bound(res, dual)
     runtime = time.perf_counter() - t0
-    more = {"warm_s": warm_s, "runtime_s": runtime, "pairs": len(model.x),
-            "pairs_all": model.n_pairs_all}
+    more.update(warm_s=warm_s, runtime_s=runtime)
     return replace(res, runtime_s=runtime, extra={**res.extra, **more},
                    plan=res.plan.with_stats(**more))
+
+
+def _best_start(instance: Instance, warm_start: Plan | str | None, seed: int | None,
+                dual: Any, clock: Stopwatch) -> Plan | None:
+    """The cheaper of the warm start and the Lagrangian heuristic's plan (if any)."""
+    if isinstance(warm_start, Plan):
+        problems = route_violations(instance, warm_start)
+        if problems:
+            raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+    if warm_start == "relaxed":
+        warm = relaxed_plan(instance, clock=clock)
+    else:
+        warm = resolve_warm_start(instance, warm_start, seed)
+    if warm_start is None or dual is None or dual.plan is None:
+        return warm
+    from ..evaluation import decode_plan
+
+    if warm is None or dual.cost < evaluate(instance, warm).total:
+        return decode_plan(instance, dual.plan, "lagrangian")
+    return warm
+
+
+def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
+    """``res`` with the Lagrangian bound when it beats the one reported (``feasible`` only)."""
+    if (dual is None or res.status != "feasible" or not math.isfinite(dual.bound)
+            or (math.isfinite(res.bound) and dual.bound <= res.bound)):
+        return res
+    bound = min(dual.bound, res.objective)
+    gap = relative_gap(res.objective, bound)
+    plan = res.plan.with_stats(bound=bound, gap=gap, bound_source="lagrangian")
+    return replace(res, bound=bound, gap=gap, plan=plan)

@@ -53,7 +53,7 @@ from ..planning.paths import candidate_paths
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
 
-__all__ = ["sampled_instance", "SAAGreedy"]
+__all__ = ["sampled_instance", "SAAGreedy", "insert_all", "PATH_SHARE"]
 
 
 def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> Instance:
@@ -70,6 +70,33 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     reqs = [Request(r.id, r.source, r.target, Demand.empirical(draws[:, f]))
             for f, r in enumerate(instance.requests)]
     return instance.with_requests(reqs, instance.name)
+
+
+#: Share of a time limit the candidate path search may use (the rest: insertion, passes).
+PATH_SHARE = 0.4
+
+
+def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = None) -> int:
+    """Insert the requests in ``order``, each on its cheapest candidate, until the clock.
+
+    Once ``clock`` has expired, the requests left go on their first candidate
+    (their cheapest stand-alone route) without pricing the others, so a plan
+    for every request comes back soon after the limit.
+
+    Returns
+    -------
+    int
+        How many requests were inserted after the limit.
+    """
+    late = 0
+    for f in order:
+        if clock is not None and clock.expired():
+            state.insert(f, 0)
+            late += 1
+            continue
+        i, _ = state.best_candidate(f)
+        state.insert(f, i)
+    return late
 
 
 # --------------------------------------------------------------------------- planner
@@ -124,14 +151,23 @@ class SAAGreedy:
         self.improve = improve
         self.max_passes = max_passes
 
-    def prepare(self, instance: Instance, seed: int | None = None) -> GreedyState:
-        """An empty state: the demand model, its ladders and the candidate routes."""
+    def prepare(self, instance: Instance, seed: int | None = None,
+                clock: Stopwatch | None = None) -> GreedyState:
+        """An empty state: the demand model, its ladders and the candidate routes.
+
+        With a ``clock`` that has a limit, the path search may use up to
+        :data:`PATH_SHARE` of it; requests reached later get only their
+        cheapest stand-alone path (and the shortest by length).
+        """
         model = (instance if self.n_scenarios is None
                  else sampled_instance(instance, int(self.n_scenarios),
                                        0 if seed is None else seed))
         ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n
-        cands = candidate_paths(model, self.k, ladders.best().reshape(F, A))
+        paths_clock = None
+        if clock is not None and clock.limit is not None:
+            paths_clock = Stopwatch(max(0.0, PATH_SHARE * clock.limit - clock.elapsed))
+        cands = candidate_paths(model, self.k, ladders.best().reshape(F, A), paths_clock)
         return GreedyState(model, ladders, cands, self.rebalance)
 
     def build(self, instance: Instance, seed: int | None = None,
@@ -140,15 +176,16 @@ class SAAGreedy:
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
-        state = self.prepare(instance, seed)
+        state = self.prepare(instance, seed, clock)
         F = instance.n_requests
         order = insertion_order(state.candidates, state.ladders, self.order)
-        for f in order:
-            i, _ = state.best_candidate(f)
-            state.insert(f, i)
+        late = insert_all(state, order, clock)
         info = {"passes": 0, "moves": 0, "stop": "converged"}
-        if self.improve and F > 1:
+        if late:
+            info["stop"] = "time_limit"
+        elif self.improve and F > 1:
             info = state.improve(order, clock, self.max_passes)
+        info["late_insertions"] = late
         return state, info
 
     def plan(self, instance: Instance, *, seed: int | None = None,

@@ -32,7 +32,8 @@ from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
 from ..model import Instance
 
-__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs", "candidate_paths"]
+__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs",
+           "candidate_paths"]
 
 
 def shortest_path(instance: Instance, source: Any, target: Any) -> list:
@@ -123,7 +124,7 @@ class Candidates:
 
 
 def candidate_paths(instance: Instance, k: int,
-                    weights: np.ndarray | None = None) -> Candidates:
+                    weights: np.ndarray | None = None, clock: Any = None) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
     Requests with the same source, target and weights share one path search.
@@ -134,6 +135,11 @@ def candidate_paths(instance: Instance, k: int,
     k : int
     weights : ndarray (F, A), optional
         Per-request arc weights; default :func:`standalone_arc_costs`.
+    clock : Stopwatch, optional
+        Once it has expired, the requests still without candidates get only
+        their shortest path under their weights (and by length): Yen's
+        algorithm is what costs time at scale, and a time-limited planner
+        still needs a route for every request.
 
     Raises
     ------
@@ -151,7 +157,8 @@ def candidate_paths(instance: Instance, k: int,
         key = (req.source, req.target, weights[f].tobytes())
         if key not in cache:
             try:
-                found = k_shortest_paths(instance, req.source, req.target, k, weights[f])
+                k_here = 1 if clock is not None and clock.expired() else k
+                found = k_shortest_paths(instance, req.source, req.target, k_here, weights[f])
                 shortest = tuple(nx.dijkstra_path(instance.graph, req.source, req.target,
                                                   weight="length_km"))
             except nx.NetworkXNoPath:
