@@ -183,3 +183,23 @@ def test_cbc_fallback_agrees(small):
     assert cbc.objective == pytest.approx(highs.objective, rel=1e-7)
     assert evaluate(small, cbc.plan).total == pytest.approx(cbc.objective, rel=1e-7)
 
+
+
+def test_an_optimum_the_solution_does_not_reach_is_not_optimal(small, monkeypatch):
+    """HiGHS may report kOptimal with an objective its own solution does not have."""
+    real = solver_mod.run_highs
+
+    def optimistic(milp, options, warm_start=None):
+        run = real(milp, options, warm_start)
+        low = 0.95 * run.outcome.objective
+        outcome = replace(run.outcome, objective=low, bound=low, gap=0.0)
+        return solver_mod.SolverRun(outcome, run.values, run.highs)
+
+    binding = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
+    assert relaxation_bound(binding) < 0.99 * solve_sp(binding, lagrangian=False).objective
+    monkeypatch.setattr(solver_mod, "run_highs", optimistic)
+    res = solve_sp(binding, lagrangian=False)
+    small = binding
+    assert res.status == "feasible" and "not proven" in res.message
+    assert res.objective == pytest.approx(evaluate(small, res.plan).total, rel=1e-9)
+    assert res.bound <= res.objective and res.gap > 0

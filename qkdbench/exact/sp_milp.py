@@ -808,6 +808,18 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
             bound, source = relaxed, "relaxation"
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
+    if (status == "optimal" and math.isfinite(bound) and math.isfinite(objective)
+            and relative_gap(objective, bound) > 2 * max(options.gap_rel, 1e-9)):
+        # HiGHS can report kOptimal with an objective value that is not its own
+        # solution's (seen after a warm start that is already optimal): the returned
+        # plan's value is above the dual bound, so optimality is not proven
+        relaxed = capacity_free_bound(inst)
+        if relaxed > bound:
+            bound, source = relaxed, "relaxation"
+        if relative_gap(objective, bound) > options.gap_rel:  # the capacity-free bound
+            status = "feasible"                                 # may still prove it
+            message = (f"HiGHS reported an optimum of {outcome.objective:.10g} but its "
+                       f"solution costs {objective:.10g}; not proven beyond its bound")
     if math.isfinite(bound) and math.isfinite(objective):
         bound = min(bound, objective)
     gap = relative_gap(objective, bound)
