@@ -10,8 +10,10 @@ nothing else there.
 Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
 scored but infeasible (reservations over capacity, negative or fractional),
 2 for bad input (including a route that is not a path of the instance).
-A missing or failing MILP solver exits with status 3 and one line; a planner
-that raises makes ``plan`` exit with status 1 and one line.
+A missing or failing MILP solver exits with status 3 and one line, and so does
+``plan`` when the planner returns no plan (status ``error``, e.g. a solver that
+failed before it had any incumbent; no plan file is written); a planner that
+raises makes ``plan`` exit with status 1 and one line.
 """
 
 from __future__ import annotations
@@ -225,6 +227,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(f"qkdbench plan: error: planner {args.planner!r} failed: "
               f"{type(exc).__name__}: {text}", file=sys.stderr)
         return 1
+    if plan.status == "error" or (inst.n_requests and not plan.routes):
+        # no plan at all (e.g. the solver failed before any incumbent): never exit 0
+        why = " ".join(str(plan.stats.get("message") or f"status {plan.status}").split())
+        print(f"qkdbench plan: solver error: planner {args.planner!r} returned no plan: {why}",
+              file=sys.stderr)
+        return 3
     write_plan(plan, args.output)
     ev = evaluate(inst, plan)
     print(f"wrote {args.output}: planner {plan.planner}, status {plan.status}, "
@@ -309,8 +317,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             if p not in known:
                 _fail(f"--planners: unknown planner {p!r}; known: {', '.join(sorted(known))}")
     table: Any = compare(inst, planners=planners, seed=args.planner_seed,
-                         time_limit=args.time_limit,
-                    budget=args.budget,
+                         time_limit=args.time_limit, budget=args.budget,
+                         bound_time=args.bound_time,
                     progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:
         _print_json({"instance": inst.name,
@@ -734,6 +742,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", type=_seconds, default=None,
                    help="seconds for the whole comparison, shared among the planners "
                         "(default 90)")
+    p.add_argument("--bound-time", type=_seconds, default=None,
+                   help="also compute a Lagrangian lower bound for this many seconds (from "
+                        "the budget); the best bound of any source is the gap reference "
+                        "when no planner proves optimality")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true")
     fmt.add_argument("--csv", action="store_true")

@@ -275,3 +275,45 @@ def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys
     code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "'nosuch'" in err and "grid.planners" in err
+
+
+_FAILING_SOLVER = """
+import sys
+from qkdbench.exact import solver, sp_milp
+
+def failed(milp, options, warm_start=None):
+    outcome = solver.SolveOutcome("error", "highs", "kNotset", False,
+                                  message="HiGHS ended with status Notset")
+    return solver.SolverRun(outcome, None)
+
+solver.run_highs = failed
+if sys.argv[1] == "no-warm-start":
+    sp_milp._best_start = lambda *args, **kwargs: None  # no warm start, no Lagrangian plan
+from qkdbench.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
+def test_plan_after_a_solver_failure(tmp_path, warm):
+    """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
+    import subprocess
+    import sys
+
+    inst = write(tmp_path, "i.json", GOOD)
+    out_file = tmp_path / "p.json"
+    proc = subprocess.run([sys.executable, "-c", _FAILING_SOLVER, warm, "plan", str(inst),
+                           "--planner", "exact", "-o", str(out_file)],
+                          capture_output=True, text=True, timeout=300)
+    if warm == "no-warm-start":
+        assert proc.returncode == 3, proc.stderr
+        assert proc.stderr.strip().splitlines() == [
+            "qkdbench plan: solver error: planner 'exact' returned no plan: "
+            "HiGHS ended with status Notset"]
+        assert not out_file.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr
+        plan = read_plan(out_file)
+        assert plan.status == "feasible" and plan.routes
+        assert plan.stats["native_status"] == "kNotset"
+        assert plan.stats["bound"] <= plan.stats["objective"]

@@ -248,3 +248,26 @@ def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value):
              "error": ""}]
     add_gaps(rows, GapReference(value, "bound", "b"))
     assert math.isnan(rows[0]["gap_pct"]) and rows[0]["gap_ref"] == ""
+
+
+def test_best_bound_of_any_source_is_the_reference_and_labelled():
+    from qkdbench.exact.lagrangian import lagrangian_bound
+    from qkdbench.experiments.compare import BOUND_ROW, compare
+    from qkdbench.model import Params
+    from qkdbench.topologies import make_instance
+
+    inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
+    df = compare(inst, planners=["saa-greedy", "lagrangian"], budget=60, bound_time=2.0)
+    rows = df.set_index("planner")
+    assert rows.loc["lagrangian", "bound_source"] == "lagrangian"
+    assert rows.loc["saa-greedy", "bound_source"] == ""
+    assert df.attrs["gap_label"] == "bound"
+    best = max(float(rows.loc["lagrangian", "bound"]), df.attrs["lagrangian_bound"])
+    assert df.attrs["gap_reference"] == best
+    assert "(lagrangian)" in df.attrs["gap_source"]
+    assert df.attrs["gap_source"].split(" (")[0] in ("lagrangian", BOUND_ROW)
+    # a valid bound: never above any feasible plan, and every gap is non-negative
+    assert (df["gap_pct"] >= 0).all()
+    assert best <= df["total"].min()
+    # the same bound as a standalone run with the same iterations would give is valid too
+    assert lagrangian_bound(inst, iterations=5).bound <= df["total"].min()

@@ -221,3 +221,72 @@ def test_warm_start_must_fit_the_instance():
     other = make_instance("nsfnet", 3, 3, seed=2)
     with pytest.raises(ValueError, match="warm-start"):
         solve_sp(inst, warm_start=get_planner("coqbn").plan(other))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
+    """With the tightest legal upper bound (the optimum itself), no optimal pair is dropped."""
+    from qkdbench.exact.lagrangian import lagrangian_bound, reduced_cost_keep
+
+    inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2,
+                           hop=100.0 * seed)
+    opt = solve_sp(inst, warm_start=None, prune=False, lagrangian=False, **EXACT)
+    assert opt.objective == pytest.approx(brute_force(inst), rel=1e-9)
+    dual = lagrangian_bound(inst, iterations=300)
+    F, A = inst.n_requests, arc_table(inst).n
+    req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
+    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_km, opt.objective)
+    keep0 = reduced_cost_keep(inst, req, arc, None, None, opt.objective)
+    for route in opt.plan.routes:
+        f = inst.request_index[route.request_id]
+        for a in inst.path_arcs(route.path):
+            assert keep[f * A + a] and keep0[f * A + a]
+    # the same holds for the solver run with pruning on: same optimum
+    pruned = solve_sp(inst, **EXACT)
+    assert pruned.objective == pytest.approx(opt.objective, rel=1e-9)
+    assert pruned.plan.stats["pairs"] <= pruned.plan.stats["pairs_all"]
+
+
+def test_priced_pruning_drops_more_pairs_when_capacity_binds():
+    inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
+    res = solve_sp(inst, **EXACT)
+    plain = solve_sp(inst, lagrangian=False, **EXACT)
+    assert res.objective == pytest.approx(plain.objective, rel=1e-7)
+    assert res.plan.stats["pairs"] < plain.plan.stats["pairs"] < res.plan.stats["pairs_all"]
+
+
+def test_model_above_the_memory_limit_is_refused_in_one_line():
+    from qkdbench.exact import SolverError
+    from qkdbench.exact.sp_milp import _pairs, estimate_model
+
+    inst = make_instance("usnet", 8, 10, seed=1)
+    size = estimate_model(inst, _pairs(inst))
+    assert size.nonzeros > 0 and size.gigabytes > 0
+    with pytest.raises(SolverError) as info:
+        solve_sp(inst, prune=False, memory_limit_gb=size.gigabytes / 2)
+    text = str(info.value)
+    assert "\n" not in text and "GB" in text and f"{size.nonzeros:,} nonzeros" in text
+
+
+def test_estimate_counts_the_built_model():
+    from qkdbench.exact import build_model
+    from qkdbench.exact.sp_milp import _pairs, estimate_model
+
+    inst = make_instance("nsfnet", 6, 6, seed=2, params=Params(W_qkd=20, W_kml=6))
+    for form in FORMS:
+        model = build_model(inst, form)
+        size = estimate_model(inst, _pairs(inst), form)
+        # upper estimates (routing rows; the extensive form also counts support
+        # points that need no wavelength), never far above
+        if form == "compact":
+            assert size.columns == model.milp.num_col
+        assert model.milp.num_col <= size.columns <= 1.3 * model.milp.num_col
+        assert model.milp.index.size <= size.nonzeros <= 1.3 * model.milp.index.size
+
+
+def test_no_time_to_build_returns_the_best_plan_known():
+    inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
+    res = solve_sp(inst, time_limit=0.0)
+    assert res.status == "feasible" and evaluate(inst, res.plan).feasible
+    assert "before the model was built" in res.message
+    assert res.bound <= res.objective and res.plan.stats["bound_source"]

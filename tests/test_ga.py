@@ -131,3 +131,22 @@ def test_bad_parameters_are_clear_errors():
         GeneticPlanner(levels=1).plan(inst)
     with pytest.raises(ValueError, match="seeds"):
         GeneticPlanner(seeds=("exact",)).plan(inst)
+
+
+@pytest.mark.parametrize("time_limit", [0.0, None])
+def test_ga_with_any_time_limit_is_never_worse_than_the_greedy(tight, time_limit):
+    """Whatever stops it, even before generation 0, the GA keeps its seeds' best."""
+    greedy = evaluate(tight, SAAGreedy().plan(tight, time_limit=time_limit)).total
+    plan = GeneticPlanner(generations=5).plan(tight, seed=1, time_limit=time_limit)
+    cost = evaluate(tight, plan).total
+    assert evaluate(tight, plan).feasible
+    assert cost <= greedy * (1 + 1e-12)
+    assert cost <= min(plan.stats["seed_costs"].values()) * (1 + 1e-12)
+    if time_limit == 0.0:
+        assert plan.stats["stop"] == "time_limit" and plan.stats["generations"] == 0
+
+
+@pytest.mark.parametrize("time_limit", [1e-3, 0.05, 0.3])
+def test_ga_stopped_by_the_clock_is_never_above_its_seed_costs(tight, time_limit):
+    plan = GeneticPlanner().plan(tight, seed=2, time_limit=time_limit)
+    assert evaluate(tight, plan).total <= min(plan.stats["seed_costs"].values()) * (1 + 1e-12)

@@ -170,3 +170,21 @@ def test_stats_and_zero_capacity():
     assert evaluate(inst, plan).feasible
     for key in ("runtime_s", "status", "passes", "moves", "stop", "k", "n_scenarios"):
         assert key in plan.stats
+
+
+def test_time_limit_zero_still_plans_every_request_on_its_first_candidate():
+    inst = make_instance("usnet", 30, 10, seed=4, params=Params(W_qkd=45, W_kml=15))
+    plan = SAAGreedy().plan(inst, time_limit=0.0)
+    assert evaluate(inst, plan).feasible and len(plan.routes) == inst.n_requests
+    assert plan.stats["late_insertions"] == inst.n_requests
+    assert plan.stats["stop"] == "time_limit" and plan.stats["passes"] == 0
+    # each request is on its cheapest stand-alone path (the only candidate Yen's
+    # algorithm was given time for, k = 1): the capacity-free routing
+    from qkdbench.planning.ladders import build_ladders
+    from qkdbench.planning.paths import candidate_paths
+    ladders = build_ladders(inst)
+    cands = candidate_paths(inst, 1, ladders.best().reshape(inst.n_requests, -1))
+    assert [r.path for r in plan.routes] == [c[0] for c in cands.paths]
+    unlimited = SAAGreedy().plan(inst)
+    assert unlimited.stats["late_insertions"] == 0
+    assert evaluate(inst, unlimited).total <= evaluate(inst, plan).total * (1 + 1e-12)

@@ -91,7 +91,7 @@ from ..utils.timing import Stopwatch
 
 __all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
            "lagrangian_value", "lagrangian_bound", "improve_with_columns",
-           "LagrangianPlanner", "BOUND_SOURCE"]
+           "reduced_cost_keep", "LagrangianPlanner", "BOUND_SOURCE"]
 
 #: How a bound from this module is labelled (``plan.stats["bound_source"]``).
 BOUND_SOURCE = "lagrangian"
@@ -454,6 +454,104 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
     lk = _check_prices(lam_km, A, "lam_km")
     cur = curves if curves is not None else priced_curves(instance)
     return _evaluate_dual(instance, cur, _network(instance, cur.group), lq, lk)
+
+
+# --------------------------------------------------------------------------- pruning
+
+
+def _all_pairs_distances(n_nodes: int, tail: np.ndarray, head: np.ndarray,
+                         weight: np.ndarray) -> np.ndarray:
+    """Shortest-path distances between all nodes, per weight row (Floyd-Warshall), (G, N, N)."""
+    G = weight.shape[0]
+    dist = np.full((G, n_nodes, n_nodes), np.inf)
+    for g in range(G):
+        np.minimum.at(dist[g], (tail, head), weight[g])
+    idx = np.arange(n_nodes)
+    dist[:, idx, idx] = 0.0
+    for k in range(n_nodes):
+        np.minimum(dist, dist[:, :, k, None] + dist[:, None, k, :], out=dist)
+    return dist
+
+
+def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
+                      lam_qkd: np.ndarray | None, lam_km: np.ndarray | None,
+                      upper_bound: float, *, curves: PricedCurves | None = None) -> np.ndarray:
+    """Which (request, arc) pairs a plan costing at most ``upper_bound`` may use.
+
+    The argument (Lagrangian reduced costs). For prices ``lam >= 0`` and any
+    feasible plan ``x`` (reservations within every capacity),
+
+        cost(x) >= cost(x) + sum_a lam_a (usage_a(x) - W_a)
+                 = sum_f sum_{a in path_f} [R_fa(y_fa) + lam_a y_fa] - lam . W
+                 >= sum_f sum_{a in path_f} w_fa(lam) - lam . W,
+
+    (the added term is ``<= 0``; each pair's priced cost is at least its
+    priced-newsvendor weight ``w_fa(lam)``, whose minimum is over
+    ``0 <= y <= W(a)`` as for any feasible reservation). If ``x`` routes
+    request ``f`` over arc ``a``, its path costs at least
+    ``d_f(s_f, tail a) + w_fa + d_f(head a, t_f)`` under these weights and
+    every other request's path at least its shortest path ``SP_g(lam)``, so
+
+        cost(x) >= L(lam) - SP_f(lam) + [d_f(s_f, tail a) + w_fa + d_f(head a, t_f)].
+
+    A pair where the right-hand side exceeds ``upper_bound`` (beyond a
+    relative ``1e-9`` tolerance) is used by no plan that costs at most
+    ``upper_bound``; with ``upper_bound`` the cost of a known feasible plan,
+    every optimal plan keeps all its pairs, so dropping the others leaves the
+    optimum unchanged. ``lam = 0`` gives the capacity-free test.
+
+    Parameters
+    ----------
+    instance : Instance
+    req, arc : ndarray of int
+        The pairs to test (request position, arc id).
+    lam_qkd, lam_km : ndarray (A,) or None
+        Non-negative prices (``None``: zero).
+    upper_bound : float
+        Cost of a known feasible plan.
+    curves : PricedCurves, optional
+        :func:`priced_curves` of ``instance``, to reuse.
+
+    Returns
+    -------
+    ndarray of bool
+        ``True`` for the pairs to keep.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> inst = make_instance("nsfnet", 4, 3, seed=1)
+    >>> A = arc_table(inst).n
+    >>> req, arc = np.repeat(np.arange(4), A), np.tile(np.arange(A), 4)
+    >>> keep = reduced_cost_keep(inst, req, arc, None, None, lagrangian_value(inst).value)
+    >>> bool(keep.any()), bool(keep.all())
+    (True, False)
+    """
+    arcs = arc_table(instance)
+    A = arcs.n
+    lq = _check_prices(lam_qkd, A, "lam_qkd")
+    lk = _check_prices(lam_km, A, "lam_km")
+    cur = curves if curves is not None else priced_curves(instance)
+    req = np.asarray(req, dtype=np.int64)
+    arc = np.asarray(arc, dtype=np.int64)
+    if instance.n_requests == 0 or req.size == 0:
+        return np.ones(req.size, dtype=bool)
+    py = cur.cy + lq[None, :, None] * cur.y
+    pz = cur.cz + lk[None, :, None] * cur.z
+    weight = py.min(axis=2) + pz.min(axis=2)  # (G, A), w_fa(lam) per demand group
+    n = len(instance.nodes)
+    dist = _all_pairs_distances(n, arcs.tail, arcs.head, weight)
+    idx = instance.node_index
+    src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
+    dst = np.asarray([idx[r.target] for r in instance.requests], dtype=np.int64)
+    grp = cur.group
+    sp = dist[grp, src, dst]                       # SP_f(lam), per request
+    value = math.fsum(sp) - float(lq @ arcs.W_qkd) - float(lk @ arcs.W_kml)
+    g = grp[req]
+    through = dist[g, src[req], arcs.tail[arc]] + weight[g, arc] + dist[g, arcs.head[arc], dst[req]]
+    lower = value - sp[req] + through
+    tol = 1e-9 * max(abs(upper_bound), 1.0)
+    return lower <= upper_bound + tol
 
 
 # --------------------------------------------------------------------------- repair

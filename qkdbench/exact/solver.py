@@ -123,7 +123,8 @@ class SolveOutcome:
         ``(objective - bound) / |objective|`` as the solver reports it
         (``nan`` if unknown).
     message : str
-        One line for ``error`` outcomes, else empty.
+        One line for ``error`` outcomes and for ``feasible`` ones that a solver
+        failure (not a limit) ended, else empty.
     """
 
     status: str
@@ -150,8 +151,10 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
     -------
     status, message : str
         ``optimal`` only for a proven optimum (``kOptimal``); ``feasible`` when a
-        limit stopped the search with an incumbent; ``infeasible``; otherwise
-        ``error`` with a one-line ``message``.
+        limit stopped the search with an incumbent, or when any other status
+        (``kNotset``, ``kSolveError``, ...) left an incumbent (then ``message``
+        says which status); ``infeasible``; otherwise ``error`` with a
+        one-line ``message``.
 
     Examples
     --------
@@ -159,6 +162,8 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
     ('feasible', '')
     >>> classify_highs("kTimeLimit", False)[0]
     'error'
+    >>> classify_highs("kNotset", True)
+    ('feasible', 'HiGHS ended with status Notset; its best solution is returned')
     """
     name = model_status.rsplit(".", 1)[-1]
     if name == "kOptimal":
@@ -173,6 +178,11 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
         return "infeasible", ""
     if name == "kModelEmpty":
         return "error", "the model is empty"
+    if has_solution:
+        # a failure (e.g. kNotset under memory pressure, kSolveError) after HiGHS found an
+        # integer-feasible solution: that solution is still a plan; say what happened
+        return "feasible", (f"HiGHS ended with status {name[1:] or name}; "
+                            "its best solution is returned")
     return "error", f"HiGHS ended with status {name[1:] or name}"
 
 

@@ -58,8 +58,9 @@ from ..planning.ladders import ladder_segments
 from ..planning.waterfill import waterfill
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
+from ..utils.timing import Stopwatch
 from .milp import Milp, MilpBuilder
-from .solver import SolverError, SolverOptions, fix_and_resolve, solve_milp
+from .solver import SolverError, SolverOptions, SolverUnavailableError, fix_and_resolve, solve_milp
 
 __all__ = [
     "FORMS",
@@ -69,6 +70,10 @@ __all__ = [
     "solve_model",
     "solve_sp",
     "relaxation_bound",
+    "capacity_free_bound",
+    "estimate_model",
+    "ModelSize",
+    "DEFAULT_MEMORY_LIMIT_GB",
     "relaxed_plan",
     "resolve_warm_start",
 ]
@@ -139,35 +144,8 @@ def _relaxed_paths(instance: Instance, pairs: CostCurves) -> tuple[list[float], 
     return costs, paths
 
 
-def _prune_mask(instance: Instance, pairs: CostCurves, upper_bound: float) -> np.ndarray:
-    """Pairs that some plan costing at most ``upper_bound`` may use.
-
-    A plan routing request ``f`` over arc ``a`` costs at least the capacity-free
-    optimum of every other request plus ``f``'s cheapest capacity-free path
-    through ``a``; pairs where that exceeds ``upper_bound`` are dropped.
-    """
-    weight = pairs.least_cost()
-    costs, _ = _relaxed_paths(instance, pairs)
-    total = math.fsum(costs) + _endpoint_charges(instance)
-    tails, heads = arc_table(instance).tail, arc_table(instance).head
-    keep = np.zeros(pairs.n, dtype=bool)
-    tol = 1e-9 * abs(upper_bound) + 1e-6
-    for f, r in enumerate(instance.requests):
-        sel = np.flatnonzero(pairs.req == f)
-        g = nx.DiGraph()
-        g.add_weighted_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
-                                   float(weight[i])) for i in sel)
-        ds = nx.single_source_dijkstra_path_length(g, instance.node_index[r.source])
-        dt = nx.single_source_dijkstra_path_length(g.reverse(copy=False),
-                                                   instance.node_index[r.target])
-        slack = upper_bound - (total - costs[f]) + tol
-        for i in sel:
-            u, v = int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]])
-            keep[i] = ds.get(u, math.inf) + weight[i] + dt.get(v, math.inf) <= slack
-    return keep
-
-
-def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) -> Plan:
+def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
+                 clock: Any = None) -> Plan:
     """A feasible plan by capacity-aware rerouting; the exact solver's warm start.
 
     Requests are routed one at a time on a shortest path whose arc weights
@@ -175,7 +153,9 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
     ``min(newsvendor, capacity left)`` (the best one for the pair alone, by
     convexity). Then, for ``passes`` rounds, each request is taken out and
     routed again the same way against the others; no step raises the total.
-    Optimal when no capacity binds (docs/model.md, property 3).
+    Optimal when no capacity binds (docs/model.md, property 3). With a
+    ``clock`` (a :class:`~qkdbench.utils.timing.Stopwatch`), no rerouting
+    round starts after it has expired.
     """
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())
@@ -215,6 +195,8 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
         chosen[f] = route(f)
         take(f, 1.0)
     for _ in range(passes):
+        if clock is not None and clock.expired():  # the first routing is already a plan
+            break
         for f in range(instance.n_requests):
             take(f, -1.0)
             chosen[f] = route(f)
@@ -241,6 +223,65 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3) 
 
 
 # --------------------------------------------------------------------------- model
+
+#: Default most memory (GB) a model may need before :func:`build_model` refuses it.
+DEFAULT_MEMORY_LIMIT_GB = 4.0
+
+#: Seconds per constraint-matrix nonzero that a HiGHS run takes beyond its own time limit
+#: (passing the model, setup, the LP re-solve with the integers fixed). Measured on
+#: germany50 with 1000 requests: about 6.5 s for 3.0 M nonzeros, rounded up.
+SECONDS_PER_NONZERO = 2.5e-6
+
+#: Bytes of peak memory per constraint-matrix nonzero of a compact model, building and
+#: solving (HiGHS: matrix copies, presolve, LP factors, search). Calibrated on
+#: germany50 with K = 10 (see :func:`estimate_model`).
+BYTES_PER_NONZERO = 1400.0
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """The size of a deterministic-equivalent MILP, estimated before building it.
+
+    Attributes
+    ----------
+    pairs, columns, rows, nonzeros : int
+    gigabytes : float
+        ``nonzeros * BYTES_PER_NONZERO / 1e9``: the peak memory expected for
+        building and solving the model.
+    """
+
+    pairs: int
+    columns: int
+    rows: int
+    nonzeros: int
+    gigabytes: float
+
+
+def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact") -> ModelSize:
+    """Columns, rows and nonzeros of the model over ``pairs``, and its memory, without building.
+
+    The counts follow the builders row block by row block (an upper estimate
+    for the routing rows). Memory is ``nonzeros * BYTES_PER_NONZERO``: peak
+    memory of HiGHS grows linearly with the matrix; germany50 with 1000
+    requests (11.7 M nonzeros unpruned) reached 15.7 GB, about 1340 bytes per
+    nonzero, rounded up.
+    """
+    n = pairs.n
+    counts = np.diff(pairs.ptr)
+    per_kind = int(np.maximum(counts - 1, 1).sum()) if n else 0
+    cols, rows = 3 * n, 2 * n + 2 * len(instance.nodes) * instance.n_requests
+    nnz = 4 * n + 3 * n + 2 * n  # linking, routing (in, out, out-degree), capacity
+    if form == "compact":
+        cols += 2 * n
+        rows += 2 * per_kind
+        nnz += 6 * per_kind + 2 * n
+    else:
+        sup = support_table(instance)
+        points = int(np.diff(sup.ptr)[pairs.req].sum()) if n else 0
+        cols += 4 * points
+        rows += 4 * points
+        nnz += 10 * points
+    return ModelSize(n, int(cols), int(rows), int(nnz), nnz * BYTES_PER_NONZERO / 1e9)
 
 
 @dataclass(frozen=True, eq=False)
@@ -455,8 +496,34 @@ def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x:
     return u, links, v, nodes
 
 
+def _pruned(instance: Instance, pairs: CostCurves, upper_bound: float,
+            prices: tuple | None) -> CostCurves:
+    """The pairs a plan costing at most ``upper_bound`` may use (capacity-free and priced)."""
+    from .lagrangian import reduced_cost_keep
+
+    keep = reduced_cost_keep(instance, pairs.req, pairs.arc, None, None, upper_bound)
+    if prices is not None:
+        keep &= reduced_cost_keep(instance, pairs.req, pairs.arc, prices[0], prices[1],
+                                  upper_bound)
+    return pairs.subset(keep)
+
+
+def _check_memory(instance: Instance, pairs: CostCurves, form: str, limit: float | None,
+                  n_all: int) -> None:
+    if limit is None:
+        return
+    size = estimate_model(instance, pairs, form)
+    if size.gigabytes > limit:
+        raise SolverError(
+            f"the {form} model of {instance.name} would need about {size.gigabytes:.1f} GB "
+            f"({size.nonzeros:,} nonzeros, {size.columns:,} columns, {size.pairs:,} of "
+            f"{n_all:,} (request, arc) pairs after pruning), above the {limit:g} GB limit "
+            "(memory_limit_gb); use a heuristic or the lagrangian planner")
+
+
 def build_model(instance: Instance, form: str = "compact", *,
-                upper_bound: float | None = None) -> SPModel:
+                upper_bound: float | None = None, prices: tuple | None = None,
+                memory_limit_gb: float | None = None) -> SPModel:
     """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
 
     Parameters
@@ -467,6 +534,15 @@ def build_model(instance: Instance, form: str = "compact", *,
         The cost of a known feasible plan. Pairs (request, arc) that no plan
         costing at most this can use (by the capacity-free bound) get no
         variables; the optimum is unchanged.
+    prices : (lam_qkd, lam_km), optional
+        Lagrangian prices of the capacities (e.g. of the best bound of
+        :func:`~qkdbench.exact.lagrangian.lagrangian_bound`). With
+        ``upper_bound``, pairs are also pruned by their Lagrangian reduced
+        cost (:func:`~qkdbench.exact.lagrangian.reduced_cost_keep`, which
+        states the argument); the optimum is unchanged.
+    memory_limit_gb : float, optional
+        Refuse to build a model whose estimated memory
+        (:func:`estimate_model`) exceeds this.
 
     Returns
     -------
@@ -476,6 +552,9 @@ def build_model(instance: Instance, form: str = "compact", *,
     ------
     ValueError
         For an unknown form.
+    SolverError
+        If the model would need more than ``memory_limit_gb`` (one line
+        with the estimate).
     """
     if form not in FORMS:
         raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
@@ -484,7 +563,8 @@ def build_model(instance: Instance, form: str = "compact", *,
     pairs = _pairs(instance)
     n_all = pairs.n
     if upper_bound is not None and math.isfinite(upper_bound):
-        pairs = pairs.subset(_prune_mask(instance, pairs, upper_bound))
+        pairs = _pruned(instance, pairs, upper_bound, prices)
+    _check_memory(instance, pairs, form, memory_limit_gb, n_all)
     n = pairs.n
     top = pairs.levels[pairs.ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair
     w_qkd = arcs.W_qkd[pairs.arc].astype(float)
@@ -623,6 +703,57 @@ def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
     return tuple(routes)
 
 
+def capacity_free_bound(instance: Instance) -> float:
+    """The Lagrangian dual at zero prices: a valid lower bound, computed in milliseconds.
+
+    Equal to :func:`relaxation_bound` (capacities dropped) unless a single
+    pair's newsvendor reservation exceeds its arc's capacity, where it is
+    larger (still valid: a reservation never exceeds the capacity). Uses the
+    vectorised shortest paths of :mod:`qkdbench.exact.lagrangian`.
+    """
+    from .lagrangian import lagrangian_value
+
+    return float(lagrangian_value(instance).value)
+
+
+def _incumbent_result(model: SPModel | tuple[Instance, str], plan: Plan | None, planner: str,
+                      t0: float, message: str, native: str, *, solver_bound: float = math.nan,
+                      solver: str = "") -> SPResult | None:
+    """``plan`` (a known feasible plan) as a ``feasible`` result, or ``None`` if it is not one.
+
+    Used when the solver stopped or failed without a solution of its own: the
+    plan is labelled ``feasible`` with the best bound known (the solver's, if
+    it reported one, else the capacity-free one) and ``message`` kept.
+    ``model`` may be ``(instance, form)`` when no model was built.
+    """
+    if plan is None:
+        return None
+    if isinstance(model, tuple):
+        inst, form, build_s = model[0], model[1], 0.0
+    else:
+        inst, form, build_s = model.instance, model.form, model.build_s
+    score = evaluate(inst, plan)
+    if not score.feasible:
+        return None
+    objective = float(score.total)
+    bound, source = solver_bound, "solver"
+    relaxed = capacity_free_bound(inst)
+    if not math.isfinite(bound) or relaxed > bound:
+        bound, source = relaxed, "relaxation"
+    bound = min(bound, objective)
+    gap = relative_gap(objective, bound)
+    solve_s = time.perf_counter() - t0
+    stats = {"status": "feasible", "objective": objective, "bound": bound,
+             "bound_source": source, "gap": gap, "build_s": build_s,
+             "solve_s": solve_s, "runtime_s": build_s + solve_s, "form": form,
+             "solver": solver, "native_status": native, "solver_objective": math.nan,
+             "incumbent": "warm start"}
+    if message:
+        stats["message"] = message
+    return SPResult(Plan(inst.name, planner, plan.routes, stats), "feasible", objective, bound,
+                    gap, build_s, solve_s, build_s + solve_s, form, solver, native, message)
+
+
 def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
     runtime = time.perf_counter() - t0
     stats = {"status": "optimal", "objective": 0.0, "bound": 0.0, "gap": 0.0,
@@ -659,7 +790,17 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
     if inst.n_requests == 0:
         return _empty_result(inst, model.form, planner, t0)
     warm = _warm_values(model, warm_start) if warm_start is not None else None
-    run = solve_milp(model.milp, options, warm)
+    try:
+        run = solve_milp(model.milp, options, warm)
+    except SolverUnavailableError:
+        raise
+    except SolverError as exc:  # the solver raised: a feasible warm start is still a plan
+        if options.solver.lower() not in ("auto", "highs", "cbc"):
+            raise  # a bad option, not a failed run
+        kept = _incumbent_result(model, warm_start, planner, t0, str(exc), "raised")
+        if kept is None:
+            raise
+        return kept
     outcome = run.outcome
     name = outcome.solver
     objective, bound = math.nan, outcome.bound
@@ -688,26 +829,43 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                                 evaluate(inst, Plan(inst.name, planner, routes)).total)
         except SolverError as exc:
             status, message, routes = "error", str(exc), ()
-    if (status == "error" and not outcome.has_solution and warm_start is not None
-            and outcome.message.startswith("HiGHS stopped")):
-        # a limit struck before the solver took up the warm start: return that plan
-        score = evaluate(inst, warm_start)
-        if score.feasible:
-            status, message = "feasible", ""
-            objective = score.total
-            routes = warm_start.routes
+    if status == "error" and not outcome.has_solution and warm_start is not None:
+        # the solver stopped or failed before it held a solution of its own (a limit
+        # before it took up the warm start, or e.g. kNotset under memory pressure):
+        # the warm start is a feasible plan, so return it rather than no plan
+        limit = outcome.message.startswith("HiGHS stopped")
+        kept = _incumbent_result(model, warm_start, planner, t0,
+                                 "" if limit else outcome.message, outcome.native_status,
+                                 solver_bound=bound, solver=name)
+        if kept is not None:
+            return kept
+    source = "solver"
     if status == "feasible":
         # the capacity-free optimum is a valid bound too; keep the better of the two
         # (a solver stopped early may report none, or a trivial one such as 0)
-        relaxed = relaxation_bound(inst)
-        bound = relaxed if not math.isfinite(bound) else max(bound, relaxed)
+        relaxed = capacity_free_bound(inst)
+        if not math.isfinite(bound) or relaxed > bound:
+            bound, source = relaxed, "relaxation"
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
+    if (status == "optimal" and math.isfinite(bound) and math.isfinite(objective)
+            and relative_gap(objective, bound) > 2 * max(options.gap_rel, 1e-9)):
+        # HiGHS can report kOptimal with an objective value that is not its own
+        # solution's (seen after a warm start that is already optimal): the returned
+        # plan's value is above the dual bound, so optimality is not proven
+        relaxed = capacity_free_bound(inst)
+        if relaxed > bound:
+            bound, source = relaxed, "relaxation"
+        if relative_gap(objective, bound) > options.gap_rel:  # the capacity-free bound
+            status = "feasible"                                 # may still prove it
+            message = (f"HiGHS reported an optimum of {outcome.objective:.10g} but its "
+                       f"solution costs {objective:.10g}; not proven beyond its bound")
     if math.isfinite(bound) and math.isfinite(objective):
         bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
-    stats = {"status": status, "objective": objective, "bound": bound, "gap": gap,
+    stats = {"status": status, "objective": objective, "bound": bound,
+             "bound_source": source if math.isfinite(bound) else "", "gap": gap,
              "build_s": model.build_s, "solve_s": solve_s,
              "runtime_s": model.build_s + solve_s, "form": model.form, "solver": name,
              "native_status": outcome.native_status,
@@ -742,7 +900,10 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
              warm_start: Plan | str | None = "relaxed", prune: bool = True,
              msg: bool = False, log_file: str | None = None, solver: str = "auto",
              planner: str = "exact",
-             extra: Mapping[str, Any] | None = None, seed: int | None = None) -> SPResult:
+             extra: Mapping[str, Any] | None = None, seed: int | None = None,
+             lagrangian: bool = True, lagrangian_share: float = 0.25,
+             lagrangian_iterations: int = 300,
+             memory_limit_gb: float | None = DEFAULT_MEMORY_LIMIT_GB) -> SPResult:
     """Build and solve the deterministic equivalent of ``instance``.
 
     Parameters
@@ -773,6 +934,17 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
         Native solver options (e.g. ``{"mip_max_nodes": 0}``).
     seed : int, optional
         Passed to a warm-start planner.
+    lagrangian : bool
+        First run the Lagrangian dual ascent
+        (:func:`~qkdbench.exact.lagrangian.lagrangian_bound`, at most
+        ``lagrangian_iterations`` iterations and ``lagrangian_share`` of the
+        time limit): its plan becomes the incumbent handed to the solver when
+        it is cheaper than the warm start, its prices prune pairs by reduced
+        cost (with ``prune``), and its bound is reported when it beats the
+        solver's (``bound_source`` says which).
+    memory_limit_gb : float, optional
+        Refuse (:class:`SolverError`) a model estimated to need more
+        (:func:`estimate_model`); ``None``: no limit.
 
     Returns
     -------
@@ -782,7 +954,21 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     Raises
     ------
     SolverError
-        If no solver is installed or the solver failed (one-line message).
+        If no solver is installed, the solver failed with no incumbent, or
+        the model would exceed ``memory_limit_gb`` (one-line message).
+
+    Notes
+    -----
+    The time limit covers the whole call: the Lagrangian ascent and the
+    relaxed warm start stop on the clock, the solver gets what is left, and
+    when nothing is left after the warm start or the build, the best plan
+    known is returned (``feasible``) without solving. The warm starts
+    share at most half of the limit; the solver gets what is left minus its
+    expected setup and final LP (:data:`SECONDS_PER_NONZERO` per nonzero), and
+    is not called when that leaves nothing. The overrun is what one
+    uninterruptible step takes (reading the curves, one rerouting round of
+    the relaxed warm start, the vectorised build, HiGHS's setup beyond the
+    estimate).
 
     Examples
     --------
@@ -792,22 +978,79 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     'optimal'
     """
     t0 = time.perf_counter()
-    warm = resolve_warm_start(instance, warm_start, seed)
+    clock = Stopwatch(time_limit)
+    dual = None
+    if lagrangian and instance.n_requests:
+        from .lagrangian import lagrangian_bound
+
+        share = None if time_limit is None else lagrangian_share * time_limit
+        dual = lagrangian_bound(instance, iterations=lagrangian_iterations, time_limit=share)
+    warm_clock = (clock if time_limit is None
+                  else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed)))
+    warm = _best_start(instance, warm_start, seed, dual, warm_clock)
     upper = None
     if warm is not None and prune:
         score = evaluate(instance, warm)
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    model = build_model(instance, form, upper_bound=upper)
-    remaining = None if time_limit is None else max(time_limit - (time.perf_counter() - t0),
-                                                    1e-3)
-    options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads, msg=msg,
-                            log_file=log_file,
-                            solver=solver, extra=dict(extra or {}))
-    res = solve_model(model, options, warm_start=warm, planner=planner)
+    prices = (dual.lam_qkd, dual.lam_km) if dual is not None else None
+    res = None
+    if clock.expired():  # no time left to build: the best plan known
+        res = _incumbent_result((instance, form), warm, planner, t0,
+                                "time limit reached before the model was built", "none")
+    if res is None:
+        model = build_model(instance, form, upper_bound=upper, prices=prices,
+                            memory_limit_gb=memory_limit_gb)
+        overhead = SECONDS_PER_NONZERO * model.milp.index.size
+        if time_limit is not None and (clock.remaining or 0.0) < overhead:
+            res = _incumbent_result(model, warm, planner, t0,
+                                    "time limit: too little time left after the model build "
+                                    f"(a solve needs about {overhead:.1f} s of setup)", "none")
+        if res is None:
+            remaining = (None if time_limit is None
+                         else max((clock.remaining or 0.0) - overhead, 1e-3))
+            options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads,
+                                    msg=msg, log_file=log_file, solver=solver,
+                                    extra=dict(extra or {}))
+            res = solve_model(model, options, warm_start=warm, planner=planner)
+        more: dict[str, Any] = {"pairs": len(model.x), "pairs_all": model.n_pairs_all}
+    else:
+        more = {}
+    res = _with_dual_bound(res, dual)
     runtime = time.perf_counter() - t0
-    more = {"warm_s": warm_s, "runtime_s": runtime, "pairs": len(model.x),
-            "pairs_all": model.n_pairs_all}
+    more.update(warm_s=warm_s, runtime_s=runtime)
     return replace(res, runtime_s=runtime, extra={**res.extra, **more},
                    plan=res.plan.with_stats(**more))
+
+
+def _best_start(instance: Instance, warm_start: Plan | str | None, seed: int | None,
+                dual: Any, clock: Stopwatch) -> Plan | None:
+    """The cheaper of the warm start and the Lagrangian heuristic's plan (if any)."""
+    if isinstance(warm_start, Plan):
+        problems = route_violations(instance, warm_start)
+        if problems:
+            raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+    warm: Plan | None
+    if warm_start == "relaxed":
+        warm = relaxed_plan(instance, clock=clock)
+    else:
+        warm = resolve_warm_start(instance, warm_start, seed)
+    if warm_start is None or dual is None or dual.plan is None:
+        return warm
+    from ..evaluation import decode_plan
+
+    if warm is None or dual.cost < evaluate(instance, warm).total:
+        return decode_plan(instance, dual.plan, "lagrangian")
+    return warm
+
+
+def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
+    """``res`` with the Lagrangian bound when it beats the one reported (``feasible`` only)."""
+    if (dual is None or res.status != "feasible" or not math.isfinite(dual.bound)
+            or (math.isfinite(res.bound) and dual.bound <= res.bound)):
+        return res
+    bound = min(dual.bound, res.objective)
+    gap = relative_gap(res.objective, bound)
+    plan = res.plan.with_stats(bound=bound, gap=gap, bound_source="lagrangian")
+    return replace(res, bound=bound, gap=gap, plan=plan)

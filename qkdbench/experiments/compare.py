@@ -7,8 +7,13 @@ raises gives a row with status ``error`` and its message, and the comparison
 goes on. :func:`format_table` prints it as text or Markdown.
 
 Gaps are measured against the exact optimum when an exact planner proved
-optimality, otherwise against the best proven lower bound, otherwise against
-the cheapest plan found; the column ``gap_ref`` says which.
+optimality, otherwise against the best proven lower bound from any source,
+otherwise against the cheapest plan found; the column ``gap_ref`` says which.
+Every row's ``bound_source`` says where its bound came from (``solver``: the
+MILP solver's dual bound; ``lagrangian``: the Lagrangian dual; ``relaxation``:
+the capacity-free relaxation); with ``bound_time`` the comparison also runs the
+Lagrangian dual ascent itself (:func:`~qkdbench.exact.lagrangian.lagrangian_bound`)
+and its bound, labelled :data:`BOUND_ROW`, competes as a reference.
 
 Time limits: each planner gets at most ``time_limit`` seconds
 (:data:`DEFAULT_TIME_LIMIT`), and never more than an equal share of what is
@@ -40,7 +45,11 @@ from ..utils.registry import available_planners, proves_optimality
 from .gaps import add_gaps, gap_reference
 from .runs import RUN_FIELDS, run_planner, warm_up
 
-__all__ = ["DEFAULT_TIME_LIMIT", "DEFAULT_BUDGET", "compare", "format_table", "planner_order"]
+__all__ = ["DEFAULT_TIME_LIMIT", "DEFAULT_BUDGET", "BOUND_ROW", "compare", "format_table",
+           "planner_order"]
+
+#: Name under which the comparison's own Lagrangian bound competes as a gap reference.
+BOUND_ROW = "lagrangian bound"
 
 #: Seconds one planner may run in :func:`compare` unless told otherwise.
 DEFAULT_TIME_LIMIT = 20.0
@@ -63,7 +72,8 @@ def planner_order(names: Sequence[str]) -> list[str]:
 def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: int | None = 0,
             time_limit: float | None = None, budget: float | None = None,
             progress: bool = False, params: Mapping[str, Mapping[str, Any]] | None = None,
-            return_plans: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Plan]]:
+            return_plans: bool = False, bound_time: float | None = None
+            ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Plan]]:
     """Run planners on one instance and score them with the evaluator.
 
     Parameters
@@ -85,15 +95,21 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
         ``{planner: {constructor keyword: value}}``.
     return_plans : bool
         Also return ``{planner: Plan}`` (planners that raised are missing).
+    bound_time : float, optional
+        Seconds for a Lagrangian bound computed by the comparison itself (taken
+        from the budget before the planners run); it is a gap reference like
+        any planner's bound. ``None`` (default): only the planners' bounds.
 
     Returns
     -------
     pandas.DataFrame
         One row per planner, columns :data:`~qkdbench.experiments.runs.RUN_FIELDS`
         plus ``time_limit_s``; ``df.attrs`` holds ``instance``,
-        ``gap_reference`` (value), ``gap_label``, ``gap_source`` and
+        ``gap_reference`` (value), ``gap_label``, ``gap_source`` (planner, and
+        for a bound its source, e.g. ``exact (solver)``) and
         ``gap_contradicted`` (planners whose claimed optimum or bound a cheaper
         feasible plan disproved; see :func:`~qkdbench.experiments.gaps.gap_reference`).
+        The column ``bound_source`` says where each row's bound comes from.
     """
     from tqdm.auto import tqdm
 
@@ -107,6 +123,9 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
     plans: dict[str, Plan] = {}
     bar = tqdm(total=len(names), desc=instance.name, unit="planner", file=sys.stderr,
                disable=not progress, leave=False)
+    extra_rows: list[dict[str, Any]] = []
+    if bound_time is not None and instance.n_requests:
+        extra_rows.append(_bound_row(instance, float(bound_time)))
     try:
         for k, name in enumerate(names):
             left = budget - (time.perf_counter() - start)
@@ -116,18 +135,47 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
                               params=params.get(name))
             row["time_limit_s"] = limit
             plan = row.pop("plan")
+            row["bound_source"] = _bound_source(name, plan, row)
             if plan is not None:
                 plans[name] = plan
             rows.append(row)
             bar.update(1)
     finally:
         bar.close()
-    ref = gap_reference(rows)
+    ref = gap_reference(rows + extra_rows)
     add_gaps(rows, ref)
-    df = pd.DataFrame(rows, columns=[*RUN_FIELDS, "time_limit_s"])
+    source = ref.source
+    if ref.label == "bound":
+        by_name = {str(r["planner"]): r for r in rows + extra_rows}
+        planner = next((n for n in sorted(by_name, key=len, reverse=True)
+                        if source.startswith(n)), "")
+        if planner and by_name[planner].get("bound_source"):
+            source = (f"{planner} ({by_name[planner]['bound_source']})"
+                      + source[len(planner):])
+    df = pd.DataFrame(rows, columns=[*RUN_FIELDS, "bound_source", "time_limit_s"])
     df.attrs.update(instance=instance.name, gap_reference=ref.value, gap_label=ref.label,
-                    gap_source=ref.source, gap_contradicted=list(ref.contradicted))
+                    gap_source=source, gap_contradicted=list(ref.contradicted),
+                    lagrangian_bound=(extra_rows[0]["bound"] if extra_rows else math.nan))
     return (df, plans) if return_plans else df
+
+
+def _bound_source(name: str, plan: Plan | None, row: Mapping[str, Any]) -> str:
+    """Where a run's bound comes from: the plan's ``bound_source``, else the solver's."""
+    if not math.isfinite(float(row.get("bound", math.nan))):
+        return ""
+    label = plan.stats.get("bound_source") if plan is not None else None
+    if label:
+        return str(label)
+    return "solver" if proves_optimality(name) else name
+
+
+def _bound_row(instance: Instance, seconds: float) -> dict[str, Any]:
+    """The comparison's own Lagrangian bound, as a record :func:`gap_reference` reads."""
+    from ..exact.lagrangian import lagrangian_bound
+
+    res = lagrangian_bound(instance, time_limit=max(seconds, 0.0))
+    return {"planner": BOUND_ROW, "status": "feasible", "total": math.nan, "bound": res.bound,
+            "feasible": False, "bound_source": res.bound_source}
 
 
 def _money(x: Any) -> str:
@@ -148,7 +196,7 @@ def _num(x: Any, fmt: str) -> str:
 
 _GAP_NOTES = {
     "optimum": "gap: to the exact optimum ({src}, proven optimal)",
-    "bound": "gap: to the best proven lower bound ({src}; no run proved optimality)",
+    "bound": "gap: to the best proven lower bound, from {src} (no run proved optimality)",
     "best found": "gap: to the cheapest plan found ({src}); no exact planner ran, "
                   "so this proves nothing",
     "": "gap: no reference (no feasible plan)",

@@ -37,7 +37,9 @@ best, fills the rest by tournament selection, uniform crossover (a
 request's two genes travel together) and mutation (a new route index, a
 level one step up or down). A hall of fame keeps the best genomes seen. The
 run stops after ``generations``, at the time limit, or after ``stagnation``
-generations without a better plan.
+generations without a better plan. Whatever stops it (the time limit
+included, even before generation 0), the plan returned is the cheapest of
+the seed plans and every genome scored, so never dearer than a seed.
 
 Fixed charges (extension X1, docs/model.md)
 -------------------------------------------
@@ -375,6 +377,9 @@ class GeneticPlanner:
         if F == 0:
             return self._finish(instance, seed_plans[seed_best], clock, log, evaluations, 0,
                                 "trivial", [best_cost], stats)
+        if clock.expired():  # no time for a population: the best seed, never worse
+            return self._finish(instance, seed_plans[seed_best], clock, log, evaluations, 0,
+                                "time_limit", [best_cost], stats)
 
         dec = GenomeDecoder(instance, state, self.levels)
         toolbox = base.Toolbox()
@@ -470,10 +475,9 @@ class GeneticPlanner:
             pop = elite + children
             since = 0 if best_cost < before else since + 1
 
-        if best_genome is not None:
+        plan = seed_plans[seed_best]
+        if best_genome is not None:  # strictly cheaper than every seed (score() checks)
             plan = decode_plan(instance, dec.decode([best_genome]), self.name)
-        else:
-            plan = seed_plans[seed_best]
         return self._finish(instance, plan, clock, log, evaluations, gen, stop,
                             [ind.fitness.values[0] for ind in hof], stats)
 

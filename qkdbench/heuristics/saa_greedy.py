@@ -67,7 +67,7 @@ from ..planning.paths import Candidates, candidate_paths
 from ..utils.registry import register_planner
 from ..utils.timing import Stopwatch
 
-__all__ = ["sampled_instance", "SAAGreedy"]
+__all__ = ["sampled_instance", "SAAGreedy", "insert_all", "PATH_SHARE"]
 
 
 def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> Instance:
@@ -98,6 +98,33 @@ def _merge(first: Candidates, second: Candidates) -> Candidates:
         paths.append(tuple(p))
         arcs.append(tuple(a))
     return Candidates(tuple(paths), tuple(arcs), first.standalone)
+
+
+#: Share of a time limit the candidate path search may use (the rest: insertion, passes).
+PATH_SHARE = 0.4
+
+
+def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = None) -> int:
+    """Insert the requests in ``order``, each on its cheapest candidate, until the clock.
+
+    Once ``clock`` has expired, the requests left go on their first candidate
+    (their cheapest stand-alone route) without pricing the others, so a plan
+    for every request comes back soon after the limit.
+
+    Returns
+    -------
+    int
+        How many requests were inserted after the limit.
+    """
+    late = 0
+    for f in order:
+        if clock is not None and clock.expired():
+            state.insert(f, 0)
+            late += 1
+            continue
+        i, _ = state.best_candidate(f)
+        state.insert(f, i)
+    return late
 
 
 # --------------------------------------------------------------------------- planner
@@ -156,20 +183,29 @@ class SAAGreedy:
         self.max_passes = max_passes
         self.close_rounds = close_rounds
 
-    def prepare(self, instance: Instance, seed: int | None = None) -> GreedyState:
-        """An empty state: the demand model, its ladders and the candidate routes."""
+    def prepare(self, instance: Instance, seed: int | None = None,
+                clock: Stopwatch | None = None) -> GreedyState:
+        """An empty state: the demand model, its ladders and the candidate routes.
+
+        With a ``clock`` that has a limit, the path search may use up to
+        :data:`PATH_SHARE` of it; requests reached later get only their
+        cheapest stand-alone path (and the shortest by length).
+        """
         model = (instance if self.n_scenarios is None
                  else sampled_instance(instance, int(self.n_scenarios),
                                        0 if seed is None else seed))
         ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n
         weights = ladders.best().reshape(F, A)
-        cands = candidate_paths(model, self.k, weights)
+        paths_clock = None
+        if clock is not None and clock.limit is not None:
+            paths_clock = Stopwatch(max(0.0, PATH_SHARE * clock.limit - clock.elapsed))
+        cands = candidate_paths(model, self.k, weights, paths_clock)
         fc = fixed_charges(model)
         if fc.active and F:
             arcs = arc_table(model)
             loaded = weights + (np.repeat(fc.link, 2) + fc.node[arcs.head])[None, :]
-            cands = _merge(cands, candidate_paths(model, self.k, loaded))
+            cands = _merge(cands, candidate_paths(model, self.k, loaded, paths_clock))
         return GreedyState(model, ladders, cands, self.rebalance)
 
     def build(self, instance: Instance, seed: int | None = None,
@@ -178,15 +214,16 @@ class SAAGreedy:
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
-        state = self.prepare(instance, seed)
+        state = self.prepare(instance, seed, clock)
         F = instance.n_requests
         order = insertion_order(state.candidates, state.ladders, self.order)
-        for f in order:
-            i, _ = state.best_candidate(f)
-            state.insert(f, i)
+        late = insert_all(state, order, clock)
         info = {"passes": 0, "moves": 0, "stop": "converged"}
-        if self.improve and F > 1:
+        if late:
+            info["stop"] = "time_limit"
+        elif self.improve and F > 1:
             info = state.improve(order, clock, self.max_passes)
+        info["late_insertions"] = late
         if state.fixed and self.close_rounds > 0:
             closing = state.close_links(clock, self.close_rounds)
             info = {**info, "links_closed": closing["closed"]}

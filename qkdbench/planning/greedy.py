@@ -37,9 +37,11 @@ from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from .ladders import Ladders
 from .paths import Candidates
-from .waterfill import waterfill
+from .waterfill import union_top, waterfill_group
 
 __all__ = ["GreedyState", "insertion_order", "INSERTION_ORDERS"]
+
+_EMPTY = np.zeros(0)
 
 #: Request orders of :func:`insertion_order`.
 INSERTION_ORDERS = ("cost-desc", "instance")
@@ -82,6 +84,8 @@ class GreedyState:
         self.tail, self.head = arcs.tail, arcs.head
         self.link_users = np.zeros(len(instance.links), dtype=np.int64)
         self.node_users = np.zeros(len(instance.nodes), dtype=np.int64)
+        # (kind, arc) -> (version, lengths, benefits) of the blocks reserved there
+        self._taken_cache: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
 
     # ---- ladders of one pair
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,20 +95,39 @@ class GreedyState:
         return length[ptr[p]:ptr[p + 1]], ben[ptr[p]:ptr[p + 1]]
 
     def _taken(self, kind: str, a: int) -> tuple[np.ndarray, np.ndarray]:
-        """Benefit blocks of the wavelengths reserved on arc ``a`` now."""
-        lens, bens = [], []
-        for f in self.on_arc[a]:
-            q = self.alloc[kind].get((f, a), 0.0)
-            if q <= 0:
-                continue
-            ln, bn = self._ladder(kind, f * self.n_arcs + a)
-            before = np.cumsum(ln) - ln
-            tk = np.clip(q - before, 0.0, ln)
-            lens.append(tk)
-            bens.append(bn)
-        if not lens:
-            return np.zeros(0), np.zeros(0)
-        return np.concatenate(lens), np.concatenate(bens)
+        """Benefit blocks of the wavelengths reserved on arc ``a`` now, largest benefit first.
+
+        Computed once per state of the arc (its ``version``) with array
+        operations over all the requests on it, and reused by every
+        :meth:`pair_delta` until the arc changes.
+        """
+        cache = self._taken_cache
+        hit = cache.get((kind, a))
+        version = int(self.version[a])
+        if hit is not None and hit[0] == version:
+            return hit[1], hit[2]
+        reqs = self.on_arc[a]
+        alloc = self.alloc[kind]
+        q = np.asarray([alloc.get((f, a), 0.0) for f in reqs], dtype=float)
+        live = q > 0
+        if not live.any():
+            out = (np.zeros(0), np.zeros(0))
+        else:
+            ladders = self.ladders
+            ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
+                                else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
+            pairs = np.asarray(reqs, dtype=np.int64)[live] * self.n_arcs + a
+            counts = ptr[pairs + 1] - ptr[pairs]
+            first = np.cumsum(counts) - counts
+            seg = np.repeat(ptr[pairs] - first, counts) + np.arange(int(counts.sum()))
+            ln = length[seg]
+            upto = np.cumsum(ln) - ln  # wavelengths of earlier segments, all pairs
+            start = np.repeat(upto[first[counts > 0]], counts[counts > 0])
+            tk, bn = np.clip(np.repeat(q[live], counts) - (upto - start), 0.0, ln), ben[seg]
+            order = np.argsort(-bn, kind="stable")  # by benefit, for union_top
+            out = (tk[order], bn[order])
+        cache[(kind, a)] = (version, out[0], out[1])
+        return out
 
     @staticmethod
     def _top(lens: np.ndarray, bens: np.ndarray, cap: float) -> float:
@@ -129,10 +152,9 @@ class GreedyState:
             ln, bn = self._ladder(kind, p)
             t_len, t_ben = self._taken(kind, a)
             if self.rebalance:
-                gain = (self._top(np.concatenate((t_len, ln)), np.concatenate((t_ben, bn)), cap)
-                        - float(t_len @ t_ben))
+                gain = union_top(t_len, t_ben, ln, bn, cap) - float(t_len @ t_ben)
             else:
-                gain = self._top(ln, bn, cap - float(t_len.sum()))
+                gain = union_top(_EMPTY, _EMPTY, ln, bn, cap - float(t_len.sum()))
             delta -= gain
         self._delta_cache[key] = delta
         return delta
@@ -205,6 +227,7 @@ class GreedyState:
     # ---- changes
     def _reshare(self, a: int) -> None:
         reqs = self.on_arc[a]
+        blocks = {"y": (_EMPTY, _EMPTY), "z": (_EMPTY, _EMPTY)}
         for kind in ("y", "z"):
             table = self.alloc[kind]
             if not reqs:
@@ -212,12 +235,15 @@ class GreedyState:
             ladders = self.ladders
             ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
                                 else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
-            pairs = np.asarray([f * self.n_arcs + a for f in reqs], dtype=np.int64)
-            got = waterfill(ptr, length, ben, pairs, np.zeros(len(reqs), np.int64),
-                            self.cap[kind][a:a + 1])
+            pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
+            got, t_len, t_ben = waterfill_group(ptr, length, ben, pairs,
+                                                float(self.cap[kind][a]))
             for f, q in zip(reqs, got):
                 table[(f, a)] = float(q)
+            blocks[kind] = (t_len, t_ben)
         self.version[a] += 1
+        for kind, (t_len, t_ben) in blocks.items():  # what _taken would compute
+            self._taken_cache[(kind, a)] = (int(self.version[a]), t_len, t_ben)
 
     def _count(self, arcs: np.ndarray, step: int) -> None:
         """Add ``step`` to the users of the route's links and nodes (X1 bookkeeping)."""

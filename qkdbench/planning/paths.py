@@ -1,8 +1,9 @@
 """Candidate routes: the k shortest simple paths of a request under per-arc weights.
 
 The sample-average greedy and the GA choose each request's route among the
-same candidates: its ``k`` shortest simple paths (Yen's algorithm, through
-:func:`networkx.shortest_simple_paths`) under the weight "expected cost of
+same candidates: its ``k`` shortest simple paths (Yen's algorithm, with a
+compiled Dijkstra for the spur paths; ties between equally long paths go to
+the smaller sequence of node positions) under the weight "expected cost of
 this request alone on this arc with its newsvendor reservations" (docs/model.md,
 property 3), read from the evaluator with :func:`pair_costs`. With loose
 capacity the first candidate is therefore the request's optimal route. The
@@ -20,13 +21,14 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import heapq
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 import networkx as nx
 import numpy as np
+from numba import njit
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
@@ -67,15 +69,121 @@ def k_shortest_paths(instance: Instance, source: Any, target: Any, k: int,
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    g = instance.graph
-    if weight is None:
-        w: str | Callable = "length_km"
-    else:
-        wt = np.asarray(weight, dtype=float)
+    for node in (source, target):
+        if node not in instance.node_index:
+            raise nx.NodeNotFound(f"node {node!r} is not in the network")
+    arcs = arc_table(instance)
+    wt = (arcs.length_km if weight is None else np.asarray(weight)).astype(float)
+    s, t = instance.node_index[source], instance.node_index[target]
+    found = _yen(_adjacency(instance), wt, s, t, k)
+    if not found:
+        raise nx.NetworkXNoPath(f"no path from {source!r} to {target!r}")
+    return [tuple(instance.nodes[v] for v in p) for p in found]
 
-        def w(u: Any, v: Any, d: dict) -> float:
-            return float(wt[d["arc"]])
-    return [tuple(p) for p in islice(nx.shortest_simple_paths(g, source, target, weight=w), k)]
+
+def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Out-arcs in CSR form (by tail, arc id order), heads and tails; memoised per instance."""
+    def make(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        arcs = arc_table(inst)
+        n = len(inst.nodes)
+        order = np.argsort(arcs.tail, kind="stable").astype(np.int64)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
+        return ptr, order, arcs.head.astype(np.int64), arcs.tail.astype(np.int64)
+    return instance.derived("planning.paths.adjacency", make)
+
+
+@njit(cache=True)
+def _spur_path(out_ptr, out_arc, head, tail, weight, source, target, banned_node,
+               banned_arc):
+    """Dijkstra (O(N^2), ties to the smaller node id) avoiding banned nodes and arcs.
+
+    Returns the arcs of the path, source to target (empty if none).
+    """
+    n = out_ptr.size - 1
+    dist = np.full(n, np.inf)
+    pred = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    dist[source] = 0.0
+    while True:
+        u = -1
+        best = np.inf
+        for v in range(n):
+            if not done[v] and dist[v] < best:
+                best = dist[v]
+                u = v
+        if u < 0 or u == target:
+            break
+        done[u] = True
+        for k in range(out_ptr[u], out_ptr[u + 1]):
+            a = out_arc[k]
+            v = head[a]
+            if banned_arc[a] or banned_node[v] or done[v]:
+                continue
+            nd = best + weight[a]
+            if nd < dist[v]:
+                dist[v] = nd
+                pred[v] = a
+    if not np.isfinite(dist[target]):
+        return np.empty(0, dtype=np.int64)
+    m = 0
+    v = target
+    while v != source:
+        m += 1
+        v = tail[pred[v]]
+    out = np.empty(m, dtype=np.int64)
+    v = target
+    for i in range(m - 1, -1, -1):
+        out[i] = pred[v]
+        v = tail[pred[v]]
+    return out
+
+
+def _yen(adj: tuple, weight: np.ndarray, s: int, t: int, k: int) -> list[tuple[int, ...]]:
+    """Yen's k shortest simple paths (node-index tuples), cheapest first, ties by path."""
+    out_ptr, out_arc, head, tail = adj
+    n, n_arcs = out_ptr.size - 1, head.size
+    no_node = np.zeros(n, dtype=np.bool_)
+    no_arc = np.zeros(n_arcs, dtype=np.bool_)
+    first = _spur_path(out_ptr, out_arc, head, tail, weight, s, t, no_node, no_arc)
+    if first.size == 0 and s != t:
+        return []
+
+    def nodes_of(arc_path: list[int]) -> tuple[int, ...]:
+        return (s, *[int(head[a]) for a in arc_path])
+
+    def cost_of(arc_path: list[int]) -> float:
+        return float(sum(float(weight[a]) for a in arc_path))
+
+    found: list[list[int]] = [[int(a) for a in first]]
+    seen = {nodes_of(found[0])}
+    heap: list[tuple[float, tuple[int, ...], list[int]]] = []
+    while len(found) < k:
+        prev = found[-1]
+        prev_nodes = nodes_of(prev)
+        for i in range(len(prev)):
+            root = prev[:i]
+            spur = prev_nodes[i]
+            banned_arc = no_arc.copy()
+            for p in found:
+                if p[:i] == root and len(p) > i:
+                    banned_arc[p[i]] = True
+            banned_node = no_node.copy()
+            banned_node[list(prev_nodes[:i])] = True
+            rest = _spur_path(out_ptr, out_arc, head, tail, weight, spur, t, banned_node,
+                              banned_arc)
+            if rest.size == 0:
+                continue
+            path = root + [int(a) for a in rest]
+            key = nodes_of(path)
+            if key in seen:
+                continue
+            seen.add(key)
+            heapq.heappush(heap, (cost_of(path), key, path))
+        if not heap:
+            break
+        found.append(heapq.heappop(heap)[2])
+    return [nodes_of(p) for p in found]
 
 
 def standalone_arc_costs(instance: Instance) -> np.ndarray:
@@ -124,7 +232,7 @@ class Candidates:
 
 
 def candidate_paths(instance: Instance, k: int,
-                    weights: np.ndarray | None = None) -> Candidates:
+                    weights: np.ndarray | None = None, clock: Any = None) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
     Requests with the same source, target and weights share one path search.
@@ -135,6 +243,11 @@ def candidate_paths(instance: Instance, k: int,
     k : int
     weights : ndarray (F, A), optional
         Per-request arc weights; default :func:`standalone_arc_costs`.
+    clock : Stopwatch, optional
+        Once it has expired, the requests still without candidates get only
+        their shortest path under their weights (and by length): Yen's
+        algorithm is what costs time at scale, and a time-limited planner
+        still needs a route for every request.
 
     Raises
     ------
@@ -152,7 +265,8 @@ def candidate_paths(instance: Instance, k: int,
         key = (req.source, req.target, weights[f].tobytes())
         if key not in cache:
             try:
-                found = k_shortest_paths(instance, req.source, req.target, k, weights[f])
+                k_here = 1 if clock is not None and clock.expired() else k
+                found = k_shortest_paths(instance, req.source, req.target, k_here, weights[f])
                 shortest = tuple(nx.dijkstra_path(instance.graph, req.source, req.target,
                                                   weight="length_km"))
             except nx.NetworkXNoPath:

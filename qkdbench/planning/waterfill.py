@@ -8,8 +8,9 @@ arc's capacity among requests calls :func:`waterfill`.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-__all__ = ["waterfill"]
+__all__ = ["waterfill", "waterfill_group", "union_top"]
 
 
 def waterfill(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.ndarray,
@@ -67,3 +68,75 @@ def waterfill(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.nd
     group_before = np.repeat((cs - ls)[start_idx], np.diff(np.append(start_idx, total)))
     take = np.clip(np.asarray(capacity, float)[gs] - (cs - ls - group_before), 0.0, ls)
     return np.bincount(owner[order], weights=take, minlength=n)
+
+
+@njit(cache=True)
+def waterfill_group(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.ndarray,
+                    capacity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`waterfill` for one capacity group (one arc), compiled: the greedy's hot path.
+
+    Returns
+    -------
+    take : ndarray (n,)
+        The same as ``waterfill(ptr, length, ben, pairs, zeros, [capacity])``:
+        segments are taken by decreasing benefit, ties to the earlier entry.
+    taken_len, taken_ben : ndarray
+        The wavelengths taken per segment (only those with some) and their
+        benefits, largest benefit first: the blocks :func:`union_top` merges.
+    """
+    n = pairs.size
+    total = 0
+    for e in range(n):
+        total += ptr[pairs[e] + 1] - ptr[pairs[e]]
+    seg_len = np.empty(total)
+    seg_ben = np.empty(total)
+    owner = np.empty(total, dtype=np.int64)
+    k = 0
+    for e in range(n):
+        for s in range(ptr[pairs[e]], ptr[pairs[e] + 1]):
+            seg_len[k] = length[s]
+            seg_ben[k] = -ben[s]
+            owner[k] = e
+            k += 1
+    order = np.argsort(seg_ben, kind="mergesort")  # stable: ties keep entry order
+    out = np.zeros(n)
+    taken_len = np.empty(total)
+    taken_ben = np.empty(total)
+    m = 0
+    before = 0.0
+    for k in order:
+        take = min(max(capacity - before, 0.0), seg_len[k])
+        out[owner[k]] += take
+        before += seg_len[k]
+        if take > 0:
+            taken_len[m] = take
+            taken_ben[m] = -seg_ben[k]
+            m += 1
+    return out, taken_len[:m], taken_ben[:m]
+
+
+@njit(cache=True)
+def union_top(t_len: np.ndarray, t_ben: np.ndarray, n_len: np.ndarray, n_ben: np.ndarray,
+              capacity: float) -> float:
+    """Largest total benefit of at most ``capacity`` wavelengths from two benefit ladders.
+
+    Both ladders are sorted by non-increasing benefit; they are merged (ties
+    to the first) and filled up to ``capacity``.
+    """
+    total = 0.0
+    left = capacity
+    i = 0
+    j = 0
+    while left > 0 and (i < t_len.size or j < n_len.size):
+        if j >= n_len.size or (i < t_len.size and t_ben[i] >= n_ben[j]):
+            ln = t_len[i]
+            bn = t_ben[i]
+            i += 1
+        else:
+            ln = n_len[j]
+            bn = n_ben[j]
+            j += 1
+        take = min(ln, left)
+        total += take * bn
+        left -= take
+    return total
