@@ -378,3 +378,14 @@ def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
                        "--resume", "--out", str(other.parent)), "results of set 'capacity'")
     old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
     one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
+
+
+def test_library_solve_reproduces_a_closed_design_entry(tmp_path):
+    name = "nsfnet-r10-k10-s1-heavy-fc10-h3-t0.5"
+    out = tmp_path / "design.solu.json"
+    res = cli("library", "solve", "design", "--instances", name, "--methods", "exact",
+              "--time-limit", "120", "--solutions", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    new, shipped = read_solutions("design", out), read_solutions("design")
+    assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"
+    assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)
