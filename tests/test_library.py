@@ -63,8 +63,8 @@ def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
 
 
 def test_set_files_are_the_table_and_every_hash_reproduces():
-    assert set_names() == ["paper", "capacity", "large"]
-    counts = {"paper": 18, "capacity": 8, "large": 4}
+    assert set_names() == ["paper", "capacity", "design", "large"]
+    counts = {"paper": 18, "capacity": 8, "design": 11, "large": 4}
     for name in set_names():
         libset = load_set(name)
         assert [dict(i.recipe) for i in libset.instances] == SET_TABLE[name]["recipes"]
@@ -96,19 +96,43 @@ def test_an_edited_recipe_is_caught_by_its_hash(tmp_path):
         load_instance(edited.instances[0], str(path))
 
 
-def test_unknown_generator_knob_is_refused_and_design_is_pending():
-    recipe = PENDING_SETS["design"]["recipes"][0]
-    assert {"topology", "requests", "max_rate", "seed", "W_qkd", "W_kml", "site"} <= set(recipe)
-    with pytest.raises(InputError, match="'site'"):
-        instance_from_recipe(recipe)
-    with pytest.raises(InputError, match="not shipped yet"):
-        load_set("design")
+def test_unknown_generator_knob_is_refused_and_nothing_is_pending():
+    recipe = {"topology": "nsfnet", "requests": 3, "max_rate": 2, "seed": 1}
+    with pytest.raises(InputError, match="'colour'"):
+        instance_from_recipe({**recipe, "colour": "red"})
+    with pytest.raises(InputError, match="tightness or W_qkd"):
+        instance_from_recipe({**recipe, "tightness": 0.5, "W_qkd": 40})
+    with pytest.raises(InputError, match=r"recipe\.demand: unknown demand shape"):
+        instance_from_recipe({**recipe, "demand": "zipf"})
+    with pytest.raises(InputError, match=r"recipe\.hotspots: must be an integer"):
+        instance_from_recipe({**recipe, "hotspots": 1.5})
+    assert PENDING_SETS == {}
+    with pytest.raises(InputError, match="unknown set"):
+        load_set("ntn")
+
+
+def test_design_set_is_the_generators_family():
+    """Each design instance is the one design_instance builds with the knobs that separate
+    the planners (benchmarks/bench_design.py), called directly here."""
+    from qkdbench.topologies import design_instance
+
+    libset = load_set("design")
+    got = {(i.recipe["topology"], i.recipe["requests"]) for i in libset.instances}
+    small = {(t, n) for t in ("usnet", "nsfnet", "cost239") for n in (10, 30, 60)}
+    assert got == small | {("sndlib/germany50", 10), ("sndlib/germany50", 30)}
+    for item in libset.instances[:4]:
+        r = item.recipe
+        direct = design_instance(r["topology"], r["requests"], max_rate=10, seed=1,
+                                 demand="heavy", hotspots=3, fixed_charge_factor=10.0,
+                                 tightness=0.5, name=item.name)
+        assert instance_hash(direct) == item.hash
+        assert direct.has_fixed_charges and all(ln.fixed_cost > 0 for ln in direct.links)
 
 
 # --------------------------------------------------------------------------- solutions
 
 
-@pytest.mark.parametrize("set_name", ["paper", "capacity", "large"])
+@pytest.mark.parametrize("set_name", ["paper", "capacity", "design", "large"])
 def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name):
     libset = load_set(set_name)
     sol = read_solutions(set_name)
@@ -134,6 +158,16 @@ def test_paper_and_capacity_are_solved_to_optimality():
         sol = read_solutions(name)
         assert len(sol.entries) == len(load_set(name).instances)
         assert all(e.status == "opt" for e in sol.entries.values())
+
+
+def test_design_has_a_confirmed_cost_and_a_bound_for_every_instance():
+    libset, sol = load_set("design"), read_solutions("design")
+    assert set(sol.entries) == set(libset.by_name)
+    for name, e in sol.entries.items():
+        assert e.cost is not None and e.bound is not None, name
+        assert e.status in ("opt", "best") and e.bound_source in ("exact", "lagrangian")
+        assert confirm_entry(load_instance(libset.by_name[name]), e) == pytest.approx(
+            e.cost, rel=1e-9)
 
 
 def test_acceptance_rules_on_hand_made_candidates():
@@ -218,7 +252,8 @@ def test_library_cli_list_show_write(tmp_path):
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["paper"]["opt"] == 18 and sets["capacity"]["instances"] == 8
-    assert [p["set"] for p in json.loads(res.stdout)["pending"]] == ["design"]
+    assert json.loads(res.stdout)["pending"] == []
+    assert sets["design"]["instances"] == 11
     res = cli("library", "show", "capacity", "--json")
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["recipe"]["W_qkd"] == 45 and rows[0]["status"] == "opt"
@@ -343,3 +378,14 @@ def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
                        "--resume", "--out", str(other.parent)), "results of set 'capacity'")
     old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
     one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
+
+
+def test_library_solve_reproduces_a_closed_design_entry(tmp_path):
+    name = "nsfnet-r10-k10-s1-heavy-fc10-h3-t0.5"
+    out = tmp_path / "design.solu.json"
+    res = cli("library", "solve", "design", "--instances", name, "--methods", "exact",
+              "--time-limit", "120", "--solutions", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    new, shipped = read_solutions("design", out), read_solutions("design")
+    assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"
+    assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)

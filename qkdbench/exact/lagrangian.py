@@ -83,7 +83,15 @@ from numba import njit
 from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate_batch, pair_costs
 from ..evaluation.pricing import arc_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
-from ..planning import Candidates, GreedyState, Ladders, build_ladders, insertion_order, waterfill
+from ..planning import (
+    Candidates,
+    GreedyState,
+    Ladders,
+    build_ladders,
+    insertion_order,
+    standalone_arc_costs,
+    waterfill,
+)
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
 from ..utils.registry import register_planner
@@ -796,7 +804,8 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
         paths_of.append(tuple(tuple([instance.nodes[tails[c[0]]]]
                                     + [instance.nodes[heads[a]] for a in c]) for c in cols))
         start.append(cols.index(mine))
-    cands = Candidates(tuple(paths_of), tuple(arcs_of), np.zeros((F, 0)))
+    # the greedy's network moves (X1) route on the stand-alone arc costs: give the real ones
+    cands = Candidates(tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance))
     ladders = build_ladders(instance)
     state = GreedyState(instance, ladders, cands)
     for f in range(F):

@@ -2,8 +2,10 @@
 and the set files (package data) that pin each instance by its content hash.
 
 A *recipe* is a dict of generator parameters: ``topology``, ``requests``, ``max_rate``,
-``seed`` and any of the instance-wide parameters of :class:`~qkdbench.model.Params`
-(``W_qkd``, ``W_kml``, ``span_km``, ``key_rate_kbps``, ``hop_cost``).
+``seed``, any of the instance-wide parameters of :class:`~qkdbench.model.Params`
+(``W_qkd``, ``W_kml``, ``span_km``, ``key_rate_kbps``, ``hop_cost``) and any of the
+difficulty knobs of :func:`~qkdbench.topologies.design_instance` (``demand``,
+``hotspots``, ``fixed_charge_factor``, ``tightness``, ``site``; :data:`DESIGN_KEYS`).
 :func:`instance_from_recipe` is the only place a recipe becomes an instance; a
 generator knob it does not know is refused, never ignored.
 
@@ -26,10 +28,10 @@ from typing import Any
 from ..exceptions import InputError
 from ..experiments.provenance import instance_hash
 from ..model import Instance, Params
-from ..topologies import make_instance
+from ..topologies import design_instance, load_topology, make_instance
 
-__all__ = ["SET_FORMAT", "RECIPE_KEYS", "PARAM_KEYS", "SET_TABLE", "PENDING_SETS",
-           "LibraryInstance", "LibrarySet", "instance_from_recipe", "recipe_name",
+__all__ = ["SET_FORMAT", "RECIPE_KEYS", "PARAM_KEYS", "DESIGN_KEYS", "DESIGN_KNOBS", "SET_TABLE",
+           "PENDING_SETS", "LibraryInstance", "LibrarySet", "instance_from_recipe", "recipe_name",
            "set_names", "set_file", "read_set", "load_set", "load_instance", "build_set_file"]
 
 #: Format tag of a set file.
@@ -38,6 +40,13 @@ SET_FORMAT = "qkdbench-set/1"
 RECIPE_KEYS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed")
 #: Optional recipe keys: instance-wide parameters (:class:`~qkdbench.model.Params`).
 PARAM_KEYS: tuple[str, ...] = ("W_qkd", "W_kml", "span_km", "key_rate_kbps", "hop_cost")
+#: Optional recipe keys: the difficulty knobs of :func:`~qkdbench.topologies.design_instance`
+#: (a recipe with any of them is built by that generator).
+DESIGN_KEYS: tuple[str, ...] = ("demand", "hotspots", "fixed_charge_factor", "tightness",
+                                "site")
+#: The knob settings that separate the planners (``benchmarks/bench_design.py``).
+DESIGN_KNOBS: dict[str, Any] = {"demand": "heavy", "hotspots": 3, "fixed_charge_factor": 10.0,
+                                "tightness": 0.5}
 
 DATA = "data"
 
@@ -69,6 +78,16 @@ SET_TABLE: dict[str, dict[str, Any]] = {
                        "and NSFNET",
         "recipes": _capacity(),
     },
+    "design": {
+        "description": "fixed charges (factor 10), tightness 0.5, 3 hot spots, heavy-tailed "
+                       "demand, K = 10 on USNET, NSFNET, COST239 (10-60 requests) and "
+                       "germany50 (10-30 requests), seed 1: the family that separates planners",
+        "recipes": [dict(r, **DESIGN_KNOBS) for r in
+                    _grid(topology=["usnet", "nsfnet", "cost239"], requests=[10, 30, 60],
+                          max_rate=10, seed=1)
+                    + _grid(topology="sndlib/germany50", requests=[10, 30], max_rate=10,
+                            seed=1)],
+    },
     "large": {
         "description": "large topohub networks (germany50, janos-us), 200-2000 requests",
         "recipes": [
@@ -80,26 +99,8 @@ SET_TABLE: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Sets defined but not shipped yet, with the reason.
-#: TODO(design set): ship ``design`` once the generator has the fixed-charge knobs (issue 10:
-#: fixed-charge level, capacity tightness, demand shapes, hot spots). Its recipes will be
-#: ``{"topology", "requests", "max_rate", "seed", "W_qkd", "W_kml", "site"}`` (``site``:
-#: the fixed charge per site/link opened) on USNET, NSFNET, COST239 and germany50, 10-100
-#: requests. :func:`instance_from_recipe` refuses ``site`` until then, so the set cannot be
-#: built by mistake; to ship it, teach :func:`instance_from_recipe` the new knobs, move the
-#: entry into :data:`SET_TABLE`, run ``build_set_file("design")`` and ``qkdbench library
-#: solve design``.
-PENDING_SETS: dict[str, dict[str, Any]] = {
-    "design": {
-        "description": "fixed charges on USNET, NSFNET, COST239 and germany50, 10-100 "
-                       "requests (needs the generator's fixed-charge knobs)",
-        "recipes": [dict(r, W_qkd=150, W_kml=50, site=level)
-                    for r in _grid(topology=["usnet", "nsfnet", "cost239", "sndlib/germany50"],
-                                   requests=[10, 40, 100], max_rate=10, seed=1)
-                    for level in (1.0e6,)],
-    },
-}
-
+#: Sets defined but not shipped yet, with the reason (none at present).
+PENDING_SETS: dict[str, dict[str, Any]] = {}
 
 def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> Instance:
     """Build the instance a recipe describes (the one generator entry point of the library).
@@ -107,7 +108,10 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     Parameters
     ----------
     recipe : Mapping
-        :data:`RECIPE_KEYS` (required) and any of :data:`PARAM_KEYS`.
+        :data:`RECIPE_KEYS` (required), any of :data:`PARAM_KEYS` and any of
+        :data:`DESIGN_KEYS` (then :func:`~qkdbench.topologies.design_instance`
+        builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
+        giving both is refused).
     source : str
         Named in messages.
 
@@ -119,7 +123,8 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     Raises
     ------
     InputError
-        For a missing key or a key the generator does not know (one line).
+        For a missing key, a key the generator does not know, or a knob out of
+        range (one line).
 
     Examples
     --------
@@ -127,25 +132,59 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     ...                              "seed": 1, "W_qkd": 40})
     >>> inst.name, inst.params.W_qkd, inst.n_requests
     ('nsfnet-r3-k2-s1-wq40', 40, 3)
+    >>> inst = instance_from_recipe({"topology": "nsfnet", "requests": 3, "max_rate": 2,
+    ...                              "seed": 1, "fixed_charge_factor": 10.0})
+    >>> inst.name, inst.has_fixed_charges
+    ('nsfnet-r3-k2-s1-fc10', True)
     """
     if not isinstance(recipe, Mapping):
         raise InputError("a recipe must be an object", "", source)
     for key in RECIPE_KEYS:
         if key not in recipe:
             raise InputError(f"recipe lacks {key!r}", "", source)
-    unknown = sorted(set(recipe) - set(RECIPE_KEYS) - set(PARAM_KEYS))
+    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS
+    unknown = sorted(set(recipe) - set(known))
     if unknown:
         raise InputError(f"recipe key {unknown[0]!r} is not a generator parameter this "
-                         f"qkdbench knows (known: {', '.join(RECIPE_KEYS + PARAM_KEYS)})",
-                         "", source)
+                         f"qkdbench knows (known: {', '.join(known)})", "", source)
     for key in ("requests", "max_rate", "seed"):
         v = recipe[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise InputError(f"{key} must be an integer >= 0, got {v!r}", "", source)
     params = Params(**{k: recipe[k] for k in PARAM_KEYS if k in recipe})
-    inst = make_instance(str(recipe["topology"]), recipe["requests"], recipe["max_rate"],
-                         seed=recipe["seed"], params=params)
-    return inst.with_requests(inst.requests, recipe_name(recipe))
+    knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
+    if not knobs:
+        inst = make_instance(str(recipe["topology"]), recipe["requests"], recipe["max_rate"],
+                             seed=recipe["seed"], params=params)
+        return inst.with_requests(inst.requests, recipe_name(recipe))
+    _check_knobs(knobs, recipe, source)
+    try:
+        topo = load_topology(str(recipe["topology"]), params)
+        inst = design_instance(topo, recipe["requests"], max_rate=recipe["max_rate"],
+                               seed=recipe["seed"], name=recipe_name(recipe), **knobs)
+    except InputError as exc:
+        raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "",
+                         source) from None
+    return inst
+
+
+def _check_knobs(knobs: Mapping[str, Any], recipe: Mapping[str, Any], source: str) -> None:
+    """Type checks of the design knobs (their ranges are the generator's)."""
+    for key, v in knobs.items():
+        place = f"recipe.{key}"
+        if key == "demand":
+            if not isinstance(v, str):
+                raise InputError(f"must be a demand shape name, got {v!r}", place, source)
+        elif key == "hotspots":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InputError(f"must be an integer, got {v!r}", place, source)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"must be a number, got {v!r}", place, source)
+    if "tightness" in knobs:
+        both = [k for k in ("W_qkd", "W_kml") if k in recipe]
+        if both:
+            raise InputError(f"give tightness or {both[0]}, not both (tightness sets "
+                             "W_qkd and W_kml)", "recipe.tightness", source)
 
 
 def recipe_name(recipe: Mapping[str, Any]) -> str:
@@ -160,7 +199,8 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
     topo = str(recipe["topology"]).rsplit("/", 1)[-1]
     name = f"{topo}-r{recipe['requests']}-k{recipe['max_rate']}-s{recipe['seed']}"
     short = {"W_qkd": "wq", "W_kml": "wk", "span_km": "d", "key_rate_kbps": "kd",
-             "hop_cost": "hop"}
+             "hop_cost": "hop", "demand": "", "hotspots": "h", "fixed_charge_factor": "fc",
+             "tightness": "t", "site": "site"}
     for key in sorted(set(recipe) - set(RECIPE_KEYS)):
         name += f"-{short.get(key, key)}{recipe[key]:g}" if isinstance(recipe[key], float) \
             else f"-{short.get(key, key)}{recipe[key]}"
@@ -206,7 +246,7 @@ def set_names() -> list[str]:
     Examples
     --------
     >>> set_names()
-    ['paper', 'capacity', 'large']
+    ['paper', 'capacity', 'design', 'large']
     """
     return list(SET_TABLE)
 
