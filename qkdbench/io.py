@@ -1,7 +1,9 @@
 """Reading and writing instance (``qkdbench-instance/1``, ``/2``) and plan files.
 
 See ``docs/formats.md`` for every key. An instance that uses an extension key
-(X1: ``costs.r.site``, link and node ``fixed_cost``) is ``qkdbench-instance/2``;
+(X1: ``costs.r.site``, link and node ``fixed_cost``; X2: link ``kind``,
+``unit_costs``, a distribution as ``key_rate_kbps``; X3: request ``targets``,
+``providers``) is ``qkdbench-instance/2``;
 readers accept both formats, and reject a ``/1`` file carrying an extension key
 and any key they do not know, at every level. Readers validate as they go and raise
 :class:`~qkdbench.exceptions.InputError` naming the file, the place in it and
@@ -23,8 +25,11 @@ from .model import (
     Link,
     Params,
     Plan,
+    Provider,
     Request,
     Route,
+    Target,
+    UnitCosts,
     check_number,
 )
 from .utils.files import read_json, write_json
@@ -77,6 +82,111 @@ def _node_id(value: Any, place: str) -> Any:
     return value
 
 
+def _distribution(raw: Any, place: str) -> Demand:
+    """A ``{"values": [...], "probs": [...]}`` object as a :class:`Demand`."""
+    _check_keys(raw, {"values", "probs"}, place)
+    values = _require(raw, "values", place)
+    probs = _require(raw, "probs", place)
+    if not isinstance(values, list) or not isinstance(probs, list):
+        raise InputError("values and probs must be lists", place)
+    try:
+        return Demand(tuple(values), tuple(probs))
+    except InputError as exc:
+        raise InputError(exc.problem, place + exc.place.removeprefix("demand")) from None
+
+
+def _link(ln: Any, place: str, v2: bool) -> Link:
+    u = _node_id(_require(ln, "u", place), f"{place}.u")
+    v = _node_id(_require(ln, "v", place), f"{place}.v")
+    length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
+                          positive=True)
+    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km"}, place,
+                extensions={"fixed_cost", "kind", "unit_costs"}, version2=v2)
+    extra: dict[str, Any] = {}
+    for attr in ("W_qkd", "W_kml", "span_km"):
+        if attr in ln:
+            integer = attr.startswith("W_")
+            val = check_number(ln[attr], f"{place}.{attr}", nonneg=integer,
+                               positive=not integer, integer=integer)
+            extra[attr] = int(val) if integer else val
+    if "key_rate_kbps" in ln:
+        rate = ln["key_rate_kbps"]
+        if isinstance(rate, Mapping):
+            if not v2:
+                raise InputError(f"a key-rate distribution needs format {INSTANCE_FORMAT_2!r}",
+                                 f"{place}.key_rate_kbps")
+            dist = _distribution(rate, f"{place}.key_rate_kbps")
+            for i, x in enumerate(dist.values):
+                if x <= 0:
+                    raise InputError(f"a key-rate state must be positive, got {x!r}",
+                                     f"{place}.key_rate_kbps.values[{i}]")
+            extra["key_rate_kbps"] = dist
+        else:
+            extra["key_rate_kbps"] = check_number(rate, f"{place}.key_rate_kbps", positive=True)
+    if "fixed_cost" in ln:
+        extra["fixed_cost"] = check_number(ln["fixed_cost"], f"{place}.fixed_cost", nonneg=True)
+    if "kind" in ln:
+        if not isinstance(ln["kind"], str):
+            raise InputError(f"expected a string, got {ln['kind']!r}", f"{place}.kind")
+        extra["kind"] = ln["kind"]
+    if "unit_costs" in ln:
+        try:
+            extra["unit_costs"] = UnitCosts.from_dict(ln["unit_costs"])
+        except InputError as exc:
+            raise InputError(exc.problem, f"{place}.{exc.place}") from None
+    return Link(u, v, length, **extra)
+
+
+def _request(rq: Any, place: str, v2: bool) -> Request:
+    rid = _require(rq, "id", place)
+    _check_keys(rq, {"id", "source", "target", "demand"}, place, extensions={"targets"},
+                version2=v2)
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+        raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
+    src = _node_id(_require(rq, "source", place), f"{place}.source")
+    demand = _distribution(_require(rq, "demand", place), f"{place}.demand")
+    rid = str(rid) if not isinstance(rid, str) else rid
+    if "targets" not in rq:
+        dst = _node_id(_require(rq, "target", place), f"{place}.target")
+        return Request(rid, src, dst, demand)
+    if "target" in rq:
+        raise InputError("give either 'target' or 'targets', not both", place)
+    raw = rq["targets"]
+    if not isinstance(raw, list) or not raw:
+        raise InputError("expected a non-empty list of {node, provider, service_cost}",
+                         f"{place}.targets")
+    targets = []
+    for t, tg in enumerate(raw):
+        tp = f"{place}.targets[{t}]"
+        _check_keys(tg, {"node", "provider", "service_cost"}, tp)
+        node = _node_id(_require(tg, "node", tp), f"{tp}.node")
+        prov = _require(tg, "provider", tp)
+        if not isinstance(prov, str) or not prov:
+            raise InputError(f"provider must be a non-empty string, got {prov!r}",
+                             f"{tp}.provider")
+        cost = check_number(tg.get("service_cost", 0.0), f"{tp}.service_cost", nonneg=True)
+        targets.append(Target(node, prov, cost))
+    return Request(rid, src, None, demand, tuple(targets))
+
+
+def _providers(raw: Any) -> tuple[Provider, ...]:
+    if not isinstance(raw, list):
+        raise InputError("expected a list of {id, capacity}", "providers")
+    out = []
+    for i, pv in enumerate(raw):
+        place = f"providers[{i}]"
+        _check_keys(pv, {"id", "capacity"}, place)
+        pid = _require(pv, "id", place)
+        if not isinstance(pid, str) or not pid:
+            raise InputError(f"provider id must be a non-empty string, got {pid!r}",
+                             f"{place}.id")
+        cap = pv.get("capacity")
+        if cap is not None:
+            cap = int(check_number(cap, f"{place}.capacity", nonneg=True, integer=True))
+        out.append(Provider(pid, cap))
+    return tuple(out)
+
+
 def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     """Build an :class:`Instance` from a ``qkdbench-instance/1`` or ``/2`` object.
 
@@ -111,7 +221,8 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         raise InputError(f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r} or "
                          f"{INSTANCE_FORMAT_2!r}", "format")
     v2 = fmt == INSTANCE_FORMAT_2
-    _check_keys(data, {"format", "name", "params", "costs", "nodes", "links", "requests"}, "")
+    _check_keys(data, {"format", "name", "params", "costs", "nodes", "links", "requests"}, "",
+                extensions={"providers"}, version2=v2)
     params = Params.from_dict(data.get("params", {}))
     raw_costs = data.get("costs", {})
     if isinstance(raw_costs, Mapping):
@@ -139,61 +250,29 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     raw_links = _require(data, "links", "")
     if not isinstance(raw_links, list):
         raise InputError("expected a list", "links")
-    links = []
-    for k, ln in enumerate(raw_links):
-        place = f"links[{k}]"
-        u = _node_id(_require(ln, "u", place), f"{place}.u")
-        v = _node_id(_require(ln, "v", place), f"{place}.v")
-        length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
-                               positive=True)
-        extra = {}
-        for attr in LINK_OVERRIDES:
-            if attr in ln:
-                integer = attr.startswith("W_")
-                val = check_number(ln[attr], f"{place}.{attr}", nonneg=integer,
-                                    positive=not integer, integer=integer)
-                extra[attr] = int(val) if integer else val
-        _check_keys(ln, {"u", "v", "length_km", *LINK_OVERRIDES}, place,
-                    extensions={"fixed_cost"}, version2=v2)
-        if "fixed_cost" in ln:
-            extra["fixed_cost"] = check_number(ln["fixed_cost"], f"{place}.fixed_cost",
-                                               nonneg=True)
-        links.append(Link(u, v, length, **extra))  # type: ignore[arg-type]
+    links = [_link(ln, f"links[{k}]", v2) for k, ln in enumerate(raw_links)]
     raw_reqs = data.get("requests", [])
     if not isinstance(raw_reqs, list):
         raise InputError("expected a list", "requests")
-    reqs = []
-    for k, rq in enumerate(raw_reqs):
-        place = f"requests[{k}]"
-        rid = _require(rq, "id", place)
-        _check_keys(rq, {"id", "source", "target", "demand"}, place)
-        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
-            raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
-        src = _node_id(_require(rq, "source", place), f"{place}.source")
-        dst = _node_id(_require(rq, "target", place), f"{place}.target")
-        dem = _require(rq, "demand", place)
-        _check_keys(dem, {"values", "probs"}, f"{place}.demand")
-        values = _require(dem, "values", f"{place}.demand")
-        probs = _require(dem, "probs", f"{place}.demand")
-        if not isinstance(values, list) or not isinstance(probs, list):
-            raise InputError("values and probs must be lists", f"{place}.demand")
-        try:
-            demand = Demand(tuple(values), tuple(probs))
-        except InputError as exc:
-            raise InputError(exc.problem, f"{place}.{exc.place}") from None
-        reqs.append(Request(str(rid) if not isinstance(rid, str) else rid, src, dst, demand))
+    reqs = [_request(rq, f"requests[{k}]", v2) for k, rq in enumerate(raw_reqs)]
+    providers = _providers(data["providers"]) if "providers" in data else ()
     return Instance(tuple(nodes), tuple(links), tuple(reqs), params, costs,
-                    str(data.get("name", "instance")), names, node_costs)
+                    str(data.get("name", "instance")), names, node_costs, providers)
 
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
     """The instance file object: format ``/2`` if it uses an extension key, else ``/1``."""
     links = []
     for link in instance.links:
-        d = {"u": link.u, "v": link.v, "length_km": link.length_km}
+        d: dict[str, Any] = {"u": link.u, "v": link.v, "length_km": link.length_km}
         for attr in (*LINK_OVERRIDES, "fixed_cost"):
-            if getattr(link, attr) is not None:
-                d[attr] = getattr(link, attr)
+            value = getattr(link, attr)
+            if value is not None:
+                d[attr] = value.to_dict() if isinstance(value, Demand) else value
+        if link.kind != "fiber":
+            d["kind"] = link.kind
+        if link.unit_costs is not None:
+            d["unit_costs"] = link.unit_costs.to_dict()
         links.append(d)
     nodes = []
     for n in instance.nodes:
@@ -203,16 +282,30 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
         if n in instance.node_fixed_costs:
             d["fixed_cost"] = instance.node_fixed_costs[n]
         nodes.append(d)
-    return {
+    requests = []
+    for r in instance.requests:
+        rd: dict[str, Any] = {"id": r.id, "source": r.source}
+        if r.targets:
+            rd["targets"] = [{"node": t.node, "provider": t.provider,
+                              "service_cost": t.service_cost} for t in r.targets]
+        else:
+            rd["target"] = r.target
+        rd["demand"] = r.demand.to_dict()
+        requests.append(rd)
+    out = {
         "format": INSTANCE_FORMAT_2 if instance.uses_extensions else INSTANCE_FORMAT,
         "name": instance.name,
         "params": instance.params.to_dict(),
         "costs": instance.costs.to_dict(),
         "nodes": nodes,
         "links": links,
-        "requests": [{"id": r.id, "source": r.source, "target": r.target,
-                      "demand": r.demand.to_dict()} for r in instance.requests],
+        "requests": requests,
     }
+    if instance.providers:
+        out["providers"] = [{"id": p.id, **({} if p.capacity is None
+                                             else {"capacity": p.capacity})}
+                            for p in instance.providers]
+    return out
 
 
 def _read(path: str | os.PathLike, from_dict: Callable[[Any], T]) -> T:
@@ -245,7 +338,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT,
         "instance": plan.instance_name,
         "planner": plan.planner,
-        "requests": [{"id": r.request_id, "path": list(r.path),
+        "requests": [{"id": r.request_id,
+                      **({"provider": r.provider} if r.provider is not None else {}),
+                      "path": list(r.path),
                       "reserve_qkd": json_safe(list(r.reserve_qkd)),
                       "reserve_km": json_safe(list(r.reserve_km))} for r in plan.routes],
         "stats": json_safe(dict(plan.stats)),
@@ -286,7 +381,13 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
                 v = check_number(x, f"{place}.{key}[{i}]")
                 clean.append(int(v) if v == int(v) else v)
             res[key] = tuple(clean)
-        routes.append(Route(str(rid), tuple(path), res["reserve_qkd"], res["reserve_km"]))
+        _check_keys(rq, {"id", "path", "reserve_qkd", "reserve_km", "provider"}, place)
+        prov = rq.get("provider")
+        if prov is not None and (not isinstance(prov, str) or not prov):
+            raise InputError(f"provider must be a non-empty string, got {prov!r}",
+                             f"{place}.provider")
+        routes.append(Route(str(rid), tuple(path), res["reserve_qkd"], res["reserve_km"],
+                            prov))
     stats = data.get("stats", {})
     if not isinstance(stats, Mapping):
         raise InputError("expected an object", "stats")

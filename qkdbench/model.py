@@ -33,10 +33,14 @@ __all__ = [
     "CEIL_TOL",
     "MAX_COUNT",
     "LINK_OVERRIDES",
+    "LINK_KINDS",
     "CostTable",
+    "UnitCosts",
     "Params",
     "Link",
     "Demand",
+    "Target",
+    "Provider",
     "Request",
     "Instance",
     "Route",
@@ -223,23 +227,92 @@ class Params:
 
 
 LINK_OVERRIDES = ("W_qkd", "W_kml", "span_km", "key_rate_kbps")
+#: Kinds of link (X2): Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
+LINK_KINDS: tuple[str, ...] = ("fiber", "free-space", "satellite")
+
+
+@dataclass(frozen=True)
+class UnitCosts:
+    """Prices of one wavelength on a link, per phase, given directly (X2).
+
+    They replace the Table I derivation (Eqs. 3-8) for the link they belong to.
+
+    Parameters
+    ----------
+    qkd, km : tuple of 3 float
+        Price of one QKD / KM wavelength in the reservation, reserved-use and
+        on-demand phases (``PHASES`` order).
+
+    Examples
+    --------
+    >>> UnitCosts.from_dict({"qkd": {"r": 1, "e": 1, "o": 3}, "km": {"r": 2, "e": 2, "o": 5}}).km
+    (2.0, 2.0, 5.0)
+    """
+
+    qkd: tuple[float, float, float]
+    km: tuple[float, float, float]
+
+    def __post_init__(self) -> None:
+        for part in ("qkd", "km"):
+            vals = tuple(getattr(self, part))
+            if len(vals) != len(PHASES):
+                raise InputError(f"expected {len(PHASES)} phase prices, got {len(vals)}",
+                                 f"unit_costs.{part}")
+            object.__setattr__(self, part, tuple(
+                check_number(v, f"unit_costs.{part}.{ph}", nonneg=True)
+                for ph, v in zip(PHASES, vals)))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> UnitCosts:
+        """Build from ``{"qkd": {"r", "e", "o"}, "km": {"r", "e", "o"}}`` (every key required)."""
+        if not isinstance(data, Mapping):
+            raise InputError("expected an object {\"qkd\": {...}, \"km\": {...}}", "unit_costs")
+        for part in sorted(set(data) - {"qkd", "km"}):
+            raise InputError(f"unknown key {part!r}", f"unit_costs.{part}")
+        out = {}
+        for part in ("qkd", "km"):
+            table = data.get(part)
+            if not isinstance(table, Mapping):
+                raise InputError("missing or not an object of phase prices "
+                                 "{\"r\", \"e\", \"o\"}", f"unit_costs.{part}")
+            for key in sorted(set(table) - set(PHASES)):
+                raise InputError(f"unknown phase {key!r}", f"unit_costs.{part}.{key}")
+            for ph in PHASES:
+                if ph not in table:
+                    raise InputError(f"missing phase {ph!r}", f"unit_costs.{part}")
+            out[part] = tuple(table[ph] for ph in PHASES)
+        return cls(out["qkd"], out["km"])
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        """The link's ``unit_costs`` object."""
+        return {part: dict(zip(PHASES, getattr(self, part))) for part in ("qkd", "km")}
 
 
 @dataclass(frozen=True)
 class Link:
-    """A fiber link ``u - v``; it gives the two arcs ``u->v`` and ``v->u``.
+    """A link ``u - v``; it gives the two arcs ``u->v`` and ``v->u``.
 
     Parameters
     ----------
     u, v : int or str
         End nodes, as given.
     length_km : float
-        Fiber length ``e`` (> 0).
-    W_qkd, W_kml, span_km, key_rate_kbps : optional
+        Length ``e`` (> 0).
+    W_qkd, W_kml, span_km : optional
         Per-link overrides of the instance's :class:`Params`.
+    key_rate_kbps : float or Demand, optional
+        The link's key rate ``K_D``: a number, or a discrete distribution of link
+        *states* (values > 0; weather, pass geometry), independent of every
+        demand and of the other links, shared by both arcs in a scenario (X2).
     fixed_cost : float, optional
         One-off first-stage cost paid if any route uses either arc (X1). ``None``:
-        derived, ``costs.site * (2m - 1)`` (see :meth:`Instance.link_fixed_cost`).
+        derived, ``costs.site * (2m - 1)`` for a fiber link, 0 for another kind
+        (see :meth:`Instance.link_fixed_cost`).
+    kind : str
+        ``fiber`` (default), ``free-space`` or ``satellite`` (X2).
+    unit_costs : UnitCosts, optional
+        Wavelength prices given directly, replacing Eqs. 3-8; required for a link
+        that is not ``fiber`` (X2).
     """
 
     u: Any
@@ -248,8 +321,15 @@ class Link:
     W_qkd: int | None = None
     W_kml: int | None = None
     span_km: float | None = None
-    key_rate_kbps: float | None = None
+    key_rate_kbps: float | Demand | None = None
     fixed_cost: float | None = None
+    kind: str = "fiber"
+    unit_costs: UnitCosts | None = None
+
+    @property
+    def has_random_key_rate(self) -> bool:
+        """Whether the key rate is a distribution of more than one state (X2)."""
+        return isinstance(self.key_rate_kbps, Demand) and len(self.key_rate_kbps.values) > 1
 
 
 # --------------------------------------------------------------------------- demand
@@ -357,6 +437,40 @@ class Demand:
 
 
 @dataclass(frozen=True)
+class Target:
+    """One way to serve an anycast request (X3): a provider's site and its price.
+
+    Parameters
+    ----------
+    node : int or str
+        The site's node; the route ends there.
+    provider : str or None
+        The provider's id (``None`` only for the single target of an ordinary request).
+    service_cost : float
+        First-stage cost paid if this target serves the request (>= 0).
+    """
+
+    node: Any
+    provider: str | None = None
+    service_cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider of services (X3) and how many requests it can serve.
+
+    Parameters
+    ----------
+    id : str
+    capacity : int or None
+        Largest number of requests it serves; ``None``: unlimited.
+    """
+
+    id: str
+    capacity: int | None = None
+
+
+@dataclass(frozen=True)
 class Request:
     """A QKD-FL chain request ``f = (s_f, d_f, P_f)``.
 
@@ -365,15 +479,39 @@ class Request:
     id : str
         Request identifier (unique in an instance).
     source, target : int or str
-        Node ids; must differ.
+        Node ids; must differ. ``target`` is ``None`` for an anycast request.
     demand : Demand
         Distribution of the key rate ``kappa_f``.
+    targets : tuple of Target, optional
+        Instead of ``target`` (X3): the provider sites that may serve the
+        request; a plan chooses one and routes to its node.
+
+    Examples
+    --------
+    >>> r = Request("f0", 1, None, Demand.point(1.0),
+    ...             targets=(Target(2, "A", 5.0), Target(3, "B", 0.0)))
+    >>> [t.node for t in r.sinks], r.is_anycast
+    ([2, 3], True)
     """
 
     id: str
     source: Any
     target: Any
     demand: Demand
+    targets: tuple[Target, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", tuple(self.targets))
+
+    @property
+    def is_anycast(self) -> bool:
+        """Whether the request chooses among provider targets (X3)."""
+        return bool(self.targets)
+
+    @property
+    def sinks(self) -> tuple[Target, ...]:
+        """The targets a route may end at: ``targets``, or the one ``target`` at no cost."""
+        return self.targets if self.targets else (Target(self.target),)
 
 
 # --------------------------------------------------------------------------- instance
@@ -402,6 +540,9 @@ class Instance:
     node_fixed_costs : Mapping, optional
         One-off first-stage cost ``G_n`` by node id, paid if any route starts,
         ends or passes through the node (X1; absent nodes cost 0).
+    providers : tuple of Provider, optional
+        Provider capacities (X3). When given, every provider a target names
+        must be listed; when empty, providers are unlimited.
 
     Examples
     --------
@@ -419,6 +560,7 @@ class Instance:
     name: str = "instance"
     node_names: Mapping[Any, str] = field(default_factory=dict, compare=False)
     node_fixed_costs: Mapping[Any, float] = field(default_factory=dict)
+    providers: tuple[Provider, ...] = ()
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
                                      compare=False)
 
@@ -427,6 +569,7 @@ class Instance:
         object.__setattr__(self, "links", tuple(self.links))
         object.__setattr__(self, "requests", tuple(self.requests))
         object.__setattr__(self, "node_fixed_costs", dict(self.node_fixed_costs))
+        object.__setattr__(self, "providers", tuple(self.providers))
         self._validate()
 
     # ---- validation
@@ -459,9 +602,24 @@ class Instance:
                 if getattr(link, attr) is not None:
                     check_number(getattr(link, attr), f"{place}.{attr}", nonneg=True,
                                   integer=True)
-            for attr in ("span_km", "key_rate_kbps"):
-                if getattr(link, attr) is not None:
-                    check_number(getattr(link, attr), f"{place}.{attr}", positive=True)
+            if link.span_km is not None:
+                check_number(link.span_km, f"{place}.span_km", positive=True)
+            rate = link.key_rate_kbps
+            if isinstance(rate, Demand):
+                for i, x in enumerate(rate.values):
+                    if x <= 0:
+                        raise InputError(f"a key-rate state must be positive, got {x!r}",
+                                         f"{place}.key_rate_kbps.values[{i}]")
+            elif rate is not None:
+                check_number(rate, f"{place}.key_rate_kbps", positive=True)
+            if link.kind not in LINK_KINDS:
+                raise InputError(f"unknown link kind {link.kind!r}, expected one of "
+                                 f"{', '.join(LINK_KINDS)}", f"{place}.kind")
+            if link.unit_costs is not None and not isinstance(link.unit_costs, UnitCosts):
+                raise InputError("unit_costs must be UnitCosts", f"{place}.unit_costs")
+            if link.kind != "fiber" and link.unit_costs is None:
+                raise InputError(f"a {link.kind} link needs unit_costs (Eqs. 3-8 price fiber "
+                                 "only)", place)
             if link.fixed_cost is not None:
                 check_number(link.fixed_cost, f"{place}.fixed_cost", nonneg=True)
             span = link.span_km if link.span_km is not None else self.params.span_km
@@ -474,9 +632,23 @@ class Instance:
             check_number(g, f"nodes[{index[n]}].fixed_cost", nonneg=True)
         ids: dict[str, int] = {}
         graph = None
-        min_rate = min([self.params.key_rate_kbps] + [float(link.key_rate_kbps) for link in
-                                                       self.links
-                                                       if link.key_rate_kbps is not None])
+        min_rate = min([self.params.key_rate_kbps]
+                       + [min(r.values) if isinstance(r, Demand) else float(r)
+                          for r in (link.key_rate_kbps for link in self.links)
+                          if r is not None])
+        providers: dict[str, int | None] = {}
+        for i, prov in enumerate(self.providers):
+            if not isinstance(prov, Provider):
+                raise InputError("expected a Provider", f"providers[{i}]")
+            if not isinstance(prov.id, str) or not prov.id:
+                raise InputError(f"provider id must be a non-empty string, got {prov.id!r}",
+                                 f"providers[{i}].id")
+            if prov.id in providers:
+                raise InputError(f"duplicate provider {prov.id!r}", f"providers[{i}].id")
+            if prov.capacity is not None:
+                check_number(prov.capacity, f"providers[{i}].capacity", nonneg=True,
+                             integer=True)
+            providers[prov.id] = prov.capacity
         for k, req in enumerate(self.requests):
             place = f"requests[{k}]"
             if not isinstance(req.id, str) or not req.id:
@@ -485,11 +657,17 @@ class Instance:
             if req.id in ids:
                 raise InputError(f"duplicate request id {req.id!r}", f"{place}.id")
             ids[req.id] = k
-            for end in ("source", "target"):
-                if getattr(req, end) not in index:
-                    raise InputError(f"unknown node {getattr(req, end)!r}", f"{place}.{end}")
-            if req.source == req.target:
-                raise InputError(f"source and target are both {req.source!r}", place)
+            if req.source not in index:
+                raise InputError(f"unknown node {req.source!r}", f"{place}.source")
+            if req.targets:
+                if req.target is not None:
+                    raise InputError("give either 'target' or 'targets', not both", place)
+                self._validate_targets(req, place, index, providers)
+            else:
+                if req.target not in index:
+                    raise InputError(f"unknown node {req.target!r}", f"{place}.target")
+                if req.source == req.target:
+                    raise InputError(f"source and target are both {req.source!r}", place)
             if not isinstance(req.demand, Demand):
                 raise InputError("demand must be a Demand", f"{place}.demand")
             if req.demand.max / min_rate > MAX_COUNT:
@@ -501,9 +679,58 @@ class Instance:
                 graph = nx.Graph()
                 graph.add_nodes_from(self.nodes)
                 graph.add_edges_from((link.u, link.v) for link in self.links)
-            if not nx.has_path(graph, req.source, req.target):
-                raise InputError(f"target {req.target!r} is unreachable from "
-                                 f"source {req.source!r}", place)
+            for t, sink in enumerate(req.sinks):
+                if not nx.has_path(graph, req.source, sink.node):
+                    where = f"{place}.targets[{t}].node" if req.targets else place
+                    raise InputError(f"target {sink.node!r} is unreachable from "
+                                     f"source {req.source!r}", where)
+        if any(cap is not None for cap in providers.values()):
+            self._check_provider_capacity(providers)
+
+    def _validate_targets(self, req: Request, place: str, index: Mapping[Any, int],
+                          providers: Mapping[str, int | None]) -> None:
+        seen: dict[tuple[Any, str], int] = {}
+        for t, tgt in enumerate(req.targets):
+            tp = f"{place}.targets[{t}]"
+            if not isinstance(tgt, Target):
+                raise InputError("expected a Target", tp)
+            if tgt.node not in index:
+                raise InputError(f"unknown node {tgt.node!r}", f"{tp}.node")
+            if tgt.node == req.source:
+                raise InputError(f"target node {tgt.node!r} is the request's source", f"{tp}.node")
+            if not isinstance(tgt.provider, str) or not tgt.provider:
+                raise InputError(f"provider must be a non-empty string, got {tgt.provider!r}",
+                                 f"{tp}.provider")
+            if providers and tgt.provider not in providers:
+                raise InputError(f"unknown provider {tgt.provider!r} (not in providers)",
+                                 f"{tp}.provider")
+            check_number(tgt.service_cost, f"{tp}.service_cost", nonneg=True)
+            key = (tgt.node, tgt.provider)
+            if key in seen:
+                raise InputError(f"duplicate target (node {tgt.node!r}, provider "
+                                 f"{tgt.provider!r}), also targets[{seen[key]}]", tp)
+            seen[key] = t
+
+    def _check_provider_capacity(self, providers: Mapping[str, int | None]) -> None:
+        """Reject capacities that cannot serve every anycast request (a bipartite matching)."""
+        g = nx.DiGraph()
+        n_any = 0
+        for req in self.requests:
+            if not req.targets:
+                continue
+            n_any += 1
+            g.add_edge("_src", ("req", req.id), capacity=1)
+            for tgt in req.targets:
+                g.add_edge(("req", req.id), ("prov", tgt.provider), capacity=1)
+        for pid, cap in providers.items():
+            if g.has_node(("prov", pid)):
+                g.add_edge(("prov", pid), "_sink", capacity=n_any if cap is None else int(cap))
+        if n_any == 0:
+            return
+        served = nx.maximum_flow_value(g, "_src", "_sink")
+        if served < n_any:
+            raise InputError(f"provider capacities can serve at most {served} of the {n_any} "
+                             "requests with targets", "providers")
 
     # ---- derived data
     @cached_property
@@ -572,7 +799,7 @@ class Instance:
         link = self.links[k]
         if link.fixed_cost is not None:
             return float(link.fixed_cost)
-        if not self.costs.site:
+        if not self.costs.site or link.kind != "fiber":
             return 0.0
         span = link.span_km if link.span_km is not None else self.params.span_km
         m = max(1, math.ceil(float(link.length_km) / float(span) - CEIL_TOL))
@@ -581,8 +808,41 @@ class Instance:
     @cached_property
     def uses_extensions(self) -> bool:
         """Whether the instance uses an extension key (so its file is ``qkdbench-instance/2``)."""
-        return bool(self.costs.site or self.node_fixed_costs
-                    or any(link.fixed_cost is not None for link in self.links))
+        return bool(self.costs.site or self.node_fixed_costs or self.providers
+                    or any(link.fixed_cost is not None or link.kind != "fiber"
+                           or link.unit_costs is not None
+                           or isinstance(link.key_rate_kbps, Demand) for link in self.links)
+                    or any(req.targets for req in self.requests))
+
+    @cached_property
+    def features(self) -> frozenset[str]:
+        """The model extensions this instance uses, as planners declare support for them.
+
+        ``fixed_charges`` (X1: a positive fixed charge), ``link_prices`` (X2: a link
+        priced by ``unit_costs``), ``link_states`` (X2: a key rate with more than
+        one state) and ``providers`` (X3: a request with ``targets``).
+        """
+        out = set()
+        if self.has_fixed_charges:
+            out.add("fixed_charges")
+        if any(link.unit_costs is not None for link in self.links):
+            out.add("link_prices")
+        if any(link.has_random_key_rate for link in self.links):
+            out.add("link_states")
+        if any(req.targets for req in self.requests):
+            out.add("providers")
+        return frozenset(out)
+
+    @cached_property
+    def provider_capacity(self) -> dict[str, int | None]:
+        """Capacity of each provider named by a target or listed (``None``: unlimited)."""
+        out: dict[str, int | None] = {}
+        for req in self.requests:
+            for t in req.targets:
+                out.setdefault(str(t.provider), None)
+        for prov in self.providers:
+            out[prov.id] = None if prov.capacity is None else int(prov.capacity)
+        return out
 
     @cached_property
     def has_fixed_charges(self) -> bool:
@@ -627,12 +887,16 @@ class Route:
     reserve_qkd, reserve_km : tuple of int
         Wavelengths reserved on arc ``path[i] -> path[i+1]`` (the paper's
         ``y^r`` and ``z^r``).
+    provider : str, optional
+        For an anycast request (X3), the provider of the chosen target; the path
+        ends at that target's node.
     """
 
     request_id: str
     path: tuple
     reserve_qkd: tuple
     reserve_km: tuple
+    provider: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", tuple(self.path))

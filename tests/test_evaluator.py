@@ -243,8 +243,7 @@ def test_newsvendor_reservation_closed_form():
     for f in range(inst.n_requests):
         arcs = np.arange(0, a.n, 7)
         y, z = newsvendor_reservations(inst, f, arcs)
-        links = s.links[0, s.ptr[f]:s.ptr[f + 1]]
-        probs = s.prob[s.ptr[f]:s.ptr[f + 1]]
+        links, probs = s.link_counts(0, f)
         for i, arc in enumerate(arcs):
             for w, c, got in ((3, a.c_y, y[i]), (1, a.c_z, z[i])):
                 ratio = c[0, arc] / (c[2, arc] - c[1, arc])

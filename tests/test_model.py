@@ -79,7 +79,10 @@ def test_link_overrides_reach_the_arcs():
                                 Link(2, 3, 100.0)), params=Params(W_qkd=9))
     assert arc_table(inst).W_qkd.tolist() == [7, 7, 9, 9]
     assert arc_table(inst).key_rate_kbps.tolist() == [0.5, 0.5, 1.0, 1.0]
-    assert support_table(inst).rate_classes.tolist() == [0.5, 1.0]
+    s = support_table(inst)
+    assert s.n_classes == 2
+    assert [s.rates(c)[0].tolist() for c in range(2)] == [[0.5], [1.0]]
+    assert s.arc_class.tolist() == [0, 0, 1, 1]
 
 
 def test_support_arrays_are_sorted_with_prefix_sums():
@@ -87,8 +90,11 @@ def test_support_arrays_are_sorted_with_prefix_sums():
                     (Request("f0", 1, 2, Demand((2.0, 0.0, 1.5), (0.5, 0.25, 0.25))),))
     s = support_table(inst)
     assert s.kappa.tolist() == [0.0, 1.5, 2.0]
-    assert s.links[0].tolist() == [0, 2, 2]
-    assert s.survival.tolist() == pytest.approx([0.75, 0.5, 0.0])
+    # P = ceil(kappa / 1): 0 w.p. 0.25, 2 w.p. 0.75 (1.5 and 2.0 both need 2 links)
+    links, probs = s.link_counts(0, 0)
+    assert links.tolist() == [0, 2]
+    assert probs.tolist() == pytest.approx([0.25, 0.75])
+    assert s.survival.tolist() == pytest.approx([0.75, 0.0])
     assert s.mean_links[0, 0] == pytest.approx(0.25 * 2 + 0.5 * 2)
 
 

@@ -138,7 +138,7 @@ def cost_curves(instance: Instance, requests: np.ndarray | None = None,
     for f, c in zip(req.tolist(), s.arc_class[arc].tolist()):
         lv = levels_of.get((f, c))
         if lv is None:
-            lv = np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
+            lv = np.unique(np.concatenate(([0], s.link_counts(c, f)[0])))
             levels_of[(f, c)] = lv.astype(float)
             lv = levels_of[(f, c)]
         lists.append(lv)

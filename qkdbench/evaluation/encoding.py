@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..exceptions import InputError
-from ..model import Instance, Plan, Route
+from ..model import Instance, Plan, Request, Route
 from .pricing import arc_table
 
-__all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations"]
+__all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations",
+           "target_position"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +38,10 @@ class PlanArrays:
         Reserved QKD and KM wavelengths on those arcs.
     n_requests : int
         ``F``.
+    target : ndarray (B*F,) int64, optional
+        Row's chosen target: a position in the request's
+        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request; X3).
+        ``None`` means all 0.
     """
 
     ptr: np.ndarray
@@ -43,6 +49,13 @@ class PlanArrays:
     yr: np.ndarray
     zr: np.ndarray
     n_requests: int
+    target: np.ndarray | None = None
+
+    def targets(self) -> np.ndarray:
+        """The chosen target of every row (zeros when none were recorded)."""
+        if self.target is None:
+            return np.zeros(self.ptr.size - 1, dtype=np.int64)
+        return self.target
 
     @property
     def n_plans(self) -> int:
@@ -53,8 +66,9 @@ class PlanArrays:
         """The ``b``-th plan of a batch."""
         F = self.n_requests
         lo, hi = self.ptr[b * F], self.ptr[(b + 1) * F]
+        tgt = None if self.target is None else self.target[b * F:(b + 1) * F]
         return PlanArrays(self.ptr[b * F:(b + 1) * F + 1] - lo, self.arcs[lo:hi],
-                          self.yr[lo:hi], self.zr[lo:hi], F)
+                          self.yr[lo:hi], self.zr[lo:hi], F, tgt)
 
 
 def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
@@ -86,9 +100,22 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
         if path[0] != req.source:
             problems.append(InputError(f"path starts at {path[0]!r}, not at the request's "
                                        f"source {req.source!r}", f"{place}.path[0]"))
-        if path[-1] != req.target:
-            problems.append(InputError(f"path ends at {path[-1]!r}, not at the request's "
-                                       f"target {req.target!r}", f"{place}.path[{len(path) - 1}]"))
+        if req.targets:
+            if route.provider is None:
+                problems.append(InputError("the request has targets: the route must name the "
+                                           "provider it chose", f"{place}.provider"))
+            elif target_position(req, path[-1], route.provider) is None:
+                problems.append(InputError(
+                    f"path ends at {path[-1]!r}, which is not a target of provider "
+                    f"{route.provider!r} for this request", f"{place}.path[{len(path) - 1}]"))
+        else:
+            if route.provider is not None:
+                problems.append(InputError(f"provider {route.provider!r} given, but the request "
+                                           "has a single target", f"{place}.provider"))
+            if path[-1] != req.target:
+                problems.append(InputError(f"path ends at {path[-1]!r}, not at the request's "
+                                           f"target {req.target!r}",
+                                           f"{place}.path[{len(path) - 1}]"))
         firsts: dict = {}
         for i, n in enumerate(path):
             if n not in instance.node_index:
@@ -114,6 +141,14 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
     return problems
 
 
+def target_position(req: Request, node: Any, provider: str | None) -> int | None:
+    """Position of target ``(node, provider)`` in ``req.sinks`` (``None`` if absent)."""
+    for t, sink in enumerate(req.sinks):
+        if sink.node == node and sink.provider == provider:
+            return t
+    return None
+
+
 def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
     """The arrays of one plan, requests in the instance's order.
 
@@ -130,6 +165,7 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
     yr: list[float] = []
     zr: list[float] = []
     ptr = np.zeros(instance.n_requests + 1, dtype=np.int64)
+    target = np.zeros(instance.n_requests, dtype=np.int64)
     index = instance.arc_index
     for f, req in enumerate(instance.requests):
         route = by_id[req.id]
@@ -138,8 +174,11 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
         yr.extend(route.reserve_qkd)
         zr.extend(route.reserve_km)
         ptr[f + 1] = len(arcs)
+        if req.targets:
+            target[f] = target_position(req, p[-1], route.provider)
     return PlanArrays(ptr, np.asarray(arcs, dtype=np.int64), np.asarray(yr, dtype=float),
-                      np.asarray(zr, dtype=float), instance.n_requests)
+                      np.asarray(zr, dtype=float), instance.n_requests,
+                      target if instance.features & {"providers"} else None)
 
 
 def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
@@ -147,6 +186,7 @@ def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
     """The :class:`Plan` of one plan's arrays (reservations rounded to integers)."""
     tails = arc_table(instance).tail
     heads = arc_table(instance).head
+    tgt = arrays.targets()
     routes = []
     for f, req in enumerate(instance.requests):
         lo, hi = arrays.ptr[f], arrays.ptr[f + 1]
@@ -154,7 +194,8 @@ def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
         path = [instance.nodes[tails[arcs[0]]]] + [instance.nodes[heads[a]] for a in arcs]
         routes.append(Route(req.id, tuple(path),
                             tuple(int(round(v)) for v in arrays.yr[lo:hi]),
-                            tuple(int(round(v)) for v in arrays.zr[lo:hi])))
+                            tuple(int(round(v)) for v in arrays.zr[lo:hi]),
+                            req.sinks[int(tgt[f])].provider))
     return Plan(instance.name, planner, tuple(routes), dict(stats or {}))
 
 
@@ -169,7 +210,10 @@ def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
             raise ValueError("plans of different instances in one batch")
         ptrs.append(pa.ptr[1:] + offset)
         offset += int(pa.ptr[-1])
+    target = None
+    if any(p.target is not None for p in batch):
+        target = np.concatenate([p.targets() for p in batch])
     return PlanArrays(np.concatenate(ptrs), np.concatenate([p.arcs for p in batch]),
                       np.concatenate([p.yr for p in batch]),
-                      np.concatenate([p.zr for p in batch]), F)
+                      np.concatenate([p.zr for p in batch]), F, target)
 

@@ -25,11 +25,12 @@ from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
 from ..utils.jsonsafe import finite_or_none
 from . import kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
-from .pricing import arc_table, fixed_charges, support_table
+from .pricing import arc_table, fixed_charges, provider_table, support_table
 
 __all__ = [
     "Evaluation",
     "plan_fixed_charges",
+    "plan_service",
     "BatchScores",
     "evaluate",
     "evaluate_arrays",
@@ -59,20 +60,23 @@ class Evaluation:
         Each names the place in the plan and the problem.
     components : dict
         Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases), and for
-        an instance that uses extension X1 ``site`` (link fixed charges) and
-        ``node`` (node fixed charges).
+        an instance that uses an extension: ``site`` (link fixed charges, X1),
+        ``node`` (node fixed charges, X1), ``unit`` (wavelengths on links priced
+        by their ``unit_costs``, all phases, X2) and ``service`` (service costs
+        of the chosen targets, X3).
     phases : dict
         Cost per phase: ``reservation``, ``reserved_use`` (using reserved
-        wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``
-        and ``node`` are first-stage costs outside the phases.
+        wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``,
+        ``node`` and ``service`` are first-stage costs outside the phases.
     phase_components : dict
         ``phase_components[phase][comp]``, phases named as in ``phases``.
     wavelengths : dict
         Totals over arcs: ``reserved_qkd``, ``used_qkd`` (expected),
         ``on_demand_qkd`` (expected), and the same for ``km``.
     request_costs : tuple of float
-        Expected cost per request, in the instance's order, without fixed
-        charges (shared by the requests, they belong to no single one).
+        Expected cost per request, in the instance's order, with its service
+        cost, without fixed charges (shared by the requests, they belong to no
+        single one).
     """
 
     total: float
@@ -125,7 +129,7 @@ class BatchScores:
 def _kernel_data(instance: Instance) -> tuple:
     s = support_table(instance)
     a = arc_table(instance)
-    return (s.ptr, s.links, s.survival, s.partial_links, s.used_ptr, s.used_table,
+    return (s.lptr, s.links, s.survival, s.partial_links, s.used_ptr, s.used_table,
             s.mean_links, s.arc_class, a.c_y, a.c_z, a.hop)
 
 
@@ -161,6 +165,23 @@ def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, flo
     return float(math.fsum(fc.link[np.unique(used // 2)])), float(math.fsum(fc.node[nodes]))
 
 
+def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Service cost per request and requests served per provider, of one encoded plan (X3).
+
+    Returns
+    -------
+    service : ndarray (F,)
+        Service cost of each request's chosen target (0 for an ordinary request).
+    served : ndarray (P,) int64
+        Requests each provider serves (providers in ``provider_table(instance).ids`` order).
+    """
+    pt = provider_table(instance)
+    pos = pt.ptr[:-1] + arrays.targets()[:instance.n_requests]
+    prov = pt.provider[pos]
+    served = np.bincount(prov[prov >= 0], minlength=len(pt.ids)).astype(np.int64)
+    return pt.service_cost[pos], served
+
+
 def reservation_violations(instance: Instance, arrays: PlanArrays,
                            plan: Plan | None = None) -> list[str]:
     """Reservation problems of one encoded plan: negative, fractional, over capacity."""
@@ -185,6 +206,12 @@ def reservation_violations(instance: Instance, arrays: PlanArrays,
             u, v = instance.nodes[arcs.tail[a]], instance.nodes[arcs.head[a]]
             out.append(f"arc {u!r}->{v!r}: {used[a]:g} {name} wavelengths reserved, "
                        f"capacity {int(cap[a])}")
+    pt = provider_table(instance)
+    if pt.active:
+        _, served = plan_service(instance, arrays)
+        for i in np.flatnonzero((pt.capacity >= 0) & (served > pt.capacity)):
+            out.append(f"provider {pt.ids[i]!r}: serves {int(served[i])} requests, "
+                       f"capacity {int(pt.capacity[i])}")
     return out
 
 
@@ -199,15 +226,20 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
     qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
     phase_components: dict[str, dict[str, float]] = {}
-    for ph, name in zip(PHASES, PHASE_NAMES):
+    comp_names = COMPONENTS + (("unit",) if a.priced.any() else ())
+    for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES)):
         table = getattr(costs, ph)
         phase_components[name] = {
             comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
             for c, comp in enumerate(COMPONENTS)}
+        if a.priced.any():  # X2: links priced per wavelength directly
+            pr = a.priced
+            phase_components[name]["unit"] = float(a.c_y[i, pr] @ qy[ph][pr]
+                                                   + a.c_z[i, pr] @ qz[ph][pr])
     hop_cost = float(a.hop @ q[kernels.HOPS])
     phases = {name: math.fsum(phase_components[name].values()) for name in PHASE_NAMES}
     components = {comp: math.fsum(phase_components[name][comp] for name in PHASE_NAMES)
-                  for comp in COMPONENTS}
+                  for comp in comp_names}
     components["hop"] = hop_cost
     first = phases["reservation"] + hop_cost
     if instance.uses_extensions:
@@ -215,6 +247,11 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
         components["site"] = site
         components["node"] = node
         first += site + node
+    if provider_table(instance).active:  # X3
+        service, _ = plan_service(instance, arrays)
+        components["service"] = math.fsum(service)
+        first += components["service"]
+        req_cost = req_cost + service
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))
@@ -292,6 +329,16 @@ def evaluate_batch(instance: Instance,
                                          fc.node)
         total = total + site + node
         first = first + site + node
+    pt = provider_table(instance)
+    if pt.active:  # X3: service costs, and requests over a provider's capacity as excess
+        B = (batch.ptr.size - 1) // F
+        pos = np.tile(pt.ptr[:-1], B) + batch.targets()
+        service = pt.service_cost[pos].reshape(B, F).sum(axis=1)
+        total = total + service
+        first = first + service
+        prov = pt.provider[pos].reshape(B, F)
+        for i in np.flatnonzero(pt.capacity >= 0):
+            excess = excess + np.maximum(0, (prov == i).sum(axis=1) - pt.capacity[i])
     return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
 
 

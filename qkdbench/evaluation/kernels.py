@@ -6,7 +6,9 @@ needing ``3P``, the reserved ones used are ``min(yr, 3P)`` (if using a reserved
 wavelength is not dearer than buying one on demand) and the rest is bought on
 demand; the same for KM with ``P``. The expectation needs
 ``E[min(y, w P)]``, which these kernels read off per-request sorted supports
-with prefix sums in ``O(log |support|)``.
+with prefix sums in ``O(log |support|)``: the distribution of the QKD-link
+count ``P`` per (key-rate class, request), the product of the demand and the
+link state (X2).
 
 Array layout (all kernels)
 --------------------------
@@ -35,11 +37,12 @@ _W_KM = 1.0
 
 
 @njit(cache=True, inline="always")
-def expected_used(y, w, f, c, sptr, links, survival, partial, used_ptr, used_table):
-    """``E[min(y, w * P_f)]`` on an arc of key-rate class ``c`` (``y >= 0``).
+def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_table):
+    """``E[min(y, w * P)]`` for request ``f`` on an arc of key-rate class ``c`` (``y >= 0``).
 
-    An integer ``y`` reads the precomputed table (``O(1)``); any other value
-    searches the sorted support (``O(log |support|)``).
+    ``P``'s distribution is ``links[lptr[c, f]:lptr[c, f+1]]`` (distinct values,
+    ascending). An integer ``y`` reads the precomputed table (``O(1)``); any
+    other value searches the sorted support (``O(log |support|)``).
     """
     t0 = used_ptr[c, f]
     n = used_ptr[c, f + 1] - t0
@@ -50,35 +53,35 @@ def expected_used(y, w, f, c, sptr, links, survival, partial, used_ptr, used_tab
             if idx < n:
                 return used_table[t0 + int(idx)] / scale
             return used_table[t0 + n - 1] / scale
-    lo = sptr[f]
-    hi = sptr[f + 1]
+    lo = lptr[c, f]
+    hi = lptr[c, f + 1]
     a = lo
     b = hi
-    while a < b:  # first support position with w * P > y
+    while a < b:  # first position with w * P > y
         mid = (a + b) >> 1
-        if w * links[c, mid] <= y:
+        if w * links[mid] <= y:
             a = mid + 1
         else:
             b = mid
     if a == lo:
         return y
-    return w * partial[c, a - 1] + y * survival[a - 1]
+    return w * partial[a - 1] + y * survival[a - 1]
 
 
 @njit(cache=True, inline="always")
-def _pair(f, arc, yr, zr, sptr, links, survival, partial, used_ptr, used_table, mean_links,
+def _pair(f, arc, yr, zr, lptr, links, survival, partial, used_ptr, used_table, mean_links,
           arc_class, c_y, c_z):
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
     need_z = _W_KM * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
-        used_y = expected_used(yr, _W_QKD, f, c, sptr, links, survival, partial, used_ptr,
+        used_y = expected_used(yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr,
                                used_table)
     else:
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
-        used_z = expected_used(zr, _W_KM, f, c, sptr, links, survival, partial, used_ptr,
+        used_z = expected_used(zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr,
                                used_table)
     else:
         used_z = 0.0
@@ -86,7 +89,7 @@ def _pair(f, arc, yr, zr, sptr, links, survival, partial, used_ptr, used_table, 
 
 
 @njit(cache=True)
-def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, used_ptr,
+def score_detail(ptr, arcs, yr, zr, n_arcs, lptr, links, survival, partial, used_ptr,
                  used_table, mean_links, arc_class, c_y, c_z, hop):
     """Score one plan in detail.
 
@@ -105,7 +108,7 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, used
         acc = 0.0
         for k in range(ptr[f], ptr[f + 1]):
             a = arcs[k]
-            uy, oy, uz, oz = _pair(f, a, yr[k], zr[k], sptr, links, survival, partial,
+            uy, oy, uz, oz = _pair(f, a, yr[k], zr[k], lptr, links, survival, partial,
                                    used_ptr, used_table, mean_links, arc_class, c_y, c_z)
             q[R_Y, a] += yr[k]
             q[E_Y, a] += uy
@@ -121,7 +124,7 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, sptr, links, survival, partial, used
 
 
 @njit(cache=True, parallel=True)
-def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, used_ptr, used_table,
+def score_batch(ptr, arcs, yr, zr, n_req, lptr, links, survival, partial, used_ptr, used_table,
                 mean_links, arc_class, c_y, c_z, hop, w_qkd, w_kml):
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
 
@@ -154,7 +157,7 @@ def score_batch(ptr, arcs, yr, zr, n_req, sptr, links, survival, partial, used_p
                 a = arcs[k]
                 y = yr[k]
                 z = zr[k]
-                uy, oy, uz, oz = _pair(f, a, y, z, sptr, links, survival, partial,
+                uy, oy, uz, oz = _pair(f, a, y, z, lptr, links, survival, partial,
                                        used_ptr, used_table, mean_links, arc_class, c_y, c_z)
                 fs = c_y[0, a] * y + c_z[0, a] * z + hop[a]
                 acc_first += fs
@@ -216,7 +219,7 @@ def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
 
 
 @njit(cache=True)
-def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, used_ptr, used_table,
+def pair_costs(req, arcs, yr, zr, lptr, links, survival, partial, used_ptr, used_table,
                mean_links, arc_class, c_y, c_z, hop):
     """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reservations ``yr[i]``, ``zr[i]``.
 
@@ -229,7 +232,7 @@ def pair_costs(req, arcs, yr, zr, sptr, links, survival, partial, used_ptr, used
     out_z = np.empty(n)
     for i in range(n):
         a = arcs[i]
-        uy, oy, uz, oz = _pair(req[i], a, yr[i], zr[i], sptr, links, survival, partial,
+        uy, oy, uz, oz = _pair(req[i], a, yr[i], zr[i], lptr, links, survival, partial,
                                used_ptr, used_table, mean_links, arc_class, c_y, c_z)
         out_y[i] = c_y[0, a] * yr[i] + c_y[1, a] * uy + c_y[2, a] * oy + hop[a]
         out_z[i] = c_z[0, a] * zr[i] + c_z[1, a] * uz + c_z[2, a] * oz

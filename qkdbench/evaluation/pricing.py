@@ -28,10 +28,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Demand, Instance
 
 __all__ = ["ArcArrays", "SupportArrays", "FixedCharges", "arc_table", "support_table",
-           "fixed_charges", "qkd_links_needed", "mdi_segments", "USED_TABLE_LIMIT"]
+           "fixed_charges", "qkd_links_needed", "mdi_segments", "link_rate_states",
+           "ProviderArrays", "provider_table",
+           "USED_TABLE_LIMIT"]
 
 
 def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndarray:
@@ -76,6 +78,12 @@ class ArcArrays:
         Unit cost of one QKD / KM wavelength per phase (``PHASES`` order).
     hop : ndarray (A,)
         Route cost per arc used.
+    priced : ndarray (A,) bool
+        Arcs of links whose ``unit_costs`` replace the Table I derivation (X2);
+        their component counts are 0 and their cost is reported as ``unit``.
+
+    ``key_rate_kbps`` holds each arc's *mean* key rate; the distribution of a
+    random key rate (X2) is in :func:`support_table`.
     """
 
     tail: np.ndarray
@@ -91,6 +99,7 @@ class ArcArrays:
     c_y: np.ndarray
     c_z: np.ndarray
     hop: np.ndarray
+    priced: np.ndarray
 
     @property
     def n(self) -> int:
@@ -100,28 +109,39 @@ class ArcArrays:
 
 @dataclass(frozen=True, eq=False)
 class SupportArrays:
-    """Per-request key-rate supports, sorted, in CSR form, for the evaluator.
+    """Key-rate supports and the QKD-link counts they imply, in CSR form, for the evaluator.
 
-    Request ``f`` owns positions ``ptr[f]:ptr[f+1]``. Arcs are grouped into
-    classes of equal key rate ``K_D``; ``links[c, s]`` is the number of QKD links
-    ``P`` (Eq. 1) needed at support point ``s`` on an arc of class ``c``.
+    Request ``f`` owns positions ``ptr[f]:ptr[f+1]`` of its sorted demand
+    support. Arcs are grouped into *key-rate classes*: arcs whose links have the
+    same key-rate distribution (a fixed ``K_D`` is a one-state distribution; X2
+    links may have several states). For class ``c`` and request ``f`` the number
+    of QKD links ``P = ceil(kappa / K - 1e-9)`` (Eq. 1) has a discrete
+    distribution over the product of the demand and the link state; its distinct
+    values, ascending, are ``links[lptr[c, f]:lptr[c, f+1]]`` with probabilities
+    ``link_prob`` at the same positions.
 
     Attributes
     ----------
     ptr : ndarray (F+1,) int64
     kappa : ndarray (S,) float64
-        Support values, ascending within each request.
+        Demand support values, ascending within each request.
     prob : ndarray (S,) float64
-    survival : ndarray (S,) float64
-        ``Pr(kappa > kappa[s])`` within the request (exactly 0 at its largest value).
-    rate_classes : ndarray (C,) float64
-        Distinct key rates ``K_D``.
+    class_ptr : ndarray (C+1,) int64
+        Class ``c``'s key-rate states are ``class_rates[class_ptr[c]:class_ptr[c+1]]``.
+    class_rates, class_probs : ndarray float64
+        Key-rate states (kbps) and their probabilities, per class.
     arc_class : ndarray (A,) int64
-        Class of each arc.
-    links : ndarray (C, S) int64
-        ``P`` at each support point, non-decreasing within a request.
-    partial_links : ndarray (C, S) float64
-        ``sum_{t <= s} prob[t] * links[c, t]`` within the request.
+        Class of each arc (both arcs of a link share it).
+    lptr : ndarray (C, F+1) int64
+        CSR offsets of the distribution of ``P`` per (class, request).
+    links : ndarray int64
+        Distinct values of ``P``, ascending within each (class, request).
+    link_prob : ndarray float64
+        ``Pr(P = links[i])``.
+    survival : ndarray float64
+        ``Pr(P > links[i])`` within the (class, request) (exactly 0 at its largest).
+    partial_links : ndarray float64
+        ``sum_{j <= i} link_prob[j] * links[j]`` within the (class, request).
     mean_links : ndarray (C, F) float64
         ``E[P]`` per class and request.
     used_ptr : ndarray (C, F+1) int64
@@ -136,18 +156,49 @@ class SupportArrays:
     ptr: np.ndarray
     kappa: np.ndarray
     prob: np.ndarray
-    survival: np.ndarray
-    rate_classes: np.ndarray
+    class_ptr: np.ndarray
+    class_rates: np.ndarray
+    class_probs: np.ndarray
     arc_class: np.ndarray
+    lptr: np.ndarray
     links: np.ndarray
+    link_prob: np.ndarray
+    survival: np.ndarray
     partial_links: np.ndarray
     mean_links: np.ndarray
     used_ptr: np.ndarray
     used_table: np.ndarray
 
+    @property
+    def n_classes(self) -> int:
+        """Number of key-rate classes."""
+        return int(self.class_ptr.size - 1)
+
+    def link_counts(self, c: int, f: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, and their probabilities."""
+        sl = slice(self.lptr[c, f], self.lptr[c, f + 1])
+        return self.links[sl], self.link_prob[sl]
+
+    def rates(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Key-rate states of class ``c`` and their probabilities."""
+        sl = slice(self.class_ptr[c], self.class_ptr[c + 1])
+        return self.class_rates[sl], self.class_probs[sl]
+
 
 #: Largest total size of the expected-use lookup tables (entries).
 USED_TABLE_LIMIT = 4_000_000
+
+
+def link_rate_states(instance: Instance, k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Key-rate states of link ``k`` and their probabilities (one state when fixed)."""
+    rate = instance.links[k].key_rate_kbps
+    if rate is None:
+        return (instance.params.key_rate_kbps,), (1.0,)
+    if isinstance(rate, Demand):
+        order = np.argsort(np.asarray(rate.values), kind="stable")
+        return (tuple(float(rate.values[i]) for i in order),
+                tuple(float(rate.probs[i]) for i in order))
+    return (float(rate),), (1.0,)
 
 
 def _make_arc_table(instance: Instance) -> ArcArrays:
@@ -168,7 +219,10 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     length = np.repeat(np.asarray([float(ln.length_km) for ln in instance.links], float), 2) \
         if instance.links else np.zeros(0)
     span = per_arc("span_km", p.span_km, float)
-    rate = per_arc("key_rate_kbps", p.key_rate_kbps, float)
+    # mean key rate (a fixed rate is its own mean): a summary for reports and heuristics
+    rate = np.repeat(np.asarray([float(np.dot(*link_rate_states(instance, k)[::-1]))
+                                 for k in range(len(instance.links))], float), 2) \
+        if instance.links else np.zeros(0)
     w_qkd = per_arc("W_qkd", p.W_qkd, np.int64)
     w_kml = per_arc("W_kml", p.W_kml, np.int64)
     m = mdi_segments(length, span).astype(float)
@@ -177,12 +231,23 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     coef_y = np.vstack([2.0 * m / QKD_WAVELENGTHS_PER_LINK, m / QKD_WAVELENGTHS_PER_LINK,
                         zero, zero, zero, length])
     coef_z = np.vstack([zero, zero, m + 1.0, m - 1.0, 2.0 * m - 1.0, length])
+    priced = np.zeros(n_arcs, dtype=bool)
+    for k, link in enumerate(instance.links):
+        if link.unit_costs is not None:  # X2: prices given directly, no Table I counts
+            priced[2 * k:2 * k + 2] = True
+    coef_y[:, priced] = 0.0
+    coef_z[:, priced] = 0.0
     cm = instance.costs.matrix()  # (3 phases, 6 components)
     c_y = cm @ coef_y
     c_z = cm @ coef_z
+    for k, link in enumerate(instance.links):
+        if link.unit_costs is not None:
+            for a in (2 * k, 2 * k + 1):
+                c_y[:, a] = link.unit_costs.qkd
+                c_z[:, a] = link.unit_costs.km
     hop = np.full(n_arcs, p.hop_cost)
     arrays = ArcArrays(tail, head, length, span, rate, w_qkd, w_kml,
-                       m.astype(np.int64), coef_y, coef_z, c_y, c_z, hop)
+                       m.astype(np.int64), coef_y, coef_z, c_y, c_z, hop, priced)
     for a in vars(arrays).values():
         a.setflags(write=False)
     return arrays
@@ -207,26 +272,56 @@ def _make_support_table(instance: Instance) -> SupportArrays:
         ptr[f + 1] = ptr[f] + order.size
     kappa = np.concatenate(kappas) if kappas else np.zeros(0)
     prob = np.concatenate(probs) if probs else np.zeros(0)
-    classes, arc_class = np.unique(arc_table(instance).key_rate_kbps, return_inverse=True)
-    if classes.size == 0:
-        classes = np.asarray([instance.params.key_rate_kbps])
-    n_cls = classes.size
-    links = np.zeros((n_cls, kappa.size), dtype=np.int64)
-    partial = np.zeros((n_cls, kappa.size))
+    # key-rate classes: links with the same key-rate distribution
+    states = [link_rate_states(instance, k) for k in range(len(instance.links))]
+    if not states:
+        states = [((instance.params.key_rate_kbps,), (1.0,))]
+    class_of: dict[tuple, int] = {}
+    link_class = np.asarray([class_of.setdefault(st, len(class_of)) for st in states],
+                            dtype=np.int64)
+    arc_class = np.repeat(link_class, 2) if instance.links else np.zeros(0, np.int64)
+    classes = list(class_of)
+    n_cls = len(classes)
+    class_ptr = np.zeros(n_cls + 1, dtype=np.int64)
+    class_ptr[1:] = np.cumsum([len(v) for v, _ in classes])
+    class_rates = np.asarray([x for v, _ in classes for x in v], float)
+    class_probs = np.asarray([x for _, p in classes for x in p], float)
+    # distribution of P = ceil(kappa / K) per (class, request): product of the marginals
+    lptr = np.zeros((n_cls, n_req + 1), dtype=np.int64)
+    vals_out: list[np.ndarray] = []
+    prob_out: list[np.ndarray] = []
+    offset = 0
+    for c, (rates, rprobs) in enumerate(classes):
+        lptr[c, 0] = offset
+        for f in range(n_req):
+            sl = slice(ptr[f], ptr[f + 1])
+            n = np.concatenate([qkd_links_needed(kappa[sl], r) for r in rates])
+            w = np.concatenate([prob[sl] * q for q in rprobs])
+            uniq, inv = np.unique(n, return_inverse=True)
+            vals_out.append(uniq)
+            prob_out.append(np.bincount(inv.reshape(-1), weights=w, minlength=uniq.size))
+            offset += uniq.size
+            lptr[c, f + 1] = offset
+    links = np.concatenate(vals_out).astype(np.int64) if vals_out else np.zeros(0, np.int64)
+    link_prob = np.concatenate(prob_out) if prob_out else np.zeros(0)
+    survival = np.zeros(links.size)
+    partial = np.zeros(links.size)
     mean = np.zeros((n_cls, n_req))
-    survival = np.zeros(kappa.size)
-    for f in range(n_req):
-        sl = slice(ptr[f], ptr[f + 1])
-        tail = np.cumsum(prob[sl][::-1])[::-1]  # Pr(kappa >= kappa_s)
-        survival[sl] = np.append(tail[1:], 0.0)
-        for c, rate in enumerate(classes):
-            links[c, sl] = qkd_links_needed(kappa[sl], rate)
-            partial[c, sl] = np.cumsum(prob[sl] * links[c, sl])
-            mean[c, f] = partial[c, ptr[f + 1] - 1]
+    last = np.zeros((n_cls, n_req), dtype=np.int64)
+    for c in range(n_cls):
+        for f in range(n_req):
+            lo, hi = lptr[c, f], lptr[c, f + 1]
+            if hi == lo:
+                continue
+            pr = link_prob[lo:hi]
+            tail = np.cumsum(pr[::-1])[::-1]  # Pr(P >= links[i])
+            survival[lo:hi] = np.append(tail[1:], 0.0)
+            partial[lo:hi] = np.cumsum(pr * links[lo:hi])
+            mean[c, f] = partial[hi - 1]
+            last[c, f] = links[hi - 1]
     # expected QKD wavelengths used out of y reserved, for every integer y
     w = QKD_WAVELENGTHS_PER_LINK
-    sizes = np.array([[w * int(links[c, ptr[f + 1] - 1]) + 1 if ptr[f + 1] > ptr[f] else 0
-                       for f in range(n_req)] for c in range(n_cls)], dtype=np.int64)
+    sizes = np.where(lptr[:, 1:] > lptr[:, :-1], w * last + 1, 0).astype(np.int64)
     if sizes.sum() > USED_TABLE_LIMIT:
         sizes[:] = 0
     used_ptr = np.zeros((n_cls, n_req + 1), dtype=np.int64)
@@ -236,13 +331,13 @@ def _make_support_table(instance: Instance) -> SupportArrays:
     for c in range(n_cls):
         for f in range(n_req):
             if sizes[c, f]:
-                sl = slice(ptr[f], ptr[f + 1])
+                lo, hi = lptr[c, f], lptr[c, f + 1]
                 y = np.arange(sizes[c, f], dtype=float)
                 table[used_ptr[c, f]:used_ptr[c, f] + sizes[c, f]] = \
-                    np.minimum.outer(y, w * links[c, sl].astype(float)) @ prob[sl]
-    arrays = SupportArrays(ptr, kappa, prob, survival, classes.astype(float),
-                           arc_class.astype(np.int64).reshape(-1), links, partial, mean,
-                           used_ptr, table)
+                    np.minimum.outer(y, w * links[lo:hi].astype(float)) @ link_prob[lo:hi]
+    arrays = SupportArrays(ptr, kappa, prob, class_ptr, class_rates, class_probs,
+                           arc_class.astype(np.int64).reshape(-1), lptr, links, link_prob,
+                           survival, partial, mean, used_ptr, table)
     for a in vars(arrays).values():
         a.setflags(write=False)
     return arrays
@@ -299,3 +394,73 @@ def fixed_charges(instance: Instance) -> FixedCharges:
     ([3.0, 4.0], [0.0, 0.0, 2.0], True)
     """
     return instance.derived("fixed_charges", _make_fixed_charges)
+
+
+@dataclass(frozen=True, eq=False)
+class ProviderArrays:
+    """Targets of every request and provider capacities (extension X3).
+
+    Attributes
+    ----------
+    ptr : ndarray (F+1,) int64
+        Request ``f``'s targets are positions ``ptr[f]:ptr[f+1]``, in the order of
+        :attr:`~qkdbench.model.Request.sinks` (one target at no cost for an
+        ordinary request).
+    node : ndarray int64
+        Target node positions.
+    provider : ndarray int64
+        Provider position in :attr:`ids` (``-1`` for an ordinary request's target).
+    service_cost : ndarray float64
+    ids : tuple of str
+        Provider ids.
+    capacity : ndarray int64
+        Requests each provider can serve (``-1``: unlimited).
+    active : bool
+        Whether any request has targets.
+    """
+
+    ptr: np.ndarray
+    node: np.ndarray
+    provider: np.ndarray
+    service_cost: np.ndarray
+    ids: tuple[str, ...]
+    capacity: np.ndarray
+    active: bool
+
+
+def _make_provider_table(instance: Instance) -> ProviderArrays:
+    caps = instance.provider_capacity
+    ids = tuple(caps)
+    pos = {pid: i for i, pid in enumerate(ids)}
+    ptr = np.zeros(instance.n_requests + 1, dtype=np.int64)
+    node, provider, cost = [], [], []
+    for f, req in enumerate(instance.requests):
+        for t in req.sinks:
+            node.append(instance.node_index[t.node])
+            provider.append(-1 if t.provider is None else pos[t.provider])
+            cost.append(float(t.service_cost))
+        ptr[f + 1] = len(node)
+    arrays = ProviderArrays(ptr, np.asarray(node, np.int64), np.asarray(provider, np.int64),
+                            np.asarray(cost, float), ids,
+                            np.asarray([-1 if caps[i] is None else caps[i] for i in ids],
+                                       np.int64),
+                            "providers" in instance.features)
+    for a in (arrays.ptr, arrays.node, arrays.provider, arrays.service_cost, arrays.capacity):
+        a.setflags(write=False)
+    return arrays
+
+
+def provider_table(instance: Instance) -> ProviderArrays:
+    """Targets, service costs and provider capacities of ``instance`` (X3), computed once.
+
+    Examples
+    --------
+    >>> from qkdbench.model import Demand, Instance, Link, Provider, Request, Target
+    >>> inst = Instance((1, 2, 3), (Link(1, 2, 10.0), Link(1, 3, 10.0)),
+    ...     (Request("f", 1, None, Demand.point(1), (Target(2, "A", 4.0), Target(3, "B"))),),
+    ...     providers=(Provider("A", 1), Provider("B")))
+    >>> pt = provider_table(inst)
+    >>> pt.ids, pt.capacity.tolist(), pt.service_cost.tolist()
+    (('A', 'B'), [1, -1], [4.0, 0.0])
+    """
+    return instance.derived("provider_table", _make_provider_table)

@@ -188,8 +188,8 @@ def priced_curves(instance: Instance) -> PricedCurves:
     s = support_table(instance)
     arcs = arc_table(instance)
     G, A = reps.size, arcs.n
-    n_cls = s.rate_classes.size
-    levels = [[np.unique(np.concatenate(([0], s.links[c, s.ptr[f]:s.ptr[f + 1]])))
+    n_cls = s.n_classes
+    levels = [[np.unique(np.concatenate(([0], s.link_counts(c, f)[0])))
                for c in range(n_cls)] for f in reps]
     K = max([lv.size for per in levels for lv in per], default=1)
     lv = np.zeros((G, n_cls, K))

@@ -277,7 +277,8 @@ def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact")
         nnz += 6 * per_kind + 2 * n
     else:
         sup = support_table(instance)
-        points = int(np.diff(sup.ptr)[pairs.req].sum()) if n else 0
+        cls = sup.arc_class[pairs.arc]
+        points = int((sup.lptr[cls, pairs.req + 1] - sup.lptr[cls, pairs.req]).sum()) if n else 0
         cols += 4 * points
         rows += 4 * points
         nnz += 10 * points
@@ -389,18 +390,24 @@ def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z
 
 def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
                    y: np.ndarray, z: np.ndarray, names: list[np.ndarray]) -> None:
-    """The extensive form's used / on-demand wavelengths per support point."""
+    """The extensive form's used / on-demand wavelengths per scenario of each pair.
+
+    A pair's scenarios are the values of its QKD-link count ``P`` (the product of
+    the demand and, for a random key rate, the link state: X2), merged when equal.
+    """
     arcs, sup = arc_table(instance), support_table(instance)
-    per_pair = np.diff(sup.ptr)[pairs.req]
+    cls = sup.arc_class[pairs.arc]
+    start = sup.lptr[cls, pairs.req]
+    per_pair = sup.lptr[cls, pairs.req + 1] - start
     pair_of = np.repeat(np.arange(pairs.n), per_pair)
-    s = sup.ptr[pairs.req][pair_of] + (np.arange(pair_of.size)
-                                        - np.repeat(np.cumsum(per_pair) - per_pair, per_pair))
+    s = start[pair_of] + (np.arange(pair_of.size)
+                          - np.repeat(np.cumsum(per_pair) - per_pair, per_pair))
     a = pairs.arc[pair_of]
-    need = sup.links[sup.arc_class[a], s].astype(float)
+    need = sup.links[s].astype(float)
     keep = need != 0
     pair_of, s, a, need = pair_of[keep], s[keep], a[keep], need[keep]
     e = pair_of.size
-    p = sup.prob[s]
+    p = sup.link_prob[s]
     f = pairs.req[pair_of]
     row_base = 4 * np.arange(e)
     rows, cols, vals = [], [], []
