@@ -217,6 +217,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     inst = read_instance(args.instance)
     planner = _planner(args.planner)
+    from .utils.registry import check_supports
+
+    check_supports(planner, inst)  # a refusal is bad input: one line, status 2
     try:
         with _Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
             plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)

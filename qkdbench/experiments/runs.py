@@ -26,7 +26,7 @@ from typing import Any
 
 from ..evaluation import evaluate, evaluate_batch
 from ..model import Demand, Instance, Link, Plan, Request, Route
-from ..utils.registry import available_planners, get_planner
+from ..utils.registry import available_planners, check_supports, get_planner
 from ..utils.statuses import ERROR, HEURISTIC, INFEASIBLE, USABLE_STATUSES
 from .values import float_or_nan
 
@@ -96,6 +96,7 @@ def run_planner(instance: Instance, planner: str, *, seed: int | None = 0,
     t0 = time.perf_counter()
     try:
         runner = get_planner(planner, **dict(params or {}))
+        check_supports(runner, instance)
         t0 = time.perf_counter()
         plan = runner.plan(instance, seed=seed, time_limit=time_limit)
         row["runtime_s"] = time.perf_counter() - t0

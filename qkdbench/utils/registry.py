@@ -31,11 +31,24 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from ..exceptions import InputError
+
 if TYPE_CHECKING:
     from ..model import Instance, Plan
 
 __all__ = ["Planner", "PlannerInfo", "register_planner", "unregister_planner", "get_planner",
-           "available_planners", "proves_optimality", "ENTRY_POINT_GROUP", "BUILTIN_MODULES"]
+           "available_planners", "proves_optimality", "ENTRY_POINT_GROUP", "BUILTIN_MODULES",
+           "FEATURES", "DEFAULT_SUPPORTS", "planner_supports", "check_supports"]
+
+#: Model extensions an instance may use (``Instance.features``) and a planner may
+#: declare it handles, in its class attribute ``supports``: ``fixed_charges`` (X1),
+#: ``link_prices`` (X2, links priced by ``unit_costs``), ``link_states`` (X2, random
+#: key rates) and ``providers`` (X3, requests with targets).
+FEATURES: tuple[str, ...] = ("fixed_charges", "link_prices", "link_states", "providers")
+#: What a planner that declares nothing is taken to handle: extensions under which
+#: any plan keeps its shape and the evaluator prices it. A request with targets
+#: changes a plan's shape (a provider per route), so ``providers`` must be declared.
+DEFAULT_SUPPORTS: frozenset[str] = frozenset({"fixed_charges", "link_prices", "link_states"})
 
 #: Entry-point group through which other packages add planners.
 ENTRY_POINT_GROUP = "qkdbench.planners"
@@ -57,7 +70,8 @@ class Planner(Protocol):
 
     A planner class may also set ``proves_optimality = True`` when the plans it
     returns with status ``optimal`` are proven optimal (an exact solver);
-    comparisons then run it first and use it as the reference.
+    comparisons then run it first and use it as the reference; and ``supports``,
+    the set of :data:`FEATURES` it handles (default :data:`DEFAULT_SUPPORTS`).
     """
 
     name: str
@@ -195,3 +209,42 @@ def get_planner(name: str, **params: Any) -> Planner:
     if not isinstance(planner, Planner):
         raise TypeError(f"planner {name!r} does not provide name and plan()")
     return planner
+
+
+def planner_supports(planner: Any) -> frozenset[str]:
+    """The model extensions ``planner`` (an object or a class) declares it handles."""
+    declared = getattr(planner, "supports", None)
+    return DEFAULT_SUPPORTS if declared is None else frozenset(declared)
+
+
+def check_supports(planner: Any, instance: Instance) -> None:
+    """Refuse an instance that uses an extension ``planner`` does not handle.
+
+    Raises
+    ------
+    InputError
+        Naming the planner, the instance and the extensions it does not handle.
+
+    Examples
+    --------
+    >>> from qkdbench.model import Demand, Instance, Link, Request, Target
+    >>> inst = Instance((1, 2), (Link(1, 2, 10.0),),
+    ...                 (Request("f", 1, None, Demand.point(1), (Target(2, "A"),)),))
+    >>> class Plain:
+    ...     name = "plain"
+    >>> check_supports(Plain(), inst)
+    Traceback (most recent call last):
+    ...
+    qkdbench.exceptions.InputError: planner 'plain' does not handle requests with provider targets (X3) of instance 'instance'
+    """
+    missing = [f for f in FEATURES if f in instance.features
+               and f not in planner_supports(planner)]
+    if missing:
+        words = {"fixed_charges": "fixed charges (X1)",
+                 "link_prices": "links priced by unit_costs (X2)",
+                 "link_states": "random link key rates (X2)",
+                 "providers": "requests with provider targets (X3)"}
+        name = getattr(planner, "name", type(planner).__name__)
+        raise InputError(f"planner {name!r} does not handle "
+                         f"{', '.join(words[f] for f in missing)} of instance "
+                         f"{instance.name!r}")
