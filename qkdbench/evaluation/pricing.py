@@ -175,7 +175,7 @@ class SupportArrays:
         return int(self.class_ptr.size - 1)
 
     def link_counts(self, c: int, f: int) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, and their probabilities."""
+        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, with probabilities."""
         sl = slice(self.lptr[c, f], self.lptr[c, f + 1])
         return self.links[sl], self.link_prob[sl]
 
