@@ -326,6 +326,22 @@ class Link:
     kind: str = "fiber"
     unit_costs: UnitCosts | None = None
 
+    def key_rate_states(self, default: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Key-rate states (ascending) and their probabilities; ``default`` when not set.
+
+        Examples
+        --------
+        >>> Link(1, 2, 10.0, key_rate_kbps=Demand((1.0, 0.1), (0.7, 0.3))).key_rate_states(1.0)
+        ((0.1, 1.0), (0.3, 0.7))
+        """
+        rate = self.key_rate_kbps
+        if rate is None:
+            return (float(default),), (1.0,)
+        if isinstance(rate, Demand):
+            pairs = sorted(zip(rate.values, rate.probs), key=lambda vp: vp[0])
+            return tuple(v for v, _ in pairs), tuple(p for _, p in pairs)
+        return (float(rate),), (1.0,)
+
     @property
     def has_random_key_rate(self) -> bool:
         """Whether the key rate is a distribution of more than one state (X2)."""

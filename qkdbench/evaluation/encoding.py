@@ -175,7 +175,9 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
         zr.extend(route.reserve_km)
         ptr[f + 1] = len(arcs)
         if req.targets:
-            target[f] = target_position(req, p[-1], route.provider)
+            pos = target_position(req, p[-1], route.provider)
+            assert pos is not None  # route_violations checked it
+            target[f] = pos
     return PlanArrays(ptr, np.asarray(arcs, dtype=np.int64), np.asarray(yr, dtype=float),
                       np.asarray(zr, dtype=float), instance.n_requests,
                       target if instance.features & {"providers"} else None)

@@ -209,9 +209,9 @@ def reservation_violations(instance: Instance, arrays: PlanArrays,
     pt = provider_table(instance)
     if pt.active:
         _, served = plan_service(instance, arrays)
-        for i in np.flatnonzero((pt.capacity >= 0) & (served > pt.capacity)):
-            out.append(f"provider {pt.ids[i]!r}: serves {int(served[i])} requests, "
-                       f"capacity {int(pt.capacity[i])}")
+        for j in np.flatnonzero((pt.capacity >= 0) & (served > pt.capacity)):
+            out.append(f"provider {pt.ids[j]!r}: serves {int(served[j])} requests, "
+                       f"capacity {int(pt.capacity[j])}")
     return out
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Demand, Instance
+from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
 
 __all__ = ["ArcArrays", "SupportArrays", "FixedCharges", "arc_table", "support_table",
            "fixed_charges", "qkd_links_needed", "mdi_segments", "link_rate_states",
@@ -191,14 +191,7 @@ USED_TABLE_LIMIT = 4_000_000
 
 def link_rate_states(instance: Instance, k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Key-rate states of link ``k`` and their probabilities (one state when fixed)."""
-    rate = instance.links[k].key_rate_kbps
-    if rate is None:
-        return (instance.params.key_rate_kbps,), (1.0,)
-    if isinstance(rate, Demand):
-        order = np.argsort(np.asarray(rate.values), kind="stable")
-        return (tuple(float(rate.values[i]) for i in order),
-                tuple(float(rate.probs[i]) for i in order))
-    return (float(rate),), (1.0,)
+    return instance.links[k].key_rate_states(instance.params.key_rate_kbps)
 
 
 def _make_arc_table(instance: Instance) -> ArcArrays:
@@ -296,10 +289,10 @@ def _make_support_table(instance: Instance) -> SupportArrays:
         for f in range(n_req):
             sl = slice(ptr[f], ptr[f + 1])
             n = np.concatenate([qkd_links_needed(kappa[sl], r) for r in rates])
-            w = np.concatenate([prob[sl] * q for q in rprobs])
+            pw = np.concatenate([prob[sl] * q for q in rprobs])
             uniq, inv = np.unique(n, return_inverse=True)
             vals_out.append(uniq)
-            prob_out.append(np.bincount(inv.reshape(-1), weights=w, minlength=uniq.size))
+            prob_out.append(np.bincount(inv.reshape(-1), weights=pw, minlength=uniq.size))
             offset += uniq.size
             lptr[c, f + 1] = offset
     links = np.concatenate(vals_out).astype(np.int64) if vals_out else np.zeros(0, np.int64)

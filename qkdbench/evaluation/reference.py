@@ -1,10 +1,13 @@
 """Plain-Python twin of the cost kernels, for tests only.
 
-It follows docs/model.md literally: for every request, every arc of its route and
-every support point, it counts the QKD links (Eq. 1), the wavelengths needed,
-the best recourse of that scenario (docs/model.md, property 1), and prices each component
-count with Table I. It shares no code with :mod:`qkdbench.evaluation.kernels`
-and reads only the instance's plain fields, not its derived arrays.
+It follows docs/model.md literally: for every request, every arc of its route,
+every support point of the demand and every state of the link's key rate (X2),
+it counts the QKD links (Eq. 1), the wavelengths needed, the best recourse of
+that scenario (docs/model.md, property 1), and prices each component count with
+Table I, or with the link's own ``unit_costs`` (X2, component ``unit``). It adds
+the fixed charges (X1) and the chosen targets' service costs (X3). It shares no
+code with :mod:`qkdbench.evaluation.kernels` and reads only the instance's plain
+fields, not its derived arrays.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..model import Instance, Plan
+from ..model import Demand, Instance, Plan
 
 __all__ = ["reference_evaluate"]
 
@@ -28,7 +31,8 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     -------
     dict
         ``total``, ``first_stage``, ``second_stage``, ``components`` (tx, rx,
-        km, si, md, ch, hop, and site and node: the fixed charges of X1), ``phases``
+        km, si, md, ch, hop, site and node: the fixed charges of X1, unit: links
+        priced by ``unit_costs``, service: X3), ``phases``
         (reservation, reserved_use, on_demand) and ``wavelengths``.
         Routes are assumed valid (the twin checks nothing).
     """
@@ -38,7 +42,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     for link in instance.links:
         link_of[(link.u, link.v)] = link
         link_of[(link.v, link.u)] = link
-    comps = {c: 0.0 for c in ("tx", "rx", "km", "si", "md", "ch", "hop")}
+    comps = {c: 0.0 for c in ("tx", "rx", "km", "si", "md", "ch", "hop", "unit", "service")}
     phases = {"r": 0.0, "e": 0.0, "o": 0.0}
     wl = {k: 0.0 for k in ("reserved_qkd", "used_qkd", "on_demand_qkd",
                            "reserved_km", "used_km", "on_demand_km")}
@@ -59,7 +63,19 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             comps[c] += weight * v
             phases[ph] += weight * v
 
-    def unit(ph: str, kind: str, e: float, m: int) -> float:
+    phase_pos = {"r": 0, "e": 1, "o": 2}
+
+    def direct(link: Any, ph: str, n_qkd: float, n_km: float, weight: float) -> None:
+        # X2: the link's own price per wavelength, no Table I counts
+        v = (link.unit_costs.qkd[phase_pos[ph]] * n_qkd
+             + link.unit_costs.km[phase_pos[ph]] * n_km)
+        comps["unit"] += weight * v
+        phases[ph] += weight * v
+
+    def unit(ph: str, kind: str, e: float, m: int, link: Any) -> float:
+        if link.unit_costs is not None:
+            table = link.unit_costs.qkd if kind == "y" else link.unit_costs.km
+            return table[phase_pos[ph]]
         if kind == "y":
             return (2 * m * cost[ph]["tx"] + m * cost[ph]["rx"]) / 3 + e * cost[ph]["ch"]
         return ((m + 1) * cost[ph]["km"] + (m - 1) * cost[ph]["si"]
@@ -72,28 +88,40 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             e = float(link.length_km)
             span = link.span_km if link.span_km is not None else p.span_km
             rate = link.key_rate_kbps if link.key_rate_kbps is not None else p.key_rate_kbps
+            if isinstance(rate, Demand):  # X2: a distribution of link states
+                states = list(zip(rate.values, rate.probs))
+            else:
+                states = [(float(rate), 1.0)]
             m = max(1, _ceil(e / span))
+            cost_of = price if link.unit_costs is None else (
+                lambda ph, n_y, n_z, _e, _m, w, _link=link: direct(_link, ph, n_y, n_z, w))
             yr = float(route.reserve_qkd[i])
             zr = float(route.reserve_km[i])
-            price("r", yr, zr, e, m, 1.0)
+            cost_of("r", yr, zr, e, m, 1.0)
             comps["hop"] += p.hop_cost
             wl["reserved_qkd"] += yr
             wl["reserved_km"] += zr
-            use_y = unit("e", "y", e, m) <= unit("o", "y", e, m)
-            use_z = unit("e", "z", e, m) <= unit("o", "z", e, m)
-            for kappa, prob in zip(req.demand.values, req.demand.probs):
-                n_links = _ceil(kappa / rate)
-                need_y, need_z = 3 * n_links, n_links
-                ye = min(yr, need_y) if use_y else 0.0
-                ze = min(zr, need_z) if use_z else 0.0
-                yo, zo = need_y - ye, need_z - ze
-                price("e", ye, 0.0, e, m, prob)
-                price("e", 0.0, ze, e, m, prob)
-                price("o", yo, zo, e, m, prob)
-                wl["used_qkd"] += prob * ye
-                wl["on_demand_qkd"] += prob * yo
-                wl["used_km"] += prob * ze
-                wl["on_demand_km"] += prob * zo
+            use_y = unit("e", "y", e, m, link) <= unit("o", "y", e, m, link)
+            use_z = unit("e", "z", e, m, link) <= unit("o", "z", e, m, link)
+            for kappa, prob_k in zip(req.demand.values, req.demand.probs):
+                for k_rate, prob_s in states:  # independent of the demand
+                    prob = prob_k * prob_s
+                    n_links = _ceil(kappa / k_rate)
+                    need_y, need_z = 3 * n_links, n_links
+                    ye = min(yr, need_y) if use_y else 0.0
+                    ze = min(zr, need_z) if use_z else 0.0
+                    yo, zo = need_y - ye, need_z - ze
+                    cost_of("e", ye, 0.0, e, m, prob)
+                    cost_of("e", 0.0, ze, e, m, prob)
+                    cost_of("o", yo, zo, e, m, prob)
+                    wl["used_qkd"] += prob * ye
+                    wl["on_demand_qkd"] += prob * yo
+                    wl["used_km"] += prob * ze
+                    wl["on_demand_km"] += prob * zo
+        if req.targets:  # X3: the chosen target's service cost
+            for t in req.targets:
+                if t.node == route.path[-1] and t.provider == route.provider:
+                    comps["service"] += float(t.service_cost)
     # X1: every link with an arc on some route pays its fixed charge once (its own
     # fixed_cost, else one relay-site cost per site of its MDI chain: m untrusted and
     # m - 1 trusted relays); every node some route touches pays its own once.
@@ -108,13 +136,13 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
         if frozenset((link.u, link.v)) in used_links:
             if link.fixed_cost is not None:
                 comps["site"] += float(link.fixed_cost)
-            else:
+            elif link.kind == "fiber":  # no derived sites for another kind (X2)
                 span = link.span_km if link.span_km is not None else p.span_km
                 m = max(1, _ceil(float(link.length_km) / span))
                 comps["site"] += instance.costs.site * (m + (m - 1))
     comps["node"] = sum(float(g) for n, g in instance.node_fixed_costs.items()
                         if n in used_nodes)
-    first = phases["r"] + comps["hop"] + comps["site"] + comps["node"]
+    first = phases["r"] + comps["hop"] + comps["site"] + comps["node"] + comps["service"]
     second = phases["e"] + phases["o"]
     named = {"reservation": phases["r"], "reserved_use": phases["e"], "on_demand": phases["o"]}
     return {"total": first + second, "first_stage": first, "second_stage": second,

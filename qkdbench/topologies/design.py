@@ -118,9 +118,10 @@ def _segments(link: Link, params: Params) -> int:
 
 def _mean_links(link: Link, params: Params, reqs: tuple[Request, ...]) -> float:
     """Mean over requests of ``E[P]`` on the link (Eq. 1 at the link's key rate)."""
-    rate = link.key_rate_kbps if link.key_rate_kbps is not None else params.key_rate_kbps
-    vals = [math.fsum(p * max(0, math.ceil(v / rate - CEIL_TOL))
-                      for v, p in zip(r.demand.values, r.demand.probs)) for r in reqs]
+    rates, rprobs = link.key_rate_states(params.key_rate_kbps)
+    vals = [math.fsum(p * q * max(0, math.ceil(v / k - CEIL_TOL))
+                      for v, p in zip(r.demand.values, r.demand.probs)
+                      for k, q in zip(rates, rprobs)) for r in reqs]
     return math.fsum(vals) / len(vals) if vals else 0.0
 
 
@@ -228,8 +229,9 @@ def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
             path = nx.dijkstra_path(g, rq.source, rq.target, weight="length_km")
             for a in inst.path_arcs(path):
                 ln = links[a // 2]
-                rate = ln.key_rate_kbps if ln.key_rate_kbps is not None else params.key_rate_kbps
-                need = max(0, math.ceil(rq.demand.mean / rate - CEIL_TOL))
+                rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
+                need = math.fsum(q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL))
+                                 for k, q in zip(rates, rprobs))
                 load_y[a] += 3 * need
                 load_z[a] += need
         params = replace(params, W_qkd=max(1, math.ceil(tightness * load_y.max() - CEIL_TOL)),
