@@ -380,7 +380,6 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
                 v = check_number(x, f"{place}.{key}[{i}]")
                 clean.append(int(v) if v == int(v) else v)
             res[key] = tuple(clean)
-        _check_keys(rq, {"id", "path", "reserve_qkd", "reserve_km", "provider"}, place)
         prov = rq.get("provider")
         if prov is not None and (not isinstance(prov, str) or not prov):
             raise InputError(f"provider must be a non-empty string, got {prov!r}",
