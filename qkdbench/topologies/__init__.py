@@ -22,6 +22,7 @@ from .loaders import (
                       read_node_link,
                       topohub_topology,
 )
+from .ntn import NTN_EXAMPLES, add_providers, ntn_instance, ntn_topology
 from .requests import make_instance, sample_requests
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "load_topology", "read_edge_list", "read_graphml", "read_node_link",
     "topohub_topology", "make_instance", "sample_requests",
     "DEMAND_SHAPES", "demand_shape", "design_instance",
+    "NTN_EXAMPLES", "ntn_instance", "ntn_topology", "add_providers",
 ]
