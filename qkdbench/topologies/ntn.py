@@ -209,8 +209,8 @@ def _states(rates: Mapping[str, float], weather: Mapping[str, float], place: str
         raise InputError("expected state=rate items", place)
     unknown = sorted(set(weather) - set(rates))
     if unknown:
-        raise InputError(f"weather state {unknown[0]!r} has no key rate (rates are given for "
-                         f"{', '.join(rates)})", place)
+        raise InputError(f"weather state {unknown[0]!r} has no {place.replace('_', ' ')[:-1]} "
+                         f"(given for {', '.join(rates)})", "weather")
     probs = {k: _check_real(p, f"weather.{k}", 0.0, 1.0) for k, p in weather.items()}
     total = math.fsum(probs.values())
     if abs(total - 1.0) > 1e-6:
