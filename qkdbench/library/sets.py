@@ -107,7 +107,8 @@ SET_TABLE: dict[str, dict[str, Any]] = {
         "description": "TN-NTN (X2, X3): USNET, NSFNET and germany50 with 4 ground stations, "
                        "2 satellite and 1 free-space link in weather states, 2 providers "
                        "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
-                       "two with binding provider capacity, one with little cloud",
+                       "two with binding provider capacity, one with cloud 0.01 (where "
+                       "satellite links pay off across USNET)",
         "recipes": [
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1},
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 2},
@@ -115,7 +116,7 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
              "provider_capacity": 5},
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
-             "cloud": 0.05},
+             "cloud": 0.01},
             {"topology": "nsfnet-ntn", "requests": 10, "max_rate": 10, "seed": 1},
             {"topology": "nsfnet-ntn", "requests": 20, "max_rate": 10, "seed": 2,
              "anycast": 1.0, "provider_capacity": 10},

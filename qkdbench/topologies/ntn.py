@@ -27,7 +27,7 @@ non-terrestrial (TN-NTN) instance in four steps, each documented below:
    each get ``sites`` distinct terrestrial nodes (a seeded draw per provider; two
    providers may share a node). Each site's service cost is drawn uniformly in
    ``[(1 - spread) C, (1 + spread) C]`` and rounded to a whole number. A seeded
-   ``anycast`` fraction of the requests (``round(fraction * N)`` of them) become
+   ``anycast`` fraction of the requests (``fraction * N`` rounded half up) become
    anycast: their targets are every provider site other than the request's source,
    in provider then site order; the rest stay ordinary requests. Every provider is
    listed with its capacity (``None``: unlimited).
@@ -68,6 +68,14 @@ assumption). Satellite cloud climatologies (MODIS, ISCCP) put about two thirds o
 globe under cloud at any time, but optical ground stations are built at
 observatory-grade sites where most nights are clear; 0.2 cloudy and 0.2 hazy is a
 middle-of-the-road planning figure for such a site, and ``weather`` changes it.
+
+What the weather does: a route over a non-terrestrial link pays, in the cloud state,
+for about a hundred times the QKD links it needs in clear weather, bought on demand. With
+the default cloud probability 0.2 that makes a satellite link dearer than the fiber
+across USNET coast to coast (about 21 million against 4.6 million for one request of
+uniform 0..10 kbps with newsvendor reservations), although its *mean* key rate is
+0.62 kbps; at cloud 0.01 (haze 0.2) the satellite route is the cheaper (about 3.5
+million). A planner that prices a link at its mean key rate is misled here.
 
 Prices per wavelength (:data:`SATELLITE_PRICES`, :data:`FREE_SPACE_PRICES`; phases
 reservation, reserved use, on demand). No market price exists for a QKD wavelength on a
@@ -465,7 +473,7 @@ def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: i
     price = {(pid, v): float(round(cost * (1.0 + spread * rng.uniform(-1.0, 1.0))))
              for pid in ids for v in site_nodes[pid]}
     n_req = instance.n_requests
-    n_any = int(round(frac * n_req)) if n_prov else 0
+    n_any = math.floor(frac * n_req + 0.5) if n_prov else 0  # rounded half up
     if frac > 0 and n_prov == 0 and n_req:
         raise InputError("anycast requests need at least one provider", "providers")
     rng = np.random.default_rng([seed, _ANYCAST])
