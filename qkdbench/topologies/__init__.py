@@ -14,6 +14,7 @@ Examples
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
 from .design import DEMAND_SHAPES, demand_shape, design_instance
 from .generators import waxman_topology
+from .instances import make_instance
 from .loaders import (
                       from_networkx,
                       load_topology,
@@ -23,7 +24,7 @@ from .loaders import (
                       topohub_topology,
 )
 from .ntn import NTN_EXAMPLES, add_providers, ntn_instance, ntn_topology
-from .requests import make_instance, sample_requests
+from .requests import sample_requests
 
 __all__ = [
     "BUILTIN_TOPOLOGIES", "builtin_topology", "waxman_topology", "from_networkx",
