@@ -100,8 +100,7 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
     v = _node_id(_require(ln, "v", place), f"{place}.v")
     length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
                           positive=True)
-    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"},
-                place,
+    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"}, place,
                 extensions={"fixed_cost", "kind", "unit_costs"}, version2=v2)
     extra: dict[str, Any] = {}
     for attr in ("W_qkd", "W_kml", "span_km"):
