@@ -791,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
     ntn.add_argument("--anycast", type=float,
                      help="fraction of requests served by any provider site (default 0.5)")
     ntn.add_argument("--service-cost", dest="service_cost", type=float,
-                     help="mean service cost of a site per request (default 20000)")
+                     help="mean service cost of a site per request (default 100000)")
     ntn.add_argument("--service-spread", dest="service_spread", type=float,
                      help="relative spread of site service costs, 0..1 (default 0.5)")
     p.add_argument("-o", "--output", required=True, help="instance file to write")

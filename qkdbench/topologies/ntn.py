@@ -93,9 +93,11 @@ channel are 4 times dearer on demand in Table I) and 2.5 times for KM wavelength
 managers are 2.5 times dearer).
 
 Providers: 2 providers with 3 sites each, unlimited capacity, half the requests
-anycast, service cost 20,000 per served request with spread 0.5 (about the
-reservation of one QKD link, three wavelengths, over 500 km of fiber, so the choice of
-a site trades its price against about one link's routing).
+anycast, service cost 100,000 per served request with spread 0.5. That is about the
+reservation cost of a mean request of ``K = 10`` (5 kbps: 15 QKD and 5 KM wavelengths)
+over some 300 km of fiber (two MDI segments: 3,800 per QKD and 4,950 per KM wavelength,
+81,750 in all), so a dearer site is worth it only when it saves about one USNET hop and
+the choice of a site is a real trade-off between its price and the routing.
 
 Examples
 --------
@@ -400,7 +402,7 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
 
 def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: int = 3,
                   provider_capacity: int | Sequence[int | None] | None = None,
-                  anycast: float = 0.5, service_cost: float = 20000.0,
+                  anycast: float = 0.5, service_cost: float = 100000.0,
                   service_spread: float = 0.5, candidates: Sequence[Any] | None = None,
                   name: str | None = None) -> Instance:
     """Provider sites, capacities and anycast requests (step 4; seeded).
@@ -421,7 +423,7 @@ def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: i
     anycast : float
         Fraction of the requests made anycast, in [0, 1] (default 0.5).
     service_cost, service_spread : float
-        Mean service cost ``C`` of a site (>= 0; default 20,000) and its relative
+        Mean service cost ``C`` of a site (>= 0; default 100,000) and its relative
         spread in [0, 1] (default 0.5).
     candidates : sequence, optional
         Nodes that may host a site (default: every node of ``instance``).
@@ -504,7 +506,7 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
                  satellite_prices: UnitCosts | None = None,
                  free_space_prices: UnitCosts | None = None, providers: int = 2,
                  sites: int = 3, provider_capacity: int | Sequence[int | None] | None = None,
-                 anycast: float = 0.5, service_cost: float = 20000.0,
+                 anycast: float = 0.5, service_cost: float = 100000.0,
                  service_spread: float = 0.5, name: str | None = None) -> Instance:
     """A seeded TN-NTN instance built on any topology (see the module notes for every step).
 
