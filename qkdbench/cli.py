@@ -146,7 +146,12 @@ def cmd_instance(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in ("span_km", "key_rate_kbps", "W_qkd", "W_kml",
                                                "hop_cost") if getattr(args, k) is not None}
-    topo = load_topology(args.topology)
+    from .topologies.ntn import ntn_base
+
+    base = ntn_base(args.topology)
+    if base is not None:
+        args.ntn = True
+    topo = load_topology(base if base is not None else args.topology)
     if overrides:  # only what was given; a topology file's own parameters stay otherwise
         try:
             topo = replace(topo, params=replace(topo.params, **overrides))
@@ -156,7 +161,20 @@ def cmd_instance(args: argparse.Namespace) -> int:
             _fail(f"{flag}: {exc.problem}")
     knobs = (args.demand != "uniform" or args.hotspots or args.site is not None
              or args.fixed_charge_factor is not None or args.tightness is not None)
-    if knobs:
+    ntn = _ntn_options(args)
+    if ntn is not None:
+        if knobs:
+            _fail("--ntn (or a -ntn topology, or a TN-NTN option) cannot be combined with "
+                  "--demand, --hotspots, --site, --fixed-charge-factor or --tightness")
+        from .topologies import ntn_instance
+
+        try:
+            inst = ntn_instance(topo, args.requests, max_rate=args.max_rate, seed=args.seed,
+                                name=f"{topo.name}-ntn-r{args.requests}-k{args.max_rate}"
+                                     f"-s{args.seed}", **ntn)
+        except InputError as exc:
+            _fail(f"{_NTN_FLAGS.get(exc.place.split('.')[0], exc.place)}: {exc.problem}")
+    elif knobs:
         from .topologies import design_instance
 
         try:
@@ -172,6 +190,35 @@ def cmd_instance(args: argparse.Namespace) -> int:
     print(f"wrote {args.output}: {inst.name}, {len(inst.nodes)} nodes, {len(inst.links)} links, "
           f"{inst.n_requests} requests", file=sys.stderr)
     return 0
+
+
+#: The TN-NTN generator's parameters and their ``instance`` options.
+_NTN_FLAGS = {"ground_stations": "--ground-stations", "satellite_links": "--satellite-links",
+              "free_space_links": "--free-space-links", "access_km": "--access-km",
+              "weather": "--weather", "satellite_rates": "--satellite-rates",
+              "free_space_rates": "--free-space-rates", "providers": "--providers",
+              "sites": "--sites", "provider_capacity": "--provider-capacity",
+              "anycast": "--anycast", "service_cost": "--service-cost",
+              "service_spread": "--service-spread"}
+
+
+def _ntn_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The TN-NTN generator's keyword arguments given on the command line, or ``None``.
+
+    Any TN-NTN option turns the generator on, as ``--ntn`` does.
+    """
+    from .topologies.ntn import parse_states
+
+    given = {k: getattr(args, k) for k in _NTN_FLAGS if getattr(args, k) is not None}
+    if not args.ntn and not given:
+        return None
+    for key in ("weather", "satellite_rates", "free_space_rates"):
+        if key in given:
+            try:
+                given[key] = parse_states(given[key], _NTN_FLAGS[key])
+            except InputError as exc:
+                _fail(f"{exc.place}: {exc.problem}")
+    return given
 
 
 class _Elapsed:
@@ -719,6 +766,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tightness", type=float, default=None,
                    help="W_qkd, W_kml as a multiple of the busiest arc's load under "
                         "shortest-path routing (overrides --w-qkd/--w-kml)")
+    ntn = p.add_argument_group(
+        "TN-NTN (terrestrial and non-terrestrial links, providers)",
+        "turned on by --ntn, by a topology name ending in -ntn (e.g. usnet-ntn) or by any "
+        "of these options; defaults and their sources: qkdbench.topologies.ntn")
+    ntn.add_argument("--ntn", action="store_true",
+                     help="add ground stations, satellite/free-space links and providers")
+    ntn.add_argument("--ground-stations", dest="ground_stations", type=_nonneg_int,
+                     help="ground stations on the farthest-apart nodes (default 4)")
+    ntn.add_argument("--satellite-links", dest="satellite_links", type=_nonneg_int,
+                     help="satellite links between the farthest station pairs (default 2)")
+    ntn.add_argument("--free-space-links", dest="free_space_links", type=_nonneg_int,
+                     help="free-space links between the next station pairs (default 1)")
+    ntn.add_argument("--access-km", dest="access_km", type=float,
+                     help="fiber access link of each station, km (default 10)")
+    ntn.add_argument("--weather", help="weather state probabilities "
+                                       "(default clear=0.6,haze=0.2,cloud=0.2)")
+    ntn.add_argument("--satellite-rates", dest="satellite_rates",
+                     help="satellite key rate per state, kbps "
+                          "(default clear=1,haze=0.1,cloud=0.01)")
+    ntn.add_argument("--free-space-rates", dest="free_space_rates",
+                     help="free-space key rate per state, kbps "
+                          "(default clear=0.5,haze=0.05,cloud=0.005)")
+    ntn.add_argument("--providers", type=_nonneg_int,
+                     help="providers A, B, ... (default 2)")
+    ntn.add_argument("--sites", type=_count, help="sites per provider (default 3)")
+    ntn.add_argument("--provider-capacity", dest="provider_capacity", type=_nonneg_int,
+                     help="requests each provider serves at most (default unlimited)")
+    ntn.add_argument("--anycast", type=float,
+                     help="fraction of requests served by any provider site (default 0.5)")
+    ntn.add_argument("--service-cost", dest="service_cost", type=float,
+                     help="mean service cost of a site per request (default 100000)")
+    ntn.add_argument("--service-spread", dest="service_spread", type=float,
+                     help="relative spread of site service costs, 0..1 (default 0.5)")
     p.add_argument("-o", "--output", required=True, help="instance file to write")
     p.set_defaults(func=cmd_instance)
 

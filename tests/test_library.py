@@ -63,8 +63,8 @@ def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
 
 
 def test_set_files_are_the_table_and_every_hash_reproduces():
-    assert set_names() == ["paper", "capacity", "design", "large"]
-    counts = {"paper": 18, "capacity": 8, "design": 11, "large": 4}
+    assert set_names() == ["paper", "capacity", "design", "ntn", "large"]
+    counts = {"paper": 18, "capacity": 8, "design": 11, "ntn": 8, "large": 4}
     for name in set_names():
         libset = load_set(name)
         assert [dict(i.recipe) for i in libset.instances] == SET_TABLE[name]["recipes"]
@@ -108,7 +108,7 @@ def test_unknown_generator_knob_is_refused_and_nothing_is_pending():
         instance_from_recipe({**recipe, "hotspots": 1.5})
     assert PENDING_SETS == {}
     with pytest.raises(InputError, match="unknown set"):
-        load_set("ntn")
+        load_set("nosuch")
 
 
 def test_design_set_is_the_generators_family():

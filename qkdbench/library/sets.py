@@ -6,6 +6,10 @@ A *recipe* is a dict of generator parameters: ``topology``, ``requests``, ``max_
 (``W_qkd``, ``W_kml``, ``span_km``, ``key_rate_kbps``, ``hop_cost``) and any of the
 difficulty knobs of :func:`~qkdbench.topologies.design_instance` (``demand``,
 ``hotspots``, ``fixed_charge_factor``, ``tightness``, ``site``; :data:`DESIGN_KEYS`).
+A recipe whose ``topology`` ends in ``-ntn`` (``usnet-ntn``, ``nsfnet-ntn``, ...) is a
+TN-NTN instance of :func:`~qkdbench.topologies.ntn_instance`, and may give that
+generator's knobs (:data:`NTN_KEYS`: ground stations, satellite and free-space links,
+weather probabilities ``cloud`` and ``haze``, providers and anycast requests).
 :func:`instance_from_recipe` is the only place a recipe becomes an instance; a
 generator knob it does not know is refused, never ignored.
 
@@ -29,8 +33,10 @@ from ..exceptions import InputError
 from ..experiments.provenance import instance_hash
 from ..model import Instance, Params
 from ..topologies import design_instance, load_topology, make_instance
+from ..topologies.ntn import DEFAULT_WEATHER, ntn_base, ntn_instance
 
-__all__ = ["SET_FORMAT", "RECIPE_KEYS", "PARAM_KEYS", "DESIGN_KEYS", "DESIGN_KNOBS", "SET_TABLE",
+__all__ = ["SET_FORMAT", "RECIPE_KEYS", "PARAM_KEYS", "DESIGN_KEYS", "DESIGN_KNOBS", "NTN_KEYS",
+           "SET_TABLE",
            "PENDING_SETS", "LibraryInstance", "LibrarySet", "instance_from_recipe", "recipe_name",
            "set_names", "set_file", "read_set", "load_set", "load_instance", "build_set_file"]
 
@@ -44,6 +50,15 @@ PARAM_KEYS: tuple[str, ...] = ("W_qkd", "W_kml", "span_km", "key_rate_kbps", "ho
 #: (a recipe with any of them is built by that generator).
 DESIGN_KEYS: tuple[str, ...] = ("demand", "hotspots", "fixed_charge_factor", "tightness",
                                 "site")
+#: Optional recipe keys of a ``-ntn`` topology: the knobs of
+#: :func:`~qkdbench.topologies.ntn_instance`; ``cloud`` and ``haze`` are weather
+#: probabilities (each defaults to the generator's; ``clear`` is the rest).
+NTN_KEYS: tuple[str, ...] = ("ground_stations", "satellite_links", "free_space_links",
+                             "access_km", "cloud", "haze", "providers", "sites",
+                             "provider_capacity", "anycast", "service_cost", "service_spread")
+#: Integer-valued NTN knobs (the others are numbers).
+_NTN_INTS = ("ground_stations", "satellite_links", "free_space_links", "providers", "sites",
+             "provider_capacity")
 #: The knob settings that separate the planners (``benchmarks/bench_design.py``).
 DESIGN_KNOBS: dict[str, Any] = {"demand": "heavy", "hotspots": 3, "fixed_charge_factor": 10.0,
                                 "tightness": 0.5}
@@ -88,6 +103,26 @@ SET_TABLE: dict[str, dict[str, Any]] = {
                     + _grid(topology="sndlib/germany50", requests=[10, 30], max_rate=10,
                             seed=1)],
     },
+    "ntn": {
+        "description": "TN-NTN (X2, X3): USNET, NSFNET and germany50 with 4 ground stations, "
+                       "2 satellite and 1 free-space link in weather states, 2 providers "
+                       "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
+                       "two with binding provider capacity, one with cloud 0.01 (where "
+                       "satellite links pay off across USNET)",
+        "recipes": [
+            {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1},
+            {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 2},
+            {"topology": "usnet-ntn", "requests": 30, "max_rate": 10, "seed": 1},
+            {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
+             "provider_capacity": 5},
+            {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
+             "cloud": 0.01},
+            {"topology": "nsfnet-ntn", "requests": 10, "max_rate": 10, "seed": 1},
+            {"topology": "nsfnet-ntn", "requests": 20, "max_rate": 10, "seed": 2,
+             "anycast": 1.0, "provider_capacity": 10},
+            {"topology": "sndlib/germany50-ntn", "requests": 30, "max_rate": 10, "seed": 1},
+        ],
+    },
     "large": {
         "description": "large topohub networks (germany50, janos-us), 200-2000 requests",
         "recipes": [
@@ -111,7 +146,8 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
         :data:`RECIPE_KEYS` (required), any of :data:`PARAM_KEYS` and any of
         :data:`DESIGN_KEYS` (then :func:`~qkdbench.topologies.design_instance`
         builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
-        giving both is refused).
+        giving both is refused); for a ``-ntn`` topology, any of :data:`NTN_KEYS`
+        instead (then :func:`~qkdbench.topologies.ntn_instance` builds it).
     source : str
         Named in messages.
 
@@ -142,7 +178,7 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     for key in RECIPE_KEYS:
         if key not in recipe:
             raise InputError(f"recipe lacks {key!r}", "", source)
-    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS
+    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS + NTN_KEYS
     unknown = sorted(set(recipe) - set(known))
     if unknown:
         raise InputError(f"recipe key {unknown[0]!r} is not a generator parameter this "
@@ -153,6 +189,16 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
             raise InputError(f"{key} must be an integer >= 0, got {v!r}", "", source)
     params = Params(**{k: recipe[k] for k in PARAM_KEYS if k in recipe})
     knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
+    ntn_knobs = {k: recipe[k] for k in NTN_KEYS if k in recipe}
+    if ntn_base(str(recipe["topology"])) is not None:
+        if knobs:
+            raise InputError(f"design knob {sorted(knobs)[0]!r} is not a knob of the TN-NTN "
+                             "generator", f"recipe.{sorted(knobs)[0]}", source)
+        return _ntn_from_recipe(recipe, ntn_knobs, params, source)
+    if ntn_knobs:
+        key = sorted(ntn_knobs)[0]
+        raise InputError(f"TN-NTN knob {key!r} needs a topology ending in -ntn",
+                         f"recipe.{key}", source)
     if not knobs:
         inst = make_instance(str(recipe["topology"]), recipe["requests"], recipe["max_rate"],
                              seed=recipe["seed"], params=params)
@@ -166,6 +212,36 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
         raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "",
                          source) from None
     return inst
+
+
+def _ntn_from_recipe(recipe: Mapping[str, Any], knobs: Mapping[str, Any], params: Params,
+                     source: str) -> Instance:
+    """A TN-NTN recipe's instance (type checks here, ranges are the generator's)."""
+    kwargs: dict[str, Any] = {}
+    for key, v in knobs.items():
+        place = f"recipe.{key}"
+        if key in _NTN_INTS:
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InputError(f"must be an integer, got {v!r}", place, source)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"must be a number, got {v!r}", place, source)
+        if key not in ("cloud", "haze"):
+            kwargs[key] = v
+    if "cloud" in knobs or "haze" in knobs:
+        cloud = float(knobs.get("cloud", DEFAULT_WEATHER["cloud"]))
+        haze = float(knobs.get("haze", DEFAULT_WEATHER["haze"]))
+        clear = 1.0 - cloud - haze
+        if not (0.0 <= cloud <= 1.0 and 0.0 <= haze <= 1.0 and clear >= -1e-12):
+            raise InputError(f"cloud {cloud:g} and haze {haze:g} must be probabilities with "
+                             "a sum of at most 1", "recipe.cloud", source)
+        kwargs["weather"] = {"clear": max(0.0, clear), "haze": haze, "cloud": cloud}
+    try:
+        return ntn_instance(str(recipe["topology"]), recipe["requests"],
+                            max_rate=recipe["max_rate"], seed=recipe["seed"], params=params,
+                            name=recipe_name(recipe), **kwargs)
+    except InputError as exc:
+        raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "",
+                         source) from None
 
 
 def _check_knobs(knobs: Mapping[str, Any], recipe: Mapping[str, Any], source: str) -> None:
@@ -200,7 +276,11 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
     name = f"{topo}-r{recipe['requests']}-k{recipe['max_rate']}-s{recipe['seed']}"
     short = {"W_qkd": "wq", "W_kml": "wk", "span_km": "d", "key_rate_kbps": "kd",
              "hop_cost": "hop", "demand": "", "hotspots": "h", "fixed_charge_factor": "fc",
-             "tightness": "t", "site": "site"}
+             "tightness": "t", "site": "site", "ground_stations": "gs",
+             "satellite_links": "sat", "free_space_links": "fso", "access_km": "acc",
+             "cloud": "cloud", "haze": "haze", "providers": "p", "sites": "sites",
+             "provider_capacity": "cap", "anycast": "any", "service_cost": "svc",
+             "service_spread": "spr"}
     for key in sorted(set(recipe) - set(RECIPE_KEYS)):
         name += f"-{short.get(key, key)}{recipe[key]:g}" if isinstance(recipe[key], float) \
             else f"-{short.get(key, key)}{recipe[key]}"
@@ -246,7 +326,7 @@ def set_names() -> list[str]:
     Examples
     --------
     >>> set_names()
-    ['paper', 'capacity', 'design', 'large']
+    ['paper', 'capacity', 'design', 'ntn', 'large']
     """
     return list(SET_TABLE)
 

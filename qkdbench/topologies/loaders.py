@@ -161,6 +161,10 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
                                 inst.name, inst.node_names, inst.node_fixed_costs)
             return _node_link_instance(data, text, None, params)
         return read_edge_list(text, params)
+    if text.lower().endswith("-ntn"):
+        raise InputError(f"{text!r} names TN-NTN instances (requests and providers come with "
+                         "them), not a topology: build one with `qkdbench instance --topology "
+                         f"{text}` or make_instance", "", text)
     if "/" in text:
         return topohub_topology(text, params)
     raise InputError(f"unknown topology {text!r}: not one of "

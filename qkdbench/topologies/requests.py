@@ -1,16 +1,18 @@
-"""Seeded request sampling: distinct source/target pairs, key rates uniform on {0..K}."""
+"""Seeded request sampling: distinct source/target pairs, key rates uniform on {0..K}.
+
+:func:`~qkdbench.topologies.make_instance` (module ``instances``) loads a topology and
+samples requests in one step.
+"""
 
 from __future__ import annotations
-
-import os
 
 import networkx as nx
 import numpy as np
 
 from ..exceptions import InputError
-from ..model import Demand, Instance, Params, Request
+from ..model import Demand, Instance, Request
 
-__all__ = ["sample_requests", "make_instance"]
+__all__ = ["sample_requests"]
 
 
 def sample_requests(topology: Instance, n_requests: int, *, max_rate: int, seed: int,
@@ -56,18 +58,3 @@ def sample_requests(topology: Instance, n_requests: int, *, max_rate: int, seed:
                  for i, k in enumerate(chosen))
     return topology.with_requests(
         reqs, name or f"{topology.name}-r{n_requests}-k{max_rate}-s{seed}")
-
-
-def make_instance(topology: str | os.PathLike | Instance = "usnet", n_requests: int = 20,
-                  max_rate: int = 10, seed: int = 1, params: Params | None = None) -> Instance:
-    """Load a topology (name, file, topohub key) and sample requests in one step.
-
-    Examples
-    --------
-    >>> make_instance("nsfnet", 5, 3, seed=2).n_requests
-    5
-    """
-    from .loaders import load_topology
-
-    topo = topology if isinstance(topology, Instance) else load_topology(topology, params)
-    return sample_requests(topo, n_requests, max_rate=max_rate, seed=seed)

@@ -1,0 +1,376 @@
+"""The TN-NTN generator (qkdbench.topologies.ntn), its CLI options and the library set ``ntn``.
+
+Truth is independent of the generator: ground stations and satellite pairs are checked
+against Floyd-Warshall distances and brute force, the provider capacities against a
+bipartite matching built here, the requests against the plain request sampler.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import subprocess
+import sys
+
+import networkx as nx
+import pytest
+
+from qkdbench.exceptions import InputError
+from qkdbench.experiments.provenance import instance_hash
+from qkdbench.io import instance_to_dict, read_instance, write_instance
+from qkdbench.model import Demand, Instance, Link, UnitCosts
+from qkdbench.topologies import load_topology, make_instance, sample_requests
+from qkdbench.topologies.ntn import (
+    DEFAULT_WEATHER,
+    FREE_SPACE_RATES,
+    SATELLITE_RATES,
+    add_providers,
+    ground_station_sites,
+    ntn_instance,
+    ntn_topology,
+)
+
+FEATURES = {"link_prices", "link_states", "providers"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert needle in lines[0], lines[0]
+
+
+def fiber_distances(topo: Instance) -> dict:
+    """All-pairs shortest fiber distances by Floyd-Warshall (not the generator's Dijkstra)."""
+    g = nx.Graph()
+    g.add_nodes_from(topo.nodes)
+    for ln in topo.links:
+        g.add_edge(ln.u, ln.v, weight=float(ln.length_km))
+    return {u: dict(row) for u, row in nx.floyd_warshall(g).items()}
+
+
+def stations(inst: Instance, terra: Instance) -> dict:
+    """Ground-station node -> the terrestrial node its access link joins."""
+    new = set(inst.nodes) - set(terra.nodes)
+    out = {}
+    for ln in inst.links:
+        if ln.kind == "fiber" and (ln.u in new) != (ln.v in new):
+            gs, node = (ln.u, ln.v) if ln.u in new else (ln.v, ln.u)
+            assert gs not in out, "a ground station has one access link"
+            out[gs] = node
+    assert set(out) == new
+    return out
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_same_instance_other_seed_differs():
+    a = instance_to_dict(ntn_instance("usnet", 20, max_rate=10, seed=3))
+    b = instance_to_dict(ntn_instance("usnet", 20, max_rate=10, seed=3))
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    c = instance_to_dict(ntn_instance("usnet", 20, max_rate=10, seed=4))
+    assert json.dumps(a, sort_keys=True) != json.dumps(c, sort_keys=True)
+    # the seed moves the provider sites too, not only the requests
+    sites = set()
+    for seed in range(1, 6):
+        inst = ntn_instance("nsfnet", 6, max_rate=3, seed=seed, anycast=1.0)
+        sites.add(frozenset((t.node, t.provider) for r in inst.requests for t in r.targets))
+    assert len(sites) > 1
+
+
+def test_named_family_is_the_generator_with_defaults():
+    by_name = make_instance("usnet-ntn", 20, 10, seed=1)
+    direct = ntn_instance("usnet", 20, max_rate=10, seed=1)
+    assert by_name == direct and by_name.name == "usnet-ntn-r20-k10-s1"
+    assert instance_hash(by_name) == instance_hash(direct)
+    with pytest.raises(InputError, match="names TN-NTN instances"):
+        load_topology("usnet-ntn")
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@pytest.mark.parametrize("topology", ["usnet", "nsfnet", "cost239"])
+def test_features_links_and_weather(topology):
+    terra = load_topology(topology)
+    inst = ntn_instance(topology, 12, max_rate=6, seed=2)
+    assert FEATURES <= inst.features
+    assert not terra.features
+    extra = [ln for ln in inst.links if ln.kind != "fiber"]
+    assert [ln.kind for ln in extra] == ["satellite", "satellite", "free-space"]
+    for ln in extra:
+        assert isinstance(ln.unit_costs, UnitCosts) and isinstance(ln.key_rate_kbps, Demand)
+        rates = ln.key_rate_kbps
+        assert all(v > 0 for v in rates.values)
+        assert math.fsum(rates.probs) == pytest.approx(1.0, abs=1e-12)
+        table = SATELLITE_RATES if ln.kind == "satellite" else FREE_SPACE_RATES
+        assert dict(zip(rates.values, rates.probs)) == pytest.approx(
+            {table[k]: p for k, p in DEFAULT_WEATHER.items()})
+        for part in (ln.unit_costs.qkd, ln.unit_costs.km):
+            r, e, o = part
+            assert r == e and 2.5 * r <= o <= 4 * r  # on demand 2.5-4 times, as Table I
+    # the terrestrial part is kept as it was
+    assert inst.links[:len(terra.links)] == terra.links
+    assert inst.nodes[:len(terra.nodes)] == terra.nodes
+
+
+def test_ground_stations_by_farthest_point_brute_force():
+    # a path 1-2-3-4-5 of 100 km hops plus a 1000 km spur 3-6: by hand
+    path = Instance((1, 2, 3, 4, 5, 6), tuple(Link(u, u + 1, 100.0) for u in range(1, 5))
+                    + (Link(3, 6, 1000.0),))
+    assert ground_station_sites(path, 2) == (1, 6)  # 1200 km, the diameter (ties: 1 before 5)
+    assert ground_station_sites(path, 3) == (1, 6, 5)  # 5 is 400 from 1 and 1200 from 6
+    for topology in ("nsfnet", "usnet"):
+        topo = load_topology(topology)
+        d = fiber_distances(topo)
+        order = {n: i for i, n in enumerate(topo.nodes)}
+        got = ground_station_sites(topo, 5)
+        diam = max(d[u][v] for u in topo.nodes for v in topo.nodes)
+        assert d[got[0]][got[1]] == diam
+        first = min((order[u], order[v]) for u in topo.nodes for v in topo.nodes
+                    if order[u] < order[v] and d[u][v] == diam)
+        assert (order[got[0]], order[got[1]]) == first
+        for k in range(2, 5):
+            best = max(min(d[c][w] for c in got[:k]) for w in topo.nodes if w not in got[:k])
+            assert min(d[c][got[k]] for c in got[:k]) == best
+
+
+def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs():
+    terra = load_topology("usnet")
+    inst = ntn_instance(terra, 10, max_rate=4, seed=1, ground_stations=5, satellite_links=3,
+                        free_space_links=2, access_km=25.0)
+    gs = stations(inst, terra)
+    assert sorted(gs.values()) == sorted(ground_station_sites(terra, 5))
+    assert all(ln.length_km == 25.0 for ln in inst.links
+               if ln.kind == "fiber" and (ln.u in gs or ln.v in gs))
+    d = fiber_distances(terra)
+    pairs = sorted((d[gs[a]][gs[b]] for a, b in itertools.combinations(gs, 2)), reverse=True)
+    sat = sorted((d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "satellite"),
+                 reverse=True)
+    fso = sorted((d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "free-space"),
+                 reverse=True)
+    assert sat == pairs[:3] and fso == pairs[3:5]
+    for ln in inst.links:
+        if ln.kind != "fiber":
+            assert ln.u in gs and ln.v in gs
+            assert ln.length_km == pytest.approx(d[gs[ln.u]][gs[ln.v]], abs=0.05)
+    assert all(inst.node_names[g].startswith("GS ") for g in gs)
+
+
+def test_string_node_ids_get_named_stations():
+    topo = Instance(("a", "b", "c"), (Link("a", "b", 300.0), Link("b", "c", 400.0)))
+    t = ntn_topology(topo, ground_stations=2, satellite_links=1, free_space_links=0)
+    assert set(t.nodes) - set(topo.nodes) == {"GS-a", "GS-c"}
+    assert [(ln.u, ln.v, ln.kind) for ln in t.links if ln.kind != "fiber"] == [
+        ("GS-a", "GS-c", "satellite")]
+
+
+def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
+    terra = load_topology("usnet")
+    plain = sample_requests(terra, 20, max_rate=10, seed=5)
+    inst = ntn_instance("usnet", 20, max_rate=10, seed=5, providers=3, sites=2, anycast=0.4,
+                        service_cost=1000.0, service_spread=0.2)
+    assert sum(r.is_anycast for r in inst.requests) == 8
+    sites = {(t.node, t.provider, t.service_cost) for r in inst.requests for t in r.targets}
+    assert {p for _, p, _ in sites} == {"A", "B", "C"}
+    assert all(sum(1 for s in sites if s[1] == p) == 2 for p in "ABC")
+    assert all(800.0 <= c <= 1200.0 and c == round(c) for _, _, c in sites)
+    assert all(n in terra.node_index for n, _, _ in sites)
+    for old, new in zip(plain.requests, inst.requests):
+        assert (new.id, new.source, new.demand) == (old.id, old.source, old.demand)
+        if new.is_anycast:
+            assert new.target is None
+            assert {(t.node, t.provider, t.service_cost) for t in new.targets} == {
+                s for s in sites if s[0] != new.source}
+        else:
+            assert new.target == old.target and not new.targets
+    assert {p.id: p.capacity for p in inst.providers} == {"A": None, "B": None, "C": None}
+
+
+def _max_assignment(inst: Instance) -> int:
+    """Anycast requests a matching can serve, providers copied once per unit of capacity."""
+    g = nx.Graph()
+    reqs = [r for r in inst.requests if r.is_anycast]
+    n = len(reqs)
+    slots = {p.id: range(n if p.capacity is None else p.capacity) for p in inst.providers}
+    for r in reqs:
+        g.add_node(("r", r.id), bipartite=0)
+        for t in r.targets:
+            for k in slots[t.provider]:
+                g.add_edge(("r", r.id), ("p", t.provider, k))
+    return len(nx.bipartite.maximum_matching(g, top_nodes=[("r", r.id) for r in reqs])) // 2
+
+
+def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
+    inst = ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=5)
+    n_any = sum(r.is_anycast for r in inst.requests)
+    assert n_any == 10 and inst.provider_capacity == {"A": 5, "B": 5}
+    assert _max_assignment(inst) == n_any  # binding: every slot is needed
+    uneven = ntn_instance("nsfnet", 10, max_rate=4, seed=1, anycast=1.0,
+                          provider_capacity=[7, 3])
+    assert _max_assignment(uneven) == 10 and uneven.provider_capacity == {"A": 7, "B": 3}
+    half = ntn_instance("nsfnet", 5, max_rate=3, seed=1)
+    assert sum(r.is_anycast for r in half.requests) == 3  # 2.5 rounds half up
+    with pytest.raises(InputError) as err:
+        ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=4)
+    assert err.value.place == "provider_capacity" and "at most 8 of the 10" in str(err.value)
+    with pytest.raises(InputError, match="2 capacities for 3 providers"):
+        add_providers(make_instance("nsfnet", 4, 2, seed=1), seed=1, providers=3,
+                      provider_capacity=[1, 2])
+
+
+def test_weather_parameters():
+    inst = ntn_instance("nsfnet", 5, max_rate=3, seed=1, ground_stations=2, satellite_links=1,
+                        free_space_links=0, weather={"clear": 0.9, "haze": 0.0, "cloud": 0.1},
+                        satellite_rates={"clear": 2.0, "haze": 0.5, "cloud": 0.02})
+    (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
+    assert sat.key_rate_states(1.0) == ((0.02, 2.0), (0.1, 0.9))  # haze, probability 0, dropped
+    bad = [({"weather": {"clear": 0.5, "cloud": 0.4}}, "sum to 0.9"),
+           ({"weather": {"fog": 1.0}}, "'fog' has no satellite rate"),
+           ({"satellite_rates": {"clear": 1.0, "haze": 0.0, "cloud": 0.1}}, "> 0"),
+           ({"ground_stations": 2, "satellite_links": 2}, "only 1 pairs"),
+           ({"anycast": -0.1}, "anycast"), ({"access_km": 0.0}, "access_km"),
+           ({"ground_stations": 99}, "largest connected component")]
+    for kwargs, needle in bad:
+        with pytest.raises(InputError, match=needle):
+            ntn_instance("nsfnet", 5, max_rate=3, seed=1, **kwargs)
+
+
+def test_file_round_trip(tmp_path):
+    inst = ntn_instance("cost239", 15, max_rate=8, seed=7, provider_capacity=[6, 5])
+    path = tmp_path / "ntn.json"
+    write_instance(inst, path)
+    back = read_instance(path)
+    assert back == inst and back.features == inst.features
+    assert instance_hash(back) == instance_hash(inst)
+    assert json.loads(path.read_text())["format"] == "qkdbench-instance/2"
+    # a fiber link's own key rate (a number) reads back too
+    fiber = inst.links[0]
+    one = Instance(inst.nodes, (Link(fiber.u, fiber.v, fiber.length_km, key_rate_kbps=2.5),)
+                   + inst.links[1:], inst.requests, providers=inst.providers)
+    write_instance(one, path)
+    assert read_instance(path).links[0].key_rate_kbps == 2.5
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_instance_named_family(tmp_path):
+    out = tmp_path / "u.json"
+    res = cli("instance", "--topology", "usnet-ntn", "--requests", "20", "--max-rate", "10",
+              "--seed", "1", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "" and "usnet-ntn-r20-k10-s1, 28 nodes, 50 links, 20 requests" \
+        in res.stderr
+    back = read_instance(out)
+    assert FEATURES <= back.features
+    assert back == make_instance("usnet-ntn", 20, 10, seed=1)
+
+
+def test_cli_instance_ntn_options(tmp_path):
+    out = tmp_path / "n.json"
+    res = cli("instance", "--topology", "nsfnet", "--ntn", "--requests", "12", "--seed", "3",
+              "--ground-stations", "3", "--satellite-links", "1", "--free-space-links", "1",
+              "--weather", "clear=0.7,haze=0.2,cloud=0.1", "--satellite-rates",
+              "clear=2,haze=0.2,cloud=0.02", "--providers", "3", "--sites", "2",
+              "--provider-capacity", "4", "--anycast", "1", "--service-cost", "500",
+              "--service-spread", "0", "--access-km", "5", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    inst = read_instance(out)
+    assert inst.name == "nsfnet-ntn-r12-k10-s3"
+    assert FEATURES <= inst.features and inst.provider_capacity == {"A": 4, "B": 4, "C": 4}
+    assert all(r.is_anycast and all(t.service_cost == 500.0 for t in r.targets)
+               for r in inst.requests)
+    (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
+    assert sat.key_rate_states(1.0) == ((0.02, 0.2, 2.0), (0.1, 0.2, 0.7))
+    assert [ln.kind for ln in inst.links].count("free-space") == 1
+    assert len(inst.nodes) == 14 + 3
+    # an option alone turns the generator on
+    res = cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert read_instance(out).provider_capacity == {"A": None}
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--anycast", "1.5"], "--anycast: must be a number in [0, 1]"),
+    (["--weather", "clear=0.5,haze=0.6"], "--weather: weather probabilities sum to 1.1"),
+    (["--weather", "clear"], "--weather: expected name=number"),
+    (["--satellite-rates", "clear=1,haze=0,cloud=0.1"], "--satellite-rates"),
+    (["--provider-capacity", "1"], "--provider-capacity: provider capacities can serve"),
+    (["--satellite-links", "9"], "--satellite-links: 9 satellite"),
+    (["--ntn", "--demand", "heavy"], "cannot be combined"),
+    (["--sites", "0"], "--sites"),
+    (["--service-cost", "-1"], "--service-cost"),
+])
+def test_cli_bad_ntn_values_one_line_exit_2(tmp_path, args, needle):
+    out = tmp_path / "x.json"
+    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- library
+
+
+def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
+    from qkdbench.library.sets import load_instance, load_set, recipe_name
+
+    libset = load_set("ntn")
+    assert 6 <= len(libset.instances) <= 8
+    binding = 0
+    for item in libset.instances:
+        inst = load_instance(item)  # rebuilds from the recipe and checks the hash
+        assert instance_hash(inst) == item.hash and inst.name == recipe_name(item.recipe)
+        assert FEATURES <= inst.features and 10 <= inst.n_requests <= 30
+        n_any = sum(r.is_anycast for r in inst.requests)
+        caps = [c for c in inst.provider_capacity.values() if c is not None]
+        if caps and sum(caps) == n_any:
+            binding += 1
+            assert _max_assignment(inst) == n_any
+    assert binding >= 1
+    topologies = {item.recipe["topology"] for item in libset.instances}
+    assert "usnet-ntn" in topologies and len(topologies) >= 2
+
+
+def test_ntn_recipe_knobs_are_checked():
+    from qkdbench.library.sets import instance_from_recipe
+
+    base = {"topology": "nsfnet-ntn", "requests": 5, "max_rate": 3, "seed": 1}
+    inst = instance_from_recipe({**base, "cloud": 0.01, "haze": 0.1, "providers": 3})
+    (sat, _) = [ln for ln in inst.links if ln.kind == "satellite"]
+    assert sat.key_rate_states(1.0)[1] == pytest.approx((0.01, 0.1, 0.89))
+    assert inst.name == "nsfnet-ntn-r5-k3-s1-cloud0.01-haze0.1-p3"
+    with pytest.raises(InputError, match="needs a topology ending in -ntn"):
+        instance_from_recipe({**base, "topology": "nsfnet", "providers": 2})
+    with pytest.raises(InputError, match="not a knob of the TN-NTN generator"):
+        instance_from_recipe({**base, "hotspots": 2})
+    with pytest.raises(InputError, match=r"recipe\.ground_stations: must be an integer"):
+        instance_from_recipe({**base, "ground_stations": 2.5})
+    with pytest.raises(InputError, match="sum of at most 1"):
+        instance_from_recipe({**base, "cloud": 0.9, "haze": 0.2})
+    with pytest.raises(InputError, match=r"recipe\.provider_capacity"):
+        instance_from_recipe({**base, "provider_capacity": 1})
+
+
+def test_library_cli_list_and_show_ntn(tmp_path):
+    from qkdbench.library.sets import load_set
+
+    res = cli("library", "list", "--json")
+    assert res.returncode == 0, res.stderr
+    sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
+    assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
+    assert sets["ntn"]["open"] == sets["ntn"]["instances"]  # no solutions file yet
+    res = cli("library", "show", "ntn", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)["instances"]
+    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1" and rows[0]["status"] == "open"
+    out = tmp_path / "i.json"
+    res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert instance_hash(read_instance(out)) == rows[3]["hash"]
