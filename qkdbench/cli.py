@@ -266,18 +266,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(ev.to_dict())
     else:
-        print(_evaluation_text(ev))
+        print(_evaluation_text(ev, inst))
     return 0 if ev.feasible else 1
 
 
-def _evaluation_text(ev) -> str:
+def _evaluation_text(ev, inst) -> str:
     lines = [f"total            {ev.total:>18,.2f}",
              f"first stage      {ev.first_stage:>18,.2f}",
              f"second stage     {ev.second_stage:>18,.2f}  (expected)",
              f"feasible         {'yes' if ev.feasible else 'NO'}", "",
              "component         reservation     reserved-use        on-demand            total"]
     for comp, total in ev.components.items():
-        if comp in ("hop", "site", "node"):  # first-stage costs outside the phases
+        if comp in ("hop", "site", "node", "service"):  # first stage, outside the phases
             lines.append(f"{comp:<8}{'':>51}{total:>17,.2f}")
             continue
         row = "".join(f"{ev.phase_components[ph][comp]:>17,.2f}" for ph in PHASE_NAMES)
@@ -288,6 +288,11 @@ def _evaluation_text(ev) -> str:
               f"{w['on_demand_qkd']:>19,.1f}",
               f"KM          {w['reserved_km']:>14,.1f}{w['used_km']:>14,.1f}"
               f"{w['on_demand_km']:>19,.1f}"]
+    if ev.served:  # X3
+        caps = inst.provider_capacity
+        lines += ["", "provider          served   capacity"]
+        lines += [f"{pid:<12}{n:>12,}{'unlimited' if caps.get(pid) is None else caps[pid]:>11}"
+                  for pid, n in ev.served.items()]
     if ev.violations:
         lines += ["", "violations:"] + [f"  {v}" for v in ev.violations]
     return "\n".join(lines)

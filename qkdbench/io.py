@@ -100,7 +100,7 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
     v = _node_id(_require(ln, "v", place), f"{place}.v")
     length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
                           positive=True)
-    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km"}, place,
+    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"}, place,
                 extensions={"fixed_cost", "kind", "unit_costs"}, version2=v2)
     extra: dict[str, Any] = {}
     for attr in ("W_qkd", "W_kml", "span_km"):
@@ -115,12 +115,11 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
             if not v2:
                 raise InputError(f"a key-rate distribution needs format {INSTANCE_FORMAT_2!r}",
                                  f"{place}.key_rate_kbps")
-            dist = _distribution(rate, f"{place}.key_rate_kbps")
-            for i, x in enumerate(dist.values):
-                if x <= 0:
-                    raise InputError(f"a key-rate state must be positive, got {x!r}",
+            for i, x in enumerate(rate.get("values") or []):
+                if isinstance(x, (int, float)) and not isinstance(x, bool) and x <= 0:
+                    raise InputError(f"a key-rate state must be positive, got {float(x)!r}",
                                      f"{place}.key_rate_kbps.values[{i}]")
-            extra["key_rate_kbps"] = dist
+            extra["key_rate_kbps"] = _distribution(rate, f"{place}.key_rate_kbps")
         else:
             extra["key_rate_kbps"] = check_number(rate, f"{place}.key_rate_kbps", positive=True)
     if "fixed_cost" in ln:
@@ -381,7 +380,6 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
                 v = check_number(x, f"{place}.{key}[{i}]")
                 clean.append(int(v) if v == int(v) else v)
             res[key] = tuple(clean)
-        _check_keys(rq, {"id", "path", "reserve_qkd", "reserve_km", "provider"}, place)
         prov = rq.get("provider")
         if prov is not None and (not isinstance(prov, str) or not prov):
             raise InputError(f"provider must be a non-empty string, got {prov!r}",

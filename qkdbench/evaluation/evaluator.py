@@ -77,6 +77,8 @@ class Evaluation:
         Expected cost per request, in the instance's order, with its service
         cost, without fixed charges (shared by the requests, they belong to no
         single one).
+    served : dict
+        Requests each provider serves (X3; empty for an instance without targets).
     """
 
     total: float
@@ -89,6 +91,7 @@ class Evaluation:
     phase_components: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     wavelengths: Mapping[str, float] = field(default_factory=dict)
     request_costs: tuple[float, ...] = ()
+    served: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (``inf`` becomes ``None``)."""
@@ -102,6 +105,7 @@ class Evaluation:
             "phase_components": {ph: {k: num(v) for k, v in d.items()}
                                  for ph, d in self.phase_components.items()},
             "wavelengths": {k: num(v) for k, v in self.wavelengths.items()},
+            **({"served": dict(self.served)} if self.served else {}),
         }
 
 
@@ -247,16 +251,20 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
         components["site"] = site
         components["node"] = node
         first += site + node
-    if provider_table(instance).active:  # X3
-        service, _ = plan_service(instance, arrays)
+    served_by: dict[str, int] = {}
+    pt = provider_table(instance)
+    if pt.active:  # X3
+        service, served = plan_service(instance, arrays)
         components["service"] = math.fsum(service)
         first += components["service"]
         req_cost = req_cost + service
+        served_by = {pid: int(n) for pid, n in zip(pt.ids, served)}
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))
     return Evaluation(first + second, first, second, not viol, viol, components, phases,
-                      phase_components, wavelengths, tuple(float(x) for x in req_cost))
+                      phase_components, wavelengths, tuple(float(x) for x in req_cost),
+                      served_by)
 
 
 def evaluate(instance: Instance, plan: Plan) -> Evaluation:
