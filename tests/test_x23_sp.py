@@ -14,6 +14,7 @@ import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -389,3 +390,27 @@ def test_replace_keeps_x3_fields_in_scenario_start(x3):
     assert evaluate(one, start).feasible
     # re-optimised reservations cost no more than the plan's own in that scenario
     assert evaluate(one, start).total <= evaluate(one, plan).total * (1 + 1e-12)
+
+
+def test_scenario_costs_match_each_scenario_instance_on_a_larger_network():
+    """Many random links, fixed charges: the priced terms add up to each scenario's cost."""
+    from qkdbench.heuristics import get_planner
+    from qkdbench.model import CostTable
+    from qkdbench.topologies import make_instance
+
+    base = make_instance("nsfnet", 6, 4, seed=3)
+    links = tuple(replace(ln, key_rate_kbps=Demand((0.2, 0.6, 1.0), (0.2, 0.3, 0.5)))
+                  if k % 2 == 0 else
+                  replace(ln, key_rate_kbps=Demand((0.5, 1.5), (0.5, 0.5))) if k % 3 == 0
+                  else ln
+                  for k, ln in enumerate(base.links))
+    inst = replace(base, links=links, costs=CostTable(site=50.0), name="x2-nsfnet")
+    plan = get_planner("coqbn").plan(inst)
+    sc = sample_joint_scenarios(inst, 25, seed=8)
+    costs = scenario_costs(inst, plan, sc)
+    for i in range(25):
+        one = scenario_instance(inst, sc.scenario(i))
+        assert costs[i] == pytest.approx(evaluate(one, plan).total, rel=1e-12)
+    assert evaluate(inst, plan).components["site"] > 0
+    used = {a // 2 for r in plan.routes for a in inst.path_arcs(r.path)}
+    assert len(used & set(sc.random_links)) >= 2

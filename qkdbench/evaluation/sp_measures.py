@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Demand, Instance, Link, Plan, Request, Route
+from ..model import Demand, Instance, Link, Plan, Request
 from ..utils.jsonsafe import finite_or_none
 from .encoding import encode_plan
-from .evaluator import evaluate
+from .evaluator import evaluate, pair_costs
 from .sampling import (
     JointScenarios,
     enumerate_scenarios,
@@ -324,54 +324,58 @@ def scenario_costs(instance: Instance, plan: Plan,
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
     With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
-    charges plus the sum over requests of the request's cost at its scenario
-    key rate, with the scenario's state on every link of its route. The
-    evaluator scores each distinct combination once: the scenarios are grouped
-    by the states of the random links the plan uses; per group, one instance
-    has those links at their state's rate and a point-demand copy of every
-    request per distinct key rate in the group, each with the plan's route
-    (provider capacities are lifted in that instance: the copies are not rival
-    requests). A plan that does not fit the instance costs ``inf`` in every
-    scenario.
+    charges (X1) and service costs (X3) plus, over every (request ``f``, arc
+    ``a``) of its routes, a term that depends on ``kappa_f`` and on the state
+    of ``a``'s link only. The evaluator's :func:`~qkdbench.evaluation.pair_costs`
+    prices every such term once: for each state position ``s``, one instance
+    has every random link the plan uses at its ``s``-th state (both arcs) and a
+    point-demand copy of each request per distinct key rate in the scenarios
+    (provider capacities lifted: the copies are not rival requests); each
+    scenario then adds up the terms of its own key rates and link states. A
+    plan that does not fit the instance costs ``inf`` in every scenario.
     """
     sc = _as_joint(instance, scenarios)
     n = len(sc)
     base = evaluate(instance, plan)
     if not math.isfinite(base.total):
         return np.full(n, math.inf)
-    # fixed charges (X1) depend on the routes only: the same in every scenario
-    out = np.full(n, base.components.get("site", 0.0) + base.components.get("node", 0.0))
+    comp = base.components
+    # fixed charges (X1) and service costs (X3) depend on the routes and targets only
+    out = np.full(n, comp.get("site", 0.0) + comp.get("node", 0.0) + comp.get("service", 0.0))
     if instance.n_requests == 0:
         return out
-    routes = {r.request_id: r for r in plan.routes}
-    used = sorted(set(random_links(instance))
-                  & set(int(a) // 2 for a in encode_plan(instance, plan).arcs))
-    if used:
-        keys, group = np.unique(sc.link_state[:, used], axis=0, return_inverse=True)
-        group = group.reshape(-1)
-    else:
-        keys, group = np.zeros((1, 0), dtype=np.int64), np.zeros(n, dtype=np.int64)
-    for g in range(keys.shape[0]):
-        rows = np.flatnonzero(group == g)
-        first = rows[0]
-        links = _fix_links(instance, {k: float(sc.link_rate[first, k]) for k in used})
-        reqs: list[Request] = []
-        copies: list[Route] = []
-        where: list[tuple[int, np.ndarray]] = []
-        for f, r in enumerate(instance.requests):
-            vals, inverse = np.unique(sc.demand[rows, f], return_inverse=True)
-            where.append((len(reqs), inverse.reshape(-1)))
-            route = routes[r.id]
-            for k, v in enumerate(vals):
-                rid = f"{r.id}@{k}"
-                reqs.append(replace(r, id=rid, demand=Demand.point(float(v))))
-                copies.append(replace(route, request_id=rid))
+    arrays = encode_plan(instance, plan)
+    owner = np.repeat(np.arange(instance.n_requests), np.diff(arrays.ptr))
+    link = arrays.arcs // 2
+    states = {k: instance.links[k].key_rate_states(instance.params.key_rate_kbps)[0]
+              for k in sorted(set(random_links(instance)) & set(link.tolist()))}
+    n_states = max((len(v) for v in states.values()), default=1)
+    # point-demand copies: request f's copy j has its j-th distinct key rate
+    reqs: list[Request] = []
+    first = np.zeros(instance.n_requests, dtype=np.int64)
+    inverse = np.zeros((n, instance.n_requests), dtype=np.int64)
+    for f, r in enumerate(instance.requests):
+        vals, inv = np.unique(sc.demand[:, f], return_inverse=True)
+        first[f], inverse[:, f] = len(reqs), inv.reshape(-1)
+        reqs.extend(replace(r, id=f"{r.id}@{j}", demand=Demand.point(float(v)))
+                    for j, v in enumerate(vals))
+    counts = np.diff(np.append(first, len(reqs)))
+    # every (copy, position) pair: position p of request f with each copy of f
+    pos = np.repeat(np.arange(owner.size), counts[owner])
+    start = np.repeat(np.cumsum(counts[owner]) - counts[owner], counts[owner])
+    copy = first[owner[pos]] + (np.arange(pos.size) - start)
+    terms = np.empty((n_states, pos.size))
+    for s in range(n_states):
+        links = _fix_links(instance, {k: v[min(s, len(v) - 1)] for k, v in states.items()})
         virtual = replace(instance, links=links, requests=tuple(reqs), providers=(),
                           name=f"{instance.name}-scenario-costs")
-        ev = evaluate(virtual, Plan(virtual.name, plan.planner, tuple(copies)))
-        cost = np.asarray(ev.request_costs)
-        for start, inverse in where:
-            out[rows] += cost[start + inverse]
+        qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
+        terms[s] = qkd + km
+    # term of position p in scenario i: its link's state, its request's key rate
+    offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
+    state = sc.link_state[:, link]                        # (n, positions)
+    idx = offset[None, :] + inverse[:, owner]             # (n, positions)
+    out += terms[state, idx].sum(axis=1)
     return out
 
 
