@@ -428,9 +428,11 @@ def cmd_spfigures(args: argparse.Namespace) -> int:
         return 0
     ws = fig.ws
     pct = 100.0 * ws.confidence
+    ev_what = ("demanded and link key rates" if "link_states" in inst.features
+               else "key rates")
     lines = [f"instance   {fig.instance}",
              f"RP         {fig.rp:>18,.2f}  ({fig.rp_status}; bound {fig.rp_bound:,.2f})",
-             f"EV         {fig.ev:>18,.2f}  (key rates fixed at their means)",
+             f"EV         {fig.ev:>18,.2f}  ({ev_what} fixed at their means)",
              f"EEV        {fig.eev:>18,.2f}  (the EV plan under the true distribution)",
              f"VSS        {fig.vss:>18,.2f}  (EEV - RP)",
              f"WS         {ws.mean:>18,.2f}  ({pct:g}% CI {ws.lo:,.2f} .. {ws.hi:,.2f}; "
@@ -854,7 +856,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("spfigures", help="stochastic-programming figures: RP, EEV, VSS, WS, EVPI")
     _add_instance_args(p)
     p.add_argument("--scenarios", type=_count, default=30,
-                   help="joint scenarios sampled for WS (default 30)")
+                   help="joint scenarios (key rates and link states) sampled for WS "
+                        "(default 30)")
     p.add_argument("--scenario-seed", type=_nonneg_int, default=0,
                    help="seed of the scenario samples")
     p.add_argument("--oos-scenarios", type=_nonneg_int, default=1000,

@@ -1,28 +1,201 @@
-"""Seeded samples of joint key-rate scenarios, the one sampler every module calls."""
+"""Seeded samples of joint scenarios, the one sampler every module calls.
+
+A *joint scenario* fixes every random quantity of an instance at once: one key
+rate ``kappa_f`` per request (its demand) and one key-rate *state* per link
+whose ``key_rate_kbps`` is a distribution (extension X2). Requests are
+independent of each other; link states are independent of each other and of
+the demands; one state per link serves both of its arcs and every request that
+uses the link (docs/model.md, X2).
+
+Examples
+--------
+>>> from qkdbench.model import Demand, Instance, Link, Request
+>>> inst = Instance((1, 2, 3), (Link(1, 2, 100.0, key_rate_kbps=Demand((0.5, 1.0), (0.5, 0.5))),
+...                             Link(2, 3, 100.0)),
+...                 (Request("f0", 1, 3, Demand.uniform(2)),))
+>>> sc = sample_joint_scenarios(inst, 4, seed=1)
+>>> sc.demand.shape, sc.link_rate.shape, sc.random_links
+((4, 1), (4, 2), (0,))
+>>> bool((sc.link_rate[:, 1] == 1.0).all())  # link 2-3 keeps the instance's key rate
+True
+>>> len(enumerate_scenarios(inst)), round(float(enumerate_scenarios(inst).prob.sum()), 12)
+(6, 1.0)
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..model import Instance
 
-__all__ = ["sample_scenarios"]
+__all__ = ["JointScenarios", "sample_joint_scenarios", "enumerate_scenarios",
+           "sample_scenarios", "random_links", "MAX_ENUMERATED"]
+
+#: Largest joint support :func:`enumerate_scenarios` lists by default.
+MAX_ENUMERATED = 100_000
 
 
-def sample_scenarios(instance: Instance, n_scenarios: int,
-                     seed: int | Sequence[int]) -> np.ndarray:
-    """A seeded sample of joint scenarios: key rates (kbps), shape ``(n, F)``.
+@dataclass(frozen=True, eq=False)
+class JointScenarios:
+    """``n`` joint scenarios of an instance: demands and link states.
 
-    Requests are independent; column ``f`` is drawn from request ``f``'s demand.
-    ``seed`` is anything :func:`numpy.random.default_rng` takes (e.g. ``[7, 1]``
-    for a second stream).
+    Attributes
+    ----------
+    demand : ndarray (n, F) float64
+        Key rate ``kappa_f`` (kbps) of request ``f`` in scenario ``i``.
+    link_state : ndarray (n, L) int64
+        State of link ``l``: a position in ``links[l].key_rate_states(default)``
+        (ascending rates); always 0 for a link with one state.
+    link_rate : ndarray (n, L) float64
+        The key rate (kbps) of link ``l`` in scenario ``i`` (the fixed rate of a
+        link with one state).
+    random_links : tuple of int
+        Links with a random key rate (``Link.has_random_key_rate``).
+    prob : ndarray (n,) float64, optional
+        Probability of each scenario when the scenarios enumerate the joint
+        distribution (:func:`enumerate_scenarios`); ``None`` for a sample, whose
+        scenarios weigh ``1/n`` each.
+    """
+
+    demand: np.ndarray
+    link_state: np.ndarray
+    link_rate: np.ndarray
+    random_links: tuple[int, ...]
+    prob: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.demand.shape[0])
+
+    @property
+    def n(self) -> int:
+        """Number of scenarios."""
+        return len(self)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Weight of each scenario: ``prob``, or ``1/n`` each for a sample."""
+        if self.prob is not None:
+            return self.prob
+        return np.full(len(self), 1.0 / len(self))
+
+    def scenario(self, i: int) -> JointScenarios:
+        """Scenario ``i`` alone (``prob`` dropped)."""
+        i = range(len(self))[i]
+        sl = slice(i, i + 1)
+        return JointScenarios(self.demand[sl], self.link_state[sl], self.link_rate[sl],
+                              self.random_links)
+
+
+def random_links(instance: Instance) -> tuple[int, ...]:
+    """Positions of the links of ``instance`` with a random key rate (X2)."""
+    return tuple(k for k, link in enumerate(instance.links) if link.has_random_key_rate)
+
+
+def _link_states(instance: Instance) -> list[tuple[np.ndarray, np.ndarray]]:
+    default = instance.params.key_rate_kbps
+    out = []
+    for link in instance.links:
+        rates, probs = link.key_rate_states(default)
+        out.append((np.asarray(rates, float), np.asarray(probs, float)))
+    return out
+
+
+def sample_joint_scenarios(instance: Instance, n_scenarios: int,
+                           seed: int | Sequence[int]) -> JointScenarios:
+    """A seeded sample of ``n_scenarios`` joint scenarios (demands and link states).
+
+    One :func:`numpy.random.default_rng` generator seeded with ``seed`` draws,
+    in this order, each request's column of key rates (requests in instance
+    order, :meth:`~qkdbench.model.Demand.sample`), then each random link's
+    column of states (links in instance order). The demand columns are
+    therefore those of :func:`sample_scenarios` with the same seed.
+
+    Parameters
+    ----------
+    instance : Instance
+    n_scenarios : int
+        At least 1.
+    seed : int or sequence of int
+        Anything :func:`numpy.random.default_rng` takes (e.g. ``[7, 1]`` for a
+        second stream). Same seed, same scenarios.
+
+    Returns
+    -------
+    JointScenarios
+
+    Raises
+    ------
+    ValueError
+        If ``n_scenarios < 1``.
     """
     if n_scenarios < 1:
         raise ValueError(f"need at least one scenario, got {n_scenarios}")
     rng = np.random.default_rng(seed)
-    out = np.empty((n_scenarios, instance.n_requests))
+    demand = np.empty((n_scenarios, instance.n_requests))
     for f, req in enumerate(instance.requests):
-        out[:, f] = req.demand.sample(rng, n_scenarios)
+        demand[:, f] = req.demand.sample(rng, n_scenarios)
+    states = _link_states(instance)
+    rnd = random_links(instance)
+    link_state = np.zeros((n_scenarios, len(instance.links)), dtype=np.int64)
+    for k in rnd:
+        rates, probs = states[k]
+        link_state[:, k] = rng.choice(rates.size, size=n_scenarios, p=probs)
+    return JointScenarios(demand, link_state, _rates(states, link_state), rnd)
+
+
+def _rates(states: list[tuple[np.ndarray, np.ndarray]], link_state: np.ndarray) -> np.ndarray:
+    out = np.empty(link_state.shape)
+    for k, (rates, _) in enumerate(states):
+        out[:, k] = rates[link_state[:, k]]
     return out
+
+
+def enumerate_scenarios(instance: Instance,
+                        max_scenarios: int = MAX_ENUMERATED) -> JointScenarios:
+    """Every joint scenario of ``instance`` with its probability (the exact distribution).
+
+    The product of every request's demand support and every random link's
+    states, in lexicographic order (requests first, then links); ``prob`` is
+    the product of the marginal probabilities.
+
+    Raises
+    ------
+    ValueError
+        If the product has more than ``max_scenarios`` scenarios.
+    """
+    states = _link_states(instance)
+    rnd = random_links(instance)
+    axes = [np.asarray(r.demand.values, float) for r in instance.requests]
+    axes_p = [np.asarray(r.demand.probs, float) for r in instance.requests]
+    axes += [np.arange(states[k][0].size, dtype=float) for k in rnd]
+    axes_p += [states[k][1] for k in rnd]
+    size = math.prod(a.size for a in axes)
+    if size > max_scenarios:
+        raise ValueError(f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
+                         f"more than {max_scenarios:,}")
+    combos = np.asarray(list(itertools.product(*axes)), float).reshape(size, len(axes))
+    probs = np.asarray(list(itertools.product(*axes_p)), float).reshape(size, len(axes))
+    F = instance.n_requests
+    link_state = np.zeros((size, len(instance.links)), dtype=np.int64)
+    for j, k in enumerate(rnd):
+        link_state[:, k] = combos[:, F + j].astype(np.int64)
+    prob = probs.prod(axis=1) if axes else np.ones(1)
+    return JointScenarios(combos[:, :F].copy(), link_state, _rates(states, link_state), rnd,
+                          prob)
+
+
+def sample_scenarios(instance: Instance, n_scenarios: int,
+                     seed: int | Sequence[int]) -> np.ndarray:
+    """The demands of a seeded joint sample: key rates (kbps), shape ``(n, F)``.
+
+    ``sample_joint_scenarios(instance, n_scenarios, seed).demand``: requests are
+    independent; column ``f`` is drawn from request ``f``'s demand. Link states
+    are left out; use :func:`sample_joint_scenarios` when the instance has
+    links with random key rates and the scenarios must carry them.
+    """
+    return sample_joint_scenarios(instance, n_scenarios, seed).demand

@@ -2,14 +2,21 @@
 
 The solver-free half of the SP figures (the half that solves problems lives in
 :mod:`qkdbench.exact.sp_figures`): seeded samples of *joint* scenarios (one key
-rate per request, requests independent), the instances derived from them
-(per-request empirical marginals, one scenario's point demands, mean
-demands), and out-of-sample scoring of any plan, always through the one
-evaluator.
+rate per request and one state per link with a random key rate, all
+independent; :mod:`qkdbench.evaluation.sampling`), the instances derived from
+them (empirical marginals, one scenario's point demands and link rates, the
+expected-value instance), and out-of-sample scoring of any plan, always
+through the one evaluator.
 
-A joint scenario sample scored on its per-request empirical marginals gives
-the sample average of the per-scenario costs (docs/model.md, property 2); both
-routes are available here and tested against each other.
+Every derived instance copies requests and links with
+:func:`dataclasses.replace`, so targets and providers (X3) and link kinds,
+prices and capacities (X2) survive.
+
+A joint scenario sample of an instance without random link key rates, scored
+on its per-request empirical marginals, gives the sample average of the
+per-scenario costs (docs/model.md, property 2); with random link key rates the
+same holds when each (request, link) pair's empirical joint factorises (see
+:func:`empirical_instance`).
 
 Examples
 --------
@@ -25,26 +32,37 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from ..model import Demand, Instance, Plan, Request, Route
+from ..model import Demand, Instance, Link, Plan, Request
 from ..utils.jsonsafe import finite_or_none
-from .evaluator import evaluate
-from .sampling import sample_scenarios
+from .encoding import encode_plan
+from .evaluator import evaluate, pair_costs
+from .sampling import (
+    JointScenarios,
+    enumerate_scenarios,
+    random_links,
+    sample_joint_scenarios,
+    sample_scenarios,
+)
 
 __all__ = [
     "Estimate",
     "mean_ci",
     "t_quantile",
+    "JointScenarios",
     "sample_scenarios",
+    "sample_joint_scenarios",
+    "enumerate_scenarios",
     "empirical_instance",
     "scenario_instance",
     "mean_value_instance",
     "scenario_costs",
+    "scenario_mean",
     "out_of_sample",
 ]
 
@@ -161,99 +179,257 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
     return Estimate(mean, std, int(x.size), half, mean - half, mean + half, confidence)
 
 
-def _check_scenarios(instance: Instance, scenarios: np.ndarray) -> np.ndarray:
-    sc = np.asarray(scenarios, dtype=float)
-    if sc.ndim != 2 or sc.shape[1] != instance.n_requests or sc.shape[0] == 0:
-        raise ValueError(f"scenarios must have shape (n >= 1, {instance.n_requests}), "
-                         f"got {sc.shape}")
-    return sc
+def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> JointScenarios:
+    """``scenarios`` as joint scenarios of ``instance``, checked against its shape.
 
-
-def empirical_instance(instance: Instance, scenarios: np.ndarray,
-                       name: str | None = None) -> Instance:
-    """The instance whose demands are the per-request empirical marginals of a sample."""
-    sc = _check_scenarios(instance, scenarios)
-    reqs = [Request(r.id, r.source, r.target, Demand.empirical(sc[:, f]))
-            for f, r in enumerate(instance.requests)]
-    return instance.with_requests(reqs, name or f"{instance.name}-empirical{sc.shape[0]}")
-
-
-def scenario_instance(instance: Instance, scenario: Sequence[float] | np.ndarray,
-                      name: str | None = None) -> Instance:
-    """The instance of one joint scenario: every request's key rate known."""
-    row = np.asarray(scenario, dtype=float).reshape(-1)
-    if row.size != instance.n_requests:
-        raise ValueError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
-    reqs = [Request(r.id, r.source, r.target, Demand.point(float(row[f])))
-            for f, r in enumerate(instance.requests)]
-    return instance.with_requests(reqs, name or f"{instance.name}-scenario")
-
-
-def mean_value_instance(instance: Instance, name: str | None = None) -> Instance:
-    """The expected-value problem's instance: every key rate fixed at its mean."""
-    reqs = [Request(r.id, r.source, r.target, Demand.point(r.demand.mean))
-            for r in instance.requests]
-    return instance.with_requests(reqs, name or f"{instance.name}-ev")
-
-
-def scenario_costs(instance: Instance, plan: Plan, scenarios: np.ndarray) -> np.ndarray:
-    """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
-
-    By separability (docs/model.md, property 2) a scenario's cost is the sum over
-    requests of the cost of the request's route at its scenario key rate. The
-    evaluator scores every (request, distinct key rate) once: one instance with
-    a point-demand copy of each request per distinct rate, and the plan's route
-    repeated for each copy. A plan that does not fit the instance costs ``inf``
-    in every scenario.
+    A plain ``(n, F)`` array of key rates is accepted for an instance without
+    random link key rates (its links then have their one state).
     """
-    sc = _check_scenarios(instance, scenarios)
-    base = evaluate(instance, plan)
-    if not math.isfinite(base.total):
-        return np.full(sc.shape[0], math.inf)
-    routes = {r.request_id: r for r in plan.routes}
-    reqs: list[Request] = []
-    copies: list[Any] = []
-    where: list[Any] = []
-    for f, r in enumerate(instance.requests):
-        vals, inverse = np.unique(sc[:, f], return_inverse=True)
-        where.append((len(reqs), inverse))
-        route = routes[r.id]
-        for k, v in enumerate(vals):
-            rid = f"{r.id}@{k}"
-            reqs.append(Request(rid, r.source, r.target, Demand.point(float(v))))
-            copies.append(Route(rid, route.path, route.reserve_qkd, route.reserve_km))
-    virtual = instance.with_requests(reqs, f"{instance.name}-scenario-costs")
-    ev = evaluate(virtual, Plan(virtual.name, plan.planner, tuple(copies)))
-    cost = np.asarray(ev.request_costs)
-    # fixed charges (X1) depend on the routes only: the same in every scenario
-    out = np.full(sc.shape[0], base.components.get("site", 0.0) + base.components.get("node", 0.0))
-    for first, inverse in where:
-        out += cost[first + inverse]
-    return out
+    if isinstance(scenarios, JointScenarios):
+        sc = scenarios
+        if (sc.demand.ndim != 2 or sc.demand.shape[1] != instance.n_requests
+                or sc.link_rate.shape != (len(sc), len(instance.links)) or len(sc) == 0
+                or sc.random_links != random_links(instance)):
+            raise ValueError(f"joint scenarios of shape {sc.demand.shape} with "
+                             f"{sc.link_rate.shape[1]} links do not belong to instance "
+                             f"{instance.name!r} ({instance.n_requests} requests, "
+                             f"{len(instance.links)} links)")
+        return sc
+    arr = np.asarray(scenarios, dtype=float)
+    if arr.ndim != 2 or arr.shape[1] != instance.n_requests or arr.shape[0] == 0:
+        raise ValueError(f"scenarios must have shape (n >= 1, {instance.n_requests}), "
+                         f"got {arr.shape}")
+    rnd = random_links(instance)
+    if rnd:
+        raise ValueError(f"instance {instance.name!r} has {len(rnd)} links with random key "
+                         "rates: its scenarios must carry link states "
+                         "(sample_joint_scenarios), not key rates alone")
+    default = instance.params.key_rate_kbps
+    fixed = np.asarray([link.key_rate_states(default)[0][0] for link in instance.links], float)
+    n = arr.shape[0]
+    return JointScenarios(arr, np.zeros((n, fixed.size), dtype=np.int64),
+                          np.broadcast_to(fixed, (n, fixed.size)).copy(), ())
 
 
-def out_of_sample(instance: Instance, plan: Plan, *, n_scenarios: int = 1000,
-                  seed: int | Sequence[int] = 0,
-                  scenarios: np.ndarray | None = None, confidence: float = 0.95) -> Estimate:
-    """Score a plan on a fresh seeded sample of joint scenarios.
+def _marginal(values: np.ndarray, weights: np.ndarray | None) -> Demand:
+    """The (weighted) empirical distribution of ``values``."""
+    if weights is None:
+        return Demand.empirical(values)
+    vals, inverse = np.unique(values, return_inverse=True)
+    w = np.bincount(inverse.reshape(-1), weights=weights, minlength=vals.size)
+    return Demand(tuple(float(v) for v in vals), tuple(float(x) for x in w / w.sum()))
+
+
+def _fix_links(instance: Instance, rates: Mapping[int, float]) -> tuple[Link, ...]:
+    """The links of ``instance`` with link ``k``'s key rate fixed at ``rates[k]``.
+
+    Every other field of a link (kind, prices, capacities, fixed cost) is kept
+    (:func:`dataclasses.replace`).
+    """
+    return tuple(replace(link, key_rate_kbps=float(rates[k])) if k in rates else link
+                 for k, link in enumerate(instance.links))
+
+
+def empirical_instance(instance: Instance, scenarios: JointScenarios | np.ndarray,
+                       name: str | None = None) -> Instance:
+    """The instance whose demands and link states are the empirical marginals of a sample.
+
+    Each request's demand becomes the (weighted, for enumerated scenarios)
+    empirical distribution of its key rates in ``scenarios``, and each link with
+    a random key rate the empirical distribution of its states; everything
+    else (targets, link kinds and prices, providers) is kept.
+
+    Notes
+    -----
+    The evaluator on this instance gives the scenarios' (weighted) average cost
+    exactly when, for every request ``f`` and every random link ``l`` on its
+    route, the empirical joint distribution of ``(kappa_f, K_l)`` is the product
+    of its two marginals: always without random links (docs/model.md, property
+    2), for a full enumeration, and for a crossed sample (every demand row with
+    every link-state row). For a plain joint sample of an instance with random
+    links the two differ by a sampling error of order ``n ** -0.5``.
+    """
+    sc = _as_joint(instance, scenarios)
+    w = sc.prob
+    reqs = [replace(r, demand=_marginal(sc.demand[:, f], w))
+            for f, r in enumerate(instance.requests)]
+    links = tuple(replace(link, key_rate_kbps=_marginal(sc.link_rate[:, k], w))
+                  if k in sc.random_links else link
+                  for k, link in enumerate(instance.links))
+    return replace(instance, links=links, requests=tuple(reqs),
+                   name=name or f"{instance.name}-empirical{len(sc)}")
+
+
+def scenario_instance(instance: Instance, scenario: JointScenarios | Sequence[float] | np.ndarray,
+                      name: str | None = None) -> Instance:
+    """The instance of one joint scenario: every key rate and every link state known.
 
     Parameters
     ----------
     instance : Instance
-        Its demands are the true distribution the sample is drawn from.
+    scenario : JointScenarios or array of float
+        One joint scenario (``scenarios.scenario(i)``), or the ``F`` key rates of
+        one scenario of an instance without random link key rates.
+    name : str, optional
+
+    Returns
+    -------
+    Instance
+        Each request's demand is a point at its key rate; each link with a
+        random key rate has its state's rate, shared by both arcs and by every
+        request. Requests and links are copied with :func:`dataclasses.replace`,
+        so targets (X3), link kinds and prices (X2) and providers survive.
+    """
+    if isinstance(scenario, JointScenarios):
+        if len(scenario) != 1:
+            raise ValueError(f"one scenario needed, got {len(scenario)} "
+                             "(use scenarios.scenario(i))")
+        sc = _as_joint(instance, scenario)
+    else:
+        row = np.asarray(scenario, dtype=float).reshape(-1)
+        if row.size != instance.n_requests:
+            raise ValueError(f"a scenario needs {instance.n_requests} key rates, "
+                             f"got {row.size}")
+        sc = _as_joint(instance, row.reshape(1, -1))
+    reqs = [replace(r, demand=Demand.point(float(sc.demand[0, f])))
+            for f, r in enumerate(instance.requests)]
+    links = _fix_links(instance, {k: float(sc.link_rate[0, k]) for k in sc.random_links})
+    return replace(instance, links=links, requests=tuple(reqs),
+                   name=name or f"{instance.name}-scenario")
+
+
+def mean_value_instance(instance: Instance, name: str | None = None) -> Instance:
+    """The expected-value problem's instance: every random quantity fixed at its mean.
+
+    Each request's key rate becomes its mean ``E[kappa_f]`` and each link whose
+    key rate is a distribution gets its mean key rate ``E[K_l]`` (both arcs).
+    This is the textbook expected-value problem (Birge and Louveaux): the
+    random data replaced by its expectation, for link states exactly as for
+    demands. It is *not* the problem with the expected number of QKD links
+    ``E[ceil(kappa / K)]``, which is no value the data can take; with the mean
+    rate, a rare bad state (cloud) barely lowers ``E[K_l]``, so the EV plan
+    ignores it, and that is what ``EEV`` and ``VSS`` measure.
+    Targets, link kinds and prices and providers are kept.
+    """
+    reqs = [replace(r, demand=Demand.point(r.demand.mean)) for r in instance.requests]
+    links = tuple(replace(link, key_rate_kbps=link.key_rate_kbps.mean)
+                  if isinstance(link.key_rate_kbps, Demand) else link
+                  for link in instance.links)
+    return replace(instance, links=links, requests=tuple(reqs),
+                   name=name or f"{instance.name}-ev")
+
+
+def scenario_costs(instance: Instance, plan: Plan,
+                   scenarios: JointScenarios | np.ndarray) -> np.ndarray:
+    """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
+
+    With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
+    charges (X1) and service costs (X3) plus, over every (request ``f``, arc
+    ``a``) of its routes, a term that depends on ``kappa_f`` and on the state
+    of ``a``'s link only. The evaluator's :func:`~qkdbench.evaluation.pair_costs`
+    prices every such term once: for each state position ``s``, one instance
+    has every random link the plan uses at its ``s``-th state (both arcs) and a
+    point-demand copy of each request per distinct key rate in the scenarios
+    (provider capacities lifted: the copies are not rival requests); each
+    scenario then adds up the terms of its own key rates and link states. A
+    plan that does not fit the instance costs ``inf`` in every scenario.
+    """
+    sc = _as_joint(instance, scenarios)
+    n = len(sc)
+    base = evaluate(instance, plan)
+    if not math.isfinite(base.total):
+        return np.full(n, math.inf)
+    comp = base.components
+    # fixed charges (X1) and service costs (X3) depend on the routes and targets only
+    out = np.full(n, comp.get("site", 0.0) + comp.get("node", 0.0) + comp.get("service", 0.0))
+    if instance.n_requests == 0:
+        return out
+    arrays = encode_plan(instance, plan)
+    owner = np.repeat(np.arange(instance.n_requests), np.diff(arrays.ptr))
+    link = arrays.arcs // 2
+    states = {k: instance.links[k].key_rate_states(instance.params.key_rate_kbps)[0]
+              for k in sorted(set(random_links(instance)) & set(link.tolist()))}
+    n_states = max((len(v) for v in states.values()), default=1)
+    # point-demand copies: request f's copy j has its j-th distinct key rate
+    reqs: list[Request] = []
+    first = np.zeros(instance.n_requests, dtype=np.int64)
+    inverse = np.zeros((n, instance.n_requests), dtype=np.int64)
+    for f, r in enumerate(instance.requests):
+        vals, inv = np.unique(sc.demand[:, f], return_inverse=True)
+        first[f], inverse[:, f] = len(reqs), inv.reshape(-1)
+        reqs.extend(replace(r, id=f"{r.id}@{j}", demand=Demand.point(float(v)))
+                    for j, v in enumerate(vals))
+    counts = np.diff(np.append(first, len(reqs)))
+    # every (copy, position) pair: position p of request f with each copy of f
+    pos = np.repeat(np.arange(owner.size), counts[owner])
+    start = np.repeat(np.cumsum(counts[owner]) - counts[owner], counts[owner])
+    copy = first[owner[pos]] + (np.arange(pos.size) - start)
+    terms = np.empty((n_states, pos.size))
+    for s in range(n_states):
+        links = _fix_links(instance, {k: v[min(s, len(v) - 1)] for k, v in states.items()})
+        virtual = replace(instance, links=links, requests=tuple(reqs), providers=(),
+                          name=f"{instance.name}-scenario-costs")
+        qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
+        terms[s] = qkd + km
+    # term of position p in scenario i: its link's state, its request's key rate
+    offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
+    state = sc.link_state[:, link]                        # (n, positions)
+    idx = offset[None, :] + inverse[:, owner]             # (n, positions)
+    out += terms[state, idx].sum(axis=1)
+    return out
+
+
+def scenario_mean(instance: Instance, plan: Plan,
+                  scenarios: JointScenarios | np.ndarray) -> float:
+    """Average cost of ``plan`` over ``scenarios``, weighted by ``prob`` when enumerated.
+
+    Over :func:`~qkdbench.evaluation.sampling.enumerate_scenarios` this is the
+    plan's expected cost, the evaluator's number (up to rounding).
+    """
+    sc = _as_joint(instance, scenarios)
+    costs = scenario_costs(instance, plan, sc)
+    if not np.all(np.isfinite(costs)):
+        return math.inf
+    return float(math.fsum(sc.weights * costs))
+
+
+def out_of_sample(instance: Instance, plan: Plan, *, n_scenarios: int = 1000,
+                  seed: int | Sequence[int] = 0,
+                  scenarios: JointScenarios | np.ndarray | None = None,
+                  confidence: float = 0.95) -> Estimate:
+    """Score a plan on a fresh seeded sample of joint scenarios, or on all of them.
+
+    Parameters
+    ----------
+    instance : Instance
+        Its demands and link states are the true distribution the sample is
+        drawn from.
     plan : Plan
         Made by any planner, possibly on another sample.
     n_scenarios, seed : int
-        The sample (ignored when ``scenarios`` is given).
-    scenarios : ndarray (n, F), optional
-        A given sample.
+        The sample, :func:`~qkdbench.evaluation.sampling.sample_joint_scenarios`
+        (ignored when ``scenarios`` is given).
+    scenarios : JointScenarios or ndarray (n, F), optional
+        Given scenarios (an array of key rates only for an instance without
+        random link key rates).
     confidence : float
 
     Returns
     -------
     Estimate
-        The mean cost over the sample with its confidence interval; the mean
-        equals ``evaluate(empirical_instance(instance, sample), plan).total``.
+        For a sample, the mean cost with its Student-t confidence interval; it
+        converges to ``evaluate(instance, plan).total``. For enumerated
+        scenarios (``prob`` given), the probability-weighted mean, which is the
+        expected cost itself, with a zero-width interval.
     """
-    sc = sample_scenarios(instance, n_scenarios, seed) if scenarios is None else scenarios
-    return mean_ci(scenario_costs(instance, plan, sc), confidence)
+    if scenarios is None:
+        scenarios = sample_joint_scenarios(instance, n_scenarios, seed)
+    sc = _as_joint(instance, scenarios)
+    costs = scenario_costs(instance, plan, sc)
+    if sc.prob is None:
+        return mean_ci(costs, confidence)
+    mean = scenario_mean(instance, plan, sc)
+    if not math.isfinite(mean):
+        return Estimate(mean, math.nan, len(sc), math.inf, -math.inf, math.inf, confidence)
+    std = math.sqrt(max(0.0, float(sc.prob @ (costs - mean) ** 2)))
+    return Estimate(mean, std, len(sc), 0.0, mean, mean, confidence)

@@ -1,42 +1,56 @@
 """The standard stochastic-programming figures of an instance (docs/model.md).
 
 - ``RP``: optimal expected cost of the stochastic program (exact solve).
-- ``EV``: optimum of the expected-value problem (key rates fixed at their
-  means); ``EEV``: the expected cost of the EV plan under the true
-  distribution (evaluator); ``VSS = EEV - RP``.
+- ``EV``: optimum of the expected-value problem (every random quantity fixed
+  at its mean: each request's key rate, and each random link key rate at its
+  mean rate, see :func:`~qkdbench.evaluation.sp_measures.mean_value_instance`);
+  ``EEV``: the expected cost of the EV plan under the true distribution
+  (evaluator); ``VSS = EEV - RP``.
 - ``WS``: wait-and-see value, the mean over a seeded sample of joint
-  scenarios of the optimum with that scenario's key rates known, with a
-  Student-t confidence interval; ``EVPI = RP - WS``.
-- Out of sample: the RP and EV plans scored on a fresh seeded sample.
+  scenarios of the optimum with that scenario known (every request's key
+  rate and every link's state), with a Student-t confidence interval;
+  ``EVPI = RP - WS``.
+- Out of sample: the RP and EV plans scored on a fresh seeded sample of
+  joint scenarios.
 
 Requests' key rates are independent in the joint scenarios (the instance
-gives only marginals). ``WS <= RP <= EEV`` holds for the exact values; the
-sampled WS is an estimate, so its interval, not its mean, is the claim.
+gives only marginals); a link with a random key rate (X2) draws one state per
+scenario, independent of the demands and of the other links, shared by both
+of its arcs and by every request that uses it
+(:func:`~qkdbench.evaluation.sampling.sample_joint_scenarios`).
+``WS <= RP <= EEV`` holds for the exact values; the sampled WS is an
+estimate, so its interval, not its mean, is the claim.
+
+An instance with a model extension the exact solver does not handle (as the
+``exact`` planner declares in ``supports``) is refused with a one-line
+:class:`~qkdbench.exceptions.InputError`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate
+from ..evaluation import decode_plan, encode_plan, evaluate
 from ..evaluation.pricing import arc_table
 from ..evaluation.sp_measures import (
     Estimate,
     mean_ci,
     mean_value_instance,
     out_of_sample,
-    sample_scenarios,
+    sample_joint_scenarios,
     scenario_instance,
 )
 from ..model import Instance, Plan
 from ..planning.ladders import build_ladders
 from ..planning.waterfill import waterfill
 from ..utils.jsonsafe import finite_or_none
+from ..utils.registry import check_supports
+from .planners import ExactExtensivePlanner, ExactPlanner
 from .sp_milp import SPResult, solve_sp
 
 __all__ = ["SPFigures", "sp_figures", "scenario_start"]
@@ -64,7 +78,8 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
                   arcs.W_qkd.astype(float))
     z = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs,
                   arcs.W_kml.astype(float))
-    repaired = PlanArrays(arrays.ptr, arrays.arcs, np.round(y), np.round(z), arrays.n_requests)
+    # replace() keeps the chosen targets (X3) with the routes
+    repaired = replace(arrays, yr=np.round(y), zr=np.round(z))
     return decode_plan(scenario, repaired, "rp-repaired")
 
 
@@ -143,9 +158,11 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     ----------
     instance : Instance
     n_scenarios : int
-        Joint scenarios sampled for WS (one exact solve each).
+        Joint scenarios (demands and link states) sampled for WS (one exact
+        solve each).
     seed : int
         Seeds the WS sample; the out-of-sample sample uses ``[seed, 1]``.
+        Same seed, same figures.
     confidence : float
         Level of the WS and out-of-sample intervals.
     oos_scenarios : int
@@ -153,13 +170,6 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     form : {"compact", "extensive"}
     time_limit : float, optional
         Seconds per exact solve.
-
-    Notes
-    -----
-    Every WS scenario solve starts from the RP plan with its reservations
-    re-optimised for the scenario (:func:`scenario_start`) or the Lagrangian
-    heuristic's plan, whichever is cheaper, and uses the Lagrangian prices to
-    prune the scenario's model (:func:`~qkdbench.exact.solve_sp`).
     gap_rel : float
         Relative gap of every exact solve.
     rp : SPResult, optional
@@ -171,8 +181,17 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
 
     Raises
     ------
+    InputError
+        If ``instance`` uses a model extension the exact solver does not handle.
     SolverError
         If no MILP solver is available.
+
+    Notes
+    -----
+    Every WS scenario solve starts from the RP plan with its reservations
+    re-optimised for the scenario (:func:`scenario_start`) or the Lagrangian
+    heuristic's plan, whichever is cheaper, and uses the Lagrangian prices to
+    prune the scenario's model (:func:`~qkdbench.exact.solve_sp`).
 
     Examples
     --------
@@ -183,16 +202,17 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     True
     """
     t0 = time.perf_counter()
+    check_supports(ExactExtensivePlanner if form == "extensive" else ExactPlanner, instance)
     opts: dict[str, Any] = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
     if rp is None:
         rp = solve_sp(instance, planner="exact", **opts)
     ev_res = solve_sp(mean_value_instance(instance), planner="exact-ev", **opts)
     eev = evaluate(instance, ev_res.plan).total if ev_res.status in ("optimal", "feasible") \
         else math.nan
-    scenarios = sample_scenarios(instance, n_scenarios, seed)
+    scenarios = sample_joint_scenarios(instance, n_scenarios, seed)
     ws_values, ws_optimal = [], True
     for k in range(n_scenarios):
-        scenario = scenario_instance(instance, scenarios[k], f"{instance.name}-ws{k}")
+        scenario = scenario_instance(instance, scenarios.scenario(k), f"{instance.name}-ws{k}")
         res = solve_sp(scenario, planner="exact-ws",
                        warm_start=scenario_start(scenario, rp.plan), **opts)
         ws_values.append(res.objective)
@@ -200,7 +220,7 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     ws = mean_ci(ws_values, confidence)
     rp_oos = ev_oos = None
     if oos_scenarios and instance.n_requests and rp.plan.routes:
-        fresh = sample_scenarios(instance, oos_scenarios, [seed, 1])
+        fresh = sample_joint_scenarios(instance, oos_scenarios, [seed, 1])
         rp_oos = out_of_sample(instance, rp.plan, scenarios=fresh, confidence=confidence)
         if ev_res.plan.routes:
             ev_oos = out_of_sample(instance, ev_res.plan, scenarios=fresh,
