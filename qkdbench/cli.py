@@ -119,7 +119,8 @@ def load_instance_arg(text: str, requests: int | None = None, max_rate: int | No
                       seed: int | None = None):
     """An instance from an instance file, or a topology (name/file) plus sampled requests."""
     from .io import read_instance
-    from .topologies import load_topology, sample_requests
+    from .topologies import load_topology, make_instance, sample_requests
+    from .topologies.ntn import ntn_base
 
     if os.path.isfile(text) and text.lower().endswith(".json"):
         try:
@@ -129,10 +130,12 @@ def load_instance_arg(text: str, requests: int | None = None, max_rate: int | No
             is_instance = True  # let the instance reader name the problem
         if is_instance and requests is None and max_rate is None and seed is None:
             return read_instance(text)
-    topo = load_topology(text)
-    return sample_requests(topo, requests if requests is not None else 20,
-                           max_rate=max_rate if max_rate is not None else 10,
-                           seed=seed if seed is not None else 1)
+    n = requests if requests is not None else 20
+    k = max_rate if max_rate is not None else 10
+    s = seed if seed is not None else 1
+    if ntn_base(text) is not None:  # a TN-NTN name: its generator places the requests
+        return make_instance(text, n, k, seed=s)
+    return sample_requests(load_topology(text), n, max_rate=k, seed=s)
 
 
 # --------------------------------------------------------------------------- commands
