@@ -128,7 +128,7 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
             out.append(0)
             continue
         t = next(t for t in prefs[f] if int(pt.provider[pt.ptr[f] + t]) == given[f])
-        moved += int(t != chosen[f])
+        moved += int(chosen[f] is not None and t != chosen[f])
         out.append(t)
     return out, moved
 
