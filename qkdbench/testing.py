@@ -30,6 +30,20 @@ The checks
 ``edge_cases``
     Zero requests: an empty plan, or a ``ValueError`` with a message. Zero
     reservation capacity: a feasible plan (every reservation 0).
+``extensions``
+    For each model extension (``FEATURES``) a tiny instance using only it
+    (:func:`feature_instance`). If the planner declares the extension in its
+    ``supports``: a valid, feasible plan. If not: qkdbench's
+    :func:`~qkdbench.utils.registry.check_supports` refuses the instance, and
+    a planner that declares ``supports`` explicitly must itself either plan
+    it validly or refuse it with an :class:`~qkdbench.exceptions.InputError`
+    (never another exception); a planner that declares nothing is never
+    handed such an instance (the command line and the comparisons call
+    ``check_supports`` first), so its ``plan`` is not called on it. A planner
+    declaring ``providers`` must also plan a small random X2/X3 instance
+    (:func:`x23_instance`): every request with targets names a provider, its
+    route ends at a target of that provider, no provider serves more requests
+    than its capacity, and the evaluator finds the plan feasible.
 
 Examples
 --------
@@ -70,7 +84,8 @@ from .model import (
     UnitCosts,
 )
 from .topologies import make_instance, sample_requests, waxman_topology
-from .utils.registry import Planner, get_planner
+from .exceptions import InputError
+from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
 __all__ = ["PlannerCheckError", "CHECKS", "check_instances", "feature_instance",
@@ -381,6 +396,69 @@ def check_edge_cases(make: Callable[[], Planner], **_: Any) -> None:
     _require_valid("edge_cases", p, tight, plan)
 
 
+def _require_providers(check: str, p: Planner, inst: Instance, plan: Plan) -> None:
+    """Every anycast request names a provider it may use; no provider over capacity."""
+    served: dict[str, int] = {}
+    by_id = {r.request_id: r for r in plan.routes}
+    for req in inst.requests:
+        route = by_id.get(req.id)
+        if route is None or not req.is_anycast:
+            continue
+        if route.provider is None:
+            _fail(check, p.name, f"request {req.id!r} on {inst.name!r} has targets but its "
+                                 "route names no provider")
+        ok = [t for t in req.targets if t.provider == route.provider
+              and t.node == route.path[-1]]
+        if not ok:
+            _fail(check, p.name, f"request {req.id!r} on {inst.name!r}: route ends at "
+                                 f"{route.path[-1]!r}, not a target of provider "
+                                 f"{route.provider!r}")
+        served[str(route.provider)] = served.get(str(route.provider), 0) + 1
+    for pid, n in served.items():
+        cap = inst.provider_capacity.get(pid)
+        if cap is not None and n > cap:
+            _fail(check, p.name, f"provider {pid!r} serves {n} requests on {inst.name!r}, "
+                                 f"capacity {cap}")
+
+
+def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
+    """Each extension: planned validly if declared, refused cleanly if not."""
+    p = make()
+    declared = planner_supports(p)
+    explicit = getattr(p, "supports", None) is not None
+    for feature in FEATURES:
+        inst = feature_instance(feature)
+        if feature in declared:
+            plan = _run(p, "extensions", inst, seed=0)
+            _require_valid("extensions", p, inst, plan)
+            _require_providers("extensions", p, inst, plan)
+            continue
+        try:
+            check_supports(p, inst)
+        except InputError:
+            pass
+        else:
+            _fail("extensions", p.name, f"check_supports accepts {inst.name!r} although "
+                                        f"{feature!r} is not declared")
+        if not explicit:
+            continue
+        try:
+            plan = p.plan(inst, seed=0)
+        except InputError:
+            continue
+        except Exception as exc:
+            _fail("extensions", p.name, f"{feature!r} is not declared, and plan() raised "
+                                        f"{type(exc).__name__}: {exc} on {inst.name!r} "
+                                        "instead of an InputError")
+        _require_valid("extensions", p, inst, plan)
+        _require_providers("extensions", p, inst, plan)
+    if "providers" in declared:
+        inst = x23_instance("nsfnet", 6, 3, seed=11)
+        plan = _run(p, "extensions", inst, seed=0)
+        _require_valid("extensions", p, inst, plan)
+        _require_providers("extensions", p, inst, plan)
+
+
 #: The checks by name, in the order :func:`check_planner` runs them.
 CHECKS: dict[str, Callable[..., None]] = {
     "protocol": check_protocol,
@@ -390,6 +468,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "roundtrip": check_roundtrip,
     "time_limit": check_time_limit,
     "edge_cases": check_edge_cases,
+    "extensions": check_extensions,
 }
 
 
