@@ -150,7 +150,7 @@ def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_r
         Every other request (from the first) becomes anycast (X3): ``n_targets``
         distinct random nodes other than its source, providers ``"A"`` and
         ``"B"`` alternately, random service costs; with ``capacity``, provider
-        ``"A"`` serves at most half of the anycast requests (rounded up; the
+        ``"A"`` serves at most half of the anycast requests (rounded down; the
         rest may always go to ``"B"``, unlimited).
     states : bool
         A third of the links (at least one) get a random key rate of two or three
@@ -190,7 +190,7 @@ def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_r
             reqs[f] = Request(req.id, req.source, None, req.demand, tg)
             n_any += 1
         if capacity:
-            provs = (Provider("A", (n_any + 1) // 2), Provider("B"))
+            provs = (Provider("A", n_any // 2), Provider("B"))
     return replace(base, links=tuple(links), requests=tuple(reqs), providers=provs,
                    name=f"{base.name}-x23")
 
