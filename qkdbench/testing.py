@@ -70,6 +70,7 @@ import numpy as np
 
 from .evaluation import evaluate, route_violations
 from .evaluation.pricing import arc_table, support_table
+from .exceptions import InputError
 from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from .model import (
     CostTable,
@@ -84,7 +85,6 @@ from .model import (
     UnitCosts,
 )
 from .topologies import make_instance, sample_requests, waxman_topology
-from .exceptions import InputError
 from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
@@ -169,8 +169,8 @@ def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_r
         for k in rng.choice(L, size=max(1, L // 3), replace=False):
             n = int(rng.integers(2, 4))
             vals = tuple(sorted({float(v) for v in np.round(rng.uniform(0.2, 2.0, n), 2)}))
-            probs = rng.dirichlet(np.ones(len(vals)))
-            probs = tuple(float(x) for x in probs[:-1]) + (1.0 - float(probs[:-1].sum()),)
+            draw = rng.dirichlet(np.ones(len(vals)))
+            probs = tuple(float(x) for x in draw[:-1]) + (1.0 - float(draw[:-1].sum()),)
             links[k] = replace(links[k], key_rate_kbps=Demand(vals, probs))
     if prices:
         for k in rng.choice(L, size=max(1, L // 4), replace=False):

@@ -45,9 +45,8 @@ follow the paper's rule unchanged.
 
 from __future__ import annotations
 
-import numpy as np
-
 import networkx as nx
+import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route

@@ -252,7 +252,8 @@ class Candidates:
 
     def index_of(self, f: int, path: Sequence, target: int | None = None) -> int | None:
         """Position of ``path`` (ending at target position ``target``, if given) among
-        request ``f``'s candidates, or ``None``."""
+        request ``f``'s candidates, or ``None``.
+        """
         path = tuple(path)
         for i, p in enumerate(self.paths[f]):
             if p == path and (target is None or self.target_of(f, i) == target):
