@@ -251,6 +251,22 @@ def test_saa_greedy_gets_unstuck_and_respects_capacity():
         assert [r.provider for r in plan.routes] == ["B", "A", "B"]
 
 
+def test_greedy_ejection_move_swaps_providers():
+    """f (inserted first) takes A; g then pays a huge service cost at B unless f yields A."""
+    nodes, links = _line()
+    inst = Instance(nodes, links, (
+        Request("f", 1, None, Demand.uniform(8), (Target(3, "A"), Target(5, "B", 100.0))),
+        Request("g", 4, None, Demand.uniform(2), (Target(3, "A"), Target(5, "B", 1e6)))),
+        providers=(Provider("A", 1), Provider("B")))
+    stuck = SAAGreedy(improve=False).plan(inst)
+    assert [r.provider for r in stuck.routes] == ["A", "B"]
+    plan = SAAGreedy().plan(inst)
+    assert [r.provider for r in plan.routes] == ["B", "A"]
+    assert plan.stats["provider_moves"] == 1
+    assert evaluate(inst, plan).total == pytest.approx(_brute_force(inst), rel=1e-9)
+    assert evaluate(inst, plan).total < evaluate(inst, stuck).total - 1e5
+
+
 # --------------------------------------------------------------------------- machinery
 
 

@@ -321,7 +321,8 @@ class GeneticPlanner:
         Memetic step: whenever a generation finds a better plan, its routes
         go through the greedy's improvement passes (each request moved to its
         best candidate given the others, full levels; on a fixed-charge
-        instance also one round of link closing) and the result replaces the
+        instance also one round of link closing; with provider capacities
+        also one round of ejection moves) and the result replaces the
         generation's last child. On a fixed-charge instance every other
         generation's best child is polished the same way (a memetic GA: with
         fixed charges the greedy's local optima are many and far apart).
@@ -427,6 +428,8 @@ class GeneticPlanner:
         order = list(range(F))
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
+        if st.prov.active and st.provider_moves(clock, max_rounds=1)["moves"]:
+            st.improve(order, clock, max_passes=5)  # X3: ejections, then passes again
         if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
             st.improve(order, clock, max_passes=5)
         if st.candidates is not state.candidates:  # the passes found new network routes

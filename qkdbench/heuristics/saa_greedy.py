@@ -44,6 +44,10 @@ The method
    them (so they choose the target too) but never a provider that is full;
    a request left with no provider with room triggers a min-cost-flow
    re-assignment (:meth:`~qkdbench.planning.greedy.GreedyState.make_room`).
+   With ``improve``, ejection moves follow the passes
+   (:meth:`~qkdbench.planning.greedy.GreedyState.provider_moves`: a request
+   takes a cheaper target of a full provider and pushes one of that
+   provider's requests to its best target with room), then passes again.
    Random link key rates and ``unit_costs`` (X2) need nothing special: every
    cost comes from the evaluator's per-(request, arc) expected costs.
 
@@ -242,6 +246,12 @@ class SAAGreedy:
         elif self.improve and F > 1:
             info = state.improve(order, clock, self.max_passes)
         info["late_insertions"] = late
+        if not late and self.improve and state.prov.active:
+            ejected = state.provider_moves(clock)
+            info["provider_moves"] = ejected["moves"]
+            if ejected["moves"] and F > 1:
+                more = state.improve(order, clock, self.max_passes)
+                info["moves"] += more["moves"]
         if state.fixed and self.close_rounds > 0:
             closing = state.close_links(clock, self.close_rounds)
             info = {**info, "links_closed": closing["closed"]}

@@ -37,6 +37,11 @@ leaves a request with no candidate whose provider has room,
 (:func:`~qkdbench.planning.providers.assign_providers`) that keeps as many
 requests as it can on their current provider, moves the others to their best
 candidate of the new provider, and then inserts the request.
+Single-request moves cannot exchange two requests' providers when a provider
+is full, so :meth:`GreedyState.provider_moves` adds an *ejection* move: a
+request takes a cheaper candidate of a full provider and one request served
+by that provider moves to its best candidate with room, kept only if the
+two together lower the cost (priced exactly by the state's insertion costs).
 
 Random link key rates (X2) need nothing here: the ladders are read from the
 evaluator's cost curves, which average over the link states.
@@ -442,6 +447,80 @@ class GreedyState:
             if changed == 0:
                 break
         return {"passes": passes, "moves": moves, "stop": stop}
+
+    def provider_moves(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
+        """Ejection moves for full providers (X3); see the module notes.
+
+        For each request with targets (instance order) whose cheapest candidate
+        given the others belongs to a full provider ``P``, each request ``g``
+        served by ``P`` is tried in turn: ``g`` leaves, the request takes that
+        candidate, ``g`` takes its cheapest candidate with room. The first pair
+        that lowers the cost is kept. Rounds repeat until one keeps nothing,
+        ``max_rounds`` or the time limit.
+
+        Returns
+        -------
+        dict
+            ``moves`` (ejections kept), ``rounds``.
+
+        Examples
+        --------
+        >>> from qkdbench.heuristics.saa_greedy import SAAGreedy
+        >>> from qkdbench.topologies import make_instance
+        >>> state, _ = SAAGreedy(improve=False).build(make_instance("nsfnet", 4, 3, seed=1))
+        >>> state.provider_moves()["moves"]  # no providers: nothing to move
+        0
+        """
+        clock = clock or Stopwatch(None)
+        out = {"moves": 0, "rounds": 0}
+        pt = self.prov
+        if not pt.active or not np.any(pt.capacity >= 0):
+            return out
+        anycast = [f for f, req in enumerate(self.instance.requests) if req.is_anycast]
+        while out["rounds"] < max_rounds and not clock.expired():
+            out["rounds"] += 1
+            kept = 0
+            for f in anycast:
+                if clock.expired():
+                    break
+                cur = self.route[f]
+                if cur is None:
+                    continue
+                self.remove(f)
+                cost_cur = self.path_cost(f, cur)
+                blocked = sorted((self.path_cost(f, i), i)
+                                 for i in range(len(self.candidates.arcs[f]))
+                                 if not self.has_room(self.provider_of(f, i)))
+                done = False
+                for cost_i, i in blocked[:1]:  # the cheapest candidate of a full provider
+                    if cost_i >= cost_cur - 1e-9 * (1 + abs(cost_cur)):
+                        break
+                    p = self.provider_of(f, i)
+                    for g in [g for g in anycast if g != f and self.route[g] is not None
+                              and self.provider_of(g, self.route[g]) == p]:  # type: ignore[arg-type]
+                        old = self.route[g]
+                        assert old is not None
+                        self.remove(g)
+                        keep_g = self.path_cost(g, old)
+                        self.insert(g, old)
+                        before = keep_g + self.path_cost(f, cur)
+                        self.remove(g)
+                        new_f = self.path_cost(f, i)
+                        self.insert(f, i)
+                        j, new_g = self.best_candidate(g)
+                        if j >= 0 and new_f + new_g < before - 1e-9 * (1 + abs(before)):
+                            self.insert(g, j)
+                            done = True
+                            kept += 1
+                            break
+                        self.remove(f)
+                        self.insert(g, old)
+                if not done:
+                    self.insert(f, cur)
+            out["moves"] += kept
+            if kept == 0:
+                break
+        return out
 
     def total_cost(self) -> float:
         """Expected cost of the current routes and reservations (evaluator, state's instance)."""
