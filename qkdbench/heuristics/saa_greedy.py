@@ -20,7 +20,8 @@ The method
    :mod:`qkdbench.planning.paths`).
 4. **Order.** Requests are inserted by decreasing stand-alone cost (the cost
    of the request alone on its cheapest candidate with newsvendor
-   reservations), ties in instance order: the requests with the most at stake
+   reservations, and its target's service cost for a request with targets),
+   ties in instance order: the requests with the most at stake
    choose first.
 5. **Insertion.** Each request takes the candidate that adds the least
    expected cost given the requests already placed. With ``rebalance=False``
@@ -238,7 +239,7 @@ class SAAGreedy:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed, clock)
         F = instance.n_requests
-        order = insertion_order(state.candidates, state.ladders, self.order)
+        order = insertion_order(state.candidates, state.ladders, self.order, state.instance)
         late = insert_all(state, order, clock)
         info = {"passes": 0, "moves": 0, "stop": "converged"}
         if late:

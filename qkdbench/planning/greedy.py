@@ -615,8 +615,13 @@ class GreedyState:
         return tuple(out)
 
 
-def insertion_order(candidates: Candidates, ladders: Ladders, rule: str) -> list[int]:
-    """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes)."""
+def insertion_order(candidates: Candidates, ladders: Ladders, rule: str,
+                    instance: Instance | None = None) -> list[int]:
+    """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes).
+
+    With ``instance`` given and requests with targets (X3), a candidate's
+    stand-alone cost includes its target's service cost.
+    """
     F = len(candidates.arcs)
     if rule == "instance":
         return list(range(F))
@@ -624,6 +629,12 @@ def insertion_order(candidates: Candidates, ladders: Ladders, rule: str) -> list
         raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
     best = ladders.best()
     A = ladders.n_arcs
-    alone = [min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f])
-             for f in range(F)]
+    pt = provider_table(instance) if instance is not None else None
+    if pt is None or not pt.active:
+        alone = [min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f])
+                 for f in range(F)]
+    else:
+        alone = [min(float(best[f * A + arcs].sum())
+                     + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
+                     for i, arcs in enumerate(candidates.arcs[f])) for f in range(F)]
     return sorted(range(F), key=lambda f: (-alone[f], f))
