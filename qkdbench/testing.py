@@ -30,6 +30,20 @@ The checks
 ``edge_cases``
     Zero requests: an empty plan, or a ``ValueError`` with a message. Zero
     reservation capacity: a feasible plan (every reservation 0).
+``extensions``
+    For each model extension (``FEATURES``) a tiny instance using only it
+    (:func:`feature_instance`). If the planner declares the extension in its
+    ``supports``: a valid, feasible plan. If not: qkdbench's
+    :func:`~qkdbench.utils.registry.check_supports` refuses the instance, and
+    a planner that declares ``supports`` explicitly must itself either plan
+    it validly or refuse it with an :class:`~qkdbench.exceptions.InputError`
+    (never another exception); a planner that declares nothing is never
+    handed such an instance (the command line and the comparisons call
+    ``check_supports`` first), so its ``plan`` is not called on it. A planner
+    declaring ``providers`` must also plan a small random X2/X3 instance
+    (:func:`x23_instance`): every request with targets names a provider, its
+    route ends at a target of that provider, no provider serves more requests
+    than its capacity, and the evaluator finds the plan feasible.
 
 Examples
 --------
@@ -56,13 +70,26 @@ import numpy as np
 
 from .evaluation import evaluate, route_violations
 from .evaluation.pricing import arc_table, support_table
+from .exceptions import InputError
 from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
-from .model import Demand, Instance, Link, Params, Plan, Request
+from .model import (
+    CostTable,
+    Demand,
+    Instance,
+    Link,
+    Params,
+    Plan,
+    Provider,
+    Request,
+    Target,
+    UnitCosts,
+)
 from .topologies import make_instance, sample_requests, waxman_topology
-from .utils.registry import Planner, get_planner
+from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
-__all__ = ["PlannerCheckError", "CHECKS", "check_instances", "planner_checks", "check_planner"]
+__all__ = ["PlannerCheckError", "CHECKS", "check_instances", "feature_instance",
+           "x23_instance", "planner_checks", "check_planner"]
 
 
 
@@ -106,6 +133,99 @@ def check_instances() -> list[Instance]:
         name="hand-5")
     return [make_instance("usnet", 8, 5, seed=1), make_instance("nsfnet", 6, 3, seed=2),
             make_instance("cost239", 5, 8, seed=3), wax, hand]
+
+
+def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_rate: int = 4,
+                 seed: int = 0, *, providers: bool = True, states: bool = True,
+                 prices: bool = True, n_targets: int = 2, capacity: bool = True) -> Instance:
+    """A seeded random instance with the X2 and X3 extensions, for tests and checks.
+
+    Parameters
+    ----------
+    topology : str or Instance
+        Loaded as :func:`~qkdbench.topologies.make_instance` does.
+    n_requests, max_rate, seed :
+        As :func:`~qkdbench.topologies.make_instance`.
+    providers : bool
+        Every other request (from the first) becomes anycast (X3): ``n_targets``
+        distinct random nodes other than its source, providers ``"A"`` and
+        ``"B"`` alternately, random service costs; with ``capacity``, provider
+        ``"A"`` serves at most half of the anycast requests (rounded down; the
+        rest may always go to ``"B"``, unlimited).
+    states : bool
+        A third of the links (at least one) get a random key rate of two or three
+        states (X2).
+    prices : bool
+        A quarter of the links (at least one) become ``free-space`` links priced
+        by ``unit_costs`` (X2).
+    """
+    from dataclasses import replace
+
+    base = make_instance(topology, n_requests, max_rate, seed=seed)
+    rng = np.random.default_rng(10_000 + seed)
+    links = list(base.links)
+    L = len(links)
+    if states:
+        for k in rng.choice(L, size=max(1, L // 3), replace=False):
+            n = int(rng.integers(2, 4))
+            vals = tuple(sorted({float(v) for v in np.round(rng.uniform(0.2, 2.0, n), 2)}))
+            draw = rng.dirichlet(np.ones(len(vals)))
+            probs = tuple(float(x) for x in draw[:-1]) + (1.0 - float(draw[:-1].sum()),)
+            links[k] = replace(links[k], key_rate_kbps=Demand(vals, probs))
+    if prices:
+        for k in rng.choice(L, size=max(1, L // 4), replace=False):
+            r = float(rng.uniform(500, 3000))
+            uc = UnitCosts((r, r, 4 * r), (0.5 * r, 0.5 * r, 2 * r))
+            links[k] = replace(links[k], kind="free-space", unit_costs=uc)
+    reqs = list(base.requests)
+    provs: tuple[Provider, ...] = ()
+    if providers and reqs:
+        n_any = 0
+        for f in range(0, len(reqs), 2):
+            req = reqs[f]
+            others = [n for n in base.nodes if n != req.source]
+            pick = rng.choice(len(others), size=min(n_targets, len(others)), replace=False)
+            tg = tuple(Target(others[int(j)], "AB"[t % 2], float(np.round(rng.uniform(0, 2000))))
+                       for t, j in enumerate(pick))
+            reqs[f] = Request(req.id, req.source, None, req.demand, tg)
+            n_any += 1
+        if capacity:
+            provs = (Provider("A", n_any // 2), Provider("B"))
+    return replace(base, links=tuple(links), requests=tuple(reqs), providers=provs,
+                   name=f"{base.name}-x23")
+
+
+def feature_instance(feature: str) -> Instance:
+    """A tiny hand-made instance that uses exactly one extension (``FEATURES``).
+
+    Three nodes in a triangle plus a fourth, three requests. ``fixed_charges``:
+    a site cost; ``link_prices``: one free-space link priced by ``unit_costs``;
+    ``link_states``: one link with two key-rate states; ``providers``: two
+    anycast requests and provider ``"A"`` of capacity 1.
+    """
+    links = [Link(1, 2, 120.0), Link(2, 3, 90.0), Link(1, 3, 250.0), Link(3, 4, 60.0)]
+    costs = CostTable()
+    reqs = [Request("a", 1, 3, Demand((0.0, 2.0), (0.4, 0.6))),
+            Request("b", 2, 4, Demand.uniform(2)),
+            Request("c", 4, 1, Demand.point(1.0))]
+    provs: tuple[Provider, ...] = ()
+    if feature == "fixed_charges":
+        costs = CostTable(site=500.0)
+    elif feature == "link_prices":
+        links[2] = Link(1, 3, 250.0, kind="free-space",
+                        unit_costs=UnitCosts((800.0, 800.0, 3000.0), (400.0, 400.0, 1500.0)))
+    elif feature == "link_states":
+        links[1] = Link(2, 3, 90.0, key_rate_kbps=Demand((0.25, 1.0), (0.3, 0.7)))
+    elif feature == "providers":
+        reqs[0] = Request("a", 1, None, reqs[0].demand,
+                          (Target(3, "A", 100.0), Target(4, "B", 300.0)))
+        reqs[2] = Request("c", 4, None, reqs[2].demand,
+                          (Target(3, "A", 0.0), Target(2, "B", 50.0)))
+        provs = (Provider("A", 1), Provider("B"))
+    else:
+        raise ValueError(f"unknown feature {feature!r}")
+    return Instance((1, 2, 3, 4), tuple(links), tuple(reqs), Params(W_qkd=12, W_kml=4),
+                    costs, name=f"tiny-{feature}", providers=provs)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -276,6 +396,69 @@ def check_edge_cases(make: Callable[[], Planner], **_: Any) -> None:
     _require_valid("edge_cases", p, tight, plan)
 
 
+def _require_providers(check: str, p: Planner, inst: Instance, plan: Plan) -> None:
+    """Every anycast request names a provider it may use; no provider over capacity."""
+    served: dict[str, int] = {}
+    by_id = {r.request_id: r for r in plan.routes}
+    for req in inst.requests:
+        route = by_id.get(req.id)
+        if route is None or not req.is_anycast:
+            continue
+        if route.provider is None:
+            _fail(check, p.name, f"request {req.id!r} on {inst.name!r} has targets but its "
+                                 "route names no provider")
+        ok = [t for t in req.targets if t.provider == route.provider
+              and t.node == route.path[-1]]
+        if not ok:
+            _fail(check, p.name, f"request {req.id!r} on {inst.name!r}: route ends at "
+                                 f"{route.path[-1]!r}, not a target of provider "
+                                 f"{route.provider!r}")
+        served[str(route.provider)] = served.get(str(route.provider), 0) + 1
+    for pid, n in served.items():
+        cap = inst.provider_capacity.get(pid)
+        if cap is not None and n > cap:
+            _fail(check, p.name, f"provider {pid!r} serves {n} requests on {inst.name!r}, "
+                                 f"capacity {cap}")
+
+
+def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
+    """Each extension: planned validly if declared, refused cleanly if not."""
+    p = make()
+    declared = planner_supports(p)
+    explicit = getattr(p, "supports", None) is not None
+    for feature in FEATURES:
+        inst = feature_instance(feature)
+        if feature in declared:
+            plan = _run(p, "extensions", inst, seed=0)
+            _require_valid("extensions", p, inst, plan)
+            _require_providers("extensions", p, inst, plan)
+            continue
+        try:
+            check_supports(p, inst)
+        except InputError:
+            pass
+        else:
+            _fail("extensions", p.name, f"check_supports accepts {inst.name!r} although "
+                                        f"{feature!r} is not declared")
+        if not explicit:
+            continue
+        try:
+            plan = p.plan(inst, seed=0)
+        except InputError:
+            continue
+        except Exception as exc:
+            _fail("extensions", p.name, f"{feature!r} is not declared, and plan() raised "
+                                        f"{type(exc).__name__}: {exc} on {inst.name!r} "
+                                        "instead of an InputError")
+        _require_valid("extensions", p, inst, plan)
+        _require_providers("extensions", p, inst, plan)
+    if "providers" in declared:
+        inst = x23_instance("nsfnet", 6, 3, seed=11)
+        plan = _run(p, "extensions", inst, seed=0)
+        _require_valid("extensions", p, inst, plan)
+        _require_providers("extensions", p, inst, plan)
+
+
 #: The checks by name, in the order :func:`check_planner` runs them.
 CHECKS: dict[str, Callable[..., None]] = {
     "protocol": check_protocol,
@@ -285,6 +468,7 @@ CHECKS: dict[str, Callable[..., None]] = {
     "roundtrip": check_roundtrip,
     "time_limit": check_time_limit,
     "edge_cases": check_edge_cases,
+    "extensions": check_extensions,
 }
 
 

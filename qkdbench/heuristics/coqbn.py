@@ -9,19 +9,127 @@ capacity, requests in instance order. What does not fit is left to on-demand.
 Fixed charges (extension X1) are ignored when routing, as in the paper: CO-QBN
 knows nothing of relay sites or key servers. The evaluator charges every link
 and node its plan uses, so its score on a fixed-charge instance is honest.
+
+Random link key rates (extension X2)
+------------------------------------
+CO-QBN is a deterministic planner: it replaces every random quantity by one
+value. On a link whose key rate is a distribution of states it provisions
+``ceil(E[kappa] / K)`` QKD links with ``K`` the link's **mean** key rate
+(``arc_table(...).key_rate_kbps``). This is chosen over ``ceil(E[P])``
+(the expected number of links over demand and link state) because it keeps
+CO-QBN's rule "provision for the expected value" the same for both random
+quantities (the expected demand over the expected link), needs no
+distribution at all, as a planner that ignores uncertainty would, and
+coincides with the paper's rule when the key rate is fixed. (So the
+planner under-provisions a link whose rate is often low: the stochastic
+planners' advantage there is real, not an artefact.) Links priced by
+``unit_costs`` change nothing in the rule; the evaluator prices them.
+
+Providers (extension X3)
+------------------------
+For a request with targets, CO-QBN takes the target whose shortest path (by
+fiber length, as its routes) is shortest among the targets whose provider
+still has capacity; ties go to the smaller service cost, then to the earlier
+target. Requests are assigned first fit in instance order. If first fit gets
+stuck (a request whose every provider is full, although the instance's
+validation guarantees that some assignment serves everyone), the providers of
+all anycast requests are re-assigned by a min-cost flow
+(:func:`~qkdbench.planning.providers.assign_providers`, networkx) in which a
+request's cost for a provider is the rank of that provider's best target in
+the request's first-fit preference order, and the first-fit choices are kept
+where the flow allows (cost 0 for the provider first fit gave a request).
+Each request then takes its preferred target of the provider it was given.
+Targets are chosen before any reservation, so routes and reservations then
+follow the paper's rule unchanged.
 """
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 
-from ..evaluation.pricing import arc_table, qkd_links_needed
+from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.paths import shortest_path
-from ..utils.registry import register_planner
+from ..planning.providers import assign_providers
+from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
-__all__ = ["CoQBN", "provisioning_level"]
+__all__ = ["CoQBN", "provisioning_level", "choose_targets"]
+
+
+def choose_targets(instance: Instance) -> tuple[list[int], int]:
+    """CO-QBN's target of every request (X3): nearest with capacity, first fit.
+
+    Returns
+    -------
+    targets : list of int
+        Position in ``requests[f].sinks`` of each request's target (0 for an
+        ordinary request).
+    repaired : int
+        How many requests the min-cost-flow repair moved from their first-fit
+        provider (0 when first fit never got stuck).
+
+    Examples
+    --------
+    >>> from qkdbench.model import Demand, Instance, Link, Provider, Request, Target
+    >>> inst = Instance((1, 2, 3), (Link(1, 2, 10.0), Link(1, 3, 50.0)),
+    ...     (Request("f", 1, None, Demand.point(1), (Target(3, "B"), Target(2, "A"))),
+    ...      Request("g", 1, None, Demand.point(1), (Target(2, "A"), Target(3, "B")))),
+    ...     providers=(Provider("A", 1), Provider("B")))
+    >>> choose_targets(inst)
+    ([1, 1], 0)
+    """
+    pt = provider_table(instance)
+    cap = pt.capacity
+    load = np.zeros(len(pt.ids), dtype=np.int64)
+    prefs: list[list[int]] = []
+    chosen: list[int | None] = []
+    stuck = False
+    for f, req in enumerate(instance.requests):
+        if not req.is_anycast:
+            prefs.append([0])
+            chosen.append(0)
+            continue
+        dist = nx.single_source_dijkstra_path_length(instance.graph, req.source,
+                                                     weight="length_km")
+        order = sorted(range(len(req.targets)),
+                       key=lambda t: (dist[req.targets[t].node],
+                                      float(req.targets[t].service_cost), t))
+        prefs.append(order)
+        pick = None
+        for t in order:
+            p = int(pt.provider[pt.ptr[f] + t])
+            if cap[p] < 0 or load[p] < cap[p]:
+                pick = t
+                load[p] += 1
+                break
+        stuck = stuck or pick is None
+        chosen.append(pick)
+    if not stuck:
+        return [int(t) for t in chosen], 0  # type: ignore[arg-type]
+    options: list[dict[int, float]] = []
+    for f, req in enumerate(instance.requests):
+        if not req.is_anycast:
+            options.append({})
+            continue
+        opt: dict[int, float] = {}
+        for rank, t in enumerate(prefs[f]):
+            p = int(pt.provider[pt.ptr[f] + t])
+            opt.setdefault(p, float(rank + 1))
+        if chosen[f] is not None:
+            opt[int(pt.provider[pt.ptr[f] + chosen[f]])] = 0.0  # type: ignore[operator]
+        options.append(opt)
+    given = assign_providers(options, cap)
+    out, moved = [], 0
+    for f, req in enumerate(instance.requests):
+        if not req.is_anycast:
+            out.append(0)
+            continue
+        t = next(t for t in prefs[f] if int(pt.provider[pt.ptr[f] + t]) == given[f])
+        moved += int(chosen[f] is not None and t != chosen[f])
+        out.append(t)
+    return out, moved
 
 
 def provisioning_level(demand, level: str | float) -> float:
@@ -61,6 +169,7 @@ class CoQBN:
     """
 
     name = "coqbn"
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
     def __init__(self, level: str | float = "mean"):
         self.level = level
@@ -68,13 +177,16 @@ class CoQBN:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
+        check_supports(self, instance)
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)
         free_y = arcs.W_qkd.astype(np.int64).copy()
         free_z = arcs.W_kml.astype(np.int64).copy()
+        targets, repaired = choose_targets(instance)
         routes = []
-        for req in instance.requests:
-            path = shortest_path(instance, req.source, req.target)
+        for f, req in enumerate(instance.requests):
+            sink = req.sinks[targets[f]]
+            path = shortest_path(instance, req.source, sink.node)
             ids = instance.path_arcs(path)
             kappa = provisioning_level(req.demand, self.level)
             ys, zs = [], []
@@ -86,7 +198,8 @@ class CoQBN:
                 free_z[a] -= z
                 ys.append(y)
                 zs.append(z)
-            routes.append(Route(req.id, tuple(path), tuple(ys), tuple(zs)))
-        return Plan(instance.name, self.name, tuple(routes),
-                    {"runtime_s": clock.elapsed, "status": "heuristic",
-                     "level": self.level})
+            routes.append(Route(req.id, tuple(path), tuple(ys), tuple(zs), sink.provider))
+        stats = {"runtime_s": clock.elapsed, "status": "heuristic", "level": self.level}
+        if "providers" in instance.features:
+            stats["provider_repairs"] = repaired
+        return Plan(instance.name, self.name, tuple(routes), stats)

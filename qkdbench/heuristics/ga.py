@@ -54,6 +54,24 @@ candidate that avoids it, the only way a single mutation can save a link's
 charge when several requests share it. On an instance without fixed charges
 the GA draws exactly the random numbers it drew before.
 
+Providers (extension X3, docs/model.md)
+---------------------------------------
+An anycast request's candidates are its cheapest routes to *every* one of its
+targets (:mod:`qkdbench.planning.paths`), so its route gene chooses the
+target too, and a route mutation may switch target. A genome may then ask a
+provider to serve more requests than its capacity; before it is scored, the
+*provider repair* (:meth:`GenomeDecoder.repair`) moves, one at a time, the
+request of an over-full provider whose move to its best candidate with a
+provider with room costs least (stand-alone cost with service cost, ties to
+the earlier request and candidate), until no provider is over capacity. If
+no such single move exists (every other provider of those requests is full),
+a min-cost flow (:func:`~qkdbench.planning.providers.assign_providers`)
+re-assigns providers keeping as many requests as possible where they are,
+and each moved request takes its cheapest candidate of its new provider. The
+repaired genome replaces the individual, so the population only holds
+capacity-feasible genomes. Random link key rates and ``unit_costs`` (X2)
+need nothing: the fitness is the evaluator's.
+
 Randomness
 ----------
 DEAP's own operators draw from the module-level :mod:`random`. The GA uses
@@ -75,12 +93,14 @@ import numpy as np
 from deap import base, creator, tools
 
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
-from ..evaluation.pricing import arc_table, fixed_charges
+from ..evaluation.encoding import target_position
+from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState
 from ..planning.paths import Candidates
+from ..planning.providers import assign_providers
 from ..planning.waterfill import waterfill
-from ..utils.registry import register_planner
+from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .coqbn import CoQBN
 from .saa_greedy import SAAGreedy
@@ -130,11 +150,82 @@ class GenomeDecoder:
         """
         self.candidates = candidates
         self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
+        pt = provider_table(self.instance)
+        self.prov = pt
+        #: whether some provider has a capacity (X3): then genomes need the provider repair
+        self.capacitated = bool(pt.active and np.any(pt.capacity >= 0))
+        #: provider index (-1: none) and stand-alone cost (service included) per candidate
+        self.cand_provider = [[int(pt.provider[pt.ptr[f] + t]) for t in candidates.targets_of(f)]
+                              for f in range(self.F)]
+        self.cand_cost = [[float(candidates.standalone[f][arcs].sum())
+                           + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
+                           for i, arcs in enumerate(candidates.arcs[f])]
+                          for f in range(self.F)]
         #: charged links of each candidate (for the link-closing mutation)
         fc = fixed_charges(self.instance)
         self.charged_links = [[frozenset(int(k) for k in arcs // 2 if fc.link[k] > 0)
                                for arcs in per_f] for per_f in candidates.arcs] \
             if self.fixed else []
+
+    def repair(self, genome: list) -> int:
+        """Move requests off over-full providers (X3), in place; see the module notes.
+
+        Returns
+        -------
+        int
+            Route genes changed.
+        """
+        if not self.capacitated:
+            return 0
+        F, cap = self.F, self.prov.capacity
+        prov = self.cand_provider
+        load = np.zeros(cap.size, dtype=np.int64)
+        for f in range(F):
+            p = prov[f][genome[f]]
+            if p >= 0:
+                load[p] += 1
+        changed = 0
+        for p in range(cap.size):
+            while cap[p] >= 0 and load[p] > cap[p]:
+                best: tuple[float, int, int] | None = None
+                for f in range(F):
+                    if prov[f][genome[f]] != p:
+                        continue
+                    here = self.cand_cost[f][genome[f]]
+                    for i, q in enumerate(prov[f]):
+                        if q == p or q < 0 or (0 <= cap[q] <= load[q]):
+                            continue
+                        move = (self.cand_cost[f][i] - here, f, i)
+                        if best is None or move < best:
+                            best = move
+                if best is None:
+                    return changed + self._repair_by_flow(genome)
+                _, f, i = best
+                load[p] -= 1
+                load[prov[f][i]] += 1
+                genome[f] = i
+                changed += 1
+        return changed
+
+    def _repair_by_flow(self, genome: list) -> int:
+        """Provider repair by a min-cost flow, when no single move helps."""
+        F, prov = self.F, self.cand_provider
+        options: list[dict[int, float]] = []
+        for f in range(F):
+            opt: dict[int, float] = {}
+            for i, q in enumerate(prov[f]):
+                if q >= 0:
+                    opt[q] = 0.0 if q == prov[f][genome[f]] else 1.0
+            options.append(opt)
+        given = assign_providers(options, self.prov.capacity)
+        changed = 0
+        for f in range(F):
+            if given[f] is None or given[f] == prov[f][genome[f]]:
+                continue
+            mine = [i for i, q in enumerate(prov[f]) if q == given[f]]
+            genome[f] = min(mine, key=lambda i: (self.cand_cost[f][i], i))
+            changed += 1
+        return changed
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
         """The genome of a greedy state (its routes, full levels)."""
@@ -150,7 +241,9 @@ class GenomeDecoder:
         by_id = {r.request_id: r for r in plan.routes}
         for f, req in enumerate(self.instance.requests):
             route = by_id[req.id]
-            i = self.candidates.index_of(f, route.path)
+            t = (target_position(req, route.path[-1], route.provider) if req.is_anycast
+                 else None)
+            i = self.candidates.index_of(f, route.path, t)
             if i is None:
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
             genes.append(i)
@@ -165,9 +258,10 @@ class GenomeDecoder:
         """One batch of plan arrays (rows ``b * F + f``) for ``genomes``."""
         F, A = self.F, self.n_arcs
         B = len(genomes)
-        arcs_list, lvl_list, lens = [], [], []
+        arcs_list, lvl_list, lens, tgt = [], [], [], []
         for g in genomes:
             for f in range(F):
+                tgt.append(self.candidates.target_of(f, g[f]))
                 arcs = self.candidates.arcs[f][g[f]]
                 arcs_list.append(arcs)
                 lens.append(arcs.size)
@@ -189,7 +283,8 @@ class GenomeDecoder:
                        np.floor(frac * self.full_z[pairs] + 0.5))
         ptr = np.zeros(B * F + 1, dtype=np.int64)
         ptr[1:] = np.cumsum(lens_arr)
-        return PlanArrays(ptr, arcs, np.round(yr), np.round(zr), F)
+        target = np.asarray(tgt, dtype=np.int64) if self.prov.active else None
+        return PlanArrays(ptr, arcs, np.round(yr), np.round(zr), F, target)
 
 
 @register_planner("ga", origin="built-in")
@@ -226,7 +321,8 @@ class GeneticPlanner:
         Memetic step: whenever a generation finds a better plan, its routes
         go through the greedy's improvement passes (each request moved to its
         best candidate given the others, full levels; on a fixed-charge
-        instance also one round of link closing) and the result replaces the
+        instance also one round of link closing; with provider capacities
+        also one round of ejection moves) and the result replaces the
         generation's last child. On a fixed-charge instance every other
         generation's best child is polished the same way (a memetic GA: with
         fixed charges the greedy's local optima are many and far apart).
@@ -254,6 +350,7 @@ class GeneticPlanner:
     """
 
     name = "ga"
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
     def __init__(self, k: int = 8, population: int = 40, generations: int = 300,
                  stagnation: int = 100, levels: int = 5, cx_prob: float = 0.7,
@@ -331,6 +428,8 @@ class GeneticPlanner:
         order = list(range(F))
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
+        if st.prov.active and st.provider_moves(clock, max_rounds=1)["moves"]:
+            st.improve(order, clock, max_passes=5)  # X3: ejections, then passes again
         if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
             st.improve(order, clock, max_passes=5)
         if st.candidates is not state.candidates:  # the passes found new network routes
@@ -343,6 +442,7 @@ class GeneticPlanner:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         """Plan ``instance``; same seed (and no time limit), same plan."""
+        check_supports(self, instance)
         if self.levels < 2:
             raise ValueError(f"levels must be at least 2, got {self.levels}")
         if self.population < 2:
@@ -392,6 +492,8 @@ class GeneticPlanner:
 
         def score(inds: list) -> None:
             nonlocal evaluations, best_cost, best_genome
+            for ind in inds:  # providers over capacity (X3): repaired before scoring
+                dec.repair(ind)
             todo = [ind for ind in inds if tuple(ind) not in cache]
             uniq: dict[tuple, list] = {}
             for ind in todo:

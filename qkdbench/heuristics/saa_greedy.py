@@ -20,7 +20,8 @@ The method
    :mod:`qkdbench.planning.paths`).
 4. **Order.** Requests are inserted by decreasing stand-alone cost (the cost
    of the request alone on its cheapest candidate with newsvendor
-   reservations), ties in instance order: the requests with the most at stake
+   reservations, and its target's service cost for a request with targets),
+   ties in instance order: the requests with the most at stake
    choose first.
 5. **Insertion.** Each request takes the candidate that adds the least
    expected cost given the requests already placed. With ``rebalance=False``
@@ -38,7 +39,20 @@ The method
    until none changes a route (a route only changes for a strictly cheaper
    plan, so this ends), ``max_passes`` or the time limit.
 
-7. **Fixed charges** (extension X1, docs/model.md). Insertion and the
+7. **Providers** (extension X3). An anycast request's candidates are the
+   ``k`` cheapest routes to each of its targets, costed with the target's
+   service cost; insertion and the improvement passes choose among all of
+   them (so they choose the target too) but never a provider that is full;
+   a request left with no provider with room triggers a min-cost-flow
+   re-assignment (:meth:`~qkdbench.planning.greedy.GreedyState.make_room`).
+   With ``improve``, ejection moves follow the passes
+   (:meth:`~qkdbench.planning.greedy.GreedyState.provider_moves`: a request
+   takes a cheaper target of a full provider and pushes one of that
+   provider's requests to its best target with room), then passes again.
+   Random link key rates and ``unit_costs`` (X2) need nothing special: every
+   cost comes from the evaluator's per-(request, arc) expected costs.
+
+8. **Fixed charges** (extension X1, docs/model.md). Insertion and the
    improvement passes charge a route the fixed charges of the links and nodes
    it would open (:class:`~qkdbench.planning.greedy.GreedyState`), so requests
    consolidate onto links already paid for. Each request's candidates are the
@@ -56,15 +70,17 @@ for its statistics; all costs come from the evaluator.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
-from ..model import Demand, Instance, Plan, Request
+from ..model import Demand, Instance, Plan
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
 from ..planning.paths import Candidates, candidate_paths
-from ..utils.registry import register_planner
+from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
 __all__ = ["sampled_instance", "SAAGreedy", "insert_all", "PATH_SHARE"]
@@ -81,23 +97,23 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     if n_scenarios < 1:
         raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
     draws = sample_scenarios(instance, n_scenarios, 0 if seed is None else seed)
-    reqs = [Request(r.id, r.source, r.target, Demand.empirical(draws[:, f]))
+    reqs = [replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
             for f, r in enumerate(instance.requests)]
     return instance.with_requests(reqs, instance.name)
 
 
 def _merge(first: Candidates, second: Candidates) -> Candidates:
-    """``first``'s candidates followed by those of ``second`` it lacks (per request)."""
-    paths, arcs = [], []
+    """``first``'s candidates followed by those of ``second`` it lacks (per request).
+
+    A candidate is its path and its target (X3: two providers may share a node).
+    """
+    out = first
     for f in range(len(first.paths)):
-        p, a = list(first.paths[f]), list(first.arcs[f])
-        for q, b in zip(second.paths[f], second.arcs[f]):
-            if q not in p:
-                p.append(q)
-                a.append(b)
-        paths.append(tuple(p))
-        arcs.append(tuple(a))
-    return Candidates(tuple(paths), tuple(arcs), first.standalone)
+        for i, (q, b) in enumerate(zip(second.paths[f], second.arcs[f])):
+            t = second.target_of(f, i)
+            if out.index_of(f, q, t) is None:
+                out = out.extended(f, q, b, t)
+    return out
 
 
 #: Share of a time limit the candidate path search may use (the rest: insertion, passes).
@@ -108,8 +124,10 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     """Insert the requests in ``order``, each on its cheapest candidate, until the clock.
 
     Once ``clock`` has expired, the requests left go on their first candidate
-    (their cheapest stand-alone route) without pricing the others, so a plan
-    for every request comes back soon after the limit.
+    whose provider has room (their cheapest stand-alone route, X3 aside)
+    without pricing the others, so a plan for every request comes back soon
+    after the limit. A request whose providers are all full goes through
+    :meth:`~qkdbench.planning.greedy.GreedyState.make_room`.
 
     Returns
     -------
@@ -119,11 +137,15 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     late = 0
     for f in order:
         if clock is not None and clock.expired():
-            state.insert(f, 0)
             late += 1
+            free = [i for i in range(len(state.candidates.arcs[f]))
+                    if state.has_room(state.provider_of(f, i))]
+            if free:
+                state.insert(f, free[0])
+            else:
+                state.make_room(f)
             continue
-        i, _ = state.best_candidate(f)
-        state.insert(f, i)
+        state.place(f)
     return late
 
 
@@ -171,6 +193,7 @@ class SAAGreedy:
     """
 
     name = "saa-greedy"
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
     def __init__(self, k: int = 8, n_scenarios: int | None = None, order: str = "cost-desc",
                  rebalance: bool = True, improve: bool = True, max_passes: int = 20,
@@ -216,7 +239,7 @@ class SAAGreedy:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed, clock)
         F = instance.n_requests
-        order = insertion_order(state.candidates, state.ladders, self.order)
+        order = insertion_order(state.candidates, state.ladders, self.order, state.instance)
         late = insert_all(state, order, clock)
         info = {"passes": 0, "moves": 0, "stop": "converged"}
         if late:
@@ -224,6 +247,12 @@ class SAAGreedy:
         elif self.improve and F > 1:
             info = state.improve(order, clock, self.max_passes)
         info["late_insertions"] = late
+        if not late and self.improve and state.prov.active:
+            ejected = state.provider_moves(clock)
+            info["provider_moves"] = ejected["moves"]
+            if ejected["moves"] and F > 1:
+                more = state.improve(order, clock, self.max_passes)
+                info["moves"] += more["moves"]
         if state.fixed and self.close_rounds > 0:
             closing = state.close_links(clock, self.close_rounds)
             info = {**info, "links_closed": closing["closed"]}
@@ -235,6 +264,7 @@ class SAAGreedy:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling."""
+        check_supports(self, instance)
         clock = Stopwatch(time_limit)
         state, info = self.build(instance, seed, clock)
         routes = state.routes(instance)

@@ -23,6 +23,28 @@ re-solves of the whole routing) because one move costs a handful of
 insertions plus one evaluation, and it directly attacks what greedy insertion
 gets wrong: links opened early for one or two requests that later requests
 make unnecessary.
+
+Providers (extension X3, docs/model.md)
+---------------------------------------
+A candidate of an anycast request ends at one of its targets
+(:attr:`~qkdbench.planning.paths.Candidates.target`); its cost includes that
+target's service cost. The state counts the requests each provider serves,
+and insertion and the improvement passes never place a request on a
+candidate whose provider is full (so every move, including a change of
+target, keeps every provider within its capacity). When greedy insertion
+leaves a request with no candidate whose provider has room,
+:meth:`GreedyState.make_room` re-assigns providers by a min-cost flow
+(:func:`~qkdbench.planning.providers.assign_providers`) that keeps as many
+requests as it can on their current provider, moves the others to their best
+candidate of the new provider, and then inserts the request.
+Single-request moves cannot exchange two requests' providers when a provider
+is full, so :meth:`GreedyState.provider_moves` adds an *ejection* move: a
+request takes a cheaper candidate of a full provider and one request served
+by that provider moves to its best candidate with room, kept only if the
+two together lower the cost (priced exactly by the state's insertion costs).
+
+Random link key rates (X2) need nothing here: the ladders are read from the
+evaluator's cost curves, which average over the link states.
 """
 
 from __future__ import annotations
@@ -32,11 +54,12 @@ import math
 import numpy as np
 
 from ..evaluation import encode_plan, evaluate_arrays
-from ..evaluation.pricing import arc_table, fixed_charges
+from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from .ladders import Ladders
 from .paths import Candidates
+from .providers import assign_providers
 from .waterfill import union_top, waterfill_group
 
 __all__ = ["GreedyState", "insertion_order", "INSERTION_ORDERS"]
@@ -86,6 +109,28 @@ class GreedyState:
         self.node_users = np.zeros(len(instance.nodes), dtype=np.int64)
         # (kind, arc) -> (version, lengths, benefits) of the blocks reserved there
         self._taken_cache: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
+        pt = provider_table(instance)
+        self.prov = pt
+        #: requests each provider serves now (X3); capacity -1 is unlimited
+        self.prov_load = np.zeros(len(pt.ids), dtype=np.int64)
+
+    # ---- targets (X3)
+    def provider_of(self, f: int, i: int) -> int:
+        """Provider index of request ``f``'s ``i``-th candidate (``-1``: none)."""
+        pt = self.prov
+        return int(pt.provider[pt.ptr[f] + self.candidates.target_of(f, i)])
+
+    def service_cost(self, f: int, i: int) -> float:
+        """Service cost of the target request ``f``'s ``i``-th candidate ends at (X3)."""
+        pt = self.prov
+        return float(pt.service_cost[pt.ptr[f] + self.candidates.target_of(f, i)])
+
+    def has_room(self, p: int) -> bool:
+        """Whether provider ``p`` can serve one more request (always for ``-1``)."""
+        if p < 0:
+            return True
+        cap = int(self.prov.capacity[p])
+        return cap < 0 or int(self.prov_load[p]) < cap
 
     # ---- ladders of one pair
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +216,8 @@ class GreedyState:
     def path_cost(self, f: int, i: int) -> float:
         """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens)."""
         arcs = self.candidates.arcs[f][i]
-        return sum(self.pair_delta(f, int(a)) for a in arcs) + self.opening_cost(arcs)
+        return (sum(self.pair_delta(f, int(a)) for a in arcs) + self.opening_cost(arcs)
+                + self.service_cost(f, i))
 
     def network_candidate(self, f: int) -> int:
         """Add request ``f``'s cheapest route given the links and nodes already paid (X1).
@@ -195,34 +241,101 @@ class GreedyState:
                                                + self.node_charge[head[a]] * open_node[head[a]]))
             for a in range(self.n_arcs))
         idx = self.instance.node_index
-        nodes = nx.dijkstra_path(g, idx[req.source], idx[req.target])
-        path = tuple(self.instance.nodes[n] for n in nodes)
-        have = self.candidates.index_of(f, path)
-        if have is not None:
-            return have
-        c = self.candidates
-        arcs = np.asarray(self.instance.path_arcs(path), dtype=np.int64)
-        self.candidates = type(c)(c.paths[:f] + (c.paths[f] + (path,),) + c.paths[f + 1:],
-                                  c.arcs[:f] + (c.arcs[f] + (arcs,),) + c.arcs[f + 1:],
-                                  c.standalone)
-        return len(self.candidates.paths[f]) - 1
+        best: tuple[float, int] | None = None
+        for t, sink in enumerate(req.sinks):  # one network route per target (X3)
+            try:
+                cost, nodes = nx.single_source_dijkstra(g, idx[req.source], idx[sink.node])
+            except nx.NetworkXNoPath:
+                continue
+            path = tuple(self.instance.nodes[n] for n in nodes)
+            have = self.candidates.index_of(f, path, t if req.is_anycast else None)
+            if have is None:
+                arcs = np.asarray(self.instance.path_arcs(path), dtype=np.int64)
+                self.candidates = self.candidates.extended(f, path, arcs, t)
+                have = len(self.candidates.paths[f]) - 1
+            cost = float(cost) + float(sink.service_cost)
+            if best is None or cost < best[0]:
+                best = (cost, have)
+        assert best is not None, "validation: every target is reachable"
+        return best[1]
 
     def best_candidate(self, f: int, prefer: int | None = None,
-                       avoid_link: int | None = None) -> tuple[int, float]:
+                       avoid_link: int | None = None,
+                       provider: int | None = None) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
 
-        With ``avoid_link``, candidates using that link cost ``inf`` (and the
-        result is ``(-1, inf)`` if every candidate uses it).
+        Candidates whose provider is full (X3) are left out. With
+        ``avoid_link``, candidates using that link are left out too; with
+        ``provider``, only candidates of that provider are considered. The
+        result is ``(-1, inf)`` when no candidate is left.
         """
-        costs = [math.inf if avoid_link is not None
-                 and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)
-                 else self.path_cost(f, i) for i in range(len(self.candidates.arcs[f]))]
+        costs = []
+        for i in range(len(self.candidates.arcs[f])):
+            p = self.provider_of(f, i)
+            if (not self.has_room(p)) or (provider is not None and p != provider) or (
+                    avoid_link is not None
+                    and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)):
+                costs.append(math.inf)
+            else:
+                costs.append(self.path_cost(f, i))
         best = int(np.argmin(costs))
         if not math.isfinite(costs[best]):
             return -1, math.inf
         if prefer is not None and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
             best = prefer
         return best, costs[best]
+
+    def make_room(self, f: int) -> int:
+        """Insert request ``f`` when every provider it could use is full (X3).
+
+        A min-cost flow re-assigns providers to ``f`` and the requests already
+        placed, each keeping its current provider when it can (cost 0, a change
+        costs 1); the requests that change provider are moved to their cheapest
+        candidate of the new one, then ``f`` is inserted on its cheapest
+        candidate with room.
+
+        Returns
+        -------
+        int
+            The candidate ``f`` was inserted on.
+
+        Raises
+        ------
+        ValueError
+            If no assignment within the capacities exists (validation rules it out).
+        """
+        F = len(self.route)
+        options: list[dict[int, float]] = []
+        for g in range(F):
+            provs = {self.provider_of(g, i) for i in range(len(self.candidates.arcs[g]))}
+            provs.discard(-1)
+            if g != f and self.route[g] is None:
+                options.append({})
+                continue
+            cur = self.provider_of(g, self.route[g]) if g != f else None  # type: ignore[arg-type]
+            options.append({p: (0.0 if g == f or p == cur else 1.0) for p in provs})
+        new = assign_providers(options, self.prov.capacity)
+        moved = [g for g in range(F) if g != f and self.route[g] is not None
+                 and new[g] is not None
+                 and new[g] != self.provider_of(g, self.route[g])]  # type: ignore[arg-type]
+        for g in moved:
+            self.remove(g)
+        for g in moved:
+            i, _ = self.best_candidate(g, provider=new[g])
+            self.insert(g, i)
+        i, _ = self.best_candidate(f, provider=new[f])
+        if i < 0:
+            i, _ = self.best_candidate(f)
+        self.insert(f, i)
+        return i
+
+    def place(self, f: int) -> int:
+        """Insert request ``f`` on its cheapest candidate with room (:meth:`make_room` if none)."""
+        i, _ = self.best_candidate(f)
+        if i < 0:
+            return self.make_room(f)
+        self.insert(f, i)
+        return i
 
     # ---- changes
     def _reshare(self, a: int) -> None:
@@ -254,6 +367,9 @@ class GreedyState:
     def insert(self, f: int, i: int) -> None:
         """Route request ``f`` on its ``i``-th candidate."""
         self.route[f] = i
+        p = self.provider_of(f, i)
+        if p >= 0:
+            self.prov_load[p] += 1
         self._count(self.candidates.arcs[f][i], 1)
         for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].append(f)
@@ -275,6 +391,9 @@ class GreedyState:
         if i is None:
             return
         self.route[f] = None
+        p = self.provider_of(f, i)
+        if p >= 0:
+            self.prov_load[p] -= 1
         self._count(self.candidates.arcs[f][i], -1)
         for a in (int(x) for x in self.candidates.arcs[f][i]):
             self.on_arc[a].remove(f)
@@ -328,6 +447,80 @@ class GreedyState:
             if changed == 0:
                 break
         return {"passes": passes, "moves": moves, "stop": stop}
+
+    def provider_moves(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
+        """Ejection moves for full providers (X3); see the module notes.
+
+        For each request with targets (instance order) whose cheapest candidate
+        given the others belongs to a full provider ``P``, each request ``g``
+        served by ``P`` is tried in turn: ``g`` leaves, the request takes that
+        candidate, ``g`` takes its cheapest candidate with room. The first pair
+        that lowers the cost is kept. Rounds repeat until one keeps nothing,
+        ``max_rounds`` or the time limit.
+
+        Returns
+        -------
+        dict
+            ``moves`` (ejections kept), ``rounds``.
+
+        Examples
+        --------
+        >>> from qkdbench.heuristics.saa_greedy import SAAGreedy
+        >>> from qkdbench.topologies import make_instance
+        >>> state, _ = SAAGreedy(improve=False).build(make_instance("nsfnet", 4, 3, seed=1))
+        >>> state.provider_moves()["moves"]  # no providers: nothing to move
+        0
+        """
+        clock = clock or Stopwatch(None)
+        out = {"moves": 0, "rounds": 0}
+        pt = self.prov
+        if not pt.active or not np.any(pt.capacity >= 0):
+            return out
+        anycast = [f for f, req in enumerate(self.instance.requests) if req.is_anycast]
+        while out["rounds"] < max_rounds and not clock.expired():
+            out["rounds"] += 1
+            kept = 0
+            for f in anycast:
+                if clock.expired():
+                    break
+                cur = self.route[f]
+                if cur is None:
+                    continue
+                self.remove(f)
+                cost_cur = self.path_cost(f, cur)
+                blocked = sorted((self.path_cost(f, i), i)
+                                 for i in range(len(self.candidates.arcs[f]))
+                                 if not self.has_room(self.provider_of(f, i)))
+                done = False
+                for cost_i, i in blocked[:1]:  # the cheapest candidate of a full provider
+                    if cost_i >= cost_cur - 1e-9 * (1 + abs(cost_cur)):
+                        break
+                    p = self.provider_of(f, i)
+                    for g in [g for g in anycast if g != f and self.route[g] is not None
+                              and self.provider_of(g, self.route[g]) == p]:  # type: ignore[arg-type]
+                        old = self.route[g]
+                        assert old is not None
+                        self.remove(g)
+                        keep_g = self.path_cost(g, old)
+                        self.insert(g, old)
+                        before = keep_g + self.path_cost(f, cur)
+                        self.remove(g)
+                        new_f = self.path_cost(f, i)
+                        self.insert(f, i)
+                        j, new_g = self.best_candidate(g)
+                        if j >= 0 and new_f + new_g < before - 1e-9 * (1 + abs(before)):
+                            self.insert(g, j)
+                            done = True
+                            kept += 1
+                            break
+                        self.remove(f)
+                        self.insert(g, old)
+                if not done:
+                    self.insert(f, cur)
+            out["moves"] += kept
+            if kept == 0:
+                break
+        return out
 
     def total_cost(self) -> float:
         """Expected cost of the current routes and reservations (evaluator, state's instance)."""
@@ -413,16 +606,22 @@ class GreedyState:
             i = self.route[f]
             assert i is not None, "every request is routed"
             arcs = self.candidates.arcs[f][i]
+            provider = req.sinks[self.candidates.target_of(f, i)].provider
             out.append(Route(req.id, self.candidates.paths[f][i],
                              tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0)))
                                    for a in arcs),
                              tuple(int(round(self.alloc["z"].get((f, int(a)), 0.0)))
-                                   for a in arcs)))
+                                   for a in arcs), provider))
         return tuple(out)
 
 
-def insertion_order(candidates: Candidates, ladders: Ladders, rule: str) -> list[int]:
-    """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes)."""
+def insertion_order(candidates: Candidates, ladders: Ladders, rule: str,
+                    instance: Instance | None = None) -> list[int]:
+    """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes).
+
+    With ``instance`` given and requests with targets (X3), a candidate's
+    stand-alone cost includes its target's service cost.
+    """
     F = len(candidates.arcs)
     if rule == "instance":
         return list(range(F))
@@ -430,6 +629,12 @@ def insertion_order(candidates: Candidates, ladders: Ladders, rule: str) -> list
         raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
     best = ladders.best()
     A = ladders.n_arcs
-    alone = [min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f])
-             for f in range(F)]
+    pt = provider_table(instance) if instance is not None else None
+    if pt is None or not pt.active:
+        alone = [min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f])
+                 for f in range(F)]
+    else:
+        alone = [min(float(best[f * A + arcs].sum())
+                     + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
+                     for i, arcs in enumerate(candidates.arcs[f])) for f in range(F)]
     return sorted(range(F), key=lambda f: (-alone[f], f))

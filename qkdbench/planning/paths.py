@@ -10,6 +10,18 @@ capacity the first candidate is therefore the request's optimal route. The
 shortest path by fiber length (CO-QBN's route) is appended when it is not
 among them, so that every CO-QBN plan can be expressed with the candidates.
 
+Anycast requests (extension X3): the candidates of a request with targets are
+the union over its targets (:attr:`~qkdbench.model.Request.sinks`) of the
+``k`` cheapest paths to each target's node (plus the shortest by length to
+it), each carrying its target position (:attr:`Candidates.target`) and
+ordered by path weight plus the target's service cost (stable: ties keep the
+target order). So every target is on offer, and the first candidate is the
+request's cheapest stand-alone choice, service included.
+
+Random link key rates (X2) need nothing here: the weights are the
+evaluator's expected costs per (request, arc), which already average over
+the link states.
+
 Examples
 --------
 >>> from qkdbench.topologies import make_instance
@@ -217,25 +229,56 @@ class Candidates:
         ``arcs[f][i]``: its arc ids, in path order.
     standalone : ndarray (F, A)
         The arc weights used (see :func:`standalone_arc_costs`).
+    target : tuple of tuple of int, optional
+        ``target[f][i]``: position in ``requests[f].sinks`` of the target the
+        ``i``-th candidate ends at (X3). ``None``: every candidate ends at the
+        request's first sink (its only one for an ordinary request).
     """
 
     paths: tuple[tuple[tuple, ...], ...]
     arcs: tuple[tuple[np.ndarray, ...], ...]
     standalone: np.ndarray
+    target: tuple[tuple[int, ...], ...] | None = None
 
-    def index_of(self, f: int, path: Sequence) -> int | None:
-        """Position of ``path`` among request ``f``'s candidates, or ``None``."""
-        try:
-            return self.paths[f].index(tuple(path))
-        except ValueError:
-            return None
+    def target_of(self, f: int, i: int) -> int:
+        """Target position (in ``requests[f].sinks``) of request ``f``'s ``i``-th candidate."""
+        return 0 if self.target is None else int(self.target[f][i])
+
+    def targets_of(self, f: int) -> tuple[int, ...]:
+        """Target positions of all of request ``f``'s candidates."""
+        if self.target is None:
+            return (0,) * len(self.paths[f])
+        return tuple(self.target[f])
+
+    def index_of(self, f: int, path: Sequence, target: int | None = None) -> int | None:
+        """Position of ``path`` (ending at target position ``target``, if given) among
+        request ``f``'s candidates, or ``None``.
+        """
+        path = tuple(path)
+        for i, p in enumerate(self.paths[f]):
+            if p == path and (target is None or self.target_of(f, i) == target):
+                return i
+        return None
+
+    def extended(self, f: int, path: tuple, arcs: np.ndarray, target: int = 0) -> Candidates:
+        """A copy with one more candidate for request ``f`` (indices stay valid)."""
+        tg = self.target
+        if tg is None and target != 0:
+            tg = tuple((0,) * len(p) for p in self.paths)
+        if tg is not None:
+            tg = tg[:f] + (tuple(tg[f]) + (int(target),),) + tg[f + 1:]
+        return Candidates(self.paths[:f] + (self.paths[f] + (tuple(path),),) + self.paths[f + 1:],
+                          self.arcs[:f] + (self.arcs[f] + (arcs,),) + self.arcs[f + 1:],
+                          self.standalone, tg)
 
 
 def candidate_paths(instance: Instance, k: int,
                     weights: np.ndarray | None = None, clock: Any = None) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
-    Requests with the same source, target and weights share one path search.
+    For a request with targets (X3): the same to each of its targets, merged
+    cheapest first with the target's service cost added (see the module notes).
+    Requests with the same source, target node and weights share one path search.
 
     Parameters
     ----------
@@ -260,23 +303,37 @@ def candidate_paths(instance: Instance, k: int,
     weights = np.asarray(weights, dtype=float)
     paths: list[tuple[tuple, ...]] = []
     arcs: list[tuple[np.ndarray, ...]] = []
+    targets: list[tuple[int, ...]] = []
     cache: dict[tuple, tuple[tuple, ...]] = {}
     for f, req in enumerate(instance.requests):
-        key = (req.source, req.target, weights[f].tobytes())
-        if key not in cache:
-            try:
-                k_here = 1 if clock is not None and clock.expired() else k
-                found = k_shortest_paths(instance, req.source, req.target, k_here, weights[f])
-                shortest = tuple(nx.dijkstra_path(instance.graph, req.source, req.target,
-                                                  weight="length_km"))
-            except nx.NetworkXNoPath:
-                raise nx.NetworkXNoPath(
-                    f"request {req.id!r}: no path from {req.source!r} to {req.target!r}"
-                ) from None
-            if shortest not in found:
-                found.append(shortest)
-            cache[key] = tuple(found)
-        paths.append(cache[key])
+        sinks = req.sinks
+        found_all: list[tuple[float, int, tuple]] = []  # (cost, target position, path)
+        for t, sink in enumerate(sinks):
+            key = (req.source, sink.node, weights[f].tobytes())
+            if key not in cache:
+                try:
+                    k_here = 1 if clock is not None and clock.expired() else k
+                    found = k_shortest_paths(instance, req.source, sink.node, k_here,
+                                             weights[f])
+                    shortest = tuple(nx.dijkstra_path(instance.graph, req.source, sink.node,
+                                                      weight="length_km"))
+                except nx.NetworkXNoPath:
+                    raise nx.NetworkXNoPath(
+                        f"request {req.id!r}: no path from {req.source!r} to {sink.node!r}"
+                    ) from None
+                if shortest not in found:
+                    found.append(shortest)
+                cache[key] = tuple(found)
+            for p in cache[key]:
+                ids = instance.path_arcs(p)
+                cost = float(weights[f][ids].sum()) + float(sink.service_cost)
+                found_all.append((cost, t, p))
+        if len(sinks) > 1:  # anycast: cheapest first, service included (stable on ties)
+            found_all.sort(key=lambda c: c[0])
+        paths.append(tuple(p for _, _, p in found_all))
+        targets.append(tuple(t for _, t, _ in found_all))
         arcs.append(tuple(np.asarray(instance.path_arcs(p), dtype=np.int64)
-                          for p in cache[key]))
-    return Candidates(tuple(paths), tuple(arcs), weights)
+                          for _, _, p in found_all))
+    anycast = any(req.is_anycast for req in instance.requests)
+    return Candidates(tuple(paths), tuple(arcs), weights,
+                      tuple(targets) if anycast else None)

@@ -40,6 +40,18 @@ reservation with breakpoints where the support needs ``3 P`` (QKD) or ``P``
 candidate uses; a reservation between two breakpoints (first fit may clip a
 level to the remaining capacity) is priced on the segment joining them. The sum
 of the step costs of an episode is the evaluator's total of its plan.
+
+Model extensions
+----------------
+Links priced by ``unit_costs`` (X2, any kind of link) and random link key
+rates (X2) are supported: the breakpoints of a pair are the distinct values of
+``P`` over the product of the demand and the link's states (the evaluator's
+:func:`~qkdbench.evaluation.support_table`), and the costs there are the
+evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
+``max`` provision against the link's *mean* key rate (as CO-QBN does).
+Fixed charges (X1) and requests with provider targets (X3) are refused: a
+step's cost would depend on other requests' routes (X1), and the action space
+has no target choice (X3).
 """
 
 from __future__ import annotations
@@ -54,7 +66,7 @@ import numpy as np
 from numba import njit
 
 from ..evaluation import newsvendor_reservations, pair_costs
-from ..evaluation.pricing import arc_table, qkd_links_needed
+from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
 
@@ -226,10 +238,9 @@ def _refuse_unsupported(instance: Instance) -> None:
         raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
                          "supported by the RL environments yet")
     if getattr(instance, "has_fixed_charges", False) or \
-            any(getattr(ln, "fixed_cost", None) for ln in instance.links) or \
-            any(getattr(ln, "kind", "fiber") not in (None, "fiber") for ln in instance.links):
-        raise ValueError(f"instance {instance.name!r}: fixed charges and non-fiber links are "
-                         "not supported by the RL environments yet")
+            any(getattr(ln, "fixed_cost", None) for ln in instance.links):
+        raise ValueError(f"instance {instance.name!r}: fixed charges are not supported by the "
+                         "RL environments yet")
 
 
 def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS,
@@ -347,8 +358,10 @@ def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT
     by_ptr = np.zeros(len(pair_list) + 1, dtype=np.int64)
     bz_ptr = np.zeros(len(pair_list) + 1, dtype=np.int64)
     ys, zs, req_y, arc_y = [], [], [], []
+    sup = support_table(instance)
     for p, (g, a) in enumerate(pair_list):
-        links = qkd_links_needed(np.asarray(instance.requests[reps[g]].demand.values), rate[a])
+        # the distinct QKD-link counts over demand x link state (X2): the curve's breakpoints
+        links, _ = sup.link_counts(int(sup.arc_class[a]), reps[g])
         bz = np.unique(np.concatenate(([0], links)))
         by = 3 * bz
         ys.append(by)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..model import Instance, Plan
-from ..utils.registry import register_planner
+from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .env import PlanningEnv
 from .policies import CoQBNPolicy, GreedyPolicy, bind_policy
@@ -55,7 +55,14 @@ class PolicyPlanner:
     -----
     One episode, no search: ``time_limit`` is not needed and is ignored. The
     seed is passed to ``reset``; the heuristic policies are deterministic.
+
+    The environment prices links with ``unit_costs`` and random link key
+    rates (X2) exactly, but has no fixed charges (X1) and no target choice
+    (X3): :attr:`supports` says so and :meth:`plan` refuses such instances
+    with an :class:`~qkdbench.exceptions.InputError`.
     """
+
+    supports = frozenset({"link_prices", "link_states"})
 
     def __init__(self, policy: Any, name: str = "rl-policy",
                  env_kwargs: Mapping[str, Any] | None = None):
@@ -75,6 +82,7 @@ class PolicyPlanner:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         """One episode of the policy on ``instance``; the plan of its final ``info``."""
+        check_supports(self, instance)
         clock = Stopwatch(time_limit)
         if instance.n_requests == 0:
             return Plan(instance.name, self.name, (), {"status": "heuristic", "runtime_s": 0.0})
