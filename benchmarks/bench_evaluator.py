@@ -114,3 +114,67 @@ def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
     for b in (0, N_BATCH - 1):
         assert scores.total[b] == pytest.approx(evaluate_arrays(inst, batch60.plan(b)).total,
                                                 rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def ntn1000():
+    """germany50 as TN-NTN (extensions X2, X3): 1000 requests, half of them anycast."""
+    return make_instance("sndlib/germany50-ntn", 1000, 10, seed=1)
+
+
+@pytest.mark.benchmark(group="evaluator-ntn")
+def test_ntn_tables_1000_requests(benchmark, ntn1000):
+    """Build the pricing tables of a 1000-request TN-NTN instance (demand x link state)."""
+    from dataclasses import replace
+
+    from qkdbench.evaluation.pricing import provider_table
+
+    def build():
+        inst = replace(ntn1000)  # a copy starts without derived tables
+        return support_table(inst), provider_table(inst)
+
+    s, _ = benchmark(build)
+    benchmark.extra_info["classes"] = s.n_classes
+    benchmark.extra_info["table_mb"] = round(sum(a.nbytes for a in vars(s).values()
+                                                 if isinstance(a, np.ndarray)) / 1e6, 2)
+    assert s.n_classes >= 2
+
+
+@pytest.fixture(scope="module")
+def ntn_batch(ntn1000):
+    """100 plans: each request to a random target, on one of its 3 shortest paths there."""
+    from qkdbench.evaluation.encoding import target_position
+
+    rng = np.random.default_rng(7)
+    cands = []
+    for r in ntn1000.requests:
+        opts = []
+        for sink in r.sinks:
+            t = target_position(r, sink.node, sink.provider)
+            for p in itertools.islice(nx.shortest_simple_paths(
+                    ntn1000.graph, r.source, sink.node, weight="length_km"), 3):
+                opts.append((t, np.asarray(ntn1000.path_arcs(p), dtype=np.int64)))
+        cands.append(opts)
+    plans = []
+    for _ in range(100):
+        picks = [c[rng.integers(len(c))] for c in cands]
+        arcs = [a for _, a in picks]
+        ptr = np.concatenate(([0], np.cumsum([a.size for a in arcs])))
+        flat = np.concatenate(arcs)
+        plans.append(PlanArrays(ptr, flat, rng.integers(0, 31, flat.size).astype(float),
+                                rng.integers(0, 11, flat.size).astype(float),
+                                ntn1000.n_requests,
+                                np.asarray([t for t, _ in picks], dtype=np.int64)))
+    return stack_plans(plans)
+
+
+@pytest.mark.benchmark(group="evaluator-ntn")
+def test_kernel_batch_100_ntn_1000_requests(benchmark, ntn1000, ntn_batch):
+    """Score 100 plans of 1000 requests with link states, unit prices and service costs."""
+    from qkdbench.evaluation import evaluate_arrays
+
+    evaluate_batch(ntn1000, ntn_batch.plan(0))
+    scores = benchmark(evaluate_batch, ntn1000, ntn_batch)
+    for b in (0, 99):
+        assert scores.total[b] == pytest.approx(evaluate_arrays(ntn1000, ntn_batch.plan(b)).total,
+                                                rel=1e-12)
