@@ -374,3 +374,14 @@ def test_planners_declare_every_extension_and_name_providers():
         plan = planner.plan(inst)
         assert route_violations(inst, plan) == []
         assert evaluate(inst, plan).total == pytest.approx(plan.stats["objective"], rel=REL)
+
+
+def test_sp_figures_refuse_link_states_and_targets_in_one_line():
+    from qkdbench.exact.sp_figures import sp_figures
+    from qkdbench.exceptions import InputError
+
+    for inst, word in ((_weather_instance(0.5), "link_states"),
+                       (_binding_provider_instance(1), "providers")):
+        with pytest.raises(InputError, match=word) as info:
+            sp_figures(inst, n_scenarios=2, oos_scenarios=0)
+        assert "\n" not in str(info.value)

@@ -27,6 +27,14 @@ bound a little stronger; with ``lam = 0`` and no single pair's newsvendor
 reservation above its arc's capacity, ``L(0)`` is exactly the capacity-free
 bound :func:`~qkdbench.exact.relaxation_bound`.
 
+Targets and providers (extension X3): the provider capacity rows
+``sum_{f, t of A} w_{f,t} <= k_A`` are dualised too, with one multiplier
+``mu_A >= 0`` per provider with a capacity. A request with targets then takes
+the best (target, path): the shortest path to each target's node plus its
+service cost plus ``mu`` of its provider, and ``L`` subtracts ``mu . k``. A
+request with a single target is the special case of one target at no cost.
+Fixed charges (X1) are non-negative and left out, so ``L`` stays a bound.
+
 Weights are non-negative (every cost and price is), so each request's
 minimum is a shortest path (Dijkstra), and a shortest path is simple.
 Requests with the same key-rate distribution have the same curves, so they
@@ -60,7 +68,11 @@ At every iteration the priced routing (each request's priced shortest path)
 is turned into a feasible plan by the greedy's water-filling
 (:func:`~qkdbench.heuristics.saa_greedy.waterfill`): with the routes fixed,
 each arc's reservation capacity goes to the largest marginal benefits first,
-which is the cost-minimal reservation for those routes. The plan is scored
+which is the cost-minimal reservation for those routes. When the priced
+targets overfill a provider (X3), the targets are chosen again within the
+provider capacities by a min-cost assignment on the priced target costs
+(:func:`~qkdbench.exact.targets.assign_targets`) before the reservations are
+set. The plan is scored
 by the evaluator (:func:`~qkdbench.evaluation.evaluate_batch`) and the
 cheapest one is kept. Its cost is the Polyak target; its gap to the best
 bound is *certified*: ``(cost - bound) / cost``.

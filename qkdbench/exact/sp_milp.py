@@ -26,12 +26,33 @@ request, and the arc capacities on the reservations. Arcs into a request's
 source or out of its target get no variables. A solution may carry
 zero-cost cycles besides the path; the plan keeps the path from the source.
 
+Link kinds and random key rates (extension X2, docs/model.md): nothing in the
+model is per key rate. A pair's scenarios are the values of its QKD-link count
+``P`` over the product of the request's demand and the link's states
+(:func:`~qkdbench.evaluation.pricing.support_table`), its breakpoints are those
+values, and its prices ``c_y``, ``c_z`` are the link's ``unit_costs`` when given
+(:func:`~qkdbench.evaluation.pricing.arc_table`), so both forms are exact for
+such links as they are. A non-fiber link's fixed charge is its ``fixed_cost``
+or 0 (:meth:`~qkdbench.model.Instance.link_fixed_cost`).
+
+Targets and providers (extension X3): for a request with ``targets``, a binary
+``w_t`` per target, priced at its service cost, with ``sum_t w_t = 1``; flow
+conservation ``out - in + sum of w_t of the targets at the node = [node is the
+source]`` at every node (a row for every target node, so a target none of
+whose arcs is kept cannot be chosen), and at a target node the out-degree row
+``out + w <= 1``: a route may pass through one target's node on its way to
+another, but does not leave the node where it ends. Arcs out of target nodes
+keep their variables. Per provider ``A`` with a capacity, ``sum w_t <= k_A``
+over the targets of ``A``. The returned route names the chosen target's
+provider; warm starts set ``w`` from the plan's providers.
+
 Fixed charges (extension X1, docs/model.md): a binary ``u_l`` per link with a
 positive charge ``F_l`` and ``v_n`` per node with a positive charge ``G_n``,
 objective ``F_l u_l + G_n v_n``, and the strong linking rows ``x_(f,a) <= u_l``
 for every pair on either arc of ``l`` and ``x_(f,a) <= v_n`` for every pair whose
-arc starts or ends at ``n``. A node that is some request's source or target is
-paid in every plan: its ``v_n`` is fixed at 1.
+arc starts or ends at ``n``. A node that is some request's source or single
+target is paid in every plan: its ``v_n`` is fixed at 1 (not a target node of a
+request with targets, X3: only the chosen one is touched).
 
 After the MILP, the integer variables are rounded and fixed, and the
 remaining LP is solved again, so the reported objective is the MILP
