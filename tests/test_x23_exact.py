@@ -385,3 +385,59 @@ def test_sp_figures_refuse_link_states_and_targets_in_one_line():
         with pytest.raises(InputError, match=word) as info:
             sp_figures(inst, n_scenarios=2, oos_scenarios=0)
         assert "\n" not in str(info.value)
+
+
+def test_pruned_and_unpruned_models_agree_on_a_larger_instance_with_targets():
+    """NSFNET, twelve requests, half with three targets, provider capacities binding."""
+    import dataclasses
+
+    from qkdbench.topologies import make_instance
+
+    base = make_instance("nsfnet", 12, 4, seed=3, params=Params(W_qkd=12, W_kml=4))
+    rng = np.random.default_rng(0)
+    reqs = []
+    for i, r in enumerate(base.requests):
+        if i % 2:
+            reqs.append(r)
+            continue
+        others = [n for n in base.nodes if n != r.source]
+        picks = rng.choice(len(others), 3, replace=False)
+        reqs.append(Request(r.id, r.source, None, r.demand, tuple(
+            Target(others[k], "ABC"[j], float(rng.choice([0.0, 2000.0, 8000.0])))
+            for j, k in enumerate(picks))))
+    inst = dataclasses.replace(base, requests=tuple(reqs), name="nsfnet-targets",
+                               providers=(Provider("A", 1), Provider("B", 2), Provider("C", 3)))
+    full = solve_sp(inst, gap_rel=0.0, prune=False, lagrangian=False, warm_start=None)
+    pruned = solve_sp(inst, gap_rel=0.0)
+    assert full.status == pruned.status == "optimal"
+    assert pruned.extra["pairs"] < pruned.extra["pairs_all"]  # pruning did something
+    assert pruned.objective == pytest.approx(full.objective, rel=REL)
+    _check_plan(inst, pruned.plan, pruned.objective)
+    assert lagrangian_bound(inst, iterations=200).bound <= full.objective * (1 + REL)
+
+
+def test_fixed_charges_with_targets_equal_a_full_enumeration():
+    """X1 with X3: only the chosen target's node is paid; every plan scored whole by the twin."""
+    links = (Link(1, 2, 100.0, fixed_cost=3000.0), Link(2, 3, 100.0),
+             Link(1, 3, 250.0, fixed_cost=500.0))
+    targets = (Target(2, "A", 0.0), Target(3, "B", 1000.0))
+    reqs = (Request("f0", 1, None, Demand((1.0,), (1.0,)), targets),
+            Request("f1", 3, 1, Demand((0.0, 1.0), (0.5, 0.5))))
+    inst = Instance((1, 2, 3), links, reqs, Params(W_qkd=3, W_kml=1),
+                    node_fixed_costs={2: 4000.0, 3: 700.0},
+                    providers=(Provider("A", 1), Provider("B")), name="x1x3")
+    best = math.inf
+    for combo in itertools.product(*(_options(inst, r) for r in reqs)):
+        plan = Plan(inst.name, "bf", combo)
+        if evaluate(inst, plan).feasible:  # arc capacities
+            best = min(best, reference_evaluate(inst, plan)["total"])
+    for form in ("compact", "extensive"):
+        res = solve_sp(inst, form, gap_rel=0.0)
+        assert res.status == "optimal"
+        assert res.objective == pytest.approx(best, rel=REL)
+        _check_plan(inst, res.plan, res.objective)
+    # node 2 (target A's) is paid only when chosen: its binary is not fixed
+    model = build_model(inst)
+    assert model.v_node.tolist() == [1, 2]  # node positions of 2 and 3
+    assert model.milp.col_lower[model.v].tolist() == [0.0, 1.0]  # 3 is f1's source
+    assert relaxation_bound(inst) <= best * (1 + REL)
