@@ -376,17 +376,6 @@ def test_planners_declare_every_extension_and_name_providers():
         assert evaluate(inst, plan).total == pytest.approx(plan.stats["objective"], rel=REL)
 
 
-def test_sp_figures_refuse_link_states_and_targets_in_one_line():
-    from qkdbench.exact.sp_figures import sp_figures
-    from qkdbench.exceptions import InputError
-
-    for inst, word in ((_weather_instance(0.5), "link_states"),
-                       (_binding_provider_instance(1), "providers")):
-        with pytest.raises(InputError, match=word) as info:
-            sp_figures(inst, n_scenarios=2, oos_scenarios=0)
-        assert "\n" not in str(info.value)
-
-
 def test_pruned_and_unpruned_models_agree_on_a_larger_instance_with_targets():
     """NSFNET, twelve requests, half with three targets, provider capacities binding."""
     import dataclasses

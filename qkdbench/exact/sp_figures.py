@@ -33,7 +33,6 @@ from ..evaluation.sp_measures import (
     sample_scenarios,
     scenario_instance,
 )
-from ..exceptions import InputError
 from ..model import Instance, Plan
 from ..planning.ladders import build_ladders
 from ..planning.waterfill import waterfill
@@ -65,8 +64,7 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
                   arcs.W_qkd.astype(float))
     z = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs,
                   arcs.W_kml.astype(float))
-    repaired = PlanArrays(arrays.ptr, arrays.arcs, np.round(y), np.round(z), arrays.n_requests,
-                          arrays.target)
+    repaired = PlanArrays(arrays.ptr, arrays.arcs, np.round(y), np.round(z), arrays.n_requests)
     return decode_plan(scenario, repaired, "rp-repaired")
 
 
@@ -175,10 +173,6 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     ------
     SolverError
         If no MILP solver is available.
-    InputError
-        For an instance with random link key rates or provider targets (X2, X3):
-        its scenarios would need one state per link and the requests' targets,
-        which the scenario instances do not carry yet.
 
     Examples
     --------
@@ -188,11 +182,6 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     >>> fig.ws.mean <= fig.rp <= fig.eev  # doctest: +SKIP
     True
     """
-    unhandled = sorted(instance.features & {"link_states", "providers"})
-    if unhandled:  # never a silently wrong figure
-        raise InputError(f"the SP figures do not handle {', '.join(unhandled)} yet "
-                         "(scenarios draw request key rates only and keep single targets)",
-                         f"instance {instance.name!r}")
     t0 = time.perf_counter()
     opts: dict[str, Any] = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
     if rp is None:
