@@ -27,6 +27,14 @@ bound a little stronger; with ``lam = 0`` and no single pair's newsvendor
 reservation above its arc's capacity, ``L(0)`` is exactly the capacity-free
 bound :func:`~qkdbench.exact.relaxation_bound`.
 
+Targets and providers (extension X3): the provider capacity rows
+``sum_{f, t of A} w_{f,t} <= k_A`` are dualised too, with one multiplier
+``mu_A >= 0`` per provider with a capacity. A request with targets then takes
+the best (target, path): the shortest path to each target's node plus its
+service cost plus ``mu`` of its provider, and ``L`` subtracts ``mu . k``. A
+request with a single target is the special case of one target at no cost.
+Fixed charges (X1) are non-negative and left out, so ``L`` stays a bound.
+
 Weights are non-negative (every cost and price is), so each request's
 minimum is a shortest path (Dijkstra), and a shortest path is simple.
 Requests with the same key-rate distribution have the same curves, so they
@@ -60,7 +68,11 @@ At every iteration the priced routing (each request's priced shortest path)
 is turned into a feasible plan by the greedy's water-filling
 (:func:`~qkdbench.heuristics.saa_greedy.waterfill`): with the routes fixed,
 each arc's reservation capacity goes to the largest marginal benefits first,
-which is the cost-minimal reservation for those routes. The plan is scored
+which is the cost-minimal reservation for those routes. When the priced
+targets overfill a provider (X3), the targets are chosen again within the
+provider capacities by a min-cost assignment on the priced target costs
+(:func:`~qkdbench.exact.targets.assign_targets`) before the reservations are
+set. The plan is scored
 by the evaluator (:func:`~qkdbench.evaluation.evaluate_batch`) and the
 cheapest one is kept. Its cost is the Polyak target; its gap to the best
 bound is *certified*: ``(cost - bound) / cost``.
@@ -74,14 +86,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate_batch, pair_costs
-from ..evaluation.pricing import arc_table, support_table
+from ..evaluation.pricing import arc_table, provider_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
 from ..planning import (
     Candidates,
@@ -94,7 +106,7 @@ from ..planning import (
 )
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
-from ..utils.registry import register_planner
+from ..utils.registry import FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 
 __all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
@@ -219,11 +231,13 @@ def _shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_s
 
     Binary heap with lazy deletion; ties pop the smaller node id first and a
     label changes only on a strict improvement, so the trees are deterministic.
-    Returns the predecessor arc of every node per job (-1: source or unreached).
+    Returns the predecessor arc of every node per job (-1: source or unreached)
+    and the distances (``inf``: unreached).
     """
     n_jobs = job_source.size
     n_arcs = head.size
     pred = np.full((n_jobs, n_nodes), -1, dtype=np.int64)
+    dists = np.full((n_jobs, n_nodes), np.inf)
     dist = np.empty(n_nodes)
     done = np.zeros(n_nodes, dtype=np.bool_)
     hk = np.empty(n_arcs + 1)
@@ -284,7 +298,8 @@ def _shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_s
                             break
                     hk[i] = nd
                     hn[i] = v
-    return pred
+        dists[j, :] = dist
+    return pred, dists
 
 
 @njit(cache=True)
@@ -338,7 +353,8 @@ def _network(instance: Instance, group: np.ndarray) -> _Network:
     out_ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
     idx = instance.node_index
     src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
-    dst = np.asarray([idx[r.target] for r in instance.requests], dtype=np.int64)
+    dst = np.asarray([-1 if r.is_anycast else idx[r.target] for r in instance.requests],
+                     dtype=np.int64)
     jobs: dict[tuple[int, int], int] = {}
     req_job = np.empty(instance.n_requests, dtype=np.int64)
     for f in range(instance.n_requests):
@@ -368,6 +384,15 @@ class DualPoint:
         Reserved wavelengths per arc in ``routing``.
     subgradient_qkd, subgradient_km : ndarray (A,)
         ``usage - W``: a supergradient of the concave ``L`` at ``lam``.
+    load, subgradient_provider : ndarray (providers,)
+        Requests served per provider (X3) in ``routing``, and ``load - k`` for
+        the providers with a capacity (0 for the others).
+    target_cost : ndarray
+        Per target position of :func:`~qkdbench.evaluation.pricing.provider_table`:
+        the priced shortest-path distance from the request's source to the
+        target's node plus its service cost and its provider's price ``mu``.
+    pred : ndarray (jobs, N)
+        The shortest-path trees (predecessor arcs) of the priced weights.
     """
 
     value: float
@@ -376,6 +401,10 @@ class DualPoint:
     usage_km: np.ndarray
     subgradient_qkd: np.ndarray
     subgradient_km: np.ndarray
+    load: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    subgradient_provider: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    target_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pred: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
 
 
 def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
@@ -387,18 +416,59 @@ def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
     return out
 
 
+def _check_provider_prices(instance: Instance, mu: Any) -> np.ndarray:
+    """Provider prices (X3): one per provider, zero for those without a capacity."""
+    pt = provider_table(instance)
+    n = len(pt.ids)
+    out = np.zeros(n) if mu is None else np.asarray(mu, dtype=float)
+    if out.shape != (n,):
+        raise ValueError(f"mu must have one price per provider ({n}), got shape {out.shape}")
+    if not np.all(np.isfinite(out)) or np.any(out < 0):
+        raise ValueError("mu must be finite and non-negative")
+    return np.where(pt.capacity >= 0, out, 0.0)
+
+
+def _target_costs(instance: Instance, net: _Network, dist: np.ndarray,
+                  mu: np.ndarray) -> np.ndarray:
+    """Per target position: priced distance to its node + service cost + provider price."""
+    pt = provider_table(instance)
+    owner = np.repeat(np.arange(instance.n_requests), np.diff(pt.ptr))
+    price = np.where(pt.provider >= 0, mu[np.maximum(pt.provider, 0)], 0.0) if mu.size else 0.0
+    return dist[net.req_job[owner], pt.node] + pt.service_cost + price
+
+
+def _first_min(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Position (within its segment) of the first minimum of each CSR segment."""
+    n = ptr.size - 1
+    out = np.zeros(n, dtype=np.int64)
+    counts = np.diff(ptr)
+    for f in np.flatnonzero(counts > 1):
+        out[f] = int(np.argmin(values[ptr[f]:ptr[f + 1]]))
+    return out
+
+
+def _provider_load(instance: Instance, target: np.ndarray) -> np.ndarray:
+    """Requests served per provider when request ``f`` takes its target ``target[f]``."""
+    pt = provider_table(instance)
+    prov = pt.provider[pt.ptr[:-1] + target]
+    return np.bincount(prov[prov >= 0], minlength=len(pt.ids)).astype(float)
+
+
 def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd: np.ndarray,
-                   lam_km: np.ndarray) -> DualPoint:
+                   lam_km: np.ndarray, mu: np.ndarray | None = None) -> DualPoint:
     arcs = arc_table(instance)
+    pt = provider_table(instance)
     F = instance.n_requests
     A = arcs.n
     W_y = arcs.W_qkd.astype(float)
     W_z = arcs.W_kml.astype(float)
+    mu = np.zeros(len(pt.ids)) if mu is None else mu
+    cap = np.where(pt.capacity >= 0, pt.capacity, 0).astype(float)
     if F == 0:
         empty = PlanArrays(np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0),
                            np.zeros(0), 0)
-        return DualPoint(-float(lam_qkd @ W_y + lam_km @ W_z), empty, np.zeros(A), np.zeros(A),
-                         -W_y, -W_z)
+        return DualPoint(-float(lam_qkd @ W_y + lam_km @ W_z + mu @ cap), empty, np.zeros(A),
+                         np.zeros(A), -W_y, -W_z)
     py = cur.cy + lam_qkd[None, :, None] * cur.y
     pz = cur.cz + lam_km[None, :, None] * cur.z
     ky = np.argmin(py, axis=2)  # first minimiser: the smallest reservation
@@ -408,27 +478,34 @@ def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd
     ystar = np.take_along_axis(cur.y, ky[..., None], 2)[..., 0]
     zstar = np.take_along_axis(cur.z, kz[..., None], 2)[..., 0]
     weight = wy + wz  # (G, A), non-negative
-    pred = _shortest_path_trees(net.n_nodes, net.out_ptr, net.out_arc, net.head, weight,
-                                net.job_row, net.job_source)
+    pred, dist = _shortest_path_trees(net.n_nodes, net.out_ptr, net.out_arc, net.head, weight,
+                                      net.job_row, net.job_source)
+    # each request's cheapest target (X3): priced path + service cost + provider price
+    tcost = _target_costs(instance, net, dist, mu)
+    target = _first_min(pt.ptr, tcost)
+    chosen = pt.ptr[:-1] + target
     ptr, path_arcs, bad = _trace_paths(pred, net.tail, net.req_job, net.req_source,
-                                       net.req_target)
+                                       pt.node[chosen])
     if bad >= 0:  # Instance validation makes every target reachable; never silently wrong
         raise RuntimeError(f"request {instance.requests[bad].id!r}: no path found")
     g_of = np.repeat(cur.group, np.diff(ptr))
     yr = ystar[g_of, path_arcs]
     zr = zstar[g_of, path_arcs]
-    paths_cost = float(np.sum(weight[g_of, path_arcs]))
-    value = paths_cost - float(lam_qkd @ W_y) - float(lam_km @ W_z)
+    value = (math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_km @ W_z)
+             - float(mu @ cap))
     use_y = np.bincount(path_arcs, weights=yr, minlength=A)
     use_z = np.bincount(path_arcs, weights=zr, minlength=A)
-    routing = PlanArrays(ptr, path_arcs, yr, zr, F)
-    return DualPoint(value, routing, use_y, use_z, use_y - W_y, use_z - W_z)
+    load = _provider_load(instance, target)
+    routing = PlanArrays(ptr, path_arcs, yr, zr, F, target if pt.active else None)
+    return DualPoint(value, routing, use_y, use_z, use_y - W_y, use_z - W_z, load,
+                     np.where(pt.capacity >= 0, load - cap, 0.0), tcost, pred)
 
 
 def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
                      lam_km: np.ndarray | None = None, *,
-                     curves: PricedCurves | None = None) -> DualPoint:
-    """Evaluate the Lagrangian dual function ``L(lam)`` (a valid lower bound).
+                     curves: PricedCurves | None = None,
+                     mu: np.ndarray | None = None) -> DualPoint:
+    """Evaluate the Lagrangian dual function ``L(lam, mu)`` (a valid lower bound).
 
     Parameters
     ----------
@@ -438,6 +515,10 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
         (default 0: the capacity-free bound).
     curves : PricedCurves, optional
         :func:`priced_curves` of ``instance``, to reuse across calls.
+    mu : ndarray, optional
+        Non-negative price of serving one request, per provider of
+        :func:`~qkdbench.evaluation.pricing.provider_table` (X3; ignored for a
+        provider without a capacity; default 0).
 
     Returns
     -------
@@ -461,7 +542,8 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
     lq = _check_prices(lam_qkd, A, "lam_qkd")
     lk = _check_prices(lam_km, A, "lam_km")
     cur = curves if curves is not None else priced_curves(instance)
-    return _evaluate_dual(instance, cur, _network(instance, cur.group), lq, lk)
+    return _evaluate_dual(instance, cur, _network(instance, cur.group), lq, lk,
+                          _check_provider_prices(instance, mu))
 
 
 # --------------------------------------------------------------------------- pruning
@@ -483,7 +565,8 @@ def _all_pairs_distances(n_nodes: int, tail: np.ndarray, head: np.ndarray,
 
 def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
                       lam_qkd: np.ndarray | None, lam_km: np.ndarray | None,
-                      upper_bound: float, *, curves: PricedCurves | None = None) -> np.ndarray:
+                      upper_bound: float, *, curves: PricedCurves | None = None,
+                      mu: np.ndarray | None = None) -> np.ndarray:
     """Which (request, arc) pairs a plan costing at most ``upper_bound`` may use.
 
     The argument (Lagrangian reduced costs). For prices ``lam >= 0`` and any
@@ -508,6 +591,14 @@ def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
     every optimal plan keeps all its pairs, so dropping the others leaves the
     optimum unchanged. ``lam = 0`` gives the capacity-free test.
 
+    With targets (X3), ``t_f`` is whichever target the plan chooses: the path
+    to target ``t`` then costs at least its service cost ``c_t`` more, and with
+    provider prices ``mu >= 0`` on the provider capacity rows the same
+    argument adds ``mu_A(t)`` per request served by ``A`` and subtracts
+    ``mu . k``. So ``SP_f`` becomes ``min_t [d_f(s_f, t) + c_t + mu_A(t)]`` and
+    the last term ``min_t [d_f(head a, t) + c_t + mu_A(t)]``: every target is
+    kept in reach.
+
     Parameters
     ----------
     instance : Instance
@@ -519,6 +610,8 @@ def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
         Cost of a known feasible plan.
     curves : PricedCurves, optional
         :func:`priced_curves` of ``instance``, to reuse.
+    mu : ndarray, optional
+        Non-negative provider prices (X3), as in :func:`lagrangian_value`.
 
     Returns
     -------
@@ -551,12 +644,26 @@ def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
     dist = _all_pairs_distances(n, arcs.tail, arcs.head, weight)
     idx = instance.node_index
     src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
-    dst = np.asarray([idx[r.target] for r in instance.requests], dtype=np.int64)
     grp = cur.group
-    sp = dist[grp, src, dst]                       # SP_f(lam), per request
-    value = math.fsum(sp) - float(lq @ arcs.W_qkd) - float(lk @ arcs.W_kml)
+    # targets per request, padded: node and extra cost (service + provider price)
+    pt = provider_table(instance)
+    m = _check_provider_prices(instance, mu)
+    counts = np.diff(pt.ptr)
+    T = int(counts.max())
+    tnode = np.zeros((instance.n_requests, T), dtype=np.int64)
+    extra = np.full((instance.n_requests, T), np.inf)
+    col = np.arange(pt.node.size) - np.repeat(pt.ptr[:-1], counts)
+    row = np.repeat(np.arange(instance.n_requests), counts)
+    tnode[row, col] = pt.node
+    price = np.where(pt.provider >= 0, m[np.maximum(pt.provider, 0)], 0.0) if m.size else 0.0
+    extra[row, col] = pt.service_cost + price
+    cap = np.where(pt.capacity >= 0, pt.capacity, 0).astype(float)
+    sp = (dist[grp[:, None], src[:, None], tnode] + extra).min(axis=1)  # SP_f, per request
+    value = (math.fsum(sp) - float(lq @ arcs.W_qkd) - float(lk @ arcs.W_kml)
+             - float(m @ cap))
     g = grp[req]
-    through = dist[g, src[req], arcs.tail[arc]] + weight[g, arc] + dist[g, arcs.head[arc], dst[req]]
+    rest = (dist[g[:, None], arcs.head[arc][:, None], tnode[req]] + extra[req]).min(axis=1)
+    through = dist[g, src[req], arcs.tail[arc]] + weight[g, arc] + rest
     lower = value - sp[req] + through
     tol = 1e-9 * max(abs(upper_bound), 1.0)
     return lower <= upper_bound + tol
@@ -578,20 +685,49 @@ def _repair(instance: Instance, ladders: Ladders, group: np.ndarray,
                   arcs.W_qkd.astype(float))
     z = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, routing.arcs,
                   arcs.W_kml.astype(float))
-    return PlanArrays(routing.ptr, routing.arcs, np.round(y), np.round(z), routing.n_requests)
+    return PlanArrays(routing.ptr, routing.arcs, np.round(y), np.round(z), routing.n_requests,
+                      routing.target)
+
+
+def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanArrays:
+    """The priced routing with targets that respect the provider capacities (X3).
+
+    When a provider serves more requests than its capacity, the targets are
+    chosen again by :func:`~qkdbench.exact.targets.assign_targets` on the
+    point's priced target costs, and each request follows its priced
+    shortest-path tree to its new target (reservations are set by
+    :func:`_repair`).
+    """
+    from .targets import assign_targets
+
+    pt = provider_table(instance)
+    capped = pt.capacity >= 0
+    if not np.any(capped & (point.load > pt.capacity)):
+        return point.routing
+    target = assign_targets(instance, point.target_cost)
+    ptr, arcs, bad = _trace_paths(point.pred, net.tail, net.req_job, net.req_source,
+                                  pt.node[pt.ptr[:-1] + target])
+    if bad >= 0:
+        raise RuntimeError(f"request {instance.requests[bad].id!r}: no path found")
+    zeros = np.zeros(arcs.size)
+    return PlanArrays(ptr, arcs, zeros, zeros.copy(), instance.n_requests, target)
 
 
 def _plan_cost(instance: Instance, plan: PlanArrays) -> float:
     """Expected cost of one plan: the evaluator's pair costs summed over its routes.
 
-    Equal to :func:`~qkdbench.evaluation.evaluate_batch` up to the order of
-    summation, without the batch kernel's thread start-up on every iteration.
+    With the chosen targets' service costs (X3). Equal to
+    :func:`~qkdbench.evaluation.evaluate_batch` up to the order of summation
+    and the fixed charges (X1, not counted here), without the batch kernel's
+    thread start-up on every iteration.
     """
     if plan.arcs.size == 0:
         return 0.0
     req = np.repeat(np.arange(plan.n_requests), np.diff(plan.ptr))
     cy, cz = pair_costs(instance, req, plan.arcs, plan.yr, plan.zr)
-    return math.fsum(cy) + math.fsum(cz)
+    pt = provider_table(instance)
+    service = pt.service_cost[pt.ptr[:-1] + plan.targets()] if pt.active else np.zeros(0)
+    return math.fsum(cy) + math.fsum(cz) + math.fsum(service)
 
 
 # --------------------------------------------------------------------------- dual ascent
@@ -627,6 +763,9 @@ class LagrangianResult:
         ``(iteration, L(lam), best bound, best cost)`` per iteration.
     columns : list of tuple
         Per request, the distinct priced paths (arc-id tuples) seen, in order.
+    mu : ndarray (providers,)
+        The provider prices of the best bound (X3; 0 for providers without a
+        capacity).
     """
 
     bound: float
@@ -642,6 +781,7 @@ class LagrangianResult:
     setup_s: float
     history: list = field(default_factory=list)
     columns: list = field(default_factory=list)
+    mu: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``)."""
@@ -706,11 +846,14 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
     reps = instance.with_requests([instance.requests[f] for f in cur.representative])
     ladders = build_ladders(reps)
     setup_s = time.perf_counter() - start
-    lam = np.zeros(2 * A)
+    pt = provider_table(instance)
+    capped = np.flatnonzero(pt.capacity >= 0)  # X3: priced provider capacity rows
+    mu = np.zeros(len(pt.ids))
+    lam = np.zeros(2 * A + capped.size)
     best_bound, best_lam = -math.inf, lam.copy()
     best_cost, best_plan = math.inf, None
     d_prev: np.ndarray | None = None
-    last_arcs: np.ndarray | None = None
+    last_key: tuple[bytes, bytes] | None = None
     columns: list[dict[tuple, None]] = [{} for _ in range(instance.n_requests)]
     stall, it, stop = 0, 0, "iterations"
     history: list[tuple[int, float, float, float]] = []
@@ -719,18 +862,21 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
             stop = "time_limit"
             break
         it += 1
-        point = _evaluate_dual(instance, cur, net, lam[:A], lam[A:])
+        mu[capped] = lam[2 * A:]
+        point = _evaluate_dual(instance, cur, net, lam[:A], lam[A:2 * A], mu)
         if it == 1 or point.value > best_bound + 1e-12 * abs(best_bound):
             best_bound, best_lam = point.value, lam.copy()
             stall = 0
         else:
             stall += 1
-        if last_arcs is None or not np.array_equal(point.routing.arcs, last_arcs):
-            last_arcs = point.routing.arcs  # the same paths give the same repaired plan
-            rptr = point.routing.ptr
+        routing = _fit_providers(instance, net, point)
+        key = (routing.arcs.tobytes(), routing.targets().tobytes())
+        if last_key is None or key != last_key:
+            last_key, last_arcs = key, routing.arcs  # same paths, same repaired plan
+            rptr = routing.ptr
             for f in range(instance.n_requests):
                 columns[f].setdefault(tuple(last_arcs[rptr[f]:rptr[f + 1]].tolist()), None)
-            plan = _repair(instance, ladders, cur.group, point.routing)
+            plan = _repair(instance, ladders, cur.group, routing)
             cost = _plan_cost(instance, plan)
             if cost < best_cost:
                 best_cost, best_plan = cost, plan
@@ -740,7 +886,8 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
         if best_cost - best_bound <= tol * abs(best_cost):
             stop = "proven"
             break
-        g = np.concatenate((point.subgradient_qkd, point.subgradient_km))
+        g = np.concatenate((point.subgradient_qkd, point.subgradient_km,
+                            point.subgradient_provider[capped]))
         g[(lam <= 0) & (g < 0)] = 0.0  # projected: these components cannot move
         if not np.any(g):
             stop = "stationary"
@@ -765,10 +912,12 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
     if best_plan is not None and instance.n_requests:
         best_cost = float(evaluate_batch(instance, best_plan).total[0])  # the evaluator's sum
     runtime = time.perf_counter() - start
+    best_mu = np.zeros(len(pt.ids))
+    best_mu[capped] = best_lam[2 * A:]
     return LagrangianResult(best_bound, BOUND_SOURCE, it, best_lam[:A].copy(),
-                            best_lam[A:].copy(), best_plan, best_cost,
+                            best_lam[A:2 * A].copy(), best_plan, best_cost,
                             relative_gap(best_cost, best_bound), stop, runtime, setup_s,
-                            history, [tuple(c) for c in columns])
+                            history, [tuple(c) for c in columns], best_mu)
 
 
 # --------------------------------------------------------------------------- improvement
@@ -780,7 +929,8 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
     """The greedy's improvement passes from ``plan``, over the priced paths seen.
 
     Each request's candidate routes are the distinct paths the dual ascent
-    priced for it (its *columns*); the greedy's
+    priced for it (its *columns*; for a request with targets, X3, those that
+    end at the node of the plan's target, so targets and providers stay); the greedy's
     :meth:`~qkdbench.heuristics.saa_greedy.GreedyState.improve` re-inserts each
     request on its cheapest column given all the others (water-filled
     reservations) until a pass moves nothing, ``max_passes`` or the clock.
@@ -798,6 +948,8 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
     for f in range(F):
         mine = tuple(plan.arcs[plan.ptr[f]:plan.ptr[f + 1]].tolist())
         cols = list(columns[f]) if f < len(columns) else []
+        if instance.requests[f].is_anycast:  # X3: keep the plan's target (and provider)
+            cols = [c for c in cols if c and heads[c[-1]] == heads[mine[-1]]]
         if mine not in cols:
             cols.append(mine)
         arcs_of.append(tuple(np.asarray(c, dtype=np.int64) for c in cols))
@@ -811,7 +963,11 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
     for f in range(F):
         state.insert(f, start[f])
     info = state.improve(insertion_order(cands, ladders, "cost-desc"), clock, max_passes)
-    better = Plan(instance.name, "", state.routes(instance))
+    routes = state.routes(instance)
+    if plan.target is not None:  # X3: the routes end at the plan's targets
+        routes = tuple(replace(r, provider=req.sinks[int(t)].provider) for r, req, t in
+                       zip(routes, instance.requests, plan.targets()))
+    better = Plan(instance.name, "", routes)
     return encode_plan(instance, better), info
 
 
@@ -855,6 +1011,7 @@ class LagrangianPlanner:
     """
 
     name = "lagrangian"
+    supports = frozenset(FEATURES)
 
     def __init__(self, iterations: int = 2000, theta: float = 1.0, patience: int = 20,
                  gamma: float = 1.5, min_theta: float = 1e-5, improve: bool = True,
@@ -870,6 +1027,7 @@ class LagrangianPlanner:
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
         """Run the dual ascent with its primal heuristic; return the best plan found."""
+        check_supports(self, instance)
         clock = Stopwatch(time_limit)
         res = lagrangian_bound(instance, iterations=self.iterations, theta=self.theta,
                                patience=self.patience, gamma=self.gamma,
@@ -877,7 +1035,9 @@ class LagrangianPlanner:
         best, cost = res.plan, res.cost
         info = {"passes": 0, "moves": 0, "stop_passes": "off"}
         tol = 1e-9 * abs(cost)
-        if (self.improve and best is not None and instance.n_requests > 1
+        # the greedy's network moves (X1) route to a single target: not with targets (X3)
+        movable = not {"fixed_charges", "providers"} <= instance.features
+        if (self.improve and movable and best is not None and instance.n_requests > 1
                 and cost - res.bound > tol and not clock.expired()):
             arrays, done = improve_with_columns(instance, best, res.columns, clock,
                                                 self.max_passes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Instance, Plan
-from ..utils.registry import register_planner
+from ..utils.registry import FEATURES, check_supports, register_planner
 from .sp_milp import solve_sp
 
 __all__ = ["ExactPlanner", "ExactExtensivePlanner"]
@@ -34,6 +34,9 @@ class ExactPlanner:
     ``plan.stats`` holds ``status``, ``objective``, ``bound``, ``gap``,
     ``build_s``, ``solve_s``, ``warm_s`` and ``runtime_s``. A missing or failing
     solver raises :class:`~qkdbench.exact.solver.SolverError` (one-line message).
+    Every model extension is handled (``supports``): fixed charges (X1), link
+    prices and random key rates (X2, through the pricing tables), and targets
+    with provider capacities (X3, choice binaries; see :mod:`qkdbench.exact.sp_milp`).
 
     Examples
     --------
@@ -46,6 +49,7 @@ class ExactPlanner:
     name = "exact"
     form = "compact"
     proves_optimality = True
+    supports = frozenset(FEATURES)
 
     def __init__(self, gap_rel: float = 1e-6, threads: int | None = None,
                  warm_start: Any = "relaxed", prune: bool = True, solver: str = "auto",
@@ -59,7 +63,16 @@ class ExactPlanner:
 
     def plan(self, instance: Instance, *, seed: int | None = None,
              time_limit: float | None = None) -> Plan:
-        """Solve ``instance`` to optimality (or until ``time_limit`` seconds)."""
+        """Solve ``instance`` to optimality (or until ``time_limit`` seconds).
+
+        Raises
+        ------
+        InputError
+            If ``instance`` uses an extension the planner does not handle (none today).
+        SolverError
+            If no solver is installed or the solver failed with no plan.
+        """
+        check_supports(self, instance)
         return solve_sp(instance, self.form, time_limit=time_limit, gap_rel=self.gap_rel,
                         threads=self.threads, warm_start=self.warm_start, prune=self.prune,
                         msg=self.msg, solver=self.solver, planner=self.name, seed=seed).plan

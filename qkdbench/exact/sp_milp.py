@@ -26,12 +26,33 @@ request, and the arc capacities on the reservations. Arcs into a request's
 source or out of its target get no variables. A solution may carry
 zero-cost cycles besides the path; the plan keeps the path from the source.
 
+Link kinds and random key rates (extension X2, docs/model.md): nothing in the
+model is per key rate. A pair's scenarios are the values of its QKD-link count
+``P`` over the product of the request's demand and the link's states
+(:func:`~qkdbench.evaluation.pricing.support_table`), its breakpoints are those
+values, and its prices ``c_y``, ``c_z`` are the link's ``unit_costs`` when given
+(:func:`~qkdbench.evaluation.pricing.arc_table`), so both forms are exact for
+such links as they are. A non-fiber link's fixed charge is its ``fixed_cost``
+or 0 (:meth:`~qkdbench.model.Instance.link_fixed_cost`).
+
+Targets and providers (extension X3): for a request with ``targets``, a binary
+``w_t`` per target, priced at its service cost, with ``sum_t w_t = 1``; flow
+conservation ``out - in + sum of w_t of the targets at the node = [node is the
+source]`` at every node (a row for every target node, so a target none of
+whose arcs is kept cannot be chosen), and at a target node the out-degree row
+``out + w <= 1``: a route may pass through one target's node on its way to
+another, but does not leave the node where it ends. Arcs out of target nodes
+keep their variables. Per provider ``A`` with a capacity, ``sum w_t <= k_A``
+over the targets of ``A``. The returned route names the chosen target's
+provider; warm starts set ``w`` from the plan's providers.
+
 Fixed charges (extension X1, docs/model.md): a binary ``u_l`` per link with a
 positive charge ``F_l`` and ``v_n`` per node with a positive charge ``G_n``,
 objective ``F_l u_l + G_n v_n``, and the strong linking rows ``x_(f,a) <= u_l``
 for every pair on either arc of ``l`` and ``x_(f,a) <= v_n`` for every pair whose
-arc starts or ends at ``n``. A node that is some request's source or target is
-paid in every plan: its ``v_n`` is fixed at 1.
+arc starts or ends at ``n``. A node that is some request's source or single
+target is paid in every plan: its ``v_n`` is fixed at 1 (not a target node of a
+request with targets, X3: only the chosen one is touched).
 
 After the MILP, the integer variables are rounded and fixed, and the
 remaining LP is solved again, so the reported objective is the MILP
@@ -51,8 +72,8 @@ import numpy as np
 
 from ..evaluation import evaluate, pair_costs
 from ..evaluation.curves import CostCurves, cost_curves
-from ..evaluation.encoding import route_violations
-from ..evaluation.pricing import arc_table, fixed_charges, support_table
+from ..evaluation.encoding import route_violations, target_position
+from ..evaluation.pricing import arc_table, fixed_charges, provider_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.ladders import ladder_segments
 from ..planning.waterfill import waterfill
@@ -92,13 +113,18 @@ def _pairs(instance: Instance) -> CostCurves:
     """The (request, arc) pairs that may get variables, with their cost curves.
 
     Arcs into a request's source or out of its target cannot lie on its path.
+    A request with targets (X3) keeps the arcs out of its target nodes: its
+    path may pass one target's node on its way to another.
     """
     arcs = arc_table(instance)
     idx = instance.node_index
     req_l, arc_l = [], []
     for f, r in enumerate(instance.requests):
-        s, t = idx[r.source], idx[r.target]
-        ok = np.flatnonzero((arcs.head != s) & (arcs.tail != t))
+        s = idx[r.source]
+        if r.is_anycast:
+            ok = np.flatnonzero(arcs.head != s)
+        else:
+            ok = np.flatnonzero((arcs.head != s) & (arcs.tail != idx[r.target]))
         req_l.append(np.full(ok.size, f, dtype=np.int64))
         arc_l.append(ok.astype(np.int64))
     req = np.concatenate(req_l) if req_l else np.zeros(0, np.int64)
@@ -107,29 +133,54 @@ def _pairs(instance: Instance) -> CostCurves:
 
 
 def _endpoint_charges(instance: Instance) -> float:
-    """Node fixed charges every plan pays: those of the requests' sources and targets."""
-    ends = {n for r in instance.requests for n in (r.source, r.target)}
+    """Node fixed charges every plan pays: those of the requests' sources and single targets.
+
+    A request with targets (X3) touches only the node of the target it chooses.
+    """
+    ends = _fixed_ends(instance)
     return math.fsum(float(instance.node_fixed_costs.get(n, 0.0)) for n in ends)
+
+
+def _fixed_ends(instance: Instance) -> set:
+    """Node ids every plan's routes touch: every source and every single target."""
+    out = {r.source for r in instance.requests}
+    out.update(r.target for r in instance.requests if not r.is_anycast)
+    return out
 
 
 def relaxation_bound(instance: Instance) -> float:
     """A lower bound on the optimum: capacities dropped, each request alone.
 
     Each request then takes its shortest path under the arc weights "least
-    expected cost of the pair" (newsvendor reservations, docs/model.md, property 3).
+    expected cost of the pair" (newsvendor reservations, docs/model.md, property 3);
+    a request with targets (X3) the cheapest of its targets, path plus service
+    cost (provider capacities dropped too).
     Fixed charges (X1) are shared by the requests, so none is counted per
     request; the bound adds only the node charges every plan pays (the
-    requests' sources and targets).
+    requests' sources and single targets).
     """
-    costs, _ = _relaxed_paths(instance, _pairs(instance))
+    costs, _, _ = _relaxed_paths(instance, _pairs(instance))
     return float(sum(costs)) + _endpoint_charges(instance)
 
 
-def _relaxed_paths(instance: Instance, pairs: CostCurves) -> tuple[list[float], list[list[int]]]:
-    """Per request: capacity-free optimal cost and its pair indices along the path."""
+def _sink_costs(instance: Instance, f: int, dist: Mapping[int, float]) -> np.ndarray:
+    """Per target of request ``f``: distance to its node (``inf`` if unreached) + service."""
+    pt = provider_table(instance)
+    sl = slice(pt.ptr[f], pt.ptr[f + 1])
+    return np.asarray([dist.get(int(n), math.inf) for n in pt.node[sl]]) + pt.service_cost[sl]
+
+
+def _relaxed_paths(instance: Instance, pairs: CostCurves
+                   ) -> tuple[list[float], list[list[int]], list[int]]:
+    """Per request: capacity-free optimal cost, its pair indices along the path, its target.
+
+    The target is a position in the request's ``sinks`` (X3: the cheapest by
+    path plus service cost, provider capacities ignored).
+    """
     weight = pairs.least_cost()
     tails, heads = arc_table(instance).tail, arc_table(instance).head
-    costs, paths = [], []
+    pt = provider_table(instance)
+    costs, paths, chosen = [], [], []
     order = np.argsort(pairs.req, kind="stable")
     bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
     for f, r in enumerate(instance.requests):
@@ -137,11 +188,15 @@ def _relaxed_paths(instance: Instance, pairs: CostCurves) -> tuple[list[float], 
         g = nx.DiGraph()
         g.add_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
                           {"w": float(weight[i]), "pair": int(i)}) for i in sel)
-        src, dst = instance.node_index[r.source], instance.node_index[r.target]
-        length, path = nx.single_source_dijkstra(g, src, dst, weight="w")
-        costs.append(float(length))
+        src = instance.node_index[r.source]
+        dist, route = nx.single_source_dijkstra(g, src, weight="w")
+        total = _sink_costs(instance, f, dist)
+        k = int(np.argmin(total))
+        path = route[int(pt.node[pt.ptr[f] + k])]
+        costs.append(float(total[k]))
         paths.append([g.edges[u, v]["pair"] for u, v in zip(path[:-1], path[1:])])
-    return costs, paths
+        chosen.append(k)
+    return costs, paths, chosen
 
 
 def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
@@ -156,18 +211,45 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
     Optimal when no capacity binds (docs/model.md, property 3). With a
     ``clock`` (a :class:`~qkdbench.utils.timing.Stopwatch`), no rerouting
     round starts after it has expired.
+
+    A request with targets (X3) is first given the target of the cheapest
+    assignment within the provider capacities (capacity-free path cost plus
+    service cost, :func:`~qkdbench.exact.targets.assign_targets`); each
+    rerouting then picks the cheapest target (path plus service cost) among
+    those whose provider has room besides this request. The routes name
+    their provider.
     """
+    from .targets import assign_targets
+
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())
     arcs = arc_table(instance)
+    pt = provider_table(instance)
     tails, heads = arcs.tail, arcs.head
     free_y = arcs.W_qkd.astype(float).copy()
     free_z = arcs.W_kml.astype(float).copy()
     order = np.argsort(pairs.req, kind="stable")
     bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
     chosen: list[list[tuple[int, float, float]]] = [[] for _ in instance.requests]
+    sink = np.zeros(instance.n_requests, dtype=np.int64)  # position in req.sinks
+    load = np.zeros(len(pt.ids), dtype=np.int64)
+    if pt.active:  # the first targets: cheapest assignment within the provider capacities
+        cost = np.full(pt.node.size, np.inf)
+        weight = pairs.least_cost()
+        for f in range(instance.n_requests):
+            if instance.requests[f].is_anycast:
+                sel = order[bounds[f]:bounds[f + 1]]
+                g = nx.DiGraph()
+                g.add_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
+                                  {"w": float(weight[i])}) for i in sel)
+                dist = nx.single_source_dijkstra_path_length(
+                    g, instance.node_index[instance.requests[f].source], weight="w")
+                cost[pt.ptr[f]:pt.ptr[f + 1]] = _sink_costs(instance, f, dist)
+            else:
+                cost[pt.ptr[f]] = 0.0
+        sink = assign_targets(instance, cost)
 
-    def route(f: int) -> list[tuple[int, float, float]]:
+    def route(f: int, allowed: list[int]) -> tuple[list[tuple[int, float, float]], int]:
         sel = order[bounds[f]:bounds[f + 1]]
         a = pairs.arc[sel]
         y = np.minimum(ny[sel], free_y[a])
@@ -178,29 +260,41 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
                                                                 "k": k})
                          for k in range(sel.size))
         r = instance.requests[f]
-        path = nx.dijkstra_path(g, instance.node_index[r.source],
-                                instance.node_index[r.target], weight="w")
+        dist, paths = nx.single_source_dijkstra(g, instance.node_index[r.source], weight="w")
+        total = _sink_costs(instance, f, dist)
+        k_best = min(allowed, key=lambda k: (total[k], k))
+        path = paths[int(pt.node[pt.ptr[f] + k_best])]
         out = []
         for u, v in zip(path[:-1], path[1:]):
             k = g.edges[u, v]["k"]
             out.append((int(a[k]), float(y[k]), float(z[k])))
-        return out
+        return out, k_best
 
-    def take(f: int, sign: float) -> None:
+    def take(f: int, sign: int) -> None:
         for a, y, z in chosen[f]:
             free_y[a] -= sign * y
             free_z[a] -= sign * z
+        prov = int(pt.provider[pt.ptr[f] + sink[f]])
+        if prov >= 0:
+            load[prov] += sign
+
+    def room(f: int) -> list[int]:
+        """Targets of ``f`` whose provider can take it (``f`` taken out)."""
+        n = pt.ptr[f + 1] - pt.ptr[f]
+        provs = pt.provider[pt.ptr[f]:pt.ptr[f + 1]]
+        return [k for k in range(n) if provs[k] < 0 or pt.capacity[provs[k]] < 0
+                or load[provs[k]] < pt.capacity[provs[k]]]
 
     for f in range(instance.n_requests):
-        chosen[f] = route(f)
-        take(f, 1.0)
+        chosen[f], sink[f] = route(f, [int(sink[f])])
+        take(f, 1)
     for _ in range(passes):
         if clock is not None and clock.expired():  # the first routing is already a plan
             break
         for f in range(instance.n_requests):
-            take(f, -1.0)
-            chosen[f] = route(f)
-            take(f, 1.0)
+            take(f, -1)
+            chosen[f], sink[f] = route(f, room(f))
+            take(f, 1)
     # with the routes fixed, share each arc's capacity optimally (separable convex)
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc))}
     entries = [(f, k, a) for f in range(instance.n_requests)
@@ -218,7 +312,8 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
     routes = []
     for f, r in enumerate(instance.requests):
         path = [r.source] + [instance.nodes[heads[a]] for a, _, _ in chosen[f]]
-        routes.append(Route(r.id, tuple(path), tuple(res_y[f]), tuple(res_z[f])))
+        routes.append(Route(r.id, tuple(path), tuple(res_y[f]), tuple(res_z[f]),
+                            r.sinks[int(sink[f])].provider))
     return Plan(instance.name, planner, tuple(routes), {"status": "heuristic"})
 
 
@@ -282,6 +377,13 @@ def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact")
         cols += 4 * points
         rows += 4 * points
         nnz += 10 * points
+    pt = provider_table(instance)
+    if pt.active:  # X3: a choice binary per target, its choice, flow, out and capacity rows
+        n_w = int(sum(np.diff(pt.ptr)[f] for f, r in enumerate(instance.requests)
+                      if r.is_anycast))
+        cols += n_w
+        rows += instance.n_requests + len(pt.ids) + n_w
+        nnz += 4 * n_w
     return ModelSize(n, int(cols), int(rows), int(nnz), nnz * BYTES_PER_NONZERO / 1e9)
 
 
@@ -312,6 +414,10 @@ class SPModel:
         Columns of the link fixed-charge binaries (X1) and their link ids.
     v, v_node : ndarray of int
         Columns of the node fixed-charge binaries and their node positions.
+    w, w_pos : ndarray of int
+        Columns of the target-choice binaries (X3) and their target positions in
+        :func:`~qkdbench.evaluation.pricing.provider_table` (requests with
+        targets only).
     """
 
     instance: Instance
@@ -330,11 +436,16 @@ class SPModel:
     u_link: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     v: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     v_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    w_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def integer_cols(self) -> np.ndarray:
-        """The columns of the route and reservation variables, then the fixed-charge binaries."""
-        return np.concatenate([self.x, self.y, self.z, self.u, self.v])
+        """Columns of the route and reservation variables, the fixed-charge binaries, the choices.
+
+        In the order ``x, y, z, u, v, w``.
+        """
+        return np.concatenate([self.x, self.y, self.z, self.u, self.v, self.w])
 
 
 def _names(prefix: str, *parts: np.ndarray) -> np.ndarray:
@@ -426,36 +537,86 @@ def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.
                value=np.concatenate(vals))
 
 
-def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray) -> None:
-    """Flow conservation and at most one outgoing arc per node, per request."""
+def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
+                  w: np.ndarray, w_pos: np.ndarray) -> None:
+    """Flow conservation and at most one outgoing arc per node, per request.
+
+    For a request with targets (X3) the sinks are weighted by the choice
+    binaries ``w`` (columns of the target positions ``w_pos``): at each node
+    ``out - in + sum of w of the targets there = [node is the source]``, with a
+    row for every target node (so a target none of whose arcs is kept cannot be
+    chosen). At a target node, the out-degree row is ``out + w <= 1``: the path
+    passes the node only if it does not end there, so the arcs from the source
+    hold exactly one simple path to the chosen target plus cycles apart.
+    """
     n_nodes = len(instance.nodes)
+    pt = provider_table(instance)
     tail = arc_table(instance).tail[pairs.arc].astype(np.int64)
     head = arc_table(instance).head[pairs.arc].astype(np.int64)
+    w_req = np.searchsorted(pt.ptr, w_pos, side="right") - 1
     key_out = pairs.req * n_nodes + tail
     key_in = pairs.req * n_nodes + head
-    keys = np.unique(np.concatenate([key_out, key_in]))
+    key_w = w_req * n_nodes + pt.node[w_pos]
+    keys = np.unique(np.concatenate([key_out, key_in, key_w]))
     out_deg = np.bincount(np.searchsorted(keys, key_out), minlength=keys.size)
+    sink = np.zeros(keys.size, dtype=bool)
+    sink[np.searchsorted(keys, key_w)] = True
+    need_out = (out_deg > 1) | (sink & (out_deg > 0))
     # rows: one flow row per (request, node) present, followed by its out row if needed
-    width = 1 + (out_deg > 1)
+    width = 1 + need_out
     flow_row = np.concatenate(([0], np.cumsum(width)))[:-1]
     m = int(width.sum())
     lower = np.empty(m)
     upper = np.empty(m)
     req, node = keys // n_nodes, keys % n_nodes
-    src = np.asarray([instance.node_index[r.source] for r in instance.requests], np.int64)
-    dst = np.asarray([instance.node_index[r.target] for r in instance.requests], np.int64)
+    idx = instance.node_index
+    src = np.asarray([idx[r.source] for r in instance.requests], np.int64)
+    dst = np.asarray([-1 if r.is_anycast else idx[r.target] for r in instance.requests],
+                     np.int64)
     rhs = np.where(node == src[req], 1.0, np.where(node == dst[req], -1.0, 0.0))
     lower[flow_row] = upper[flow_row] = rhs
-    has_out = flow_row[out_deg > 1] + 1
+    has_out = flow_row[need_out] + 1
     lower[has_out], upper[has_out] = -np.inf, 1.0
     r_out = flow_row[np.searchsorted(keys, key_out)]
     r_in = flow_row[np.searchsorted(keys, key_in)]
-    multi = out_deg[np.searchsorted(keys, key_out)] > 1
+    multi = need_out[np.searchsorted(keys, key_out)]
+    k_w = np.searchsorted(keys, key_w)
+    r_w = flow_row[k_w]
+    w_out = need_out[k_w]
     b.add_rows(lower=lower, upper=upper,
-               row=np.concatenate([r_out, r_in, r_out[multi] + 1]),
-               col=np.concatenate([x, x, x[multi]]),
+               row=np.concatenate([r_out, r_in, r_out[multi] + 1, r_w, r_w[w_out] + 1]),
+               col=np.concatenate([x, x, x[multi], w, w[w_out]]),
                value=np.concatenate([np.ones(x.size), -np.ones(x.size),
-                                     np.ones(int(multi.sum()))]))
+                                     np.ones(int(multi.sum())), np.ones(w.size),
+                                     np.ones(int(w_out.sum()))]))
+
+
+def _provider_rows(b: MilpBuilder, instance: Instance,
+                   names: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Target-choice binaries of the requests with targets (X3) and their rows.
+
+    One binary ``w`` per target, priced at its service cost; ``sum w = 1`` per
+    request; ``sum w <= k_A`` over the targets of each provider ``A`` with a
+    capacity. Returns the columns and their target positions.
+    """
+    pt = provider_table(instance)
+    w_pos = np.concatenate([np.arange(pt.ptr[f], pt.ptr[f + 1])
+                            for f, r in enumerate(instance.requests) if r.is_anycast]
+                           ).astype(np.int64)
+    w_req = np.searchsorted(pt.ptr, w_pos, side="right") - 1
+    w = b.add_cols(w_pos.size, lower=0.0, upper=1.0, cost=pt.service_cost[w_pos],
+                   integer=True)
+    names.append(_names("w_", w_req, w_pos))
+    reqs, rank = np.unique(w_req, return_inverse=True)
+    b.add_rows(lower=np.ones(reqs.size), upper=1.0, row=rank, col=w, value=1.0)
+    prov = pt.provider[w_pos]
+    capped = np.flatnonzero(pt.capacity >= 0)
+    sel = np.flatnonzero(np.isin(prov, capped))
+    if sel.size:
+        used, prow = np.unique(prov[sel], return_inverse=True)
+        b.add_rows(lower=np.full(used.size, -np.inf), upper=pt.capacity[used].astype(float),
+                   row=prow, col=w[sel], value=1.0)
+    return w, w_pos
 
 
 def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.ndarray,
@@ -488,7 +649,7 @@ def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x:
     pair2 = np.concatenate([np.arange(pairs.n), np.arange(pairs.n)])
     paid = ends[fc.node[ends] > 0]
     nodes = np.unique(paid)
-    always = {instance.node_index[n] for r in instance.requests for n in (r.source, r.target)}
+    always = {instance.node_index[n] for n in _fixed_ends(instance)}
     lower = np.asarray([1.0 if int(n) in always else 0.0 for n in nodes])
     v = b.add_cols(nodes.size, lower=lower, upper=1.0, cost=fc.node[nodes], integer=True)
     names.append(_names("v_", nodes))
@@ -511,7 +672,7 @@ def _pruned(instance: Instance, pairs: CostCurves, upper_bound: float,
     keep = reduced_cost_keep(instance, pairs.req, pairs.arc, None, None, upper_bound)
     if prices is not None:
         keep &= reduced_cost_keep(instance, pairs.req, pairs.arc, prices[0], prices[1],
-                                  upper_bound)
+                                  upper_bound, mu=prices[2] if len(prices) > 2 else None)
     return pairs.subset(keep)
 
 
@@ -541,8 +702,9 @@ def build_model(instance: Instance, form: str = "compact", *,
         The cost of a known feasible plan. Pairs (request, arc) that no plan
         costing at most this can use (by the capacity-free bound) get no
         variables; the optimum is unchanged.
-    prices : (lam_qkd, lam_km), optional
-        Lagrangian prices of the capacities (e.g. of the best bound of
+    prices : (lam_qkd, lam_km) or (lam_qkd, lam_km, mu), optional
+        Lagrangian prices of the capacities, ``mu`` those of the provider
+        capacities (X3) (e.g. of the best bound of
         :func:`~qkdbench.exact.lagrangian.lagrangian_bound`). With
         ``upper_bound``, pairs are also pruned by their Lagrangian reduced
         cost (:func:`~qkdbench.exact.lagrangian.reduced_cost_keep`, which
@@ -595,7 +757,11 @@ def build_model(instance: Instance, form: str = "compact", *,
         _cut_rows(b, pairs, x, y, z, names)
     else:
         _scenario_rows(b, instance, pairs, x, y, z, names)
-    _routing_rows(b, instance, pairs, x)
+    if provider_table(instance).active:
+        w, w_pos = _provider_rows(b, instance, names)
+    else:
+        w, w_pos = np.zeros(0, np.int32), np.zeros(0, np.int64)
+    _routing_rows(b, instance, pairs, x, w, w_pos)
     _capacity_rows(b, instance, pairs, y, z)
     if fixed_charges(instance).active:
         u, u_link, v, v_node = _fixed_charge_rows(b, instance, pairs, x, names)
@@ -608,7 +774,8 @@ def build_model(instance: Instance, form: str = "compact", *,
     new = np.empty(b.num_col, dtype=np.int32)
     new[order if order is not None else slice(None)] = np.arange(b.num_col, dtype=np.int32)
     return SPModel(instance, form, milp, pairs.req, pairs.arc, new[x], new[y], new[z],
-                   y_ub, z_ub, time.perf_counter() - t0, n_all, new[u], u_link, new[v], v_node)
+                   y_ub, z_ub, time.perf_counter() - t0, n_all, new[u], u_link, new[v], v_node,
+                   new[w], w_pos)
 
 
 # --------------------------------------------------------------------------- solving
@@ -685,18 +852,47 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     uv = np.isin(model.u_link, on // 2).astype(float)
     arcs = arc_table(inst)
     vv = np.isin(model.v_node, np.concatenate([arcs.tail[on], arcs.head[on]])).astype(float)
-    return model.integer_cols, np.concatenate([xv, yv, zv, uv, vv])
+    # targets (X3): the choice binary of the target each route names
+    wv = np.zeros(model.w.size)
+    if model.w.size:
+        pt = provider_table(inst)
+        col_of = {int(j): k for k, j in enumerate(model.w_pos)}
+        for route in plan.routes:
+            f = inst.request_index[route.request_id]
+            req = inst.requests[f]
+            if req.is_anycast:
+                pos = target_position(req, route.path[-1], route.provider)
+                assert pos is not None  # route_violations checked it
+                wv[col_of[int(pt.ptr[f]) + pos]] = 1.0
+    return model.integer_cols, np.concatenate([xv, yv, zv, uv, vv, wv])
 
 
 def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
-            planner: str) -> tuple[Route, ...]:
+            planner: str, wv: np.ndarray | None = None) -> tuple[Route, ...]:
+    """The routes of a rounded solution: each request's path from its source.
+
+    A request with targets (X3) ends at the node of the target whose choice
+    binary is set (``wv``), and its route names that target's provider.
+    """
     inst = model.instance
     tails, heads = arc_table(inst).tail, arc_table(inst).head
+    pt = provider_table(inst)
+    w_req = np.searchsorted(pt.ptr, model.w_pos, side="right") - 1
     routes = []
     for f, r in enumerate(inst.requests):
         sel = np.flatnonzero((model.req == f) & (xv > 0.5))
         nxt = {int(tails[model.arc[i]]): i for i in sel}
-        v, t = inst.node_index[r.source], inst.node_index[r.target]
+        provider = None
+        if r.is_anycast:
+            mine = np.flatnonzero(w_req == f)
+            if wv is None or not mine.size:
+                raise SolverError(f"solver solution has no target for request {r.id!r}")
+            j = int(model.w_pos[mine[int(np.argmax(wv[mine]))]])
+            t = int(pt.node[j])
+            provider = r.sinks[j - int(pt.ptr[f])].provider
+        else:
+            t = inst.node_index[r.target]
+        v = inst.node_index[r.source]
         path, ys, zs = [r.source], [], []
         while v != t:
             if v not in nxt or len(path) > len(inst.nodes):
@@ -706,7 +902,7 @@ def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
             path.append(inst.nodes[v])
             ys.append(int(yv[i]))
             zs.append(int(zv[i]))
-        routes.append(Route(r.id, tuple(path), tuple(ys), tuple(zs)))
+        routes.append(Route(r.id, tuple(path), tuple(ys), tuple(zs), provider))
     return tuple(routes)
 
 
@@ -827,7 +1023,8 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                 values = run.values.copy()
                 values[ints] = rounded
                 objective = float(model.milp.cost @ values)
-            routes = _decode(model, xv, yv, zv, planner)
+            wv = rounded[3 * n + model.u.size + model.v.size:]
+            routes = _decode(model, xv, yv, zv, planner, wv)
             if status == "feasible":
                 # an incumbent may carry a positive-cost cycle beside its path, which the
                 # decoder drops: report the cost of exactly the returned plan. (For a
@@ -1001,7 +1198,7 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    prices = (dual.lam_qkd, dual.lam_km) if dual is not None else None
+    prices = (dual.lam_qkd, dual.lam_km, dual.mu) if dual is not None else None
     res = None
     if clock.expired():  # no time left to build: the best plan known
         res = _incumbent_result((instance, form), warm, planner, t0,
