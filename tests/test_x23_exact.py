@@ -429,10 +429,10 @@ def test_fixed_charges_with_targets_equal_a_full_enumeration():
     model = build_model(inst)
     assert model.v_node.tolist() == [1, 2]  # node positions of 2 and 3
     assert model.milp.col_lower[model.v].tolist() == [0.0, 1.0]  # 3 is f1's source
-    # the Lagrangian planner: a feasible plan at least the optimum, without the greedy's
-    # network moves (they route to a single target)
+    # the Lagrangian planner: a feasible plan at least the optimum, its improvement passes
+    # (with the greedy's network moves, one route per target) keeping targets and providers
     lag = get_planner("lagrangian").plan(inst)
     _check_plan(inst, lag, lag.stats["objective"])
-    assert lag.stats["objective"] >= best * (1 - REL) and lag.stats["stop_passes"] == "off"
+    assert lag.stats["objective"] >= best * (1 - REL) and lag.stats["stop_passes"] != "off"
     assert lag.stats["bound"] <= best * (1 + REL)
     assert relaxation_bound(inst) <= best * (1 + REL)

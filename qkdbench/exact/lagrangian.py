@@ -71,7 +71,7 @@ each arc's reservation capacity goes to the largest marginal benefits first,
 which is the cost-minimal reservation for those routes. When the priced
 targets overfill a provider (X3), the targets are chosen again within the
 provider capacities by a min-cost assignment on the priced target costs
-(:func:`~qkdbench.exact.targets.assign_targets`) before the reservations are
+(:func:`~qkdbench.planning.providers.assign_targets`) before the reservations are
 set. The plan is scored
 by the evaluator (:func:`~qkdbench.evaluation.evaluate_batch`) and the
 cheapest one is kept. Its cost is the Polyak target; its gap to the best
@@ -86,7 +86,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -693,12 +693,12 @@ def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanA
     """The priced routing with targets that respect the provider capacities (X3).
 
     When a provider serves more requests than its capacity, the targets are
-    chosen again by :func:`~qkdbench.exact.targets.assign_targets` on the
+    chosen again by :func:`~qkdbench.planning.providers.assign_targets` on the
     point's priced target costs, and each request follows its priced
     shortest-path tree to its new target (reservations are set by
     :func:`_repair`).
     """
-    from .targets import assign_targets
+    from ..planning.providers import assign_targets
 
     pt = provider_table(instance)
     capped = pt.capacity >= 0
@@ -944,7 +944,8 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
     """
     F = instance.n_requests
     tails, heads = arc_table(instance).tail, arc_table(instance).head
-    arcs_of, paths_of, start = [], [], []
+    arcs_of, paths_of, start, target_of = [], [], [], []
+    chosen = plan.targets()
     for f in range(F):
         mine = tuple(plan.arcs[plan.ptr[f]:plan.ptr[f + 1]].tolist())
         cols = list(columns[f]) if f < len(columns) else []
@@ -956,18 +957,16 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
         paths_of.append(tuple(tuple([instance.nodes[tails[c[0]]]]
                                     + [instance.nodes[heads[a]] for a in c]) for c in cols))
         start.append(cols.index(mine))
+        target_of.append((int(chosen[f]),) * len(cols))
     # the greedy's network moves (X1) route on the stand-alone arc costs: give the real ones
-    cands = Candidates(tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance))
+    cands = Candidates(tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance),
+                       tuple(target_of))
     ladders = build_ladders(instance)
     state = GreedyState(instance, ladders, cands)
     for f in range(F):
         state.insert(f, start[f])
     info = state.improve(insertion_order(cands, ladders, "cost-desc"), clock, max_passes)
-    routes = state.routes(instance)
-    if plan.target is not None:  # X3: the routes end at the plan's targets
-        routes = tuple(replace(r, provider=req.sinks[int(t)].provider) for r, req, t in
-                       zip(routes, instance.requests, plan.targets()))
-    better = Plan(instance.name, "", routes)
+    better = Plan(instance.name, "", state.routes(instance))
     return encode_plan(instance, better), info
 
 
@@ -1035,9 +1034,7 @@ class LagrangianPlanner:
         best, cost = res.plan, res.cost
         info = {"passes": 0, "moves": 0, "stop_passes": "off"}
         tol = 1e-9 * abs(cost)
-        # the greedy's network moves (X1) route to a single target: not with targets (X3)
-        movable = not {"fixed_charges", "providers"} <= instance.features
-        if (self.improve and movable and best is not None and instance.n_requests > 1
+        if (self.improve and best is not None and instance.n_requests > 1
                 and cost - res.bound > tol and not clock.expired()):
             arrays, done = improve_with_columns(instance, best, res.columns, clock,
                                                 self.max_passes)

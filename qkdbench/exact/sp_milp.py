@@ -214,12 +214,12 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
 
     A request with targets (X3) is first given the target of the cheapest
     assignment within the provider capacities (capacity-free path cost plus
-    service cost, :func:`~qkdbench.exact.targets.assign_targets`); each
+    service cost, :func:`~qkdbench.planning.providers.assign_targets`); each
     rerouting then picks the cheapest target (path plus service cost) among
     those whose provider has room besides this request. The routes name
     their provider.
     """
-    from .targets import assign_targets
+    from ..planning.providers import assign_targets
 
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())

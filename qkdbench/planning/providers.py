@@ -17,7 +17,10 @@ from collections.abc import Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-__all__ = ["assign_providers", "COST_SCALE"]
+from ..evaluation.pricing import provider_table
+from ..model import Instance
+
+__all__ = ["assign_providers", "assign_targets", "COST_SCALE"]
 
 #: Costs are scaled to integers in ``0 .. COST_SCALE`` for networkx's min-cost flow.
 COST_SCALE = 1_000_000
@@ -79,4 +82,66 @@ def assign_providers(options: Sequence[Mapping[int, float]], capacity: np.ndarra
         for node, amount in flow[("f", f)].items():
             if amount > 0:
                 out[f] = int(node[1])
+    return out
+
+
+def assign_targets(instance: Instance, cost: np.ndarray,
+                   allowed: np.ndarray | None = None) -> np.ndarray:
+    """One target per request, cheapest in total, within every provider's capacity.
+
+    Each request's cheapest allowed target of each provider stands for that
+    provider in :func:`assign_providers`.
+
+    Parameters
+    ----------
+    instance : Instance
+    cost : ndarray
+        Cost of each target position of
+        :func:`~qkdbench.evaluation.pricing.provider_table` (for example a path
+        cost to the target's node plus its service cost; ``inf``: not allowed).
+    allowed : ndarray of bool, optional
+        Target positions that may be chosen (default: all with a finite cost).
+
+    Returns
+    -------
+    ndarray of int64 (F,)
+        The chosen position in each request's ``sinks`` (0 for an ordinary request).
+
+    Raises
+    ------
+    ValueError
+        If a request has no allowed target, or no assignment fits the capacities
+        (never for a validated instance with every target allowed).
+
+    Examples
+    --------
+    >>> from qkdbench.model import Demand, Instance, Link, Provider, Request, Target
+    >>> inst = Instance((1, 2, 3), (Link(1, 2, 10.0), Link(1, 3, 10.0)),
+    ...     (Request("f", 1, None, Demand.point(1), (Target(2, "A"), Target(3, "B"))),
+    ...      Request("g", 1, None, Demand.point(1), (Target(2, "A"), Target(3, "B")))),
+    ...     providers=(Provider("A", 1), Provider("B", 1)))
+    >>> assign_targets(inst, np.array([1.0, 5.0, 1.0, 2.0])).tolist()
+    [0, 1]
+    """
+    pt = provider_table(instance)
+    cost = np.asarray(cost, dtype=float)
+    ok = np.isfinite(cost) if allowed is None else (np.asarray(allowed, bool) & np.isfinite(cost))
+    F = instance.n_requests
+    best: list[dict[int, int]] = []  # per request: provider -> cheapest allowed position
+    for f in range(F):
+        by_provider: dict[int, int] = {}
+        if instance.requests[f].is_anycast:
+            for j in range(pt.ptr[f], pt.ptr[f + 1]):
+                p = int(pt.provider[j])
+                if ok[j] and (p not in by_provider or cost[j] < cost[by_provider[p]]):
+                    by_provider[p] = j
+            if not by_provider:
+                raise ValueError(f"request {instance.requests[f].id!r}: no target allowed")
+        best.append(by_provider)
+    chosen = assign_providers([{p: float(cost[j]) for p, j in b.items()} for b in best],
+                              pt.capacity)
+    out = np.zeros(F, dtype=np.int64)
+    for f, prov in enumerate(chosen):
+        if prov is not None:
+            out[f] = best[f][prov] - pt.ptr[f]
     return out
