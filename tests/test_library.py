@@ -132,7 +132,7 @@ def test_design_set_is_the_generators_family():
 # --------------------------------------------------------------------------- solutions
 
 
-@pytest.mark.parametrize("set_name", ["paper", "capacity", "design", "large"])
+@pytest.mark.parametrize("set_name", ["paper", "capacity", "design", "ntn", "large"])
 def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name):
     libset = load_set(set_name)
     sol = read_solutions(set_name)

@@ -365,11 +365,11 @@ def test_library_cli_list_and_show_ntn(tmp_path):
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
-    assert sets["ntn"]["open"] == sets["ntn"]["instances"]  # no solutions file yet
+    assert sets["ntn"]["opt"] == sets["ntn"]["instances"]  # every entry proven optimal
     res = cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
-    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1" and rows[0]["status"] == "open"
+    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1" and rows[0]["status"] == "opt"
     out = tmp_path / "i.json"
     res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
