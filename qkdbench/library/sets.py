@@ -9,7 +9,9 @@ difficulty knobs of :func:`~qkdbench.topologies.design_instance` (``demand``,
 A recipe whose ``topology`` ends in ``-ntn`` (``usnet-ntn``, ``nsfnet-ntn``, ...) is a
 TN-NTN instance of :func:`~qkdbench.topologies.ntn_instance`, and may give that
 generator's knobs (:data:`NTN_KEYS`: ground stations, satellite and free-space links,
-weather probabilities ``cloud`` and ``haze``, providers and anycast requests).
+weather probabilities ``cloud`` and ``haze``, providers and anycast requests, and the
+fixed charges of ground stations and non-terrestrial links), plus the design knobs
+``site`` and ``tightness``, which that generator has too.
 :func:`instance_from_recipe` is the only place a recipe becomes an instance; a
 generator knob it does not know is refused, never ignored.
 
@@ -55,7 +57,10 @@ DESIGN_KEYS: tuple[str, ...] = ("demand", "hotspots", "fixed_charge_factor", "ti
 #: probabilities (each defaults to the generator's; ``clear`` is the rest).
 NTN_KEYS: tuple[str, ...] = ("ground_stations", "satellite_links", "free_space_links",
                              "access_km", "cloud", "haze", "providers", "sites",
-                             "provider_capacity", "anycast", "service_cost", "service_spread")
+                             "provider_capacity", "anycast", "service_cost", "service_spread",
+                             "station_cost", "satellite_fixed_cost", "free_space_fixed_cost")
+#: Design knobs the TN-NTN generator has too (relay sites and tightness, X1).
+_NTN_DESIGN_KEYS = ("site", "tightness")
 #: Integer-valued NTN knobs (the others are numbers).
 _NTN_INTS = ("ground_stations", "satellite_links", "free_space_links", "providers", "sites",
              "provider_capacity")
@@ -147,7 +152,8 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
         :data:`DESIGN_KEYS` (then :func:`~qkdbench.topologies.design_instance`
         builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
         giving both is refused); for a ``-ntn`` topology, any of :data:`NTN_KEYS`
-        instead (then :func:`~qkdbench.topologies.ntn_instance` builds it).
+        and of the design knobs ``site`` and ``tightness`` instead (then
+        :func:`~qkdbench.topologies.ntn_instance` builds it).
     source : str
         Named in messages.
 
@@ -191,10 +197,12 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
     ntn_knobs = {k: recipe[k] for k in NTN_KEYS if k in recipe}
     if ntn_base(str(recipe["topology"])) is not None:
-        if knobs:
-            raise InputError(f"design knob {sorted(knobs)[0]!r} is not a knob of the TN-NTN "
-                             "generator", f"recipe.{sorted(knobs)[0]}", source)
-        return _ntn_from_recipe(recipe, ntn_knobs, params, source)
+        other = sorted(set(knobs) - set(_NTN_DESIGN_KEYS))
+        if other:
+            raise InputError(f"design knob {other[0]!r} is not a knob of the TN-NTN "
+                             "generator", f"recipe.{other[0]}", source)
+        _check_knobs(knobs, recipe, source)
+        return _ntn_from_recipe(recipe, {**ntn_knobs, **knobs}, params, source)
     if ntn_knobs:
         key = sorted(ntn_knobs)[0]
         raise InputError(f"TN-NTN knob {key!r} needs a topology ending in -ntn",
@@ -280,7 +288,8 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
              "satellite_links": "sat", "free_space_links": "fso", "access_km": "acc",
              "cloud": "cloud", "haze": "haze", "providers": "p", "sites": "sites",
              "provider_capacity": "cap", "anycast": "any", "service_cost": "svc",
-             "service_spread": "spr"}
+             "service_spread": "spr", "station_cost": "gsc", "satellite_fixed_cost": "satfc",
+             "free_space_fixed_cost": "fsofc"}
     for key in sorted(set(recipe) - set(RECIPE_KEYS)):
         name += f"-{short.get(key, key)}{recipe[key]:g}" if isinstance(recipe[key], float) \
             else f"-{short.get(key, key)}{recipe[key]}"

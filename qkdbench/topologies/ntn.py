@@ -120,7 +120,18 @@ import networkx as nx
 import numpy as np
 
 from ..exceptions import InputError
-from ..model import Demand, Instance, Link, Params, Provider, Request, Target, UnitCosts
+from ..model import (
+    CostTable,
+    Demand,
+    Instance,
+    Link,
+    Params,
+    Provider,
+    Request,
+    Target,
+    UnitCosts,
+)
+from .design import tight_capacities
 from .requests import sample_requests
 
 __all__ = ["NTN_SUFFIX", "NTN_EXAMPLES", "WEATHER_STATES", "DEFAULT_WEATHER",
@@ -304,7 +315,8 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
                  satellite_rates: Mapping[str, float] | None = None,
                  free_space_rates: Mapping[str, float] | None = None,
                  satellite_prices: UnitCosts | None = None,
-                 free_space_prices: UnitCosts | None = None,
+                 free_space_prices: UnitCosts | None = None, station_cost: float = 0.0,
+                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
                  name: str | None = None) -> Instance:
     """Add ground stations and non-terrestrial links to a topology (steps 2 and 3).
 
@@ -329,6 +341,12 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     satellite_prices, free_space_prices : UnitCosts, optional
         Prices per wavelength (defaults :data:`SATELLITE_PRICES`,
         :data:`FREE_SPACE_PRICES`).
+    station_cost : float
+        Fixed charge (X1, node ``fixed_cost``) of every ground-station node, paid once
+        if any route passes the station (>= 0; default 0: none). See the module notes.
+    satellite_fixed_cost, free_space_fixed_cost : float
+        Fixed charge (X1, link ``fixed_cost``) of every satellite / free-space link,
+        paid once if any route uses the link (>= 0; default 0: none).
     name : str, optional
         Default: the topology's name plus ``-ntn``.
 
@@ -353,6 +371,9 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     n_sat = _check_count(satellite_links, "satellite_links")
     n_fso = _check_count(free_space_links, "free_space_links")
     access = _check_real(access_km, "access_km")
+    g_fixed = _check_real(station_cost, "station_cost")
+    sat_fixed = _check_real(satellite_fixed_cost, "satellite_fixed_cost")
+    fso_fixed = _check_real(free_space_fixed_cost, "free_space_fixed_cost")
     if access <= 0:
         raise InputError(f"must be a number > 0, got {access_km!r}", "access_km")
     pairs_max = g_count * (g_count - 1) // 2
@@ -393,11 +414,17 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     for k, (i, j) in enumerate(ranked[:n_sat + n_fso]):
         km = max(0.1, round(dist[sites[i]][sites[j]], 1))
         sat = k < n_sat
+        fixed = sat_fixed if sat else fso_fixed
         links.append(Link(gs_ids[i], gs_ids[j], km, key_rate_kbps=sat_rate if sat else fso_rate,
                           kind="satellite" if sat else "free-space",
-                          unit_costs=sat_price if sat else fso_price))
+                          unit_costs=sat_price if sat else fso_price,
+                          fixed_cost=fixed if fixed > 0 else None))
+    node_fixed = dict(topology.node_fixed_costs)
+    if g_fixed > 0:  # 0 adds nothing, so the default instance is the one without the knob
+        node_fixed.update((gid, g_fixed) for gid in gs_ids)
     return replace(topology, nodes=topology.nodes + tuple(gs_ids), links=tuple(links),
-                   node_names=names, name=name or f"{topology.name}{NTN_SUFFIX}")
+                   node_names=names, node_fixed_costs=node_fixed,
+                   name=name or f"{topology.name}{NTN_SUFFIX}")
 
 
 def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: int = 3,
@@ -507,7 +534,10 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
                  free_space_prices: UnitCosts | None = None, providers: int = 2,
                  sites: int = 3, provider_capacity: int | Sequence[int | None] | None = None,
                  anycast: float = 0.5, service_cost: float = 100000.0,
-                 service_spread: float = 0.5, name: str | None = None) -> Instance:
+                 service_spread: float = 0.5, station_cost: float = 0.0,
+                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
+                 site: float = 0.0, tightness: float | None = None,
+                 name: str | None = None) -> Instance:
     """A seeded TN-NTN instance built on any topology (see the module notes for every step).
 
     Parameters
@@ -520,10 +550,20 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
     params : Params, optional
         Instance parameters when ``topology`` is loaded here.
     ground_stations, satellite_links, free_space_links, access_km, weather,
-    satellite_rates, free_space_rates, satellite_prices, free_space_prices
+    satellite_rates, free_space_rates, satellite_prices, free_space_prices, station_cost,
+    satellite_fixed_cost, free_space_fixed_cost
         See :func:`ntn_topology`.
     providers, sites, provider_capacity, anycast, service_cost, service_spread
         See :func:`add_providers`.
+    site : float
+        The cost-table entry ``site`` (X1, >= 0; default 0): every *fiber* link, the
+        stations' access links included, then has the fixed charge ``site (2m - 1)``
+        of its relay sites (non-terrestrial links have none derived).
+    tightness : float, optional
+        ``W_qkd`` and ``W_kml`` as this multiple (> 0) of the busiest arc's load under
+        shortest-path routing, set after the providers
+        (:func:`~qkdbench.topologies.design.tight_capacities`); default: the
+        parameters' capacities.
     name : str, optional
         Default ``"{topology}-ntn-r{N}-k{K}-s{seed}"``.
 
@@ -549,6 +589,11 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
     else:
         base = ntn_base(topology)
         terra = load_topology(base if base is not None else topology, params)
+    site_cost = _check_real(site, "site")
+    if tightness is not None:
+        _check_real(tightness, "tightness")
+        if tightness <= 0:
+            raise InputError(f"must be a number > 0, got {tightness!r}", "tightness")
     terra = replace(terra, requests=(), providers=())
     inst = sample_requests(terra, n_requests, max_rate=max_rate, seed=seed)
     label = name or f"{terra.name}{NTN_SUFFIX}-r{n_requests}-k{max_rate}-s{seed}"
@@ -556,8 +601,16 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
                         free_space_links=free_space_links, access_km=access_km,
                         weather=weather, satellite_rates=satellite_rates,
                         free_space_rates=free_space_rates, satellite_prices=satellite_prices,
-                        free_space_prices=free_space_prices, name=label)
-    return add_providers(inst, seed=seed, providers=providers, sites=sites,
+                        free_space_prices=free_space_prices, station_cost=station_cost,
+                        satellite_fixed_cost=satellite_fixed_cost,
+                        free_space_fixed_cost=free_space_fixed_cost, name=label)
+    inst = add_providers(inst, seed=seed, providers=providers, sites=sites,
                          provider_capacity=provider_capacity, anycast=anycast,
                          service_cost=service_cost, service_spread=service_spread,
                          candidates=terra.nodes)
+    if site_cost > 0:  # 0 keeps the cost table as it was
+        c = inst.costs
+        inst = replace(inst, costs=CostTable(c.r, c.e, c.o, site=site_cost))
+    if tightness is not None:
+        inst = tight_capacities(inst, float(tightness))
+    return inst
