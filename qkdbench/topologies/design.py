@@ -258,7 +258,7 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
     >>> from qkdbench.topologies import make_instance
     >>> inst = tight_capacities(make_instance("nsfnet", 5, 4, seed=1), 0.5)
     >>> inst.params.W_qkd, inst.params.W_kml
-    (5, 2)
+    (3, 1)
     """
     if isinstance(tightness, bool) or not isinstance(tightness, (int, float)) \
             or not math.isfinite(tightness) or tightness <= 0:

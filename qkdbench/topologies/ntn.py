@@ -99,6 +99,43 @@ over some 300 km of fiber (two MDI segments: 3,800 per QKD and 4,950 per KM wave
 81,750 in all), so a dearer site is worth it only when it saves about one USNET hop and
 the choice of a site is a real trade-off between its price and the routing.
 
+Fixed charges (extension X1; every knob defaults to 0, so the instances above are
+unchanged). In the TN-NTN setting the real economies of scale are one-off costs that do
+not grow with the keys carried:
+
+- ``station_cost``: node ``fixed_cost`` of every ground-station node, paid once if any
+  route passes the station (telescope, tracking mount, adaptive optics, dome, site).
+- ``satellite_fixed_cost``, ``free_space_fixed_cost``: link ``fixed_cost`` of every
+  satellite / free-space link, paid once if any route uses it (an access or pass fee
+  for the satellite's time; a high-altitude platform or drone relay and its operation).
+- ``site`` (:func:`ntn_instance`): the cost-table entry of extension X1, so every
+  *fiber* link, the stations' access links included, costs ``site (2m - 1)`` for its
+  ``m - 1`` trusted and ``m`` untrusted relay sites (non-terrestrial links have no
+  derived charge); ``tightness`` sets the reservation capacities as in
+  :func:`~qkdbench.topologies.design.tight_capacities`.
+
+Magnitudes (:data:`REFERENCE_FIXED_CHARGES`, used by the library's ``-fc`` instances;
+planning assumptions, not prices). No price list for these exists; they are set against
+the per-wavelength prices of this module so that a charge is of the order of the
+variable cost of the traffic that would share it, which is where sharing decides the
+plan:
+
+- a ground station, 2,000,000: the reservation of some 130 satellite QKD wavelengths
+  (15,000 each), i.e. of the satellite link for about nine mean requests of ``K = 10``
+  (15 QKD wavelengths each). For scale: an optical ground station (telescope of tens
+  of cm to a metre, mount, adaptive optics, dome) costs of the order of millions of
+  euros, tens to hundreds of times a commercial fiber QKD transmitter/receiver pair;
+  by that device ratio alone it would be some 10^5 to 10^6 in Table I units (a pair
+  3,750 there). 2,000,000 is at the top of that range, for the site, its
+  operation and the satellite-tracking segment besides the optics;
+- a satellite link, 1,000,000 (half a station: the pass fee is shared by the two
+  stations it joins); a free-space link, 250,000 (a quarter of that: a platform
+  relay is cheaper than satellite time);
+- a fiber relay site, 50,000 to 200,000: a trusted or untrusted relay hut (shelter,
+  power, security) is far dearer than the devices in it (Table I: 1,500 to 2,250
+  per device); at 100,000 a 500-km USNET link (``m = 4``, 7 sites) costs 700,000,
+  about a third of a ground station.
+
 Examples
 --------
 >>> inst = ntn_instance("usnet", 10, max_rate=4, seed=1)
@@ -136,6 +173,7 @@ from .requests import sample_requests
 
 __all__ = ["NTN_SUFFIX", "NTN_EXAMPLES", "WEATHER_STATES", "DEFAULT_WEATHER",
            "SATELLITE_RATES", "FREE_SPACE_RATES", "SATELLITE_PRICES", "FREE_SPACE_PRICES",
+           "REFERENCE_FIXED_CHARGES",
            "ntn_base", "ground_station_sites", "ntn_topology", "add_providers",
            "ntn_instance", "parse_states"]
 
@@ -155,6 +193,13 @@ FREE_SPACE_RATES: dict[str, float] = {"clear": 0.5, "haze": 0.05, "cloud": 0.005
 SATELLITE_PRICES = UnitCosts(qkd=(15000.0, 15000.0, 60000.0), km=(5000.0, 5000.0, 12500.0))
 #: Prices per wavelength of a free-space link.
 FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0, 5000.0))
+
+#: Reference fixed charges (X1) of the library's ``-fc`` instances (planning assumptions,
+#: see the module notes); the generator's defaults are 0.
+REFERENCE_FIXED_CHARGES: dict[str, float] = {"station_cost": 2000000.0,
+                                             "satellite_fixed_cost": 1000000.0,
+                                             "free_space_fixed_cost": 250000.0,
+                                             "site": 100000.0}
 
 #: Stream numbers of the seeded steps (``default_rng([seed, k])``).
 _SITES, _COSTS, _ANYCAST = 1, 2, 3
