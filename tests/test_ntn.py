@@ -323,12 +323,16 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
     from qkdbench.library.sets import load_instance, load_set, recipe_name
 
     libset = load_set("ntn")
-    assert 6 <= len(libset.instances) <= 8
+    assert 6 <= len(libset.instances) <= 8 + 6
     binding = 0
     for item in libset.instances:
         inst = load_instance(item)  # rebuilds from the recipe and checks the hash
         assert instance_hash(inst) == item.hash and inst.name == recipe_name(item.recipe)
-        assert FEATURES <= inst.features and 10 <= inst.n_requests <= 30
+        assert FEATURES <= inst.features
+        if "fixed_charges" in inst.features:  # the fixed-charge instances: 30-60 requests
+            assert 30 <= inst.n_requests <= 60
+        else:
+            assert 10 <= inst.n_requests <= 30
         n_any = sum(r.is_anycast for r in inst.requests)
         caps = [c for c in inst.provider_capacity.values() if c is not None]
         if caps and sum(caps) == n_any:
@@ -361,16 +365,23 @@ def test_ntn_recipe_knobs_are_checked():
 
 def test_library_cli_list_and_show_ntn(tmp_path):
     from qkdbench.library.sets import load_set
+    from qkdbench.library.solutions import read_solutions
 
     res = cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
-    assert sets["ntn"]["open"] == sets["ntn"]["instances"]  # no solutions file yet
+    solved = read_solutions("ntn").entries
+    count = {k: sum(e.status == k for e in solved.values()) for k in ("opt", "best")}
+    assert (sets["ntn"]["opt"], sets["ntn"]["best"]) == (count["opt"], count["best"])
+    assert sets["ntn"]["open"] == sets["ntn"]["instances"] - count["opt"] - count["best"]
+    assert count["opt"] >= 8  # the eight instances without fixed charges are proven
     res = cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
-    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1" and rows[0]["status"] == "open"
+    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
+    assert [r["status"] for r in rows] == \
+        [solved[r["name"]].status if r["name"] in solved else "open" for r in rows]
     out = tmp_path / "i.json"
     res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr

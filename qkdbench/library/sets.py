@@ -77,6 +77,23 @@ def _grid(**axes: Any) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
 
 
+#: The fixed-charge TN-NTN instances of the ``ntn`` set: 6 ground stations, 5 satellite
+#: and 3 free-space links, cloud 0.01 and haze 0.1 (so the non-terrestrial links pay off),
+#: stations 1,000,000, satellite links 500,000, free-space links 200,000 unless a recipe
+#: says otherwise (:data:`~qkdbench.topologies.ntn.REFERENCE_FIXED_CHARGES` explains the
+#: magnitudes), plus relay sites and tightness per recipe.
+_NTN_FC: dict[str, Any] = {"ground_stations": 6, "satellite_links": 5, "free_space_links": 3,
+                           "cloud": 0.01, "haze": 0.1, "station_cost": 1000000,
+                           "satellite_fixed_cost": 500000, "free_space_fixed_cost": 200000}
+
+
+def _ntn_fc(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-charge TN-NTN recipe: ``recipe`` over :data:`_NTN_FC`, K = 10."""
+    head = {k: recipe[k] for k in ("topology", "requests")}
+    rest = {k: v for k, v in recipe.items() if k not in head and k != "seed"}
+    return {**head, "max_rate": 10, "seed": recipe["seed"], **_NTN_FC, **rest}
+
+
 def _capacity() -> list[dict[str, Any]]:
     out = []
     for topology, requests in (("usnet", 40), ("nsfnet", 30)):
@@ -113,7 +130,11 @@ SET_TABLE: dict[str, dict[str, Any]] = {
                        "2 satellite and 1 free-space link in weather states, 2 providers "
                        "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
                        "two with binding provider capacity, one with cloud 0.01 (where "
-                       "satellite links pay off across USNET)",
+                       "satellite links pay off across USNET); and six with fixed charges "
+                       "(X1: ground stations, satellite and free-space links, relay sites; "
+                       "6 stations, 5 satellite and 3 free-space links, cloud 0.01, haze "
+                       "0.1, 40-60 requests, three with tight capacities) that separate "
+                       "the planners",
         "recipes": [
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1},
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 2},
@@ -126,7 +147,21 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             {"topology": "nsfnet-ntn", "requests": 20, "max_rate": 10, "seed": 2,
              "anycast": 1.0, "provider_capacity": 10},
             {"topology": "sndlib/germany50-ntn", "requests": 30, "max_rate": 10, "seed": 1},
-        ],
+        ] + [_ntn_fc(r) for r in (
+            {"topology": "usnet-ntn", "requests": 40, "seed": 1, "site": 100000,
+             "station_cost": 500000, "satellite_fixed_cost": 250000,
+             "free_space_fixed_cost": 100000},
+            {"topology": "nsfnet-ntn", "requests": 40, "seed": 1, "site": 100000},
+            {"topology": "sndlib/germany50-ntn", "requests": 40, "seed": 1, "site": 100000,
+             "station_cost": 500000, "satellite_fixed_cost": 250000,
+             "free_space_fixed_cost": 100000},
+            {"topology": "usnet-ntn", "requests": 60, "seed": 2, "site": 100000,
+             "tightness": 0.7},
+            {"topology": "nsfnet-ntn", "requests": 60, "seed": 1, "site": 150000,
+             "tightness": 0.6},
+            {"topology": "usnet-ntn", "requests": 40, "seed": 2, "site": 200000,
+             "tightness": 0.5},
+        )],
     },
     "large": {
         "description": "large topohub networks (germany50, janos-us), 200-2000 requests",
