@@ -324,13 +324,18 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
 
     libset = load_set("ntn")
     assert 6 <= len(libset.instances) <= 8 + 6
-    binding = 0
+    binding = fixed = 0
     for item in libset.instances:
         inst = load_instance(item)  # rebuilds from the recipe and checks the hash
         assert instance_hash(inst) == item.hash and inst.name == recipe_name(item.recipe)
         assert FEATURES <= inst.features
         if "fixed_charges" in inst.features:  # the fixed-charge instances: 30-60 requests
+            fixed += 1
             assert 30 <= inst.n_requests <= 60
+            gs = [n for n in inst.nodes if n not in load_topology(
+                str(item.recipe["topology"])[:-4]).node_index]
+            assert sorted(inst.node_fixed_costs) == sorted(gs)
+            assert all(inst.link_fixed_cost(k) > 0 for k in range(len(inst.links)))
         else:
             assert 10 <= inst.n_requests <= 30
         n_any = sum(r.is_anycast for r in inst.requests)
@@ -338,7 +343,7 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
         if caps and sum(caps) == n_any:
             binding += 1
             assert _max_assignment(inst) == n_any
-    assert binding >= 1
+    assert binding >= 1 and fixed >= 6
     topologies = {item.recipe["topology"] for item in libset.instances}
     assert "usnet-ntn" in topologies and len(topologies) >= 2
 
