@@ -80,8 +80,8 @@ def _grid(**axes: Any) -> list[dict[str, Any]]:
 #: The fixed-charge TN-NTN instances of the ``ntn`` set: 6 ground stations, 5 satellite
 #: and 3 free-space links, cloud 0.01 and haze 0.1 (so the non-terrestrial links pay off),
 #: stations 1,000,000, satellite links 500,000, free-space links 200,000 unless a recipe
-#: says otherwise (:data:`~qkdbench.topologies.ntn.REFERENCE_FIXED_CHARGES` explains the
-#: magnitudes), plus relay sites and tightness per recipe.
+#: says otherwise (:data:`~qkdbench.topologies.ntn.REFERENCE_FIXED_CHARGES`; the module
+#: notes explain the magnitudes), plus relay sites and tightness per recipe.
 _NTN_FC: dict[str, Any] = {"ground_stations": 6, "satellite_links": 5, "free_space_links": 3,
                            "cloud": 0.01, "haze": 0.1, "station_cost": 1000000,
                            "satellite_fixed_cost": 500000, "free_space_fixed_cost": 200000}

@@ -114,27 +114,29 @@ not grow with the keys carried:
   derived charge); ``tightness`` sets the reservation capacities as in
   :func:`~qkdbench.topologies.design.tight_capacities`.
 
-Magnitudes (:data:`REFERENCE_FIXED_CHARGES`, used by the library's ``-fc`` instances;
-planning assumptions, not prices). No price list for these exists; they are set against
-the per-wavelength prices of this module so that a charge is of the order of the
-variable cost of the traffic that would share it, which is where sharing decides the
-plan:
+Magnitudes (:data:`REFERENCE_FIXED_CHARGES`, used by most of the library's fixed-charge
+``ntn`` instances; planning assumptions, not prices). No price list for these exists;
+they are set against the per-wavelength prices of this module so that a charge is of
+the order of the variable cost of the traffic that would share it, which is where
+sharing decides the plan:
 
-- a ground station, 2,000,000: the reservation of some 130 satellite QKD wavelengths
-  (15,000 each), i.e. of the satellite link for about nine mean requests of ``K = 10``
-  (15 QKD wavelengths each). For scale: an optical ground station (telescope of tens
-  of cm to a metre, mount, adaptive optics, dome) costs of the order of millions of
-  euros, tens to hundreds of times a commercial fiber QKD transmitter/receiver pair;
-  by that device ratio alone it would be some 10^5 to 10^6 in Table I units (a pair
-  3,750 there). 2,000,000 is at the top of that range, for the site, its
-  operation and the satellite-tracking segment besides the optics;
-- a satellite link, 1,000,000 (half a station: the pass fee is shared by the two
-  stations it joins); a free-space link, 250,000 (a quarter of that: a platform
-  relay is cheaper than satellite time);
-- a fiber relay site, 50,000 to 200,000: a trusted or untrusted relay hut (shelter,
-  power, security) is far dearer than the devices in it (Table I: 1,500 to 2,250
-  per device); at 100,000 a 500-km USNET link (``m = 4``, 7 sites) costs 700,000,
-  about a third of a ground station.
+- a ground station, 1,000,000: the reservation of some 67 satellite QKD wavelengths
+  (15,000 each), i.e. of the satellite link for four to five mean requests of
+  ``K = 10`` (15 QKD wavelengths each). For scale: an optical ground station
+  (telescope of tens of cm to a metre, mount, adaptive optics, dome) costs of the
+  order of millions of euros, tens to hundreds of times a commercial fiber QKD
+  transmitter/receiver pair; by that device ratio alone it would be some 10^5 to
+  10^6 in Table I units (a pair 3,750 there), and 1,000,000 is the top of that
+  range, for the site and its operation besides the optics. At 2,000,000 (with 4
+  stations and the default weather, or even cloud 0.01) no optimal plan measured
+  opened a station: the non-terrestrial layer then only adds dead options;
+- a satellite link, 500,000 (half a station: the pass fee is shared by the two
+  stations it joins); a free-space link, 200,000 (a platform relay is cheaper than
+  satellite time);
+- a fiber relay site, 100,000 (the library uses 100,000 to 200,000): a trusted or
+  untrusted relay hut (shelter, power, security) is far dearer than the devices in it
+  (Table I: 1,500 to 2,250 per device); at 100,000 a 500-km USNET link (``m = 4``,
+  7 sites) costs 700,000, about two thirds of a ground station.
 
 Examples
 --------
@@ -194,11 +196,11 @@ SATELLITE_PRICES = UnitCosts(qkd=(15000.0, 15000.0, 60000.0), km=(5000.0, 5000.0
 #: Prices per wavelength of a free-space link.
 FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0, 5000.0))
 
-#: Reference fixed charges (X1) of the library's ``-fc`` instances (planning assumptions,
-#: see the module notes); the generator's defaults are 0.
-REFERENCE_FIXED_CHARGES: dict[str, float] = {"station_cost": 2000000.0,
-                                             "satellite_fixed_cost": 1000000.0,
-                                             "free_space_fixed_cost": 250000.0,
+#: Reference fixed charges (X1) of the library's fixed-charge ``ntn`` instances (planning
+#: assumptions, see the module notes); the generator's defaults are 0.
+REFERENCE_FIXED_CHARGES: dict[str, float] = {"station_cost": 1000000.0,
+                                             "satellite_fixed_cost": 500000.0,
+                                             "free_space_fixed_cost": 200000.0,
                                              "site": 100000.0}
 
 #: Stream numbers of the seeded steps (``default_rng([seed, k])``).
