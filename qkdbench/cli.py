@@ -166,9 +166,12 @@ def cmd_instance(args: argparse.Namespace) -> int:
              or args.fixed_charge_factor is not None or args.tightness is not None)
     ntn = _ntn_options(args)
     if ntn is not None:
-        if knobs:
+        if args.demand != "uniform" or args.hotspots or args.fixed_charge_factor is not None:
             _fail("--ntn (or a -ntn topology, or a TN-NTN option) cannot be combined with "
-                  "--demand, --hotspots, --site, --fixed-charge-factor or --tightness")
+                  "--demand, --hotspots or --fixed-charge-factor")
+        for key in ("site", "tightness"):  # the TN-NTN generator has these two knobs too
+            if getattr(args, key) is not None:
+                ntn[key] = getattr(args, key)
         from .topologies import ntn_instance
 
         try:
@@ -176,7 +179,9 @@ def cmd_instance(args: argparse.Namespace) -> int:
                                 name=f"{topo.name}-ntn-r{args.requests}-k{args.max_rate}"
                                      f"-s{args.seed}", **ntn)
         except InputError as exc:
-            _fail(f"{_NTN_FLAGS.get(exc.place.split('.')[0], exc.place)}: {exc.problem}")
+            key = exc.place.split('.')[0]
+            flag = _NTN_FLAGS.get(key, f"--{key}" if key in ("site", "tightness") else key)
+            _fail(f"{flag}: {exc.problem}")
     elif knobs:
         from .topologies import design_instance
 
@@ -202,7 +207,9 @@ _NTN_FLAGS = {"ground_stations": "--ground-stations", "satellite_links": "--sate
               "free_space_rates": "--free-space-rates", "providers": "--providers",
               "sites": "--sites", "provider_capacity": "--provider-capacity",
               "anycast": "--anycast", "service_cost": "--service-cost",
-              "service_spread": "--service-spread"}
+              "service_spread": "--service-spread", "station_cost": "--station-cost",
+              "satellite_fixed_cost": "--satellite-fixed-cost",
+              "free_space_fixed_cost": "--free-space-fixed-cost"}
 
 
 def _ntn_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -764,13 +771,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of hub nodes that appear in many requests (default 0)")
     fc = p.add_mutually_exclusive_group()
     fc.add_argument("--site", type=float, default=None,
-                    help="cost of one relay site (X1): each link costs site * (2m - 1)")
+                    help="cost of one relay site (X1): each fiber link costs site * (2m - 1) "
+                         "(also with --ntn)")
     fc.add_argument("--fixed-charge-factor", dest="fixed_charge_factor", type=float,
                     default=None, help="each link's fixed cost as a multiple of its expected "
                                        "wavelength cost (X1)")
     p.add_argument("--tightness", type=float, default=None,
                    help="W_qkd, W_kml as a multiple of the busiest arc's load under "
-                        "shortest-path routing (overrides --w-qkd/--w-kml)")
+                        "shortest-path routing (overrides --w-qkd/--w-kml; also with --ntn)")
     ntn = p.add_argument_group(
         "TN-NTN (terrestrial and non-terrestrial links, providers)",
         "turned on by --ntn, by a topology name ending in -ntn (e.g. usnet-ntn) or by any "
@@ -804,6 +812,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="mean service cost of a site per request (default 100000)")
     ntn.add_argument("--service-spread", dest="service_spread", type=float,
                      help="relative spread of site service costs, 0..1 (default 0.5)")
+    ntn.add_argument("--station-cost", dest="station_cost", type=float,
+                     help="fixed charge of each ground station, paid once if used (X1; "
+                          "default 0)")
+    ntn.add_argument("--satellite-fixed-cost", dest="satellite_fixed_cost", type=float,
+                     help="fixed charge of each satellite link, paid once if used (X1; "
+                          "default 0)")
+    ntn.add_argument("--free-space-fixed-cost", dest="free_space_fixed_cost", type=float,
+                     help="fixed charge of each free-space link, paid once if used (X1; "
+                          "default 0)")
     p.add_argument("-o", "--output", required=True, help="instance file to write")
     p.set_defaults(func=cmd_instance)
 

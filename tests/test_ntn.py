@@ -12,6 +12,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import networkx as nx
 import pytest
@@ -19,7 +20,7 @@ import pytest
 from qkdbench.exceptions import InputError
 from qkdbench.experiments.provenance import instance_hash
 from qkdbench.io import instance_to_dict, read_instance, write_instance
-from qkdbench.model import Demand, Instance, Link, UnitCosts
+from qkdbench.model import Demand, Instance, Link, Request, UnitCosts
 from qkdbench.topologies import load_topology, make_instance, sample_requests
 from qkdbench.topologies.ntn import (
     DEFAULT_WEATHER,
@@ -322,18 +323,27 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
     from qkdbench.library.sets import load_instance, load_set, recipe_name
 
     libset = load_set("ntn")
-    assert 6 <= len(libset.instances) <= 8
-    binding = 0
+    assert 6 <= len(libset.instances) <= 8 + 6
+    binding = fixed = 0
     for item in libset.instances:
         inst = load_instance(item)  # rebuilds from the recipe and checks the hash
         assert instance_hash(inst) == item.hash and inst.name == recipe_name(item.recipe)
-        assert FEATURES <= inst.features and 10 <= inst.n_requests <= 30
+        assert FEATURES <= inst.features
+        if "fixed_charges" in inst.features:  # the fixed-charge instances: 30-60 requests
+            fixed += 1
+            assert 30 <= inst.n_requests <= 60
+            gs = [n for n in inst.nodes if n not in load_topology(
+                str(item.recipe["topology"])[:-4]).node_index]
+            assert sorted(inst.node_fixed_costs) == sorted(gs)
+            assert all(inst.link_fixed_cost(k) > 0 for k in range(len(inst.links)))
+        else:
+            assert 10 <= inst.n_requests <= 30
         n_any = sum(r.is_anycast for r in inst.requests)
         caps = [c for c in inst.provider_capacity.values() if c is not None]
         if caps and sum(caps) == n_any:
             binding += 1
             assert _max_assignment(inst) == n_any
-    assert binding >= 1
+    assert binding >= 1 and fixed >= 6
     topologies = {item.recipe["topology"] for item in libset.instances}
     assert "usnet-ntn" in topologies and len(topologies) >= 2
 
@@ -360,17 +370,169 @@ def test_ntn_recipe_knobs_are_checked():
 
 def test_library_cli_list_and_show_ntn(tmp_path):
     from qkdbench.library.sets import load_set
+    from qkdbench.library.solutions import read_solutions
 
     res = cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
-    assert sets["ntn"]["opt"] == sets["ntn"]["instances"]  # every entry proven optimal
+    solved = read_solutions("ntn").entries
+    count = {k: sum(e.status == k for e in solved.values()) for k in ("opt", "best")}
+    assert (sets["ntn"]["opt"], sets["ntn"]["best"]) == (count["opt"], count["best"])
+    assert sets["ntn"]["open"] == sets["ntn"]["instances"] - count["opt"] - count["best"]
+    assert count["opt"] >= 8  # the eight instances without fixed charges are proven
     res = cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
-    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1" and rows[0]["status"] == "opt"
+    assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
+    assert [r["status"] for r in rows] == \
+        [solved[r["name"]].status if r["name"] in solved else "open" for r in rows]
     out = tmp_path / "i.json"
     res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert instance_hash(read_instance(out)) == rows[3]["hash"]
+
+
+# --------------------------------------------------------------------------- fixed charges (X1)
+
+
+def chain() -> Instance:
+    """1 - 2 - 3 - 4 with 100, 200 and 400 km of fiber: 1, 2 and 3 MDI segments of 160 km."""
+    return Instance((1, 2, 3, 4), (Link(1, 2, 100.0), Link(2, 3, 200.0), Link(3, 4, 400.0)),
+                    name="chain")
+
+
+def test_fixed_charge_knobs_put_the_charges_where_documented():
+    from qkdbench.evaluation import evaluate
+    from qkdbench.model import Plan, Route
+
+    terra = chain()
+    inst = ntn_instance(terra, 2, max_rate=2, seed=1, ground_stations=3, satellite_links=1,
+                        free_space_links=1, providers=0, anycast=0.0, station_cost=7.0,
+                        satellite_fixed_cost=11.0, free_space_fixed_cost=13.0, site=5.0)
+    gs = stations(inst, terra)
+    assert set(gs.values()) == {1, 3, 4}  # farthest-point: the ends, then node 3
+    assert inst.node_fixed_costs == {g: 7.0 for g in gs}
+    assert "fixed_charges" in inst.features
+    # fiber: site * (2m - 1) by hand; access links are 10 km (m = 1); NTN links their own
+    want = {100.0: 5.0, 200.0: 15.0, 400.0: 25.0, 10.0: 5.0}
+    for k, ln in enumerate(inst.links):
+        if ln.kind == "fiber":
+            assert ln.fixed_cost is None and inst.link_fixed_cost(k) == want[ln.length_km]
+        else:
+            assert inst.link_fixed_cost(k) == {"satellite": 11.0, "free-space": 13.0}[ln.kind]
+    assert [ln.kind for ln in inst.links].count("satellite") == 1
+    # the evaluator charges them once: a route 1 -> GS(1) -> satellite -> GS(4) -> 4
+    (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
+    by_node = {v: g for g, v in gs.items()}
+    assert {sat.u, sat.v} == {by_node[1], by_node[4]}
+    req = Request("f", 1, 4, Demand((1.0,), (1.0,)))
+    one = replace(inst, requests=(req,))
+    path = (1, by_node[1], by_node[4], 4)
+    plan = Plan(one.name, "hand", (Route("f", path, (0, 0, 0), (0, 0, 0)),))
+    ev = evaluate(one, plan)
+    assert ev.feasible
+    assert ev.components["node"] == pytest.approx(2 * 7.0)
+    assert ev.components["site"] == pytest.approx(5.0 + 11.0 + 5.0)
+
+
+def test_fixed_charge_knobs_default_to_the_plain_instance():
+    plain = instance_to_dict(ntn_instance("nsfnet", 8, max_rate=4, seed=2))
+    zero = instance_to_dict(ntn_instance("nsfnet", 8, max_rate=4, seed=2, station_cost=0.0,
+                                         satellite_fixed_cost=0, free_space_fixed_cost=0.0,
+                                         site=0.0))
+    assert zero == plain
+    assert "fixed_charges" not in ntn_instance("nsfnet", 8, max_rate=4, seed=2).features
+
+
+def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand():
+    kw = dict(max_rate=4, seed=5, station_cost=3e5, satellite_fixed_cost=2e5, site=1e3,
+              tightness=0.5, anycast=1.0)
+    a = ntn_instance("usnet", 12, **kw)
+    assert instance_to_dict(a) == instance_to_dict(ntn_instance("usnet", 12, **kw))
+    # tightness on the chain: every request's shortest path is the unique chain path
+    # (an anycast request to its nearest target); it puts 3 ceil(E[kappa]) QKD wavelengths
+    # on each arc (key rate 1 on fiber)
+    terra = chain()
+    inst = ntn_instance(terra, 6, max_rate=3, seed=2, ground_stations=2, satellite_links=0,
+                        free_space_links=0, providers=1, sites=2, anycast=0.5, tightness=0.5)
+    pos = {1: 0.0, 2: 100.0, 3: 300.0, 4: 700.0}
+    load: dict = {}
+    for r in inst.requests:
+        t = r.target if r.target is not None else \
+            min((s.node for s in r.sinks), key=lambda n: abs(pos[n] - pos[r.source]))
+        lo, hi = sorted((pos[r.source], pos[t]))
+        need = math.ceil(r.demand.mean - 1e-9)
+        for u, v in ((1, 2), (2, 3), (3, 4)):
+            if lo <= pos[u] and pos[v] <= hi:
+                key = (u, v) if pos[r.source] < pos[t] else (v, u)
+                load[key] = load.get(key, 0) + need
+    assert any(r.is_anycast for r in inst.requests)
+    top = max(load.values())
+    assert inst.params.W_qkd == max(1, math.ceil(0.5 * 3 * top - 1e-9))
+    assert inst.params.W_kml == max(1, math.ceil(0.5 * top - 1e-9))
+
+
+@pytest.mark.parametrize("kw, place", [
+    ({"station_cost": -1.0}, "station_cost"),
+    ({"satellite_fixed_cost": math.inf}, "satellite_fixed_cost"),
+    ({"free_space_fixed_cost": "5"}, "free_space_fixed_cost"),
+    ({"site": -0.5}, "site"),
+    ({"tightness": 0.0}, "tightness"),
+])
+def test_fixed_charge_knobs_refuse_bad_values(kw, place):
+    with pytest.raises(InputError) as err:
+        ntn_instance("nsfnet", 4, max_rate=2, seed=1, **kw)
+    assert err.value.place == place
+
+
+def test_cli_instance_fixed_charge_options(tmp_path):
+    out = tmp_path / "f.json"
+    res = cli("instance", "--topology", "nsfnet-ntn", "--requests", "6", "--seed", "2",
+              "--station-cost", "2000000", "--satellite-fixed-cost", "1000000",
+              "--free-space-fixed-cost", "250000", "--site", "50000", "--tightness", "0.7",
+              "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    inst = read_instance(out)
+    assert inst == ntn_instance("nsfnet", 6, max_rate=10, seed=2, station_cost=2e6,
+                                satellite_fixed_cost=1e6, free_space_fixed_cost=2.5e5,
+                                site=5e4, tightness=0.7, name=inst.name)
+    assert set(inst.node_fixed_costs.values()) == {2e6} and len(inst.node_fixed_costs) == 4
+    assert inst.costs.site == 5e4
+    assert {ln.kind: ln.fixed_cost for ln in inst.links if ln.kind != "fiber"} == \
+        {"satellite": 1e6, "free-space": 2.5e5}
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--station-cost", "-1"], "--station-cost: must be a number >= 0"),
+    (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be a number >= 0"),
+    (["--free-space-fixed-cost", "-3"], "--free-space-fixed-cost: must be a number >= 0"),
+    (["--free-space-fixed-cost", "x"], "--free-space-fixed-cost: invalid float value"),
+    (["--ntn", "--site", "-2"], "--site: must be a number >= 0"),
+    (["--ntn", "--tightness", "0"], "--tightness: must be a number > 0"),
+    (["--station-cost", "1", "--fixed-charge-factor", "2"], "cannot be combined"),
+])
+def test_cli_bad_fixed_charge_values_one_line_exit_2(tmp_path, args, needle):
+    out = tmp_path / "x.json"
+    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    assert not out.exists()
+
+
+def test_ntn_recipe_fixed_charge_knobs():
+    from qkdbench.library.sets import instance_from_recipe
+
+    base = {"topology": "nsfnet-ntn", "requests": 5, "max_rate": 3, "seed": 1}
+    inst = instance_from_recipe({**base, "station_cost": 1000, "satellite_fixed_cost": 30,
+                                 "free_space_fixed_cost": 20, "site": 10, "tightness": 0.5})
+    assert inst.name == "nsfnet-ntn-r5-k3-s1-fsofc20-satfc30-site10-gsc1000-t0.5"
+    assert inst == ntn_instance("nsfnet", 5, max_rate=3, seed=1, station_cost=1000.0,
+                                satellite_fixed_cost=30.0, free_space_fixed_cost=20.0,
+                                site=10.0, tightness=0.5, name=inst.name)
+    with pytest.raises(InputError, match=r"recipe\.station_cost: must be a number"):
+        instance_from_recipe({**base, "station_cost": "big"})
+    with pytest.raises(InputError, match=r"recipe\.site"):
+        instance_from_recipe({**base, "site": -1})
+    with pytest.raises(InputError, match="give tightness or W_qkd"):
+        instance_from_recipe({**base, "tightness": 0.5, "W_qkd": 30})
+    with pytest.raises(InputError, match="not a knob of the TN-NTN generator"):
+        instance_from_recipe({**base, "fixed_charge_factor": 2.0})

@@ -9,7 +9,9 @@ difficulty knobs of :func:`~qkdbench.topologies.design_instance` (``demand``,
 A recipe whose ``topology`` ends in ``-ntn`` (``usnet-ntn``, ``nsfnet-ntn``, ...) is a
 TN-NTN instance of :func:`~qkdbench.topologies.ntn_instance`, and may give that
 generator's knobs (:data:`NTN_KEYS`: ground stations, satellite and free-space links,
-weather probabilities ``cloud`` and ``haze``, providers and anycast requests).
+weather probabilities ``cloud`` and ``haze``, providers and anycast requests, and the
+fixed charges of ground stations and non-terrestrial links), plus the design knobs
+``site`` and ``tightness``, which that generator has too.
 :func:`instance_from_recipe` is the only place a recipe becomes an instance; a
 generator knob it does not know is refused, never ignored.
 
@@ -55,7 +57,10 @@ DESIGN_KEYS: tuple[str, ...] = ("demand", "hotspots", "fixed_charge_factor", "ti
 #: probabilities (each defaults to the generator's; ``clear`` is the rest).
 NTN_KEYS: tuple[str, ...] = ("ground_stations", "satellite_links", "free_space_links",
                              "access_km", "cloud", "haze", "providers", "sites",
-                             "provider_capacity", "anycast", "service_cost", "service_spread")
+                             "provider_capacity", "anycast", "service_cost", "service_spread",
+                             "station_cost", "satellite_fixed_cost", "free_space_fixed_cost")
+#: Design knobs the TN-NTN generator has too (relay sites and tightness, X1).
+_NTN_DESIGN_KEYS = ("site", "tightness")
 #: Integer-valued NTN knobs (the others are numbers).
 _NTN_INTS = ("ground_stations", "satellite_links", "free_space_links", "providers", "sites",
              "provider_capacity")
@@ -70,6 +75,23 @@ def _grid(**axes: Any) -> list[dict[str, Any]]:
     keys = list(axes)
     values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
     return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+#: The fixed-charge TN-NTN instances of the ``ntn`` set: 6 ground stations, 5 satellite
+#: and 3 free-space links, cloud 0.01 and haze 0.1 (so the non-terrestrial links pay off),
+#: stations 1,000,000, satellite links 500,000, free-space links 200,000 unless a recipe
+#: says otherwise (:data:`~qkdbench.topologies.ntn.REFERENCE_FIXED_CHARGES`; the module
+#: notes explain the magnitudes), plus relay sites and tightness per recipe.
+_NTN_FC: dict[str, Any] = {"ground_stations": 6, "satellite_links": 5, "free_space_links": 3,
+                           "cloud": 0.01, "haze": 0.1, "station_cost": 1000000,
+                           "satellite_fixed_cost": 500000, "free_space_fixed_cost": 200000}
+
+
+def _ntn_fc(recipe: dict[str, Any]) -> dict[str, Any]:
+    """A fixed-charge TN-NTN recipe: ``recipe`` over :data:`_NTN_FC`, K = 10."""
+    head = {k: recipe[k] for k in ("topology", "requests")}
+    rest = {k: v for k, v in recipe.items() if k not in head and k != "seed"}
+    return {**head, "max_rate": 10, "seed": recipe["seed"], **_NTN_FC, **rest}
 
 
 def _capacity() -> list[dict[str, Any]]:
@@ -108,7 +130,11 @@ SET_TABLE: dict[str, dict[str, Any]] = {
                        "2 satellite and 1 free-space link in weather states, 2 providers "
                        "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
                        "two with binding provider capacity, one with cloud 0.01 (where "
-                       "satellite links pay off across USNET)",
+                       "satellite links pay off across USNET); and six with fixed charges "
+                       "(X1: ground stations, satellite and free-space links, relay sites; "
+                       "6 stations, 5 satellite and 3 free-space links, cloud 0.01, haze "
+                       "0.1, 40-60 requests, three with tight capacities) that separate "
+                       "the planners",
         "recipes": [
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1},
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 2},
@@ -121,7 +147,21 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             {"topology": "nsfnet-ntn", "requests": 20, "max_rate": 10, "seed": 2,
              "anycast": 1.0, "provider_capacity": 10},
             {"topology": "sndlib/germany50-ntn", "requests": 30, "max_rate": 10, "seed": 1},
-        ],
+        ] + [_ntn_fc(r) for r in (
+            {"topology": "usnet-ntn", "requests": 40, "seed": 1, "site": 100000,
+             "station_cost": 500000, "satellite_fixed_cost": 250000,
+             "free_space_fixed_cost": 100000},
+            {"topology": "nsfnet-ntn", "requests": 40, "seed": 1, "site": 100000},
+            {"topology": "sndlib/germany50-ntn", "requests": 40, "seed": 1, "site": 100000,
+             "station_cost": 500000, "satellite_fixed_cost": 250000,
+             "free_space_fixed_cost": 100000},
+            {"topology": "usnet-ntn", "requests": 60, "seed": 2, "site": 100000,
+             "tightness": 0.7},
+            {"topology": "nsfnet-ntn", "requests": 60, "seed": 1, "site": 150000,
+             "tightness": 0.6},
+            {"topology": "usnet-ntn", "requests": 40, "seed": 2, "site": 200000,
+             "tightness": 0.5},
+        )],
     },
     "large": {
         "description": "large topohub networks (germany50, janos-us), 200-2000 requests",
@@ -147,7 +187,8 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
         :data:`DESIGN_KEYS` (then :func:`~qkdbench.topologies.design_instance`
         builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
         giving both is refused); for a ``-ntn`` topology, any of :data:`NTN_KEYS`
-        instead (then :func:`~qkdbench.topologies.ntn_instance` builds it).
+        and of the design knobs ``site`` and ``tightness`` instead (then
+        :func:`~qkdbench.topologies.ntn_instance` builds it).
     source : str
         Named in messages.
 
@@ -191,10 +232,12 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
     ntn_knobs = {k: recipe[k] for k in NTN_KEYS if k in recipe}
     if ntn_base(str(recipe["topology"])) is not None:
-        if knobs:
-            raise InputError(f"design knob {sorted(knobs)[0]!r} is not a knob of the TN-NTN "
-                             "generator", f"recipe.{sorted(knobs)[0]}", source)
-        return _ntn_from_recipe(recipe, ntn_knobs, params, source)
+        other = sorted(set(knobs) - set(_NTN_DESIGN_KEYS))
+        if other:
+            raise InputError(f"design knob {other[0]!r} is not a knob of the TN-NTN "
+                             "generator", f"recipe.{other[0]}", source)
+        _check_knobs(knobs, recipe, source)
+        return _ntn_from_recipe(recipe, {**ntn_knobs, **knobs}, params, source)
     if ntn_knobs:
         key = sorted(ntn_knobs)[0]
         raise InputError(f"TN-NTN knob {key!r} needs a topology ending in -ntn",
@@ -280,7 +323,8 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
              "satellite_links": "sat", "free_space_links": "fso", "access_km": "acc",
              "cloud": "cloud", "haze": "haze", "providers": "p", "sites": "sites",
              "provider_capacity": "cap", "anycast": "any", "service_cost": "svc",
-             "service_spread": "spr"}
+             "service_spread": "spr", "station_cost": "gsc", "satellite_fixed_cost": "satfc",
+             "free_space_fixed_cost": "fsofc"}
     for key in sorted(set(recipe) - set(RECIPE_KEYS)):
         name += f"-{short.get(key, key)}{recipe[key]:g}" if isinstance(recipe[key], float) \
             else f"-{short.get(key, key)}{recipe[key]}"

@@ -42,7 +42,7 @@ import numpy as np
 from ..exceptions import InputError
 from ..model import CEIL_TOL, CostTable, Demand, Instance, Link, Params, Request
 
-__all__ = ["DEMAND_SHAPES", "demand_shape", "design_instance"]
+__all__ = ["DEMAND_SHAPES", "demand_shape", "design_instance", "tight_capacities"]
 
 #: Demand shapes :func:`demand_shape` knows.
 DEMAND_SHAPES = ("uniform", "binomial", "geometric", "heavy", "empirical")
@@ -222,19 +222,69 @@ def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
             links[k] = replace(ln, fixed_cost=float(fixed_charge_factor)
                                * (c_y * 3 * p_mean + c_z * p_mean))
     if tightness is not None and reqs:
-        load_y = np.zeros(2 * len(links))
-        load_z = np.zeros(2 * len(links))
-        g = inst.graph
-        for rq in reqs:
-            path = nx.dijkstra_path(g, rq.source, rq.target, weight="length_km")
-            for a in inst.path_arcs(path):
-                ln = links[a // 2]
-                rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
-                need = math.fsum(q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL))
-                                 for k, q in zip(rates, rprobs))
-                load_y[a] += 3 * need
-                load_z[a] += need
-        params = replace(params, W_qkd=max(1, math.ceil(tightness * load_y.max() - CEIL_TOL)),
-                         W_kml=max(1, math.ceil(tightness * load_z.max() - CEIL_TOL)))
-        links = [replace(ln, W_qkd=None, W_kml=None) for ln in links]
+        inst = replace(inst, params=params, links=tuple(links), costs=costs)
+        return tight_capacities(inst, tightness)
     return replace(inst, params=params, links=tuple(links), costs=costs)
+
+
+def tight_capacities(instance: Instance, tightness: float) -> Instance:
+    """``W_qkd``, ``W_kml`` as ``tightness`` times the busiest arc's shortest-path load.
+
+    Every request is routed on its shortest path by ``length_km`` (an anycast request,
+    X3: to the nearest of its target nodes, ties to the earlier target) and puts
+    ``3 E_K[ceil(E[kappa] / K)]`` QKD and ``E_K[ceil(E[kappa] / K)]`` KM wavelengths on
+    each arc of it (``K`` over the link's key-rate states, X2). The instance-wide
+    ``W_qkd`` and ``W_kml`` become ``tightness`` times the largest load (rounded up, at
+    least 1) and every link's own capacities are cleared.
+
+    Parameters
+    ----------
+    instance : Instance
+    tightness : float
+        ``T > 0``.
+
+    Returns
+    -------
+    Instance
+        Unchanged if it has no requests.
+
+    Raises
+    ------
+    InputError
+        If ``tightness`` is not a finite number > 0.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> inst = tight_capacities(make_instance("nsfnet", 5, 4, seed=1), 0.5)
+    >>> inst.params.W_qkd, inst.params.W_kml
+    (3, 1)
+    """
+    if isinstance(tightness, bool) or not isinstance(tightness, (int, float)) \
+            or not math.isfinite(tightness) or tightness <= 0:
+        raise InputError(f"must be a finite number > 0, got {tightness!r}", "tightness")
+    reqs = instance.requests
+    if not reqs:
+        return instance
+    params, links = instance.params, instance.links
+    load_y = np.zeros(2 * len(links))
+    load_z = np.zeros(2 * len(links))
+    g = instance.graph
+    for rq in reqs:
+        if rq.target is not None:
+            path = nx.dijkstra_path(g, rq.source, rq.target, weight="length_km")
+        else:
+            dist, paths = nx.single_source_dijkstra(g, rq.source, weight="length_km")
+            sink = min((t.node for t in rq.sinks if t.node in dist), key=lambda n: dist[n])
+            path = paths[sink]
+        for a in instance.path_arcs(path):
+            ln = links[a // 2]
+            rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
+            need = math.fsum(q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL))
+                             for k, q in zip(rates, rprobs))
+            load_y[a] += 3 * need
+            load_z[a] += need
+    params = replace(params, W_qkd=max(1, math.ceil(tightness * load_y.max() - CEIL_TOL)),
+                     W_kml=max(1, math.ceil(tightness * load_z.max() - CEIL_TOL)))
+    return replace(instance, params=params,
+                   links=tuple(replace(ln, W_qkd=None, W_kml=None) for ln in links))

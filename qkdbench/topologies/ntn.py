@@ -99,6 +99,45 @@ over some 300 km of fiber (two MDI segments: 3,800 per QKD and 4,950 per KM wave
 81,750 in all), so a dearer site is worth it only when it saves about one USNET hop and
 the choice of a site is a real trade-off between its price and the routing.
 
+Fixed charges (extension X1; every knob defaults to 0, so the instances above are
+unchanged). In the TN-NTN setting the real economies of scale are one-off costs that do
+not grow with the keys carried:
+
+- ``station_cost``: node ``fixed_cost`` of every ground-station node, paid once if any
+  route passes the station (telescope, tracking mount, adaptive optics, dome, site).
+- ``satellite_fixed_cost``, ``free_space_fixed_cost``: link ``fixed_cost`` of every
+  satellite / free-space link, paid once if any route uses it (an access or pass fee
+  for the satellite's time; a high-altitude platform or drone relay and its operation).
+- ``site`` (:func:`ntn_instance`): the cost-table entry of extension X1, so every
+  *fiber* link, the stations' access links included, costs ``site (2m - 1)`` for its
+  ``m - 1`` trusted and ``m`` untrusted relay sites (non-terrestrial links have no
+  derived charge); ``tightness`` sets the reservation capacities as in
+  :func:`~qkdbench.topologies.design.tight_capacities`.
+
+Magnitudes (:data:`REFERENCE_FIXED_CHARGES`, used by most of the library's fixed-charge
+``ntn`` instances; planning assumptions, not prices). No price list for these exists;
+they are set against the per-wavelength prices of this module so that a charge is of
+the order of the variable cost of the traffic that would share it, which is where
+sharing decides the plan:
+
+- a ground station, 1,000,000: the reservation of some 67 satellite QKD wavelengths
+  (15,000 each), i.e. of the satellite link for four to five mean requests of
+  ``K = 10`` (15 QKD wavelengths each). For scale: an optical ground station
+  (telescope of tens of cm to a metre, mount, adaptive optics, dome) costs of the
+  order of millions of euros, tens to hundreds of times a commercial fiber QKD
+  transmitter/receiver pair; by that device ratio alone it would be some 10^5 to
+  10^6 in Table I units (a pair 3,750 there), and 1,000,000 is the top of that
+  range, for the site and its operation besides the optics. At 2,000,000 (with 4
+  stations and the default weather, or even cloud 0.01) no optimal plan measured
+  opened a station: the non-terrestrial layer then only adds dead options;
+- a satellite link, 500,000 (half a station: the pass fee is shared by the two
+  stations it joins); a free-space link, 200,000 (a platform relay is cheaper than
+  satellite time);
+- a fiber relay site, 100,000 (the library uses 100,000 to 200,000): a trusted or
+  untrusted relay hut (shelter, power, security) is far dearer than the devices in it
+  (Table I: 1,500 to 2,250 per device); at 100,000 a 500-km USNET link (``m = 4``,
+  7 sites) costs 700,000, about two thirds of a ground station.
+
 Examples
 --------
 >>> inst = ntn_instance("usnet", 10, max_rate=4, seed=1)
@@ -120,11 +159,23 @@ import networkx as nx
 import numpy as np
 
 from ..exceptions import InputError
-from ..model import Demand, Instance, Link, Params, Provider, Request, Target, UnitCosts
+from ..model import (
+    CostTable,
+    Demand,
+    Instance,
+    Link,
+    Params,
+    Provider,
+    Request,
+    Target,
+    UnitCosts,
+)
+from .design import tight_capacities
 from .requests import sample_requests
 
 __all__ = ["NTN_SUFFIX", "NTN_EXAMPLES", "WEATHER_STATES", "DEFAULT_WEATHER",
            "SATELLITE_RATES", "FREE_SPACE_RATES", "SATELLITE_PRICES", "FREE_SPACE_PRICES",
+           "REFERENCE_FIXED_CHARGES",
            "ntn_base", "ground_station_sites", "ntn_topology", "add_providers",
            "ntn_instance", "parse_states"]
 
@@ -144,6 +195,13 @@ FREE_SPACE_RATES: dict[str, float] = {"clear": 0.5, "haze": 0.05, "cloud": 0.005
 SATELLITE_PRICES = UnitCosts(qkd=(15000.0, 15000.0, 60000.0), km=(5000.0, 5000.0, 12500.0))
 #: Prices per wavelength of a free-space link.
 FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0, 5000.0))
+
+#: Reference fixed charges (X1) of the library's fixed-charge ``ntn`` instances (planning
+#: assumptions, see the module notes); the generator's defaults are 0.
+REFERENCE_FIXED_CHARGES: dict[str, float] = {"station_cost": 1000000.0,
+                                             "satellite_fixed_cost": 500000.0,
+                                             "free_space_fixed_cost": 200000.0,
+                                             "site": 100000.0}
 
 #: Stream numbers of the seeded steps (``default_rng([seed, k])``).
 _SITES, _COSTS, _ANYCAST = 1, 2, 3
@@ -304,7 +362,8 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
                  satellite_rates: Mapping[str, float] | None = None,
                  free_space_rates: Mapping[str, float] | None = None,
                  satellite_prices: UnitCosts | None = None,
-                 free_space_prices: UnitCosts | None = None,
+                 free_space_prices: UnitCosts | None = None, station_cost: float = 0.0,
+                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
                  name: str | None = None) -> Instance:
     """Add ground stations and non-terrestrial links to a topology (steps 2 and 3).
 
@@ -329,6 +388,12 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     satellite_prices, free_space_prices : UnitCosts, optional
         Prices per wavelength (defaults :data:`SATELLITE_PRICES`,
         :data:`FREE_SPACE_PRICES`).
+    station_cost : float
+        Fixed charge (X1, node ``fixed_cost``) of every ground-station node, paid once
+        if any route passes the station (>= 0; default 0: none). See the module notes.
+    satellite_fixed_cost, free_space_fixed_cost : float
+        Fixed charge (X1, link ``fixed_cost``) of every satellite / free-space link,
+        paid once if any route uses the link (>= 0; default 0: none).
     name : str, optional
         Default: the topology's name plus ``-ntn``.
 
@@ -353,6 +418,9 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     n_sat = _check_count(satellite_links, "satellite_links")
     n_fso = _check_count(free_space_links, "free_space_links")
     access = _check_real(access_km, "access_km")
+    g_fixed = _check_real(station_cost, "station_cost")
+    sat_fixed = _check_real(satellite_fixed_cost, "satellite_fixed_cost")
+    fso_fixed = _check_real(free_space_fixed_cost, "free_space_fixed_cost")
     if access <= 0:
         raise InputError(f"must be a number > 0, got {access_km!r}", "access_km")
     pairs_max = g_count * (g_count - 1) // 2
@@ -393,11 +461,17 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
     for k, (i, j) in enumerate(ranked[:n_sat + n_fso]):
         km = max(0.1, round(dist[sites[i]][sites[j]], 1))
         sat = k < n_sat
+        fixed = sat_fixed if sat else fso_fixed
         links.append(Link(gs_ids[i], gs_ids[j], km, key_rate_kbps=sat_rate if sat else fso_rate,
                           kind="satellite" if sat else "free-space",
-                          unit_costs=sat_price if sat else fso_price))
+                          unit_costs=sat_price if sat else fso_price,
+                          fixed_cost=fixed if fixed > 0 else None))
+    node_fixed = dict(topology.node_fixed_costs)
+    if g_fixed > 0:  # 0 adds nothing, so the default instance is the one without the knob
+        node_fixed.update((gid, g_fixed) for gid in gs_ids)
     return replace(topology, nodes=topology.nodes + tuple(gs_ids), links=tuple(links),
-                   node_names=names, name=name or f"{topology.name}{NTN_SUFFIX}")
+                   node_names=names, node_fixed_costs=node_fixed,
+                   name=name or f"{topology.name}{NTN_SUFFIX}")
 
 
 def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: int = 3,
@@ -507,7 +581,10 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
                  free_space_prices: UnitCosts | None = None, providers: int = 2,
                  sites: int = 3, provider_capacity: int | Sequence[int | None] | None = None,
                  anycast: float = 0.5, service_cost: float = 100000.0,
-                 service_spread: float = 0.5, name: str | None = None) -> Instance:
+                 service_spread: float = 0.5, station_cost: float = 0.0,
+                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
+                 site: float = 0.0, tightness: float | None = None,
+                 name: str | None = None) -> Instance:
     """A seeded TN-NTN instance built on any topology (see the module notes for every step).
 
     Parameters
@@ -520,10 +597,20 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
     params : Params, optional
         Instance parameters when ``topology`` is loaded here.
     ground_stations, satellite_links, free_space_links, access_km, weather,
-    satellite_rates, free_space_rates, satellite_prices, free_space_prices
+    satellite_rates, free_space_rates, satellite_prices, free_space_prices, station_cost,
+    satellite_fixed_cost, free_space_fixed_cost
         See :func:`ntn_topology`.
     providers, sites, provider_capacity, anycast, service_cost, service_spread
         See :func:`add_providers`.
+    site : float
+        The cost-table entry ``site`` (X1, >= 0; default 0): every *fiber* link, the
+        stations' access links included, then has the fixed charge ``site (2m - 1)``
+        of its relay sites (non-terrestrial links have none derived).
+    tightness : float, optional
+        ``W_qkd`` and ``W_kml`` as this multiple (> 0) of the busiest arc's load under
+        shortest-path routing, set after the providers
+        (:func:`~qkdbench.topologies.design.tight_capacities`); default: the
+        parameters' capacities.
     name : str, optional
         Default ``"{topology}-ntn-r{N}-k{K}-s{seed}"``.
 
@@ -549,6 +636,11 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
     else:
         base = ntn_base(topology)
         terra = load_topology(base if base is not None else topology, params)
+    site_cost = _check_real(site, "site")
+    if tightness is not None:
+        _check_real(tightness, "tightness")
+        if tightness <= 0:
+            raise InputError(f"must be a number > 0, got {tightness!r}", "tightness")
     terra = replace(terra, requests=(), providers=())
     inst = sample_requests(terra, n_requests, max_rate=max_rate, seed=seed)
     label = name or f"{terra.name}{NTN_SUFFIX}-r{n_requests}-k{max_rate}-s{seed}"
@@ -556,8 +648,16 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
                         free_space_links=free_space_links, access_km=access_km,
                         weather=weather, satellite_rates=satellite_rates,
                         free_space_rates=free_space_rates, satellite_prices=satellite_prices,
-                        free_space_prices=free_space_prices, name=label)
-    return add_providers(inst, seed=seed, providers=providers, sites=sites,
+                        free_space_prices=free_space_prices, station_cost=station_cost,
+                        satellite_fixed_cost=satellite_fixed_cost,
+                        free_space_fixed_cost=free_space_fixed_cost, name=label)
+    inst = add_providers(inst, seed=seed, providers=providers, sites=sites,
                          provider_capacity=provider_capacity, anycast=anycast,
                          service_cost=service_cost, service_spread=service_spread,
                          candidates=terra.nodes)
+    if site_cost > 0:  # 0 keeps the cost table as it was
+        c = inst.costs
+        inst = replace(inst, costs=CostTable(c.r, c.e, c.o, site=site_cost))
+    if tightness is not None:
+        inst = tight_capacities(inst, float(tightness))
+    return inst
