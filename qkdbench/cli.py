@@ -794,7 +794,7 @@ def build_parser() -> argparse.ArgumentParser:
     ntn.add_argument("--access-km", dest="access_km", type=float,
                      help="fiber access link of each station, km (default 10)")
     ntn.add_argument("--weather", help="weather state probabilities "
-                                       "(default clear=0.6,haze=0.2,cloud=0.2)")
+                                       "(default clear=0.89,haze=0.1,cloud=0.01)")
     ntn.add_argument("--satellite-rates", dest="satellite_rates",
                      help="satellite key rate per state, kbps "
                           "(default clear=1,haze=0.1,cloud=0.01)")

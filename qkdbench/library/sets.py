@@ -129,8 +129,10 @@ SET_TABLE: dict[str, dict[str, Any]] = {
         "description": "TN-NTN (X2, X3): USNET, NSFNET and germany50 with 4 ground stations, "
                        "2 satellite and 1 free-space link in weather states, 2 providers "
                        "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
-                       "two with binding provider capacity, one with cloud 0.01 (where "
-                       "satellite links pay off across USNET); and six with fixed charges "
+                       "weather clear 0.89, haze 0.1, cloud 0.01 (site diversity; "
+                       "satellite links pay off across USNET), two with binding provider "
+                       "capacity, one at a single-station site's cloud 0.2, haze 0.2 "
+                       "(they do not); and six with fixed charges "
                        "(X1: ground stations, satellite and free-space links, relay sites; "
                        "6 stations, 5 satellite and 3 free-space links, cloud 0.01, haze "
                        "0.1, 40-60 requests, three with tight capacities) that separate "
@@ -142,7 +144,7 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
              "provider_capacity": 5},
             {"topology": "usnet-ntn", "requests": 20, "max_rate": 10, "seed": 1,
-             "cloud": 0.01},
+             "cloud": 0.2, "haze": 0.2},
             {"topology": "nsfnet-ntn", "requests": 10, "max_rate": 10, "seed": 1},
             {"topology": "nsfnet-ntn", "requests": 20, "max_rate": 10, "seed": 2,
              "anycast": 1.0, "provider_capacity": 10},

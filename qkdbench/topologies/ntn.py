@@ -62,20 +62,24 @@ Key rates (kbps, per weather state; :data:`SATELLITE_RATES`, :data:`FREE_SPACE_R
   air, so a few hundred bit/s is the planning assumption, with the same
   tenth / hundredth steps for haze and fog as the satellite link.
 
-Weather probabilities (:data:`DEFAULT_WEATHER`): clear 0.6, haze 0.2, cloud 0.2, the
+Weather probabilities (:data:`DEFAULT_WEATHER`): clear 0.89, haze 0.1, cloud 0.01, the
 same for every non-terrestrial link, independently of each other link (the model's
 assumption). Satellite cloud climatologies (MODIS, ISCCP) put about two thirds of the
-globe under cloud at any time, but optical ground stations are built at
-observatory-grade sites where most nights are clear; 0.2 cloudy and 0.2 hazy is a
-middle-of-the-road planning figure for such a site, and ``weather`` changes it.
+globe under cloud at any time; optical ground stations are built at observatory-grade
+sites where a night is cloudy perhaps one time in five, and a link's end is served by a
+handful of such stations some hundreds of km apart (site diversity): the link is down
+only when every station of an end is clouded, about ``0.2^3 ~ 0.01`` for three
+stations with independent weather, and hazy when the best clear one is not available,
+about 0.1. A single-station end is nearer ``cloud = haze = 0.2``; ``weather`` sets it.
 
 What the weather does: a route over a non-terrestrial link pays, in the cloud state,
-for about a hundred times the QKD links it needs in clear weather, bought on demand. With
-the default cloud probability 0.2 that makes a satellite link dearer than the fiber
-across USNET coast to coast (about 21 million against 4.6 million for one request of
-uniform 0..10 kbps with newsvendor reservations), although its *mean* key rate is
-0.62 kbps; at cloud 0.01 (haze 0.2) the satellite route is the cheaper (about 3.5
-million). A planner that prices a link at its mean key rate is misled here.
+for about a hundred times the QKD links it needs in clear weather, bought on demand. At
+cloud 0.2 (haze 0.2) that makes a satellite link dearer than the fiber across USNET
+coast to coast (about 21 million against 4.6 million for one request of uniform 0..10
+kbps with newsvendor reservations), although its *mean* key rate is 0.62 kbps; at the
+defaults the satellite route is the cheaper, and optimal plans on USNET use the
+satellite links for some requests (CO-QBN, which routes by length, never does). A
+planner that prices a link at its mean key rate is misled here.
 
 Prices per wavelength (:data:`SATELLITE_PRICES`, :data:`FREE_SPACE_PRICES`; phases
 reservation, reserved use, on demand). No market price exists for a QKD wavelength on a
@@ -186,7 +190,7 @@ NTN_EXAMPLES: tuple[str, ...] = ("usnet-ntn",)
 #: Weather states of the defaults.
 WEATHER_STATES: tuple[str, ...] = ("clear", "haze", "cloud")
 #: Probability of each weather state on a non-terrestrial link.
-DEFAULT_WEATHER: dict[str, float] = {"clear": 0.6, "haze": 0.2, "cloud": 0.2}
+DEFAULT_WEATHER: dict[str, float] = {"clear": 0.89, "haze": 0.1, "cloud": 0.01}
 #: Secret-key rate (kbps) of a satellite link per weather state.
 SATELLITE_RATES: dict[str, float] = {"clear": 1.0, "haze": 0.1, "cloud": 0.01}
 #: Secret-key rate (kbps) of a free-space link per weather state.
