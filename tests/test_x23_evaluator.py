@@ -424,3 +424,25 @@ def test_instance_to_dict_is_format_1_for_the_paper_model():
                     (Request("f", 1, 2, Demand.point(1.0)),))
     assert instance_to_dict(inst)["format"] == "qkdbench-instance/1"
     assert inst.features == frozenset()
+
+
+def test_encoded_plans_without_or_with_wrong_targets_are_refused_not_guessed():
+    from qkdbench.evaluation import encode_plan
+    from qkdbench.evaluation.encoding import PlanArrays
+
+    inst = _triangle()
+    good = encode_plan(inst, Plan("triangle", "hand",
+                                  (Route("f0", (1, 3), (3,), (1,), provider="B"),)))
+    assert good.target.tolist() == [1]
+    assert evaluate_batch(inst, good).total[0] == pytest.approx(12575.0, rel=1e-12)
+    bare = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests)
+    with pytest.raises(InputError, match="must carry each request's chosen target"):
+        evaluate_batch(inst, bare)
+    wrong = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests,
+                       np.array([0]))  # target A is at node 2; the route ends at 3
+    with pytest.raises(InputError, match="does not end at the node of its chosen target"):
+        evaluate_batch(inst, wrong)
+    out_of_range = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests,
+                              np.array([2]))
+    with pytest.raises(InputError, match="target position 2"):
+        evaluate_batch(inst, out_of_range)

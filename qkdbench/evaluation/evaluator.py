@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
 from ..utils.jsonsafe import finite_or_none
 from . import kernels
@@ -169,6 +170,43 @@ def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, flo
     return float(math.fsum(fc.link[np.unique(used // 2)])), float(math.fsum(fc.node[nodes]))
 
 
+def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
+    """Position of every row's chosen target in ``provider_table(instance)`` (X3).
+
+    Raises
+    ------
+    InputError
+        If the arrays carry no targets, a target position is out of range, or a
+        route does not end at its chosen target's node: encoded plans are
+        checked, never scored on a guess.
+    """
+    pt = provider_table(instance)
+    F = instance.n_requests
+    if arrays.target is None:
+        raise InputError("plan arrays for an instance whose requests have targets must "
+                         "carry each request's chosen target (PlanArrays.target)")
+    rows = arrays.ptr.size - 1
+    t = np.asarray(arrays.target, dtype=np.int64)
+    f = np.arange(rows) % F
+    count = np.diff(pt.ptr)[f]
+    bad = (t < 0) | (t >= count)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise InputError(f"row {r}: target position {int(t[r])} of request "
+                         f"{instance.requests[f[r]].id!r}, which has {int(count[r])}")
+    pos = pt.ptr[f] + t
+    length = np.diff(arrays.ptr)
+    end = np.full(rows, -1, dtype=np.int64)
+    has = length > 0
+    end[has] = arc_table(instance).head[arrays.arcs[arrays.ptr[1:][has] - 1]]
+    wrong = end != pt.node[pos]
+    if wrong.any():
+        r = int(np.flatnonzero(wrong)[0])
+        raise InputError(f"row {r}: the route of request {instance.requests[f[r]].id!r} does "
+                         "not end at the node of its chosen target")
+    return pos
+
+
 def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
     """Service cost per request and requests served per provider, of one encoded plan (X3).
 
@@ -180,7 +218,7 @@ def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np
         Requests each provider serves (providers in ``provider_table(instance).ids`` order).
     """
     pt = provider_table(instance)
-    pos = pt.ptr[:-1] + arrays.targets()[:instance.n_requests]
+    pos = _target_positions(instance, arrays)[:instance.n_requests]
     prov = pt.provider[pos]
     served = np.bincount(prov[prov >= 0], minlength=len(pt.ids)).astype(np.int64)
     return pt.service_cost[pos], served
@@ -316,7 +354,9 @@ def evaluate_batch(instance: Instance,
     Raises
     ------
     InputError
-        If a :class:`Plan` in ``plans`` has routes that cannot be costed.
+        If a :class:`Plan` in ``plans`` has routes that cannot be costed, or (for
+        an instance whose requests have targets, X3) if encoded plans carry no
+        chosen targets or a route does not end at its chosen target's node.
     """
     if isinstance(plans, PlanArrays):
         batch = plans
@@ -340,7 +380,7 @@ def evaluate_batch(instance: Instance,
     pt = provider_table(instance)
     if pt.active:  # X3: service costs, and requests over a provider's capacity as excess
         B = (batch.ptr.size - 1) // F
-        pos = np.tile(pt.ptr[:-1], B) + batch.targets()
+        pos = _target_positions(instance, batch)
         service = pt.service_cost[pos].reshape(B, F).sum(axis=1)
         total = total + service
         first = first + service
