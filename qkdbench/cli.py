@@ -440,16 +440,21 @@ def cmd_spfigures(args: argparse.Namespace) -> int:
     pct = 100.0 * ws.confidence
     ev_what = ("demanded and link key rates" if "link_states" in inst.features
                else "key rates")
+    # an unproven RP is an upper bound on the true RP: VSS from it is a lower bound on
+    # the true VSS, EVPI an upper bound on the true EVPI
+    proven = fig.rp_status == "optimal"
+    vss_note = "" if proven else "; RP not proven optimal: a lower bound on the true VSS"
+    evpi_note = "" if proven else "; RP not proven optimal: an upper bound on the true EVPI"
     lines = [f"instance   {fig.instance}",
              f"RP         {fig.rp:>18,.2f}  ({fig.rp_status}; bound {fig.rp_bound:,.2f})",
              f"EV         {fig.ev:>18,.2f}  ({ev_what} fixed at their means)",
              f"EEV        {fig.eev:>18,.2f}  (the EV plan under the true distribution)",
-             f"VSS        {fig.vss:>18,.2f}  (EEV - RP)",
+             f"VSS        {fig.vss:>18,.2f}  (EEV - RP{vss_note})",
              f"WS         {ws.mean:>18,.2f}  ({pct:g}% CI {ws.lo:,.2f} .. {ws.hi:,.2f}; "
              f"{fig.n_scenarios} scenarios, seed {fig.seed}"
              f"{'' if fig.ws_all_optimal else '; not all solved to optimality'})",
              f"EVPI       {fig.evpi:>18,.2f}  (RP - WS; CI {fig.evpi_lo:,.2f} .. "
-             f"{fig.evpi_hi:,.2f})"]
+             f"{fig.evpi_hi:,.2f}{evpi_note})"]
     for name, est in (("RP out of sample", fig.rp_out_of_sample),
                       ("EV out of sample", fig.ev_out_of_sample)):
         if est is not None:

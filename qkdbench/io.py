@@ -115,7 +115,8 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
             if not v2:
                 raise InputError(f"a key-rate distribution needs format {INSTANCE_FORMAT_2!r}",
                                  f"{place}.key_rate_kbps")
-            for i, x in enumerate(rate.get("values") or []):
+            states = rate.get("values")
+            for i, x in enumerate(states if isinstance(states, list) else []):
                 if isinstance(x, (int, float)) and not isinstance(x, bool) and x <= 0:
                     raise InputError(f"a key-rate state must be positive, got {float(x)!r}",
                                      f"{place}.key_rate_kbps.values[{i}]")
@@ -255,6 +256,11 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         raise InputError("expected a list", "requests")
     reqs = [_request(rq, f"requests[{k}]", v2) for k, rq in enumerate(raw_reqs)]
     providers = _providers(data["providers"]) if "providers" in data else ()
+    if "providers" in data and not providers:
+        for k, rq in enumerate(reqs):
+            if rq.targets:  # the list is given: it must name every provider a target names
+                raise InputError(f"unknown provider {rq.targets[0].provider!r} (the providers "
+                                 "list is empty)", f"requests[{k}].targets[0].provider")
     return Instance(tuple(nodes), tuple(links), tuple(reqs), params, costs,
                     str(data.get("name", "instance")), names, node_costs, providers)
 

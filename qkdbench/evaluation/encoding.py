@@ -212,8 +212,8 @@ def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
             raise ValueError("plans of different instances in one batch")
         ptrs.append(pa.ptr[1:] + offset)
         offset += int(pa.ptr[-1])
-    target = None
-    if any(p.target is not None for p in batch):
+    target = None  # chosen targets only when every plan carries them (never filled in)
+    if all(p.target is not None for p in batch):
         target = np.concatenate([p.targets() for p in batch])
     return PlanArrays(np.concatenate(ptrs), np.concatenate([p.arcs for p in batch]),
                       np.concatenate([p.yr for p in batch]),

@@ -187,6 +187,9 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
                          "carry each request's chosen target (PlanArrays.target)")
     rows = arrays.ptr.size - 1
     t = np.asarray(arrays.target, dtype=np.int64)
+    if t.shape != (rows,):
+        raise InputError(f"PlanArrays.target has shape {t.shape}, expected ({rows},): one "
+                         "chosen target per row")
     f = np.arange(rows) % F
     count = np.diff(pt.ptr)[f]
     bad = (t < 0) | (t >= count)

@@ -92,7 +92,14 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from ..evaluation import PlanArrays, decode_plan, encode_plan, evaluate_batch, pair_costs
+from ..evaluation import (
+    PlanArrays,
+    decode_plan,
+    encode_plan,
+    evaluate_batch,
+    pair_costs,
+    plan_fixed_charges,
+)
 from ..evaluation.pricing import arc_table, provider_table, support_table
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
 from ..planning import (
@@ -716,10 +723,10 @@ def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanA
 def _plan_cost(instance: Instance, plan: PlanArrays) -> float:
     """Expected cost of one plan: the evaluator's pair costs summed over its routes.
 
-    With the chosen targets' service costs (X3). Equal to
-    :func:`~qkdbench.evaluation.evaluate_batch` up to the order of summation
-    and the fixed charges (X1, not counted here), without the batch kernel's
-    thread start-up on every iteration.
+    With the chosen targets' service costs (X3) and the fixed charges of the
+    links and nodes it uses (X1). Equal to
+    :func:`~qkdbench.evaluation.evaluate_batch` up to the order of summation,
+    without the batch kernel's thread start-up on every iteration.
     """
     if plan.arcs.size == 0:
         return 0.0
@@ -727,7 +734,8 @@ def _plan_cost(instance: Instance, plan: PlanArrays) -> float:
     cy, cz = pair_costs(instance, req, plan.arcs, plan.yr, plan.zr)
     pt = provider_table(instance)
     service = pt.service_cost[pt.ptr[:-1] + plan.targets()] if pt.active else np.zeros(0)
-    return math.fsum(cy) + math.fsum(cz) + math.fsum(service)
+    site, node = plan_fixed_charges(instance, plan.arcs)
+    return math.fsum(cy) + math.fsum(cz) + math.fsum(service) + site + node
 
 
 # --------------------------------------------------------------------------- dual ascent

@@ -233,12 +233,10 @@ def _level_rate(demand: Any, level: Any) -> float:
 
 def _refuse_unsupported(instance: Instance) -> None:
     """Refuse model features the environments do not implement yet (never a wrong number)."""
-    if any(getattr(r, "targets", None) for r in instance.requests) or \
-            getattr(instance, "providers", None):
+    if "providers" in instance.features:
         raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
                          "supported by the RL environments yet")
-    if getattr(instance, "has_fixed_charges", False) or \
-            any(getattr(ln, "fixed_cost", None) for ln in instance.links):
+    if "fixed_charges" in instance.features:
         raise ValueError(f"instance {instance.name!r}: fixed charges are not supported by the "
                          "RL environments yet")
 
