@@ -271,14 +271,15 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
     qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
     phase_components: dict[str, dict[str, float]] = {}
-    comp_names = COMPONENTS + (("unit",) if a.priced.any() else ())
+    pr = a.priced  # X2: links priced per wavelength directly (component "unit")
+    has_unit = bool(pr.any())
+    comp_names = COMPONENTS + (("unit",) if has_unit else ())
     for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES)):
         table = getattr(costs, ph)
         phase_components[name] = {
             comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
             for c, comp in enumerate(COMPONENTS)}
-        if a.priced.any():  # X2: links priced per wavelength directly
-            pr = a.priced
+        if has_unit:
             phase_components[name]["unit"] = float(a.c_y[i, pr] @ qy[ph][pr]
                                                    + a.c_z[i, pr] @ qz[ph][pr])
     hop_cost = float(a.hop @ q[kernels.HOPS])
