@@ -58,8 +58,7 @@ class InputError(Exception):
     """Bad input: one line, exit status 2."""
 
 
-def in_run_ratios(run: Mapping[str, Any], calibration: str = CALIBRATION
-                  ) -> dict[str, float]:
+def in_run_ratios(run: Mapping[str, Any], calibration: str = CALIBRATION) -> dict[str, float]:
     """Fastest round of every benchmark of one run divided by the calibration's.
 
     Parameters
@@ -98,8 +97,9 @@ def in_run_ratios(run: Mapping[str, Any], calibration: str = CALIBRATION
     return {k: v / cal for k, v in med.items()}
 
 
-def combine_runs(runs: Sequence[Mapping[str, Any]], calibration: str = CALIBRATION
-                 ) -> dict[str, float]:
+def combine_runs(
+    runs: Sequence[Mapping[str, Any]], calibration: str = CALIBRATION
+) -> dict[str, float]:
     """Per benchmark, the median over runs of the in-run ratio.
 
     Parameters
@@ -128,8 +128,9 @@ def combine_runs(runs: Sequence[Mapping[str, Any]], calibration: str = CALIBRATI
     return {k: float(np.median(v)) for k, v in sorted(per.items())}
 
 
-def check_ratios(stored: Mapping[str, float], measured: Mapping[str, float],
-                 tolerance: float) -> tuple[list[str], bool]:
+def check_ratios(
+    stored: Mapping[str, float], measured: Mapping[str, float], tolerance: float
+) -> tuple[list[str], bool]:
     """Report lines and whether every stored ratio holds within ``tolerance``.
 
     A benchmark fails when ``measured / stored > tolerance`` (slower, relative to the
@@ -170,8 +171,10 @@ def check_ratios(stored: Mapping[str, float], measured: Mapping[str, float],
             verdict, ok = "SLOWER", False
         elif rel < 1.0 / tolerance:
             verdict = "faster (save a new baseline)"
-        lines.append(f"{short:<{w}}  stored {ref:9.4g}  now {measured[name]:9.4g}  "
-                     f"now/stored {rel:5.2f}  {verdict}")
+        lines.append(
+            f"{short:<{w}}  stored {ref:9.4g}  now {measured[name]:9.4g}  "
+            f"now/stored {rel:5.2f}  {verdict}"
+        )
     return lines, ok
 
 
@@ -182,14 +185,30 @@ def _run(names: Sequence[str], runs: int, log) -> list[dict]:
             f = Path(tmp) / f"run{i}.json"
             log(f"run {i + 1}/{runs}")
             proc = subprocess.run(
-                [sys.executable, "-m", "pytest", *names, CALIBRATION, "-q", "--no-header",
-                 "-p", "no:cacheprovider", "--benchmark-enable", "--benchmark-only",
-                 f"--benchmark-json={f}"], cwd=ROOT, capture_output=True, text=True,
-                env=dict(os.environ, NUMBA_NUM_THREADS=str(THREADS)))
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    *names,
+                    CALIBRATION,
+                    "-q",
+                    "--no-header",
+                    "-p",
+                    "no:cacheprovider",
+                    "--benchmark-enable",
+                    "--benchmark-only",
+                    f"--benchmark-json={f}",
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                env=dict(os.environ, NUMBA_NUM_THREADS=str(THREADS)),
+            )
             if proc.returncode != 0:
                 tail = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[-1:]
-                raise InputError(f"the benchmarks did not run cleanly (pytest status "
-                                 f"{proc.returncode}): {tail}")
+                raise InputError(
+                    f"the benchmarks did not run cleanly (pytest status {proc.returncode}): {tail}"
+                )
             out.append(json.loads(f.read_text()))
     return out
 
@@ -237,14 +256,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     int
         0 within tolerance (or saved), 1 a benchmark slower than tolerated, 2 bad input.
     """
-    p = _Parser(prog="baseline_ratios.py",
-                description="Check (or save) benchmark times relative to the calibration.")
+    p = _Parser(
+        prog="baseline_ratios.py",
+        description="Check (or save) benchmark times relative to the calibration.",
+    )
     p.add_argument("action", choices=["check", "save"])
-    p.add_argument("--results", nargs="+", type=Path,
-                   help="use these --benchmark-json results instead of running")
+    p.add_argument(
+        "--results",
+        nargs="+",
+        type=Path,
+        help="use these --benchmark-json results instead of running",
+    )
     p.add_argument("--runs", type=int, default=3, help="pytest sessions (default 3)")
-    p.add_argument("--tolerance", type=float,
-                   help="allowed factor (default: the stored one)")
+    p.add_argument("--tolerance", type=float, help="allowed factor (default: the stored one)")
     p.add_argument("--store", type=Path, default=STORE, help=f"default {STORE.name}")
     a = p.parse_args(argv)
 
@@ -270,16 +294,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             if missing:
                 raise InputError(f"not measured: {missing}")
             tol = a.tolerance or DEFAULT_TOLERANCE
-            a.store.write_text(json.dumps({
-                "calibration": cal,
-                "tolerance": tol,
-                "runs": len(runs),
-                "numba_threads": THREADS,
-                "made_on": {"cpu": platform.processor() or platform.machine(),
+            a.store.write_text(
+                json.dumps(
+                    {
+                        "calibration": cal,
+                        "tolerance": tol,
+                        "runs": len(runs),
+                        "numba_threads": THREADS,
+                        "made_on": {
+                            "cpu": platform.processor() or platform.machine(),
                             "python": platform.python_version(),
-                            "system": platform.system()},
-                "ratios": {n: float(f"{measured[n]:.4g}") for n in names},
-            }, indent=1) + "\n")
+                            "system": platform.system(),
+                        },
+                        "ratios": {n: float(f"{measured[n]:.4g}") for n in names},
+                    },
+                    indent=1,
+                )
+                + "\n"
+            )
             print(f"saved {len(names)} ratios to {a.store}")
             return 0
         tol = a.tolerance or store["tolerance"]
@@ -287,8 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines, ok = check_ratios(store["ratios"], measured, tol)
         except ValueError as e:
             raise InputError(str(e)) from None
-        print(f"fastest round / calibration's fastest round, median over {len(runs)} "
-              f"run(s); tolerance x{tol:g}")
+        print(
+            f"fastest round / calibration's fastest round, median over {len(runs)} "
+            f"run(s); tolerance x{tol:g}"
+        )
         print("\n".join(lines))
         print("OK" if ok else "FAIL")
         return 0 if ok else 1

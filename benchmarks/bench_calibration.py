@@ -46,6 +46,7 @@ def test_calibration_python_loop(benchmark):
     benchmark.group = "calibration"
     got = benchmark(calibration_loop)
     # closed form: pairs (2j, 2j+1) give -(2j % 256 + 1) + 0.5 * (2j % 256 + 2)
-    assert got == sum(-((2 * j) % 256 + 1) + 0.5 * ((2 * j + 1) % 256 + 1)
-                      for j in range(N_STEPS // 2))
+    assert got == sum(
+        -((2 * j) % 256 + 1) + 0.5 * ((2 * j + 1) % 256 + 1) for j in range(N_STEPS // 2)
+    )
     benchmark.extra_info["steps"] = N_STEPS

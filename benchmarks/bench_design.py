@@ -38,15 +38,21 @@ from qkdbench.topologies import design_instance
 from qkdbench.utils.registry import get_planner
 
 #: Knob settings of the family (see the module notes of qkdbench.topologies.design).
-KNOBS = {"max_rate": 10, "demand": "heavy", "hotspots": 3, "fixed_charge_factor": 10.0,
-         "tightness": 0.5}
+KNOBS = {
+    "max_rate": 10,
+    "demand": "heavy",
+    "hotspots": 3,
+    "fixed_charge_factor": 10.0,
+    "tightness": 0.5,
+}
 TOPOLOGIES = ("usnet", "nsfnet", "cost239", "sndlib/germany50")
 REQUESTS = (10, 30, 60, 100)
 PLANNERS = ("coqbn", "saa-greedy", "ga", "exact")
 
 
-def run_instance(inst, *, ga_time: float = 30.0, exact_time: float | None = 300.0,
-                 seed: int = 1) -> list[dict]:
+def run_instance(
+    inst, *, ga_time: float = 30.0, exact_time: float | None = 300.0, seed: int = 1
+) -> list[dict]:
     """Plan ``inst`` with every planner of :data:`PLANNERS`; one row per planner.
 
     Parameters
@@ -85,8 +91,16 @@ def run_instance(inst, *, ga_time: float = 30.0, exact_time: float | None = 300.
                 greedy_plan = plan
         secs = time.perf_counter() - t0
         ev = evaluate(inst, plan)
-        rows.append({"instance": inst.name, "planner": name, "cost": ev.total,
-                     "feasible": ev.feasible, "status": status, "seconds": secs})
+        rows.append(
+            {
+                "instance": inst.name,
+                "planner": name,
+                "cost": ev.total,
+                "feasible": ev.feasible,
+                "status": status,
+                "seconds": secs,
+            }
+        )
     for row in rows:
         row["bound"] = best_bound
         row["gap_pct"] = 100.0 * (row["cost"] - best_bound) / row["cost"]
@@ -113,10 +127,10 @@ def separation(rows: list[dict]) -> dict:
         return abs(c[a] - c[b]) > 0.005 * min(c[a], c[b])
 
     out = {f"{a}~{b}": sum(differ(c, a, b) for c in by_inst.values()) / n for a, b in pairs}
-    out["all_pairs"] = sum(all(differ(c, a, b) for a, b in pairs)
-                           for c in by_inst.values()) / n
-    out["ga_beats_greedy"] = sum(c["ga"] < c["saa-greedy"] * (1 - 1e-9)
-                                 for c in by_inst.values()) / n
+    out["all_pairs"] = sum(all(differ(c, a, b) for a, b in pairs) for c in by_inst.values()) / n
+    out["ga_beats_greedy"] = (
+        sum(c["ga"] < c["saa-greedy"] * (1 - 1e-9) for c in by_inst.values()) / n
+    )
     return out
 
 
@@ -127,10 +141,13 @@ def test_design_smoke(benchmark):
     """Disabled: a small NSFNET instance; enabled: time one 10-request instance per planner."""
     n = 8 if benchmark.disabled else 10
     inst = design_instance("nsfnet", n, seed=1, **KNOBS)
-    rows = benchmark.pedantic(run_instance, args=(inst,),
-                              kwargs={"ga_time": 2.0 if benchmark.disabled else 30.0,
-                                      "exact_time": 120.0},
-                              rounds=1, iterations=1)
+    rows = benchmark.pedantic(
+        run_instance,
+        args=(inst,),
+        kwargs={"ga_time": 2.0 if benchmark.disabled else 30.0, "exact_time": 120.0},
+        rounds=1,
+        iterations=1,
+    )
     costs = {r["planner"]: r["cost"] for r in rows}
     exact = next(r for r in rows if r["planner"] == "exact")
     assert all(r["feasible"] for r in rows)
@@ -149,9 +166,12 @@ def main() -> None:
     ap.add_argument("--topologies", nargs="+", default=list(TOPOLOGIES))
     ap.add_argument("--ga-time", type=float, default=30.0)
     ap.add_argument("--exact-time", type=float, default=300.0)
-    ap.add_argument("--exact-small", type=int, default=30,
-                    help="instances up to this many requests get --exact-time, larger ones "
-                         "--exact-time-large")
+    ap.add_argument(
+        "--exact-small",
+        type=int,
+        default=30,
+        help="instances up to this many requests get --exact-time, larger ones --exact-time-large",
+    )
     ap.add_argument("--exact-time-large", type=float, default=100.0)
     ap.add_argument("--fixed-charge-factor", type=float, default=KNOBS["fixed_charge_factor"])
     ap.add_argument("--tightness", type=float, default=KNOBS["tightness"])
@@ -159,19 +179,25 @@ def main() -> None:
     ap.add_argument("--demand", default=KNOBS["demand"])
     ap.add_argument("--out", help="CSV file of the rows")
     args = ap.parse_args()
-    knobs = {"fixed_charge_factor": args.fixed_charge_factor, "tightness": args.tightness,
-             "hotspots": args.hotspots, "demand": args.demand}
+    knobs = {
+        "fixed_charge_factor": args.fixed_charge_factor,
+        "tightness": args.tightness,
+        "hotspots": args.hotspots,
+        "demand": args.demand,
+    }
     rows: list[dict] = []
     print("| instance | planner | cost | status | gap to best bound % | seconds |")
     print("|---|---|---:|---|---:|---:|")
     for inst in family(args.requests, args.topologies, **knobs):
-        limit = (args.exact_time if inst.n_requests <= args.exact_small
-                 else args.exact_time_large)
+        limit = args.exact_time if inst.n_requests <= args.exact_small else args.exact_time_large
         new = run_instance(inst, ga_time=args.ga_time, exact_time=limit)
         rows += new
         for r in new:
-            print(f"| {r['instance']} | {r['planner']} | {r['cost']:,.0f} | {r['status']} "
-                  f"| {r['gap_pct']:.2f} | {r['seconds']:.1f} |", flush=True)
+            print(
+                f"| {r['instance']} | {r['planner']} | {r['cost']:,.0f} | {r['status']} "
+                f"| {r['gap_pct']:.2f} | {r['seconds']:.1f} |",
+                flush=True,
+            )
         if args.out:
             with open(args.out, "w", newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=list(rows[0]))

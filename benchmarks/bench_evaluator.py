@@ -47,17 +47,26 @@ def batch60(usnet60):
     rng = np.random.default_rng(7)
     cands = []
     for r in usnet60.requests:
-        paths = list(itertools.islice(
-            nx.shortest_simple_paths(usnet60.graph, r.source, r.target, weight="length_km"), 5))
+        paths = list(
+            itertools.islice(
+                nx.shortest_simple_paths(usnet60.graph, r.source, r.target, weight="length_km"), 5
+            )
+        )
         cands.append([np.asarray(usnet60.path_arcs(p), dtype=np.int64) for p in paths])
     plans = []
     for _ in range(N_BATCH):
         arcs = [c[rng.integers(len(c))] for c in cands]
         ptr = np.concatenate(([0], np.cumsum([a.size for a in arcs])))
         flat = np.concatenate(arcs)
-        plans.append(PlanArrays(ptr, flat, rng.integers(0, 31, flat.size).astype(float),
-                                rng.integers(0, 11, flat.size).astype(float),
-                                usnet60.n_requests))
+        plans.append(
+            PlanArrays(
+                ptr,
+                flat,
+                rng.integers(0, 31, flat.size).astype(float),
+                rng.integers(0, 11, flat.size).astype(float),
+                usnet60.n_requests,
+            )
+        )
     return stack_plans(plans)
 
 
@@ -87,8 +96,10 @@ def test_kernel_batch_1000(benchmark, usnet60, batch60):
     # spot-check against the detailed single-plan path
     for b in (0, N_BATCH // 2, N_BATCH - 1):
         from qkdbench.evaluation import evaluate_arrays
+
         assert scores.total[b] == pytest.approx(
-            evaluate_arrays(usnet60, batch60.plan(b)).total, rel=1e-12)
+            evaluate_arrays(usnet60, batch60.plan(b)).total, rel=1e-12
+        )
 
 
 @pytest.mark.benchmark(group="evaluator")
@@ -106,14 +117,18 @@ def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
     from qkdbench.evaluation import evaluate_arrays
     from qkdbench.model import CostTable
 
-    inst = replace(usnet60, costs=CostTable(site=1000.0),
-                   node_fixed_costs={n: 500.0 for n in usnet60.nodes[:5]})
+    inst = replace(
+        usnet60,
+        costs=CostTable(site=1000.0),
+        node_fixed_costs={n: 500.0 for n in usnet60.nodes[:5]},
+    )
     evaluate_batch(inst, batch60.plan(0))
     scores = benchmark(evaluate_batch, inst, batch60)
     benchmark.extra_info["terms"] = _terms(inst, batch60)
     for b in (0, N_BATCH - 1):
-        assert scores.total[b] == pytest.approx(evaluate_arrays(inst, batch60.plan(b)).total,
-                                                rel=1e-12)
+        assert scores.total[b] == pytest.approx(
+            evaluate_arrays(inst, batch60.plan(b)).total, rel=1e-12
+        )
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +150,9 @@ def test_ntn_tables_1000_requests(benchmark, ntn1000):
 
     s, _ = benchmark(build)
     benchmark.extra_info["classes"] = s.n_classes
-    benchmark.extra_info["table_mb"] = round(sum(a.nbytes for a in vars(s).values()
-                                                 if isinstance(a, np.ndarray)) / 1e6, 2)
+    benchmark.extra_info["table_mb"] = round(
+        sum(a.nbytes for a in vars(s).values() if isinstance(a, np.ndarray)) / 1e6, 2
+    )
     assert s.n_classes >= 2
 
 
@@ -151,8 +167,9 @@ def ntn_batch(ntn1000):
         opts = []
         for sink in r.sinks:
             t = target_position(r, sink.node, sink.provider)
-            for p in itertools.islice(nx.shortest_simple_paths(
-                    ntn1000.graph, r.source, sink.node, weight="length_km"), 3):
+            for p in itertools.islice(
+                nx.shortest_simple_paths(ntn1000.graph, r.source, sink.node, weight="length_km"), 3
+            ):
                 opts.append((t, np.asarray(ntn1000.path_arcs(p), dtype=np.int64)))
         cands.append(opts)
     plans = []
@@ -161,10 +178,16 @@ def ntn_batch(ntn1000):
         arcs = [a for _, a in picks]
         ptr = np.concatenate(([0], np.cumsum([a.size for a in arcs])))
         flat = np.concatenate(arcs)
-        plans.append(PlanArrays(ptr, flat, rng.integers(0, 31, flat.size).astype(float),
-                                rng.integers(0, 11, flat.size).astype(float),
-                                ntn1000.n_requests,
-                                np.asarray([t for t, _ in picks], dtype=np.int64)))
+        plans.append(
+            PlanArrays(
+                ptr,
+                flat,
+                rng.integers(0, 31, flat.size).astype(float),
+                rng.integers(0, 11, flat.size).astype(float),
+                ntn1000.n_requests,
+                np.asarray([t for t, _ in picks], dtype=np.int64),
+            )
+        )
     return stack_plans(plans)
 
 
@@ -176,5 +199,6 @@ def test_kernel_batch_100_ntn_1000_requests(benchmark, ntn1000, ntn_batch):
     evaluate_batch(ntn1000, ntn_batch.plan(0))
     scores = benchmark(evaluate_batch, ntn1000, ntn_batch)
     for b in (0, 99):
-        assert scores.total[b] == pytest.approx(evaluate_arrays(ntn1000, ntn_batch.plan(b)).total,
-                                                rel=1e-12)
+        assert scores.total[b] == pytest.approx(
+            evaluate_arrays(ntn1000, ntn_batch.plan(b)).total, rel=1e-12
+        )

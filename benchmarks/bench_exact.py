@@ -17,8 +17,12 @@ from qkdbench.topologies import make_instance
 
 _OBJECTIVES: dict[int, list[float]] = {}
 
-CASES = [("compact", True), ("extensive", True), ("compact", False),
-         pytest.param("extensive", False, marks=pytest.mark.slow)]
+CASES = [
+    ("compact", True),
+    ("extensive", True),
+    ("compact", False),
+    pytest.param("extensive", False, marks=pytest.mark.slow),
+]
 
 
 @pytest.mark.parametrize("form, prune", CASES)
@@ -28,15 +32,26 @@ def test_exact_usnet60(benchmark, form, prune):
     else:
         n = 60
     inst = make_instance("usnet", n, 10, 1)
-    res = benchmark.pedantic(solve_sp, args=(inst, form), kwargs={"prune": prune},
-                             rounds=1, iterations=1)
+    res = benchmark.pedantic(
+        solve_sp, args=(inst, form), kwargs={"prune": prune}, rounds=1, iterations=1
+    )
     assert res.status == "optimal"
     assert evaluate(inst, res.plan).total == pytest.approx(res.objective, rel=1e-9)
     seen = _OBJECTIVES.setdefault(n, [])
     seen.append(res.objective)
     assert seen == pytest.approx([seen[0]] * len(seen), rel=1e-9)
     benchmark.extra_info.update(
-        requests=n, form=form, prune=prune, objective=res.objective, bound=res.bound,
-        gap=res.gap, warm_s=res.extra["warm_s"], build_s=res.build_s, solve_s=res.solve_s,
-        runtime_s=res.runtime_s, pairs=res.extra["pairs"], pairs_all=res.extra["pairs_all"],
-        build_share=(res.extra["warm_s"] + res.build_s) / res.runtime_s)
+        requests=n,
+        form=form,
+        prune=prune,
+        objective=res.objective,
+        bound=res.bound,
+        gap=res.gap,
+        warm_s=res.extra["warm_s"],
+        build_s=res.build_s,
+        solve_s=res.solve_s,
+        runtime_s=res.runtime_s,
+        pairs=res.extra["pairs"],
+        pairs_all=res.extra["pairs_all"],
+        build_share=(res.extra["warm_s"] + res.build_s) / res.runtime_s,
+    )

@@ -52,11 +52,19 @@ def run(name: str, inst, **params) -> dict:
     assert ev.feasible
     bound = plan.stats.get("bound", float("nan"))
     capacity = f"W_qkd {inst.params.W_qkd:d}, W_kml {inst.params.W_kml:d}"
-    return {"instance": inst.name, "capacity": capacity, "planner": name, "cost": ev.total,
-        "bound": bound, "gap_pct": 100.0 * (ev.total - bound) / ev.total,
-        "iterations": plan.stats.get("iterations"), "stop": plan.stats.get("stop"),
-        "seconds": took, "peak_traced_mb": peak,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "instance": inst.name,
+        "capacity": capacity,
+        "planner": name,
+        "cost": ev.total,
+        "bound": bound,
+        "gap_pct": 100.0 * (ev.total - bound) / ev.total,
+        "iterations": plan.stats.get("iterations"),
+        "stop": plan.stats.get("stop"),
+        "seconds": took,
+        "peak_traced_mb": peak,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 @pytest.mark.parametrize("capacity", list(CAPACITY))
@@ -65,8 +73,7 @@ def test_lagrangian_germany50(benchmark, capacity):
     inst = instance(capacity, n)
     get_planner("lagrangian", iterations=1).plan(make_instance("nsfnet", 3, 2, 1))  # JIT
     benchmark.group = "lagrangian-germany50"
-    row = benchmark.pedantic(run, args=("lagrangian", inst), kwargs=params, rounds=1,
-                             iterations=1)
+    row = benchmark.pedantic(run, args=("lagrangian", inst), kwargs=params, rounds=1, iterations=1)
     assert row["bound"] <= row["cost"] * (1 + 1e-12)
     if not benchmark.disabled:
         assert row["gap_pct"] <= 100.0 * GAP_TARGET
@@ -91,14 +98,24 @@ def build_memory(inst) -> dict:
     unpruned = estimate_model(inst, _pairs(inst))
     tracemalloc.start()
     start = time.perf_counter()
-    model = build_model(inst, upper_bound=dual.cost, prices=(dual.lam_qkd, dual.lam_km),
-                        memory_limit_gb=DEFAULT_MEMORY_LIMIT_GB)
+    model = build_model(
+        inst,
+        upper_bound=dual.cost,
+        prices=(dual.lam_qkd, dual.lam_km),
+        memory_limit_gb=DEFAULT_MEMORY_LIMIT_GB,
+    )
     took = time.perf_counter() - start
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
-    return {"instance": inst.name, "pairs_all": model.n_pairs_all, "pairs": int(model.x.size),
-            "nonzeros": int(model.milp.index.size), "unpruned_gb_estimate": unpruned.gigabytes,
-            "build_s": took, "build_peak_traced_mb": peak}
+    return {
+        "instance": inst.name,
+        "pairs_all": model.n_pairs_all,
+        "pairs": int(model.x.size),
+        "nonzeros": int(model.milp.index.size),
+        "unpruned_gb_estimate": unpruned.gigabytes,
+        "build_s": took,
+        "build_peak_traced_mb": peak,
+    }
 
 
 @pytest.mark.parametrize("capacity", list(CAPACITY))
@@ -123,10 +140,14 @@ if __name__ == "__main__":  # pragma: no cover
         # exact, time-limited: Lagrangian pruning and incumbent; its bound is the best known
         exact = run("exact", inst)
         rows += [lag, greedy, exact]
-    print("| instance | capacity | planner | cost | bound | certified gap | s "
-          "| peak traced MB | peak RSS MB (process so far) |")
+    print(
+        "| instance | capacity | planner | cost | bound | certified gap | s "
+        "| peak traced MB | peak RSS MB (process so far) |"
+    )
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['instance']} | {r['capacity']} | {r['planner']} | {r['cost']:,.0f} | "
-              f"{r['bound']:,.0f} | {r['gap_pct']:.3f}% | {r['seconds']:.1f} | "
-              f"{r['peak_traced_mb']:.0f} | {r['peak_rss_mb']:.0f} |")
+        print(
+            f"| {r['instance']} | {r['capacity']} | {r['planner']} | {r['cost']:,.0f} | "
+            f"{r['bound']:,.0f} | {r['gap_pct']:.3f}% | {r['seconds']:.1f} | "
+            f"{r['peak_traced_mb']:.0f} | {r['peak_rss_mb']:.0f} |"
+        )

@@ -55,18 +55,19 @@ def test_planner_usnet60(benchmark, name):
     inst = make_instance("usnet", n, 10, 1)
     benchmark.group = name
     kw = {"time_limit": GA_TIME} if name == "ga" else {}
-    plan = benchmark.pedantic(lambda: get_planner(name).plan(inst, seed=1, **kw),
-                              rounds=1, iterations=1)
+    plan = benchmark.pedantic(
+        lambda: get_planner(name).plan(inst, seed=1, **kw), rounds=1, iterations=1
+    )
     cost = evaluate(inst, plan).total
     gap = 100.0 * (cost / optimum(n, 1) - 1.0)
     assert gap <= GAP_LIMIT.get(name, 100.0)
-    benchmark.extra_info.update(instance=inst.name, cost=cost, gap_pct=gap,
-                                status=plan.stats.get("status"))
+    benchmark.extra_info.update(
+        instance=inst.name, cost=cost, gap_pct=gap, status=plan.stats.get("status")
+    )
 
 
 def _disabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("benchmark_disable")
-                and not config.getoption("benchmark_enable"))
+    return bool(config.getoption("benchmark_disable") and not config.getoption("benchmark_enable"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -80,8 +81,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_quality_table(benchmark, name, n, seed):
     inst = make_instance("usnet", n, 10, seed)
     benchmark.group = f"quality-{name}"
-    cost, took, stats = benchmark.pedantic(run, args=(name, inst, seed), rounds=1,
-                                           iterations=1)
+    cost, took, stats = benchmark.pedantic(run, args=(name, inst, seed), rounds=1, iterations=1)
     opt = optimum(n, seed)
     co = run("coqbn", inst, seed)[0]
     gap = 100.0 * (cost / opt - 1.0)
@@ -94,15 +94,16 @@ def test_quality_table(benchmark, name, n, seed):
 
 def table() -> str:
     """The quality table (instance, planner, cost, gap, seconds) as Markdown."""
-    lines = ["| instance | planner | cost | gap to exact | seconds |",
-             "|---|---|---:|---:|---:|"]
+    lines = ["| instance | planner | cost | gap to exact | seconds |", "|---|---|---:|---:|---:|"]
     for n, seed in CASES:
         inst = make_instance("usnet", n, 10, seed)
         opt = optimum(n, seed)
         for name in PLANNERS:
             cost, took, _ = run(name, inst, seed)
-            lines.append(f"| {inst.name} | {name} | {cost:,.0f} | "
-                         f"{100.0 * (cost / opt - 1.0):.4f}% | {took:.2f} |")
+            lines.append(
+                f"| {inst.name} | {name} | {cost:,.0f} | "
+                f"{100.0 * (cost / opt - 1.0):.4f}% | {took:.2f} |"
+            )
     return "\n".join(lines)
 
 

@@ -32,9 +32,11 @@ def _episodes(env, actions):
         _, info = env.reset(seed=ep)
         done = False
         while not done:
-            _, _, done, _, info = env.step(actions[steps % len(actions)]
-                                           if info["action_mask"][actions[steps % len(actions)]]
-                                           else 0)
+            _, _, done, _, info = env.step(
+                actions[steps % len(actions)]
+                if info["action_mask"][actions[steps % len(actions)]]
+                else 0
+            )
             steps += 1
     return steps
 

@@ -21,9 +21,23 @@ STORE = ROOT / "benchmarks" / "baseline_ratios.json"
 def _collected_benchmarks() -> set[str]:
     """Node ids of the benchmarks as a timing run collects them (they may be parametrised
     differently in correctness-only mode), in a child process."""
-    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                          "--benchmark-enable", "-p", "no:cacheprovider", "benchmarks"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "--benchmark-enable",
+            "-p",
+            "no:cacheprovider",
+            "benchmarks",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     return {line.strip() for line in out.stdout.splitlines() if "::" in line}
 
@@ -32,5 +46,7 @@ def test_stored_ratios_name_collected_benchmarks():
     data = json.loads(STORE.read_text())
     named = set(data["ratios"]) | {data["calibration"]}
     gone = sorted(named - _collected_benchmarks())
-    assert not gone, ("benchmarks in baseline_ratios.json but no longer collected (renamed "
-                      f"or removed; run 'python benchmarks/baseline_ratios.py save'): {gone}")
+    assert not gone, (
+        "benchmarks in baseline_ratios.json but no longer collected (renamed "
+        f"or removed; run 'python benchmarks/baseline_ratios.py save'): {gone}"
+    )

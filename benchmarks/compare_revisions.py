@@ -45,8 +45,7 @@ from tracking_stats import compare_runs, exit_status, format_report  # noqa: E40
 __all__ = ["main", "Env", "resolve_tree", "ensure_env", "run_benchmarks"]
 
 WORKTREE = "worktree"
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / \
-    "qkdbench-compare"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qkdbench-compare"
 
 
 class InputError(Exception):
@@ -85,8 +84,7 @@ class Env:
 
 
 def _git(repo: Path, *args: str, env: dict | None = None) -> str:
-    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                         env=env)
+    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise InputError(f"git {' '.join(args)}: {out.stderr.strip().splitlines()[-1:]}")
     return out.stdout.strip()
@@ -108,8 +106,7 @@ def default_base(repo: Path) -> str:
         except InputError:
             continue
         return _git(repo, "merge-base", "HEAD", ref)
-    raise InputError(f"{repo}: no 'origin/main' or 'main' to take a merge base with; "
-                     "give --base")
+    raise InputError(f"{repo}: no 'origin/main' or 'main' to take a merge base with; give --base")
 
 
 def resolve_tree(repo: Path, rev: str) -> tuple[str, str]:
@@ -140,8 +137,9 @@ def resolve_tree(repo: Path, rev: str) -> tuple[str, str]:
     return f"{rev} = {subject[:60]}", tree
 
 
-def ensure_env(repo: Path, label: str, tree: str, cache: Path, slot: str = "",
-               reuse: bool = True, log=print) -> Env:
+def ensure_env(
+    repo: Path, label: str, tree: str, cache: Path, slot: str = "", reuse: bool = True, log=print
+) -> Env:
     """Export ``tree`` and install it (with its ``test`` extra) into a fresh venv.
 
     Reused when ``cache/<tree>[slot]`` holds a finished install and ``reuse``.
@@ -156,24 +154,37 @@ def ensure_env(repo: Path, label: str, tree: str, cache: Path, slot: str = "",
         shutil.rmtree(root)
     env.src.mkdir(parents=True)
     log(f"installing {label} into {root} ...")
-    archive = subprocess.run(["git", "-C", str(repo), "archive", "--format=tar", tree],
-                             capture_output=True)
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", tree], capture_output=True
+    )
     if archive.returncode != 0:
         raise InputError(f"git archive {tree}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(env.src)], input=archive.stdout, check=True)
     logf = root / "install.log"
     with open(logf, "w") as fh:
-        for cmd in ([sys.executable, "-m", "venv", str(root / "venv")],
-                    [str(env.python), "-m", "pip", "install", f"{env.src}[test]"]):
-            if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT,
-                              env=_clean_env()).returncode != 0:
+        for cmd in (
+            [sys.executable, "-m", "venv", str(root / "venv")],
+            [str(env.python), "-m", "pip", "install", f"{env.src}[test]"],
+        ):
+            if (
+                subprocess.run(
+                    cmd, stdout=fh, stderr=subprocess.STDOUT, env=_clean_env()
+                ).returncode
+                != 0
+            ):
                 raise InputError(f"installing {label} failed (see {logf})")
-    where = subprocess.run([str(env.python), "-P", "-c",
-                            "import qkdbench, sys; print(qkdbench.__file__)"],
-                           cwd=env.src, capture_output=True, text=True, env=_clean_env())
+    where = subprocess.run(
+        [str(env.python), "-P", "-c", "import qkdbench, sys; print(qkdbench.__file__)"],
+        cwd=env.src,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+    )
     if where.returncode != 0 or str(root / "venv") not in where.stdout:
-        raise InputError(f"{label}: qkdbench is not imported from its environment "
-                         f"({where.stdout.strip() or where.stderr.strip()[-200:]})")
+        raise InputError(
+            f"{label}: qkdbench is not imported from its environment "
+            f"({where.stdout.strip() or where.stderr.strip()[-200:]})"
+        )
     ready.write_text(json.dumps({"label": label, "tree": tree}))
     return env
 
@@ -189,8 +200,9 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def run_benchmarks(env: Env, out: Path | None, select: str | None,
-                   extra: Sequence[str] = (), warmup: bool = False) -> dict | None:
+def run_benchmarks(
+    env: Env, out: Path | None, select: str | None, extra: Sequence[str] = (), warmup: bool = False
+) -> dict | None:
     """One pytest-benchmark run of ``env``'s own ``benchmarks/``; its JSON result.
 
     Raises
@@ -200,8 +212,17 @@ def run_benchmarks(env: Env, out: Path | None, select: str | None,
     BenchmarkFailure
         If a benchmark failed.
     """
-    cmd = [str(env.python), "-P", "-m", "pytest", "benchmarks", "-q", "--no-header",
-           "-p", "no:cacheprovider"]
+    cmd = [
+        str(env.python),
+        "-P",
+        "-m",
+        "pytest",
+        "benchmarks",
+        "-q",
+        "--no-header",
+        "-p",
+        "no:cacheprovider",
+    ]
     if warmup:
         cmd += ["--benchmark-disable", "--ignore=benchmarks/bench_tracking.py"]
     else:
@@ -209,19 +230,20 @@ def run_benchmarks(env: Env, out: Path | None, select: str | None,
     if select:
         cmd += ["-k", select]
     cmd += list(extra)
-    proc = subprocess.run(cmd, cwd=env.src, capture_output=True, text=True,
-                          env=_clean_env())
+    proc = subprocess.run(cmd, cwd=env.src, capture_output=True, text=True, env=_clean_env())
     if proc.returncode == 5:
-        raise InputError(f"no benchmark selected in {env.label}"
-                         + (f" by -k {select!r}" if select else ""))
+        raise InputError(
+            f"no benchmark selected in {env.label}" + (f" by -k {select!r}" if select else "")
+        )
     if proc.returncode == 1:
         failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
-        raise BenchmarkFailure(f"benchmarks fail in {env.label}: "
-                               + "; ".join(failed[:5] or proc.stdout.splitlines()[-3:]))
+        raise BenchmarkFailure(
+            f"benchmarks fail in {env.label}: "
+            + "; ".join(failed[:5] or proc.stdout.splitlines()[-3:])
+        )
     if proc.returncode != 0:
         tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
-        raise InputError(f"pytest could not run in {env.label} (status "
-                         f"{proc.returncode}): {tail}")
+        raise InputError(f"pytest could not run in {env.label} (status {proc.returncode}): {tail}")
     if warmup:
         return None
     return json.loads(out.read_text())
@@ -238,8 +260,9 @@ def _load_results(folder: Path) -> tuple[list[dict], list[dict]]:
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
                 raise InputError(f"{f}: not a JSON result ({e})") from None
     if not runs["base"] or not runs["head"]:
-        raise InputError(f"{folder}: needs base-*.json and head-*.json results "
-                         "(as --results-dir writes)")
+        raise InputError(
+            f"{folder}: needs base-*.json and head-*.json results (as --results-dir writes)"
+        )
     return runs["base"], runs["head"]
 
 
@@ -249,46 +272,95 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="compare_revisions.py",
-                description="Compare the benchmarks of two git revisions, interleaved on "
-                            "this machine: speed statistically, quality exactly.")
-    p.add_argument("--base", help="base revision (default: merge base of HEAD with "
-                                  "origin/main or main)")
-    p.add_argument("--head", default=WORKTREE,
-                   help="head revision, or 'worktree' (default) for the working tree "
-                        "with its uncommitted and untracked files")
+    p = _Parser(
+        prog="compare_revisions.py",
+        description="Compare the benchmarks of two git revisions, interleaved on "
+        "this machine: speed statistically, quality exactly.",
+    )
+    p.add_argument(
+        "--base", help="base revision (default: merge base of HEAD with origin/main or main)"
+    )
+    p.add_argument(
+        "--head",
+        default=WORKTREE,
+        help="head revision, or 'worktree' (default) for the working tree "
+        "with its uncommitted and untracked files",
+    )
     p.add_argument("-k", dest="select", help="pytest -k expression selecting benchmarks")
-    p.add_argument("--rounds", type=int, default=5,
-                   help="runs per revision, interleaved (default 5; at least 4 are needed "
-                        "for p < 0.05)")
-    p.add_argument("--threshold", type=float, default=1.10,
-                   help="smallest slowdown (ratio of medians) flagged (default 1.10)")
-    p.add_argument("--alpha", type=float, default=0.05,
-                   help="significance level of the rank test (default 0.05)")
-    p.add_argument("--level", type=float, default=0.95,
-                   help="confidence level of the bootstrap interval (default 0.95)")
-    p.add_argument("--pytest-args", default="",
-                   help="more pytest arguments for every run, e.g. \"-m 'not slow' "
-                        "--benchmark-max-time=0.5\"")
-    p.add_argument("--numba-threads", type=int,
-                   help="NUMBA_NUM_THREADS for every run (both revisions). 1 makes the "
-                        "parallel kernels' timings meaningful on a loaded machine, where "
-                        "their threads wait for a core (default: Numba's own)")
-    p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE,
-                   help=f"where environments are kept (default {DEFAULT_CACHE})")
-    p.add_argument("--no-reuse-env", dest="reuse", action="store_false",
-                   help="reinstall even if a cached environment of the same tree exists")
-    p.add_argument("--no-warmup", dest="warmup", action="store_false",
-                   help="skip the untimed first run per environment (compiles and caches "
-                        "the Numba kernels)")
-    p.add_argument("--results-dir", type=Path,
-                   help="keep each run's --benchmark-json here (base-NN.json, head-NN.json)")
-    p.add_argument("--from-results", type=Path, metavar="DIR",
-                   help="do not run anything: report on the runs saved in DIR")
-    p.add_argument("--json", type=Path, dest="json_out",
-                   help="also write the comparison as JSON to this file")
-    p.add_argument("--repo", type=Path, default=Path.cwd(),
-                   help="the git checkout (default: the current directory)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="runs per revision, interleaved (default 5; at least 4 are needed for p < 0.05)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=1.10,
+        help="smallest slowdown (ratio of medians) flagged (default 1.10)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=0.05,
+        help="significance level of the rank test (default 0.05)",
+    )
+    p.add_argument(
+        "--level",
+        type=float,
+        default=0.95,
+        help="confidence level of the bootstrap interval (default 0.95)",
+    )
+    p.add_argument(
+        "--pytest-args",
+        default="",
+        help="more pytest arguments for every run, e.g. \"-m 'not slow' --benchmark-max-time=0.5\"",
+    )
+    p.add_argument(
+        "--numba-threads",
+        type=int,
+        help="NUMBA_NUM_THREADS for every run (both revisions). 1 makes the "
+        "parallel kernels' timings meaningful on a loaded machine, where "
+        "their threads wait for a core (default: Numba's own)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"where environments are kept (default {DEFAULT_CACHE})",
+    )
+    p.add_argument(
+        "--no-reuse-env",
+        dest="reuse",
+        action="store_false",
+        help="reinstall even if a cached environment of the same tree exists",
+    )
+    p.add_argument(
+        "--no-warmup",
+        dest="warmup",
+        action="store_false",
+        help="skip the untimed first run per environment (compiles and caches the Numba kernels)",
+    )
+    p.add_argument(
+        "--results-dir",
+        type=Path,
+        help="keep each run's --benchmark-json here (base-NN.json, head-NN.json)",
+    )
+    p.add_argument(
+        "--from-results",
+        type=Path,
+        metavar="DIR",
+        help="do not run anything: report on the runs saved in DIR",
+    )
+    p.add_argument(
+        "--json", type=Path, dest="json_out", help="also write the comparison as JSON to this file"
+    )
+    p.add_argument(
+        "--repo",
+        type=Path,
+        default=Path.cwd(),
+        help="the git checkout (default: the current directory)",
+    )
     return p
 
 
@@ -315,8 +387,15 @@ def _compare(a: argparse.Namespace, log) -> tuple[list[dict], list[dict], str]:
     a.cache_dir.mkdir(parents=True, exist_ok=True)
     base = ensure_env(repo, base_label, base_tree, a.cache_dir, "", a.reuse, log)
     # the same tree twice (a self-comparison) still gets two environments
-    head = ensure_env(repo, head_label, head_tree, a.cache_dir,
-                      "-2" if head_tree == base_tree else "", a.reuse, log)
+    head = ensure_env(
+        repo,
+        head_label,
+        head_tree,
+        a.cache_dir,
+        "-2" if head_tree == base_tree else "",
+        a.reuse,
+        log,
+    )
     extra = shlex.split(a.pytest_args)
     if a.warmup:
         for env in (base, head):
@@ -338,19 +417,22 @@ def _compare(a: argparse.Namespace, log) -> tuple[list[dict], list[dict], str]:
                 order.reverse()
             for role, env in order:
                 log(f"round {i + 1}/{a.rounds}: {role}")
-                runs[role].append(run_benchmarks(env, keep / f"{role}-{i:02d}.json",
-                                                 a.select, extra))
+                runs[role].append(
+                    run_benchmarks(env, keep / f"{role}-{i:02d}.json", a.select, extra)
+                )
     finally:
         if tmp is not None:
             tmp.cleanup()
-    header = (f"base: {base_label} [tree {base_tree[:10]}]\n"
-              f"head: {head_label} [tree {head_tree[:10]}]\n"
-              f"{a.rounds} interleaved runs each"
-              + (f", -k {a.select!r}" if a.select else "")
-              + (f", {a.pytest_args}" if a.pytest_args else "")
-              + (f", NUMBA_NUM_THREADS={a.numba_threads}" if a.numba_threads else "")
-              + f"; {time.perf_counter() - t0:.0f} s; load average {load0:.2f} -> "
-                f"{os.getloadavg()[0]:.2f}")
+    header = (
+        f"base: {base_label} [tree {base_tree[:10]}]\n"
+        f"head: {head_label} [tree {head_tree[:10]}]\n"
+        f"{a.rounds} interleaved runs each"
+        + (f", -k {a.select!r}" if a.select else "")
+        + (f", {a.pytest_args}" if a.pytest_args else "")
+        + (f", NUMBA_NUM_THREADS={a.numba_threads}" if a.numba_threads else "")
+        + f"; {time.perf_counter() - t0:.0f} s; load average {load0:.2f} -> "
+        f"{os.getloadavg()[0]:.2f}"
+    )
     return runs["base"], runs["head"], header
 
 

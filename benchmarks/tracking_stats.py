@@ -171,8 +171,13 @@ def ratio_of_medians(base: Sequence[float], head: Sequence[float]) -> float:
     return float(np.median(h) / np.median(b))
 
 
-def bootstrap_ratio_ci(base: Sequence[float], head: Sequence[float], level: float = 0.95,
-                       n_boot: int = 4000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_ratio_ci(
+    base: Sequence[float],
+    head: Sequence[float],
+    level: float = 0.95,
+    n_boot: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the ratio of medians.
 
     Each bootstrap replicate resamples ``base`` and ``head`` independently with
@@ -219,8 +224,9 @@ def bootstrap_ratio_ci(base: Sequence[float], head: Sequence[float], level: floa
     return float(lo), float(hi)
 
 
-def mann_whitney_p(base: Sequence[float], head: Sequence[float],
-                   alternative: str = "greater") -> float:
+def mann_whitney_p(
+    base: Sequence[float], head: Sequence[float], alternative: str = "greater"
+) -> float:
     """One-sided Mann-Whitney U p-value that ``head`` is slower (``"greater"``) or faster.
 
     Parameters
@@ -255,9 +261,15 @@ def mann_whitney_p(base: Sequence[float], head: Sequence[float],
     return float(mannwhitneyu(h, b, alternative=alternative).pvalue)
 
 
-def compare_timings(name: str, base: Sequence[float], head: Sequence[float],
-                    threshold: float = 1.10, alpha: float = 0.05, level: float = 0.95,
-                    seed: int = 0) -> TimingVerdict:
+def compare_timings(
+    name: str,
+    base: Sequence[float],
+    head: Sequence[float],
+    threshold: float = 1.10,
+    alpha: float = 0.05,
+    level: float = 0.95,
+    seed: int = 0,
+) -> TimingVerdict:
     """Verdict on one benchmark's speed.
 
     Parameters
@@ -312,8 +324,9 @@ def compare_timings(name: str, base: Sequence[float], head: Sequence[float],
         verdict = "improvement"
     else:
         verdict = "same"
-    return TimingVerdict(name, tuple(map(float, b)), tuple(map(float, h)), ratio, lo, hi,
-                         p_slow, p_fast, verdict)
+    return TimingVerdict(
+        name, tuple(map(float, b)), tuple(map(float, h)), ratio, lo, hi, p_slow, p_fast, verdict
+    )
 
 
 def quality_fields(extra_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -345,9 +358,9 @@ def _distinct(values: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(out[k] for k in sorted(out))
 
 
-def compare_quality(name: str, base: Sequence[Mapping[str, Any]],
-                    head: Sequence[Mapping[str, Any]]
-                    ) -> tuple[list[QualityChange], list[QualityChange]]:
+def compare_quality(
+    name: str, base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]
+) -> tuple[list[QualityChange], list[QualityChange]]:
     """Exact comparison of the quality fields recorded by the runs of one benchmark.
 
     Parameters
@@ -389,8 +402,9 @@ def compare_quality(name: str, base: Sequence[Mapping[str, Any]],
     return changes, unstable
 
 
-def collect_runs(runs: Sequence[Mapping[str, Any]]
-                 ) -> tuple[dict[str, list[float]], dict[str, list[dict]]]:
+def collect_runs(
+    runs: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, list[float]], dict[str, list[dict]]]:
     """Per-benchmark samples and ``extra_info`` from several ``--benchmark-json`` results.
 
     Parameters
@@ -415,23 +429,28 @@ def collect_runs(runs: Sequence[Mapping[str, Any]]
     extra: dict[str, list[dict]] = {}
     for i, run in enumerate(runs):
         if not isinstance(run, Mapping) or not isinstance(run.get("benchmarks"), list):
-            raise ValueError(f"run {i}: not a pytest-benchmark JSON result "
-                             "(no 'benchmarks' list)")
+            raise ValueError(f"run {i}: not a pytest-benchmark JSON result (no 'benchmarks' list)")
         for b in run["benchmarks"]:
             try:
                 name = str(b["fullname"])
                 med = float(b["stats"]["median"])
             except (KeyError, TypeError, ValueError):
-                raise ValueError(f"run {i}: a benchmark entry without 'fullname' or "
-                                 "'stats.median'") from None
+                raise ValueError(
+                    f"run {i}: a benchmark entry without 'fullname' or 'stats.median'"
+                ) from None
             medians.setdefault(name, []).append(med)
             extra.setdefault(name, []).append(dict(b.get("extra_info") or {}))
     return medians, extra
 
 
-def compare_runs(base_runs: Sequence[Mapping[str, Any]],
-                 head_runs: Sequence[Mapping[str, Any]], threshold: float = 1.10,
-                 alpha: float = 0.05, level: float = 0.95, seed: int = 0) -> Comparison:
+def compare_runs(
+    base_runs: Sequence[Mapping[str, Any]],
+    head_runs: Sequence[Mapping[str, Any]],
+    threshold: float = 1.10,
+    alpha: float = 0.05,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
     """Compare two revisions from their runs' ``--benchmark-json`` results.
 
     Parameters
@@ -461,17 +480,23 @@ def compare_runs(base_runs: Sequence[Mapping[str, Any]],
     mb, eb = collect_runs(base_runs)
     mh, eh = collect_runs(head_runs)
     common = sorted(set(mb) & set(mh))
-    timings = tuple(compare_timings(n, mb[n], mh[n], threshold, alpha, level, seed)
-                    for n in common)
+    timings = tuple(compare_timings(n, mb[n], mh[n], threshold, alpha, level, seed) for n in common)
     quality: list[QualityChange] = []
     unstable: list[QualityChange] = []
     for n in common:
         ch, un = compare_quality(n, eb[n], eh[n])
         quality += ch
         unstable += un
-    return Comparison(timings, tuple(quality), tuple(unstable),
-                      tuple(sorted(set(mb) - set(mh))), tuple(sorted(set(mh) - set(mb))),
-                      threshold, alpha, level)
+    return Comparison(
+        timings,
+        tuple(quality),
+        tuple(unstable),
+        tuple(sorted(set(mb) - set(mh))),
+        tuple(sorted(set(mh) - set(mb))),
+        threshold,
+        alpha,
+        level,
+    )
 
 
 def _fmt_time(s: float) -> str:
@@ -496,41 +521,50 @@ def format_report(cmp: Comparison) -> str:
     -------
     str
     """
-    lines = [f"speed: ratio of medians head/base over runs, {100 * cmp.level:.0f}% bootstrap "
-             f"CI, one-sided Mann-Whitney p; regression = ratio >= {cmp.threshold:.2f}, "
-             f"CI above 1 and p < {cmp.alpha:g}"]
+    lines = [
+        f"speed: ratio of medians head/base over runs, {100 * cmp.level:.0f}% bootstrap "
+        f"CI, one-sided Mann-Whitney p; regression = ratio >= {cmp.threshold:.2f}, "
+        f"CI above 1 and p < {cmp.alpha:g}"
+    ]
     w = max([len(_short(t.name)) for t in cmp.timings] + [9])
-    lines.append(f"{'benchmark':<{w}}  {'base':>9}  {'head':>9}  {'ratio':>6}  "
-                 f"{'CI':>13}  {'p slower':>8}  runs  verdict")
+    lines.append(
+        f"{'benchmark':<{w}}  {'base':>9}  {'head':>9}  {'ratio':>6}  "
+        f"{'CI':>13}  {'p slower':>8}  runs  verdict"
+    )
     for t in cmp.timings:
-        mark = {"regression": "REGRESSION", "improvement": "improvement"}.get(t.verdict,
-                                                                              t.verdict)
+        mark = {"regression": "REGRESSION", "improvement": "improvement"}.get(t.verdict, t.verdict)
         lines.append(
             f"{_short(t.name):<{w}}  {_fmt_time(float(np.median(t.base))):>9}  "
             f"{_fmt_time(float(np.median(t.head))):>9}  {t.ratio:6.3f}  "
             f"[{t.ci_low:5.3f}, {t.ci_high:5.3f}]  {t.p_slower:8.4f}  "
-            f"{len(t.base)}/{len(t.head)}   {mark}")
+            f"{len(t.base)}/{len(t.head)}   {mark}"
+        )
     if cmp.quality:
         lines.append("quality (compared exactly): BEHAVIOUR CHANGED")
         for q in cmp.quality:
-            lines.append(f"  {_short(q.name)}  {q.field}: base {_vals(q.base)} -> head "
-                         f"{_vals(q.head)}")
+            lines.append(
+                f"  {_short(q.name)}  {q.field}: base {_vals(q.base)} -> head {_vals(q.head)}"
+            )
     else:
         n = sum(1 for t in cmp.timings)
-        lines.append(f"quality (compared exactly): no recorded cost, gap or status changed "
-                     f"({n} benchmarks)")
+        lines.append(
+            f"quality (compared exactly): no recorded cost, gap or status changed ({n} benchmarks)"
+        )
     for q in cmp.unstable:
         side = "base" if q.base else "head"
-        lines.append(f"  note: {_short(q.name)} {q.field} differs between runs of {side}: "
-                     f"{_vals(q.base or q.head)}")
+        lines.append(
+            f"  note: {_short(q.name)} {q.field} differs between runs of {side}: "
+            f"{_vals(q.base or q.head)}"
+        )
     for label, names in (("only in base", cmp.only_base), ("only in head", cmp.only_head)):
         for n in names:
             lines.append(f"  {label}: {_short(n)}")
     n_reg = sum(t.verdict == "regression" for t in cmp.timings)
     n_imp = sum(t.verdict == "improvement" for t in cmp.timings)
-    lines.append(f"summary: {n_reg} regression(s), {n_imp} improvement(s), "
-                 f"{len(cmp.quality)} quality change(s) -> "
-                 + ("FAIL" if exit_status(cmp) else "OK"))
+    lines.append(
+        f"summary: {n_reg} regression(s), {n_imp} improvement(s), "
+        f"{len(cmp.quality)} quality change(s) -> " + ("FAIL" if exit_status(cmp) else "OK")
+    )
     return "\n".join(lines)
 
 

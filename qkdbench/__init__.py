@@ -16,6 +16,19 @@ from .exceptions import InputError
 from .io import read_instance, read_plan, write_instance, write_plan
 from .model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 
-__all__ = ["__version__", "CostTable", "Demand", "Instance", "InputError", "Link", "Params",
-           "Plan", "Request", "Route", "read_instance", "read_plan", "write_instance",
-           "write_plan"]
+__all__ = [
+    "__version__",
+    "CostTable",
+    "Demand",
+    "Instance",
+    "InputError",
+    "Link",
+    "Params",
+    "Plan",
+    "Request",
+    "Route",
+    "read_instance",
+    "read_plan",
+    "write_instance",
+    "write_plan",
+]

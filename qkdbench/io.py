@@ -36,10 +36,20 @@ from .utils.files import read_json, write_json
 from .utils.jsonsafe import json_safe
 from .utils.statuses import PLAN_STATUSES
 
-__all__ = ["INSTANCE_FORMAT", "INSTANCE_FORMAT_2", "INSTANCE_FORMATS", "PLAN_FORMAT",
-           "read_instance", "write_instance",
-           "instance_from_dict", "instance_to_dict", "read_plan", "write_plan",
-           "plan_from_dict", "plan_to_dict"]
+__all__ = [
+    "INSTANCE_FORMAT",
+    "INSTANCE_FORMAT_2",
+    "INSTANCE_FORMATS",
+    "PLAN_FORMAT",
+    "read_instance",
+    "write_instance",
+    "instance_from_dict",
+    "instance_to_dict",
+    "read_plan",
+    "write_plan",
+    "plan_from_dict",
+    "plan_to_dict",
+]
 
 INSTANCE_FORMAT = "qkdbench-instance/1"
 #: Format of an instance that uses an extension key (docs/formats.md, "Extension keys").
@@ -59,9 +69,14 @@ def _require(obj: Mapping, key: str, place: str) -> Any:
     return obj[key]
 
 
-def _check_keys(obj: Mapping, known: set[str], place: str, *,
-                extensions: frozenset[str] | set[str] = frozenset(),
-                version2: bool = True) -> None:
+def _check_keys(
+    obj: Mapping,
+    known: set[str],
+    place: str,
+    *,
+    extensions: frozenset[str] | set[str] = frozenset(),
+    version2: bool = True,
+) -> None:
     """Reject a key not in ``known | extensions``, and an extension key in a ``/1`` file."""
     if not isinstance(obj, Mapping):
         raise InputError("expected an object", place)
@@ -72,8 +87,10 @@ def _check_keys(obj: Mapping, known: set[str], place: str, *,
     if not version2:
         ext = sorted(set(obj) & set(extensions))
         if ext:
-            raise InputError(f"extension key {ext[0]!r} needs format {INSTANCE_FORMAT_2!r}",
-                             f"{place}.{ext[0]}" if place else ext[0])
+            raise InputError(
+                f"extension key {ext[0]!r} needs format {INSTANCE_FORMAT_2!r}",
+                f"{place}.{ext[0]}" if place else ext[0],
+            )
 
 
 def _node_id(value: Any, place: str) -> Any:
@@ -98,28 +115,37 @@ def _distribution(raw: Any, place: str) -> Demand:
 def _link(ln: Any, place: str, v2: bool) -> Link:
     u = _node_id(_require(ln, "u", place), f"{place}.u")
     v = _node_id(_require(ln, "v", place), f"{place}.v")
-    length = check_number(_require(ln, "length_km", place), f"{place}.length_km",
-                          positive=True)
-    _check_keys(ln, {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"}, place,
-                extensions={"fixed_cost", "kind", "unit_costs"}, version2=v2)
+    length = check_number(_require(ln, "length_km", place), f"{place}.length_km", positive=True)
+    _check_keys(
+        ln,
+        {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"},
+        place,
+        extensions={"fixed_cost", "kind", "unit_costs"},
+        version2=v2,
+    )
     extra: dict[str, Any] = {}
     for attr in ("W_qkd", "W_kml", "span_km"):
         if attr in ln:
             integer = attr.startswith("W_")
-            val = check_number(ln[attr], f"{place}.{attr}", nonneg=integer,
-                               positive=not integer, integer=integer)
+            val = check_number(
+                ln[attr], f"{place}.{attr}", nonneg=integer, positive=not integer, integer=integer
+            )
             extra[attr] = int(val) if integer else val
     if "key_rate_kbps" in ln:
         rate = ln["key_rate_kbps"]
         if isinstance(rate, Mapping):
             if not v2:
-                raise InputError(f"a key-rate distribution needs format {INSTANCE_FORMAT_2!r}",
-                                 f"{place}.key_rate_kbps")
+                raise InputError(
+                    f"a key-rate distribution needs format {INSTANCE_FORMAT_2!r}",
+                    f"{place}.key_rate_kbps",
+                )
             states = rate.get("values")
             for i, x in enumerate(states if isinstance(states, list) else []):
                 if isinstance(x, (int, float)) and not isinstance(x, bool) and x <= 0:
-                    raise InputError(f"a key-rate state must be positive, got {float(x)!r}",
-                                     f"{place}.key_rate_kbps.values[{i}]")
+                    raise InputError(
+                        f"a key-rate state must be positive, got {float(x)!r}",
+                        f"{place}.key_rate_kbps.values[{i}]",
+                    )
             extra["key_rate_kbps"] = _distribution(rate, f"{place}.key_rate_kbps")
         else:
             extra["key_rate_kbps"] = check_number(rate, f"{place}.key_rate_kbps", positive=True)
@@ -139,8 +165,9 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
 
 def _request(rq: Any, place: str, v2: bool) -> Request:
     rid = _require(rq, "id", place)
-    _check_keys(rq, {"id", "source", "target", "demand"}, place, extensions={"targets"},
-                version2=v2)
+    _check_keys(
+        rq, {"id", "source", "target", "demand"}, place, extensions={"targets"}, version2=v2
+    )
     if isinstance(rid, bool) or not isinstance(rid, (str, int)):
         raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
     src = _node_id(_require(rq, "source", place), f"{place}.source")
@@ -153,8 +180,9 @@ def _request(rq: Any, place: str, v2: bool) -> Request:
         raise InputError("give either 'target' or 'targets', not both", place)
     raw = rq["targets"]
     if not isinstance(raw, list) or not raw:
-        raise InputError("expected a non-empty list of {node, provider, service_cost}",
-                         f"{place}.targets")
+        raise InputError(
+            "expected a non-empty list of {node, provider, service_cost}", f"{place}.targets"
+        )
     targets = []
     for t, tg in enumerate(raw):
         tp = f"{place}.targets[{t}]"
@@ -162,8 +190,7 @@ def _request(rq: Any, place: str, v2: bool) -> Request:
         node = _node_id(_require(tg, "node", tp), f"{tp}.node")
         prov = _require(tg, "provider", tp)
         if not isinstance(prov, str) or not prov:
-            raise InputError(f"provider must be a non-empty string, got {prov!r}",
-                             f"{tp}.provider")
+            raise InputError(f"provider must be a non-empty string, got {prov!r}", f"{tp}.provider")
         cost = check_number(tg.get("service_cost", 0.0), f"{tp}.service_cost", nonneg=True)
         targets.append(Target(node, prov, cost))
     return Request(rid, src, None, demand, tuple(targets))
@@ -178,8 +205,7 @@ def _providers(raw: Any) -> tuple[Provider, ...]:
         _check_keys(pv, {"id", "capacity"}, place)
         pid = _require(pv, "id", place)
         if not isinstance(pid, str) or not pid:
-            raise InputError(f"provider id must be a non-empty string, got {pid!r}",
-                             f"{place}.id")
+            raise InputError(f"provider id must be a non-empty string, got {pid!r}", f"{place}.id")
         cap = pv.get("capacity")
         if cap is not None:
             cap = int(check_number(cap, f"{place}.capacity", nonneg=True, integer=True))
@@ -218,21 +244,31 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         raise InputError("expected a JSON object at the top level")
     fmt = data.get("format")
     if fmt not in INSTANCE_FORMATS:
-        raise InputError(f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r} or "
-                         f"{INSTANCE_FORMAT_2!r}", "format")
+        raise InputError(
+            f"unsupported format {fmt!r}, expected {INSTANCE_FORMAT!r} or {INSTANCE_FORMAT_2!r}",
+            "format",
+        )
     v2 = fmt == INSTANCE_FORMAT_2
-    _check_keys(data, {"format", "name", "params", "costs", "nodes", "links", "requests"}, "",
-                extensions={"providers"}, version2=v2)
+    _check_keys(
+        data,
+        {"format", "name", "params", "costs", "nodes", "links", "requests"},
+        "",
+        extensions={"providers"},
+        version2=v2,
+    )
     params = Params.from_dict(data.get("params", {}))
     raw_costs = data.get("costs", {})
     if isinstance(raw_costs, Mapping):
         for ph, table in raw_costs.items():
             if isinstance(table, Mapping) and "site" in table:
                 if ph != "r":
-                    raise InputError("'site' is a one-off reservation cost: it belongs to "
-                                     "phase 'r' only", f"costs.{ph}.site")
-                _check_keys(table, set(table) - {"site"}, f"costs.{ph}",
-                            extensions={"site"}, version2=v2)
+                    raise InputError(
+                        "'site' is a one-off reservation cost: it belongs to phase 'r' only",
+                        f"costs.{ph}.site",
+                    )
+                _check_keys(
+                    table, set(table) - {"site"}, f"costs.{ph}", extensions={"site"}, version2=v2
+                )
     costs = CostTable.from_dict(raw_costs)
     raw_nodes = _require(data, "nodes", "")
     if not isinstance(raw_nodes, list):
@@ -245,8 +281,7 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         if n.get("name") is not None:
             names[nid] = str(n["name"])
         if "fixed_cost" in n:
-            node_costs[nid] = check_number(n["fixed_cost"], f"nodes[{i}].fixed_cost",
-                                           nonneg=True)
+            node_costs[nid] = check_number(n["fixed_cost"], f"nodes[{i}].fixed_cost", nonneg=True)
     raw_links = _require(data, "links", "")
     if not isinstance(raw_links, list):
         raise InputError("expected a list", "links")
@@ -259,10 +294,21 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     if "providers" in data and not providers:
         for k, rq in enumerate(reqs):
             if rq.targets:  # the list is given: it must name every provider a target names
-                raise InputError(f"unknown provider {rq.targets[0].provider!r} (the providers "
-                                 "list is empty)", f"requests[{k}].targets[0].provider")
-    return Instance(tuple(nodes), tuple(links), tuple(reqs), params, costs,
-                    str(data.get("name", "instance")), names, node_costs, providers)
+                raise InputError(
+                    f"unknown provider {rq.targets[0].provider!r} (the providers list is empty)",
+                    f"requests[{k}].targets[0].provider",
+                )
+    return Instance(
+        tuple(nodes),
+        tuple(links),
+        tuple(reqs),
+        params,
+        costs,
+        str(data.get("name", "instance")),
+        names,
+        node_costs,
+        providers,
+    )
 
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
@@ -291,8 +337,10 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
     for r in instance.requests:
         rd: dict[str, Any] = {"id": r.id, "source": r.source}
         if r.targets:
-            rd["targets"] = [{"node": t.node, "provider": t.provider,
-                              "service_cost": t.service_cost} for t in r.targets]
+            rd["targets"] = [
+                {"node": t.node, "provider": t.provider, "service_cost": t.service_cost}
+                for t in r.targets
+            ]
         else:
             rd["target"] = r.target
         rd["demand"] = r.demand.to_dict()
@@ -307,9 +355,10 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
         "requests": requests,
     }
     if instance.providers:
-        out["providers"] = [{"id": p.id, **({} if p.capacity is None
-                                             else {"capacity": p.capacity})}
-                            for p in instance.providers]
+        out["providers"] = [
+            {"id": p.id, **({} if p.capacity is None else {"capacity": p.capacity})}
+            for p in instance.providers
+        ]
     return out
 
 
@@ -343,11 +392,16 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT,
         "instance": plan.instance_name,
         "planner": plan.planner,
-        "requests": [{"id": r.request_id,
-                      **({"provider": r.provider} if r.provider is not None else {}),
-                      "path": list(r.path),
-                      "reserve_qkd": json_safe(list(r.reserve_qkd)),
-                      "reserve_km": json_safe(list(r.reserve_km))} for r in plan.routes],
+        "requests": [
+            {
+                "id": r.request_id,
+                **({"provider": r.provider} if r.provider is not None else {}),
+                "path": list(r.path),
+                "reserve_qkd": json_safe(list(r.reserve_qkd)),
+                "reserve_km": json_safe(list(r.reserve_km)),
+            }
+            for r in plan.routes
+        ],
         "stats": json_safe(dict(plan.stats)),
     }
 
@@ -379,8 +433,9 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         for key in ("reserve_qkd", "reserve_km"):
             vals = rq.get(key, [0] * (len(path) - 1))
             if not isinstance(vals, list) or len(vals) != len(path) - 1:
-                raise InputError(f"expected a list of {len(path) - 1} numbers, one per arc",
-                                 f"{place}.{key}")
+                raise InputError(
+                    f"expected a list of {len(path) - 1} numbers, one per arc", f"{place}.{key}"
+                )
             clean = []
             for i, x in enumerate(vals):
                 v = check_number(x, f"{place}.{key}[{i}]")
@@ -388,18 +443,19 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
             res[key] = tuple(clean)
         prov = rq.get("provider")
         if prov is not None and (not isinstance(prov, str) or not prov):
-            raise InputError(f"provider must be a non-empty string, got {prov!r}",
-                             f"{place}.provider")
-        routes.append(Route(str(rid), tuple(path), res["reserve_qkd"], res["reserve_km"],
-                            prov))
+            raise InputError(
+                f"provider must be a non-empty string, got {prov!r}", f"{place}.provider"
+            )
+        routes.append(Route(str(rid), tuple(path), res["reserve_qkd"], res["reserve_km"], prov))
     stats = data.get("stats", {})
     if not isinstance(stats, Mapping):
         raise InputError("expected an object", "stats")
     status = stats.get("status")
     if status is not None and status not in PLAN_STATUSES:
         raise InputError(f"unknown status {status!r}", "stats.status")
-    return Plan(str(data.get("instance", "")), str(data.get("planner", "")), tuple(routes),
-                dict(stats))
+    return Plan(
+        str(data.get("instance", "")), str(data.get("planner", "")), tuple(routes), dict(stats)
+    )
 
 
 def read_plan(path: str | os.PathLike) -> Plan:

@@ -67,8 +67,10 @@ MAX_COUNT = 1e9
 #: Largest ``K`` of :meth:`Demand.uniform` (its support has ``K + 1`` values).
 MAX_UNIFORM_RATE = 100_000
 
-def check_number(value: Any, place: str, *, positive: bool = False,
-                 nonneg: bool = False, integer: bool = False) -> float:
+
+def check_number(
+    value: Any, place: str, *, positive: bool = False, nonneg: bool = False, integer: bool = False
+) -> float:
     """``float(value)`` after checking it is a finite number (and the options).
 
     Raises
@@ -112,12 +114,36 @@ class CostTable:
     6000.0
     """
 
-    r: Mapping[str, float] = field(default_factory=lambda: {
-        "tx": 1500.0, "rx": 2250.0, "km": 1200.0, "si": 150.0, "md": 300.0, "ch": 1.0})
-    e: Mapping[str, float] = field(default_factory=lambda: {
-        "tx": 1500.0, "rx": 2250.0, "km": 1200.0, "si": 150.0, "md": 300.0, "ch": 1.0})
-    o: Mapping[str, float] = field(default_factory=lambda: {
-        "tx": 6000.0, "rx": 9000.0, "km": 3000.0, "si": 500.0, "md": 900.0, "ch": 4.0})
+    r: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "tx": 1500.0,
+            "rx": 2250.0,
+            "km": 1200.0,
+            "si": 150.0,
+            "md": 300.0,
+            "ch": 1.0,
+        }
+    )
+    e: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "tx": 1500.0,
+            "rx": 2250.0,
+            "km": 1200.0,
+            "si": 150.0,
+            "md": 300.0,
+            "ch": 1.0,
+        }
+    )
+    o: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "tx": 6000.0,
+            "rx": 9000.0,
+            "km": 3000.0,
+            "si": 500.0,
+            "md": 900.0,
+            "ch": 4.0,
+        }
+    )
     site: float = 0.0
 
     def __post_init__(self) -> None:
@@ -128,13 +154,11 @@ class CostTable:
                 raise InputError("expected an object of component costs", f"costs.{ph}")
             unknown = set(table) - set(COMPONENTS)
             if unknown:
-                raise InputError(f"unknown cost component {sorted(unknown)[0]!r}",
-                                 f"costs.{ph}")
+                raise InputError(f"unknown cost component {sorted(unknown)[0]!r}", f"costs.{ph}")
             missing = [c for c in COMPONENTS if c not in table]
             if missing:
                 raise InputError(f"missing cost component {missing[0]!r}", f"costs.{ph}")
-            clean = {c: check_number(table[c], f"costs.{ph}.{c}", nonneg=True)
-                     for c in COMPONENTS}
+            clean = {c: check_number(table[c], f"costs.{ph}.{c}", nonneg=True) for c in COMPONENTS}
             object.__setattr__(self, ph, clean)
 
     def matrix(self) -> np.ndarray:
@@ -168,8 +192,10 @@ class CostTable:
             given = dict(given)
             if "site" in given:
                 if ph != "r":
-                    raise InputError("'site' is a one-off reservation cost: it belongs to "
-                                     "phase 'r' only", f"costs.{ph}.site")
+                    raise InputError(
+                        "'site' is a one-off reservation cost: it belongs to phase 'r' only",
+                        f"costs.{ph}.site",
+                    )
                 tables["site"] = given.pop("site")
             tables[ph] = {**getattr(default, ph), **given}
         return cls(**tables)
@@ -211,8 +237,13 @@ class Params:
 
     def to_dict(self) -> dict[str, float]:
         """The ``params`` object of an instance file."""
-        return {"span_km": self.span_km, "key_rate_kbps": self.key_rate_kbps,
-                "W_qkd": self.W_qkd, "W_kml": self.W_kml, "hop_cost": self.hop_cost}
+        return {
+            "span_km": self.span_km,
+            "key_rate_kbps": self.key_rate_kbps,
+            "W_qkd": self.W_qkd,
+            "W_kml": self.W_kml,
+            "hop_cost": self.hop_cost,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
@@ -256,25 +287,32 @@ class UnitCosts:
         for part in ("qkd", "km"):
             vals = tuple(getattr(self, part))
             if len(vals) != len(PHASES):
-                raise InputError(f"expected {len(PHASES)} phase prices, got {len(vals)}",
-                                 f"unit_costs.{part}")
-            object.__setattr__(self, part, tuple(
-                check_number(v, f"unit_costs.{part}.{ph}", nonneg=True)
-                for ph, v in zip(PHASES, vals)))
+                raise InputError(
+                    f"expected {len(PHASES)} phase prices, got {len(vals)}", f"unit_costs.{part}"
+                )
+            object.__setattr__(
+                self,
+                part,
+                tuple(
+                    check_number(v, f"unit_costs.{part}.{ph}", nonneg=True)
+                    for ph, v in zip(PHASES, vals)
+                ),
+            )
 
     @classmethod
     def from_dict(cls, data: Any) -> UnitCosts:
         """Build from ``{"qkd": {"r", "e", "o"}, "km": {"r", "e", "o"}}`` (every key required)."""
         if not isinstance(data, Mapping):
-            raise InputError("expected an object {\"qkd\": {...}, \"km\": {...}}", "unit_costs")
+            raise InputError('expected an object {"qkd": {...}, "km": {...}}', "unit_costs")
         for part in sorted(set(data) - {"qkd", "km"}):
             raise InputError(f"unknown key {part!r}", f"unit_costs.{part}")
         out = {}
         for part in ("qkd", "km"):
             table = data.get(part)
             if not isinstance(table, Mapping):
-                raise InputError("missing or not an object of phase prices "
-                                 "{\"r\", \"e\", \"o\"}", f"unit_costs.{part}")
+                raise InputError(
+                    'missing or not an object of phase prices {"r", "e", "o"}', f"unit_costs.{part}"
+                )
             for key in sorted(set(table) - set(PHASES)):
                 raise InputError(f"unknown phase {key!r}", f"unit_costs.{part}.{key}")
             for ph in PHASES:
@@ -380,15 +418,12 @@ class Demand:
         if len(values) == 0:
             raise InputError("a demand needs at least one value", "demand.values")
         if len(values) != len(probs):
-            raise InputError(f"{len(values)} values but {len(probs)} probabilities",
-                             "demand.probs")
-        v = tuple(check_number(x, f"demand.values[{i}]", nonneg=True)
-                  for i, x in enumerate(values))
+            raise InputError(f"{len(values)} values but {len(probs)} probabilities", "demand.probs")
+        v = tuple(check_number(x, f"demand.values[{i}]", nonneg=True) for i, x in enumerate(values))
         p = tuple(check_number(x, f"demand.probs[{i}]") for i, x in enumerate(probs))
         for i, x in enumerate(p):
             if x <= 0:
-                raise InputError(f"probability must be positive, got {x!r}",
-                                 f"demand.probs[{i}]")
+                raise InputError(f"probability must be positive, got {x!r}", f"demand.probs[{i}]")
         total = math.fsum(p)
         if abs(total - 1.0) > 1e-9:
             raise InputError(f"probabilities sum to {total!r}, not 1", "demand.probs")
@@ -399,11 +434,15 @@ class Demand:
     def uniform(cls, max_rate: int) -> Demand:
         """Key rate uniform on ``{0, 1, ..., max_rate}`` kbps (the paper's ``Omega_f``)."""
         if isinstance(max_rate, bool) or int(max_rate) != max_rate or max_rate < 0:
-            raise InputError(f"max rate must be a non-negative integer, got {max_rate!r}",
-                             "max_rate")
+            raise InputError(
+                f"max rate must be a non-negative integer, got {max_rate!r}", "max_rate"
+            )
         if max_rate > MAX_UNIFORM_RATE:
-            raise InputError(f"max rate {max_rate} is above {MAX_UNIFORM_RATE:,} (a support of "
-                             "that many values per request)", "max_rate")
+            raise InputError(
+                f"max rate {max_rate} is above {MAX_UNIFORM_RATE:,} (a support of "
+                "that many values per request)",
+                "max_rate",
+            )
         n = int(max_rate) + 1
         return cls(tuple(float(k) for k in range(n)), tuple([1.0 / n] * n))
 
@@ -577,8 +616,7 @@ class Instance:
     node_names: Mapping[Any, str] = field(default_factory=dict, compare=False)
     node_fixed_costs: Mapping[Any, float] = field(default_factory=dict)
     providers: tuple[Provider, ...] = ()
-    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
-                                     compare=False)
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "nodes", tuple(self.nodes))
@@ -593,8 +631,9 @@ class Instance:
         index: dict[Any, int] = {}
         for i, n in enumerate(self.nodes):
             if isinstance(n, bool) or not isinstance(n, (int, str)):
-                raise InputError(f"node id must be an integer or a string, got {n!r}",
-                                 f"nodes[{i}].id")
+                raise InputError(
+                    f"node id must be an integer or a string, got {n!r}", f"nodes[{i}].id"
+                )
             if n in index:
                 raise InputError(f"duplicate node id {n!r}", f"nodes[{i}].id")
             index[n] = i
@@ -610,66 +649,79 @@ class Instance:
                 raise InputError(f"self-loop at node {link.u!r}", place)
             key = frozenset((link.u, link.v))
             if key in seen:
-                raise InputError(f"duplicate link {link.u!r}-{link.v!r} "
-                                 f"(also links[{seen[key]}])", place)
+                raise InputError(
+                    f"duplicate link {link.u!r}-{link.v!r} (also links[{seen[key]}])", place
+                )
             seen[key] = k
             check_number(link.length_km, f"{place}.length_km", positive=True)
             for attr in ("W_qkd", "W_kml"):
                 if getattr(link, attr) is not None:
-                    check_number(getattr(link, attr), f"{place}.{attr}", nonneg=True,
-                                  integer=True)
+                    check_number(getattr(link, attr), f"{place}.{attr}", nonneg=True, integer=True)
             if link.span_km is not None:
                 check_number(link.span_km, f"{place}.span_km", positive=True)
             rate = link.key_rate_kbps
             if isinstance(rate, Demand):
                 for i, x in enumerate(rate.values):
                     if x <= 0:
-                        raise InputError(f"a key-rate state must be positive, got {x!r}",
-                                         f"{place}.key_rate_kbps.values[{i}]")
+                        raise InputError(
+                            f"a key-rate state must be positive, got {x!r}",
+                            f"{place}.key_rate_kbps.values[{i}]",
+                        )
             elif rate is not None:
                 check_number(rate, f"{place}.key_rate_kbps", positive=True)
             if link.kind not in LINK_KINDS:
-                raise InputError(f"unknown link kind {link.kind!r}, expected one of "
-                                 f"{', '.join(LINK_KINDS)}", f"{place}.kind")
+                raise InputError(
+                    f"unknown link kind {link.kind!r}, expected one of {', '.join(LINK_KINDS)}",
+                    f"{place}.kind",
+                )
             if link.unit_costs is not None and not isinstance(link.unit_costs, UnitCosts):
                 raise InputError("unit_costs must be UnitCosts", f"{place}.unit_costs")
             if link.kind != "fiber" and link.unit_costs is None:
-                raise InputError(f"a {link.kind} link needs unit_costs (Eqs. 3-8 price fiber "
-                                 "only)", place)
+                raise InputError(
+                    f"a {link.kind} link needs unit_costs (Eqs. 3-8 price fiber only)", place
+                )
             if link.fixed_cost is not None:
                 check_number(link.fixed_cost, f"{place}.fixed_cost", nonneg=True)
             span = link.span_km if link.span_km is not None else self.params.span_km
             if float(link.length_km) / span > MAX_COUNT:
-                raise InputError(f"length {link.length_km!r} km over a span of {span!r} km "
-                                 f"gives more than {MAX_COUNT:.0e} MDI segments", place)
+                raise InputError(
+                    f"length {link.length_km!r} km over a span of {span!r} km "
+                    f"gives more than {MAX_COUNT:.0e} MDI segments",
+                    place,
+                )
         for n, g in self.node_fixed_costs.items():
             if n not in index:
                 raise InputError(f"fixed cost for unknown node {n!r}", "nodes")
             check_number(g, f"nodes[{index[n]}].fixed_cost", nonneg=True)
         ids: dict[str, int] = {}
         graph = None
-        min_rate = min([self.params.key_rate_kbps]
-                       + [min(r.values) if isinstance(r, Demand) else float(r)
-                          for r in (link.key_rate_kbps for link in self.links)
-                          if r is not None])
+        min_rate = min(
+            [self.params.key_rate_kbps]
+            + [
+                min(r.values) if isinstance(r, Demand) else float(r)
+                for r in (link.key_rate_kbps for link in self.links)
+                if r is not None
+            ]
+        )
         providers: dict[str, int | None] = {}
         for i, prov in enumerate(self.providers):
             if not isinstance(prov, Provider):
                 raise InputError("expected a Provider", f"providers[{i}]")
             if not isinstance(prov.id, str) or not prov.id:
-                raise InputError(f"provider id must be a non-empty string, got {prov.id!r}",
-                                 f"providers[{i}].id")
+                raise InputError(
+                    f"provider id must be a non-empty string, got {prov.id!r}", f"providers[{i}].id"
+                )
             if prov.id in providers:
                 raise InputError(f"duplicate provider {prov.id!r}", f"providers[{i}].id")
             if prov.capacity is not None:
-                check_number(prov.capacity, f"providers[{i}].capacity", nonneg=True,
-                             integer=True)
+                check_number(prov.capacity, f"providers[{i}].capacity", nonneg=True, integer=True)
             providers[prov.id] = prov.capacity
         for k, req in enumerate(self.requests):
             place = f"requests[{k}]"
             if not isinstance(req.id, str) or not req.id:
-                raise InputError(f"request id must be a non-empty string, got {req.id!r}",
-                                 f"{place}.id")
+                raise InputError(
+                    f"request id must be a non-empty string, got {req.id!r}", f"{place}.id"
+                )
             if req.id in ids:
                 raise InputError(f"duplicate request id {req.id!r}", f"{place}.id")
             ids[req.id] = k
@@ -688,9 +740,11 @@ class Instance:
                 raise InputError("demand must be a Demand", f"{place}.demand")
             if req.demand.max / min_rate > MAX_COUNT:
                 i = req.demand.values.index(req.demand.max)
-                raise InputError(f"key rate {req.demand.max!r} kbps needs more than "
-                                 f"{MAX_COUNT:.0e} QKD links of {min_rate!r} kbps",
-                                 f"{place}.demand.values[{i}]")
+                raise InputError(
+                    f"key rate {req.demand.max!r} kbps needs more than "
+                    f"{MAX_COUNT:.0e} QKD links of {min_rate!r} kbps",
+                    f"{place}.demand.values[{i}]",
+                )
             if graph is None:
                 graph = nx.Graph()
                 graph.add_nodes_from(self.nodes)
@@ -698,13 +752,19 @@ class Instance:
             for t, sink in enumerate(req.sinks):
                 if not nx.has_path(graph, req.source, sink.node):
                     where = f"{place}.targets[{t}].node" if req.targets else place
-                    raise InputError(f"target {sink.node!r} is unreachable from "
-                                     f"source {req.source!r}", where)
+                    raise InputError(
+                        f"target {sink.node!r} is unreachable from source {req.source!r}", where
+                    )
         if any(cap is not None for cap in providers.values()):
             self._check_provider_capacity(providers)
 
-    def _validate_targets(self, req: Request, place: str, index: Mapping[Any, int],
-                          providers: Mapping[str, int | None]) -> None:
+    def _validate_targets(
+        self,
+        req: Request,
+        place: str,
+        index: Mapping[Any, int],
+        providers: Mapping[str, int | None],
+    ) -> None:
         seen: dict[tuple[Any, str], int] = {}
         for t, tgt in enumerate(req.targets):
             tp = f"{place}.targets[{t}]"
@@ -715,16 +775,21 @@ class Instance:
             if tgt.node == req.source:
                 raise InputError(f"target node {tgt.node!r} is the request's source", f"{tp}.node")
             if not isinstance(tgt.provider, str) or not tgt.provider:
-                raise InputError(f"provider must be a non-empty string, got {tgt.provider!r}",
-                                 f"{tp}.provider")
+                raise InputError(
+                    f"provider must be a non-empty string, got {tgt.provider!r}", f"{tp}.provider"
+                )
             if providers and tgt.provider not in providers:
-                raise InputError(f"unknown provider {tgt.provider!r} (not in providers)",
-                                 f"{tp}.provider")
+                raise InputError(
+                    f"unknown provider {tgt.provider!r} (not in providers)", f"{tp}.provider"
+                )
             check_number(tgt.service_cost, f"{tp}.service_cost", nonneg=True)
             key = (tgt.node, tgt.provider)
             if key in seen:
-                raise InputError(f"duplicate target (node {tgt.node!r}, provider "
-                                 f"{tgt.provider!r}), also targets[{seen[key]}]", tp)
+                raise InputError(
+                    f"duplicate target (node {tgt.node!r}, provider "
+                    f"{tgt.provider!r}), also targets[{seen[key]}]",
+                    tp,
+                )
             seen[key] = t
 
     def _check_provider_capacity(self, providers: Mapping[str, int | None]) -> None:
@@ -745,8 +810,11 @@ class Instance:
             return
         served = nx.maximum_flow_value(g, "_src", "_sink")
         if served < n_any:
-            raise InputError(f"provider capacities can serve at most {served} of the {n_any} "
-                             "requests with targets", "providers")
+            raise InputError(
+                f"provider capacities can serve at most {served} of the {n_any} "
+                "requests with targets",
+                "providers",
+            )
 
     # ---- derived data
     @cached_property
@@ -824,11 +892,19 @@ class Instance:
     @cached_property
     def uses_extensions(self) -> bool:
         """Whether the instance uses an extension key (so its file is ``qkdbench-instance/2``)."""
-        return bool(self.costs.site or self.node_fixed_costs or self.providers
-                    or any(link.fixed_cost is not None or link.kind != "fiber"
-                           or link.unit_costs is not None
-                           or isinstance(link.key_rate_kbps, Demand) for link in self.links)
-                    or any(req.targets for req in self.requests))
+        return bool(
+            self.costs.site
+            or self.node_fixed_costs
+            or self.providers
+            or any(
+                link.fixed_cost is not None
+                or link.kind != "fiber"
+                or link.unit_costs is not None
+                or isinstance(link.key_rate_kbps, Demand)
+                for link in self.links
+            )
+            or any(req.targets for req in self.requests)
+        )
 
     @cached_property
     def features(self) -> frozenset[str]:
@@ -863,8 +939,9 @@ class Instance:
     @cached_property
     def has_fixed_charges(self) -> bool:
         """Whether any link or node has a positive fixed charge (X1)."""
-        return (any(v > 0 for v in self.node_fixed_costs.values())
-                or any(self.link_fixed_cost(k) > 0 for k in range(len(self.links))))
+        return any(v > 0 for v in self.node_fixed_costs.values()) or any(
+            self.link_fixed_cost(k) > 0 for k in range(len(self.links))
+        )
 
     def path_arcs(self, path: Sequence[Any]) -> list[int]:
         """Arc ids along a node path.
@@ -878,8 +955,9 @@ class Instance:
         for i in range(len(path) - 1):
             a = self.arc_index.get((path[i], path[i + 1]))
             if a is None:
-                raise InputError(f"no arc {path[i]!r}->{path[i + 1]!r} in the topology",
-                                 f"path[{i}]")
+                raise InputError(
+                    f"no arc {path[i]!r}->{path[i + 1]!r} in the topology", f"path[{i}]"
+                )
             out.append(a)
         return out
 
@@ -960,5 +1038,3 @@ class Plan:
     def with_stats(self, **stats: Any) -> Plan:
         """A copy with ``stats`` updated."""
         return replace(self, stats={**self.stats, **stats})
-
-

@@ -88,9 +88,15 @@ from .topologies import make_instance, sample_requests, waxman_topology
 from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
-__all__ = ["PlannerCheckError", "CHECKS", "check_instances", "feature_instance",
-           "x23_instance", "planner_checks", "check_planner"]
-
+__all__ = [
+    "PlannerCheckError",
+    "CHECKS",
+    "check_instances",
+    "feature_instance",
+    "x23_instance",
+    "planner_checks",
+    "check_planner",
+]
 
 
 class PlannerCheckError(AssertionError):
@@ -118,26 +124,49 @@ class PlannerCheckError(AssertionError):
 
 def check_instances() -> list[Instance]:
     """The small instances of ``valid_plans``: four topologies and a hand-made one."""
-    wax = sample_requests(waxman_topology(12, seed=3), 6, max_rate=4, seed=4,
-                          name="waxman12-r6-k4-s4")
+    wax = sample_requests(
+        waxman_topology(12, seed=3), 6, max_rate=4, seed=4, name="waxman12-r6-k4-s4"
+    )
     hand = Instance(
         nodes=(1, 2, 3, 4, 5),
-        links=(Link(1, 2, 120.0), Link(2, 3, 90.0, key_rate_kbps=0.5),
-               Link(3, 4, 200.0, W_qkd=9, W_kml=3), Link(4, 5, 60.0), Link(5, 1, 400.0),
-               Link(2, 4, 330.0)),
-        requests=(Request("a", 1, 4, Demand((0.0, 2.0, 5.0), (0.3, 0.5, 0.2))),
-                  Request("b", 3, 5, Demand.uniform(3)),
-                  Request("c", 4, 2, Demand.point(1.5)),
-                  Request("d", 5, 3, Demand.empirical([0.5, 4.0, 4.0, 1.0]))),
+        links=(
+            Link(1, 2, 120.0),
+            Link(2, 3, 90.0, key_rate_kbps=0.5),
+            Link(3, 4, 200.0, W_qkd=9, W_kml=3),
+            Link(4, 5, 60.0),
+            Link(5, 1, 400.0),
+            Link(2, 4, 330.0),
+        ),
+        requests=(
+            Request("a", 1, 4, Demand((0.0, 2.0, 5.0), (0.3, 0.5, 0.2))),
+            Request("b", 3, 5, Demand.uniform(3)),
+            Request("c", 4, 2, Demand.point(1.5)),
+            Request("d", 5, 3, Demand.empirical([0.5, 4.0, 4.0, 1.0])),
+        ),
         params=Params(W_qkd=12, W_kml=4, hop_cost=25.0),
-        name="hand-5")
-    return [make_instance("usnet", 8, 5, seed=1), make_instance("nsfnet", 6, 3, seed=2),
-            make_instance("cost239", 5, 8, seed=3), wax, hand]
+        name="hand-5",
+    )
+    return [
+        make_instance("usnet", 8, 5, seed=1),
+        make_instance("nsfnet", 6, 3, seed=2),
+        make_instance("cost239", 5, 8, seed=3),
+        wax,
+        hand,
+    ]
 
 
-def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_rate: int = 4,
-                 seed: int = 0, *, providers: bool = True, states: bool = True,
-                 prices: bool = True, n_targets: int = 2, capacity: bool = True) -> Instance:
+def x23_instance(
+    topology: str | Instance = "nsfnet",
+    n_requests: int = 5,
+    max_rate: int = 4,
+    seed: int = 0,
+    *,
+    providers: bool = True,
+    states: bool = True,
+    prices: bool = True,
+    n_targets: int = 2,
+    capacity: bool = True,
+) -> Instance:
     """A seeded random instance with the X2 and X3 extensions, for tests and checks.
 
     Parameters
@@ -185,14 +214,17 @@ def x23_instance(topology: str | Instance = "nsfnet", n_requests: int = 5, max_r
             req = reqs[f]
             others = [n for n in base.nodes if n != req.source]
             pick = rng.choice(len(others), size=min(n_targets, len(others)), replace=False)
-            tg = tuple(Target(others[int(j)], "AB"[t % 2], float(np.round(rng.uniform(0, 2000))))
-                       for t, j in enumerate(pick))
+            tg = tuple(
+                Target(others[int(j)], "AB"[t % 2], float(np.round(rng.uniform(0, 2000))))
+                for t, j in enumerate(pick)
+            )
             reqs[f] = Request(req.id, req.source, None, req.demand, tg)
             n_any += 1
         if capacity:
             provs = (Provider("A", n_any // 2), Provider("B"))
-    return replace(base, links=tuple(links), requests=tuple(reqs), providers=provs,
-                   name=f"{base.name}-x23")
+    return replace(
+        base, links=tuple(links), requests=tuple(reqs), providers=provs, name=f"{base.name}-x23"
+    )
 
 
 def feature_instance(feature: str) -> Instance:
@@ -205,27 +237,41 @@ def feature_instance(feature: str) -> Instance:
     """
     links = [Link(1, 2, 120.0), Link(2, 3, 90.0), Link(1, 3, 250.0), Link(3, 4, 60.0)]
     costs = CostTable()
-    reqs = [Request("a", 1, 3, Demand((0.0, 2.0), (0.4, 0.6))),
-            Request("b", 2, 4, Demand.uniform(2)),
-            Request("c", 4, 1, Demand.point(1.0))]
+    reqs = [
+        Request("a", 1, 3, Demand((0.0, 2.0), (0.4, 0.6))),
+        Request("b", 2, 4, Demand.uniform(2)),
+        Request("c", 4, 1, Demand.point(1.0)),
+    ]
     provs: tuple[Provider, ...] = ()
     if feature == "fixed_charges":
         costs = CostTable(site=500.0)
     elif feature == "link_prices":
-        links[2] = Link(1, 3, 250.0, kind="free-space",
-                        unit_costs=UnitCosts((800.0, 800.0, 3000.0), (400.0, 400.0, 1500.0)))
+        links[2] = Link(
+            1,
+            3,
+            250.0,
+            kind="free-space",
+            unit_costs=UnitCosts((800.0, 800.0, 3000.0), (400.0, 400.0, 1500.0)),
+        )
     elif feature == "link_states":
         links[1] = Link(2, 3, 90.0, key_rate_kbps=Demand((0.25, 1.0), (0.3, 0.7)))
     elif feature == "providers":
-        reqs[0] = Request("a", 1, None, reqs[0].demand,
-                          (Target(3, "A", 100.0), Target(4, "B", 300.0)))
-        reqs[2] = Request("c", 4, None, reqs[2].demand,
-                          (Target(3, "A", 0.0), Target(2, "B", 50.0)))
+        reqs[0] = Request(
+            "a", 1, None, reqs[0].demand, (Target(3, "A", 100.0), Target(4, "B", 300.0))
+        )
+        reqs[2] = Request("c", 4, None, reqs[2].demand, (Target(3, "A", 0.0), Target(2, "B", 50.0)))
         provs = (Provider("A", 1), Provider("B"))
     else:
         raise ValueError(f"unknown feature {feature!r}")
-    return Instance((1, 2, 3, 4), tuple(links), tuple(reqs), Params(W_qkd=12, W_kml=4),
-                    costs, name=f"tiny-{feature}", providers=provs)
+    return Instance(
+        (1, 2, 3, 4),
+        tuple(links),
+        tuple(reqs),
+        Params(W_qkd=12, W_kml=4),
+        costs,
+        name=f"tiny-{feature}",
+        providers=provs,
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -270,8 +316,16 @@ def _require_valid(check: str, p: Planner, inst: Instance, plan: Plan) -> float:
 
 def _same_routes(a: Plan, b: Plan) -> bool:
     def key(plan):
-        return sorted((r.request_id, tuple(r.path), tuple(map(int, r.reserve_qkd)),
-                                   tuple(map(int, r.reserve_km))) for r in plan.routes)
+        return sorted(
+            (
+                r.request_id,
+                tuple(r.path),
+                tuple(map(int, r.reserve_qkd)),
+                tuple(map(int, r.reserve_km)),
+            )
+            for r in plan.routes
+        )
+
     return key(a) == key(b)
 
 
@@ -295,15 +349,19 @@ def check_protocol(make: Callable[[], Planner], **_: Any) -> None:
         _fail("protocol", str(name), "no plan() method")
 
 
-def check_valid_plans(make: Callable[[], Planner], *, instances: Sequence[Instance] | None = None,
-                      **_: Any) -> None:
+def check_valid_plans(
+    make: Callable[[], Planner], *, instances: Sequence[Instance] | None = None, **_: Any
+) -> None:
     """Valid, feasible, costed plans on several topologies and sizes."""
     p = make()
     for inst in instances or check_instances():
         plan = _run(p, "valid_plans", inst, seed=0)
         if plan.instance_name != inst.name:
-            _fail("valid_plans", p.name, f"plan names instance {plan.instance_name!r}, "
-                                         f"not {inst.name!r}")
+            _fail(
+                "valid_plans",
+                p.name,
+                f"plan names instance {plan.instance_name!r}, not {inst.name!r}",
+            )
         _require_valid("valid_plans", p, inst, plan)
         try:
             json.dumps(plan_to_dict(plan))
@@ -354,15 +412,24 @@ def check_roundtrip(make: Callable[[], Planner], **_: Any) -> None:
             back = read_plan(path)
         except Exception as exc:
             _fail("roundtrip", p.name, f"{type(exc).__name__}: {exc}")
-    if not _same_routes(plan, back) or back.planner != plan.planner \
-            or back.instance_name != plan.instance_name:
+    if (
+        not _same_routes(plan, back)
+        or back.planner != plan.planner
+        or back.instance_name != plan.instance_name
+    ):
         _fail("roundtrip", p.name, "the plan read back differs from the plan written")
     if evaluate(inst, back).total != cost:
         _fail("roundtrip", p.name, "the plan read back has another cost")
 
 
-def check_time_limit(make: Callable[[], Planner], *, time_limit: float = 2.0,
-                     time_factor: float = 2.0, time_margin: float = 10.0, **_: Any) -> None:
+def check_time_limit(
+    make: Callable[[], Planner],
+    *,
+    time_limit: float = 2.0,
+    time_factor: float = 2.0,
+    time_margin: float = 10.0,
+    **_: Any,
+) -> None:
     """The call returns within ``time_factor * time_limit + time_margin`` seconds."""
     inst = make_instance("usnet", 40, 10, seed=9)
     p = make()
@@ -371,8 +438,11 @@ def check_time_limit(make: Callable[[], Planner], *, time_limit: float = 2.0,
     took = time.perf_counter() - start
     allowed = time_factor * time_limit + time_margin
     if took > allowed:
-        _fail("time_limit", p.name, f"took {took:.2f} s with time_limit={time_limit:g} "
-                                    f"(allowed {allowed:.2f} s)")
+        _fail(
+            "time_limit",
+            p.name,
+            f"took {took:.2f} s with time_limit={time_limit:g} (allowed {allowed:.2f} s)",
+        )
     _require_valid("time_limit", p, inst, plan)
 
 
@@ -386,8 +456,11 @@ def check_edge_cases(make: Callable[[], Planner], **_: Any) -> None:
         if not str(exc).strip():
             _fail("edge_cases", p.name, "zero requests: ValueError without a message")
     except Exception as exc:
-        _fail("edge_cases", p.name, f"zero requests: {type(exc).__name__}: {exc} "
-                                    "(expected an empty plan or a ValueError)")
+        _fail(
+            "edge_cases",
+            p.name,
+            f"zero requests: {type(exc).__name__}: {exc} (expected an empty plan or a ValueError)",
+        )
     else:
         if not isinstance(plan, Plan) or plan.routes:
             _fail("edge_cases", p.name, "zero requests: expected a plan without routes")
@@ -405,20 +478,29 @@ def _require_providers(check: str, p: Planner, inst: Instance, plan: Plan) -> No
         if route is None or not req.is_anycast:
             continue
         if route.provider is None:
-            _fail(check, p.name, f"request {req.id!r} on {inst.name!r} has targets but its "
-                                 "route names no provider")
-        ok = [t for t in req.targets if t.provider == route.provider
-              and t.node == route.path[-1]]
+            _fail(
+                check,
+                p.name,
+                f"request {req.id!r} on {inst.name!r} has targets but its route names no provider",
+            )
+        ok = [t for t in req.targets if t.provider == route.provider and t.node == route.path[-1]]
         if not ok:
-            _fail(check, p.name, f"request {req.id!r} on {inst.name!r}: route ends at "
-                                 f"{route.path[-1]!r}, not a target of provider "
-                                 f"{route.provider!r}")
+            _fail(
+                check,
+                p.name,
+                f"request {req.id!r} on {inst.name!r}: route ends at "
+                f"{route.path[-1]!r}, not a target of provider "
+                f"{route.provider!r}",
+            )
         served[str(route.provider)] = served.get(str(route.provider), 0) + 1
     for pid, n in served.items():
         cap = inst.provider_capacity.get(pid)
         if cap is not None and n > cap:
-            _fail(check, p.name, f"provider {pid!r} serves {n} requests on {inst.name!r}, "
-                                 f"capacity {cap}")
+            _fail(
+                check,
+                p.name,
+                f"provider {pid!r} serves {n} requests on {inst.name!r}, capacity {cap}",
+            )
 
 
 def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
@@ -438,8 +520,11 @@ def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
         except InputError:
             pass
         else:
-            _fail("extensions", p.name, f"check_supports accepts {inst.name!r} although "
-                                        f"{feature!r} is not declared")
+            _fail(
+                "extensions",
+                p.name,
+                f"check_supports accepts {inst.name!r} although {feature!r} is not declared",
+            )
         if not explicit:
             continue
         try:
@@ -447,9 +532,13 @@ def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
         except InputError:
             continue
         except Exception as exc:
-            _fail("extensions", p.name, f"{feature!r} is not declared, and plan() raised "
-                                        f"{type(exc).__name__}: {exc} on {inst.name!r} "
-                                        "instead of an InputError")
+            _fail(
+                "extensions",
+                p.name,
+                f"{feature!r} is not declared, and plan() raised "
+                f"{type(exc).__name__}: {exc} on {inst.name!r} "
+                "instead of an InputError",
+            )
         _require_valid("extensions", p, inst, plan)
         _require_providers("extensions", p, inst, plan)
     if "providers" in declared:
@@ -472,9 +561,13 @@ CHECKS: dict[str, Callable[..., None]] = {
 }
 
 
-def planner_checks(planner: Any, *, params: Mapping[str, Any] | None = None,
-                   checks: Sequence[str] | None = None, **options: Any
-                   ) -> Iterator[tuple[str, Callable[[], None]]]:
+def planner_checks(
+    planner: Any,
+    *,
+    params: Mapping[str, Any] | None = None,
+    checks: Sequence[str] | None = None,
+    **options: Any,
+) -> Iterator[tuple[str, Callable[[], None]]]:
     """Yield ``(check name, callable)`` pairs; each callable runs one check.
 
     Parameters
@@ -491,10 +584,16 @@ def planner_checks(planner: Any, *, params: Mapping[str, Any] | None = None,
         yield name, functools.partial(fn, make, **options)
 
 
-def check_planner(planner: Any, *, params: Mapping[str, Any] | None = None,
-                  checks: Sequence[str] | None = None, time_limit: float = 2.0,
-                  time_factor: float = 2.0, time_margin: float = 10.0,
-                  instances: Sequence[Instance] | None = None) -> dict[str, float]:
+def check_planner(
+    planner: Any,
+    *,
+    params: Mapping[str, Any] | None = None,
+    checks: Sequence[str] | None = None,
+    time_limit: float = 2.0,
+    time_factor: float = 2.0,
+    time_margin: float = 10.0,
+    instances: Sequence[Instance] | None = None,
+) -> dict[str, float]:
     """Run the conformance checks on a planner.
 
     Parameters
@@ -524,9 +623,15 @@ def check_planner(planner: Any, *, params: Mapping[str, Any] | None = None,
         At the first failing check, naming it and the problem.
     """
     out: dict[str, float] = {}
-    for name, run in planner_checks(planner, params=params, checks=checks,
-                                    time_limit=time_limit, time_factor=time_factor,
-                                    time_margin=time_margin, instances=instances):
+    for name, run in planner_checks(
+        planner,
+        params=params,
+        checks=checks,
+        time_limit=time_limit,
+        time_factor=time_factor,
+        time_margin=time_margin,
+        instances=instances,
+    ):
         start = time.perf_counter()
         run()
         out[name] = time.perf_counter() - start

@@ -17,30 +17,63 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(args):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def test_train_then_evaluate_a_tiny_agent(tmp_path):
     """A real, tiny training run and its evaluation against CO-QBN and the exact optimum."""
     out = tmp_path / "agent.zip"
-    res = _run(["rl", "train", "--out", str(out), "--family", "nsfnet", "--requests", "4",
-                "--max-rate", "3", "--timesteps", "64", "--instances", "2", "--envs", "2",
-                "--k", "1", "--json", "--quiet"])
+    res = _run(
+        [
+            "rl",
+            "train",
+            "--out",
+            str(out),
+            "--family",
+            "nsfnet",
+            "--requests",
+            "4",
+            "--max-rate",
+            "3",
+            "--timesteps",
+            "64",
+            "--instances",
+            "2",
+            "--envs",
+            "2",
+            "--k",
+            "1",
+            "--json",
+            "--quiet",
+        ]
+    )
     assert res.returncode == 0, res.stderr
     info = json.loads(res.stdout)
     assert info["timesteps"] == 64 and out.is_file()
     assert info["env"]["k"] == 1 and info["family"]["topology"] == "nsfnet"
     bad = tmp_path / "bad.zip"
     bad.write_text("not a zip")
-    code = ("import sys, json; from qkdbench.rl.train import evaluate_agent, summarize, "
-            "load_agent; from qkdbench.exceptions import InputError\n"
-            "try:\n    load_agent(sys.argv[2])\nexcept InputError as e:\n    print(e)\n"
-            "df = evaluate_agent(sys.argv[1], [1, 2], planners=['coqbn', 'exact'])\n"
-            "print(json.dumps(summarize(df).to_dict(orient='records')))")
+    code = (
+        "import sys, json; from qkdbench.rl.train import evaluate_agent, summarize, "
+        "load_agent; from qkdbench.exceptions import InputError\n"
+        "try:\n    load_agent(sys.argv[2])\nexcept InputError as e:\n    print(e)\n"
+        "df = evaluate_agent(sys.argv[1], [1, 2], planners=['coqbn', 'exact'])\n"
+        "print(json.dumps(summarize(df).to_dict(orient='records')))"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", code, str(out), str(bad)], capture_output=True,
-                         text=True, env=env, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(out), str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     lines = res.stdout.strip().splitlines()
     assert any(str(bad) in line and "not a saved MaskablePPO agent" in line for line in lines)

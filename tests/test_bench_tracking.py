@@ -31,6 +31,7 @@ def _noisy(rng, centre, n, sigma):
 
 # --- statistics ---------------------------------------------------------------------
 
+
 def test_mann_whitney_exact_values():
     # complete separation, 4 against 4: one arrangement of C(8, 4) = 70
     assert ts.mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(1 / 70)
@@ -119,21 +120,42 @@ def test_false_alarm_rate_on_identical_distributions():
 
 def test_power_against_a_20_percent_slowdown():
     rng = np.random.default_rng(6)
-    hits = sum(ts.compare_timings("k", _noisy(rng, 1.0, 5, 0.03),
-                                  _noisy(rng, 1.2, 5, 0.03), seed=i).verdict == "regression"
-               for i in range(100))
+    hits = sum(
+        ts.compare_timings(
+            "k", _noisy(rng, 1.0, 5, 0.03), _noisy(rng, 1.2, 5, 0.03), seed=i
+        ).verdict
+        == "regression"
+        for i in range(100)
+    )
     assert hits >= 95
 
 
 # --- quality ------------------------------------------------------------------------
 
+
 def test_quality_fields_leave_out_timings():
-    info = {"instance": "usnet-r30-k10-s1", "cost": 62449118.18181818, "gap_pct": 0.0,
-            "seconds": 0.1, "warm_s": 0.2, "build_s": 0.5, "solve_s": 5.7, "runtime_s": 6.4,
-            "build_share": 0.1, "pairs": 1315, "status": "optimal", "terms": 2222}
+    info = {
+        "instance": "usnet-r30-k10-s1",
+        "cost": 62449118.18181818,
+        "gap_pct": 0.0,
+        "seconds": 0.1,
+        "warm_s": 0.2,
+        "build_s": 0.5,
+        "solve_s": 5.7,
+        "runtime_s": 6.4,
+        "build_share": 0.1,
+        "pairs": 1315,
+        "status": "optimal",
+        "terms": 2222,
+    }
     assert ts.quality_fields(info) == {
-        "instance": "usnet-r30-k10-s1", "cost": 62449118.18181818, "gap_pct": 0.0,
-        "pairs": 1315, "status": "optimal", "terms": 2222}
+        "instance": "usnet-r30-k10-s1",
+        "cost": 62449118.18181818,
+        "gap_pct": 0.0,
+        "pairs": 1315,
+        "status": "optimal",
+        "terms": 2222,
+    }
 
 
 def test_a_last_bit_cost_change_is_a_behaviour_change():
@@ -141,31 +163,43 @@ def test_a_last_bit_cost_change_is_a_behaviour_change():
     head = [{"cost": 62449118.18181819, "seconds": 0.5}] * 3
     changes, unstable = ts.compare_quality("q", base, head)
     assert [(c.field, c.base, c.head) for c in changes] == [
-        ("cost", (62449118.18181818,), (62449118.18181819,))]
+        ("cost", (62449118.18181818,), (62449118.18181819,))
+    ]
     assert unstable == []
-    assert ts.compare_quality("q", base, [{"cost": 62449118.18181818, "seconds": 9}]) \
-        == ([], [])
+    assert ts.compare_quality("q", base, [{"cost": 62449118.18181818, "seconds": 9}]) == ([], [])
 
 
 def test_quality_field_appearing_or_varying_is_reported():
     changes, unstable = ts.compare_quality(
-        "q", [{"cost": 1.0}, {"cost": 2.0}], [{"cost": 1.0, "status": "optimal"}] * 2)
+        "q", [{"cost": 1.0}, {"cost": 2.0}], [{"cost": 1.0, "status": "optimal"}] * 2
+    )
     assert {c.field for c in changes} == {"cost", "status"}
     assert [(u.field, u.base) for u in unstable] == [("cost", (1.0, 2.0))]
 
 
 # --- whole comparisons on pytest-benchmark-shaped results ----------------------------
 
+
 def _run(times: dict[str, float], extra: dict[str, dict] | None = None) -> dict:
     extra = extra or {}
-    return {"benchmarks": [{"fullname": f"benchmarks/bench_x.py::{n}", "name": n,
-                            "stats": {"median": t, "mean": t},
-                            "extra_info": extra.get(n, {})} for n, t in times.items()]}
+    return {
+        "benchmarks": [
+            {
+                "fullname": f"benchmarks/bench_x.py::{n}",
+                "name": n,
+                "stats": {"median": t, "mean": t},
+                "extra_info": extra.get(n, {}),
+            }
+            for n, t in times.items()
+        ]
+    }
 
 
 def _runs(rng, centres, n=5, sigma=0.03, extra=None):
-    return [_run({k: float(_noisy(rng, c, 1, sigma)[0]) for k, c in centres.items()}, extra)
-            for _ in range(n)]
+    return [
+        _run({k: float(_noisy(rng, c, 1, sigma)[0]) for k, c in centres.items()}, extra)
+        for _ in range(n)
+    ]
 
 
 QUALITY = {"test_quality[coqbn]": {"cost": 64030863.63636364, "gap_pct": 2.53, "seconds": 0.002}}
@@ -181,8 +215,11 @@ def test_compare_runs_unchanged_slowed_and_changed_cost():
 
     slow = ts.compare_runs(base, _runs(rng, dict(CENTRES, test_kernel=2e-3), extra=QUALITY))
     verdicts = {t.name.split("::")[1]: t.verdict for t in slow.timings}
-    assert verdicts == {"test_kernel": "regression", "test_twin": "same",
-                        "test_quality[coqbn]": "same"}
+    assert verdicts == {
+        "test_kernel": "regression",
+        "test_twin": "same",
+        "test_quality[coqbn]": "same",
+    }
     assert ts.exit_status(slow) == 1
     assert "REGRESSION" in ts.format_report(slow)
 
@@ -212,6 +249,7 @@ def test_malformed_results_are_refused():
 
 # --- the scripts, as users run them --------------------------------------------------
 
+
 def _write(folder: Path, role: str, runs: list[dict]) -> None:
     folder.mkdir(exist_ok=True)
     for i, r in enumerate(runs):
@@ -219,15 +257,22 @@ def _write(folder: Path, role: str, runs: list[dict]) -> None:
 
 
 def _cli(script: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
-                          text=True, cwd=cwd or ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=120,
+    )
 
 
 def test_compare_cli_on_saved_runs(tmp_path):
     rng = np.random.default_rng(9)
     base = _runs(rng, CENTRES, extra=QUALITY)
-    cases = {"same": (_runs(rng, CENTRES, extra=QUALITY), 0),
-             "slow": (_runs(rng, dict(CENTRES, test_twin=32e-3), extra=QUALITY), 1)}
+    cases = {
+        "same": (_runs(rng, CENTRES, extra=QUALITY), 0),
+        "slow": (_runs(rng, dict(CENTRES, test_twin=32e-3), extra=QUALITY), 1),
+    }
     changed = copy.deepcopy(QUALITY)
     changed["test_quality[coqbn]"]["gap_pct"] = 2.6
     cases["cost"] = (_runs(rng, CENTRES, extra=changed), 1)
@@ -235,8 +280,7 @@ def test_compare_cli_on_saved_runs(tmp_path):
         d = tmp_path / label
         _write(d, "base", base)
         _write(d, "head", head)
-        out = _cli("compare_revisions.py", "--from-results", str(d),
-                   "--json", str(d / "cmp.json"))
+        out = _cli("compare_revisions.py", "--from-results", str(d), "--json", str(d / "cmp.json"))
         assert out.returncode == status, (label, out.stdout, out.stderr)
         assert out.stdout.strip().splitlines()[-1].endswith("OK" if status == 0 else "FAIL")
         saved = json.loads((d / "cmp.json").read_text())
@@ -244,16 +288,19 @@ def test_compare_cli_on_saved_runs(tmp_path):
     assert "test_twin" in out.stdout and "gap_pct: base 2.53 -> head 2.6" in out.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from-results", "no-such-dir"], "not a directory"),
-    (["--from-results", "EMPTY"], "needs base-*.json"),
-    (["--from-results", "BROKEN"], "not a JSON result"),
-    (["--rounds", "1"], "--rounds 1"),
-    (["--threshold", "0.9"], "--threshold 0.9"),
-    (["--base", "no-such-revision", "--repo", "REPO"], "'no-such-revision' is not a commit"),
-    (["--repo", "NOTREPO"], "not inside a git work tree"),
-    (["--rounds", "many"], "invalid int value"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from-results", "no-such-dir"], "not a directory"),
+        (["--from-results", "EMPTY"], "needs base-*.json"),
+        (["--from-results", "BROKEN"], "not a JSON result"),
+        (["--rounds", "1"], "--rounds 1"),
+        (["--threshold", "0.9"], "--threshold 0.9"),
+        (["--base", "no-such-revision", "--repo", "REPO"], "'no-such-revision' is not a commit"),
+        (["--repo", "NOTREPO"], "not inside a git work tree"),
+        (["--rounds", "many"], "invalid int value"),
+    ],
+)
 def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
     (tmp_path / "EMPTY").mkdir()
     (tmp_path / "BROKEN").mkdir()
@@ -263,10 +310,28 @@ def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
     repo = tmp_path / "REPO"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
-                    "commit", "-q", "--allow-empty", "-m", "x"], check=True)
-    out = _cli("compare_revisions.py", *[str(tmp_path / a) if a.isupper() else a
-                                         for a in args], cwd=tmp_path)
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "x",
+        ],
+        check=True,
+    )
+    out = _cli(
+        "compare_revisions.py",
+        *[str(tmp_path / a) if a.isupper() else a for a in args],
+        cwd=tmp_path,
+    )
     assert out.returncode == 2
     assert out.stdout == ""
     assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
@@ -275,9 +340,13 @@ def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
 
 def test_stored_ratios_check(tmp_path):
     cal = br.CALIBRATION
-    run = {"benchmarks": [{"fullname": cal, "stats": {"min": 4e-3}},
-                          {"fullname": "b::kernel", "stats": {"min": 1e-3}},
-                          {"fullname": "b::twin", "stats": {"min": 16e-3}}]}
+    run = {
+        "benchmarks": [
+            {"fullname": cal, "stats": {"min": 4e-3}},
+            {"fullname": "b::kernel", "stats": {"min": 1e-3}},
+            {"fullname": "b::twin", "stats": {"min": 16e-3}},
+        ]
+    }
     assert br.in_run_ratios(run) == {"b::kernel": 0.25, "b::twin": 4.0}
     # the whole machine twice as slow: the ratios do not move
     slow_machine = copy.deepcopy(run)
@@ -285,8 +354,11 @@ def test_stored_ratios_check(tmp_path):
         b["stats"]["min"] *= 2
     assert br.combine_runs([run, slow_machine, run]) == {"b::kernel": 0.25, "b::twin": 4.0}
     store = tmp_path / "store.json"
-    store.write_text(json.dumps({"calibration": cal, "tolerance": 1.5,
-                                 "ratios": {"b::kernel": 0.25, "b::twin": 4.0}}))
+    store.write_text(
+        json.dumps(
+            {"calibration": cal, "tolerance": 1.5, "ratios": {"b::kernel": 0.25, "b::twin": 4.0}}
+        )
+    )
     f_ok = tmp_path / "ok.json"
     f_ok.write_text(json.dumps(slow_machine))
     out = _cli("baseline_ratios.py", "check", "--store", str(store), "--results", str(f_ok))
@@ -300,12 +372,26 @@ def test_stored_ratios_check(tmp_path):
     assert out.returncode == 1 and out.stdout.strip().endswith("FAIL")
     assert [ln.split()[0] for ln in out.stdout.splitlines() if "SLOWER" in ln] == ["kernel"]
     # a generous enough tolerance lets it through
-    out = _cli("baseline_ratios.py", "check", "--store", str(store), "--results", str(f_bad),
-               "--tolerance", "2.5")
+    out = _cli(
+        "baseline_ratios.py",
+        "check",
+        "--store",
+        str(store),
+        "--results",
+        str(f_bad),
+        "--tolerance",
+        "2.5",
+    )
     assert out.returncode == 0
     # bad input
-    out = _cli("baseline_ratios.py", "check", "--store", str(tmp_path / "none.json"),
-               "--results", str(f_ok))
+    out = _cli(
+        "baseline_ratios.py",
+        "check",
+        "--store",
+        str(tmp_path / "none.json"),
+        "--results",
+        str(f_ok),
+    )
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     no_cal = {"benchmarks": run["benchmarks"][1:]}
     f_nc = tmp_path / "nocal.json"
@@ -326,10 +412,24 @@ def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path):
     goes through the same comparison; the head copies with doubled medians are flagged,
     the unchanged copies are not, the recorded work counter is compared exactly."""
     out = tmp_path / "real.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(BENCH / "bench_calibration.py"),
-                           "-q", "-p", "no:cacheprovider", "--benchmark-enable",
-                           "--benchmark-max-time=0.05", f"--benchmark-json={out}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(BENCH / "bench_calibration.py"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark-enable",
+            "--benchmark-max-time=0.05",
+            f"--benchmark-json={out}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout[-1000:]
     real = json.loads(out.read_text())
     rng = np.random.default_rng(10)
@@ -338,7 +438,7 @@ def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path):
         runs = []
         for _ in range(5):
             r = copy.deepcopy(real)
-            r["benchmarks"][0]["stats"]["median"] *= factor * float(np.exp(rng.normal(0, .02)))
+            r["benchmarks"][0]["stats"]["median"] *= factor * float(np.exp(rng.normal(0, 0.02)))
             runs.append(r)
         return runs
 

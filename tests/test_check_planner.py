@@ -18,8 +18,7 @@ def test_builtin_planners_pass(name):
 
 
 def test_sampling_greedy_passes():
-    check_planner("saa-greedy", params={"n_scenarios": 25},
-                  checks=["valid_plans", "deterministic"])
+    check_planner("saa-greedy", params={"n_scenarios": 25}, checks=["valid_plans", "deterministic"])
 
 
 class _Base:
@@ -43,8 +42,12 @@ class _Unseeded(_Base):
         type(self).calls += 1
         plan = super().plan(instance)
         r = plan.routes[0]
-        bump = Route(r.request_id, r.path, tuple(max(0, q - self.calls % 2) for q in
-                                                  r.reserve_qkd), r.reserve_km)
+        bump = Route(
+            r.request_id,
+            r.path,
+            tuple(max(0, q - self.calls % 2) for q in r.reserve_qkd),
+            r.reserve_km,
+        )
         return Plan(plan.instance_name, plan.planner, (bump,) + plan.routes[1:], plan.stats)
 
 
@@ -57,16 +60,20 @@ class _Slow(_Base):
 class _OverCapacity(_Base):
     def plan(self, instance, *, seed=None, time_limit=None):
         plan = super().plan(instance)
-        routes = tuple(Route(r.request_id, r.path, tuple(10**6 for _ in r.reserve_qkd),
-                             r.reserve_km) for r in plan.routes)
+        routes = tuple(
+            Route(r.request_id, r.path, tuple(10**6 for _ in r.reserve_qkd), r.reserve_km)
+            for r in plan.routes
+        )
         return Plan(plan.instance_name, plan.planner, routes, plan.stats)
 
 
 class _Backwards(_Base):
     def plan(self, instance, *, seed=None, time_limit=None):
         plan = super().plan(instance)
-        routes = tuple(Route(r.request_id, r.path[::-1], r.reserve_qkd[::-1],
-                             r.reserve_km[::-1]) for r in plan.routes)
+        routes = tuple(
+            Route(r.request_id, r.path[::-1], r.reserve_qkd[::-1], r.reserve_km[::-1])
+            for r in plan.routes
+        )
         return Plan(plan.instance_name, plan.planner, routes, plan.stats)
 
 
@@ -89,15 +96,18 @@ class _Nameless:
         return None
 
 
-@pytest.mark.parametrize("planner, check, match", [
-    (_Mutates, "no_mutation", "graph changed"),
-    (_Unseeded, "deterministic", "different plans"),
-    (_OverCapacity, "valid_plans", "infeasible plan.*capacity"),
-    (_Backwards, "valid_plans", "invalid plan.*source"),
-    (_Unserialisable, "valid_plans", "JSON"),
-    (_CrashesWhenEmpty, "edge_cases", "zero requests: IndexError"),
-    (_Nameless, "protocol", "non-empty string"),
-])
+@pytest.mark.parametrize(
+    "planner, check, match",
+    [
+        (_Mutates, "no_mutation", "graph changed"),
+        (_Unseeded, "deterministic", "different plans"),
+        (_OverCapacity, "valid_plans", "infeasible plan.*capacity"),
+        (_Backwards, "valid_plans", "invalid plan.*source"),
+        (_Unserialisable, "valid_plans", "JSON"),
+        (_CrashesWhenEmpty, "edge_cases", "zero requests: IndexError"),
+        (_Nameless, "protocol", "non-empty string"),
+    ],
+)
 def test_broken_planners_fail_the_named_check(planner, check, match):
     with pytest.raises(PlannerCheckError, match=match) as err:
         check_planner(planner)
@@ -106,8 +116,9 @@ def test_broken_planners_fail_the_named_check(planner, check, match):
 
 def test_slow_planner_fails_the_time_limit():
     with pytest.raises(PlannerCheckError, match=r"took .* time_limit=0.1") as err:
-        check_planner(_Slow, checks=["time_limit"], time_limit=0.1, time_factor=1.0,
-                      time_margin=0.2)
+        check_planner(
+            _Slow, checks=["time_limit"], time_limit=0.1, time_factor=1.0, time_margin=0.2
+        )
     assert err.value.check == "time_limit"
 
 

@@ -14,8 +14,14 @@ GOOD = {
     "name": "tiny",
     "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
     "links": [{"u": 1, "v": 2, "length_km": 100}, {"u": 2, "v": 3, "length_km": 200}],
-    "requests": [{"id": "f0", "source": 1, "target": 3,
-                  "demand": {"values": [0, 1, 2], "probs": [0.2, 0.5, 0.3]}}],
+    "requests": [
+        {
+            "id": "f0",
+            "source": 1,
+            "target": 3,
+            "demand": {"values": [0, 1, 2], "probs": [0.2, 0.5, 0.3]},
+        }
+    ],
 }
 
 
@@ -34,8 +40,23 @@ def write(tmp_path, name, data):
 def test_instance_plan_evaluate_round(tmp_path, capsys):
     inst = tmp_path / "i.json"
     plan = tmp_path / "p.json"
-    assert run(capsys, "instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3,
-               "--seed", 2, "-o", inst)[0] == 0
+    assert (
+        run(
+            capsys,
+            "instance",
+            "--topology",
+            "nsfnet",
+            "--requests",
+            4,
+            "--max-rate",
+            3,
+            "--seed",
+            2,
+            "-o",
+            inst,
+        )[0]
+        == 0
+    )
     assert read_instance(inst).n_requests == 4
     assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
     assert read_plan(plan).planner == "coqbn"
@@ -51,8 +72,16 @@ def test_instance_plan_evaluate_round(tmp_path, capsys):
 
 def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
     inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
-    plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": [
-        {"id": "f0", "path": [1, 2, 3], "reserve_qkd": [3, 0], "reserve_km": [0, 0]}]})
+    plan = write(
+        tmp_path,
+        "p.json",
+        {
+            "format": "qkdbench-plan/1",
+            "requests": [
+                {"id": "f0", "path": [1, 2, 3], "reserve_qkd": [3, 0], "reserve_km": [0, 0]}
+            ],
+        },
+    )
     code, out, _ = run(capsys, "evaluate", inst, plan, "--json")
     assert code == 1
     data = json.loads(out)
@@ -84,39 +113,75 @@ BAD_INSTANCES = [
     ("malformed JSON", '{"format": "qkdbench-instance/1", "nodes": [', "line 1 column"),
     ("wrong format", _variant("format", "qkdbench-instance/9"), "format: unsupported format"),
     ("unknown node in a link", _variant("links.1.v", 7), "links[1].v: unknown node 7"),
-    ("unknown node in a request", _variant("requests.0.target", 9),
-     "requests[0].target: unknown node 9"),
-    ("source == target", _variant("requests.0.target", 1),
-     "requests[0]: source and target are both 1"),
-    ("unreachable target", {**GOOD, "nodes": GOOD["nodes"] + [{"id": 4}],
-                            "requests": [{**GOOD["requests"][0], "target": 4}]},
-     "requests[0]: target 4 is unreachable"),
+    (
+        "unknown node in a request",
+        _variant("requests.0.target", 9),
+        "requests[0].target: unknown node 9",
+    ),
+    (
+        "source == target",
+        _variant("requests.0.target", 1),
+        "requests[0]: source and target are both 1",
+    ),
+    (
+        "unreachable target",
+        {
+            **GOOD,
+            "nodes": GOOD["nodes"] + [{"id": 4}],
+            "requests": [{**GOOD["requests"][0], "target": 4}],
+        },
+        "requests[0]: target 4 is unreachable",
+    ),
     ("zero length", _variant("links.0.length_km", 0), "links[0].length_km: must be positive"),
     ("negative length", _variant("links.0.length_km", -3), "links[0].length_km: must be positive"),
-    ("non-finite length", json.dumps(GOOD).replace('"length_km": 100', '"length_km": Infinity'),
-     "links[0].length_km: must be finite"),
-    ("NaN length", json.dumps(GOOD).replace('"length_km": 100', '"length_km": NaN'),
-     "links[0].length_km: must be finite"),
-    ("probabilities not summing to 1", _variant("requests.0.demand.probs", [0.2, 0.5, 0.2]),
-     "requests[0].demand.probs: probabilities sum to"),
-    ("negative probability", _variant("requests.0.demand.probs", [-0.2, 0.9, 0.3]),
-     "requests[0].demand.probs[0]: probability must be positive"),
-    ("negative key rate", _variant("requests.0.demand.values", [0, -1, 2]),
-     "requests[0].demand.values[1]: must be non-negative"),
-    ("duplicate link", {**GOOD, "links": GOOD["links"] + [{"u": 2, "v": 1, "length_km": 5}]},
-     "links[2]: duplicate link 2-1 (also links[0])"),
-    ("self-loop", {**GOOD, "links": GOOD["links"] + [{"u": 3, "v": 3, "length_km": 5}]},
-     "links[2]: self-loop at node 3"),
+    (
+        "non-finite length",
+        json.dumps(GOOD).replace('"length_km": 100', '"length_km": Infinity'),
+        "links[0].length_km: must be finite",
+    ),
+    (
+        "NaN length",
+        json.dumps(GOOD).replace('"length_km": 100', '"length_km": NaN'),
+        "links[0].length_km: must be finite",
+    ),
+    (
+        "probabilities not summing to 1",
+        _variant("requests.0.demand.probs", [0.2, 0.5, 0.2]),
+        "requests[0].demand.probs: probabilities sum to",
+    ),
+    (
+        "negative probability",
+        _variant("requests.0.demand.probs", [-0.2, 0.9, 0.3]),
+        "requests[0].demand.probs[0]: probability must be positive",
+    ),
+    (
+        "negative key rate",
+        _variant("requests.0.demand.values", [0, -1, 2]),
+        "requests[0].demand.values[1]: must be non-negative",
+    ),
+    (
+        "duplicate link",
+        {**GOOD, "links": GOOD["links"] + [{"u": 2, "v": 1, "length_km": 5}]},
+        "links[2]: duplicate link 2-1 (also links[0])",
+    ),
+    (
+        "self-loop",
+        {**GOOD, "links": GOOD["links"] + [{"u": 3, "v": 3, "length_km": 5}]},
+        "links[2]: self-loop at node 3",
+    ),
     ("negative capacity", {**GOOD, "params": {"W_kml": -1}}, "params.W_kml: must be non-negative"),
-    ("negative link capacity", _variant("links.0", {"u": 1, "v": 2, "length_km": 100,
-                                                    "W_qkd": -4}),
-     "links[0].W_qkd: must be non-negative"),
+    (
+        "negative link capacity",
+        _variant("links.0", {"u": 1, "v": 2, "length_km": 100, "W_qkd": -4}),
+        "links[0].W_qkd: must be non-negative",
+    ),
     ("missing links", {k: v for k, v in GOOD.items() if k != "links"}, "missing key 'links'"),
 ]
 
 
-@pytest.mark.parametrize("label, content, message", BAD_INSTANCES,
-                         ids=[b[0] for b in BAD_INSTANCES])
+@pytest.mark.parametrize(
+    "label, content, message", BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
+)
 def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, message):
     inst = write(tmp_path, "bad.json", content)
     plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
@@ -131,15 +196,23 @@ def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, me
 
 
 BAD_PLANS = [
-    ("path skips an arc", [{"id": "f0", "path": [1, 3], "reserve_qkd": [0], "reserve_km": [0]}],
-     "requests[0].path[0]: no arc 1->3 in the topology"),
-    ("path from the wrong node", [{"id": "f0", "path": [2, 3], "reserve_qkd": [0],
-                                   "reserve_km": [0]}],
-     "requests[0].path[0]: path starts at 2"),
+    (
+        "path skips an arc",
+        [{"id": "f0", "path": [1, 3], "reserve_qkd": [0], "reserve_km": [0]}],
+        "requests[0].path[0]: no arc 1->3 in the topology",
+    ),
+    (
+        "path from the wrong node",
+        [{"id": "f0", "path": [2, 3], "reserve_qkd": [0], "reserve_km": [0]}],
+        "requests[0].path[0]: path starts at 2",
+    ),
     ("unknown request", [{"id": "f9", "path": [1, 2, 3]}], "requests[0].id: request 'f9'"),
     ("missing request", [], "requests: request 'f0' has no route"),
-    ("reservation count", [{"id": "f0", "path": [1, 2, 3], "reserve_qkd": [1]}],
-     "requests[0].reserve_qkd: expected a list of 2 numbers"),
+    (
+        "reservation count",
+        [{"id": "f0", "path": [1, 2, 3], "reserve_qkd": [1]}],
+        "requests[0].reserve_qkd: expected a list of 2 numbers",
+    ),
 ]
 
 
@@ -184,32 +257,39 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3 and out == ""
     assert err.strip().splitlines() == [
-        "qkdbench plan: solver error: no MILP solver: highspy is not installed"]
+        "qkdbench plan: solver error: no MILP solver: highspy is not installed"
+    ]
 
 
 def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
-    src = write(tmp_path, "custom.json", {**GOOD, "params": {"span_km": 80, "W_qkd": 10,
-                                                              "hop_cost": 1000,
-                                                              "key_rate_kbps": 0.5}})
+    src = write(
+        tmp_path,
+        "custom.json",
+        {**GOOD, "params": {"span_km": 80, "W_qkd": 10, "hop_cost": 1000, "key_rate_kbps": 0.5}},
+    )
     out = tmp_path / "d.json"
     assert run(capsys, "instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd, p.hop_cost, p.key_rate_kbps) == (80.0, 10, 1000.0, 0.5)
     # an option given on the command line overrides that one parameter only
-    assert run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7,
-               "-o", out)[0] == 0
+    assert (
+        run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
+    )
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd) == (80.0, 7)
     code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
     assert code == 2 and "--span-km: must be positive" in err
 
 
-@pytest.mark.parametrize("argv", [
-    ["instance", "--seed", "-1", "-o", "x.json"],
-    ["compare", "--seed", "-3"],
-    ["spfigures", "--scenarios", "0"],
-    ["sweep", "spec.toml", "--workers", "0"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["instance", "--seed", "-1", "-o", "x.json"],
+        ["compare", "--seed", "-3"],
+        ["spfigures", "--scenarios", "0"],
+        ["sweep", "spec.toml", "--workers", "0"],
+    ],
+)
 def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
@@ -222,8 +302,7 @@ def test_json_output_is_strict(capsys):
     from qkdbench.cli import _print_json
 
     _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
-    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None],
-                                                   "c": {"d": 2.5}}
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
 def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
@@ -232,6 +311,7 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
     @register_planner("cli-broken")
     class Broken:
         """Raises."""
+
         name = "cli-broken"
 
         def plan(self, instance, *, seed=None, time_limit=None):
@@ -239,39 +319,48 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 
     try:
         inst = write(tmp_path, "i.json", GOOD)
-        code, out, err = run(capsys, "plan", inst, "--planner", "cli-broken",
-                             "-o", tmp_path / "p.json")
+        code, out, err = run(
+            capsys, "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
+        )
     finally:
         unregister_planner("cli-broken")
     assert code == 1 and out == ""
     assert err.strip().splitlines() == [
-        "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"]
+        "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"
+    ]
     assert not (tmp_path / "p.json").exists()
 
 
-@pytest.mark.parametrize("params, place", [({"W_qkd": 1e19}, "params.W_qkd"),
-                                           ({"W_kml": 2 ** 63}, "params.W_kml")])
+@pytest.mark.parametrize(
+    "params, place", [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
+)
 def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place):
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
     code, out, err = run(capsys, "bound", inst, "--json")
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
         f"qkdbench bound: error: {inst}: {place}: must be at most 1e+09, "
-        f"got {next(iter(params.values()))!r}"]
+        f"got {next(iter(params.values()))!r}"
+    ]
 
 
 def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
     inst = write(tmp_path, "i.json", GOOD)
     log = tmp_path / "no-such-dir" / "solver.log"
-    code, out, err = run(capsys, "--solver-log", log, "plan", inst, "--planner", "exact",
-                         "-o", tmp_path / "p.json")
+    code, out, err = run(
+        capsys, "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
+    )
     assert code == 2 and out == "" and not (tmp_path / "p.json").exists()
     assert len(err.strip().splitlines()) == 1 and "cannot write the solver log" in err
 
 
 def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys):
-    spec = write(tmp_path, "s.toml", '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
-                                     'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n')
+    spec = write(
+        tmp_path,
+        "s.toml",
+        '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
+        'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n',
+    )
     code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "'nosuch'" in err and "grid.planners" in err
@@ -302,14 +391,29 @@ def test_plan_after_a_solver_failure(tmp_path, warm):
 
     inst = write(tmp_path, "i.json", GOOD)
     out_file = tmp_path / "p.json"
-    proc = subprocess.run([sys.executable, "-c", _FAILING_SOLVER, warm, "plan", str(inst),
-                           "--planner", "exact", "-o", str(out_file)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FAILING_SOLVER,
+            warm,
+            "plan",
+            str(inst),
+            "--planner",
+            "exact",
+            "-o",
+            str(out_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if warm == "no-warm-start":
         assert proc.returncode == 3, proc.stderr
         assert proc.stderr.strip().splitlines() == [
             "qkdbench plan: solver error: planner 'exact' returned no plan: "
-            "HiGHS ended with status Notset"]
+            "HiGHS ended with status Notset"
+        ]
         assert not out_file.exists()
     else:
         assert proc.returncode == 0, proc.stderr

@@ -19,8 +19,10 @@ def run(capsys, *argv):
 
 def strict_json(text: str):
     """JSON as other tools read it: NaN and Infinity are errors."""
+
     def bad(name):
         raise ValueError(f"non-standard JSON constant {name}")
+
     return json.loads(text, parse_constant=bad)
 
 
@@ -32,14 +34,23 @@ def test_compare_csv(capsys):
     assert code == 0
     df = pd.read_csv(io.StringIO(out))
     assert list(df["planner"]) == ["exact", "coqbn"]
-    assert {"total", "first_stage", "second_stage", "gap_pct", "gap_ref", "runtime_s",
-            "status", "error"} <= set(df.columns)
+    assert {
+        "total",
+        "first_stage",
+        "second_stage",
+        "gap_pct",
+        "gap_ref",
+        "runtime_s",
+        "status",
+        "error",
+    } <= set(df.columns)
     assert df.loc[0, "gap_pct"] == 0 and df.loc[1, "gap_pct"] > 0
 
 
 def test_compare_json_is_strict_json_with_the_reference(capsys):
-    code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive",
-                         "--json")
+    code, out, err = run(
+        capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive", "--json"
+    )
     assert code == 0 and "Traceback" not in err
     data = strict_json(out)
     assert data["instance"] == "nsfnet-r4-k3-s2"
@@ -66,8 +77,21 @@ def test_compare_unknown_planner_is_one_line_status_2(capsys):
 
 
 def test_figure_command_writes_the_panels(tmp_path, capsys):
-    code, out, err = run(capsys, "figure", "fig3a", "fig3b", "-o", tmp_path, "--topology",
-                         "nsfnet", "--requests", 5, "--max-rate", 3, "--json")
+    code, out, err = run(
+        capsys,
+        "figure",
+        "fig3a",
+        "fig3b",
+        "-o",
+        tmp_path,
+        "--topology",
+        "nsfnet",
+        "--requests",
+        5,
+        "--max-rate",
+        3,
+        "--json",
+    )
     assert code == 0
     data = strict_json(out)
     assert set(data) == {"fig3a", "fig3b"}
@@ -97,8 +121,7 @@ def test_sweep_command_in_process_then_resume(tmp_path, capsys):
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC)
     out_dir = tmp_path / "out"
-    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none",
-                         "--json")
+    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none", "--json")
     assert code == 0, err
     data = strict_json(out)
     assert data["rows"] == 4
@@ -109,8 +132,7 @@ def test_sweep_command_in_process_then_resume(tmp_path, capsys):
     assert len(df) == 4 and (df["time_limit_s"] == 60).all()  # the spec's default
     code, _, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none")
     assert code == 2 and "--resume" in err and err.count("\n") == 1
-    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none",
-                         "--resume")
+    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none", "--resume")
     assert code == 0 and "0 to run" in err and "4 rows in" in out
 
 
@@ -125,15 +147,38 @@ def test_sweep_bad_spec_is_one_line_status_2(tmp_path, capsys):
 
 
 def test_spfigures_json(capsys):
-    code, out, _ = run(capsys, "spfigures", "nsfnet", "--requests", 3, "--max-rate", 2,
-                       "--scenarios", 4, "--oos-scenarios", 0, "--json")
+    code, out, _ = run(
+        capsys,
+        "spfigures",
+        "nsfnet",
+        "--requests",
+        3,
+        "--max-rate",
+        2,
+        "--scenarios",
+        4,
+        "--oos-scenarios",
+        0,
+        "--json",
+    )
     assert code == 0
     data = strict_json(out)
     assert data["rp_status"] == "optimal"
     assert data["rp"] <= data["eev"] + 1e-6
     assert data["vss"] == pytest.approx(data["eev"] - data["rp"])
-    code, out, _ = run(capsys, "spfigures", "nsfnet", "--requests", 3, "--max-rate", 2,
-                       "--scenarios", 4, "--oos-scenarios", 0)
+    code, out, _ = run(
+        capsys,
+        "spfigures",
+        "nsfnet",
+        "--requests",
+        3,
+        "--max-rate",
+        2,
+        "--scenarios",
+        4,
+        "--oos-scenarios",
+        0,
+    )
     assert code == 0 and out.startswith("instance   nsfnet-r3-k2-s1") and "VSS" in out
 
 
@@ -147,13 +192,25 @@ def _one_line_status_2(code, out, err, *needles):
 def test_figure_output_that_is_a_file_is_one_line_status_2(tmp_path, capsys):
     taken = tmp_path / "taken"
     taken.write_text("x\n")
-    code, out, err = run(capsys, "figure", "fig3a", "-o", taken, "--topology", "nsfnet",
-                         "--requests", 3, "--max-rate", 2)
+    code, out, err = run(
+        capsys,
+        "figure",
+        "fig3a",
+        "-o",
+        taken,
+        "--topology",
+        "nsfnet",
+        "--requests",
+        3,
+        "--max-rate",
+        2,
+    )
     _one_line_status_2(code, out, err, str(taken), "not a directory")
 
 
-@pytest.mark.parametrize("case", ["out-file", "scheduler", "module", "latin1-spec",
-                                  "latin1-results"])
+@pytest.mark.parametrize(
+    "case", ["out-file", "scheduler", "module", "latin1-spec", "latin1-results"]
+)
 def test_sweep_bad_input_is_one_line_status_2(tmp_path, capsys, case):
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC.replace('["coqbn", "exact"]', '["coqbn"]').replace("[1, 2]", "[1]"))
@@ -174,8 +231,9 @@ def test_sweep_bad_input_is_one_line_status_2(tmp_path, capsys, case):
         needles = (str(spec), "UTF-8")
     else:
         out_dir.mkdir()
-        (out_dir / "results.csv").write_bytes(b"topology,requests,max_rate,seed,planner\n"
-                                              b"nsf\xe9net,4,3,1,coqbn\n")
+        (out_dir / "results.csv").write_bytes(
+            b"topology,requests,max_rate,seed,planner\nnsf\xe9net,4,3,1,coqbn\n"
+        )
         args += ["--resume"]
         needles = (str(out_dir / "results.csv"), "UTF-8")
     code, out, err = run(capsys, "sweep", spec, "--out", out_dir, *args)

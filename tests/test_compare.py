@@ -38,10 +38,17 @@ def planners():
     names = []
 
     def add(name, plan_fn):
-        cls = type(f"P_{name.replace('-', '_')}", (), {
-            "__doc__": f"test planner {name}", "name": name,
-            "plan": lambda self, instance, *, seed=None, time_limit=None:
-                plan_fn(instance, seed=seed, time_limit=time_limit)})
+        cls = type(
+            f"P_{name.replace('-', '_')}",
+            (),
+            {
+                "__doc__": f"test planner {name}",
+                "name": name,
+                "plan": lambda self, instance, *, seed=None, time_limit=None: plan_fn(
+                    instance, seed=seed, time_limit=time_limit
+                ),
+            },
+        )
         register_planner(name, origin="tests")(cls)
         names.append(name)
         return name
@@ -119,8 +126,11 @@ def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
         plan = coqbn_plan(i)
         r = plan.routes[0]
         big = (10_000,) * len(r.reserve_qkd)
-        return Plan(plan.instance_name, "test-over",
-                    (Route(r.request_id, r.path, big, r.reserve_km),) + plan.routes[1:])
+        return Plan(
+            plan.instance_name,
+            "test-over",
+            (Route(r.request_id, r.path, big, r.reserve_km),) + plan.routes[1:],
+        )
 
     planners("test-over", greedy_over_capacity)
     row = compare(inst, planners=["test-over"]).iloc[0]
@@ -138,8 +148,9 @@ def test_each_planner_gets_its_share_of_the_budget(inst, planners):
 
     for k in range(3):
         planners(f"test-rec{k}", record)
-    df = compare(inst, planners=["test-rec0", "test-rec1", "test-rec2"], seed=7,
-                 time_limit=5.0, budget=3.0)
+    df = compare(
+        inst, planners=["test-rec0", "test-rec1", "test-rec2"], seed=7, time_limit=5.0, budget=3.0
+    )
     assert [s for s, _ in seen] == [7, 7, 7]
     limits = [t for _, t in seen]
     assert list(df["time_limit_s"]) == limits
@@ -152,17 +163,28 @@ def test_each_planner_gets_its_share_of_the_budget(inst, planners):
 
 def test_planner_order_puts_exact_first():
     assert planner_order(["ga", "coqbn", "exact-extensive", "exact", "coqbn"]) == [
-        "exact", "exact-extensive", "coqbn", "ga"]
+        "exact",
+        "exact-extensive",
+        "coqbn",
+        "ga",
+    ]
 
 
 def test_gap_reference_prefers_optimum_then_bound():
-    rows = [{"planner": "h", "status": "heuristic", "total": 105.0, "bound": math.nan,
-             "feasible": True},
-            {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0,
-             "feasible": True}]
+    rows = [
+        {
+            "planner": "h",
+            "status": "heuristic",
+            "total": 105.0,
+            "bound": math.nan,
+            "feasible": True,
+        },
+        {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0, "feasible": True},
+    ]
     assert gap_reference(rows).label == "bound" and gap_reference(rows).value == 95.0
-    rows.append({"planner": "o", "status": "optimal", "total": 100.0, "bound": 100.0,
-                 "feasible": True})
+    rows.append(
+        {"planner": "o", "status": "optimal", "total": 100.0, "bound": 100.0, "feasible": True}
+    )
     assert gap_reference(rows).label == "optimum" and gap_reference(rows).value == 100.0
     assert gap_reference(rows[:1], allow_best=False).label == ""
 
@@ -175,8 +197,7 @@ def test_format_table_markdown_and_text(inst):
     assert sum(line.startswith("| exact ") or line.startswith("| coqbn ") for line in md) == 2
     text = format_table(df).splitlines()
     assert text[0].split()[:3] == ["planner", "expected", "cost"]
-    status_col = {text[0].index("status"), text[2].index("optimal"),
-                  text[3].index("heuristic")}
+    status_col = {text[0].index("status"), text[2].index("optimal"), text[3].index("heuristic")}
     assert len(status_col) == 1  # aligned columns
     assert f"{df.loc[0, 'total']:,.0f}" in text[2]
 
@@ -225,12 +246,17 @@ def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(in
 
 
 def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
-    rows = [{"planner": "h", "status": "heuristic", "total": 105.0, "bound": math.nan,
-             "feasible": True},
-            {"planner": "liar", "status": "optimal", "total": 100.0, "bound": 1e99,
-             "feasible": True},
-            {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0,
-             "feasible": True}]
+    rows = [
+        {
+            "planner": "h",
+            "status": "heuristic",
+            "total": 105.0,
+            "bound": math.nan,
+            "feasible": True,
+        },
+        {"planner": "liar", "status": "optimal", "total": 100.0, "bound": 1e99, "feasible": True},
+        {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0, "feasible": True},
+    ]
     ref = gap_reference(rows)
     assert (ref.label, ref.value, ref.contradicted) == ("bound", 95.0, ("liar",))
     assert ref.source.startswith("x ") and "liar" in ref.source
@@ -244,8 +270,7 @@ def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
 
 @pytest.mark.parametrize("value", [0.0, -5.0, math.inf, math.nan])
 def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value):
-    rows = [{"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True,
-             "error": ""}]
+    rows = [{"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True, "error": ""}]
     add_gaps(rows, GapReference(value, "bound", "b"))
     assert math.isnan(rows[0]["gap_pct"]) and rows[0]["gap_ref"] == ""
 

@@ -38,14 +38,13 @@ def test_demand_shapes_closed_forms():
     g = demand_shape("geometric", 2).probs
     assert g == pytest.approx(np.array([1, 0.6, 0.36]) / 1.96)
     h = demand_shape("heavy", 1).probs
-    assert h == pytest.approx(np.array([1, 2 ** -1.5]) / (1 + 2 ** -1.5))
+    assert h == pytest.approx(np.array([1, 2**-1.5]) / (1 + 2**-1.5))
     with pytest.raises(InputError, match="unknown demand shape"):
         demand_shape("pareto", 3)
 
 
 def test_same_seed_same_instance_and_seed_matters():
-    kw = dict(max_rate=5, demand="empirical", hotspots=2, fixed_charge_factor=2.0,
-              tightness=0.5)
+    kw = dict(max_rate=5, demand="empirical", hotspots=2, fixed_charge_factor=2.0, tightness=0.5)
     a = design_instance("usnet", 15, seed=3, **kw)
     assert a == design_instance("usnet", 15, seed=3, **kw)
     assert a != design_instance("usnet", 15, seed=4, **kw)
@@ -54,8 +53,10 @@ def test_same_seed_same_instance_and_seed_matters():
 def test_hotspots_concentrate_requests():
     plain = design_instance("usnet", 40, max_rate=2, seed=2)
     hot = design_instance("usnet", 40, max_rate=2, seed=2, hotspots=2)
-    top = lambda inst: max(Counter(n for r in inst.requests  # noqa: E731
-                                   for n in (r.source, r.target)).values())
+
+    def top(inst):
+        return max(Counter(n for r in inst.requests for n in (r.source, r.target)).values())
+
     assert top(hot) >= 2 * top(plain)
 
 
@@ -86,18 +87,56 @@ def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost():
 
 def test_cli_instance_knobs(tmp_path):
     out = tmp_path / "i.json"
-    proc = subprocess.run([sys.executable, "-m", "qkdbench.cli", "instance", "--topology",
-                           "cost239", "--requests", "6", "--max-rate", "3", "--seed", "2",
-                           "--demand", "binomial", "--hotspots", "1", "--site", "500",
-                           "--tightness", "0.8", "-o", str(out)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "instance",
+            "--topology",
+            "cost239",
+            "--requests",
+            "6",
+            "--max-rate",
+            "3",
+            "--seed",
+            "2",
+            "--demand",
+            "binomial",
+            "--hotspots",
+            "1",
+            "--site",
+            "500",
+            "--tightness",
+            "0.8",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["format"] == "qkdbench-instance/2" and data["costs"]["r"]["site"] == 500
     inst = read_instance(out)
-    assert inst == design_instance("cost239", 6, max_rate=3, seed=2, demand="binomial",
-                                   hotspots=1, site=500.0, tightness=0.8)
-    bad = subprocess.run([sys.executable, "-m", "qkdbench.cli", "instance", "--requests", "3",
-                          "--fixed-charge-factor", "-1", "-o", str(tmp_path / "b.json")],
-                         capture_output=True, text=True)
+    assert inst == design_instance(
+        "cost239", 6, max_rate=3, seed=2, demand="binomial", hotspots=1, site=500.0, tightness=0.8
+    )
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "instance",
+            "--requests",
+            "3",
+            "--fixed-charge-factor",
+            "-1",
+            "-o",
+            str(tmp_path / "b.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "--fixed-charge-factor: must be a finite number >= 0" in bad.stderr

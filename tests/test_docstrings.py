@@ -10,8 +10,11 @@ import pytest
 
 import qkdbench
 
-MODULES = sorted(m.name for m in pkgutil.walk_packages(qkdbench.__path__, "qkdbench.")
-                 if not m.name.endswith("__main__"))
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(qkdbench.__path__, "qkdbench.")
+    if not m.name.endswith("__main__")
+)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -28,13 +28,27 @@ from qkdbench.exceptions import InputError
 from qkdbench.model import Demand, Instance, Link, Plan, Request, Route
 from qkdbench.topologies import builtin_topology, sample_requests, waxman_topology
 
-DETERMINISTIC = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                         suppress_health_check=[HealthCheck.too_slow])
+DETERMINISTIC = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 TOPOLOGIES = [
-    Instance(("a", "b", "c", "d", "e"),
-             (Link("a", "b", 100.0), Link("b", "d", 100.0), Link("a", "c", 120.0),
-              Link("c", "d", 80.0), Link("b", "c", 20.0), Link("d", "e", 50.0)), name="tiny"),
+    Instance(
+        ("a", "b", "c", "d", "e"),
+        (
+            Link("a", "b", 100.0),
+            Link("b", "d", 100.0),
+            Link("a", "c", 120.0),
+            Link("c", "d", 80.0),
+            Link("b", "c", 20.0),
+            Link("d", "e", 50.0),
+        ),
+        name="tiny",
+    ),
     builtin_topology("nsfnet"),
     waxman_topology(6, seed=1),
     waxman_topology(8, seed=4),
@@ -45,8 +59,9 @@ TOPOLOGIES = [
 def instances(draw) -> Instance:
     topo = draw(st.sampled_from(TOPOLOGIES))
     n = draw(st.integers(1, 6))
-    return sample_requests(topo, n, max_rate=draw(st.integers(0, 5)),
-                           seed=draw(st.integers(0, 10_000)))
+    return sample_requests(
+        topo, n, max_rate=draw(st.integers(0, 5)), seed=draw(st.integers(0, 10_000))
+    )
 
 
 def _route(draw, inst: Instance, req: Request) -> Route:
@@ -96,9 +111,13 @@ def _in_instance_order(inst: Instance, plan: Plan) -> tuple[Route, ...]:
 
 
 def _same_arrays(a: PlanArrays, b: PlanArrays) -> bool:
-    return (a.n_requests == b.n_requests and np.array_equal(a.ptr, b.ptr)
-            and np.array_equal(a.arcs, b.arcs) and np.array_equal(a.yr, b.yr)
-            and np.array_equal(a.zr, b.zr))
+    return (
+        a.n_requests == b.n_requests
+        and np.array_equal(a.ptr, b.ptr)
+        and np.array_equal(a.arcs, b.arcs)
+        and np.array_equal(a.yr, b.yr)
+        and np.array_equal(a.zr, b.zr)
+    )
 
 
 @DETERMINISTIC
@@ -114,8 +133,7 @@ def test_encode_decode_round_trip(case):
         assert back.instance_name == inst.name and back.planner == "again"
         assert dict(back.stats) == {"note": 1}
         assert back.routes == _in_instance_order(inst, plan)
-        assert all(isinstance(v, int) for r in back.routes
-                   for v in r.reserve_qkd + r.reserve_km)
+        assert all(isinstance(v, int) for r in back.routes for v in r.reserve_qkd + r.reserve_km)
         assert _same_arrays(encode_plan(inst, back), arrays)
 
 
@@ -136,18 +154,31 @@ def test_stacked_plans_come_apart_as_they_went_in(case):
         assert decode_plan(inst, part).routes == _in_instance_order(inst, plan)
     # batches stack too, and stacking is associative
     if B >= 2:
-        assert _same_arrays(stack_plans([stack_plans(encoded[:1]), stack_plans(encoded[1:])]),
-                            batch)
+        assert _same_arrays(
+            stack_plans([stack_plans(encoded[:1]), stack_plans(encoded[1:])]), batch
+        )
 
 
 def test_stacking_routes_of_different_lengths_by_hand():
-    inst = TOPOLOGIES[0].with_requests([Request("f0", "a", "e", Demand.uniform(1)),
-                                        Request("f1", "c", "b", Demand.uniform(1))])
-    short = Plan(inst.name, "hand", (Route("f0", ("a", "b", "d", "e"), (1, 2, 3), (0, 0, 1)),
-                                     Route("f1", ("c", "b"), (4,), (1,))))
-    long_ = Plan(inst.name, "hand", (Route("f1", ("c", "a", "b"), (5, 6), (0, 2)),
-                                     Route("f0", ("a", "c", "b", "d", "e"), (0, 0, 7, 0),
-                                           (1,) * 4)))
+    inst = TOPOLOGIES[0].with_requests(
+        [Request("f0", "a", "e", Demand.uniform(1)), Request("f1", "c", "b", Demand.uniform(1))]
+    )
+    short = Plan(
+        inst.name,
+        "hand",
+        (
+            Route("f0", ("a", "b", "d", "e"), (1, 2, 3), (0, 0, 1)),
+            Route("f1", ("c", "b"), (4,), (1,)),
+        ),
+    )
+    long_ = Plan(
+        inst.name,
+        "hand",
+        (
+            Route("f1", ("c", "a", "b"), (5, 6), (0, 2)),
+            Route("f0", ("a", "c", "b", "d", "e"), (0, 0, 7, 0), (1,) * 4),
+        ),
+    )
     batch = stack_plans([encode_plan(inst, p) for p in (short, long_, short)])
     #              f0 (3)  f1 (1)  f0 (4)  f1 (2)  f0 (3)  f1 (1)
     assert batch.ptr.tolist() == [0, 3, 4, 8, 10, 13, 14]
@@ -163,16 +194,24 @@ def test_stacking_routes_of_different_lengths_by_hand():
 def test_stacking_refuses_nothing_and_mixed_instances(triangle, two_node):
     with pytest.raises(ValueError, match="empty batch"):
         stack_plans([])
-    tri = encode_plan(triangle, Plan("t", "h", (Route("f0", ("a", "c"), (0,), (0,)),
-                                                Route("f1", ("c", "b"), (0,), (0,)))))
+    tri = encode_plan(
+        triangle,
+        Plan("t", "h", (Route("f0", ("a", "c"), (0,), (0,)), Route("f1", ("c", "b"), (0,), (0,)))),
+    )
     two = encode_plan(two_node, Plan("n", "h", (Route("f0", (1, 2), (0,), (0,)),)))
     with pytest.raises(ValueError, match="different instances"):
         stack_plans([tri, two])
 
 
 def test_reservations_given_as_floats_are_kept_and_decoded_to_integers(triangle):
-    plan = Plan("t", "h", (Route("f0", ("a", "b", "c"), (2.0, 2.5), (0.0, 1.0)),
-                           Route("f1", ("c", "b"), (3.75,), (1,))))
+    plan = Plan(
+        "t",
+        "h",
+        (
+            Route("f0", ("a", "b", "c"), (2.0, 2.5), (0.0, 1.0)),
+            Route("f1", ("c", "b"), (3.75,), (1,)),
+        ),
+    )
     arrays = encode_plan(triangle, plan)
     assert arrays.yr.tolist() == [2.0, 2.5, 3.75] and arrays.zr.tolist() == [0.0, 1.0, 1.0]
     back = decode_plan(triangle, arrays)
@@ -194,48 +233,65 @@ GOOD_F1 = ("f1", ("c", "b"), (1,), (0,))
 VIOLATIONS = {
     "unknown request": (
         [GOOD_F0, GOOD_F1, ("f9", ("a", "c"), (0,), (0,))],
-        [("requests[2].id", "'f9' is not in the instance")]),
+        [("requests[2].id", "'f9' is not in the instance")],
+    ),
     "routed twice": (
         [GOOD_F0, GOOD_F1, ("f0", ("a", "c"), (0,), (0,))],
-        [("requests[2].id", "'f0' is routed twice")]),
-    "missing route": (
-        [GOOD_F1],
-        [("requests", "'f0' has no route")]),
+        [("requests[2].id", "'f0' is routed twice")],
+    ),
+    "missing route": ([GOOD_F1], [("requests", "'f0' has no route")]),
     "no routes at all": (
         [],
-        [("requests", "'f0' has no route"), ("requests", "'f1' has no route")]),
+        [("requests", "'f0' has no route"), ("requests", "'f1' has no route")],
+    ),
     "one-node path": (
         [("f0", ("a",), (), ()), GOOD_F1],
-        [("requests[0].path", "at least two nodes")]),
+        [("requests[0].path", "at least two nodes")],
+    ),
     "wrong source": (
         [GOOD_F0, ("f1", ("b", "a", "b"), (0, 0), (0, 0))],
-        [("requests[1].path[0]", "starts at 'b', not at the request's source 'c'"),
-         ("requests[1].path[2]", "node 'b' visited twice (also path[0])")]),
+        [
+            ("requests[1].path[0]", "starts at 'b', not at the request's source 'c'"),
+            ("requests[1].path[2]", "node 'b' visited twice (also path[0])"),
+        ],
+    ),
     "wrong target": (
         [("f0", ("a", "b"), (0,), (0,)), GOOD_F1],
-        [("requests[0].path[1]", "ends at 'b', not at the request's target 'c'")]),
+        [("requests[0].path[1]", "ends at 'b', not at the request's target 'c'")],
+    ),
     "non-simple path": (
         [("f0", ("a", "b", "c", "b", "c"), (0,) * 4, (0,) * 4), GOOD_F1],
-        [("requests[0].path[3]", "node 'b' visited twice (also path[1])"),
-         ("requests[0].path[4]", "node 'c' visited twice (also path[2])")]),
+        [
+            ("requests[0].path[3]", "node 'b' visited twice (also path[1])"),
+            ("requests[0].path[4]", "node 'c' visited twice (also path[2])"),
+        ],
+    ),
     "unknown node": (
         [("f0", ("a", "z", "c"), (0, 0), (0, 0)), GOOD_F1],
-        [("requests[0].path[1]", "unknown node 'z'")]),
+        [("requests[0].path[1]", "unknown node 'z'")],
+    ),
     "too few QKD reservations": (
         [("f0", ("a", "b", "c"), (0,), (0, 0)), GOOD_F1],
-        [("requests[0].reserve_qkd", "1 reservations for 2 arcs")]),
+        [("requests[0].reserve_qkd", "1 reservations for 2 arcs")],
+    ),
     "too many KM reservations": (
         [GOOD_F0, ("f1", ("c", "b"), (1,), (0, 0, 0))],
-        [("requests[1].reserve_km", "3 reservations for 1 arcs")]),
+        [("requests[1].reserve_km", "3 reservations for 1 arcs")],
+    ),
 }
 
 
 def _triangle_without_ca():
     """The triangle of conftest without its a-c link (so c -> a is no arc)."""
-    return Instance(("a", "b", "c"), (Link("a", "b", 100.0), Link("b", "c", 100.0)),
-                    (Request("f0", "a", "c", Demand.uniform(2)),
-                     Request("f1", "c", "b", Demand((0.5, 3.0), (0.75, 0.25)))),
-                    name="triangle")
+    return Instance(
+        ("a", "b", "c"),
+        (Link("a", "b", 100.0), Link("b", "c", 100.0)),
+        (
+            Request("f0", "a", "c", Demand.uniform(2)),
+            Request("f1", "c", "b", Demand((0.5, 3.0), (0.75, 0.25))),
+        ),
+        name="triangle",
+    )
 
 
 @pytest.mark.parametrize("kind", list(VIOLATIONS))
@@ -259,28 +315,38 @@ def test_each_violation_is_found_and_placed(triangle, kind):
 
 def test_a_path_over_a_missing_link_is_placed_at_its_arc():
     inst = _triangle_without_ca()
-    problems = route_violations(inst, _plan(("f0", ("a", "b", "c"), (0, 0), (0, 0)),
-                                            ("f1", ("c", "a", "b"), (0, 0), (0, 0))))
+    problems = route_violations(
+        inst,
+        _plan(("f0", ("a", "b", "c"), (0, 0), (0, 0)), ("f1", ("c", "a", "b"), (0, 0), (0, 0))),
+    )
     assert [(p.place, p.problem) for p in problems] == [
-        ("requests[1].path[0]", "no arc 'c'->'a' in the topology")]
+        ("requests[1].path[0]", "no arc 'c'->'a' in the topology")
+    ]
     # next to an unknown node only the unknown node is reported
-    problems = route_violations(inst, _plan(("f0", ("a", "q", "c"), (0, 0), (0, 0)),
-                                            ("f1", ("c", "b"), (0,), (0,))))
-    assert [(p.place, p.problem) for p in problems] == [("requests[0].path[1]",
-                                                          "unknown node 'q'")]
+    problems = route_violations(
+        inst, _plan(("f0", ("a", "q", "c"), (0, 0), (0, 0)), ("f1", ("c", "b"), (0,), (0,)))
+    )
+    assert [(p.place, p.problem) for p in problems] == [("requests[0].path[1]", "unknown node 'q'")]
 
 
 def test_several_problems_of_one_plan_are_all_reported(triangle):
-    plan = _plan(("f0", ("b", "a", "b", "z"), (0,), (0, 0, 0)),
-                 ("f7", ("a", "b"), (0,), (0,)))
+    plan = _plan(("f0", ("b", "a", "b", "z"), (0,), (0, 0, 0)), ("f7", ("a", "b"), (0,), (0,)))
     places = [p.place for p in route_violations(triangle, plan)]
-    assert places == ["requests[0].path[0]", "requests[0].path[3]", "requests[0].path[2]",
-                      "requests[0].path[3]", "requests[0].reserve_qkd", "requests[1].id",
-                      "requests"]
+    assert places == [
+        "requests[0].path[0]",
+        "requests[0].path[3]",
+        "requests[0].path[2]",
+        "requests[0].path[3]",
+        "requests[0].reserve_qkd",
+        "requests[1].id",
+        "requests",
+    ]
 
 
 def test_a_valid_plan_has_no_violations_in_any_route_order(triangle):
     assert route_violations(triangle, _plan(GOOD_F0, GOOD_F1)) == []
     assert route_violations(triangle, _plan(GOOD_F1, GOOD_F0)) == []
-    assert _same_arrays(encode_plan(triangle, _plan(GOOD_F0, GOOD_F1)),
-                        encode_plan(triangle, _plan(GOOD_F1, GOOD_F0)))
+    assert _same_arrays(
+        encode_plan(triangle, _plan(GOOD_F0, GOOD_F1)),
+        encode_plan(triangle, _plan(GOOD_F1, GOOD_F0)),
+    )

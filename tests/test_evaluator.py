@@ -37,8 +37,9 @@ def test_two_node_hand_computed(two_node):
     ev = evaluate(two_node, plan_of(two_node, ("f0", (1, 2), (3,), (1,))))
     assert ev.feasible and ev.violations == ()
     assert ev.first_stage == pytest.approx(3 * 3700 + 4850, rel=1e-12)
-    assert ev.second_stage == pytest.approx(2.4 * 3700 + 0.9 * 14800 + 0.8 * 4850 + 0.3 * 13000,
-                                            rel=1e-12)
+    assert ev.second_stage == pytest.approx(
+        2.4 * 3700 + 0.9 * 14800 + 0.8 * 4850 + 0.3 * 13000, rel=1e-12
+    )
     assert ev.total == pytest.approx(45930.0, rel=1e-12)
     # tx: 4/3 per QKD wavelength: 4 reserved (r), 3.2 used (e), 1.2 on demand (o)
     assert ev.phase_components["reservation"]["tx"] == pytest.approx(4 * 1500)
@@ -65,11 +66,17 @@ def test_triangle_hand_computed_with_hop_cost(triangle):
     # (2*6000 + 9000)/3 + 400 = 7400 (o); c_z = 2*1200 + 0 + 300 + 100 = 2800 (r, e),
     # 2*3000 + 900 + 400 = 7300 (o). kappa 0.5 w.p. .75 (P = 1), 3 w.p. .25 (P = 3).
     # reserve 6 QKD, 2 KM: QKD used 3 / 6, on demand 0 / 3; KM used 1 / 2, on demand 0 / 1
-    plan = plan_of(triangle, ("f0", ("a", "b", "c"), (0, 0), (0, 0)),
-                   ("f1", ("c", "b"), (6,), (2,)))
+    plan = plan_of(
+        triangle, ("f0", ("a", "b", "c"), (0, 0), (0, 0)), ("f1", ("c", "b"), (6,), (2,))
+    )
     ev = evaluate(triangle, plan)
-    f1 = (6 * 1850 + 2 * 2800 + 10
-          + 0.75 * (3 * 1850 + 1 * 2800) + 0.25 * (6 * 1850 + 3 * 7400 + 2 * 2800 + 1 * 7300))
+    f1 = (
+        6 * 1850
+        + 2 * 2800
+        + 10
+        + 0.75 * (3 * 1850 + 1 * 2800)
+        + 0.25 * (6 * 1850 + 3 * 7400 + 2 * 2800 + 1 * 7300)
+    )
     # f0: two 100 km arcs, nothing reserved; E[P] = 1 on each
     f0 = 2 * (3 * 7400 + 7300 + 10)
     assert ev.request_costs == pytest.approx((f0, f1))
@@ -79,8 +86,11 @@ def test_triangle_hand_computed_with_hop_cost(triangle):
 
 
 def test_infeasible_reservations_are_reported_not_scored_feasible(triangle):
-    plan = plan_of(triangle, ("f0", ("a", "c"), (5,), (0,)),  # capacity of a-c is 4
-                   ("f1", ("c", "b"), (-1,), (2.5,)))
+    plan = plan_of(
+        triangle,
+        ("f0", ("a", "c"), (5,), (0,)),  # capacity of a-c is 4
+        ("f1", ("c", "b"), (-1,), (2.5,)),
+    )
     ev = evaluate(triangle, plan)
     assert not ev.feasible
     text = " | ".join(ev.violations)
@@ -90,17 +100,36 @@ def test_infeasible_reservations_are_reported_not_scored_feasible(triangle):
     assert math.isfinite(ev.total)
 
 
-@pytest.mark.parametrize("routes, fragment", [
-    ((("f0", ("a", "b", "c"), (0, 0), (0, 0)),), "request 'f1' has no route"),
-    ((("f0", ("a", "c"), (0,), (0,)), ("f1", ("c", "a", "b", "c", "b"), (0,) * 4, (0,) * 4)),
-     "visited twice"),
-    ((("f0", ("a", "b"), (0,), (0,)), ("f1", ("c", "b"), (0,), (0,))),
-     "not at the request's target"),
-    ((("f0", ("a", "c"), (0,), (0,)), ("f1", ("c", "b"), (0,), (0,)),
-      ("f1", ("c", "b"), (0,), (0,))), "routed twice"),
-    ((("f0", ("a", "c"), (0,), (0,)), ("f1", ("c", "b"), (0,), (0,)),
-      ("zz", ("c", "b"), (0,), (0,))), "not in the instance"),
-])
+@pytest.mark.parametrize(
+    "routes, fragment",
+    [
+        ((("f0", ("a", "b", "c"), (0, 0), (0, 0)),), "request 'f1' has no route"),
+        (
+            (("f0", ("a", "c"), (0,), (0,)), ("f1", ("c", "a", "b", "c", "b"), (0,) * 4, (0,) * 4)),
+            "visited twice",
+        ),
+        (
+            (("f0", ("a", "b"), (0,), (0,)), ("f1", ("c", "b"), (0,), (0,))),
+            "not at the request's target",
+        ),
+        (
+            (
+                ("f0", ("a", "c"), (0,), (0,)),
+                ("f1", ("c", "b"), (0,), (0,)),
+                ("f1", ("c", "b"), (0,), (0,)),
+            ),
+            "routed twice",
+        ),
+        (
+            (
+                ("f0", ("a", "c"), (0,), (0,)),
+                ("f1", ("c", "b"), (0,), (0,)),
+                ("zz", ("c", "b"), (0,), (0,)),
+            ),
+            "not in the instance",
+        ),
+    ],
+)
 def test_malformed_routes_are_never_feasible(triangle, routes, fragment):
     ev = evaluate(triangle, plan_of(triangle, *routes))
     assert not ev.feasible
@@ -110,7 +139,8 @@ def test_malformed_routes_are_never_feasible(triangle, routes, fragment):
 
 def test_path_skipping_an_arc():
     inst = make_instance("usnet", 1, 3, seed=0).with_requests(
-        [Request("f0", 1, 23, Demand.uniform(3))])
+        [Request("f0", 1, 23, Demand.uniform(3))]
+    )
     ev = evaluate(inst, plan_of(inst, ("f0", (1, 6, 12, 16, 22, 23), (0,) * 5, (0,) * 5)))
     assert not ev.feasible and ev.total == math.inf
     assert ev.violations == ("requests[0].path[1]: no arc 6->12 in the topology",)
@@ -138,8 +168,11 @@ def _random_instance(draw) -> Instance:
     for i in range(n_req):
         s, t = draw(st.lists(st.sampled_from(topo.nodes), min_size=2, max_size=2, unique=True))
         k = draw(st.integers(1, 5))
-        values = draw(st.lists(st.floats(0, 6, allow_nan=False).map(lambda x: round(x, 2)),
-                               min_size=k, max_size=k))
+        values = draw(
+            st.lists(
+                st.floats(0, 6, allow_nan=False).map(lambda x: round(x, 2)), min_size=k, max_size=k
+            )
+        )
         weights = draw(st.lists(st.integers(1, 9), min_size=k, max_size=k))
         probs = [w / sum(weights) for w in weights]
         probs[-1] = 1.0 - sum(probs[:-1])
@@ -158,8 +191,9 @@ def _random_plan(draw, inst: Instance) -> Plan:
         step = draw(st.sampled_from([1.0, 1.0, 0.5]))
         ys = draw(st.lists(st.integers(0, 40), min_size=m, max_size=m))
         zs = draw(st.lists(st.integers(0, 16), min_size=m, max_size=m))
-        routes.append(Route(r.id, tuple(path), tuple(v * step for v in ys),
-                            tuple(v * step for v in zs)))
+        routes.append(
+            Route(r.id, tuple(path), tuple(v * step for v in ys), tuple(v * step for v in zs))
+        )
     return Plan(inst.name, "random", tuple(routes))
 
 
@@ -228,10 +262,14 @@ def test_batch_of_encoded_arrays_and_fractional_flag():
 
 
 def test_cost_does_not_depend_on_support_order_or_duplicates():
-    base = Instance((1, 2), (Link(1, 2, 300.0),),
-                    (Request("f0", 1, 2, Demand((0.0, 2.0, 5.0), (0.3, 0.3, 0.4))),))
+    base = Instance(
+        (1, 2),
+        (Link(1, 2, 300.0),),
+        (Request("f0", 1, 2, Demand((0.0, 2.0, 5.0), (0.3, 0.3, 0.4))),),
+    )
     shuffled = base.with_requests(
-        [Request("f0", 1, 2, Demand((5.0, 2.0, 0.0, 2.0), (0.4, 0.1, 0.3, 0.2)))])
+        [Request("f0", 1, 2, Demand((5.0, 2.0, 0.0, 2.0), (0.4, 0.1, 0.3, 0.2)))]
+    )
     plan = Plan("x", "hand", (Route("f0", (1, 2), (7,), (2,)),))
     assert evaluate(shuffled, plan).total == pytest.approx(evaluate(base, plan).total, rel=1e-12)
 
@@ -247,14 +285,18 @@ def test_newsvendor_reservation_closed_form():
         for i, arc in enumerate(arcs):
             for w, c, got in ((3, a.c_y, y[i]), (1, a.c_z, z[i])):
                 ratio = c[0, arc] / (c[2, arc] - c[1, arc])
-                best = next(v for v in range(0, w * int(links.max()) + 1)
-                            if probs[w * links > v].sum() <= ratio + 1e-12)
+                best = next(
+                    v
+                    for v in range(0, w * int(links.max()) + 1)
+                    if probs[w * links > v].sum() <= ratio + 1e-12
+                )
                 assert got == best
 
 
 def test_pair_costs_sum_to_the_plan_cost(triangle):
-    plan = plan_of(triangle, ("f0", ("a", "b", "c"), (2, 1), (1, 0)),
-                   ("f1", ("c", "b"), (4,), (1,)))
+    plan = plan_of(
+        triangle, ("f0", ("a", "b", "c"), (2, 1), (1, 0)), ("f1", ("c", "b"), (4,), (1,))
+    )
     arr = encode_plan(triangle, plan)
     req = np.repeat(np.arange(triangle.n_requests), np.diff(arr.ptr))
     qkd, km = pair_costs(triangle, req, arr.arcs, arr.yr, arr.zr)

@@ -18,17 +18,30 @@ from qkdbench.topologies import make_instance
 EXACT = {"gap_rel": 0.0}
 
 
-def random_instance(seed: int, n_nodes: int = 5, n_requests: int = 2, max_rate: int = 2,
-                    W_qkd: int = 6, W_kml: int = 2, hop: float = 0.0) -> Instance:
+def random_instance(
+    seed: int,
+    n_nodes: int = 5,
+    n_requests: int = 2,
+    max_rate: int = 2,
+    W_qkd: int = 6,
+    W_kml: int = 2,
+    hop: float = 0.0,
+) -> Instance:
     """A seeded connected random graph with random demands and tight capacities."""
     rng = np.random.default_rng(seed)
     while True:
         g = nx.gnp_random_graph(n_nodes, 0.6, seed=int(rng.integers(1 << 30)))
         if nx.is_connected(g):
             break
-    links = tuple(Link(int(u), int(v), float(rng.integers(60, 500)),
-                       W_qkd=int(rng.integers(0, W_qkd + 1)) if rng.random() < 0.3 else None)
-                  for u, v in g.edges)
+    links = tuple(
+        Link(
+            int(u),
+            int(v),
+            float(rng.integers(60, 500)),
+            W_qkd=int(rng.integers(0, W_qkd + 1)) if rng.random() < 0.3 else None,
+        )
+        for u, v in g.edges
+    )
     pairs = [(s, t) for s in range(n_nodes) for t in range(n_nodes) if s != t]
     chosen = rng.choice(len(pairs), size=n_requests, replace=False)
     reqs = []
@@ -38,8 +51,13 @@ def random_instance(seed: int, n_nodes: int = 5, n_requests: int = 2, max_rate: 
         p = p / p.sum()
         p[-1] = 1.0 - p[:-1].sum()
         reqs.append(Request(f"f{i}", pairs[k][0], pairs[k][1], Demand(values, tuple(p))))
-    return Instance(tuple(range(n_nodes)), links, tuple(reqs),
-                    Params(W_qkd=W_qkd, W_kml=W_kml, hop_cost=hop), name=f"rand-{seed}")
+    return Instance(
+        tuple(range(n_nodes)),
+        links,
+        tuple(reqs),
+        Params(W_qkd=W_qkd, W_kml=W_kml, hop_cost=hop),
+        name=f"rand-{seed}",
+    )
 
 
 def brute_force(instance: Instance) -> float:
@@ -51,8 +69,9 @@ def brute_force(instance: Instance) -> float:
     """
     routes = []
     for r in instance.requests:
-        routes.append([instance.path_arcs(p) for p in
-                       nx.all_simple_paths(instance.graph, r.source, r.target)])
+        routes.append(
+            [instance.path_arcs(p) for p in nx.all_simple_paths(instance.graph, r.source, r.target)]
+        )
     best = math.inf
     cache: dict = {}
     for choice in itertools.product(*routes):
@@ -103,9 +122,13 @@ def test_objective_equals_evaluator(form, seed):
 
 
 def test_objective_equals_evaluator_with_hop_cost_and_key_rate_classes(triangle):
-    inst = Instance(triangle.nodes,
-                    triangle.links[:2] + (Link("a", "c", 250.0, W_qkd=4, key_rate_kbps=0.5),),
-                    triangle.requests, triangle.params, name="triangle-classes")
+    inst = Instance(
+        triangle.nodes,
+        triangle.links[:2] + (Link("a", "c", 250.0, W_qkd=4, key_rate_kbps=0.5),),
+        triangle.requests,
+        triangle.params,
+        name="triangle-classes",
+    )
     for form in FORMS:
         res = solve_sp(inst, form, **EXACT)
         assert res.status == "optimal"
@@ -132,16 +155,21 @@ def newsvendor_cost(instance: Instance, a: int, demand: Demand) -> tuple[float, 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_one_request_is_newsvendor_shortest_path(seed):
     rng = np.random.default_rng(seed)
-    topo = make_instance("nsfnet", 1, 5, seed=seed,
-                         params=Params(W_qkd=10_000, W_kml=10_000, key_rate_kbps=0.7,
-                                       hop_cost=float(rng.integers(0, 5000))))
+    topo = make_instance(
+        "nsfnet",
+        1,
+        5,
+        seed=seed,
+        params=Params(
+            W_qkd=10_000, W_kml=10_000, key_rate_kbps=0.7, hop_cost=float(rng.integers(0, 5000))
+        ),
+    )
     values = tuple(float(v) for v in np.sort(rng.choice(20, size=5, replace=False)))
     probs = rng.random(5) + 0.1
     probs = probs / probs.sum()
     probs[-1] = 1 - probs[:-1].sum()
     req = topo.requests[0]
-    inst = topo.with_requests([Request("f0", req.source, req.target,
-                                       Demand(values, tuple(probs)))])
+    inst = topo.with_requests([Request("f0", req.source, req.target, Demand(values, tuple(probs)))])
     g = nx.DiGraph()
     nv = {}
     for (u, v), a in inst.arc_index.items():
@@ -159,8 +187,7 @@ def test_one_request_is_newsvendor_shortest_path(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_brute_force_tiny(seed):
-    inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2,
-                           hop=100.0 * seed)
+    inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2, hop=100.0 * seed)
     expected = brute_force(inst)
     for form in FORMS:
         res = solve_sp(inst, form, warm_start=None, prune=False, **EXACT)
@@ -172,9 +199,13 @@ def test_brute_force_tiny(seed):
 def test_brute_force_instance_has_binding_capacity():
     # the tiny instances are meant to make requests compete: the capacity-free
     # bound must be strictly below the optimum on at least one of them
-    gaps = [brute_force(inst) - relaxation_bound(inst)
-            for inst in (random_instance(s, n_nodes=5 if s % 2 else 4, W_qkd=5, W_kml=2,
-                                         hop=100.0 * s) for s in range(4))]
+    gaps = [
+        brute_force(inst) - relaxation_bound(inst)
+        for inst in (
+            random_instance(s, n_nodes=5 if s % 2 else 4, W_qkd=5, W_kml=2, hop=100.0 * s)
+            for s in range(4)
+        )
+    ]
     assert max(gaps) > 1.0
     assert min(gaps) >= -1e-6
 
@@ -182,8 +213,7 @@ def test_brute_force_instance_has_binding_capacity():
 @pytest.mark.parametrize("seed", [3, 4, 5])
 def test_forms_agree(seed):
     inst = make_instance("usnet", 10, 6, seed=seed, params=Params(W_qkd=24, W_kml=8))
-    objs = [solve_sp(inst, form, warm_start=None, prune=False, **EXACT).objective
-            for form in FORMS]
+    objs = [solve_sp(inst, form, warm_start=None, prune=False, **EXACT).objective for form in FORMS]
     objs.append(solve_sp(inst, "compact", **EXACT).objective)  # pruned, warm-started
     objs.append(solve_sp(inst, "extensive", warm_start="coqbn", **EXACT).objective)
     assert objs == pytest.approx([objs[0]] * len(objs), rel=1e-9)
@@ -228,8 +258,7 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
     """With the tightest legal upper bound (the optimum itself), no optimal pair is dropped."""
     from qkdbench.exact.lagrangian import lagrangian_bound, reduced_cost_keep
 
-    inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2,
-                           hop=100.0 * seed)
+    inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2, hop=100.0 * seed)
     opt = solve_sp(inst, warm_start=None, prune=False, lagrangian=False, **EXACT)
     assert opt.objective == pytest.approx(brute_force(inst), rel=1e-9)
     dual = lagrangian_bound(inst, iterations=300)

@@ -39,8 +39,10 @@ def test_every_highs_status_maps_to_a_plan_status(name, has_solution):
         assert name == "kOptimal" and has_solution
     if status == "error":
         assert message and "\n" not in message
-    if name in ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
-                "kMemoryLimit") and has_solution:
+    if (
+        name in ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kMemoryLimit")
+        and has_solution
+    ):
         assert status == "feasible"
 
 
@@ -76,18 +78,23 @@ def test_node_limit_is_feasible_not_optimal(binding60):
 
 def test_infeasible_model(small):
     model = build_model(small)
-    model = replace(model, milp=model.milp.with_row(model.y, 1.0, lower=10 ** 9))
+    model = replace(model, milp=model.milp.with_row(model.y, 1.0, lower=10**9))
     res = solve_model(model, SolverOptions())
     assert res.status == "infeasible"
     assert res.plan.routes == () and res.plan.stats["status"] == "infeasible"
 
 
-@pytest.mark.parametrize("forced, expected", [("kSolveError", "feasible"),
-                                              ("kNotset", "feasible"),
-                                              ("kInfeasible", "infeasible"),
-                                              ("kUnknown", "feasible"),
-                                              ("kMemoryLimit", "feasible"),
-                                              ("kHighsInterrupt", "feasible")])
+@pytest.mark.parametrize(
+    "forced, expected",
+    [
+        ("kSolveError", "feasible"),
+        ("kNotset", "feasible"),
+        ("kInfeasible", "infeasible"),
+        ("kUnknown", "feasible"),
+        ("kMemoryLimit", "feasible"),
+        ("kHighsInterrupt", "feasible"),
+    ],
+)
 def test_forced_highs_statuses(small, monkeypatch, forced, expected):
     monkeypatch.setattr(solver_mod, "model_status", lambda h: forced)
     res = solve_sp(small)
@@ -107,10 +114,12 @@ def test_forced_highs_statuses(small, monkeypatch, forced, expected):
 
 def _failed_run(native: str):
     """A stand-in for ``run_highs``: the solver ended with ``native`` and no solution."""
+
     def run(milp, options, warm_start=None):
         status, message = solver_mod.classify_highs(native, False)
         outcome = solver_mod.SolveOutcome(status, "highs", native, False, message=message)
         return solver_mod.SolverRun(outcome, None)
+
     return run
 
 
@@ -182,7 +191,6 @@ def test_cbc_fallback_agrees(small):
     assert cbc.solver == "cbc" and cbc.status == "optimal"
     assert cbc.objective == pytest.approx(highs.objective, rel=1e-7)
     assert evaluate(small, cbc.plan).total == pytest.approx(cbc.objective, rel=1e-7)
-
 
 
 def test_an_optimum_the_solution_does_not_reach_is_not_optimal(small, monkeypatch):

@@ -35,7 +35,8 @@ def _convex(y: np.ndarray, scale: float) -> bool:
 
 @pytest.mark.parametrize("kind", ["qkd", "km"])
 def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level(
-        inst, exact_plan, kind):
+    inst, exact_plan, kind
+):
     df = F.reservation_sweep(inst, exact_plan, kind)
     total = df["total"].to_numpy()
     scale = float(total.max())
@@ -54,15 +55,19 @@ def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level
     assert (np.diff(df["second_stage"]) <= 1e-9 * scale).all()
     assert df["on_demand"].iloc[-1] == pytest.approx(0, abs=1e-9) and df["on_demand"].iloc[0] > 0
     assert df["total"].to_numpy() == pytest.approx(
-        (df["first_stage"] + df["second_stage"]).to_numpy())
+        (df["first_stage"] + df["second_stage"]).to_numpy()
+    )
 
 
 def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_plan):
     inst = make_instance("nsfnet", 6, 4, seed=1, params=Params(W_qkd=20))
     df = F.reservation_sweep(inst, exact_plan, "qkd", levels=[0, 9, 21])
     r = exact_plan.routes
-    forced = Plan(exact_plan.instance_name, "x", tuple(
-        Route(x.request_id, x.path, (21,) * len(x.reserve_qkd), x.reserve_km) for x in r))
+    forced = Plan(
+        exact_plan.instance_name,
+        "x",
+        tuple(Route(x.request_id, x.path, (21,) * len(x.reserve_qkd), x.reserve_km) for x in r),
+    )
     ev = evaluate(inst, forced)
     assert df["total"].iloc[-1] == ev.total and not ev.feasible
     assert list(df["feasible"]) == [True, True, False]
@@ -70,8 +75,12 @@ def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_
 
 
 def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over():
-    line = Instance(nodes=(1, 2, 3), links=(Link(1, 2, 200.0), Link(2, 3, 200.0)),
-                    params=Params(W_qkd=12, W_kml=4), name="line")
+    line = Instance(
+        nodes=(1, 2, 3),
+        links=(Link(1, 2, 200.0), Link(2, 3, 200.0)),
+        params=Params(W_qkd=12, W_kml=4),
+        name="line",
+    )
     rates = list(range(0, 13, 2))
     df = F.rate_sweep(line, 4, rates, seed=1)
     assert (df["status"] == "optimal").all()
@@ -81,8 +90,9 @@ def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over
     # small K: below the capacity; large K: every arc used is reserved to capacity
     assert df["reserved_qkd"].iloc[1] < df["capacity_qkd"].iloc[1]
     last = df.iloc[-1]
-    assert last["reserved_qkd"] == last["capacity_qkd"] and last["reserved_km"] == \
-        last["capacity_km"]
+    assert (
+        last["reserved_qkd"] == last["capacity_qkd"] and last["reserved_km"] == last["capacity_km"]
+    )
     assert last["full_arcs_qkd"] == last["arcs_used"] == last["full_arcs_km"]
     # once saturated, reserved stays put and on-demand grows with K
     sat = df[df["reserved_qkd"] == df["capacity_qkd"]]
@@ -102,12 +112,21 @@ def test_exact_sp_is_below_coqbn_at_every_request_count():
     inst = make_instance("nsfnet", 3, 4, seed=1)
     assert row["baseline_total"] == evaluate(inst, get_planner("coqbn").plan(inst)).total
     assert row["saving_pct"] == pytest.approx(
-        100 * (row["baseline_total"] - row["sp_total"]) / row["baseline_total"])
+        100 * (row["baseline_total"] - row["sp_total"]) / row["baseline_total"]
+    )
 
 
 def test_make_figures_writes_png_csv_and_json(tmp_path):
-    cfg = FigureConfig(topology="nsfnet", requests=5, max_rate=3, counts=(3, 5),
-                       count_seeds=(1,), rates=(0, 3), rate_requests=4, time_limit=30)
+    cfg = FigureConfig(
+        topology="nsfnet",
+        requests=5,
+        max_rate=3,
+        counts=(3, 5),
+        count_seeds=(1,),
+        rates=(0, 3),
+        rate_requests=4,
+        time_limit=30,
+    )
     summary = F.make_figures(["fig3a", "fig3b", "fig3d"], tmp_path, cfg)
     for name in ("fig3a", "fig3b", "fig3d"):
         png, csv = tmp_path / f"{name}.png", tmp_path / f"{name}.csv"
@@ -131,21 +150,33 @@ def test_without_an_exact_planner_the_best_available_plan_stands_in(inst, monkey
 
 
 def test_quality_plot_and_anytime_log():
-    df = pd.DataFrame({"planner": ["a", "b", "c"], "gap_pct": [0.0, 2.5, np.nan],
-                       "runtime_s": [1.0, 0.01, 0.2], "status": ["optimal", "heuristic",
-                                                                  "error"]})
+    df = pd.DataFrame(
+        {
+            "planner": ["a", "b", "c"],
+            "gap_pct": [0.0, 2.5, np.nan],
+            "runtime_s": [1.0, 0.01, 0.2],
+            "status": ["optimal", "heuristic", "error"],
+        }
+    )
     df.attrs["gap_label"] = "optimum"
     fig = F.plot_quality(df)
     assert len(fig.axes[0].lines) == 2  # the failed planner is listed, not plotted
-    log = [{"evaluations": 10, "seconds": 0.1, "best": 5.0},
-           {"evaluations": 20, "seconds": 0.2, "best": 4.0}]
+    log = [
+        {"evaluations": 10, "seconds": 0.1, "best": 5.0},
+        {"evaluations": 20, "seconds": 0.2, "best": 4.0},
+    ]
     plan = Plan("i", "ga", (), stats={"anytime": log})
     a = F.anytime_log(plan)
     assert list(a.columns) == ["evaluations", "seconds", "best"]
     assert list(a["best"]) == [5.0, 4.0]
-    b = F.anytime_log(Plan("i", "ga", (), stats={"history": {"evals": [1, 2],
-                                                              "time_s": [0.1, 0.3],
-                                                              "best_cost": [3.0, 2.0]}}))
+    b = F.anytime_log(
+        Plan(
+            "i",
+            "ga",
+            (),
+            stats={"history": {"evals": [1, 2], "time_s": [0.1, 0.3], "best_cost": [3.0, 2.0]}},
+        )
+    )
     assert list(b["evaluations"]) == [1, 2] and list(b["best"]) == [3.0, 2.0]
     with pytest.raises(KeyError, match="no anytime log"):
         F.anytime_log(Plan("i", "x", ()))
@@ -158,8 +189,9 @@ def test_anytime_runs_stack_the_logs_and_report_failed_variants():
     if "ga" not in available_planners():
         pytest.skip("the GA is not registered")
     inst = make_instance("nsfnet", 6, 4, seed=1)
-    df, finals = F.anytime_runs(inst, "ga", [("short", {"generations": 5}),
-                                             ("bad", (("no_such_option", 1),))], seed=1)
+    df, finals = F.anytime_runs(
+        inst, "ga", [("short", {"generations": 5}), ("bad", (("no_such_option", 1),))], seed=1
+    )
     assert set(df["variant"]) == {"short"} and "error" in finals["bad"]
     assert (np.diff(df["best"]) <= 0).all()
     assert df["best"].iloc[-1] == pytest.approx(finals["short"]["total"], rel=1e-12)
@@ -192,8 +224,9 @@ def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
     text = json.dumps(summary, allow_nan=False)  # raises on NaN or inf
     assert json.loads(text) == summary
     assert json.loads((tmp_path / "figures.json").read_text())["quality"] == summary["quality"]
-    assert F.json_safe({"x": np.float64("nan"), "y": [np.int64(1), np.inf], "z": np.bool_(True)}
-                       ) == {"x": None, "y": [1, None], "z": True}
+    assert F.json_safe(
+        {"x": np.float64("nan"), "y": [np.int64(1), np.inf], "z": np.bool_(True)}
+    ) == {"x": None, "y": [1, None], "z": True}
 
 
 def test_the_panel_table_holds_every_figure_in_order():
@@ -204,18 +237,31 @@ def test_the_panel_table_holds_every_figure_in_order():
 
 
 def test_an_exact_reference_is_called_exact_sp_in_titles_and_legends():
-    fig3d = pd.DataFrame({"requests": [3, 3], "seed": [1, 2],
-                          "reference": ["exact SP (optimal)"] * 2, "status": ["optimal"] * 2,
-                          "sp_total": [90.0, 80.0], "baseline": ["coqbn"] * 2,
-                          "baseline_total": [100.0, 100.0], "saving_pct": [10.0, 20.0]})
+    fig3d = pd.DataFrame(
+        {
+            "requests": [3, 3],
+            "seed": [1, 2],
+            "reference": ["exact SP (optimal)"] * 2,
+            "status": ["optimal"] * 2,
+            "sp_total": [90.0, 80.0],
+            "baseline": ["coqbn"] * 2,
+            "baseline_total": [100.0, 100.0],
+            "saving_pct": [10.0, 20.0],
+        }
+    )
     legend = F.plot_request_sweep(fig3d).axes[0].get_legend()
     assert [t.get_text() for t in legend.get_texts()] == ["CO-QBN", "exact SP"]
-    fig3c = pd.DataFrame({"max_rate": [0, 3, 6], "reference": ["exact SP (optimal)"] * 2
-                          + ["exact SP (feasible, gap 0.70%)"],
-                          "status": ["optimal", "optimal", "feasible"],
-                          "gap_pct": [0.0, 0.0, 0.7]})
-    assert F._rate_label(fig3c) == ("exact SP, optimal for K <= 3; "
-                                    "time limit hit at K = 6 (gap 0.70%)")
+    fig3c = pd.DataFrame(
+        {
+            "max_rate": [0, 3, 6],
+            "reference": ["exact SP (optimal)"] * 2 + ["exact SP (feasible, gap 0.70%)"],
+            "status": ["optimal", "optimal", "feasible"],
+            "gap_pct": [0.0, 0.0, 0.7],
+        }
+    )
+    assert F._rate_label(fig3c) == (
+        "exact SP, optimal for K <= 3; time limit hit at K = 6 (gap 0.70%)"
+    )
     assert F._rate_label(fig3c.iloc[:2]) == "exact SP plans (all optimal)"
     stand_in = fig3c.assign(reference="best available: coqbn (exact planner not registered)")
     assert F._rate_label(stand_in) == "best available: coqbn (exact planner not registered)"

@@ -25,10 +25,19 @@ V2 = {
     "name": "fc",
     "costs": {"r": {"site": 10}},
     "nodes": [{"id": 1, "fixed_cost": 7}, {"id": 2, "name": "two"}, {"id": 3}],
-    "links": [{"u": 1, "v": 2, "length_km": 100}, {"u": 2, "v": 3, "length_km": 400},
-              {"u": 1, "v": 3, "length_km": 50, "fixed_cost": 1000}],
-    "requests": [{"id": "f0", "source": 1, "target": 3,
-                  "demand": {"values": [0, 1, 2], "probs": [0.2, 0.5, 0.3]}}],
+    "links": [
+        {"u": 1, "v": 2, "length_km": 100},
+        {"u": 2, "v": 3, "length_km": 400},
+        {"u": 1, "v": 3, "length_km": 50, "fixed_cost": 1000},
+    ],
+    "requests": [
+        {
+            "id": "f0",
+            "source": 1,
+            "target": 3,
+            "demand": {"values": [0, 1, 2], "probs": [0.2, 0.5, 0.3]},
+        }
+    ],
 }
 
 
@@ -66,8 +75,10 @@ def test_writer_keeps_format_1_without_extension_keys():
     assert not inst.uses_extensions and not inst.has_fixed_charges
     assert instance_to_dict(inst)["format"] == "qkdbench-instance/1"
     # a /2 file with no extension key is read, and written back as /1
-    assert instance_to_dict(instance_from_dict(_copy(plain, format="qkdbench-instance/2"))
-                            )["format"] == "qkdbench-instance/1"
+    assert (
+        instance_to_dict(instance_from_dict(_copy(plain, format="qkdbench-instance/2")))["format"]
+        == "qkdbench-instance/1"
+    )
 
 
 def _set(path, value, data=V2, delete=False):
@@ -84,35 +95,70 @@ def _set(path, value, data=V2, delete=False):
 
 
 BAD = [
-    ("v1 with site", _set("format", "qkdbench-instance/1"),
-     "costs.r.site: extension key 'site' needs format 'qkdbench-instance/2'"),
-    ("v1 with node fixed_cost", _set("costs", {}, _set("format", "qkdbench-instance/1")),
-     "nodes[0].fixed_cost: extension key 'fixed_cost' needs format"),
-    ("v1 with link fixed_cost",
-     _set("nodes", [{"id": 1}, {"id": 2}, {"id": 3}],
-          _set("costs", {}, _set("format", "qkdbench-instance/1"))),
-     "links[2].fixed_cost: extension key 'fixed_cost' needs format"),
-    ("site in phase e", _set("costs.e", {"site": 3}),
-     "costs.e.site: 'site' is a one-off reservation cost: it belongs to phase 'r' only"),
+    (
+        "v1 with site",
+        _set("format", "qkdbench-instance/1"),
+        "costs.r.site: extension key 'site' needs format 'qkdbench-instance/2'",
+    ),
+    (
+        "v1 with node fixed_cost",
+        _set("costs", {}, _set("format", "qkdbench-instance/1")),
+        "nodes[0].fixed_cost: extension key 'fixed_cost' needs format",
+    ),
+    (
+        "v1 with link fixed_cost",
+        _set(
+            "nodes",
+            [{"id": 1}, {"id": 2}, {"id": 3}],
+            _set("costs", {}, _set("format", "qkdbench-instance/1")),
+        ),
+        "links[2].fixed_cost: extension key 'fixed_cost' needs format",
+    ),
+    (
+        "site in phase e",
+        _set("costs.e", {"site": 3}),
+        "costs.e.site: 'site' is a one-off reservation cost: it belongs to phase 'r' only",
+    ),
     ("site in phase o", _set("costs.o", {"site": 0}), "costs.o.site: 'site' is a one-off"),
-    ("negative link fixed cost", _set("links.2.fixed_cost", -1),
-     "links[2].fixed_cost: must be non-negative"),
-    ("string link fixed cost", _set("links.2.fixed_cost", "5"),
-     "links[2].fixed_cost: expected a number"),
-    ("negative node fixed cost", _set("nodes.0.fixed_cost", -0.5),
-     "nodes[0].fixed_cost: must be non-negative"),
+    (
+        "negative link fixed cost",
+        _set("links.2.fixed_cost", -1),
+        "links[2].fixed_cost: must be non-negative",
+    ),
+    (
+        "string link fixed cost",
+        _set("links.2.fixed_cost", "5"),
+        "links[2].fixed_cost: expected a number",
+    ),
+    (
+        "negative node fixed cost",
+        _set("nodes.0.fixed_cost", -0.5),
+        "nodes[0].fixed_cost: must be non-negative",
+    ),
     ("negative site", _set("costs.r.site", -2), "costs.r.site: must be non-negative"),
     ("unknown top-level key", _set("tenants", []), "tenants: unknown key 'tenants'"),
     ("unknown params key", _set("params", {"span": 3}), "params: unknown parameter 'span'"),
-    ("unknown cost component", _set("costs.e", {"sites": 3}),
-     "costs.e: unknown cost component 'sites'"),
+    (
+        "unknown cost component",
+        _set("costs.e", {"sites": 3}),
+        "costs.e: unknown cost component 'sites'",
+    ),
     ("unknown node key", _set("nodes.1.kind", "x"), "nodes[1].kind: unknown key 'kind'"),
-    ("unknown link key", _set("links.0.weather", "clear"),
-     "links[0].weather: unknown key 'weather'"),
-    ("unknown request key", _set("requests.0.deadline", 3),
-     "requests[0].deadline: unknown key 'deadline'"),
-    ("unknown demand key", _set("requests.0.demand.mean", 1),
-     "requests[0].demand.mean: unknown key 'mean'"),
+    (
+        "unknown link key",
+        _set("links.0.weather", "clear"),
+        "links[0].weather: unknown key 'weather'",
+    ),
+    (
+        "unknown request key",
+        _set("requests.0.deadline", 3),
+        "requests[0].deadline: unknown key 'deadline'",
+    ),
+    (
+        "unknown demand key",
+        _set("requests.0.demand.mean", 1),
+        "requests[0].demand.mean: unknown key 'mean'",
+    ),
 ]
 
 
@@ -126,15 +172,30 @@ def test_bad_fixed_charge_input_is_one_line_naming_the_place(tmp_path, label, da
     assert "\n" not in text and text.startswith(str(path)) and message in text, text
 
 
-@pytest.mark.parametrize("label,data,message", [BAD[0], BAD[3], BAD[5], BAD[9], BAD[15]],
-                         ids=lambda x: x if isinstance(x, str) else None)
+@pytest.mark.parametrize(
+    "label,data,message",
+    [BAD[0], BAD[3], BAD[5], BAD[9], BAD[15]],
+    ids=lambda x: x if isinstance(x, str) else None,
+)
 def test_cli_rejects_bad_fixed_charge_files_with_status_2(tmp_path, label, data, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     plan = tmp_path / "p.json"
-    proc = subprocess.run([sys.executable, "-m", "qkdbench.cli", "plan", str(path),
-                           "--planner", "coqbn", "-o", str(plan)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "plan",
+            str(path),
+            "--planner",
+            "coqbn",
+            "-o",
+            str(plan),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
@@ -153,23 +214,42 @@ def test_non_finite_fixed_cost_is_rejected(tmp_path):
 
 def test_three_node_hand_computed():
     """Triangle 1-2-3, site 10; link 1-3 given 1000; node 1 costs 7, node 2 costs 3."""
-    inst = Instance((1, 2, 3), (Link(1, 2, 100.0), Link(2, 3, 400.0),
-                                Link(1, 3, 50.0, fixed_cost=1000.0)),
-                    (Request("f0", 1, 3, Demand.point(0.0)), Request("f1", 2, 1, Demand.point(0.0)),
-                     Request("f2", 3, 2, Demand.point(0.0))),
-                    costs=CostTable(site=10.0), node_fixed_costs={1: 7.0, 2: 3.0})
+    inst = Instance(
+        (1, 2, 3),
+        (Link(1, 2, 100.0), Link(2, 3, 400.0), Link(1, 3, 50.0, fixed_cost=1000.0)),
+        (
+            Request("f0", 1, 3, Demand.point(0.0)),
+            Request("f1", 2, 1, Demand.point(0.0)),
+            Request("f2", 3, 2, Demand.point(0.0)),
+        ),
+        costs=CostTable(site=10.0),
+        node_fixed_costs={1: 7.0, 2: 3.0},
+    )
     none = (0,)
     # f0 1->2->3 and f1 2->1 share link 1-2 (both arcs); f2 3->2 uses the reverse arc of 2-3
-    plan = Plan("x", "hand", (Route("f0", (1, 2, 3), (0, 0), (0, 0)),
-                              Route("f1", (2, 1), none, none),
-                              Route("f2", (3, 2), none, none)))
+    plan = Plan(
+        "x",
+        "hand",
+        (
+            Route("f0", (1, 2, 3), (0, 0), (0, 0)),
+            Route("f1", (2, 1), none, none),
+            Route("f2", (3, 2), none, none),
+        ),
+    )
     ev = evaluate(inst, plan)
     # links: 1-2 (m = 1, 1 site) 10 + 2-3 (m = 3, 5 sites) 50; nodes 1, 2, 3: 7 + 3 + 0
     assert ev.components["site"] == 60.0 and ev.components["node"] == 10.0
     assert ev.total == ev.first_stage == 70.0 and ev.second_stage == 0.0
     # f0 on the direct link instead: link 1-3 is paid, 2-3 is not
-    plan2 = Plan("x", "hand", (Route("f0", (1, 3), none, none), Route("f1", (2, 1), none, none),
-                               Route("f2", (3, 2), none, none)))
+    plan2 = Plan(
+        "x",
+        "hand",
+        (
+            Route("f0", (1, 3), none, none),
+            Route("f1", (2, 1), none, none),
+            Route("f2", (3, 2), none, none),
+        ),
+    )
     ev2 = evaluate(inst, plan2)
     assert ev2.components["site"] == 10.0 + 50.0 + 1000.0 and ev2.total == 1070.0
     assert evaluate_batch(inst, [plan, plan2]).total.tolist() == [70.0, 1070.0]
@@ -195,20 +275,28 @@ def fixed_charge_cases(draw, n_plans=4):
             over["span_km"] = draw(st.sampled_from([40.0, 75.5, 160.0]))
         links.append(Link(link.u, link.v, link.length_km, **over))
     site = draw(st.sampled_from([0.0, 1.5, 2000.0]))
-    node_costs = {nd: draw(st.sampled_from([0.0, 10.0, 777.7]))
-                  for nd in draw(st.lists(st.sampled_from(topo.nodes), unique=True, max_size=n))}
+    node_costs = {
+        nd: draw(st.sampled_from([0.0, 10.0, 777.7]))
+        for nd in draw(st.lists(st.sampled_from(topo.nodes), unique=True, max_size=n))
+    }
     reqs = []
     for i in range(draw(st.integers(1, 4))):
         s, t = draw(st.lists(st.sampled_from(topo.nodes), min_size=2, max_size=2, unique=True))
         reqs.append(Request(f"f{i}", s, t, Demand.uniform(draw(st.integers(0, 4)))))
-    inst = Instance(topo.nodes, tuple(links), tuple(reqs), Params(W_qkd=12, W_kml=4),
-                    CostTable(site=site), name="fc", node_fixed_costs=node_costs)
+    inst = Instance(
+        topo.nodes,
+        tuple(links),
+        tuple(reqs),
+        Params(W_qkd=12, W_kml=4),
+        CostTable(site=site),
+        name="fc",
+        node_fixed_costs=node_costs,
+    )
     plans = []
     for _ in range(n_plans):
         routes = []
         for r in inst.requests:
-            path = draw(st.sampled_from(list(nx.all_simple_paths(inst.graph, r.source,
-                                                                  r.target))))
+            path = draw(st.sampled_from(list(nx.all_simple_paths(inst.graph, r.source, r.target))))
             m = len(path) - 1
             ys = draw(st.lists(st.integers(0, 9), min_size=m, max_size=m))
             zs = draw(st.lists(st.integers(0, 3), min_size=m, max_size=m))
@@ -228,11 +316,11 @@ def test_twin_single_and_batch_agree_with_fixed_charges(case):
         for key in ("total", "first_stage", "second_stage"):
             assert getattr(ev, key) == pytest.approx(ref[key], rel=1e-9, abs=1e-6), key
         for comp in ("site", "node"):
-            assert ev.components.get(comp, 0.0) == pytest.approx(ref["components"][comp],
-                                                                 rel=1e-12)
+            assert ev.components.get(comp, 0.0) == pytest.approx(ref["components"][comp], rel=1e-12)
         assert batch.total[b] == pytest.approx(ev.total, rel=1e-12)
         assert batch.first_stage[b] == pytest.approx(ev.first_stage, rel=1e-12)
         fixed = ev.components.get("site", 0.0) + ev.components.get("node", 0.0)
-        assert math.isclose(ev.total - fixed,
-                            math.fsum(ev.request_costs), rel_tol=1e-9, abs_tol=1e-6)
+        assert math.isclose(
+            ev.total - fixed, math.fsum(ev.request_costs), rel_tol=1e-9, abs_tol=1e-6
+        )
     assert np.all(batch.feasible == [evaluate(inst, p).feasible for p in plans])

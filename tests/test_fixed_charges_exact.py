@@ -19,15 +19,29 @@ def _tiny(seed: int) -> Instance:
     rng = np.random.default_rng(seed)
     lengths = rng.choice([60.0, 150.0, 200.0, 330.0], size=5)
     pairs = [(1, 2), (2, 3), (1, 3), (3, 4), (2, 4)]
-    links = [Link(u, v, float(e), **({"fixed_cost": float(rng.choice([0.0, 3e3, 2e4]))}
-                                     if rng.random() < 0.4 else {}))
-             for (u, v), e in zip(pairs, lengths)]
+    links = [
+        Link(
+            u,
+            v,
+            float(e),
+            **({"fixed_cost": float(rng.choice([0.0, 3e3, 2e4]))} if rng.random() < 0.4 else {}),
+        )
+        for (u, v), e in zip(pairs, lengths)
+    ]
     node_costs = {int(n): float(rng.choice([500.0, 5e3])) for n in rng.choice(4, 2) + 1}
-    reqs = (Request("f0", 1, 4, Demand((0.0, 1.0), (0.3, 0.7))),
-            Request("f1", 2, 3, Demand((0.0, 1.0), (0.5, 0.5))))
-    return Instance((1, 2, 3, 4), tuple(links), reqs, Params(W_qkd=3, W_kml=1),
-                    CostTable(site=float(rng.choice([1e3, 8e3]))), name=f"tiny{seed}",
-                    node_fixed_costs=node_costs if seed % 2 else {})
+    reqs = (
+        Request("f0", 1, 4, Demand((0.0, 1.0), (0.3, 0.7))),
+        Request("f1", 2, 3, Demand((0.0, 1.0), (0.5, 0.5))),
+    )
+    return Instance(
+        (1, 2, 3, 4),
+        tuple(links),
+        reqs,
+        Params(W_qkd=3, W_kml=1),
+        CostTable(site=float(rng.choice([1e3, 8e3]))),
+        name=f"tiny{seed}",
+        node_fixed_costs=node_costs if seed % 2 else {},
+    )
 
 
 def _brute_force(inst: Instance) -> float:
@@ -55,8 +69,13 @@ def _brute_force(inst: Instance) -> float:
                 yr += y
                 zr += z
                 ptr.append(len(arcs))
-        batch = PlanArrays(np.asarray(ptr, np.int64), np.asarray(arcs, np.int64),
-                           np.asarray(yr, float), np.asarray(zr, float), inst.n_requests)
+        batch = PlanArrays(
+            np.asarray(ptr, np.int64),
+            np.asarray(arcs, np.int64),
+            np.asarray(yr, float),
+            np.asarray(zr, float),
+            inst.n_requests,
+        )
         sc = evaluate_batch(inst, batch)
         ok = sc.feasible
         if ok.any():
@@ -87,8 +106,13 @@ def test_exact_equals_brute_force_and_forms_agree(seed):
 
 def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
     inst = _tiny(1)
-    paper = Instance(inst.nodes, tuple(Link(ln.u, ln.v, ln.length_km) for ln in inst.links),
-                     inst.requests, inst.params, name="paper")
+    paper = Instance(
+        inst.nodes,
+        tuple(Link(ln.u, ln.v, ln.length_km) for ln in inst.links),
+        inst.requests,
+        inst.params,
+        name="paper",
+    )
     model = build_model(inst)
     assert model.u.size > 0 and model.v.size > 0
     assert build_model(paper).u.size == 0
@@ -98,7 +122,8 @@ def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
     # the exact plan shares links: fewer links used than requests x path length
     used = {a // 2 for r in res.plan.routes for a in inst.path_arcs(r.path)}
     assert evaluate(inst, res.plan).components["site"] == pytest.approx(
-        sum(inst.link_fixed_cost(k) for k in used))
+        sum(inst.link_fixed_cost(k) for k in used)
+    )
 
 
 def test_warm_start_sets_the_fixed_charge_binaries():
@@ -109,12 +134,13 @@ def test_warm_start_sets_the_fixed_charge_binaries():
     warm = relaxed_plan(inst)
     cols, vals = _warm_values(model, warm)
     n = model.x.size
-    uv = vals[3 * n:3 * n + model.u.size]
+    uv = vals[3 * n : 3 * n + model.u.size]
     used = {a // 2 for r in warm.routes for a in inst.path_arcs(r.path)}
     assert uv.tolist() == [1.0 if k in used else 0.0 for k in model.u_link]
-    vv = vals[3 * n + model.u.size:]
+    vv = vals[3 * n + model.u.size :]
     touched = {inst.node_index[x] for r in warm.routes for x in r.path}
     assert vv.tolist() == [1.0 if int(k) in touched else 0.0 for k in model.v_node]
     # warm-started solve reaches the same optimum
-    assert solve_model(model, warm_start=warm).objective == pytest.approx(_brute_force(inst),
-                                                                          rel=1e-9)
+    assert solve_model(model, warm_start=warm).objective == pytest.approx(
+        _brute_force(inst), rel=1e-9
+    )

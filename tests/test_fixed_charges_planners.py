@@ -15,8 +15,13 @@ from qkdbench.topologies import design_instance
 
 def _diamond(charge: float) -> Instance:
     """Two requests 1->4 and 2->4; a shared trunk 3-4 (charged) vs private direct links."""
-    links = (Link(1, 3, 100.0), Link(2, 3, 100.0), Link(3, 4, 100.0, fixed_cost=charge),
-             Link(1, 4, 150.0, fixed_cost=charge), Link(2, 4, 150.0, fixed_cost=charge))
+    links = (
+        Link(1, 3, 100.0),
+        Link(2, 3, 100.0),
+        Link(3, 4, 100.0, fixed_cost=charge),
+        Link(1, 4, 150.0, fixed_cost=charge),
+        Link(2, 4, 150.0, fixed_cost=charge),
+    )
     reqs = (Request("f0", 1, 4, Demand.point(1.0)), Request("f1", 2, 4, Demand.point(1.0)))
     return Instance((1, 2, 3, 4), links, reqs, name=f"diamond{charge:g}")
 
@@ -30,13 +35,13 @@ def test_greedy_consolidates_onto_a_shared_link():
     plan = SAAGreedy().plan(inst)
     assert all(r.path[-2:] == (3, 4) for r in plan.routes)
     assert evaluate(inst, plan).components["site"] == 1e6
-    assert evaluate(inst, plan).total == pytest.approx(solve_sp(inst, gap_rel=0.0).objective,
-                                                       rel=1e-9)
+    assert evaluate(inst, plan).total == pytest.approx(
+        solve_sp(inst, gap_rel=0.0).objective, rel=1e-9
+    )
 
 
 def test_greedy_state_counts_the_users_of_links_and_nodes():
-    inst = design_instance("nsfnet", 12, max_rate=4, seed=2, fixed_charge_factor=5.0,
-                           tightness=0.6)
+    inst = design_instance("nsfnet", 12, max_rate=4, seed=2, fixed_charge_factor=5.0, tightness=0.6)
     state, _ = SAAGreedy().build(inst)
     links = np.zeros(len(inst.links), int)
     nodes = np.zeros(len(inst.nodes), int)
@@ -54,8 +59,9 @@ def test_greedy_state_counts_the_users_of_links_and_nodes():
 
 
 def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds():
-    inst = design_instance("cost239", 15, max_rate=6, seed=1, fixed_charge_factor=10.0,
-                           tightness=0.5, hotspots=2)
+    inst = design_instance(
+        "cost239", 15, max_rate=6, seed=1, fixed_charge_factor=10.0, tightness=0.5, hotspots=2
+    )
     plain = SAAGreedy(close_rounds=0).plan(inst)
     closing = SAAGreedy().plan(inst)
     assert evaluate(inst, closing).total <= evaluate(inst, plain).total * (1 + 1e-12)
@@ -86,8 +92,16 @@ def test_lagrangian_planner_on_fixed_charges_sits_between_its_bound_and_above_th
     the plan it returns is feasible, no cheaper than the exact optimum, and its bound is below."""
     from qkdbench.exact.lagrangian import LagrangianPlanner
 
-    inst = design_instance("nsfnet", 8, max_rate=6, seed=2, demand="heavy", hotspots=2,
-                           fixed_charge_factor=10.0, tightness=0.5)
+    inst = design_instance(
+        "nsfnet",
+        8,
+        max_rate=6,
+        seed=2,
+        demand="heavy",
+        hotspots=2,
+        fixed_charge_factor=10.0,
+        tightness=0.5,
+    )
     plan = LagrangianPlanner(iterations=100).plan(inst, seed=0)
     ev = evaluate(inst, plan)
     opt = solve_sp(inst, time_limit=120)

@@ -28,8 +28,10 @@ def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
     best = [r["best"] for r in log]
     assert len(log) >= 3  # the GA improved on its seed
     assert all(b2 <= b1 for b1, b2 in zip(best, best[1:]))
-    assert all(r2["evaluations"] >= r1["evaluations"] and r2["seconds"] >= r1["seconds"]
-               for r1, r2 in zip(log, log[1:]))
+    assert all(
+        r2["evaluations"] >= r1["evaluations"] and r2["seconds"] >= r1["seconds"]
+        for r1, r2 in zip(log, log[1:])
+    )
     assert best[-1] == pytest.approx(evaluate(tight, plan).total, rel=1e-12)
     assert log[-1]["evaluations"] == plan.stats["evaluations"]
     hof = plan.stats["hall_of_fame"]
@@ -55,8 +57,9 @@ def test_same_seed_same_plan_and_global_random_untouched():
     b = GeneticPlanner(seeds=("coqbn",), generations=25).plan(inst, seed=5)
     assert a.routes == b.routes
     assert a.stats["anytime"][-1]["best"] == b.stats["anytime"][-1]["best"]
-    assert [r["evaluations"] for r in a.stats["anytime"]] == \
-        [r["evaluations"] for r in b.stats["anytime"]]
+    assert [r["evaluations"] for r in a.stats["anytime"]] == [
+        r["evaluations"] for r in b.stats["anytime"]
+    ]
 
 
 def test_fitness_is_one_batch_call_per_generation(tight, monkeypatch):
@@ -69,7 +72,8 @@ def test_fitness_is_one_batch_call_per_generation(tight, monkeypatch):
 
     monkeypatch.setattr(ga_module, "evaluate_batch", spy)
     plan = GeneticPlanner(population=30, generations=5, stagnation=100, polish=False).plan(
-        tight, seed=2)
+        tight, seed=2
+    )
     assert plan.stats["generations"] == 5
     assert sizes[0] == 2  # the CO-QBN and greedy plans themselves
     assert sizes[1] == 30  # the initial population in one call
@@ -83,8 +87,10 @@ def test_repair_makes_every_genome_feasible(tight):
     dec = GenomeDecoder(tight, state, levels=4)
     rng = np.random.default_rng(0)
     F = tight.n_requests
-    genomes = [[int(rng.integers(n)) for n in dec.n_candidates] +
-               [int(rng.integers(4)) for _ in range(F)] for _ in range(20)]
+    genomes = [
+        [int(rng.integers(n)) for n in dec.n_candidates] + [int(rng.integers(4)) for _ in range(F)]
+        for _ in range(20)
+    ]
     genomes.append([0] * F + [0] * F)  # level 0: reserve nothing
     batch = dec.decode(genomes)
     res = evaluate_batch(tight, batch)
@@ -95,8 +101,9 @@ def test_repair_makes_every_genome_feasible(tight):
     greedy_state, _ = SAAGreedy().build(tight)
     g = dec.decode([dec.greedy_genome(greedy_state)])
     greedy = get_planner("saa-greedy").plan(tight)
-    assert evaluate_batch(tight, g).total[0] == pytest.approx(evaluate(tight, greedy).total,
-                                                              rel=1e-12)
+    assert evaluate_batch(tight, g).total[0] == pytest.approx(
+        evaluate(tight, greedy).total, rel=1e-12
+    )
 
 
 def test_coqbn_genome_is_close_to_coqbn(tight):
@@ -104,16 +111,20 @@ def test_coqbn_genome_is_close_to_coqbn(tight):
     dec = GenomeDecoder(tight, state, levels=5)
     co = get_planner("coqbn").plan(tight)
     genome = dec.genome_of(co)
-    assert [state.candidates.paths[f][i] for f, i in enumerate(genome[:tight.n_requests])] == \
-        [r.path for r in co.routes]
-    assert set(genome[tight.n_requests:]) <= set(range(5))
+    assert [state.candidates.paths[f][i] for f, i in enumerate(genome[: tight.n_requests])] == [
+        r.path for r in co.routes
+    ]
+    assert set(genome[tight.n_requests :]) <= set(range(5))
 
 
-@pytest.mark.parametrize("kwargs, limit, stop", [
-    ({"generations": 3, "stagnation": 100}, None, "generations"),
-    ({"generations": 500, "stagnation": 4}, None, "stagnation"),
-    ({"generations": 500, "stagnation": 500}, 0.0, "time_limit"),
-])
+@pytest.mark.parametrize(
+    "kwargs, limit, stop",
+    [
+        ({"generations": 3, "stagnation": 100}, None, "generations"),
+        ({"generations": 500, "stagnation": 4}, None, "stagnation"),
+        ({"generations": 500, "stagnation": 500}, 0.0, "time_limit"),
+    ],
+)
 def test_stopping_rules(kwargs, limit, stop):
     inst = make_instance("nsfnet", 10, 6, seed=3)
     plan = GeneticPlanner(**kwargs).plan(inst, seed=1, time_limit=limit)

@@ -33,7 +33,9 @@ def test_sp_figures_example_orders_ws_rp_eev():
 
 def test_compare_example_with_the_exact_planner():
     df = compare(make_instance("nsfnet", 4, 3, seed=1), planners=["coqbn", "exact"])
-    assert (list(df["planner"]), list(df["status"])) == (["exact", "coqbn"],
-                                                         ["optimal", "heuristic"])
+    assert (list(df["planner"]), list(df["status"])) == (
+        ["exact", "coqbn"],
+        ["optimal", "heuristic"],
+    )
     assert float(df.loc[0, "gap_pct"]) == 0.0 and df.loc[0, "gap_ref"] == "optimum"
     assert bool(df.loc[1, "gap_pct"] > 0)

@@ -147,31 +147,45 @@ def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
         for a in range(arcs.n):
             ys = np.arange(int(arcs.W_qkd[a]) + 1, dtype=float)
             zs = np.arange(int(arcs.W_kml[a]) + 1, dtype=float)
-            cy, _ = pair_costs(inst, np.full(ys.size, f), np.full(ys.size, a), ys,
-                               np.zeros(ys.size))
-            _, cz = pair_costs(inst, np.full(zs.size, f), np.full(zs.size, a),
-                               np.zeros(zs.size), zs)
-            weight[a] = (min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys))
-                         + min(float(c + lam_km[a] * z) for c, z in zip(cz, zs)))
+            cy, _ = pair_costs(
+                inst, np.full(ys.size, f), np.full(ys.size, a), ys, np.zeros(ys.size)
+            )
+            _, cz = pair_costs(
+                inst, np.full(zs.size, f), np.full(zs.size, a), np.zeros(zs.size), zs
+            )
+            weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys)) + min(
+                float(c + lam_km[a] * z) for c, z in zip(cz, zs)
+            )
         best = math.inf
         for path in nx.all_simple_paths(inst.graph, req.source, req.target):
             best = min(best, sum(weight[a] for a in inst.path_arcs(path)))
         total += best
-    return total - sum(float(lam_qkd[a]) * int(arcs.W_qkd[a])
-                       + float(lam_km[a]) * int(arcs.W_kml[a]) for a in range(arcs.n))
+    return total - sum(
+        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_km[a]) * int(arcs.W_kml[a])
+        for a in range(arcs.n)
+    )
 
 
 def _mixed_instance() -> Instance:
     """Five nodes, per-link capacities and key rates, hop cost, three demand distributions."""
-    links = (Link(1, 2, 120.0), Link(2, 3, 90.0, W_qkd=7), Link(1, 3, 300.0),
-             Link(3, 4, 170.0, key_rate_kbps=0.5), Link(2, 4, 260.0, W_kml=2),
-             Link(4, 5, 80.0), Link(1, 5, 410.0))
-    reqs = (Request("a", 1, 4, Demand.uniform(3)),
-            Request("b", 5, 2, Demand((0.5, 2.0, 3.5), (0.3, 0.5, 0.2))),
-            Request("c", 1, 3, Demand.uniform(3)),
-            Request("d", 3, 5, Demand.point(2.0)))
-    return Instance((1, 2, 3, 4, 5), links, reqs,
-                    params=Params(W_qkd=9, W_kml=3, hop_cost=25.0), name="mixed")
+    links = (
+        Link(1, 2, 120.0),
+        Link(2, 3, 90.0, W_qkd=7),
+        Link(1, 3, 300.0),
+        Link(3, 4, 170.0, key_rate_kbps=0.5),
+        Link(2, 4, 260.0, W_kml=2),
+        Link(4, 5, 80.0),
+        Link(1, 5, 410.0),
+    )
+    reqs = (
+        Request("a", 1, 4, Demand.uniform(3)),
+        Request("b", 5, 2, Demand((0.5, 2.0, 3.5), (0.3, 0.5, 0.2))),
+        Request("c", 1, 3, Demand.uniform(3)),
+        Request("d", 3, 5, Demand.point(2.0)),
+    )
+    return Instance(
+        (1, 2, 3, 4, 5), links, reqs, params=Params(W_qkd=9, W_kml=3, hop_cost=25.0), name="mixed"
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -183,13 +197,15 @@ def test_value_matches_brute_force(seed, triangle):
         lam_qkd = rng.uniform(0, 2 * scale, A) * (rng.random(A) < 0.7)
         lam_km = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
         point = lagrangian_value(inst, lam_qkd, lam_km)
-        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km),
-                                            rel=1e-12)
+        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km), rel=1e-12)
         # the priced solution attains the value: its evaluator cost plus the price terms
         routing = point.routing
         cost = float(evaluate_batch(inst, routing).total[0])
-        priced = cost + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd) \
+        priced = (
+            cost
+            + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd)
             + lam_km @ (point.usage_km - arc_table(inst).W_kml)
+        )
         assert priced == pytest.approx(point.value, rel=1e-12)
         assert np.all(routing.yr <= arc_table(inst).W_qkd[routing.arcs])
         assert np.all(routing.zr <= arc_table(inst).W_kml[routing.arcs])
@@ -261,13 +277,28 @@ def test_time_limit_is_checked_every_iteration():
 def _cli(*args: str) -> subprocess.CompletedProcess:
     root = str(Path(qkdbench.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", "bound", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", "bound", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_bound_json(tmp_path):
-    done = _cli("nsfnet", "--requests", "8", "--max-rate", "4", "--seed", "3",
-                "--iterations", "50", "--json")
+    done = _cli(
+        "nsfnet",
+        "--requests",
+        "8",
+        "--max-rate",
+        "4",
+        "--seed",
+        "3",
+        "--iterations",
+        "50",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["bound_source"] == "lagrangian"
@@ -291,8 +322,7 @@ def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path):
 def test_cli_bound_text_and_usage(capsys):
     from qkdbench.cli import main
 
-    assert main(["bound", "nsfnet", "--requests", "5", "--max-rate", "3",
-                 "--iterations", "5"]) == 0
+    assert main(["bound", "nsfnet", "--requests", "5", "--max-rate", "3", "--iterations", "5"]) == 0
     out = capsys.readouterr().out
     assert "bound" in out and "lagrangian" in out and "certified gap" in out
     with pytest.raises(SystemExit) as exc:

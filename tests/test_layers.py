@@ -17,9 +17,22 @@ import networkx as nx
 import qkdbench
 
 ROOT = Path(qkdbench.__file__).parent
-RANK = {"exceptions": 0, "utils": 1, "model": 2, "io": 3, "evaluation": 4, "topologies": 4,
-        "planning": 5, "heuristics": 6, "exact": 6, "rl": 6, "testing": 7, "experiments": 7,
-        "library": 8, "cli": 9}
+RANK = {
+    "exceptions": 0,
+    "utils": 1,
+    "model": 2,
+    "io": 3,
+    "evaluation": 4,
+    "topologies": 4,
+    "planning": 5,
+    "heuristics": 6,
+    "exact": 6,
+    "rl": 6,
+    "testing": 7,
+    "experiments": 7,
+    "library": 8,
+    "cli": 9,
+}
 
 
 def _module_name(path: Path) -> str:
@@ -34,8 +47,10 @@ def _runtime_nodes(tree: ast.AST):
     stack = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
-                                                                   "typing.TYPE_CHECKING"):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in (
+            "TYPE_CHECKING",
+            "typing.TYPE_CHECKING",
+        ):
             stack.extend(node.orelse)
             continue
         yield node
@@ -51,11 +66,11 @@ def _imports(path: Path) -> set[str]:
     for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = pkg[:len(pkg) - node.level + 1]
+                base = pkg[: len(pkg) - node.level + 1]
                 mod = ".".join(base + ([node.module] if node.module else []))
                 names = [] if node.module else [a.name for a in node.names]
             elif node.module and node.module.startswith("qkdbench."):
-                mod = node.module[len("qkdbench."):]
+                mod = node.module[len("qkdbench.") :]
                 names = []
             elif node.module == "qkdbench":
                 mod, names = "", [a.name for a in node.names]
@@ -68,7 +83,7 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("qkdbench."):
-                    found.add(alias.name[len("qkdbench."):])
+                    found.add(alias.name[len("qkdbench.") :])
     return found
 
 
@@ -108,9 +123,12 @@ def test_no_import_cycle():
                 graph.add_edge(name, target)
     # a package's __init__ importing its own submodules is how packages work; a cycle
     # between two modules (or through a package) is not
-    cycles = [c for c in nx.simple_cycles(graph)
-              if not all(n == c[0] or n.startswith(c[0] + ".") for n in c)
-              and not any(all(m == n or m.startswith(n + ".") for m in c) for n in c)]
+    cycles = [
+        c
+        for c in nx.simple_cycles(graph)
+        if not all(n == c[0] or n.startswith(c[0] + ".") for n in c)
+        and not any(all(m == n or m.startswith(n + ".") for m in c) for n in c)
+    ]
     assert cycles == []
 
 

@@ -48,8 +48,13 @@ SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
 
 
 def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
@@ -122,9 +127,17 @@ def test_design_set_is_the_generators_family():
     assert got == small | {("sndlib/germany50", 10), ("sndlib/germany50", 30)}
     for item in libset.instances[:4]:
         r = item.recipe
-        direct = design_instance(r["topology"], r["requests"], max_rate=10, seed=1,
-                                 demand="heavy", hotspots=3, fixed_charge_factor=10.0,
-                                 tightness=0.5, name=item.name)
+        direct = design_instance(
+            r["topology"],
+            r["requests"],
+            max_rate=10,
+            seed=1,
+            demand="heavy",
+            hotspots=3,
+            fixed_charge_factor=10.0,
+            tightness=0.5,
+            name=item.name,
+        )
         assert instance_hash(direct) == item.hash
         assert direct.has_fixed_charges and all(ln.fixed_cost > 0 for ln in direct.links)
 
@@ -149,8 +162,9 @@ def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name):
         if e.bound is not None:
             assert e.bound <= e.cost * (1 + 1e-9)
             assert e.bound_source in ("exact", "lagrangian", "relaxation")
-        assert (e.status == "opt") == (e.bound is not None
-                                       and (e.cost - e.bound) <= OPT_GAP * abs(e.cost))
+        assert (e.status == "opt") == (
+            e.bound is not None and (e.cost - e.bound) <= OPT_GAP * abs(e.cost)
+        )
 
 
 def test_paper_and_capacity_are_solved_to_optimality():
@@ -167,12 +181,12 @@ def test_design_has_a_confirmed_cost_and_a_bound_for_every_instance():
         assert e.cost is not None and e.bound is not None, name
         assert e.status in ("opt", "best") and e.bound_source in ("exact", "lagrangian")
         assert confirm_entry(load_instance(libset.by_name[name]), e) == pytest.approx(
-            e.cost, rel=1e-9)
+            e.cost, rel=1e-9
+        )
 
 
 def test_acceptance_rules_on_hand_made_candidates():
-    inst = instance_from_recipe({"topology": "nsfnet", "requests": 4, "max_rate": 3,
-                                 "seed": 1})
+    inst = instance_from_recipe({"topology": "nsfnet", "requests": 4, "max_rate": 3, "seed": 1})
     h = instance_hash(inst)
     good = get_planner("saa-greedy").plan(inst, seed=0)
     worse = get_planner("coqbn").plan(inst, seed=0)
@@ -192,9 +206,14 @@ def test_acceptance_rules_on_hand_made_candidates():
     assert e5.bound == c_good * 0.9  # a lower bound never replaces a higher one
     e6, _ = propose(inst, e4, h, bound=c_good, bound_source="exact")
     assert e6.status == "opt"  # only a bound that meets the cost proves it
-    over = Plan(inst.name, "bad", tuple(Route(r.request_id, r.path,
-                                              tuple(10**6 for _ in r.reserve_qkd),
-                                              r.reserve_km) for r in good.routes))
+    over = Plan(
+        inst.name,
+        "bad",
+        tuple(
+            Route(r.request_id, r.path, tuple(10**6 for _ in r.reserve_qkd), r.reserve_km)
+            for r in good.routes
+        ),
+    )
     e7, notes = propose(inst, None, h, plan=over)
     assert e7.cost is None and e7.status == "open" and "infeasible" in notes[0]
 
@@ -209,8 +228,20 @@ def test_a_stored_cost_the_evaluator_does_not_confirm_is_an_error():
 
 def test_library_solve_reproduces_the_opt_entries(tmp_path):
     out = tmp_path / "paper.solu.json"
-    res = cli("library", "solve", "paper", "--instances", ",".join(SMALL[:2]),
-              "--methods", "exact", "--time-limit", "120", "--solutions", str(out), "--json")
+    res = cli(
+        "library",
+        "solve",
+        "paper",
+        "--instances",
+        ",".join(SMALL[:2]),
+        "--methods",
+        "exact",
+        "--time-limit",
+        "120",
+        "--solutions",
+        str(out),
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["opt"] == 2
     new, shipped = read_solutions("paper", out), read_solutions("paper")
@@ -229,8 +260,20 @@ def test_tampered_solutions_file_exit_2(tmp_path):
     path, data = _shipped_copy(tmp_path)
     data["instances"][SMALL[0]]["cost"] *= 0.9  # checksum no longer matches
     path.write_text(json.dumps(data))
-    one_line_error(cli("library", "solve", "paper", "--instances", SMALL[0], "--solutions",
-                       str(path), "--methods", "lagrangian"), "checksum")
+    one_line_error(
+        cli(
+            "library",
+            "solve",
+            "paper",
+            "--instances",
+            SMALL[0],
+            "--solutions",
+            str(path),
+            "--methods",
+            "lagrangian",
+        ),
+        "checksum",
+    )
     path.write_text('{"format": "qkdbench-solu/1", "set": "paper", ')  # cut short
     one_line_error(cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
 
@@ -243,8 +286,20 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path
     data["instances"][SMALL[0]]["bound"] *= 0.9
     data["checksum"] = solutions._checksum(data["instances"])
     path.write_text(json.dumps(data))
-    one_line_error(cli("library", "solve", "paper", "--instances", SMALL[0], "--solutions",
-                       str(path), "--methods", "lagrangian"), "evaluator scores")
+    one_line_error(
+        cli(
+            "library",
+            "solve",
+            "paper",
+            "--instances",
+            SMALL[0],
+            "--solutions",
+            str(path),
+            "--methods",
+            "lagrangian",
+        ),
+        "evaluator scores",
+    )
 
 
 def test_library_cli_list_show_write(tmp_path):
@@ -261,10 +316,11 @@ def test_library_cli_list_show_write(tmp_path):
     assert res.returncode == 0, res.stderr
     from qkdbench.io import read_instance
 
-    assert instance_hash(read_instance(tmp_path / "i.json")) == load_set("paper").get(
-        SMALL[0]).hash
-    one_line_error(cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
-                   "no instance 'nope'")
+    assert instance_hash(read_instance(tmp_path / "i.json")) == load_set("paper").get(SMALL[0]).hash
+    one_line_error(
+        cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
+        "no instance 'nope'",
+    )
 
 
 # --------------------------------------------------------------------------- report pieces
@@ -290,9 +346,21 @@ def test_profile_wins_and_win_tie_loss_by_hand():
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    res = cli("bench", "paper", "--planners", "coqbn,saa-greedy", "--instances",
-              ",".join(SMALL), "--time-limit", "30", "--scheduler", "none",
-              "--out", str(out / "b"), "--json")
+    res = cli(
+        "bench",
+        "paper",
+        "--planners",
+        "coqbn,saa-greedy",
+        "--instances",
+        ",".join(SMALL),
+        "--time-limit",
+        "30",
+        "--scheduler",
+        "none",
+        "--out",
+        str(out / "b"),
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     rep = cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
     assert rep.returncode == 0, rep.stderr
@@ -327,8 +395,10 @@ def test_report_numbers_equal_the_results_file(bench_run):
     costs = {(r["instance"], r["planner"]): float(r["total"]) for r in rows}
     planners, insts = ["coqbn", "saa-greedy"], SMALL
     best_run = {i: min(costs[(i, p)] for p in planners) for i in insts}
-    share = {p: sum(costs[(i, p)] <= best_run[i] * (1 + 1e-9) for i in insts) / len(insts)
-             for p in planners}
+    share = {
+        p: sum(costs[(i, p)] <= best_run[i] * (1 + 1e-9) for i in insts) / len(insts)
+        for p in planners
+    }
     prof = _rows(out / "r" / "profile_cost.csv")
     for p in planners:  # the profile starts at the planner's share of wins
         first = [r for r in prof if r["planner"] == p][0]
@@ -346,7 +416,7 @@ def test_report_numbers_equal_the_results_file(bench_run):
         for p in planners:
             assert float(r[f"{p} total"]) == pytest.approx(costs[(r["instance"], p)], rel=1e-12)
     page = (out / "r" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 6 and "src=\"http" not in page
+    assert page.count("data:image/png;base64,") == 6 and 'src="http' not in page
     for name in ("profile_cost", "profile_time", "ecdf_gap", "wtl", "gap_time"):
         assert (out / "r" / f"{name}.png").stat().st_size > 1000
         assert (out / "r" / f"{name}.csv").exists()
@@ -368,14 +438,40 @@ def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
 def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
     out, _, _ = bench_run
     results = out / "b" / "results.csv"
-    one_line_error(cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")),
-                   "unknown set")
-    one_line_error(cli("bench", "paper", "--planners", "coqbn", "--instances", "nope",
-                       "--scheduler", "none", "--out", str(tmp_path / "x")), "no instance")
+    one_line_error(
+        cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")), "unknown set"
+    )
+    one_line_error(
+        cli(
+            "bench",
+            "paper",
+            "--planners",
+            "coqbn",
+            "--instances",
+            "nope",
+            "--scheduler",
+            "none",
+            "--out",
+            str(tmp_path / "x"),
+        ),
+        "no instance",
+    )
     other = _rewrite(results, tmp_path / "o" / "results.csv", "set", "capacity")
     one_line_error(cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
-    one_line_error(cli("bench", "paper", "--planners", "coqbn", "--scheduler", "none",
-                       "--resume", "--out", str(other.parent)), "results of set 'capacity'")
+    one_line_error(
+        cli(
+            "bench",
+            "paper",
+            "--planners",
+            "coqbn",
+            "--scheduler",
+            "none",
+            "--resume",
+            "--out",
+            str(other.parent),
+        ),
+        "results of set 'capacity'",
+    )
     old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
     one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
 
@@ -383,8 +479,20 @@ def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
 def test_library_solve_reproduces_a_closed_design_entry(tmp_path):
     name = "nsfnet-r10-k10-s1-heavy-fc10-h3-t0.5"
     out = tmp_path / "design.solu.json"
-    res = cli("library", "solve", "design", "--instances", name, "--methods", "exact",
-              "--time-limit", "120", "--solutions", str(out), "--json")
+    res = cli(
+        "library",
+        "solve",
+        "design",
+        "--instances",
+        name,
+        "--methods",
+        "exact",
+        "--time-limit",
+        "120",
+        "--solutions",
+        str(out),
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
     new, shipped = read_solutions("design", out), read_solutions("design")
     assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"

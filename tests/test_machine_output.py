@@ -29,12 +29,18 @@ planners = ["coqbn", "exact"]
 """
 
 
-def qkdbench(*args: object, cwd: Path | None = None, env: dict | None = None
-             ) -> subprocess.CompletedProcess:
+def qkdbench(
+    *args: object, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the command line in a fresh interpreter; stdout and stderr as bytes decoded."""
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=600,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +50,12 @@ def files(tmp_path_factory):
     plan = d / "p.json"
     spec = d / "s.toml"
     spec.write_text(SPEC)
-    assert qkdbench("instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3,
-                    "-o", inst).returncode == 0
+    assert (
+        qkdbench(
+            "instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3, "-o", inst
+        ).returncode
+        == 0
+    )
     assert qkdbench("plan", inst, "--planner", "exact", "-o", plan).returncode == 0
     return d, inst, plan, spec
 
@@ -57,16 +67,37 @@ def _json_commands(files):
         "spfigures": ["spfigures", *SMALL, "--scenarios", 3, "--oos-scenarios", 20, "--json"],
         "evaluate": ["evaluate", inst, plan, "--json"],
         "planners": ["planners", "--json"],
-        "figure": ["figure", "fig3a", "-o", d / "fig", "--topology", "nsfnet", "--requests", 4,
-                   "--max-rate", 3, "--json", "--quiet"],
-        "sweep-in-process": ["sweep", spec, "--out", d / "sw-none", "--scheduler", "none",
-                             "--json"],
+        "figure": [
+            "figure",
+            "fig3a",
+            "-o",
+            d / "fig",
+            "--topology",
+            "nsfnet",
+            "--requests",
+            4,
+            "--max-rate",
+            3,
+            "--json",
+            "--quiet",
+        ],
+        "sweep-in-process": [
+            "sweep",
+            spec,
+            "--out",
+            d / "sw-none",
+            "--scheduler",
+            "none",
+            "--json",
+        ],
         "sweep-dask": ["sweep", spec, "--out", d / "sw-local", "--workers", 1, "--json"],
     }
 
 
-@pytest.mark.parametrize("name", ["compare", "spfigures", "evaluate", "planners", "figure",
-                                  "sweep-in-process", "sweep-dask"])
+@pytest.mark.parametrize(
+    "name",
+    ["compare", "spfigures", "evaluate", "planners", "figure", "sweep-in-process", "sweep-dask"],
+)
 def test_json_stdout_is_exactly_one_json_object(files, name):
     res = qkdbench(*_json_commands(files)[name])
     assert res.returncode == 0, res.stderr

@@ -39,13 +39,16 @@ def test_empirical_demand_counts_samples():
     assert d.quantile(0.81) == 5.0
 
 
-@pytest.mark.parametrize("values, probs, message", [
-    ((0.0, 1.0), (0.5, 0.6), "sum to"),
-    ((0.0, 1.0), (-0.5, 1.5), "positive"),
-    ((-1.0, 1.0), (0.5, 0.5), "non-negative"),
-    ((0.0,), (0.5, 0.5), "values but"),
-    ((float("nan"),), (1.0,), "finite"),
-])
+@pytest.mark.parametrize(
+    "values, probs, message",
+    [
+        ((0.0, 1.0), (0.5, 0.6), "sum to"),
+        ((0.0, 1.0), (-0.5, 1.5), "positive"),
+        ((-1.0, 1.0), (0.5, 0.5), "non-negative"),
+        ((0.0,), (0.5, 0.5), "values but"),
+        ((float("nan"),), (1.0,), "finite"),
+    ],
+)
 def test_bad_demands_are_rejected(values, probs, message):
     with pytest.raises(InputError, match=message):
         Demand(values, probs)
@@ -64,19 +67,30 @@ def test_unit_costs_follow_model_md():
     a = arc_table(inst)
     assert a.segments.tolist() == [2, 2]
     # QKD wavelength: (2m tx + m rx)/3 + e ch ; KM: (m+1) km + (m-1) si + (2m-1) md + e ch
-    assert a.c_y[:, 0].tolist() == pytest.approx([(4 * 1500 + 2 * 2250) / 3 + 200,
-                                                   (4 * 1500 + 2 * 2250) / 3 + 200,
-                                                   (4 * 6000 + 2 * 9000) / 3 + 800])
-    assert a.c_z[:, 0].tolist() == pytest.approx([3 * 1200 + 150 + 3 * 300 + 200,
-                                                   3 * 1200 + 150 + 3 * 300 + 200,
-                                                   3 * 3000 + 500 + 3 * 900 + 800])
+    assert a.c_y[:, 0].tolist() == pytest.approx(
+        [
+            (4 * 1500 + 2 * 2250) / 3 + 200,
+            (4 * 1500 + 2 * 2250) / 3 + 200,
+            (4 * 6000 + 2 * 9000) / 3 + 800,
+        ]
+    )
+    assert a.c_z[:, 0].tolist() == pytest.approx(
+        [
+            3 * 1200 + 150 + 3 * 300 + 200,
+            3 * 1200 + 150 + 3 * 300 + 200,
+            3 * 3000 + 500 + 3 * 900 + 800,
+        ]
+    )
     # both arcs of a link are alike
     assert a.c_y[:, 1].tolist() == a.c_y[:, 0].tolist()
 
 
 def test_link_overrides_reach_the_arcs():
-    inst = Instance((1, 2, 3), (Link(1, 2, 100.0, W_qkd=7, key_rate_kbps=0.5),
-                                Link(2, 3, 100.0)), params=Params(W_qkd=9))
+    inst = Instance(
+        (1, 2, 3),
+        (Link(1, 2, 100.0, W_qkd=7, key_rate_kbps=0.5), Link(2, 3, 100.0)),
+        params=Params(W_qkd=9),
+    )
     assert arc_table(inst).W_qkd.tolist() == [7, 7, 9, 9]
     assert arc_table(inst).key_rate_kbps.tolist() == [0.5, 0.5, 1.0, 1.0]
     s = support_table(inst)
@@ -86,8 +100,11 @@ def test_link_overrides_reach_the_arcs():
 
 
 def test_support_arrays_are_sorted_with_prefix_sums():
-    inst = Instance((1, 2), (Link(1, 2, 10.0),),
-                    (Request("f0", 1, 2, Demand((2.0, 0.0, 1.5), (0.5, 0.25, 0.25))),))
+    inst = Instance(
+        (1, 2),
+        (Link(1, 2, 10.0),),
+        (Request("f0", 1, 2, Demand((2.0, 0.0, 1.5), (0.5, 0.25, 0.25))),),
+    )
     s = support_table(inst)
     assert s.kappa.tolist() == [0.0, 1.5, 2.0]
     # P = ceil(kappa / 1): 0 w.p. 0.25, 2 w.p. 0.75 (1.5 and 2.0 both need 2 links)
@@ -98,20 +115,29 @@ def test_support_arrays_are_sorted_with_prefix_sums():
     assert s.mean_links[0, 0] == pytest.approx(0.25 * 2 + 0.5 * 2)
 
 
-@pytest.mark.parametrize("build, place", [
-    (lambda: Instance((1, 2), (Link(1, 3, 5.0),)), "links[0].v"),
-    (lambda: Instance((1, 2), (Link(1, 1, 5.0),)), "links[0]"),
-    (lambda: Instance((1, 2), (Link(1, 2, 5.0), Link(2, 1, 6.0))), "links[1]"),
-    (lambda: Instance((1, 2), (Link(1, 2, 0.0),)), "links[0].length_km"),
-    (lambda: Instance((1, 2), (Link(1, 2, math.inf),)), "links[0].length_km"),
-    (lambda: Instance((1, 2), (Link(1, 2, 5.0, W_qkd=-1),)), "links[0].W_qkd"),
-    (lambda: Instance((1, 2), (Link(1, 2, 5.0),), (Request("f", 1, 1, Demand.point(1)),)),
-     "requests[0]"),
-    (lambda: Instance((1, 2, 3), (Link(1, 2, 5.0),), (Request("f", 1, 3, Demand.point(1)),)),
-     "requests[0]"),
-    (lambda: Instance((1, 2), (Link(1, 2, 5.0),), (Request("f", 1, 9, Demand.point(1)),)),
-     "requests[0].target"),
-])
+@pytest.mark.parametrize(
+    "build, place",
+    [
+        (lambda: Instance((1, 2), (Link(1, 3, 5.0),)), "links[0].v"),
+        (lambda: Instance((1, 2), (Link(1, 1, 5.0),)), "links[0]"),
+        (lambda: Instance((1, 2), (Link(1, 2, 5.0), Link(2, 1, 6.0))), "links[1]"),
+        (lambda: Instance((1, 2), (Link(1, 2, 0.0),)), "links[0].length_km"),
+        (lambda: Instance((1, 2), (Link(1, 2, math.inf),)), "links[0].length_km"),
+        (lambda: Instance((1, 2), (Link(1, 2, 5.0, W_qkd=-1),)), "links[0].W_qkd"),
+        (
+            lambda: Instance((1, 2), (Link(1, 2, 5.0),), (Request("f", 1, 1, Demand.point(1)),)),
+            "requests[0]",
+        ),
+        (
+            lambda: Instance((1, 2, 3), (Link(1, 2, 5.0),), (Request("f", 1, 3, Demand.point(1)),)),
+            "requests[0]",
+        ),
+        (
+            lambda: Instance((1, 2), (Link(1, 2, 5.0),), (Request("f", 1, 9, Demand.point(1)),)),
+            "requests[0].target",
+        ),
+    ],
+)
 def test_invalid_instances_name_the_place(build, place):
     with pytest.raises(InputError) as info:
         build()
@@ -127,9 +153,13 @@ def test_instance_json_round_trip(tmp_path, triangle):
 
 
 def test_partial_costs_and_params_default_to_table_one():
-    data = {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-            "links": [{"u": 1, "v": 2, "length_km": 50}],
-            "costs": {"o": {"tx": 7000}}, "params": {"span_km": 80}}
+    data = {
+        "format": "qkdbench-instance/1",
+        "nodes": [{"id": 1}, {"id": 2}],
+        "links": [{"u": 1, "v": 2, "length_km": 50}],
+        "costs": {"o": {"tx": 7000}},
+        "params": {"span_km": 80},
+    }
     inst = instance_from_dict(data)
     assert inst.costs.o["tx"] == 7000.0
     assert inst.costs.o["rx"] == CostTable().o["rx"]
@@ -137,8 +167,12 @@ def test_partial_costs_and_params_default_to_table_one():
 
 
 def test_plan_json_round_trip(tmp_path):
-    plan = Plan("x", "hand", (Route("f0", (1, 2, 3), (3, 0), (1, 0)),),
-                {"status": "heuristic", "runtime_s": np.float64(0.5)})
+    plan = Plan(
+        "x",
+        "hand",
+        (Route("f0", (1, 2, 3), (3, 0), (1, 0)),),
+        {"status": "heuristic", "runtime_s": np.float64(0.5)},
+    )
     path = tmp_path / "plan.json"
     write_plan(plan, path)
     back = read_plan(path)
@@ -147,29 +181,54 @@ def test_plan_json_round_trip(tmp_path):
     assert plan_from_dict(plan_to_dict(plan)) == plan
 
 
-@pytest.mark.parametrize("data, place", [
-    ({"format": "qkdbench-plan/2", "requests": []}, "format"),
-    ({"format": "qkdbench-plan/1", "requests": [{"id": "f0", "path": [1]}]}, "requests[0].path"),
-    ({"format": "qkdbench-plan/1",
-      "requests": [{"id": "f0", "path": [1, 2], "reserve_qkd": [1, 2]}]},
-     "requests[0].reserve_qkd"),
-    ({"format": "qkdbench-plan/1", "requests": [], "stats": {"status": "great"}},
-     "stats.status"),
-])
+@pytest.mark.parametrize(
+    "data, place",
+    [
+        ({"format": "qkdbench-plan/2", "requests": []}, "format"),
+        (
+            {"format": "qkdbench-plan/1", "requests": [{"id": "f0", "path": [1]}]},
+            "requests[0].path",
+        ),
+        (
+            {
+                "format": "qkdbench-plan/1",
+                "requests": [{"id": "f0", "path": [1, 2], "reserve_qkd": [1, 2]}],
+            },
+            "requests[0].reserve_qkd",
+        ),
+        (
+            {"format": "qkdbench-plan/1", "requests": [], "stats": {"status": "great"}},
+            "stats.status",
+        ),
+    ],
+)
 def test_bad_plans_name_the_place(data, place):
     with pytest.raises(InputError) as info:
         plan_from_dict(data)
     assert info.value.place == place
 
 
-@pytest.mark.parametrize("build, place", [
-    (lambda: Instance((1, 2), (Link(1, 2, 100.0),), params=Params(span_km=1e-300)), "links[0]"),
-    (lambda: Instance((1, 2), (Link(1, 2, 100.0),),
-                      (Request("f", 1, 2, Demand.point(1e300)),)), "requests[0].demand.values[0]"),
-    (lambda: Instance((1, 2), (Link(1, 2, 100.0, key_rate_kbps=1e-300),),
-                      (Request("f", 1, 2, Demand.point(1.0)),)), "requests[0].demand.values[0]"),
-    (lambda: Demand.uniform(10 ** 8), "max_rate"),
-])
+@pytest.mark.parametrize(
+    "build, place",
+    [
+        (lambda: Instance((1, 2), (Link(1, 2, 100.0),), params=Params(span_km=1e-300)), "links[0]"),
+        (
+            lambda: Instance(
+                (1, 2), (Link(1, 2, 100.0),), (Request("f", 1, 2, Demand.point(1e300)),)
+            ),
+            "requests[0].demand.values[0]",
+        ),
+        (
+            lambda: Instance(
+                (1, 2),
+                (Link(1, 2, 100.0, key_rate_kbps=1e-300),),
+                (Request("f", 1, 2, Demand.point(1.0)),),
+            ),
+            "requests[0].demand.values[0]",
+        ),
+        (lambda: Demand.uniform(10**8), "max_rate"),
+    ],
+)
 def test_counts_beyond_any_sense_are_input_errors(build, place):
     with pytest.raises(InputError) as info:
         build()
@@ -178,10 +237,14 @@ def test_counts_beyond_any_sense_are_input_errors(build, place):
 
 @pytest.mark.parametrize("rid", [None, [1], True, {"a": 1}])
 def test_request_ids_must_be_strings(rid):
-    data = {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-            "links": [{"u": 1, "v": 2, "length_km": 5}],
-            "requests": [{"id": rid, "source": 1, "target": 2,
-                          "demand": {"values": [1], "probs": [1]}}]}
+    data = {
+        "format": "qkdbench-instance/1",
+        "nodes": [{"id": 1}, {"id": 2}],
+        "links": [{"u": 1, "v": 2, "length_km": 5}],
+        "requests": [
+            {"id": rid, "source": 1, "target": 2, "demand": {"values": [1], "probs": [1]}}
+        ],
+    }
     with pytest.raises(InputError) as info:
         instance_from_dict(data)
     assert info.value.place == "requests[0].id"

@@ -36,8 +36,9 @@ FEATURES = {"link_prices", "link_states", "providers"}
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
@@ -113,19 +114,22 @@ def test_features_links_and_weather(topology):
         assert math.fsum(rates.probs) == pytest.approx(1.0, abs=1e-12)
         table = SATELLITE_RATES if ln.kind == "satellite" else FREE_SPACE_RATES
         assert dict(zip(rates.values, rates.probs)) == pytest.approx(
-            {table[k]: p for k, p in DEFAULT_WEATHER.items()})
+            {table[k]: p for k, p in DEFAULT_WEATHER.items()}
+        )
         for part in (ln.unit_costs.qkd, ln.unit_costs.km):
             r, e, o = part
             assert r == e and 2.5 * r <= o <= 4 * r  # on demand 2.5-4 times, as Table I
     # the terrestrial part is kept as it was
-    assert inst.links[:len(terra.links)] == terra.links
-    assert inst.nodes[:len(terra.nodes)] == terra.nodes
+    assert inst.links[: len(terra.links)] == terra.links
+    assert inst.nodes[: len(terra.nodes)] == terra.nodes
 
 
 def test_ground_stations_by_farthest_point_brute_force():
     # a path 1-2-3-4-5 of 100 km hops plus a 1000 km spur 3-6: by hand
-    path = Instance((1, 2, 3, 4, 5, 6), tuple(Link(u, u + 1, 100.0) for u in range(1, 5))
-                    + (Link(3, 6, 1000.0),))
+    path = Instance(
+        (1, 2, 3, 4, 5, 6),
+        tuple(Link(u, u + 1, 100.0) for u in range(1, 5)) + (Link(3, 6, 1000.0),),
+    )
     assert ground_station_sites(path, 2) == (1, 6)  # 1200 km, the diameter (ties: 1 before 5)
     assert ground_station_sites(path, 3) == (1, 6, 5)  # 5 is 400 from 1 and 1200 from 6
     for topology in ("nsfnet", "usnet"):
@@ -135,8 +139,12 @@ def test_ground_stations_by_farthest_point_brute_force():
         got = ground_station_sites(topo, 5)
         diam = max(d[u][v] for u in topo.nodes for v in topo.nodes)
         assert d[got[0]][got[1]] == diam
-        first = min((order[u], order[v]) for u in topo.nodes for v in topo.nodes
-                    if order[u] < order[v] and d[u][v] == diam)
+        first = min(
+            (order[u], order[v])
+            for u in topo.nodes
+            for v in topo.nodes
+            if order[u] < order[v] and d[u][v] == diam
+        )
         assert (order[got[0]], order[got[1]]) == first
         for k in range(2, 5):
             best = max(min(d[c][w] for c in got[:k]) for w in topo.nodes if w not in got[:k])
@@ -145,18 +153,31 @@ def test_ground_stations_by_farthest_point_brute_force():
 
 def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs():
     terra = load_topology("usnet")
-    inst = ntn_instance(terra, 10, max_rate=4, seed=1, ground_stations=5, satellite_links=3,
-                        free_space_links=2, access_km=25.0)
+    inst = ntn_instance(
+        terra,
+        10,
+        max_rate=4,
+        seed=1,
+        ground_stations=5,
+        satellite_links=3,
+        free_space_links=2,
+        access_km=25.0,
+    )
     gs = stations(inst, terra)
     assert sorted(gs.values()) == sorted(ground_station_sites(terra, 5))
-    assert all(ln.length_km == 25.0 for ln in inst.links
-               if ln.kind == "fiber" and (ln.u in gs or ln.v in gs))
+    assert all(
+        ln.length_km == 25.0
+        for ln in inst.links
+        if ln.kind == "fiber" and (ln.u in gs or ln.v in gs)
+    )
     d = fiber_distances(terra)
     pairs = sorted((d[gs[a]][gs[b]] for a, b in itertools.combinations(gs, 2)), reverse=True)
-    sat = sorted((d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "satellite"),
-                 reverse=True)
-    fso = sorted((d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "free-space"),
-                 reverse=True)
+    sat = sorted(
+        (d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "satellite"), reverse=True
+    )
+    fso = sorted(
+        (d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "free-space"), reverse=True
+    )
     assert sat == pairs[:3] and fso == pairs[3:5]
     for ln in inst.links:
         if ln.kind != "fiber":
@@ -170,14 +191,24 @@ def test_string_node_ids_get_named_stations():
     t = ntn_topology(topo, ground_stations=2, satellite_links=1, free_space_links=0)
     assert set(t.nodes) - set(topo.nodes) == {"GS-a", "GS-c"}
     assert [(ln.u, ln.v, ln.kind) for ln in t.links if ln.kind != "fiber"] == [
-        ("GS-a", "GS-c", "satellite")]
+        ("GS-a", "GS-c", "satellite")
+    ]
 
 
 def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
     terra = load_topology("usnet")
     plain = sample_requests(terra, 20, max_rate=10, seed=5)
-    inst = ntn_instance("usnet", 20, max_rate=10, seed=5, providers=3, sites=2, anycast=0.4,
-                        service_cost=1000.0, service_spread=0.2)
+    inst = ntn_instance(
+        "usnet",
+        20,
+        max_rate=10,
+        seed=5,
+        providers=3,
+        sites=2,
+        anycast=0.4,
+        service_cost=1000.0,
+        service_spread=0.2,
+    )
     assert sum(r.is_anycast for r in inst.requests) == 8
     sites = {(t.node, t.provider, t.service_cost) for r in inst.requests for t in r.targets}
     assert {p for _, p, _ in sites} == {"A", "B", "C"}
@@ -189,7 +220,8 @@ def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
         if new.is_anycast:
             assert new.target is None
             assert {(t.node, t.provider, t.service_cost) for t in new.targets} == {
-                s for s in sites if s[0] != new.source}
+                s for s in sites if s[0] != new.source
+            }
         else:
             assert new.target == old.target and not new.targets
     assert {p.id: p.capacity for p in inst.providers} == {"A": None, "B": None, "C": None}
@@ -214,8 +246,7 @@ def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
     n_any = sum(r.is_anycast for r in inst.requests)
     assert n_any == 10 and inst.provider_capacity == {"A": 5, "B": 5}
     assert _max_assignment(inst) == n_any  # binding: every slot is needed
-    uneven = ntn_instance("nsfnet", 10, max_rate=4, seed=1, anycast=1.0,
-                          provider_capacity=[7, 3])
+    uneven = ntn_instance("nsfnet", 10, max_rate=4, seed=1, anycast=1.0, provider_capacity=[7, 3])
     assert _max_assignment(uneven) == 10 and uneven.provider_capacity == {"A": 7, "B": 3}
     half = ntn_instance("nsfnet", 5, max_rate=3, seed=1)
     assert sum(r.is_anycast for r in half.requests) == 3  # 2.5 rounds half up
@@ -223,22 +254,34 @@ def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
         ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=4)
     assert err.value.place == "provider_capacity" and "at most 8 of the 10" in str(err.value)
     with pytest.raises(InputError, match="2 capacities for 3 providers"):
-        add_providers(make_instance("nsfnet", 4, 2, seed=1), seed=1, providers=3,
-                      provider_capacity=[1, 2])
+        add_providers(
+            make_instance("nsfnet", 4, 2, seed=1), seed=1, providers=3, provider_capacity=[1, 2]
+        )
 
 
 def test_weather_parameters():
-    inst = ntn_instance("nsfnet", 5, max_rate=3, seed=1, ground_stations=2, satellite_links=1,
-                        free_space_links=0, weather={"clear": 0.9, "haze": 0.0, "cloud": 0.1},
-                        satellite_rates={"clear": 2.0, "haze": 0.5, "cloud": 0.02})
+    inst = ntn_instance(
+        "nsfnet",
+        5,
+        max_rate=3,
+        seed=1,
+        ground_stations=2,
+        satellite_links=1,
+        free_space_links=0,
+        weather={"clear": 0.9, "haze": 0.0, "cloud": 0.1},
+        satellite_rates={"clear": 2.0, "haze": 0.5, "cloud": 0.02},
+    )
     (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
     assert sat.key_rate_states(1.0) == ((0.02, 2.0), (0.1, 0.9))  # haze, probability 0, dropped
-    bad = [({"weather": {"clear": 0.5, "cloud": 0.4}}, "sum to 0.9"),
-           ({"weather": {"fog": 1.0}}, "'fog' has no satellite rate"),
-           ({"satellite_rates": {"clear": 1.0, "haze": 0.0, "cloud": 0.1}}, "> 0"),
-           ({"ground_stations": 2, "satellite_links": 2}, "only 1 pairs"),
-           ({"anycast": -0.1}, "anycast"), ({"access_km": 0.0}, "access_km"),
-           ({"ground_stations": 99}, "largest connected component")]
+    bad = [
+        ({"weather": {"clear": 0.5, "cloud": 0.4}}, "sum to 0.9"),
+        ({"weather": {"fog": 1.0}}, "'fog' has no satellite rate"),
+        ({"satellite_rates": {"clear": 1.0, "haze": 0.0, "cloud": 0.1}}, "> 0"),
+        ({"ground_stations": 2, "satellite_links": 2}, "only 1 pairs"),
+        ({"anycast": -0.1}, "anycast"),
+        ({"access_km": 0.0}, "access_km"),
+        ({"ground_stations": 99}, "largest connected component"),
+    ]
     for kwargs, needle in bad:
         with pytest.raises(InputError, match=needle):
             ntn_instance("nsfnet", 5, max_rate=3, seed=1, **kwargs)
@@ -254,8 +297,12 @@ def test_file_round_trip(tmp_path):
     assert json.loads(path.read_text())["format"] == "qkdbench-instance/2"
     # a fiber link's own key rate (a number) reads back too
     fiber = inst.links[0]
-    one = Instance(inst.nodes, (Link(fiber.u, fiber.v, fiber.length_km, key_rate_kbps=2.5),)
-                   + inst.links[1:], inst.requests, providers=inst.providers)
+    one = Instance(
+        inst.nodes,
+        (Link(fiber.u, fiber.v, fiber.length_km, key_rate_kbps=2.5),) + inst.links[1:],
+        inst.requests,
+        providers=inst.providers,
+    )
     write_instance(one, path)
     assert read_instance(path).links[0].key_rate_kbps == 2.5
 
@@ -265,11 +312,23 @@ def test_file_round_trip(tmp_path):
 
 def test_cli_instance_named_family(tmp_path):
     out = tmp_path / "u.json"
-    res = cli("instance", "--topology", "usnet-ntn", "--requests", "20", "--max-rate", "10",
-              "--seed", "1", "-o", str(out))
+    res = cli(
+        "instance",
+        "--topology",
+        "usnet-ntn",
+        "--requests",
+        "20",
+        "--max-rate",
+        "10",
+        "--seed",
+        "1",
+        "-o",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
-    assert res.stdout == "" and "usnet-ntn-r20-k10-s1, 28 nodes, 50 links, 20 requests" \
-        in res.stderr
+    assert (
+        res.stdout == "" and "usnet-ntn-r20-k10-s1, 28 nodes, 50 links, 20 requests" in res.stderr
+    )
     back = read_instance(out)
     assert FEATURES <= back.features
     assert back == make_instance("usnet-ntn", 20, 10, seed=1)
@@ -277,18 +336,49 @@ def test_cli_instance_named_family(tmp_path):
 
 def test_cli_instance_ntn_options(tmp_path):
     out = tmp_path / "n.json"
-    res = cli("instance", "--topology", "nsfnet", "--ntn", "--requests", "12", "--seed", "3",
-              "--ground-stations", "3", "--satellite-links", "1", "--free-space-links", "1",
-              "--weather", "clear=0.7,haze=0.2,cloud=0.1", "--satellite-rates",
-              "clear=2,haze=0.2,cloud=0.02", "--providers", "3", "--sites", "2",
-              "--provider-capacity", "4", "--anycast", "1", "--service-cost", "500",
-              "--service-spread", "0", "--access-km", "5", "-o", str(out))
+    res = cli(
+        "instance",
+        "--topology",
+        "nsfnet",
+        "--ntn",
+        "--requests",
+        "12",
+        "--seed",
+        "3",
+        "--ground-stations",
+        "3",
+        "--satellite-links",
+        "1",
+        "--free-space-links",
+        "1",
+        "--weather",
+        "clear=0.7,haze=0.2,cloud=0.1",
+        "--satellite-rates",
+        "clear=2,haze=0.2,cloud=0.02",
+        "--providers",
+        "3",
+        "--sites",
+        "2",
+        "--provider-capacity",
+        "4",
+        "--anycast",
+        "1",
+        "--service-cost",
+        "500",
+        "--service-spread",
+        "0",
+        "--access-km",
+        "5",
+        "-o",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     inst = read_instance(out)
     assert inst.name == "nsfnet-ntn-r12-k10-s3"
     assert FEATURES <= inst.features and inst.provider_capacity == {"A": 4, "B": 4, "C": 4}
-    assert all(r.is_anycast and all(t.service_cost == 500.0 for t in r.targets)
-               for r in inst.requests)
+    assert all(
+        r.is_anycast and all(t.service_cost == 500.0 for t in r.targets) for r in inst.requests
+    )
     (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
     assert sat.key_rate_states(1.0) == ((0.02, 0.2, 2.0), (0.1, 0.2, 0.7))
     assert [ln.kind for ln in inst.links].count("free-space") == 1
@@ -299,17 +389,20 @@ def test_cli_instance_ntn_options(tmp_path):
     assert read_instance(out).provider_capacity == {"A": None}
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--anycast", "1.5"], "--anycast: must be a number in [0, 1]"),
-    (["--weather", "clear=0.5,haze=0.6"], "--weather: weather probabilities sum to 1.1"),
-    (["--weather", "clear"], "--weather: expected name=number"),
-    (["--satellite-rates", "clear=1,haze=0,cloud=0.1"], "--satellite-rates"),
-    (["--provider-capacity", "1"], "--provider-capacity: provider capacities can serve"),
-    (["--satellite-links", "9"], "--satellite-links: 9 satellite"),
-    (["--ntn", "--demand", "heavy"], "cannot be combined"),
-    (["--sites", "0"], "--sites"),
-    (["--service-cost", "-1"], "--service-cost"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--anycast", "1.5"], "--anycast: must be a number in [0, 1]"),
+        (["--weather", "clear=0.5,haze=0.6"], "--weather: weather probabilities sum to 1.1"),
+        (["--weather", "clear"], "--weather: expected name=number"),
+        (["--satellite-rates", "clear=1,haze=0,cloud=0.1"], "--satellite-rates"),
+        (["--provider-capacity", "1"], "--provider-capacity: provider capacities can serve"),
+        (["--satellite-links", "9"], "--satellite-links: 9 satellite"),
+        (["--ntn", "--demand", "heavy"], "cannot be combined"),
+        (["--sites", "0"], "--sites"),
+        (["--service-cost", "-1"], "--service-cost"),
+    ],
+)
 def test_cli_bad_ntn_values_one_line_exit_2(tmp_path, args, needle):
     out = tmp_path / "x.json"
     one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
@@ -332,8 +425,11 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
         if "fixed_charges" in inst.features:  # the fixed-charge instances: 30-60 requests
             fixed += 1
             assert 30 <= inst.n_requests <= 60
-            gs = [n for n in inst.nodes if n not in load_topology(
-                str(item.recipe["topology"])[:-4]).node_index]
+            gs = [
+                n
+                for n in inst.nodes
+                if n not in load_topology(str(item.recipe["topology"])[:-4]).node_index
+            ]
             assert sorted(inst.node_fixed_costs) == sorted(gs)
             assert all(inst.link_fixed_cost(k) > 0 for k in range(len(inst.links)))
         else:
@@ -385,8 +481,9 @@ def test_library_cli_list_and_show_ntn(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
-    assert [r["status"] for r in rows] == \
-        [solved[r["name"]].status if r["name"] in solved else "open" for r in rows]
+    assert [r["status"] for r in rows] == [
+        solved[r["name"]].status if r["name"] in solved else "open" for r in rows
+    ]
     out = tmp_path / "i.json"
     res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
@@ -398,8 +495,9 @@ def test_library_cli_list_and_show_ntn(tmp_path):
 
 def chain() -> Instance:
     """1 - 2 - 3 - 4 with 100, 200 and 400 km of fiber: 1, 2 and 3 MDI segments of 160 km."""
-    return Instance((1, 2, 3, 4), (Link(1, 2, 100.0), Link(2, 3, 200.0), Link(3, 4, 400.0)),
-                    name="chain")
+    return Instance(
+        (1, 2, 3, 4), (Link(1, 2, 100.0), Link(2, 3, 200.0), Link(3, 4, 400.0)), name="chain"
+    )
 
 
 def test_fixed_charge_knobs_put_the_charges_where_documented():
@@ -407,9 +505,21 @@ def test_fixed_charge_knobs_put_the_charges_where_documented():
     from qkdbench.model import Plan, Route
 
     terra = chain()
-    inst = ntn_instance(terra, 2, max_rate=2, seed=1, ground_stations=3, satellite_links=1,
-                        free_space_links=1, providers=0, anycast=0.0, station_cost=7.0,
-                        satellite_fixed_cost=11.0, free_space_fixed_cost=13.0, site=5.0)
+    inst = ntn_instance(
+        terra,
+        2,
+        max_rate=2,
+        seed=1,
+        ground_stations=3,
+        satellite_links=1,
+        free_space_links=1,
+        providers=0,
+        anycast=0.0,
+        station_cost=7.0,
+        satellite_fixed_cost=11.0,
+        free_space_fixed_cost=13.0,
+        site=5.0,
+    )
     gs = stations(inst, terra)
     assert set(gs.values()) == {1, 3, 4}  # farthest-point: the ends, then node 3
     assert inst.node_fixed_costs == {g: 7.0 for g in gs}
@@ -438,29 +548,59 @@ def test_fixed_charge_knobs_put_the_charges_where_documented():
 
 def test_fixed_charge_knobs_default_to_the_plain_instance():
     plain = instance_to_dict(ntn_instance("nsfnet", 8, max_rate=4, seed=2))
-    zero = instance_to_dict(ntn_instance("nsfnet", 8, max_rate=4, seed=2, station_cost=0.0,
-                                         satellite_fixed_cost=0, free_space_fixed_cost=0.0,
-                                         site=0.0))
+    zero = instance_to_dict(
+        ntn_instance(
+            "nsfnet",
+            8,
+            max_rate=4,
+            seed=2,
+            station_cost=0.0,
+            satellite_fixed_cost=0,
+            free_space_fixed_cost=0.0,
+            site=0.0,
+        )
+    )
     assert zero == plain
     assert "fixed_charges" not in ntn_instance("nsfnet", 8, max_rate=4, seed=2).features
 
 
 def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand():
-    kw = dict(max_rate=4, seed=5, station_cost=3e5, satellite_fixed_cost=2e5, site=1e3,
-              tightness=0.5, anycast=1.0)
+    kw = dict(
+        max_rate=4,
+        seed=5,
+        station_cost=3e5,
+        satellite_fixed_cost=2e5,
+        site=1e3,
+        tightness=0.5,
+        anycast=1.0,
+    )
     a = ntn_instance("usnet", 12, **kw)
     assert instance_to_dict(a) == instance_to_dict(ntn_instance("usnet", 12, **kw))
     # tightness on the chain: every request's shortest path is the unique chain path
     # (an anycast request to its nearest target); it puts 3 ceil(E[kappa]) QKD wavelengths
     # on each arc (key rate 1 on fiber)
     terra = chain()
-    inst = ntn_instance(terra, 6, max_rate=3, seed=2, ground_stations=2, satellite_links=0,
-                        free_space_links=0, providers=1, sites=2, anycast=0.5, tightness=0.5)
+    inst = ntn_instance(
+        terra,
+        6,
+        max_rate=3,
+        seed=2,
+        ground_stations=2,
+        satellite_links=0,
+        free_space_links=0,
+        providers=1,
+        sites=2,
+        anycast=0.5,
+        tightness=0.5,
+    )
     pos = {1: 0.0, 2: 100.0, 3: 300.0, 4: 700.0}
     load: dict = {}
     for r in inst.requests:
-        t = r.target if r.target is not None else \
-            min((s.node for s in r.sinks), key=lambda n: abs(pos[n] - pos[r.source]))
+        t = (
+            r.target
+            if r.target is not None
+            else min((s.node for s in r.sinks), key=lambda n: abs(pos[n] - pos[r.source]))
+        )
         lo, hi = sorted((pos[r.source], pos[t]))
         need = math.ceil(r.demand.mean - 1e-9)
         for u, v in ((1, 2), (2, 3), (3, 4)):
@@ -473,13 +613,16 @@ def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand(
     assert inst.params.W_kml == max(1, math.ceil(0.5 * top - 1e-9))
 
 
-@pytest.mark.parametrize("kw, place", [
-    ({"station_cost": -1.0}, "station_cost"),
-    ({"satellite_fixed_cost": math.inf}, "satellite_fixed_cost"),
-    ({"free_space_fixed_cost": "5"}, "free_space_fixed_cost"),
-    ({"site": -0.5}, "site"),
-    ({"tightness": 0.0}, "tightness"),
-])
+@pytest.mark.parametrize(
+    "kw, place",
+    [
+        ({"station_cost": -1.0}, "station_cost"),
+        ({"satellite_fixed_cost": math.inf}, "satellite_fixed_cost"),
+        ({"free_space_fixed_cost": "5"}, "free_space_fixed_cost"),
+        ({"site": -0.5}, "site"),
+        ({"tightness": 0.0}, "tightness"),
+    ],
+)
 def test_fixed_charge_knobs_refuse_bad_values(kw, place):
     with pytest.raises(InputError) as err:
         ntn_instance("nsfnet", 4, max_rate=2, seed=1, **kw)
@@ -488,30 +631,61 @@ def test_fixed_charge_knobs_refuse_bad_values(kw, place):
 
 def test_cli_instance_fixed_charge_options(tmp_path):
     out = tmp_path / "f.json"
-    res = cli("instance", "--topology", "nsfnet-ntn", "--requests", "6", "--seed", "2",
-              "--station-cost", "2000000", "--satellite-fixed-cost", "1000000",
-              "--free-space-fixed-cost", "250000", "--site", "50000", "--tightness", "0.7",
-              "-o", str(out))
+    res = cli(
+        "instance",
+        "--topology",
+        "nsfnet-ntn",
+        "--requests",
+        "6",
+        "--seed",
+        "2",
+        "--station-cost",
+        "2000000",
+        "--satellite-fixed-cost",
+        "1000000",
+        "--free-space-fixed-cost",
+        "250000",
+        "--site",
+        "50000",
+        "--tightness",
+        "0.7",
+        "-o",
+        str(out),
+    )
     assert res.returncode == 0, res.stderr
     inst = read_instance(out)
-    assert inst == ntn_instance("nsfnet", 6, max_rate=10, seed=2, station_cost=2e6,
-                                satellite_fixed_cost=1e6, free_space_fixed_cost=2.5e5,
-                                site=5e4, tightness=0.7, name=inst.name)
+    assert inst == ntn_instance(
+        "nsfnet",
+        6,
+        max_rate=10,
+        seed=2,
+        station_cost=2e6,
+        satellite_fixed_cost=1e6,
+        free_space_fixed_cost=2.5e5,
+        site=5e4,
+        tightness=0.7,
+        name=inst.name,
+    )
     assert set(inst.node_fixed_costs.values()) == {2e6} and len(inst.node_fixed_costs) == 4
     assert inst.costs.site == 5e4
-    assert {ln.kind: ln.fixed_cost for ln in inst.links if ln.kind != "fiber"} == \
-        {"satellite": 1e6, "free-space": 2.5e5}
+    assert {ln.kind: ln.fixed_cost for ln in inst.links if ln.kind != "fiber"} == {
+        "satellite": 1e6,
+        "free-space": 2.5e5,
+    }
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--station-cost", "-1"], "--station-cost: must be a number >= 0"),
-    (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be a number >= 0"),
-    (["--free-space-fixed-cost", "-3"], "--free-space-fixed-cost: must be a number >= 0"),
-    (["--free-space-fixed-cost", "x"], "--free-space-fixed-cost: invalid float value"),
-    (["--ntn", "--site", "-2"], "--site: must be a number >= 0"),
-    (["--ntn", "--tightness", "0"], "--tightness: must be a number > 0"),
-    (["--station-cost", "1", "--fixed-charge-factor", "2"], "cannot be combined"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--station-cost", "-1"], "--station-cost: must be a number >= 0"),
+        (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be a number >= 0"),
+        (["--free-space-fixed-cost", "-3"], "--free-space-fixed-cost: must be a number >= 0"),
+        (["--free-space-fixed-cost", "x"], "--free-space-fixed-cost: invalid float value"),
+        (["--ntn", "--site", "-2"], "--site: must be a number >= 0"),
+        (["--ntn", "--tightness", "0"], "--tightness: must be a number > 0"),
+        (["--station-cost", "1", "--fixed-charge-factor", "2"], "cannot be combined"),
+    ],
+)
 def test_cli_bad_fixed_charge_values_one_line_exit_2(tmp_path, args, needle):
     out = tmp_path / "x.json"
     one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
@@ -522,12 +696,29 @@ def test_ntn_recipe_fixed_charge_knobs():
     from qkdbench.library.sets import instance_from_recipe
 
     base = {"topology": "nsfnet-ntn", "requests": 5, "max_rate": 3, "seed": 1}
-    inst = instance_from_recipe({**base, "station_cost": 1000, "satellite_fixed_cost": 30,
-                                 "free_space_fixed_cost": 20, "site": 10, "tightness": 0.5})
+    inst = instance_from_recipe(
+        {
+            **base,
+            "station_cost": 1000,
+            "satellite_fixed_cost": 30,
+            "free_space_fixed_cost": 20,
+            "site": 10,
+            "tightness": 0.5,
+        }
+    )
     assert inst.name == "nsfnet-ntn-r5-k3-s1-fsofc20-satfc30-site10-gsc1000-t0.5"
-    assert inst == ntn_instance("nsfnet", 5, max_rate=3, seed=1, station_cost=1000.0,
-                                satellite_fixed_cost=30.0, free_space_fixed_cost=20.0,
-                                site=10.0, tightness=0.5, name=inst.name)
+    assert inst == ntn_instance(
+        "nsfnet",
+        5,
+        max_rate=3,
+        seed=1,
+        station_cost=1000.0,
+        satellite_fixed_cost=30.0,
+        free_space_fixed_cost=20.0,
+        site=10.0,
+        tightness=0.5,
+        name=inst.name,
+    )
     with pytest.raises(InputError, match=r"recipe\.station_cost: must be a number"):
         instance_from_recipe({**base, "station_cost": "big"})
     with pytest.raises(InputError, match=r"recipe\.site"):

@@ -29,11 +29,21 @@ from qkdbench.topologies import builtin_topology, make_instance
 @pytest.fixture(scope="module")
 def tiny() -> Instance:
     """Five nodes with a chord and ties, plus a separate two-node island."""
-    links = (Link("a", "b", 100.0), Link("b", "d", 100.0), Link("a", "c", 120.0),
-             Link("c", "d", 80.0), Link("b", "c", 20.0), Link("d", "e", 50.0),
-             Link("x", "y", 10.0))
-    return Instance(("a", "b", "c", "d", "e", "x", "y"), links,
-                    (Request("f0", "a", "e", Demand.uniform(3)),), name="tiny")
+    links = (
+        Link("a", "b", 100.0),
+        Link("b", "d", 100.0),
+        Link("a", "c", 120.0),
+        Link("c", "d", 80.0),
+        Link("b", "c", 20.0),
+        Link("d", "e", 50.0),
+        Link("x", "y", 10.0),
+    )
+    return Instance(
+        ("a", "b", "c", "d", "e", "x", "y"),
+        links,
+        (Request("f0", "a", "e", Demand.uniform(3)),),
+        name="tiny",
+    )
 
 
 def _topology(name: str) -> Instance:
@@ -58,7 +68,7 @@ def _assert_k_shortest(instance: Instance, s, t, k: int, weight=None) -> list[tu
         assert p in every  # simple, from s to t, over existing arcs
         assert p[0] == s and p[-1] == t and len(set(p)) == len(p)
     w = [_weight(instance, p, weight) for p in got]
-    assert w == pytest.approx(truth[:len(got)], rel=1e-12, abs=1e-12)
+    assert w == pytest.approx(truth[: len(got)], rel=1e-12, abs=1e-12)
     assert all(a <= b + 1e-9 * max(1.0, abs(b)) for a, b in zip(w, w[1:]))
     if got:  # every path strictly cheaper than the last one returned is among them
         cutoff = w[-1] - 1e-9 * max(1.0, abs(w[-1]))
@@ -100,8 +110,11 @@ def test_weights_are_read_per_arc_direction(tiny):
 def test_hand_ranked_routes_on_the_tiny_graph(tiny):
     # a -> e: a-b-c-d-e 250, a-b-d-e 250, a-c-d-e 250, a-c-b-d-e 290
     got = k_shortest_paths(tiny, "a", "e", 10)
-    assert sorted(got[:3]) == [("a", "b", "c", "d", "e"), ("a", "b", "d", "e"),
-                               ("a", "c", "d", "e")]
+    assert sorted(got[:3]) == [
+        ("a", "b", "c", "d", "e"),
+        ("a", "b", "d", "e"),
+        ("a", "c", "d", "e"),
+    ]
     assert got[3:] == [("a", "c", "b", "d", "e")]
 
 
@@ -154,22 +167,35 @@ def test_graph_is_left_as_it_was(tiny):
 @pytest.fixture(scope="module")
 def mixed() -> Instance:
     """Two requests, arcs of unequal length, key rate and span, a route cost per arc."""
-    links = (Link(1, 2, 210.0, key_rate_kbps=0.5), Link(2, 3, 90.0, span_km=40.0),
-             Link(1, 3, 330.0))
-    reqs = (Request("f0", 1, 3, Demand((0.0, 1.2, 2.5), (0.3, 0.5, 0.2))),
-            Request("f1", 3, 2, Demand.uniform(2)))
-    return Instance((1, 2, 3), links, reqs, Params(hop_cost=40.0, W_qkd=60, W_kml=20),
-                    CostTable(), name="mixed")
+    links = (
+        Link(1, 2, 210.0, key_rate_kbps=0.5),
+        Link(2, 3, 90.0, span_km=40.0),
+        Link(1, 3, 330.0),
+    )
+    reqs = (
+        Request("f0", 1, 3, Demand((0.0, 1.2, 2.5), (0.3, 0.5, 0.2))),
+        Request("f1", 3, 2, Demand.uniform(2)),
+    )
+    return Instance(
+        (1, 2, 3), links, reqs, Params(hop_cost=40.0, W_qkd=60, W_kml=20), CostTable(), name="mixed"
+    )
 
 
 def _alone_on_arc(inst: Instance, f: int, a: int, y: int, z: int) -> float:
     """Cost of request ``f`` alone on arc ``a``, by the plain-Python twin."""
     req = inst.requests[f]
     u, v = inst.nodes[arc_table(inst).tail[a]], inst.nodes[arc_table(inst).head[a]]
-    one = Instance(inst.nodes, inst.links, (Request("x", u, v, req.demand),), inst.params,
-                   inst.costs, name="alone")
+    one = Instance(
+        inst.nodes,
+        inst.links,
+        (Request("x", u, v, req.demand),),
+        inst.params,
+        inst.costs,
+        name="alone",
+    )
     return reference_evaluate(one, Plan("alone", "hand", (Route("x", (u, v), (y,), (z,)),)))[
-        "total"]
+        "total"
+    ]
 
 
 def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
@@ -179,8 +205,7 @@ def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
         # the cost separates into a QKD part in y and a KM part in z: minimise each
         y_best = min(range(0, 31), key=lambda y: _alone_on_arc(mixed, f, a, y, 0))
         z_best = min(range(0, 11), key=lambda z: _alone_on_arc(mixed, f, a, y_best, z))
-        assert got[f, a] == pytest.approx(_alone_on_arc(mixed, f, a, y_best, z_best),
-                                          rel=1e-9)
+        assert got[f, a] == pytest.approx(_alone_on_arc(mixed, f, a, y_best, z_best), rel=1e-9)
 
 
 def test_standalone_costs_of_no_requests():
@@ -232,18 +257,25 @@ def test_first_candidate_is_the_optimal_route_of_a_lone_request_by_enumeration()
         for p in nx.all_simple_paths(inst.graph, s, t):
             arcs = np.asarray(inst.path_arcs(p))
             y, z = newsvendor_reservations(inst, np.zeros_like(arcs), arcs)
-            plan = Plan("lone", "hand", (Route("f0", tuple(p), tuple(int(v) for v in y),
-                                                tuple(int(v) for v in z)),))
+            plan = Plan(
+                "lone",
+                "hand",
+                (Route("f0", tuple(p), tuple(int(v) for v in y), tuple(int(v) for v in z)),),
+            )
             costs[tuple(p)] = reference_evaluate(inst, plan)["total"]
         first = candidate_paths(inst, 1).paths[0][0]
         assert costs[first] == pytest.approx(min(costs.values()), rel=1e-9)
 
 
 def test_requests_with_the_same_ends_share_their_candidates(tiny):
-    inst = tiny.with_requests([Request("f0", "a", "e", Demand.uniform(2)),
-                               Request("f1", "e", "a", Demand.uniform(2)),
-                               Request("f2", "a", "e", Demand.uniform(2)),
-                               Request("f3", "a", "e", Demand((0.0, 9.0), (0.5, 0.5)))])
+    inst = tiny.with_requests(
+        [
+            Request("f0", "a", "e", Demand.uniform(2)),
+            Request("f1", "e", "a", Demand.uniform(2)),
+            Request("f2", "a", "e", Demand.uniform(2)),
+            Request("f3", "a", "e", Demand((0.0, 9.0), (0.5, 0.5))),
+        ]
+    )
     cands = candidate_paths(inst, 2)
     assert cands.paths[0] == cands.paths[2]
     assert all(p[0] == "e" and p[-1] == "a" for p in cands.paths[1])

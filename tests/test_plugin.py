@@ -50,8 +50,7 @@ def test_routes_have_fewest_hops_and_feasible_reservations():
     plan = get_planner("example-minhop").plan(inst)
     undirected = nx.Graph(inst.graph)
     for req, route in zip(inst.requests, plan.routes):
-        assert len(route.path) - 1 == nx.shortest_path_length(undirected, req.source,
-                                                              req.target)
+        assert len(route.path) - 1 == nx.shortest_path_length(undirected, req.source, req.target)
     assert evaluate(inst, plan).feasible
 
 

@@ -48,8 +48,10 @@ def test_usnet_against_exact(n, seed):
 def _tiny(seed: int) -> Instance:
     """Four nodes, five links, three requests, capacities small enough to bind."""
     rng = np.random.default_rng(seed)
-    links = tuple(Link(u, v, float(rng.integers(80, 400))) for u, v in
-                  ((1, 2), (2, 3), (3, 4), (4, 1), (1, 3)))
+    links = tuple(
+        Link(u, v, float(rng.integers(80, 400)))
+        for u, v in ((1, 2), (2, 3), (3, 4), (4, 1), (1, 3))
+    )
     pairs = [(1, 3), (2, 4), (4, 2), (3, 1), (1, 4)]
     reqs = []
     for i, j in enumerate(rng.choice(len(pairs), size=3, replace=False)):
@@ -58,15 +60,16 @@ def _tiny(seed: int) -> Instance:
         probs = np.round(probs, 6)
         probs[-1] = 1.0 - probs[:-1].sum()
         reqs.append(Request(f"f{i}", *pairs[j], Demand(tuple(vals), tuple(probs))))
-    return Instance((1, 2, 3, 4), links, tuple(reqs), Params(W_qkd=7, W_kml=3),
-                    name=f"tiny-{seed}")
+    return Instance((1, 2, 3, 4), links, tuple(reqs), Params(W_qkd=7, W_kml=3), name=f"tiny-{seed}")
 
 
 def _brute_force(inst: Instance) -> float:
     """Optimum over every route combination and every reservation split."""
     F = inst.n_requests
-    options = [[inst.path_arcs(p) for p in nx.all_simple_paths(inst.graph, r.source, r.target)]
-               for r in inst.requests]
+    options = [
+        [inst.path_arcs(p) for p in nx.all_simple_paths(inst.graph, r.source, r.target)]
+        for r in inst.requests
+    ]
     memo: dict[tuple, float] = {}
 
     def arc_cost(a: int, users: tuple[int, ...]) -> float:
@@ -81,8 +84,13 @@ def _brute_force(inst: Instance) -> float:
                         continue
                     q = np.asarray(split, float)
                     zero = np.zeros(len(users))
-                    cy, cz = pair_costs(inst, np.asarray(users), np.full(len(users), a),
-                                        q if kind == "y" else zero, q if kind == "z" else zero)
+                    cy, cz = pair_costs(
+                        inst,
+                        np.asarray(users),
+                        np.full(len(users), a),
+                        q if kind == "y" else zero,
+                        q if kind == "z" else zero,
+                    )
                     best = min(best, float((cy if kind == "y" else cz).sum()))
                 total += best
             memo[key] = total

@@ -82,12 +82,16 @@ def test_unregister_removes(dummy):
 
 def test_entry_points_are_discovered_and_loaded_lazily(monkeypatch, tmp_path):
     mod = tmp_path / "fake_qkd_plugin.py"
-    mod.write_text("class Fake:\n    '''A fake plug-in.'''\n    name = 'test-fake-ep'\n"
-                   "    def plan(self, instance, *, seed=None, time_limit=None):\n"
-                   "        return None\n")
+    mod.write_text(
+        "class Fake:\n    '''A fake plug-in.'''\n    name = 'test-fake-ep'\n"
+        "    def plan(self, instance, *, seed=None, time_limit=None):\n"
+        "        return None\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
-    eps = [EntryPoint("test-fake-ep", "fake_qkd_plugin:Fake", ENTRY_POINT_GROUP),
-           EntryPoint("coqbn", "fake_qkd_plugin:Fake", ENTRY_POINT_GROUP)]
+    eps = [
+        EntryPoint("test-fake-ep", "fake_qkd_plugin:Fake", ENTRY_POINT_GROUP),
+        EntryPoint("coqbn", "fake_qkd_plugin:Fake", ENTRY_POINT_GROUP),
+    ]
     seen_groups = []
 
     def fake_entry_points(*, group):

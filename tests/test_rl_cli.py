@@ -13,19 +13,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 # runs the CLI with sb3-contrib made unimportable, as on an install without the rl extra
-NO_EXTRA = ("import sys; sys.modules['sb3_contrib'] = None; "
-            "from qkdbench.cli import main; sys.exit(main(sys.argv[1:]))")
+NO_EXTRA = (
+    "import sys; sys.modules['sb3_contrib'] = None; "
+    "from qkdbench.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def _run(args, *, no_extra=False, cwd=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-c", NO_EXTRA, *args] if no_extra else \
-        [sys.executable, "-m", "qkdbench.cli", *args]
+    cmd = (
+        [sys.executable, "-c", NO_EXTRA, *args]
+        if no_extra
+        else [sys.executable, "-m", "qkdbench.cli", *args]
+    )
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
-@pytest.mark.parametrize("args", [["rl", "train", "--out", "agent.zip", "--timesteps", "10"],
-                                  ["rl", "evaluate", "agent.zip"]])
+@pytest.mark.parametrize(
+    "args",
+    [["rl", "train", "--out", "agent.zip", "--timesteps", "10"], ["rl", "evaluate", "agent.zip"]],
+)
 def test_without_the_extra_the_cli_says_how_to_install_it(args, tmp_path):
     if args[1] == "evaluate":  # an agent file that exists: the missing extra is the problem
         (tmp_path / "agent.zip").write_bytes(b"PK")
@@ -39,24 +46,38 @@ def test_without_the_extra_the_cli_says_how_to_install_it(args, tmp_path):
 
 
 def test_everything_but_training_works_without_the_extra(tmp_path):
-    code = ("import sys; sys.modules['sb3_contrib'] = None; sys.modules['torch'] = None; "
-            "from qkdbench.heuristics import get_planner; from qkdbench.topologies import "
-            "make_instance; import gymnasium as gym; import qkdbench.rl; "
-            "from qkdbench.rl.multi import PlanningParallelEnv; "
-            "inst = make_instance('nsfnet', 4, 3, seed=1); "
-            "env = gym.make('qkdbench/Planning-v0', instance=inst); env.reset(seed=0); "
-            "PlanningParallelEnv(inst).reset(seed=0); "
-            "print(get_planner('rl-greedy').plan(inst).planner)")
+    code = (
+        "import sys; sys.modules['sb3_contrib'] = None; sys.modules['torch'] = None; "
+        "from qkdbench.heuristics import get_planner; from qkdbench.topologies import "
+        "make_instance; import gymnasium as gym; import qkdbench.rl; "
+        "from qkdbench.rl.multi import PlanningParallelEnv; "
+        "inst = make_instance('nsfnet', 4, 3, seed=1); "
+        "env = gym.make('qkdbench/Planning-v0', instance=inst); env.reset(seed=0); "
+        "PlanningParallelEnv(inst).reset(seed=0); "
+        "print(get_planner('rl-greedy').plan(inst).planner)"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "rl-greedy"
 
 
 def test_compare_puts_rl_planners_on_the_table():
-    res = _run(["compare", "nsfnet", "--requests", "5", "--max-rate", "4",
-                "--planners", "coqbn,rl-coqbn,rl-greedy", "--json"])
+    res = _run(
+        [
+            "compare",
+            "nsfnet",
+            "--requests",
+            "5",
+            "--max-rate",
+            "4",
+            "--planners",
+            "coqbn,rl-coqbn,rl-greedy",
+            "--json",
+        ]
+    )
     assert res.returncode == 0, res.stderr
     rows = {r["planner"]: r for r in json.loads(res.stdout)["rows"]}
     assert rows["rl-coqbn"]["total"] == rows["coqbn"]["total"]

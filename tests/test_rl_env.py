@@ -36,8 +36,8 @@ def _episode(env, choose, seed=0, options=None):
         a = choose(obs, mask)
         _, s, qi, ki = env.decode_action(a)
         f = int(t.order[step])
-        ids = t.arc[f, s, :t.hops[f, s]]
-        want_y, want_z = t.ylev[f, s, :len(ids), qi], t.zlev[f, s, :len(ids), ki]
+        ids = t.arc[f, s, : t.hops[f, s]]
+        want_y, want_z = t.ylev[f, s, : len(ids), qi], t.zlev[f, s, : len(ids), ki]
         obs, r, done, trunc, info = env.step(a)
         assert not trunc
         route_y = np.minimum(want_y, free_y[ids])  # first fit: what fits of the level
@@ -46,8 +46,9 @@ def _episode(env, choose, seed=0, options=None):
             assert np.array_equal(route_y, want_y) and np.array_equal(route_z, want_z)
         free_y[ids] -= route_y
         free_z[ids] -= route_z
-        cy, cz = pair_costs(inst, np.full(len(ids), f), ids, route_y.astype(float),
-                            route_z.astype(float))
+        cy, cz = pair_costs(
+            inst, np.full(len(ids), f), ids, route_y.astype(float), route_z.astype(float)
+        )
         assert -r == pytest.approx(float(cy.sum() + cz.sum()), rel=1e-9, abs=1e-9)
         ret += r
         step += 1
@@ -65,21 +66,32 @@ def _random(seed):
 
 
 TIGHT = Instance(
-    nodes=(1, 2, 3, 4), links=(Link(1, 2, 300.0, W_qkd=7, W_kml=2), Link(2, 3, 90.0),
-                               Link(3, 4, 170.0, key_rate_kbps=0.5), Link(1, 4, 500.0, W_kml=1),
-                               Link(2, 4, 260.0)),
-    requests=(Request("a", 1, 3, Demand((0.0, 2.0, 5.0), (0.3, 0.5, 0.2))),
-              Request("b", 3, 1, Demand.uniform(4)),
-              Request("c", 4, 2, Demand.point(1.5)),
-              Request("d", 2, 4, Demand.empirical([0.5, 3.0, 3.0])),
-              Request("e", 1, 4, Demand.uniform(6))),
-    params=Params(W_qkd=9, W_kml=3, hop_cost=40.0), name="tight-4")
+    nodes=(1, 2, 3, 4),
+    links=(
+        Link(1, 2, 300.0, W_qkd=7, W_kml=2),
+        Link(2, 3, 90.0),
+        Link(3, 4, 170.0, key_rate_kbps=0.5),
+        Link(1, 4, 500.0, W_kml=1),
+        Link(2, 4, 260.0),
+    ),
+    requests=(
+        Request("a", 1, 3, Demand((0.0, 2.0, 5.0), (0.3, 0.5, 0.2))),
+        Request("b", 3, 1, Demand.uniform(4)),
+        Request("c", 4, 2, Demand.point(1.5)),
+        Request("d", 2, 4, Demand.empirical([0.5, 3.0, 3.0])),
+        Request("e", 1, 4, Demand.uniform(6)),
+    ),
+    params=Params(W_qkd=9, W_kml=3, hop_cost=40.0),
+    name="tight-4",
+)
 
 
 def _instances():
-    return check_instances() + [TIGHT, make_instance("usnet", 30, 10, seed=7),
-                                make_instance("cost239", 12, 6, seed=2,
-                                              params=Params(W_qkd=12, W_kml=4))]
+    return check_instances() + [
+        TIGHT,
+        make_instance("usnet", 30, 10, seed=7),
+        make_instance("cost239", 12, 6, seed=2, params=Params(W_qkd=12, W_kml=4)),
+    ]
 
 
 @pytest.mark.parametrize("capacity", ["clip", "strict"])
@@ -111,17 +123,19 @@ def test_strict_masks_exactly_what_does_not_fit():
             if not t.valid[f, s]:
                 assert not mask[a]
                 continue
-            ids = t.arc[f, s, :t.hops[f, s]]
-            fits = bool(np.all(t.ylev[f, s, :len(ids), qi] <= free_y[ids]) and
-                        np.all(t.zlev[f, s, :len(ids), ki] <= free_z[ids]))
+            ids = t.arc[f, s, : t.hops[f, s]]
+            fits = bool(
+                np.all(t.ylev[f, s, : len(ids), qi] <= free_y[ids])
+                and np.all(t.zlev[f, s, : len(ids), ki] <= free_z[ids])
+            )
             assert mask[a] == fits
             if env.levels[qi] == "zero" and env.levels[ki] == "zero":
                 assert mask[a]
         a = int(rng.choice(np.flatnonzero(mask)))
         _, s, qi, ki = env.decode_action(a)
-        ids = t.arc[f, s, :t.hops[f, s]]
-        free_y[ids] -= t.ylev[f, s, :len(ids), qi]
-        free_z[ids] -= t.zlev[f, s, :len(ids), ki]
+        ids = t.arc[f, s, : t.hops[f, s]]
+        free_y[ids] -= t.ylev[f, s, : len(ids), qi]
+        free_z[ids] -= t.zlev[f, s, : len(ids), ki]
         obs, _, _, _, info = env.step(a)
 
 
@@ -169,8 +183,9 @@ def test_levels_and_candidates_mean_what_the_docs_say():
     rate = arc_table(inst).key_rate_kbps
     for f, req in enumerate(inst.requests):
         g = inst.graph
-        assert t.paths[f][0] == tuple(nx.dijkstra_path(g, req.source, req.target,
-                                                       weight="length_km"))
+        assert t.paths[f][0] == tuple(
+            nx.dijkstra_path(g, req.source, req.target, weight="length_km")
+        )
         real = [p for p in t.paths[f] if p is not None]
         assert len(set(real)) == len(real)
         for s, p in enumerate(real):
@@ -240,8 +255,9 @@ def test_callable_source_and_reset_options():
     assert a == b and len(calls) == 3  # one call sizes the spaces, one per episode
     other = make_instance("cost239", 7, 3, seed=9)
     ret, plan = _episode(env, _random(1), options={"instance": other})
-    assert plan.instance_name == other.name and math.isclose(ret, -evaluate(other, plan).total,
-                                                        rel_tol=1e-9)
+    assert plan.instance_name == other.name and math.isclose(
+        ret, -evaluate(other, plan).total, rel_tol=1e-9
+    )
     with pytest.raises(ValueError, match="nodes"):
         env.reset(options={"instance": make_instance("nsfnet", 3, 3, seed=1)})
 

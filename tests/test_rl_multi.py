@@ -36,7 +36,7 @@ def test_team_reward_is_the_single_agent_reward_and_state_is_global():
         while penv.agents:
             assert np.array_equal(penv.state(), obs[ROUTER]["observation"])
             assert penv.state_space.contains(penv.state())
-            phase = int(np.argmax(penv.state()[s_obs.size:s_obs.size + 2]))
+            phase = int(np.argmax(penv.state()[s_obs.size : s_obs.size + 2]))
             acting = ROUTER if phase == 0 else RESERVER
             idle = RESERVER if phase == 0 else ROUTER
             idle_mask = obs[idle]["action_mask"]

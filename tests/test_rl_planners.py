@@ -21,8 +21,7 @@ def test_registered_rl_planners_pass_check_planner(name):
 
 def test_a_plain_callable_runs_as_a_planner():
     inst = make_instance("nsfnet", 7, 5, seed=3)
-    first_valid = PolicyPlanner(lambda obs, mask: int(np.flatnonzero(mask)[0]), "first",
-                                {"k": 2})
+    first_valid = PolicyPlanner(lambda obs, mask: int(np.flatnonzero(mask)[0]), "first", {"k": 2})
     plan = first_valid.plan(inst, seed=0)
     assert plan.planner == "first" and plan.status == "heuristic"
     # the first valid action is slot 0 with nothing reserved: everything on demand

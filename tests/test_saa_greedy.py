@@ -21,11 +21,16 @@ from qkdbench.topologies import make_instance
 def one_link() -> Instance:
     """Three requests with unequal demands sharing one 300 km link; scarce capacity."""
     return Instance(
-        (1, 2), (Link(1, 2, 300.0),),
-        (Request("a", 1, 2, Demand.uniform(6)),
-         Request("b", 1, 2, Demand((1.0, 2.0, 8.0), (0.5, 0.3, 0.2))),
-         Request("c", 1, 2, Demand((0.0, 3.0), (0.4, 0.6)))),
-        Params(W_qkd=14, W_kml=5), name="one-link")
+        (1, 2),
+        (Link(1, 2, 300.0),),
+        (
+            Request("a", 1, 2, Demand.uniform(6)),
+            Request("b", 1, 2, Demand((1.0, 2.0, 8.0), (0.5, 0.3, 0.2))),
+            Request("c", 1, 2, Demand((0.0, 3.0), (0.4, 0.6))),
+        ),
+        Params(W_qkd=14, W_kml=5),
+        name="one-link",
+    )
 
 
 def _brute_force_one_arc(inst: Instance) -> float:
@@ -39,8 +44,13 @@ def _brute_force_one_arc(inst: Instance) -> float:
                 continue
             q = np.asarray(alloc, float)
             zero = np.zeros(F)
-            cy, cz = pair_costs(inst, np.arange(F), np.zeros(F, np.int64),
-                                q if kind == "y" else zero, q if kind == "z" else zero)
+            cy, cz = pair_costs(
+                inst,
+                np.arange(F),
+                np.zeros(F, np.int64),
+                q if kind == "y" else zero,
+                q if kind == "z" else zero,
+            )
             cheapest = min(cheapest, float((cy if kind == "y" else cz).sum()))
         best += cheapest
     return best
@@ -57,7 +67,7 @@ def test_ladders_end_at_the_newsvendor_reservation_and_cost():
     assert np.allclose(ladders.best(), cy + cz, rtol=1e-12)
     for ptr, ben in ((ladders.y_ptr, ladders.y_ben), (ladders.z_ptr, ladders.z_ben)):
         for p in range(F * A):
-            seg = ben[ptr[p]:ptr[p + 1]]
+            seg = ben[ptr[p] : ptr[p + 1]]
             assert np.all(seg > 0) and np.all(np.diff(seg) <= 0)
 
 
@@ -76,8 +86,15 @@ def test_waterfill_respects_capacity_limits_and_ladder_order():
     ben = np.array([10.0, 2.0, 5.0, 1.0])
     got = waterfill(ptr, length, ben, np.array([0, 1]), np.array([0, 0]), np.array([7.0]))
     assert got.tolist() == [4.0, 3.0]  # 10 (3), 5 (3), then 2 (1)
-    got = waterfill(ptr, length, ben, np.array([0, 1]), np.array([0, 0]), np.array([20.0]),
-                    limit=np.array([2.0, 20.0]))
+    got = waterfill(
+        ptr,
+        length,
+        ben,
+        np.array([0, 1]),
+        np.array([0, 0]),
+        np.array([20.0]),
+        limit=np.array([2.0, 20.0]),
+    )
     assert got.tolist() == [2.0, 9.0]
     # two plans of a batch in two capacity groups do not compete
     got = waterfill(ptr, length, ben, np.array([0, 0]), np.array([0, 1]), np.array([4.0, 1.0]))
@@ -89,11 +106,11 @@ def test_one_request_with_loose_capacity_gets_the_known_optimum():
     req = inst.requests[0]
     A = arc_table(inst).n
     y, z = newsvendor_reservations(inst, np.zeros(A, np.int64), np.arange(A))
-    cy, cz = pair_costs(inst, np.zeros(A, np.int64), np.arange(A), y.astype(float),
-                        z.astype(float))
+    cy, cz = pair_costs(inst, np.zeros(A, np.int64), np.arange(A), y.astype(float), z.astype(float))
     w = cy + cz
-    best = nx.dijkstra_path_length(inst.graph, req.source, req.target,
-                                   weight=lambda u, v, d: w[d["arc"]])
+    best = nx.dijkstra_path_length(
+        inst.graph, req.source, req.target, weight=lambda u, v, d: w[d["arc"]]
+    )
     plan = SAAGreedy().plan(inst)
     assert evaluate(inst, plan).total == pytest.approx(best, rel=1e-12)
 
@@ -106,8 +123,7 @@ def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
     for f, req in enumerate(inst.requests):
         ranked = k_shortest_paths(inst, req.source, req.target, 4, weights[f])
         assert list(cands.paths[f][:4]) == ranked
-        shortest = tuple(nx.dijkstra_path(inst.graph, req.source, req.target,
-                                          weight="length_km"))
+        shortest = tuple(nx.dijkstra_path(inst.graph, req.source, req.target, weight="length_km"))
         assert shortest in cands.paths[f]
         costs = [weights[f][arcs].sum() for arcs in cands.arcs[f][:4]]
         assert costs == sorted(costs)
@@ -118,8 +134,10 @@ def test_insertion_order_is_by_decreasing_stand_alone_cost():
     state = SAAGreedy().prepare(inst)
     order = insertion_order(state.candidates, state.ladders, "cost-desc")
     best = state.ladders.best()
-    alone = [min(best[f * arc_table(inst).n + a].sum() for a in state.candidates.arcs[f])
-             for f in range(inst.n_requests)]
+    alone = [
+        min(best[f * arc_table(inst).n + a].sum() for a in state.candidates.arcs[f])
+        for f in range(inst.n_requests)
+    ]
     assert [alone[f] for f in order] == sorted(alone, reverse=True)
     assert insertion_order(state.candidates, state.ladders, "instance") == list(range(8))
     with pytest.raises(ValueError, match="order must be one of"):
@@ -182,6 +200,7 @@ def test_time_limit_zero_still_plans_every_request_on_its_first_candidate():
     # algorithm was given time for, k = 1): the capacity-free routing
     from qkdbench.planning.ladders import build_ladders
     from qkdbench.planning.paths import candidate_paths
+
     ladders = build_ladders(inst)
     cands = candidate_paths(inst, 1, ladders.best().reshape(inst.n_requests, -1))
     assert [r.path for r in plan.routes] == [c[0] for c in cands.paths]

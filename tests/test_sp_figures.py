@@ -29,8 +29,10 @@ def inst():
     return make_instance("nsfnet", 6, 6, seed=2, params=Params(W_qkd=24, W_kml=8))
 
 
-@pytest.mark.parametrize("seed, params", [(1, Params()), (2, Params(W_qkd=18, W_kml=6)),
-                                          (3, Params(W_qkd=9, W_kml=3, hop_cost=500.0))])
+@pytest.mark.parametrize(
+    "seed, params",
+    [(1, Params()), (2, Params(W_qkd=18, W_kml=6)), (3, Params(W_qkd=9, W_kml=3, hop_cost=500.0))],
+)
 def test_ws_le_rp_le_eev(seed, params):
     instance = make_instance("nsfnet", 5, 5, seed=seed, params=params)
     fig = sp_figures(instance, n_scenarios=8, seed=seed, oos_scenarios=200)
@@ -42,16 +44,16 @@ def test_ws_le_rp_le_eev(seed, params):
     assert fig.eev == pytest.approx(evaluate(instance, fig.details["ev_plan"]).total)
     assert fig.rp == pytest.approx(evaluate(instance, fig.details["rp_plan"]).total, rel=1e-9)
     # every scenario's optimum costs no more than the RP plan in that scenario
-    costs = scenario_costs(instance, fig.details["rp_plan"],
-                           sample_scenarios(instance, 8, seed))
+    costs = scenario_costs(instance, fig.details["rp_plan"], sample_scenarios(instance, 8, seed))
     assert np.all(np.asarray(fig.details["ws_values"]) <= costs * (1 + 1e-9))
     json.dumps(fig.to_dict())
 
 
 def test_deterministic_demand_has_no_value_of_information():
     base = make_instance("nsfnet", 4, 3, seed=5)
-    instance = base.with_requests([Request(r.id, r.source, r.target, Demand.point(2.0))
-                                   for r in base.requests])
+    instance = base.with_requests(
+        [Request(r.id, r.source, r.target, Demand.point(2.0)) for r in base.requests]
+    )
     fig = sp_figures(instance, n_scenarios=3, oos_scenarios=10)
     assert fig.eev == pytest.approx(fig.rp, rel=1e-12)
     assert fig.ws.mean == pytest.approx(fig.rp, rel=1e-12)
@@ -104,8 +106,19 @@ def test_mean_value_instance(inst):
         assert q.demand.values == (pytest.approx(r.demand.mean),)
 
 
-@pytest.mark.parametrize("df, expected", [(1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571),
-                                          (10, 2.228), (30, 2.042), (1000, 1.962), (1001, 1.962)])
+@pytest.mark.parametrize(
+    "df, expected",
+    [
+        (1, 12.706),
+        (2, 4.303),
+        (3, 3.182),
+        (5, 2.571),
+        (10, 2.228),
+        (30, 2.042),
+        (1000, 1.962),
+        (1001, 1.962),
+    ],
+)
 def test_t_quantile(df, expected):
     assert t_quantile(0.975, df) == pytest.approx(expected, abs=6e-4)
 

@@ -31,8 +31,22 @@ from qkdbench.experiments.sweep import (
 from qkdbench.experiments.sweep_spec import read_spec, spec_from_dict
 
 TESTS = Path(__file__).parent
-COSTS = ["instance_hash", "topology", "requests", "max_rate", "seed", "planner", "total",
-         "first_stage", "second_stage", "gap_pct", "gap_ref", "bound", "feasible", "status"]
+COSTS = [
+    "instance_hash",
+    "topology",
+    "requests",
+    "max_rate",
+    "seed",
+    "planner",
+    "total",
+    "first_stage",
+    "second_stage",
+    "gap_pct",
+    "gap_ref",
+    "bound",
+    "feasible",
+    "status",
+]
 
 
 @pytest.fixture
@@ -72,7 +86,10 @@ def write_spec(tmp_path, text, name="spec.toml") -> Path:
 
 
 def test_spec_reads_the_formats_example(tmp_path):
-    spec = read_spec(write_spec(tmp_path, """
+    spec = read_spec(
+        write_spec(
+            tmp_path,
+            """
 [grid]
 topology  = ["usnet", "nsfnet"]
 requests  = [10, 20, 40]
@@ -82,7 +99,9 @@ planners  = ["coqbn", "saa-greedy", "ga", "exact"]
 
 [options]
 time_limit = 60
-"""))
+""",
+        )
+    )
     assert spec.topology == ("usnet", "nsfnet") and spec.requests == (10, 20, 40)
     assert spec.time_limit == 60.0 and spec.planner_seed is None
     points = grid_points(spec)
@@ -93,18 +112,31 @@ time_limit = 60
     assert [p.planner for p in points[:4]] == ["exact", "coqbn", "saa-greedy", "ga"]
 
 
-@pytest.mark.parametrize("text, place", [
-    ("[grid]\ntopology=['usnet']\n", "grid"),
-    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=[]\n",
-     "grid.planners"),
-    ("[grid]\ntopology=['usnet']\nrequests=['x']\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n",
-     "grid.requests[0]"),
-    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
-     "[options]\ntime_limit=-1\n", "options.time_limit"),
-    ("[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
-     "[options]\ntimelimit=3\n", "options"),
-    ("[grid\n", ""),
-])
+@pytest.mark.parametrize(
+    "text, place",
+    [
+        ("[grid]\ntopology=['usnet']\n", "grid"),
+        (
+            "[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=[]\n",
+            "grid.planners",
+        ),
+        (
+            "[grid]\ntopology=['usnet']\nrequests=['x']\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n",
+            "grid.requests[0]",
+        ),
+        (
+            "[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
+            "[options]\ntime_limit=-1\n",
+            "options.time_limit",
+        ),
+        (
+            "[grid]\ntopology=['usnet']\nrequests=[1]\nmax_rate=[1]\nseed=[1]\nplanners=['a']\n"
+            "[options]\ntimelimit=3\n",
+            "options",
+        ),
+        ("[grid\n", ""),
+    ],
+)
 def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
     path = write_spec(tmp_path, text)
     with pytest.raises(InputError) as err:
@@ -115,8 +147,17 @@ def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
 
 
 def test_scalars_are_one_element_lists():
-    spec = spec_from_dict({"grid": {"topology": "nsfnet", "requests": 3, "max_rate": 2,
-                                    "seed": 1, "planners": "coqbn"}})
+    spec = spec_from_dict(
+        {
+            "grid": {
+                "topology": "nsfnet",
+                "requests": 3,
+                "max_rate": 2,
+                "seed": 1,
+                "planners": "coqbn",
+            }
+        }
+    )
     assert grid_points(spec) == [GridPoint("nsfnet", 3, 2, 1, "coqbn")]
 
 
@@ -186,18 +227,32 @@ def _data_rows(path: Path) -> int:
 
 def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
     """Run the sweep as a process, kill it (SIGKILL) after 5 rows, resume it."""
-    spec = write_spec(tmp_path, spec_text(["coqbn", "test-block"], seeds=(1, 2, 3),
-                                          requests=(3,)))
+    spec = write_spec(tmp_path, spec_text(["coqbn", "test-block"], seeds=(1, 2, 3), requests=(3,)))
     out = tmp_path / "out"
     results = out / "results.csv"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "qkdbench.cli", "sweep", str(spec), "--out", str(out),
-           "--scheduler", "none"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "qkdbench.cli",
+        "sweep",
+        str(spec),
+        "--out",
+        str(out),
+        "--scheduler",
+        "none",
+    ]
     # 6 grid points in the order (seed, planner): the 6th, test-block with seed 3, blocks
-    proc = subprocess.Popen(cmd, env={**env, "QKDBENCH_TEST_BLOCK": "1"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        env={**env, "QKDBENCH_TEST_BLOCK": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while _data_rows(results) < 5 and proc.poll() is None and time.monotonic() < deadline:
@@ -210,8 +265,7 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
     before = results.read_text()
-    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "6 grid points, 5 already stored, 1 to run" in done.stderr
     after = results.read_text()
@@ -220,7 +274,8 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
     keys = df[["topology", "requests", "max_rate", "seed", "planner"]]
     assert len(df) == 6 and not keys.duplicated().any()
     assert set(map(tuple, keys.to_numpy().tolist())) == {
-        ("nsfnet", 3, 2, s, p) for s in (1, 2, 3) for p in ("coqbn", "test-block")}
+        ("nsfnet", 3, 2, s, p) for s in (1, 2, 3) for p in ("coqbn", "test-block")
+    }
     assert (df["status"] == "heuristic").all()
     # test-block plans as CO-QBN does: same costs on every instance
     pivot = df.pivot(index="seed", columns="planner", values="total")
@@ -253,8 +308,7 @@ def test_local_cluster_and_in_process_give_identical_rows(tmp_path, test_planner
     assert (ok[ok["planner"] == "exact"]["gap_pct"] == 0).all()
 
 
-def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path,
-                                                                         test_planners):
+def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path, test_planners):
     spec = read_spec(write_spec(tmp_path, spec_text(["test-fail", "coqbn"], seeds=(1,))))
     df = run_sweep(spec, tmp_path / "out", scheduler="none")
     assert list(df["planner"]) == ["test-fail", "coqbn", "test-fail", "coqbn"]
@@ -271,14 +325,15 @@ def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path
 def test_existing_scheduler_is_used_and_left_running(tmp_path):
     from dask.distributed import Client, LocalCluster
 
-    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact"], seeds=(1,),
-                                                    modules=False)))
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact"], seeds=(1,), modules=False)))
     inproc = run_sweep(spec, tmp_path / "inproc", scheduler="none")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
         messages = []
-        remote = run_sweep(spec, tmp_path / "remote", scheduler=cluster.scheduler_address,
-                           log=messages.append)
+        remote = run_sweep(
+            spec, tmp_path / "remote", scheduler=cluster.scheduler_address, log=messages.append
+        )
         assert any(cluster.scheduler_address in m for m in messages)
         with Client(cluster) as client:  # still up: the sweep closed only its own client
             assert client.submit(lambda: 41 + 1).result() == 42
@@ -289,14 +344,14 @@ def test_existing_scheduler_is_used_and_left_running(tmp_path):
 
 
 def _tiny_spec(tmp_path, modules=False):
-    return read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,),
-                                                    modules=modules)))
+    return read_spec(
+        write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=modules))
+    )
 
 
 def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
     path = tmp_path / "latin1.toml"
-    path.write_bytes(spec_text(["coqbn"]).replace("[grid]", "# caf\xe9\n[grid]")
-                     .encode("latin-1"))
+    path.write_bytes(spec_text(["coqbn"]).replace("[grid]", "# caf\xe9\n[grid]").encode("latin-1"))
     with pytest.raises(InputError) as err:
         read_spec(path)
     assert str(err.value).startswith(str(path)) and "UTF-8" in str(err.value)
@@ -343,8 +398,11 @@ def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path, address):
 
 
 def test_a_module_that_cannot_be_imported_names_its_place(tmp_path):
-    path = write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False)
-                      + 'modules = ["no_such_module"]\n')
+    path = write_spec(
+        tmp_path,
+        spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False)
+        + 'modules = ["no_such_module"]\n',
+    )
     spec = read_spec(path)
     with pytest.raises(InputError) as err:
         run_sweep(spec, tmp_path / "out", scheduler="none")
@@ -363,8 +421,13 @@ def test_zero_workers_is_refused(tmp_path, workers):
 def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used():
     opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
     own = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts)
-    liar = {"planner": "exact", "status": "optimal", "total": str(own["total"] * 1.5),
-            "bound": "1e99", "feasible": "True"}
+    liar = {
+        "planner": "exact",
+        "status": "optimal",
+        "total": str(own["total"] * 1.5),
+        "bound": "1e99",
+        "feasible": "True",
+    }
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, liar)
     assert math.isnan(row["gap_pct"])
     assert "exact" in row["gap_ref"] and "contradicted" in row["gap_ref"]

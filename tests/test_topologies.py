@@ -19,8 +19,10 @@ from qkdbench.topologies import (
 )
 
 
-@pytest.mark.parametrize("name, nodes, links, km", [
-    ("usnet", 24, 43, 42_900), ("nsfnet", 14, 21, 22_700), ("cost239", 11, 26, 30_090)])
+@pytest.mark.parametrize(
+    "name, nodes, links, km",
+    [("usnet", 24, 43, 42_900), ("nsfnet", 14, 21, 22_700), ("cost239", 11, 26, 30_090)],
+)
 def test_builtin_topologies(name, nodes, links, km):
     t = load_topology(name)
     assert len(t.nodes) == nodes

@@ -55,15 +55,27 @@ TRIANGLE = {
     "name": "triangle",
     "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
     "links": [
-        {"u": 1, "v": 2, "length_km": 500, "kind": "satellite",
-         "unit_costs": {"qkd": {"r": 10, "e": 10, "o": 40}, "km": {"r": 5, "e": 5, "o": 20}},
-         "key_rate_kbps": {"values": [2.0, 0.5], "probs": [0.75, 0.25]}},
+        {
+            "u": 1,
+            "v": 2,
+            "length_km": 500,
+            "kind": "satellite",
+            "unit_costs": {"qkd": {"r": 10, "e": 10, "o": 40}, "km": {"r": 5, "e": 5, "o": 20}},
+            "key_rate_kbps": {"values": [2.0, 0.5], "probs": [0.75, 0.25]},
+        },
         {"u": 1, "v": 3, "length_km": 100},
     ],
-    "requests": [{"id": "f0", "source": 1,
-                  "targets": [{"node": 2, "provider": "A", "service_cost": 100},
-                              {"node": 3, "provider": "B", "service_cost": 50}],
-                  "demand": {"values": [0, 1], "probs": [0.5, 0.5]}}],
+    "requests": [
+        {
+            "id": "f0",
+            "source": 1,
+            "targets": [
+                {"node": 2, "provider": "A", "service_cost": 100},
+                {"node": 3, "provider": "B", "service_cost": 50},
+            ],
+            "demand": {"values": [0, 1], "probs": [0.5, 0.5]},
+        }
+    ],
     "providers": [{"id": "A", "capacity": 1}, {"id": "B"}],
 }
 
@@ -125,24 +137,34 @@ def test_provider_over_capacity_is_infeasible_and_named():
     data = json.loads(json.dumps(TRIANGLE))
     data["requests"].append({**data["requests"][0], "id": "f1"})
     inst = instance_from_dict(data)
-    both_a = Plan("triangle", "hand", tuple(Route(f, (1, 2), (3,), (1,), provider="A")
-                                         for f in ("f0", "f1")))
+    both_a = Plan(
+        "triangle", "hand", tuple(Route(f, (1, 2), (3,), (1,), provider="A") for f in ("f0", "f1"))
+    )
     ev = evaluate(inst, both_a)
     assert not ev.feasible
     assert ev.violations == ("provider 'A': serves 2 requests, capacity 1",)
     assert ev.served == {"A": 2, "B": 0}
-    split = Plan("triangle", "hand", (Route("f0", (1, 2), (3,), (1,), provider="A"),
-                                      Route("f1", (1, 3), (3,), (1,), provider="B")))
+    split = Plan(
+        "triangle",
+        "hand",
+        (
+            Route("f0", (1, 2), (3,), (1,), provider="A"),
+            Route("f1", (1, 3), (3,), (1,), provider="B"),
+        ),
+    )
     batch = evaluate_batch(inst, [both_a, split])
     assert batch.feasible.tolist() == [False, True]
     assert batch.excess.tolist() == [1.0, 0.0]
 
 
-@pytest.mark.parametrize("route, message", [
-    (Route("f0", (1, 2), (0,), (0,)), "must name the provider"),
-    (Route("f0", (1, 2), (0,), (0,), provider="B"), "not a target of provider 'B'"),
-    (Route("f0", (1, 3), (0,), (0,), provider="Z"), "not a target of provider 'Z'"),
-])
+@pytest.mark.parametrize(
+    "route, message",
+    [
+        (Route("f0", (1, 2), (0,), (0,)), "must name the provider"),
+        (Route("f0", (1, 2), (0,), (0,), provider="B"), "not a target of provider 'B'"),
+        (Route("f0", (1, 3), (0,), (0,), provider="Z"), "not a target of provider 'Z'"),
+    ],
+)
 def test_a_route_must_end_at_the_target_of_its_provider(route, message):
     ev = evaluate(_triangle(), Plan("triangle", "hand", (route,)))
     assert not ev.feasible and math.isinf(ev.total)
@@ -172,8 +194,14 @@ def test_planner_without_provider_support_is_refused():
 
     with pytest.raises(InputError, match="does not handle requests with provider targets"):
         check_supports(Plain(), _triangle())
-    check_supports(type("Declared", (), {"name": "d", "supports": frozenset(
-        {"link_prices", "link_states", "providers"})})(), _triangle())
+    check_supports(
+        type(
+            "Declared",
+            (),
+            {"name": "d", "supports": frozenset({"link_prices", "link_states", "providers"})},
+        )(),
+        _triangle(),
+    )
 
 
 # ------------------------------------------------------------------ twin, single, batch
@@ -190,19 +218,23 @@ def x23_cases(draw, n_plans=3):
         if kind != "fiber" or draw(st.booleans()):
             over["unit_costs"] = UnitCosts(
                 tuple(draw(st.sampled_from([0.0, 7.5, 300.0])) for _ in range(3)),
-                tuple(draw(st.sampled_from([0.0, 2.0, 90.0])) for _ in range(3)))
+                tuple(draw(st.sampled_from([0.0, 2.0, 90.0])) for _ in range(3)),
+            )
         if kind != "fiber":
             over["kind"] = kind
         if draw(st.booleans()):
             k = draw(st.integers(1, 3))
-            vals = draw(st.lists(st.sampled_from([0.05, 0.3, 0.5, 1.0, 2.5]), min_size=k,
-                                 max_size=k, unique=True))
+            vals = draw(
+                st.lists(
+                    st.sampled_from([0.05, 0.3, 0.5, 1.0, 2.5]), min_size=k, max_size=k, unique=True
+                )
+            )
             w = np.asarray(draw(st.lists(st.integers(1, 5), min_size=k, max_size=k)), float)
             over["key_rate_kbps"] = Demand(tuple(vals), tuple(w / w.sum()))
         if draw(st.booleans()):
             over["fixed_cost"] = draw(st.sampled_from([0.0, 55.5]))
         links.append(Link(link.u, link.v, link.length_km, **over))
-    providers = ["A", "B", "C"][:draw(st.integers(1, 3))]
+    providers = ["A", "B", "C"][: draw(st.integers(1, 3))]
     reqs = []
     for i in range(draw(st.integers(1, 4))):
         src = draw(st.sampled_from(topo.nodes))
@@ -211,14 +243,35 @@ def x23_cases(draw, n_plans=3):
         if draw(st.booleans()):
             reqs.append(Request(f"f{i}", src, draw(st.sampled_from(others)), demand))
             continue
-        picks = draw(st.lists(st.tuples(st.sampled_from(others), st.sampled_from(providers)),
-                              min_size=1, max_size=3, unique=True))
-        reqs.append(Request(f"f{i}", src, None, demand, tuple(
-            Target(nd, pv, draw(st.sampled_from([0.0, 12.0, 400.0]))) for nd, pv in picks)))
+        picks = draw(
+            st.lists(
+                st.tuples(st.sampled_from(others), st.sampled_from(providers)),
+                min_size=1,
+                max_size=3,
+                unique=True,
+            )
+        )
+        reqs.append(
+            Request(
+                f"f{i}",
+                src,
+                None,
+                demand,
+                tuple(
+                    Target(nd, pv, draw(st.sampled_from([0.0, 12.0, 400.0]))) for nd, pv in picks
+                ),
+            )
+        )
     caps = tuple(Provider(p, draw(st.sampled_from([None, 0, 1, 2, 5]))) for p in providers)
     try:
-        inst = Instance(topo.nodes, tuple(links), tuple(reqs), Params(W_qkd=9, W_kml=3),
-                        name="x23", providers=caps)
+        inst = Instance(
+            topo.nodes,
+            tuple(links),
+            tuple(reqs),
+            Params(W_qkd=9, W_kml=3),
+            name="x23",
+            providers=caps,
+        )
     except InputError:  # capacities that cannot serve every request
         assume(False)
     plans = []
@@ -226,8 +279,7 @@ def x23_cases(draw, n_plans=3):
         routes = []
         for r in inst.requests:
             sink = draw(st.sampled_from(r.sinks))
-            path = draw(st.sampled_from(list(nx.all_simple_paths(inst.graph, r.source,
-                                                                  sink.node))))
+            path = draw(st.sampled_from(list(nx.all_simple_paths(inst.graph, r.source, sink.node))))
             m = len(path) - 1
             ys = draw(st.lists(st.integers(0, 9), min_size=m, max_size=m))
             zs = draw(st.lists(st.integers(0, 3), min_size=m, max_size=m))
@@ -247,8 +299,9 @@ def test_twin_single_and_batch_agree_on_x2_x3(case):
         for key in ("total", "first_stage", "second_stage"):
             assert getattr(ev, key) == pytest.approx(ref[key], rel=1e-9, abs=1e-6), key
         for comp in ("unit", "service", "site"):
-            assert ev.components.get(comp, 0.0) == pytest.approx(ref["components"][comp],
-                                                                 rel=1e-9, abs=1e-9), comp
+            assert ev.components.get(comp, 0.0) == pytest.approx(
+                ref["components"][comp], rel=1e-9, abs=1e-9
+            ), comp
         for ph in ("reservation", "reserved_use", "on_demand"):
             assert ev.phases[ph] == pytest.approx(ref["phases"][ph], rel=1e-9, abs=1e-6)
         for key, val in ref["wavelengths"].items():
@@ -257,16 +310,22 @@ def test_twin_single_and_batch_agree_on_x2_x3(case):
         assert batch.first_stage[b] == pytest.approx(ev.first_stage, rel=1e-12)
         assert bool(batch.feasible[b]) == ev.feasible
         fixed = ev.components.get("site", 0.0) + ev.components.get("node", 0.0)
-        assert math.isclose(ev.total - fixed, math.fsum(ev.request_costs), rel_tol=1e-9,
-                            abs_tol=1e-6)
+        assert math.isclose(
+            ev.total - fixed, math.fsum(ev.request_costs), rel_tol=1e-9, abs_tol=1e-6
+        )
 
 
 # ------------------------------------------------------------------ command line
 
 
 def _run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def _edit(path: str, value):
@@ -287,74 +346,146 @@ def _edit(path: str, value):
 _DELETE = object()
 
 BAD = [
-    ("non-fiber link without unit_costs", _edit("links.0.unit_costs", _DELETE),
-     "links[0]: a satellite link needs unit_costs"),
-    ("key-rate state not positive",
-     _edit("links.0.key_rate_kbps", {"values": [2.0, 0.0], "probs": [0.5, 0.5]}),
-     "links[0].key_rate_kbps.values[1]: a key-rate state must be positive, got 0.0"),
-    ("negative key-rate state",
-     _edit("links.0.key_rate_kbps", {"values": [-1.0], "probs": [1.0]}),
-     "links[0].key_rate_kbps.values[0]: a key-rate state must be positive"),
-    ("key-rate probabilities", _edit("links.0.key_rate_kbps", {"values": [1, 2], "probs": [1, 1]}),
-     "links[0].key_rate_kbps.probs: probabilities sum to 2"),
+    (
+        "non-fiber link without unit_costs",
+        _edit("links.0.unit_costs", _DELETE),
+        "links[0]: a satellite link needs unit_costs",
+    ),
+    (
+        "key-rate state not positive",
+        _edit("links.0.key_rate_kbps", {"values": [2.0, 0.0], "probs": [0.5, 0.5]}),
+        "links[0].key_rate_kbps.values[1]: a key-rate state must be positive, got 0.0",
+    ),
+    (
+        "negative key-rate state",
+        _edit("links.0.key_rate_kbps", {"values": [-1.0], "probs": [1.0]}),
+        "links[0].key_rate_kbps.values[0]: a key-rate state must be positive",
+    ),
+    (
+        "key-rate probabilities",
+        _edit("links.0.key_rate_kbps", {"values": [1, 2], "probs": [1, 1]}),
+        "links[0].key_rate_kbps.probs: probabilities sum to 2",
+    ),
     ("unknown kind", _edit("links.0.kind", "balloon"), "links[0].kind: unknown link kind"),
-    ("unit_costs missing a phase",
-     _edit("links.0.unit_costs", {"qkd": {"r": 1, "e": 1}, "km": {"r": 1, "e": 1, "o": 1}}),
-     "links[0].unit_costs.qkd: missing phase 'o'"),
-    ("negative unit cost",
-     _edit("links.0.unit_costs", {"qkd": {"r": -1, "e": 1, "o": 2},
-                                  "km": {"r": 1, "e": 1, "o": 1}}),
-     "links[0].unit_costs.qkd.r: must be non-negative"),
-    ("targets include the source",
-     _edit("requests.0.targets.1", {"node": 1, "provider": "B", "service_cost": 0}),
-     "requests[0].targets[1].node: target node 1 is the request's source"),
-    ("duplicate (node, provider)",
-     _edit("requests.0.targets.1", {"node": 2, "provider": "A", "service_cost": 3}),
-     "requests[0].targets[1]: duplicate target (node 2, provider 'A')"),
-    ("unknown provider",
-     _edit("requests.0.targets.1", {"node": 3, "provider": "Q", "service_cost": 0}),
-     "requests[0].targets[1].provider: unknown provider 'Q'"),
-    ("negative service cost",
-     _edit("requests.0.targets.1", {"node": 3, "provider": "B", "service_cost": -5}),
-     "requests[0].targets[1].service_cost: must be non-negative"),
-    ("target and targets", _edit("requests.0.target", 3),
-     "requests[0]: give either 'target' or 'targets', not both"),
+    (
+        "unit_costs missing a phase",
+        _edit("links.0.unit_costs", {"qkd": {"r": 1, "e": 1}, "km": {"r": 1, "e": 1, "o": 1}}),
+        "links[0].unit_costs.qkd: missing phase 'o'",
+    ),
+    (
+        "negative unit cost",
+        _edit(
+            "links.0.unit_costs", {"qkd": {"r": -1, "e": 1, "o": 2}, "km": {"r": 1, "e": 1, "o": 1}}
+        ),
+        "links[0].unit_costs.qkd.r: must be non-negative",
+    ),
+    (
+        "targets include the source",
+        _edit("requests.0.targets.1", {"node": 1, "provider": "B", "service_cost": 0}),
+        "requests[0].targets[1].node: target node 1 is the request's source",
+    ),
+    (
+        "duplicate (node, provider)",
+        _edit("requests.0.targets.1", {"node": 2, "provider": "A", "service_cost": 3}),
+        "requests[0].targets[1]: duplicate target (node 2, provider 'A')",
+    ),
+    (
+        "unknown provider",
+        _edit("requests.0.targets.1", {"node": 3, "provider": "Q", "service_cost": 0}),
+        "requests[0].targets[1].provider: unknown provider 'Q'",
+    ),
+    (
+        "negative service cost",
+        _edit("requests.0.targets.1", {"node": 3, "provider": "B", "service_cost": -5}),
+        "requests[0].targets[1].service_cost: must be non-negative",
+    ),
+    (
+        "target and targets",
+        _edit("requests.0.target", 3),
+        "requests[0]: give either 'target' or 'targets', not both",
+    ),
     ("empty targets", _edit("requests.0.targets", []), "requests[0].targets: expected a non-empty"),
-    ("duplicate provider", _edit("providers", [{"id": "A"}, {"id": "A"}, {"id": "B"}]),
-     "providers[1].id: duplicate provider 'A'"),
-    ("capacities too small", _edit("providers", [{"id": "A", "capacity": 0},
-                                                 {"id": "B", "capacity": 0}]),
-     "providers: provider capacities can serve at most 0 of the 1 requests"),
-    ("fractional capacity", _edit("providers", [{"id": "A", "capacity": 1.5}, {"id": "B"}]),
-     "providers[0].capacity: must be an integer"),
-    ("unknown target key",
-     _edit("requests.0.targets.0", {"node": 2, "provider": "A", "price": 3}),
-     "requests[0].targets[0].price: unknown key 'price'"),
-    ("/1 with extension keys", _edit("format", "qkdbench-instance/1"),
-     "providers: extension key 'providers' needs format 'qkdbench-instance/2'"),
-    ("/1 with kind",
-     {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-      "links": [{"u": 1, "v": 2, "length_km": 10, "kind": "fiber"}]},
-     "links[0].kind: extension key 'kind' needs format 'qkdbench-instance/2'"),
+    (
+        "duplicate provider",
+        _edit("providers", [{"id": "A"}, {"id": "A"}, {"id": "B"}]),
+        "providers[1].id: duplicate provider 'A'",
+    ),
+    (
+        "capacities too small",
+        _edit("providers", [{"id": "A", "capacity": 0}, {"id": "B", "capacity": 0}]),
+        "providers: provider capacities can serve at most 0 of the 1 requests",
+    ),
+    (
+        "fractional capacity",
+        _edit("providers", [{"id": "A", "capacity": 1.5}, {"id": "B"}]),
+        "providers[0].capacity: must be an integer",
+    ),
+    (
+        "unknown target key",
+        _edit("requests.0.targets.0", {"node": 2, "provider": "A", "price": 3}),
+        "requests[0].targets[0].price: unknown key 'price'",
+    ),
+    (
+        "/1 with extension keys",
+        _edit("format", "qkdbench-instance/1"),
+        "providers: extension key 'providers' needs format 'qkdbench-instance/2'",
+    ),
+    (
+        "/1 with kind",
+        {
+            "format": "qkdbench-instance/1",
+            "nodes": [{"id": 1}, {"id": 2}],
+            "links": [{"u": 1, "v": 2, "length_km": 10, "kind": "fiber"}],
+        },
+        "links[0].kind: extension key 'kind' needs format 'qkdbench-instance/2'",
+    ),
 ]
 
 
 BAD += [
-    ("/1 with a key-rate distribution",
-     {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-      "links": [{"u": 1, "v": 2, "length_km": 10,
-                 "key_rate_kbps": {"values": [1.0], "probs": [1.0]}}]},
-     "links[0].key_rate_kbps: a key-rate distribution needs format 'qkdbench-instance/2'"),
-    ("/1 with targets",
-     {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-      "links": [{"u": 1, "v": 2, "length_km": 10}],
-      "requests": [{"id": "f", "source": 1, "targets": [{"node": 2, "provider": "A"}],
-                    "demand": {"values": [1], "probs": [1]}}]},
-     "requests[0].targets: extension key 'targets' needs format"),
-    ("/1 with providers",
-     {"format": "qkdbench-instance/1", "nodes": [{"id": 1}, {"id": 2}],
-      "links": [{"u": 1, "v": 2, "length_km": 10}], "providers": []},
-     "providers: extension key 'providers' needs format"),
+    (
+        "/1 with a key-rate distribution",
+        {
+            "format": "qkdbench-instance/1",
+            "nodes": [{"id": 1}, {"id": 2}],
+            "links": [
+                {
+                    "u": 1,
+                    "v": 2,
+                    "length_km": 10,
+                    "key_rate_kbps": {"values": [1.0], "probs": [1.0]},
+                }
+            ],
+        },
+        "links[0].key_rate_kbps: a key-rate distribution needs format 'qkdbench-instance/2'",
+    ),
+    (
+        "/1 with targets",
+        {
+            "format": "qkdbench-instance/1",
+            "nodes": [{"id": 1}, {"id": 2}],
+            "links": [{"u": 1, "v": 2, "length_km": 10}],
+            "requests": [
+                {
+                    "id": "f",
+                    "source": 1,
+                    "targets": [{"node": 2, "provider": "A"}],
+                    "demand": {"values": [1], "probs": [1]},
+                }
+            ],
+        },
+        "requests[0].targets: extension key 'targets' needs format",
+    ),
+    (
+        "/1 with providers",
+        {
+            "format": "qkdbench-instance/1",
+            "nodes": [{"id": 1}, {"id": 2}],
+            "links": [{"u": 1, "v": 2, "length_km": 10}],
+            "providers": [],
+        },
+        "providers: extension key 'providers' needs format",
+    ),
 ]
 
 
@@ -366,8 +497,11 @@ def test_bad_x2_x3_input_in_python_names_the_place(label, data, message):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("label, data, message", [BAD[i] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
-                         ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)])
+@pytest.mark.parametrize(
+    "label, data, message",
+    [BAD[i] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
+    ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
+)
 def test_bad_x2_x3_input_on_the_command_line_is_one_line_exit_2(tmp_path, label, data, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
@@ -383,8 +517,10 @@ def test_bad_x2_x3_input_on_the_command_line_is_one_line_exit_2(tmp_path, label,
 def test_evaluate_prints_service_unit_and_providers(tmp_path):
     inst = _triangle()
     write_instance(inst, tmp_path / "t.json")
-    write_plan(Plan("triangle", "hand", (Route("f0", (1, 2), (3,), (1,), provider="A"),)),
-               tmp_path / "p.json")
+    write_plan(
+        Plan("triangle", "hand", (Route("f0", (1, 2), (3,), (1,), provider="A"),)),
+        tmp_path / "p.json",
+    )
     out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 0, out.stderr
     text = out.stdout
@@ -402,8 +538,14 @@ def test_evaluate_reports_the_provider_over_capacity(tmp_path):
     data = json.loads(json.dumps(TRIANGLE))
     data["requests"].append({**data["requests"][0], "id": "f1"})
     (tmp_path / "t.json").write_text(json.dumps(data))
-    write_plan(Plan("triangle", "hand", tuple(Route(f, (1, 2), (3,), (1,), provider="A")
-                                               for f in ("f0", "f1"))), tmp_path / "p.json")
+    write_plan(
+        Plan(
+            "triangle",
+            "hand",
+            tuple(Route(f, (1, 2), (3,), (1,), provider="A") for f in ("f0", "f1")),
+        ),
+        tmp_path / "p.json",
+    )
     out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 1
     assert "provider 'A': serves 2 requests, capacity 1" in out.stdout
@@ -411,8 +553,9 @@ def test_evaluate_reports_the_provider_over_capacity(tmp_path):
 
 def test_plan_command_refuses_a_planner_without_provider_support(tmp_path):
     write_instance(_triangle(), tmp_path / "t.json")
-    out = _run("plan", tmp_path / "t.json", "--planner", "example-minhop", "-o",
-               tmp_path / "p.json")
+    out = _run(
+        "plan", tmp_path / "t.json", "--planner", "example-minhop", "-o", tmp_path / "p.json"
+    )
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "does not handle requests with provider targets" in lines[0]
@@ -420,8 +563,9 @@ def test_plan_command_refuses_a_planner_without_provider_support(tmp_path):
 
 
 def test_instance_to_dict_is_format_1_for_the_paper_model():
-    inst = Instance((1, 2), (Link(1, 2, 10.0, key_rate_kbps=0.5),),
-                    (Request("f", 1, 2, Demand.point(1.0)),))
+    inst = Instance(
+        (1, 2), (Link(1, 2, 10.0, key_rate_kbps=0.5),), (Request("f", 1, 2, Demand.point(1.0)),)
+    )
     assert instance_to_dict(inst)["format"] == "qkdbench-instance/1"
     assert inst.features == frozenset()
 
@@ -431,18 +575,19 @@ def test_encoded_plans_without_or_with_wrong_targets_are_refused_not_guessed():
     from qkdbench.evaluation.encoding import PlanArrays
 
     inst = _triangle()
-    good = encode_plan(inst, Plan("triangle", "hand",
-                                  (Route("f0", (1, 3), (3,), (1,), provider="B"),)))
+    good = encode_plan(
+        inst, Plan("triangle", "hand", (Route("f0", (1, 3), (3,), (1,), provider="B"),))
+    )
     assert good.target.tolist() == [1]
     assert evaluate_batch(inst, good).total[0] == pytest.approx(12575.0, rel=1e-12)
     bare = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests)
     with pytest.raises(InputError, match="must carry each request's chosen target"):
         evaluate_batch(inst, bare)
-    wrong = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests,
-                       np.array([0]))  # target A is at node 2; the route ends at 3
+    wrong = PlanArrays(
+        good.ptr, good.arcs, good.yr, good.zr, good.n_requests, np.array([0])
+    )  # target A is at node 2; the route ends at 3
     with pytest.raises(InputError, match="does not end at the node of its chosen target"):
         evaluate_batch(inst, wrong)
-    out_of_range = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests,
-                              np.array([2]))
+    out_of_range = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests, np.array([2]))
     with pytest.raises(InputError, match="target position 2"):
         evaluate_batch(inst, out_of_range)

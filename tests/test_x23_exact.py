@@ -76,11 +76,19 @@ def _options(inst: Instance, req: Request) -> list[Route]:
             for u, v in zip(path[:-1], path[1:]):
                 p = _max_links(inst, req, u, v)
                 wq, wk = _caps(inst, _link_of(inst, u, v))
-                grids.append([(y, z) for y in range(min(wq, 3 * p) + 1)
-                              for z in range(min(wk, p) + 1)])
+                grids.append(
+                    [(y, z) for y in range(min(wq, 3 * p) + 1) for z in range(min(wk, p) + 1)]
+                )
             for combo in itertools.product(*grids):
-                out.append(Route(req.id, tuple(path), tuple(y for y, _ in combo),
-                                 tuple(z for _, z in combo), t.provider))
+                out.append(
+                    Route(
+                        req.id,
+                        tuple(path),
+                        tuple(y for y, _ in combo),
+                        tuple(z for _, z in combo),
+                        t.provider,
+                    )
+                )
     return out
 
 
@@ -109,8 +117,9 @@ def _brute_force(inst: Instance) -> tuple[float, Plan]:
         o_use = np.zeros((len(routes), cap.size))
         o_cost = np.empty(len(routes))
         for i, route in enumerate(routes):
-            for (u, v), y, z in zip(zip(route.path[:-1], route.path[1:]), route.reserve_qkd,
-                                    route.reserve_km):
+            for (u, v), y, z in zip(
+                zip(route.path[:-1], route.path[1:]), route.reserve_qkd, route.reserve_km
+            ):
                 o_use[i, arcs[(u, v)]] += y
                 o_use[i, n_arcs + arcs[(u, v)]] += z
             if route.provider is not None:
@@ -119,7 +128,7 @@ def _brute_force(inst: Instance) -> tuple[float, Plan]:
         all_opts.append(routes)
         uses, costs, picks = [], [], []
         for lo in range(0, s_cost.size, 256):  # every partial plan with every option
-            tot = s_use[lo:lo + 256, None, :] + o_use[None, :, :]
+            tot = s_use[lo : lo + 256, None, :] + o_use[None, :, :]
             ok = np.all(tot <= cap, axis=2)
             si, oi = np.nonzero(ok)
             uses.append(tot[si, oi])
@@ -156,8 +165,11 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
         kw: dict = {}
         if x2 and k == len(pairs) - 1:  # a satellite link with two weather states
             clear = float(rng.choice([1.0, 2.0]))
-            kw = {"kind": "satellite", "unit_costs": _SAT,
-                  "key_rate_kbps": Demand((clear, 0.5), (0.7, 0.3))}
+            kw = {
+                "kind": "satellite",
+                "unit_costs": _SAT,
+                "key_rate_kbps": Demand((clear, 0.5), (0.7, 0.3)),
+            }
         elif x2 and k == 0:  # a priced fiber link
             kw = {"unit_costs": UnitCosts((300.0, 300.0, 1200.0), (700.0, 700.0, 2500.0))}
         links.append(Link(u, v, e, **kw))
@@ -170,8 +182,10 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
         if x3 and (f == 0 or rng.random() < 0.5):
             picks = rng.choice(others, size=2, replace=False)
             provs = ["A", "B"] if rng.random() < 0.7 else ["A", "A"]
-            targets = tuple(Target(int(t), p, float(rng.choice([0.0, 800.0, 5000.0])))
-                            for t, p in zip(picks, provs))
+            targets = tuple(
+                Target(int(t), p, float(rng.choice([0.0, 800.0, 5000.0])))
+                for t, p in zip(picks, provs)
+            )
             reqs.append(Request(f"f{f}", src, None, demand, targets))
         else:
             reqs.append(Request(f"f{f}", src, int(rng.choice(others)), demand))
@@ -181,8 +195,14 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
         providers = (Provider("A", cap_a), Provider("B", None))
     params = Params(W_qkd=int(rng.choice([3, 3, 4])), W_kml=int(rng.choice([1, 1, 2])))
     try:
-        return Instance(nodes, tuple(links), tuple(reqs), params, providers=providers,
-                        name=f"tiny-{seed}-{int(x2)}{int(x3)}")
+        return Instance(
+            nodes,
+            tuple(links),
+            tuple(reqs),
+            params,
+            providers=providers,
+            name=f"tiny-{seed}-{int(x2)}{int(x3)}",
+        )
     except Exception:  # e.g. provider capacities cannot serve every request: next seed
         return _tiny(seed + 1000, x2, x3)
 
@@ -204,8 +224,11 @@ def _check_plan(inst: Instance, plan: Plan, objective: float) -> None:
         assert cap is None or served <= cap
 
 
-CASES = [(s, True, False) for s in range(4)] + [(s, False, True) for s in range(5)] + \
-    [(s, True, True) for s in range(10, 14)]
+CASES = (
+    [(s, True, False) for s in range(4)]
+    + [(s, False, True) for s in range(5)]
+    + [(s, True, True) for s in range(10, 14)]
+)
 
 
 @pytest.mark.parametrize("seed,x2,x3", CASES)
@@ -230,10 +253,18 @@ def _binding_provider_instance(cap_a: int | None) -> Instance:
     """Two requests from 1 that both prefer provider A at node 2; B at node 3 costs more."""
     links = (Link(1, 2, 100.0), Link(2, 3, 100.0), Link(1, 3, 250.0))
     targets = (Target(2, "A", 0.0), Target(3, "B", 2000.0))
-    reqs = (Request("f0", 1, None, Demand((1.0,), (1.0,)), targets),
-            Request("f1", 1, None, Demand((0.0, 1.0), (0.5, 0.5)), targets))
-    return Instance((1, 2, 3), links, reqs, Params(W_qkd=6, W_kml=2),
-                    providers=(Provider("A", cap_a), Provider("B")), name=f"cap-{cap_a}")
+    reqs = (
+        Request("f0", 1, None, Demand((1.0,), (1.0,)), targets),
+        Request("f1", 1, None, Demand((0.0, 1.0), (0.5, 0.5)), targets),
+    )
+    return Instance(
+        (1, 2, 3),
+        links,
+        reqs,
+        Params(W_qkd=6, W_kml=2),
+        providers=(Provider("A", cap_a), Provider("B")),
+        name=f"cap-{cap_a}",
+    )
 
 
 def test_provider_capacity_binding_changes_the_assignment():
@@ -262,11 +293,23 @@ def test_provider_capacity_binding_changes_the_assignment():
 
 def test_a_target_node_may_lie_on_the_path_to_another_target():
     """Line 1 - 2 - 3: target A at 2, B at 3; the route to B passes through A's node."""
+
     def inst_with(service_a: float) -> Instance:
-        return Instance((1, 2, 3), (Link(1, 2, 100.0), Link(2, 3, 100.0)),
-                        (Request("f", 1, None, Demand((1.0,), (1.0,)),
-                                 (Target(2, "A", service_a), Target(3, "B", 0.0))),),
-                        name=f"line-{service_a}")
+        return Instance(
+            (1, 2, 3),
+            (Link(1, 2, 100.0), Link(2, 3, 100.0)),
+            (
+                Request(
+                    "f",
+                    1,
+                    None,
+                    Demand((1.0,), (1.0,)),
+                    (Target(2, "A", service_a), Target(3, "B", 0.0)),
+                ),
+            ),
+            name=f"line-{service_a}",
+        )
+
     cheap, dear = inst_with(0.0), inst_with(1e7)
     for form in ("compact", "extensive"):
         a = solve_sp(cheap, form, gap_rel=0.0)
@@ -287,12 +330,20 @@ def _weather_instance(p_clear: float) -> Instance:
     about 4600 + 171000 (1 - p): the switch is near p = 0.45.
     """
     fiber = tuple(Link(u, v, 300.0) for u, v in ((1, 2), (2, 3), (3, 4)))
-    sat = Link(1, 4, 1000.0, W_qkd=3, W_kml=1, kind="satellite",
-               unit_costs=UnitCosts((500.0, 500.0, 2000.0), (800.0, 800.0, 3000.0)),
-               key_rate_kbps=Demand((2.0, 0.05), (p_clear, 1.0 - p_clear)))
+    sat = Link(
+        1,
+        4,
+        1000.0,
+        W_qkd=3,
+        W_kml=1,
+        kind="satellite",
+        unit_costs=UnitCosts((500.0, 500.0, 2000.0), (800.0, 800.0, 3000.0)),
+        key_rate_kbps=Demand((2.0, 0.05), (p_clear, 1.0 - p_clear)),
+    )
     req = Request("f", 1, 4, Demand((1.0,), (1.0,)))
-    return Instance((1, 2, 3, 4), fiber + (sat,), (req,), Params(W_qkd=60, W_kml=20),
-                    name=f"weather-{p_clear}")
+    return Instance(
+        (1, 2, 3, 4), fiber + (sat,), (req,), Params(W_qkd=60, W_kml=20), name=f"weather-{p_clear}"
+    )
 
 
 def test_satellite_used_in_clear_weather_avoided_under_cloud():
@@ -304,9 +355,9 @@ def test_satellite_used_in_clear_weather_avoided_under_cloud():
         assert res.status == "optimal"
         _check_plan(inst, res.plan, res.objective)
         uses.append(res.plan.routes[0].path == (1, 4))
-    assert not uses[0] and uses[-1]          # cloud likely: fiber; clear likely: satellite
-    assert uses == sorted(uses)              # one switch, from fiber to satellite
-    for p in (probs[0], probs[-1]):          # brute force and both forms at both ends
+    assert not uses[0] and uses[-1]  # cloud likely: fiber; clear likely: satellite
+    assert uses == sorted(uses)  # one switch, from fiber to satellite
+    for p in (probs[0], probs[-1]):  # brute force and both forms at both ends
         inst = _weather_instance(p)
         truth, best = _brute_force(inst)
         assert (best.routes[0].path == (1, 4)) == (p == probs[-1])
@@ -321,12 +372,13 @@ def test_warm_start_sets_choice_binaries_and_names_providers():
     assert sorted(r.provider for r in warm.routes) == ["A", "B"]
     model = build_model(inst)
     _, vals = _warm_values(model, warm)
-    wv = vals[-model.w.size:]
+    wv = vals[-model.w.size :]
     for f, r in enumerate(warm.routes):
         # request f's targets are positions 2f, 2f + 1 (two targets each)
         ks = [k for k, j in enumerate(model.w_pos) if 2 * f <= j < 2 * f + 2]
-        chosen = [inst.requests[f].sinks[model.w_pos[k] - 2 * f].provider
-                  for k in ks if wv[k] == 1.0]
+        chosen = [
+            inst.requests[f].sinks[model.w_pos[k] - 2 * f].provider for k in ks if wv[k] == 1.0
+        ]
         assert chosen == [r.provider]
     assert wv.sum() == 2
     res = solve_model(model, warm_start=warm)
@@ -344,11 +396,11 @@ def test_pruning_keeps_every_pair_of_an_optimal_plan():
             req.append(f)
             arc.append(a)
     for prices in ((None, None, None), (dual.lam_qkd, dual.lam_km, dual.mu)):
-        keep = reduced_cost_keep(inst, np.asarray(req), np.asarray(arc), prices[0], prices[1],
-                                 truth, mu=prices[2])
+        keep = reduced_cost_keep(
+            inst, np.asarray(req), np.asarray(arc), prices[0], prices[1], truth, mu=prices[2]
+        )
         assert keep.all()
-    pruned = build_model(inst, upper_bound=truth,
-                         prices=(dual.lam_qkd, dual.lam_km, dual.mu))
+    pruned = build_model(inst, upper_bound=truth, prices=(dual.lam_qkd, dual.lam_km, dual.mu))
     assert solve_model(pruned).objective == pytest.approx(truth, rel=REL)
 
 
@@ -391,11 +443,24 @@ def test_pruned_and_unpruned_models_agree_on_a_larger_instance_with_targets():
             continue
         others = [n for n in base.nodes if n != r.source]
         picks = rng.choice(len(others), 3, replace=False)
-        reqs.append(Request(r.id, r.source, None, r.demand, tuple(
-            Target(others[k], "ABC"[j], float(rng.choice([0.0, 2000.0, 8000.0])))
-            for j, k in enumerate(picks))))
-    inst = dataclasses.replace(base, requests=tuple(reqs), name="nsfnet-targets",
-                               providers=(Provider("A", 1), Provider("B", 2), Provider("C", 3)))
+        reqs.append(
+            Request(
+                r.id,
+                r.source,
+                None,
+                r.demand,
+                tuple(
+                    Target(others[k], "ABC"[j], float(rng.choice([0.0, 2000.0, 8000.0])))
+                    for j, k in enumerate(picks)
+                ),
+            )
+        )
+    inst = dataclasses.replace(
+        base,
+        requests=tuple(reqs),
+        name="nsfnet-targets",
+        providers=(Provider("A", 1), Provider("B", 2), Provider("C", 3)),
+    )
     full = solve_sp(inst, gap_rel=0.0, prune=False, lagrangian=False, warm_start=None)
     pruned = solve_sp(inst, gap_rel=0.0)
     assert full.status == pruned.status == "optimal"
@@ -407,14 +472,25 @@ def test_pruned_and_unpruned_models_agree_on_a_larger_instance_with_targets():
 
 def test_fixed_charges_with_targets_equal_a_full_enumeration():
     """X1 with X3: only the chosen target's node is paid; every plan scored whole by the twin."""
-    links = (Link(1, 2, 100.0, fixed_cost=3000.0), Link(2, 3, 100.0),
-             Link(1, 3, 250.0, fixed_cost=500.0))
+    links = (
+        Link(1, 2, 100.0, fixed_cost=3000.0),
+        Link(2, 3, 100.0),
+        Link(1, 3, 250.0, fixed_cost=500.0),
+    )
     targets = (Target(2, "A", 0.0), Target(3, "B", 1000.0))
-    reqs = (Request("f0", 1, None, Demand((1.0,), (1.0,)), targets),
-            Request("f1", 3, 1, Demand((0.0, 1.0), (0.5, 0.5))))
-    inst = Instance((1, 2, 3), links, reqs, Params(W_qkd=3, W_kml=1),
-                    node_fixed_costs={2: 4000.0, 3: 700.0},
-                    providers=(Provider("A", 1), Provider("B")), name="x1x3")
+    reqs = (
+        Request("f0", 1, None, Demand((1.0,), (1.0,)), targets),
+        Request("f1", 3, 1, Demand((0.0, 1.0), (0.5, 0.5))),
+    )
+    inst = Instance(
+        (1, 2, 3),
+        links,
+        reqs,
+        Params(W_qkd=3, W_kml=1),
+        node_fixed_costs={2: 4000.0, 3: 700.0},
+        providers=(Provider("A", 1), Provider("B")),
+        name="x1x3",
+    )
     best = math.inf
     for combo in itertools.product(*(_options(inst, r) for r in reqs)):
         plan = Plan(inst.name, "bf", combo)

@@ -56,8 +56,9 @@ def _served(inst: Instance, plan: Plan) -> Counter:
         route = by_id[req.id]
         if req.is_anycast:
             assert route.provider is not None, req.id
-            assert any(t.node == route.path[-1] and t.provider == route.provider
-                       for t in req.targets), (req.id, route)
+            assert any(
+                t.node == route.path[-1] and t.provider == route.provider for t in req.targets
+            ), (req.id, route)
             out[route.provider] += 1
         else:
             assert route.provider is None and route.path[-1] == req.target
@@ -65,8 +66,10 @@ def _served(inst: Instance, plan: Plan) -> Counter:
 
 
 def _within_capacity(inst: Instance, plan: Plan) -> bool:
-    return all(inst.provider_capacity.get(p) is None or n <= inst.provider_capacity[p]
-               for p, n in _served(inst, plan).items())
+    return all(
+        inst.provider_capacity.get(p) is None or n <= inst.provider_capacity[p]
+        for p, n in _served(inst, plan).items()
+    )
 
 
 # --------------------------------------------------------------------------- all planners
@@ -159,9 +162,11 @@ def test_greedy_and_ga_never_worse_than_coqbn(seed):
     assert ga <= greedy + 1e-6 * greedy
 
 
-@pytest.mark.parametrize("planner", [SAAGreedy(n_scenarios=20),
-                                     GeneticPlanner(generations=8, population=12)],
-                         ids=["saa-greedy-sampled", "ga"])
+@pytest.mark.parametrize(
+    "planner",
+    [SAAGreedy(n_scenarios=20), GeneticPlanner(generations=8, population=12)],
+    ids=["saa-greedy-sampled", "ga"],
+)
 def test_same_seed_same_plan(planner):
     inst = x23_instance("nsfnet", 6, 4, seed=5)
     a = planner.plan(inst, seed=3)
@@ -176,23 +181,33 @@ def test_same_seed_same_plan(planner):
 def _line() -> tuple[tuple, tuple]:
     # 1 -100- 2 -100- 3 -100- 4 -100- 5, and 2 -250- 5
     nodes = (1, 2, 3, 4, 5)
-    links = (Link(1, 2, 100.0), Link(2, 3, 100.0), Link(3, 4, 100.0), Link(4, 5, 100.0),
-             Link(2, 5, 250.0))
+    links = (
+        Link(1, 2, 100.0),
+        Link(2, 3, 100.0),
+        Link(3, 4, 100.0),
+        Link(4, 5, 100.0),
+        Link(2, 5, 250.0),
+    )
     return nodes, links
 
 
 def test_coqbn_takes_the_nearest_target_with_capacity():
     nodes, links = _line()
     d = Demand.uniform(2)
-    inst = Instance(nodes, links, (
-        # nearest of f: node 3 (200 km, A); node 5 is 350 km (B)
-        Request("f", 1, None, d, (Target(5, "B", 0.0), Target(3, "A", 900.0))),
-        # nearest of g: node 3 (100 km, A), but A is full: node 4 (200 km, B)
-        Request("g", 2, None, d, (Target(3, "A", 0.0), Target(4, "B", 0.0))),
-        # h: both targets at 200 km from 1? node 3 (A, 200 km) and node 5 via 2 (350 km):
-        # A full, so B
-        Request("h", 1, None, d, (Target(3, "A", 0.0), Target(5, "B", 0.0)))),
-        providers=(Provider("A", 1), Provider("B")))
+    inst = Instance(
+        nodes,
+        links,
+        (
+            # nearest of f: node 3 (200 km, A); node 5 is 350 km (B)
+            Request("f", 1, None, d, (Target(5, "B", 0.0), Target(3, "A", 900.0))),
+            # nearest of g: node 3 (100 km, A), but A is full: node 4 (200 km, B)
+            Request("g", 2, None, d, (Target(3, "A", 0.0), Target(4, "B", 0.0))),
+            # h: both targets at 200 km from 1? node 3 (A, 200 km) and node 5 via 2 (350 km):
+            # A full, so B
+            Request("h", 1, None, d, (Target(3, "A", 0.0), Target(5, "B", 0.0))),
+        ),
+        providers=(Provider("A", 1), Provider("B")),
+    )
     assert choose_targets(inst) == ([1, 1, 1], 0)
     plan = CoQBN().plan(inst)
     got = {r.request_id: (r.path, r.provider) for r in plan.routes}
@@ -207,19 +222,29 @@ def test_coqbn_takes_the_nearest_target_with_capacity():
 def test_coqbn_breaks_distance_ties_by_service_cost_then_order():
     nodes, links = _line()
     d = Demand.point(1.0)
-    inst = Instance(nodes, links, (
-        Request("f", 3, None, d, (Target(2, "A", 50.0), Target(4, "B", 10.0))),
-        Request("g", 3, None, d, (Target(2, "A", 10.0), Target(4, "B", 10.0)))))
+    inst = Instance(
+        nodes,
+        links,
+        (
+            Request("f", 3, None, d, (Target(2, "A", 50.0), Target(4, "B", 10.0))),
+            Request("g", 3, None, d, (Target(2, "A", 10.0), Target(4, "B", 10.0))),
+        ),
+    )
     assert choose_targets(inst) == ([1, 0], 0)
 
 
 def test_coqbn_repairs_a_stuck_first_fit_by_max_flow():
     nodes, links = _line()
     d = Demand.uniform(2)
-    inst = Instance(nodes, links, (
-        Request("f", 1, None, d, (Target(3, "A"), Target(5, "B"))),
-        Request("g", 2, None, d, (Target(3, "A"),))),
-        providers=(Provider("A", 1), Provider("B")))
+    inst = Instance(
+        nodes,
+        links,
+        (
+            Request("f", 1, None, d, (Target(3, "A"), Target(5, "B"))),
+            Request("g", 2, None, d, (Target(3, "A"),)),
+        ),
+        providers=(Provider("A", 1), Provider("B")),
+    )
     targets, moved = choose_targets(inst)
     assert targets == [1, 0] and moved == 1  # f moved to B so that g gets A
     plan = CoQBN().plan(inst)
@@ -231,8 +256,11 @@ def test_coqbn_repairs_a_stuck_first_fit_by_max_flow():
 def test_coqbn_provisions_for_the_mean_link_key_rate():
     # one link, two states 0.5 and 2.0 kbps with probs 0.5: mean 1.25 kbps;
     # E[kappa] = 5 kbps: ceil(5 / 1.25) = 4 QKD links (E[P] would be (10 + 3) / 2 = 6.5)
-    inst = Instance((1, 2), (Link(1, 2, 100.0, key_rate_kbps=Demand((0.5, 2.0), (0.5, 0.5))),),
-                    (Request("f", 1, 2, Demand.point(5.0)),))
+    inst = Instance(
+        (1, 2),
+        (Link(1, 2, 100.0, key_rate_kbps=Demand((0.5, 2.0), (0.5, 0.5))),),
+        (Request("f", 1, 2, Demand.point(5.0)),),
+    )
     route = CoQBN().plan(inst).routes[0]
     assert route.reserve_qkd == (12,) and route.reserve_km == (4,)
 
@@ -240,11 +268,16 @@ def test_coqbn_provisions_for_the_mean_link_key_rate():
 def test_saa_greedy_gets_unstuck_and_respects_capacity():
     nodes, links = _line()
     d = Demand.uniform(4)
-    inst = Instance(nodes, links, (
-        Request("f", 1, None, Demand.uniform(8), (Target(2, "A"), Target(5, "B"))),
-        Request("g", 4, None, d, (Target(3, "A"),)),
-        Request("h", 4, None, d, (Target(3, "A"), Target(5, "B")))),
-        providers=(Provider("A", 1), Provider("B")))
+    inst = Instance(
+        nodes,
+        links,
+        (
+            Request("f", 1, None, Demand.uniform(8), (Target(2, "A"), Target(5, "B"))),
+            Request("g", 4, None, d, (Target(3, "A"),)),
+            Request("h", 4, None, d, (Target(3, "A"), Target(5, "B"))),
+        ),
+        providers=(Provider("A", 1), Provider("B")),
+    )
     for planner in (SAAGreedy(), SAAGreedy(improve=False), SAAGreedy(order="instance")):
         plan = planner.plan(inst)
         assert evaluate(inst, plan).feasible
@@ -254,10 +287,15 @@ def test_saa_greedy_gets_unstuck_and_respects_capacity():
 def test_greedy_ejection_move_swaps_providers():
     """f (inserted first) takes A; g then pays a huge service cost at B unless f yields A."""
     nodes, links = _line()
-    inst = Instance(nodes, links, (
-        Request("f", 1, None, Demand.uniform(8), (Target(3, "A"), Target(5, "B", 100.0))),
-        Request("g", 4, None, Demand.uniform(2), (Target(3, "A"), Target(5, "B", 1e6)))),
-        providers=(Provider("A", 1), Provider("B")))
+    inst = Instance(
+        nodes,
+        links,
+        (
+            Request("f", 1, None, Demand.uniform(8), (Target(3, "A"), Target(5, "B", 100.0))),
+            Request("g", 4, None, Demand.uniform(2), (Target(3, "A"), Target(5, "B", 1e6))),
+        ),
+        providers=(Provider("A", 1), Provider("B")),
+    )
     stuck = SAAGreedy(improve=False).plan(inst)
     assert [r.provider for r in stuck.routes] == ["A", "B"]
     plan = SAAGreedy().plan(inst)
@@ -297,9 +335,13 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
     rng = np.random.default_rng(0)
     for _ in range(20):
         cap = np.array([1, 2, -1])
-        options = [{int(p): float(rng.integers(0, 10)) for p in
-                    rng.choice(3, size=int(rng.integers(1, 4)), replace=False)}
-                   for _ in range(4)]
+        options = [
+            {
+                int(p): float(rng.integers(0, 10))
+                for p in rng.choice(3, size=int(rng.integers(1, 4)), replace=False)
+            }
+            for _ in range(4)
+        ]
         best = None
         for combo in itertools.product(*[list(o) for o in options]):
             load = np.bincount(combo, minlength=3)
@@ -341,17 +383,33 @@ def test_ga_repair_moves_requests_off_a_full_provider():
 
 
 def _tiny_x3() -> Instance:
-    links = (Link(1, 2, 100.0), Link(2, 3, 150.0), Link(1, 3, 300.0),
-             Link(3, 4, 80.0, key_rate_kbps=Demand((0.4, 1.5), (0.3, 0.7))),
-             Link(2, 4, 200.0, kind="free-space",
-                  unit_costs=UnitCosts((900.0, 900.0, 3500.0), (400.0, 400.0, 1600.0))))
-    reqs = (Request("a", 1, None, Demand.uniform(2),
-                    (Target(3, "A", 100.0), Target(4, "B", 70000.0))),
-            Request("b", 2, None, Demand((1.0, 3.0), (0.5, 0.5)),
-                    (Target(3, "A", 0.0), Target(4, "B", 60000.0))),
-            Request("c", 4, 1, Demand.uniform(3)))
-    return Instance((1, 2, 3, 4), links, reqs, providers=(Provider("A", 1), Provider("B")),
-                    name="tiny-x3")
+    links = (
+        Link(1, 2, 100.0),
+        Link(2, 3, 150.0),
+        Link(1, 3, 300.0),
+        Link(3, 4, 80.0, key_rate_kbps=Demand((0.4, 1.5), (0.3, 0.7))),
+        Link(
+            2,
+            4,
+            200.0,
+            kind="free-space",
+            unit_costs=UnitCosts((900.0, 900.0, 3500.0), (400.0, 400.0, 1600.0)),
+        ),
+    )
+    reqs = (
+        Request("a", 1, None, Demand.uniform(2), (Target(3, "A", 100.0), Target(4, "B", 70000.0))),
+        Request(
+            "b",
+            2,
+            None,
+            Demand((1.0, 3.0), (0.5, 0.5)),
+            (Target(3, "A", 0.0), Target(4, "B", 60000.0)),
+        ),
+        Request("c", 4, 1, Demand.uniform(3)),
+    )
+    return Instance(
+        (1, 2, 3, 4), links, reqs, providers=(Provider("A", 1), Provider("B")), name="tiny-x3"
+    )
 
 
 def _brute_force(inst: Instance) -> float:
@@ -364,8 +422,15 @@ def _brute_force(inst: Instance) -> float:
             for path in nx.all_simple_paths(g, req.source, sink.node):
                 ids = np.asarray(inst.path_arcs(path), dtype=np.int64)
                 y, z = newsvendor_reservations(inst, np.full(ids.size, f), ids)
-                opts.append(Route(req.id, tuple(path), tuple(int(v) for v in y),
-                                  tuple(int(v) for v in z), sink.provider))
+                opts.append(
+                    Route(
+                        req.id,
+                        tuple(path),
+                        tuple(int(v) for v in y),
+                        tuple(int(v) for v in z),
+                        sink.provider,
+                    )
+                )
         per_request.append(opts)
     best = np.inf
     for combo in itertools.product(*per_request):
@@ -385,9 +450,11 @@ def test_ga_finds_the_brute_force_optimum_on_a_tiny_x3_instance():
     assert _brute_force(loose) < best - 1.0
     co = evaluate(inst, CoQBN().plan(inst)).total
     assert co > best + 1.0  # so the GA seeded with CO-QBN alone has to search
-    for ga in (GeneticPlanner(generations=40, population=20),
-               GeneticPlanner(generations=40, population=20, seeds=("coqbn",)),
-               GeneticPlanner(generations=40, population=20, seeds=("coqbn",), polish=False)):
+    for ga in (
+        GeneticPlanner(generations=40, population=20),
+        GeneticPlanner(generations=40, population=20, seeds=("coqbn",)),
+        GeneticPlanner(generations=40, population=20, seeds=("coqbn",), polish=False),
+    ):
         plan = ga.plan(inst, seed=0)
         ev = evaluate(inst, plan)
         assert ev.feasible

@@ -31,17 +31,33 @@ def test_key_rate_values_that_are_not_a_list_are_one_line_errors(tmp_path, value
     data["links"][0]["key_rate_kbps"] = {"values": values, "probs": [1]}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = subprocess.run([sys.executable, "-m", "qkdbench.cli", "plan", str(path), "--planner",
-                          "coqbn", "-o", str(tmp_path / "p.json")],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "plan",
+            str(path),
+            "--planner",
+            "coqbn",
+            "-o",
+            str(tmp_path / "p.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "links[0].key_rate_kbps" in lines[0], out.stderr
 
 
 def test_an_empty_providers_list_does_not_mean_unlimited():
-    with pytest.raises(InputError, match=r"requests\[0\]\.targets\[0\]\.provider: unknown "
-                                         r"provider 'A' \(the providers list is empty\)"):
+    with pytest.raises(
+        InputError,
+        match=r"requests\[0\]\.targets\[0\]\.provider: unknown "
+        r"provider 'A' \(the providers list is empty\)",
+    ):
         instance_from_dict(_data(providers=[]))
 
 
@@ -66,9 +82,19 @@ def test_rl_planners_take_an_x2_instance_that_lists_providers_but_has_no_targets
 
 
 def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_charges():
-    inst = ntn_instance("nsfnet", 12, max_rate=10, seed=4, anycast=1.0, providers=3, sites=2,
-                        provider_capacity=4, station_cost=200000.0,
-                        satellite_fixed_cost=100000.0, site=50000.0)
+    inst = ntn_instance(
+        "nsfnet",
+        12,
+        max_rate=10,
+        seed=4,
+        anycast=1.0,
+        providers=3,
+        sites=2,
+        provider_capacity=4,
+        station_cost=200000.0,
+        satellite_fixed_cost=100000.0,
+        site=50000.0,
+    )
     assert "fixed_charges" in inst.features
     res = lagrangian_bound(inst, iterations=20)
     total = float(evaluate_batch(inst, res.plan).total[0])
@@ -79,13 +105,35 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
 
 
 def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path):
-    inst = ntn_instance("usnet", 30, max_rate=10, seed=3, site=100000.0,
-                        station_cost=1000000.0, provider_capacity=12, anycast=0.7)
+    inst = ntn_instance(
+        "usnet",
+        30,
+        max_rate=10,
+        seed=3,
+        site=100000.0,
+        station_cost=1000000.0,
+        provider_capacity=12,
+        anycast=0.7,
+    )
     write_instance(inst, tmp_path / "i.json")
-    out = subprocess.run([sys.executable, "-m", "qkdbench.cli", "spfigures",
-                          str(tmp_path / "i.json"), "--time-limit", "0.01", "--scenarios", "2",
-                          "--oos-scenarios", "0"],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "spfigures",
+            str(tmp_path / "i.json"),
+            "--time-limit",
+            "0.01",
+            "--scenarios",
+            "2",
+            "--oos-scenarios",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
     if "(optimal;" not in rows["RP"]:

@@ -60,12 +60,19 @@ SAT = UnitCosts(qkd=(400.0, 400.0, 1600.0), km=(300.0, 300.0, 1200.0))
 
 def _links() -> tuple[Link, ...]:
     return (
-        Link(1, 2, 100.0, key_rate_kbps=Demand(*L0_STATES)),                 # L0 random
-        Link(2, 3, 500.0, kind="satellite", unit_costs=SAT,
-             key_rate_kbps=Demand(*L1_STATES), W_qkd=30),                    # L1 random
-        Link(1, 3, 400.0),                                                   # L2 fixed
-        Link(3, 4, 150.0, key_rate_kbps=2.0),                                # L3 fixed
-        Link(2, 4, 300.0),                                                   # L4 fixed
+        Link(1, 2, 100.0, key_rate_kbps=Demand(*L0_STATES)),  # L0 random
+        Link(
+            2,
+            3,
+            500.0,
+            kind="satellite",
+            unit_costs=SAT,
+            key_rate_kbps=Demand(*L1_STATES),
+            W_qkd=30,
+        ),  # L1 random
+        Link(1, 3, 400.0),  # L2 fixed
+        Link(3, 4, 150.0, key_rate_kbps=2.0),  # L3 fixed
+        Link(2, 4, 300.0),  # L4 fixed
     )
 
 
@@ -73,39 +80,68 @@ def _links() -> tuple[Link, ...]:
 def x2() -> Instance:
     """Two random links (2 and 3 states), one of them a priced satellite link."""
     return Instance(
-        nodes=(1, 2, 3, 4), links=_links(),
-        requests=(Request("f0", 1, 3, Demand.uniform(2)),
-                  Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4))),
-                  Request("f2", 1, 4, Demand((0.0, 2.0), (0.5, 0.5)))),
-        name="x2-tiny")
+        nodes=(1, 2, 3, 4),
+        links=_links(),
+        requests=(
+            Request("f0", 1, 3, Demand.uniform(2)),
+            Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4))),
+            Request("f2", 1, 4, Demand((0.0, 2.0), (0.5, 0.5))),
+        ),
+        name="x2-tiny",
+    )
 
 
 @pytest.fixture(scope="module")
 def x3() -> Instance:
     """The X2 network plus a node 5, two anycast requests and providers of capacity 1."""
     return Instance(
-        nodes=(1, 2, 3, 4, 5), links=_links() + (Link(4, 5, 120.0),),
-        requests=(Request("f0", 1, 3, Demand.uniform(2)),
-                  Request("g0", 1, None, Demand((1.0, 2.0), (0.5, 0.5)),
-                          (Target(4, "A", 100.0), Target(5, "B", 50.0))),
-                  Request("g1", 2, None, Demand((0.0, 3.0), (0.25, 0.75)),
-                          (Target(4, "A", 80.0), Target(3, "B", 20.0)))),
-        providers=(Provider("A", 1), Provider("B", 1)), name="x3-tiny")
+        nodes=(1, 2, 3, 4, 5),
+        links=_links() + (Link(4, 5, 120.0),),
+        requests=(
+            Request("f0", 1, 3, Demand.uniform(2)),
+            Request(
+                "g0",
+                1,
+                None,
+                Demand((1.0, 2.0), (0.5, 0.5)),
+                (Target(4, "A", 100.0), Target(5, "B", 50.0)),
+            ),
+            Request(
+                "g1",
+                2,
+                None,
+                Demand((0.0, 3.0), (0.25, 0.75)),
+                (Target(4, "A", 80.0), Target(3, "B", 20.0)),
+            ),
+        ),
+        providers=(Provider("A", 1), Provider("B", 1)),
+        name="x3-tiny",
+    )
 
 
 def _x2_plan(inst: Instance) -> Plan:
     """Routes over both random links (f0 and f1 share the satellite link)."""
-    return Plan(inst.name, "hand", (
-        Route("f0", (1, 2, 3), (3, 3), (1, 1)),
-        Route("f1", (2, 3, 4), (6, 3), (2, 1)),
-        Route("f2", (1, 2, 4), (6, 0), (2, 0))))
+    return Plan(
+        inst.name,
+        "hand",
+        (
+            Route("f0", (1, 2, 3), (3, 3), (1, 1)),
+            Route("f1", (2, 3, 4), (6, 3), (2, 1)),
+            Route("f2", (1, 2, 4), (6, 0), (2, 0)),
+        ),
+    )
 
 
 def _x3_plan(inst: Instance) -> Plan:
-    return Plan(inst.name, "hand", (
-        Route("f0", (1, 2, 3), (3, 3), (1, 1)),
-        Route("g0", (1, 2, 4), (3, 6), (1, 2), provider="A"),
-        Route("g1", (2, 3), (9,), (3,), provider="B")))
+    return Plan(
+        inst.name,
+        "hand",
+        (
+            Route("f0", (1, 2, 3), (3, 3), (1, 1)),
+            Route("g0", (1, 2, 4), (3, 6), (1, 2), provider="A"),
+            Route("g1", (2, 3), (9,), (3,), provider="B"),
+        ),
+    )
 
 
 # --------------------------------------------------------------------------- sampling
@@ -159,9 +195,13 @@ def test_enumeration_is_the_product_distribution(x2):
     # distinct rows, and the probability of one hand-picked scenario
     rows = {tuple(d) + tuple(s) for d, s in zip(sc.demand, sc.link_state)}
     assert len(rows) == len(sc)
-    hit = np.flatnonzero((sc.demand[:, 0] == 2.0) & (sc.demand[:, 1] == 3.0)
-                         & (sc.demand[:, 2] == 0.0) & (sc.link_state[:, 0] == 0)
-                         & (sc.link_state[:, 1] == 2))
+    hit = np.flatnonzero(
+        (sc.demand[:, 0] == 2.0)
+        & (sc.demand[:, 1] == 3.0)
+        & (sc.demand[:, 2] == 0.0)
+        & (sc.link_state[:, 0] == 0)
+        & (sc.link_state[:, 1] == 2)
+    )
     assert hit.size == 1
     assert sc.prob[hit[0]] == pytest.approx((1 / 3) * 0.4 * 0.5 * 0.3 * 0.5, rel=1e-12)
     with pytest.raises(ValueError, match="more than 10"):
@@ -209,8 +249,12 @@ def test_demand_rows_refused_when_links_have_states(x2):
 
 def test_targets_and_providers_survive_derived_instances(x3):
     sc = sample_joint_scenarios(x3, 20, seed=4)
-    derived = [scenario_instance(x3, sc.scenario(3)), empirical_instance(x3, sc),
-               mean_value_instance(x3), empirical_instance(x3, enumerate_scenarios(x3))]
+    derived = [
+        scenario_instance(x3, sc.scenario(3)),
+        empirical_instance(x3, sc),
+        mean_value_instance(x3),
+        empirical_instance(x3, enumerate_scenarios(x3)),
+    ]
     for inst in derived:
         assert inst.providers == x3.providers
         for r, q in zip(x3.requests, inst.requests):
@@ -269,11 +313,16 @@ def test_separability_holds_when_each_pair_factorises(x2):
     plan = _x2_plan(x2)
     a = sample_joint_scenarios(x2, 40, seed=1)
     b = sample_joint_scenarios(x2, 30, seed=2)
-    crossed = JointScenarios(np.repeat(a.demand, 30, axis=0), np.tile(b.link_state, (40, 1)),
-                             np.tile(b.link_rate, (40, 1)), a.random_links)
+    crossed = JointScenarios(
+        np.repeat(a.demand, 30, axis=0),
+        np.tile(b.link_state, (40, 1)),
+        np.tile(b.link_rate, (40, 1)),
+        a.random_links,
+    )
     costs = scenario_costs(x2, plan, crossed)
-    assert costs.mean() == pytest.approx(evaluate(empirical_instance(x2, crossed), plan).total,
-                                         rel=1e-12)
+    assert costs.mean() == pytest.approx(
+        evaluate(empirical_instance(x2, crossed), plan).total, rel=1e-12
+    )
     # a plain joint sample: close, within its sampling error, but not the same number
     plain = sample_joint_scenarios(x2, 60, seed=3)
     pc = scenario_costs(x2, plan, plain)
@@ -310,8 +359,13 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(x2):
 @pytest.fixture(scope="module")
 def x2_small(x2) -> Instance:
     """Two requests on the X2 network: 2 * 2 * 2 * 3 = 24 joint scenarios."""
-    return x2.with_requests([Request("f0", 1, 3, Demand((1.0, 2.0), (0.5, 0.5))),
-                             Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4)))], "x2-small")
+    return x2.with_requests(
+        [
+            Request("f0", 1, 3, Demand((1.0, 2.0), (0.5, 0.5))),
+            Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4))),
+        ],
+        "x2-small",
+    )
 
 
 def test_ws_le_rp_and_evpi_nonnegative(x2_small):
@@ -322,11 +376,13 @@ def test_ws_le_rp_and_evpi_nonnegative(x2_small):
     assert fig.rp == pytest.approx(evaluate(inst, rp_plan).total, rel=1e-9)
     # each WS value is an optimum with the scenario known: never above the RP plan's cost there
     sample = sample_joint_scenarios(inst, 6, seed=3)
-    assert np.all(np.asarray(fig.details["ws_values"])
-                  <= scenario_costs(inst, rp_plan, sample) * (1 + 1e-9))
+    assert np.all(
+        np.asarray(fig.details["ws_values"]) <= scenario_costs(inst, rp_plan, sample) * (1 + 1e-9)
+    )
     assert fig.eev == pytest.approx(evaluate(inst, fig.details["ev_plan"]).total)
-    assert fig.ev == pytest.approx(evaluate(mean_value_instance(inst),
-                                            fig.details["ev_plan"]).total, rel=1e-9)
+    assert fig.ev == pytest.approx(
+        evaluate(mean_value_instance(inst), fig.details["ev_plan"]).total, rel=1e-9
+    )
     assert fig.vss == pytest.approx(fig.eev - fig.rp) and fig.vss >= -1e-6 * fig.rp
     # exact WS over the full joint distribution: WS <= RP, EVPI >= 0
     enum = enumerate_scenarios(inst)
@@ -340,15 +396,24 @@ def test_ws_le_rp_and_evpi_nonnegative(x2_small):
 
 
 def test_sp_figures_refuses_what_the_solver_does_not_handle(x3, monkeypatch):
-    monkeypatch.setattr(ExactPlanner, "supports",
-                        frozenset({"fixed_charges", "link_prices", "link_states"}), raising=False)
+    monkeypatch.setattr(
+        ExactPlanner,
+        "supports",
+        frozenset({"fixed_charges", "link_prices", "link_states"}),
+        raising=False,
+    )
     with pytest.raises(InputError, match="provider targets"):
         sp_figures(x3, n_scenarios=2, oos_scenarios=0)
 
 
 def _cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
 
 
 def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
@@ -358,13 +423,28 @@ def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
     assert res.returncode == 0, res.stderr
     for key in ("RP ", "EEV", "VSS", "WS ", "EVPI", "RP out of sample"):
         assert key in res.stdout
-    runs = [json.loads(_cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50,
-                            "--scenario-seed", 4, "--json").stdout) for _ in range(2)]
+    runs = [
+        json.loads(
+            _cli(
+                "spfigures",
+                path,
+                "--scenarios",
+                3,
+                "--oos-scenarios",
+                50,
+                "--scenario-seed",
+                4,
+                "--json",
+            ).stdout
+        )
+        for _ in range(2)
+    ]
     for run in runs:
         run.pop("runtime_s")
     assert runs[0] == runs[1]
     assert runs[0]["ws"]["n"] == 3 and runs[0]["evpi"] == pytest.approx(
-        runs[0]["rp"] - runs[0]["ws"]["mean"])
+        runs[0]["rp"] - runs[0]["ws"]["mean"]
+    )
     # X3: figures when the exact solver handles targets, else one line and exit status 2
     p3 = tmp_path / "x3.json"
     write_instance(x3, p3)
@@ -380,6 +460,7 @@ def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
 def test_replace_keeps_x3_fields_in_scenario_start(x3):
     """The WS warm start keeps each anycast request's chosen target (no solver needed)."""
     from qkdbench.exact.sp_figures import scenario_start
+
     plan = _x3_plan(x3)
     sc = sample_joint_scenarios(x3, 3, seed=1)
     one = scenario_instance(x3, sc.scenario(0))
@@ -399,11 +480,14 @@ def test_scenario_costs_match_each_scenario_instance_on_a_larger_network():
     from qkdbench.topologies import make_instance
 
     base = make_instance("nsfnet", 6, 4, seed=3)
-    links = tuple(replace(ln, key_rate_kbps=Demand((0.2, 0.6, 1.0), (0.2, 0.3, 0.5)))
-                  if k % 2 == 0 else
-                  replace(ln, key_rate_kbps=Demand((0.5, 1.5), (0.5, 0.5))) if k % 3 == 0
-                  else ln
-                  for k, ln in enumerate(base.links))
+    links = tuple(
+        replace(ln, key_rate_kbps=Demand((0.2, 0.6, 1.0), (0.2, 0.3, 0.5)))
+        if k % 2 == 0
+        else replace(ln, key_rate_kbps=Demand((0.5, 1.5), (0.5, 0.5)))
+        if k % 3 == 0
+        else ln
+        for k, ln in enumerate(base.links)
+    )
     inst = replace(base, links=links, costs=CostTable(site=50.0), name="x2-nsfnet")
     plan = get_planner("coqbn").plan(inst)
     sc = sample_joint_scenarios(inst, 25, seed=8)

@@ -72,10 +72,14 @@ class CostCurves:
         idx = np.flatnonzero(keep)
         counts = np.diff(self.ptr)[idx]
         ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        pos = (np.repeat(self.ptr[idx] - ptr[:-1], counts) + np.arange(int(counts.sum()))
-               if idx.size else np.zeros(0, np.int64))
-        return CostCurves(self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos],
-                          self.km[pos])
+        pos = (
+            np.repeat(self.ptr[idx] - ptr[:-1], counts) + np.arange(int(counts.sum()))
+            if idx.size
+            else np.zeros(0, np.int64)
+        )
+        return CostCurves(
+            self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos], self.km[pos]
+        )
 
     def newsvendor(self) -> tuple[np.ndarray, np.ndarray]:
         """The newsvendor reservations: QKD and KM wavelengths of each pair (int64).
@@ -85,8 +89,10 @@ class CostCurves:
         """
         jy = smallest_minimisers(self.ptr, self.qkd)
         jz = smallest_minimisers(self.ptr, self.km)
-        return ((QKD_WAVELENGTHS_PER_LINK * self.levels[jy]).round().astype(np.int64),
-                (KM_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64))
+        return (
+            (QKD_WAVELENGTHS_PER_LINK * self.levels[jy]).round().astype(np.int64),
+            (KM_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64),
+        )
 
     def least_cost(self) -> np.ndarray:
         """Each pair's expected cost at its newsvendor reservations."""
@@ -118,8 +124,9 @@ def smallest_minimisers(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
     return pos[first]
 
 
-def cost_curves(instance: Instance, requests: np.ndarray | None = None,
-                arcs: np.ndarray | None = None) -> CostCurves:
+def cost_curves(
+    instance: Instance, requests: np.ndarray | None = None, arcs: np.ndarray | None = None
+) -> CostCurves:
     """The cost curves of the pairs ``(requests[i], arcs[i])`` (default: every pair).
 
     With no pairs given, pair ``f * A + a`` is request ``f`` on arc ``a``.
@@ -148,13 +155,19 @@ def cost_curves(instance: Instance, requests: np.ndarray | None = None,
     levels = np.concatenate(lists) if lists else np.zeros(0)
     rep_req = np.repeat(req, counts)
     rep_arc = np.repeat(arc, counts)
-    qkd, km = pair_costs(instance, rep_req, rep_arc, QKD_WAVELENGTHS_PER_LINK * levels,
-                         KM_WAVELENGTHS_PER_LINK * levels)
+    qkd, km = pair_costs(
+        instance,
+        rep_req,
+        rep_arc,
+        QKD_WAVELENGTHS_PER_LINK * levels,
+        KM_WAVELENGTHS_PER_LINK * levels,
+    )
     return CostCurves(req, arc, ptr, levels, qkd, km)
 
 
-def newsvendor_reservations(instance: Instance, requests: np.ndarray,
-                            arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def newsvendor_reservations(
+    instance: Instance, requests: np.ndarray, arcs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Cost-minimising reservations of each (request, arc) pair alone, capacity aside.
 
     The smallest minimiser among ``0`` and the breakpoints of the pair's cost

@@ -20,8 +20,14 @@ from ..exceptions import InputError
 from ..model import Instance, Plan, Request, Route
 from .pricing import arc_table
 
-__all__ = ["PlanArrays", "encode_plan", "decode_plan", "stack_plans", "route_violations",
-           "target_position"]
+__all__ = [
+    "PlanArrays",
+    "encode_plan",
+    "decode_plan",
+    "stack_plans",
+    "route_violations",
+    "target_position",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +72,15 @@ class PlanArrays:
         """The ``b``-th plan of a batch."""
         F = self.n_requests
         lo, hi = self.ptr[b * F], self.ptr[(b + 1) * F]
-        tgt = None if self.target is None else self.target[b * F:(b + 1) * F]
-        return PlanArrays(self.ptr[b * F:(b + 1) * F + 1] - lo, self.arcs[lo:hi],
-                          self.yr[lo:hi], self.zr[lo:hi], F, tgt)
+        tgt = None if self.target is None else self.target[b * F : (b + 1) * F]
+        return PlanArrays(
+            self.ptr[b * F : (b + 1) * F + 1] - lo,
+            self.arcs[lo:hi],
+            self.yr[lo:hi],
+            self.zr[lo:hi],
+            F,
+            tgt,
+        )
 
 
 def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
@@ -84,12 +96,14 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
         place = f"requests[{k}]"
         f = instance.request_index.get(route.request_id)
         if f is None:
-            problems.append(InputError(f"request {route.request_id!r} is not in the instance",
-                                       f"{place}.id"))
+            problems.append(
+                InputError(f"request {route.request_id!r} is not in the instance", f"{place}.id")
+            )
             continue
         if route.request_id in seen:
-            problems.append(InputError(f"request {route.request_id!r} is routed twice",
-                                       f"{place}.id"))
+            problems.append(
+                InputError(f"request {route.request_id!r} is routed twice", f"{place}.id")
+            )
             continue
         seen[route.request_id] = k
         req = instance.requests[f]
@@ -98,43 +112,76 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
             problems.append(InputError("path must list at least two nodes", f"{place}.path"))
             continue
         if path[0] != req.source:
-            problems.append(InputError(f"path starts at {path[0]!r}, not at the request's "
-                                       f"source {req.source!r}", f"{place}.path[0]"))
+            problems.append(
+                InputError(
+                    f"path starts at {path[0]!r}, not at the request's source {req.source!r}",
+                    f"{place}.path[0]",
+                )
+            )
         if req.targets:
             if route.provider is None:
-                problems.append(InputError("the request has targets: the route must name the "
-                                           "provider it chose", f"{place}.provider"))
+                problems.append(
+                    InputError(
+                        "the request has targets: the route must name the provider it chose",
+                        f"{place}.provider",
+                    )
+                )
             elif target_position(req, path[-1], route.provider) is None:
-                problems.append(InputError(
-                    f"path ends at {path[-1]!r}, which is not a target of provider "
-                    f"{route.provider!r} for this request", f"{place}.path[{len(path) - 1}]"))
+                problems.append(
+                    InputError(
+                        f"path ends at {path[-1]!r}, which is not a target of provider "
+                        f"{route.provider!r} for this request",
+                        f"{place}.path[{len(path) - 1}]",
+                    )
+                )
         else:
             if route.provider is not None:
-                problems.append(InputError(f"provider {route.provider!r} given, but the request "
-                                           "has a single target", f"{place}.provider"))
+                problems.append(
+                    InputError(
+                        f"provider {route.provider!r} given, but the request has a single target",
+                        f"{place}.provider",
+                    )
+                )
             if path[-1] != req.target:
-                problems.append(InputError(f"path ends at {path[-1]!r}, not at the request's "
-                                           f"target {req.target!r}",
-                                           f"{place}.path[{len(path) - 1}]"))
+                problems.append(
+                    InputError(
+                        f"path ends at {path[-1]!r}, not at the request's target {req.target!r}",
+                        f"{place}.path[{len(path) - 1}]",
+                    )
+                )
         firsts: dict = {}
         for i, n in enumerate(path):
             if n not in instance.node_index:
                 problems.append(InputError(f"unknown node {n!r}", f"{place}.path[{i}]"))
             elif n in firsts:
-                problems.append(InputError(f"node {n!r} visited twice (also path[{firsts[n]}]);"
-                                           " a route must be a simple path",
-                                           f"{place}.path[{i}]"))
+                problems.append(
+                    InputError(
+                        f"node {n!r} visited twice (also path[{firsts[n]}]);"
+                        " a route must be a simple path",
+                        f"{place}.path[{i}]",
+                    )
+                )
             else:
                 firsts[n] = i
         for i in range(len(path) - 1):
-            if (path[i], path[i + 1]) not in instance.arc_index and \
-                    path[i] in instance.node_index and path[i + 1] in instance.node_index:
-                problems.append(InputError(f"no arc {path[i]!r}->{path[i + 1]!r} in the "
-                                           "topology", f"{place}.path[{i}]"))
+            if (
+                (path[i], path[i + 1]) not in instance.arc_index
+                and path[i] in instance.node_index
+                and path[i + 1] in instance.node_index
+            ):
+                problems.append(
+                    InputError(
+                        f"no arc {path[i]!r}->{path[i + 1]!r} in the topology", f"{place}.path[{i}]"
+                    )
+                )
         for key in ("reserve_qkd", "reserve_km"):
             if len(getattr(route, key)) != len(path) - 1:
-                problems.append(InputError(f"{len(getattr(route, key))} reservations for "
-                                           f"{len(path) - 1} arcs", f"{place}.{key}"))
+                problems.append(
+                    InputError(
+                        f"{len(getattr(route, key))} reservations for {len(path) - 1} arcs",
+                        f"{place}.{key}",
+                    )
+                )
     for req in instance.requests:
         if req.id not in seen:
             problems.append(InputError(f"request {req.id!r} has no route", "requests"))
@@ -178,13 +225,19 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
             pos = target_position(req, p[-1], route.provider)
             assert pos is not None  # route_violations checked it
             target[f] = pos
-    return PlanArrays(ptr, np.asarray(arcs, dtype=np.int64), np.asarray(yr, dtype=float),
-                      np.asarray(zr, dtype=float), instance.n_requests,
-                      target if instance.features & {"providers"} else None)
+    return PlanArrays(
+        ptr,
+        np.asarray(arcs, dtype=np.int64),
+        np.asarray(yr, dtype=float),
+        np.asarray(zr, dtype=float),
+        instance.n_requests,
+        target if instance.features & {"providers"} else None,
+    )
 
 
-def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
-                stats: dict | None = None) -> Plan:
+def decode_plan(
+    instance: Instance, arrays: PlanArrays, planner: str = "", stats: dict | None = None
+) -> Plan:
     """The :class:`Plan` of one plan's arrays (reservations rounded to integers)."""
     tails = arc_table(instance).tail
     heads = arc_table(instance).head
@@ -194,10 +247,15 @@ def decode_plan(instance: Instance, arrays: PlanArrays, planner: str = "",
         lo, hi = arrays.ptr[f], arrays.ptr[f + 1]
         arcs = arrays.arcs[lo:hi]
         path = [instance.nodes[tails[arcs[0]]]] + [instance.nodes[heads[a]] for a in arcs]
-        routes.append(Route(req.id, tuple(path),
-                            tuple(int(round(v)) for v in arrays.yr[lo:hi]),
-                            tuple(int(round(v)) for v in arrays.zr[lo:hi]),
-                            req.sinks[int(tgt[f])].provider))
+        routes.append(
+            Route(
+                req.id,
+                tuple(path),
+                tuple(int(round(v)) for v in arrays.yr[lo:hi]),
+                tuple(int(round(v)) for v in arrays.zr[lo:hi]),
+                req.sinks[int(tgt[f])].provider,
+            )
+        )
     return Plan(instance.name, planner, tuple(routes), dict(stats or {}))
 
 
@@ -215,7 +273,11 @@ def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
     target = None  # chosen targets only when every plan carries them (never filled in)
     if all(p.target is not None for p in batch):
         target = np.concatenate([p.targets() for p in batch])
-    return PlanArrays(np.concatenate(ptrs), np.concatenate([p.arcs for p in batch]),
-                      np.concatenate([p.yr for p in batch]),
-                      np.concatenate([p.zr for p in batch]), F, target)
-
+    return PlanArrays(
+        np.concatenate(ptrs),
+        np.concatenate([p.arcs for p in batch]),
+        np.concatenate([p.yr for p in batch]),
+        np.concatenate([p.zr for p in batch]),
+        F,
+        target,
+    )

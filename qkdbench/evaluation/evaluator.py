@@ -40,8 +40,14 @@ __all__ = [
     "reservation_violations",
 ]
 
-_WAVELENGTH_KEYS = ("reserved_qkd", "used_qkd", "on_demand_qkd",
-                    "reserved_km", "used_km", "on_demand_km")
+_WAVELENGTH_KEYS = (
+    "reserved_qkd",
+    "used_qkd",
+    "on_demand_qkd",
+    "reserved_km",
+    "used_km",
+    "on_demand_km",
+)
 
 
 @dataclass(frozen=True)
@@ -98,13 +104,16 @@ class Evaluation:
         """Plain-JSON form (``inf`` becomes ``None``)."""
         num = finite_or_none
         return {
-            "total": num(self.total), "first_stage": num(self.first_stage),
-            "second_stage": num(self.second_stage), "feasible": self.feasible,
+            "total": num(self.total),
+            "first_stage": num(self.first_stage),
+            "second_stage": num(self.second_stage),
+            "feasible": self.feasible,
             "violations": list(self.violations),
             "components": {k: num(v) for k, v in self.components.items()},
             "phases": {k: num(v) for k, v in self.phases.items()},
-            "phase_components": {ph: {k: num(v) for k, v in d.items()}
-                                 for ph, d in self.phase_components.items()},
+            "phase_components": {
+                ph: {k: num(v) for k, v in d.items()} for ph, d in self.phase_components.items()
+            },
             "wavelengths": {k: num(v) for k, v in self.wavelengths.items()},
             **({"served": dict(self.served)} if self.served else {}),
         }
@@ -134,8 +143,19 @@ class BatchScores:
 def _kernel_data(instance: Instance) -> tuple:
     s = support_table(instance)
     a = arc_table(instance)
-    return (s.lptr, s.links, s.survival, s.partial_links, s.used_ptr, s.used_table,
-            s.mean_links, s.arc_class, a.c_y, a.c_z, a.hop)
+    return (
+        s.lptr,
+        s.links,
+        s.survival,
+        s.partial_links,
+        s.used_ptr,
+        s.used_table,
+        s.mean_links,
+        s.arc_class,
+        a.c_y,
+        a.c_z,
+        a.hop,
+    )
 
 
 def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, float]:
@@ -183,20 +203,25 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
     pt = provider_table(instance)
     F = instance.n_requests
     if arrays.target is None:
-        raise InputError("plan arrays for an instance whose requests have targets must "
-                         "carry each request's chosen target (PlanArrays.target)")
+        raise InputError(
+            "plan arrays for an instance whose requests have targets must "
+            "carry each request's chosen target (PlanArrays.target)"
+        )
     rows = arrays.ptr.size - 1
     t = np.asarray(arrays.target, dtype=np.int64)
     if t.shape != (rows,):
-        raise InputError(f"PlanArrays.target has shape {t.shape}, expected ({rows},): one "
-                         "chosen target per row")
+        raise InputError(
+            f"PlanArrays.target has shape {t.shape}, expected ({rows},): one chosen target per row"
+        )
     f = np.arange(rows) % F
     count = np.diff(pt.ptr)[f]
     bad = (t < 0) | (t >= count)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise InputError(f"row {r}: target position {int(t[r])} of request "
-                         f"{instance.requests[f[r]].id!r}, which has {int(count[r])}")
+        raise InputError(
+            f"row {r}: target position {int(t[r])} of request "
+            f"{instance.requests[f[r]].id!r}, which has {int(count[r])}"
+        )
     pos = pt.ptr[f] + t
     length = np.diff(arrays.ptr)
     end = np.full(rows, -1, dtype=np.int64)
@@ -205,8 +230,10 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
     wrong = end != pt.node[pos]
     if wrong.any():
         r = int(np.flatnonzero(wrong)[0])
-        raise InputError(f"row {r}: the route of request {instance.requests[f[r]].id!r} does "
-                         "not end at the node of its chosen target")
+        raise InputError(
+            f"row {r}: the route of request {instance.requests[f[r]].id!r} does "
+            "not end at the node of its chosen target"
+        )
     return pos
 
 
@@ -221,14 +248,15 @@ def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np
         Requests each provider serves (providers in ``provider_table(instance).ids`` order).
     """
     pt = provider_table(instance)
-    pos = _target_positions(instance, arrays)[:instance.n_requests]
+    pos = _target_positions(instance, arrays)[: instance.n_requests]
     prov = pt.provider[pos]
     served = np.bincount(prov[prov >= 0], minlength=len(pt.ids)).astype(np.int64)
     return pt.service_cost[pos], served
 
 
-def reservation_violations(instance: Instance, arrays: PlanArrays,
-                           plan: Plan | None = None) -> list[str]:
+def reservation_violations(
+    instance: Instance, arrays: PlanArrays, plan: Plan | None = None
+) -> list[str]:
     """Reservation problems of one encoded plan: negative, fractional, over capacity."""
     out: list[str] = []
     ids = [r.id for r in instance.requests]
@@ -249,22 +277,30 @@ def reservation_violations(instance: Instance, arrays: PlanArrays,
     for name, used, cap in (("QKD", used_y, arcs.W_qkd), ("KM", used_z, arcs.W_kml)):
         for a in np.flatnonzero(used > cap + 1e-9):
             u, v = instance.nodes[arcs.tail[a]], instance.nodes[arcs.head[a]]
-            out.append(f"arc {u!r}->{v!r}: {used[a]:g} {name} wavelengths reserved, "
-                       f"capacity {int(cap[a])}")
+            out.append(
+                f"arc {u!r}->{v!r}: {used[a]:g} {name} wavelengths reserved, capacity {int(cap[a])}"
+            )
     pt = provider_table(instance)
     if pt.active:
         _, served = plan_service(instance, arrays)
         for j in np.flatnonzero((pt.capacity >= 0) & (served > pt.capacity)):
-            out.append(f"provider {pt.ids[j]!r}: serves {int(served[j])} requests, "
-                       f"capacity {int(pt.capacity[j])}")
+            out.append(
+                f"provider {pt.ids[j]!r}: serves {int(served[j])} requests, "
+                f"capacity {int(pt.capacity[j])}"
+            )
     return out
 
 
-def evaluate_arrays(instance: Instance, arrays: PlanArrays,
-                    plan: Plan | None = None) -> Evaluation:
+def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = None) -> Evaluation:
     """Score one encoded plan (see :func:`evaluate`)."""
-    q, req_cost = kernels.score_detail(arrays.ptr, arrays.arcs, arrays.yr, arrays.zr,
-                                       arc_table(instance).n, *_kernel_data(instance))
+    q, req_cost = kernels.score_detail(
+        arrays.ptr,
+        arrays.arcs,
+        arrays.yr,
+        arrays.zr,
+        arc_table(instance).n,
+        *_kernel_data(instance),
+    )
     a = arc_table(instance)
     costs = instance.costs
     # quantity rows per phase: QKD (reserved, used, on-demand) and KM likewise
@@ -278,14 +314,17 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
         table = getattr(costs, ph)
         phase_components[name] = {
             comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
-            for c, comp in enumerate(COMPONENTS)}
+            for c, comp in enumerate(COMPONENTS)
+        }
         if has_unit:
-            phase_components[name]["unit"] = float(a.c_y[i, pr] @ qy[ph][pr]
-                                                   + a.c_z[i, pr] @ qz[ph][pr])
+            phase_components[name]["unit"] = float(
+                a.c_y[i, pr] @ qy[ph][pr] + a.c_z[i, pr] @ qz[ph][pr]
+            )
     hop_cost = float(a.hop @ q[kernels.HOPS])
     phases = {name: math.fsum(phase_components[name].values()) for name in PHASE_NAMES}
-    components = {comp: math.fsum(phase_components[name][comp] for name in PHASE_NAMES)
-                  for comp in comp_names}
+    components = {
+        comp: math.fsum(phase_components[name][comp] for name in PHASE_NAMES) for comp in comp_names
+    }
     components["hop"] = hop_cost
     first = phases["reservation"] + hop_cost
     if instance.uses_extensions:
@@ -304,9 +343,19 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays,
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))
-    return Evaluation(first + second, first, second, not viol, viol, components, phases,
-                      phase_components, wavelengths, tuple(float(x) for x in req_cost),
-                      served_by)
+    return Evaluation(
+        first + second,
+        first,
+        second,
+        not viol,
+        viol,
+        components,
+        phases,
+        phase_components,
+        wavelengths,
+        tuple(float(x) for x in req_cost),
+        served_by,
+    )
 
 
 def evaluate(instance: Instance, plan: Plan) -> Evaluation:
@@ -340,8 +389,9 @@ def evaluate(instance: Instance, plan: Plan) -> Evaluation:
     return evaluate_arrays(instance, encode_plan(instance, plan), plan)
 
 
-def evaluate_batch(instance: Instance,
-                   plans: PlanArrays | Sequence[Plan | PlanArrays]) -> BatchScores:
+def evaluate_batch(
+    instance: Instance, plans: PlanArrays | Sequence[Plan | PlanArrays]
+) -> BatchScores:
     """Score many plans of one instance in one kernel call.
 
     Parameters
@@ -365,8 +415,9 @@ def evaluate_batch(instance: Instance,
     if isinstance(plans, PlanArrays):
         batch = plans
     else:
-        batch = stack_plans([p if isinstance(p, PlanArrays) else encode_plan(instance, p)
-                             for p in plans])
+        batch = stack_plans(
+            [p if isinstance(p, PlanArrays) else encode_plan(instance, p) for p in plans]
+        )
     F = instance.n_requests
     if F == 0:  # every plan is empty and costs nothing; a CSR batch cannot count them
         n = 0 if isinstance(plans, PlanArrays) else len(plans)
@@ -374,11 +425,11 @@ def evaluate_batch(instance: Instance,
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = arc_table(instance)
     total, first, excess, fractional = kernels.score_batch(  # type: ignore[call-arg]
-        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml)
+        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
+    )
     fc = fixed_charges(instance)
     if fc.active:  # X1; the paper's model never pays for the marking
-        site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link,
-                                         fc.node)
+        site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link, fc.node)
         total = total + site + node
         first = first + site + node
     pt = provider_table(instance)
@@ -394,8 +445,13 @@ def evaluate_batch(instance: Instance,
     return BatchScores(total, first, total - first, excess, (excess <= 0) & ~fractional)
 
 
-def pair_costs(instance: Instance, requests: np.ndarray, arcs: np.ndarray,
-               reserve_qkd: np.ndarray, reserve_km: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pair_costs(
+    instance: Instance,
+    requests: np.ndarray,
+    arcs: np.ndarray,
+    reserve_qkd: np.ndarray,
+    reserve_km: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Expected cost of request ``requests[i]`` on arc ``arcs[i]`` with given reservations.
 
     Parameters

@@ -23,8 +23,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["expected_used", "score_detail", "score_batch", "fixed_batch", "pair_costs",
-           "N_QUANTITIES"]
+__all__ = [
+    "expected_used",
+    "score_detail",
+    "score_batch",
+    "fixed_batch",
+    "pair_costs",
+    "N_QUANTITIES",
+]
 
 #: Rows of the per-arc quantity matrix returned by :func:`score_detail`:
 #: reserved, expected used, expected on-demand QKD wavelengths; the same for KM;
@@ -69,28 +75,60 @@ def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_tab
 
 
 @njit(cache=True, inline="always")
-def _pair(f, arc, yr, zr, lptr, links, survival, partial, used_ptr, used_table, mean_links,
-          arc_class, c_y, c_z):
+def _pair(
+    f,
+    arc,
+    yr,
+    zr,
+    lptr,
+    links,
+    survival,
+    partial,
+    used_ptr,
+    used_table,
+    mean_links,
+    arc_class,
+    c_y,
+    c_z,
+):
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
     need_z = _W_KM * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
-        used_y = expected_used(yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr,
-                               used_table)
+        used_y = expected_used(
+            yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr, used_table
+        )
     else:
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
-        used_z = expected_used(zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr,
-                               used_table)
+        used_z = expected_used(
+            zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr, used_table
+        )
     else:
         used_z = 0.0
     return used_y, need_y - used_y, used_z, need_z - used_z
 
 
 @njit(cache=True)
-def score_detail(ptr, arcs, yr, zr, n_arcs, lptr, links, survival, partial, used_ptr,
-                 used_table, mean_links, arc_class, c_y, c_z, hop):
+def score_detail(
+    ptr,
+    arcs,
+    yr,
+    zr,
+    n_arcs,
+    lptr,
+    links,
+    survival,
+    partial,
+    used_ptr,
+    used_table,
+    mean_links,
+    arc_class,
+    c_y,
+    c_z,
+    hop,
+):
     """Score one plan in detail.
 
     Returns
@@ -108,8 +146,22 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, lptr, links, survival, partial, used
         acc = 0.0
         for k in range(ptr[f], ptr[f + 1]):
             a = arcs[k]
-            uy, oy, uz, oz = _pair(f, a, yr[k], zr[k], lptr, links, survival, partial,
-                                   used_ptr, used_table, mean_links, arc_class, c_y, c_z)
+            uy, oy, uz, oz = _pair(
+                f,
+                a,
+                yr[k],
+                zr[k],
+                lptr,
+                links,
+                survival,
+                partial,
+                used_ptr,
+                used_table,
+                mean_links,
+                arc_class,
+                c_y,
+                c_z,
+            )
             q[R_Y, a] += yr[k]
             q[E_Y, a] += uy
             q[O_Y, a] += oy
@@ -117,15 +169,40 @@ def score_detail(ptr, arcs, yr, zr, n_arcs, lptr, links, survival, partial, used
             q[E_Z, a] += uz
             q[O_Z, a] += oz
             q[HOPS, a] += 1.0
-            acc += (c_y[0, a] * yr[k] + c_y[1, a] * uy + c_y[2, a] * oy
-                    + c_z[0, a] * zr[k] + c_z[1, a] * uz + c_z[2, a] * oz + hop[a])
+            acc += (
+                c_y[0, a] * yr[k]
+                + c_y[1, a] * uy
+                + c_y[2, a] * oy
+                + c_z[0, a] * zr[k]
+                + c_z[1, a] * uz
+                + c_z[2, a] * oz
+                + hop[a]
+            )
         request_cost[f] = acc
     return q, request_cost
 
 
 @njit(cache=True, parallel=True)
-def score_batch(ptr, arcs, yr, zr, n_req, lptr, links, survival, partial, used_ptr, used_table,
-                mean_links, arc_class, c_y, c_z, hop, w_qkd, w_kml):
+def score_batch(
+    ptr,
+    arcs,
+    yr,
+    zr,
+    n_req,
+    lptr,
+    links,
+    survival,
+    partial,
+    used_ptr,
+    used_table,
+    mean_links,
+    arc_class,
+    c_y,
+    c_z,
+    hop,
+    w_qkd,
+    w_kml,
+):
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
 
     Returns
@@ -157,8 +234,22 @@ def score_batch(ptr, arcs, yr, zr, n_req, lptr, links, survival, partial, used_p
                 a = arcs[k]
                 y = yr[k]
                 z = zr[k]
-                uy, oy, uz, oz = _pair(f, a, y, z, lptr, links, survival, partial,
-                                       used_ptr, used_table, mean_links, arc_class, c_y, c_z)
+                uy, oy, uz, oz = _pair(
+                    f,
+                    a,
+                    y,
+                    z,
+                    lptr,
+                    links,
+                    survival,
+                    partial,
+                    used_ptr,
+                    used_table,
+                    mean_links,
+                    arc_class,
+                    c_y,
+                    c_z,
+                )
                 fs = c_y[0, a] * y + c_z[0, a] * z + hop[a]
                 acc_first += fs
                 acc += fs + c_y[1, a] * uy + c_y[2, a] * oy + c_z[1, a] * uz + c_z[2, a] * oz
@@ -219,8 +310,23 @@ def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
 
 
 @njit(cache=True)
-def pair_costs(req, arcs, yr, zr, lptr, links, survival, partial, used_ptr, used_table,
-               mean_links, arc_class, c_y, c_z, hop):
+def pair_costs(
+    req,
+    arcs,
+    yr,
+    zr,
+    lptr,
+    links,
+    survival,
+    partial,
+    used_ptr,
+    used_table,
+    mean_links,
+    arc_class,
+    c_y,
+    c_z,
+    hop,
+):
     """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reservations ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
@@ -232,8 +338,22 @@ def pair_costs(req, arcs, yr, zr, lptr, links, survival, partial, used_ptr, used
     out_z = np.empty(n)
     for i in range(n):
         a = arcs[i]
-        uy, oy, uz, oz = _pair(req[i], a, yr[i], zr[i], lptr, links, survival, partial,
-                               used_ptr, used_table, mean_links, arc_class, c_y, c_z)
+        uy, oy, uz, oz = _pair(
+            req[i],
+            a,
+            yr[i],
+            zr[i],
+            lptr,
+            links,
+            survival,
+            partial,
+            used_ptr,
+            used_table,
+            mean_links,
+            arc_class,
+            c_y,
+            c_z,
+        )
         out_y[i] = c_y[0, a] * yr[i] + c_y[1, a] * uy + c_y[2, a] * oy + hop[a]
         out_z[i] = c_z[0, a] * zr[i] + c_z[1, a] * uz + c_z[2, a] * oz
     return out_y, out_z

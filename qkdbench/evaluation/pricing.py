@@ -30,10 +30,20 @@ import numpy as np
 
 from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
 
-__all__ = ["ArcArrays", "SupportArrays", "FixedCharges", "arc_table", "support_table",
-           "fixed_charges", "qkd_links_needed", "mdi_segments", "link_rate_states",
-           "ProviderArrays", "provider_table",
-           "USED_TABLE_LIMIT"]
+__all__ = [
+    "ArcArrays",
+    "SupportArrays",
+    "FixedCharges",
+    "arc_table",
+    "support_table",
+    "fixed_charges",
+    "qkd_links_needed",
+    "mdi_segments",
+    "link_rate_states",
+    "ProviderArrays",
+    "provider_table",
+    "USED_TABLE_LIMIT",
+]
 
 
 def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndarray:
@@ -44,14 +54,16 @@ def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndar
     >>> int(qkd_links_needed(1.1, 0.1))
     11
     """
-    return np.maximum(0, np.ceil(np.asarray(kappa, dtype=float) / key_rate_kbps
-                                 - CEIL_TOL)).astype(np.int64)
+    return np.maximum(0, np.ceil(np.asarray(kappa, dtype=float) / key_rate_kbps - CEIL_TOL)).astype(
+        np.int64
+    )
 
 
 def mdi_segments(length_km: np.ndarray | float, span_km: np.ndarray | float) -> np.ndarray:
     """MDI segments on an arc, ``m = ceil(e / D - 1e-9)`` (Eqs. 2-8); at least 1."""
-    return np.maximum(1, np.ceil(np.asarray(length_km, dtype=float)
-                                 / np.asarray(span_km, dtype=float) - CEIL_TOL)).astype(np.int64)
+    return np.maximum(
+        1, np.ceil(np.asarray(length_km, dtype=float) / np.asarray(span_km, dtype=float) - CEIL_TOL)
+    ).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,8 +212,10 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     n_arcs = 2 * len(instance.links)
 
     def per_arc(attr: str, default: float, dtype) -> np.ndarray:
-        vals = [getattr(link, attr) if getattr(link, attr) is not None else default
-                for link in instance.links]
+        vals = [
+            getattr(link, attr) if getattr(link, attr) is not None else default
+            for link in instance.links
+        ]
         return np.repeat(np.asarray(vals, dtype=dtype), 2) if vals else np.zeros(0, dtype)
 
     tail = np.empty(n_arcs, dtype=np.int64)
@@ -209,25 +223,40 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     for k, link in enumerate(instance.links):
         tail[2 * k], head[2 * k] = idx[link.u], idx[link.v]
         tail[2 * k + 1], head[2 * k + 1] = idx[link.v], idx[link.u]
-    length = np.repeat(np.asarray([float(ln.length_km) for ln in instance.links], float), 2) \
-        if instance.links else np.zeros(0)
+    length = (
+        np.repeat(np.asarray([float(ln.length_km) for ln in instance.links], float), 2)
+        if instance.links
+        else np.zeros(0)
+    )
     span = per_arc("span_km", p.span_km, float)
     # mean key rate (a fixed rate is its own mean): a summary for reports and heuristics
-    rate = np.repeat(np.asarray([float(np.dot(*link_rate_states(instance, k)[::-1]))
-                                 for k in range(len(instance.links))], float), 2) \
-        if instance.links else np.zeros(0)
+    rate = (
+        np.repeat(
+            np.asarray(
+                [
+                    float(np.dot(*link_rate_states(instance, k)[::-1]))
+                    for k in range(len(instance.links))
+                ],
+                float,
+            ),
+            2,
+        )
+        if instance.links
+        else np.zeros(0)
+    )
     w_qkd = per_arc("W_qkd", p.W_qkd, np.int64)
     w_kml = per_arc("W_kml", p.W_kml, np.int64)
     m = mdi_segments(length, span).astype(float)
     zero = np.zeros_like(m)
     # rows in COMPONENTS order: tx, rx, km, si, md, ch
-    coef_y = np.vstack([2.0 * m / QKD_WAVELENGTHS_PER_LINK, m / QKD_WAVELENGTHS_PER_LINK,
-                        zero, zero, zero, length])
+    coef_y = np.vstack(
+        [2.0 * m / QKD_WAVELENGTHS_PER_LINK, m / QKD_WAVELENGTHS_PER_LINK, zero, zero, zero, length]
+    )
     coef_z = np.vstack([zero, zero, m + 1.0, m - 1.0, 2.0 * m - 1.0, length])
     priced = np.zeros(n_arcs, dtype=bool)
     for k, link in enumerate(instance.links):
         if link.unit_costs is not None:  # X2: prices given directly, no Table I counts
-            priced[2 * k:2 * k + 2] = True
+            priced[2 * k : 2 * k + 2] = True
     coef_y[:, priced] = 0.0
     coef_z[:, priced] = 0.0
     cm = instance.costs.matrix()  # (3 phases, 6 components)
@@ -239,8 +268,22 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
                 c_y[:, a] = link.unit_costs.qkd
                 c_z[:, a] = link.unit_costs.km
     hop = np.full(n_arcs, p.hop_cost)
-    arrays = ArcArrays(tail, head, length, span, rate, w_qkd, w_kml,
-                       m.astype(np.int64), coef_y, coef_z, c_y, c_z, hop, priced)
+    arrays = ArcArrays(
+        tail,
+        head,
+        length,
+        span,
+        rate,
+        w_qkd,
+        w_kml,
+        m.astype(np.int64),
+        coef_y,
+        coef_z,
+        c_y,
+        c_z,
+        hop,
+        priced,
+    )
     for a in vars(arrays).values():
         a.setflags(write=False)
     return arrays
@@ -270,8 +313,9 @@ def _make_support_table(instance: Instance) -> SupportArrays:
     if not states:
         states = [((instance.params.key_rate_kbps,), (1.0,))]
     class_of: dict[tuple, int] = {}
-    link_class = np.asarray([class_of.setdefault(st, len(class_of)) for st in states],
-                            dtype=np.int64)
+    link_class = np.asarray(
+        [class_of.setdefault(st, len(class_of)) for st in states], dtype=np.int64
+    )
     arc_class = np.repeat(link_class, 2) if instance.links else np.zeros(0, np.int64)
     classes = list(class_of)
     n_cls = len(classes)
@@ -326,11 +370,26 @@ def _make_support_table(instance: Instance) -> SupportArrays:
             if sizes[c, f]:
                 lo, hi = lptr[c, f], lptr[c, f + 1]
                 y = np.arange(sizes[c, f], dtype=float)
-                table[used_ptr[c, f]:used_ptr[c, f] + sizes[c, f]] = \
+                table[used_ptr[c, f] : used_ptr[c, f] + sizes[c, f]] = (
                     np.minimum.outer(y, w * links[lo:hi].astype(float)) @ link_prob[lo:hi]
-    arrays = SupportArrays(ptr, kappa, prob, class_ptr, class_rates, class_probs,
-                           arc_class.astype(np.int64).reshape(-1), lptr, links, link_prob,
-                           survival, partial, mean, used_ptr, table)
+                )
+    arrays = SupportArrays(
+        ptr,
+        kappa,
+        prob,
+        class_ptr,
+        class_rates,
+        class_probs,
+        arc_class.astype(np.int64).reshape(-1),
+        lptr,
+        links,
+        link_prob,
+        survival,
+        partial,
+        mean,
+        used_ptr,
+        table,
+    )
     for a in vars(arrays).values():
         a.setflags(write=False)
     return arrays
@@ -433,11 +492,15 @@ def _make_provider_table(instance: Instance) -> ProviderArrays:
             provider.append(-1 if t.provider is None else pos[t.provider])
             cost.append(float(t.service_cost))
         ptr[f + 1] = len(node)
-    arrays = ProviderArrays(ptr, np.asarray(node, np.int64), np.asarray(provider, np.int64),
-                            np.asarray(cost, float), ids,
-                            np.asarray([-1 if caps[i] is None else caps[i] for i in ids],
-                                       np.int64),
-                            "providers" in instance.features)
+    arrays = ProviderArrays(
+        ptr,
+        np.asarray(node, np.int64),
+        np.asarray(provider, np.int64),
+        np.asarray(cost, float),
+        ids,
+        np.asarray([-1 if caps[i] is None else caps[i] for i in ids], np.int64),
+        "providers" in instance.features,
+    )
     for a in (arrays.ptr, arrays.node, arrays.provider, arrays.service_cost, arrays.capacity):
         a.setflags(write=False)
     return arrays

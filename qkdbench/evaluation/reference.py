@@ -44,19 +44,28 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
         link_of[(link.v, link.u)] = link
     comps = {c: 0.0 for c in ("tx", "rx", "km", "si", "md", "ch", "hop", "unit", "service")}
     phases = {"r": 0.0, "e": 0.0, "o": 0.0}
-    wl = {k: 0.0 for k in ("reserved_qkd", "used_qkd", "on_demand_qkd",
-                           "reserved_km", "used_km", "on_demand_km")}
+    wl = {
+        k: 0.0
+        for k in (
+            "reserved_qkd",
+            "used_qkd",
+            "on_demand_qkd",
+            "reserved_km",
+            "used_km",
+            "on_demand_km",
+        )
+    }
     req_of = {r.id: r for r in instance.requests}
 
     def price(ph: str, n_qkd: float, n_km: float, e: float, m: int, weight: float) -> None:
         # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_km KM wavelengths = n_km KM links
         qkd_links = n_qkd / 3.0
         parts = {
-            "tx": 2 * m * qkd_links * cost[ph]["tx"],          # Eq. 3
-            "rx": m * qkd_links * cost[ph]["rx"],              # Eq. 4
-            "km": (m + 1) * n_km * cost[ph]["km"],             # Eq. 5
-            "si": (m - 1) * n_km * cost[ph]["si"],             # Eq. 6
-            "md": (m + (m - 1)) * n_km * cost[ph]["md"],       # Eq. 7
+            "tx": 2 * m * qkd_links * cost[ph]["tx"],  # Eq. 3
+            "rx": m * qkd_links * cost[ph]["rx"],  # Eq. 4
+            "km": (m + 1) * n_km * cost[ph]["km"],  # Eq. 5
+            "si": (m - 1) * n_km * cost[ph]["si"],  # Eq. 6
+            "md": (m + (m - 1)) * n_km * cost[ph]["md"],  # Eq. 7
             "ch": (3 * e * qkd_links + e * n_km) * cost[ph]["ch"],  # Eq. 8
         }
         for c, v in parts.items():
@@ -67,8 +76,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
 
     def direct(link: Any, ph: str, n_qkd: float, n_km: float, weight: float) -> None:
         # X2: the link's own price per wavelength, no Table I counts
-        v = (link.unit_costs.qkd[phase_pos[ph]] * n_qkd
-             + link.unit_costs.km[phase_pos[ph]] * n_km)
+        v = link.unit_costs.qkd[phase_pos[ph]] * n_qkd + link.unit_costs.km[phase_pos[ph]] * n_km
         comps["unit"] += weight * v
         phases[ph] += weight * v
 
@@ -78,8 +86,12 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             return table[phase_pos[ph]]
         if kind == "y":
             return (2 * m * cost[ph]["tx"] + m * cost[ph]["rx"]) / 3 + e * cost[ph]["ch"]
-        return ((m + 1) * cost[ph]["km"] + (m - 1) * cost[ph]["si"]
-                + (2 * m - 1) * cost[ph]["md"] + e * cost[ph]["ch"])
+        return (
+            (m + 1) * cost[ph]["km"]
+            + (m - 1) * cost[ph]["si"]
+            + (2 * m - 1) * cost[ph]["md"]
+            + e * cost[ph]["ch"]
+        )
 
     for route in plan.routes:
         req = req_of[route.request_id]
@@ -93,8 +105,11 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             else:
                 states = [(float(rate), 1.0)]
             m = max(1, _ceil(e / span))
-            cost_of = price if link.unit_costs is None else (
-                lambda ph, n_y, n_z, _e, _m, w, _link=link: direct(_link, ph, n_y, n_z, w))
+            cost_of = (
+                price
+                if link.unit_costs is None
+                else (lambda ph, n_y, n_z, _e, _m, w, _link=link: direct(_link, ph, n_y, n_z, w))
+            )
             yr = float(route.reserve_qkd[i])
             zr = float(route.reserve_km[i])
             cost_of("r", yr, zr, e, m, 1.0)
@@ -140,10 +155,15 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
                 span = link.span_km if link.span_km is not None else p.span_km
                 m = max(1, _ceil(float(link.length_km) / span))
                 comps["site"] += instance.costs.site * (m + (m - 1))
-    comps["node"] = sum(float(g) for n, g in instance.node_fixed_costs.items()
-                        if n in used_nodes)
+    comps["node"] = sum(float(g) for n, g in instance.node_fixed_costs.items() if n in used_nodes)
     first = phases["r"] + comps["hop"] + comps["site"] + comps["node"] + comps["service"]
     second = phases["e"] + phases["o"]
     named = {"reservation": phases["r"], "reserved_use": phases["e"], "on_demand": phases["o"]}
-    return {"total": first + second, "first_stage": first, "second_stage": second,
-            "components": comps, "phases": named, "wavelengths": wl}
+    return {
+        "total": first + second,
+        "first_stage": first,
+        "second_stage": second,
+        "components": comps,
+        "phases": named,
+        "wavelengths": wl,
+    }

@@ -33,8 +33,14 @@ import numpy as np
 
 from ..model import Instance
 
-__all__ = ["JointScenarios", "sample_joint_scenarios", "enumerate_scenarios",
-           "sample_scenarios", "random_links", "MAX_ENUMERATED"]
+__all__ = [
+    "JointScenarios",
+    "sample_joint_scenarios",
+    "enumerate_scenarios",
+    "sample_scenarios",
+    "random_links",
+    "MAX_ENUMERATED",
+]
 
 #: Largest joint support :func:`enumerate_scenarios` lists by default.
 MAX_ENUMERATED = 100_000
@@ -87,8 +93,9 @@ class JointScenarios:
         """Scenario ``i`` alone (``prob`` dropped)."""
         i = range(len(self))[i]
         sl = slice(i, i + 1)
-        return JointScenarios(self.demand[sl], self.link_state[sl], self.link_rate[sl],
-                              self.random_links)
+        return JointScenarios(
+            self.demand[sl], self.link_state[sl], self.link_rate[sl], self.random_links
+        )
 
 
 def random_links(instance: Instance) -> tuple[int, ...]:
@@ -105,8 +112,9 @@ def _link_states(instance: Instance) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def sample_joint_scenarios(instance: Instance, n_scenarios: int,
-                           seed: int | Sequence[int]) -> JointScenarios:
+def sample_joint_scenarios(
+    instance: Instance, n_scenarios: int, seed: int | Sequence[int]
+) -> JointScenarios:
     """A seeded sample of ``n_scenarios`` joint scenarios (demands and link states).
 
     One :func:`numpy.random.default_rng` generator seeded with ``seed`` draws,
@@ -155,8 +163,7 @@ def _rates(states: list[tuple[np.ndarray, np.ndarray]], link_state: np.ndarray) 
     return out
 
 
-def enumerate_scenarios(instance: Instance,
-                        max_scenarios: int = MAX_ENUMERATED) -> JointScenarios:
+def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED) -> JointScenarios:
     """Every joint scenario of ``instance`` with its probability (the exact distribution).
 
     The product of every request's demand support and every random link's
@@ -176,8 +183,10 @@ def enumerate_scenarios(instance: Instance,
     axes_p += [states[k][1] for k in rnd]
     size = math.prod(a.size for a in axes)
     if size > max_scenarios:
-        raise ValueError(f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
-                         f"more than {max_scenarios:,}")
+        raise ValueError(
+            f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
+            f"more than {max_scenarios:,}"
+        )
     combos = np.asarray(list(itertools.product(*axes)), float).reshape(size, len(axes))
     probs = np.asarray(list(itertools.product(*axes_p)), float).reshape(size, len(axes))
     F = instance.n_requests
@@ -185,12 +194,10 @@ def enumerate_scenarios(instance: Instance,
     for j, k in enumerate(rnd):
         link_state[:, k] = combos[:, F + j].astype(np.int64)
     prob = probs.prod(axis=1) if axes else np.ones(1)
-    return JointScenarios(combos[:, :F].copy(), link_state, _rates(states, link_state), rnd,
-                          prob)
+    return JointScenarios(combos[:, :F].copy(), link_state, _rates(states, link_state), rnd, prob)
 
 
-def sample_scenarios(instance: Instance, n_scenarios: int,
-                     seed: int | Sequence[int]) -> np.ndarray:
+def sample_scenarios(instance: Instance, n_scenarios: int, seed: int | Sequence[int]) -> np.ndarray:
     """The demands of a seeded joint sample: key rates (kbps), shape ``(n, F)``.
 
     ``sample_joint_scenarios(instance, n_scenarios, seed).demand``: requests are

@@ -95,9 +95,15 @@ class Estimate:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
         num = finite_or_none
-        return {"mean": num(self.mean), "std": num(self.std), "n": self.n,
-                "half_width": num(self.half_width), "lo": num(self.lo), "hi": num(self.hi),
-                "confidence": self.confidence}
+        return {
+            "mean": num(self.mean),
+            "std": num(self.std),
+            "n": self.n,
+            "half_width": num(self.half_width),
+            "lo": num(self.lo),
+            "hi": num(self.hi),
+            "confidence": self.confidence,
+        }
 
 
 def _t_two_sided(t: float, df: int) -> float:
@@ -109,8 +115,9 @@ def _t_two_sided(t: float, df: int) -> float:
         for k in range(1, (df - 1) // 2):
             term *= c2 * (2 * k) / (2 * k + 1)
             acc += term
-        return 2.0 / math.pi * (theta + (math.sin(theta) * math.cos(theta) * acc
-                                          if df > 1 else 0.0))
+        return (
+            2.0 / math.pi * (theta + (math.sin(theta) * math.cos(theta) * acc if df > 1 else 0.0))
+        )
     term, acc = 1.0, 1.0
     for k in range(1, df // 2):
         term *= c2 * (2 * k - 1) / (2 * k)
@@ -167,8 +174,7 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if not np.all(np.isfinite(x)):
         mean = float(x.mean()) if not np.any(np.isnan(x)) else math.nan
-        return Estimate(mean, math.nan, int(x.size), math.inf, -math.inf, math.inf,
-                        confidence)
+        return Estimate(mean, math.nan, int(x.size), math.inf, -math.inf, math.inf, confidence)
     mean = float(x.mean())
     if x.size == 1:
         std = 0.0
@@ -187,28 +193,41 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
     """
     if isinstance(scenarios, JointScenarios):
         sc = scenarios
-        if (sc.demand.ndim != 2 or sc.demand.shape[1] != instance.n_requests
-                or sc.link_rate.shape != (len(sc), len(instance.links)) or len(sc) == 0
-                or sc.random_links != random_links(instance)):
-            raise ValueError(f"joint scenarios of shape {sc.demand.shape} with "
-                             f"{sc.link_rate.shape[1]} links do not belong to instance "
-                             f"{instance.name!r} ({instance.n_requests} requests, "
-                             f"{len(instance.links)} links)")
+        if (
+            sc.demand.ndim != 2
+            or sc.demand.shape[1] != instance.n_requests
+            or sc.link_rate.shape != (len(sc), len(instance.links))
+            or len(sc) == 0
+            or sc.random_links != random_links(instance)
+        ):
+            raise ValueError(
+                f"joint scenarios of shape {sc.demand.shape} with "
+                f"{sc.link_rate.shape[1]} links do not belong to instance "
+                f"{instance.name!r} ({instance.n_requests} requests, "
+                f"{len(instance.links)} links)"
+            )
         return sc
     arr = np.asarray(scenarios, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != instance.n_requests or arr.shape[0] == 0:
-        raise ValueError(f"scenarios must have shape (n >= 1, {instance.n_requests}), "
-                         f"got {arr.shape}")
+        raise ValueError(
+            f"scenarios must have shape (n >= 1, {instance.n_requests}), got {arr.shape}"
+        )
     rnd = random_links(instance)
     if rnd:
-        raise ValueError(f"instance {instance.name!r} has {len(rnd)} links with random key "
-                         "rates: its scenarios must carry link states "
-                         "(sample_joint_scenarios), not key rates alone")
+        raise ValueError(
+            f"instance {instance.name!r} has {len(rnd)} links with random key "
+            "rates: its scenarios must carry link states "
+            "(sample_joint_scenarios), not key rates alone"
+        )
     default = instance.params.key_rate_kbps
     fixed = np.asarray([link.key_rate_states(default)[0][0] for link in instance.links], float)
     n = arr.shape[0]
-    return JointScenarios(arr, np.zeros((n, fixed.size), dtype=np.int64),
-                          np.broadcast_to(fixed, (n, fixed.size)).copy(), ())
+    return JointScenarios(
+        arr,
+        np.zeros((n, fixed.size), dtype=np.int64),
+        np.broadcast_to(fixed, (n, fixed.size)).copy(),
+        (),
+    )
 
 
 def _marginal(values: np.ndarray, weights: np.ndarray | None) -> Demand:
@@ -226,12 +245,15 @@ def _fix_links(instance: Instance, rates: Mapping[int, float]) -> tuple[Link, ..
     Every other field of a link (kind, prices, capacities, fixed cost) is kept
     (:func:`dataclasses.replace`).
     """
-    return tuple(replace(link, key_rate_kbps=float(rates[k])) if k in rates else link
-                 for k, link in enumerate(instance.links))
+    return tuple(
+        replace(link, key_rate_kbps=float(rates[k])) if k in rates else link
+        for k, link in enumerate(instance.links)
+    )
 
 
-def empirical_instance(instance: Instance, scenarios: JointScenarios | np.ndarray,
-                       name: str | None = None) -> Instance:
+def empirical_instance(
+    instance: Instance, scenarios: JointScenarios | np.ndarray, name: str | None = None
+) -> Instance:
     """The instance whose demands and link states are the empirical marginals of a sample.
 
     Each request's demand becomes the (weighted, for enumerated scenarios)
@@ -251,17 +273,28 @@ def empirical_instance(instance: Instance, scenarios: JointScenarios | np.ndarra
     """
     sc = _as_joint(instance, scenarios)
     w = sc.prob
-    reqs = [replace(r, demand=_marginal(sc.demand[:, f], w))
-            for f, r in enumerate(instance.requests)]
-    links = tuple(replace(link, key_rate_kbps=_marginal(sc.link_rate[:, k], w))
-                  if k in sc.random_links else link
-                  for k, link in enumerate(instance.links))
-    return replace(instance, links=links, requests=tuple(reqs),
-                   name=name or f"{instance.name}-empirical{len(sc)}")
+    reqs = [
+        replace(r, demand=_marginal(sc.demand[:, f], w)) for f, r in enumerate(instance.requests)
+    ]
+    links = tuple(
+        replace(link, key_rate_kbps=_marginal(sc.link_rate[:, k], w))
+        if k in sc.random_links
+        else link
+        for k, link in enumerate(instance.links)
+    )
+    return replace(
+        instance,
+        links=links,
+        requests=tuple(reqs),
+        name=name or f"{instance.name}-empirical{len(sc)}",
+    )
 
 
-def scenario_instance(instance: Instance, scenario: JointScenarios | Sequence[float] | np.ndarray,
-                      name: str | None = None) -> Instance:
+def scenario_instance(
+    instance: Instance,
+    scenario: JointScenarios | Sequence[float] | np.ndarray,
+    name: str | None = None,
+) -> Instance:
     """The instance of one joint scenario: every key rate and every link state known.
 
     Parameters
@@ -282,20 +315,23 @@ def scenario_instance(instance: Instance, scenario: JointScenarios | Sequence[fl
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
-            raise ValueError(f"one scenario needed, got {len(scenario)} "
-                             "(use scenarios.scenario(i))")
+            raise ValueError(
+                f"one scenario needed, got {len(scenario)} (use scenarios.scenario(i))"
+            )
         sc = _as_joint(instance, scenario)
     else:
         row = np.asarray(scenario, dtype=float).reshape(-1)
         if row.size != instance.n_requests:
-            raise ValueError(f"a scenario needs {instance.n_requests} key rates, "
-                             f"got {row.size}")
+            raise ValueError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
         sc = _as_joint(instance, row.reshape(1, -1))
-    reqs = [replace(r, demand=Demand.point(float(sc.demand[0, f])))
-            for f, r in enumerate(instance.requests)]
+    reqs = [
+        replace(r, demand=Demand.point(float(sc.demand[0, f])))
+        for f, r in enumerate(instance.requests)
+    ]
     links = _fix_links(instance, {k: float(sc.link_rate[0, k]) for k in sc.random_links})
-    return replace(instance, links=links, requests=tuple(reqs),
-                   name=name or f"{instance.name}-scenario")
+    return replace(
+        instance, links=links, requests=tuple(reqs), name=name or f"{instance.name}-scenario"
+    )
 
 
 def mean_value_instance(instance: Instance, name: str | None = None) -> Instance:
@@ -312,15 +348,18 @@ def mean_value_instance(instance: Instance, name: str | None = None) -> Instance
     Targets, link kinds and prices and providers are kept.
     """
     reqs = [replace(r, demand=Demand.point(r.demand.mean)) for r in instance.requests]
-    links = tuple(replace(link, key_rate_kbps=link.key_rate_kbps.mean)
-                  if isinstance(link.key_rate_kbps, Demand) else link
-                  for link in instance.links)
-    return replace(instance, links=links, requests=tuple(reqs),
-                   name=name or f"{instance.name}-ev")
+    links = tuple(
+        replace(link, key_rate_kbps=link.key_rate_kbps.mean)
+        if isinstance(link.key_rate_kbps, Demand)
+        else link
+        for link in instance.links
+    )
+    return replace(instance, links=links, requests=tuple(reqs), name=name or f"{instance.name}-ev")
 
 
-def scenario_costs(instance: Instance, plan: Plan,
-                   scenarios: JointScenarios | np.ndarray) -> np.ndarray:
+def scenario_costs(
+    instance: Instance, plan: Plan, scenarios: JointScenarios | np.ndarray
+) -> np.ndarray:
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
     With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
@@ -347,8 +386,10 @@ def scenario_costs(instance: Instance, plan: Plan,
     arrays = encode_plan(instance, plan)
     owner = np.repeat(np.arange(instance.n_requests), np.diff(arrays.ptr))
     link = arrays.arcs // 2
-    states = {k: instance.links[k].key_rate_states(instance.params.key_rate_kbps)[0]
-              for k in sorted(set(random_links(instance)) & set(link.tolist()))}
+    states = {
+        k: instance.links[k].key_rate_states(instance.params.key_rate_kbps)[0]
+        for k in sorted(set(random_links(instance)) & set(link.tolist()))
+    }
     n_states = max((len(v) for v in states.values()), default=1)
     # point-demand copies: request f's copy j has its j-th distinct key rate
     reqs: list[Request] = []
@@ -357,8 +398,9 @@ def scenario_costs(instance: Instance, plan: Plan,
     for f, r in enumerate(instance.requests):
         vals, inv = np.unique(sc.demand[:, f], return_inverse=True)
         first[f], inverse[:, f] = len(reqs), inv.reshape(-1)
-        reqs.extend(replace(r, id=f"{r.id}@{j}", demand=Demand.point(float(v)))
-                    for j, v in enumerate(vals))
+        reqs.extend(
+            replace(r, id=f"{r.id}@{j}", demand=Demand.point(float(v))) for j, v in enumerate(vals)
+        )
     counts = np.diff(np.append(first, len(reqs)))
     # every (copy, position) pair: position p of request f with each copy of f
     pos = np.repeat(np.arange(owner.size), counts[owner])
@@ -367,20 +409,24 @@ def scenario_costs(instance: Instance, plan: Plan,
     terms = np.empty((n_states, pos.size))
     for s in range(n_states):
         links = _fix_links(instance, {k: v[min(s, len(v) - 1)] for k, v in states.items()})
-        virtual = replace(instance, links=links, requests=tuple(reqs), providers=(),
-                          name=f"{instance.name}-scenario-costs")
+        virtual = replace(
+            instance,
+            links=links,
+            requests=tuple(reqs),
+            providers=(),
+            name=f"{instance.name}-scenario-costs",
+        )
         qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
         terms[s] = qkd + km
     # term of position p in scenario i: its link's state, its request's key rate
     offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
-    state = sc.link_state[:, link]                        # (n, positions)
-    idx = offset[None, :] + inverse[:, owner]             # (n, positions)
+    state = sc.link_state[:, link]  # (n, positions)
+    idx = offset[None, :] + inverse[:, owner]  # (n, positions)
     out += terms[state, idx].sum(axis=1)
     return out
 
 
-def scenario_mean(instance: Instance, plan: Plan,
-                  scenarios: JointScenarios | np.ndarray) -> float:
+def scenario_mean(instance: Instance, plan: Plan, scenarios: JointScenarios | np.ndarray) -> float:
     """Average cost of ``plan`` over ``scenarios``, weighted by ``prob`` when enumerated.
 
     Over :func:`~qkdbench.evaluation.sampling.enumerate_scenarios` this is the
@@ -393,10 +439,15 @@ def scenario_mean(instance: Instance, plan: Plan,
     return float(math.fsum(sc.weights * costs))
 
 
-def out_of_sample(instance: Instance, plan: Plan, *, n_scenarios: int = 1000,
-                  seed: int | Sequence[int] = 0,
-                  scenarios: JointScenarios | np.ndarray | None = None,
-                  confidence: float = 0.95) -> Estimate:
+def out_of_sample(
+    instance: Instance,
+    plan: Plan,
+    *,
+    n_scenarios: int = 1000,
+    seed: int | Sequence[int] = 0,
+    scenarios: JointScenarios | np.ndarray | None = None,
+    confidence: float = 0.95,
+) -> Estimate:
     """Score a plan on a fresh seeded sample of joint scenarios, or on all of them.
 
     Parameters

@@ -8,16 +8,26 @@ computes the stochastic-programming figures (RP, EV/EEV, VSS, WS, EVPI).
 
 from .solver import SolverError, SolverOptions, SolverUnavailableError
 from .sp_milp import (
-                      FORMS,
-                      SPModel,
-                      SPResult,
-                      build_model,
-                      relaxation_bound,
-                      relaxed_plan,
-                      solve_model,
-                      solve_sp,
+    FORMS,
+    SPModel,
+    SPResult,
+    build_model,
+    relaxation_bound,
+    relaxed_plan,
+    solve_model,
+    solve_sp,
 )
 
-__all__ = ["FORMS", "SPModel", "SPResult", "SolverError", "SolverOptions",
-           "SolverUnavailableError", "build_model", "relaxation_bound", "relaxed_plan",
-           "solve_model", "solve_sp"]
+__all__ = [
+    "FORMS",
+    "SPModel",
+    "SPResult",
+    "SolverError",
+    "SolverOptions",
+    "SolverUnavailableError",
+    "build_model",
+    "relaxation_bound",
+    "relaxed_plan",
+    "solve_model",
+    "solve_sp",
+]

@@ -116,9 +116,18 @@ from ..utils.jsonsafe import finite_or_none
 from ..utils.registry import FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 
-__all__ = ["PricedCurves", "DualPoint", "LagrangianResult", "priced_curves",
-           "lagrangian_value", "lagrangian_bound", "improve_with_columns",
-           "reduced_cost_keep", "LagrangianPlanner", "BOUND_SOURCE"]
+__all__ = [
+    "PricedCurves",
+    "DualPoint",
+    "LagrangianResult",
+    "priced_curves",
+    "lagrangian_value",
+    "lagrangian_bound",
+    "improve_with_columns",
+    "reduced_cost_keep",
+    "LagrangianPlanner",
+    "BOUND_SOURCE",
+]
 
 #: How a bound from this module is labelled (``plan.stats["bound_source"]``).
 BOUND_SOURCE = "lagrangian"
@@ -208,15 +217,17 @@ def priced_curves(instance: Instance) -> PricedCurves:
     arcs = arc_table(instance)
     G, A = reps.size, arcs.n
     n_cls = s.n_classes
-    levels = [[np.unique(np.concatenate(([0], s.link_counts(c, f)[0])))
-               for c in range(n_cls)] for f in reps]
+    levels = [
+        [np.unique(np.concatenate(([0], s.link_counts(c, f)[0]))) for c in range(n_cls)]
+        for f in reps
+    ]
     K = max([lv.size for per in levels for lv in per], default=1)
     lv = np.zeros((G, n_cls, K))
     for g in range(G):
         for c in range(n_cls):
             v = levels[g][c].astype(float)
-            lv[g, c, :v.size] = v
-            lv[g, c, v.size:] = v[-1]
+            lv[g, c, : v.size] = v
+            lv[g, c, v.size :] = v[-1]
     per_arc = lv[:, s.arc_class, :] if A else np.zeros((G, 0, K))  # (G, A, K)
     y = np.minimum(_WY * per_arc, arcs.W_qkd.astype(float)[None, :, None])
     z = np.minimum(_WZ * per_arc, arcs.W_kml.astype(float)[None, :, None])
@@ -270,8 +281,9 @@ def _shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_s
                     c = 2 * i + 1
                     if c >= size:
                         break
-                    if c + 1 < size and (hk[c + 1] < hk[c] or
-                                         (hk[c + 1] == hk[c] and hn[c + 1] < hn[c])):
+                    if c + 1 < size and (
+                        hk[c + 1] < hk[c] or (hk[c + 1] == hk[c] and hn[c + 1] < hn[c])
+                    ):
                         c += 1
                     if hk[c] < lk or (hk[c] == lk and hn[c] < ln):
                         hk[i] = hk[c]
@@ -360,16 +372,26 @@ def _network(instance: Instance, group: np.ndarray) -> _Network:
     out_ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
     idx = instance.node_index
     src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
-    dst = np.asarray([-1 if r.is_anycast else idx[r.target] for r in instance.requests],
-                     dtype=np.int64)
+    dst = np.asarray(
+        [-1 if r.is_anycast else idx[r.target] for r in instance.requests], dtype=np.int64
+    )
     jobs: dict[tuple[int, int], int] = {}
     req_job = np.empty(instance.n_requests, dtype=np.int64)
     for f in range(instance.n_requests):
         req_job[f] = jobs.setdefault((int(group[f]), int(src[f])), len(jobs))
     keys = np.asarray(list(jobs), dtype=np.int64).reshape(-1, 2)
-    return _Network(n, out_ptr, order.astype(np.int64), arcs.head.astype(np.int64),
-                    arcs.tail.astype(np.int64), keys[:, 0].copy(), keys[:, 1].copy(),
-                    req_job, src, dst)
+    return _Network(
+        n,
+        out_ptr,
+        order.astype(np.int64),
+        arcs.head.astype(np.int64),
+        arcs.tail.astype(np.int64),
+        keys[:, 0].copy(),
+        keys[:, 1].copy(),
+        req_job,
+        src,
+        dst,
+    )
 
 
 # --------------------------------------------------------------------------- L(lam)
@@ -435,8 +457,9 @@ def _check_provider_prices(instance: Instance, mu: Any) -> np.ndarray:
     return np.where(pt.capacity >= 0, out, 0.0)
 
 
-def _target_costs(instance: Instance, net: _Network, dist: np.ndarray,
-                  mu: np.ndarray) -> np.ndarray:
+def _target_costs(
+    instance: Instance, net: _Network, dist: np.ndarray, mu: np.ndarray
+) -> np.ndarray:
     """Per target position: priced distance to its node + service cost + provider price."""
     pt = provider_table(instance)
     owner = np.repeat(np.arange(instance.n_requests), np.diff(pt.ptr))
@@ -450,7 +473,7 @@ def _first_min(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
     out = np.zeros(n, dtype=np.int64)
     counts = np.diff(ptr)
     for f in np.flatnonzero(counts > 1):
-        out[f] = int(np.argmin(values[ptr[f]:ptr[f + 1]]))
+        out[f] = int(np.argmin(values[ptr[f] : ptr[f + 1]]))
     return out
 
 
@@ -461,8 +484,14 @@ def _provider_load(instance: Instance, target: np.ndarray) -> np.ndarray:
     return np.bincount(prov[prov >= 0], minlength=len(pt.ids)).astype(float)
 
 
-def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd: np.ndarray,
-                   lam_km: np.ndarray, mu: np.ndarray | None = None) -> DualPoint:
+def _evaluate_dual(
+    instance: Instance,
+    cur: PricedCurves,
+    net: _Network,
+    lam_qkd: np.ndarray,
+    lam_km: np.ndarray,
+    mu: np.ndarray | None = None,
+) -> DualPoint:
     arcs = arc_table(instance)
     pt = provider_table(instance)
     F = instance.n_requests
@@ -472,10 +501,17 @@ def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd
     mu = np.zeros(len(pt.ids)) if mu is None else mu
     cap = np.where(pt.capacity >= 0, pt.capacity, 0).astype(float)
     if F == 0:
-        empty = PlanArrays(np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0),
-                           np.zeros(0), 0)
-        return DualPoint(-float(lam_qkd @ W_y + lam_km @ W_z + mu @ cap), empty, np.zeros(A),
-                         np.zeros(A), -W_y, -W_z)
+        empty = PlanArrays(
+            np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0
+        )
+        return DualPoint(
+            -float(lam_qkd @ W_y + lam_km @ W_z + mu @ cap),
+            empty,
+            np.zeros(A),
+            np.zeros(A),
+            -W_y,
+            -W_z,
+        )
     py = cur.cy + lam_qkd[None, :, None] * cur.y
     pz = cur.cz + lam_km[None, :, None] * cur.z
     ky = np.argmin(py, axis=2)  # first minimiser: the smallest reservation
@@ -485,33 +521,46 @@ def _evaluate_dual(instance: Instance, cur: PricedCurves, net: _Network, lam_qkd
     ystar = np.take_along_axis(cur.y, ky[..., None], 2)[..., 0]
     zstar = np.take_along_axis(cur.z, kz[..., None], 2)[..., 0]
     weight = wy + wz  # (G, A), non-negative
-    pred, dist = _shortest_path_trees(net.n_nodes, net.out_ptr, net.out_arc, net.head, weight,
-                                      net.job_row, net.job_source)
+    pred, dist = _shortest_path_trees(
+        net.n_nodes, net.out_ptr, net.out_arc, net.head, weight, net.job_row, net.job_source
+    )
     # each request's cheapest target (X3): priced path + service cost + provider price
     tcost = _target_costs(instance, net, dist, mu)
     target = _first_min(pt.ptr, tcost)
     chosen = pt.ptr[:-1] + target
-    ptr, path_arcs, bad = _trace_paths(pred, net.tail, net.req_job, net.req_source,
-                                       pt.node[chosen])
+    ptr, path_arcs, bad = _trace_paths(pred, net.tail, net.req_job, net.req_source, pt.node[chosen])
     if bad >= 0:  # Instance validation makes every target reachable; never silently wrong
         raise RuntimeError(f"request {instance.requests[bad].id!r}: no path found")
     g_of = np.repeat(cur.group, np.diff(ptr))
     yr = ystar[g_of, path_arcs]
     zr = zstar[g_of, path_arcs]
-    value = (math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_km @ W_z)
-             - float(mu @ cap))
+    value = math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_km @ W_z) - float(mu @ cap)
     use_y = np.bincount(path_arcs, weights=yr, minlength=A)
     use_z = np.bincount(path_arcs, weights=zr, minlength=A)
     load = _provider_load(instance, target)
     routing = PlanArrays(ptr, path_arcs, yr, zr, F, target if pt.active else None)
-    return DualPoint(value, routing, use_y, use_z, use_y - W_y, use_z - W_z, load,
-                     np.where(pt.capacity >= 0, load - cap, 0.0), tcost, pred)
+    return DualPoint(
+        value,
+        routing,
+        use_y,
+        use_z,
+        use_y - W_y,
+        use_z - W_z,
+        load,
+        np.where(pt.capacity >= 0, load - cap, 0.0),
+        tcost,
+        pred,
+    )
 
 
-def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
-                     lam_km: np.ndarray | None = None, *,
-                     curves: PricedCurves | None = None,
-                     mu: np.ndarray | None = None) -> DualPoint:
+def lagrangian_value(
+    instance: Instance,
+    lam_qkd: np.ndarray | None = None,
+    lam_km: np.ndarray | None = None,
+    *,
+    curves: PricedCurves | None = None,
+    mu: np.ndarray | None = None,
+) -> DualPoint:
     """Evaluate the Lagrangian dual function ``L(lam, mu)`` (a valid lower bound).
 
     Parameters
@@ -549,15 +598,17 @@ def lagrangian_value(instance: Instance, lam_qkd: np.ndarray | None = None,
     lq = _check_prices(lam_qkd, A, "lam_qkd")
     lk = _check_prices(lam_km, A, "lam_km")
     cur = curves if curves is not None else priced_curves(instance)
-    return _evaluate_dual(instance, cur, _network(instance, cur.group), lq, lk,
-                          _check_provider_prices(instance, mu))
+    return _evaluate_dual(
+        instance, cur, _network(instance, cur.group), lq, lk, _check_provider_prices(instance, mu)
+    )
 
 
 # --------------------------------------------------------------------------- pruning
 
 
-def _all_pairs_distances(n_nodes: int, tail: np.ndarray, head: np.ndarray,
-                         weight: np.ndarray) -> np.ndarray:
+def _all_pairs_distances(
+    n_nodes: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
     """Shortest-path distances between all nodes, per weight row (Floyd-Warshall), (G, N, N)."""
     G = weight.shape[0]
     dist = np.full((G, n_nodes, n_nodes), np.inf)
@@ -570,10 +621,17 @@ def _all_pairs_distances(n_nodes: int, tail: np.ndarray, head: np.ndarray,
     return dist
 
 
-def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
-                      lam_qkd: np.ndarray | None, lam_km: np.ndarray | None,
-                      upper_bound: float, *, curves: PricedCurves | None = None,
-                      mu: np.ndarray | None = None) -> np.ndarray:
+def reduced_cost_keep(
+    instance: Instance,
+    req: np.ndarray,
+    arc: np.ndarray,
+    lam_qkd: np.ndarray | None,
+    lam_km: np.ndarray | None,
+    upper_bound: float,
+    *,
+    curves: PricedCurves | None = None,
+    mu: np.ndarray | None = None,
+) -> np.ndarray:
     """Which (request, arc) pairs a plan costing at most ``upper_bound`` may use.
 
     The argument (Lagrangian reduced costs). For prices ``lam >= 0`` and any
@@ -666,8 +724,7 @@ def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
     extra[row, col] = pt.service_cost + price
     cap = np.where(pt.capacity >= 0, pt.capacity, 0).astype(float)
     sp = (dist[grp[:, None], src[:, None], tnode] + extra).min(axis=1)  # SP_f, per request
-    value = (math.fsum(sp) - float(lq @ arcs.W_qkd) - float(lk @ arcs.W_kml)
-             - float(m @ cap))
+    value = math.fsum(sp) - float(lq @ arcs.W_qkd) - float(lk @ arcs.W_kml) - float(m @ cap)
     g = grp[req]
     rest = (dist[g[:, None], arcs.head[arc][:, None], tnode[req]] + extra[req]).min(axis=1)
     through = dist[g, src[req], arcs.tail[arc]] + weight[g, arc] + rest
@@ -679,8 +736,9 @@ def reduced_cost_keep(instance: Instance, req: np.ndarray, arc: np.ndarray,
 # --------------------------------------------------------------------------- repair
 
 
-def _repair(instance: Instance, ladders: Ladders, group: np.ndarray,
-            routing: PlanArrays) -> PlanArrays:
+def _repair(
+    instance: Instance, ladders: Ladders, group: np.ndarray, routing: PlanArrays
+) -> PlanArrays:
     """The cost-minimal reservations for the routing's paths (water-filling per arc)."""
     arcs = arc_table(instance)
     A = arcs.n
@@ -688,12 +746,15 @@ def _repair(instance: Instance, ladders: Ladders, group: np.ndarray,
         return routing
     owner = np.repeat(group, np.diff(routing.ptr))
     pairs = owner * A + routing.arcs
-    y = waterfill(ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, routing.arcs,
-                  arcs.W_qkd.astype(float))
-    z = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, routing.arcs,
-                  arcs.W_kml.astype(float))
-    return PlanArrays(routing.ptr, routing.arcs, np.round(y), np.round(z), routing.n_requests,
-                      routing.target)
+    y = waterfill(
+        ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, routing.arcs, arcs.W_qkd.astype(float)
+    )
+    z = waterfill(
+        ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, routing.arcs, arcs.W_kml.astype(float)
+    )
+    return PlanArrays(
+        routing.ptr, routing.arcs, np.round(y), np.round(z), routing.n_requests, routing.target
+    )
 
 
 def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanArrays:
@@ -712,8 +773,9 @@ def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanA
     if not np.any(capped & (point.load > pt.capacity)):
         return point.routing
     target = assign_targets(instance, point.target_cost)
-    ptr, arcs, bad = _trace_paths(point.pred, net.tail, net.req_job, net.req_source,
-                                  pt.node[pt.ptr[:-1] + target])
+    ptr, arcs, bad = _trace_paths(
+        point.pred, net.tail, net.req_job, net.req_source, pt.node[pt.ptr[:-1] + target]
+    )
     if bad >= 0:
         raise RuntimeError(f"request {instance.requests[bad].id!r}: no path found")
     zeros = np.zeros(arcs.size)
@@ -794,17 +856,31 @@ class LagrangianResult:
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``)."""
         num = finite_or_none
-        return {"bound": num(self.bound), "bound_source": self.bound_source,
-                "iterations": self.iterations, "cost": num(self.cost), "gap": num(self.gap),
-                "stop": self.stop, "runtime_s": self.runtime_s, "setup_s": self.setup_s}
+        return {
+            "bound": num(self.bound),
+            "bound_source": self.bound_source,
+            "iterations": self.iterations,
+            "cost": num(self.cost),
+            "gap": num(self.gap),
+            "stop": self.stop,
+            "runtime_s": self.runtime_s,
+            "setup_s": self.setup_s,
+        }
 
 
-def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
-                     time_limit: float | None = None, theta: float = 1.0,
-                     patience: int = 20, gamma: float = 1.5, min_theta: float = 1e-5,
-                     tol: float = 1e-9,
-                     callback: Callable[[int, float, float], None] | None = None,
-                     clock: Stopwatch | None = None) -> LagrangianResult:
+def lagrangian_bound(
+    instance: Instance,
+    *,
+    iterations: int = 2000,
+    time_limit: float | None = None,
+    theta: float = 1.0,
+    patience: int = 20,
+    gamma: float = 1.5,
+    min_theta: float = 1e-5,
+    tol: float = 1e-9,
+    callback: Callable[[int, float, float], None] | None = None,
+    clock: Stopwatch | None = None,
+) -> LagrangianResult:
     """Maximise the Lagrangian dual of the capacity rows; keep the best bound and plan.
 
     Parameters
@@ -870,8 +946,8 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
             stop = "time_limit"
             break
         it += 1
-        mu[capped] = lam[2 * A:]
-        point = _evaluate_dual(instance, cur, net, lam[:A], lam[A:2 * A], mu)
+        mu[capped] = lam[2 * A :]
+        point = _evaluate_dual(instance, cur, net, lam[:A], lam[A : 2 * A], mu)
         if it == 1 or point.value > best_bound + 1e-12 * abs(best_bound):
             best_bound, best_lam = point.value, lam.copy()
             stall = 0
@@ -883,7 +959,7 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
             last_key, last_arcs = key, routing.arcs  # same paths, same repaired plan
             rptr = routing.ptr
             for f in range(instance.n_requests):
-                columns[f].setdefault(tuple(last_arcs[rptr[f]:rptr[f + 1]].tolist()), None)
+                columns[f].setdefault(tuple(last_arcs[rptr[f] : rptr[f + 1]].tolist()), None)
             plan = _repair(instance, ladders, cur.group, routing)
             cost = _plan_cost(instance, plan)
             if cost < best_cost:
@@ -894,8 +970,9 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
         if best_cost - best_bound <= tol * abs(best_cost):
             stop = "proven"
             break
-        g = np.concatenate((point.subgradient_qkd, point.subgradient_km,
-                            point.subgradient_provider[capped]))
+        g = np.concatenate(
+            (point.subgradient_qkd, point.subgradient_km, point.subgradient_provider[capped])
+        )
         g[(lam <= 0) & (g < 0)] = 0.0  # projected: these components cannot move
         if not np.any(g):
             stop = "stationary"
@@ -921,19 +998,35 @@ def lagrangian_bound(instance: Instance, *, iterations: int = 2000,
         best_cost = float(evaluate_batch(instance, best_plan).total[0])  # the evaluator's sum
     runtime = time.perf_counter() - start
     best_mu = np.zeros(len(pt.ids))
-    best_mu[capped] = best_lam[2 * A:]
-    return LagrangianResult(best_bound, BOUND_SOURCE, it, best_lam[:A].copy(),
-                            best_lam[A:2 * A].copy(), best_plan, best_cost,
-                            relative_gap(best_cost, best_bound), stop, runtime, setup_s,
-                            history, [tuple(c) for c in columns], best_mu)
+    best_mu[capped] = best_lam[2 * A :]
+    return LagrangianResult(
+        best_bound,
+        BOUND_SOURCE,
+        it,
+        best_lam[:A].copy(),
+        best_lam[A : 2 * A].copy(),
+        best_plan,
+        best_cost,
+        relative_gap(best_cost, best_bound),
+        stop,
+        runtime,
+        setup_s,
+        history,
+        [tuple(c) for c in columns],
+        best_mu,
+    )
 
 
 # --------------------------------------------------------------------------- improvement
 
 
-def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
-                         clock: Stopwatch | None = None,
-                         max_passes: int = 20) -> tuple[PlanArrays, dict]:
+def improve_with_columns(
+    instance: Instance,
+    plan: PlanArrays,
+    columns: list,
+    clock: Stopwatch | None = None,
+    max_passes: int = 20,
+) -> tuple[PlanArrays, dict]:
     """The greedy's improvement passes from ``plan``, over the priced paths seen.
 
     Each request's candidate routes are the distinct paths the dual ascent
@@ -955,20 +1048,25 @@ def improve_with_columns(instance: Instance, plan: PlanArrays, columns: list,
     arcs_of, paths_of, start, target_of = [], [], [], []
     chosen = plan.targets()
     for f in range(F):
-        mine = tuple(plan.arcs[plan.ptr[f]:plan.ptr[f + 1]].tolist())
+        mine = tuple(plan.arcs[plan.ptr[f] : plan.ptr[f + 1]].tolist())
         cols = list(columns[f]) if f < len(columns) else []
         if instance.requests[f].is_anycast:  # X3: keep the plan's target (and provider)
             cols = [c for c in cols if c and heads[c[-1]] == heads[mine[-1]]]
         if mine not in cols:
             cols.append(mine)
         arcs_of.append(tuple(np.asarray(c, dtype=np.int64) for c in cols))
-        paths_of.append(tuple(tuple([instance.nodes[tails[c[0]]]]
-                                    + [instance.nodes[heads[a]] for a in c]) for c in cols))
+        paths_of.append(
+            tuple(
+                tuple([instance.nodes[tails[c[0]]]] + [instance.nodes[heads[a]] for a in c])
+                for c in cols
+            )
+        )
         start.append(cols.index(mine))
         target_of.append((int(chosen[f]),) * len(cols))
     # the greedy's network moves (X1) route on the stand-alone arc costs: give the real ones
-    cands = Candidates(tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance),
-                       tuple(target_of))
+    cands = Candidates(
+        tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance), tuple(target_of)
+    )
     ladders = build_ladders(instance)
     state = GreedyState(instance, ladders, cands)
     for f in range(F):
@@ -1020,9 +1118,16 @@ class LagrangianPlanner:
     name = "lagrangian"
     supports = frozenset(FEATURES)
 
-    def __init__(self, iterations: int = 2000, theta: float = 1.0, patience: int = 20,
-                 gamma: float = 1.5, min_theta: float = 1e-5, improve: bool = True,
-                 max_passes: int = 20):
+    def __init__(
+        self,
+        iterations: int = 2000,
+        theta: float = 1.0,
+        patience: int = 20,
+        gamma: float = 1.5,
+        min_theta: float = 1e-5,
+        improve: bool = True,
+        max_passes: int = 20,
+    ):
         self.iterations = iterations
         self.improve = improve
         self.max_passes = max_passes
@@ -1031,32 +1136,52 @@ class LagrangianPlanner:
         self.gamma = gamma
         self.min_theta = min_theta
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Run the dual ascent with its primal heuristic; return the best plan found."""
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
-        res = lagrangian_bound(instance, iterations=self.iterations, theta=self.theta,
-                               patience=self.patience, gamma=self.gamma,
-                               min_theta=self.min_theta, clock=clock)
+        res = lagrangian_bound(
+            instance,
+            iterations=self.iterations,
+            theta=self.theta,
+            patience=self.patience,
+            gamma=self.gamma,
+            min_theta=self.min_theta,
+            clock=clock,
+        )
         best, cost = res.plan, res.cost
         info = {"passes": 0, "moves": 0, "stop_passes": "off"}
         tol = 1e-9 * abs(cost)
-        if (self.improve and best is not None and instance.n_requests > 1
-                and cost - res.bound > tol and not clock.expired()):
-            arrays, done = improve_with_columns(instance, best, res.columns, clock,
-                                                self.max_passes)
+        if (
+            self.improve
+            and best is not None
+            and instance.n_requests > 1
+            and cost - res.bound > tol
+            and not clock.expired()
+        ):
+            arrays, done = improve_with_columns(instance, best, res.columns, clock, self.max_passes)
             new_cost = float(evaluate_batch(instance, arrays).total[0])
-            info = {"passes": done["passes"], "moves": done["moves"],
-                    "stop_passes": done["stop"]}
+            info = {"passes": done["passes"], "moves": done["moves"], "stop_passes": done["stop"]}
             if new_cost < cost:
                 best, cost = arrays, new_cost
         tol = 1e-9 * abs(cost)
         status = "optimal" if cost - res.bound <= tol else "feasible"
-        stats = {"status": status, "objective": cost, "bound": res.bound,
-                 "bound_source": res.bound_source, "gap": relative_gap(cost, res.bound),
-                 "iterations": res.iterations, "stop": res.stop, "setup_s": res.setup_s,
-                 "dual_s": res.runtime_s, **info, "runtime_s": clock.elapsed, "seed": seed}
+        stats = {
+            "status": status,
+            "objective": cost,
+            "bound": res.bound,
+            "bound_source": res.bound_source,
+            "gap": relative_gap(cost, res.bound),
+            "iterations": res.iterations,
+            "stop": res.stop,
+            "setup_s": res.setup_s,
+            "dual_s": res.runtime_s,
+            **info,
+            "runtime_s": clock.elapsed,
+            "seed": seed,
+        }
         if best is None or instance.n_requests == 0:
             return Plan(instance.name, self.name, (), stats)
         return decode_plan(instance, best, self.name, stats)

@@ -73,17 +73,23 @@ class Milp:
         lo, hi = self.start[r], self.start[r + 1]
         return self.index[lo:hi], self.value[lo:hi]
 
-    def with_row(self, col: ArrayLike, value: ArrayLike, lower: float = -np.inf,
-                 upper: float = np.inf) -> Milp:
+    def with_row(
+        self, col: ArrayLike, value: ArrayLike, lower: float = -np.inf, upper: float = np.inf
+    ) -> Milp:
         """A copy with one more row ``lower <= sum(value * x[col]) <= upper``."""
         col = np.asarray(col, dtype=np.int32)
         value = np.broadcast_to(np.asarray(value, dtype=float), col.shape)
-        return Milp(self.cost, self.col_lower, self.col_upper, self.integer,
-                    np.append(self.row_lower, float(lower)),
-                    np.append(self.row_upper, float(upper)),
-                    np.append(self.start, self.start[-1] + col.size).astype(np.int32),
-                    np.concatenate([self.index, col]),
-                    np.concatenate([self.value, value]))
+        return Milp(
+            self.cost,
+            self.col_lower,
+            self.col_upper,
+            self.integer,
+            np.append(self.row_lower, float(lower)),
+            np.append(self.row_upper, float(upper)),
+            np.append(self.start, self.start[-1] + col.size).astype(np.int32),
+            np.concatenate([self.index, col]),
+            np.concatenate([self.value, value]),
+        )
 
 
 class MilpBuilder:
@@ -95,8 +101,7 @@ class MilpBuilder:
 
     def __init__(self) -> None:
         self._cols: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                               np.ndarray]] = []
+        self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._n = 0
         self._m = 0
 
@@ -105,8 +110,15 @@ class MilpBuilder:
         """Columns added so far."""
         return self._n
 
-    def add_cols(self, n: int, *, lower: ArrayLike = 0.0, upper: ArrayLike = np.inf,
-                 cost: ArrayLike = 0.0, integer: bool = False) -> np.ndarray:
+    def add_cols(
+        self,
+        n: int,
+        *,
+        lower: ArrayLike = 0.0,
+        upper: ArrayLike = np.inf,
+        cost: ArrayLike = 0.0,
+        integer: bool = False,
+    ) -> np.ndarray:
         """Add ``n`` columns; their indices.
 
         Parameters
@@ -120,17 +132,26 @@ class MilpBuilder:
         ndarray of int32
         """
         shape = (int(n),)
-        block = (np.broadcast_to(np.asarray(lower, dtype=float), shape),
-                 np.broadcast_to(np.asarray(upper, dtype=float), shape),
-                 np.broadcast_to(np.asarray(cost, dtype=float), shape),
-                 np.full(shape, bool(integer)))
+        block = (
+            np.broadcast_to(np.asarray(lower, dtype=float), shape),
+            np.broadcast_to(np.asarray(upper, dtype=float), shape),
+            np.broadcast_to(np.asarray(cost, dtype=float), shape),
+            np.full(shape, bool(integer)),
+        )
         self._cols.append(block)
         idx = np.arange(self._n, self._n + int(n), dtype=np.int32)
         self._n += int(n)
         return idx
 
-    def add_rows(self, *, lower: ArrayLike, upper: ArrayLike, row: ArrayLike, col: ArrayLike,
-                 value: ArrayLike) -> np.ndarray:
+    def add_rows(
+        self,
+        *,
+        lower: ArrayLike,
+        upper: ArrayLike,
+        row: ArrayLike,
+        col: ArrayLike,
+        value: ArrayLike,
+    ) -> np.ndarray:
         """Add a block of rows given by coordinates; their indices.
 
         Parameters
@@ -192,6 +213,14 @@ class MilpBuilder:
         counts = np.bincount(r, minlength=m)
         start = np.zeros(m + 1, dtype=np.int32)
         np.cumsum(counts, out=start[1:])
-        return Milp(np.ascontiguousarray(cost), np.ascontiguousarray(lower),
-                    np.ascontiguousarray(upper), np.ascontiguousarray(integer),
-                    rlo, rup, start, c[entry].astype(np.int32), v[entry])
+        return Milp(
+            np.ascontiguousarray(cost),
+            np.ascontiguousarray(lower),
+            np.ascontiguousarray(upper),
+            np.ascontiguousarray(integer),
+            rlo,
+            rup,
+            start,
+            c[entry].astype(np.int32),
+            v[entry],
+        )

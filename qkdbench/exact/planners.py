@@ -51,9 +51,15 @@ class ExactPlanner:
     proves_optimality = True
     supports = frozenset(FEATURES)
 
-    def __init__(self, gap_rel: float = 1e-6, threads: int | None = None,
-                 warm_start: Any = "relaxed", prune: bool = True, solver: str = "auto",
-                 msg: bool = False):
+    def __init__(
+        self,
+        gap_rel: float = 1e-6,
+        threads: int | None = None,
+        warm_start: Any = "relaxed",
+        prune: bool = True,
+        solver: str = "auto",
+        msg: bool = False,
+    ):
         self.gap_rel = gap_rel
         self.threads = threads
         self.warm_start = warm_start
@@ -61,8 +67,9 @@ class ExactPlanner:
         self.solver = solver
         self.msg = msg
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Solve ``instance`` to optimality (or until ``time_limit`` seconds).
 
         Raises
@@ -73,9 +80,19 @@ class ExactPlanner:
             If no solver is installed or the solver failed with no plan.
         """
         check_supports(self, instance)
-        return solve_sp(instance, self.form, time_limit=time_limit, gap_rel=self.gap_rel,
-                        threads=self.threads, warm_start=self.warm_start, prune=self.prune,
-                        msg=self.msg, solver=self.solver, planner=self.name, seed=seed).plan
+        return solve_sp(
+            instance,
+            self.form,
+            time_limit=time_limit,
+            gap_rel=self.gap_rel,
+            threads=self.threads,
+            warm_start=self.warm_start,
+            prune=self.prune,
+            msg=self.msg,
+            solver=self.solver,
+            planner=self.name,
+            seed=seed,
+        ).plan
 
 
 @register_planner("exact-extensive", origin="built-in")

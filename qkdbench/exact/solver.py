@@ -63,8 +63,16 @@ SOLVER_LOG_ENV = "QKDBENCH_SOLVER_LOG"
 
 
 # HiGHS model statuses that stop a MIP before optimality is proven.
-_LIMITS = ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt",
-           "kHighsInterrupt", "kObjectiveBound", "kObjectiveTarget", "kMemoryLimit")
+_LIMITS = (
+    "kTimeLimit",
+    "kIterationLimit",
+    "kSolutionLimit",
+    "kInterrupt",
+    "kHighsInterrupt",
+    "kObjectiveBound",
+    "kObjectiveTarget",
+    "kMemoryLimit",
+)
 _INFEASIBLE = ("kInfeasible", "kUnboundedOrInfeasible")
 
 
@@ -181,8 +189,9 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
     if has_solution:
         # a failure (e.g. kNotset under memory pressure, kSolveError) after HiGHS found an
         # integer-feasible solution: that solution is still a plan; say what happened
-        return "feasible", (f"HiGHS ended with status {name[1:] or name}; "
-                            "its best solution is returned")
+        return "feasible", (
+            f"HiGHS ended with status {name[1:] or name}; its best solution is returned"
+        )
     return "error", f"HiGHS ended with status {name[1:] or name}"
 
 
@@ -311,12 +320,14 @@ def new_highs(options: SolverOptions | None = None) -> Any:
             for sink in sinks:
                 sink.write(event.message)
                 sink.flush()
+
         h.cbLogging += write_log
     return h
 
 
-def run_highs(milp: Milp, options: SolverOptions,
-              warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+def run_highs(
+    milp: Milp, options: SolverOptions, warm_start: tuple[np.ndarray, np.ndarray] | None = None
+) -> SolverRun:
     """Solve ``milp`` with HiGHS.
 
     Parameters
@@ -356,8 +367,10 @@ def run_highs(milp: Milp, options: SolverOptions,
     lp.a_matrix_.index_ = milp.index
     lp.a_matrix_.value_ = milp.value
     if milp.integer.any():
-        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                           for i in milp.integer]
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in milp.integer
+        ]
     h.passModel(lp)
     if warm_start is not None and len(warm_start[0]):
         index = np.asarray(warm_start[0], dtype=np.int32)
@@ -373,9 +386,16 @@ def run_highs(milp: Milp, options: SolverOptions,
     if not milp.integer.any():  # an LP: HiGHS reports no MIP bound
         bound = objective if status == "optimal" else math.nan
         gap = 0.0 if status == "optimal" else math.nan
-    outcome = SolveOutcome(status, "highs", name, has_solution, objective,
-                           bound if math.isfinite(bound) else math.nan,
-                           gap if math.isfinite(gap) else math.nan, message)
+    outcome = SolveOutcome(
+        status,
+        "highs",
+        name,
+        has_solution,
+        objective,
+        bound if math.isfinite(bound) else math.nan,
+        gap if math.isfinite(gap) else math.nan,
+        message,
+    )
     values = np.asarray(h.getSolution().col_value, dtype=float) if has_solution else None
     return SolverRun(outcome, values, h)
 
@@ -394,30 +414,34 @@ def fix_and_resolve(run: SolverRun, columns: np.ndarray, values: np.ndarray) -> 
     idx = np.asarray(columns, dtype=np.int32)
     val = np.asarray(values, dtype=float)
     h.changeColsBounds(idx.size, idx, val, val)
-    h.changeColsIntegrality(idx.size, idx,
-                            np.full(idx.size, highspy.HighsVarType.kContinuous))
+    h.changeColsIntegrality(idx.size, idx, np.full(idx.size, highspy.HighsVarType.kContinuous))
     h.setOptionValue("time_limit", highspy.kHighsInf)
     h.run()
     lp_status = str(h.getModelStatus()).rsplit(".", 1)[-1]
     if lp_status != "kOptimal":
-        raise SolverError("the LP with the rounded integer solution did not solve to "
-                          f"optimality ({lp_status})")
+        raise SolverError(
+            f"the LP with the rounded integer solution did not solve to optimality ({lp_status})"
+        )
     return float(h.getInfo().objective_function_value)
 
 
-def run_cbc(milp: Milp, options: SolverOptions,
-            warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+def run_cbc(
+    milp: Milp, options: SolverOptions, warm_start: tuple[np.ndarray, np.ndarray] | None = None
+) -> SolverRun:
     """Solve ``milp`` with CBC through PuLP's public modelling API."""
     import pulp
 
     cbc = _cbc_class()
     prob = pulp.LpProblem("qkdbench", pulp.LpMinimize)
-    cols = [prob.add_variable(f"c{j}",
-                              None if not math.isfinite(lo) else float(lo),
-                              None if not math.isfinite(up) else float(up),
-                              "Integer" if integer else "Continuous")
-            for j, (lo, up, integer) in enumerate(zip(milp.col_lower, milp.col_upper,
-                                                      milp.integer))]
+    cols = [
+        prob.add_variable(
+            f"c{j}",
+            None if not math.isfinite(lo) else float(lo),
+            None if not math.isfinite(up) else float(up),
+            "Integer" if integer else "Continuous",
+        )
+        for j, (lo, up, integer) in enumerate(zip(milp.col_lower, milp.col_upper, milp.integer))
+    ]
     prob += pulp.lpSum(float(c) * cols[j] for j, c in enumerate(milp.cost) if c != 0)
     for r in range(milp.num_row):
         idx, val = milp.row(r)
@@ -457,14 +481,24 @@ def run_cbc(milp: Milp, options: SolverOptions,
     has = status in ("optimal", "feasible")
     values = np.asarray([v.varValue or 0.0 for v in cols], dtype=float) if has else None
     obj = float(milp.cost @ values) if values is not None else math.nan
-    outcome = SolveOutcome(status, "cbc", native, has, obj,
-                           obj if status == "optimal" else math.nan,
-                           0.0 if status == "optimal" else math.nan, msg)
+    outcome = SolveOutcome(
+        status,
+        "cbc",
+        native,
+        has,
+        obj,
+        obj if status == "optimal" else math.nan,
+        0.0 if status == "optimal" else math.nan,
+        msg,
+    )
     return SolverRun(outcome, values)
 
 
-def solve_milp(milp: Milp, options: SolverOptions | None = None,
-               warm_start: tuple[np.ndarray, np.ndarray] | None = None) -> SolverRun:
+def solve_milp(
+    milp: Milp,
+    options: SolverOptions | None = None,
+    warm_start: tuple[np.ndarray, np.ndarray] | None = None,
+) -> SolverRun:
     """Solve ``milp`` with the solver ``options.solver`` names.
 
     ``auto`` is HiGHS, and CBC only if highspy is not installed.
@@ -485,10 +519,12 @@ def solve_milp(milp: Milp, options: SolverOptions | None = None,
     elif choice in ("auto", "cbc") and cbc_available():
         name, run = "cbc", run_cbc
     else:
-        wanted = {"auto": "HiGHS (highspy) or CBC", "highs": "HiGHS (highspy)",
-                  "cbc": "CBC"}[choice]
-        raise SolverUnavailableError(f"no MILP solver available: install {wanted} "
-                                     "(pip install highspy)")
+        wanted = {"auto": "HiGHS (highspy) or CBC", "highs": "HiGHS (highspy)", "cbc": "CBC"}[
+            choice
+        ]
+        raise SolverUnavailableError(
+            f"no MILP solver available: install {wanted} (pip install highspy)"
+        )
     try:
         return run(milp, options, warm_start)
     except SolverError:

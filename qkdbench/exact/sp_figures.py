@@ -74,10 +74,12 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
     arcs = arc_table(scenario)
     owner = np.repeat(np.arange(scenario.n_requests), np.diff(arrays.ptr))
     pairs = owner * arcs.n + arrays.arcs
-    y = waterfill(ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, arrays.arcs,
-                  arcs.W_qkd.astype(float))
-    z = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs,
-                  arcs.W_kml.astype(float))
+    y = waterfill(
+        ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, arrays.arcs, arcs.W_qkd.astype(float)
+    )
+    z = waterfill(
+        ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs, arcs.W_kml.astype(float)
+    )
     # replace() keeps the chosen targets (X3) with the routes
     repaired = replace(arrays, yr=np.round(y), zr=np.round(z))
     return decode_plan(scenario, repaired, "rp-repaired")
@@ -134,24 +136,41 @@ class SPFigures:
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (non-finite numbers become ``None``)."""
         return {
-            "instance": self.instance, "rp": finite_or_none(self.rp),
-            "rp_bound": finite_or_none(self.rp_bound), "rp_status": self.rp_status,
-            "ev": finite_or_none(self.ev), "eev": finite_or_none(self.eev),
-            "vss": finite_or_none(self.vss), "ws": self.ws.to_dict(),
-            "ws_all_optimal": self.ws_all_optimal, "evpi": finite_or_none(self.evpi),
+            "instance": self.instance,
+            "rp": finite_or_none(self.rp),
+            "rp_bound": finite_or_none(self.rp_bound),
+            "rp_status": self.rp_status,
+            "ev": finite_or_none(self.ev),
+            "eev": finite_or_none(self.eev),
+            "vss": finite_or_none(self.vss),
+            "ws": self.ws.to_dict(),
+            "ws_all_optimal": self.ws_all_optimal,
+            "evpi": finite_or_none(self.evpi),
             "evpi_ci": [finite_or_none(self.evpi_lo), finite_or_none(self.evpi_hi)],
-            "rp_out_of_sample": (self.rp_out_of_sample.to_dict()
-                                 if self.rp_out_of_sample else None),
-            "ev_out_of_sample": (self.ev_out_of_sample.to_dict()
-                                 if self.ev_out_of_sample else None),
-            "n_scenarios": self.n_scenarios, "seed": self.seed, "runtime_s": self.runtime_s,
+            "rp_out_of_sample": (
+                self.rp_out_of_sample.to_dict() if self.rp_out_of_sample else None
+            ),
+            "ev_out_of_sample": (
+                self.ev_out_of_sample.to_dict() if self.ev_out_of_sample else None
+            ),
+            "n_scenarios": self.n_scenarios,
+            "seed": self.seed,
+            "runtime_s": self.runtime_s,
         }
 
 
-def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
-               confidence: float = 0.95, oos_scenarios: int = 1000,
-               form: str = "compact", time_limit: float | None = None,
-               gap_rel: float = 1e-6, rp: SPResult | None = None) -> SPFigures:
+def sp_figures(
+    instance: Instance,
+    *,
+    n_scenarios: int = 30,
+    seed: int = 0,
+    confidence: float = 0.95,
+    oos_scenarios: int = 1000,
+    form: str = "compact",
+    time_limit: float | None = None,
+    gap_rel: float = 1e-6,
+    rp: SPResult | None = None,
+) -> SPFigures:
     """Compute the SP figures of ``instance``.
 
     Parameters
@@ -207,14 +226,18 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
     if rp is None:
         rp = solve_sp(instance, planner="exact", **opts)
     ev_res = solve_sp(mean_value_instance(instance), planner="exact-ev", **opts)
-    eev = evaluate(instance, ev_res.plan).total if ev_res.status in ("optimal", "feasible") \
+    eev = (
+        evaluate(instance, ev_res.plan).total
+        if ev_res.status in ("optimal", "feasible")
         else math.nan
+    )
     scenarios = sample_joint_scenarios(instance, n_scenarios, seed)
     ws_values, ws_optimal = [], True
     for k in range(n_scenarios):
         scenario = scenario_instance(instance, scenarios.scenario(k), f"{instance.name}-ws{k}")
-        res = solve_sp(scenario, planner="exact-ws",
-                       warm_start=scenario_start(scenario, rp.plan), **opts)
+        res = solve_sp(
+            scenario, planner="exact-ws", warm_start=scenario_start(scenario, rp.plan), **opts
+        )
         ws_values.append(res.objective)
         ws_optimal &= res.status == "optimal"
     ws = mean_ci(ws_values, confidence)
@@ -223,13 +246,24 @@ def sp_figures(instance: Instance, *, n_scenarios: int = 30, seed: int = 0,
         fresh = sample_joint_scenarios(instance, oos_scenarios, [seed, 1])
         rp_oos = out_of_sample(instance, rp.plan, scenarios=fresh, confidence=confidence)
         if ev_res.plan.routes:
-            ev_oos = out_of_sample(instance, ev_res.plan, scenarios=fresh,
-                                   confidence=confidence)
+            ev_oos = out_of_sample(instance, ev_res.plan, scenarios=fresh, confidence=confidence)
     return SPFigures(
-        instance=instance.name, rp=rp.objective, rp_bound=rp.bound, rp_status=rp.status,
-        ev=ev_res.objective, eev=eev, vss=eev - rp.objective, ws=ws,
-        ws_all_optimal=ws_optimal, evpi=rp.objective - ws.mean,
-        evpi_lo=rp.objective - ws.hi, evpi_hi=rp.objective - ws.lo,
-        rp_out_of_sample=rp_oos, ev_out_of_sample=ev_oos, n_scenarios=n_scenarios,
-        seed=seed, runtime_s=time.perf_counter() - t0,
-        details={"rp_plan": rp.plan, "ev_plan": ev_res.plan, "ws_values": ws_values})
+        instance=instance.name,
+        rp=rp.objective,
+        rp_bound=rp.bound,
+        rp_status=rp.status,
+        ev=ev_res.objective,
+        eev=eev,
+        vss=eev - rp.objective,
+        ws=ws,
+        ws_all_optimal=ws_optimal,
+        evpi=rp.objective - ws.mean,
+        evpi_lo=rp.objective - ws.hi,
+        evpi_hi=rp.objective - ws.lo,
+        rp_out_of_sample=rp_oos,
+        ev_out_of_sample=ev_oos,
+        n_scenarios=n_scenarios,
+        seed=seed,
+        runtime_s=time.perf_counter() - t0,
+        details={"rp_plan": rp.plan, "ev_plan": ev_res.plan, "ws_values": ws_values},
+    )

@@ -170,8 +170,9 @@ def _sink_costs(instance: Instance, f: int, dist: Mapping[int, float]) -> np.nda
     return np.asarray([dist.get(int(n), math.inf) for n in pt.node[sl]]) + pt.service_cost[sl]
 
 
-def _relaxed_paths(instance: Instance, pairs: CostCurves
-                   ) -> tuple[list[float], list[list[int]], list[int]]:
+def _relaxed_paths(
+    instance: Instance, pairs: CostCurves
+) -> tuple[list[float], list[list[int]], list[int]]:
     """Per request: capacity-free optimal cost, its pair indices along the path, its target.
 
     The target is a position in the request's ``sinks`` (X3: the cheapest by
@@ -184,10 +185,16 @@ def _relaxed_paths(instance: Instance, pairs: CostCurves
     order = np.argsort(pairs.req, kind="stable")
     bounds = np.searchsorted(pairs.req[order], np.arange(instance.n_requests + 1))
     for f, r in enumerate(instance.requests):
-        sel = order[bounds[f]:bounds[f + 1]]
+        sel = order[bounds[f] : bounds[f + 1]]
         g = nx.DiGraph()
-        g.add_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
-                          {"w": float(weight[i]), "pair": int(i)}) for i in sel)
+        g.add_edges_from(
+            (
+                int(tails[pairs.arc[i]]),
+                int(heads[pairs.arc[i]]),
+                {"w": float(weight[i]), "pair": int(i)},
+            )
+            for i in sel
+        )
         src = instance.node_index[r.source]
         dist, route = nx.single_source_dijkstra(g, src, weight="w")
         total = _sink_costs(instance, f, dist)
@@ -199,8 +206,9 @@ def _relaxed_paths(instance: Instance, pairs: CostCurves
     return costs, paths, chosen
 
 
-def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
-                 clock: Any = None) -> Plan:
+def relaxed_plan(
+    instance: Instance, planner: str = "relaxed", passes: int = 3, clock: Any = None
+) -> Plan:
     """A feasible plan by capacity-aware rerouting; the exact solver's warm start.
 
     Requests are routed one at a time on a shortest path whose arc weights
@@ -238,27 +246,31 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
         weight = pairs.least_cost()
         for f in range(instance.n_requests):
             if instance.requests[f].is_anycast:
-                sel = order[bounds[f]:bounds[f + 1]]
+                sel = order[bounds[f] : bounds[f + 1]]
                 g = nx.DiGraph()
-                g.add_edges_from((int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]),
-                                  {"w": float(weight[i])}) for i in sel)
+                g.add_edges_from(
+                    (int(tails[pairs.arc[i]]), int(heads[pairs.arc[i]]), {"w": float(weight[i])})
+                    for i in sel
+                )
                 dist = nx.single_source_dijkstra_path_length(
-                    g, instance.node_index[instance.requests[f].source], weight="w")
-                cost[pt.ptr[f]:pt.ptr[f + 1]] = _sink_costs(instance, f, dist)
+                    g, instance.node_index[instance.requests[f].source], weight="w"
+                )
+                cost[pt.ptr[f] : pt.ptr[f + 1]] = _sink_costs(instance, f, dist)
             else:
                 cost[pt.ptr[f]] = 0.0
         sink = assign_targets(instance, cost)
 
     def route(f: int, allowed: list[int]) -> tuple[list[tuple[int, float, float]], int]:
-        sel = order[bounds[f]:bounds[f + 1]]
+        sel = order[bounds[f] : bounds[f + 1]]
         a = pairs.arc[sel]
         y = np.minimum(ny[sel], free_y[a])
         z = np.minimum(nz[sel], free_z[a])
         cy, cz = pair_costs(instance, pairs.req[sel], a, y, z)
         g = nx.DiGraph()
-        g.add_edges_from((int(tails[a[k]]), int(heads[a[k]]), {"w": float(cy[k] + cz[k]),
-                                                                "k": k})
-                         for k in range(sel.size))
+        g.add_edges_from(
+            (int(tails[a[k]]), int(heads[a[k]]), {"w": float(cy[k] + cz[k]), "k": k})
+            for k in range(sel.size)
+        )
         r = instance.requests[f]
         dist, paths = nx.single_source_dijkstra(g, instance.node_index[r.source], weight="w")
         total = _sink_costs(instance, f, dist)
@@ -281,9 +293,12 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
     def room(f: int) -> list[int]:
         """Targets of ``f`` whose provider can take it (``f`` taken out)."""
         n = pt.ptr[f + 1] - pt.ptr[f]
-        provs = pt.provider[pt.ptr[f]:pt.ptr[f + 1]]
-        return [k for k in range(n) if provs[k] < 0 or pt.capacity[provs[k]] < 0
-                or load[provs[k]] < pt.capacity[provs[k]]]
+        provs = pt.provider[pt.ptr[f] : pt.ptr[f + 1]]
+        return [
+            k
+            for k in range(n)
+            if provs[k] < 0 or pt.capacity[provs[k]] < 0 or load[provs[k]] < pt.capacity[provs[k]]
+        ]
 
     for f in range(instance.n_requests):
         chosen[f], sink[f] = route(f, [int(sink[f])])
@@ -297,14 +312,17 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
             take(f, 1)
     # with the routes fixed, share each arc's capacity optimally (separable convex)
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc))}
-    entries = [(f, k, a) for f in range(instance.n_requests)
-               for k, (a, _, _) in enumerate(chosen[f])]
+    entries = [
+        (f, k, a) for f in range(instance.n_requests) for k, (a, _, _) in enumerate(chosen[f])
+    ]
     pair_ids = np.asarray([where[(f, a)] for f, _, a in entries], dtype=np.int64)
     groups = np.asarray([a for _, _, a in entries], dtype=np.int64)
     res_y = [[0] * len(c) for c in chosen]
     res_z = [[0] * len(c) for c in chosen]
-    for values, width, cap, out in ((pairs.qkd, _WY, arcs.W_qkd, res_y),
-                                    (pairs.km, _WZ, arcs.W_kml, res_z)):
+    for values, width, cap, out in (
+        (pairs.qkd, _WY, arcs.W_qkd, res_y),
+        (pairs.km, _WZ, arcs.W_kml, res_z),
+    ):
         ptr, length, ben = ladder_segments(pairs.ptr, width * pairs.levels, values)
         shares = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))
         for (f, k, _), t in zip(entries, shares):
@@ -312,8 +330,11 @@ def relaxed_plan(instance: Instance, planner: str = "relaxed", passes: int = 3,
     routes = []
     for f, r in enumerate(instance.requests):
         path = [r.source] + [instance.nodes[heads[a]] for a, _, _ in chosen[f]]
-        routes.append(Route(r.id, tuple(path), tuple(res_y[f]), tuple(res_z[f]),
-                            r.sinks[int(sink[f])].provider))
+        routes.append(
+            Route(
+                r.id, tuple(path), tuple(res_y[f]), tuple(res_z[f]), r.sinks[int(sink[f])].provider
+            )
+        )
     return Plan(instance.name, planner, tuple(routes), {"status": "heuristic"})
 
 
@@ -379,8 +400,7 @@ def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact")
         nnz += 10 * points
     pt = provider_table(instance)
     if pt.active:  # X3: a choice binary per target, its choice, flow, out and capacity rows
-        n_w = int(sum(np.diff(pt.ptr)[f] for f, r in enumerate(instance.requests)
-                      if r.is_anycast))
+        n_w = int(sum(np.diff(pt.ptr)[f] for f, r in enumerate(instance.requests) if r.is_anycast))
         cols += n_w
         rows += instance.n_requests + len(pt.ids) + n_w
         nnz += 4 * n_w
@@ -456,18 +476,30 @@ def _names(prefix: str, *parts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _link_rows(b: MilpBuilder, x: np.ndarray, y: np.ndarray, z: np.ndarray,
-               y_ub: np.ndarray, z_ub: np.ndarray) -> None:
+def _link_rows(
+    b: MilpBuilder, x: np.ndarray, y: np.ndarray, z: np.ndarray, y_ub: np.ndarray, z_ub: np.ndarray
+) -> None:
     """``y <= y_ub x`` and ``z <= z_ub x``, two rows per pair."""
     n = x.size
-    col = np.stack([np.stack([y, x], 1), np.stack([z, x], 1)], 1)       # (n, 2, 2)
+    col = np.stack([np.stack([y, x], 1), np.stack([z, x], 1)], 1)  # (n, 2, 2)
     val = np.stack([np.stack([np.ones(n), -y_ub], 1), np.stack([np.ones(n), -z_ub], 1)], 1)
-    b.add_rows(lower=np.full(2 * n, -np.inf), upper=0.0, row=np.repeat(np.arange(2 * n), 2),
-               col=col.ravel(), value=val.ravel())
+    b.add_rows(
+        lower=np.full(2 * n, -np.inf),
+        upper=0.0,
+        row=np.repeat(np.arange(2 * n), 2),
+        col=col.ravel(),
+        value=val.ravel(),
+    )
 
 
-def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z: np.ndarray,
-              names: list[np.ndarray]) -> None:
+def _cut_rows(
+    b: MilpBuilder,
+    pairs: CostCurves,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    names: list[np.ndarray],
+) -> None:
     """Epigraph variables and one cut per linear piece of each pair's expected cost."""
     n = pairs.n
     counts = np.diff(pairs.ptr)
@@ -479,8 +511,10 @@ def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z
     single = pairs.ptr[:-1][counts == 1]
     rows, cols, vals = [], [], []
     shifts: tuple[Any, Any] = (np.zeros(n, np.int64), per_kind)
-    for shift, kind, var, width, values in ((shifts[0], "y", y, _WY, pairs.qkd),
-                                             (shifts[1], "z", z, _WZ, pairs.km)):
+    for shift, kind, var, width, values in (
+        (shifts[0], "y", y, _WY, pairs.qkd),
+        (shifts[1], "z", z, _WZ, pairs.km),
+    ):
         theta = b.add_cols(n, lower=0.0, cost=1.0)
         names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
         i = pair_of[seg]
@@ -492,15 +526,32 @@ def _cut_rows(b: MilpBuilder, pairs: CostCurves, x: np.ndarray, y: np.ndarray, z
         # entries in the order theta, x, reservation within each row
         rows += [r_seg, r_one, r_seg, r_one, r_seg]
         cols += [theta[i], theta[i1], x[i], x[i1], var[i]]
-        vals += [np.ones(seg.size), np.ones(single.size), -(values[seg] - slope * lo_b),
-                 -values[single], -slope]
+        vals += [
+            np.ones(seg.size),
+            np.ones(single.size),
+            -(values[seg] - slope * lo_b),
+            -values[single],
+            -slope,
+        ]
     m = int(2 * per_kind.sum())
-    b.add_rows(lower=np.zeros(m), upper=np.inf, row=np.concatenate(rows),
-               col=np.concatenate(cols), value=np.concatenate(vals))
+    b.add_rows(
+        lower=np.zeros(m),
+        upper=np.inf,
+        row=np.concatenate(rows),
+        col=np.concatenate(cols),
+        value=np.concatenate(vals),
+    )
 
 
-def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
-                   y: np.ndarray, z: np.ndarray, names: list[np.ndarray]) -> None:
+def _scenario_rows(
+    b: MilpBuilder,
+    instance: Instance,
+    pairs: CostCurves,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    names: list[np.ndarray],
+) -> None:
     """The extensive form's used / on-demand wavelengths per scenario of each pair.
 
     A pair's scenarios are the values of its QKD-link count ``P`` (the product of
@@ -511,8 +562,9 @@ def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.
     start = sup.lptr[cls, pairs.req]
     per_pair = sup.lptr[cls, pairs.req + 1] - start
     pair_of = np.repeat(np.arange(pairs.n), per_pair)
-    s = start[pair_of] + (np.arange(pair_of.size)
-                          - np.repeat(np.cumsum(per_pair) - per_pair, per_pair))
+    s = start[pair_of] + (
+        np.arange(pair_of.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    )
     a = pairs.arc[pair_of]
     need = sup.links[s].astype(float)
     keep = need != 0
@@ -533,12 +585,23 @@ def _scenario_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.
         vals += [np.ones(e), -np.ones(e), np.ones(e), np.ones(e), -width * need]
     lower = np.tile([-np.inf, 0.0], 2 * e)
     upper = np.tile([0.0, np.inf], 2 * e)
-    b.add_rows(lower=lower, upper=upper, row=np.concatenate(rows), col=np.concatenate(cols),
-               value=np.concatenate(vals))
+    b.add_rows(
+        lower=lower,
+        upper=upper,
+        row=np.concatenate(rows),
+        col=np.concatenate(cols),
+        value=np.concatenate(vals),
+    )
 
 
-def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
-                  w: np.ndarray, w_pos: np.ndarray) -> None:
+def _routing_rows(
+    b: MilpBuilder,
+    instance: Instance,
+    pairs: CostCurves,
+    x: np.ndarray,
+    w: np.ndarray,
+    w_pos: np.ndarray,
+) -> None:
     """Flow conservation and at most one outgoing arc per node, per request.
 
     For a request with targets (X3) the sinks are weighted by the choice
@@ -571,8 +634,7 @@ def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.n
     req, node = keys // n_nodes, keys % n_nodes
     idx = instance.node_index
     src = np.asarray([idx[r.source] for r in instance.requests], np.int64)
-    dst = np.asarray([-1 if r.is_anycast else idx[r.target] for r in instance.requests],
-                     np.int64)
+    dst = np.asarray([-1 if r.is_anycast else idx[r.target] for r in instance.requests], np.int64)
     rhs = np.where(node == src[req], 1.0, np.where(node == dst[req], -1.0, 0.0))
     lower[flow_row] = upper[flow_row] = rhs
     has_out = flow_row[need_out] + 1
@@ -583,16 +645,26 @@ def _routing_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.n
     k_w = np.searchsorted(keys, key_w)
     r_w = flow_row[k_w]
     w_out = need_out[k_w]
-    b.add_rows(lower=lower, upper=upper,
-               row=np.concatenate([r_out, r_in, r_out[multi] + 1, r_w, r_w[w_out] + 1]),
-               col=np.concatenate([x, x, x[multi], w, w[w_out]]),
-               value=np.concatenate([np.ones(x.size), -np.ones(x.size),
-                                     np.ones(int(multi.sum())), np.ones(w.size),
-                                     np.ones(int(w_out.sum()))]))
+    b.add_rows(
+        lower=lower,
+        upper=upper,
+        row=np.concatenate([r_out, r_in, r_out[multi] + 1, r_w, r_w[w_out] + 1]),
+        col=np.concatenate([x, x, x[multi], w, w[w_out]]),
+        value=np.concatenate(
+            [
+                np.ones(x.size),
+                -np.ones(x.size),
+                np.ones(int(multi.sum())),
+                np.ones(w.size),
+                np.ones(int(w_out.sum())),
+            ]
+        ),
+    )
 
 
-def _provider_rows(b: MilpBuilder, instance: Instance,
-                   names: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _provider_rows(
+    b: MilpBuilder, instance: Instance, names: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Target-choice binaries of the requests with targets (X3) and their rows.
 
     One binary ``w`` per target, priced at its service cost; ``sum w = 1`` per
@@ -600,12 +672,15 @@ def _provider_rows(b: MilpBuilder, instance: Instance,
     capacity. Returns the columns and their target positions.
     """
     pt = provider_table(instance)
-    w_pos = np.concatenate([np.arange(pt.ptr[f], pt.ptr[f + 1])
-                            for f, r in enumerate(instance.requests) if r.is_anycast]
-                           ).astype(np.int64)
+    w_pos = np.concatenate(
+        [
+            np.arange(pt.ptr[f], pt.ptr[f + 1])
+            for f, r in enumerate(instance.requests)
+            if r.is_anycast
+        ]
+    ).astype(np.int64)
     w_req = np.searchsorted(pt.ptr, w_pos, side="right") - 1
-    w = b.add_cols(w_pos.size, lower=0.0, upper=1.0, cost=pt.service_cost[w_pos],
-                   integer=True)
+    w = b.add_cols(w_pos.size, lower=0.0, upper=1.0, cost=pt.service_cost[w_pos], integer=True)
     names.append(_names("w_", w_req, w_pos))
     reqs, rank = np.unique(w_req, return_inverse=True)
     b.add_rows(lower=np.ones(reqs.size), upper=1.0, row=rank, col=w, value=1.0)
@@ -614,25 +689,36 @@ def _provider_rows(b: MilpBuilder, instance: Instance,
     sel = np.flatnonzero(np.isin(prov, capped))
     if sel.size:
         used, prow = np.unique(prov[sel], return_inverse=True)
-        b.add_rows(lower=np.full(used.size, -np.inf), upper=pt.capacity[used].astype(float),
-                   row=prow, col=w[sel], value=1.0)
+        b.add_rows(
+            lower=np.full(used.size, -np.inf),
+            upper=pt.capacity[used].astype(float),
+            row=prow,
+            col=w[sel],
+            value=1.0,
+        )
     return w, w_pos
 
 
-def _capacity_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.ndarray,
-                   z: np.ndarray) -> None:
+def _capacity_rows(
+    b: MilpBuilder, instance: Instance, pairs: CostCurves, y: np.ndarray, z: np.ndarray
+) -> None:
     """The arc reservation capacities, a QKD and a KM row per arc in use."""
     arcs = arc_table(instance)
     used = np.unique(pairs.arc)
     rank = np.searchsorted(used, pairs.arc)
     upper = np.stack([arcs.W_qkd[used], arcs.W_kml[used]], 1).astype(float).ravel()
-    b.add_rows(lower=np.full(upper.size, -np.inf), upper=upper,
-               row=np.concatenate([2 * rank, 2 * rank + 1]), col=np.concatenate([y, z]),
-               value=1.0)
+    b.add_rows(
+        lower=np.full(upper.size, -np.inf),
+        upper=upper,
+        row=np.concatenate([2 * rank, 2 * rank + 1]),
+        col=np.concatenate([y, z]),
+        value=1.0,
+    )
 
 
-def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray,
-                       names: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+def _fixed_charge_rows(
+    b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray, names: list[np.ndarray]
+) -> tuple[np.ndarray, ...]:
     """Binaries ``u_l``, ``v_n`` (X1) with the strong linking rows; their columns and ids."""
     fc = fixed_charges(instance)
     arcs = arc_table(instance)
@@ -641,9 +727,11 @@ def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x:
     u = b.add_cols(links.size, lower=0.0, upper=1.0, cost=fc.link[links], integer=True)
     names.append(_names("u_", links))
     sel = np.flatnonzero(fc.link[link] > 0)
-    rows_r, rows_c, rows_v = [np.arange(sel.size)] * 2, [x[sel], u[np.searchsorted(links,
-                                                                                 link[sel])]], \
-        [np.ones(sel.size), -np.ones(sel.size)]
+    rows_r, rows_c, rows_v = (
+        [np.arange(sel.size)] * 2,
+        [x[sel], u[np.searchsorted(links, link[sel])]],
+        [np.ones(sel.size), -np.ones(sel.size)],
+    )
     n_rows = sel.size
     ends = np.concatenate([arcs.tail[pairs.arc], arcs.head[pairs.arc]])
     pair2 = np.concatenate([np.arange(pairs.n), np.arange(pairs.n)])
@@ -659,25 +747,39 @@ def _fixed_charge_rows(b: MilpBuilder, instance: Instance, pairs: CostCurves, x:
     rows_v += [np.ones(sel2.size), -np.ones(sel2.size)]
     n_rows += sel2.size
     if n_rows:
-        b.add_rows(lower=np.full(n_rows, -np.inf), upper=0.0, row=np.concatenate(rows_r),
-                   col=np.concatenate(rows_c), value=np.concatenate(rows_v))
+        b.add_rows(
+            lower=np.full(n_rows, -np.inf),
+            upper=0.0,
+            row=np.concatenate(rows_r),
+            col=np.concatenate(rows_c),
+            value=np.concatenate(rows_v),
+        )
     return u, links, v, nodes
 
 
-def _pruned(instance: Instance, pairs: CostCurves, upper_bound: float,
-            prices: tuple | None) -> CostCurves:
+def _pruned(
+    instance: Instance, pairs: CostCurves, upper_bound: float, prices: tuple | None
+) -> CostCurves:
     """The pairs a plan costing at most ``upper_bound`` may use (capacity-free and priced)."""
     from .lagrangian import reduced_cost_keep
 
     keep = reduced_cost_keep(instance, pairs.req, pairs.arc, None, None, upper_bound)
     if prices is not None:
-        keep &= reduced_cost_keep(instance, pairs.req, pairs.arc, prices[0], prices[1],
-                                  upper_bound, mu=prices[2] if len(prices) > 2 else None)
+        keep &= reduced_cost_keep(
+            instance,
+            pairs.req,
+            pairs.arc,
+            prices[0],
+            prices[1],
+            upper_bound,
+            mu=prices[2] if len(prices) > 2 else None,
+        )
     return pairs.subset(keep)
 
 
-def _check_memory(instance: Instance, pairs: CostCurves, form: str, limit: float | None,
-                  n_all: int) -> None:
+def _check_memory(
+    instance: Instance, pairs: CostCurves, form: str, limit: float | None, n_all: int
+) -> None:
     if limit is None:
         return
     size = estimate_model(instance, pairs, form)
@@ -686,12 +788,18 @@ def _check_memory(instance: Instance, pairs: CostCurves, form: str, limit: float
             f"the {form} model of {instance.name} would need about {size.gigabytes:.1f} GB "
             f"({size.nonzeros:,} nonzeros, {size.columns:,} columns, {size.pairs:,} of "
             f"{n_all:,} (request, arc) pairs after pruning), above the {limit:g} GB limit "
-            "(memory_limit_gb); use a heuristic or the lagrangian planner")
+            "(memory_limit_gb); use a heuristic or the lagrangian planner"
+        )
 
 
-def build_model(instance: Instance, form: str = "compact", *,
-                upper_bound: float | None = None, prices: tuple | None = None,
-                memory_limit_gb: float | None = None) -> SPModel:
+def build_model(
+    instance: Instance,
+    form: str = "compact",
+    *,
+    upper_bound: float | None = None,
+    prices: tuple | None = None,
+    memory_limit_gb: float | None = None,
+) -> SPModel:
     """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
 
     Parameters
@@ -773,9 +881,26 @@ def build_model(instance: Instance, form: str = "compact", *,
     milp = b.build(col_order=order)
     new = np.empty(b.num_col, dtype=np.int32)
     new[order if order is not None else slice(None)] = np.arange(b.num_col, dtype=np.int32)
-    return SPModel(instance, form, milp, pairs.req, pairs.arc, new[x], new[y], new[z],
-                   y_ub, z_ub, time.perf_counter() - t0, n_all, new[u], u_link, new[v], v_node,
-                   new[w], w_pos)
+    return SPModel(
+        instance,
+        form,
+        milp,
+        pairs.req,
+        pairs.arc,
+        new[x],
+        new[y],
+        new[z],
+        y_ub,
+        z_ub,
+        time.perf_counter() - t0,
+        n_all,
+        new[u],
+        u_link,
+        new[v],
+        v_node,
+        new[w],
+        w_pos,
+    )
 
 
 # --------------------------------------------------------------------------- solving
@@ -821,11 +946,20 @@ class SPResult:
     def to_dict(self) -> dict[str, Any]:
         """The plain-JSON fields (without the plan)."""
         num = finite_or_none
-        return {"status": self.status, "objective": num(self.objective),
-                "bound": num(self.bound), "gap": num(self.gap), "build_s": self.build_s,
-                "solve_s": self.solve_s, "runtime_s": self.runtime_s, "form": self.form,
-                "solver": self.solver, "native_status": self.native_status,
-                "message": self.message, **dict(self.extra)}
+        return {
+            "status": self.status,
+            "objective": num(self.objective),
+            "bound": num(self.bound),
+            "gap": num(self.gap),
+            "build_s": self.build_s,
+            "solve_s": self.solve_s,
+            "runtime_s": self.runtime_s,
+            "form": self.form,
+            "solver": self.solver,
+            "native_status": self.native_status,
+            "message": self.message,
+            **dict(self.extra),
+        }
 
 
 def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
@@ -842,8 +976,10 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         for a, yq, zk in zip(inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km):
             i = where.get((f, a))
             if i is None:
-                raise ValueError(f"warm-start route of {route.request_id!r} uses arc {a} "
-                                 "that cannot lie on a simple path of the request")
+                raise ValueError(
+                    f"warm-start route of {route.request_id!r} uses arc {a} "
+                    "that cannot lie on a simple path of the request"
+                )
             xv[i] = 1.0
             yv[i] = float(min(max(round(yq), 0), model.y_ub[i]))
             zv[i] = float(min(max(round(zk), 0), model.z_ub[i]))
@@ -867,8 +1003,14 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     return model.integer_cols, np.concatenate([xv, yv, zv, uv, vv, wv])
 
 
-def _decode(model: SPModel, xv: np.ndarray, yv: np.ndarray, zv: np.ndarray,
-            planner: str, wv: np.ndarray | None = None) -> tuple[Route, ...]:
+def _decode(
+    model: SPModel,
+    xv: np.ndarray,
+    yv: np.ndarray,
+    zv: np.ndarray,
+    planner: str,
+    wv: np.ndarray | None = None,
+) -> tuple[Route, ...]:
     """The routes of a rounded solution: each request's path from its source.
 
     A request with targets (X3) ends at the node of the target whose choice
@@ -919,9 +1061,17 @@ def capacity_free_bound(instance: Instance) -> float:
     return float(lagrangian_value(instance).value)
 
 
-def _incumbent_result(model: SPModel | tuple[Instance, str], plan: Plan | None, planner: str,
-                      t0: float, message: str, native: str, *, solver_bound: float = math.nan,
-                      solver: str = "") -> SPResult | None:
+def _incumbent_result(
+    model: SPModel | tuple[Instance, str],
+    plan: Plan | None,
+    planner: str,
+    t0: float,
+    message: str,
+    native: str,
+    *,
+    solver_bound: float = math.nan,
+    solver: str = "",
+) -> SPResult | None:
     """``plan`` (a known feasible plan) as a ``feasible`` result, or ``None`` if it is not one.
 
     Used when the solver stopped or failed without a solution of its own: the
@@ -946,27 +1096,74 @@ def _incumbent_result(model: SPModel | tuple[Instance, str], plan: Plan | None, 
     bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
-    stats = {"status": "feasible", "objective": objective, "bound": bound,
-             "bound_source": source, "gap": gap, "build_s": build_s,
-             "solve_s": solve_s, "runtime_s": build_s + solve_s, "form": form,
-             "solver": solver, "native_status": native, "solver_objective": math.nan,
-             "incumbent": "warm start"}
+    stats = {
+        "status": "feasible",
+        "objective": objective,
+        "bound": bound,
+        "bound_source": source,
+        "gap": gap,
+        "build_s": build_s,
+        "solve_s": solve_s,
+        "runtime_s": build_s + solve_s,
+        "form": form,
+        "solver": solver,
+        "native_status": native,
+        "solver_objective": math.nan,
+        "incumbent": "warm start",
+    }
     if message:
         stats["message"] = message
-    return SPResult(Plan(inst.name, planner, plan.routes, stats), "feasible", objective, bound,
-                    gap, build_s, solve_s, build_s + solve_s, form, solver, native, message)
+    return SPResult(
+        Plan(inst.name, planner, plan.routes, stats),
+        "feasible",
+        objective,
+        bound,
+        gap,
+        build_s,
+        solve_s,
+        build_s + solve_s,
+        form,
+        solver,
+        native,
+        message,
+    )
 
 
 def _empty_result(instance: Instance, form: str, planner: str, t0: float) -> SPResult:
     runtime = time.perf_counter() - t0
-    stats = {"status": "optimal", "objective": 0.0, "bound": 0.0, "gap": 0.0,
-             "build_s": 0.0, "solve_s": 0.0, "runtime_s": runtime, "form": form}
-    return SPResult(Plan(instance.name, planner, (), stats), "optimal", 0.0, 0.0, 0.0, 0.0,
-                    0.0, runtime, form, "none", "", "")
+    stats = {
+        "status": "optimal",
+        "objective": 0.0,
+        "bound": 0.0,
+        "gap": 0.0,
+        "build_s": 0.0,
+        "solve_s": 0.0,
+        "runtime_s": runtime,
+        "form": form,
+    }
+    return SPResult(
+        Plan(instance.name, planner, (), stats),
+        "optimal",
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        runtime,
+        form,
+        "none",
+        "",
+        "",
+    )
 
 
-def solve_model(model: SPModel, options: SolverOptions | None = None, *,
-                warm_start: Plan | None = None, planner: str = "exact") -> SPResult:
+def solve_model(
+    model: SPModel,
+    options: SolverOptions | None = None,
+    *,
+    warm_start: Plan | None = None,
+    planner: str = "exact",
+) -> SPResult:
     """Solve a built model and turn the solution into a plan.
 
     Parameters
@@ -1015,7 +1212,7 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         ints = model.integer_cols
         rounded = np.round(run.values[ints])
         n = model.x.size
-        xv, yv, zv = rounded[:n], rounded[n:2 * n], rounded[2 * n:3 * n]
+        xv, yv, zv = rounded[:n], rounded[n : 2 * n], rounded[2 * n : 3 * n]
         try:
             if run.highs is not None:
                 objective = fix_and_resolve(run, ints, rounded)
@@ -1023,14 +1220,13 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
                 values = run.values.copy()
                 values[ints] = rounded
                 objective = float(model.milp.cost @ values)
-            wv = rounded[3 * n + model.u.size + model.v.size:]
+            wv = rounded[3 * n + model.u.size + model.v.size :]
             routes = _decode(model, xv, yv, zv, planner, wv)
             if status == "feasible":
                 # an incumbent may carry a positive-cost cycle beside its path, which the
                 # decoder drops: report the cost of exactly the returned plan. (For a
                 # proven optimum the two agree; the tests hold the MILP to that.)
-                objective = min(objective,
-                                evaluate(inst, Plan(inst.name, planner, routes)).total)
+                objective = min(objective, evaluate(inst, Plan(inst.name, planner, routes)).total)
         except SolverError as exc:
             status, message, routes = "error", str(exc), ()
     if status == "error" and not outcome.has_solution and warm_start is not None:
@@ -1038,9 +1234,16 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         # before it took up the warm start, or e.g. kNotset under memory pressure):
         # the warm start is a feasible plan, so return it rather than no plan
         limit = outcome.message.startswith("HiGHS stopped")
-        kept = _incumbent_result(model, warm_start, planner, t0,
-                                 "" if limit else outcome.message, outcome.native_status,
-                                 solver_bound=bound, solver=name)
+        kept = _incumbent_result(
+            model,
+            warm_start,
+            planner,
+            t0,
+            "" if limit else outcome.message,
+            outcome.native_status,
+            solver_bound=bound,
+            solver=name,
+        )
         if kept is not None:
             return kept
     source = "solver"
@@ -1052,8 +1255,12 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
             bound, source = relaxed, "relaxation"
     if status == "optimal" and not math.isfinite(bound):
         bound = objective
-    if (status == "optimal" and math.isfinite(bound) and math.isfinite(objective)
-            and relative_gap(objective, bound) > 2 * max(options.gap_rel, 1e-9)):
+    if (
+        status == "optimal"
+        and math.isfinite(bound)
+        and math.isfinite(objective)
+        and relative_gap(objective, bound) > 2 * max(options.gap_rel, 1e-9)
+    ):
         # HiGHS can report kOptimal with an objective value that is not its own
         # solution's (seen after a warm start that is already optimal): the returned
         # plan's value is above the dual bound, so optimality is not proven
@@ -1061,29 +1268,51 @@ def solve_model(model: SPModel, options: SolverOptions | None = None, *,
         if relaxed > bound:
             bound, source = relaxed, "relaxation"
         if relative_gap(objective, bound) > options.gap_rel:  # the capacity-free bound
-            status = "feasible"                                 # may still prove it
-            message = (f"HiGHS reported an optimum of {outcome.objective:.10g} but its "
-                       f"solution costs {objective:.10g}; not proven beyond its bound")
+            status = "feasible"  # may still prove it
+            message = (
+                f"HiGHS reported an optimum of {outcome.objective:.10g} but its "
+                f"solution costs {objective:.10g}; not proven beyond its bound"
+            )
     if math.isfinite(bound) and math.isfinite(objective):
         bound = min(bound, objective)
     gap = relative_gap(objective, bound)
     solve_s = time.perf_counter() - t0
-    stats = {"status": status, "objective": objective, "bound": bound,
-             "bound_source": source if math.isfinite(bound) else "", "gap": gap,
-             "build_s": model.build_s, "solve_s": solve_s,
-             "runtime_s": model.build_s + solve_s, "form": model.form, "solver": name,
-             "native_status": outcome.native_status,
-             "solver_objective": outcome.objective}
+    stats = {
+        "status": status,
+        "objective": objective,
+        "bound": bound,
+        "bound_source": source if math.isfinite(bound) else "",
+        "gap": gap,
+        "build_s": model.build_s,
+        "solve_s": solve_s,
+        "runtime_s": model.build_s + solve_s,
+        "form": model.form,
+        "solver": name,
+        "native_status": outcome.native_status,
+        "solver_objective": outcome.objective,
+    }
     if message:
         stats["message"] = message
     plan = Plan(inst.name, planner, routes, stats)
-    return SPResult(plan, status, objective, bound, gap, model.build_s, solve_s,
-                    model.build_s + solve_s, model.form, name, outcome.native_status,
-                    message)
+    return SPResult(
+        plan,
+        status,
+        objective,
+        bound,
+        gap,
+        model.build_s,
+        solve_s,
+        model.build_s + solve_s,
+        model.form,
+        name,
+        outcome.native_status,
+        message,
+    )
 
 
-def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
-                       seed: int | None = None) -> Plan | None:
+def resolve_warm_start(
+    instance: Instance, warm_start: Plan | str | None, seed: int | None = None
+) -> Plan | None:
     """The warm-start plan for ``warm_start``.
 
     ``"relaxed"`` is :func:`relaxed_plan`; another string names a registered
@@ -1099,15 +1328,26 @@ def resolve_warm_start(instance: Instance, warm_start: Plan | str | None,
     return get_planner(warm_start).plan(instance, seed=seed)
 
 
-def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | None = None,
-             gap_rel: float = 1e-6, threads: int | None = None,
-             warm_start: Plan | str | None = "relaxed", prune: bool = True,
-             msg: bool = False, log_file: str | None = None, solver: str = "auto",
-             planner: str = "exact",
-             extra: Mapping[str, Any] | None = None, seed: int | None = None,
-             lagrangian: bool = True, lagrangian_share: float = 0.25,
-             lagrangian_iterations: int = 300,
-             memory_limit_gb: float | None = DEFAULT_MEMORY_LIMIT_GB) -> SPResult:
+def solve_sp(
+    instance: Instance,
+    form: str = "compact",
+    *,
+    time_limit: float | None = None,
+    gap_rel: float = 1e-6,
+    threads: int | None = None,
+    warm_start: Plan | str | None = "relaxed",
+    prune: bool = True,
+    msg: bool = False,
+    log_file: str | None = None,
+    solver: str = "auto",
+    planner: str = "exact",
+    extra: Mapping[str, Any] | None = None,
+    seed: int | None = None,
+    lagrangian: bool = True,
+    lagrangian_share: float = 0.25,
+    lagrangian_iterations: int = 300,
+    memory_limit_gb: float | None = DEFAULT_MEMORY_LIMIT_GB,
+) -> SPResult:
     """Build and solve the deterministic equivalent of ``instance``.
 
     Parameters
@@ -1189,8 +1429,9 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
 
         share = None if time_limit is None else lagrangian_share * time_limit
         dual = lagrangian_bound(instance, iterations=lagrangian_iterations, time_limit=share)
-    warm_clock = (clock if time_limit is None
-                  else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed)))
+    warm_clock = (
+        clock if time_limit is None else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed))
+    )
     warm = _best_start(instance, warm_start, seed, dual, warm_clock)
     upper = None
     if warm is not None and prune:
@@ -1201,22 +1442,42 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     prices = (dual.lam_qkd, dual.lam_km, dual.mu) if dual is not None else None
     res = None
     if clock.expired():  # no time left to build: the best plan known
-        res = _incumbent_result((instance, form), warm, planner, t0,
-                                "time limit reached before the model was built", "none")
+        res = _incumbent_result(
+            (instance, form),
+            warm,
+            planner,
+            t0,
+            "time limit reached before the model was built",
+            "none",
+        )
     if res is None:
-        model = build_model(instance, form, upper_bound=upper, prices=prices,
-                            memory_limit_gb=memory_limit_gb)
+        model = build_model(
+            instance, form, upper_bound=upper, prices=prices, memory_limit_gb=memory_limit_gb
+        )
         overhead = SECONDS_PER_NONZERO * model.milp.index.size
         if time_limit is not None and (clock.remaining or 0.0) < overhead:
-            res = _incumbent_result(model, warm, planner, t0,
-                                    "time limit: too little time left after the model build "
-                                    f"(a solve needs about {overhead:.1f} s of setup)", "none")
+            res = _incumbent_result(
+                model,
+                warm,
+                planner,
+                t0,
+                "time limit: too little time left after the model build "
+                f"(a solve needs about {overhead:.1f} s of setup)",
+                "none",
+            )
         if res is None:
-            remaining = (None if time_limit is None
-                         else max((clock.remaining or 0.0) - overhead, 1e-3))
-            options = SolverOptions(time_limit=remaining, gap_rel=gap_rel, threads=threads,
-                                    msg=msg, log_file=log_file, solver=solver,
-                                    extra=dict(extra or {}))
+            remaining = (
+                None if time_limit is None else max((clock.remaining or 0.0) - overhead, 1e-3)
+            )
+            options = SolverOptions(
+                time_limit=remaining,
+                gap_rel=gap_rel,
+                threads=threads,
+                msg=msg,
+                log_file=log_file,
+                solver=solver,
+                extra=dict(extra or {}),
+            )
             res = solve_model(model, options, warm_start=warm, planner=planner)
         more: dict[str, Any] = {"pairs": len(model.x), "pairs_all": model.n_pairs_all}
     else:
@@ -1224,12 +1485,14 @@ def solve_sp(instance: Instance, form: str = "compact", *, time_limit: float | N
     res = _with_dual_bound(res, dual)
     runtime = time.perf_counter() - t0
     more.update(warm_s=warm_s, runtime_s=runtime)
-    return replace(res, runtime_s=runtime, extra={**res.extra, **more},
-                   plan=res.plan.with_stats(**more))
+    return replace(
+        res, runtime_s=runtime, extra={**res.extra, **more}, plan=res.plan.with_stats(**more)
+    )
 
 
-def _best_start(instance: Instance, warm_start: Plan | str | None, seed: int | None,
-                dual: Any, clock: Stopwatch) -> Plan | None:
+def _best_start(
+    instance: Instance, warm_start: Plan | str | None, seed: int | None, dual: Any, clock: Stopwatch
+) -> Plan | None:
     """The cheaper of the warm start and the Lagrangian heuristic's plan (if any)."""
     if isinstance(warm_start, Plan):
         problems = route_violations(instance, warm_start)
@@ -1251,8 +1514,12 @@ def _best_start(instance: Instance, warm_start: Plan | str | None, seed: int | N
 
 def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
     """``res`` with the Lagrangian bound when it beats the one reported (``feasible`` only)."""
-    if (dual is None or res.status != "feasible" or not math.isfinite(dual.bound)
-            or (math.isfinite(res.bound) and dual.bound <= res.bound)):
+    if (
+        dual is None
+        or res.status != "feasible"
+        or not math.isfinite(dual.bound)
+        or (math.isfinite(res.bound) and dual.bound <= res.bound)
+    ):
         return res
     bound = min(dual.bound, res.objective)
     gap = relative_gap(res.objective, bound)

@@ -45,8 +45,14 @@ from ..utils.registry import available_planners, proves_optimality
 from .gaps import add_gaps, gap_reference
 from .runs import RUN_FIELDS, run_planner, warm_up
 
-__all__ = ["DEFAULT_TIME_LIMIT", "DEFAULT_BUDGET", "BOUND_ROW", "compare", "format_table",
-           "planner_order"]
+__all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "DEFAULT_BUDGET",
+    "BOUND_ROW",
+    "compare",
+    "format_table",
+    "planner_order",
+]
 
 #: Name under which the comparison's own Lagrangian bound competes as a gap reference.
 BOUND_ROW = "lagrangian bound"
@@ -69,11 +75,18 @@ def planner_order(names: Sequence[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda n: (not proves_optimality(n), n))
 
 
-def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: int | None = 0,
-            time_limit: float | None = None, budget: float | None = None,
-            progress: bool = False, params: Mapping[str, Mapping[str, Any]] | None = None,
-            return_plans: bool = False, bound_time: float | None = None
-            ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Plan]]:
+def compare(
+    instance: Instance,
+    planners: Sequence[str] | None = None,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    budget: float | None = None,
+    progress: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    return_plans: bool = False,
+    bound_time: float | None = None,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Plan]]:
     """Run planners on one instance and score them with the evaluator.
 
     Parameters
@@ -121,8 +134,14 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     plans: dict[str, Plan] = {}
-    bar = tqdm(total=len(names), desc=instance.name, unit="planner", file=sys.stderr,
-               disable=not progress, leave=False)
+    bar = tqdm(
+        total=len(names),
+        desc=instance.name,
+        unit="planner",
+        file=sys.stderr,
+        disable=not progress,
+        leave=False,
+    )
     extra_rows: list[dict[str, Any]] = []
     if bound_time is not None and instance.n_requests:
         extra_rows.append(_bound_row(instance, float(bound_time)))
@@ -131,8 +150,7 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
             left = budget - (time.perf_counter() - start)
             limit = max(MIN_TIME_LIMIT, min(time_limit, left / (len(names) - k)))
             bar.set_postfix_str(f"{name} (<= {limit:.0f} s)")
-            row = run_planner(instance, name, seed=seed, time_limit=limit,
-                              params=params.get(name))
+            row = run_planner(instance, name, seed=seed, time_limit=limit, params=params.get(name))
             row["time_limit_s"] = limit
             plan = row.pop("plan")
             row["bound_source"] = _bound_source(name, plan, row)
@@ -147,15 +165,20 @@ def compare(instance: Instance, planners: Sequence[str] | None = None, *, seed: 
     source = ref.source
     if ref.label == "bound":
         by_name = {str(r["planner"]): r for r in rows + extra_rows}
-        planner = next((n for n in sorted(by_name, key=len, reverse=True)
-                        if source.startswith(n)), "")
+        planner = next(
+            (n for n in sorted(by_name, key=len, reverse=True) if source.startswith(n)), ""
+        )
         if planner and by_name[planner].get("bound_source"):
-            source = (f"{planner} ({by_name[planner]['bound_source']})"
-                      + source[len(planner):])
+            source = f"{planner} ({by_name[planner]['bound_source']})" + source[len(planner) :]
     df = pd.DataFrame(rows, columns=[*RUN_FIELDS, "bound_source", "time_limit_s"])
-    df.attrs.update(instance=instance.name, gap_reference=ref.value, gap_label=ref.label,
-                    gap_source=source, gap_contradicted=list(ref.contradicted),
-                    lagrangian_bound=(extra_rows[0]["bound"] if extra_rows else math.nan))
+    df.attrs.update(
+        instance=instance.name,
+        gap_reference=ref.value,
+        gap_label=ref.label,
+        gap_source=source,
+        gap_contradicted=list(ref.contradicted),
+        lagrangian_bound=(extra_rows[0]["bound"] if extra_rows else math.nan),
+    )
     return (df, plans) if return_plans else df
 
 
@@ -174,8 +197,14 @@ def _bound_row(instance: Instance, seconds: float) -> dict[str, Any]:
     from ..exact.lagrangian import lagrangian_bound
 
     res = lagrangian_bound(instance, time_limit=max(seconds, 0.0))
-    return {"planner": BOUND_ROW, "status": "feasible", "total": math.nan, "bound": res.bound,
-            "feasible": False, "bound_source": res.bound_source}
+    return {
+        "planner": BOUND_ROW,
+        "status": "feasible",
+        "total": math.nan,
+        "bound": res.bound,
+        "feasible": False,
+        "bound_source": res.bound_source,
+    }
 
 
 def _money(x: Any) -> str:
@@ -198,7 +227,7 @@ _GAP_NOTES = {
     "optimum": "gap: to the exact optimum ({src}, proven optimal)",
     "bound": "gap: to the best proven lower bound, from {src} (no run proved optimality)",
     "best found": "gap: to the cheapest plan found ({src}); no exact planner ran, "
-                  "so this proves nothing",
+    "so this proves nothing",
     "": "gap: no reference (no feasible plan)",
 }
 
@@ -237,10 +266,18 @@ def format_table(df: pd.DataFrame, *, markdown: bool = False, title: str | None 
     """
     label = df.attrs.get("gap_label", "")
     source = df.attrs.get("gap_source", "")
-    gap_head = {"optimum": "gap %", "bound": "gap to bound %",
-                "best found": "gap to best %"}.get(label, "gap %")
-    head = ["planner", "expected cost", "first stage", "second stage (exp.)", gap_head,
-            "runtime s", "status"]
+    gap_head = {"optimum": "gap %", "bound": "gap to bound %", "best found": "gap to best %"}.get(
+        label, "gap %"
+    )
+    head = [
+        "planner",
+        "expected cost",
+        "first stage",
+        "second stage (exp.)",
+        gap_head,
+        "runtime s",
+        "status",
+    ]
     body: list[list[str]] = []
     notes: list[str] = []
     for _, r in df.iterrows():
@@ -248,24 +285,34 @@ def format_table(df: pd.DataFrame, *, markdown: bool = False, title: str | None 
         err = str(r.get("error", "") or "")
         if err and err != "nan":
             notes.append(f"{r['planner']}: {status}: {err}")
-        body.append([str(r["planner"]), _money(r.get("total")), _money(r.get("first_stage")),
-                     _money(r.get("second_stage")), _num(r.get("gap_pct"), ".2f"),
-                     _num(r.get("runtime_s"), ".2f"), status])
+        body.append(
+            [
+                str(r["planner"]),
+                _money(r.get("total")),
+                _money(r.get("first_stage")),
+                _money(r.get("second_stage")),
+                _num(r.get("gap_pct"), ".2f"),
+                _num(r.get("runtime_s"), ".2f"),
+                status,
+            ]
+        )
     footer = [_GAP_NOTES.get(label, _GAP_NOTES[""]).format(src=source)] + notes
     left = {0, 6}
     if markdown:
-        lines = ([f"**{title}**", ""] if title else [])
+        lines = [f"**{title}**", ""] if title else []
         lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "|".join(":--" if i in left else "--:" for i in range(len(head)))
-                     + "|")
+        lines.append("|" + "|".join(":--" if i in left else "--:" for i in range(len(head))) + "|")
         lines += ["| " + " | ".join(row) + " |" for row in body]
         return "\n".join(lines + [""] + footer)
-    widths = [max(len(head[i]), *(len(row[i]) for row in body)) if body else len(head[i])
-              for i in range(len(head))]
+    widths = [
+        max(len(head[i]), *(len(row[i]) for row in body)) if body else len(head[i])
+        for i in range(len(head))
+    ]
 
     def fmt(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     lines = [title, ""] if title else []
     lines += [fmt(head), fmt(["-" * w for w in widths])] + [fmt(row) for row in body]

@@ -71,9 +71,10 @@ class FigureConfig:
     count_seeds: tuple[int, ...] = (1, 2, 3)
     ga: str = "ga"
     anytime_requests: int = 60
-    anytime_variants: tuple = (("defaults", ()),
-                               ("CO-QBN seed only, no polish",
-                                (("seeds", ("coqbn",)), ("polish", False))))
+    anytime_variants: tuple = (
+        ("defaults", ()),
+        ("CO-QBN seed only, no polish", (("seeds", ("coqbn",)), ("polish", False))),
+    )
 
     def instance(self) -> Instance:
         """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``."""

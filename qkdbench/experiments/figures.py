@@ -114,8 +114,9 @@ class _Figures:
     def reference(self) -> tuple[Plan, str]:
         """The reference plan of :attr:`instance` and its label (computed once)."""
         if self._reference is None:
-            self._reference = reference_plan(self.instance, time_limit=self.config.time_limit,
-                                             seed=self.config.planner_seed)
+            self._reference = reference_plan(
+                self.instance, time_limit=self.config.time_limit, seed=self.config.planner_seed
+            )
         return self._reference
 
 
@@ -151,23 +152,32 @@ def _reservation_plot(data: PanelData, figures: _Figures):
     kind, label = data.facts["kind"], data.facts["reference"]
     what, other = ("QKD", "KM") if kind == "qkd" else ("KM", "QKD")
     return plot_reservation_sweep(
-        data.table, f"{figures.instance.name}: {what} reservation forced to L\n"
-                    f"routes and {other} reservations of the {label} plan held")
+        data.table,
+        f"{figures.instance.name}: {what} reservation forced to L\n"
+        f"routes and {other} reservations of the {label} plan held",
+    )
 
 
 def _reservation_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
     table, attrs = data.table, data.table.attrs
     cheapest = table.loc[table["total"].idxmin()]
     over_capacity = ~table["feasible"]
-    return {"instance": figures.instance.name, "reference": data.facts["reference"],
-            "argmin_level": attrs["argmin"], "min_total": float(cheapest["total"]),
-            "newsvendor_level": attrs["newsvendor"], "plan_median_level": attrs["plan_median"],
-            "mean_need": attrs["mean_need"], "plan_total": attrs["plan_total"],
-            "total_at_0": float(table["total"].iloc[0]),
-            "total_at_max": float(table["total"].iloc[-1]),
-            "max_level": int(table["level"].iloc[-1]),
-            "first_feasible_violation_level": (int(table.loc[over_capacity, "level"].min())
-                                               if over_capacity.any() else None)}
+    return {
+        "instance": figures.instance.name,
+        "reference": data.facts["reference"],
+        "argmin_level": attrs["argmin"],
+        "min_total": float(cheapest["total"]),
+        "newsvendor_level": attrs["newsvendor"],
+        "plan_median_level": attrs["plan_median"],
+        "mean_need": attrs["mean_need"],
+        "plan_total": attrs["plan_total"],
+        "total_at_0": float(table["total"].iloc[0]),
+        "total_at_max": float(table["total"].iloc[-1]),
+        "max_level": int(table["level"].iloc[-1]),
+        "first_feasible_violation_level": (
+            int(table.loc[over_capacity, "level"].min()) if over_capacity.any() else None
+        ),
+    }
 
 
 # --------------------------------------------------------------------------- fig3c
@@ -175,9 +185,18 @@ def _reservation_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
 
 def _rate_data(figures: _Figures) -> PanelData:
     cfg = figures.config
-    return PanelData(rate_sweep(cfg.topology, cfg.rate_requests, cfg.rates, seed=cfg.seed,
-                                time_limit=cfg.time_limit, planner_seed=cfg.planner_seed,
-                                progress=figures.log), {})
+    return PanelData(
+        rate_sweep(
+            cfg.topology,
+            cfg.rate_requests,
+            cfg.rates,
+            seed=cfg.seed,
+            time_limit=cfg.time_limit,
+            planner_seed=cfg.planner_seed,
+            progress=figures.log,
+        ),
+        {},
+    )
 
 
 def _rate_label(table: pd.DataFrame) -> str:
@@ -189,22 +208,34 @@ def _rate_label(table: pd.DataFrame) -> str:
     if stopped.empty:
         return f"{EXACT_LABEL} plans (all optimal)"
     optimal_rates = table[table["status"] == OPTIMAL]["max_rate"]
-    head = (f"{EXACT_LABEL}, optimal for K <= {optimal_rates.max()}; " if len(optimal_rates)
-            else f"{EXACT_LABEL}; ")
-    return head + "time limit hit at " + ", ".join(
-        f"K = {r['max_rate']} (gap {r['gap_pct']:.2f}%)" for _, r in stopped.iterrows())
+    head = (
+        f"{EXACT_LABEL}, optimal for K <= {optimal_rates.max()}; "
+        if len(optimal_rates)
+        else f"{EXACT_LABEL}; "
+    )
+    return (
+        head
+        + "time limit hit at "
+        + ", ".join(f"K = {r['max_rate']} (gap {r['gap_pct']:.2f}%)" for _, r in stopped.iterrows())
+    )
 
 
 def _rate_plot(data: PanelData, figures: _Figures):
     cfg = figures.config
-    return plot_rate_sweep(data.table, f"{cfg.topology}, {cfg.rate_requests} requests, "
-                                       f"seed {cfg.seed}: {_rate_label(data.table)}")
+    return plot_rate_sweep(
+        data.table,
+        f"{cfg.topology}, {cfg.rate_requests} requests, seed {cfg.seed}: {_rate_label(data.table)}",
+    )
 
 
 def _rate_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
     cfg = figures.config
-    return {"topology": cfg.topology, "requests": cfg.rate_requests, "seed": cfg.seed,
-            "rows": data.table.drop(columns=["reference"]).to_dict(orient="records")}
+    return {
+        "topology": cfg.topology,
+        "requests": cfg.rate_requests,
+        "seed": cfg.seed,
+        "rows": data.table.drop(columns=["reference"]).to_dict(orient="records"),
+    }
 
 
 # --------------------------------------------------------------------------- fig3d
@@ -212,9 +243,18 @@ def _rate_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
 
 def _request_data(figures: _Figures) -> PanelData:
     cfg = figures.config
-    return PanelData(request_sweep(cfg.topology, cfg.counts, max_rate=cfg.max_rate,
-                                   seeds=cfg.count_seeds, time_limit=cfg.time_limit,
-                                   planner_seed=cfg.planner_seed, progress=figures.log), {})
+    return PanelData(
+        request_sweep(
+            cfg.topology,
+            cfg.counts,
+            max_rate=cfg.max_rate,
+            seeds=cfg.count_seeds,
+            time_limit=cfg.time_limit,
+            planner_seed=cfg.planner_seed,
+            progress=figures.log,
+        ),
+        {},
+    )
 
 
 def _request_plot(data: PanelData, figures: _Figures):
@@ -225,13 +265,15 @@ def _request_plot(data: PanelData, figures: _Figures):
 def _request_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
     cfg, table = figures.config, data.table
     savings = table.groupby("requests")["saving_pct"].agg(["mean", "min", "max"])
-    return {"topology": cfg.topology, "max_rate": cfg.max_rate, "seeds": list(cfg.count_seeds),
-            "reference": str(table["reference"].iloc[0]),
-            "saving_pct_by_requests": {int(k): v for k, v in
-                                       savings.to_dict(orient="index").items()},
-            "sp_below_baseline_everywhere":
-                bool((table["sp_total"] < table["baseline_total"]).all()),
-            "paper_saving_pct": list(PAPER_SAVING_PCT)}
+    return {
+        "topology": cfg.topology,
+        "max_rate": cfg.max_rate,
+        "seeds": list(cfg.count_seeds),
+        "reference": str(table["reference"].iloc[0]),
+        "saving_pct_by_requests": {int(k): v for k, v in savings.to_dict(orient="index").items()},
+        "sp_below_baseline_everywhere": bool((table["sp_total"] < table["baseline_total"]).all()),
+        "paper_saving_pct": list(PAPER_SAVING_PCT),
+    }
 
 
 # --------------------------------------------------------------------------- quality
@@ -239,8 +281,9 @@ def _request_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
 
 def _quality_data(figures: _Figures) -> PanelData:
     cfg = figures.config
-    return PanelData(compare(figures.instance, seed=cfg.planner_seed,
-                             time_limit=cfg.time_limit), {})
+    return PanelData(
+        compare(figures.instance, seed=cfg.planner_seed, time_limit=cfg.time_limit), {}
+    )
 
 
 def _quality_plot(data: PanelData, figures: _Figures):
@@ -248,8 +291,11 @@ def _quality_plot(data: PanelData, figures: _Figures):
 
 
 def _quality_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
-    return {"instance": figures.instance.name, "gap_reference": data.table.attrs["gap_label"],
-            "rows": data.table.to_dict(orient="records")}
+    return {
+        "instance": figures.instance.name,
+        "gap_reference": data.table.attrs["gap_label"],
+        "rows": data.table.to_dict(orient="records"),
+    }
 
 
 # --------------------------------------------------------------------------- anytime
@@ -260,8 +306,14 @@ def _anytime_data(figures: _Figures) -> PanelData:
     if cfg.ga not in available_planners():
         raise PanelSkipped(f"planner {cfg.ga!r} not registered")
     big = make_instance(cfg.topology, cfg.anytime_requests, cfg.max_rate, seed=cfg.seed)
-    table, finals = anytime_runs(big, cfg.ga, cfg.anytime_variants, seed=cfg.planner_seed,
-                                 time_limit=cfg.time_limit, log=figures.log)
+    table, finals = anytime_runs(
+        big,
+        cfg.ga,
+        cfg.anytime_variants,
+        seed=cfg.planner_seed,
+        time_limit=cfg.time_limit,
+        log=figures.log,
+    )
     optimum = None
     if EXACT in available_planners():
         plan, label = reference_plan(big, time_limit=cfg.time_limit, seed=cfg.planner_seed)
@@ -271,14 +323,20 @@ def _anytime_data(figures: _Figures) -> PanelData:
 
 def _anytime_plot(data: PanelData, figures: _Figures):
     cfg = figures.config
-    return plot_anytime(data.table, data.facts["optimum"],
-                        f"{data.facts['instance']}: {cfg.ga} anytime curves "
-                        f"(seed {cfg.planner_seed})")
+    return plot_anytime(
+        data.table,
+        data.facts["optimum"],
+        f"{data.facts['instance']}: {cfg.ga} anytime curves (seed {cfg.planner_seed})",
+    )
 
 
 def _anytime_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
-    return {"instance": data.facts["instance"], "planner": figures.config.ga,
-            "optimum": data.facts["optimum"], "variants": data.facts["finals"]}
+    return {
+        "instance": data.facts["instance"],
+        "planner": figures.config.ga,
+        "optimum": data.facts["optimum"],
+        "variants": data.facts["finals"],
+    }
 
 
 # --------------------------------------------------------------------------- the table
@@ -286,10 +344,8 @@ def _anytime_summary(data: PanelData, figures: _Figures) -> dict[str, Any]:
 
 #: Every panel :func:`make_figures` knows, by name, in the order of :data:`FIGURES`.
 PANELS: dict[str, Panel] = {
-    "fig3a": Panel(partial(_reservation_data, kind="qkd"), _reservation_plot,
-                   _reservation_summary),
-    "fig3b": Panel(partial(_reservation_data, kind="km"), _reservation_plot,
-                   _reservation_summary),
+    "fig3a": Panel(partial(_reservation_data, kind="qkd"), _reservation_plot, _reservation_summary),
+    "fig3b": Panel(partial(_reservation_data, kind="km"), _reservation_plot, _reservation_summary),
     "fig3c": Panel(_rate_data, _rate_plot, _rate_summary),
     "fig3d": Panel(_request_data, _request_plot, _request_summary),
     "quality": Panel(_quality_data, _quality_plot, _quality_summary),
@@ -319,9 +375,12 @@ def _write_summary(path: Path, summary: dict[str, Any], config: FigureConfig) ->
     write_json(json_safe(merged), path)
 
 
-def make_figures(names: Sequence[str], out_dir: str | os.PathLike,
-                 config: FigureConfig | None = None,
-                 log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def make_figures(
+    names: Sequence[str],
+    out_dir: str | os.PathLike,
+    config: FigureConfig | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Make the named panels (see :data:`FIGURES`; ``"all"`` for every one).
 
     Parameters

@@ -17,8 +17,7 @@ from typing import Any
 from ..utils.statuses import FEASIBLE, HEURISTIC, OPTIMAL, USABLE_STATUSES
 from .values import as_bool, float_or_nan
 
-__all__ = ["GapReference", "CLAIM_TOLERANCE", "gap_reference", "add_gaps",
-           "reference_from_run"]
+__all__ = ["GapReference", "CLAIM_TOLERANCE", "gap_reference", "add_gaps", "reference_from_run"]
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,20 @@ def gap_reference(rows: Iterable[Mapping[str, Any]], *, allow_best: bool = True)
 
     feasible = [r for r in rows if scored(r)]
     best_total = min((float(r["total"]) for r in feasible), default=math.nan)
-    notes = {str(r.get("planner", "")): claim for r in rows
-             if (claim := _contradicted_claim(r, best_total))}
+    notes = {
+        str(r.get("planner", "")): claim
+        for r in rows
+        if (claim := _contradicted_claim(r, best_total))
+    }
     trusted = [r for r in rows if str(r.get("planner", "")) not in notes]
     contradicted = tuple(notes)
     suffix = ""
     if notes:
-        suffix = (" (claim contradicted by a cheaper feasible plan: "
-                  + ", ".join(f"{p} claimed {c}" for p, c in notes.items()) + ")")
+        suffix = (
+            " (claim contradicted by a cheaper feasible plan: "
+            + ", ".join(f"{p} claimed {c}" for p, c in notes.items())
+            + ")"
+        )
 
     def found(value: float, label: str, planner: Any) -> GapReference:
         return GapReference(value, label, f"{planner}{suffix}", contradicted)
@@ -126,8 +131,11 @@ def gap_reference(rows: Iterable[Mapping[str, Any]], *, allow_best: bool = True)
     if optimal:
         best = min(optimal, key=lambda r: float(r["total"]))
         return found(float(best["total"]), "optimum", best["planner"])
-    bounded = [r for r in trusted if math.isfinite(float_or_nan(r.get("bound")))
-               and r.get("status") in USABLE_STATUSES]
+    bounded = [
+        r
+        for r in trusted
+        if math.isfinite(float_or_nan(r.get("bound"))) and r.get("status") in USABLE_STATUSES
+    ]
     if bounded:
         best = max(bounded, key=lambda r: float(r["bound"]))
         return found(float(best["bound"]), "bound", best["planner"])
@@ -176,13 +184,16 @@ def add_gaps(rows: Sequence[dict[str, Any]], ref: GapReference) -> None:
                 claim += f" (bound {bound:.10g})"
             if r.get("status") == OPTIMAL:
                 r["status"] = FEASIBLE
-            note = (f"claimed {claim}, contradicted by a cheaper feasible plan; "
-                    "not used as the gap reference")
+            note = (
+                f"claimed {claim}, contradicted by a cheaper feasible plan; "
+                "not used as the gap reference"
+            )
             r["error"] = f"{r['error']}; {note}" if r.get("error") else note
 
 
-def reference_from_run(run: Mapping[str, Any] | None,
-                       evidence: Mapping[str, Any] | None = None) -> GapReference:
+def reference_from_run(
+    run: Mapping[str, Any] | None, evidence: Mapping[str, Any] | None = None
+) -> GapReference:
     """The reference planner's one ``run`` as a gap reference, its claims checked.
 
     Parameters
@@ -210,11 +221,23 @@ def reference_from_run(run: Mapping[str, Any] | None,
     """
     if run is None:
         return GapReference(math.nan, "", "")
-    clean = [{"planner": run.get("planner", ""), "status": str(run.get("status", "")),
-              "total": float_or_nan(run.get("total")), "bound": float_or_nan(run.get("bound")),
-              "feasible": as_bool(run.get("feasible"))}]
+    clean = [
+        {
+            "planner": run.get("planner", ""),
+            "status": str(run.get("status", "")),
+            "total": float_or_nan(run.get("total")),
+            "bound": float_or_nan(run.get("bound")),
+            "feasible": as_bool(run.get("feasible")),
+        }
+    ]
     if evidence is not None:
-        clean.append({"planner": f"{evidence.get('planner', '')} (evidence)",
-                      "status": HEURISTIC, "total": float_or_nan(evidence.get("total")),
-                      "bound": math.nan, "feasible": as_bool(evidence.get("feasible"))})
+        clean.append(
+            {
+                "planner": f"{evidence.get('planner', '')} (evidence)",
+                "status": HEURISTIC,
+                "total": float_or_nan(evidence.get("total")),
+                "bound": math.nan,
+                "feasible": as_bool(evidence.get("feasible")),
+            }
+        )
     return gap_reference(clean, allow_best=False)

@@ -40,11 +40,11 @@ def output_directory(path: str | os.PathLike, option: str, holds: str) -> Path:
     """
     out = Path(path)
     if out.exists() and not out.is_dir():
-        raise InputError(f"not a directory ({option} names the directory of {holds})", "",
-                         str(out))
+        raise InputError(f"not a directory ({option} names the directory of {holds})", "", str(out))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create the directory: {exc.strerror or exc}", "",
-                         str(out)) from None
+        raise InputError(
+            f"cannot create the directory: {exc.strerror or exc}", "", str(out)
+        ) from None
     return out

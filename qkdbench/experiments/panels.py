@@ -50,8 +50,13 @@ __all__ = [
 EXACT_LABEL = "exact SP"
 
 
-def reference_plan(instance: Instance, *, time_limit: float | None = None, seed: int = 0,
-                   planner: str | None = None) -> tuple[Plan, str]:
+def reference_plan(
+    instance: Instance,
+    *,
+    time_limit: float | None = None,
+    seed: int = 0,
+    planner: str | None = None,
+) -> tuple[Plan, str]:
     """The plan the figures start from, and its label.
 
     Parameters
@@ -80,8 +85,10 @@ def reference_plan(instance: Instance, *, time_limit: float | None = None, seed:
         plan = get_planner(names[0]).plan(instance, seed=seed, time_limit=time_limit)
         ev = evaluate(instance, plan)
         if not ev.feasible:
-            raise RuntimeError(f"planner {names[0]!r} gave an infeasible plan: "
-                               f"{(ev.violations or ('no routes',))[0]}")
+            raise RuntimeError(
+                f"planner {names[0]!r} gave an infeasible plan: "
+                f"{(ev.violations or ('no routes',))[0]}"
+            )
         if names[0] != EXACT:
             return plan, names[0]
         status = plan.stats.get("status", "")
@@ -139,14 +146,24 @@ def _forced(plan: Plan, kind: str, level: int) -> Plan:
     routes = []
     for r in plan.routes:
         forced = (int(level),) * len(r.reserve_qkd)
-        routes.append(Route(r.request_id, r.path,
-                            forced if kind == "qkd" else r.reserve_qkd,
-                            r.reserve_km if kind == "qkd" else forced))
+        routes.append(
+            Route(
+                r.request_id,
+                r.path,
+                forced if kind == "qkd" else r.reserve_qkd,
+                r.reserve_km if kind == "qkd" else forced,
+            )
+        )
     return Plan(plan.instance_name, f"{plan.planner}-forced-{kind}", tuple(routes))
 
 
-def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
-                      levels: Iterable[int] | None = None, reference: str = "") -> pd.DataFrame:
+def reservation_sweep(
+    instance: Instance,
+    plan: Plan,
+    kind: str = "qkd",
+    levels: Iterable[int] | None = None,
+    reference: str = "",
+) -> pd.DataFrame:
     """Fig. 3a (``kind="qkd"``) / 3b (``kind="km"``): cost against a forced reservation level.
 
     Parameters
@@ -185,12 +202,20 @@ def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
     for level in levels:
         ev = evaluate(instance, _forced(plan, kind, int(level)))
         wavelengths = ev.wavelengths
-        rows.append({"level": int(level), "total": ev.total, "first_stage": ev.first_stage,
-                     "second_stage": ev.second_stage, "feasible": ev.feasible,
-                     "violations": len(ev.violations),
-                     "reserved": wavelengths[f"reserved_{kind}"],
-                     "used": wavelengths[f"used_{kind}"],
-                     "on_demand": wavelengths[f"on_demand_{kind}"], "reference": reference})
+        rows.append(
+            {
+                "level": int(level),
+                "total": ev.total,
+                "first_stage": ev.first_stage,
+                "second_stage": ev.second_stage,
+                "feasible": ev.feasible,
+                "violations": len(ev.violations),
+                "reserved": wavelengths[f"reserved_{kind}"],
+                "used": wavelengths[f"used_{kind}"],
+                "on_demand": wavelengths[f"on_demand_{kind}"],
+                "reference": reference,
+            }
+        )
     df = pd.DataFrame(rows)
     request_index = instance.request_index
     pair_requests, pair_arcs, held = [], [], []
@@ -201,19 +226,30 @@ def reservation_sweep(instance: Instance, plan: Plan, kind: str = "qkd",
         held += list(r.reserve_qkd if kind == "qkd" else r.reserve_km)
     if pair_arcs:
         newsvendor_qkd, newsvendor_km = newsvendor_reservations(
-            instance, np.array(pair_requests), np.array(pair_arcs))
+            instance, np.array(pair_requests), np.array(pair_arcs)
+        )
         newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_km))
     else:
         newsvendor = math.nan
     wavelengths_per_link = 3.0 if kind == "qkd" else 1.0
     support = support_table(instance)
-    needs = [wavelengths_per_link * support.mean_links[support.arc_class[a], f]
-             for f, a in zip(pair_requests, pair_arcs)] if pair_arcs else []
+    needs = (
+        [
+            wavelengths_per_link * support.mean_links[support.arc_class[a], f]
+            for f, a in zip(pair_requests, pair_arcs)
+        ]
+        if pair_arcs
+        else []
+    )
     df.attrs.update(
-        kind=kind, argmin=int(df.loc[df["total"].idxmin(), "level"]) if len(df) else None,
-        newsvendor=newsvendor, plan_median=float(np.median(held)) if held else math.nan,
+        kind=kind,
+        argmin=int(df.loc[df["total"].idxmin(), "level"]) if len(df) else None,
+        newsvendor=newsvendor,
+        plan_median=float(np.median(held)) if held else math.nan,
         mean_need=float(np.mean(needs)) if needs else math.nan,
-        plan_total=evaluate(instance, plan).total, reference=reference)
+        plan_total=evaluate(instance, plan).total,
+        reference=reference,
+    )
     return df
 
 
@@ -231,17 +267,26 @@ def _capacity_used(instance: Instance, plan: Plan) -> dict[str, float]:
         used[ids] = True
         np.add.at(reserved_qkd, ids, np.asarray(r.reserve_qkd, dtype=float))
         np.add.at(reserved_km, ids, np.asarray(r.reserve_km, dtype=float))
-    return {"arcs_used": int(used.sum()),
-            "capacity_qkd": float(arcs.W_qkd[used].sum()),
-            "capacity_km": float(arcs.W_kml[used].sum()),
-            "full_arcs_qkd": int((used & (reserved_qkd >= arcs.W_qkd - 1e-9)).sum()),
-            "full_arcs_km": int((used & (reserved_km >= arcs.W_kml - 1e-9)).sum())}
+    return {
+        "arcs_used": int(used.sum()),
+        "capacity_qkd": float(arcs.W_qkd[used].sum()),
+        "capacity_km": float(arcs.W_kml[used].sum()),
+        "full_arcs_qkd": int((used & (reserved_qkd >= arcs.W_qkd - 1e-9)).sum()),
+        "full_arcs_km": int((used & (reserved_km >= arcs.W_kml - 1e-9)).sum()),
+    }
 
 
-def rate_sweep(topology: str | Instance, n_requests: int, rates: Iterable[int], *,
-               seed: int = 1, time_limit: float | None = None, planner_seed: int = 0,
-               planner: str | None = None,
-               progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+def rate_sweep(
+    topology: str | Instance,
+    n_requests: int,
+    rates: Iterable[int],
+    *,
+    seed: int = 1,
+    time_limit: float | None = None,
+    planner_seed: int = 0,
+    planner: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Fig. 3c: wavelengths of the reference plan against the key-rate requirement ``K``.
 
     The request pairs are the same for every ``K`` (they depend on ``seed``
@@ -261,15 +306,22 @@ def rate_sweep(topology: str | Instance, n_requests: int, rates: Iterable[int], 
     rows = []
     for max_rate in rates:
         inst = make_instance(topology, n_requests, int(max_rate), seed=seed)
-        plan, label = reference_plan(inst, time_limit=time_limit, seed=planner_seed,
-                                     planner=planner)
+        plan, label = reference_plan(
+            inst, time_limit=time_limit, seed=planner_seed, planner=planner
+        )
         ev = evaluate(inst, plan)
         gap = plan.stats.get("gap")
-        rows.append({"max_rate": int(max_rate), "reference": label,
-                     "status": plan.stats.get("status", HEURISTIC),
-                     "gap_pct": 100 * float(gap) if gap is not None else math.nan,
-                     "total": ev.total, **{k: float(v) for k, v in ev.wavelengths.items()},
-                     **_capacity_used(inst, plan)})
+        rows.append(
+            {
+                "max_rate": int(max_rate),
+                "reference": label,
+                "status": plan.stats.get("status", HEURISTIC),
+                "gap_pct": 100 * float(gap) if gap is not None else math.nan,
+                "total": ev.total,
+                **{k: float(v) for k, v in ev.wavelengths.items()},
+                **_capacity_used(inst, plan),
+            }
+        )
         if progress:
             progress(f"fig3c K={max_rate}: {label}")
     return pd.DataFrame(rows)
@@ -278,10 +330,17 @@ def rate_sweep(topology: str | Instance, n_requests: int, rates: Iterable[int], 
 # --------------------------------------------------------------------------- fig3d
 
 
-def request_sweep(topology: str | Instance, counts: Iterable[int], *, max_rate: int = 10,
-                  seeds: Iterable[int] = (1,), time_limit: float | None = None,
-                  planner_seed: int = 0, baseline: str = "coqbn",
-                  progress: Callable[[str], None] | None = None) -> pd.DataFrame:
+def request_sweep(
+    topology: str | Instance,
+    counts: Iterable[int],
+    *,
+    max_rate: int = 10,
+    seeds: Iterable[int] = (1,),
+    time_limit: float | None = None,
+    planner_seed: int = 0,
+    baseline: str = "coqbn",
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Fig. 3d: expected cost against the number of requests, reference plan and baseline.
 
     Returns
@@ -298,12 +357,21 @@ def request_sweep(topology: str | Instance, counts: Iterable[int], *, max_rate: 
             inst = make_instance(topology, int(n), max_rate, seed=int(s))
             plan, label = reference_plan(inst, time_limit=time_limit, seed=planner_seed)
             sp = evaluate(inst, plan).total
-            base = evaluate(inst, get_planner(baseline).plan(
-                inst, seed=planner_seed, time_limit=time_limit)).total
-            rows.append({"requests": int(n), "seed": int(s), "reference": label,
-                         "status": plan.stats.get("status", HEURISTIC), "sp_total": sp,
-                         "baseline": baseline, "baseline_total": base,
-                         "saving_pct": 100.0 * (base - sp) / base if base else math.nan})
+            base = evaluate(
+                inst, get_planner(baseline).plan(inst, seed=planner_seed, time_limit=time_limit)
+            ).total
+            rows.append(
+                {
+                    "requests": int(n),
+                    "seed": int(s),
+                    "reference": label,
+                    "status": plan.stats.get("status", HEURISTIC),
+                    "sp_total": sp,
+                    "baseline": baseline,
+                    "baseline_total": base,
+                    "saving_pct": 100.0 * (base - sp) / base if base else math.nan,
+                }
+            )
             if progress:
                 progress(f"fig3d n={n} seed={s}: saving {rows[-1]['saving_pct']:.2f}%")
     return pd.DataFrame(rows)
@@ -332,14 +400,18 @@ def anytime_log(plan: Plan) -> pd.DataFrame:
             raw = plan.stats[key]
             break
     if raw is None:
-        raise KeyError(f"plan of {plan.planner!r} has no anytime log in its stats "
-                       f"(keys: {', '.join(sorted(plan.stats))})")
+        raise KeyError(
+            f"plan of {plan.planner!r} has no anytime log in its stats "
+            f"(keys: {', '.join(sorted(plan.stats))})"
+        )
     df = pd.DataFrame(raw if not isinstance(raw, Mapping) else dict(raw))
     if df.shape[1] == 3 and all(isinstance(c, int) for c in df.columns):
         df.columns = ["evaluations", "seconds", "best"]
-    names = {"evaluations": ("evaluations", "evals", "n_evals", "n_evaluations"),
-             "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "t", "time"),
-             "best": ("best", "best_cost", "best_total", "cost", "total")}
+    names = {
+        "evaluations": ("evaluations", "evals", "n_evals", "n_evaluations"),
+        "seconds": ("seconds", "time_s", "elapsed", "elapsed_s", "t", "time"),
+        "best": ("best", "best_cost", "best_total", "cost", "total"),
+    }
     out = pd.DataFrame(index=df.index)
     for col, options in names.items():
         found = next((c for c in options if c in df.columns), None)
@@ -347,10 +419,15 @@ def anytime_log(plan: Plan) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def anytime_runs(instance: Instance, planner: str, variants: Iterable[tuple[str, Any]], *,
-                 seed: int = 0, time_limit: float | None = None,
-                 log: Callable[[str], None] | None = None
-                 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+def anytime_runs(
+    instance: Instance,
+    planner: str,
+    variants: Iterable[tuple[str, Any]],
+    *,
+    seed: int = 0,
+    time_limit: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """Run ``planner`` once per variant and stack the anytime logs.
 
     Parameters
@@ -376,8 +453,9 @@ def anytime_runs(instance: Instance, planner: str, variants: Iterable[tuple[str,
     finals: dict[str, dict[str, Any]] = {}
     for label, params in variants:
         try:
-            plan = get_planner(planner, **dict(params)).plan(instance, seed=seed,
-                                                             time_limit=time_limit)
+            plan = get_planner(planner, **dict(params)).plan(
+                instance, seed=seed, time_limit=time_limit
+            )
             one = anytime_log(plan)
         except Exception as exc:
             finals[label] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -386,11 +464,14 @@ def anytime_runs(instance: Instance, planner: str, variants: Iterable[tuple[str,
             continue
         one.insert(0, "variant", label)
         frames.append(one)
-        finals[label] = {"total": evaluate(instance, plan).total,
-                         "first_best": float(one["best"].iloc[0]) if len(one) else None,
-                         "points": int(len(one)), "stop": plan.stats.get("stop"),
-                         "evaluations": plan.stats.get("evaluations"),
-                         "seconds": plan.stats.get("runtime_s")}
+        finals[label] = {
+            "total": evaluate(instance, plan).total,
+            "first_best": float(one["best"].iloc[0]) if len(one) else None,
+            "points": int(len(one)),
+            "stop": plan.stats.get("stop"),
+            "evaluations": plan.stats.get("evaluations"),
+            "seconds": plan.stats.get("runtime_s"),
+        }
     cols = ["variant", "evaluations", "seconds", "best"]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     return df, finals

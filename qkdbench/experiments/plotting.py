@@ -61,18 +61,25 @@ def plot_reservation_sweep(df: pd.DataFrame, title: str = ""):
     kind = df.attrs.get("kind", "qkd")
     fig, (ax,) = _figure()
     feas = df["feasible"].astype(bool)
-    for col, label, color in (("total", "total (expected)", "C0"),
-                              ("first_stage", "first stage (reservation)", "C1"),
-                              ("second_stage", "second stage (expected)", "C2")):
+    for col, label, color in (
+        ("total", "total (expected)", "C0"),
+        ("first_stage", "first stage (reservation)", "C1"),
+        ("second_stage", "second stage (expected)", "C2"),
+    ):
         ax.plot(df["level"], df[col], "-", color=color, label=label)
         ax.plot(df["level"][feas], df[col][feas], "o", color=color, ms=4)
         if (~feas).any():
             ax.plot(df["level"][~feas], df[col][~feas], "o", mfc="white", color=color, ms=4)
     amin = df.attrs.get("argmin")
     if amin is not None:
-        ax.axvline(amin, color="0.4", ls="--", lw=1,
-                   label=f"minimum at L = {amin} (newsvendor level "
-                         f"{df.attrs.get('newsvendor', math.nan):g})")
+        ax.axvline(
+            amin,
+            color="0.4",
+            ls="--",
+            lw=1,
+            label=f"minimum at L = {amin} (newsvendor level "
+            f"{df.attrs.get('newsvendor', math.nan):g})",
+        )
     if (~feas).any():
         ax.plot([], [], "o", mfc="white", color="0.3", label="over an arc's capacity")
     what = "QKD" if kind == "qkd" else "KM"
@@ -103,15 +110,27 @@ def plot_rate_sweep(df: pd.DataFrame, title: str = ""):
     fig, axes = _figure(2, width=5.2)
     for ax, kind, name in ((axes[0], "qkd", "QKD"), (axes[1], "km", "KM")):
         ax.plot(df["max_rate"], df[f"reserved_{kind}"], "o-", label="reserved")
-        ax.plot(df["max_rate"], df[f"used_{kind}"], "s-", ms=4,
-                label="reserved and used (expected)")
+        ax.plot(
+            df["max_rate"], df[f"used_{kind}"], "s-", ms=4, label="reserved and used (expected)"
+        )
         ax.plot(df["max_rate"], df[f"on_demand_{kind}"], "^-", label="on demand (expected)")
-        ax.plot(df["max_rate"], df[f"capacity_{kind}"], "k--", lw=1,
-                label="reservation capacity of the arcs used")
+        ax.plot(
+            df["max_rate"],
+            df[f"capacity_{kind}"],
+            "k--",
+            lw=1,
+            label="reservation capacity of the arcs used",
+        )
         for _, r in df[df[f"full_arcs_{kind}"] > 0].iterrows():
-            ax.annotate(f"{int(r[f'full_arcs_{kind}'])}/{int(r['arcs_used'])}",
-                        (r["max_rate"], r[f"reserved_{kind}"]), textcoords="offset points",
-                        xytext=(-4, 6), ha="right", fontsize=7, color="C0")
+            ax.annotate(
+                f"{int(r[f'full_arcs_{kind}'])}/{int(r['arcs_used'])}",
+                (r["max_rate"], r[f"reserved_{kind}"]),
+                textcoords="offset points",
+                xytext=(-4, 6),
+                ha="right",
+                fontsize=7,
+                color="C0",
+            )
         if (df[f"full_arcs_{kind}"] > 0).any():
             ax.plot([], [], " ", label="n/m: arcs reserved to capacity / arcs used")
         ax.set_xlabel("key-rate requirement K (kbps; rates uniform on {0..K})")
@@ -139,24 +158,42 @@ def plot_request_sweep(df: pd.DataFrame, title: str = ""):
     matplotlib.figure.Figure
         One axes, the saving here and the paper's written in its corner.
     """
-    g = df.groupby("requests").agg(sp=("sp_total", "mean"), base=("baseline_total", "mean"),
-                                   saving=("saving_pct", "mean")).reset_index()
+    g = (
+        df.groupby("requests")
+        .agg(
+            sp=("sp_total", "mean"), base=("baseline_total", "mean"), saving=("saving_pct", "mean")
+        )
+        .reset_index()
+    )
     ref = str(df["reference"].iloc[0]) if len(df) else "SP"
     label = EXACT_LABEL if is_exact_reference(ref) else ref
     base = str(df["baseline"].iloc[0]) if len(df) else "baseline"
     fig, (ax,) = _figure()
-    ax.plot(g["requests"], g["base"], "s-", color="C3",
-            label="CO-QBN" if base == "coqbn" else base)
+    ax.plot(g["requests"], g["base"], "s-", color="C3", label="CO-QBN" if base == "coqbn" else base)
     ax.plot(g["requests"], g["sp"], "o-", color="C0", label=label)
     for _, r in g.iterrows():
-        ax.annotate(f"-{r['saving']:.2f}%", (r["requests"], r["sp"]), textcoords="offset points",
-                    xytext=(0, -14), ha="center", fontsize=8, color="C0")
+        ax.annotate(
+            f"-{r['saving']:.2f}%",
+            (r["requests"], r["sp"]),
+            textcoords="offset points",
+            xytext=(0, -14),
+            ha="center",
+            fontsize=8,
+            color="C0",
+        )
     lo, hi = PAPER_SAVING_PCT
     seeds = df["seed"].nunique() if len(df) else 0
-    ax.text(0.02, 0.97, f"SP saving here: {g['saving'].min():.2f}%-{g['saving'].max():.2f}%"
-            f" (mean over {seeds} seed{'s' if seeds != 1 else ''} per count;\n"
-            f"single instances {df['saving_pct'].min():.2f}%-{df['saving_pct'].max():.2f}%)"
-            f"\npaper: {lo}%-{hi}%", transform=ax.transAxes, va="top", fontsize=9)
+    ax.text(
+        0.02,
+        0.97,
+        f"SP saving here: {g['saving'].min():.2f}%-{g['saving'].max():.2f}%"
+        f" (mean over {seeds} seed{'s' if seeds != 1 else ''} per count;\n"
+        f"single instances {df['saving_pct'].min():.2f}%-{df['saving_pct'].max():.2f}%)"
+        f"\npaper: {lo}%-{hi}%",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+    )
     ax.margins(x=0.08, y=0.1)
     ax.set_xlabel("number of requests")
     ax.set_ylabel("expected deployment cost (millions)")
@@ -185,17 +222,27 @@ def plot_quality(df: pd.DataFrame, title: str = ""):
     fig, (ax,) = _figure()
     ok = df[df["gap_pct"].notna() & df["runtime_s"].notna()]
     for k, (_, r) in enumerate(ok.iterrows()):
-        ax.plot(max(float(r["runtime_s"]), 1e-4), float(r["gap_pct"]), "o", color=f"C{k % 10}",
-                label=f"{r['planner']} ({r['status']})")
+        ax.plot(
+            max(float(r["runtime_s"]), 1e-4),
+            float(r["gap_pct"]),
+            "o",
+            color=f"C{k % 10}",
+            label=f"{r['planner']} ({r['status']})",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("runtime (s, log scale)")
     label = df.attrs.get("gap_label", "")
-    ax.set_ylabel({"optimum": "gap to the exact optimum (%)",
-                   "bound": "gap to the best bound (%)"}.get(label, "gap to the best plan (%)"))
+    ax.set_ylabel(
+        {"optimum": "gap to the exact optimum (%)", "bound": "gap to the best bound (%)"}.get(
+            label, "gap to the best plan (%)"
+        )
+    )
     failed = df[df["gap_pct"].isna()]
-    note = ("not shown: " + ", ".join(f"{p} ({s})" for p, s in
-                                      zip(failed["planner"], failed["status"]))
-            if len(failed) else "")
+    note = (
+        "not shown: " + ", ".join(f"{p} ({s})" for p, s in zip(failed["planner"], failed["status"]))
+        if len(failed)
+        else ""
+    )
     ax.set_title(title or "quality against time", fontsize=10)
     if note:
         ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=8)
@@ -222,14 +269,22 @@ def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = ""
     matplotlib.figure.Figure
     """
     fig, axes = _figure(2, width=5.2)
-    groups = list(df.groupby("variant", sort=False)) if "variant" in df else [("best so far",
-                                                                               df)]
-    for ax, col, label in ((axes[0], "seconds", "seconds"),
-                           (axes[1], "evaluations", "plans evaluated")):
+    groups = list(df.groupby("variant", sort=False)) if "variant" in df else [("best so far", df)]
+    for ax, col, label in (
+        (axes[0], "seconds", "seconds"),
+        (axes[1], "evaluations", "plans evaluated"),
+    ):
         for k, (name, g) in enumerate(groups):
             if g[col].notna().any():
-                ax.step(g[col], g["best"], where="post", color=f"C{k}", marker="o", ms=3,
-                        label=str(name))
+                ax.step(
+                    g[col],
+                    g["best"],
+                    where="post",
+                    color=f"C{k}",
+                    marker="o",
+                    ms=3,
+                    label=str(name),
+                )
         if optimum is not None and math.isfinite(optimum):
             ax.axhline(optimum, color="k", ls="--", lw=1, label="exact optimum")
         ax.set_xlabel(label)

@@ -33,8 +33,19 @@ from .values import float_or_nan
 __all__ = ["RUN_FIELDS", "run_planner", "error_text", "warm_up"]
 
 #: Keys of the record :func:`run_planner` returns, in order.
-RUN_FIELDS: tuple[str, ...] = ("planner", "total", "first_stage", "second_stage", "gap_pct",
-                               "gap_ref", "bound", "feasible", "runtime_s", "status", "error")
+RUN_FIELDS: tuple[str, ...] = (
+    "planner",
+    "total",
+    "first_stage",
+    "second_stage",
+    "gap_pct",
+    "gap_ref",
+    "bound",
+    "feasible",
+    "runtime_s",
+    "status",
+    "error",
+)
 
 
 def error_text(exc: BaseException, limit: int = 300) -> str:
@@ -59,9 +70,14 @@ def error_text(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def run_planner(instance: Instance, planner: str, *, seed: int | None = 0,
-                time_limit: float | None = None,
-                params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_planner(
+    instance: Instance,
+    planner: str,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run one registered planner on ``instance`` and score its plan.
 
     Parameters
@@ -89,10 +105,20 @@ def run_planner(instance: Instance, planner: str, *, seed: int | None = 0,
         ``gap_ref`` are left empty for
         :func:`~qkdbench.experiments.gaps.add_gaps`.
     """
-    row: dict[str, Any] = {"planner": planner, "total": math.nan, "first_stage": math.nan,
-                           "second_stage": math.nan, "gap_pct": math.nan, "gap_ref": "",
-                           "bound": math.nan, "feasible": False, "runtime_s": math.nan,
-                           "status": ERROR, "error": "", "plan": None}
+    row: dict[str, Any] = {
+        "planner": planner,
+        "total": math.nan,
+        "first_stage": math.nan,
+        "second_stage": math.nan,
+        "gap_pct": math.nan,
+        "gap_ref": "",
+        "bound": math.nan,
+        "feasible": False,
+        "runtime_s": math.nan,
+        "status": ERROR,
+        "error": "",
+        "plan": None,
+    }
     t0 = time.perf_counter()
     try:
         runner = get_planner(planner, **dict(params or {}))
@@ -134,9 +160,12 @@ def warm_up() -> None:
     planner's run time includes the compilation and the worker processes find
     the kernels in the on-disk cache.
     """
-    inst = Instance((1, 2), (Link(1, 2, 200.0),),
-                    (Request("f0", 1, 2, Demand((0.0, 1.0, 2.0), (0.2, 0.5, 0.3))),),
-                    name="warm-up")
+    inst = Instance(
+        (1, 2),
+        (Link(1, 2, 200.0),),
+        (Request("f0", 1, 2, Demand((0.0, 1.0, 2.0), (0.2, 0.5, 0.3))),),
+        name="warm-up",
+    )
     plan = Plan(inst.name, "warm-up", (Route("f0", (1, 2), (3,), (1,)),))
     evaluate(inst, plan)
     evaluate_batch(inst, [plan, plan])

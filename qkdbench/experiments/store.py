@@ -24,14 +24,38 @@ from ..utils.files import read_text
 from ..utils.statuses import ERROR, USABLE_STATUSES
 from .values import as_bool
 
-__all__ = ["RESULT_COLUMNS", "KEY_COLUMNS", "row_key", "read_results", "results_header",
-           "ResultsWriter", "results_table", "summarize"]
+__all__ = [
+    "RESULT_COLUMNS",
+    "KEY_COLUMNS",
+    "row_key",
+    "read_results",
+    "results_header",
+    "ResultsWriter",
+    "results_table",
+    "summarize",
+]
 
 #: Columns of ``results.csv``, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
-    "instance_hash", "topology", "requests", "max_rate", "seed", "planner",
-    "total", "first_stage", "second_stage", "gap_pct", "gap_ref", "bound", "feasible",
-    "runtime_s", "time_limit_s", "status", "error", "versions")
+    "instance_hash",
+    "topology",
+    "requests",
+    "max_rate",
+    "seed",
+    "planner",
+    "total",
+    "first_stage",
+    "second_stage",
+    "gap_pct",
+    "gap_ref",
+    "bound",
+    "feasible",
+    "runtime_s",
+    "time_limit_s",
+    "status",
+    "error",
+    "versions",
+)
 
 #: The columns that identify a grid point.
 KEY_COLUMNS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed", "planner")
@@ -59,8 +83,13 @@ def row_key(row: Mapping[str, Any]) -> tuple[str, int, int, int, str] | None:
     True
     """
     try:
-        return (str(row["topology"]), int(row["requests"]), int(row["max_rate"]),
-                int(row["seed"]), str(row["planner"]))
+        return (
+            str(row["topology"]),
+            int(row["requests"]),
+            int(row["max_rate"]),
+            int(row["seed"]),
+            str(row["planner"]),
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -95,8 +124,9 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
     lines = text.splitlines(keepends=True)
     header = next(csv.reader(io.StringIO(lines[0])), [])
     if not set(KEY_COLUMNS) <= set(header):
-        raise InputError("not a sweep results file (header lacks the key columns)", "line 1",
-                         str(path))
+        raise InputError(
+            "not a sweep results file (header lacks the key columns)", "line 1", str(path)
+        )
     good: list[dict[str, str]] = []
     good_lines = [lines[0] if lines[0].endswith("\n") else lines[0] + "\n"]
     damaged = not lines[0].endswith("\n")
@@ -207,8 +237,15 @@ def results_table(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("requests", "max_rate", "seed"):
         if c in df:
             df[c] = pd.to_numeric(df[c], errors="coerce").astype("Int64")
-    for c in ("total", "first_stage", "second_stage", "gap_pct", "bound", "runtime_s",
-              "time_limit_s"):
+    for c in (
+        "total",
+        "first_stage",
+        "second_stage",
+        "gap_pct",
+        "bound",
+        "runtime_s",
+        "time_limit_s",
+    ):
         if c in df:
             df[c] = pd.to_numeric(df[c].replace("", None), errors="coerce").astype(float)
     if "feasible" in df:
@@ -235,13 +272,30 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
         ``gap_pct`` (mean), ``runtime_s`` (mean).
     """
     if df.empty:
-        return pd.DataFrame(columns=["topology", "requests", "max_rate", "planner", "runs",
-                                     "ok", "errors", "total", "gap_pct", "runtime_s"])
+        return pd.DataFrame(
+            columns=[
+                "topology",
+                "requests",
+                "max_rate",
+                "planner",
+                "runs",
+                "ok",
+                "errors",
+                "total",
+                "gap_pct",
+                "runtime_s",
+            ]
+        )
     runs = df.copy()
     runs["ok"] = runs["status"].isin(list(USABLE_STATUSES)) & runs["feasible"]
     runs["errors"] = runs["status"].eq(ERROR)
     groups = runs.groupby(["topology", "requests", "max_rate", "planner"], sort=True)
-    out = groups.agg(runs=("seed", "size"), ok=("ok", "sum"), errors=("errors", "sum"),
-                     total=("total", "mean"), gap_pct=("gap_pct", "mean"),
-                     runtime_s=("runtime_s", "mean"))
+    out = groups.agg(
+        runs=("seed", "size"),
+        ok=("ok", "sum"),
+        errors=("errors", "sum"),
+        total=("total", "mean"),
+        gap_pct=("gap_pct", "mean"),
+        runtime_s=("runtime_s", "mean"),
+    )
     return out.reset_index()

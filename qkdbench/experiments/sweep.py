@@ -128,17 +128,21 @@ def grid_points(spec: SweepSpec) -> list[GridPoint]:
     """
     reference = reference_planner(spec.planners)
     planners = sorted(spec.planners, key=lambda name: name != reference)
-    return [GridPoint(topology, requests, max_rate, seed, planner)
-            for topology, requests, max_rate, seed in
-            itertools.product(spec.topology, spec.requests, spec.max_rate, spec.seed)
-            for planner in planners]
+    return [
+        GridPoint(topology, requests, max_rate, seed, planner)
+        for topology, requests, max_rate, seed in itertools.product(
+            spec.topology, spec.requests, spec.max_rate, spec.seed
+        )
+        for planner in planners
+    ]
 
 
 # --------------------------------------------------------------------------- one run
 
 
-def run_point(point: Sequence[Any], options: Mapping[str, Any],
-              reference: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_point(
+    point: Sequence[Any], options: Mapping[str, Any], reference: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Run one grid point; never raises. Runs in a Dask worker or in-process.
 
     Parameters
@@ -161,9 +165,17 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
     """
     p = GridPoint(*point)
     row: dict[str, Any] = {c: "" for c in RESULT_COLUMNS}
-    row.update(topology=p.topology, requests=p.requests, max_rate=p.max_rate, seed=p.seed,
-               planner=p.planner, time_limit_s=options.get("time_limit"), status=ERROR,
-               feasible=False, versions=versions())
+    row.update(
+        topology=p.topology,
+        requests=p.requests,
+        max_rate=p.max_rate,
+        seed=p.seed,
+        planner=p.planner,
+        time_limit_s=options.get("time_limit"),
+        status=ERROR,
+        feasible=False,
+        versions=versions(),
+    )
     try:
         for mod in options.get("modules", ()):
             importlib.import_module(mod)
@@ -173,16 +185,22 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
         row["error"] = error_text(exc)
         return row
     seed = options.get("planner_seed")
-    run = run_planner(instance, p.planner, seed=p.seed if seed is None else seed,
-                      time_limit=options.get("time_limit"),
-                      params=options.get("params", {}).get(p.planner))
+    run = run_planner(
+        instance,
+        p.planner,
+        seed=p.seed if seed is None else seed,
+        time_limit=options.get("time_limit"),
+        params=options.get("params", {}).get(p.planner),
+    )
     run.pop("plan", None)
     ref = reference_from_run(run) if reference is None else reference_from_run(reference, run)
     add_gaps([run], ref)
     others = [c for c in ref.contradicted if c != p.planner]
     if others:  # this run's plan disproves the reference planner's claim: say so
-        run["gap_ref"] = (f"{run['gap_ref'] or 'none'} ({', '.join(others)}: claimed optimum "
-                          "or bound contradicted by this plan)")
+        run["gap_ref"] = (
+            f"{run['gap_ref'] or 'none'} ({', '.join(others)}: claimed optimum "
+            "or bound contradicted by this plan)"
+        )
     row.update({k: v for k, v in run.items() if k in row})
     return row
 
@@ -190,19 +208,33 @@ def run_point(point: Sequence[Any], options: Mapping[str, Any],
 # --------------------------------------------------------------------------- the sweep
 
 
-def _error_row(point: Any, options: Mapping[str, Any], exc: BaseException,
-               header: Sequence[str] = RESULT_COLUMNS) -> dict[str, Any]:
+def _error_row(
+    point: Any,
+    options: Mapping[str, Any],
+    exc: BaseException,
+    header: Sequence[str] = RESULT_COLUMNS,
+) -> dict[str, Any]:
     row: dict[str, Any] = {c: "" for c in header}
     row.update(options.get("row_defaults", {}))
-    row.update(point._asdict(), status=ERROR, feasible=False, error=error_text(exc),
-               time_limit_s=options.get("time_limit"), versions=versions())
+    row.update(
+        point._asdict(),
+        status=ERROR,
+        feasible=False,
+        error=error_text(exc),
+        time_limit_s=options.get("time_limit"),
+        versions=versions(),
+    )
     return row
 
 
-def _run_in_process(todo: list[Any], options: dict[str, Any],
-                    reference_rows: dict[tuple, Mapping[str, Any]], reference_name: str | None,
-                    done: Callable[[dict[str, Any]], None],
-                    run: Callable[..., dict[str, Any]] = run_point) -> None:
+def _run_in_process(
+    todo: list[Any],
+    options: dict[str, Any],
+    reference_rows: dict[tuple, Mapping[str, Any]],
+    reference_name: str | None,
+    done: Callable[[dict[str, Any]], None],
+    run: Callable[..., dict[str, Any]] = run_point,
+) -> None:
     for p in todo:
         ref = None if p.planner == reference_name else reference_rows.get(p.instance_key)
         row = run(p, options, ref)
@@ -211,8 +243,9 @@ def _run_in_process(todo: list[Any], options: dict[str, Any],
         done(row)
 
 
-def _connect(scheduler: str | None, n_workers: int, timeout: float,
-             log: Callable[[str], None]) -> tuple[Any, Any]:
+def _connect(
+    scheduler: str | None, n_workers: int, timeout: float, log: Callable[[str], None]
+) -> tuple[Any, Any]:
     """A Dask client (and the LocalCluster it owns, or ``None``).
 
     Raises
@@ -224,8 +257,9 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float,
     from dask.distributed import Client, LocalCluster
 
     if scheduler in (None, "", "local"):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         log(f"sweep: LocalCluster with {n_workers} worker processes")
         return Client(cluster), cluster
     problem = ""
@@ -238,18 +272,26 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float,
         # later collection, its __del__ can run inside the next Client's start-up and
         # deadlock on Dask's shared event-loop lock.
         gc.collect()
-        raise InputError(f"cannot connect to a Dask scheduler there ({problem}); "
-                         f"give HOST:PORT of a running scheduler, 'local' or 'none'",
-                         "--scheduler", str(scheduler))
+        raise InputError(
+            f"cannot connect to a Dask scheduler there ({problem}); "
+            f"give HOST:PORT of a running scheduler, 'local' or 'none'",
+            "--scheduler",
+            str(scheduler),
+        )
     log(f"sweep: scheduler {scheduler}")
     return client, None
 
 
-def _run_dask(todo: list[Any], options: dict[str, Any],
-              reference_rows: dict[tuple, Mapping[str, Any]], reference_name: str | None,
-              done: Callable[[dict[str, Any]], None], client: Any,
-              run: Callable[..., dict[str, Any]] = run_point,
-              header: Sequence[str] = RESULT_COLUMNS) -> None:
+def _run_dask(
+    todo: list[Any],
+    options: dict[str, Any],
+    reference_rows: dict[tuple, Mapping[str, Any]],
+    reference_name: str | None,
+    done: Callable[[dict[str, Any]], None],
+    client: Any,
+    run: Callable[..., dict[str, Any]] = run_point,
+    header: Sequence[str] = RESULT_COLUMNS,
+) -> None:
     from dask.distributed import as_completed
 
     futures: dict[Any, GridPoint] = {}
@@ -274,10 +316,17 @@ def _run_dask(todo: list[Any], options: dict[str, Any],
         done(row)
 
 
-def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | None = "local",
-              n_workers: int = 2, resume: bool = False, progress: bool = False,
-              log: Callable[[str], None] | None = None,
-              connect_timeout: float = 10.0) -> pd.DataFrame:
+def run_sweep(
+    spec: SweepSpec,
+    out_dir: str | os.PathLike,
+    *,
+    scheduler: str | None = "local",
+    n_workers: int = 2,
+    resume: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    connect_timeout: float = 10.0,
+) -> pd.DataFrame:
     """Run (or resume) a sweep and return all its stored rows.
 
     Parameters
@@ -315,11 +364,19 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
         cannot be imported; if nothing answers at the ``scheduler`` address.
     """
     points = grid_points(spec)
-    path, header = run_jobs(points, spec.options(), out_dir, scheduler=scheduler,
-                            n_workers=n_workers, resume=resume, progress=progress, log=log,
-                            connect_timeout=connect_timeout,
-                            reference_name=reference_planner(spec.planners),
-                            source=spec.source)
+    path, header = run_jobs(
+        points,
+        spec.options(),
+        out_dir,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        resume=resume,
+        progress=progress,
+        log=log,
+        connect_timeout=connect_timeout,
+        reference_name=reference_planner(spec.planners),
+        source=spec.source,
+    )
     rows = read_results(path)
     first: dict[tuple, dict[str, str]] = {}
     for row in rows:
@@ -328,15 +385,24 @@ def run_sweep(spec: SweepSpec, out_dir: str | os.PathLike, *, scheduler: str | N
     return results_table(pd.DataFrame(keep, columns=header))
 
 
-def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.PathLike, *,
-             run: Callable[..., dict[str, Any]] = run_point,
-             key: Callable[[Mapping[str, Any]], tuple | None] = row_key,
-             columns: Sequence[str] = RESULT_COLUMNS, reference_name: str | None = None,
-             scheduler: str | None = "local", n_workers: int = 2, resume: bool = False,
-             progress: bool = False, log: Callable[[str], None] | None = None,
-             connect_timeout: float = 10.0, source: str = "",
-             check_stored: Callable[[Path, list[dict[str, str]]], None] | None = None
-             ) -> tuple[Path, list[str]]:
+def run_jobs(
+    points: Sequence[Any],
+    options: dict[str, Any],
+    out_dir: str | os.PathLike,
+    *,
+    run: Callable[..., dict[str, Any]] = run_point,
+    key: Callable[[Mapping[str, Any]], tuple | None] = row_key,
+    columns: Sequence[str] = RESULT_COLUMNS,
+    reference_name: str | None = None,
+    scheduler: str | None = "local",
+    n_workers: int = 2,
+    resume: bool = False,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+    connect_timeout: float = 10.0,
+    source: str = "",
+    check_stored: Callable[[Path, list[dict[str, str]]], None] | None = None,
+) -> tuple[Path, list[str]]:
     """Run (or resume) a list of points into ``out_dir/results.csv``: the sweep's engine.
 
     :func:`run_sweep` runs grid points with :func:`run_point`; other drivers (the
@@ -389,8 +455,12 @@ def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.P
         raise InputError("not a regular file", "", str(path))
     stored = read_results(path, repair=resume)
     if stored and not resume:
-        raise InputError(f"already holds {len(stored)} results; pass --resume to continue "
-                         "this sweep or choose another --out", "", str(path))
+        raise InputError(
+            f"already holds {len(stored)} results; pass --resume to continue "
+            "this sweep or choose another --out",
+            "",
+            str(path),
+        )
     header = list(columns)
     if stored:
         header = results_header(path)
@@ -401,8 +471,10 @@ def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.P
         have.setdefault(key(row), row)
     todo = [p for p in points if tuple(p) not in have]
     reference_rows: dict[tuple, Mapping[str, Any]] = {
-        GridPoint(*k).instance_key: row for k, row in have.items()
-        if reference_name is not None and k is not None and k[4] == reference_name}
+        GridPoint(*k).instance_key: row
+        for k, row in have.items()
+        if reference_name is not None and k is not None and k[4] == reference_name
+    }
     in_process = scheduler is not None and scheduler.lower() in IN_PROCESS
     client = cluster = None
     if todo:  # bad input is found before anything is logged, run or written
@@ -410,46 +482,61 @@ def run_jobs(points: Sequence[Any], options: dict[str, Any], out_dir: str | os.P
             try:
                 importlib.import_module(mod)
             except Exception as exc:  # missing, or raising on import
-                raise InputError(f"cannot import module {mod!r}: {error_text(exc)}",
-                                 f"options.modules[{i}]", source) from None
+                raise InputError(
+                    f"cannot import module {mod!r}: {error_text(exc)}",
+                    f"options.modules[{i}]",
+                    source,
+                ) from None
         unknown_here = sorted({p.planner for p in points} - set(available_planners()))
         if unknown_here and in_process:  # in this process nobody else could know them
-            raise InputError(f"unknown planner(s) {', '.join(map(repr, unknown_here))}; known: "
-                             f"{', '.join(sorted(available_planners()))}", "grid.planners",
-                             source)
+            raise InputError(
+                f"unknown planner(s) {', '.join(map(repr, unknown_here))}; known: "
+                f"{', '.join(sorted(available_planners()))}",
+                "grid.planners",
+                source,
+            )
         if not in_process:
             client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
-    log(f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
-        f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}")
+    log(
+        f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
+        f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}"
+    )
     if todo:
         try:
             warm_up()  # compile or load the Numba kernels before fanning out
             unknown = sorted({p.planner for p in points} - set(available_planners()))
             if unknown:
-                log(f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
-                    "their runs will be recorded as errors unless the workers know them")
+                log(
+                    f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
+                    "their runs will be recorded as errors unless the workers know them"
+                )
             try:
                 store = ResultsWriter(path, header)
             except OSError as exc:
-                raise InputError(f"cannot write: {exc.strerror or exc}", "",
-                                 str(path)) from None
-            bar = tqdm(total=len(todo), desc="sweep", unit="run", file=sys.stderr,
-                       disable=not progress)
+                raise InputError(f"cannot write: {exc.strerror or exc}", "", str(path)) from None
+            bar = tqdm(
+                total=len(todo), desc="sweep", unit="run", file=sys.stderr, disable=not progress
+            )
             t0 = time.perf_counter()
 
             def done(row: dict[str, Any]) -> None:
                 store.append(row)
                 bar.update(1)
                 if row.get("status") == ERROR:
-                    bar.write(f"sweep: {row['planner']} on {row['topology']} "
-                              f"r{row['requests']} k{row['max_rate']} s{row['seed']}: "
-                              f"{row['error']}", file=sys.stderr)
+                    bar.write(
+                        f"sweep: {row['planner']} on {row['topology']} "
+                        f"r{row['requests']} k{row['max_rate']} s{row['seed']}: "
+                        f"{row['error']}",
+                        file=sys.stderr,
+                    )
+
             try:
                 if in_process:
                     _run_in_process(todo, options, reference_rows, reference_name, done, run)
                 else:
-                    _run_dask(todo, options, reference_rows, reference_name, done, client,
-                              run, header)
+                    _run_dask(
+                        todo, options, reference_rows, reference_name, done, client, run, header
+                    )
             finally:
                 bar.close()
                 store.close()

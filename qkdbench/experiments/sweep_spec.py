@@ -32,8 +32,14 @@ from typing import Any
 from ..exceptions import InputError
 from ..utils.files import read_text
 
-__all__ = ["SweepSpec", "DEFAULT_TIME_LIMIT", "GRID_KEYS", "OPTION_KEYS", "spec_from_dict",
-           "read_spec"]
+__all__ = [
+    "SweepSpec",
+    "DEFAULT_TIME_LIMIT",
+    "GRID_KEYS",
+    "OPTION_KEYS",
+    "spec_from_dict",
+    "read_spec",
+]
 
 #: Keys of the ``[grid]`` table (all required).
 GRID_KEYS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed", "planners")
@@ -76,9 +82,12 @@ class SweepSpec:
 
     def options(self) -> dict[str, Any]:
         """What a run needs besides its grid point (plain data, sent to workers)."""
-        return {"time_limit": self.time_limit, "planner_seed": self.planner_seed,
-                "modules": list(self.modules),
-                "params": {k: dict(v) for k, v in self.params.items()}}
+        return {
+            "time_limit": self.time_limit,
+            "planner_seed": self.planner_seed,
+            "modules": list(self.modules),
+            "params": {k: dict(v) for k, v in self.params.items()},
+        }
 
 
 def _axis(value: Any, place: str, kind: type, source: str) -> tuple:
@@ -145,20 +154,31 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
     if unknown:
         raise InputError(f"unknown key {sorted(unknown)[0]!r}", "options", source)
     time_limit = options.get("time_limit", DEFAULT_TIME_LIMIT)
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) \
-            or not math.isfinite(time_limit) or time_limit <= 0:
-        raise InputError(f"expected a positive number of seconds, got {time_limit!r}",
-                         "options.time_limit", source)
+    if (
+        isinstance(time_limit, bool)
+        or not isinstance(time_limit, (int, float))
+        or not math.isfinite(time_limit)
+        or time_limit <= 0
+    ):
+        raise InputError(
+            f"expected a positive number of seconds, got {time_limit!r}",
+            "options.time_limit",
+            source,
+        )
     planner_seed = options.get("planner_seed")
-    if planner_seed is not None and (isinstance(planner_seed, bool)
-                                     or not isinstance(planner_seed, int)):
-        raise InputError(f"expected an integer, got {planner_seed!r}", "options.planner_seed",
-                         source)
-    modules = _axis(options["modules"], "options.modules", str, source) \
-        if "modules" in options and options["modules"] != [] else ()
+    if planner_seed is not None and (
+        isinstance(planner_seed, bool) or not isinstance(planner_seed, int)
+    ):
+        raise InputError(
+            f"expected an integer, got {planner_seed!r}", "options.planner_seed", source
+        )
+    modules = (
+        _axis(options["modules"], "options.modules", str, source)
+        if "modules" in options and options["modules"] != []
+        else ()
+    )
     params = data.get("params", {})
-    if not isinstance(params, Mapping) or not all(isinstance(v, Mapping)
-                                                  for v in params.values()):
+    if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
         raise InputError("expected tables [params.PLANNER]", "params", source)
     return SweepSpec(
         topology=_axis(grid["topology"], "grid.topology", str, source),
@@ -166,8 +186,12 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
         max_rate=_axis(grid["max_rate"], "grid.max_rate", int, source),
         seed=_axis(grid["seed"], "grid.seed", int, source),
         planners=_axis(grid["planners"], "grid.planners", str, source),
-        time_limit=float(time_limit), planner_seed=planner_seed, modules=modules,
-        params={k: dict(v) for k, v in params.items()}, source=source)
+        time_limit=float(time_limit),
+        planner_seed=planner_seed,
+        modules=modules,
+        params={k: dict(v) for k, v in params.items()},
+        source=source,
+    )
 
 
 def read_spec(path: str | os.PathLike) -> SweepSpec:

@@ -6,15 +6,23 @@ group ``qkdbench.planners``).
 """
 
 from ..utils.registry import (
-                   ENTRY_POINT_GROUP,
-                   Planner,
-                   PlannerInfo,
-                   available_planners,
-                   get_planner,
-                   register_planner,
-                   unregister_planner,
+    ENTRY_POINT_GROUP,
+    Planner,
+    PlannerInfo,
+    available_planners,
+    get_planner,
+    register_planner,
+    unregister_planner,
 )
 from ..utils.timing import Stopwatch
 
-__all__ = ["ENTRY_POINT_GROUP", "Planner", "PlannerInfo", "Stopwatch", "available_planners",
-           "get_planner", "register_planner", "unregister_planner"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Planner",
+    "PlannerInfo",
+    "Stopwatch",
+    "available_planners",
+    "get_planner",
+    "register_planner",
+    "unregister_planner",
+]

@@ -91,11 +91,11 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
             prefs.append([0])
             chosen.append(0)
             continue
-        dist = nx.single_source_dijkstra_path_length(instance.graph, req.source,
-                                                     weight="length_km")
-        order = sorted(range(len(req.targets)),
-                       key=lambda t: (dist[req.targets[t].node],
-                                      float(req.targets[t].service_cost), t))
+        dist = nx.single_source_dijkstra_path_length(instance.graph, req.source, weight="length_km")
+        order = sorted(
+            range(len(req.targets)),
+            key=lambda t: (dist[req.targets[t].node], float(req.targets[t].service_cost), t),
+        )
         prefs.append(order)
         pick = None
         for t in order:
@@ -174,8 +174,9 @@ class CoQBN:
     def __init__(self, level: str | float = "mean"):
         self.level = level
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
         check_supports(self, instance)
         clock = Stopwatch(time_limit)

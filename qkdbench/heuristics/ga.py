@@ -155,17 +155,28 @@ class GenomeDecoder:
         #: whether some provider has a capacity (X3): then genomes need the provider repair
         self.capacitated = bool(pt.active and np.any(pt.capacity >= 0))
         #: provider index (-1: none) and stand-alone cost (service included) per candidate
-        self.cand_provider = [[int(pt.provider[pt.ptr[f] + t]) for t in candidates.targets_of(f)]
-                              for f in range(self.F)]
-        self.cand_cost = [[float(candidates.standalone[f][arcs].sum())
-                           + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
-                           for i, arcs in enumerate(candidates.arcs[f])]
-                          for f in range(self.F)]
+        self.cand_provider = [
+            [int(pt.provider[pt.ptr[f] + t]) for t in candidates.targets_of(f)]
+            for f in range(self.F)
+        ]
+        self.cand_cost = [
+            [
+                float(candidates.standalone[f][arcs].sum())
+                + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
+                for i, arcs in enumerate(candidates.arcs[f])
+            ]
+            for f in range(self.F)
+        ]
         #: charged links of each candidate (for the link-closing mutation)
         fc = fixed_charges(self.instance)
-        self.charged_links = [[frozenset(int(k) for k in arcs // 2 if fc.link[k] > 0)
-                               for arcs in per_f] for per_f in candidates.arcs] \
-            if self.fixed else []
+        self.charged_links = (
+            [
+                [frozenset(int(k) for k in arcs // 2 if fc.link[k] > 0) for arcs in per_f]
+                for per_f in candidates.arcs
+            ]
+            if self.fixed
+            else []
+        )
 
     def repair(self, genome: list) -> int:
         """Move requests off over-full providers (X3), in place; see the module notes.
@@ -241,8 +252,7 @@ class GenomeDecoder:
         by_id = {r.request_id: r for r in plan.routes}
         for f, req in enumerate(self.instance.requests):
             route = by_id[req.id]
-            t = (target_position(req, route.path[-1], route.provider) if req.is_anycast
-                 else None)
+            t = target_position(req, route.path[-1], route.provider) if req.is_anycast else None
             i = self.candidates.index_of(f, route.path, t)
             if i is None:
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
@@ -277,10 +287,24 @@ class GenomeDecoder:
         ladders = self.ladders
         cap_y = np.tile(arc_table(self.instance).W_qkd.astype(float), B)
         cap_z = np.tile(arc_table(self.instance).W_kml.astype(float), B)
-        yr = waterfill(ladders.y_ptr, ladders.y_len, ladders.y_ben, pairs, groups, cap_y,
-                       np.floor(frac * self.full_y[pairs] + 0.5))
-        zr = waterfill(ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, groups, cap_z,
-                       np.floor(frac * self.full_z[pairs] + 0.5))
+        yr = waterfill(
+            ladders.y_ptr,
+            ladders.y_len,
+            ladders.y_ben,
+            pairs,
+            groups,
+            cap_y,
+            np.floor(frac * self.full_y[pairs] + 0.5),
+        )
+        zr = waterfill(
+            ladders.z_ptr,
+            ladders.z_len,
+            ladders.z_ben,
+            pairs,
+            groups,
+            cap_z,
+            np.floor(frac * self.full_z[pairs] + 0.5),
+        )
         ptr = np.zeros(B * F + 1, dtype=np.int64)
         ptr[1:] = np.cumsum(lens_arr)
         target = np.asarray(tgt, dtype=np.int64) if self.prov.active else None
@@ -352,12 +376,23 @@ class GeneticPlanner:
     name = "ga"
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
-    def __init__(self, k: int = 8, population: int = 40, generations: int = 300,
-                 stagnation: int = 100, levels: int = 5, cx_prob: float = 0.7,
-                 mut_route: float = 1.5, mut_level: float = 0.5, tournament: int = 3,
-                 n_elite: int = 2, hof_size: int = 5,
-                 seeds: tuple[str, ...] = ("coqbn", "saa-greedy"), polish: bool = True,
-                 mut_close: float = 0.3):
+    def __init__(
+        self,
+        k: int = 8,
+        population: int = 40,
+        generations: int = 300,
+        stagnation: int = 100,
+        levels: int = 5,
+        cx_prob: float = 0.7,
+        mut_route: float = 1.5,
+        mut_level: float = 0.5,
+        tournament: int = 3,
+        n_elite: int = 2,
+        hof_size: int = 5,
+        seeds: tuple[str, ...] = ("coqbn", "saa-greedy"),
+        polish: bool = True,
+        mut_close: float = 0.3,
+    ):
         self.k = k
         self.population = population
         self.generations = generations
@@ -413,9 +448,15 @@ class GeneticPlanner:
         contenders = [pop[rng.randrange(len(pop))] for _ in range(self.tournament)]
         return min(contenders, key=lambda ind: ind.fitness.values[0])
 
-    def _polish(self, genome: list, state: GreedyState, clock: Stopwatch,
-                rng: random.Random, close: bool = True,
-                dec: GenomeDecoder | None = None) -> list[int]:
+    def _polish(
+        self,
+        genome: list,
+        state: GreedyState,
+        clock: Stopwatch,
+        rng: random.Random,
+        close: bool = True,
+        dec: GenomeDecoder | None = None,
+    ) -> list[int]:
         """The genome after greedy improvement passes from its routes (full levels).
 
         The passes visit the requests in a random order (``rng``), so that
@@ -439,8 +480,9 @@ class GeneticPlanner:
         return [int(i) for i in st.route if i is not None] + [self.levels - 1] * F
 
     # ---- the run
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Plan ``instance``; same seed (and no time limit), same plan."""
         check_supports(self, instance)
         if self.levels < 2:
@@ -453,8 +495,9 @@ class GeneticPlanner:
         # seeds: CO-QBN and the greedy (which also builds ladders and candidates)
         unknown = set(self.seeds) - {"coqbn", "saa-greedy"}
         if unknown or not self.seeds:
-            raise ValueError(f"seeds must be a non-empty subset of ('coqbn', 'saa-greedy'), "
-                             f"got {self.seeds!r}")
+            raise ValueError(
+                f"seeds must be a non-empty subset of ('coqbn', 'saa-greedy'), got {self.seeds!r}"
+            )
         seed_plans: list[Plan] = []
         greedy = SAAGreedy(k=self.k)
         if "saa-greedy" in self.seeds:
@@ -472,14 +515,33 @@ class GeneticPlanner:
         evaluations = len(seed_plans)
         best_cost = float(seed_total[seed_best])
         log.append({"evaluations": evaluations, "seconds": clock.elapsed, "best": best_cost})
-        stats: dict[str, Any] = {"seed_costs": {p.planner: float(c)
-                                                for p, c in zip(seed_plans, seed_total)}}
+        stats: dict[str, Any] = {
+            "seed_costs": {p.planner: float(c) for p, c in zip(seed_plans, seed_total)}
+        }
         if F == 0:
-            return self._finish(instance, seed_plans[seed_best], clock, log, evaluations, 0,
-                                "trivial", [best_cost], stats)
+            return self._finish(
+                instance,
+                seed_plans[seed_best],
+                clock,
+                log,
+                evaluations,
+                0,
+                "trivial",
+                [best_cost],
+                stats,
+            )
         if clock.expired():  # no time for a population: the best seed, never worse
-            return self._finish(instance, seed_plans[seed_best], clock, log, evaluations, 0,
-                                "time_limit", [best_cost], stats)
+            return self._finish(
+                instance,
+                seed_plans[seed_best],
+                clock,
+                log,
+                evaluations,
+                0,
+                "time_limit",
+                [best_cost],
+                stats,
+            )
 
         dec = GenomeDecoder(instance, state, self.levels)
         toolbox = base.Toolbox()
@@ -508,14 +570,22 @@ class GeneticPlanner:
                     if val < best_cost:
                         best_cost = float(val)
                         best_genome = list(key)
-                        log.append({"evaluations": evaluations, "seconds": clock.elapsed,
-                                    "best": best_cost})
+                        log.append(
+                            {
+                                "evaluations": evaluations,
+                                "seconds": clock.elapsed,
+                                "best": best_cost,
+                            }
+                        )
             for ind in inds:
                 ind.fitness.values = (cache[tuple(ind)],)
 
         # initial population
-        g_genome = (dec.greedy_genome(state) if "saa-greedy" in self.seeds
-                    else [0] * F + [self.levels - 1] * F)
+        g_genome = (
+            dec.greedy_genome(state)
+            if "saa-greedy" in self.seeds
+            else [0] * F + [self.levels - 1] * F
+        )
         pop = [toolbox.individual(dec.genome_of(p)) for p in seed_plans]
         if "saa-greedy" not in self.seeds:
             pop.append(toolbox.individual(list(g_genome)))
@@ -527,7 +597,8 @@ class GeneticPlanner:
             else:
                 ind = toolbox.individual(
                     [rng.randrange(int(dec.n_candidates[f])) for f in range(F)]
-                    + [rng.randrange(self.levels) for _ in range(F)])
+                    + [rng.randrange(self.levels) for _ in range(F)]
+                )
             pop.append(ind)
         score(pop)
         hof = tools.HallOfFame(self.hof_size)
@@ -547,7 +618,7 @@ class GeneticPlanner:
                 break
             gen += 1
             before = best_cost
-            elite = sorted(pop, key=lambda ind: ind.fitness.values[0])[:self.n_elite]
+            elite = sorted(pop, key=lambda ind: ind.fitness.values[0])[: self.n_elite]
             children: list[Any] = []
             while len(children) < self.population - len(elite):
                 a = toolbox.clone(toolbox.select(pop))
@@ -558,19 +629,21 @@ class GeneticPlanner:
                 toolbox.mutate(b)
                 del a.fitness.values, b.fitness.values
                 children.extend((a, b))
-            children = children[:self.population - len(elite)]
+            children = children[: self.population - len(elite)]
             score(children)
             if self.polish and best_cost < before and not clock.expired():
-                polished = toolbox.individual(self._polish(best_genome or [], state, clock, rng,
-                                                           dec=dec))
+                polished = toolbox.individual(
+                    self._polish(best_genome or [], state, clock, rng, dec=dec)
+                )
                 score([polished])
                 children[-1] = polished
             elif self.polish and dec.fixed and not clock.expired():
                 # fixed charges: many local optima, so every generation the best child
                 # is also polished (an iterated local search over the population)
                 child = min(children[:-1], key=lambda ind: ind.fitness.values[0])
-                polished = toolbox.individual(self._polish(list(child), state, clock, rng,
-                                                           close=False, dec=dec))
+                polished = toolbox.individual(
+                    self._polish(list(child), state, clock, rng, close=False, dec=dec)
+                )
                 score([polished])
                 children[-1] = polished
             hof.update(children)
@@ -580,17 +653,46 @@ class GeneticPlanner:
         plan = seed_plans[seed_best]
         if best_genome is not None:  # strictly cheaper than every seed (score() checks)
             plan = decode_plan(instance, dec.decode([best_genome]), self.name)
-        return self._finish(instance, plan, clock, log, evaluations, gen, stop,
-                            [ind.fitness.values[0] for ind in hof], stats)
+        return self._finish(
+            instance,
+            plan,
+            clock,
+            log,
+            evaluations,
+            gen,
+            stop,
+            [ind.fitness.values[0] for ind in hof],
+            stats,
+        )
 
-    def _finish(self, instance: Instance, plan: Plan, clock: Stopwatch, log: list,
-                evaluations: int, generations: int, stop: str, hof: list,
-                stats: dict) -> Plan:
-        log.append({"evaluations": evaluations, "seconds": clock.elapsed,
-                    "best": log[-1]["best"]})
-        return Plan(instance.name, self.name, plan.routes, {
-            **stats, "runtime_s": clock.elapsed, "status": "heuristic",
-            "generations": generations, "evaluations": evaluations, "stop": stop,
-            "hall_of_fame": [float(x) for x in hof], "anytime": log,
-            "k": self.k, "population": self.population, "levels": self.levels})
-
+    def _finish(
+        self,
+        instance: Instance,
+        plan: Plan,
+        clock: Stopwatch,
+        log: list,
+        evaluations: int,
+        generations: int,
+        stop: str,
+        hof: list,
+        stats: dict,
+    ) -> Plan:
+        log.append({"evaluations": evaluations, "seconds": clock.elapsed, "best": log[-1]["best"]})
+        return Plan(
+            instance.name,
+            self.name,
+            plan.routes,
+            {
+                **stats,
+                "runtime_s": clock.elapsed,
+                "status": "heuristic",
+                "generations": generations,
+                "evaluations": evaluations,
+                "stop": stop,
+                "hall_of_fame": [float(x) for x in hof],
+                "anytime": log,
+                "k": self.k,
+                "population": self.population,
+                "levels": self.levels,
+            },
+        )

@@ -97,8 +97,10 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     if n_scenarios < 1:
         raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
     draws = sample_scenarios(instance, n_scenarios, 0 if seed is None else seed)
-    reqs = [replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
-            for f, r in enumerate(instance.requests)]
+    reqs = [
+        replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
+        for f, r in enumerate(instance.requests)
+    ]
     return instance.with_requests(reqs, instance.name)
 
 
@@ -138,8 +140,11 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     for f in order:
         if clock is not None and clock.expired():
             late += 1
-            free = [i for i in range(len(state.candidates.arcs[f]))
-                    if state.has_room(state.provider_of(f, i))]
+            free = [
+                i
+                for i in range(len(state.candidates.arcs[f]))
+                if state.has_room(state.provider_of(f, i))
+            ]
             if free:
                 state.insert(f, free[0])
             else:
@@ -195,9 +200,16 @@ class SAAGreedy:
     name = "saa-greedy"
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
-    def __init__(self, k: int = 8, n_scenarios: int | None = None, order: str = "cost-desc",
-                 rebalance: bool = True, improve: bool = True, max_passes: int = 20,
-                 close_rounds: int = 3):
+    def __init__(
+        self,
+        k: int = 8,
+        n_scenarios: int | None = None,
+        order: str = "cost-desc",
+        rebalance: bool = True,
+        improve: bool = True,
+        max_passes: int = 20,
+        close_rounds: int = 3,
+    ):
         self.k = k
         self.n_scenarios = n_scenarios
         self.order = order
@@ -206,17 +218,20 @@ class SAAGreedy:
         self.max_passes = max_passes
         self.close_rounds = close_rounds
 
-    def prepare(self, instance: Instance, seed: int | None = None,
-                clock: Stopwatch | None = None) -> GreedyState:
+    def prepare(
+        self, instance: Instance, seed: int | None = None, clock: Stopwatch | None = None
+    ) -> GreedyState:
         """An empty state: the demand model, its ladders and the candidate routes.
 
         With a ``clock`` that has a limit, the path search may use up to
         :data:`PATH_SHARE` of it; requests reached later get only their
         cheapest stand-alone path (and the shortest by length).
         """
-        model = (instance if self.n_scenarios is None
-                 else sampled_instance(instance, int(self.n_scenarios),
-                                       0 if seed is None else seed))
+        model = (
+            instance
+            if self.n_scenarios is None
+            else sampled_instance(instance, int(self.n_scenarios), 0 if seed is None else seed)
+        )
         ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n
         weights = ladders.best().reshape(F, A)
@@ -231,8 +246,9 @@ class SAAGreedy:
             cands = _merge(cands, candidate_paths(model, self.k, loaded, paths_clock))
         return GreedyState(model, ladders, cands, self.rebalance)
 
-    def build(self, instance: Instance, seed: int | None = None,
-              clock: Stopwatch | None = None) -> tuple[GreedyState, dict]:
+    def build(
+        self, instance: Instance, seed: int | None = None, clock: Stopwatch | None = None
+    ) -> tuple[GreedyState, dict]:
         """Run the greedy and return its final state and run statistics."""
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
@@ -261,14 +277,21 @@ class SAAGreedy:
                 info["moves"] += more["moves"]
         return state, info
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling."""
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         state, info = self.build(instance, seed, clock)
         routes = state.routes(instance)
         plan = Plan(instance.name, self.name, routes, {})
-        return plan.with_stats(runtime_s=clock.elapsed, status="heuristic", k=self.k,
-                               n_scenarios=self.n_scenarios, order=self.order,
-                               rebalance=self.rebalance, **info)
+        return plan.with_stats(
+            runtime_s=clock.elapsed,
+            status="heuristic",
+            k=self.k,
+            n_scenarios=self.n_scenarios,
+            order=self.order,
+            rebalance=self.rebalance,
+            **info,
+        )

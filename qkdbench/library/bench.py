@@ -37,16 +37,43 @@ from ..utils.statuses import ERROR
 from .sets import LibrarySet, instance_from_recipe, load_set
 from .solutions import read_solutions
 
-__all__ = ["BENCH_COLUMNS", "BenchPoint", "run_bench_point", "bench", "read_bench_results",
-           "check_results_rows"]
+__all__ = [
+    "BENCH_COLUMNS",
+    "BenchPoint",
+    "run_bench_point",
+    "bench",
+    "read_bench_results",
+    "check_results_rows",
+]
 
 #: Columns of a bench ``results.csv``, in order.
 BENCH_COLUMNS: tuple[str, ...] = (
-    "set", "instance", "planner", "instance_hash", "topology", "requests", "max_rate", "seed",
-    "total", "first_stage", "second_stage", "feasible", "status", "bound",
-    "best_cost", "best_status", "best_bound", "best_bound_source",
-    "gap_to_best_pct", "gap_to_bound_pct", "runtime_s", "time_limit_s", "error",
-    "qkdbench_version", "versions")
+    "set",
+    "instance",
+    "planner",
+    "instance_hash",
+    "topology",
+    "requests",
+    "max_rate",
+    "seed",
+    "total",
+    "first_stage",
+    "second_stage",
+    "feasible",
+    "status",
+    "bound",
+    "best_cost",
+    "best_status",
+    "best_bound",
+    "best_bound_source",
+    "gap_to_best_pct",
+    "gap_to_bound_pct",
+    "runtime_s",
+    "time_limit_s",
+    "error",
+    "qkdbench_version",
+    "versions",
+)
 
 
 def _version() -> str:
@@ -75,8 +102,9 @@ def _key(row: Mapping[str, Any]) -> tuple[str, str, str] | None:
         return None
 
 
-def run_bench_point(point: Sequence[Any], options: Mapping[str, Any],
-                    reference: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_bench_point(
+    point: Sequence[Any], options: Mapping[str, Any], reference: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Run one bench point; never raises. Runs in a Dask worker or in-process.
 
     Parameters
@@ -100,41 +128,62 @@ def run_bench_point(point: Sequence[Any], options: Mapping[str, Any],
     info = options["instances"][p.instance]
     recipe = info["recipe"]
     row: dict[str, Any] = {c: "" for c in BENCH_COLUMNS}
-    row.update(set=p.set, instance=p.instance, planner=p.planner, topology=recipe["topology"],
-               requests=recipe["requests"], max_rate=recipe["max_rate"], seed=recipe["seed"],
-               best_cost=info["best_cost"], best_status=info["best_status"],
-               best_bound=info["best_bound"], best_bound_source=info["best_bound_source"] or "",
-               time_limit_s=options.get("time_limit"), status=ERROR, feasible=False,
-               qkdbench_version=_version(), versions=versions())
+    row.update(
+        set=p.set,
+        instance=p.instance,
+        planner=p.planner,
+        topology=recipe["topology"],
+        requests=recipe["requests"],
+        max_rate=recipe["max_rate"],
+        seed=recipe["seed"],
+        best_cost=info["best_cost"],
+        best_status=info["best_status"],
+        best_bound=info["best_bound"],
+        best_bound_source=info["best_bound_source"] or "",
+        time_limit_s=options.get("time_limit"),
+        status=ERROR,
+        feasible=False,
+        qkdbench_version=_version(),
+        versions=versions(),
+    )
     try:
         for mod in options.get("modules", ()):
             importlib.import_module(mod)
         instance = instance_from_recipe(recipe, p.instance)
         row["instance_hash"] = instance_hash(instance)
         if row["instance_hash"] != info["hash"]:
-            raise InputError(f"rebuilt instance has hash {row['instance_hash']}, the set "
-                             f"says {info['hash']}", "", p.instance)
+            raise InputError(
+                f"rebuilt instance has hash {row['instance_hash']}, the set says {info['hash']}",
+                "",
+                p.instance,
+            )
     except Exception as exc:
         row["error"] = error_text(exc)
         return row
-    run = run_planner(instance, p.planner, seed=int(recipe["seed"]),
-                      time_limit=options.get("time_limit"),
-                      params=options.get("params", {}).get(p.planner))
+    run = run_planner(
+        instance,
+        p.planner,
+        seed=int(recipe["seed"]),
+        time_limit=options.get("time_limit"),
+        params=options.get("params", {}).get(p.planner),
+    )
     run.pop("plan", None)
     row.update({k: v for k, v in run.items() if k in row and k not in ("gap_pct", "gap_ref")})
     total = run["total"]
     if run["feasible"] and math.isfinite(total):
         best, bound = info["best_cost"], info["best_bound"]
         if best is not None:
-            row["gap_to_best_pct"] = 100.0 * (total - best) / abs(best) if best else (
-                0.0 if total == 0 else math.inf)
+            row["gap_to_best_pct"] = (
+                100.0 * (total - best) / abs(best) if best else (0.0 if total == 0 else math.inf)
+            )
         if bound is not None:
             row["gap_to_bound_pct"] = 100.0 * relative_gap(total, bound)
     return row
 
 
-def check_results_rows(rows: Sequence[Mapping[str, str]], source: str,
-                       set_name: str | None = None) -> str:
+def check_results_rows(
+    rows: Sequence[Mapping[str, str]], source: str, set_name: str | None = None
+) -> str:
     """Check that stored rows come from one set and this qkdbench version.
 
     Parameters
@@ -159,15 +208,20 @@ def check_results_rows(rows: Sequence[Mapping[str, str]], source: str,
     for k, row in enumerate(rows):
         place = f"row {k + 2}"
         if "set" not in row or "qkdbench_version" not in row:
-            raise InputError("not a bench results file (no set / qkdbench_version column)",
-                             "line 1", source)
+            raise InputError(
+                "not a bench results file (no set / qkdbench_version column)", "line 1", source
+            )
         if set_name is None:
             set_name = row["set"]
         if row["set"] != set_name:
             raise InputError(f"results of set {row['set']!r}, not {set_name!r}", place, source)
         if row["qkdbench_version"] != version:
-            raise InputError(f"results of qkdbench {row['qkdbench_version']!r}, this is "
-                             f"{version!r}; rerun the bench", place, source)
+            raise InputError(
+                f"results of qkdbench {row['qkdbench_version']!r}, this is "
+                f"{version!r}; rerun the bench",
+                place,
+                source,
+            )
     if set_name is None:
         raise InputError("no results", "", source)
     return set_name
@@ -196,11 +250,15 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
     for k, row in enumerate(rows):
         item = libset.by_name.get(row["instance"])
         if item is None:
-            raise InputError(f"set {set_name!r} has no instance {row['instance']!r}",
-                             f"row {k + 2}", src)
+            raise InputError(
+                f"set {set_name!r} has no instance {row['instance']!r}", f"row {k + 2}", src
+            )
         if row["instance_hash"] and row["instance_hash"] != item.hash:
-            raise InputError(f"instance hash {row['instance_hash']} is not the set's "
-                             f"{item.hash}", f"row {k + 2}", src)
+            raise InputError(
+                f"instance hash {row['instance_hash']} is not the set's {item.hash}",
+                f"row {k + 2}",
+                src,
+            )
     df = results_table(pd.DataFrame(rows, columns=list(rows[0])))
     order = {i.name: k for k, i in enumerate(libset.instances)}
     df = df.assign(_o=df["instance"].map(order)).sort_values(["_o", "planner"], kind="stable")
@@ -216,19 +274,32 @@ def _instance_table(libset: LibrarySet, names: Sequence[str]) -> dict[str, Any]:
     for name in names:
         item = libset.get(name)
         e = sol.entries.get(name)
-        out[name] = {"recipe": dict(item.recipe), "hash": item.hash,
-                     "best_cost": e.cost if e else None,
-                     "best_status": e.status if e else "open",
-                     "best_bound": e.bound if e else None,
-                     "best_bound_source": e.bound_source if e else None}
+        out[name] = {
+            "recipe": dict(item.recipe),
+            "hash": item.hash,
+            "best_cost": e.cost if e else None,
+            "best_status": e.status if e else "open",
+            "best_bound": e.bound if e else None,
+            "best_bound_source": e.bound_source if e else None,
+        }
     return out
 
 
-def bench(set_name: str, planners: Sequence[str], out_dir: str | os.PathLike, *,
-          time_limit: float = 60.0, instances: Sequence[str] = (),
-          scheduler: str | None = "local", n_workers: int = 2, resume: bool = False,
-          modules: Sequence[str] = (), params: Mapping[str, Mapping[str, Any]] | None = None,
-          progress: bool = False, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+def bench(
+    set_name: str,
+    planners: Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    time_limit: float = 60.0,
+    instances: Sequence[str] = (),
+    scheduler: str | None = "local",
+    n_workers: int = 2,
+    resume: bool = False,
+    modules: Sequence[str] = (),
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Run planners over a set (or some of its instances) into ``out_dir/results.csv``.
 
     Parameters
@@ -266,17 +337,31 @@ def bench(set_name: str, planners: Sequence[str], out_dir: str | os.PathLike, *,
     names = list(dict.fromkeys(instances)) or [i.name for i in libset.instances]
     table = _instance_table(libset, names)
     points = [BenchPoint(set_name, name, planner) for name in names for planner in planners]
-    options = {"time_limit": time_limit, "modules": list(modules),
-               "params": {k: dict(v) for k, v in (params or {}).items()},
-               "instances": table,
-               "row_defaults": {"set": set_name, "qkdbench_version": _version()}}
+    options = {
+        "time_limit": time_limit,
+        "modules": list(modules),
+        "params": {k: dict(v) for k, v in (params or {}).items()},
+        "instances": table,
+        "row_defaults": {"set": set_name, "qkdbench_version": _version()},
+    }
 
     def check(path: os.PathLike, rows: list[dict[str, str]]) -> None:
         check_results_rows(rows, str(path), set_name)
 
-    path, header = run_jobs(points, options, out_dir, run=run_bench_point, key=_key,
-                            columns=BENCH_COLUMNS, scheduler=scheduler, n_workers=n_workers,
-                            resume=resume, progress=progress, log=log, check_stored=check)
+    path, header = run_jobs(
+        points,
+        options,
+        out_dir,
+        run=run_bench_point,
+        key=_key,
+        columns=BENCH_COLUMNS,
+        scheduler=scheduler,
+        n_workers=n_workers,
+        resume=resume,
+        progress=progress,
+        log=log,
+        check_stored=check,
+    )
     _, df = read_bench_results(path)
     order = {tuple(p): i for i, p in enumerate(points)}
     keys = [(s, i, p) for s, i, p in zip(df["set"], df["instance"], df["planner"])]

@@ -44,8 +44,16 @@ from ..experiments.output import output_directory
 from ..utils.statuses import USABLE_STATUSES
 from .bench import read_bench_results
 
-__all__ = ["TIE_TOL", "DEFAULT_TARGET_PCT", "cost_matrix", "performance_profile", "wins",
-           "win_tie_loss", "summary_table", "make_report"]
+__all__ = [
+    "TIE_TOL",
+    "DEFAULT_TARGET_PCT",
+    "cost_matrix",
+    "performance_profile",
+    "wins",
+    "win_tie_loss",
+    "summary_table",
+    "make_report",
+]
 
 #: Relative difference under which two costs tie.
 TIE_TOL = 1e-9
@@ -77,8 +85,9 @@ def cost_matrix(df: pd.DataFrame, column: str = "total") -> pd.DataFrame:
     ok = df["feasible"] & df["status"].isin(list(USABLE_STATUSES)) & df[column].notna()
     vals = df[column].where(ok, math.inf)
     m = pd.DataFrame({"instance": df["instance"], "planner": df["planner"], "v": vals})
-    m = m.drop_duplicates(["instance", "planner"]).pivot(index="instance", columns="planner",
-                                                          values="v")
+    m = m.drop_duplicates(["instance", "planner"]).pivot(
+        index="instance", columns="planner", values="v"
+    )
     return m.reindex(index=_instances(df), columns=_planners(df)).fillna(math.inf)
 
 
@@ -157,8 +166,11 @@ def win_tie_loss(costs: pd.DataFrame) -> pd.DataFrame:
                 continue
             w = t = loss = 0
             for a, b in zip(costs[p], costs[q]):
-                if a == b or (math.isfinite(a) and math.isfinite(b)
-                              and abs(a - b) <= TIE_TOL * max(abs(a), abs(b))):
+                if a == b or (
+                    math.isfinite(a)
+                    and math.isfinite(b)
+                    and abs(a - b) <= TIE_TOL * max(abs(a), abs(b))
+                ):
                     t += 1
                 elif a < b:
                     w += 1
@@ -188,14 +200,20 @@ def summary_table(df: pd.DataFrame, target_pct: float = DEFAULT_TARGET_PCT) -> p
         mine = df[df["planner"] == p]
         g = gaps[p].to_numpy(dtype=float)
         n = len(g)
-        rows.append({
-            "planner": p, "runs": len(mine), "feasible": int(np.isfinite(costs[p]).sum()),
-            "wins_pct": 100.0 * share[p],
-            "at_best_known_pct": 100.0 * float(np.sum(g <= 100 * TIE_TOL)) / n,
-            "within_target_pct": 100.0 * float(np.sum(g <= target_pct)) / n,
-            "median_gap_pct": float(np.median(g)), "worst_gap_pct": float(np.max(g)),
-            "median_gap_to_bound_pct": float(np.median(bgaps[p].to_numpy(dtype=float))),
-            "mean_runtime_s": float(mine["runtime_s"].mean())})
+        rows.append(
+            {
+                "planner": p,
+                "runs": len(mine),
+                "feasible": int(np.isfinite(costs[p]).sum()),
+                "wins_pct": 100.0 * share[p],
+                "at_best_known_pct": 100.0 * float(np.sum(g <= 100 * TIE_TOL)) / n,
+                "within_target_pct": 100.0 * float(np.sum(g <= target_pct)) / n,
+                "median_gap_pct": float(np.median(g)),
+                "worst_gap_pct": float(np.max(g)),
+                "median_gap_to_bound_pct": float(np.median(bgaps[p].to_numpy(dtype=float))),
+                "mean_runtime_s": float(mine["runtime_s"].mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -221,8 +239,9 @@ def _colors(planners: Sequence[str]) -> dict[str, Any]:
 _STYLES = ("-", "--", "-.", ":")
 
 
-def _draw_profile(prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str,
-                  log: bool = False):
+def _draw_profile(
+    prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str, log: bool = False
+):
     fig = _figure()
     ax = fig.add_subplot()
     colors = _colors(planners)
@@ -233,8 +252,9 @@ def _draw_profile(prof: pd.DataFrame, planners: Sequence[str], xlabel: str, titl
         sub = prof[prof["planner"] == p]
         x = list(sub["tau"]) + [tmax]
         y = list(sub["rho"]) + [sub["rho"].iloc[-1]]
-        ax.step(x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4],
-                lw=2.4 - 0.35 * (k % 4))
+        ax.step(
+            x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4], lw=2.4 - 0.35 * (k % 4)
+        )
     if log:
         from matplotlib.ticker import ScalarFormatter
 
@@ -261,8 +281,9 @@ def _draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float):
         sub = ecdf[ecdf["planner"] == p]
         x = [0.0] + [min(v, xmax) for v in sub["gap_pct"]] + [xmax]
         y = [0.0] + list(sub["share"]) + [sub["share"].iloc[-1] if len(sub) else 0.0]
-        ax.step(x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4],
-                lw=2.4 - 0.35 * (k % 4))
+        ax.step(
+            x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4], lw=2.4 - 0.35 * (k % 4)
+        )
     ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:g} %")
     ax.set_xlim(0, xmax)
     ax.set_ylim(-0.02, 1.04)
@@ -304,8 +325,14 @@ def _draw_gap_time(pts: pd.DataFrame, planners: Sequence[str], target: float):
     colors = _colors(planners)
     for p in planners:
         sub = pts[(pts["planner"] == p) & np.isfinite(pts["gap_to_best_pct"])]
-        ax.scatter(sub["runtime_s"].clip(lower=1e-3), sub["gap_to_best_pct"], label=p,
-                   color=colors[p], s=22, alpha=0.8)
+        ax.scatter(
+            sub["runtime_s"].clip(lower=1e-3),
+            sub["gap_to_best_pct"],
+            label=p,
+            color=colors[p],
+            s=22,
+            alpha=0.8,
+        )
     ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:g} %")
     ax.set_xscale("log")
     ax.set_xlabel("run time (s)")
@@ -340,14 +367,17 @@ def _markdown_table(df: pd.DataFrame, digits: int = 2) -> str:
 
 def _short(df: pd.DataFrame) -> pd.DataFrame:
     """Column names that break into lines in a narrow table head."""
-    return df.rename(columns=lambda c: c.replace("_pct", " %").replace("_s", " s")
-                     .replace("_", " "))
+    return df.rename(
+        columns=lambda c: c.replace("_pct", " %").replace("_s", " s").replace("_", " ")
+    )
 
 
 def _html_table(df: pd.DataFrame, digits: int = 2) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v, digits))}</td>" for v in r)
-                   + "</tr>" for r in df.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v, digits))}</td>" for v in r) + "</tr>"
+        for r in df.itertuples(index=False)
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -368,8 +398,12 @@ figcaption{font-size:.85em;color:#444}
 """
 
 
-def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
-                target_pct: float = DEFAULT_TARGET_PCT) -> dict[str, Any]:
+def make_report(
+    results: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    target_pct: float = DEFAULT_TARGET_PCT,
+) -> dict[str, Any]:
     """Write the report of a bench results file.
 
     Parameters
@@ -409,8 +443,12 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
         table.to_csv(out / f"{name}.csv", index=False)
         files.append(str(out / f"{name}.csv"))
 
-    best_known = df.drop_duplicates("instance").set_index("instance")["best_cost"] \
-        .reindex(instances).astype(float)
+    best_known = (
+        df.drop_duplicates("instance")
+        .set_index("instance")["best_cost"]
+        .reindex(instances)
+        .astype(float)
+    )
     prof = performance_profile(_ratios(costs, costs.min(axis=1)))
     base_known = pd.concat([best_known.fillna(math.inf), costs.min(axis=1)], axis=1).min(axis=1)
     prof_known = performance_profile(_ratios(costs, base_known))
@@ -426,25 +464,42 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
     wtl = win_tie_loss(costs)
     pts = df[["instance", "planner", "runtime_s", "gap_to_best_pct", "status"]].copy()
     summary = summary_table(df, target_pct)
-    per = df.drop_duplicates("instance").set_index("instance")[
-        ["best_cost", "best_status", "best_bound"]].reindex(instances)
+    per = (
+        df.drop_duplicates("instance")
+        .set_index("instance")[["best_cost", "best_status", "best_bound"]]
+        .reindex(instances)
+    )
     for p in planners:
         per[f"{p} total"] = costs[p].replace(math.inf, math.nan)
         per[f"{p} gap %"] = gaps[p].replace(math.inf, math.nan)
     per = per.reset_index()
 
     figs = {
-        "profile_cost": save(_draw_profile(prof, planners, "tau: cost / best cost of the "
-                                           "planners", "Performance profile: cost"),
-                             "profile_cost"),
-        "profile_cost_known": save(_draw_profile(prof_known, planners, "tau: cost / best "
-                                                 "known cost", "Performance profile: cost "
-                                                 "against the best known"),
-                                   "profile_cost_known"),
-        "profile_time": save(_draw_profile(prof_time, planners, f"tau: time to reach "
-                                           f"{target_pct:g} % gap / fastest", "Performance "
-                                           f"profile: time to a {target_pct:g} % gap", log=True),
-                             "profile_time"),
+        "profile_cost": save(
+            _draw_profile(
+                prof, planners, "tau: cost / best cost of the planners", "Performance profile: cost"
+            ),
+            "profile_cost",
+        ),
+        "profile_cost_known": save(
+            _draw_profile(
+                prof_known,
+                planners,
+                "tau: cost / best known cost",
+                "Performance profile: cost against the best known",
+            ),
+            "profile_cost_known",
+        ),
+        "profile_time": save(
+            _draw_profile(
+                prof_time,
+                planners,
+                f"tau: time to reach {target_pct:g} % gap / fastest",
+                f"Performance profile: time to a {target_pct:g} % gap",
+                log=True,
+            ),
+            "profile_time",
+        ),
         "ecdf_gap": save(_draw_ecdf(ecdf, planners, target_pct), "ecdf_gap"),
         "wtl": save(_draw_wtl(wtl, planners), "wtl"),
         "gap_time": save(_draw_gap_time(pts, planners, target_pct), "gap_time"),
@@ -461,41 +516,64 @@ def make_report(results: str | os.PathLike, out_dir: str | os.PathLike, *,
     version = str(df["qkdbench_version"].iloc[0])
     limit = df["time_limit_s"].dropna()
     limit_text = f"{limit.max():g} s per run" if len(limit) else "no time limit"
-    head = (f"Set `{set_name}`: {len(instances)} instances, planners "
-            f"{', '.join(planners)}; qkdbench {version}, {limit_text}. Gaps are to the set's "
-            f"best known costs; wins count ties; target gap {target_pct:g} %.")
+    head = (
+        f"Set `{set_name}`: {len(instances)} instances, planners "
+        f"{', '.join(planners)}; qkdbench {version}, {limit_text}. Gaps are to the set's "
+        f"best known costs; wins count ties; target gap {target_pct:g} %."
+    )
     md = [f"# qkdbench report: set {set_name}", "", head, "", _markdown_table(summary, 3), ""]
     (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
     files.append(str(out / "summary.md"))
 
     def img(name: str, caption: str) -> str:
         data = base64.b64encode(Path(figs[name]).read_bytes()).decode("ascii")
-        return (f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
-                f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        return (
+            f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
 
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>qkdbench report: {html.escape(set_name)}
 </title><style>{_CSS}</style></head><body>
 <h1>qkdbench report: set {html.escape(set_name)}</h1>
-<p class="meta">{html.escape(head.replace('`', ''))}</p>
+<p class="meta">{html.escape(head.replace("`", ""))}</p>
 <h2>Summary</h2><div class="scroll">{_html_table(_short(summary), 3)}</div>
 <h2>Performance profiles</h2><div class="grid">
-{img("profile_cost", "Share of instances within a factor tau of the best planner's cost "
-     "(at tau = 1: share of wins).")}
+{
+        img(
+            "profile_cost",
+            "Share of instances within a factor tau of the best planner's cost "
+            "(at tau = 1: share of wins).",
+        )
+    }
 {img("profile_cost_known", "The same against the set's best known cost.")}
-{img("profile_time", f"Time to reach a {target_pct:g} % gap to the best known cost, "
-     "relative to the fastest planner that reached it.")}
+{
+        img(
+            "profile_time",
+            f"Time to reach a {target_pct:g} % gap to the best known cost, "
+            "relative to the fastest planner that reached it.",
+        )
+    }
 </div>
 <h2>Gaps</h2><div class="grid">
 {img("ecdf_gap", "Empirical distribution of each planner's gap to the best known cost.")}
 {img("gap_time", "Gap against run time.")}
 </div>
-<h2>Wins, ties and losses</h2><div class="grid">{img("wtl", "Row planner against column "
-     "planner, instance by instance; colour: wins minus losses.")}</div>
+<h2>Wins, ties and losses</h2><div class="grid">{
+        img(
+            "wtl",
+            "Row planner against column planner, instance by instance; colour: wins minus losses.",
+        )
+    }</div>
 <h2>Per instance</h2><div class="scroll">{_html_table(per)}</div>
 </body></html>
 """
     (out / "report.html").write_text(page, encoding="utf-8")
     files.append(str(out / "report.html"))
-    return {"set": set_name, "instances": len(instances), "planners": planners,
-            "summary": summary.to_dict(orient="records"), "files": files}
+    return {
+        "set": set_name,
+        "instances": len(instances),
+        "planners": planners,
+        "summary": summary.to_dict(orient="records"),
+        "files": files,
+    }

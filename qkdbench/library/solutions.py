@@ -40,9 +40,22 @@ from ..model import Instance, Plan
 from ..utils.gaps import relative_gap
 from .sets import LibrarySet, load_instance, load_set, set_file
 
-__all__ = ["SOLU_FORMAT", "OPT_GAP", "COST_TOL", "SOLU_STATUSES", "BOUND_SOURCES", "Entry",
-           "Solutions", "encode_plan", "decode_plan", "read_solutions", "write_solutions",
-           "confirm_entry", "propose", "solve_set"]
+__all__ = [
+    "SOLU_FORMAT",
+    "OPT_GAP",
+    "COST_TOL",
+    "SOLU_STATUSES",
+    "BOUND_SOURCES",
+    "Entry",
+    "Solutions",
+    "encode_plan",
+    "decode_plan",
+    "read_solutions",
+    "write_solutions",
+    "confirm_entry",
+    "propose",
+    "solve_set",
+]
 
 #: Format tag of a solutions file.
 SOLU_FORMAT = "qkdbench-solu/1"
@@ -77,9 +90,16 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as the solutions file holds it."""
-        return {"hash": self.hash, "status": self.status, "cost": self.cost,
-                "planner": self.planner, "version": self.version, "bound": self.bound,
-                "bound_source": self.bound_source, "plan": self.plan}
+        return {
+            "hash": self.hash,
+            "status": self.status,
+            "cost": self.cost,
+            "planner": self.planner,
+            "version": self.version,
+            "bound": self.bound,
+            "bound_source": self.bound_source,
+            "plan": self.plan,
+        }
 
     @property
     def gap(self) -> float:
@@ -130,8 +150,7 @@ def decode_plan(text: str, place: str = "plan", source: str = "") -> Plan:
     try:
         data = json.loads(gzip.decompress(base64.b64decode(text, validate=True)))
     except (ValueError, OSError, EOFError, TypeError) as exc:
-        raise InputError(f"stored plan is damaged ({type(exc).__name__})", place,
-                         source) from None
+        raise InputError(f"stored plan is damaged ({type(exc).__name__})", place, source) from None
     try:
         return plan_from_dict(data)
     except InputError as exc:
@@ -151,8 +170,9 @@ def _number(v: Any, place: str, src: str) -> float | None:
     return float(v)
 
 
-def read_solutions(set_name: str, path: str | os.PathLike | None = None, *,
-                   missing_ok: bool = False) -> Solutions:
+def read_solutions(
+    set_name: str, path: str | os.PathLike | None = None, *, missing_ok: bool = False
+) -> Solutions:
     """Read and check a set's solutions file.
 
     Parameters
@@ -193,9 +213,12 @@ def read_solutions(set_name: str, path: str | os.PathLike | None = None, *,
     if not isinstance(raw, dict):
         raise InputError("expected an object", "instances", src)
     if data.get("checksum") != _checksum(raw):
-        raise InputError("checksum does not match the instances (file edited by hand or "
-                         "damaged); restore it or rebuild it with `qkdbench library solve`",
-                         "checksum", src)
+        raise InputError(
+            "checksum does not match the instances (file edited by hand or "
+            "damaged); restore it or rebuild it with `qkdbench library solve`",
+            "checksum",
+            src,
+        )
     entries = {}
     for name, item in raw.items():
         place = f"instances.{name}"
@@ -204,24 +227,40 @@ def read_solutions(set_name: str, path: str | os.PathLike | None = None, *,
         if not isinstance(item, dict):
             raise InputError("expected an object", place, src)
         if item.get("hash") != libset.by_name[name].hash:
-            raise InputError(f"hash {item.get('hash')!r} is not the set's "
-                             f"{libset.by_name[name].hash!r}", f"{place}.hash", src)
+            raise InputError(
+                f"hash {item.get('hash')!r} is not the set's {libset.by_name[name].hash!r}",
+                f"{place}.hash",
+                src,
+            )
         cost = _number(item.get("cost"), f"{place}.cost", src)
         bound = _number(item.get("bound"), f"{place}.bound", src)
         if cost is not None and bound is not None and bound > cost + COST_TOL * abs(cost):
             raise InputError(f"bound {bound!r} above cost {cost!r}", f"{place}.bound", src)
         if bound is not None and item.get("bound_source") not in BOUND_SOURCES:
-            raise InputError(f"bound_source must be one of {', '.join(BOUND_SOURCES)}",
-                             f"{place}.bound_source", src)
+            raise InputError(
+                f"bound_source must be one of {', '.join(BOUND_SOURCES)}",
+                f"{place}.bound_source",
+                src,
+            )
         if (cost is None) != (item.get("plan") is None):
             raise InputError("a cost needs its plan and a plan its cost", place, src)
         status = item.get("status")
         if status != _status(cost, bound):
-            raise InputError(f"status {status!r} does not follow from cost and bound "
-                             f"({_status(cost, bound)!r})", f"{place}.status", src)
-        entries[name] = Entry(item["hash"], status, cost, item.get("planner"),
-                              item.get("version"), bound, item.get("bound_source"),
-                              item.get("plan"))
+            raise InputError(
+                f"status {status!r} does not follow from cost and bound ({_status(cost, bound)!r})",
+                f"{place}.status",
+                src,
+            )
+        entries[name] = Entry(
+            item["hash"],
+            status,
+            cost,
+            item.get("planner"),
+            item.get("version"),
+            bound,
+            item.get("bound_source"),
+            item.get("plan"),
+        )
     return Solutions(set_name, entries, src)
 
 
@@ -234,10 +273,15 @@ def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Pa
     """
     libset = load_set(sol.set_name)
     out = Path(path) if path is not None else set_file(sol.set_name, "solu")
-    instances = {i.name: sol.entries[i.name].to_dict() for i in libset.instances
-                 if i.name in sol.entries}
-    data = {"format": SOLU_FORMAT, "set": sol.set_name, "checksum": _checksum(instances),
-            "instances": instances}
+    instances = {
+        i.name: sol.entries[i.name].to_dict() for i in libset.instances if i.name in sol.entries
+    }
+    data = {
+        "format": SOLU_FORMAT,
+        "set": sol.set_name,
+        "checksum": _checksum(instances),
+        "instances": instances,
+    }
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
     os.replace(tmp, out)
@@ -263,17 +307,29 @@ def confirm_entry(instance: Instance, entry: Entry, source: str = "") -> float:
     place = f"instances.{instance.name}.plan"
     ev = evaluate(instance, decode_plan(entry.plan, place, source))
     if not ev.feasible:
-        raise InputError("stored plan is infeasible: "
-                         f"{ev.violations[0] if ev.violations else 'not scored'}", place, source)
+        raise InputError(
+            f"stored plan is infeasible: {ev.violations[0] if ev.violations else 'not scored'}",
+            place,
+            source,
+        )
     if entry.cost is None or abs(ev.total - entry.cost) > COST_TOL * max(1.0, abs(ev.total)):
-        raise InputError(f"stored cost {entry.cost!r} but the evaluator scores its plan "
-                         f"{ev.total!r}", place, source)
+        raise InputError(
+            f"stored cost {entry.cost!r} but the evaluator scores its plan {ev.total!r}",
+            place,
+            source,
+        )
     return float(ev.total)
 
 
-def propose(instance: Instance, entry: Entry | None, hash_: str, *,
-            plan: Plan | None = None, bound: float | None = None,
-            bound_source: str | None = None) -> tuple[Entry, list[str]]:
+def propose(
+    instance: Instance,
+    entry: Entry | None,
+    hash_: str,
+    *,
+    plan: Plan | None = None,
+    bound: float | None = None,
+    bound_source: str | None = None,
+) -> tuple[Entry, list[str]]:
     """Apply the acceptance rules to one candidate plan and/or bound.
 
     Rules: a plan counts only at the cost the evaluator gives it (and only if
@@ -316,23 +372,33 @@ def propose(instance: Instance, entry: Entry | None, hash_: str, *,
         if not ev.feasible:
             notes.append(f"plan of {plan.planner} rejected: infeasible")
         elif e.cost is None or ev.total < e.cost - COST_TOL * abs(e.cost):
-            notes.append(f"cost {ev.total:.12g} by {plan.planner} accepted"
-                         + (f" (was {e.cost:.12g})" if e.cost is not None else ""))
-            e = replace(e, cost=float(ev.total), planner=plan.planner, version=_version(),
-                        plan=encode_plan(plan))
+            notes.append(
+                f"cost {ev.total:.12g} by {plan.planner} accepted"
+                + (f" (was {e.cost:.12g})" if e.cost is not None else "")
+            )
+            e = replace(
+                e,
+                cost=float(ev.total),
+                planner=plan.planner,
+                version=_version(),
+                plan=encode_plan(plan),
+            )
         else:
-            notes.append(f"cost {ev.total:.12g} by {plan.planner} not better than "
-                         f"{e.cost:.12g}")
+            notes.append(f"cost {ev.total:.12g} by {plan.planner} not better than {e.cost:.12g}")
     if bound is not None and math.isfinite(bound):
         if bound_source not in BOUND_SOURCES:
             raise ValueError(f"bound_source must be one of {BOUND_SOURCES}")
         if e.cost is not None and bound > e.cost + COST_TOL * abs(e.cost):
-            notes.append(f"{bound_source} bound {bound:.12g} rejected: above the known "
-                         f"cost {e.cost:.12g}")
+            notes.append(
+                f"{bound_source} bound {bound:.12g} rejected: above the known cost {e.cost:.12g}"
+            )
         elif e.bound is None or bound > e.bound:
             notes.append(f"{bound_source} bound {bound:.12g} accepted")
-            e = replace(e, bound=min(float(bound), e.cost) if e.cost is not None
-                        else float(bound), bound_source=bound_source)
+            e = replace(
+                e,
+                bound=min(float(bound), e.cost) if e.cost is not None else float(bound),
+                bound_source=bound_source,
+            )
         else:
             notes.append(f"{bound_source} bound {bound:.12g} not above {e.bound:.12g}")
     if e.bound is not None and e.cost is not None and e.bound > e.cost:
@@ -340,10 +406,15 @@ def propose(instance: Instance, entry: Entry | None, hash_: str, *,
     return replace(e, status=_status(e.cost, e.bound)), notes
 
 
-def solve_set(set_name: str, *, time_limit: float = 60.0, instances: Sequence[str] = (),
-              methods: Sequence[str] = ("lagrangian", "exact"),
-              path: str | os.PathLike | None = None,
-              log: Callable[[str], None] | None = None) -> Solutions:
+def solve_set(
+    set_name: str,
+    *,
+    time_limit: float = 60.0,
+    instances: Sequence[str] = (),
+    methods: Sequence[str] = ("lagrangian", "exact"),
+    path: str | os.PathLike | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Solutions:
     """Run the Lagrangian planner and/or the exact solver and update the solutions file.
 
     Parameters
@@ -392,15 +463,24 @@ def solve_set(set_name: str, *, time_limit: float = 60.0, instances: Sequence[st
             if method == "lagrangian":
                 plan = get_planner("lagrangian").plan(inst, seed=0, time_limit=time_limit)
                 bound = plan.stats.get("bound")
-                e, notes = propose(inst, entries.get(item.name), item.hash,
-                                   plan=plan if plan.routes or not inst.n_requests else None,
-                                   bound=bound, bound_source="lagrangian")
+                e, notes = propose(
+                    inst,
+                    entries.get(item.name),
+                    item.hash,
+                    plan=plan if plan.routes or not inst.n_requests else None,
+                    bound=bound,
+                    bound_source="lagrangian",
+                )
             else:
                 res = solve_sp(inst, time_limit=time_limit)
-                e, notes = propose(inst, entries.get(item.name), item.hash,
-                                   plan=res.plan if res.plan.routes else None,
-                                   bound=res.bound if math.isfinite(res.bound) else None,
-                                   bound_source="exact")
+                e, notes = propose(
+                    inst,
+                    entries.get(item.name),
+                    item.hash,
+                    plan=res.plan if res.plan.routes else None,
+                    bound=res.bound if math.isfinite(res.bound) else None,
+                    bound_source="exact",
+                )
                 notes.insert(0, f"exact {res.status} in {res.runtime_s:.1f} s")
             entries[item.name] = e
             log(f"{item.name}: {method}: {'; '.join(notes)} -> {e.status}")

@@ -11,6 +11,16 @@ from .paths import Candidates, candidate_paths, k_shortest_paths, standalone_arc
 from .providers import assign_providers
 from .waterfill import waterfill
 
-__all__ = ["INSERTION_ORDERS", "GreedyState", "insertion_order", "Ladders", "build_ladders",
-           "Candidates", "candidate_paths", "k_shortest_paths", "standalone_arc_costs",
-           "waterfill", "assign_providers"]
+__all__ = [
+    "INSERTION_ORDERS",
+    "GreedyState",
+    "insertion_order",
+    "Ladders",
+    "build_ladders",
+    "Candidates",
+    "candidate_paths",
+    "k_shortest_paths",
+    "standalone_arc_costs",
+    "waterfill",
+    "assign_providers",
+]

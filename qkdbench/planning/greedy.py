@@ -85,8 +85,9 @@ class GreedyState:
         the newcomer to what is left.
     """
 
-    def __init__(self, instance: Instance, ladders: Ladders, candidates: Candidates,
-                 rebalance: bool = True):
+    def __init__(
+        self, instance: Instance, ladders: Ladders, candidates: Candidates, rebalance: bool = True
+    ):
         self.instance = instance
         self.ladders = ladders
         self.candidates = candidates
@@ -135,9 +136,12 @@ class GreedyState:
     # ---- ladders of one pair
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
         ladders = self.ladders
-        ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
-                            else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
-        return length[ptr[p]:ptr[p + 1]], ben[ptr[p]:ptr[p + 1]]
+        ptr, length, ben = (
+            (ladders.y_ptr, ladders.y_len, ladders.y_ben)
+            if kind == "y"
+            else (ladders.z_ptr, ladders.z_len, ladders.z_ben)
+        )
+        return length[ptr[p] : ptr[p + 1]], ben[ptr[p] : ptr[p + 1]]
 
     def _taken(self, kind: str, a: int) -> tuple[np.ndarray, np.ndarray]:
         """Benefit blocks of the wavelengths reserved on arc ``a`` now, largest benefit first.
@@ -159,8 +163,11 @@ class GreedyState:
             out = (np.zeros(0), np.zeros(0))
         else:
             ladders = self.ladders
-            ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
-                                else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
+            ptr, length, ben = (
+                (ladders.y_ptr, ladders.y_len, ladders.y_ben)
+                if kind == "y"
+                else (ladders.z_ptr, ladders.z_len, ladders.z_ben)
+            )
             pairs = np.asarray(reqs, dtype=np.int64)[live] * self.n_arcs + a
             counts = ptr[pairs + 1] - ptr[pairs]
             first = np.cumsum(counts) - counts
@@ -216,8 +223,11 @@ class GreedyState:
     def path_cost(self, f: int, i: int) -> float:
         """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens)."""
         arcs = self.candidates.arcs[f][i]
-        return (sum(self.pair_delta(f, int(a)) for a in arcs) + self.opening_cost(arcs)
-                + self.service_cost(f, i))
+        return (
+            sum(self.pair_delta(f, int(a)) for a in arcs)
+            + self.opening_cost(arcs)
+            + self.service_cost(f, i)
+        )
 
     def network_candidate(self, f: int) -> int:
         """Add request ``f``'s cheapest route given the links and nodes already paid (X1).
@@ -237,9 +247,17 @@ class GreedyState:
         tail, head = self.tail, self.head
         g = nx.DiGraph()
         g.add_weighted_edges_from(
-            (int(tail[a]), int(head[a]), float(w[a] + self.link_charge[a // 2] * open_link[a // 2]
-                                               + self.node_charge[head[a]] * open_node[head[a]]))
-            for a in range(self.n_arcs))
+            (
+                int(tail[a]),
+                int(head[a]),
+                float(
+                    w[a]
+                    + self.link_charge[a // 2] * open_link[a // 2]
+                    + self.node_charge[head[a]] * open_node[head[a]]
+                ),
+            )
+            for a in range(self.n_arcs)
+        )
         idx = self.instance.node_index
         best: tuple[float, int] | None = None
         for t, sink in enumerate(req.sinks):  # one network route per target (X3)
@@ -259,9 +277,13 @@ class GreedyState:
         assert best is not None, "validation: every target is reachable"
         return best[1]
 
-    def best_candidate(self, f: int, prefer: int | None = None,
-                       avoid_link: int | None = None,
-                       provider: int | None = None) -> tuple[int, float]:
+    def best_candidate(
+        self,
+        f: int,
+        prefer: int | None = None,
+        avoid_link: int | None = None,
+        provider: int | None = None,
+    ) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
 
         Candidates whose provider is full (X3) are left out. With
@@ -272,9 +294,13 @@ class GreedyState:
         costs = []
         for i in range(len(self.candidates.arcs[f])):
             p = self.provider_of(f, i)
-            if (not self.has_room(p)) or (provider is not None and p != provider) or (
-                    avoid_link is not None
-                    and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)):
+            if (
+                (not self.has_room(p))
+                or (provider is not None and p != provider)
+                or (
+                    avoid_link is not None and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)
+                )
+            ):
                 costs.append(math.inf)
             else:
                 costs.append(self.path_cost(f, i))
@@ -315,9 +341,14 @@ class GreedyState:
             cur = self.provider_of(g, self.route[g]) if g != f else None  # type: ignore[arg-type]
             options.append({p: (0.0 if g == f or p == cur else 1.0) for p in provs})
         new = assign_providers(options, self.prov.capacity)
-        moved = [g for g in range(F) if g != f and self.route[g] is not None
-                 and new[g] is not None
-                 and new[g] != self.provider_of(g, self.route[g])]  # type: ignore[arg-type]
+        moved = [
+            g
+            for g in range(F)
+            if g != f
+            and self.route[g] is not None
+            and new[g] is not None
+            and new[g] != self.provider_of(g, self.route[g])  # type: ignore[arg-type]
+        ]
         for g in moved:
             self.remove(g)
         for g in moved:
@@ -346,11 +377,13 @@ class GreedyState:
             if not reqs:
                 continue
             ladders = self.ladders
-            ptr, length, ben = ((ladders.y_ptr, ladders.y_len, ladders.y_ben) if kind == "y"
-                                else (ladders.z_ptr, ladders.z_len, ladders.z_ben))
+            ptr, length, ben = (
+                (ladders.y_ptr, ladders.y_len, ladders.y_ben)
+                if kind == "y"
+                else (ladders.z_ptr, ladders.z_len, ladders.z_ben)
+            )
             pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
-            got, t_len, t_ben = waterfill_group(ptr, length, ben, pairs,
-                                                float(self.cap[kind][a]))
+            got, t_len, t_ben = waterfill_group(ptr, length, ben, pairs, float(self.cap[kind][a]))
             for f, q in zip(reqs, got):
                 table[(f, a)] = float(q)
             blocks[kind] = (t_len, t_ben)
@@ -378,11 +411,11 @@ class GreedyState:
                 self._reshare(a)
             else:
                 for kind in ("y", "z"):
-                    used = sum(self.alloc[kind].get((g, a), 0.0) for g in self.on_arc[a]
-                               if g != f)
+                    used = sum(self.alloc[kind].get((g, a), 0.0) for g in self.on_arc[a] if g != f)
                     ln, _ = self._ladder(kind, f * self.n_arcs + a)
-                    self.alloc[kind][(f, a)] = float(min(ln.sum(),
-                                                         max(0.0, self.cap[kind][a] - used)))
+                    self.alloc[kind][(f, a)] = float(
+                        min(ln.sum(), max(0.0, self.cap[kind][a] - used))
+                    )
                 self.version[a] += 1
 
     def remove(self, f: int) -> None:
@@ -408,8 +441,9 @@ class GreedyState:
         """An empty state on the same instance, ladders and candidates."""
         return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
 
-    def improve(self, order: list[int], clock: Stopwatch | None = None,
-                max_passes: int = 20) -> dict:
+    def improve(
+        self, order: list[int], clock: Stopwatch | None = None, max_passes: int = 20
+    ) -> dict:
         """Improvement passes: re-insert each request (in ``order``) given the others.
 
         A request moves only to a strictly cheaper candidate, so the passes end
@@ -488,16 +522,23 @@ class GreedyState:
                     continue
                 self.remove(f)
                 cost_cur = self.path_cost(f, cur)
-                blocked = sorted((self.path_cost(f, i), i)
-                                 for i in range(len(self.candidates.arcs[f]))
-                                 if not self.has_room(self.provider_of(f, i)))
+                blocked = sorted(
+                    (self.path_cost(f, i), i)
+                    for i in range(len(self.candidates.arcs[f]))
+                    if not self.has_room(self.provider_of(f, i))
+                )
                 done = False
                 for cost_i, i in blocked[:1]:  # the cheapest candidate of a full provider
                     if cost_i >= cost_cur - 1e-9 * (1 + abs(cost_cur)):
                         break
                     p = self.provider_of(f, i)
-                    for g in [g for g in anycast if g != f and self.route[g] is not None
-                              and self.provider_of(g, self.route[g]) == p]:  # type: ignore[arg-type]
+                    for g in [
+                        g
+                        for g in anycast
+                        if g != f
+                        and self.route[g] is not None
+                        and self.provider_of(g, self.route[g]) == p  # type: ignore[arg-type]
+                    ]:
                         old = self.route[g]
                         assert old is not None
                         self.remove(g)
@@ -571,8 +612,11 @@ class GreedyState:
                     break
                 if self.link_users[link] == 0:
                     continue
-                users = [f for f, i in enumerate(self.route) if i is not None
-                         and np.any(self.candidates.arcs[f][i] // 2 == link)]
+                users = [
+                    f
+                    for f, i in enumerate(self.route)
+                    if i is not None and np.any(self.candidates.arcs[f][i] // 2 == link)
+                ]
                 saved = {f: self.route[f] for f in users}
                 for f in users:
                     self.remove(f)
@@ -607,16 +651,21 @@ class GreedyState:
             assert i is not None, "every request is routed"
             arcs = self.candidates.arcs[f][i]
             provider = req.sinks[self.candidates.target_of(f, i)].provider
-            out.append(Route(req.id, self.candidates.paths[f][i],
-                             tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0)))
-                                   for a in arcs),
-                             tuple(int(round(self.alloc["z"].get((f, int(a)), 0.0)))
-                                   for a in arcs), provider))
+            out.append(
+                Route(
+                    req.id,
+                    self.candidates.paths[f][i],
+                    tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0))) for a in arcs),
+                    tuple(int(round(self.alloc["z"].get((f, int(a)), 0.0))) for a in arcs),
+                    provider,
+                )
+            )
         return tuple(out)
 
 
-def insertion_order(candidates: Candidates, ladders: Ladders, rule: str,
-                    instance: Instance | None = None) -> list[int]:
+def insertion_order(
+    candidates: Candidates, ladders: Ladders, rule: str, instance: Instance | None = None
+) -> list[int]:
     """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes).
 
     With ``instance`` given and requests with targets (X3), a candidate's
@@ -631,10 +680,16 @@ def insertion_order(candidates: Candidates, ladders: Ladders, rule: str,
     A = ladders.n_arcs
     pt = provider_table(instance) if instance is not None else None
     if pt is None or not pt.active:
-        alone = [min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f])
-                 for f in range(F)]
+        alone = [
+            min(float(best[f * A + arcs].sum()) for arcs in candidates.arcs[f]) for f in range(F)
+        ]
     else:
-        alone = [min(float(best[f * A + arcs].sum())
-                     + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
-                     for i, arcs in enumerate(candidates.arcs[f])) for f in range(F)]
+        alone = [
+            min(
+                float(best[f * A + arcs].sum())
+                + float(pt.service_cost[pt.ptr[f] + candidates.target_of(f, i)])
+                for i, arcs in enumerate(candidates.arcs[f])
+            )
+            for f in range(F)
+        ]
     return sorted(range(F), key=lambda f: (-alone[f], f))

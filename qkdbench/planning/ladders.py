@@ -51,10 +51,12 @@ class Ladders:
 
     def best(self) -> np.ndarray:
         """Cost of each pair at its newsvendor reservations (capacity aside), ``(P,)``."""
-        gain_y = np.bincount(_owner(self.y_ptr), weights=self.y_len * self.y_ben,
-                             minlength=self.base.size)
-        gain_z = np.bincount(_owner(self.z_ptr), weights=self.z_len * self.z_ben,
-                             minlength=self.base.size)
+        gain_y = np.bincount(
+            _owner(self.y_ptr), weights=self.y_len * self.y_ben, minlength=self.base.size
+        )
+        gain_z = np.bincount(
+            _owner(self.z_ptr), weights=self.z_len * self.z_ben, minlength=self.base.size
+        )
         return self.base - gain_y - gain_z
 
     def full(self, kind: str) -> np.ndarray:
@@ -67,8 +69,9 @@ def _owner(ptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
 
 
-def ladder_segments(levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ladder_segments(
+    levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Positive-benefit segments between consecutive breakpoints of every pair."""
     n_pairs = levels_ptr.size - 1
     last = np.zeros(width.size, dtype=bool)
@@ -103,8 +106,16 @@ def build_ladders(instance: Instance) -> Ladders:
     F, A = instance.n_requests, arc_table(instance).n
     if F * A == 0:
         empty_ptr = np.zeros(F * A + 1, dtype=np.int64)
-        return Ladders(A, np.zeros(F * A), empty_ptr, np.zeros(0), np.zeros(0),
-                       empty_ptr.copy(), np.zeros(0), np.zeros(0))
+        return Ladders(
+            A,
+            np.zeros(F * A),
+            empty_ptr,
+            np.zeros(0),
+            np.zeros(0),
+            empty_ptr.copy(),
+            np.zeros(0),
+            np.zeros(0),
+        )
     curves = cost_curves(instance)
     ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.km
     base = (gy + gz)[ptr[:-1]]

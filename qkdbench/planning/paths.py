@@ -46,8 +46,13 @@ from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
 from ..model import Instance
 
-__all__ = ["shortest_path", "Candidates", "k_shortest_paths", "standalone_arc_costs",
-           "candidate_paths"]
+__all__ = [
+    "shortest_path",
+    "Candidates",
+    "k_shortest_paths",
+    "standalone_arc_costs",
+    "candidate_paths",
+]
 
 
 def shortest_path(instance: Instance, source: Any, target: Any) -> list:
@@ -55,8 +60,9 @@ def shortest_path(instance: Instance, source: Any, target: Any) -> list:
     return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
 
 
-def k_shortest_paths(instance: Instance, source: Any, target: Any, k: int,
-                     weight: np.ndarray | None = None) -> list[tuple]:
+def k_shortest_paths(
+    instance: Instance, source: Any, target: Any, k: int, weight: np.ndarray | None = None
+) -> list[tuple]:
     """The ``k`` shortest simple paths from ``source`` to ``target``.
 
     Parameters
@@ -95,6 +101,7 @@ def k_shortest_paths(instance: Instance, source: Any, target: Any, k: int,
 
 def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Out-arcs in CSR form (by tail, arc id order), heads and tails; memoised per instance."""
+
     def make(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         arcs = arc_table(inst)
         n = len(inst.nodes)
@@ -102,12 +109,12 @@ def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         ptr = np.zeros(n + 1, dtype=np.int64)
         ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
         return ptr, order, arcs.head.astype(np.int64), arcs.tail.astype(np.int64)
+
     return instance.derived("planning.paths.adjacency", make)
 
 
 @njit(cache=True)
-def _spur_path(out_ptr, out_arc, head, tail, weight, source, target, banned_node,
-               banned_arc):
+def _spur_path(out_ptr, out_arc, head, tail, weight, source, target, banned_node, banned_arc):
     """Dijkstra (O(N^2), ties to the smaller node id) avoiding banned nodes and arcs.
 
     Returns the arcs of the path, source to target (empty if none).
@@ -182,8 +189,9 @@ def _yen(adj: tuple, weight: np.ndarray, s: int, t: int, k: int) -> list[tuple[i
                     banned_arc[p[i]] = True
             banned_node = no_node.copy()
             banned_node[list(prev_nodes[:i])] = True
-            rest = _spur_path(out_ptr, out_arc, head, tail, weight, spur, t, banned_node,
-                              banned_arc)
+            rest = _spur_path(
+                out_ptr, out_arc, head, tail, weight, spur, t, banned_node, banned_arc
+            )
             if rest.size == 0:
                 continue
             path = root + [int(a) for a in rest]
@@ -266,14 +274,18 @@ class Candidates:
         if tg is None and target != 0:
             tg = tuple((0,) * len(p) for p in self.paths)
         if tg is not None:
-            tg = tg[:f] + (tuple(tg[f]) + (int(target),),) + tg[f + 1:]
-        return Candidates(self.paths[:f] + (self.paths[f] + (tuple(path),),) + self.paths[f + 1:],
-                          self.arcs[:f] + (self.arcs[f] + (arcs,),) + self.arcs[f + 1:],
-                          self.standalone, tg)
+            tg = tg[:f] + (tuple(tg[f]) + (int(target),),) + tg[f + 1 :]
+        return Candidates(
+            self.paths[:f] + (self.paths[f] + (tuple(path),),) + self.paths[f + 1 :],
+            self.arcs[:f] + (self.arcs[f] + (arcs,),) + self.arcs[f + 1 :],
+            self.standalone,
+            tg,
+        )
 
 
-def candidate_paths(instance: Instance, k: int,
-                    weights: np.ndarray | None = None, clock: Any = None) -> Candidates:
+def candidate_paths(
+    instance: Instance, k: int, weights: np.ndarray | None = None, clock: Any = None
+) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
     For a request with targets (X3): the same to each of its targets, merged
@@ -313,10 +325,10 @@ def candidate_paths(instance: Instance, k: int,
             if key not in cache:
                 try:
                     k_here = 1 if clock is not None and clock.expired() else k
-                    found = k_shortest_paths(instance, req.source, sink.node, k_here,
-                                             weights[f])
-                    shortest = tuple(nx.dijkstra_path(instance.graph, req.source, sink.node,
-                                                      weight="length_km"))
+                    found = k_shortest_paths(instance, req.source, sink.node, k_here, weights[f])
+                    shortest = tuple(
+                        nx.dijkstra_path(instance.graph, req.source, sink.node, weight="length_km")
+                    )
                 except nx.NetworkXNoPath:
                     raise nx.NetworkXNoPath(
                         f"request {req.id!r}: no path from {req.source!r} to {sink.node!r}"
@@ -332,8 +344,8 @@ def candidate_paths(instance: Instance, k: int,
             found_all.sort(key=lambda c: c[0])
         paths.append(tuple(p for _, _, p in found_all))
         targets.append(tuple(t for _, t, _ in found_all))
-        arcs.append(tuple(np.asarray(instance.path_arcs(p), dtype=np.int64)
-                          for _, _, p in found_all))
+        arcs.append(
+            tuple(np.asarray(instance.path_arcs(p), dtype=np.int64) for _, _, p in found_all)
+        )
     anycast = any(req.is_anycast for req in instance.requests)
-    return Candidates(tuple(paths), tuple(arcs), weights,
-                      tuple(targets) if anycast else None)
+    return Candidates(tuple(paths), tuple(arcs), weights, tuple(targets) if anycast else None)

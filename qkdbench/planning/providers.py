@@ -26,8 +26,9 @@ __all__ = ["assign_providers", "assign_targets", "COST_SCALE"]
 COST_SCALE = 1_000_000
 
 
-def assign_providers(options: Sequence[Mapping[int, float]], capacity: np.ndarray
-                     ) -> list[int | None]:
+def assign_providers(
+    options: Sequence[Mapping[int, float]], capacity: np.ndarray
+) -> list[int | None]:
     """A least-cost assignment of requests to providers within the providers' capacities.
 
     Parameters
@@ -69,8 +70,12 @@ def assign_providers(options: Sequence[Mapping[int, float]], capacity: np.ndarra
     for f in need:
         g.add_edge("_src", ("f", f), capacity=1, weight=0)
         for p, cost in options[f].items():
-            g.add_edge(("f", f), ("p", int(p)), capacity=1,
-                       weight=int(round(max(0.0, float(cost)) * scale)))
+            g.add_edge(
+                ("f", f),
+                ("p", int(p)),
+                capacity=1,
+                weight=int(round(max(0.0, float(cost)) * scale)),
+            )
     for p in sorted({int(p) for f in need for p in options[f]}):
         cap = int(capacity[p])
         g.add_edge(("p", p), "_sink", capacity=n if cap < 0 else cap, weight=0)
@@ -85,8 +90,9 @@ def assign_providers(options: Sequence[Mapping[int, float]], capacity: np.ndarra
     return out
 
 
-def assign_targets(instance: Instance, cost: np.ndarray,
-                   allowed: np.ndarray | None = None) -> np.ndarray:
+def assign_targets(
+    instance: Instance, cost: np.ndarray, allowed: np.ndarray | None = None
+) -> np.ndarray:
     """One target per request, cheapest in total, within every provider's capacity.
 
     Each request's cheapest allowed target of each provider stands for that
@@ -138,8 +144,9 @@ def assign_targets(instance: Instance, cost: np.ndarray,
             if not by_provider:
                 raise ValueError(f"request {instance.requests[f].id!r}: no target allowed")
         best.append(by_provider)
-    chosen = assign_providers([{p: float(cost[j]) for p, j in b.items()} for b in best],
-                              pt.capacity)
+    chosen = assign_providers(
+        [{p: float(cost[j]) for p, j in b.items()} for b in best], pt.capacity
+    )
     out = np.zeros(F, dtype=np.int64)
     for f, prov in enumerate(chosen):
         if prov is not None:

@@ -13,9 +13,15 @@ from numba import njit
 __all__ = ["waterfill", "waterfill_group", "union_top"]
 
 
-def waterfill(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.ndarray,
-              groups: np.ndarray, capacity: np.ndarray,
-              limit: np.ndarray | None = None) -> np.ndarray:
+def waterfill(
+    ptr: np.ndarray,
+    length: np.ndarray,
+    ben: np.ndarray,
+    pairs: np.ndarray,
+    groups: np.ndarray,
+    capacity: np.ndarray,
+    limit: np.ndarray | None = None,
+) -> np.ndarray:
     """Share each group's capacity among pairs' ladder segments, largest benefit first.
 
     Parameters
@@ -54,8 +60,12 @@ def waterfill(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.nd
     if limit is not None:
         csum = np.cumsum(seg_len)
         before = csum - seg_len
-        pair_before = np.repeat(np.concatenate(([0.0], np.cumsum(
-            np.bincount(owner, weights=seg_len, minlength=n))))[:-1], counts)
+        pair_before = np.repeat(
+            np.concatenate(([0.0], np.cumsum(np.bincount(owner, weights=seg_len, minlength=n))))[
+                :-1
+            ],
+            counts,
+        )
         seg_len = np.clip(np.asarray(limit, float)[owner] - (before - pair_before), 0.0, seg_len)
     grp = np.asarray(groups, dtype=np.int64)[owner]
     order = np.lexsort((np.arange(total), -ben[seg], grp))
@@ -71,8 +81,9 @@ def waterfill(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.nd
 
 
 @njit(cache=True)
-def waterfill_group(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.ndarray,
-                    capacity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def waterfill_group(
+    ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs: np.ndarray, capacity: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`waterfill` for one capacity group (one arc), compiled: the greedy's hot path.
 
     Returns
@@ -116,8 +127,9 @@ def waterfill_group(ptr: np.ndarray, length: np.ndarray, ben: np.ndarray, pairs:
 
 
 @njit(cache=True)
-def union_top(t_len: np.ndarray, t_ben: np.ndarray, n_len: np.ndarray, n_ben: np.ndarray,
-              capacity: float) -> float:
+def union_top(
+    t_len: np.ndarray, t_ben: np.ndarray, n_len: np.ndarray, n_ben: np.ndarray, capacity: float
+) -> float:
     """Largest total benefit of at most ``capacity`` wavelengths from two benefit ladders.
 
     Both ladders are sorted by non-increasing benefit; they are merged (ties

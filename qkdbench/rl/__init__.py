@@ -26,8 +26,17 @@ import gymnasium
 
 from .env import ObsLayout, PlanningEnv, make_vector_env
 
-__all__ = ["ENV_ID", "PlanningEnv", "ObsLayout", "make_vector_env", "PlanningParallelEnv",
-           "PolicyPlanner", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy"]
+__all__ = [
+    "ENV_ID",
+    "PlanningEnv",
+    "ObsLayout",
+    "make_vector_env",
+    "PlanningParallelEnv",
+    "PolicyPlanner",
+    "CoQBNPolicy",
+    "GreedyPolicy",
+    "RandomPolicy",
+]
 
 #: Gymnasium id of :class:`PlanningEnv`.
 ENV_ID = "qkdbench/Planning-v0"
@@ -35,8 +44,13 @@ ENV_ID = "qkdbench/Planning-v0"
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="qkdbench.rl.env:PlanningEnv")
 
-_LAZY = {"PlanningParallelEnv": "multi", "PolicyPlanner": "planners", "CoQBNPolicy": "policies",
-         "GreedyPolicy": "policies", "RandomPolicy": "policies"}
+_LAZY = {
+    "PlanningParallelEnv": "multi",
+    "PolicyPlanner": "planners",
+    "CoQBNPolicy": "policies",
+    "GreedyPolicy": "policies",
+    "RandomPolicy": "policies",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -30,8 +30,9 @@ def require_extra() -> Any:
     try:
         import sb3_contrib
     except ImportError:
-        raise MissingExtraError(f"the learned baseline needs the rl extra (sb3-contrib, torch): "
-                                f"{EXTRA_HINT}") from None
+        raise MissingExtraError(
+            f"the learned baseline needs the rl extra (sb3-contrib, torch): {EXTRA_HINT}"
+        ) from None
     return sb3_contrib
 
 
@@ -56,17 +57,22 @@ class Agent:
     def bind(self, env: PlanningEnv) -> Callable[[np.ndarray, np.ndarray], int]:
         """A function ``(observation, mask) -> action`` for ``env``."""
         n_actions = int(getattr(env.action_space, "n", -1))
-        if env.observation_space.shape != self.model.observation_space.shape or \
-                n_actions != self.model.action_space.n:
-            raise ValueError(f"the agent was trained on observations of shape "
-                             f"{self.model.observation_space.shape} and "
-                             f"{self.model.action_space.n} actions; instance "
-                             f"{env.instance.name!r} gives {env.observation_space.shape} and "
-                             f"{n_actions} (another topology or settings)")
+        if (
+            env.observation_space.shape != self.model.observation_space.shape
+            or n_actions != self.model.action_space.n
+        ):
+            raise ValueError(
+                f"the agent was trained on observations of shape "
+                f"{self.model.observation_space.shape} and "
+                f"{self.model.action_space.n} actions; instance "
+                f"{env.instance.name!r} gives {env.observation_space.shape} and "
+                f"{n_actions} (another topology or settings)"
+            )
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
             action, _ = self.model.predict(obs, action_masks=mask, deterministic=True)
             return int(action)
+
         return act
 
 
@@ -87,8 +93,11 @@ def load_agent(path: str | os.PathLike) -> Agent:
     try:
         model = sb3.MaskablePPO.load(path, device="cpu")
     except Exception as exc:  # a corrupt or foreign file: one line
-        raise InputError(f"not a saved MaskablePPO agent ({type(exc).__name__}: "
-                         f"{' '.join(str(exc).split())[:200]})", source=path) from None
+        raise InputError(
+            f"not a saved MaskablePPO agent ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:200]})",
+            source=path,
+        ) from None
     info = getattr(model, "qkdbench", None)
     if not isinstance(info, dict) or "env_kwargs" not in info:
         raise InputError("not an agent saved by qkdbench (no environment settings)", source=path)

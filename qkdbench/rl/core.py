@@ -70,9 +70,20 @@ from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
 
-__all__ = ["DEFAULT_LEVELS", "OBS_HIGH", "ORDERS", "CAPACITY_MODES", "N_DEMAND_FEATURES",
-           "N_SLOT_FEATURES", "PlanningTables", "build_tables", "check_levels", "obs_size",
-           "step_kernel", "observe_kernel"]
+__all__ = [
+    "DEFAULT_LEVELS",
+    "OBS_HIGH",
+    "ORDERS",
+    "CAPACITY_MODES",
+    "N_DEMAND_FEATURES",
+    "N_SLOT_FEATURES",
+    "PlanningTables",
+    "build_tables",
+    "check_levels",
+    "obs_size",
+    "step_kernel",
+    "observe_kernel",
+]
 
 #: Default reservation levels (QKD and KM each choose one).
 DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
@@ -109,10 +120,13 @@ def check_levels(levels: Sequence[Any]) -> tuple:
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
-                raise ValueError(f"levels[{i}]: unknown level {lv!r}; use one of "
-                                 f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]")
-        elif isinstance(lv, bool) or not isinstance(lv, (int, float)) \
-                or not 0.0 <= float(lv) <= 1.0:
+                raise ValueError(
+                    f"levels[{i}]: unknown level {lv!r}; use one of "
+                    f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]"
+                )
+        elif (
+            isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0.0 <= float(lv) <= 1.0
+        ):
             raise ValueError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
         else:
             lv = float(lv)
@@ -126,8 +140,13 @@ def check_levels(levels: Sequence[Any]) -> tuple:
 
 def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
     """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`)."""
-    return 3 * n_arcs + 2 * n_nodes + N_DEMAND_FEATURES + 2 \
+    return (
+        3 * n_arcs
+        + 2 * n_nodes
+        + N_DEMAND_FEATURES
+        + 2
         + n_slots * (N_SLOT_FEATURES + 2 * n_levels)
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -205,15 +224,17 @@ def _fingerprint(instance: Instance) -> bytes:
     return h.digest()
 
 
-def _candidates(instance: Instance, fp: bytes, source: Any, target: Any, k: int,
-                weight: np.ndarray) -> tuple:
+def _candidates(
+    instance: Instance, fp: bytes, source: Any, target: Any, k: int, weight: np.ndarray
+) -> tuple:
     key = (fp, source, target, k, weight.tobytes())
     hit = _PATH_CACHE.get(key)
     if hit is not None:
         return hit
     first = tuple(shortest_path(instance, source, target))
-    others = [p for p in k_shortest_paths(instance, source, target, k + 1, weight)
-              if p != first][:k]
+    others = [p for p in k_shortest_paths(instance, source, target, k + 1, weight) if p != first][
+        :k
+    ]
     out = (first, *others)
     if len(_PATH_CACHE) >= _PATH_CACHE_LIMIT:
         _PATH_CACHE.clear()
@@ -234,15 +255,20 @@ def _level_rate(demand: Any, level: Any) -> float:
 def _refuse_unsupported(instance: Instance) -> None:
     """Refuse model features the environments do not implement yet (never a wrong number)."""
     if "providers" in instance.features:
-        raise ValueError(f"instance {instance.name!r}: requests with provider targets are not "
-                         "supported by the RL environments yet")
+        raise ValueError(
+            f"instance {instance.name!r}: requests with provider targets are not "
+            "supported by the RL environments yet"
+        )
     if "fixed_charges" in instance.features:
-        raise ValueError(f"instance {instance.name!r}: fixed charges are not supported by the "
-                         "RL environments yet")
+        raise ValueError(
+            f"instance {instance.name!r}: fixed charges are not supported by the "
+            "RL environments yet"
+        )
 
 
-def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS,
-                 order: str = "instance") -> PlanningTables:
+def build_tables(
+    instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS, order: str = "instance"
+) -> PlanningTables:
     """Candidates, level reservations and evaluator-priced cost curves of an instance.
 
     Parameters
@@ -304,8 +330,9 @@ def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT
     for g, f in enumerate(reps):
         req_idx = np.full(A, f, dtype=np.int64)
         nv_y[g], nv_z[g] = newsvendor_reservations(instance, req_idx, all_arcs)
-        cy, cz = pair_costs(instance, req_idx, all_arcs, nv_y[g].astype(float),
-                            nv_z[g].astype(float))
+        cy, cz = pair_costs(
+            instance, req_idx, all_arcs, nv_y[g].astype(float), nv_z[g].astype(float)
+        )
         weight[g] = cy + cz
 
     fp = _fingerprint(instance)
@@ -383,8 +410,14 @@ def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT
         v = np.asarray(d.values)
         pr = np.asarray(d.probs)
         std = math.sqrt(max(float(pr @ (v - d.mean) ** 2), 0.0))
-        demand[f] = (d.mean / scale, std / scale, d.quantile(0.5) / scale,
-                     d.quantile(0.9) / scale, d.max / scale, float(pr[v == 0].sum()))
+        demand[f] = (
+            d.mean / scale,
+            std / scale,
+            d.quantile(0.5) / scale,
+            d.quantile(0.9) / scale,
+            d.max / scale,
+            float(pr[v == 0].sum()),
+        )
     if order == "instance":
         seq = np.arange(F, dtype=np.int64)
     else:  # decreasing stand-alone cost, ties in instance order
@@ -396,9 +429,32 @@ def build_tables(instance: Instance, k: int = 4, levels: Sequence[Any] = DEFAULT
     if not math.isfinite(cost_scale) or cost_scale <= 0:
         cost_scale = 1.0
     length_scale = float(length.max()) or 1.0
-    return PlanningTables(instance, int(k), levels, seq, tuple(paths), arc, hops, valid, length,
-                          pair, ylev, zlev, by_ptr, by_all, bcy, bz_ptr, bz_all, bcz, demand,
-                          src, dst, standalone, cost_scale, length_scale)
+    return PlanningTables(
+        instance,
+        int(k),
+        levels,
+        seq,
+        tuple(paths),
+        arc,
+        hops,
+        valid,
+        length,
+        pair,
+        ylev,
+        zlev,
+        by_ptr,
+        by_all,
+        bcy,
+        bz_ptr,
+        bz_all,
+        bcz,
+        demand,
+        src,
+        dst,
+        standalone,
+        cost_scale,
+        length_scale,
+    )
 
 
 # --------------------------------------------------------------------------- kernels
@@ -427,9 +483,39 @@ def _curve(ptr, bp, bc, p, y):
 
 
 @njit(cache=True)
-def _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr, bz,
-             bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
-             free_y, free_z, used, qcost, kcost, obs, mask):
+def _observe(
+    t,
+    order,
+    arc,
+    hops,
+    valid,
+    length,
+    pair,
+    ylev,
+    zlev,
+    by_ptr,
+    by,
+    bcy,
+    bz_ptr,
+    bz,
+    bcz,
+    demand,
+    src,
+    dst,
+    n_nodes,
+    cost_scale,
+    length_scale,
+    w_qkd,
+    w_kml,
+    strict,
+    free_y,
+    free_z,
+    used,
+    qcost,
+    kcost,
+    obs,
+    mask,
+):
     """Price request ``order[t]``'s actions and write the observation and the mask."""
     F = order.size
     A = free_y.size
@@ -511,20 +597,113 @@ def _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, b
 
 
 @njit(cache=True)
-def observe_kernel(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr,
-                   bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml,
-                   strict, free_y, free_z, used, qcost, kcost, obs, mask):
+def observe_kernel(
+    t,
+    order,
+    arc,
+    hops,
+    valid,
+    length,
+    pair,
+    ylev,
+    zlev,
+    by_ptr,
+    by,
+    bcy,
+    bz_ptr,
+    bz,
+    bcz,
+    demand,
+    src,
+    dst,
+    n_nodes,
+    cost_scale,
+    length_scale,
+    w_qkd,
+    w_kml,
+    strict,
+    free_y,
+    free_z,
+    used,
+    qcost,
+    kcost,
+    obs,
+    mask,
+):
     """Write the observation and mask of step ``t`` (used by ``reset``)."""
-    _observe(t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr, bz,
-             bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
-             free_y, free_z, used, qcost, kcost, obs, mask)
+    _observe(
+        t,
+        order,
+        arc,
+        hops,
+        valid,
+        length,
+        pair,
+        ylev,
+        zlev,
+        by_ptr,
+        by,
+        bcy,
+        bz_ptr,
+        bz,
+        bcz,
+        demand,
+        src,
+        dst,
+        n_nodes,
+        cost_scale,
+        length_scale,
+        w_qkd,
+        w_kml,
+        strict,
+        free_y,
+        free_z,
+        used,
+        qcost,
+        kcost,
+        obs,
+        mask,
+    )
 
 
 @njit(cache=True)
-def step_kernel(action, t, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
-                bz_ptr, bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd,
-                w_kml, strict, free_y, free_z, used, qcost, kcost, obs, mask, chosen, yres,
-                zres):
+def step_kernel(
+    action,
+    t,
+    order,
+    arc,
+    hops,
+    valid,
+    length,
+    pair,
+    ylev,
+    zlev,
+    by_ptr,
+    by,
+    bcy,
+    bz_ptr,
+    bz,
+    bcz,
+    demand,
+    src,
+    dst,
+    n_nodes,
+    cost_scale,
+    length_scale,
+    w_qkd,
+    w_kml,
+    strict,
+    free_y,
+    free_z,
+    used,
+    qcost,
+    kcost,
+    obs,
+    mask,
+    chosen,
+    yres,
+    zres,
+):
     """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
 
     Returns the increase of the plan's expected cost (the priced cost of the action).
@@ -545,7 +724,37 @@ def step_kernel(action, t, order, arc, hops, valid, length, pair, ylev, zlev, by
         yres[f, i] = y
         zres[f, i] = z
         used[a] = 1.0
-    _observe(t + 1, order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy, bz_ptr,
-             bz, bcz, demand, src, dst, n_nodes, cost_scale, length_scale, w_qkd, w_kml, strict,
-             free_y, free_z, used, qcost, kcost, obs, mask)
+    _observe(
+        t + 1,
+        order,
+        arc,
+        hops,
+        valid,
+        length,
+        pair,
+        ylev,
+        zlev,
+        by_ptr,
+        by,
+        bcy,
+        bz_ptr,
+        bz,
+        bcz,
+        demand,
+        src,
+        dst,
+        n_nodes,
+        cost_scale,
+        length_scale,
+        w_qkd,
+        w_kml,
+        strict,
+        free_y,
+        free_z,
+        used,
+        qcost,
+        kcost,
+        obs,
+        mask,
+    )
     return delta

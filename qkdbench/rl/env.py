@@ -131,8 +131,7 @@ class ObsLayout:
         """Normalised QKD and KM level costs per slot, each ``(S, L)``."""
         block = self.slot_block(obs)
         L = self.n_levels
-        return (block[:, N_SLOT_FEATURES:N_SLOT_FEATURES + L],
-                block[:, N_SLOT_FEATURES + L:])
+        return (block[:, N_SLOT_FEATURES : N_SLOT_FEATURES + L], block[:, N_SLOT_FEATURES + L :])
 
 
 class PlanningEnv(gym.Env):
@@ -164,16 +163,26 @@ class PlanningEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, instance: InstanceSource, *, k: int = 4,
-                 levels: Sequence[Any] = DEFAULT_LEVELS, order: str = "instance",
-                 capacity: str = "clip", planner_name: str = "rl-env"):
+    def __init__(
+        self,
+        instance: InstanceSource,
+        *,
+        k: int = 4,
+        levels: Sequence[Any] = DEFAULT_LEVELS,
+        order: str = "instance",
+        capacity: str = "clip",
+        planner_name: str = "rl-env",
+    ):
         if capacity not in CAPACITY_MODES:
-            raise ValueError(f"capacity must be one of {', '.join(CAPACITY_MODES)}, "
-                             f"got {capacity!r}")
+            raise ValueError(
+                f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}"
+            )
         self.levels = check_levels(levels)
         if capacity == "strict" and "zero" not in self.levels:
-            raise ValueError('capacity="strict" needs the "zero" level, so that every '
-                             "step has an action that fits")
+            raise ValueError(
+                'capacity="strict" needs the "zero" level, so that every '
+                "step has an action that fits"
+            )
         self.k = k
         self.order = order
         self.capacity = capacity
@@ -198,8 +207,9 @@ class PlanningEnv(gym.Env):
         self._set_tables(self._tables_for(first, 0 if self._pool else None))
         self.layout = ObsLayout(arc_table(first).n, len(first.nodes), self.k + 1, len(self.levels))
         self.action_dims = (1, self.k + 1, len(self.levels), len(self.levels))
-        self.observation_space = gym.spaces.Box(0.0, OBS_HIGH, (self.layout.size,),
-                                                dtype=np.float32)
+        self.observation_space = gym.spaces.Box(
+            0.0, OBS_HIGH, (self.layout.size,), dtype=np.float32
+        )
         self.action_space = gym.spaces.Discrete(int(np.prod(self.action_dims)))
         self._obs = np.zeros(self.layout.size)
         self._mask = np.zeros(self.action_space.n, dtype=bool)
@@ -215,19 +225,44 @@ class PlanningEnv(gym.Env):
         return tables
 
     def _set_tables(self, t: PlanningTables) -> None:
-        if hasattr(self, "layout") and (arc_table(t.instance).n != self.layout.n_arcs or
-                                        len(t.instance.nodes) != self.layout.n_nodes):
-            raise ValueError(f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
-                             f"and {arc_table(t.instance).n} arcs; this environment was sized for "
-                             f"{self.layout.n_nodes} and {self.layout.n_arcs}")
+        if hasattr(self, "layout") and (
+            arc_table(t.instance).n != self.layout.n_arcs
+            or len(t.instance.nodes) != self.layout.n_nodes
+        ):
+            raise ValueError(
+                f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
+                f"and {arc_table(t.instance).n} arcs; this environment was sized for "
+                f"{self.layout.n_nodes} and {self.layout.n_arcs}"
+            )
         self.tables = t
         a = arc_table(t.instance)
         self._w_qkd = np.asarray(a.W_qkd, dtype=np.int64)
         self._w_kml = np.asarray(a.W_kml, dtype=np.int64)
-        self._const = (t.order, t.arc, t.hops, t.valid, t.length, t.pair, t.ylev, t.zlev,
-                       t.by_ptr, t.by, t.bcy, t.bz_ptr, t.bz, t.bcz, t.demand, t.src, t.dst,
-                       len(t.instance.nodes), t.cost_scale, t.length_scale, self._w_qkd,
-                       self._w_kml, self.capacity == "strict")
+        self._const = (
+            t.order,
+            t.arc,
+            t.hops,
+            t.valid,
+            t.length,
+            t.pair,
+            t.ylev,
+            t.zlev,
+            t.by_ptr,
+            t.by,
+            t.bcy,
+            t.bz_ptr,
+            t.bz,
+            t.bcz,
+            t.demand,
+            t.src,
+            t.dst,
+            len(t.instance.nodes),
+            t.cost_scale,
+            t.length_scale,
+            self._w_qkd,
+            self._w_kml,
+            self.capacity == "strict",
+        )
 
     @property
     def instance(self) -> Instance:
@@ -254,8 +289,9 @@ class PlanningEnv(gym.Env):
         return self._mask.copy()
 
     # ---- episode
-    def reset(self, *, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
         """Start an episode; ``options={"instance": inst}`` plans that instance."""
         super().reset(seed=seed)
         options = options or {}
@@ -280,8 +316,17 @@ class PlanningEnv(gym.Env):
         self._zres = np.zeros((F, H), dtype=np.int64)
         self._t = 0
         self._cost = 0.0
-        observe_kernel(0, *self._const, self._free_y, self._free_z, self._used, self._qcost,
-                       self._kcost, self._obs, self._mask)
+        observe_kernel(
+            0,
+            *self._const,
+            self._free_y,
+            self._free_z,
+            self._used,
+            self._qcost,
+            self._kcost,
+            self._obs,
+            self._mask,
+        )
         return self._obs.astype(np.float32), self._info()
 
     def _info(self) -> dict[str, Any]:
@@ -300,9 +345,21 @@ class PlanningEnv(gym.Env):
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
             raise ValueError(f"action {a} {where} is masked out (see action_masks())")
-        delta = step_kernel(a, self._t, *self._const, self._free_y, self._free_z, self._used,
-                            self._qcost, self._kcost, self._obs, self._mask, self._chosen,
-                            self._yres, self._zres)
+        delta = step_kernel(
+            a,
+            self._t,
+            *self._const,
+            self._free_y,
+            self._free_z,
+            self._used,
+            self._qcost,
+            self._kcost,
+            self._obs,
+            self._mask,
+            self._chosen,
+            self._yres,
+            self._zres,
+        )
         self._t += 1
         self._cost += delta
         done = self._t == F
@@ -337,14 +394,26 @@ class PlanningEnv(gym.Env):
             s = chosen[f]
             n = hops[f][s]
             routes.append(Route(req.id, t.paths[f][s], tuple(ys[f][:n]), tuple(zs[f][:n])))
-        return Plan(inst.name, self.planner_name, tuple(routes),
-                    {"status": "heuristic", "expected_cost": self._cost,
-                     "env": {"k": self.k, "levels": list(self.levels), "order": self.order,
-                             "capacity": self.capacity}})
+        return Plan(
+            inst.name,
+            self.planner_name,
+            tuple(routes),
+            {
+                "status": "heuristic",
+                "expected_cost": self._cost,
+                "env": {
+                    "k": self.k,
+                    "levels": list(self.levels),
+                    "order": self.order,
+                    "capacity": self.capacity,
+                },
+            },
+        )
 
 
-def make_vector_env(instance: InstanceSource, num_envs: int, **kwargs: Any
-                    ) -> gym.vector.SyncVectorEnv:
+def make_vector_env(
+    instance: InstanceSource, num_envs: int, **kwargs: Any
+) -> gym.vector.SyncVectorEnv:
     """``num_envs`` planning environments in one Gymnasium ``SyncVectorEnv``.
 
     Masks come back in ``infos["action_mask"]`` (stacked, with ``_action_mask``);
@@ -366,5 +435,6 @@ def make_vector_env(instance: InstanceSource, num_envs: int, **kwargs: Any
     >>> obs.shape[0], infos["action_mask"].shape[0]
     (2, 2)
     """
-    return gym.vector.SyncVectorEnv([lambda: PlanningEnv(instance, **kwargs)
-                                     for _ in range(num_envs)])
+    return gym.vector.SyncVectorEnv(
+        [lambda: PlanningEnv(instance, **kwargs) for _ in range(num_envs)]
+    )

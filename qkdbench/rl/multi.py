@@ -71,12 +71,19 @@ class PlanningParallelEnv(ParallelEnv):
         base = self.env.observation_space.shape[0]  # type: ignore[index]
         self._n_obs = base + 2 + S
         self.state_space = gym.spaces.Box(0.0, OBS_HIGH, (self._n_obs,), dtype=np.float32)
-        self._action_spaces = {ROUTER: gym.spaces.Discrete(T * S),
-                               RESERVER: gym.spaces.Discrete(L * L)}
+        self._action_spaces = {
+            ROUTER: gym.spaces.Discrete(T * S),
+            RESERVER: gym.spaces.Discrete(L * L),
+        }
         self._obs_spaces = {
-            a: gym.spaces.Dict({"observation": self.state_space,
-                                "action_mask": gym.spaces.Box(0, 1, (sp.n,), dtype=np.int8)})
-            for a, sp in self._action_spaces.items()}
+            a: gym.spaces.Dict(
+                {
+                    "observation": self.state_space,
+                    "action_mask": gym.spaces.Box(0, 1, (sp.n,), dtype=np.int8),
+                }
+            )
+            for a, sp in self._action_spaces.items()
+        }
         self._phase = 0
         self._slot = -1
 
@@ -122,15 +129,17 @@ class PlanningParallelEnv(ParallelEnv):
         return {a: {"observation": state.copy(), "action_mask": masks[a]} for a in self.agents}
 
     # ---- episode
-    def reset(self, seed: int | None = None,
-              options: dict[str, Any] | None = None) -> tuple[dict, dict]:
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict, dict]:
         """Start an episode (``options`` as for :meth:`PlanningEnv.reset`)."""
         self._base, info = self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         self._phase, self._slot = 0, -1
         obs = self._observe()
-        return obs, {a: {"action_mask": obs[a]["action_mask"], "cost": info["cost"]}
-                     for a in self.agents}
+        return obs, {
+            a: {"action_mask": obs[a]["action_mask"], "cost": info["cost"]} for a in self.agents
+        }
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
         """One phase: the router's slot, or the reserver's levels (see the module docstring)."""
@@ -151,7 +160,8 @@ class PlanningParallelEnv(ParallelEnv):
             if not 0 <= levels < self._L * self._L:
                 raise ValueError(f"reserver action {levels} is out of range")
             self._base, reward, done, _, info = self.env.step(
-                self.env.encode_action(self._slot, qi, ki))
+                self.env.encode_action(self._slot, qi, ki)
+            )
             cost = info["cost"]
             if done:
                 extra["plan"] = info["plan"]
@@ -160,8 +170,9 @@ class PlanningParallelEnv(ParallelEnv):
         rewards = {a: float(reward) for a in self.agents}
         terms = {a: done for a in self.agents}
         truncs = {a: False for a in self.agents}
-        infos = {a: {"action_mask": obs[a]["action_mask"], "cost": cost, **extra}
-                 for a in self.agents}
+        infos = {
+            a: {"action_mask": obs[a]["action_mask"], "cost": cost, **extra} for a in self.agents
+        }
         if done:
             self.agents = []
         return obs, rewards, terms, truncs, infos

@@ -64,8 +64,9 @@ class PolicyPlanner:
 
     supports = frozenset({"link_prices", "link_states"})
 
-    def __init__(self, policy: Any, name: str = "rl-policy",
-                 env_kwargs: Mapping[str, Any] | None = None):
+    def __init__(
+        self, policy: Any, name: str = "rl-policy", env_kwargs: Mapping[str, Any] | None = None
+    ):
         self.policy = policy
         self.name = name
         self.env_kwargs = env_kwargs
@@ -79,8 +80,9 @@ class PolicyPlanner:
             return agent, {**agent.env_kwargs, **kwargs}
         return self.policy, kwargs
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """One episode of the policy on ``instance``; the plan of its final ``info``."""
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
@@ -118,12 +120,14 @@ class RLGreedy(PolicyPlanner):
     """
 
     def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip"):
-        super().__init__(GreedyPolicy(), "rl-greedy",
-                         {"k": k, "order": order, "capacity": capacity})
+        super().__init__(
+            GreedyPolicy(), "rl-greedy", {"k": k, "order": order, "capacity": capacity}
+        )
 
 
-def register_policy(name: str, policy: Any, env_kwargs: Mapping[str, Any] | None = None,
-                    origin: str = "registered") -> None:
+def register_policy(
+    name: str, policy: Any, env_kwargs: Mapping[str, Any] | None = None, origin: str = "registered"
+) -> None:
     """Register ``policy`` (callable, heuristic policy or saved agent file) as planner ``name``.
 
     Examples
@@ -134,7 +138,9 @@ def register_policy(name: str, policy: Any, env_kwargs: Mapping[str, Any] | None
     True
     >>> unregister_planner("doc-greedy")
     """
+
     def factory() -> PolicyPlanner:
         return PolicyPlanner(policy, name, env_kwargs)
+
     factory.__doc__ = f"Policy {policy!r} through the RL environment."
     register_planner(name, origin=origin)(factory)

@@ -45,8 +45,9 @@ def bind_policy(policy: Any, env: Any) -> Policy:
     if hasattr(policy, "bind"):
         return policy.bind(env)
     if not callable(policy):
-        raise TypeError(f"a policy must be callable (obs, mask) -> action, "
-                        f"got {type(policy).__name__}")
+        raise TypeError(
+            f"a policy must be callable (obs, mask) -> action, got {type(policy).__name__}"
+        )
     return policy
 
 
@@ -73,6 +74,7 @@ class CoQBNPolicy:
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
             return action
+
         return act
 
 
@@ -90,6 +92,7 @@ class GreedyPolicy:
             cost = (q[:, :, None] + k[:, None, :]).ravel()
             cost = np.where(np.asarray(mask, bool), cost, np.inf)
             return int(np.argmin(cost))
+
         return act
 
 
@@ -113,4 +116,5 @@ class RandomPolicy:
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
             return int(rng.choice(np.flatnonzero(mask)))
+
         return act

@@ -39,9 +39,19 @@ from .agents import EXTRA_HINT, Agent, MissingExtraError, load_agent, require_ex
 from .core import DEFAULT_LEVELS
 from .env import PlanningEnv
 
-__all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Family", "TRAIN_SEED_BASE",
-           "ScaledReward", "Agent", "train_agent", "load_agent", "evaluate_agent",
-           "summarize"]
+__all__ = [
+    "EXTRA_HINT",
+    "MissingExtraError",
+    "require_extra",
+    "Family",
+    "TRAIN_SEED_BASE",
+    "ScaledReward",
+    "Agent",
+    "train_agent",
+    "load_agent",
+    "evaluate_agent",
+    "summarize",
+]
 
 #: Request seeds of the training instances start here (held-out ones are 1, 2, ...).
 TRAIN_SEED_BASE = 100_000
@@ -71,8 +81,9 @@ class Family:
 
     def instances(self, seeds: Sequence[int]) -> list[Instance]:
         """One instance per request seed."""
-        return [make_instance(self.topology, self.requests, self.max_rate, seed=int(s))
-                for s in seeds]
+        return [
+            make_instance(self.topology, self.requests, self.max_rate, seed=int(s)) for s in seeds
+        ]
 
 
 class ScaledReward(gym.RewardWrapper):
@@ -87,12 +98,26 @@ class ScaledReward(gym.RewardWrapper):
         return self.env.unwrapped.action_masks()  # type: ignore[attr-defined]
 
 
-def train_agent(out: str | os.PathLike, family: Family, timesteps: int, seed: int = 0, *,
-                n_instances: int = 64, k: int = 4, levels: Sequence[Any] = DEFAULT_LEVELS,
-                order: str = "cost-desc", capacity: str = "clip", n_envs: int = 4,
-                net: Sequence[int] = (256, 256), learning_rate: float = 3e-4,
-                n_steps: int = 512, batch_size: int = 256, ent_coef: float = 0.01,
-                threads: int = 1, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def train_agent(
+    out: str | os.PathLike,
+    family: Family,
+    timesteps: int,
+    seed: int = 0,
+    *,
+    n_instances: int = 64,
+    k: int = 4,
+    levels: Sequence[Any] = DEFAULT_LEVELS,
+    order: str = "cost-desc",
+    capacity: str = "clip",
+    n_envs: int = 4,
+    net: Sequence[int] = (256, 256),
+    learning_rate: float = 3e-4,
+    n_steps: int = 512,
+    batch_size: int = 256,
+    ent_coef: float = 0.01,
+    threads: int = 1,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Train MaskablePPO on a family and save it to ``out``.
 
     Parameters
@@ -129,38 +154,65 @@ def train_agent(out: str | os.PathLike, family: Family, timesteps: int, seed: in
     log = log or (lambda msg: None)
     start = time.perf_counter()
     pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))
-    env_kwargs: dict[str, Any] = {"k": int(k), "levels": list(levels), "order": order,
-                                  "capacity": capacity}
+    env_kwargs: dict[str, Any] = {
+        "k": int(k),
+        "levels": list(levels),
+        "order": order,
+        "capacity": capacity,
+    }
 
     def make(i: int) -> Callable[[], gym.Env]:
         def thunk() -> gym.Env:
-            return Monitor(ScaledReward(PlanningEnv(pool, **{**env_kwargs,
-                                                            "levels": tuple(levels)})))
+            return Monitor(
+                ScaledReward(PlanningEnv(pool, **{**env_kwargs, "levels": tuple(levels)}))
+            )
+
         return thunk
 
     venv = DummyVecEnv([make(i) for i in range(n_envs)])
     venv.seed(seed)
-    log(f"{n_instances} training instances of {family}; building tables "
-        f"({time.perf_counter() - start:.1f} s)")
-    model = sb3.MaskablePPO("MlpPolicy", venv, learning_rate=learning_rate, n_steps=n_steps,
-                            batch_size=batch_size, gamma=1.0, gae_lambda=0.95,
-                            ent_coef=ent_coef, seed=seed, device="cpu", verbose=0,
-                            policy_kwargs={"net_arch": list(net)})
+    log(
+        f"{n_instances} training instances of {family}; building tables "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
+    model = sb3.MaskablePPO(
+        "MlpPolicy",
+        venv,
+        learning_rate=learning_rate,
+        n_steps=n_steps,
+        batch_size=batch_size,
+        gamma=1.0,
+        gae_lambda=0.95,
+        ent_coef=ent_coef,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+        policy_kwargs={"net_arch": list(net)},
+    )
     model.learn(total_timesteps=int(timesteps))
     seconds = time.perf_counter() - start
-    meta = {"family": asdict(family), "timesteps": int(timesteps), "seed": int(seed),
-            "n_instances": int(n_instances), "train_seconds": seconds,
-            "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1]}
+    meta = {
+        "family": asdict(family),
+        "timesteps": int(timesteps),
+        "seed": int(seed),
+        "n_instances": int(n_instances),
+        "train_seconds": seconds,
+        "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
+    }
     model.qkdbench = {"env_kwargs": env_kwargs, "meta": meta}
     model.save(os.fspath(out))
     log(f"trained {timesteps} steps in {seconds:.0f} s; saved {os.fspath(out)}")
     return {"out": os.fspath(out), **meta, "env": env_kwargs}
 
 
-def evaluate_agent(path: str | os.PathLike, seeds: Sequence[int], *,
-                   family: Family | None = None,
-                   planners: Sequence[str] = ("coqbn", "rl-greedy", "saa-greedy", "exact"),
-                   time_limit: float = 60.0) -> Any:
+def evaluate_agent(
+    path: str | os.PathLike,
+    seeds: Sequence[int],
+    *,
+    family: Family | None = None,
+    planners: Sequence[str] = ("coqbn", "rl-greedy", "saa-greedy", "exact"),
+    time_limit: float = 60.0,
+) -> Any:
     """Score a saved agent on held-out instances against other planners.
 
     Parameters
@@ -204,10 +256,24 @@ def evaluate_agent(path: str | os.PathLike, seeds: Sequence[int], *,
             if not ev.feasible:
                 raise RuntimeError(f"{name} gave an infeasible plan on {inst.name}")
             costs[name] = ev.total
-            rows.append({"instance": inst.name, "planner": name, "cost": ev.total,
-                         "status": plan.status, "runtime_s": took})
-        opt = costs.get("exact") if any(r["planner"] == "exact" and r["status"] == "optimal"
-                                        for r in rows if r["instance"] == inst.name) else None
+            rows.append(
+                {
+                    "instance": inst.name,
+                    "planner": name,
+                    "cost": ev.total,
+                    "status": plan.status,
+                    "runtime_s": took,
+                }
+            )
+        opt = (
+            costs.get("exact")
+            if any(
+                r["planner"] == "exact" and r["status"] == "optimal"
+                for r in rows
+                if r["instance"] == inst.name
+            )
+            else None
+        )
         for r in rows:
             if r["instance"] == inst.name:
                 r["gap_pct"] = 100.0 * (r["cost"] / opt - 1.0) if opt else math.nan
@@ -220,12 +286,24 @@ def summarize(df: Any) -> Any:
 
     out = []
     for name, g in df.groupby("planner", sort=False):
-        ref = df[df["planner"] == "coqbn"].set_index("instance")["cost"] \
-            if "coqbn" in set(df["planner"]) else None
-        vs = (100.0 * (g.set_index("instance")["cost"] / ref - 1.0)).mean() \
-            if ref is not None else math.nan
-        out.append({"planner": name, "instances": len(g),
-                    "mean_gap_to_optimum_pct": g["gap_pct"].mean(),
-                    "max_gap_to_optimum_pct": g["gap_pct"].max(),
-                    "mean_vs_coqbn_pct": vs, "mean_runtime_s": g["runtime_s"].mean()})
+        ref = (
+            df[df["planner"] == "coqbn"].set_index("instance")["cost"]
+            if "coqbn" in set(df["planner"])
+            else None
+        )
+        vs = (
+            (100.0 * (g.set_index("instance")["cost"] / ref - 1.0)).mean()
+            if ref is not None
+            else math.nan
+        )
+        out.append(
+            {
+                "planner": name,
+                "instances": len(g),
+                "mean_gap_to_optimum_pct": g["gap_pct"].mean(),
+                "max_gap_to_optimum_pct": g["gap_pct"].max(),
+                "mean_vs_coqbn_pct": vs,
+                "mean_runtime_s": g["runtime_s"].mean(),
+            }
+        )
     return pd.DataFrame(out)

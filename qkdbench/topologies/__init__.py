@@ -16,20 +16,33 @@ from .design import DEMAND_SHAPES, demand_shape, design_instance
 from .generators import waxman_topology
 from .instances import make_instance
 from .loaders import (
-                      from_networkx,
-                      load_topology,
-                      read_edge_list,
-                      read_graphml,
-                      read_node_link,
-                      topohub_topology,
+    from_networkx,
+    load_topology,
+    read_edge_list,
+    read_graphml,
+    read_node_link,
+    topohub_topology,
 )
 from .ntn import NTN_EXAMPLES, add_providers, ntn_instance, ntn_topology
 from .requests import sample_requests
 
 __all__ = [
-    "BUILTIN_TOPOLOGIES", "builtin_topology", "waxman_topology", "from_networkx",
-    "load_topology", "read_edge_list", "read_graphml", "read_node_link",
-    "topohub_topology", "make_instance", "sample_requests",
-    "DEMAND_SHAPES", "demand_shape", "design_instance",
-    "NTN_EXAMPLES", "ntn_instance", "ntn_topology", "add_providers",
+    "BUILTIN_TOPOLOGIES",
+    "builtin_topology",
+    "waxman_topology",
+    "from_networkx",
+    "load_topology",
+    "read_edge_list",
+    "read_graphml",
+    "read_node_link",
+    "topohub_topology",
+    "make_instance",
+    "sample_requests",
+    "DEMAND_SHAPES",
+    "demand_shape",
+    "design_instance",
+    "NTN_EXAMPLES",
+    "ntn_instance",
+    "ntn_topology",
+    "add_providers",
 ]

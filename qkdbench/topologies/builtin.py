@@ -18,11 +18,35 @@ __all__ = ["BUILTIN_TOPOLOGIES", "builtin_topology"]
 BUILTIN_TOPOLOGIES: tuple[str, ...] = ("usnet", "nsfnet", "cost239")
 
 _NAMES = {
-    "nsfnet": {1: "WA", 2: "CA1", 3: "CA2", 4: "UT", 5: "CO", 6: "TX", 7: "NE", 8: "IL",
-               9: "PA", 10: "GA", 11: "MI", 12: "NY", 13: "NJ", 14: "DC"},
-    "cost239": {1: "London", 2: "Paris", 3: "Brussels", 4: "Amsterdam", 5: "Luxembourg",
-                6: "Zurich", 7: "Milan", 8: "Copenhagen", 9: "Berlin", 10: "Prague",
-                11: "Vienna"},
+    "nsfnet": {
+        1: "WA",
+        2: "CA1",
+        3: "CA2",
+        4: "UT",
+        5: "CO",
+        6: "TX",
+        7: "NE",
+        8: "IL",
+        9: "PA",
+        10: "GA",
+        11: "MI",
+        12: "NY",
+        13: "NJ",
+        14: "DC",
+    },
+    "cost239": {
+        1: "London",
+        2: "Paris",
+        3: "Brussels",
+        4: "Amsterdam",
+        5: "Luxembourg",
+        6: "Zurich",
+        7: "Milan",
+        8: "Copenhagen",
+        9: "Berlin",
+        10: "Prague",
+        11: "Vienna",
+    },
 }
 
 
@@ -42,9 +66,9 @@ def builtin_topology(name: str, params: Params | None = None) -> Instance:
     """
     key = name.lower()
     if key not in BUILTIN_TOPOLOGIES:
-        raise KeyError(f"unknown built-in topology {name!r}; "
-                       f"known: {', '.join(BUILTIN_TOPOLOGIES)}")
+        raise KeyError(
+            f"unknown built-in topology {name!r}; known: {', '.join(BUILTIN_TOPOLOGIES)}"
+        )
     text = files(__package__).joinpath("data", f"{key}.edges").read_text()
     nodes, links = parse_edge_list(text, f"{key}.edges")
-    return Instance(nodes, links, (), params or Params(), name=key,
-                    node_names=_NAMES.get(key, {}))
+    return Instance(nodes, links, (), params or Params(), name=key, node_names=_NAMES.get(key, {}))

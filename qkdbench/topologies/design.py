@@ -76,8 +76,9 @@ def demand_shape(shape: str, max_rate: int, rng: np.random.Generator | None = No
     ((0.0, 1.0, 2.0), (0.25, 0.5, 0.25))
     """
     if shape not in DEMAND_SHAPES:
-        raise InputError(f"unknown demand shape {shape!r}; use one of "
-                         f"{', '.join(DEMAND_SHAPES)}", "demand")
+        raise InputError(
+            f"unknown demand shape {shape!r}; use one of {', '.join(DEMAND_SHAPES)}", "demand"
+        )
     if shape == "uniform":
         return Demand.uniform(max_rate)
     K = int(max_rate)
@@ -88,12 +89,12 @@ def demand_shape(shape: str, max_rate: int, rng: np.random.Generator | None = No
         rng = rng if rng is not None else np.random.default_rng(0)
         mean = max(K / 2.0, 0.5)
         sigma = 0.6
-        draws = rng.lognormal(math.log(mean) - sigma ** 2 / 2, sigma, size=30)
+        draws = rng.lognormal(math.log(mean) - sigma**2 / 2, sigma, size=30)
         return Demand.empirical(np.clip(np.round(draws), 0, 2 * K))
     if shape == "binomial":
         w = np.array([math.comb(K, int(i)) for i in k], dtype=float)
     elif shape == "geometric":
-        w = 0.6 ** k
+        w = 0.6**k
     else:  # heavy
         w = (k + 1.0) ** -1.5
     p = w / w.sum()
@@ -119,16 +120,30 @@ def _segments(link: Link, params: Params) -> int:
 def _mean_links(link: Link, params: Params, reqs: tuple[Request, ...]) -> float:
     """Mean over requests of ``E[P]`` on the link (Eq. 1 at the link's key rate)."""
     rates, rprobs = link.key_rate_states(params.key_rate_kbps)
-    vals = [math.fsum(p * q * max(0, math.ceil(v / k - CEIL_TOL))
-                      for v, p in zip(r.demand.values, r.demand.probs)
-                      for k, q in zip(rates, rprobs)) for r in reqs]
+    vals = [
+        math.fsum(
+            p * q * max(0, math.ceil(v / k - CEIL_TOL))
+            for v, p in zip(r.demand.values, r.demand.probs)
+            for k, q in zip(rates, rprobs)
+        )
+        for r in reqs
+    ]
     return math.fsum(vals) / len(vals) if vals else 0.0
 
 
-def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
-                    max_rate: int, seed: int, demand: str = "uniform", hotspots: int = 0,
-                    site: float | None = None, fixed_charge_factor: float | None = None,
-                    tightness: float | None = None, name: str | None = None) -> Instance:
+def design_instance(
+    topology: str | os.PathLike | Instance,
+    n_requests: int,
+    *,
+    max_rate: int,
+    seed: int,
+    demand: str = "uniform",
+    hotspots: int = 0,
+    site: float | None = None,
+    fixed_charge_factor: float | None = None,
+    tightness: float | None = None,
+    name: str | None = None,
+) -> Instance:
     """A seeded instance with difficulty knobs (see the module notes).
 
     Parameters
@@ -177,8 +192,7 @@ def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
     if n_requests < 0:
         raise InputError(f"number of requests must be >= 0, got {n_requests}", "requests")
     if hotspots < 0 or hotspots > len(topo.nodes):
-        raise InputError(f"hot spots must lie in 0..{len(topo.nodes)}, got {hotspots}",
-                         "hotspots")
+        raise InputError(f"hot spots must lie in 0..{len(topo.nodes)}, got {hotspots}", "hotspots")
     for label, val in (("site", site), ("fixed_charge_factor", fixed_charge_factor)):
         if val is not None and (not math.isfinite(val) or val < 0):
             raise InputError(f"must be a finite number >= 0, got {val!r}", label)
@@ -189,23 +203,30 @@ def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
     rng = np.random.default_rng(seed)
     pairs = _pairs(topo)
     if n_requests > len(pairs):
-        raise InputError(f"{n_requests} requests asked for but the topology has only "
-                         f"{len(pairs)} distinct source/target pairs", "requests")
+        raise InputError(
+            f"{n_requests} requests asked for but the topology has only "
+            f"{len(pairs)} distinct source/target pairs",
+            "requests",
+        )
     weights = np.ones(len(pairs))
     if hotspots:
         hubs = set(rng.choice(len(topo.nodes), size=hotspots, replace=False).tolist())
         hub_ids = {topo.nodes[i] for i in hubs}
         weights += np.array([10.0 * (s in hub_ids) + 10.0 * (t in hub_ids) for s, t in pairs])
     chosen = rng.choice(len(pairs), size=n_requests, replace=False, p=weights / weights.sum())
-    reqs = tuple(Request(f"f{i}", pairs[k][0], pairs[k][1], demand_shape(demand, max_rate, rng))
-                 for i, k in enumerate(chosen))
+    reqs = tuple(
+        Request(f"f{i}", pairs[k][0], pairs[k][1], demand_shape(demand, max_rate, rng))
+        for i, k in enumerate(chosen)
+    )
     label = name or f"{topo.name}-r{n_requests}-k{max_rate}-s{seed}"
     if name is None:
-        parts = [(demand != "uniform", lambda: f"-{demand}"),
-                 (hotspots > 0, lambda: f"-h{hotspots}"),
-                 (site is not None, lambda: f"-site{site:g}"),
-                 (fixed_charge_factor is not None, lambda: f"-fc{fixed_charge_factor:g}"),
-                 (tightness is not None, lambda: f"-t{tightness:g}")]
+        parts = [
+            (demand != "uniform", lambda: f"-{demand}"),
+            (hotspots > 0, lambda: f"-h{hotspots}"),
+            (site is not None, lambda: f"-site{site:g}"),
+            (fixed_charge_factor is not None, lambda: f"-fc{fixed_charge_factor:g}"),
+            (tightness is not None, lambda: f"-t{tightness:g}"),
+        ]
         label += "".join(text() for on, text in parts if on)
     inst = topo.with_requests(reqs, label)
     params, links, costs = inst.params, list(inst.links), inst.costs
@@ -219,8 +240,9 @@ def design_instance(topology: str | os.PathLike | Instance, n_requests: int, *,
             c_y = (2 * m * r["tx"] + m * r["rx"]) / 3 + e * r["ch"]
             c_z = (m + 1) * r["km"] + (m - 1) * r["si"] + (2 * m - 1) * r["md"] + e * r["ch"]
             p_mean = _mean_links(ln, params, reqs)
-            links[k] = replace(ln, fixed_cost=float(fixed_charge_factor)
-                               * (c_y * 3 * p_mean + c_z * p_mean))
+            links[k] = replace(
+                ln, fixed_cost=float(fixed_charge_factor) * (c_y * 3 * p_mean + c_z * p_mean)
+            )
     if tightness is not None and reqs:
         inst = replace(inst, params=params, links=tuple(links), costs=costs)
         return tight_capacities(inst, tightness)
@@ -260,8 +282,12 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
     >>> inst.params.W_qkd, inst.params.W_kml
     (3, 1)
     """
-    if isinstance(tightness, bool) or not isinstance(tightness, (int, float)) \
-            or not math.isfinite(tightness) or tightness <= 0:
+    if (
+        isinstance(tightness, bool)
+        or not isinstance(tightness, (int, float))
+        or not math.isfinite(tightness)
+        or tightness <= 0
+    ):
         raise InputError(f"must be a finite number > 0, got {tightness!r}", "tightness")
     reqs = instance.requests
     if not reqs:
@@ -280,11 +306,16 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
         for a in instance.path_arcs(path):
             ln = links[a // 2]
             rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
-            need = math.fsum(q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL))
-                             for k, q in zip(rates, rprobs))
+            need = math.fsum(
+                q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL)) for k, q in zip(rates, rprobs)
+            )
             load_y[a] += 3 * need
             load_z[a] += need
-    params = replace(params, W_qkd=max(1, math.ceil(tightness * load_y.max() - CEIL_TOL)),
-                     W_kml=max(1, math.ceil(tightness * load_z.max() - CEIL_TOL)))
-    return replace(instance, params=params,
-                   links=tuple(replace(ln, W_qkd=None, W_kml=None) for ln in links))
+    params = replace(
+        params,
+        W_qkd=max(1, math.ceil(tightness * load_y.max() - CEIL_TOL)),
+        W_kml=max(1, math.ceil(tightness * load_z.max() - CEIL_TOL)),
+    )
+    return replace(
+        instance, params=params, links=tuple(replace(ln, W_qkd=None, W_kml=None) for ln in links)
+    )

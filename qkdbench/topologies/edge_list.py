@@ -45,8 +45,9 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
         try:
             length = float(parts[2])
         except ValueError:
-            raise InputError(f"length {parts[2]!r} is not a number", f"line {lineno}",
-                             source) from None
+            raise InputError(
+                f"length {parts[2]!r} is not a number", f"line {lineno}", source
+            ) from None
         nodes.setdefault(u, None)
         nodes.setdefault(v, None)
         links.append(Link(u, v, length))

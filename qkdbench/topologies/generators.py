@@ -12,8 +12,15 @@ from ..model import Instance, Link, Params
 __all__ = ["waxman_topology"]
 
 
-def waxman_topology(n: int, *, seed: int, alpha: float = 0.4, beta: float = 0.3,
-                    side_km: float = 2000.0, params: Params | None = None) -> Instance:
+def waxman_topology(
+    n: int,
+    *,
+    seed: int,
+    alpha: float = 0.4,
+    beta: float = 0.3,
+    side_km: float = 2000.0,
+    params: Params | None = None,
+) -> Instance:
     """A connected Waxman graph on a ``side_km`` square, lengths = Euclidean km.
 
     Nodes are numbered ``1..n``. If the Waxman draw is disconnected, its
@@ -51,12 +58,19 @@ def waxman_topology(n: int, *, seed: int, alpha: float = 0.4, beta: float = 0.3,
     comps.sort(key=lambda c: c[0])
     while len(comps) > 1:
         first = comps[0]
-        best = min(((dist(u, v), u, v, j) for j, c in enumerate(comps[1:], start=1)
-                    for u in first for v in c))
+        best = min(
+            (
+                (dist(u, v), u, v, j)
+                for j, c in enumerate(comps[1:], start=1)
+                for u in first
+                for v in c
+            )
+        )
         _, u, v, j = best
         g.add_edge(u, v)
         comps[0] = sorted(first + comps[j])
         del comps[j]
     links = tuple(Link(u + 1, v + 1, dist(u, v)) for u, v in sorted(g.edges))
-    return Instance(tuple(range(1, n + 1)), links, (), params or Params(),
-                    name=f"waxman{n}-s{seed}")
+    return Instance(
+        tuple(range(1, n + 1)), links, (), params or Params(), name=f"waxman{n}-s{seed}"
+    )

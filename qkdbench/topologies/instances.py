@@ -16,8 +16,13 @@ from .requests import sample_requests
 __all__ = ["make_instance"]
 
 
-def make_instance(topology: str | os.PathLike | Instance = "usnet", n_requests: int = 20,
-                  max_rate: int = 10, seed: int = 1, params: Params | None = None) -> Instance:
+def make_instance(
+    topology: str | os.PathLike | Instance = "usnet",
+    n_requests: int = 20,
+    max_rate: int = 10,
+    seed: int = 1,
+    params: Params | None = None,
+) -> Instance:
     """Load a topology (name, file, topohub key) and sample requests in one step.
 
     A name ending in ``-ntn`` (the built-in example ``usnet-ntn``, or e.g.

@@ -18,12 +18,24 @@ from ..utils.files import read_json
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
 from .edge_list import parse_edge_list, read_edge_list
 
-__all__ = ["parse_edge_list", "read_edge_list", "read_graphml", "read_node_link",
-           "from_networkx", "topohub_topology", "load_topology"]
+__all__ = [
+    "parse_edge_list",
+    "read_edge_list",
+    "read_graphml",
+    "read_node_link",
+    "from_networkx",
+    "topohub_topology",
+    "load_topology",
+]
 
 
-def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | None = None,
-                  name: str | None = None, source: str = "<graph>") -> Instance:
+def from_networkx(
+    graph: nx.Graph,
+    length: str = "length_km",
+    params: Params | None = None,
+    name: str | None = None,
+    source: str = "<graph>",
+) -> Instance:
     """An instance from an undirected networkx graph with a length attribute (km).
 
     Parameters
@@ -60,18 +72,25 @@ def from_networkx(graph: nx.Graph, length: str = "length_km", params: Params | N
     links = tuple(best.values())
     names = {n: str(d["name"]) for n, d in graph.nodes(data=True) if d.get("name") is not None}
     try:
-        return Instance(tuple(graph.nodes), links, (), params or Params(),
-                        name=name or str(graph.graph.get("name", "graph")), node_names=names)
+        return Instance(
+            tuple(graph.nodes),
+            links,
+            (),
+            params or Params(),
+            name=name or str(graph.graph.get("name", "graph")),
+            node_names=names,
+        )
     except InputError as exc:
         place = exc.place
         if place.startswith("links["):  # name the edge, not our internal list position
-            k = int(place[6:place.index("]")])
+            k = int(place[6 : place.index("]")])
             place = f"edge {links[k].u!r}-{links[k].v!r}"
         raise InputError(exc.problem, place, source) from None
 
 
-def read_graphml(path: str | os.PathLike, length: str = "length_km",
-                 params: Params | None = None) -> Instance:
+def read_graphml(
+    path: str | os.PathLike, length: str = "length_km", params: Params | None = None
+) -> Instance:
     """Read a GraphML file whose edges carry a length attribute in km."""
     src = os.fspath(path)
     try:
@@ -82,22 +101,23 @@ def read_graphml(path: str | os.PathLike, length: str = "length_km",
     return from_networkx(nx.Graph(graph), length, params, name=name, source=src)
 
 
-def read_node_link(path: str | os.PathLike, length: str | None = None,
-                   params: Params | None = None) -> Instance:
+def read_node_link(
+    path: str | os.PathLike, length: str | None = None, params: Params | None = None
+) -> Instance:
     """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km)."""
     src = os.fspath(path)
     data = read_json(src)
     return _node_link_instance(data, src, length, params)
 
 
-def _node_link_instance(data: Any, src: str, length: str | None,
-                        params: Params | None) -> Instance:
+def _node_link_instance(data: Any, src: str, length: str | None, params: Params | None) -> Instance:
     if not isinstance(data, dict) or "nodes" not in data:
         raise InputError("not a node-link graph (no 'nodes')", "", src)
     edges_key = "edges" if "edges" in data else "links"
     try:
-        graph = nx.node_link_graph({**data, "directed": False, "multigraph": False},
-                                   edges=edges_key)
+        graph = nx.node_link_graph(
+            {**data, "directed": False, "multigraph": False}, edges=edges_key
+        )
     except Exception as exc:  # noqa: BLE001 - networkx raises several kinds
         raise InputError(f"not a node-link graph ({exc})", "", src) from None
     if length is None:
@@ -122,11 +142,13 @@ def topohub_topology(key: str, params: Params | None = None) -> Instance:
     try:
         data = topohub.get(key)
     except Exception:  # noqa: BLE001 - topohub raises KeyError or OSError
-        raise InputError(f"unknown topology {key!r} (not built in, not a file, "
-                         "not a topohub key)", "", key) from None
+        raise InputError(
+            f"unknown topology {key!r} (not built in, not a file, not a topohub key)", "", key
+        ) from None
     inst = _node_link_instance(data, key, "dist", params)
-    return Instance(inst.nodes, inst.links, (), inst.params, inst.costs,
-                    key.replace("/", "-"), inst.node_names)
+    return Instance(
+        inst.nodes, inst.links, (), inst.params, inst.costs, key.replace("/", "-"), inst.node_names
+    )
 
 
 def load_topology(name_or_file: str | os.PathLike, params: Params | None = None) -> Instance:
@@ -157,15 +179,31 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
             data = read_json(text)
             if isinstance(data, dict) and data.get("format") in INSTANCE_FORMATS:
                 inst = read_instance(text)
-                return Instance(inst.nodes, inst.links, (), params or inst.params, inst.costs,
-                                inst.name, inst.node_names, inst.node_fixed_costs)
+                return Instance(
+                    inst.nodes,
+                    inst.links,
+                    (),
+                    params or inst.params,
+                    inst.costs,
+                    inst.name,
+                    inst.node_names,
+                    inst.node_fixed_costs,
+                )
             return _node_link_instance(data, text, None, params)
         return read_edge_list(text, params)
     if text.lower().endswith("-ntn"):
-        raise InputError(f"{text!r} names TN-NTN instances (requests and providers come with "
-                         "them), not a topology: build one with `qkdbench instance --topology "
-                         f"{text}` or make_instance", "", text)
+        raise InputError(
+            f"{text!r} names TN-NTN instances (requests and providers come with "
+            "them), not a topology: build one with `qkdbench instance --topology "
+            f"{text}` or make_instance",
+            "",
+            text,
+        )
     if "/" in text:
         return topohub_topology(text, params)
-    raise InputError(f"unknown topology {text!r}: not one of "
-                     f"{', '.join(BUILTIN_TOPOLOGIES)}, not a file, not a topohub key", "", text)
+    raise InputError(
+        f"unknown topology {text!r}: not one of "
+        f"{', '.join(BUILTIN_TOPOLOGIES)}, not a file, not a topohub key",
+        "",
+        text,
+    )

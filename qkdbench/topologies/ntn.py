@@ -177,11 +177,23 @@ from ..model import (
 from .design import tight_capacities
 from .requests import sample_requests
 
-__all__ = ["NTN_SUFFIX", "NTN_EXAMPLES", "WEATHER_STATES", "DEFAULT_WEATHER",
-           "SATELLITE_RATES", "FREE_SPACE_RATES", "SATELLITE_PRICES", "FREE_SPACE_PRICES",
-           "REFERENCE_FIXED_CHARGES",
-           "ntn_base", "ground_station_sites", "ntn_topology", "add_providers",
-           "ntn_instance", "parse_states"]
+__all__ = [
+    "NTN_SUFFIX",
+    "NTN_EXAMPLES",
+    "WEATHER_STATES",
+    "DEFAULT_WEATHER",
+    "SATELLITE_RATES",
+    "FREE_SPACE_RATES",
+    "SATELLITE_PRICES",
+    "FREE_SPACE_PRICES",
+    "REFERENCE_FIXED_CHARGES",
+    "ntn_base",
+    "ground_station_sites",
+    "ntn_topology",
+    "add_providers",
+    "ntn_instance",
+    "parse_states",
+]
 
 #: A topology name with this suffix (``usnet-ntn``) names its TN-NTN instance family.
 NTN_SUFFIX = "-ntn"
@@ -202,10 +214,12 @@ FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0,
 
 #: Reference fixed charges (X1) of the library's fixed-charge ``ntn`` instances (planning
 #: assumptions, see the module notes); the generator's defaults are 0.
-REFERENCE_FIXED_CHARGES: dict[str, float] = {"station_cost": 1000000.0,
-                                             "satellite_fixed_cost": 500000.0,
-                                             "free_space_fixed_cost": 200000.0,
-                                             "site": 100000.0}
+REFERENCE_FIXED_CHARGES: dict[str, float] = {
+    "station_cost": 1000000.0,
+    "satellite_fixed_cost": 500000.0,
+    "free_space_fixed_cost": 200000.0,
+    "site": 100000.0,
+}
 
 #: Stream numbers of the seeded steps (``default_rng([seed, k])``).
 _SITES, _COSTS, _ANYCAST = 1, 2, 3
@@ -223,9 +237,12 @@ def ntn_base(name: str | os.PathLike) -> str | None:
     ('usnet', 'sndlib/germany50', None)
     """
     text = os.fspath(name)
-    if text.lower().endswith(NTN_SUFFIX) and len(text) > len(NTN_SUFFIX) \
-            and not os.path.exists(text):
-        return text[:-len(NTN_SUFFIX)]
+    if (
+        text.lower().endswith(NTN_SUFFIX)
+        and len(text) > len(NTN_SUFFIX)
+        and not os.path.exists(text)
+    ):
+        return text[: -len(NTN_SUFFIX)]
     return None
 
 
@@ -251,8 +268,7 @@ def parse_states(text: str, place: str) -> dict[str, float]:
         except ValueError:
             num = math.nan
         if not math.isfinite(num):
-            raise InputError(f"expected name=number items such as clear=0.6, got {item!r}",
-                             place)
+            raise InputError(f"expected name=number items such as clear=0.6, got {item!r}", place)
         if key in out:
             raise InputError(f"state {key!r} given twice", place)
         out[key] = num
@@ -266,8 +282,12 @@ def _check_count(value: Any, place: str, least: int = 0) -> int:
 
 
 def _check_real(value: Any, place: str, lo: float = 0.0, hi: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(float(value)) or not lo <= float(value) <= hi:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not math.isfinite(float(value))
+        or not lo <= float(value) <= hi
+    ):
         bound = f"in [{lo:g}, {hi:g}]" if math.isfinite(hi) else f">= {lo:g}"
         raise InputError(f"must be a number {bound}, got {value!r}", place)
     return float(value)
@@ -281,8 +301,11 @@ def _states(rates: Mapping[str, float], weather: Mapping[str, float], place: str
         raise InputError("expected state=rate items", place)
     unknown = sorted(set(weather) - set(rates))
     if unknown:
-        raise InputError(f"weather state {unknown[0]!r} has no {place.replace('_', ' ')[:-1]} "
-                         f"(given for {', '.join(rates)})", "weather")
+        raise InputError(
+            f"weather state {unknown[0]!r} has no {place.replace('_', ' ')[:-1]} "
+            f"(given for {', '.join(rates)})",
+            "weather",
+        )
     probs = {k: _check_real(p, f"weather.{k}", 0.0, 1.0) for k, p in weather.items()}
     total = math.fsum(probs.values())
     if abs(total - 1.0) > 1e-6:
@@ -290,8 +313,7 @@ def _states(rates: Mapping[str, float], weather: Mapping[str, float], place: str
     vals, ps = [], []
     for k, p in probs.items():
         r = rates[k]
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) \
-                or r <= 0:
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
             raise InputError(f"a key rate must be a number > 0, got {r!r}", f"{place}.{k}")
         if p > 0:
             vals.append(float(r))
@@ -343,16 +365,21 @@ def ground_station_sites(topology: Instance, n: int) -> tuple:
     n = _check_count(n, "ground_stations")
     nodes, dist = _distances(topology)
     if n > len(nodes):
-        raise InputError(f"{n} ground stations asked for but the topology's largest connected "
-                         f"component has {len(nodes)} nodes", "ground_stations")
+        raise InputError(
+            f"{n} ground stations asked for but the topology's largest connected "
+            f"component has {len(nodes)} nodes",
+            "ground_stations",
+        )
     if n == 0:
         return ()
     order = {v: i for i, v in enumerate(nodes)}
     if n == 1 or len(nodes) == 1:
         first = max(nodes, key=lambda v: (max(dist[v].values()), -order[v]))
         return (first,)
-    u, v = max(((a, b) for a in nodes for b in nodes if order[a] < order[b]),
-               key=lambda ab: (dist[ab[0]][ab[1]], -order[ab[0]], -order[ab[1]]))
+    u, v = max(
+        ((a, b) for a in nodes for b in nodes if order[a] < order[b]),
+        key=lambda ab: (dist[ab[0]][ab[1]], -order[ab[0]], -order[ab[1]]),
+    )
     chosen = [u, v]
     while len(chosen) < n:
         rest = [w for w in nodes if w not in chosen]
@@ -360,15 +387,23 @@ def ground_station_sites(topology: Instance, n: int) -> tuple:
     return tuple(chosen)
 
 
-def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_links: int = 2,
-                 free_space_links: int = 1, access_km: float = 10.0,
-                 weather: Mapping[str, float] | None = None,
-                 satellite_rates: Mapping[str, float] | None = None,
-                 free_space_rates: Mapping[str, float] | None = None,
-                 satellite_prices: UnitCosts | None = None,
-                 free_space_prices: UnitCosts | None = None, station_cost: float = 0.0,
-                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
-                 name: str | None = None) -> Instance:
+def ntn_topology(
+    topology: Instance,
+    *,
+    ground_stations: int = 4,
+    satellite_links: int = 2,
+    free_space_links: int = 1,
+    access_km: float = 10.0,
+    weather: Mapping[str, float] | None = None,
+    satellite_rates: Mapping[str, float] | None = None,
+    free_space_rates: Mapping[str, float] | None = None,
+    satellite_prices: UnitCosts | None = None,
+    free_space_prices: UnitCosts | None = None,
+    station_cost: float = 0.0,
+    satellite_fixed_cost: float = 0.0,
+    free_space_fixed_cost: float = 0.0,
+    name: str | None = None,
+) -> Instance:
     """Add ground stations and non-terrestrial links to a topology (steps 2 and 3).
 
     The topology's requests, if any, are kept; providers are not touched.
@@ -429,14 +464,20 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
         raise InputError(f"must be a number > 0, got {access_km!r}", "access_km")
     pairs_max = g_count * (g_count - 1) // 2
     if n_sat + n_fso > pairs_max:
-        raise InputError(f"{n_sat} satellite and {n_fso} free-space links asked for but "
-                         f"{g_count} ground stations have only {pairs_max} pairs",
-                         "satellite_links")
+        raise InputError(
+            f"{n_sat} satellite and {n_fso} free-space links asked for but "
+            f"{g_count} ground stations have only {pairs_max} pairs",
+            "satellite_links",
+        )
     weather = DEFAULT_WEATHER if weather is None else weather
-    sat_rate = _states(SATELLITE_RATES if satellite_rates is None else satellite_rates,
-                       weather, "satellite_rates")
-    fso_rate = _states(FREE_SPACE_RATES if free_space_rates is None else free_space_rates,
-                       weather, "free_space_rates")
+    sat_rate = _states(
+        SATELLITE_RATES if satellite_rates is None else satellite_rates, weather, "satellite_rates"
+    )
+    fso_rate = _states(
+        FREE_SPACE_RATES if free_space_rates is None else free_space_rates,
+        weather,
+        "free_space_rates",
+    )
     sat_price = SATELLITE_PRICES if satellite_prices is None else satellite_prices
     fso_price = FREE_SPACE_PRICES if free_space_prices is None else free_space_prices
     for label, price in (("satellite_prices", sat_price), ("free_space_prices", fso_price)):
@@ -460,29 +501,51 @@ def ntn_topology(topology: Instance, *, ground_stations: int = 4, satellite_link
         links.append(Link(s, gid, access))
         names[gid] = f"GS {topology.node_names.get(s, s)}"
     idx = range(g_count)
-    ranked = sorted(((i, j) for i in idx for j in idx if i < j),
-                    key=lambda ij: (-dist[sites[ij[0]]][sites[ij[1]]], ij))
-    for k, (i, j) in enumerate(ranked[:n_sat + n_fso]):
+    ranked = sorted(
+        ((i, j) for i in idx for j in idx if i < j),
+        key=lambda ij: (-dist[sites[ij[0]]][sites[ij[1]]], ij),
+    )
+    for k, (i, j) in enumerate(ranked[: n_sat + n_fso]):
         km = max(0.1, round(dist[sites[i]][sites[j]], 1))
         sat = k < n_sat
         fixed = sat_fixed if sat else fso_fixed
-        links.append(Link(gs_ids[i], gs_ids[j], km, key_rate_kbps=sat_rate if sat else fso_rate,
-                          kind="satellite" if sat else "free-space",
-                          unit_costs=sat_price if sat else fso_price,
-                          fixed_cost=fixed if fixed > 0 else None))
+        links.append(
+            Link(
+                gs_ids[i],
+                gs_ids[j],
+                km,
+                key_rate_kbps=sat_rate if sat else fso_rate,
+                kind="satellite" if sat else "free-space",
+                unit_costs=sat_price if sat else fso_price,
+                fixed_cost=fixed if fixed > 0 else None,
+            )
+        )
     node_fixed = dict(topology.node_fixed_costs)
     if g_fixed > 0:  # 0 adds nothing, so the default instance is the one without the knob
         node_fixed.update((gid, g_fixed) for gid in gs_ids)
-    return replace(topology, nodes=topology.nodes + tuple(gs_ids), links=tuple(links),
-                   node_names=names, node_fixed_costs=node_fixed,
-                   name=name or f"{topology.name}{NTN_SUFFIX}")
+    return replace(
+        topology,
+        nodes=topology.nodes + tuple(gs_ids),
+        links=tuple(links),
+        node_names=names,
+        node_fixed_costs=node_fixed,
+        name=name or f"{topology.name}{NTN_SUFFIX}",
+    )
 
 
-def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: int = 3,
-                  provider_capacity: int | Sequence[int | None] | None = None,
-                  anycast: float = 0.5, service_cost: float = 100000.0,
-                  service_spread: float = 0.5, candidates: Sequence[Any] | None = None,
-                  name: str | None = None) -> Instance:
+def add_providers(
+    instance: Instance,
+    *,
+    seed: int,
+    providers: int = 2,
+    sites: int = 3,
+    provider_capacity: int | Sequence[int | None] | None = None,
+    anycast: float = 0.5,
+    service_cost: float = 100000.0,
+    service_spread: float = 0.5,
+    candidates: Sequence[Any] | None = None,
+    name: str | None = None,
+) -> Instance:
     """Provider sites, capacities and anycast requests (step 4; seeded).
 
     Parameters
@@ -534,24 +597,29 @@ def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: i
         raise InputError(f"at most 26 providers (ids A..Z), got {n_prov}", "providers")
     nodes = list(instance.nodes if candidates is None else candidates)
     if n_prov and n_sites > len(nodes):
-        raise InputError(f"{n_sites} sites per provider asked for but only {len(nodes)} nodes "
-                         "may host one", "sites")
+        raise InputError(
+            f"{n_sites} sites per provider asked for but only {len(nodes)} nodes may host one",
+            "sites",
+        )
     if isinstance(provider_capacity, Sequence) and not isinstance(provider_capacity, str):
         caps = list(provider_capacity)
         if len(caps) != n_prov:
-            raise InputError(f"{len(caps)} capacities for {n_prov} providers",
-                             "provider_capacity")
+            raise InputError(f"{len(caps)} capacities for {n_prov} providers", "provider_capacity")
     else:
         caps = [provider_capacity] * n_prov
     caps = [None if c is None else _check_count(c, "provider_capacity") for c in caps]
     ids = [chr(ord("A") + p) for p in range(n_prov)]
     rng = np.random.default_rng([seed, _SITES])
-    site_nodes = {pid: [nodes[i] for i in sorted(rng.choice(len(nodes), n_sites,
-                                                            replace=False).tolist())]
-                  for pid in ids}
+    site_nodes = {
+        pid: [nodes[i] for i in sorted(rng.choice(len(nodes), n_sites, replace=False).tolist())]
+        for pid in ids
+    }
     rng = np.random.default_rng([seed, _COSTS])
-    price = {(pid, v): float(round(cost * (1.0 + spread * rng.uniform(-1.0, 1.0))))
-             for pid in ids for v in site_nodes[pid]}
+    price = {
+        (pid, v): float(round(cost * (1.0 + spread * rng.uniform(-1.0, 1.0))))
+        for pid in ids
+        for v in site_nodes[pid]
+    }
     n_req = instance.n_requests
     n_any = math.floor(frac * n_req + 0.5) if n_prov else 0  # rounded half up
     if frac > 0 and n_prov == 0 and n_req:
@@ -560,35 +628,57 @@ def add_providers(instance: Instance, *, seed: int, providers: int = 2, sites: i
     chosen = set(rng.choice(n_req, n_any, replace=False).tolist()) if n_any else set()
     reqs = []
     for f, req in enumerate(instance.requests):
-        targets = tuple(Target(v, pid, price[(pid, v)]) for pid in ids for v in site_nodes[pid]
-                        if v != req.source)
+        targets = tuple(
+            Target(v, pid, price[(pid, v)])
+            for pid in ids
+            for v in site_nodes[pid]
+            if v != req.source
+        )
         if f in chosen and targets:
             req = Request(req.id, req.source, None, req.demand, targets=targets)
         reqs.append(req)
     try:
-        return replace(instance, requests=tuple(reqs),
-                       providers=tuple(Provider(pid, c) for pid, c in zip(ids, caps)),
-                       name=name or instance.name)
+        return replace(
+            instance,
+            requests=tuple(reqs),
+            providers=tuple(Provider(pid, c) for pid, c in zip(ids, caps)),
+            name=name or instance.name,
+        )
     except InputError as exc:
         if exc.place == "providers":
             raise InputError(exc.problem, "provider_capacity") from None
         raise
 
 
-def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max_rate: int,
-                 seed: int, params: Params | None = None, ground_stations: int = 4,
-                 satellite_links: int = 2, free_space_links: int = 1, access_km: float = 10.0,
-                 weather: Mapping[str, float] | None = None,
-                 satellite_rates: Mapping[str, float] | None = None,
-                 free_space_rates: Mapping[str, float] | None = None,
-                 satellite_prices: UnitCosts | None = None,
-                 free_space_prices: UnitCosts | None = None, providers: int = 2,
-                 sites: int = 3, provider_capacity: int | Sequence[int | None] | None = None,
-                 anycast: float = 0.5, service_cost: float = 100000.0,
-                 service_spread: float = 0.5, station_cost: float = 0.0,
-                 satellite_fixed_cost: float = 0.0, free_space_fixed_cost: float = 0.0,
-                 site: float = 0.0, tightness: float | None = None,
-                 name: str | None = None) -> Instance:
+def ntn_instance(
+    topology: str | os.PathLike | Instance,
+    n_requests: int,
+    *,
+    max_rate: int,
+    seed: int,
+    params: Params | None = None,
+    ground_stations: int = 4,
+    satellite_links: int = 2,
+    free_space_links: int = 1,
+    access_km: float = 10.0,
+    weather: Mapping[str, float] | None = None,
+    satellite_rates: Mapping[str, float] | None = None,
+    free_space_rates: Mapping[str, float] | None = None,
+    satellite_prices: UnitCosts | None = None,
+    free_space_prices: UnitCosts | None = None,
+    providers: int = 2,
+    sites: int = 3,
+    provider_capacity: int | Sequence[int | None] | None = None,
+    anycast: float = 0.5,
+    service_cost: float = 100000.0,
+    service_spread: float = 0.5,
+    station_cost: float = 0.0,
+    satellite_fixed_cost: float = 0.0,
+    free_space_fixed_cost: float = 0.0,
+    site: float = 0.0,
+    tightness: float | None = None,
+    name: str | None = None,
+) -> Instance:
     """A seeded TN-NTN instance built on any topology (see the module notes for every step).
 
     Parameters
@@ -648,17 +738,33 @@ def ntn_instance(topology: str | os.PathLike | Instance, n_requests: int, *, max
     terra = replace(terra, requests=(), providers=())
     inst = sample_requests(terra, n_requests, max_rate=max_rate, seed=seed)
     label = name or f"{terra.name}{NTN_SUFFIX}-r{n_requests}-k{max_rate}-s{seed}"
-    inst = ntn_topology(inst, ground_stations=ground_stations, satellite_links=satellite_links,
-                        free_space_links=free_space_links, access_km=access_km,
-                        weather=weather, satellite_rates=satellite_rates,
-                        free_space_rates=free_space_rates, satellite_prices=satellite_prices,
-                        free_space_prices=free_space_prices, station_cost=station_cost,
-                        satellite_fixed_cost=satellite_fixed_cost,
-                        free_space_fixed_cost=free_space_fixed_cost, name=label)
-    inst = add_providers(inst, seed=seed, providers=providers, sites=sites,
-                         provider_capacity=provider_capacity, anycast=anycast,
-                         service_cost=service_cost, service_spread=service_spread,
-                         candidates=terra.nodes)
+    inst = ntn_topology(
+        inst,
+        ground_stations=ground_stations,
+        satellite_links=satellite_links,
+        free_space_links=free_space_links,
+        access_km=access_km,
+        weather=weather,
+        satellite_rates=satellite_rates,
+        free_space_rates=free_space_rates,
+        satellite_prices=satellite_prices,
+        free_space_prices=free_space_prices,
+        station_cost=station_cost,
+        satellite_fixed_cost=satellite_fixed_cost,
+        free_space_fixed_cost=free_space_fixed_cost,
+        name=label,
+    )
+    inst = add_providers(
+        inst,
+        seed=seed,
+        providers=providers,
+        sites=sites,
+        provider_capacity=provider_capacity,
+        anycast=anycast,
+        service_cost=service_cost,
+        service_spread=service_spread,
+        candidates=terra.nodes,
+    )
     if site_cost > 0:  # 0 keeps the cost table as it was
         c = inst.costs
         inst = replace(inst, costs=CostTable(c.r, c.e, c.o, site=site_cost))

@@ -15,8 +15,9 @@ from ..model import Demand, Instance, Request
 __all__ = ["sample_requests"]
 
 
-def sample_requests(topology: Instance, n_requests: int, *, max_rate: int, seed: int,
-                    name: str | None = None) -> Instance:
+def sample_requests(
+    topology: Instance, n_requests: int, *, max_rate: int, seed: int, name: str | None = None
+) -> Instance:
     """Add ``n_requests`` seeded random requests to a topology.
 
     Ordered pairs ``(s, t)``, ``s != t``, ``t`` reachable from ``s``, are drawn
@@ -45,16 +46,18 @@ def sample_requests(topology: Instance, n_requests: int, *, max_rate: int, seed:
     g = nx.Graph()
     g.add_nodes_from(topology.nodes)
     g.add_edges_from((link.u, link.v) for link in topology.links)
-    pairs = [(s, t) for comp in nx.connected_components(g)
-             for s in comp for t in comp if s != t]
+    pairs = [(s, t) for comp in nx.connected_components(g) for s in comp for t in comp if s != t]
     order = {n: i for i, n in enumerate(topology.nodes)}
     pairs.sort(key=lambda st: (order[st[0]], order[st[1]]))
     if n_requests > len(pairs):
-        raise InputError(f"{n_requests} requests asked for but the topology has only "
-                         f"{len(pairs)} distinct source/target pairs", "requests")
+        raise InputError(
+            f"{n_requests} requests asked for but the topology has only "
+            f"{len(pairs)} distinct source/target pairs",
+            "requests",
+        )
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(pairs), size=n_requests, replace=False)
-    reqs = tuple(Request(f"f{i}", pairs[k][0], pairs[k][1], demand)
-                 for i, k in enumerate(chosen))
+    reqs = tuple(Request(f"f{i}", pairs[k][0], pairs[k][1], demand) for i, k in enumerate(chosen))
     return topology.with_requests(
-        reqs, name or f"{topology.name}-r{n_requests}-k{max_rate}-s{seed}")
+        reqs, name or f"{topology.name}-r{n_requests}-k{max_rate}-s{seed}"
+    )

@@ -41,8 +41,9 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}",
-                         os.fspath(path)) from None
+        raise InputError(
+            f"malformed JSON: {exc.msg}", f"line {exc.lineno} column {exc.colno}", os.fspath(path)
+        ) from None
 
 
 def write_json(data: Any, path: str | os.PathLike) -> None:
@@ -58,5 +59,6 @@ def write_json(data: Any, path: str | os.PathLike) -> None:
             json.dump(data, fh, indent=1, allow_nan=False)
             fh.write("\n")
     except OSError as exc:
-        raise InputError(f"cannot write file ({exc.strerror or exc})", "",
-                         os.fspath(path)) from None
+        raise InputError(
+            f"cannot write file ({exc.strerror or exc})", "", os.fspath(path)
+        ) from None

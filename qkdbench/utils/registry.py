@@ -36,9 +36,21 @@ from ..exceptions import InputError
 if TYPE_CHECKING:
     from ..model import Instance, Plan
 
-__all__ = ["Planner", "PlannerInfo", "register_planner", "unregister_planner", "get_planner",
-           "available_planners", "proves_optimality", "ENTRY_POINT_GROUP", "BUILTIN_MODULES",
-           "FEATURES", "DEFAULT_SUPPORTS", "planner_supports", "check_supports"]
+__all__ = [
+    "Planner",
+    "PlannerInfo",
+    "register_planner",
+    "unregister_planner",
+    "get_planner",
+    "available_planners",
+    "proves_optimality",
+    "ENTRY_POINT_GROUP",
+    "BUILTIN_MODULES",
+    "FEATURES",
+    "DEFAULT_SUPPORTS",
+    "planner_supports",
+    "check_supports",
+]
 
 #: Model extensions an instance may use (``Instance.features``) and a planner may
 #: declare it handles, in its class attribute ``supports``: ``fixed_charges`` (X1),
@@ -76,8 +88,9 @@ class Planner(Protocol):
 
     name: str
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Return a plan for ``instance``; same seed, same plan."""
         ...
 
@@ -134,12 +147,15 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
     True
     >>> unregister_planner("doc-example")
     """
+
     def decorate(factory: Callable[..., Planner]) -> Callable[..., Planner]:
         if name in _REGISTRY:
-            raise ValueError(f"a planner named {name!r} is already registered "
-                             f"({_REGISTRY[name].origin})")
+            raise ValueError(
+                f"a planner named {name!r} is already registered ({_REGISTRY[name].origin})"
+            )
         _REGISTRY[name] = PlannerInfo(name, origin, _summary(factory), factory)
         return factory
+
     return decorate
 
 
@@ -238,14 +254,17 @@ def check_supports(planner: Any, instance: Instance) -> None:
     ...     print(exc)
     planner 'plain' does not handle requests with provider targets (X3) of instance 'instance'
     """
-    missing = [f for f in FEATURES if f in instance.features
-               and f not in planner_supports(planner)]
+    missing = [f for f in FEATURES if f in instance.features and f not in planner_supports(planner)]
     if missing:
-        words = {"fixed_charges": "fixed charges (X1)",
-                 "link_prices": "links priced by unit_costs (X2)",
-                 "link_states": "random link key rates (X2)",
-                 "providers": "requests with provider targets (X3)"}
+        words = {
+            "fixed_charges": "fixed charges (X1)",
+            "link_prices": "links priced by unit_costs (X2)",
+            "link_states": "random link key rates (X2)",
+            "providers": "requests with provider targets (X3)",
+        }
         name = getattr(planner, "name", type(planner).__name__)
-        raise InputError(f"planner {name!r} does not handle "
-                         f"{', '.join(words[f] for f in missing)} of instance "
-                         f"{instance.name!r}")
+        raise InputError(
+            f"planner {name!r} does not handle "
+            f"{', '.join(words[f] for f in missing)} of instance "
+            f"{instance.name!r}"
+        )

@@ -15,8 +15,15 @@
 
 from __future__ import annotations
 
-__all__ = ["OPTIMAL", "FEASIBLE", "HEURISTIC", "INFEASIBLE", "ERROR", "PLAN_STATUSES",
-           "USABLE_STATUSES"]
+__all__ = [
+    "OPTIMAL",
+    "FEASIBLE",
+    "HEURISTIC",
+    "INFEASIBLE",
+    "ERROR",
+    "PLAN_STATUSES",
+    "USABLE_STATUSES",
+]
 
 OPTIMAL = "optimal"
 FEASIBLE = "feasible"

@@ -33,8 +33,9 @@ class MinHopPlanner:
     def __init__(self, order: str = "instance"):
         self.order = order
 
-    def plan(self, instance: Instance, *, seed: int | None = None,
-             time_limit: float | None = None) -> Plan:
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` are not needed)."""
         if self.order not in ("instance", "reverse"):
             raise ValueError(f"order must be 'instance' or 'reverse', got {self.order!r}")
@@ -43,8 +44,10 @@ class MinHopPlanner:
         free_y = arcs.W_qkd.astype(np.int64).copy()
         free_z = arcs.W_kml.astype(np.int64).copy()
         big = 1.0 + float(arcs.length_km.sum())  # one hop outweighs any length
+
         def weight(u, v, d):
             return big + d["length_km"]
+
         index = list(range(instance.n_requests))
         if self.order == "reverse":
             index.reverse()
@@ -58,8 +61,12 @@ class MinHopPlanner:
             z = np.minimum(want_z, free_z[ids])
             free_y[ids] -= y
             free_z[ids] -= z
-            routes[f] = Route(req.id, tuple(path), tuple(int(v) for v in y),
-                              tuple(int(v) for v in z))
-        return Plan(instance.name, self.name,
-                    tuple(routes[f] for f in range(instance.n_requests)),
-                    {"runtime_s": time.perf_counter() - start, "status": "heuristic"})
+            routes[f] = Route(
+                req.id, tuple(path), tuple(int(v) for v in y), tuple(int(v) for v in z)
+            )
+        return Plan(
+            instance.name,
+            self.name,
+            tuple(routes[f] for f in range(instance.n_requests)),
+            {"runtime_s": time.perf_counter() - start, "status": "heuristic"},
+        )
