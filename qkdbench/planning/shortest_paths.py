@@ -1,0 +1,233 @@
+"""Shortest paths for many sources and weightings at once: the routing kernels planners share.
+
+A *job* is one shortest-path tree: a source node and a row of arc weights.
+:func:`shortest_path_trees` runs a compiled Dijkstra per job (binary heap,
+deterministic ties), :func:`trace_paths` reads each request's path out of its
+job's tree, and :func:`all_pairs_distances` gives the distances between all
+nodes per weight row (Floyd-Warshall, vectorised). The arcs are those of
+:func:`~qkdbench.evaluation.pricing.arc_table`, in CSR form by tail
+(:func:`adjacency`). Weights must be non-negative. The Lagrangian dual of the
+exact package (:mod:`qkdbench.exact.dual`) prices every request's route this
+way; the k-shortest-path candidates are in :mod:`qkdbench.planning.paths`.
+
+Examples
+--------
+>>> import numpy as np
+>>> n, tail, head = 3, np.array([0, 1, 0]), np.array([1, 2, 2])
+>>> out_ptr, out_arc = np.array([0, 2, 3, 3]), np.array([0, 2, 1])
+>>> weight = np.array([[1.0, 1.0, 5.0]])
+>>> pred, dist = shortest_path_trees(
+...     n, out_ptr, out_arc, head, weight, np.array([0]), np.array([0])
+... )
+>>> dist[0].tolist(), pred[0].tolist()
+([0.0, 1.0, 2.0], [-1, 0, 1])
+>>> ptr, arcs, bad = trace_paths(pred, tail, np.array([0]), np.array([0]), np.array([2]))
+>>> ptr.tolist(), arcs.tolist(), bad
+([0, 2], [0, 1], -1)
+>>> all_pairs_distances(n, tail, head, weight)[0, 0].tolist()
+[0.0, 1.0, 2.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..model import Instance
+from .paths import _adjacency
+
+__all__ = ["adjacency", "shortest_path_trees", "trace_paths", "all_pairs_distances"]
+
+
+def adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arcs of ``instance`` as out-lists: the arrays the kernels below take.
+
+    Computed once per instance and shared with the k-shortest-path search of
+    :mod:`qkdbench.planning.paths`; treat the arrays as read-only.
+
+    Parameters
+    ----------
+    instance : Instance
+
+    Returns
+    -------
+    out_ptr : ndarray (N + 1,) int64
+        Node ``u``'s out-arcs are ``out_arc[out_ptr[u]:out_ptr[u + 1]]``.
+    out_arc : ndarray (A,) int64
+        Arc ids sorted by tail (stable: by arc id within a tail).
+    head, tail : ndarray (A,) int64
+        Head and tail node position of every arc id.
+    """
+    return _adjacency(instance)
+
+
+@njit(cache=True)
+def shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_source):
+    """Dijkstra from ``job_source[j]`` under arc weights ``weight[job_row[j]]``, per job ``j``.
+
+    Binary heap with lazy deletion; ties pop the smaller node id first and a
+    label changes only on a strict improvement, so the trees are deterministic.
+
+    Parameters
+    ----------
+    n_nodes : int
+    out_ptr, out_arc : ndarray of int64
+        Out-arcs in CSR form (:func:`adjacency`).
+    head : ndarray (A,) int64
+        Head node of every arc.
+    weight : ndarray (rows, A) float64
+        Non-negative arc weights, one row per weighting.
+    job_row, job_source : ndarray (jobs,) int64
+        Weight row and source node of each job.
+
+    Returns
+    -------
+    pred : ndarray (jobs, N) int64
+        Predecessor arc of every node per job (-1: source or unreached).
+    dists : ndarray (jobs, N) float64
+        Distances from the job's source (``inf``: unreached).
+    """
+    n_jobs = job_source.size
+    n_arcs = head.size
+    pred = np.full((n_jobs, n_nodes), -1, dtype=np.int64)
+    dists = np.full((n_jobs, n_nodes), np.inf)
+    dist = np.empty(n_nodes)
+    done = np.zeros(n_nodes, dtype=np.bool_)
+    hk = np.empty(n_arcs + 1)
+    hn = np.empty(n_arcs + 1, dtype=np.int64)
+    for j in range(n_jobs):
+        w = weight[job_row[j]]
+        dist[:] = np.inf
+        done[:] = False
+        src = job_source[j]
+        dist[src] = 0.0
+        size = 1
+        hk[0] = 0.0
+        hn[0] = src
+        while size > 0:
+            key = hk[0]
+            u = hn[0]
+            size -= 1
+            if size > 0:  # move the last entry to the root and sift it down
+                lk = hk[size]
+                ln = hn[size]
+                i = 0
+                while True:
+                    c = 2 * i + 1
+                    if c >= size:
+                        break
+                    if c + 1 < size and (
+                        hk[c + 1] < hk[c] or (hk[c + 1] == hk[c] and hn[c + 1] < hn[c])
+                    ):
+                        c += 1
+                    if hk[c] < lk or (hk[c] == lk and hn[c] < ln):
+                        hk[i] = hk[c]
+                        hn[i] = hn[c]
+                        i = c
+                    else:
+                        break
+                hk[i] = lk
+                hn[i] = ln
+            if done[u] or key > dist[u]:
+                continue
+            done[u] = True
+            for k in range(out_ptr[u], out_ptr[u + 1]):
+                a = out_arc[k]
+                v = head[a]
+                if done[v]:
+                    continue
+                nd = key + w[a]
+                if nd < dist[v]:
+                    dist[v] = nd
+                    pred[j, v] = a
+                    i = size  # push (nd, v) and sift it up
+                    size += 1
+                    while i > 0:
+                        p = (i - 1) >> 1
+                        if hk[p] > nd or (hk[p] == nd and hn[p] > v):
+                            hk[i] = hk[p]
+                            hn[i] = hn[p]
+                            i = p
+                        else:
+                            break
+                    hk[i] = nd
+                    hn[i] = v
+        dists[j, :] = dist
+    return pred, dists
+
+
+@njit(cache=True)
+def trace_paths(pred, tail, req_job, req_source, req_target):
+    """The arcs of each request's path, source to target, read from its job's tree.
+
+    Parameters
+    ----------
+    pred : ndarray (jobs, N) int64
+        Predecessor arcs (:func:`shortest_path_trees`).
+    tail : ndarray (A,) int64
+        Tail node of every arc.
+    req_job, req_source, req_target : ndarray (requests,) int64
+        Each request's job (the tree rooted at its source) and its end nodes.
+
+    Returns
+    -------
+    ptr : ndarray (requests + 1,) int64
+        Request ``f``'s arcs are ``arcs[ptr[f]:ptr[f + 1]]``.
+    arcs : ndarray int64
+        The path arcs, source to target, request by request.
+    bad : int
+        ``-1``, or the first request whose target its tree does not reach
+        (then ``arcs`` is empty and ``ptr`` incomplete).
+    """
+    n_req = req_job.size
+    ptr = np.zeros(n_req + 1, dtype=np.int64)
+    for f in range(n_req):
+        n = 0
+        v = req_target[f]
+        while v != req_source[f]:
+            a = pred[req_job[f], v]
+            if a < 0:
+                return ptr, np.empty(0, dtype=np.int64), f
+            v = tail[a]
+            n += 1
+        ptr[f + 1] = ptr[f] + n
+    arcs = np.empty(ptr[n_req], dtype=np.int64)
+    for f in range(n_req):
+        k = ptr[f + 1]
+        v = req_target[f]
+        while v != req_source[f]:
+            a = pred[req_job[f], v]
+            k -= 1
+            arcs[k] = a
+            v = tail[a]
+    return ptr, arcs, -1
+
+
+def all_pairs_distances(
+    n_nodes: int, tail: np.ndarray, head: np.ndarray, weight: np.ndarray
+) -> np.ndarray:
+    """Shortest-path distances between all nodes, per weight row (Floyd-Warshall).
+
+    Parameters
+    ----------
+    n_nodes : int
+    tail, head : ndarray (A,) of int
+        End nodes of every arc.
+    weight : ndarray (G, A) float64
+        Arc weights, one row per weighting (parallel arcs: the lightest counts).
+
+    Returns
+    -------
+    ndarray (G, N, N) float64
+        ``dist[g, u, v]``: distance from ``u`` to ``v`` under row ``g``
+        (``inf``: unreachable, ``0`` on the diagonal).
+    """
+    G = weight.shape[0]
+    dist = np.full((G, n_nodes, n_nodes), np.inf)
+    for g in range(G):
+        np.minimum.at(dist[g], (tail, head), weight[g])
+    idx = np.arange(n_nodes)
+    dist[:, idx, idx] = 0.0
+    for k in range(n_nodes):
+        np.minimum(dist, dist[:, :, k, None] + dist[:, None, k, :], out=dist)
+    return dist
