@@ -91,8 +91,9 @@ def test_saa_greedy_germany50(benchmark, capacity):
 
 def build_memory(inst) -> dict:
     """The exact model's size and build memory after Lagrangian pruning (300 iterations)."""
+    from qkdbench.exact.bounds import _pairs
     from qkdbench.exact.lagrangian import lagrangian_bound
-    from qkdbench.exact.sp_milp import DEFAULT_MEMORY_LIMIT_GB, _pairs, build_model, estimate_model
+    from qkdbench.exact.sp_milp import DEFAULT_MEMORY_LIMIT_GB, build_model, estimate_model
 
     dual = lagrangian_bound(inst, iterations=300)
     unpruned = estimate_model(inst, _pairs(inst))

@@ -286,7 +286,8 @@ def test_priced_pruning_drops_more_pairs_when_capacity_binds():
 
 def test_model_above_the_memory_limit_is_refused_in_one_line():
     from qkdbench.exact import SolverError
-    from qkdbench.exact.sp_milp import _pairs, estimate_model
+    from qkdbench.exact.bounds import _pairs
+    from qkdbench.exact.sizing import estimate_model
 
     inst = make_instance("usnet", 8, 10, seed=1)
     size = estimate_model(inst, _pairs(inst))
@@ -299,7 +300,8 @@ def test_model_above_the_memory_limit_is_refused_in_one_line():
 
 def test_estimate_counts_the_built_model():
     from qkdbench.exact import build_model
-    from qkdbench.exact.sp_milp import _pairs, estimate_model
+    from qkdbench.exact.bounds import _pairs
+    from qkdbench.exact.sizing import estimate_model
 
     inst = make_instance("nsfnet", 6, 6, seed=2, params=Params(W_qkd=20, W_kml=6))
     for form in FORMS:

@@ -127,7 +127,8 @@ def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
 
 
 def test_warm_start_sets_the_fixed_charge_binaries():
-    from qkdbench.exact.sp_milp import _warm_values, relaxed_plan
+    from qkdbench.exact.decoding import _warm_values
+    from qkdbench.exact.sp_milp import relaxed_plan
 
     inst = _tiny(3)
     model = build_model(inst)

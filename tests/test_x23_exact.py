@@ -28,8 +28,9 @@ from qkdbench.evaluation.encoding import route_violations
 from qkdbench.evaluation.pricing import qkd_links_needed
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.exact import build_model, relaxation_bound, solve_sp
+from qkdbench.exact.decoding import _warm_values
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, reduced_cost_keep
-from qkdbench.exact.sp_milp import _warm_values, capacity_free_bound, relaxed_plan, solve_model
+from qkdbench.exact.sp_milp import capacity_free_bound, relaxed_plan, solve_model
 from qkdbench.model import (
     Demand,
     Instance,
