@@ -9,11 +9,11 @@ buffers.
 Candidates
 ----------
 Slot ``0`` of every request is its shortest path by fiber length (CO-QBN's
-route, :func:`qkdbench.heuristics.coqbn.shortest_path`). Slots ``1..k`` are its
+route, :func:`qkdbench.planning.paths.shortest_path`). Slots ``1..k`` are its
 ``k`` cheapest simple paths other than that one (Yen's algorithm,
-:func:`qkdbench.heuristics.paths.k_shortest_paths`) under the arc weight "expected
+:func:`qkdbench.planning.paths.k_shortest_paths`) under the arc weight "expected
 cost of this request alone on this arc with its newsvendor reservations", the
-weight of :func:`qkdbench.heuristics.paths.standalone_arc_costs`. A request with
+weight of :func:`qkdbench.planning.paths.standalone_arc_costs`. A request with
 fewer routes has padded slots, masked out.
 
 Levels
