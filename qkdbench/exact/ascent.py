@@ -104,7 +104,14 @@ class LagrangianResult:
     mu: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict[str, Any]:
-        """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``)."""
+        """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``).
+
+        Returns
+        -------
+        dict
+            ``bound``, ``bound_source``, ``iterations``, ``cost``, ``gap``,
+            ``stop``, ``runtime_s`` and ``setup_s``.
+        """
         num = finite_or_none
         return {
             "bound": num(self.bound),

@@ -94,6 +94,15 @@ def relaxation_bound(instance: Instance) -> float:
     Fixed charges (X1) are shared by the requests, so none is counted per
     request; the bound adds only the node charges every plan pays (the
     requests' sources and single targets).
+
+    Parameters
+    ----------
+    instance : Instance
+
+    Returns
+    -------
+    float
+        The bound (``0`` without requests).
     """
     costs, _, _ = _relaxed_paths(instance, _pairs(instance))
     return float(sum(costs)) + _endpoint_charges(instance)
@@ -142,6 +151,15 @@ def capacity_free_bound(instance: Instance) -> float:
     pair's newsvendor reservation exceeds its arc's capacity, where it is
     larger (still valid: a reservation never exceeds the capacity). Uses the
     vectorised shortest paths of :func:`~qkdbench.exact.dual.lagrangian_value`.
+
+    Parameters
+    ----------
+    instance : Instance
+
+    Returns
+    -------
+    float
+        ``L(0)``, a lower bound on the optimum.
     """
     return float(lagrangian_value(instance).value)
 

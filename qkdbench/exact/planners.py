@@ -83,6 +83,19 @@ class ExactPlanner:
     ) -> Plan:
         """Solve ``instance`` to optimality (or until ``time_limit`` seconds).
 
+        Parameters
+        ----------
+        instance : Instance
+        seed : int, optional
+            Passed to a warm-start planner named by ``warm_start``.
+        time_limit : float, optional
+            Seconds for the whole solve (see :func:`~qkdbench.exact.sp_milp.solve_sp`).
+
+        Returns
+        -------
+        Plan
+            ``optimal`` when proven, else ``feasible`` with its proven gap.
+
         Raises
         ------
         InputError
@@ -108,7 +121,13 @@ class ExactPlanner:
 
 @register_planner("exact-extensive", origin="built-in")
 class ExactExtensivePlanner(ExactPlanner):
-    """Exact two-stage SP, the paper's extensive MILP form (HiGHS); same optimum as ``exact``."""
+    """Exact two-stage SP, the paper's extensive MILP form (HiGHS); same optimum as ``exact``.
+
+    Parameters
+    ----------
+    gap_rel, threads, warm_start, prune, solver, msg :
+        As :class:`ExactPlanner`.
+    """
 
     name = "exact-extensive"
     form = "extensive"
@@ -175,7 +194,27 @@ class LagrangianPlanner:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Run the dual ascent with its primal heuristic; return the best plan found."""
+        """Run the dual ascent with its primal heuristic; return the best plan found.
+
+        Parameters
+        ----------
+        instance : Instance
+        seed : int, optional
+            Recorded in ``plan.stats``; changes nothing (no step is random).
+        time_limit : float, optional
+            Seconds for the dual ascent and the improvement passes together.
+
+        Returns
+        -------
+        Plan
+            With the statistics listed in the class notes (no routes when
+            there are no requests).
+
+        Raises
+        ------
+        InputError
+            If ``instance`` uses an extension the planner does not handle (none today).
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         res = lagrangian_bound(

@@ -136,6 +136,20 @@ def improve_with_columns(
     request on its cheapest column given all the others (water-filled
     reservations) until a pass moves nothing, ``max_passes`` or the clock.
 
+    Parameters
+    ----------
+    instance : Instance
+    plan : PlanArrays
+        The plan to start from (each request on one of its columns or not).
+    columns : list
+        Per request, its priced paths as arc-id tuples
+        (:attr:`~qkdbench.exact.ascent.LagrangianResult.columns`); the plan's
+        own path is added when missing.
+    clock : Stopwatch, optional
+        No pass starts after it has expired.
+    max_passes : int
+        At most this many passes.
+
     Returns
     -------
     plan : PlanArrays

@@ -46,6 +46,21 @@ def relaxed_plan(
     rerouting then picks the cheapest target (path plus service cost) among
     those whose provider has room besides this request. The routes name
     their provider.
+
+    Parameters
+    ----------
+    instance : Instance
+    planner : str
+        Name written into the plan.
+    passes : int
+        Most rerouting rounds after the first routing.
+    clock : Stopwatch, optional
+        No rerouting round starts after it has expired.
+
+    Returns
+    -------
+    Plan
+        Within every capacity; ``stats`` is ``{"status": "heuristic"}``.
     """
     pairs = _pairs(instance)
     ny, nz = (v.astype(float) for v in pairs.newsvendor())

@@ -68,6 +68,18 @@ def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact")
     memory of HiGHS grows linearly with the matrix; germany50 with 1000
     requests (11.7 M nonzeros unpruned) reached 15.7 GB, about 1340 bytes per
     nonzero, rounded up.
+
+    Parameters
+    ----------
+    instance : Instance
+    pairs : CostCurves
+        The (request, arc) pairs that would get variables, with their cost
+        curves (all those that may lie on a path, or those left by pruning).
+    form : {"compact", "extensive"}
+
+    Returns
+    -------
+    ModelSize
     """
     n = pairs.n
     counts = np.diff(pairs.ptr)

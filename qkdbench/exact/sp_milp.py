@@ -105,7 +105,13 @@ class SPResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The plain-JSON fields (without the plan)."""
+        """The plain-JSON fields (without the plan).
+
+        Returns
+        -------
+        dict
+            The fields above and ``extra``; ``inf`` and ``nan`` become ``None``.
+        """
         num = finite_or_none
         return {
             "status": self.status,

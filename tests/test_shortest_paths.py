@@ -1,0 +1,100 @@
+"""The shared shortest-path kernels against networkx on seeded random graphs."""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from qkdbench.evaluation.pricing import arc_table
+from qkdbench.planning.shortest_paths import (
+    adjacency,
+    all_pairs_distances,
+    shortest_path_trees,
+    trace_paths,
+)
+from qkdbench.topologies import make_instance
+
+
+def _random_arcs(n: int, p: float, seed: int):
+    """A seeded random digraph as arc arrays, with out-lists in CSR form."""
+    rng = np.random.default_rng(seed)
+    pairs = [(u, v) for u in range(n) for v in range(n) if u != v and rng.random() < p]
+    tail = np.asarray([u for u, _ in pairs], dtype=np.int64)
+    head = np.asarray([v for _, v in pairs], dtype=np.int64)
+    order = np.argsort(tail, kind="stable").astype(np.int64)
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    out_ptr[1:] = np.cumsum(np.bincount(tail, minlength=n))
+    return tail, head, out_ptr, order, rng
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_trees_and_traced_paths_match_networkx(seed):
+    n = 9
+    tail, head, out_ptr, out_arc, rng = _random_arcs(n, 0.3, seed)
+    weight = rng.integers(0, 6, size=(2, tail.size)).astype(float)  # zeros and ties included
+    job_row = np.asarray([0, 1, 1], dtype=np.int64)
+    job_source = np.asarray([0, 0, 4], dtype=np.int64)
+    pred, dist = shortest_path_trees(n, out_ptr, out_arc, head, weight, job_row, job_source)
+    for j in range(job_source.size):
+        g = nx.DiGraph()
+        g.add_nodes_from(range(n))
+        g.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), weight[job_row[j]].tolist()))
+        truth = nx.single_source_dijkstra_path_length(g, int(job_source[j]))
+        for v in range(n):
+            assert dist[j, v] == truth.get(v, math.inf)
+            assert (pred[j, v] < 0) == (v == job_source[j] or v not in truth)
+    # every reached node: the traced path runs from the source to it and costs its distance
+    reached = [(j, v) for j in range(job_source.size) for v in range(n) if np.isfinite(dist[j, v])]
+    req_job = np.asarray([j for j, _ in reached], dtype=np.int64)
+    req_target = np.asarray([v for _, v in reached], dtype=np.int64)
+    ptr, arcs, bad = trace_paths(pred, tail, req_job, job_source[req_job], req_target)
+    assert bad == -1
+    for f, (j, v) in enumerate(reached):
+        path = arcs[ptr[f] : ptr[f + 1]]
+        nodes = [int(job_source[j])] + head[path].tolist()
+        assert nodes[-1] == v
+        assert all(tail[a] == u for a, u in zip(path, nodes[:-1]))
+        assert float(weight[job_row[j], path].sum()) == dist[j, v]
+
+
+def test_an_unreached_target_is_reported():
+    n = 3
+    tail, head = np.asarray([0], dtype=np.int64), np.asarray([1], dtype=np.int64)
+    out_ptr, out_arc = np.asarray([0, 1, 1, 1], dtype=np.int64), np.asarray([0], dtype=np.int64)
+    one = np.zeros(1, dtype=np.int64)
+    pred, dist = shortest_path_trees(n, out_ptr, out_arc, head, np.ones((1, 1)), one, one)
+    assert dist[0].tolist() == [0.0, 1.0, math.inf]
+    reqs = np.asarray([0, 0], dtype=np.int64)
+    _, arcs, bad = trace_paths(pred, tail, reqs, reqs, np.asarray([1, 2], dtype=np.int64))
+    assert bad == 1 and arcs.size == 0
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_all_pairs_distances_match_networkx(seed):
+    n = 8
+    tail, head, _, _, rng = _random_arcs(n, 0.35, seed)
+    weight = rng.uniform(0.0, 5.0, size=(2, tail.size))
+    dist = all_pairs_distances(n, tail, head, weight)
+    assert dist.shape == (2, n, n)
+    for g in range(2):
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(n))
+        graph.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), weight[g].tolist()))
+        truth = dict(nx.all_pairs_dijkstra_path_length(graph))
+        for u in range(n):
+            for v in range(n):
+                assert dist[g, u, v] == pytest.approx(truth[u].get(v, math.inf), rel=1e-12)
+
+
+def test_adjacency_lists_every_arc_once_under_its_tail():
+    inst = make_instance("nsfnet", 2, 2, seed=1)
+    arcs = arc_table(inst)
+    out_ptr, out_arc, head, tail = adjacency(inst)
+    assert sorted(out_arc.tolist()) == list(range(arcs.n))
+    for u in range(len(inst.nodes)):
+        mine = out_arc[out_ptr[u] : out_ptr[u + 1]]
+        assert (arcs.tail[mine] == u).all() and list(mine) == sorted(mine)
+    assert (head == arcs.head).all() and (tail == arcs.tail).all()
