@@ -70,7 +70,7 @@ import numpy as np
 
 from .evaluation import evaluate, route_violations
 from .evaluation.pricing import arc_table, support_table
-from .exceptions import InputError
+from .exceptions import InputError, PlannerCheckError
 from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from .model import (
     CostTable,
@@ -97,26 +97,6 @@ __all__ = [
     "planner_checks",
     "check_planner",
 ]
-
-
-class PlannerCheckError(AssertionError):
-    """A planner failed a conformance check.
-
-    Parameters
-    ----------
-    check : str
-        Name of the check (a key of :data:`CHECKS`).
-    planner : str
-        Name of the planner.
-    problem : str
-        What went wrong.
-    """
-
-    def __init__(self, check: str, planner: str, problem: str):
-        self.check = check
-        self.planner = planner
-        self.problem = problem
-        super().__init__(f"planner {planner!r} fails check {check!r}: {problem}")
 
 
 # --------------------------------------------------------------------------- instances
