@@ -85,6 +85,7 @@ from .model import (
     UnitCosts,
 )
 from .topologies import make_instance, sample_requests, waxman_topology
+from .utils.random import check_random_state
 from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
@@ -135,6 +136,11 @@ def check_instances() -> list[Instance]:
     ]
 
 
+#: The extensions' draws of :func:`x23_instance` use seed ``10_000 + seed`` (not ``seed``,
+#: which the requests use), so they do not repeat the request sample's numbers.
+_EXTENSION_STREAM = 10_000
+
+
 def x23_instance(
     topology: str | Instance = "nsfnet",
     n_requests: int = 5,
@@ -171,7 +177,7 @@ def x23_instance(
     from dataclasses import replace
 
     base = make_instance(topology, n_requests, max_rate, seed=seed)
-    rng = np.random.default_rng(10_000 + seed)
+    rng = check_random_state(_EXTENSION_STREAM + seed)
     links = list(base.links)
     L = len(links)
     if states:
