@@ -14,7 +14,7 @@ from the operating system's entropy.
 
 Examples
 --------
->>> check_random_state(7).integers(1000) == check_random_state(7).integers(1000)
+>>> int(check_random_state(7).integers(1000)) == int(check_random_state(7).integers(1000))
 True
 >>> int(check_random_state(None).integers(1000)) == int(check_random_state(0).integers(1000))
 True
