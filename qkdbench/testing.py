@@ -70,7 +70,7 @@ import numpy as np
 
 from .evaluation import evaluate, route_violations
 from .evaluation.pricing import arc_table, support_table
-from .exceptions import InputError
+from .exceptions import InputError, PlannerCheckError
 from .io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from .model import (
     CostTable,
@@ -85,6 +85,7 @@ from .model import (
     UnitCosts,
 )
 from .topologies import make_instance, sample_requests, waxman_topology
+from .utils.random import check_random_state
 from .utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
 from .utils.statuses import USABLE_STATUSES
 
@@ -97,26 +98,6 @@ __all__ = [
     "planner_checks",
     "check_planner",
 ]
-
-
-class PlannerCheckError(AssertionError):
-    """A planner failed a conformance check.
-
-    Parameters
-    ----------
-    check : str
-        Name of the check (a key of :data:`CHECKS`).
-    planner : str
-        Name of the planner.
-    problem : str
-        What went wrong.
-    """
-
-    def __init__(self, check: str, planner: str, problem: str):
-        self.check = check
-        self.planner = planner
-        self.problem = problem
-        super().__init__(f"planner {planner!r} fails check {check!r}: {problem}")
 
 
 # --------------------------------------------------------------------------- instances
@@ -155,6 +136,11 @@ def check_instances() -> list[Instance]:
     ]
 
 
+#: The extensions' draws of :func:`x23_instance` use seed ``10_000 + seed`` (not ``seed``,
+#: which the requests use), so they do not repeat the request sample's numbers.
+_EXTENSION_STREAM = 10_000
+
+
 def x23_instance(
     topology: str | Instance = "nsfnet",
     n_requests: int = 5,
@@ -191,7 +177,7 @@ def x23_instance(
     from dataclasses import replace
 
     base = make_instance(topology, n_requests, max_rate, seed=seed)
-    rng = np.random.default_rng(10_000 + seed)
+    rng = check_random_state(_EXTENSION_STREAM + seed)
     links = list(base.links)
     L = len(links)
     if states:

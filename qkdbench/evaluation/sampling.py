@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model import Instance
+from ..utils.random import Seed, check_random_state, derive_rng
 
 __all__ = [
     "JointScenarios",
@@ -113,14 +114,15 @@ def _link_states(instance: Instance) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def sample_joint_scenarios(
-    instance: Instance, n_scenarios: int, seed: int | Sequence[int]
+    instance: Instance, n_scenarios: int, seed: Seed | Sequence[int]
 ) -> JointScenarios:
     """A seeded sample of ``n_scenarios`` joint scenarios (demands and link states).
 
-    One :func:`numpy.random.default_rng` generator seeded with ``seed`` draws,
-    in this order, each request's column of key rates (requests in instance
-    order, :meth:`~qkdbench.model.Demand.sample`), then each random link's
-    column of states (links in instance order). The demand columns are
+    One generator seeded with ``seed``
+    (:func:`~qkdbench.utils.random.check_random_state`) draws, in this order,
+    each request's column of key rates (requests in instance order,
+    :meth:`~qkdbench.model.Demand.sample`), then each random link's column of
+    states (links in instance order). The demand columns are
     therefore those of :func:`sample_scenarios` with the same seed.
 
     Parameters
@@ -128,9 +130,12 @@ def sample_joint_scenarios(
     instance : Instance
     n_scenarios : int
         At least 1.
-    seed : int or sequence of int
-        Anything :func:`numpy.random.default_rng` takes (e.g. ``[7, 1]`` for a
-        second stream). Same seed, same scenarios.
+    seed : None, int, SeedSequence, Generator or sequence of int
+        A seed of :func:`~qkdbench.utils.random.check_random_state` (``None``
+        means seed 0), or ``(s, *keys)`` for the derived stream
+        :func:`~qkdbench.utils.random.derive_rng` ``(s, *keys)`` (e.g. ``[7, 1]``
+        for a second stream, ``numpy.random.default_rng([7, 1])``). Same seed,
+        same scenarios.
 
     Returns
     -------
@@ -140,10 +145,15 @@ def sample_joint_scenarios(
     ------
     ValueError
         If ``n_scenarios < 1``.
+    InputError
+        If ``seed`` is not a seed (an :class:`InputError` is a ``ValueError``).
     """
     if n_scenarios < 1:
         raise ValueError(f"need at least one scenario, got {n_scenarios}")
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, Sequence):
+        rng = derive_rng(*seed)
+    else:
+        rng = check_random_state(seed)
     demand = np.empty((n_scenarios, instance.n_requests))
     for f, req in enumerate(instance.requests):
         demand[:, f] = req.demand.sample(rng, n_scenarios)
@@ -197,7 +207,9 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     return JointScenarios(combos[:, :F].copy(), link_state, _rates(states, link_state), rnd, prob)
 
 
-def sample_scenarios(instance: Instance, n_scenarios: int, seed: int | Sequence[int]) -> np.ndarray:
+def sample_scenarios(
+    instance: Instance, n_scenarios: int, seed: Seed | Sequence[int]
+) -> np.ndarray:
     """The demands of a seeded joint sample: key rates (kbps), shape ``(n, F)``.
 
     ``sample_joint_scenarios(instance, n_scenarios, seed).demand``: requests are

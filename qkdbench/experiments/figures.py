@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from ..evaluation import evaluate
-from ..exceptions import InputError
+from ..exceptions import InputError, PanelSkipped
 from ..model import Instance, Plan
 from ..topologies import make_instance
 from ..utils.files import read_json, write_json
@@ -133,10 +133,6 @@ class Panel(NamedTuple):
     data: Callable[[_Figures], PanelData]
     plot: Callable[[PanelData, _Figures], Any]
     summary: Callable[[PanelData, _Figures], dict[str, Any]]
-
-
-class PanelSkipped(Exception):
-    """Raised by a panel's data function when the panel cannot be made here (the reason)."""
 
 
 # --------------------------------------------------------------------------- fig3a / fig3b

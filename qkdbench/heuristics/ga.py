@@ -100,6 +100,7 @@ from ..planning.greedy import GreedyState
 from ..planning.paths import Candidates
 from ..planning.providers import assign_providers
 from ..planning.waterfill import waterfill
+from ..utils.random import check_seed
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .coqbn import CoQBN
@@ -490,7 +491,7 @@ class GeneticPlanner:
         if self.population < 2:
             raise ValueError(f"population must be at least 2, got {self.population}")
         clock = Stopwatch(time_limit)
-        rng = random.Random(0 if seed is None else seed)
+        rng = random.Random(check_seed(seed))
         F = instance.n_requests
         # seeds: CO-QBN and the greedy (which also builds ladders and candidates)
         unknown = set(self.seeds) - {"coqbn", "saa-greedy"}

@@ -80,6 +80,7 @@ from ..model import Demand, Instance, Plan
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
 from ..planning.paths import Candidates, candidate_paths
+from ..utils.random import check_seed
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
@@ -96,7 +97,7 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     """
     if n_scenarios < 1:
         raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
-    draws = sample_scenarios(instance, n_scenarios, 0 if seed is None else seed)
+    draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
         replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
         for f, r in enumerate(instance.requests)
@@ -230,7 +231,7 @@ class SAAGreedy:
         model = (
             instance
             if self.n_scenarios is None
-            else sampled_instance(instance, int(self.n_scenarios), 0 if seed is None else seed)
+            else sampled_instance(instance, int(self.n_scenarios), check_seed(seed))
         )
         ladders = build_ladders(model)
         F, A = model.n_requests, arc_table(model).n

@@ -12,17 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import InputError
+from ..exceptions import InputError, MissingExtraError
 from .env import PlanningEnv
 
 __all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Agent", "load_agent"]
 
 #: How to install what training needs.
 EXTRA_HINT = 'pip install "qkdbench[rl]"'
-
-
-class MissingExtraError(ImportError):
-    """sb3-contrib (the ``rl`` extra) is not installed."""
 
 
 def require_extra() -> Any:

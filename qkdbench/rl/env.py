@@ -81,6 +81,7 @@ import numpy as np
 
 from ..evaluation.pricing import arc_table
 from ..model import Instance, Plan, Route
+from ..utils.random import check_random_state
 from .core import (
     CAPACITY_MODES,
     DEFAULT_LEVELS,
@@ -194,7 +195,7 @@ class PlanningEnv(gym.Env):
         elif callable(instance):
             self._pool = None
             self._make = instance
-            first = instance(np.random.default_rng(0))
+            first = instance(check_random_state(0))
         else:
             self._pool = tuple(instance)
             self._make = None

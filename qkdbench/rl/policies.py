@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ..utils.random import check_random_state
+
 __all__ = ["Policy", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy", "bind_policy"]
 
 #: A bound policy: observation and mask to a flat action.
@@ -112,7 +114,7 @@ class RandomPolicy:
 
     def bind(self, env: Any) -> Policy:
         """A function ``(observation, mask) -> action`` for ``env``."""
-        rng = np.random.default_rng(self.seed)
+        rng = check_random_state(self.seed)
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
             return int(rng.choice(np.flatnonzero(mask)))

@@ -41,6 +41,7 @@ import numpy as np
 
 from ..exceptions import InputError
 from ..model import CEIL_TOL, CostTable, Demand, Instance, Link, Params, Request
+from ..utils.random import check_random_state
 
 __all__ = ["DEMAND_SHAPES", "demand_shape", "design_instance", "tight_capacities"]
 
@@ -86,7 +87,7 @@ def demand_shape(shape: str, max_rate: int, rng: np.random.Generator | None = No
         raise InputError(f"max rate must be >= 0, got {max_rate}", "max_rate")
     k = np.arange(K + 1, dtype=float)
     if shape == "empirical":
-        rng = rng if rng is not None else np.random.default_rng(0)
+        rng = check_random_state(rng)  # None: seed 0
         mean = max(K / 2.0, 0.5)
         sigma = 0.6
         draws = rng.lognormal(math.log(mean) - sigma**2 / 2, sigma, size=30)
@@ -200,7 +201,7 @@ def design_instance(
         raise InputError(f"must be a finite number > 0, got {tightness!r}", "tightness")
     if site is not None and fixed_charge_factor is not None:
         raise InputError("give site or fixed_charge_factor, not both", "fixed_charge_factor")
-    rng = np.random.default_rng(seed)
+    rng = check_random_state(seed)
     pairs = _pairs(topo)
     if n_requests > len(pairs):
         raise InputError(

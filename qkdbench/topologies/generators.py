@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import networkx as nx
-import numpy as np
 
 from ..model import Instance, Link, Params
+from ..utils.random import check_random_state
 
 __all__ = ["waxman_topology"]
 
@@ -46,7 +46,7 @@ def waxman_topology(
     """
     if n < 2:
         raise ValueError("a topology needs at least 2 nodes")
-    rng = np.random.default_rng(seed)
+    rng = check_random_state(seed)
     g = nx.waxman_graph(n, beta=beta, alpha=alpha, seed=int(rng.integers(2**31)))
     pos = nx.get_node_attributes(g, "pos")
 

@@ -32,8 +32,9 @@ non-terrestrial (TN-NTN) instance in four steps, each documented below:
    in provider then site order; the rest stay ordinary requests. Every provider is
    listed with its capacity (``None``: unlimited).
 
-The random steps draw from ``numpy.random.default_rng([seed, k])`` with a fixed ``k``
-per step, so the same seed gives the same instance.
+The random steps draw from :func:`~qkdbench.utils.random.derive_rng` ``(seed, k)``
+(``numpy.random.default_rng([seed, k])``) with a fixed ``k`` per step, so the same
+seed gives the same instance.
 
 Defaults and where they come from
 ---------------------------------
@@ -174,6 +175,7 @@ from ..model import (
     Target,
     UnitCosts,
 )
+from ..utils.random import derive_rng
 from .design import tight_capacities
 from .requests import sample_requests
 
@@ -221,7 +223,7 @@ REFERENCE_FIXED_CHARGES: dict[str, float] = {
     "site": 100000.0,
 }
 
-#: Stream numbers of the seeded steps (``default_rng([seed, k])``).
+#: Stream numbers of the seeded steps (``derive_rng(seed, k)``).
 _SITES, _COSTS, _ANYCAST = 1, 2, 3
 
 
@@ -609,12 +611,12 @@ def add_providers(
         caps = [provider_capacity] * n_prov
     caps = [None if c is None else _check_count(c, "provider_capacity") for c in caps]
     ids = [chr(ord("A") + p) for p in range(n_prov)]
-    rng = np.random.default_rng([seed, _SITES])
+    rng = derive_rng(seed, _SITES)
     site_nodes = {
         pid: [nodes[i] for i in sorted(rng.choice(len(nodes), n_sites, replace=False).tolist())]
         for pid in ids
     }
-    rng = np.random.default_rng([seed, _COSTS])
+    rng = derive_rng(seed, _COSTS)
     price = {
         (pid, v): float(round(cost * (1.0 + spread * rng.uniform(-1.0, 1.0))))
         for pid in ids
@@ -624,7 +626,7 @@ def add_providers(
     n_any = math.floor(frac * n_req + 0.5) if n_prov else 0  # rounded half up
     if frac > 0 and n_prov == 0 and n_req:
         raise InputError("anycast requests need at least one provider", "providers")
-    rng = np.random.default_rng([seed, _ANYCAST])
+    rng = derive_rng(seed, _ANYCAST)
     chosen = set(rng.choice(n_req, n_any, replace=False).tolist()) if n_any else set()
     reqs = []
     for f, req in enumerate(instance.requests):

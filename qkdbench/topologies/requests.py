@@ -7,10 +7,10 @@ samples requests in one step.
 from __future__ import annotations
 
 import networkx as nx
-import numpy as np
 
 from ..exceptions import InputError
 from ..model import Demand, Instance, Request
+from ..utils.random import check_random_state
 
 __all__ = ["sample_requests"]
 
@@ -55,7 +55,7 @@ def sample_requests(
             f"{len(pairs)} distinct source/target pairs",
             "requests",
         )
-    rng = np.random.default_rng(seed)
+    rng = check_random_state(seed)
     chosen = rng.choice(len(pairs), size=n_requests, replace=False)
     reqs = tuple(Request(f"f{i}", pairs[k][0], pairs[k][1], demand) for i, k in enumerate(chosen))
     return topology.with_requests(
