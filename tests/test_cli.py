@@ -299,7 +299,7 @@ def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
 
 
 def test_json_output_is_strict(capsys):
-    from qkdbench.cli import _print_json
+    from qkdbench.cli.options import print_json as _print_json
 
     _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}

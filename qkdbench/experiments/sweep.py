@@ -244,9 +244,13 @@ def _run_in_process(
 
 
 def _connect(
-    scheduler: str | None, n_workers: int, timeout: float, log: Callable[[str], None]
+    scheduler: str | None,
+    n_workers: int,
+    timeout: float,
+    log: Callable[[str], None],
+    label: str = "sweep",
 ) -> tuple[Any, Any]:
-    """A Dask client (and the LocalCluster it owns, or ``None``).
+    """A Dask client (and the LocalCluster it owns, or ``None``); ``label`` starts its messages.
 
     Raises
     ------
@@ -260,7 +264,7 @@ def _connect(
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-        log(f"sweep: LocalCluster with {n_workers} worker processes")
+        log(f"{label}: LocalCluster with {n_workers} worker processes")
         return Client(cluster), cluster
     problem = ""
     try:
@@ -278,7 +282,7 @@ def _connect(
             "--scheduler",
             str(scheduler),
         )
-    log(f"sweep: scheduler {scheduler}")
+    log(f"{label}: scheduler {scheduler}")
     return client, None
 
 
@@ -402,6 +406,7 @@ def run_jobs(
     connect_timeout: float = 10.0,
     source: str = "",
     check_stored: Callable[[Path, list[dict[str, str]]], None] | None = None,
+    label: str = "sweep",
 ) -> tuple[Path, list[str]]:
     """Run (or resume) a list of points into ``out_dir/results.csv``: the sweep's engine.
 
@@ -433,6 +438,9 @@ def run_jobs(
     check_stored : callable, optional
         Called with the path and the stored rows before anything runs; raises
         :class:`InputError` for rows that do not belong to these points.
+    label : str
+        What runs, as the progress bar and the messages name it (``"bench"`` for
+        ``qkdbench bench``).
 
     Returns
     -------
@@ -496,9 +504,9 @@ def run_jobs(
                 source,
             )
         if not in_process:
-            client, cluster = _connect(scheduler, n_workers, connect_timeout, log)
+            client, cluster = _connect(scheduler, n_workers, connect_timeout, log, label)
     log(
-        f"sweep: {len(points)} grid points, {len(points) - len(todo)} already stored, "
+        f"{label}: {len(points)} grid points, {len(points) - len(todo)} already stored, "
         f"{len(todo)} to run ({'in-process' if in_process else 'Dask'}); results in {path}"
     )
     if todo:
@@ -507,7 +515,7 @@ def run_jobs(
             unknown = sorted({p.planner for p in points} - set(available_planners()))
             if unknown:
                 log(
-                    f"sweep: warning: planner(s) {', '.join(unknown)} not registered here; "
+                    f"{label}: warning: planner(s) {', '.join(unknown)} not registered here; "
                     "their runs will be recorded as errors unless the workers know them"
                 )
             try:
@@ -515,7 +523,7 @@ def run_jobs(
             except OSError as exc:
                 raise InputError(f"cannot write: {exc.strerror or exc}", "", str(path)) from None
             bar = tqdm(
-                total=len(todo), desc="sweep", unit="run", file=sys.stderr, disable=not progress
+                total=len(todo), desc=label, unit="run", file=sys.stderr, disable=not progress
             )
             t0 = time.perf_counter()
 
@@ -524,7 +532,7 @@ def run_jobs(
                 bar.update(1)
                 if row.get("status") == ERROR:
                     bar.write(
-                        f"sweep: {row['planner']} on {row['topology']} "
+                        f"{label}: {row['planner']} on {row['topology']} "
                         f"r{row['requests']} k{row['max_rate']} s{row['seed']}: "
                         f"{row['error']}",
                         file=sys.stderr,
@@ -545,5 +553,5 @@ def run_jobs(
                 client.close()
             if cluster is not None:
                 cluster.close()
-        log(f"sweep: {len(todo)} runs in {time.perf_counter() - t0:.1f} s")
+        log(f"{label}: {len(todo)} runs in {time.perf_counter() - t0:.1f} s")
     return path, header

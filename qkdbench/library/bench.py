@@ -361,6 +361,7 @@ def bench(
         progress=progress,
         log=log,
         check_stored=check,
+        label="bench",
     )
     _, df = read_bench_results(path)
     order = {tuple(p): i for i, p in enumerate(points)}

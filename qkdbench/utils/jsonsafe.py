@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["json_safe", "finite_or_none"]
+__all__ = ["json_safe", "finite_or_none", "json_text"]
 
 
 def finite_or_none(value: Any) -> float | None:
@@ -48,3 +49,28 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, (float, np.floating)):
         return finite_or_none(obj)
     return obj
+
+
+def json_text(obj: Any, indent: int | None = 1) -> str:
+    """Strict JSON text of ``obj``: :func:`json_safe` data, other objects as their ``str``.
+
+    Parameters
+    ----------
+    obj : Any
+        Plain data, possibly holding NumPy values, non-finite floats or objects JSON has no
+        type for (a path, a status): those become their text.
+    indent : int, optional
+        As :func:`json.dumps` (default one space per level; ``None``: one line).
+
+    Returns
+    -------
+    str
+        Parsed by any strict JSON reader (no ``NaN``, no ``Infinity``).
+
+    Examples
+    --------
+    >>> from pathlib import PurePosixPath
+    >>> json_text({"a": np.float64("nan"), "b": PurePosixPath("x/y")}, indent=None)
+    '{"a": null, "b": "x/y"}'
+    """
+    return json.dumps(json_safe(obj), indent=indent, default=str, allow_nan=False)

@@ -1,0 +1,125 @@
+"""The ``qkdbench`` command line.
+
+Commands: ``instance``, ``plan``, ``evaluate``, ``planners``, ``compare``,
+``bound``, ``spfigures``, ``figure``, ``sweep``, ``library list`` / ``show`` / ``write`` /
+``solve``, ``bench``, ``report``, ``rl train`` / ``rl evaluate``. Bad input exits with
+status 2 and one line on standard error naming the file, the place in it and the problem.
+With ``--json`` a command prints one JSON object on standard output and
+nothing else there.
+
+Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
+scored but infeasible (reservations over capacity, negative or fractional),
+2 for bad input (including a route that is not a path of the instance).
+A missing or failing MILP solver exits with status 3 and one line, and so does
+``plan`` when the planner returns no plan (status ``error``, e.g. a solver that
+failed before it had any incumbent; no plan file is written); a planner that
+raises makes ``plan`` exit with status 1 and one line.
+
+Each family of commands adds its own subcommands: :mod:`~qkdbench.cli.instances`
+(``instance``), :mod:`~qkdbench.cli.planning` (``plan``, ``evaluate``, ``planners``,
+``compare``, ``bound``), :mod:`~qkdbench.cli.figures` (``spfigures``, ``figure``,
+``sweep``), :mod:`~qkdbench.cli.library` (``library ...``, ``bench``, ``report``) and
+:mod:`~qkdbench.cli.rl` (``rl ...``), with the options they share from
+:mod:`~qkdbench.cli.options`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from ..exceptions import InputError, SolverError
+from . import figures, instances, library, planning, rl
+from .options import Parser, _UsageError
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> Parser:
+    """The argument parser of the ``qkdbench`` command, every subcommand included.
+
+    Returns
+    -------
+    Parser
+        An :class:`argparse.ArgumentParser` whose usage errors are one line (status 2);
+        each subcommand sets ``func``, its handler.
+    """
+    from .. import __version__
+
+    parser = Parser(
+        prog="qkdbench",
+        description="Plan and score QKD network resource allocation and routing "
+        "(two-stage stochastic program).",
+    )
+    parser.add_argument("--version", action="version", version=f"qkdbench {__version__}")
+    parser.add_argument(
+        "--solver-log",
+        metavar="FILE",
+        default=None,
+        help="append the MILP solver's log of every solve to FILE "
+        "('-': standard error); by default the solver prints nothing",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for family in (instances, planning, figures, library, rl):
+        family.add_parsers(sub)
+    return parser
+
+
+def _solver_log(command: str, path: str | None) -> bool:
+    """Send every HiGHS log to ``path`` (``-``: standard error); ``False`` if unwritable."""
+    if not path:
+        return True
+    if path != "-":  # an unwritable log is bad input, found before any run
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            print(
+                f"qkdbench {command}: error: {path}: cannot write the "
+                f"solver log ({exc.strerror or exc})",
+                file=sys.stderr,
+            )
+            return False
+    # read by every HiGHS run, in this process and in Dask worker processes alike
+    os.environ["QKDBENCH_SOLVER_LOG"] = path
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``qkdbench`` (default: the process's).
+
+    Returns
+    -------
+    int
+        The exit status: 0 ok, 1 an infeasible plan (``evaluate``) or a planner that
+        raised (``plan``), 2 bad input, 3 a missing or failing solver, 130 interrupted,
+        141 output closed early (a broken pipe).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not _solver_log(args.command, args.solver_log):
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, _UsageError) as exc:
+        print(f"qkdbench {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"qkdbench {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 141
+    except SolverError as exc:  # a missing or failing MILP solver is one line too
+        print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
+        return 3
