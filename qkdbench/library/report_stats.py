@@ -45,6 +45,7 @@ __all__ = [
     "relative_differences",
     "wilcoxon_holm",
     "nemenyi_critical_difference",
+    "nemenyi_cliques",
     "bootstrap_mean_ci",
     "mean_gap_table",
     "rank_table",
@@ -846,3 +847,38 @@ def rank_table(costs: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["planner", "average_rank", "pvalue_holm_vs_best", "worse_than_best"]
     )
+
+
+def nemenyi_cliques(ranks: pd.Series, cd: float) -> list[list[str]]:
+    """The groups a critical-difference diagram joins: planners not told apart by Nemenyi.
+
+    Parameters
+    ----------
+    ranks : pandas.Series
+        Average rank per planner (:func:`average_ranks`).
+    cd : float
+        The critical difference (:func:`nemenyi_critical_difference`).
+
+    Returns
+    -------
+    list of list of str
+        Each a run of two or more planners, in rank order, whose average ranks
+        span less than ``cd``; maximal (none inside another).
+
+    Examples
+    --------
+    >>> nemenyi_cliques(pd.Series({"a": 1.0, "b": 1.5, "c": 2.4, "d": 3.9}), 1.0)
+    [['a', 'b'], ['b', 'c']]
+    """
+    r = ranks.sort_values(kind="stable")
+    names, vals = [str(n) for n in r.index], r.to_numpy(dtype=float)
+    groups: list[list[str]] = []
+    last_end = -1
+    for i in range(len(vals)):
+        j = i
+        while j + 1 < len(vals) and vals[j + 1] - vals[i] < cd:
+            j += 1
+        if j > i and j > last_end:
+            groups.append(names[i : j + 1])
+            last_end = j
+    return groups
