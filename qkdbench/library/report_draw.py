@@ -71,9 +71,9 @@ def plain_number(v: float, digits: int = 4) -> str:
 def plain_log_axis(axis, lo: float, hi: float) -> None:
     """Label a logarithmic axis in plain decimals, with ticks where they read well.
 
-    Spans under a factor 4 get evenly spaced ticks (as on a linear axis, e.g.
-    ``1, 1.5, 2``); wider spans ticks at 1, 2 and 5 times the powers of 10.
-    Minor ticks stay unlabelled.
+    Spans under a factor 10 get evenly spaced ticks (as on a linear axis, e.g.
+    ``1, 1.5, 2``); spans up to 2.5 powers of 10 ticks at 1, 2 and 5 times the
+    powers of 10; wider spans the powers of 10 alone. Minor ticks stay unlabelled.
 
     Parameters
     ----------
@@ -84,10 +84,13 @@ def plain_log_axis(axis, lo: float, hi: float) -> None:
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
-    if hi / max(lo, 1e-300) < 4.0:
+    span = hi / max(lo, 1e-300)
+    if span < 10.0:
         axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
-    else:
+    elif span <= 10**2.5:
         axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    else:
+        axis.set_major_locator(LogLocator(base=10.0, subs=(1.0,)))
     axis.set_major_formatter(FuncFormatter(lambda v, _: plain_number(v)))
     axis.set_minor_formatter(NullFormatter())
 
@@ -335,7 +338,7 @@ def draw_cd_diagram(
     for n, group in enumerate(cliques):
         y = -0.25 - 0.35 * n
         xs = [float(r[p]) for p in group]
-        ax.hlines(y, min(xs) - 0.04, max(xs) + 0.04, color="0.25", lw=4)
+        ax.hlines(y, min(xs) - 0.06, max(xs) + 0.06, color="0.25", lw=4)
     if title:
         ax.set_title(title, fontsize=10)
     return fig
