@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import friedmanchisquare
 
+from qkdbench.library.report_draw import draw_profile
 from qkdbench.library.report_stats import (
     average_ranks,
     bootstrap_mean_ci,
@@ -24,6 +26,7 @@ from qkdbench.library.report_stats import (
     friedman_test,
     holm,
     mean_gap_table,
+    nemenyi_cliques,
     nemenyi_critical_difference,
     rank_table,
     relative_differences,
@@ -274,3 +277,36 @@ def test_one_run_per_pair_keeps_the_summary_columns():
     df = _rows([("i", "a", 1, 101.0), ("i", "b", 1, 100.0)])
     assert "median_iqr_gap_pct" not in summary_table(df).columns
     assert run_spread(df)["iqr_gap_pct"].tolist() == [0.0, 0.0]
+
+
+# --------------------------------------------------------------------------- cliques, ticks
+
+
+def test_nemenyi_cliques_hold_every_close_pair_and_nothing_else():
+    rng = np.random.default_rng(8)
+    for _ in range(100):
+        k = int(rng.integers(2, 9))
+        ranks = pd.Series(rng.uniform(1, k, size=k), index=[f"p{j}" for j in range(k)])
+        cd = float(rng.uniform(0.2, 3.0))
+        cliques = nemenyi_cliques(ranks, cd)
+        for group in cliques:
+            span = ranks[group].max() - ranks[group].min()
+            assert len(group) >= 2 and span < cd
+        for a, b in itertools.combinations(cliques, 2):
+            assert not set(a) <= set(b) and not set(b) <= set(a)
+        for p, q in itertools.combinations(ranks.index, 2):
+            close = abs(ranks[p] - ranks[q]) < cd
+            assert close == any(p in g and q in g for g in cliques)
+
+
+@pytest.mark.parametrize("top", [1.004, 4.2, 60.0, 5000.0])
+def test_log_axes_read_in_plain_decimals(top):
+    profile = pd.DataFrame(
+        {"planner": ["a", "a", "b"], "tau": [1.0, top, 1.0], "rho": [0.5, 1.0, 1.0]}
+    )
+    fig = draw_profile(profile, ["a", "b"], "tau", "time", log=True)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels() if t.get_text()]
+    assert len(labels) >= 2
+    for text in labels:
+        assert re.fullmatch(r"[0-9,]+(\.[0-9]+)?", text), text
