@@ -439,7 +439,7 @@ def make_report(
             f"Friedman test over {fr.instances} instances: chi2 = {fr.statistic:.3f}, "
             f"p = {fr.pvalue:.3g}; Nemenyi critical difference {sig['cd']:.3f} at {alpha:g}.",
             "",
-            markdown_table(sig["ranks"], 4),
+            markdown_table(_p_values(sig["ranks"]), 3),
             "",
         ]
     out.text("\n".join(md), "summary.md")
@@ -533,6 +533,15 @@ def make_report(
     }
 
 
+def _p_values(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for display: p-values with 3 significant digits (``0.0000`` hides too much)."""
+    shown = table.copy()
+    for c in shown.columns:
+        if c.startswith("pvalue"):
+            shown[c] = [f"{v:.3g}" if pd.notna(v) else "" for v in shown[c]]
+    return shown
+
+
 def _significance_html(out: _Out, sig: dict[str, Any], alpha: float, seed: int) -> str:
     parts = [
         _note(
@@ -554,7 +563,7 @@ def _significance_html(out: _Out, sig: dict[str, Any], alpha: float, seed: int) 
             f"joins planners whose average ranks differ by less than the Nemenyi critical "
             f"difference ({sig['cd']:.3f}); * as in the summary."
         ),
-        f'<div class="scroll">{html_table(short_names(sig["ranks"]), 4)}</div>',
+        f'<div class="scroll">{html_table(short_names(_p_values(sig["ranks"])), 3)}</div>',
         _grid(
             out.img(
                 "cd_diagram",
@@ -562,7 +571,7 @@ def _significance_html(out: _Out, sig: dict[str, Any], alpha: float, seed: int) 
                 "tell apart.",
             )
         ),
-        f'<div class="scroll">{html_table(short_names(sig["pairs"]), 4)}</div>',
+        f'<div class="scroll">{html_table(short_names(_p_values(sig["pairs"])), 3)}</div>',
     ]
     return "".join(parts)
 
