@@ -4,11 +4,15 @@ Each ``plot_*`` function takes the :class:`pandas.DataFrame` of a panel
 (:mod:`~qkdbench.experiments.panels`, or :func:`~qkdbench.experiments.compare.compare`
 for the quality panel) and returns a :class:`matplotlib.figure.Figure` drawn on
 the Agg canvas (no display needed). Nothing here computes a cost.
+
+:func:`new_figure` is the one figure factory of the package: the report of a
+bench (:mod:`qkdbench.library.report_draw`) draws on it too.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import pandas as pd
 
@@ -16,6 +20,7 @@ from .config import PAPER_SAVING_PCT
 from .panels import EXACT_LABEL, is_exact_reference
 
 __all__ = [
+    "new_figure",
     "plot_reservation_sweep",
     "plot_rate_sweep",
     "plot_request_sweep",
@@ -24,12 +29,41 @@ __all__ = [
 ]
 
 
-def _figure(ncols: int = 1, width: float = 6.4, height: float = 4.2):
-    """A figure of ``ncols`` axes side by side, each ``width`` by ``height`` inches."""
+def new_figure(
+    ncols: int = 1,
+    width: float = 6.4,
+    height: float = 4.2,
+    *,
+    dpi: float = 100.0,
+    layout: Literal["constrained", "tight"] | None = "constrained",
+):
+    """A figure of ``ncols`` axes side by side on the Agg canvas (no display needed).
+
+    Parameters
+    ----------
+    ncols : int
+        Axes in one row; ``0`` for a figure without axes.
+    width, height : float
+        Size of each axes' share of the figure, inches.
+    dpi : float
+        Resolution of the saved PNG.
+    layout : {"constrained", "tight"} or None
+        Matplotlib's layout engine.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, list of matplotlib.axes.Axes)
+
+    Examples
+    --------
+    >>> fig, (ax,) = new_figure(width=4, height=3)
+    >>> [float(v) for v in fig.get_size_inches()], fig.dpi
+    ([4.0, 3.0], 100.0)
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    fig = Figure(figsize=(width * max(ncols, 1), height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
     return fig, axes
@@ -59,7 +93,7 @@ def plot_reservation_sweep(df: pd.DataFrame, title: str = ""):
         where the level exceeds an arc's capacity.
     """
     kind = df.attrs.get("kind", "qkd")
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     feas = df["feasible"].astype(bool)
     for col, label, color in (
         ("total", "total (expected)", "C0"),
@@ -107,7 +141,7 @@ def plot_rate_sweep(df: pd.DataFrame, title: str = ""):
     matplotlib.figure.Figure
         Two axes, QKD then KM, each with the capacity of the arcs used.
     """
-    fig, axes = _figure(2, width=5.2)
+    fig, axes = new_figure(2, width=5.2)
     for ax, kind, name in ((axes[0], "qkd", "QKD"), (axes[1], "km", "KM")):
         ax.plot(df["max_rate"], df[f"reserved_{kind}"], "o-", label="reserved")
         ax.plot(
@@ -168,7 +202,7 @@ def plot_request_sweep(df: pd.DataFrame, title: str = ""):
     ref = str(df["reference"].iloc[0]) if len(df) else "SP"
     label = EXACT_LABEL if is_exact_reference(ref) else ref
     base = str(df["baseline"].iloc[0]) if len(df) else "baseline"
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     ax.plot(g["requests"], g["base"], "s-", color="C3", label="CO-QBN" if base == "coqbn" else base)
     ax.plot(g["requests"], g["sp"], "o-", color="C0", label=label)
     for _, r in g.iterrows():
@@ -219,7 +253,7 @@ def plot_quality(df: pd.DataFrame, title: str = ""):
     matplotlib.figure.Figure
         One axes, runtime on a log scale.
     """
-    fig, (ax,) = _figure()
+    fig, (ax,) = new_figure()
     ok = df[df["gap_pct"].notna() & df["runtime_s"].notna()]
     for k, (_, r) in enumerate(ok.iterrows()):
         ax.plot(
@@ -268,7 +302,7 @@ def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = ""
     -------
     matplotlib.figure.Figure
     """
-    fig, axes = _figure(2, width=5.2)
+    fig, axes = new_figure(2, width=5.2)
     groups = list(df.groupby("variant", sort=False)) if "variant" in df else [("best so far", df)]
     for ax, col, label in (
         (axes[0], "seconds", "seconds"),

@@ -1,4 +1,4 @@
-"""``qkdbench report``: performance profiles, gap distributions and win/tie/loss of a bench.
+"""``qkdbench report``: performance profiles, gap distributions, win/tie/loss and significance.
 
 From a bench ``results.csv`` (:mod:`qkdbench.library.bench`), into a directory:
 
@@ -22,31 +22,97 @@ From a bench ``results.csv`` (:mod:`qkdbench.library.bench`), into a directory:
     Gap to the best known cost against run time, one point per run.
 ``instances``
     Per instance the best known values and every planner's cost and gap.
+``mean_gap`` (CSV)
+    Per planner the mean gap over the instances it solved, with a seeded
+    percentile-bootstrap 95 % interval.
+``ranks``, ``pairwise``, ``friedman`` (CSV) and ``cd_diagram`` (PNG)
+    With at least :data:`~qkdbench.library.report_stats.MIN_INSTANCES_FOR_TESTS`
+    instances and 2 planners: average ranks of the cost per instance, the
+    Friedman test, every pair by the Wilcoxon signed-rank test with Holm's
+    correction (the ``*`` of the summary: significantly worse than the planner
+    of the best average rank), and the Nemenyi critical difference of the
+    critical-difference diagram.
+``runs`` (CSV)
+    With repeated runs (several rows per planner and instance, e.g. one per
+    seed): each pair's runs, median, extremes and interquartile range of the
+    gap. Everything else then uses each pair's median.
+``fixed_target``, ``fixed_budget`` and ``ioh/``
+    With a ``traces.csv`` beside the results (:mod:`~qkdbench.library.report_anytime`):
+    fixed-target runtime ECDFs over the target gaps 10, 5, 2, 1, 0.5 and 0.1 %,
+    the median and interquartile band of the gap against time, and the traces
+    as IOHprofiler files for IOHanalyzer.
 
-Each as PNG and CSV (``instances`` as CSV only), plus ``summary.csv``,
-``summary.md`` (Markdown) and ``report.html`` (one page, images embedded).
+Each as PNG and CSV unless said, plus ``summary.csv``, ``summary.md``
+(Markdown) and ``report.html`` (one page, images embedded).
+
+The numbers come from :mod:`~qkdbench.library.report_stats` and
+:mod:`~qkdbench.library.report_anytime`, the figures from
+:mod:`~qkdbench.library.report_draw`, the pages from
+:mod:`~qkdbench.library.report_html`; this module puts them together.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from ..exceptions import InputError
 from ..experiments.output import output_directory
-from ..utils.statuses import USABLE_STATUSES
 from .bench import read_bench_results
+from .report_anytime import (
+    TARGET_GAPS_PCT,
+    fixed_budget,
+    fixed_target_ecdf,
+    hitting_times,
+    read_traces,
+    reference_costs,
+    trace_gaps,
+    write_ioh,
+)
+from .report_draw import (
+    draw_cd_diagram,
+    draw_ecdf,
+    draw_fixed_budget,
+    draw_fixed_target,
+    draw_gap_time,
+    draw_profile,
+    draw_wtl,
+)
+from .report_html import figure_html, html_page, html_table, markdown_table, short_names
+from .report_stats import (
+    DEFAULT_TARGET_PCT,
+    MIN_INSTANCES_FOR_TESTS,
+    TIE_TOL,
+    average_ranks,
+    best_known_costs,
+    cost_matrix,
+    cost_ratios,
+    friedman_test,
+    gap_ecdf,
+    instance_table,
+    instances_of,
+    mean_gap_table,
+    nemenyi_cliques,
+    nemenyi_critical_difference,
+    performance_profile,
+    planners_of,
+    rank_table,
+    repeated_runs,
+    run_spread,
+    summary_table,
+    wilcoxon_holm,
+    win_tie_loss,
+    wins,
+)
 
 __all__ = [
     "TIE_TOL",
     "DEFAULT_TARGET_PCT",
+    "TRACES_FILE",
     "cost_matrix",
     "performance_profile",
     "wins",
@@ -55,347 +121,167 @@ __all__ = [
     "make_report",
 ]
 
-#: Relative difference under which two costs tie.
-TIE_TOL = 1e-9
-#: Target gap to the best known cost (percent) of the time profile.
-DEFAULT_TARGET_PCT = 1.0
+#: The anytime traces the report looks for beside ``results.csv``.
+TRACES_FILE = "traces.csv"
 
 
-def _planners(df: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(df["planner"]))
+class _Out:
+    """The report directory: every file written, PNGs by name."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.files: list[str] = []
+        self.pngs: dict[str, str] = {}
+
+    def png(self, fig, name: str) -> None:
+        path = self.path / f"{name}.png"
+        fig.savefig(path)
+        self.files.append(str(path))
+        self.pngs[name] = str(path)
+
+    def csv(self, table: pd.DataFrame, name: str) -> None:
+        table.to_csv(self.path / f"{name}.csv", index=False)
+        self.files.append(str(self.path / f"{name}.csv"))
+
+    def text(self, text: str, name: str) -> None:
+        (self.path / name).write_text(text, encoding="utf-8")
+        self.files.append(str(self.path / name))
+
+    def img(self, name: str, caption: str) -> str:
+        return figure_html(self.pngs[name], name, caption)
 
 
-def _instances(df: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(df["instance"]))
+def _grid(*figures: str) -> str:
+    return '<div class="grid">' + "".join(figures) + "</div>"
 
 
-def cost_matrix(df: pd.DataFrame, column: str = "total") -> pd.DataFrame:
-    """Instances x planners of ``column`` for usable feasible runs, ``inf`` otherwise.
+def _note(text: str) -> str:
+    import html
 
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        Bench rows.
-    column : str
-
-    Returns
-    -------
-    pandas.DataFrame
-    """
-    ok = df["feasible"] & df["status"].isin(list(USABLE_STATUSES)) & df[column].notna()
-    vals = df[column].where(ok, math.inf)
-    m = pd.DataFrame({"instance": df["instance"], "planner": df["planner"], "v": vals})
-    m = m.drop_duplicates(["instance", "planner"]).pivot(
-        index="instance", columns="planner", values="v"
-    )
-    return m.reindex(index=_instances(df), columns=_planners(df)).fillna(math.inf)
+    return f'<p class="note">{html.escape(text)}</p>'
 
 
-def _ratios(values: pd.DataFrame, base: pd.Series) -> pd.DataFrame:
-    """``values / base`` per row; ``inf`` where the value is; 1 where both are 0."""
-    out = values.copy()
-    for inst in values.index:
-        b = base[inst]
-        for p in values.columns:
-            v = values.at[inst, p]
-            if not math.isfinite(v) or not math.isfinite(b):
-                out.at[inst, p] = math.inf
-            elif b == 0:
-                out.at[inst, p] = 1.0 if v == 0 else math.inf
-            else:
-                out.at[inst, p] = max(v / b, 1.0) if v <= b * (1 + TIE_TOL) else v / b
-    return out
-
-
-def performance_profile(ratios: pd.DataFrame) -> pd.DataFrame:
-    """The Dolan-More profile of a ratio table: ``rho_p(tau)`` at every breakpoint.
-
-    Parameters
-    ----------
-    ratios : pandas.DataFrame
-        Instances x planners, each ``>= 1`` or ``inf``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``planner, tau, rho``: ``rho`` the share of instances with ratio
-        ``<= tau``; the first row of each planner is ``tau = 1``.
-
-    Examples
-    --------
-    >>> r = pd.DataFrame({"a": [1.0, 2.0], "b": [1.5, 1.0]})
-    >>> performance_profile(r).values.tolist()
-    [['a', 1.0, 0.5], ['a', 2.0, 1.0], ['b', 1.0, 0.5], ['b', 1.5, 1.0]]
-    """
-    n = len(ratios)
-    rows = []
-    for p in ratios.columns:
-        r = np.sort(ratios[p].to_numpy(dtype=float))
-        taus = [1.0] + [t for t in np.unique(r[np.isfinite(r)]) if t > 1.0]
-        for t in taus:
-            rows.append((p, float(t), float(np.sum(r <= t)) / n if n else math.nan))
-    return pd.DataFrame(rows, columns=["planner", "tau", "rho"])
-
-
-def wins(costs: pd.DataFrame) -> pd.Series:
-    """Per planner, the share of instances on which its cost is the lowest (ties count).
-
-    Examples
-    --------
-    >>> wins(pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 3.0]})).to_dict()
-    {'a': 1.0, 'b': 0.5}
-    """
-    best = costs.min(axis=1)
-    won = costs.apply(lambda col: np.isfinite(col) & (col <= best * (1 + TIE_TOL)))
-    return won.sum(axis=0) / max(len(costs), 1)
-
-
-def win_tie_loss(costs: pd.DataFrame) -> pd.DataFrame:
-    """Pairwise counts: row planner's wins, ties and losses against the column planner.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``planner, opponent, wins, ties, losses`` (a failed run loses to
-        any scored run; two failed runs tie).
-    """
-    rows = []
-    for p in costs.columns:
-        for q in costs.columns:
-            if p == q:
-                continue
-            w = t = loss = 0
-            for a, b in zip(costs[p], costs[q]):
-                if a == b or (
-                    math.isfinite(a)
-                    and math.isfinite(b)
-                    and abs(a - b) <= TIE_TOL * max(abs(a), abs(b))
-                ):
-                    t += 1
-                elif a < b:
-                    w += 1
-                else:
-                    loss += 1
-            rows.append((p, q, w, t, loss))
-    return pd.DataFrame(rows, columns=["planner", "opponent", "wins", "ties", "losses"])
-
-
-def summary_table(df: pd.DataFrame, target_pct: float = DEFAULT_TARGET_PCT) -> pd.DataFrame:
-    """Per planner: runs, feasible runs, share of wins, median and worst gap, time.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``planner, runs, feasible, wins_pct, at_best_known_pct,
-        within_target_pct, median_gap_pct, worst_gap_pct, median_gap_to_bound_pct,
-        mean_runtime_s`` (gaps of feasible runs to the best known cost; a planner with
-        a failed run has worst gap ``inf``).
-    """
-    costs = cost_matrix(df)
-    gaps = cost_matrix(df, "gap_to_best_pct")
-    bgaps = cost_matrix(df, "gap_to_bound_pct")
-    share = wins(costs)
-    rows = []
-    for p in costs.columns:
-        mine = df[df["planner"] == p]
-        g = gaps[p].to_numpy(dtype=float)
-        n = len(g)
-        rows.append(
+def _significance(
+    out: _Out, costs: pd.DataFrame, gaps: pd.DataFrame, alpha: float, seed: int
+) -> dict[str, Any]:
+    """Mean gaps with intervals always; ranks, Friedman, pairs and the CD diagram if enough data."""
+    mean_gap = mean_gap_table(gaps, seed=seed)
+    out.csv(mean_gap, "mean_gap")
+    n, k = costs.shape
+    res: dict[str, Any] = {"mean_gap": mean_gap, "tested": False}
+    if k < 2 or n < MIN_INSTANCES_FOR_TESTS:
+        res["why_not"] = (
+            f"No significance tests: they need at least 2 planners and "
+            f"{MIN_INSTANCES_FOR_TESTS} instances (with 5 the exact two-sided signed-rank "
+            f"p-value is at least 0.0625); this bench has {k} and {n}."
+        )
+        return res
+    ranks = rank_table(costs, alpha)
+    pairs = wilcoxon_holm(costs, alpha)
+    fr = friedman_test(costs)
+    cd = nemenyi_critical_difference(k, n, alpha)
+    avg = average_ranks(costs)
+    diff = [abs(avg[p] - avg[q]) for p, q in zip(pairs["planner"], pairs["opponent"])]
+    pairs["rank_difference"] = diff
+    pairs["nemenyi_significant"] = [d >= cd for d in diff]
+    cliques = nemenyi_cliques(avg, cd)
+    friedman = pd.DataFrame(
+        [
             {
-                "planner": p,
-                "runs": len(mine),
-                "feasible": int(np.isfinite(costs[p]).sum()),
-                "wins_pct": 100.0 * share[p],
-                "at_best_known_pct": 100.0 * float(np.sum(g <= 100 * TIE_TOL)) / n,
-                "within_target_pct": 100.0 * float(np.sum(g <= target_pct)) / n,
-                "median_gap_pct": float(np.median(g)),
-                "worst_gap_pct": float(np.max(g)),
-                "median_gap_to_bound_pct": float(np.median(bgaps[p].to_numpy(dtype=float))),
-                "mean_runtime_s": float(mine["runtime_s"].mean()),
+                "planners": fr.planners,
+                "instances": fr.instances,
+                "statistic": fr.statistic,
+                "pvalue": fr.pvalue,
+                "alpha": alpha,
+                "critical_difference": cd,
             }
-        )
-    return pd.DataFrame(rows)
-
-
-# --------------------------------------------------------------------------- drawing
-
-
-def _figure(width: float = 6.4, height: float = 4.2):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _colors(planners: Sequence[str]) -> dict[str, Any]:
-    from matplotlib import colormaps
-
-    cmap = colormaps["tab10"]
-    return {p: cmap(i % 10) for i, p in enumerate(planners)}
-
-
-_STYLES = ("-", "--", "-.", ":")
-
-
-def _draw_profile(
-    prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str, log: bool = False
-):
-    fig = _figure()
-    ax = fig.add_subplot()
-    colors = _colors(planners)
-    finite = [float(t) for t in prof["tau"] if math.isfinite(t)]
-    top = max(finite) if finite else 1.0
-    tmax = (top * 1.5 if log else 1.0 + (top - 1.0) * 1.08) if top > 1.0 else 1.01
-    for k, p in enumerate(planners):
-        sub = prof[prof["planner"] == p]
-        x = list(sub["tau"]) + [tmax]
-        y = list(sub["rho"]) + [sub["rho"].iloc[-1]]
-        ax.step(
-            x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4], lw=2.4 - 0.35 * (k % 4)
-        )
-    if log:
-        from matplotlib.ticker import ScalarFormatter
-
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.set_xlim(1.0, tmax)
-    ax.set_ylim(-0.02, 1.04)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("share of instances")
-    ax.set_title(title, fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float):
-    fig = _figure()
-    ax = fig.add_subplot()
-    colors = _colors(planners)
-    finite = ecdf["gap_pct"][np.isfinite(ecdf["gap_pct"])]
-    xmax = max(float(finite.max()) if len(finite) else 1.0, target) * 1.1 + 1e-3
-    for k, p in enumerate(planners):
-        sub = ecdf[ecdf["planner"] == p]
-        x = [0.0] + [min(v, xmax) for v in sub["gap_pct"]] + [xmax]
-        y = [0.0] + list(sub["share"]) + [sub["share"].iloc[-1] if len(sub) else 0.0]
-        ax.step(
-            x, y, where="post", label=p, color=colors[p], ls=_STYLES[k % 4], lw=2.4 - 0.35 * (k % 4)
-        )
-    ax.axvline(target, color="grey", ls="--", lw=1, label=f"target {target:g} %")
-    ax.set_xlim(0, xmax)
-    ax.set_ylim(-0.02, 1.04)
-    ax.set_xlabel("gap to the best known cost (%)")
-    ax.set_ylabel("share of instances")
-    ax.set_title("Empirical distribution of the gap to the best known cost", fontsize=10)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _draw_wtl(wtl: pd.DataFrame, planners: Sequence[str]):
-    n = len(planners)
-    fig = _figure(1.6 + 1.3 * n, 1.2 + 0.8 * n)
-    ax = fig.add_subplot()
-    net = np.zeros((n, n))
-    for r in wtl.itertuples():
-        i, j = planners.index(r.planner), planners.index(r.opponent)
-        net[i, j] = r.wins - r.losses
-    lim = max(1.0, float(np.abs(net).max()))
-    ax.imshow(net, cmap="RdYlGn", vmin=-lim, vmax=lim)
-    for r in wtl.itertuples():
-        i, j = planners.index(r.planner), planners.index(r.opponent)
-        ax.text(j, i, f"{r.wins}/{r.ties}/{r.losses}", ha="center", va="center", fontsize=9)
-    for i in range(n):
-        ax.text(i, i, "-", ha="center", va="center", fontsize=9)
-    ax.set_xticks(range(n), planners, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(n), planners, fontsize=8)
-    ax.set_xlabel("opponent")
-    ax.set_title("wins / ties / losses (row vs column)", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _draw_gap_time(pts: pd.DataFrame, planners: Sequence[str], target: float):
-    fig = _figure()
-    ax = fig.add_subplot()
-    colors = _colors(planners)
-    for p in planners:
-        sub = pts[(pts["planner"] == p) & np.isfinite(pts["gap_to_best_pct"])]
-        ax.scatter(
-            sub["runtime_s"].clip(lower=1e-3),
-            sub["gap_to_best_pct"],
-            label=p,
-            color=colors[p],
-            s=22,
-            alpha=0.8,
-        )
-    ax.axhline(target, color="grey", ls="--", lw=1, label=f"target {target:g} %")
-    ax.set_xscale("log")
-    ax.set_xlabel("run time (s)")
-    ax.set_ylabel("gap to the best known cost (%)")
-    ax.set_title("Gap against run time (one point per run)", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-# --------------------------------------------------------------------------- the report
-
-
-def _fmt(v: Any, digits: int = 2) -> str:
-    if isinstance(v, (float, np.floating)):
-        if math.isnan(v):
-            return ""
-        if math.isinf(v):
-            return "inf"
-        return f"{v:,.{digits}f}"
-    return str(v)
-
-
-def _markdown_table(df: pd.DataFrame, digits: int = 2) -> str:
-    cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for r in df.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v, digits) for v in r) + " |")
-    return "\n".join(lines)
-
-
-def _short(df: pd.DataFrame) -> pd.DataFrame:
-    """Column names that break into lines in a narrow table head."""
-    return df.rename(
-        columns=lambda c: c.replace("_pct", " %").replace("_s", " s").replace("_", " ")
+        ]
     )
-
-
-def _html_table(df: pd.DataFrame, digits: int = 2) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v, digits))}</td>" for v in r) + "</tr>"
-        for r in df.itertuples(index=False)
+    out.csv(ranks, "ranks")
+    out.csv(pairs, "pairwise")
+    out.csv(friedman, "friedman")
+    worse = list(ranks.loc[ranks["worse_than_best"], "planner"])
+    out.png(
+        draw_cd_diagram(
+            avg,
+            cd,
+            cliques,
+            marked=worse,
+            title=f"Average rank of the cost over {n} instances (Friedman p = {fr.pvalue:.2g})",
+        ),
+        "cd_diagram",
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    res.update(
+        tested=True,
+        ranks=ranks,
+        pairs=pairs,
+        friedman=fr,
+        cd=cd,
+        cliques=cliques,
+        worse=worse,
+    )
+    return res
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
-max-width:1100px;color:#222;padding:0 16px}
-h1{font-size:1.5em;margin-bottom:4px}h2{font-size:1.15em;margin-top:28px;
-border-bottom:1px solid #ddd;padding-bottom:3px}
-.meta{color:#555;font-size:.9em}
-table{border-collapse:collapse;font-size:.82em;margin:8px 0}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-td{white-space:nowrap}th{vertical-align:bottom}
-th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
-.grid{display:flex;flex-wrap:wrap;gap:12px}
-figure{margin:0;flex:1 1 480px}figure img{width:100%;max-width:620px;border:1px solid #eee}
-figcaption{font-size:.85em;color:#444}
-.scroll{overflow-x:auto}
-"""
+def _anytime(
+    out: _Out,
+    traces_path: Path,
+    set_name: str,
+    df: pd.DataFrame,
+    costs: pd.DataFrame,
+    planners: list[str],
+    ioh_budget: str,
+) -> dict[str, Any]:
+    """The fixed-target and fixed-budget figures and the IOHprofiler files of a traces file."""
+    traces = read_traces(traces_path)
+    known = set(instances_of(df))
+    for name in dict.fromkeys(traces["instance"]):
+        if name not in known:
+            raise InputError(
+                f"instance {name!r} is not in the results", "instance", str(traces_path)
+            )
+    ref = reference_costs(traces, best_known_costs(df), costs)
+    if not (ref > 0).all():
+        bad = ref.index[~(ref > 0)][0]
+        raise InputError(f"no positive cost to measure gaps to on {bad!r}", "", str(traces_path))
+    gaps = trace_gaps(traces, ref)
+    order = planners + [p for p in dict.fromkeys(traces["planner"]) if p not in planners]
+    order = [p for p in order if p in set(traces["planner"])]
+    ecdf = fixed_target_ecdf(gaps, TARGET_GAPS_PCT, order)
+    fb = fixed_budget(gaps, planners=order)
+    out.csv(hitting_times(gaps, TARGET_GAPS_PCT), "hitting_times")
+    out.csv(ecdf, "fixed_target")
+    out.csv(fb, "fixed_budget")
+    out.png(draw_fixed_target(ecdf, order, TARGET_GAPS_PCT), "fixed_target")
+    out.png(draw_fixed_budget(fb, order), "fixed_budget")
+    dims: dict[str, int] = {}
+    if "requests" in df:
+        for name, r in zip(df["instance"], df["requests"]):
+            if pd.notna(r):
+                dims[str(name)] = int(r)
+    ioh = write_ioh(
+        traces,
+        out.path / "ioh",
+        suite=f"qkdbench-{set_name}",
+        instances=instances_of(df),
+        dims=dims,
+        budget=ioh_budget,
+    )
+    out.files += ioh["files"]
+    runs = traces.drop_duplicates(["planner", "instance", "seed"])
+    return {
+        "traces": str(traces_path),
+        "runs": len(runs),
+        "planners": order,
+        "ioh_files": len(ioh["files"]),
+        "ioh_skipped": ioh["skipped"],
+    }
+
+
+def _marked_summary(summary: pd.DataFrame, worse: list[str]) -> pd.DataFrame:
+    marked = summary.copy()
+    marked["planner"] = [p + " *" if p in worse else p for p in marked["planner"]]
+    return marked
 
 
 def make_report(
@@ -403,6 +289,10 @@ def make_report(
     out_dir: str | os.PathLike,
     *,
     target_pct: float = DEFAULT_TARGET_PCT,
+    traces: str | os.PathLike | None = None,
+    alpha: float = 0.05,
+    seed: int = 0,
+    ioh_budget: str = "evaluations",
 ) -> dict[str, Any]:
     """Write the report of a bench results file.
 
@@ -414,104 +304,100 @@ def make_report(
         Created if missing.
     target_pct : float
         Target gap (percent) of the time profile.
+    traces : path-like, optional
+        Anytime traces (:mod:`~qkdbench.library.report_anytime`); default the
+        :data:`TRACES_FILE` beside ``results`` if there is one.
+    alpha : float
+        Family-wise level of the significance tests.
+    seed : int
+        Seed of the bootstrap intervals.
+    ioh_budget : {"evaluations", "milliseconds"}
+        The budget column of the IOHprofiler files.
 
     Returns
     -------
     dict
         ``set``, ``instances``, ``planners``, ``summary`` (rows of
-        :func:`summary_table`) and ``files`` written.
+        :func:`summary_table`), ``mean_gap`` (rows), ``significance`` (the
+        Friedman test, critical difference and ranks, or why there is none),
+        ``anytime`` (what the traces gave, or None) and ``files`` written.
 
     Raises
     ------
     InputError
-        As :func:`qkdbench.library.bench.read_bench_results`; an ``out_dir``
-        that is a file.
+        As :func:`qkdbench.library.bench.read_bench_results` and
+        :func:`~qkdbench.library.report_anytime.read_traces`; traces of an
+        instance not in the results; an ``out_dir`` that is a file; a
+        ``traces`` file that does not exist.
     """
     set_name, df = read_bench_results(results)
-    out = output_directory(out_dir, "-o", "the report")
-    planners, instances = _planners(df), _instances(df)
+    traces_path = Path(results).parent / TRACES_FILE if traces is None else Path(traces)
+    if traces is not None and not traces_path.is_file():
+        raise InputError("no such file", "", str(traces_path))
+    out = _Out(output_directory(out_dir, "-o", "the report"))
+    planners, instances = planners_of(df), instances_of(df)
     costs = cost_matrix(df)
-    files: list[str] = []
 
-    def save(fig, name: str) -> str:
-        path = out / f"{name}.png"
-        fig.savefig(path)
-        files.append(str(path))
-        return str(path)
-
-    def csv(table: pd.DataFrame, name: str) -> None:
-        table.to_csv(out / f"{name}.csv", index=False)
-        files.append(str(out / f"{name}.csv"))
-
-    best_known = (
-        df.drop_duplicates("instance")
-        .set_index("instance")["best_cost"]
-        .reindex(instances)
-        .astype(float)
-    )
-    prof = performance_profile(_ratios(costs, costs.min(axis=1)))
-    base_known = pd.concat([best_known.fillna(math.inf), costs.min(axis=1)], axis=1).min(axis=1)
-    prof_known = performance_profile(_ratios(costs, base_known))
+    prof = performance_profile(cost_ratios(costs, costs.min(axis=1)))
+    base_known = pd.concat([best_known_costs(df).fillna(math.inf), costs.min(axis=1)], axis=1)
+    prof_known = performance_profile(cost_ratios(costs, base_known.min(axis=1)))
     gaps = cost_matrix(df, "gap_to_best_pct")
     times = cost_matrix(df, "runtime_s").where(gaps <= target_pct, math.inf)
-    prof_time = performance_profile(_ratios(times, times.min(axis=1)))
-    ecdf_rows = []
-    for p in planners:
-        g = np.sort(gaps[p].to_numpy(dtype=float))
-        for k, v in enumerate(g):
-            ecdf_rows.append((p, float(v), (k + 1) / len(g)))
-    ecdf = pd.DataFrame(ecdf_rows, columns=["planner", "gap_pct", "share"])
+    prof_time = performance_profile(cost_ratios(times, times.min(axis=1)))
+    ecdf = gap_ecdf(gaps)
     wtl = win_tie_loss(costs)
-    pts = df[["instance", "planner", "runtime_s", "gap_to_best_pct", "status"]].copy()
+    cols = ["instance", "planner", "runtime_s", "gap_to_best_pct", "status"]
+    if repeated_runs(df) and "seed" in df:
+        cols.insert(2, "seed")
+    pts = df[cols].copy()
     summary = summary_table(df, target_pct)
-    per = (
-        df.drop_duplicates("instance")
-        .set_index("instance")[["best_cost", "best_status", "best_bound"]]
-        .reindex(instances)
-    )
-    for p in planners:
-        per[f"{p} total"] = costs[p].replace(math.inf, math.nan)
-        per[f"{p} gap %"] = gaps[p].replace(math.inf, math.nan)
-    per = per.reset_index()
+    per = instance_table(df)
 
-    figs = {
-        "profile_cost": save(
-            _draw_profile(
-                prof, planners, "tau: cost / best cost of the planners", "Performance profile: cost"
-            ),
-            "profile_cost",
+    out.png(
+        draw_profile(
+            prof, planners, "tau: cost / best cost of the planners", "Performance profile: cost"
         ),
-        "profile_cost_known": save(
-            _draw_profile(
-                prof_known,
-                planners,
-                "tau: cost / best known cost",
-                "Performance profile: cost against the best known",
-            ),
-            "profile_cost_known",
+        "profile_cost",
+    )
+    out.png(
+        draw_profile(
+            prof_known,
+            planners,
+            "tau: cost / best known cost",
+            "Performance profile: cost against the best known",
         ),
-        "profile_time": save(
-            _draw_profile(
-                prof_time,
-                planners,
-                f"tau: time to reach {target_pct:g} % gap / fastest",
-                f"Performance profile: time to a {target_pct:g} % gap",
-                log=True,
-            ),
-            "profile_time",
+        "profile_cost_known",
+    )
+    out.png(
+        draw_profile(
+            prof_time,
+            planners,
+            f"tau: time to reach {target_pct:g} % gap / fastest",
+            f"Performance profile: time to a {target_pct:g} % gap",
+            log=True,
         ),
-        "ecdf_gap": save(_draw_ecdf(ecdf, planners, target_pct), "ecdf_gap"),
-        "wtl": save(_draw_wtl(wtl, planners), "wtl"),
-        "gap_time": save(_draw_gap_time(pts, planners, target_pct), "gap_time"),
-    }
-    csv(prof, "profile_cost")
-    csv(prof_known, "profile_cost_known")
-    csv(prof_time, "profile_time")
-    csv(ecdf, "ecdf_gap")
-    csv(wtl, "wtl")
-    csv(pts, "gap_time")
-    csv(per, "instances")
-    csv(summary, "summary")
+        "profile_time",
+    )
+    out.png(draw_ecdf(ecdf, planners, target_pct), "ecdf_gap")
+    out.png(draw_wtl(wtl, planners), "wtl")
+    out.png(draw_gap_time(pts, planners, target_pct), "gap_time")
+    out.csv(prof, "profile_cost")
+    out.csv(prof_known, "profile_cost_known")
+    out.csv(prof_time, "profile_time")
+    out.csv(ecdf, "ecdf_gap")
+    out.csv(wtl, "wtl")
+    out.csv(pts, "gap_time")
+    out.csv(per, "instances")
+    out.csv(summary, "summary")
+    spread = run_spread(df) if repeated_runs(df) else None
+    if spread is not None:
+        out.csv(spread, "runs")
+    sig = _significance(out, costs, gaps, alpha, seed)
+    anytime = (
+        _anytime(out, traces_path, set_name, df, costs, planners, ioh_budget)
+        if traces_path.is_file()
+        else None
+    )
 
     version = str(df["qkdbench_version"].iloc[0])
     limit = df["time_limit_s"].dropna()
@@ -521,59 +407,194 @@ def make_report(
         f"{', '.join(planners)}; qkdbench {version}, {limit_text}. Gaps are to the set's "
         f"best known costs; wins count ties; target gap {target_pct:g} %."
     )
-    md = [f"# qkdbench report: set {set_name}", "", head, "", _markdown_table(summary, 3), ""]
-    (out / "summary.md").write_text("\n".join(md), encoding="utf-8")
-    files.append(str(out / "summary.md"))
+    if spread is not None:
+        head += " Repeated runs: each planner and instance counts with the median of its runs."
+    worse = sig.get("worse", [])
+    star = (
+        f"`*`: significantly worse than {sig['ranks']['planner'].iloc[0]} (best average "
+        f"rank) by the Wilcoxon signed-rank test over instances, Holm-corrected over all "
+        f"pairs, at {alpha:g}."
+        if sig["tested"]
+        else sig["why_not"]
+    )
+    mean_gap = sig["mean_gap"]
+    md = [
+        f"# qkdbench report: set {set_name}",
+        "",
+        head,
+        "",
+        markdown_table(_marked_summary(summary, worse), 3),
+        "",
+        star,
+        "",
+        "Mean gap over the instances each planner solved, percentile-bootstrap 95 % "
+        f"interval (seed {seed}):",
+        "",
+        markdown_table(mean_gap, 3),
+        "",
+    ]
+    if sig["tested"]:
+        fr = sig["friedman"]
+        md += [
+            f"Friedman test over {fr.instances} instances: chi2 = {fr.statistic:.3f}, "
+            f"p = {fr.pvalue:.3g}; Nemenyi critical difference {sig['cd']:.3f} at {alpha:g}.",
+            "",
+            markdown_table(_p_values(sig["ranks"]), 3),
+            "",
+        ]
+    out.text("\n".join(md), "summary.md")
 
-    def img(name: str, caption: str) -> str:
-        data = base64.b64encode(Path(figs[name]).read_bytes()).decode("ascii")
-        return (
-            f'<figure><img alt="{name}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    sections = [
+        (
+            "Summary",
+            f'<div class="scroll">{html_table(short_names(_marked_summary(summary, worse)), 3)}'
+            f"</div>{_note(star.replace('`', ''))}",
+        ),
+        (
+            "Performance profiles",
+            _grid(
+                out.img(
+                    "profile_cost",
+                    "Share of instances within a factor tau of the best planner's cost "
+                    "(at tau = 1: share of wins).",
+                ),
+                out.img("profile_cost_known", "The same against the set's best known cost."),
+                out.img(
+                    "profile_time",
+                    f"Time to reach a {target_pct:g} % gap to the best known cost, "
+                    "relative to the fastest planner that reached it.",
+                ),
+            ),
+        ),
+        (
+            "Gaps",
+            _grid(
+                out.img(
+                    "ecdf_gap",
+                    "Empirical distribution of each planner's gap to the best known cost.",
+                ),
+                out.img("gap_time", "Gap against run time."),
+            ),
+        ),
+        ("Significance", _significance_html(out, sig, alpha, seed)),
+        (
+            "Wins, ties and losses",
+            _grid(
+                out.img(
+                    "wtl",
+                    "Row planner against column planner, instance by instance; "
+                    "colour: wins minus losses.",
+                )
+            ),
+        ),
+    ]
+    if anytime is not None:
+        sections.append(("Anytime behaviour", _anytime_html(out, anytime)))
+    if spread is not None:
+        sections.append(
+            (
+                "Repeated runs",
+                _note(
+                    "Each planner and instance: its runs, how many were feasible, the median, "
+                    "lowest and highest cost and the interquartile range of the gap (a failed "
+                    "run counts as infinite)."
+                )
+                + f'<div class="scroll">{html_table(spread, 3)}</div>',
+            )
         )
-
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>qkdbench report: {html.escape(set_name)}
-</title><style>{_CSS}</style></head><body>
-<h1>qkdbench report: set {html.escape(set_name)}</h1>
-<p class="meta">{html.escape(head.replace("`", ""))}</p>
-<h2>Summary</h2><div class="scroll">{_html_table(_short(summary), 3)}</div>
-<h2>Performance profiles</h2><div class="grid">
-{
-        img(
-            "profile_cost",
-            "Share of instances within a factor tau of the best planner's cost "
-            "(at tau = 1: share of wins).",
+    sections.append(("Per instance", f'<div class="scroll">{html_table(per)}</div>'))
+    page = html_page(
+        f"qkdbench report: {set_name}",
+        f"qkdbench report: set {set_name}",
+        head.replace("`", ""),
+        sections,
+    )
+    out.text(page, "report.html")
+    significance: dict[str, Any] = {"tested": sig["tested"]}
+    if sig["tested"]:
+        fr = sig["friedman"]
+        significance.update(
+            friedman_statistic=fr.statistic,
+            friedman_pvalue=fr.pvalue,
+            critical_difference=sig["cd"],
+            ranks=sig["ranks"].to_dict(orient="records"),
         )
-    }
-{img("profile_cost_known", "The same against the set's best known cost.")}
-{
-        img(
-            "profile_time",
-            f"Time to reach a {target_pct:g} % gap to the best known cost, "
-            "relative to the fastest planner that reached it.",
-        )
-    }
-</div>
-<h2>Gaps</h2><div class="grid">
-{img("ecdf_gap", "Empirical distribution of each planner's gap to the best known cost.")}
-{img("gap_time", "Gap against run time.")}
-</div>
-<h2>Wins, ties and losses</h2><div class="grid">{
-        img(
-            "wtl",
-            "Row planner against column planner, instance by instance; colour: wins minus losses.",
-        )
-    }</div>
-<h2>Per instance</h2><div class="scroll">{_html_table(per)}</div>
-</body></html>
-"""
-    (out / "report.html").write_text(page, encoding="utf-8")
-    files.append(str(out / "report.html"))
+    else:
+        significance["why_not"] = sig["why_not"]
     return {
         "set": set_name,
         "instances": len(instances),
         "planners": planners,
         "summary": summary.to_dict(orient="records"),
-        "files": files,
+        "mean_gap": mean_gap.to_dict(orient="records"),
+        "significance": significance,
+        "anytime": anytime,
+        "files": out.files,
     }
+
+
+def _p_values(table: pd.DataFrame) -> pd.DataFrame:
+    """A table for display: p-values with 3 significant digits (``0.0000`` hides too much)."""
+    shown = table.copy()
+    for c in shown.columns:
+        if c.startswith("pvalue"):
+            shown[c] = [f"{v:.3g}" if pd.notna(v) else "" for v in shown[c]]
+    return shown
+
+
+def _significance_html(out: _Out, sig: dict[str, Any], alpha: float, seed: int) -> str:
+    parts = [
+        _note(
+            "Mean gap to the best known cost over the instances each planner solved "
+            f"(failed runs counted apart), with a percentile-bootstrap 95 % interval over "
+            f"instances (2000 resamples, seed {seed})."
+        ),
+        f'<div class="scroll">{html_table(short_names(sig["mean_gap"]), 3)}</div>',
+    ]
+    if not sig["tested"]:
+        return "".join(parts) + _note(sig["why_not"])
+    fr = sig["friedman"]
+    parts += [
+        _note(
+            f"Friedman test over {fr.instances} instances (planners ranked by cost on each, "
+            f"ties sharing the mean rank): chi2 = {fr.statistic:.3f}, p = {fr.pvalue:.3g}. "
+            f"Pairs: Wilcoxon signed-rank test on the relative cost differences, two-sided, "
+            f"Holm-corrected over all pairs at {alpha:g}; the critical-difference diagram "
+            f"joins planners whose average ranks differ by less than the Nemenyi critical "
+            f"difference ({sig['cd']:.3f}); * as in the summary."
+        ),
+        f'<div class="scroll">{html_table(short_names(_p_values(sig["ranks"])), 3)}</div>',
+        _grid(
+            out.img(
+                "cd_diagram",
+                "Average ranks (1: cheapest); bars join planners the Nemenyi test does not "
+                "tell apart.",
+            )
+        ),
+        f'<div class="scroll">{html_table(short_names(_p_values(sig["pairs"])), 3)}</div>',
+    ]
+    return "".join(parts)
+
+
+def _anytime_html(out: _Out, anytime: dict[str, Any]) -> str:
+    skipped = anytime["ioh_skipped"]
+    ioh = (
+        f"IOHprofiler files for IOHanalyzer in ioh/ ({anytime['ioh_files']} files)"
+        + (f"; {len(skipped)} runs without evaluation counts left out" if skipped else "")
+        + "."
+    )
+    return _note(
+        f"From {anytime['traces']}: {anytime['runs']} runs. Gaps to the best known cost (or "
+        f"a lower cost of the results or traces). {ioh}"
+    ) + _grid(
+        out.img(
+            "fixed_target",
+            "Share of (instance, target) pairs reached against time, targets 10, 5, 2, 1, "
+            "0.5 and 0.1 % gap; the seeds of an instance share its weight.",
+        ),
+        out.img(
+            "fixed_budget",
+            "Median gap over a planner's runs against time, interquartile band shaded "
+            "(a run without a solution yet counts as infinite).",
+        ),
+    )

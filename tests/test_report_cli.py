@@ -1,0 +1,215 @@
+"""``qkdbench report`` end to end: significance, repeated runs, traces and bad traces.
+
+One real bench (3 planners, 9 instances of the ``paper`` set) runs once; the
+report runs as users run it, in a subprocess. Truth is recomputed from the CSV
+files with the csv module and plain Python (ranks, medians), SciPy's Friedman
+test on those ranks, and exact signed-rank p-values.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scipy.stats import friedmanchisquare
+
+PLANNERS = ["coqbn", "saa-greedy", "lagrangian"]
+INSTANCES = [f"usnet-r{r}-k10-s{s}" for r in (10, 20, 30) for s in (1, 2, 3)]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    res = cli(
+        "bench",
+        "paper",
+        "--planners",
+        ",".join(PLANNERS),
+        "--instances",
+        ",".join(INSTANCES),
+        "--time-limit",
+        "30",
+        "--scheduler",
+        "none",
+        "--out",
+        str(out / "b"),
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    return out / "b" / "results.csv"
+
+
+def _traces(results: Path) -> list[dict[str, str]]:
+    """Two seeds per run: each starts 10 % above the best known cost, then 2 %, then 0.5 %."""
+    best = {r["instance"]: float(r["best_cost"]) for r in _rows(results)}
+    rows = []
+    for p, speed in (("coqbn", 0.01), ("lagrangian", 0.1)):
+        for inst in INSTANCES:
+            for seed in (1, 2):
+                for k, gap in enumerate((10.0, 2.0, 0.5)):
+                    rows.append(
+                        {
+                            "planner": p,
+                            "instance": inst,
+                            "seed": str(seed),
+                            "seconds": repr(speed * seed * (k + 1)),
+                            "evaluations": str(10 * (k + 1)),
+                            "best_cost": repr(best[inst] * (1 + gap / 100)),
+                        }
+                    )
+    return rows
+
+
+def _twin_ranks(costs: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Ranks per instance, costs within 1e-9 relative tied, by plain Python."""
+    out: dict[str, list[float]] = {p: [] for p in costs}
+    for i in range(len(next(iter(costs.values())))):
+        vals = {p: costs[p][i] for p in costs}
+        for p, v in vals.items():
+            below = sum(1 for q, w in vals.items() if w < v and abs(w - v) > 1e-9 * v)
+            same = sum(1 for q, w in vals.items() if abs(w - v) <= 1e-9 * v)
+            out[p].append(below + (same + 1) / 2)
+    return out
+
+
+def test_report_with_tests_and_traces(bench, tmp_path):
+    d = tmp_path / "with-traces"
+    results = d / "results.csv"
+    d.mkdir()
+    shutil.copy(bench, results)
+    _write_rows(d / "traces.csv", _traces(bench))
+    res = cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    out = tmp_path / "r"
+
+    # ranks, Friedman and the * against independent truth
+    rows = _rows(results)
+    costs = {p: [float(next(r["total"] for r in rows if r["planner"] == p and r["instance"] == i))
+                 for i in INSTANCES] for p in PLANNERS}  # fmt: skip
+    ranks = _twin_ranks(costs)
+    fr = _rows(out / "friedman.csv")[0]
+    ref = friedmanchisquare(*ranks.values())
+    assert float(fr["statistic"]) == pytest.approx(ref.statistic, rel=1e-9)
+    assert float(fr["pvalue"]) == pytest.approx(ref.pvalue, rel=1e-9)
+    table = {r["planner"]: r for r in _rows(out / "ranks.csv")}
+    for p in PLANNERS:
+        assert float(table[p]["average_rank"]) == pytest.approx(statistics.mean(ranks[p]))
+    # coqbn costs more than the best on all 9 instances: exact p 2 / 2**9, times at most 3
+    assert all(c > min(costs[q][i] for q in PLANNERS) for i, c in enumerate(costs["coqbn"]))
+    p_coqbn = float(table["coqbn"]["pvalue_holm_vs_best"])
+    assert 2 / 2**9 - 1e-12 <= p_coqbn <= 3 * 2 / 2**9 + 1e-12
+    assert table["coqbn"]["worse_than_best"] == "True"
+    md = (out / "summary.md").read_text()
+    assert "| coqbn * |" in md and "Holm" in md
+    mean = {r["planner"]: r for r in _rows(out / "mean_gap.csv")}
+    gaps = [float(r["gap_to_best_pct"]) for r in rows if r["planner"] == "coqbn"]
+    assert float(mean["coqbn"]["mean_gap_pct"]) == pytest.approx(statistics.mean(gaps))
+    assert float(mean["coqbn"]["ci_low_pct"]) <= statistics.mean(gaps)
+    assert statistics.mean(gaps) <= float(mean["coqbn"]["ci_high_pct"])
+
+    # the anytime part: every (instance, target) pair of coqbn's reached by its slower seed
+    ft = [r for r in _rows(out / "fixed_target.csv") if r["planner"] == "coqbn"]
+    assert float(ft[-1]["share"]) == pytest.approx(5 / 6)  # 0.1 % is never reached
+    assert float(ft[-1]["seconds"]) == pytest.approx(0.06)
+    assert rep["anytime"]["runs"] == 2 * 9 * 2 and rep["anytime"]["ioh_skipped"] == []
+    info = out / "ioh" / "coqbn" / "IOHprofiler_f1_usnet-r10-k10-s1.info"
+    assert "DIM = 10" in info.read_text().splitlines()[0]
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 6 + 1 + 2
+    for heading in ("Significance", "Anytime behaviour"):
+        assert f"<h2>{heading}</h2>" in page
+    assert rep["significance"]["tested"] and len(rep["significance"]["ranks"]) == 3
+
+
+def test_repeated_runs_count_with_their_median(bench, tmp_path):
+    rows = _rows(bench)
+    more = []
+    for r in rows:
+        for k, factor in enumerate((1.0, 1.002, 1.004)):
+            total = float(r["total"]) * factor
+            best = float(r["best_cost"])
+            more.append(
+                {
+                    **r,
+                    "seed": str(int(r["seed"]) + 100 * k),
+                    "total": repr(total),
+                    "gap_to_best_pct": repr(100 * (total - best) / best),
+                }
+            )
+    results = _write_rows(tmp_path / "rep" / "results.csv", more)
+    res = cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "r"
+    per = {r["instance"]: r for r in _rows(out / "instances.csv")}
+    for r in rows:
+        median = statistics.median(float(r["total"]) * f for f in (1.0, 1.002, 1.004))
+        got = float(per[r["instance"]][f"{r['planner']} total"])
+        assert got == pytest.approx(median, rel=1e-12)
+    spread = _rows(out / "runs.csv")
+    assert len(spread) == len(rows) and {s["runs"] for s in spread} == {"3"}
+    summ = {r["planner"]: r for r in _rows(out / "summary.csv")}
+    assert summ["coqbn"]["runs"] == "27" and summ["coqbn"]["runs_per_instance"] == "3.0"
+    assert "<h2>Repeated runs</h2>" in (out / "report.html").read_text()
+    assert not (out / "fixed_target.csv").exists()  # no traces beside these results
+
+
+def _one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_bad_traces_are_one_line_exit_2(bench, tmp_path):
+    d = tmp_path / "bad"
+    d.mkdir()
+    shutil.copy(bench, d / "results.csv")
+    rows = _traces(bench)
+    rows[3]["seconds"] = "soon"
+    _write_rows(d / "traces.csv", rows)
+    _one_line_error(
+        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+        "traces.csv",
+        "row 5, seconds: not a number",
+    )
+    rows = _traces(bench)
+    rows[0]["instance"] = "usnet-r60-k10-s3"  # of the set, not of these results
+    _write_rows(d / "traces.csv", rows)
+    _one_line_error(
+        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+        "traces.csv",
+        "'usnet-r60-k10-s3' is not in the results",
+    )
+    (d / "traces.csv").write_text("planner,seconds\n", encoding="utf-8")
+    _one_line_error(
+        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+        "line 1: missing column(s) instance, seed, best_cost",
+    )
