@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -50,34 +51,8 @@ SAT = UnitCosts((10.0, 10.0, 40.0), (5.0, 5.0, 20.0))
 
 #: Three nodes: 1-2 a satellite link with two weather states, 1-3 a 100 km fiber.
 #: One request from 1 with demand 0 or 1 kbps, served by provider A at node 2 or B at 3.
-TRIANGLE = {
-    "format": "qkdbench-instance/2",
-    "name": "triangle",
-    "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
-    "links": [
-        {
-            "u": 1,
-            "v": 2,
-            "length_km": 500,
-            "kind": "satellite",
-            "unit_costs": {"qkd": {"r": 10, "e": 10, "o": 40}, "km": {"r": 5, "e": 5, "o": 20}},
-            "key_rate_kbps": {"values": [2.0, 0.5], "probs": [0.75, 0.25]},
-        },
-        {"u": 1, "v": 3, "length_km": 100},
-    ],
-    "requests": [
-        {
-            "id": "f0",
-            "source": 1,
-            "targets": [
-                {"node": 2, "provider": "A", "service_cost": 100},
-                {"node": 3, "provider": "B", "service_cost": 50},
-            ],
-            "demand": {"values": [0, 1], "probs": [0.5, 0.5]},
-        }
-    ],
-    "providers": [{"id": "A", "capacity": 1}, {"id": "B"}],
-}
+#: An instance file, shared with the edge cases of the same features.
+TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
 def _triangle() -> Instance:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from test_x23_evaluator import TRIANGLE
 
 from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans
 from qkdbench.exact.lagrangian import lagrangian_bound
@@ -17,6 +17,10 @@ from qkdbench.io import instance_from_dict, write_instance
 from qkdbench.model import Plan, Route
 from qkdbench.topologies.ntn import ntn_instance
 from qkdbench.utils.registry import get_planner
+
+#: The triangle of ``test_link_kinds_and_providers.py``: a satellite link with two
+#: weather states and a fiber, one request served by provider A or B.
+TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
 def _data(**changes):
