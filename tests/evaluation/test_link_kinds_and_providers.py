@@ -1,4 +1,4 @@
-"""Extensions X2 (link kinds, random key rates) and X3 (providers): files and the evaluator.
+"""Link kinds, random key rates and providers: files and the evaluator.
 
 The evaluator is checked against hand-computed costs, its plain-Python twin
 (which enumerates demand x link state directly) and its batch kernel; bad input
@@ -183,7 +183,7 @@ def test_planner_without_provider_support_is_refused():
 
 
 @st.composite
-def x23_cases(draw, n_plans=3):
+def kinds_and_providers_cases(draw, n_plans=3):
     n = draw(st.integers(3, 6))
     topo = waxman_topology(n, seed=draw(st.integers(0, 10_000)), side_km=600.0)
     links = []
@@ -244,7 +244,7 @@ def x23_cases(draw, n_plans=3):
             tuple(links),
             tuple(reqs),
             Params(W_qkd=9, W_kml=3),
-            name="x23",
+            name="kinds-providers",
             providers=caps,
         )
     except InputError:  # capacities that cannot serve every request
@@ -264,8 +264,8 @@ def x23_cases(draw, n_plans=3):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(x23_cases())
-def test_twin_single_and_batch_agree_on_x2_x3(case):
+@given(kinds_and_providers_cases())
+def test_twin_single_and_batch_agree_on_link_kinds_and_providers(case):
     inst, plans = case
     batch = evaluate_batch(inst, plans)
     for b, plan in enumerate(plans):
@@ -465,7 +465,7 @@ BAD += [
 
 
 @pytest.mark.parametrize("label, data, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_x2_x3_input_in_python_names_the_place(label, data, message):
+def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, message):
     with pytest.raises(InputError) as err:
         instance_from_dict(data)
     assert message in str(err.value)
@@ -477,7 +477,9 @@ def test_bad_x2_x3_input_in_python_names_the_place(label, data, message):
     [BAD[i] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
     ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
 )
-def test_bad_x2_x3_input_on_the_command_line_is_one_line_exit_2(tmp_path, label, data, message):
+def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
+    tmp_path, label, data, message
+):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     out = _run("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")

@@ -1,4 +1,4 @@
-"""Edge cases of extensions X2/X3 found in review: each must be refused or right."""
+"""Edge cases of link kinds, key-rate states and providers: each must be refused or right."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
         evaluate_batch(inst, wrong_shape)
 
 
-def test_rl_planners_take_an_x2_instance_that_lists_providers_but_has_no_targets():
+def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets():
     inst = ntn_instance("nsfnet", 6, max_rate=4, seed=2, anycast=0.0)
     assert inst.providers and "providers" not in inst.features
     for name in ("rl-coqbn", "rl-greedy"):
