@@ -3,9 +3,9 @@
 Its time depends only on the machine, the interpreter and the load, never on
 qkdbench, so ``time(benchmark) / time(calibration)`` from one session is a
 machine-independent figure: ``benchmarks/baseline_ratios.json`` stores such ratios
-and ``python benchmarks/baseline_ratios.py check`` compares against them (README,
-"Benchmark tracking"). Do not change the workload: that would move every stored
-ratio.
+and ``python benchmarks/baseline_ratios.py check`` compares against them
+(``docs/benchmarks.md``, "A stored baseline that transfers"). Do not change the
+workload: that would move every stored ratio.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmark: fixed-charge network design (extension X1) separates the planners.
+"""Benchmark: fixed-charge network design (shared infrastructure) separates the planners.
 
 A family of instances from :func:`qkdbench.topologies.design_instance` (USNET,
 NSFNET, COST239, germany50; 10-100 requests) with link fixed charges, tight

@@ -111,7 +111,7 @@ def test_plain_python_twin_single_plan(benchmark, usnet60, plan60):
 
 @pytest.mark.benchmark(group="evaluator")
 def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
-    """The same batch on the instance with relay-site charges (X1): the marking kernel runs."""
+    """The same batch on the instance with relay-site fixed charges: the marking kernel runs."""
     from dataclasses import replace
 
     from qkdbench.evaluation import evaluate_arrays
@@ -133,7 +133,7 @@ def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
 
 @pytest.fixture(scope="module")
 def ntn1000():
-    """germany50 as TN-NTN (extensions X2, X3): 1000 requests, half of them anycast."""
+    """germany50 as TN-NTN (link kinds, states, providers): 1000 requests, half anycast."""
     return make_instance("sndlib/germany50-ntn", 1000, 10, seed=1)
 
 

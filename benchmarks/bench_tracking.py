@@ -1,8 +1,8 @@
 """The stored ratios still describe the benchmarks.
 
 ``benchmarks/baseline_ratios.json`` holds, for a few benchmarks, their time divided
-by the calibration benchmark's (README, "Benchmark tracking";
-``python benchmarks/baseline_ratios.py check``). A benchmark renamed or removed
+by the calibration benchmark's (``docs/benchmarks.md``, "A stored baseline that
+transfers"; ``python benchmarks/baseline_ratios.py check``). A benchmark renamed or removed
 since the ratios were saved would make that check fail only when someone runs it;
 this test, part of the default test run, fails at once instead.
 """

@@ -40,10 +40,12 @@ The checks
     (never another exception); a planner that declares nothing is never
     handed such an instance (the command line and the comparisons call
     ``check_supports`` first), so its ``plan`` is not called on it. A planner
-    declaring ``providers`` must also plan a small random X2/X3 instance
-    (:func:`x23_instance`): every request with targets names a provider, its
-    route ends at a target of that provider, no provider serves more requests
-    than its capacity, and the evaluator finds the plan feasible.
+    declaring ``providers`` must also plan a small random instance with link
+    kinds, key-rate states and providers
+    (:func:`link_kinds_and_providers_instance`): every request with targets
+    names a provider, its route ends at a target of that provider, no provider
+    serves more requests than its capacity, and the evaluator finds the plan
+    feasible.
 
 Examples
 --------
@@ -94,7 +96,7 @@ __all__ = [
     "CHECKS",
     "check_instances",
     "feature_instance",
-    "x23_instance",
+    "link_kinds_and_providers_instance",
     "planner_checks",
     "check_planner",
 ]
@@ -136,12 +138,12 @@ def check_instances() -> list[Instance]:
     ]
 
 
-#: The extensions' draws of :func:`x23_instance` use seed ``10_000 + seed`` (not ``seed``,
+#: The extensions' draws of :func:`link_kinds_and_providers_instance` use seed ``10_000 + seed`` (not ``seed``,
 #: which the requests use), so they do not repeat the request sample's numbers.
 _EXTENSION_STREAM = 10_000
 
 
-def x23_instance(
+def link_kinds_and_providers_instance(
     topology: str | Instance = "nsfnet",
     n_requests: int = 5,
     max_rate: int = 4,
@@ -153,7 +155,7 @@ def x23_instance(
     n_targets: int = 2,
     capacity: bool = True,
 ) -> Instance:
-    """A seeded random instance with the X2 and X3 extensions, for tests and checks.
+    """A seeded random instance with link kinds, key-rate states and providers (for checks).
 
     Parameters
     ----------
@@ -162,17 +164,17 @@ def x23_instance(
     n_requests, max_rate, seed :
         As :func:`~qkdbench.topologies.make_instance`.
     providers : bool
-        Every other request (from the first) becomes anycast (X3): ``n_targets``
+        Every other request (from the first) becomes anycast: ``n_targets``
         distinct random nodes other than its source, providers ``"A"`` and
         ``"B"`` alternately, random service costs; with ``capacity``, provider
         ``"A"`` serves at most half of the anycast requests (rounded down; the
         rest may always go to ``"B"``, unlimited).
     states : bool
         A third of the links (at least one) get a random key rate of two or three
-        states (X2).
+        states (link states).
     prices : bool
         A quarter of the links (at least one) become ``free-space`` links priced
-        by ``unit_costs`` (X2).
+        by ``unit_costs`` (link kinds and prices).
     """
     from dataclasses import replace
 
@@ -209,7 +211,11 @@ def x23_instance(
         if capacity:
             provs = (Provider("A", n_any // 2), Provider("B"))
     return replace(
-        base, links=tuple(links), requests=tuple(reqs), providers=provs, name=f"{base.name}-x23"
+        base,
+        links=tuple(links),
+        requests=tuple(reqs),
+        providers=provs,
+        name=f"{base.name}-kinds-providers",
     )
 
 
@@ -528,7 +534,7 @@ def check_extensions(make: Callable[[], Planner], **_: Any) -> None:
         _require_valid("extensions", p, inst, plan)
         _require_providers("extensions", p, inst, plan)
     if "providers" in declared:
-        inst = x23_instance("nsfnet", 6, 3, seed=11)
+        inst = link_kinds_and_providers_instance("nsfnet", 6, 3, seed=11)
         plan = _run(p, "extensions", inst, seed=0)
         _require_valid("extensions", p, inst, plan)
         _require_providers("extensions", p, inst, plan)

@@ -11,7 +11,7 @@ from qkdbench.planning import greedy_fixed, local_search
 from qkdbench.planning.greedy import GreedyState, insertion_order
 from qkdbench.planning.ladders import Ladders, build_ladders
 from qkdbench.planning.marginals import ladder_arrays, ladder_of, reserved_blocks
-from qkdbench.testing import x23_instance
+from qkdbench.testing import link_kinds_and_providers_instance
 from qkdbench.topologies import make_instance
 from qkdbench.topologies.design import design_instance
 
@@ -127,7 +127,7 @@ def test_opening_cost_counts_only_unused_links_and_nodes():
 
 
 def test_provider_moves_keep_every_provider_within_capacity():
-    inst = x23_instance("usnet", 16, 5, seed=3, providers=True, capacity=True, n_targets=3)
+    inst = link_kinds_and_providers_instance("usnet", 16, 5, seed=3, providers=True, capacity=True, n_targets=3)
     state, _ = _built(inst)
     out = local_search.provider_moves(state)
     assert out["moves"] >= 1

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +21,6 @@ from qkdbench.heuristics import get_planner
 from qkdbench.model import Plan, Route
 from qkdbench.topologies import make_instance
 from qkdbench.utils.registry import register_planner, unregister_planner
-
-TESTS = Path(__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +74,8 @@ def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
     assert (df["gap_ref"] == "optimum").all()
 
 
-def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst):
-    sys.path.insert(0, str(TESTS))
-    import _planners_for_tests as mod
-
-    mod.register()
-    try:
-        df = compare(inst, planners=["test-fail", "coqbn", "exact"])
-    finally:
-        mod.unregister()
+def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst, faulty_planners):
+    df = compare(inst, planners=["test-fail", "coqbn", "exact"])
     row = df.set_index("planner").loc["test-fail"]
     assert row["status"] == "error" and row["error"] == "RuntimeError: deliberate failure"
     assert math.isnan(row["total"]) and math.isnan(row["gap_pct"])

@@ -1,14 +1,14 @@
-"""Edge cases of extensions X2/X3 found in review: each must be refused or right."""
+"""Edge cases of link kinds, key-rate states and providers: each must be refused or right."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from test_x23_evaluator import TRIANGLE
 
 from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans
 from qkdbench.exact.lagrangian import lagrangian_bound
@@ -17,6 +17,10 @@ from qkdbench.io import instance_from_dict, write_instance
 from qkdbench.model import Plan, Route
 from qkdbench.topologies.ntn import ntn_instance
 from qkdbench.utils.registry import get_planner
+
+#: The triangle of ``test_link_kinds_and_providers.py``: a satellite link with two
+#: weather states and a fiber, one request served by provider A or B.
+TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
 def _data(**changes):
@@ -73,7 +77,7 @@ def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
         evaluate_batch(inst, wrong_shape)
 
 
-def test_rl_planners_take_an_x2_instance_that_lists_providers_but_has_no_targets():
+def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets():
     inst = ntn_instance("nsfnet", 6, max_rate=4, seed=2, anycast=0.0)
     assert inst.providers and "providers" not in inst.features
     for name in ("rl-coqbn", "rl-greedy"):

@@ -1,7 +1,9 @@
 """Planners that only the experiment tests use; importing this module registers them.
 
-It is a module (not a fixture) so that Dask worker processes and a sweep run
-as a subprocess can import it too (sweep option ``modules``).
+It is a module (not only a fixture) so that Dask worker processes and a sweep run
+as a subprocess can import it by name too: the sweep option
+``modules = ["tests.experiments.faulty_planners"]``. Tests never import it; they
+ask for the ``faulty_planners`` fixture of ``tests/experiments/conftest.py``.
 
 ``test-fail``
     Always raises ``RuntimeError("deliberate failure")``.

@@ -1,4 +1,4 @@
-"""Extension X1 (fixed charges): files, the evaluator, its twin and its batch kernel."""
+"""Fixed charges (shared infrastructure): files, the evaluator, its twin and its batch kernel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Joint scenarios with link states (X2) and targets (X3) in the SP figures.
+"""Joint scenarios with link states and with provider targets in the SP figures.
 
 A joint scenario draws one key rate per request and one state per link with a
 random key rate; the scenario's instance fixes both. Truth comes from the
@@ -77,7 +77,7 @@ def _links() -> tuple[Link, ...]:
 
 
 @pytest.fixture(scope="module")
-def x2() -> Instance:
+def states_net() -> Instance:
     """Two random links (2 and 3 states), one of them a priced satellite link."""
     return Instance(
         nodes=(1, 2, 3, 4),
@@ -87,13 +87,13 @@ def x2() -> Instance:
             Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4))),
             Request("f2", 1, 4, Demand((0.0, 2.0), (0.5, 0.5))),
         ),
-        name="x2-tiny",
+        name="states-tiny",
     )
 
 
 @pytest.fixture(scope="module")
-def x3() -> Instance:
-    """The X2 network plus a node 5, two anycast requests and providers of capacity 1."""
+def providers_net() -> Instance:
+    """The link-states network plus a node 5, two anycast requests and providers of capacity 1."""
     return Instance(
         nodes=(1, 2, 3, 4, 5),
         links=_links() + (Link(4, 5, 120.0),),
@@ -115,11 +115,11 @@ def x3() -> Instance:
             ),
         ),
         providers=(Provider("A", 1), Provider("B", 1)),
-        name="x3-tiny",
+        name="providers-tiny",
     )
 
 
-def _x2_plan(inst: Instance) -> Plan:
+def _states_plan(inst: Instance) -> Plan:
     """Routes over both random links (f0 and f1 share the satellite link)."""
     return Plan(
         inst.name,
@@ -132,7 +132,7 @@ def _x2_plan(inst: Instance) -> Plan:
     )
 
 
-def _x3_plan(inst: Instance) -> Plan:
+def _providers_plan(inst: Instance) -> Plan:
     return Plan(
         inst.name,
         "hand",
@@ -152,9 +152,9 @@ def _within(freq: float, p: float, n: int, k: float = 5.0) -> bool:
     return abs(freq - p) <= k * math.sqrt(p * (1.0 - p) / n)
 
 
-def test_link_states_drawn_with_their_probabilities(x2):
+def test_link_states_drawn_with_their_probabilities(states_net):
     n = 40_000
-    sc = sample_joint_scenarios(x2, n, seed=5)
+    sc = sample_joint_scenarios(states_net, n, seed=5)
     assert sc.random_links == (0, 1)
     assert sc.link_state.shape == (n, 5) and sc.link_rate.shape == (n, 5)
     for k, (rates, probs) in ((0, L0_STATES), (1, L1_STATES)):
@@ -175,21 +175,21 @@ def test_link_states_drawn_with_their_probabilities(x2):
             freq = float(np.mean((sc.link_state[:, 0] == j0) & (sc.demand[:, 0] == v)))
             assert _within(freq, p0 / 3.0, n)
     # demands are those of the demand-only sampler with the same seed
-    np.testing.assert_array_equal(sc.demand, sample_scenarios(x2, n, seed=5))
+    np.testing.assert_array_equal(sc.demand, sample_scenarios(states_net, n, seed=5))
 
 
-def test_same_seed_same_scenarios(x2):
-    a, b = (sample_joint_scenarios(x2, 500, seed=[3, 1]) for _ in range(2))
-    c = sample_joint_scenarios(x2, 500, seed=[3, 2])
+def test_same_seed_same_scenarios(states_net):
+    a, b = (sample_joint_scenarios(states_net, 500, seed=[3, 1]) for _ in range(2))
+    c = sample_joint_scenarios(states_net, 500, seed=[3, 2])
     for name in ("demand", "link_state", "link_rate"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.link_state, c.link_state)
     with pytest.raises(ValueError):
-        sample_joint_scenarios(x2, 0, seed=1)
+        sample_joint_scenarios(states_net, 0, seed=1)
 
 
-def test_enumeration_is_the_product_distribution(x2):
-    sc = enumerate_scenarios(x2)
+def test_enumeration_is_the_product_distribution(states_net):
+    sc = enumerate_scenarios(states_net)
     assert len(sc) == 3 * 2 * 2 * 2 * 3
     assert math.isclose(float(sc.prob.sum()), 1.0, rel_tol=1e-12)
     # distinct rows, and the probability of one hand-picked scenario
@@ -205,16 +205,16 @@ def test_enumeration_is_the_product_distribution(x2):
     assert hit.size == 1
     assert sc.prob[hit[0]] == pytest.approx((1 / 3) * 0.4 * 0.5 * 0.3 * 0.5, rel=1e-12)
     with pytest.raises(ValueError, match="more than 10"):
-        enumerate_scenarios(x2, max_scenarios=10)
+        enumerate_scenarios(states_net, max_scenarios=10)
 
 
 # --------------------------------------------------------------------------- scenario instances
 
 
-def test_scenario_instance_shares_each_link_state(x2):
-    sc = sample_joint_scenarios(x2, 50, seed=2)
+def test_scenario_instance_shares_each_link_state(states_net):
+    sc = sample_joint_scenarios(states_net, 50, seed=2)
     i = int(np.flatnonzero((sc.link_state[:, 0] == 0) & (sc.link_state[:, 1] == 0))[0])
-    one = scenario_instance(x2, sc.scenario(i))
+    one = scenario_instance(states_net, sc.scenario(i))
     assert one.features == frozenset({"link_prices"})  # no random key rate left
     arcs, sup = arc_table(one), support_table(one)
     for k in (0, 1):
@@ -231,43 +231,45 @@ def test_scenario_instance_shares_each_link_state(x2):
     # every other field of a link survives; fixed links are untouched
     assert one.links[1].kind == "satellite" and one.links[1].unit_costs == SAT
     assert one.links[1].W_qkd == 30
-    assert one.links[2:] == x2.links[2:]
+    assert one.links[2:] == states_net.links[2:]
     # the scenario's cost of a plan is the twin's cost of the scenario instance
-    plan = _x2_plan(x2)
-    costs = scenario_costs(x2, plan, sc)
+    plan = _states_plan(states_net)
+    costs = scenario_costs(states_net, plan, sc)
     for j in (i, 0, 17, 49):
-        twin = reference_evaluate(scenario_instance(x2, sc.scenario(j)), plan)["total"]
+        twin = reference_evaluate(scenario_instance(states_net, sc.scenario(j)), plan)["total"]
         assert costs[j] == pytest.approx(twin, rel=1e-12)
 
 
-def test_demand_rows_refused_when_links_have_states(x2):
+def test_demand_rows_refused_when_links_have_states(states_net):
     with pytest.raises(ValueError, match="link states"):
-        scenario_costs(x2, _x2_plan(x2), sample_scenarios(x2, 5, seed=1))
+        scenario_costs(
+            states_net, _states_plan(states_net), sample_scenarios(states_net, 5, seed=1)
+        )
     with pytest.raises(ValueError, match="one scenario"):
-        scenario_instance(x2, sample_joint_scenarios(x2, 2, seed=1))
+        scenario_instance(states_net, sample_joint_scenarios(states_net, 2, seed=1))
 
 
-def test_targets_and_providers_survive_derived_instances(x3):
-    sc = sample_joint_scenarios(x3, 20, seed=4)
+def test_targets_and_providers_survive_derived_instances(providers_net):
+    sc = sample_joint_scenarios(providers_net, 20, seed=4)
     derived = [
-        scenario_instance(x3, sc.scenario(3)),
-        empirical_instance(x3, sc),
-        mean_value_instance(x3),
-        empirical_instance(x3, enumerate_scenarios(x3)),
+        scenario_instance(providers_net, sc.scenario(3)),
+        empirical_instance(providers_net, sc),
+        mean_value_instance(providers_net),
+        empirical_instance(providers_net, enumerate_scenarios(providers_net)),
     ]
     for inst in derived:
-        assert inst.providers == x3.providers
-        for r, q in zip(x3.requests, inst.requests):
+        assert inst.providers == providers_net.providers
+        for r, q in zip(providers_net.requests, inst.requests):
             assert (q.id, q.source, q.target, q.targets) == (r.id, r.source, r.target, r.targets)
         assert inst.links[1].kind == "satellite" and inst.links[1].unit_costs == SAT
         assert inst.features >= {"providers", "link_prices"}
     # the plan's service costs come along in every scenario, capacities never bind copies
-    plan = _x3_plan(x3)
-    ev = evaluate(x3, plan)
+    plan = _providers_plan(providers_net)
+    ev = evaluate(providers_net, plan)
     assert ev.feasible and ev.components["service"] == pytest.approx(120.0)
-    costs = scenario_costs(x3, plan, sc)
+    costs = scenario_costs(providers_net, plan, sc)
     for j in (0, 3, 19):
-        one = scenario_instance(x3, sc.scenario(j))
+        one = scenario_instance(providers_net, sc.scenario(j))
         assert costs[j] == pytest.approx(reference_evaluate(one, plan)["total"], rel=1e-12)
         assert costs[j] == pytest.approx(evaluate(one, plan).total, rel=1e-12)
 
@@ -275,9 +277,13 @@ def test_targets_and_providers_survive_derived_instances(x3):
 # --------------------------------------------------------------------------- expectation
 
 
-@pytest.mark.parametrize("which", ["x2", "x3"])
-def test_enumeration_equals_the_evaluators_expectation(which, x2, x3):
-    inst, plan = (x2, _x2_plan(x2)) if which == "x2" else (x3, _x3_plan(x3))
+@pytest.mark.parametrize("which", ["states", "providers"])
+def test_enumeration_equals_the_evaluators_expectation(which, states_net, providers_net):
+    inst, plan = (
+        (states_net, _states_plan(states_net))
+        if which == "states"
+        else (providers_net, _providers_plan(providers_net))
+    )
     exact = evaluate(inst, plan).total
     enum = enumerate_scenarios(inst)
     assert scenario_mean(inst, plan, enum) == pytest.approx(exact, rel=1e-12)
@@ -292,17 +298,17 @@ def test_enumeration_equals_the_evaluators_expectation(which, x2, x3):
         assert probs == pytest.approx(inst.links[k].key_rate_states(1.0)[1], rel=1e-12)
 
 
-def test_large_sample_within_standard_errors(x2):
-    plan = _x2_plan(x2)
-    exact = evaluate(x2, plan).total
+def test_large_sample_within_standard_errors(states_net):
+    plan = _states_plan(states_net)
+    exact = evaluate(states_net, plan).total
     n = 20_000
-    est = out_of_sample(x2, plan, n_scenarios=n, seed=9)
+    est = out_of_sample(states_net, plan, n_scenarios=n, seed=9)
     assert est.n == n
     assert abs(est.mean - exact) <= 4.0 * est.std / math.sqrt(n)
-    assert out_of_sample(x2, plan, n_scenarios=n, seed=9) == est  # same seed, same estimate
+    assert out_of_sample(states_net, plan, n_scenarios=n, seed=9) == est  # same seed, same estimate
 
 
-def test_separability_holds_when_each_pair_factorises(x2):
+def test_separability_holds_when_each_pair_factorises(states_net):
     """Average over scenarios = evaluator on the empirical marginals, for a crossed sample.
 
     A crossed sample (every demand row with every link-state row) has an empirical
@@ -310,23 +316,23 @@ def test_separability_holds_when_each_pair_factorises(x2):
     of docs/model.md, property 2 holds exactly; a plain joint sample only
     approximately.
     """
-    plan = _x2_plan(x2)
-    a = sample_joint_scenarios(x2, 40, seed=1)
-    b = sample_joint_scenarios(x2, 30, seed=2)
+    plan = _states_plan(states_net)
+    a = sample_joint_scenarios(states_net, 40, seed=1)
+    b = sample_joint_scenarios(states_net, 30, seed=2)
     crossed = JointScenarios(
         np.repeat(a.demand, 30, axis=0),
         np.tile(b.link_state, (40, 1)),
         np.tile(b.link_rate, (40, 1)),
         a.random_links,
     )
-    costs = scenario_costs(x2, plan, crossed)
+    costs = scenario_costs(states_net, plan, crossed)
     assert costs.mean() == pytest.approx(
-        evaluate(empirical_instance(x2, crossed), plan).total, rel=1e-12
+        evaluate(empirical_instance(states_net, crossed), plan).total, rel=1e-12
     )
     # a plain joint sample: close, within its sampling error, but not the same number
-    plain = sample_joint_scenarios(x2, 60, seed=3)
-    pc = scenario_costs(x2, plan, plain)
-    marg = evaluate(empirical_instance(x2, plain), plan).total
+    plain = sample_joint_scenarios(states_net, 60, seed=3)
+    pc = scenario_costs(states_net, plan, plain)
+    marg = evaluate(empirical_instance(states_net, plain), plan).total
     assert abs(pc.mean() - marg) > 1e-6 * marg
     assert abs(pc.mean() - marg) <= 4.0 * pc.std(ddof=1) / math.sqrt(60)
 
@@ -334,14 +340,14 @@ def test_separability_holds_when_each_pair_factorises(x2):
 # --------------------------------------------------------------------------- EV
 
 
-def test_ev_instance_fixes_demands_and_link_rates_at_their_means(x2):
-    ev = mean_value_instance(x2)
-    for r, q in zip(x2.requests, ev.requests):
+def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
+    ev = mean_value_instance(states_net)
+    for r, q in zip(states_net.requests, ev.requests):
         assert q.demand == Demand.point(r.demand.mean)
     assert ev.links[0].key_rate_kbps == pytest.approx(0.5 * 0.3 + 1.0 * 0.7)
     assert ev.links[1].key_rate_kbps == pytest.approx(0.1 * 0.2 + 0.4 * 0.3 + 1.0 * 0.5)
     assert ev.links[1].unit_costs == SAT and ev.links[1].kind == "satellite"
-    assert ev.links[2:] == x2.links[2:]
+    assert ev.links[2:] == states_net.links[2:]
     assert "link_states" not in ev.features
     # the mean rate, not the mean link count: f0 (E[kappa] = 1) on L1 needs
     # ceil(1 / 0.64) = 2 links in the EV instance, while in truth
@@ -349,7 +355,7 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(x2):
     sup = support_table(ev)
     counts, _ = sup.link_counts(int(sup.arc_class[2]), 0)
     assert counts.tolist() == [2]
-    true = support_table(x2)
+    true = support_table(states_net)
     assert true.mean_links[int(true.arc_class[2]), 0] == pytest.approx(3.3)
 
 
@@ -357,19 +363,19 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(x2):
 
 
 @pytest.fixture(scope="module")
-def x2_small(x2) -> Instance:
-    """Two requests on the X2 network: 2 * 2 * 2 * 3 = 24 joint scenarios."""
-    return x2.with_requests(
+def states_net_small(states_net) -> Instance:
+    """Two requests on the link-states network: 2 * 2 * 2 * 3 = 24 joint scenarios."""
+    return states_net.with_requests(
         [
             Request("f0", 1, 3, Demand((1.0, 2.0), (0.5, 0.5))),
             Request("f1", 2, 4, Demand((1.0, 3.0), (0.6, 0.4))),
         ],
-        "x2-small",
+        "states-small",
     )
 
 
-def test_ws_le_rp_and_evpi_nonnegative(x2_small):
-    inst = x2_small
+def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
+    inst = states_net_small
     fig = sp_figures(inst, n_scenarios=6, seed=3, oos_scenarios=300)
     assert fig.rp_status == "optimal" and fig.ws_all_optimal
     rp_plan = fig.details["rp_plan"]
@@ -395,7 +401,7 @@ def test_ws_le_rp_and_evpi_nonnegative(x2_small):
     assert again.ws == fig.ws and again.rp_out_of_sample == fig.rp_out_of_sample
 
 
-def test_sp_figures_refuses_what_the_solver_does_not_handle(x3, monkeypatch):
+def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monkeypatch):
     monkeypatch.setattr(
         ExactPlanner,
         "supports",
@@ -403,7 +409,7 @@ def test_sp_figures_refuses_what_the_solver_does_not_handle(x3, monkeypatch):
         raising=False,
     )
     with pytest.raises(InputError, match="provider targets"):
-        sp_figures(x3, n_scenarios=2, oos_scenarios=0)
+        sp_figures(providers_net, n_scenarios=2, oos_scenarios=0)
 
 
 def _cli(*args: object) -> subprocess.CompletedProcess:
@@ -416,9 +422,9 @@ def _cli(*args: object) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
-    path = tmp_path / "x2.json"
-    write_instance(x2_small, path)
+def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net, tmp_path):
+    path = tmp_path / "states.json"
+    write_instance(states_net_small, path)
     res = _cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
     assert res.returncode == 0, res.stderr
     for key in ("RP ", "EEV", "VSS", "WS ", "EVPI", "RP out of sample"):
@@ -445,9 +451,9 @@ def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
     assert runs[0]["ws"]["n"] == 3 and runs[0]["evpi"] == pytest.approx(
         runs[0]["rp"] - runs[0]["ws"]["mean"]
     )
-    # X3: figures when the exact solver handles targets, else one line and exit status 2
-    p3 = tmp_path / "x3.json"
-    write_instance(x3, p3)
+    # providers: figures when the exact solver handles targets, else one line and exit status 2
+    p3 = tmp_path / "providers.json"
+    write_instance(providers_net, p3)
     res = _cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
     if "providers" in planner_supports(ExactPlanner):
         assert res.returncode == 0, res.stderr
@@ -457,13 +463,13 @@ def test_cli_spfigures_on_x2_instance(x2_small, x3, tmp_path):
         assert len(res.stderr.strip().splitlines()) == 1 and "provider" in res.stderr
 
 
-def test_replace_keeps_x3_fields_in_scenario_start(x3):
+def test_replace_keeps_provider_targets_in_scenario_start(providers_net):
     """The WS warm start keeps each anycast request's chosen target (no solver needed)."""
     from qkdbench.exact.sp_figures import scenario_start
 
-    plan = _x3_plan(x3)
-    sc = sample_joint_scenarios(x3, 3, seed=1)
-    one = scenario_instance(x3, sc.scenario(0))
+    plan = _providers_plan(providers_net)
+    sc = sample_joint_scenarios(providers_net, 3, seed=1)
+    one = scenario_instance(providers_net, sc.scenario(0))
     start = scenario_start(one, plan)
     assert isinstance(start, Plan)
     assert [r.provider for r in start.routes] == [None, "A", "B"]
@@ -488,7 +494,7 @@ def test_scenario_costs_match_each_scenario_instance_on_a_larger_network():
         else ln
         for k, ln in enumerate(base.links)
     )
-    inst = replace(base, links=links, costs=CostTable(site=50.0), name="x2-nsfnet")
+    inst = replace(base, links=links, costs=CostTable(site=50.0), name="states-nsfnet")
     plan = get_planner("coqbn").plan(inst)
     sc = sample_joint_scenarios(inst, 25, seed=8)
     costs = scenario_costs(inst, plan, sc)

@@ -1,6 +1,6 @@
 """Quality against the exact optimum and against brute force.
 
-CI runs a subset of the issue's table (USNET, K = 10: 30 requests with seeds
+CI runs a subset of the quality table (USNET, K = 10: 30 requests with seeds
 1-3 and 60 requests with seed 1); ``benchmarks/bench_planners.py`` has all
 six instances. Brute force checks the greedy on tiny instances where every
 route combination and reservation split can be enumerated.

@@ -1,4 +1,4 @@
-"""Extensions X2 (link kinds, prices, random key rates) and X3 (targets, providers) in the
+"""Link kinds (prices, random key rates) and providers (targets, capacities) in the
 exact solver (both forms) and the Lagrangian bound, against a brute force on tiny instances.
 
 The brute force enumerates every plan: for every request every target, every simple
@@ -154,7 +154,7 @@ def _brute_force(inst: Instance) -> tuple[float, Plan]:
 _SAT = UnitCosts((400.0, 400.0, 1600.0), (900.0, 900.0, 3000.0))
 
 
-def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
+def _tiny(seed: int, kinds: bool, anycast: bool) -> Instance:
     """Three or four nodes, two or three requests, capacities that often bind."""
     rng = np.random.default_rng(seed)
     n = 3 + seed % 2
@@ -164,14 +164,14 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
     for k, (u, v) in enumerate(pairs):
         e = float(rng.choice([60.0, 150.0, 200.0, 330.0]))
         kw: dict = {}
-        if x2 and k == len(pairs) - 1:  # a satellite link with two weather states
+        if kinds and k == len(pairs) - 1:  # a satellite link with two weather states
             clear = float(rng.choice([1.0, 2.0]))
             kw = {
                 "kind": "satellite",
                 "unit_costs": _SAT,
                 "key_rate_kbps": Demand((clear, 0.5), (0.7, 0.3)),
             }
-        elif x2 and k == 0:  # a priced fiber link
+        elif kinds and k == 0:  # a priced fiber link
             kw = {"unit_costs": UnitCosts((300.0, 300.0, 1200.0), (700.0, 700.0, 2500.0))}
         links.append(Link(u, v, e, **kw))
     n_req = 2 + int(rng.integers(0, 2)) if n == 3 else 2
@@ -180,7 +180,7 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
         src = int(rng.choice(nodes))
         others = [x for x in nodes if x != src]
         demand = Demand((0.0, 1.0), (0.4, 0.6)) if f % 2 else Demand((0.5, 1.0), (0.5, 0.5))
-        if x3 and (f == 0 or rng.random() < 0.5):
+        if anycast and (f == 0 or rng.random() < 0.5):
             picks = rng.choice(others, size=2, replace=False)
             provs = ["A", "B"] if rng.random() < 0.7 else ["A", "A"]
             targets = tuple(
@@ -191,7 +191,7 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
         else:
             reqs.append(Request(f"f{f}", src, int(rng.choice(others)), demand))
     providers = ()
-    if x3:
+    if anycast:
         cap_a = 1 if rng.random() < 0.7 else None
         providers = (Provider("A", cap_a), Provider("B", None))
     params = Params(W_qkd=int(rng.choice([3, 3, 4])), W_kml=int(rng.choice([1, 1, 2])))
@@ -202,10 +202,10 @@ def _tiny(seed: int, x2: bool, x3: bool) -> Instance:
             tuple(reqs),
             params,
             providers=providers,
-            name=f"tiny-{seed}-{int(x2)}{int(x3)}",
+            name=f"tiny-{seed}-{int(kinds)}{int(anycast)}",
         )
     except Exception:  # e.g. provider capacities cannot serve every request: next seed
-        return _tiny(seed + 1000, x2, x3)
+        return _tiny(seed + 1000, kinds, anycast)
 
 
 def _check_plan(inst: Instance, plan: Plan, objective: float) -> None:
@@ -232,10 +232,10 @@ CASES = (
 )
 
 
-@pytest.mark.parametrize("seed,x2,x3", CASES)
-def test_exact_forms_equal_brute_force(seed, x2, x3):
-    inst = _tiny(seed, x2, x3)
-    assert ("link_states" in inst.features) == x2 and ("providers" in inst.features) == x3
+@pytest.mark.parametrize("seed,kinds,anycast", CASES)
+def test_exact_forms_equal_brute_force(seed, kinds, anycast):
+    inst = _tiny(seed, kinds, anycast)
+    assert ("link_states" in inst.features) == kinds and ("providers" in inst.features) == anycast
     truth, _ = _brute_force(inst)
     for form in ("compact", "extensive"):
         res = solve_sp(inst, form, gap_rel=0.0)
@@ -472,7 +472,7 @@ def test_pruned_and_unpruned_models_agree_on_a_larger_instance_with_targets():
 
 
 def test_fixed_charges_with_targets_equal_a_full_enumeration():
-    """X1 with X3: only the chosen target's node is paid; every plan scored whole by the twin."""
+    """Fixed charges with providers: only the chosen target's node is paid; the twin scores all."""
     links = (
         Link(1, 2, 100.0, fixed_cost=3000.0),
         Link(2, 3, 100.0),

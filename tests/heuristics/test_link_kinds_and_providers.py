@@ -1,8 +1,8 @@
-"""The heuristic planners on extensions X2 (link prices, random key rates) and X3 (providers).
+"""The heuristic planners on link kinds (link prices, random key rates) and on providers.
 
 Costs are checked against the evaluator and its plain-Python twin; provider
 capacities are counted here, independently of the evaluator; the GA's optimum
-on a tiny X3 instance is checked against a brute force over every target and
+on a tiny instance with providers is checked against a brute force over every target and
 simple path with newsvendor reservations (the optimum when reservation
 capacity is loose: docs/model.md, property 3).
 """
@@ -36,7 +36,7 @@ from qkdbench.model import (
 )
 from qkdbench.planning import candidate_paths, standalone_arc_costs
 from qkdbench.planning.providers import assign_providers
-from qkdbench.testing import x23_instance
+from qkdbench.testing import link_kinds_and_providers_instance
 from qkdbench.utils.registry import BUILTIN_MODULES, check_supports, planner_supports
 
 SEEDS = (0, 1, 2)
@@ -77,8 +77,8 @@ def _within_capacity(inst: Instance, plan: Plan) -> bool:
 
 @pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_heuristics_plan_x23_instances_feasibly(name, seed):
-    inst = x23_instance("nsfnet", 6, 4, seed=seed)
+def test_heuristics_plan_link_kinds_and_providers_instances_feasibly(name, seed):
+    inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed)
     assert inst.features == {"link_prices", "link_states", "providers"}
     plan = _planner(name).plan(inst, seed=seed)
     ev = evaluate(inst, plan)
@@ -95,8 +95,8 @@ def test_capacity_binds_in_the_random_instances():
     """Without the capacity, some planner would put more requests on A (so the check bites)."""
     over = 0
     for seed in range(6):
-        loose = x23_instance("nsfnet", 6, 4, seed=seed, capacity=False)
-        tight = x23_instance("nsfnet", 6, 4, seed=seed)
+        loose = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed, capacity=False)
+        tight = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed)
         for name in ("coqbn", "saa-greedy"):
             if _served(loose, get_planner(name).plan(loose))["A"] > tight.provider_capacity["A"]:
                 over += 1
@@ -106,8 +106,8 @@ def test_capacity_binds_in_the_random_instances():
 
 @pytest.mark.parametrize("name", ["rl-coqbn", "rl-greedy"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_rl_planners_price_x2_exactly_and_refuse_x3(name, seed):
-    inst = x23_instance("nsfnet", 6, 4, seed=seed, providers=False)
+def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name, seed):
+    inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed, providers=False)
     assert inst.features == {"link_prices", "link_states"}
     plan = get_planner(name).plan(inst, seed=0)
     ev = evaluate(inst, plan)
@@ -116,13 +116,13 @@ def test_rl_planners_price_x2_exactly_and_refuse_x3(name, seed):
     if name == "rl-coqbn":  # the environment reproduces CO-QBN, mean link rate included
         assert plan.routes == CoQBN().plan(inst).routes
     with pytest.raises(InputError, match="provider targets"):
-        get_planner(name).plan(x23_instance("nsfnet", 6, 4, seed=seed))
+        get_planner(name).plan(link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed))
 
 
 def test_rl_episode_cost_is_the_evaluators_on_random_key_rates():
     from qkdbench.rl.env import PlanningEnv
 
-    inst = x23_instance("cost239", 5, 4, seed=3, providers=False)
+    inst = link_kinds_and_providers_instance("cost239", 5, 4, seed=3, providers=False)
     env = PlanningEnv(inst)
     _, info = env.reset(seed=0)
     total, done, rng = 0.0, False, np.random.default_rng(0)
@@ -140,7 +140,7 @@ def _builtin_names() -> list[str]:
 @pytest.mark.parametrize("name", _builtin_names())
 def test_every_builtin_planner_handles_or_refuses_providers(name):
     assert BUILTIN_MODULES  # the registry's built-ins are what is listed
-    inst = x23_instance("nsfnet", 4, 3, seed=4, states=False, prices=False)
+    inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=4, states=False, prices=False)
     planner = get_planner(name)
     if "providers" not in planner_supports(planner):
         with pytest.raises(InputError, match="provider targets"):
@@ -153,7 +153,7 @@ def test_every_builtin_planner_handles_or_refuses_providers(name):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_greedy_and_ga_never_worse_than_coqbn(seed):
-    inst = x23_instance("cost239", 6, 4, seed=seed)
+    inst = link_kinds_and_providers_instance("cost239", 6, 4, seed=seed)
     co = evaluate(inst, CoQBN().plan(inst)).total
     greedy = evaluate(inst, SAAGreedy().plan(inst)).total
     ga = evaluate(inst, GeneticPlanner(generations=10, population=12).plan(inst, seed=0)).total
@@ -168,7 +168,7 @@ def test_greedy_and_ga_never_worse_than_coqbn(seed):
     ids=["saa-greedy-sampled", "ga"],
 )
 def test_same_seed_same_plan(planner):
-    inst = x23_instance("nsfnet", 6, 4, seed=5)
+    inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=5)
     a = planner.plan(inst, seed=3)
     b = planner.plan(inst, seed=3)
     assert a.routes == b.routes
@@ -309,7 +309,7 @@ def test_greedy_ejection_move_swaps_providers():
 
 
 def test_candidates_cover_every_target_cheapest_first_with_service():
-    inst = x23_instance("nsfnet", 4, 3, seed=2)
+    inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=2)
     w = standalone_arc_costs(inst)
     cands = candidate_paths(inst, k=3, weights=w)
     for f, req in enumerate(inst.requests):
@@ -325,7 +325,7 @@ def test_candidates_cover_every_target_cheapest_first_with_service():
 
 
 def test_sampled_instance_keeps_targets():
-    inst = x23_instance("nsfnet", 4, 3, seed=1)
+    inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=1)
     samp = sampled_instance(inst, 10, seed=2)
     assert [r.targets for r in samp.requests] == [r.targets for r in inst.requests]
     assert samp.providers == inst.providers
@@ -359,7 +359,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
 
 
 def test_ga_repair_moves_requests_off_a_full_provider():
-    inst = x23_instance("nsfnet", 6, 4, seed=0)
+    inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=0)
     state, _ = SAAGreedy(improve=False).build(inst)
     dec = GenomeDecoder(inst, state, 3)
     F = inst.n_requests
@@ -382,7 +382,7 @@ def test_ga_repair_moves_requests_off_a_full_provider():
 # --------------------------------------------------------------------------- brute force
 
 
-def _tiny_x3() -> Instance:
+def _tiny_providers() -> Instance:
     links = (
         Link(1, 2, 100.0),
         Link(2, 3, 150.0),
@@ -408,7 +408,11 @@ def _tiny_x3() -> Instance:
         Request("c", 4, 1, Demand.uniform(3)),
     )
     return Instance(
-        (1, 2, 3, 4), links, reqs, providers=(Provider("A", 1), Provider("B")), name="tiny-x3"
+        (1, 2, 3, 4),
+        links,
+        reqs,
+        providers=(Provider("A", 1), Provider("B")),
+        name="tiny-providers",
     )
 
 
@@ -441,8 +445,8 @@ def _brute_force(inst: Instance) -> float:
     return float(best)
 
 
-def test_ga_finds_the_brute_force_optimum_on_a_tiny_x3_instance():
-    inst = _tiny_x3()
+def test_ga_finds_the_brute_force_optimum_on_a_tiny_providers_instance():
+    inst = _tiny_providers()
     assert inst.features == {"link_prices", "link_states", "providers"}
     best = _brute_force(inst)
     # the capacity binds: without it, both a and b would choose provider A

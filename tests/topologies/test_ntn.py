@@ -490,7 +490,7 @@ def test_library_cli_list_and_show_ntn(tmp_path):
     assert instance_hash(read_instance(out)) == rows[3]["hash"]
 
 
-# --------------------------------------------------------------------------- fixed charges (X1)
+# --------------------------------------------------------------------------- fixed charges
 
 
 def chain() -> Instance:

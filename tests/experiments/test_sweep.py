@@ -1,7 +1,7 @@
 """Sweeps: spec reading, the results store, kill-and-resume, LocalCluster = in-process, errors.
 
 Tiny instances (NSFNET, 3-4 requests, K <= 3) and the fast planners only.
-The planners ``test-fail`` and ``test-block`` come from ``tests/_planners_for_tests.py``,
+The planners ``test-fail`` and ``test-block`` come from ``tests/experiments/faulty_planners.py``,
 an importable module named in the spec's ``options.modules`` so that Dask worker
 processes and a sweep run as a subprocess register them too.
 """
@@ -30,7 +30,7 @@ from qkdbench.experiments.sweep import (
 )
 from qkdbench.experiments.sweep_spec import read_spec, spec_from_dict
 
-TESTS = Path(__file__).parent
+ROOT = Path(__file__).resolve().parents[2]
 COSTS = [
     "instance_hash",
     "topology",
@@ -49,19 +49,8 @@ COSTS = [
 ]
 
 
-@pytest.fixture
-def test_planners():
-    """Register ``test-fail`` and ``test-block`` for one test, then remove them."""
-    sys.path.insert(0, str(TESTS))
-    import _planners_for_tests as mod
-
-    mod.register()
-    yield mod
-    mod.unregister()
-
-
 def spec_text(planners, seeds=(1, 2), requests=(3, 4), modules=True) -> str:
-    mods = 'modules = ["_planners_for_tests"]' if modules else ""
+    mods = 'modules = ["tests.experiments.faulty_planners"]' if modules else ""
     return f"""
 [grid]
 topology = ["nsfnet"]
@@ -232,7 +221,7 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
     results = out / "results.csv"
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     cmd = [
         sys.executable,
@@ -286,7 +275,7 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
 
 
 @pytest.mark.slow
-def test_local_cluster_and_in_process_give_identical_rows(tmp_path, test_planners):
+def test_local_cluster_and_in_process_give_identical_rows(tmp_path, faulty_planners):
     """Same seeds, same rows; the failing planner is an error row in both and the sweep ends."""
     spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact", "test-fail"])))
     local = run_sweep(spec, tmp_path / "local", scheduler="local", n_workers=2)
@@ -308,7 +297,7 @@ def test_local_cluster_and_in_process_give_identical_rows(tmp_path, test_planner
     assert (ok[ok["planner"] == "exact"]["gap_pct"] == 0).all()
 
 
-def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path, test_planners):
+def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path, faulty_planners):
     spec = read_spec(write_spec(tmp_path, spec_text(["test-fail", "coqbn"], seeds=(1,))))
     df = run_sweep(spec, tmp_path / "out", scheduler="none")
     assert list(df["planner"]) == ["test-fail", "coqbn", "test-fail", "coqbn"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # runs the CLI with sb3-contrib made unimportable, as on an install without the rl extra
 NO_EXTRA = (

@@ -43,7 +43,7 @@ from qkdbench.library.solutions import (
 from qkdbench.model import Plan, Route
 from qkdbench.utils.registry import get_planner
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
 
 

@@ -1,4 +1,4 @@
-"""Extensions X2 (link kinds, random key rates) and X3 (providers): files and the evaluator.
+"""Link kinds, random key rates and providers: files and the evaluator.
 
 The evaluator is checked against hand-computed costs, its plain-Python twin
 (which enumerates demand x link state directly) and its batch kernel; bad input
@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -50,34 +51,8 @@ SAT = UnitCosts((10.0, 10.0, 40.0), (5.0, 5.0, 20.0))
 
 #: Three nodes: 1-2 a satellite link with two weather states, 1-3 a 100 km fiber.
 #: One request from 1 with demand 0 or 1 kbps, served by provider A at node 2 or B at 3.
-TRIANGLE = {
-    "format": "qkdbench-instance/2",
-    "name": "triangle",
-    "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
-    "links": [
-        {
-            "u": 1,
-            "v": 2,
-            "length_km": 500,
-            "kind": "satellite",
-            "unit_costs": {"qkd": {"r": 10, "e": 10, "o": 40}, "km": {"r": 5, "e": 5, "o": 20}},
-            "key_rate_kbps": {"values": [2.0, 0.5], "probs": [0.75, 0.25]},
-        },
-        {"u": 1, "v": 3, "length_km": 100},
-    ],
-    "requests": [
-        {
-            "id": "f0",
-            "source": 1,
-            "targets": [
-                {"node": 2, "provider": "A", "service_cost": 100},
-                {"node": 3, "provider": "B", "service_cost": 50},
-            ],
-            "demand": {"values": [0, 1], "probs": [0.5, 0.5]},
-        }
-    ],
-    "providers": [{"id": "A", "capacity": 1}, {"id": "B"}],
-}
+#: An instance file, shared with the edge cases of the same features.
+TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
 def _triangle() -> Instance:
@@ -208,7 +183,7 @@ def test_planner_without_provider_support_is_refused():
 
 
 @st.composite
-def x23_cases(draw, n_plans=3):
+def kinds_and_providers_cases(draw, n_plans=3):
     n = draw(st.integers(3, 6))
     topo = waxman_topology(n, seed=draw(st.integers(0, 10_000)), side_km=600.0)
     links = []
@@ -269,7 +244,7 @@ def x23_cases(draw, n_plans=3):
             tuple(links),
             tuple(reqs),
             Params(W_qkd=9, W_kml=3),
-            name="x23",
+            name="kinds-providers",
             providers=caps,
         )
     except InputError:  # capacities that cannot serve every request
@@ -289,8 +264,8 @@ def x23_cases(draw, n_plans=3):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(x23_cases())
-def test_twin_single_and_batch_agree_on_x2_x3(case):
+@given(kinds_and_providers_cases())
+def test_twin_single_and_batch_agree_on_link_kinds_and_providers(case):
     inst, plans = case
     batch = evaluate_batch(inst, plans)
     for b, plan in enumerate(plans):
@@ -490,7 +465,7 @@ BAD += [
 
 
 @pytest.mark.parametrize("label, data, message", BAD, ids=[b[0] for b in BAD])
-def test_bad_x2_x3_input_in_python_names_the_place(label, data, message):
+def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, message):
     with pytest.raises(InputError) as err:
         instance_from_dict(data)
     assert message in str(err.value)
@@ -502,7 +477,9 @@ def test_bad_x2_x3_input_in_python_names_the_place(label, data, message):
     [BAD[i] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
     ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
 )
-def test_bad_x2_x3_input_on_the_command_line_is_one_line_exit_2(tmp_path, label, data, message):
+def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
+    tmp_path, label, data, message
+):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     out = _run("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")

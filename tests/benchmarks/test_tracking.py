@@ -16,12 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
-sys.path.insert(0, str(BENCH))
-
-import baseline_ratios as br  # noqa: E402
-import tracking_stats as ts  # noqa: E402
 
 
 def _noisy(rng, centre, n, sigma):
@@ -32,7 +28,7 @@ def _noisy(rng, centre, n, sigma):
 # --- statistics ---------------------------------------------------------------------
 
 
-def test_mann_whitney_exact_values():
+def test_mann_whitney_exact_values(ts):
     # complete separation, 4 against 4: one arrangement of C(8, 4) = 70
     assert ts.mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(1 / 70)
     assert ts.mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8], "less") == pytest.approx(1.0)
@@ -40,7 +36,7 @@ def test_mann_whitney_exact_values():
     assert ts.mann_whitney_p([1, 2, 3, 5], [4, 6, 7, 8]) == pytest.approx(2 / 70)
 
 
-def test_ratio_and_bootstrap_interval():
+def test_ratio_and_bootstrap_interval(ts):
     rng = np.random.default_rng(1)
     base = _noisy(rng, 1.0, 8, 0.02)
     head = _noisy(rng, 1.5, 8, 0.02)
@@ -55,18 +51,18 @@ def test_ratio_and_bootstrap_interval():
 
 
 @pytest.mark.parametrize("bad", [[], [1.0, 0.0], [1.0, -2.0], [1.0, float("nan")]])
-def test_bad_samples_are_refused(bad):
+def test_bad_samples_are_refused(bad, ts):
     with pytest.raises(ValueError, match="head"):
         ts.compare_timings("b", [1.0, 1.0], bad)
 
 
 @pytest.mark.parametrize("kw", [{"threshold": 1.0}, {"alpha": 0.0}, {"level": 1.0}])
-def test_bad_settings_are_refused(kw):
+def test_bad_settings_are_refused(kw, ts):
     with pytest.raises(ValueError):
         ts.compare_timings("b", [1.0, 1.1, 1.2, 1.0], [1.0, 1.1, 1.2, 1.0], **kw)
 
 
-def test_doubled_work_is_a_regression_with_its_ratio():
+def test_doubled_work_is_a_regression_with_its_ratio(ts):
     rng = np.random.default_rng(2)
     v = ts.compare_timings("k", _noisy(rng, 1e-3, 5, 0.05), _noisy(rng, 2e-3, 5, 0.05))
     assert v.verdict == "regression"
@@ -75,13 +71,13 @@ def test_doubled_work_is_a_regression_with_its_ratio():
     assert 1.7 < v.ratio < 2.3
 
 
-def test_improvement_is_not_a_regression():
+def test_improvement_is_not_a_regression(ts):
     rng = np.random.default_rng(3)
     v = ts.compare_timings("k", _noisy(rng, 2.0, 5, 0.05), _noisy(rng, 1.0, 5, 0.05))
     assert v.verdict == "improvement" and v.ratio < 0.6
 
 
-def test_significant_but_below_threshold_is_not_flagged():
+def test_significant_but_below_threshold_is_not_flagged(ts):
     rng = np.random.default_rng(4)
     base, head = _noisy(rng, 1.0, 6, 0.005), _noisy(rng, 1.05, 6, 0.005)
     v = ts.compare_timings("k", base, head)
@@ -90,7 +86,7 @@ def test_significant_but_below_threshold_is_not_flagged():
     assert ts.compare_timings("k", base, head, threshold=1.04).verdict == "regression"
 
 
-def test_outlier_run_alone_is_not_a_regression():
+def test_outlier_run_alone_is_not_a_regression(ts):
     # one head run hit by load (3x), the others as base: the median ignores it
     base = [1.00, 1.01, 0.99, 1.00, 1.02]
     head = [1.00, 3.00, 1.01, 0.99, 1.00]
@@ -98,12 +94,12 @@ def test_outlier_run_alone_is_not_a_regression():
     assert v.verdict == "same" and v.ratio == pytest.approx(1.0)
 
 
-def test_two_runs_each_cannot_be_significant():
+def test_two_runs_each_cannot_be_significant(ts):
     v = ts.compare_timings("k", [1.0, 1.0], [5.0, 5.0])
     assert v.verdict == "too few runs"  # min one-sided p = 1 / C(4, 2) = 1/6
 
 
-def test_false_alarm_rate_on_identical_distributions():
+def test_false_alarm_rate_on_identical_distributions(ts):
     """Same distribution on both sides, 10% noise: the threshold alone would fire
     often; threshold + CI + rank test stays under alpha."""
     rng = np.random.default_rng(5)
@@ -118,7 +114,7 @@ def test_false_alarm_rate_on_identical_distributions():
     assert threshold_only > 3 * max(flagged, 1)
 
 
-def test_power_against_a_20_percent_slowdown():
+def test_power_against_a_20_percent_slowdown(ts):
     rng = np.random.default_rng(6)
     hits = sum(
         ts.compare_timings(
@@ -133,7 +129,7 @@ def test_power_against_a_20_percent_slowdown():
 # --- quality ------------------------------------------------------------------------
 
 
-def test_quality_fields_leave_out_timings():
+def test_quality_fields_leave_out_timings(ts):
     info = {
         "instance": "usnet-r30-k10-s1",
         "cost": 62449118.18181818,
@@ -158,7 +154,7 @@ def test_quality_fields_leave_out_timings():
     }
 
 
-def test_a_last_bit_cost_change_is_a_behaviour_change():
+def test_a_last_bit_cost_change_is_a_behaviour_change(ts):
     base = [{"cost": 62449118.18181818, "seconds": 0.1}] * 3
     head = [{"cost": 62449118.18181819, "seconds": 0.5}] * 3
     changes, unstable = ts.compare_quality("q", base, head)
@@ -169,7 +165,7 @@ def test_a_last_bit_cost_change_is_a_behaviour_change():
     assert ts.compare_quality("q", base, [{"cost": 62449118.18181818, "seconds": 9}]) == ([], [])
 
 
-def test_quality_field_appearing_or_varying_is_reported():
+def test_quality_field_appearing_or_varying_is_reported(ts):
     changes, unstable = ts.compare_quality(
         "q", [{"cost": 1.0}, {"cost": 2.0}], [{"cost": 1.0, "status": "optimal"}] * 2
     )
@@ -206,7 +202,7 @@ QUALITY = {"test_quality[coqbn]": {"cost": 64030863.63636364, "gap_pct": 2.53, "
 CENTRES = {"test_kernel": 1e-3, "test_twin": 16e-3, "test_quality[coqbn]": 3e-3}
 
 
-def test_compare_runs_unchanged_slowed_and_changed_cost():
+def test_compare_runs_unchanged_slowed_and_changed_cost(ts):
     rng = np.random.default_rng(7)
     base = _runs(rng, CENTRES, extra=QUALITY)
     same = ts.compare_runs(base, _runs(rng, CENTRES, extra=QUALITY))
@@ -232,7 +228,7 @@ def test_compare_runs_unchanged_slowed_and_changed_cost():
     assert "BEHAVIOUR CHANGED" in ts.format_report(behaviour)
 
 
-def test_benchmarks_in_one_revision_only_are_listed_not_compared():
+def test_benchmarks_in_one_revision_only_are_listed_not_compared(ts):
     rng = np.random.default_rng(8)
     cmp = ts.compare_runs(_runs(rng, {"a": 1.0, "gone": 1.0}), _runs(rng, {"a": 1.0, "new": 1.0}))
     assert [t.name for t in cmp.timings] == ["benchmarks/bench_x.py::a"]
@@ -240,7 +236,7 @@ def test_benchmarks_in_one_revision_only_are_listed_not_compared():
     assert cmp.only_head == ("benchmarks/bench_x.py::new",)
 
 
-def test_malformed_results_are_refused():
+def test_malformed_results_are_refused(ts):
     with pytest.raises(ValueError, match="run 0"):
         ts.collect_runs([{"benchmarks": [{"fullname": "a", "stats": {}}]}])
     with pytest.raises(ValueError, match="not a pytest-benchmark"):
@@ -338,7 +334,7 @@ def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
     assert "Traceback" not in out.stderr
 
 
-def test_stored_ratios_check(tmp_path):
+def test_stored_ratios_check(tmp_path, br):
     cal = br.CALIBRATION
     run = {
         "benchmarks": [
@@ -400,14 +396,14 @@ def test_stored_ratios_check(tmp_path):
     assert out.returncode == 2 and "lacks the calibration" in out.stderr
 
 
-def test_committed_ratios_are_well_formed():
+def test_committed_ratios_are_well_formed(br):
     data = json.loads((BENCH / "baseline_ratios.json").read_text())
     assert data["calibration"] == br.CALIBRATION
     assert set(data["ratios"]) == set(br.DEFAULT_BENCHMARKS)
     assert all(v > 0 for v in data["ratios"].values()) and data["tolerance"] > 1
 
 
-def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path):
+def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path, ts):
     """One real pytest-benchmark run (the calibration, a fraction of a second): its JSON
     goes through the same comparison; the head copies with doubled medians are flagged,
     the unchanged copies are not, the recorded work counter is compared exactly."""

@@ -1,4 +1,4 @@
-"""Extension X1 in both exact forms: brute force on tiny instances; forms and evaluator agree."""
+"""Fixed charges in both exact forms: brute force on tiny instances; forms and evaluator agree."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Planners on fixed-charge instances (X1): the greedy and the GA see shared links."""
+"""Planners on fixed-charge instances: the greedy and the GA see shared links."""
 
 from __future__ import annotations
 
