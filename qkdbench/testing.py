@@ -138,8 +138,9 @@ def check_instances() -> list[Instance]:
     ]
 
 
-#: The extensions' draws of :func:`link_kinds_and_providers_instance` use seed ``10_000 + seed`` (not ``seed``,
-#: which the requests use), so they do not repeat the request sample's numbers.
+#: The draws of :func:`link_kinds_and_providers_instance` for link kinds, key-rate states and
+#: providers use seed ``10_000 + seed`` (not ``seed``, which the requests use), so they do not
+#: repeat the request sample's numbers.
 _EXTENSION_STREAM = 10_000
 
 

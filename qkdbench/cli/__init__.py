@@ -29,9 +29,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..exceptions import InputError, SolverError
+from ..exceptions import InputError, SolverError, UsageError
 from . import figures, instances, library, planning, rl
-from .options import Parser, _UsageError
+from .options import Parser
 
 __all__ = ["main", "build_parser"]
 
@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (InputError, _UsageError) as exc:
+    except (InputError, UsageError) as exc:
         print(f"qkdbench {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

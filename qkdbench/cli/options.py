@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
+from ..exceptions import UsageError
 from ..utils.jsonsafe import json_text
 
 __all__ = [
@@ -44,10 +45,6 @@ __all__ = [
 LINE_WIDTH = 100
 
 
-class _UsageError(Exception):
-    """A bad command line or bad input: exit status 2, one line."""
-
-
 def fail(message: str) -> NoReturn:
     """Stop the command as bad input: one line on standard error, exit status 2.
 
@@ -58,10 +55,10 @@ def fail(message: str) -> NoReturn:
 
     Raises
     ------
-    _UsageError
+    UsageError
         Always; :func:`qkdbench.cli.main` turns it into the line and the status.
     """
-    raise _UsageError(message)
+    raise UsageError(message)
 
 
 class Parser(argparse.ArgumentParser):
@@ -301,7 +298,7 @@ def get_planner(name: str, **params: Any) -> Any:
 
     Raises
     ------
-    _UsageError
+    UsageError
         For an unknown name (the registry's message, with the known names).
     """
     from ..utils.registry import get_planner as registry_planner
@@ -324,7 +321,7 @@ def check_planners(names: Iterable[str], known: Iterable[str]) -> None:
 
     Raises
     ------
-    _UsageError
+    UsageError
         At the first unknown name, with the known ones.
     """
     known = set(known)

@@ -127,7 +127,9 @@ def test_opening_cost_counts_only_unused_links_and_nodes():
 
 
 def test_provider_moves_keep_every_provider_within_capacity():
-    inst = link_kinds_and_providers_instance("usnet", 16, 5, seed=3, providers=True, capacity=True, n_targets=3)
+    inst = link_kinds_and_providers_instance(
+        "usnet", 16, 5, seed=3, providers=True, capacity=True, n_targets=3
+    )
     state, _ = _built(inst)
     out = local_search.provider_moves(state)
     assert out["moves"] >= 1
