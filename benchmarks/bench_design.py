@@ -31,6 +31,7 @@ import argparse
 import csv
 import math
 import time
+from pathlib import Path
 
 from qkdbench.evaluation import evaluate
 from qkdbench.exact import relaxation_bound, solve_sp
@@ -199,7 +200,7 @@ def main() -> None:
                 flush=True,
             )
         if args.out:
-            with open(args.out, "w", newline="") as fh:
+            with Path(args.out).open("w", newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)

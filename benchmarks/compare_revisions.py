@@ -161,7 +161,7 @@ def ensure_env(
         raise InputError(f"git archive {tree}: {archive.stderr.decode().strip()}")
     subprocess.run(["tar", "-x", "-C", str(env.src)], input=archive.stdout, check=True)
     logf = root / "install.log"
-    with open(logf, "w") as fh:
+    with logf.open("w") as fh:
         for cmd in (
             [sys.executable, "-m", "venv", str(root / "venv")],
             [str(env.python), "-m", "pip", "install", f"{env.src}[test]"],

@@ -62,10 +62,10 @@ import copy
 import functools
 import json
 import math
-import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -399,7 +399,7 @@ def check_roundtrip(make: Callable[[], Planner], **_: Any) -> None:
     plan = _run(p, "roundtrip", inst, seed=0)
     cost = _require_valid("roundtrip", p, inst, plan)
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "plan.json")
+        path = str(Path(tmp) / "plan.json")
         try:
             write_plan(plan, path)
             back = read_plan(path)

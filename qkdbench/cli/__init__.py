@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..exceptions import InputError, SolverError, UsageError
 from . import figures, instances, library, planning, rl
@@ -73,7 +74,7 @@ def _solver_log(command: str, path: str | None) -> bool:
         return True
     if path != "-":  # an unwritable log is bad input, found before any run
         try:
-            with open(path, "a", encoding="utf-8"):
+            with Path(path).open("a", encoding="utf-8"):
                 pass
         except OSError as exc:
             print(
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         try:
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+            sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - silence the flush at exit
         except OSError:
             pass
         return 141

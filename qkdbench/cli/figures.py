@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+from pathlib import Path
 from typing import Any
 
 from .options import (
@@ -170,7 +170,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         progress=progress_wanted(args),
     )
     summary = summarize(df)
-    path = os.path.join(args.out, "results.csv")
+    path = str(Path(args.out) / "results.csv")
     if args.json:
         rows = summary.to_dict(orient="records")
         print_json({"results": path, "rows": len(df), "summary": rows})

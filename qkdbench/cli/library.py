@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -354,7 +353,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         progress=progress_wanted(args),
     )
     summary = summary_table(df)
-    path = os.path.join(args.out, "results.csv")
+    path = str(Path(args.out) / "results.csv")
     if args.json:
         rows = summary.to_dict(orient="records")
         print_json({"results": path, "rows": len(df), "summary": rows})

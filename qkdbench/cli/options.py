@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, NoReturn
 
 from ..exceptions import UsageError
@@ -356,9 +356,9 @@ def load_instance_arg(
     from ..topologies import load_topology, make_instance, sample_requests
     from ..topologies.ntn import ntn_base
 
-    if os.path.isfile(text) and text.lower().endswith(".json"):
+    if Path(text).is_file() and text.lower().endswith(".json"):
         try:
-            with open(text, encoding="utf-8") as fh:
+            with Path(text).open(encoding="utf-8") as fh:
                 is_instance = "format" in json.load(fh)
         except (json.JSONDecodeError, TypeError, UnicodeDecodeError, OSError):
             is_instance = True  # let the instance reader name the problem

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
@@ -50,8 +50,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         The exit status, 0 (without the ``rl`` extra: bad input, status 2).
     """
     train = _rl_extra()
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
+    out_dir = Path(args.out).resolve().parent
+    if not out_dir.is_dir():
         fail(f"--out {args.out}: directory {out_dir} does not exist")
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
@@ -127,10 +127,11 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
         The exit status, 0 (a missing agent file or an agent of another family is
         bad input, status 2).
     """
-    if not os.path.isfile(args.agent):  # bad input first, whatever is installed
+    agent = Path(args.agent)
+    if not agent.is_file():  # bad input first, whatever is installed
         raise InputError(
             "agent file not found"
-            if not os.path.isdir(args.agent)
+            if not (args.agent and agent.is_dir())  # Path("") is the current directory
             else "is a directory, not an agent file",
             source=args.agent,
         )

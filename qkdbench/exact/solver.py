@@ -29,6 +29,7 @@ import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -277,7 +278,7 @@ def _log_handle(path: str) -> Any:
     handle = _LOG_HANDLES.get(path)
     if handle is None or handle.closed:
         try:
-            handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept for the process
+            handle = Path(path).open("a", encoding="utf-8")  # noqa: SIM115 - kept for the process
         except OSError as exc:
             raise SolverError(f"cannot write the solver log {path}: {exc.strerror}") from None
         _LOG_HANDLES[path] = handle

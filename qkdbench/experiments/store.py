@@ -151,7 +151,7 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
     if damaged and repair:
         tmp = path.with_suffix(".csv.tmp")
         tmp.write_text("".join(good_lines), encoding="utf-8")
-        os.replace(tmp, path)
+        tmp.replace(path)
     return good
 
 
@@ -167,7 +167,7 @@ def results_header(path: str | os.PathLike) -> list[str]:
     -------
     list of str
     """
-    with open(path, encoding="utf-8") as fh:
+    with Path(path).open(encoding="utf-8") as fh:
         return next(csv.reader(fh))
 
 
@@ -200,7 +200,7 @@ class ResultsWriter:
         self.path = path
         self.header = list(header)
         new = not path.exists() or path.stat().st_size == 0
-        self.fh = open(path, "a", encoding="utf-8", newline="")
+        self.fh = path.open("a", encoding="utf-8", newline="")
         if new:
             self._write(self.header)
 

@@ -27,6 +27,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
@@ -214,7 +215,7 @@ def read_spec(path: str | os.PathLike) -> SweepSpec:
         :func:`spec_from_dict` rejects: one line naming the file and place.
     """
     source = os.fspath(path)
-    if not os.path.exists(source):
+    if not source or not Path(source).exists():  # Path("") is the current directory
         raise InputError("no such file", "", source)
     text = read_text(source)
     try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -242,7 +243,7 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
         instances the set does not have (or of another hash).
     """
     src = os.fspath(path)
-    if not os.path.isfile(src):
+    if not Path(src).is_file():
         raise InputError("no such file", "", src)
     rows = read_results(src)
     set_name = check_results_rows(rows, src)

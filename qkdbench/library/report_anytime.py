@@ -104,9 +104,9 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
         file and the row.
     """
     src = os.fspath(path)
-    if not os.path.isfile(src):
+    if not Path(src).is_file():
         raise InputError("no such file", "", src)
-    with open(src, newline="", encoding="utf-8") as fh:
+    with Path(src).open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None:

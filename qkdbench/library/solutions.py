@@ -198,7 +198,7 @@ def read_solutions(
     """
     libset = load_set(set_name)
     src = os.fspath(path) if path is not None else str(set_file(set_name, "solu"))
-    if not os.path.exists(src):
+    if not src or not Path(src).exists():  # Path("") is the current directory
         if missing_ok:
             return Solutions(set_name, {}, src)
         raise InputError("no such file", "", src)
@@ -284,7 +284,7 @@ def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Pa
     }
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    tmp.replace(out)
     return out
 
 

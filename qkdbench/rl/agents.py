@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,7 @@ def load_agent(path: str | os.PathLike) -> Agent:
         If the file is missing or is not such an agent.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
+    if not Path(path).is_file():
         raise InputError("agent file not found", source=path)
     sb3 = require_extra()
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
@@ -62,7 +63,7 @@ def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Ins
     src = os.fspath(path)
     text = read_text(src)
     nodes, links = parse_edge_list(text, src)
-    name = os.path.splitext(os.path.basename(src))[0]
+    name = Path(src).stem
     try:
         return Instance(nodes, links, (), params or Params(), name=name)
     except InputError as exc:

@@ -7,6 +7,7 @@ Every loader returns an :class:`~qkdbench.model.Instance` without requests;
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -97,7 +98,7 @@ def read_graphml(
         graph = nx.read_graphml(src)
     except (OSError, nx.NetworkXError, Exception) as exc:  # noqa: BLE001 - parser errors vary
         raise InputError(f"cannot read GraphML ({exc})", "", src) from None
-    name = os.path.splitext(os.path.basename(src))[0]
+    name = Path(src).stem
     return from_networkx(nx.Graph(graph), length, params, name=name, source=src)
 
 
@@ -123,7 +124,7 @@ def _node_link_instance(data: Any, src: str, length: str | None, params: Params 
     if length is None:
         attrs = {k for _, _, d in graph.edges(data=True) for k in d}
         length = "length_km" if "length_km" in attrs else "dist"
-    name = str(data.get("graph", {}).get("name") or os.path.splitext(os.path.basename(src))[0])
+    name = str(data.get("graph", {}).get("name") or Path(src).stem)
     return from_networkx(graph, length, params, name=name, source=src)
 
 
@@ -171,8 +172,8 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
     text = os.fspath(name_or_file)
     if text.lower() in BUILTIN_TOPOLOGIES:
         return builtin_topology(text, params)
-    if os.path.exists(text):
-        ext = os.path.splitext(text)[1].lower()
+    if text and Path(text).exists():  # Path("") is the current directory
+        ext = Path(text).suffix.lower()
         if ext == ".graphml":
             return read_graphml(text, params=params)
         if ext == ".json":

@@ -158,6 +158,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -242,7 +243,7 @@ def ntn_base(name: str | os.PathLike) -> str | None:
     if (
         text.lower().endswith(NTN_SUFFIX)
         and len(text) > len(NTN_SUFFIX)
-        and not os.path.exists(text)
+        and not Path(text).exists()
     ):
         return text[: -len(NTN_SUFFIX)]
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
@@ -21,7 +22,7 @@ def read_text(path: str | os.PathLike) -> str:
     """
     src = os.fspath(path)
     try:
-        with open(src, encoding="utf-8") as fh:
+        with Path(src).open(encoding="utf-8") as fh:
             return fh.read()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", "", src) from None
@@ -55,7 +56,7 @@ def write_json(data: Any, path: str | os.PathLike) -> None:
         ``FILE: cannot write file (...)``.
     """
     try:
-        with open(path, "w", encoding="utf-8") as fh:
+        with Path(path).open("w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1, allow_nan=False)
             fh.write("\n")
     except OSError as exc:

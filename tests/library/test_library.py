@@ -368,7 +368,7 @@ def bench_run(tmp_path_factory):
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -427,7 +427,7 @@ def test_report_numbers_equal_the_results_file(bench_run):
 def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
     rows = _rows(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(dst, "w", newline="", encoding="utf-8") as fh:
+    with dst.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
         for r in rows:
