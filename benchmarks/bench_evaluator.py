@@ -120,7 +120,7 @@ def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
     inst = replace(
         usnet60,
         costs=CostTable(site=1000.0),
-        node_fixed_costs={n: 500.0 for n in usnet60.nodes[:5]},
+        node_fixed_costs=dict.fromkeys(usnet60.nodes[:5], 500.0),
     )
     evaluate_batch(inst, batch60.plan(0))
     scores = benchmark(evaluate_batch, inst, batch60)

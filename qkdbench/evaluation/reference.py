@@ -42,19 +42,11 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     for link in instance.links:
         link_of[(link.u, link.v)] = link
         link_of[(link.v, link.u)] = link
-    comps = {c: 0.0 for c in ("tx", "rx", "km", "si", "md", "ch", "hop", "unit", "service")}
+    comps = dict.fromkeys(("tx", "rx", "km", "si", "md", "ch", "hop", "unit", "service"), 0.0)
     phases = {"r": 0.0, "e": 0.0, "o": 0.0}
-    wl = {
-        k: 0.0
-        for k in (
-            "reserved_qkd",
-            "used_qkd",
-            "on_demand_qkd",
-            "reserved_km",
-            "used_km",
-            "on_demand_km",
-        )
-    }
+    wl = dict.fromkeys(
+        ("reserved_qkd", "used_qkd", "on_demand_qkd", "reserved_km", "used_km", "on_demand_km"), 0.0
+    )
     req_of = {r.id: r for r in instance.requests}
 
     def price(ph: str, n_qkd: float, n_km: float, e: float, m: int, weight: float) -> None:

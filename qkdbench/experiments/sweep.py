@@ -164,7 +164,7 @@ def run_point(
         One row with the keys of :data:`~qkdbench.experiments.store.RESULT_COLUMNS`.
     """
     p = GridPoint(*point)
-    row: dict[str, Any] = {c: "" for c in RESULT_COLUMNS}
+    row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS, "")
     row.update(
         topology=p.topology,
         requests=p.requests,
@@ -214,7 +214,7 @@ def _error_row(
     exc: BaseException,
     header: Sequence[str] = RESULT_COLUMNS,
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {c: "" for c in header}
+    row: dict[str, Any] = dict.fromkeys(header, "")
     row.update(options.get("row_defaults", {}))
     row.update(
         point._asdict(),

@@ -128,7 +128,7 @@ def run_bench_point(
     p = BenchPoint(*point)
     info = options["instances"][p.instance]
     recipe = info["recipe"]
-    row: dict[str, Any] = {c: "" for c in BENCH_COLUMNS}
+    row: dict[str, Any] = dict.fromkeys(BENCH_COLUMNS, "")
     row.update(
         set=p.set,
         instance=p.instance,

@@ -168,8 +168,8 @@ class PlanningParallelEnv(ParallelEnv):
             self._slot, self._phase = -1, 0
         obs = self._observe()
         rewards = {a: float(reward) for a in self.agents}
-        terms = {a: done for a in self.agents}
-        truncs = {a: False for a in self.agents}
+        terms = dict.fromkeys(self.agents, done)
+        truncs = dict.fromkeys(self.agents, False)
         infos = {
             a: {"action_mask": obs[a]["action_mask"], "cost": cost, **extra} for a in self.agents
         }

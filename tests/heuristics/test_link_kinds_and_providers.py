@@ -353,7 +353,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
                 assign_providers(options, cap)
             continue
         got = assign_providers(options, cap)
-        load = np.bincount([p for p in got], minlength=3)
+        load = np.bincount(list(got), minlength=3)
         assert np.all((cap < 0) | (load <= cap))
         assert sum(o[p] for o, p in zip(options, got)) == best
 

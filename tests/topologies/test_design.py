@@ -44,7 +44,13 @@ def test_demand_shapes_closed_forms():
 
 
 def test_same_seed_same_instance_and_seed_matters():
-    kw = dict(max_rate=5, demand="empirical", hotspots=2, fixed_charge_factor=2.0, tightness=0.5)
+    kw = {
+        "max_rate": 5,
+        "demand": "empirical",
+        "hotspots": 2,
+        "fixed_charge_factor": 2.0,
+        "tightness": 0.5,
+    }
     a = design_instance("usnet", 15, seed=3, **kw)
     assert a == design_instance("usnet", 15, seed=3, **kw)
     assert a != design_instance("usnet", 15, seed=4, **kw)

@@ -522,7 +522,7 @@ def test_fixed_charge_knobs_put_the_charges_where_documented():
     )
     gs = stations(inst, terra)
     assert set(gs.values()) == {1, 3, 4}  # farthest-point: the ends, then node 3
-    assert inst.node_fixed_costs == {g: 7.0 for g in gs}
+    assert inst.node_fixed_costs == dict.fromkeys(gs, 7.0)
     assert "fixed_charges" in inst.features
     # fiber: site * (2m - 1) by hand; access links are 10 km (m = 1); NTN links their own
     want = {100.0: 5.0, 200.0: 15.0, 400.0: 25.0, 10.0: 5.0}
@@ -565,15 +565,15 @@ def test_fixed_charge_knobs_default_to_the_plain_instance():
 
 
 def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand():
-    kw = dict(
-        max_rate=4,
-        seed=5,
-        station_cost=3e5,
-        satellite_fixed_cost=2e5,
-        site=1e3,
-        tightness=0.5,
-        anycast=1.0,
-    )
+    kw = {
+        "max_rate": 4,
+        "seed": 5,
+        "station_cost": 3e5,
+        "satellite_fixed_cost": 2e5,
+        "site": 1e3,
+        "tightness": 0.5,
+        "anycast": 1.0,
+    }
     a = ntn_instance("usnet", 12, **kw)
     assert instance_to_dict(a) == instance_to_dict(ntn_instance("usnet", 12, **kw))
     # tightness on the chain: every request's shortest path is the unique chain path
