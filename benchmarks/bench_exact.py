@@ -27,10 +27,7 @@ CASES = [
 
 @pytest.mark.parametrize("form, prune", CASES)
 def test_exact_usnet60(benchmark, form, prune):
-    if benchmark.disabled:
-        n = 12
-    else:
-        n = 60
+    n = 12 if benchmark.disabled else 60
     inst = make_instance("usnet", n, 10, 1)
     res = benchmark.pedantic(
         solve_sp, args=(inst, form), kwargs={"prune": prune}, rounds=1, iterations=1

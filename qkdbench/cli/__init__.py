@@ -25,6 +25,7 @@ Each family of commands adds its own subcommands: :mod:`~qkdbench.cli.instances`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -116,10 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qkdbench {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = Path(os.devnull).open("w")  # noqa: SIM115 - silence the flush at exit
-        except OSError:
-            pass
         return 141
     except SolverError as exc:  # a missing or failing MILP solver is one line too
         print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)

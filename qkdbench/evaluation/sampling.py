@@ -150,10 +150,7 @@ def sample_joint_scenarios(
     """
     if n_scenarios < 1:
         raise ValueError(f"need at least one scenario, got {n_scenarios}")
-    if isinstance(seed, Sequence):
-        rng = derive_rng(*seed)
-    else:
-        rng = check_random_state(seed)
+    rng = derive_rng(*seed) if isinstance(seed, Sequence) else check_random_state(seed)
     demand = np.empty((n_scenarios, instance.n_requests))
     for f, req in enumerate(instance.requests):
         demand[:, f] = req.demand.sample(rng, n_scenarios)

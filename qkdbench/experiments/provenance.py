@@ -6,6 +6,7 @@ matched) across machines and releases.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -67,8 +68,6 @@ def versions() -> str:
 
     parts = [f"python={platform.python_version()}"]
     for package in RESULT_PACKAGES:
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            pass
     return ";".join(parts)
