@@ -142,7 +142,7 @@ def cost_curves(
     s = support_table(instance)
     levels_of: dict[tuple[int, int], np.ndarray] = {}
     lists = []
-    for f, c in zip(req.tolist(), s.arc_class[arc].tolist()):
+    for f, c in zip(req.tolist(), s.arc_class[arc].tolist(), strict=True):
         lv = levels_of.get((f, c))
         if lv is None:
             lv = np.unique(np.concatenate(([0], s.link_counts(c, f)[0])))

@@ -310,7 +310,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
     pr = a.priced  # X2: links priced per wavelength directly (component "unit")
     has_unit = bool(pr.any())
     comp_names = COMPONENTS + (("unit",) if has_unit else ())
-    for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES)):
+    for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES, strict=True)):
         table = getattr(costs, ph)
         phase_components[name] = {
             comp: float(table[comp] * (a.coef_y[c] @ qy[ph] + a.coef_z[c] @ qz[ph]))
@@ -339,7 +339,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
         components["service"] = math.fsum(service)
         first += components["service"]
         req_cost = req_cost + service
-        served_by = {pid: int(n) for pid, n in zip(pt.ids, served)}
+        served_by = {pid: int(n) for pid, n in zip(pt.ids, served, strict=True)}
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
     viol = tuple(reservation_violations(instance, arrays, plan))

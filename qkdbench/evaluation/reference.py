@@ -93,7 +93,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             span = link.span_km if link.span_km is not None else p.span_km
             rate = link.key_rate_kbps if link.key_rate_kbps is not None else p.key_rate_kbps
             if isinstance(rate, Demand):  # X2: a distribution of link states
-                states = list(zip(rate.values, rate.probs))
+                states = list(zip(rate.values, rate.probs, strict=True))
             else:
                 states = [(float(rate), 1.0)]
             m = max(1, _ceil(e / span))
@@ -110,7 +110,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             wl["reserved_km"] += zr
             use_y = unit("e", "y", e, m, link) <= unit("o", "y", e, m, link)
             use_z = unit("e", "z", e, m, link) <= unit("o", "z", e, m, link)
-            for kappa, prob_k in zip(req.demand.values, req.demand.probs):
+            for kappa, prob_k in zip(req.demand.values, req.demand.probs, strict=True):
                 for k_rate, prob_s in states:  # independent of the demand
                     prob = prob_k * prob_s
                     n_links = _ceil(kappa / k_rate)

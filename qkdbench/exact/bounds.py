@@ -11,6 +11,7 @@ cheaper than a known one can use (:func:`_pruned`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 
@@ -139,7 +140,7 @@ def _relaxed_paths(
         k = int(np.argmin(total))
         path = route[int(pt.node[pt.ptr[f] + k])]
         costs.append(float(total[k]))
-        paths.append([g.edges[u, v]["pair"] for u, v in zip(path[:-1], path[1:])])
+        paths.append([g.edges[u, v]["pair"] for u, v in itertools.pairwise(path)])
         chosen.append(k)
     return costs, paths, chosen
 

@@ -25,12 +25,14 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     problems = route_violations(inst, plan)
     if problems:
         raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
-    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc))}
+    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc, strict=True))}
     n = model.x.size
     xv, yv, zv = np.zeros(n), np.zeros(n), np.zeros(n)
     for route in plan.routes:
         f = inst.request_index[route.request_id]
-        for a, yq, zk in zip(inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km):
+        for a, yq, zk in zip(
+            inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km, strict=True
+        ):
             i = where.get((f, a))
             if i is None:
                 raise ValueError(

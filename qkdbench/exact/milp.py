@@ -189,7 +189,9 @@ class MilpBuilder:
             ``j``. The caller must map its own indices with the inverse.
         """
         if self._cols:
-            lower, upper, cost, integer = (np.concatenate(parts) for parts in zip(*self._cols))
+            lower, upper, cost, integer = (
+                np.concatenate(parts) for parts in zip(*self._cols, strict=True)
+            )
         else:
             lower = upper = cost = np.zeros(0)
             integer = np.zeros(0, dtype=bool)
@@ -202,7 +204,7 @@ class MilpBuilder:
             rlo = np.concatenate([blk[0] for blk in self._rows])
             rup = np.concatenate([blk[1] for blk in self._rows])
             offsets = np.cumsum([0] + [blk[0].size for blk in self._rows[:-1]])
-            r = np.concatenate([blk[2] + off for blk, off in zip(self._rows, offsets)])
+            r = np.concatenate([blk[2] + off for blk, off in zip(self._rows, offsets, strict=True)])
             c = new_of_old[np.concatenate([blk[3] for blk in self._rows])]
             v = np.concatenate([blk[4] for blk in self._rows])
         else:

@@ -7,6 +7,7 @@ the final routes are shared out by water-filling; see :func:`relaxed_plan`.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import networkx as nx
@@ -110,7 +111,7 @@ def relaxed_plan(
         k_best = min(allowed, key=lambda k: (total[k], k))
         path = paths[int(pt.node[pt.ptr[f] + k_best])]
         out = []
-        for u, v in zip(path[:-1], path[1:]):
+        for u, v in itertools.pairwise(path):
             k = g.edges[u, v]["k"]
             out.append((int(a[k]), float(y[k]), float(z[k])))
         return out, k_best
@@ -144,7 +145,7 @@ def relaxed_plan(
             chosen[f], sink[f] = route(f, room(f))
             take(f, 1)
     # with the routes fixed, share each arc's capacity optimally (separable convex)
-    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc))}
+    where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(pairs.req, pairs.arc, strict=True))}
     entries = [
         (f, k, a) for f in range(instance.n_requests) for k, (a, _, _) in enumerate(chosen[f])
     ]
@@ -158,7 +159,7 @@ def relaxed_plan(
     ):
         ptr, length, ben = ladder_segments(pairs.ptr, width * pairs.levels, values)
         shares = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))
-        for (f, k, _), t in zip(entries, shares):
+        for (f, k, _), t in zip(entries, shares, strict=True):
             out[f][k] = int(round(t))
     routes = []
     for f, r in enumerate(instance.requests):

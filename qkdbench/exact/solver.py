@@ -441,12 +441,14 @@ def run_cbc(
             None if not math.isfinite(up) else float(up),
             "Integer" if integer else "Continuous",
         )
-        for j, (lo, up, integer) in enumerate(zip(milp.col_lower, milp.col_upper, milp.integer))
+        for j, (lo, up, integer) in enumerate(
+            zip(milp.col_lower, milp.col_upper, milp.integer, strict=True)
+        )
     ]
     prob += pulp.lpSum(float(c) * cols[j] for j, c in enumerate(milp.cost) if c != 0)
     for r in range(milp.num_row):
         idx, val = milp.row(r)
-        expr = pulp.lpSum(float(v) * cols[j] for j, v in zip(idx, val))
+        expr = pulp.lpSum(float(v) * cols[j] for j, v in zip(idx, val, strict=True))
         lo, up = float(milp.row_lower[r]), float(milp.row_upper[r])
         if lo == up:
             prob.addConstraint(expr == lo, f"r{r}")
@@ -457,7 +459,7 @@ def run_cbc(
             prob.addConstraint(expr <= up, f"r{r}u")
     kwargs: dict[str, Any] = {"msg": options.msg, "gapRel": options.gap_rel}
     if warm_start is not None and len(warm_start[0]):
-        for j, v in zip(*warm_start):
+        for j, v in zip(*warm_start, strict=True):
             cols[int(j)].setInitialValue(float(v))
         kwargs["warmStart"] = True
     if options.time_limit is not None:

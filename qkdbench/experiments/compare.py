@@ -311,7 +311,8 @@ def format_table(df: pd.DataFrame, *, markdown: bool = False, title: str | None 
 
     def fmt(cells: list[str]) -> str:
         return "  ".join(
-            c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     lines = [title, ""] if title else []

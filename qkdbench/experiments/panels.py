@@ -236,7 +236,7 @@ def reservation_sweep(
     needs = (
         [
             wavelengths_per_link * support.mean_links[support.arc_class[a], f]
-            for f, a in zip(pair_requests, pair_arcs)
+            for f, a in zip(pair_requests, pair_arcs, strict=True)
         ]
         if pair_arcs
         else []

@@ -273,7 +273,8 @@ def plot_quality(df: pd.DataFrame, title: str = ""):
     )
     failed = df[df["gap_pct"].isna()]
     note = (
-        "not shown: " + ", ".join(f"{p} ({s})" for p, s in zip(failed["planner"], failed["status"]))
+        "not shown: "
+        + ", ".join(f"{p} ({s})" for p, s in zip(failed["planner"], failed["status"], strict=True))
         if len(failed)
         else ""
     )

@@ -142,7 +142,7 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
         if len(cells) != len(header):
             damaged = True
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=True))
         if row_key(row) is None:
             damaged = True
             continue

@@ -225,7 +225,7 @@ class GenomeDecoder:
         options: list[dict[int, float]] = []
         for f in range(F):
             opt: dict[int, float] = {}
-            for i, q in enumerate(prov[f]):
+            for q in prov[f]:
                 if q >= 0:
                     opt[q] = 0.0 if q == prov[f][genome[f]] else 1.0
             options.append(opt)
@@ -517,7 +517,7 @@ class GeneticPlanner:
         best_cost = float(seed_total[seed_best])
         log.append({"evaluations": evaluations, "seconds": clock.elapsed, "best": best_cost})
         stats: dict[str, Any] = {
-            "seed_costs": {p.planner: float(c) for p, c in zip(seed_plans, seed_total)}
+            "seed_costs": {p.planner: float(c) for p, c in zip(seed_plans, seed_total, strict=True)}
         }
         if F == 0:
             return self._finish(
@@ -566,7 +566,7 @@ class GeneticPlanner:
                 res = evaluate_batch(instance, batch)
                 fit = res.total + EXCESS_PENALTY * res.excess
                 evaluations += len(uniq)
-                for key, val in zip(uniq, fit):
+                for key, val in zip(uniq, fit, strict=True):
                     cache[key] = float(val)
                     if val < best_cost:
                         best_cost = float(val)

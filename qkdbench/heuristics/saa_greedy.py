@@ -112,7 +112,7 @@ def _merge(first: Candidates, second: Candidates) -> Candidates:
     """
     out = first
     for f in range(len(first.paths)):
-        for i, (q, b) in enumerate(zip(second.paths[f], second.arcs[f])):
+        for i, (q, b) in enumerate(zip(second.paths[f], second.arcs[f], strict=True)):
             t = second.target_of(f, i)
             if out.index_of(f, q, t) is None:
                 out = out.extended(f, q, b, t)

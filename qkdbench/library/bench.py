@@ -366,7 +366,7 @@ def bench(
     )
     _, df = read_bench_results(path)
     order = {tuple(p): i for i, p in enumerate(points)}
-    keys = [(s, i, p) for s, i, p in zip(df["set"], df["instance"], df["planner"])]
+    keys = [(s, i, p) for s, i, p in zip(df["set"], df["instance"], df["planner"], strict=True)]
     df = df.assign(_o=[order.get(k, math.inf) for k in keys])
     df = df[df["_o"] < math.inf].sort_values("_o").drop(columns="_o")
     return df.drop_duplicates(["set", "instance", "planner"]).reset_index(drop=True)

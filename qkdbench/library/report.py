@@ -181,7 +181,7 @@ def _significance(
     fr = friedman_test(costs)
     cd = nemenyi_critical_difference(k, n, alpha)
     avg = average_ranks(costs)
-    diff = [abs(avg[p] - avg[q]) for p, q in zip(pairs["planner"], pairs["opponent"])]
+    diff = [abs(avg[p] - avg[q]) for p, q in zip(pairs["planner"], pairs["opponent"], strict=True)]
     pairs["rank_difference"] = diff
     pairs["nemenyi_significant"] = [d >= cd for d in diff]
     cliques = nemenyi_cliques(avg, cd)
@@ -256,7 +256,7 @@ def _anytime(
     out.png(draw_fixed_budget(fb, order), "fixed_budget")
     dims: dict[str, int] = {}
     if "requests" in df:
-        for name, r in zip(df["instance"], df["requests"]):
+        for name, r in zip(df["instance"], df["requests"], strict=True):
             if pd.notna(r):
                 dims[str(name)] = int(r)
     ioh = write_ioh(

@@ -122,7 +122,7 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
                 continue
             if len(raw) != len(header):
                 raise InputError(f"{len(raw)} fields, the header has {len(header)}", place, src)
-            r = dict(zip(header, (v.strip() for v in raw)))
+            r = dict(zip(header, (v.strip() for v in raw), strict=True))
             for c in ("planner", "instance"):
                 if not r[c]:
                     raise InputError(f"empty {c}", place, src)

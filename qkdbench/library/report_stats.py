@@ -310,7 +310,7 @@ def win_tie_loss(costs: pd.DataFrame) -> pd.DataFrame:
             if p == q:
                 continue
             w = t = loss = 0
-            for a, b in zip(costs[p], costs[q]):
+            for a, b in zip(costs[p], costs[q], strict=True):
                 if _tie(a, b):
                     t += 1
                 elif a < b:
@@ -634,7 +634,7 @@ def relative_differences(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     [0.5, 0.0, 1.0, -1.0]
     """
     out = np.zeros(len(a))
-    for i, (x, y) in enumerate(zip(a.astype(float), b.astype(float))):
+    for i, (x, y) in enumerate(zip(a.astype(float), b.astype(float), strict=True)):
         if _tie(x, y):
             continue
         if not math.isfinite(x) or not math.isfinite(y):

@@ -112,7 +112,7 @@ DATA = "data"
 def _grid(**axes: Any) -> list[dict[str, Any]]:
     keys = list(axes)
     values = [v if isinstance(v, (list, tuple)) else [v] for v in axes.values()]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
 
 
 #: The fixed-charge TN-NTN instances of the ``ntn`` set: 6 ground stations, 5 satellite

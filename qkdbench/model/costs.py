@@ -207,7 +207,7 @@ class UnitCosts:
                 part,
                 tuple(
                     check_number(v, f"unit_costs.{part}.{ph}", nonneg=True)
-                    for ph, v in zip(PHASES, vals)
+                    for ph, v in zip(PHASES, vals, strict=True)
                 ),
             )
 
@@ -235,4 +235,4 @@ class UnitCosts:
 
     def to_dict(self) -> dict[str, dict[str, float]]:
         """The link's ``unit_costs`` object."""
-        return {part: dict(zip(PHASES, getattr(self, part))) for part in ("qkd", "km")}
+        return {part: dict(zip(PHASES, getattr(self, part), strict=True)) for part in ("qkd", "km")}

@@ -88,7 +88,7 @@ class Demand:
     @property
     def mean(self) -> float:
         """Expected key rate ``E[kappa]`` in kbps."""
-        return math.fsum(v * p for v, p in zip(self.values, self.probs))
+        return math.fsum(v * p for v, p in zip(self.values, self.probs, strict=True))
 
     @property
     def max(self) -> float:
@@ -99,7 +99,7 @@ class Demand:
         """Smallest support value ``v`` with ``Pr(kappa <= v) >= q``."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile level must lie in [0, 1], got {q}")
-        order = sorted(zip(self.values, self.probs))
+        order = sorted(zip(self.values, self.probs, strict=True))
         acc = 0.0
         for v, p in order:
             acc += p

@@ -61,7 +61,7 @@ class Link:
         if rate is None:
             return (float(default),), (1.0,)
         if isinstance(rate, Demand):
-            pairs = sorted(zip(rate.values, rate.probs), key=lambda vp: vp[0])
+            pairs = sorted(zip(rate.values, rate.probs, strict=True), key=lambda vp: vp[0])
             return tuple(v for v, _ in pairs), tuple(p for _, p in pairs)
         return (float(rate),), (1.0,)
 

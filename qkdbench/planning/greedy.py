@@ -240,7 +240,7 @@ class GreedyState:
             ptr, length, ben = marginals.ladder_arrays(self.ladders, kind)
             pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
             got, t_len, t_ben = waterfill_group(ptr, length, ben, pairs, float(self.cap[kind][a]))
-            for f, q in zip(reqs, got):
+            for f, q in zip(reqs, got, strict=True):
                 table[(f, a)] = float(q)
             blocks[kind] = (t_len, t_ben)
         self.version[a] += 1

@@ -33,7 +33,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import gymnasium as gym
@@ -87,12 +86,10 @@ class PlanningParallelEnv(ParallelEnv):
         self._phase = 0
         self._slot = -1
 
-    @functools.cache
     def observation_space(self, agent: str) -> gym.spaces.Space:
         """The agent's observation space."""
         return self._obs_spaces[agent]
 
-    @functools.cache
     def action_space(self, agent: str) -> gym.spaces.Space:
         """The agent's action space."""
         return self._action_spaces[agent]

@@ -124,8 +124,8 @@ def _mean_links(link: Link, params: Params, reqs: tuple[Request, ...]) -> float:
     vals = [
         math.fsum(
             p * q * max(0, math.ceil(v / k - CEIL_TOL))
-            for v, p in zip(r.demand.values, r.demand.probs)
-            for k, q in zip(rates, rprobs)
+            for v, p in zip(r.demand.values, r.demand.probs, strict=True)
+            for k, q in zip(rates, rprobs, strict=True)
         )
         for r in reqs
     ]
@@ -308,7 +308,8 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
             ln = links[a // 2]
             rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
             need = math.fsum(
-                q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL)) for k, q in zip(rates, rprobs)
+                q * max(0, math.ceil(rq.demand.mean / k - CEIL_TOL))
+                for k, q in zip(rates, rprobs, strict=True)
             )
             load_y[a] += 3 * need
             load_z[a] += need

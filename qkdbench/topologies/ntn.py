@@ -500,7 +500,7 @@ def ntn_topology(
             gs_ids.append(gid)
     links = list(topology.links)
     names = dict(topology.node_names)
-    for s, gid in zip(sites, gs_ids):
+    for s, gid in zip(sites, gs_ids, strict=True):
         links.append(Link(s, gid, access))
         names[gid] = f"GS {topology.node_names.get(s, s)}"
     idx = range(g_count)
@@ -644,7 +644,7 @@ def add_providers(
         return replace(
             instance,
             requests=tuple(reqs),
-            providers=tuple(Provider(pid, c) for pid, c in zip(ids, caps)),
+            providers=tuple(Provider(pid, c) for pid, c in zip(ids, caps, strict=True)),
             name=name or instance.name,
         )
     except InputError as exc:

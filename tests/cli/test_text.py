@@ -193,7 +193,9 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name):
     described = " ".join(" ".join(lines[:header_at]).split())
     assert described == " ".join(f"set {name}: {data['description']}".split())
     header = lines[header_at]
-    cols = dict(zip(re.findall(r"gap %|\S+", header), re.finditer(r"gap %|\S+", header)))
+    cols = dict(
+        zip(re.findall(r"gap %|\S+", header), re.finditer(r"gap %|\S+", header), strict=True)
+    )
     assert list(cols) == ["name", "hash", "status", "cost", "bound", "source", "gap %", "planner"]
     body = lines[header_at + 1 :]
     shown = iter(body)
@@ -212,7 +214,9 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name):
         assert cells[7] == (r["planner"] or "-")
         edges = _edges(line)[-7:]
         # left-aligned columns start under their header, right-aligned ones end under it
-        for (a, b), col in zip(edges, ["hash", "status", "cost", "bound", "source", "gap %"]):
+        for (a, b), col in zip(
+            edges[:6], ["hash", "status", "cost", "bound", "source", "gap %"], strict=True
+        ):
             head = cols[col]
             if col in ("cost", "bound", "gap %"):
                 assert b == head.end(), (line, col)

@@ -147,7 +147,7 @@ def test_stacked_plans_come_apart_as_they_went_in(case):
     assert batch.n_plans == B and batch.n_requests == F
     assert batch.ptr.shape == (B * F + 1,) and np.all(np.diff(batch.ptr) >= 1)
     assert batch.arcs.size == sum(e.arcs.size for e in encoded)
-    for b, (plan, one) in enumerate(zip(plans, encoded)):
+    for b, (plan, one) in enumerate(zip(plans, encoded, strict=True)):
         part = batch.plan(b)
         assert _same_arrays(part, one)
         _assert_arrays_hold(inst, part, plan)
@@ -301,7 +301,7 @@ def test_each_violation_is_found_and_placed(triangle, kind):
     problems = route_violations(triangle, plan)
     assert all(isinstance(p, InputError) for p in problems)
     assert len(problems) == len(expected)
-    for p, (place, words) in zip(problems, expected):
+    for p, (place, words) in zip(problems, expected, strict=True):
         assert p.place == place and words in p.problem, (p, place, words)
         assert str(p) == f"{place}: {p.problem}"
     # encoding refuses with the first of them; the evaluator scores the plan as infeasible

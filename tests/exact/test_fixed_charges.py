@@ -26,7 +26,7 @@ def _tiny(seed: int) -> Instance:
             float(e),
             **({"fixed_cost": float(rng.choice([0.0, 3e3, 2e4]))} if rng.random() < 0.4 else {}),
         )
-        for (u, v), e in zip(pairs, lengths)
+        for (u, v), e in zip(pairs, lengths, strict=True)
     ]
     node_costs = {int(n): float(rng.choice([500.0, 5e3])) for n in rng.choice(4, 2) + 1}
     reqs = (

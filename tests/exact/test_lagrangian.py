@@ -153,8 +153,8 @@ def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
             _, cz = pair_costs(
                 inst, np.full(zs.size, f), np.full(zs.size, a), np.zeros(zs.size), zs
             )
-            weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys)) + min(
-                float(c + lam_km[a] * z) for c, z in zip(cz, zs)
+            weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys, strict=True)) + min(
+                float(c + lam_km[a] * z) for c, z in zip(cz, zs, strict=True)
             )
         best = math.inf
         for path in nx.all_simple_paths(inst.graph, req.source, req.target):

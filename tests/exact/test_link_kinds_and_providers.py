@@ -74,7 +74,7 @@ def _options(inst: Instance, req: Request) -> list[Route]:
     for t in req.sinks:
         for path in nx.all_simple_paths(inst.graph, req.source, t.node):
             grids = []
-            for u, v in zip(path[:-1], path[1:]):
+            for u, v in itertools.pairwise(path):
                 p = _max_links(inst, req, u, v)
                 wq, wk = _caps(inst, _link_of(inst, u, v))
                 grids.append(
@@ -119,7 +119,7 @@ def _brute_force(inst: Instance) -> tuple[float, Plan]:
         o_cost = np.empty(len(routes))
         for i, route in enumerate(routes):
             for (u, v), y, z in zip(
-                zip(route.path[:-1], route.path[1:]), route.reserve_qkd, route.reserve_km
+                itertools.pairwise(route.path), route.reserve_qkd, route.reserve_km, strict=True
             ):
                 o_use[i, arcs[(u, v)]] += y
                 o_use[i, n_arcs + arcs[(u, v)]] += z
@@ -185,7 +185,7 @@ def _tiny(seed: int, kinds: bool, anycast: bool) -> Instance:
             provs = ["A", "B"] if rng.random() < 0.7 else ["A", "A"]
             targets = tuple(
                 Target(int(t), p, float(rng.choice([0.0, 800.0, 5000.0])))
-                for t, p in zip(picks, provs)
+                for t, p in zip(picks, provs, strict=True)
             )
             reqs.append(Request(f"f{f}", src, None, demand, targets))
         else:

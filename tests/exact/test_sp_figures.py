@@ -102,7 +102,7 @@ def test_sample_scenarios_marginals(inst):
 
 def test_mean_value_instance(inst):
     ev = mean_value_instance(inst)
-    for r, q in zip(inst.requests, ev.requests):
+    for r, q in zip(inst.requests, ev.requests, strict=True):
         assert q.demand.values == (pytest.approx(r.demand.mean),)
 
 

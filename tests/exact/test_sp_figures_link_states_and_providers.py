@@ -158,7 +158,7 @@ def test_link_states_drawn_with_their_probabilities(states_net):
     assert sc.random_links == (0, 1)
     assert sc.link_state.shape == (n, 5) and sc.link_rate.shape == (n, 5)
     for k, (rates, probs) in ((0, L0_STATES), (1, L1_STATES)):
-        for j, (rate, p) in enumerate(zip(rates, probs)):
+        for j, p in enumerate(probs):
             freq = float(np.mean(sc.link_state[:, k] == j))
             assert _within(freq, p, n), (k, j, freq, p)
         # the rate column is the state's rate
@@ -193,7 +193,7 @@ def test_enumeration_is_the_product_distribution(states_net):
     assert len(sc) == 3 * 2 * 2 * 2 * 3
     assert math.isclose(float(sc.prob.sum()), 1.0, rel_tol=1e-12)
     # distinct rows, and the probability of one hand-picked scenario
-    rows = {tuple(d) + tuple(s) for d, s in zip(sc.demand, sc.link_state)}
+    rows = {tuple(d) + tuple(s) for d, s in zip(sc.demand, sc.link_state, strict=True)}
     assert len(rows) == len(sc)
     hit = np.flatnonzero(
         (sc.demand[:, 0] == 2.0)
@@ -259,7 +259,7 @@ def test_targets_and_providers_survive_derived_instances(providers_net):
     ]
     for inst in derived:
         assert inst.providers == providers_net.providers
-        for r, q in zip(providers_net.requests, inst.requests):
+        for r, q in zip(providers_net.requests, inst.requests, strict=True):
             assert (q.id, q.source, q.target, q.targets) == (r.id, r.source, r.target, r.targets)
         assert inst.links[1].kind == "satellite" and inst.links[1].unit_costs == SAT
         assert inst.features >= {"providers", "link_prices"}
@@ -342,7 +342,7 @@ def test_separability_holds_when_each_pair_factorises(states_net):
 
 def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
     ev = mean_value_instance(states_net)
-    for r, q in zip(states_net.requests, ev.requests):
+    for r, q in zip(states_net.requests, ev.requests, strict=True):
         assert q.demand == Demand.point(r.demand.mean)
     assert ev.links[0].key_rate_kbps == pytest.approx(0.5 * 0.3 + 1.0 * 0.7)
     assert ev.links[1].key_rate_kbps == pytest.approx(0.1 * 0.2 + 0.4 * 0.3 + 1.0 * 0.5)

@@ -181,7 +181,7 @@ def test_one_request_is_newsvendor_shortest_path(seed):
     assert res.status == "optimal"
     assert res.objective == pytest.approx(expected, rel=1e-9)
     route = res.plan.routes[0]
-    for i, (u, v) in enumerate(zip(route.path[:-1], route.path[1:])):
+    for i, (u, v) in enumerate(itertools.pairwise(route.path)):
         assert (route.reserve_qkd[i], route.reserve_km[i]) == nv[(u, v)]
 
 

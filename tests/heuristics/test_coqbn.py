@@ -17,7 +17,7 @@ from qkdbench.topologies import make_instance
 def test_routes_are_shortest_paths_with_mean_provisioning():
     inst = make_instance("usnet", 12, 10, seed=4)
     plan = CoQBN().plan(inst)
-    for req, route in zip(inst.requests, plan.routes):
+    for req, route in zip(inst.requests, plan.routes, strict=True):
         assert route.request_id == req.id
         assert list(route.path) == nx.dijkstra_path(
             inst.graph, req.source, req.target, weight="length_km"

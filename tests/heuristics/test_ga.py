@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -27,10 +28,10 @@ def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
     log = plan.stats["anytime"]
     best = [r["best"] for r in log]
     assert len(log) >= 3  # the GA improved on its seed
-    assert all(b2 <= b1 for b1, b2 in zip(best, best[1:]))
+    assert all(b2 <= b1 for b1, b2 in itertools.pairwise(best))
     assert all(
         r2["evaluations"] >= r1["evaluations"] and r2["seconds"] >= r1["seconds"]
-        for r1, r2 in zip(log, log[1:])
+        for r1, r2 in itertools.pairwise(log)
     )
     assert best[-1] == pytest.approx(evaluate(tight, plan).total, rel=1e-12)
     assert log[-1]["evaluations"] == plan.stats["evaluations"]

@@ -346,7 +346,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
         for combo in itertools.product(*[list(o) for o in options]):
             load = np.bincount(combo, minlength=3)
             if np.all((cap < 0) | (load <= cap)):
-                c = sum(o[p] for o, p in zip(options, combo))
+                c = sum(o[p] for o, p in zip(options, combo, strict=True))
                 best = c if best is None else min(best, c)
         if best is None:
             with pytest.raises(ValueError):
@@ -355,7 +355,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
         got = assign_providers(options, cap)
         load = np.bincount(list(got), minlength=3)
         assert np.all((cap < 0) | (load <= cap))
-        assert sum(o[p] for o, p in zip(options, got)) == best
+        assert sum(o[p] for o, p in zip(options, got, strict=True)) == best
 
 
 def test_ga_repair_moves_requests_off_a_full_provider():

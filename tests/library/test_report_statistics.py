@@ -106,7 +106,7 @@ def _exact_signed_rank_p(d: np.ndarray) -> float:
     ranks = np.argsort(np.argsort(np.abs(d))) + 1.0  # |d| distinct here
     w = ranks[d > 0].sum()
     all_w = [
-        sum(r for r, s in zip(ranks, signs) if s)
+        sum(r for r, s in zip(ranks, signs, strict=True) if s)
         for signs in itertools.product([False, True], repeat=len(d))
     ]
     lo = np.mean([x <= w for x in all_w])

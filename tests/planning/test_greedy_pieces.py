@@ -23,7 +23,7 @@ def _blocks_twin(ladders: Ladders, kind: str, pairs, q):
     else:
         ptr, length, ben = ladders.z_ptr, ladders.z_len, ladders.z_ben
     blocks = []
-    for p, want in zip(pairs, q):
+    for p, want in zip(pairs, q, strict=True):
         left = float(want)
         for s in range(int(ptr[p]), int(ptr[p + 1])):
             take = min(max(left, 0.0), float(length[s]))
@@ -140,4 +140,4 @@ def test_provider_moves_keep_every_provider_within_capacity():
             load[p] += 1
     assert load.tolist() == state.prov_load.tolist()
     cap = state.prov.capacity
-    assert all(c < 0 or n <= c for n, c in zip(load.tolist(), cap.tolist()))
+    assert all(c < 0 or n <= c for n, c in zip(load.tolist(), cap.tolist(), strict=True))

@@ -69,7 +69,7 @@ def _assert_k_shortest(instance: Instance, s, t, k: int, weight=None) -> list[tu
         assert p[0] == s and p[-1] == t and len(set(p)) == len(p)
     w = [_weight(instance, p, weight) for p in got]
     assert w == pytest.approx(truth[: len(got)], rel=1e-12, abs=1e-12)
-    assert all(a <= b + 1e-9 * max(1.0, abs(b)) for a, b in zip(w, w[1:]))
+    assert all(a <= b + 1e-9 * max(1.0, abs(b)) for a, b in itertools.pairwise(w))
     if got:  # every path strictly cheaper than the last one returned is among them
         cutoff = w[-1] - 1e-9 * max(1.0, abs(w[-1]))
         assert {p for p in every if _weight(instance, p, weight) < cutoff} <= set(got)
@@ -90,7 +90,7 @@ def test_k_shortest_by_length_match_brute_force(name, k):
 def test_k_shortest_under_arc_weights_match_brute_force(name):
     topo = _topology(name)
     rng = np.random.default_rng(11)
-    for trial in range(4):
+    for _ in range(4):
         # direction matters: arc 2j and arc 2j + 1 get unrelated weights; some are zero
         weight = rng.integers(0, 20, size=arc_table(topo).n).astype(float)
         s, t = rng.choice(len(topo.nodes), size=2, replace=False)

@@ -41,7 +41,9 @@ def test_trees_and_traced_paths_match_networkx(seed):
     for j in range(job_source.size):
         g = nx.DiGraph()
         g.add_nodes_from(range(n))
-        g.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), weight[job_row[j]].tolist()))
+        g.add_weighted_edges_from(
+            zip(tail.tolist(), head.tolist(), weight[job_row[j]].tolist(), strict=True)
+        )
         truth = nx.single_source_dijkstra_path_length(g, int(job_source[j]))
         for v in range(n):
             assert dist[j, v] == truth.get(v, math.inf)
@@ -56,7 +58,7 @@ def test_trees_and_traced_paths_match_networkx(seed):
         path = arcs[ptr[f] : ptr[f + 1]]
         nodes = [int(job_source[j])] + head[path].tolist()
         assert nodes[-1] == v
-        assert all(tail[a] == u for a, u in zip(path, nodes[:-1]))
+        assert all(tail[a] == u for a, u in zip(path, nodes[:-1], strict=True))
         assert float(weight[job_row[j], path].sum()) == dist[j, v]
 
 
@@ -82,7 +84,9 @@ def test_all_pairs_distances_match_networkx(seed):
     for g in range(2):
         graph = nx.DiGraph()
         graph.add_nodes_from(range(n))
-        graph.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), weight[g].tolist()))
+        graph.add_weighted_edges_from(
+            zip(tail.tolist(), head.tolist(), weight[g].tolist(), strict=True)
+        )
         truth = dict(nx.all_pairs_dijkstra_path_length(graph))
         for u in range(n):
             for v in range(n):

@@ -54,7 +54,7 @@ def _episode(env, choose, seed=0, options=None):
         step += 1
     assert step == inst.n_requests
     plan = info["plan"]
-    for f, req in enumerate(inst.requests):  # the plan's reservations are the ones applied
+    for req in inst.requests:  # the plan's reservations are the ones applied
         route = plan.route_of(req.id)
         assert route.path[0] == req.source and route.path[-1] == req.target
     return ret, plan

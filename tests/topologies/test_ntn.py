@@ -113,7 +113,7 @@ def test_features_links_and_weather(topology):
         assert all(v > 0 for v in rates.values)
         assert math.fsum(rates.probs) == pytest.approx(1.0, abs=1e-12)
         table = SATELLITE_RATES if ln.kind == "satellite" else FREE_SPACE_RATES
-        assert dict(zip(rates.values, rates.probs)) == pytest.approx(
+        assert dict(zip(rates.values, rates.probs, strict=True)) == pytest.approx(
             {table[k]: p for k, p in DEFAULT_WEATHER.items()}
         )
         for part in (ln.unit_costs.qkd, ln.unit_costs.km):
@@ -215,7 +215,7 @@ def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
     assert all(sum(1 for s in sites if s[1] == p) == 2 for p in "ABC")
     assert all(800.0 <= c <= 1200.0 and c == round(c) for _, _, c in sites)
     assert all(n in terra.node_index for n, _, _ in sites)
-    for old, new in zip(plain.requests, inst.requests):
+    for old, new in zip(plain.requests, inst.requests, strict=True):
         assert (new.id, new.source, new.demand) == (old.id, old.source, old.demand)
         if new.is_anycast:
             assert new.target is None

@@ -49,7 +49,7 @@ def test_routes_have_fewest_hops_and_feasible_reservations():
     inst = make_instance("usnet", 15, 10, seed=3)
     plan = get_planner("example-minhop").plan(inst)
     undirected = nx.Graph(inst.graph)
-    for req, route in zip(inst.requests, plan.routes):
+    for req, route in zip(inst.requests, plan.routes, strict=True):
         assert len(route.path) - 1 == nx.shortest_path_length(undirected, req.source, req.target)
     assert evaluate(inst, plan).feasible
 

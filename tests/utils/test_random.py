@@ -147,7 +147,7 @@ def test_provider_steps_keep_their_list_seed_streams():
         for pid in "AB"
         for v in sites[pid]
     }
-    for req, old in zip(inst.requests, base.requests):
+    for req, old in zip(inst.requests, base.requests, strict=True):
         expected = [
             (v, pid, price[(pid, v)]) for pid in "AB" for v in sites[pid] if v != old.source
         ]
