@@ -25,7 +25,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("form, prune", CASES)
+@pytest.mark.parametrize(("form", "prune"), CASES)
 def test_exact_usnet60(benchmark, form, prune):
     n = 12 if benchmark.disabled else 60
     inst = make_instance("usnet", n, 10, 1)

@@ -55,8 +55,10 @@ def test_train_then_evaluate_a_tiny_agent(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     info = json.loads(res.stdout)
-    assert info["timesteps"] == 64 and out.is_file()
-    assert info["env"]["k"] == 1 and info["family"]["topology"] == "nsfnet"
+    assert info["timesteps"] == 64
+    assert out.is_file()
+    assert info["env"]["k"] == 1
+    assert info["family"]["topology"] == "nsfnet"
     bad = tmp_path / "bad.zip"
     bad.write_text("not a zip")
     code = (

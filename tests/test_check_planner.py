@@ -97,7 +97,7 @@ class _Nameless:
 
 
 @pytest.mark.parametrize(
-    "planner, check, match",
+    ("planner", "check", "match"),
     [
         (_Mutates, "no_mutation", "graph changed"),
         (_Unseeded, "deterministic", "different plans"),

@@ -17,7 +17,8 @@ def _script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         f"qkdbench_benchmarks_{name}", BENCH / f"{name}.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while classes are built
     spec.loader.exec_module(module)

@@ -61,13 +61,16 @@ def test_instance_plan_evaluate_round(tmp_path, capsys):
     assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
     assert read_plan(plan).planner == "coqbn"
     code, out, err = run(capsys, "evaluate", inst, plan, "--json")
-    assert code == 0 and err == ""
+    assert code == 0
+    assert err == ""
     data = json.loads(out)
-    assert data["feasible"] is True and data["violations"] == []
+    assert data["feasible"] is True
+    assert data["violations"] == []
     assert data["total"] == pytest.approx(data["first_stage"] + data["second_stage"])
     assert set(data["components"]) == {"tx", "rx", "km", "si", "md", "ch", "hop"}
     code, out, _ = run(capsys, "evaluate", inst, plan)
-    assert code == 0 and "first stage" in out
+    assert code == 0
+    assert "first stage" in out
 
 
 def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
@@ -91,7 +94,8 @@ def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
 
 def test_planners_lists_coqbn(capsys):
     code, out, _ = run(capsys, "planners", "--json")
-    assert code == 0 and "coqbn" in json.loads(out)
+    assert code == 0
+    assert "coqbn" in json.loads(out)
 
 
 def _variant(path: str, value):
@@ -180,7 +184,7 @@ BAD_INSTANCES = [
 
 
 @pytest.mark.parametrize(
-    "label, content, message", BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
+    ("label", "content", "message"), BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
 )
 def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, message):
     inst = write(tmp_path, "bad.json", content)
@@ -216,12 +220,13 @@ BAD_PLANS = [
 ]
 
 
-@pytest.mark.parametrize("label, routes, message", BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
+@pytest.mark.parametrize(("label", "routes", "message"), BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
 def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message):
     inst = write(tmp_path, "i.json", GOOD)
     plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
     code, out, err = run(capsys, "evaluate", inst, plan)
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1
     assert f"{plan}: {message}" in lines[0]
@@ -230,9 +235,12 @@ def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message
 def test_unknown_planner_and_topology(tmp_path, capsys):
     inst = write(tmp_path, "i.json", GOOD)
     code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
-    assert code == 2 and "unknown planner 'nope'" in err and len(err.strip().splitlines()) == 1
+    assert code == 2
+    assert "unknown planner 'nope'" in err
+    assert len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
-    assert code == 2 and "unknown topology 'atlantis'" in err
+    assert code == 2
+    assert "unknown topology 'atlantis'" in err
 
 
 def test_bad_option_is_one_line(capsys):
@@ -240,7 +248,8 @@ def test_bad_option_is_one_line(capsys):
         main(["plan", "x.json", "--time-limit", "-3", "-o", "y.json"])
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "--time-limit" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "--time-limit" in err
 
 
 def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch):
@@ -255,7 +264,8 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(sp_milp, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
     code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
-    assert code == 3 and out == ""
+    assert code == 3
+    assert out == ""
     assert err.strip().splitlines() == [
         "qkdbench plan: solver error: no MILP solver: highspy is not installed"
     ]
@@ -278,7 +288,8 @@ def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd) == (80.0, 7)
     code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
-    assert code == 2 and "--span-km: must be positive" in err
+    assert code == 2
+    assert "--span-km: must be positive" in err
 
 
 @pytest.mark.parametrize(
@@ -295,7 +306,8 @@ def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
         main(argv)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "must be >=" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "must be >=" in err
 
 
 def test_json_output_is_strict(capsys):
@@ -324,7 +336,8 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
         )
     finally:
         unregister_planner("cli-broken")
-    assert code == 1 and out == ""
+    assert code == 1
+    assert out == ""
     assert err.strip().splitlines() == [
         "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"
     ]
@@ -332,12 +345,13 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "params, place", [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
+    ("params", "place"), [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
 )
 def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place):
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
     code, out, err = run(capsys, "bound", inst, "--json")
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     assert err.strip().splitlines() == [
         f"qkdbench bound: error: {inst}: {place}: must be at most 1e+09, "
         f"got {next(iter(params.values()))!r}"
@@ -350,8 +364,11 @@ def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
     code, out, err = run(
         capsys, "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
     )
-    assert code == 2 and out == "" and not (tmp_path / "p.json").exists()
-    assert len(err.strip().splitlines()) == 1 and "cannot write the solver log" in err
+    assert code == 2
+    assert out == ""
+    assert not (tmp_path / "p.json").exists()
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot write the solver log" in err
 
 
 def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys):
@@ -362,8 +379,11 @@ def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys
         'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n',
     )
     code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and "'nosuch'" in err and "grid.planners" in err
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "'nosuch'" in err
+    assert "grid.planners" in err
 
 
 _FAILING_SOLVER = """
@@ -418,6 +438,7 @@ def test_plan_after_a_solver_failure(tmp_path, warm):
     else:
         assert proc.returncode == 0, proc.stderr
         plan = read_plan(out_file)
-        assert plan.status == "feasible" and plan.routes
+        assert plan.status == "feasible"
+        assert plan.routes
         assert plan.stats["native_status"] == "kNotset"
         assert plan.stats["bound"] <= plan.stats["objective"]

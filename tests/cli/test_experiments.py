@@ -44,14 +44,16 @@ def test_compare_csv(capsys):
         "status",
         "error",
     } <= set(df.columns)
-    assert df.loc[0, "gap_pct"] == 0 and df.loc[1, "gap_pct"] > 0
+    assert df.loc[0, "gap_pct"] == 0
+    assert df.loc[1, "gap_pct"] > 0
 
 
 def test_compare_json_is_strict_json_with_the_reference(capsys):
     code, out, err = run(
         capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive", "--json"
     )
-    assert code == 0 and "Traceback" not in err
+    assert code == 0
+    assert "Traceback" not in err
     data = strict_json(out)
     assert data["instance"] == "nsfnet-r4-k3-s2"
     assert data["gap_reference"]["label"] == "optimum"
@@ -64,16 +66,21 @@ def test_compare_text_and_markdown(capsys):
     code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0] == "nsfnet-r4-k3-s2" and lines[2].startswith("planner")
+    assert lines[0] == "nsfnet-r4-k3-s2"
+    assert lines[2].startswith("planner")
     assert "no exact planner ran" in out
     code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn", "--markdown")
-    assert code == 0 and "| coqbn |" in out and "|:--|--:|" in out
+    assert code == 0
+    assert "| coqbn |" in out
+    assert "|:--|--:|" in out
 
 
 def test_compare_unknown_planner_is_one_line_status_2(capsys):
     code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,nope")
-    assert code == 2 and out == ""
-    assert err.count("\n") == 1 and "unknown planner 'nope'" in err
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "unknown planner 'nope'" in err
 
 
 def test_figure_command_writes_the_panels(tmp_path, capsys):
@@ -104,7 +111,9 @@ def test_figure_command_writes_the_panels(tmp_path, capsys):
 
 def test_figure_unknown_name_is_status_2(tmp_path, capsys):
     code, _, err = run(capsys, "figure", "fig7", "-o", tmp_path)
-    assert code == 2 and "unknown figure 'fig7'" in err and err.count("\n") == 1
+    assert code == 2
+    assert "unknown figure 'fig7'" in err
+    assert err.count("\n") == 1
 
 
 SPEC = """
@@ -126,24 +135,32 @@ def test_sweep_command_in_process_then_resume(tmp_path, capsys):
     data = strict_json(out)
     assert data["rows"] == 4
     summary = {r["planner"]: r for r in data["summary"]}
-    assert summary["exact"]["gap_pct"] == 0 and summary["coqbn"]["gap_pct"] > 0
+    assert summary["exact"]["gap_pct"] == 0
+    assert summary["coqbn"]["gap_pct"] > 0
     assert summary["coqbn"]["ok"] == 2
     df = pd.read_csv(out_dir / "results.csv")
-    assert len(df) == 4 and (df["time_limit_s"] == 60).all()  # the spec's default
+    assert len(df) == 4
+    assert (df["time_limit_s"] == 60).all()  # the spec's default
     code, _, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none")
-    assert code == 2 and "--resume" in err and err.count("\n") == 1
+    assert code == 2
+    assert "--resume" in err
+    assert err.count("\n") == 1
     code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none", "--resume")
-    assert code == 0 and "0 to run" in err and "4 rows in" in out
+    assert code == 0
+    assert "0 to run" in err
+    assert "4 rows in" in out
 
 
 def test_sweep_bad_spec_is_one_line_status_2(tmp_path, capsys):
     spec = tmp_path / "bad.toml"
     spec.write_text(SPEC.replace("requests = [4]", "requests = [-3]"))
     code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
-    assert code == 2 and out == ""
+    assert code == 2
+    assert out == ""
     assert err.strip() == f"qkdbench sweep: error: {spec}: grid.requests[0]: must be >= 0, got -3"
     code, _, err = run(capsys, "sweep", tmp_path / "missing.toml", "--scheduler", "none")
-    assert code == 2 and "missing.toml: no such file" in err
+    assert code == 2
+    assert "missing.toml: no such file" in err
 
 
 def test_spfigures_json(capsys):
@@ -179,11 +196,15 @@ def test_spfigures_json(capsys):
         "--oos-scenarios",
         0,
     )
-    assert code == 0 and out.startswith("instance   nsfnet-r3-k2-s1") and "VSS" in out
+    assert code == 0
+    assert out.startswith("instance   nsfnet-r3-k2-s1")
+    assert "VSS" in out
 
 
 def _one_line_status_2(code, out, err, *needles):
-    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert code == 2, err
+    assert out == "", err
+    assert err.count("\n") == 1, err
     assert "Traceback" not in err
     for needle in needles:
         assert needle in err, err

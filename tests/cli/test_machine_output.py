@@ -102,7 +102,8 @@ def test_json_stdout_is_exactly_one_json_object(files, name):
     res = qkdbench(*_json_commands(files)[name])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)  # the whole of standard output, nothing before or after
-    assert isinstance(data, (dict, list)) and data
+    assert isinstance(data, (dict, list))
+    assert data
     assert "Running HiGHS" not in res.stdout
 
 
@@ -118,7 +119,8 @@ def test_compare_csv_is_exactly_a_table(files):
 def test_human_tables_carry_no_solver_banner():
     res = qkdbench("compare", *SMALL)
     assert res.returncode == 0, res.stderr
-    assert "HiGHS" not in res.stdout and "Running" not in res.stdout
+    assert "HiGHS" not in res.stdout
+    assert "Running" not in res.stdout
 
 
 def test_solver_log_goes_to_a_file_or_stderr_never_stdout(files, tmp_path):
@@ -127,7 +129,8 @@ def test_solver_log_goes_to_a_file_or_stderr_never_stdout(files, tmp_path):
     assert res.returncode == 0, res.stderr
     json.loads(res.stdout)
     text = log.read_text()
-    assert "MIP" in text and "HiGHS" not in res.stdout
+    assert "MIP" in text
+    assert "HiGHS" not in res.stdout
     res = qkdbench("--solver-log", "-", "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0
     json.loads(res.stdout)

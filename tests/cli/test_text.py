@@ -66,7 +66,7 @@ def test_the_walk_finds_an_option_without_help():
 
 
 @pytest.mark.parametrize(
-    "text, plain",
+    ("text", "plain"),
     [
         ("same optimum as ``exact``.", "same optimum as exact."),
         (
@@ -90,7 +90,8 @@ def test_plain_text_strips_inline_markup_only(text, plain):
 def test_planners_prints_its_summaries_without_markup():
     text = _cli("planners").stdout
     infos = json.loads(_cli("planners", "--json").stdout)
-    assert "`" not in text and ":func:" not in text
+    assert "`" not in text
+    assert ":func:" not in text
     lines = {line.split()[0]: line for line in text.splitlines()}
     assert set(lines) == set(infos)
     for name, info in infos.items():
@@ -133,7 +134,9 @@ def test_evaluate_component_header_is_aligned_with_its_rows(evaluated, topology)
     assert len(rows) >= 7  # tx rx km si md ch hop at least
     phased = [r for r in rows if len(_edges(r)) == 5]
     first_stage = [r for r in rows if len(_edges(r)) == 2]
-    assert len(phased) + len(first_stage) == len(rows) and phased and first_stage
+    assert len(phased) + len(first_stage) == len(rows)
+    assert phased
+    assert first_stage
     for row in phased:  # names start with the header's first column, numbers end with theirs
         cells = _edges(row)
         assert cells[0][0] == heads[0][0] == 0
@@ -161,7 +164,8 @@ def library_json():
 
 def test_library_list_stays_within_the_width_and_names_every_set(library_json):
     lines = _cli("library", "list").stdout.splitlines()
-    assert lines and max(map(len, lines)) <= WIDTH
+    assert lines
+    assert max(map(len, lines)) <= WIDTH
     heads = [line for line in lines if not line.startswith(" ")]
     assert [h.split()[0] for h in heads] == list(library_json)
     start = {h.index(" instances") for h in heads}
@@ -169,7 +173,8 @@ def test_library_list_stays_within_the_width_and_names_every_set(library_json):
     for h in heads:
         r = library_json[h.split()[0]]
         counts = re.search(r"(\d+) instances  opt +(\d+)  best +(\d+)  open +(\d+)", h)
-        assert counts and [int(g) for g in counts.groups()] == [
+        assert counts
+        assert [int(g) for g in counts.groups()] == [
             r["instances"],
             r["opt"],
             r["best"],
@@ -208,7 +213,8 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name):
         else:
             cells = line.split()
             assert cells[0] == r["name"]
-        assert cells[1] == r["hash"][:8] and cells[2] == r["status"]
+        assert cells[1] == r["hash"][:8]
+        assert cells[2] == r["status"]
         assert cells[3] == (f"{r['cost']:,.2f}" if r["cost"] is not None else "-")
         assert cells[4] == (f"{r['bound']:,.2f}" if r["bound"] is not None else "-")
         assert cells[7] == (r["planner"] or "-")

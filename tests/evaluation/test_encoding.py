@@ -89,9 +89,13 @@ def instance_and_plans(draw):
 def _assert_arrays_hold(inst: Instance, arrays: PlanArrays, plan: Plan) -> None:
     """Row ``f`` of ``arrays`` is request ``f``'s route of ``plan``, arc by arc."""
     F = inst.n_requests
-    assert arrays.n_requests == F and arrays.ptr.shape == (F + 1,) and arrays.ptr[0] == 0
-    assert arrays.ptr.dtype == np.int64 and arrays.arcs.dtype == np.int64
-    assert arrays.yr.dtype == np.float64 and arrays.zr.dtype == np.float64
+    assert arrays.n_requests == F
+    assert arrays.ptr.shape == (F + 1,)
+    assert arrays.ptr[0] == 0
+    assert arrays.ptr.dtype == np.int64
+    assert arrays.arcs.dtype == np.int64
+    assert arrays.yr.dtype == np.float64
+    assert arrays.zr.dtype == np.float64
     assert arrays.arcs.size == arrays.yr.size == arrays.zr.size == arrays.ptr[-1]
     by_id = {r.request_id: r for r in plan.routes}
     for f, req in enumerate(inst.requests):
@@ -101,7 +105,8 @@ def _assert_arrays_hold(inst: Instance, arrays: PlanArrays, plan: Plan) -> None:
         assert hi - lo == len(route.path) - 1
         tails = [inst.nodes[t] for t in arc_table(inst).tail[arcs]]
         heads = [inst.nodes[h] for h in arc_table(inst).head[arcs]]
-        assert tails == list(route.path[:-1]) and heads == list(route.path[1:])
+        assert tails == list(route.path[:-1])
+        assert heads == list(route.path[1:])
         assert arrays.yr[lo:hi].tolist() == list(route.reserve_qkd)
         assert arrays.zr[lo:hi].tolist() == list(route.reserve_km)
 
@@ -130,7 +135,8 @@ def test_encode_decode_round_trip(case):
         assert arrays.n_plans == 1
         _assert_arrays_hold(inst, arrays, plan)
         back = decode_plan(inst, arrays, "again", {"note": 1})
-        assert back.instance_name == inst.name and back.planner == "again"
+        assert back.instance_name == inst.name
+        assert back.planner == "again"
         assert dict(back.stats) == {"note": 1}
         assert back.routes == _in_instance_order(inst, plan)
         assert all(isinstance(v, int) for r in back.routes for v in r.reserve_qkd + r.reserve_km)
@@ -144,8 +150,10 @@ def test_stacked_plans_come_apart_as_they_went_in(case):
     encoded = [encode_plan(inst, p) for p in plans]
     batch = stack_plans(encoded)
     B, F = len(plans), inst.n_requests
-    assert batch.n_plans == B and batch.n_requests == F
-    assert batch.ptr.shape == (B * F + 1,) and np.all(np.diff(batch.ptr) >= 1)
+    assert batch.n_plans == B
+    assert batch.n_requests == F
+    assert batch.ptr.shape == (B * F + 1,)
+    assert np.all(np.diff(batch.ptr) >= 1)
     assert batch.arcs.size == sum(e.arcs.size for e in encoded)
     for b, (plan, one) in enumerate(zip(plans, encoded, strict=True)):
         part = batch.plan(b)
@@ -213,7 +221,8 @@ def test_reservations_given_as_floats_are_kept_and_decoded_to_integers(triangle)
         ),
     )
     arrays = encode_plan(triangle, plan)
-    assert arrays.yr.tolist() == [2.0, 2.5, 3.75] and arrays.zr.tolist() == [0.0, 1.0, 1.0]
+    assert arrays.yr.tolist() == [2.0, 2.5, 3.75]
+    assert arrays.zr.tolist() == [0.0, 1.0, 1.0]
     back = decode_plan(triangle, arrays)
     assert back.route_of("f0").reserve_qkd == (2, 2)  # round half to even
     assert back.route_of("f1").reserve_qkd == (4,)
@@ -302,14 +311,16 @@ def test_each_violation_is_found_and_placed(triangle, kind):
     assert all(isinstance(p, InputError) for p in problems)
     assert len(problems) == len(expected)
     for p, (place, words) in zip(problems, expected, strict=True):
-        assert p.place == place and words in p.problem, (p, place, words)
+        assert p.place == place, (p, place, words)
+        assert words in p.problem, (p, place, words)
         assert str(p) == f"{place}: {p.problem}"
     # encoding refuses with the first of them; the evaluator scores the plan as infeasible
     with pytest.raises(InputError) as err:
         encode_plan(triangle, plan)
     assert str(err.value) == str(problems[0])
     ev = evaluate(triangle, plan)
-    assert not ev.feasible and ev.total == np.inf
+    assert not ev.feasible
+    assert ev.total == np.inf
     assert list(ev.violations) == [str(p) for p in problems]
 
 

@@ -35,7 +35,8 @@ def test_two_node_hand_computed(two_node):
     # reserve 3 QKD, 1 KM; P = 0, 1, 2 w.p. 0.2, 0.5, 0.3
     # QKD used 0,3,3 (E 2.4), on demand 0,0,3 (E 0.9); KM used 0,1,1 (E 0.8), on demand (E 0.3)
     ev = evaluate(two_node, plan_of(two_node, ("f0", (1, 2), (3,), (1,))))
-    assert ev.feasible and ev.violations == ()
+    assert ev.feasible
+    assert ev.violations == ()
     assert ev.first_stage == pytest.approx(3 * 3700 + 4850, rel=1e-12)
     assert ev.second_stage == pytest.approx(
         2.4 * 3700 + 0.9 * 14800 + 0.8 * 4850 + 0.3 * 13000, rel=1e-12
@@ -101,7 +102,7 @@ def test_infeasible_reservations_are_reported_not_scored_feasible(triangle):
 
 
 @pytest.mark.parametrize(
-    "routes, fragment",
+    ("routes", "fragment"),
     [
         ((("f0", ("a", "b", "c"), (0, 0), (0, 0)),), "request 'f1' has no route"),
         (
@@ -142,7 +143,8 @@ def test_path_skipping_an_arc():
         [Request("f0", 1, 23, Demand.uniform(3))]
     )
     ev = evaluate(inst, plan_of(inst, ("f0", (1, 6, 12, 16, 22, 23), (0,) * 5, (0,) * 5)))
-    assert not ev.feasible and ev.total == math.inf
+    assert not ev.feasible
+    assert ev.total == math.inf
     assert ev.violations == ("requests[0].path[1]: no arc 6->12 in the topology",)
 
 

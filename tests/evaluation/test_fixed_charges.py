@@ -60,9 +60,11 @@ def test_v2_file_reads_and_round_trips(tmp_path):
     write_instance(inst, path)
     data = json.loads(path.read_text())
     assert data["format"] == "qkdbench-instance/2"
-    assert data["costs"]["r"]["site"] == 10.0 and "site" not in data["costs"]["e"]
+    assert data["costs"]["r"]["site"] == 10.0
+    assert "site" not in data["costs"]["e"]
     back = read_instance(path)
-    assert back == inst and back.node_fixed_costs == inst.node_fixed_costs
+    assert back == inst
+    assert back.node_fixed_costs == inst.node_fixed_costs
 
 
 def test_writer_keeps_format_1_without_extension_keys():
@@ -72,7 +74,8 @@ def test_writer_keeps_format_1_without_extension_keys():
     for ln in plain["links"]:
         ln.pop("fixed_cost", None)
     inst = instance_from_dict(plain)
-    assert not inst.uses_extensions and not inst.has_fixed_charges
+    assert not inst.uses_extensions
+    assert not inst.has_fixed_charges
     assert instance_to_dict(inst)["format"] == "qkdbench-instance/1"
     # a /2 file with no extension key is read, and written back as /1
     assert (
@@ -162,18 +165,20 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("label,data,message", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("label", "data", "message"), BAD, ids=[b[0] for b in BAD])
 def test_bad_fixed_charge_input_is_one_line_naming_the_place(tmp_path, label, data, message):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as err:
         read_instance(path)
     text = str(err.value)
-    assert "\n" not in text and text.startswith(str(path)) and message in text, text
+    assert "\n" not in text, text
+    assert text.startswith(str(path)), text
+    assert message in text, text
 
 
 @pytest.mark.parametrize(
-    "label,data,message",
+    ("label", "data", "message"),
     [BAD[0], BAD[3], BAD[5], BAD[9], BAD[15]],
     ids=lambda x: x if isinstance(x, str) else None,
 )
@@ -198,7 +203,9 @@ def test_cli_rejects_bad_fixed_charge_files_with_status_2(tmp_path, label, data,
     )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and "Traceback" not in proc.stderr
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
     assert not plan.exists()
 
 
@@ -238,8 +245,10 @@ def test_three_node_hand_computed():
     )
     ev = evaluate(inst, plan)
     # links: 1-2 (m = 1, 1 site) 10 + 2-3 (m = 3, 5 sites) 50; nodes 1, 2, 3: 7 + 3 + 0
-    assert ev.components["site"] == 60.0 and ev.components["node"] == 10.0
-    assert ev.total == ev.first_stage == 70.0 and ev.second_stage == 0.0
+    assert ev.components["site"] == 60.0
+    assert ev.components["node"] == 10.0
+    assert ev.total == ev.first_stage == 70.0
+    assert ev.second_stage == 0.0
     # f0 on the direct link instead: link 1-3 is paid, 2-3 is not
     plan2 = Plan(
         "x",
@@ -251,7 +260,8 @@ def test_three_node_hand_computed():
         ),
     )
     ev2 = evaluate(inst, plan2)
-    assert ev2.components["site"] == 10.0 + 50.0 + 1000.0 and ev2.total == 1070.0
+    assert ev2.components["site"] == 10.0 + 50.0 + 1000.0
+    assert ev2.total == 1070.0
     assert evaluate_batch(inst, [plan, plan2]).total.tolist() == [70.0, 1070.0]
     assert reference_evaluate(inst, plan)["total"] == 70.0
 
@@ -259,7 +269,8 @@ def test_three_node_hand_computed():
 def test_paper_instance_reports_no_fixed_components():
     inst = Instance((1, 2), (Link(1, 2, 100.0),), (Request("f0", 1, 2, Demand.point(1.0)),))
     ev = evaluate(inst, Plan("x", "h", (Route("f0", (1, 2), (3,), (1,)),)))
-    assert "site" not in ev.components and not fixed_charges(inst).active
+    assert "site" not in ev.components
+    assert not fixed_charges(inst).active
 
 
 @st.composite

@@ -89,7 +89,8 @@ def test_hand_computed_satellite_and_provider_choice():
     fib = Plan("triangle", "hand", (Route("f0", (1, 3), (3,), (1,), provider="B"),))
     ev = evaluate(inst, fib)
     assert ev.total == pytest.approx(8350 + 4175 + 50, rel=1e-12)
-    assert ev.components["service"] == 50.0 and "unit" in ev.components
+    assert ev.components["service"] == 50.0
+    assert "unit" in ev.components
     for plan in (sat, fib):
         ref = reference_evaluate(inst, plan)
         assert ref["total"] == pytest.approx(evaluate(inst, plan).total, rel=1e-12)
@@ -133,7 +134,7 @@ def test_provider_over_capacity_is_infeasible_and_named():
 
 
 @pytest.mark.parametrize(
-    "route, message",
+    ("route", "message"),
     [
         (Route("f0", (1, 2), (0,), (0,)), "must name the provider"),
         (Route("f0", (1, 2), (0,), (0,), provider="B"), "not a target of provider 'B'"),
@@ -142,7 +143,8 @@ def test_provider_over_capacity_is_infeasible_and_named():
 )
 def test_a_route_must_end_at_the_target_of_its_provider(route, message):
     ev = evaluate(_triangle(), Plan("triangle", "hand", (route,)))
-    assert not ev.feasible and math.isinf(ev.total)
+    assert not ev.feasible
+    assert math.isinf(ev.total)
     assert message in ev.violations[0]
 
 
@@ -154,7 +156,8 @@ def test_files_round_trip_with_every_extension_key(tmp_path):
     assert data["format"] == "qkdbench-instance/2"
     assert data["links"][0]["kind"] == "satellite"
     assert data["links"][0]["key_rate_kbps"] == {"values": [2.0, 0.5], "probs": [0.75, 0.25]}
-    assert "target" not in data["requests"][0] and len(data["requests"][0]["targets"]) == 2
+    assert "target" not in data["requests"][0]
+    assert len(data["requests"][0]["targets"]) == 2
     assert data["providers"] == [{"id": "A", "capacity": 1}, {"id": "B"}]
     back = read_instance(path)
     assert back == inst
@@ -464,7 +467,7 @@ BAD += [
 ]
 
 
-@pytest.mark.parametrize("label, data, message", BAD, ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("label", "data", "message"), BAD, ids=[b[0] for b in BAD])
 def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, message):
     with pytest.raises(InputError) as err:
         instance_from_dict(data)
@@ -473,7 +476,7 @@ def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, 
 
 
 @pytest.mark.parametrize(
-    "label, data, message",
+    ("label", "data", "message"),
     [BAD[i] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
     ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
 )
@@ -486,8 +489,10 @@ def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
-    assert str(path) in lines[0] and message in lines[0]
-    assert "Traceback" not in out.stderr and out.stdout == ""
+    assert str(path) in lines[0]
+    assert message in lines[0]
+    assert "Traceback" not in out.stderr
+    assert out.stdout == ""
     assert not (tmp_path / "plan.json").exists()
 
 
@@ -505,10 +510,12 @@ def test_evaluate_prints_service_unit_and_providers(tmp_path):
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
     assert rows["service"] == ["100.00"]
     assert rows["unit"] == ["35.00", "17.50", "17.50", "70.00"]
-    assert rows["A"] == ["1", "1"] and rows["B"] == ["0", "unlimited"]
+    assert rows["A"] == ["1", "1"]
+    assert rows["B"] == ["0", "unlimited"]
     js = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json", "--json")
     data = json.loads(js.stdout)
-    assert data["components"]["service"] == 100.0 and data["served"] == {"A": 1, "B": 0}
+    assert data["components"]["service"] == 100.0
+    assert data["served"] == {"A": 1, "B": 0}
 
 
 def test_evaluate_reports_the_provider_over_capacity(tmp_path):
@@ -535,7 +542,8 @@ def test_plan_command_refuses_a_planner_without_provider_support(tmp_path):
     )
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "does not handle requests with provider targets" in lines[0]
+    assert len(lines) == 1
+    assert "does not handle requests with provider targets" in lines[0]
     assert not (tmp_path / "p.json").exists()
 
 

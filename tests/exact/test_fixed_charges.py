@@ -99,7 +99,8 @@ def test_exact_equals_brute_force_and_forms_agree(seed):
         assert res.status == "optimal"
         assert res.objective == pytest.approx(truth, rel=1e-9)
         ev = evaluate(inst, res.plan)
-        assert ev.feasible and ev.total == pytest.approx(res.objective, rel=1e-9)
+        assert ev.feasible
+        assert ev.total == pytest.approx(res.objective, rel=1e-9)
         assert res.bound <= res.objective + 1e-6
     assert relaxation_bound(inst) <= truth + 1e-6
 
@@ -114,7 +115,8 @@ def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
         name="paper",
     )
     model = build_model(inst)
-    assert model.u.size > 0 and model.v.size > 0
+    assert model.u.size > 0
+    assert model.v.size > 0
     assert build_model(paper).u.size == 0
     res = solve_model(model)
     # no warm start, no pruning: the same optimum as the brute force

@@ -242,7 +242,8 @@ def test_plan_cost_is_the_evaluators_and_the_gap_is_certified():
     assert st["bound_source"] == "lagrangian"
     assert st["bound"] <= _optimum(inst) * (1 + 1e-9) <= ev.total * (1 + 1e-9)
     assert st["gap"] == pytest.approx((ev.total - st["bound"]) / ev.total, rel=1e-12)
-    assert st["gap"] > 1e-9 and st["status"] == "feasible"  # not proven: not "optimal"
+    assert st["gap"] > 1e-9
+    assert st["status"] == "feasible"  # not proven: not "optimal"
     assert st["iterations"] == 60 or st["stop"] in ("step", "stationary")
 
 
@@ -250,7 +251,8 @@ def test_improvement_passes_never_make_the_plan_dearer():
     inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
     plain = get_planner("lagrangian", iterations=15, improve=False).plan(inst)
     better = get_planner("lagrangian", iterations=15).plan(inst)
-    assert plain.stats["stop_passes"] == "off" and plain.stats["passes"] == 0
+    assert plain.stats["stop_passes"] == "off"
+    assert plain.stats["passes"] == 0
     assert better.stats["passes"] >= 1
     assert evaluate(inst, better).total <= evaluate(inst, plain).total * (1 + 1e-12)
     assert better.stats["bound"] == plain.stats["bound"]  # same dual run
@@ -267,8 +269,10 @@ def test_same_iterations_same_result():
 def test_time_limit_is_checked_every_iteration():
     inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
     res = lagrangian_bound(inst, iterations=10_000, time_limit=1e-6)
-    assert res.stop == "time_limit" and res.iterations == 1  # one iteration always runs
-    assert res.plan is not None and math.isfinite(res.cost)
+    assert res.stop == "time_limit"
+    assert res.iterations == 1  # one iteration always runs
+    assert res.plan is not None
+    assert math.isfinite(res.cost)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -314,9 +318,12 @@ def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qkdbench-instance/1", "nodes": [{"id": 1}], "links": []')
     done = _cli(str(bad))
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.returncode == 2
+    assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and str(bad) in lines[0] and "malformed JSON" in lines[0]
+    assert len(lines) == 1
+    assert str(bad) in lines[0]
+    assert "malformed JSON" in lines[0]
 
 
 def test_cli_bound_text_and_usage(capsys):
@@ -324,7 +331,9 @@ def test_cli_bound_text_and_usage(capsys):
 
     assert main(["bound", "nsfnet", "--requests", "5", "--max-rate", "3", "--iterations", "5"]) == 0
     out = capsys.readouterr().out
-    assert "bound" in out and "lagrangian" in out and "certified gap" in out
+    assert "bound" in out
+    assert "lagrangian" in out
+    assert "certified gap" in out
     with pytest.raises(SystemExit) as exc:
         main(["bound", "nsfnet", "--iterations", "0"])
     assert exc.value.code == 2

@@ -232,10 +232,11 @@ CASES = (
 )
 
 
-@pytest.mark.parametrize("seed,kinds,anycast", CASES)
+@pytest.mark.parametrize(("seed", "kinds", "anycast"), CASES)
 def test_exact_forms_equal_brute_force(seed, kinds, anycast):
     inst = _tiny(seed, kinds, anycast)
-    assert ("link_states" in inst.features) == kinds and ("providers" in inst.features) == anycast
+    assert ("link_states" in inst.features) == kinds
+    assert ("providers" in inst.features) == anycast
     truth, _ = _brute_force(inst)
     for form in ("compact", "extensive"):
         res = solve_sp(inst, form, gap_rel=0.0)
@@ -289,7 +290,8 @@ def test_provider_capacity_binding_changes_the_assignment():
     # the capacity-free bound ignores provider capacity: it is the unlimited optimum here
     assert capacity_free_bound(tight) == pytest.approx(res_free.stats["objective"], rel=REL)
     # the dual ascent prices provider A and closes the gap the capacity-free bound leaves
-    assert dual.mu[0] > 0 and dual.bound > capacity_free_bound(tight) * (1 + 1e-6)
+    assert dual.mu[0] > 0
+    assert dual.bound > capacity_free_bound(tight) * (1 + 1e-6)
 
 
 def test_a_target_node_may_lie_on_the_path_to_another_target():
@@ -356,7 +358,8 @@ def test_satellite_used_in_clear_weather_avoided_under_cloud():
         assert res.status == "optimal"
         _check_plan(inst, res.plan, res.objective)
         uses.append(res.plan.routes[0].path == (1, 4))
-    assert not uses[0] and uses[-1]  # cloud likely: fiber; clear likely: satellite
+    assert not uses[0]
+    assert uses[-1]  # cloud likely: fiber; clear likely: satellite
     assert uses == sorted(uses)  # one switch, from fiber to satellite
     for p in (probs[0], probs[-1]):  # brute force and both forms at both ends
         inst = _weather_instance(p)
@@ -510,6 +513,7 @@ def test_fixed_charges_with_targets_equal_a_full_enumeration():
     # (with the greedy's network moves, one route per target) keeping targets and providers
     lag = get_planner("lagrangian").plan(inst)
     _check_plan(inst, lag, lag.stats["objective"])
-    assert lag.stats["objective"] >= best * (1 - REL) and lag.stats["stop_passes"] != "off"
+    assert lag.stats["objective"] >= best * (1 - REL)
+    assert lag.stats["stop_passes"] != "off"
     assert lag.stats["bound"] <= best * (1 + REL)
     assert relaxation_bound(inst) <= best * (1 + REL)

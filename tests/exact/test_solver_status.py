@@ -34,11 +34,14 @@ def small():
 @pytest.mark.parametrize("has_solution", [True, False])
 def test_every_highs_status_maps_to_a_plan_status(name, has_solution):
     status, message = classify_highs(name, has_solution)
-    assert status in PLAN_STATUSES and status != "heuristic"
+    assert status in PLAN_STATUSES
+    assert status != "heuristic"
     if status == "optimal":
-        assert name == "kOptimal" and has_solution
+        assert name == "kOptimal"
+        assert has_solution
     if status == "error":
-        assert message and "\n" not in message
+        assert message
+        assert "\n" not in message
     if (
         name in ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kMemoryLimit")
         and has_solution
@@ -60,7 +63,8 @@ def test_time_limit_without_warm_start_and_without_solution_is_error(binding60):
     res = solve_sp(binding60, time_limit=1e-3, warm_start=None, prune=False)
     assert res.status in ("error", "feasible")  # HiGHS may or may not find one in time
     if res.status == "error":
-        assert res.plan.routes == () and "TimeLimit" in res.message
+        assert res.plan.routes == ()
+        assert "TimeLimit" in res.message
     else:
         assert res.bound < res.objective
 
@@ -81,11 +85,12 @@ def test_infeasible_model(small):
     model = replace(model, milp=model.milp.with_row(model.y, 1.0, lower=10**9))
     res = solve_model(model, SolverOptions())
     assert res.status == "infeasible"
-    assert res.plan.routes == () and res.plan.stats["status"] == "infeasible"
+    assert res.plan.routes == ()
+    assert res.plan.stats["status"] == "infeasible"
 
 
 @pytest.mark.parametrize(
-    "forced, expected",
+    ("forced", "expected"),
     [
         ("kSolveError", "feasible"),
         ("kNotset", "feasible"),
@@ -101,7 +106,9 @@ def test_forced_highs_statuses(small, monkeypatch, forced, expected):
     assert res.status == expected
     assert res.native_status == forced
     if expected == "error":
-        assert res.message and "\n" not in res.message and res.plan.routes == ()
+        assert res.message
+        assert "\n" not in res.message
+        assert res.plan.routes == ()
     if expected == "feasible":
         # HiGHS held a solution when it "failed": that incumbent comes back, labelled
         assert evaluate(small, res.plan).total == pytest.approx(res.objective, rel=1e-9)
@@ -109,7 +116,8 @@ def test_forced_highs_statuses(small, monkeypatch, forced, expected):
         assert 0 <= res.bound <= res.objective
         assert res.plan.stats["bound_source"] in ("solver", "relaxation", "lagrangian")
         if forced not in ("kMemoryLimit", "kHighsInterrupt"):  # a failure, not a limit
-            assert forced[1:] in res.message and "\n" not in res.message
+            assert forced[1:] in res.message
+            assert "\n" not in res.message
 
 
 def _failed_run(native: str):
@@ -128,7 +136,8 @@ def test_failure_without_solution_returns_the_warm_start(small, monkeypatch, nat
     warm = get_planner("saa-greedy").plan(small)
     monkeypatch.setattr(solver_mod, "run_highs", _failed_run(native))
     res = solve_sp(small, warm_start=warm, lagrangian=False)
-    assert res.status == "feasible" and res.native_status == native
+    assert res.status == "feasible"
+    assert res.native_status == native
     assert [r.path for r in res.plan.routes] == [r.path for r in warm.routes]
     assert res.objective == pytest.approx(evaluate(small, warm).total, rel=1e-12)
     # the bound is the capacity-free one (the stand-in solver reported none): valid
@@ -142,7 +151,8 @@ def test_failure_without_solution_returns_the_warm_start(small, monkeypatch, nat
 def test_failure_without_any_incumbent_is_error(small, monkeypatch):
     monkeypatch.setattr(solver_mod, "run_highs", _failed_run("kNotset"))
     res = solve_sp(small, warm_start=None)
-    assert res.status == "error" and res.plan.routes == ()
+    assert res.status == "error"
+    assert res.plan.routes == ()
     assert "Notset" in res.message
 
 
@@ -152,8 +162,10 @@ def test_solver_that_raises_after_a_warm_start_returns_it(small, monkeypatch):
 
     monkeypatch.setattr(solver_mod, "run_highs", boom)
     res = solve_sp(small)  # the relaxed warm start is the incumbent
-    assert res.status == "feasible" and res.plan.routes
-    assert "MemoryError" in res.message and evaluate(small, res.plan).feasible
+    assert res.status == "feasible"
+    assert res.plan.routes
+    assert "MemoryError" in res.message
+    assert evaluate(small, res.plan).feasible
     with pytest.raises(SolverError, match="MemoryError"):
         solve_sp(small, warm_start=None)
 
@@ -176,7 +188,8 @@ def test_failing_solver_is_a_one_line_error(small, monkeypatch):
     monkeypatch.setattr(solver_mod, "run_highs", boom)
     with pytest.raises(SolverError) as info:
         solve_sp(small, warm_start=None)  # no incumbent to fall back on
-    assert "crashed" in str(info.value) and "\n" not in str(info.value)
+    assert "crashed" in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_unknown_solver_name(small):
@@ -188,7 +201,8 @@ def test_unknown_solver_name(small):
 def test_cbc_fallback_agrees(small):
     highs = solve_sp(small, gap_rel=0.0)
     cbc = solve_sp(small, solver="cbc", gap_rel=0.0)
-    assert cbc.solver == "cbc" and cbc.status == "optimal"
+    assert cbc.solver == "cbc"
+    assert cbc.status == "optimal"
     assert cbc.objective == pytest.approx(highs.objective, rel=1e-7)
     assert evaluate(small, cbc.plan).total == pytest.approx(cbc.objective, rel=1e-7)
 
@@ -208,6 +222,8 @@ def test_an_optimum_the_solution_does_not_reach_is_not_optimal(small, monkeypatc
     monkeypatch.setattr(solver_mod, "run_highs", optimistic)
     res = solve_sp(binding, lagrangian=False)
     small = binding
-    assert res.status == "feasible" and "not proven" in res.message
+    assert res.status == "feasible"
+    assert "not proven" in res.message
     assert res.objective == pytest.approx(evaluate(small, res.plan).total, rel=1e-9)
-    assert res.bound <= res.objective and res.gap > 0
+    assert res.bound <= res.objective
+    assert res.gap > 0

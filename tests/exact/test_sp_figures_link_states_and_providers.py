@@ -156,7 +156,8 @@ def test_link_states_drawn_with_their_probabilities(states_net):
     n = 40_000
     sc = sample_joint_scenarios(states_net, n, seed=5)
     assert sc.random_links == (0, 1)
-    assert sc.link_state.shape == (n, 5) and sc.link_rate.shape == (n, 5)
+    assert sc.link_state.shape == (n, 5)
+    assert sc.link_rate.shape == (n, 5)
     for k, (rates, probs) in ((0, L0_STATES), (1, L1_STATES)):
         for j, p in enumerate(probs):
             freq = float(np.mean(sc.link_state[:, k] == j))
@@ -165,7 +166,8 @@ def test_link_states_drawn_with_their_probabilities(states_net):
         np.testing.assert_array_equal(sc.link_rate[:, k], np.asarray(rates)[sc.link_state[:, k]])
     # links with one state: state 0, their fixed rate (instance default 1.0, or their own)
     assert (sc.link_state[:, 2:] == 0).all()
-    assert (sc.link_rate[:, 2] == 1.0).all() and (sc.link_rate[:, 3] == 2.0).all()
+    assert (sc.link_rate[:, 2] == 1.0).all()
+    assert (sc.link_rate[:, 3] == 2.0).all()
     # independence: joint frequencies of two links' states, and of a link state and a demand
     for j0, p0 in enumerate(L0_STATES[1]):
         for j1, p1 in enumerate(L1_STATES[1]):
@@ -184,7 +186,7 @@ def test_same_seed_same_scenarios(states_net):
     for name in ("demand", "link_state", "link_rate"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.link_state, c.link_state)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need at least one scenario, got 0"):
         sample_joint_scenarios(states_net, 0, seed=1)
 
 
@@ -227,9 +229,11 @@ def test_scenario_instance_shares_each_link_state(states_net):
             need = math.ceil(kappa / rate - 1e-9)
             for a in (2 * k, 2 * k + 1):  # both arcs, every request: one state
                 counts, probs = sup.link_counts(int(sup.arc_class[a]), f)
-                assert counts.tolist() == [need] and probs.tolist() == [1.0]
+                assert counts.tolist() == [need]
+                assert probs.tolist() == [1.0]
     # every other field of a link survives; fixed links are untouched
-    assert one.links[1].kind == "satellite" and one.links[1].unit_costs == SAT
+    assert one.links[1].kind == "satellite"
+    assert one.links[1].unit_costs == SAT
     assert one.links[1].W_qkd == 30
     assert one.links[2:] == states_net.links[2:]
     # the scenario's cost of a plan is the twin's cost of the scenario instance
@@ -261,12 +265,14 @@ def test_targets_and_providers_survive_derived_instances(providers_net):
         assert inst.providers == providers_net.providers
         for r, q in zip(providers_net.requests, inst.requests, strict=True):
             assert (q.id, q.source, q.target, q.targets) == (r.id, r.source, r.target, r.targets)
-        assert inst.links[1].kind == "satellite" and inst.links[1].unit_costs == SAT
+        assert inst.links[1].kind == "satellite"
+        assert inst.links[1].unit_costs == SAT
         assert inst.features >= {"providers", "link_prices"}
     # the plan's service costs come along in every scenario, capacities never bind copies
     plan = _providers_plan(providers_net)
     ev = evaluate(providers_net, plan)
-    assert ev.feasible and ev.components["service"] == pytest.approx(120.0)
+    assert ev.feasible
+    assert ev.components["service"] == pytest.approx(120.0)
     costs = scenario_costs(providers_net, plan, sc)
     for j in (0, 3, 19):
         one = scenario_instance(providers_net, sc.scenario(j))
@@ -288,7 +294,8 @@ def test_enumeration_equals_the_evaluators_expectation(which, states_net, provid
     enum = enumerate_scenarios(inst)
     assert scenario_mean(inst, plan, enum) == pytest.approx(exact, rel=1e-12)
     est = out_of_sample(inst, plan, scenarios=enum)
-    assert est.mean == pytest.approx(exact, rel=1e-12) and est.half_width == 0.0
+    assert est.mean == pytest.approx(exact, rel=1e-12)
+    assert est.half_width == 0.0
     # weighted marginals of the enumeration are the instance's own distributions
     emp = empirical_instance(inst, enum)
     assert evaluate(emp, plan).total == pytest.approx(exact, rel=1e-12)
@@ -346,7 +353,8 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
         assert q.demand == Demand.point(r.demand.mean)
     assert ev.links[0].key_rate_kbps == pytest.approx(0.5 * 0.3 + 1.0 * 0.7)
     assert ev.links[1].key_rate_kbps == pytest.approx(0.1 * 0.2 + 0.4 * 0.3 + 1.0 * 0.5)
-    assert ev.links[1].unit_costs == SAT and ev.links[1].kind == "satellite"
+    assert ev.links[1].unit_costs == SAT
+    assert ev.links[1].kind == "satellite"
     assert ev.links[2:] == states_net.links[2:]
     assert "link_states" not in ev.features
     # the mean rate, not the mean link count: f0 (E[kappa] = 1) on L1 needs
@@ -377,7 +385,8 @@ def states_net_small(states_net) -> Instance:
 def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     inst = states_net_small
     fig = sp_figures(inst, n_scenarios=6, seed=3, oos_scenarios=300)
-    assert fig.rp_status == "optimal" and fig.ws_all_optimal
+    assert fig.rp_status == "optimal"
+    assert fig.ws_all_optimal
     rp_plan = fig.details["rp_plan"]
     assert fig.rp == pytest.approx(evaluate(inst, rp_plan).total, rel=1e-9)
     # each WS value is an optimum with the scenario known: never above the RP plan's cost there
@@ -389,7 +398,8 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert fig.ev == pytest.approx(
         evaluate(mean_value_instance(inst), fig.details["ev_plan"]).total, rel=1e-9
     )
-    assert fig.vss == pytest.approx(fig.eev - fig.rp) and fig.vss >= -1e-6 * fig.rp
+    assert fig.vss == pytest.approx(fig.eev - fig.rp)
+    assert fig.vss >= -1e-6 * fig.rp
     # exact WS over the full joint distribution: WS <= RP, EVPI >= 0
     enum = enumerate_scenarios(inst)
     ws = [solve_sp(scenario_instance(inst, enum.scenario(i))).objective for i in range(len(enum))]
@@ -398,7 +408,8 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert fig.rp - ws_exact >= 0.0
     # same seed, same figures
     again = sp_figures(inst, n_scenarios=6, seed=3, oos_scenarios=300, rp=None)
-    assert again.ws == fig.ws and again.rp_out_of_sample == fig.rp_out_of_sample
+    assert again.ws == fig.ws
+    assert again.rp_out_of_sample == fig.rp_out_of_sample
 
 
 def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monkeypatch):
@@ -448,9 +459,8 @@ def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net
     for run in runs:
         run.pop("runtime_s")
     assert runs[0] == runs[1]
-    assert runs[0]["ws"]["n"] == 3 and runs[0]["evpi"] == pytest.approx(
-        runs[0]["rp"] - runs[0]["ws"]["mean"]
-    )
+    assert runs[0]["ws"]["n"] == 3
+    assert runs[0]["evpi"] == pytest.approx(runs[0]["rp"] - runs[0]["ws"]["mean"])
     # providers: figures when the exact solver handles targets, else one line and exit status 2
     p3 = tmp_path / "providers.json"
     write_instance(providers_net, p3)
@@ -460,7 +470,8 @@ def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net
         assert "EVPI" in res.stdout
     else:
         assert res.returncode == 2
-        assert len(res.stderr.strip().splitlines()) == 1 and "provider" in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+        assert "provider" in res.stderr
 
 
 def test_replace_keeps_provider_targets_in_scenario_start(providers_net):

@@ -242,7 +242,9 @@ def test_registered_planners():
 def test_no_requests_is_an_empty_optimal_plan():
     inst = make_instance("nsfnet", 0, 3, seed=1)
     res = solve_sp(inst)
-    assert res.status == "optimal" and res.objective == 0.0 and res.plan.routes == ()
+    assert res.status == "optimal"
+    assert res.objective == 0.0
+    assert res.plan.routes == ()
     assert evaluate(inst, res.plan).total == 0.0
 
 
@@ -269,7 +271,8 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
     for route in opt.plan.routes:
         f = inst.request_index[route.request_id]
         for a in inst.path_arcs(route.path):
-            assert keep[f * A + a] and keep0[f * A + a]
+            assert keep[f * A + a]
+            assert keep0[f * A + a]
     # the same holds for the solver run with pruning on: same optimum
     pruned = solve_sp(inst, **EXACT)
     assert pruned.objective == pytest.approx(opt.objective, rel=1e-9)
@@ -291,11 +294,14 @@ def test_model_above_the_memory_limit_is_refused_in_one_line():
 
     inst = make_instance("usnet", 8, 10, seed=1)
     size = estimate_model(inst, _pairs(inst))
-    assert size.nonzeros > 0 and size.gigabytes > 0
+    assert size.nonzeros > 0
+    assert size.gigabytes > 0
     with pytest.raises(SolverError) as info:
         solve_sp(inst, prune=False, memory_limit_gb=size.gigabytes / 2)
     text = str(info.value)
-    assert "\n" not in text and "GB" in text and f"{size.nonzeros:,} nonzeros" in text
+    assert "\n" not in text
+    assert "GB" in text
+    assert f"{size.nonzeros:,} nonzeros" in text
 
 
 def test_estimate_counts_the_built_model():
@@ -318,6 +324,8 @@ def test_estimate_counts_the_built_model():
 def test_no_time_to_build_returns_the_best_plan_known():
     inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
     res = solve_sp(inst, time_limit=0.0)
-    assert res.status == "feasible" and evaluate(inst, res.plan).feasible
+    assert res.status == "feasible"
+    assert evaluate(inst, res.plan).feasible
     assert "before the model was built" in res.message
-    assert res.bound <= res.objective and res.plan.stats["bound_source"]
+    assert res.bound <= res.objective
+    assert res.plan.stats["bound_source"]

@@ -61,14 +61,18 @@ def coqbn_plan(instance, **kw):
 def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
     df, plans = compare(inst, planners=["coqbn", "exact"], return_plans=True)
     assert list(df["planner"]) == ["exact", "coqbn"]
-    assert df.attrs["gap_label"] == "optimum" and df.attrs["gap_source"] == "exact"
+    assert df.attrs["gap_label"] == "optimum"
+    assert df.attrs["gap_source"] == "exact"
     for _, r in df.iterrows():
         ev = evaluate(inst, plans[r["planner"]])
-        assert r["total"] == ev.total and r["first_stage"] == ev.first_stage
-        assert r["second_stage"] == ev.second_stage and bool(r["feasible"])
+        assert r["total"] == ev.total
+        assert r["first_stage"] == ev.first_stage
+        assert r["second_stage"] == ev.second_stage
+        assert bool(r["feasible"])
     opt = df.loc[0, "total"]
     assert df.attrs["gap_reference"] == opt
-    assert df.loc[0, "gap_pct"] == 0.0 and df.loc[0, "status"] == "optimal"
+    assert df.loc[0, "gap_pct"] == 0.0
+    assert df.loc[0, "status"] == "optimal"
     assert df.loc[1, "gap_pct"] == pytest.approx(100 * (df.loc[1, "total"] - opt) / opt)
     assert df.loc[1, "gap_pct"] > 0  # CO-QBN is not optimal on this instance
     assert (df["gap_ref"] == "optimum").all()
@@ -77,8 +81,10 @@ def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
 def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst, faulty_planners):
     df = compare(inst, planners=["test-fail", "coqbn", "exact"])
     row = df.set_index("planner").loc["test-fail"]
-    assert row["status"] == "error" and row["error"] == "RuntimeError: deliberate failure"
-    assert math.isnan(row["total"]) and math.isnan(row["gap_pct"])
+    assert row["status"] == "error"
+    assert row["error"] == "RuntimeError: deliberate failure"
+    assert math.isnan(row["total"])
+    assert math.isnan(row["gap_pct"])
     assert set(df[df["planner"] != "test-fail"]["status"]) == {"optimal", "heuristic"}
     text = format_table(df, title=inst.name)
     assert "test-fail: error: RuntimeError: deliberate failure" in text
@@ -90,9 +96,11 @@ def test_without_an_exact_planner_the_gap_is_to_the_best_plan_and_says_so(inst, 
     planners("test-max", lambda i, **kw: get_planner("coqbn", level="max").plan(i))
     df = compare(inst, planners=["test-mean", "test-max"])
     assert df.attrs["gap_label"] == "best found"
-    assert sorted(df["gap_pct"])[0] == 0.0 and sorted(df["gap_pct"])[1] > 0
+    assert sorted(df["gap_pct"])[0] == 0.0
+    assert sorted(df["gap_pct"])[1] > 0
     text = format_table(df)
-    assert "gap to best %" in text and "proves nothing" in text
+    assert "gap to best %" in text
+    assert "proves nothing" in text
 
 
 def test_a_bound_without_optimality_is_the_labelled_reference(inst, planners):
@@ -123,7 +131,8 @@ def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
 
     planners("test-over", greedy_over_capacity)
     row = compare(inst, planners=["test-over"]).iloc[0]
-    assert row["status"] == "infeasible" and not row["feasible"]
+    assert row["status"] == "infeasible"
+    assert not row["feasible"]
     assert "QKD wavelengths reserved, capacity" in row["error"]
     assert math.isnan(row["gap_pct"])
 
@@ -170,11 +179,13 @@ def test_gap_reference_prefers_optimum_then_bound():
         },
         {"planner": "x", "status": "feasible", "total": 103.0, "bound": 95.0, "feasible": True},
     ]
-    assert gap_reference(rows).label == "bound" and gap_reference(rows).value == 95.0
+    assert gap_reference(rows).label == "bound"
+    assert gap_reference(rows).value == 95.0
     rows.append(
         {"planner": "o", "status": "optimal", "total": 100.0, "bound": 100.0, "feasible": True}
     )
-    assert gap_reference(rows).label == "optimum" and gap_reference(rows).value == 100.0
+    assert gap_reference(rows).label == "optimum"
+    assert gap_reference(rows).value == 100.0
     assert gap_reference(rows[:1], allow_best=False).label == ""
 
 
@@ -193,7 +204,8 @@ def test_format_table_markdown_and_text(inst):
 
 def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
     row = run_planner(inst, "no-such-planner")
-    assert row["status"] == "error" and "unknown planner" in row["error"]
+    assert row["status"] == "error"
+    assert "unknown planner" in row["error"]
     renamed = inst.with_requests(inst.requests, name="other-name")
     assert instance_hash(renamed) == instance_hash(inst)
     assert instance_hash(make_instance("nsfnet", 5, 3, seed=3)) != instance_hash(inst)
@@ -226,11 +238,15 @@ def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(in
     rows = df.set_index("planner")
     best = rows["total"].min()
     assert rows.loc["saa-greedy", "total"] == best < rows.loc[liar, "total"]
-    assert df.attrs["gap_label"] == "best found" and df.attrs["gap_reference"] == best
-    assert df.attrs["gap_source"].startswith("saa-greedy") and liar in df.attrs["gap_source"]
+    assert df.attrs["gap_label"] == "best found"
+    assert df.attrs["gap_reference"] == best
+    assert df.attrs["gap_source"].startswith("saa-greedy")
+    assert liar in df.attrs["gap_source"]
     assert df.attrs["gap_contradicted"] == [liar]
-    assert rows.loc["saa-greedy", "gap_pct"] == 0.0 and rows.loc[liar, "gap_pct"] > 0
-    assert rows.loc[liar, "status"] == "feasible" and "contradicted" in rows.loc[liar, "error"]
+    assert rows.loc["saa-greedy", "gap_pct"] == 0.0
+    assert rows.loc[liar, "gap_pct"] > 0
+    assert rows.loc[liar, "status"] == "feasible"
+    assert "contradicted" in rows.loc[liar, "error"]
     assert "contradicted" in format_table(df)
 
 
@@ -248,7 +264,8 @@ def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
     ]
     ref = gap_reference(rows)
     assert (ref.label, ref.value, ref.contradicted) == ("bound", 95.0, ("liar",))
-    assert ref.source.startswith("x ") and "liar" in ref.source
+    assert ref.source.startswith("x ")
+    assert "liar" in ref.source
     rows[2]["bound"] = 100.0 * (1 + 1e-12)  # within the tolerance: still a valid bound
     assert gap_reference(rows).value == rows[2]["bound"]
     rows[2]["bound"] = 100.0 * (1 + 1e-6)
@@ -261,7 +278,8 @@ def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
 def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value):
     rows = [{"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True, "error": ""}]
     add_gaps(rows, GapReference(value, "bound", "b"))
-    assert math.isnan(rows[0]["gap_pct"]) and rows[0]["gap_ref"] == ""
+    assert math.isnan(rows[0]["gap_pct"])
+    assert rows[0]["gap_ref"] == ""
 
 
 def test_best_bound_of_any_source_is_the_reference_and_labelled():

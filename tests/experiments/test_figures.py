@@ -45,7 +45,8 @@ def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level
     assert _convex(total, scale)
     amin = int(df.loc[df["total"].idxmin(), "level"])
     assert 0 < amin < df["level"].max()  # a U, not a slope
-    assert total[0] > total.min() and total[-1] > total.min()
+    assert total[0] > total.min()
+    assert total[-1] > total.min()
     # the minimum is where reservations meet demand: the newsvendor level of every
     # (request, arc) pair, which is also the exact plan's reservation
     assert amin == df.attrs["argmin"] == df.attrs["newsvendor"] == df.attrs["plan_median"]
@@ -53,7 +54,8 @@ def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level
     # first stage rises, second stage falls (until nothing is left on demand)
     assert (np.diff(df["first_stage"]) > 0).all()
     assert (np.diff(df["second_stage"]) <= 1e-9 * scale).all()
-    assert df["on_demand"].iloc[-1] == pytest.approx(0, abs=1e-9) and df["on_demand"].iloc[0] > 0
+    assert df["on_demand"].iloc[-1] == pytest.approx(0, abs=1e-9)
+    assert df["on_demand"].iloc[0] > 0
     assert df["total"].to_numpy() == pytest.approx(
         (df["first_stage"] + df["second_stage"]).to_numpy()
     )
@@ -69,7 +71,8 @@ def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_
         tuple(Route(x.request_id, x.path, (21,) * len(x.reserve_qkd), x.reserve_km) for x in r),
     )
     ev = evaluate(inst, forced)
-    assert df["total"].iloc[-1] == ev.total and not ev.feasible
+    assert df["total"].iloc[-1] == ev.total
+    assert not ev.feasible
     assert list(df["feasible"]) == [True, True, False]
     assert df["violations"].iloc[-1] == len(ev.violations) > 0
 
@@ -84,15 +87,15 @@ def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over
     rates = list(range(0, 13, 2))
     df = F.rate_sweep(line, 4, rates, seed=1)
     assert (df["status"] == "optimal").all()
-    assert (np.diff(df["reserved_qkd"]) >= 0).all() and (np.diff(df["reserved_km"]) >= 0).all()
+    assert (np.diff(df["reserved_qkd"]) >= 0).all()
+    assert (np.diff(df["reserved_km"]) >= 0).all()
     assert (df["reserved_qkd"] <= df["capacity_qkd"]).all()
     assert (df["reserved_km"] <= df["capacity_km"]).all()
     # small K: below the capacity; large K: every arc used is reserved to capacity
     assert df["reserved_qkd"].iloc[1] < df["capacity_qkd"].iloc[1]
     last = df.iloc[-1]
-    assert (
-        last["reserved_qkd"] == last["capacity_qkd"] and last["reserved_km"] == last["capacity_km"]
-    )
+    assert last["reserved_qkd"] == last["capacity_qkd"]
+    assert last["reserved_km"] == last["capacity_km"]
     assert last["full_arcs_qkd"] == last["arcs_used"] == last["full_arcs_km"]
     # once saturated, reserved stays put and on-demand grows with K
     sat = df[df["reserved_qkd"] == df["capacity_qkd"]]
@@ -105,7 +108,8 @@ def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over
 
 def test_exact_sp_is_below_coqbn_at_every_request_count():
     df = F.request_sweep("nsfnet", [3, 6, 9], max_rate=4, seeds=[1, 2])
-    assert len(df) == 6 and (df["status"] == "optimal").all()
+    assert len(df) == 6
+    assert (df["status"] == "optimal").all()
     assert (df["sp_total"] < df["baseline_total"]).all()
     assert (df["saving_pct"] > 0).all()
     row = df.iloc[0]
@@ -144,7 +148,8 @@ def test_make_figures_writes_png_csv_and_json(tmp_path):
 def test_without_an_exact_planner_the_best_available_plan_stands_in(inst, monkeypatch):
     monkeypatch.delitem(base._REGISTRY, "exact")
     plan, label = F.reference_plan(inst)
-    assert label.startswith("best available: ") and "exact planner not registered" in label
+    assert label.startswith("best available: ")
+    assert "exact planner not registered" in label
     df = F.reservation_sweep(inst, plan, "qkd", reference=label)
     assert (df["reference"] == label).all()
 
@@ -177,7 +182,8 @@ def test_quality_plot_and_anytime_log():
             stats={"history": {"evals": [1, 2], "time_s": [0.1, 0.3], "best_cost": [3.0, 2.0]}},
         )
     )
-    assert list(b["evaluations"]) == [1, 2] and list(b["best"]) == [3.0, 2.0]
+    assert list(b["evaluations"]) == [1, 2]
+    assert list(b["best"]) == [3.0, 2.0]
     with pytest.raises(KeyError, match="no anytime log"):
         F.anytime_log(Plan("i", "x", ()))
     F.plot_anytime(a, optimum=3.5)
@@ -192,7 +198,8 @@ def test_anytime_runs_stack_the_logs_and_report_failed_variants():
     df, finals = F.anytime_runs(
         inst, "ga", [("short", {"generations": 5}), ("bad", (("no_such_option", 1),))], seed=1
     )
-    assert set(df["variant"]) == {"short"} and "error" in finals["bad"]
+    assert set(df["variant"]) == {"short"}
+    assert "error" in finals["bad"]
     assert (np.diff(df["best"]) <= 0).all()
     assert df["best"].iloc[-1] == pytest.approx(finals["short"]["total"], rel=1e-12)
     fig = F.plot_anytime(df, optimum=float(df["best"].min()))
@@ -206,7 +213,8 @@ def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path):
     taken.write_text("not a directory\n")
     with pytest.raises(InputError, match="not a directory") as err:
         F.make_figures(["fig3a"], taken, FigureConfig(topology="nsfnet", requests=3))
-    assert err.value.source == str(taken) and taken.read_text() == "not a directory\n"
+    assert err.value.source == str(taken)
+    assert taken.read_text() == "not a directory\n"
     with pytest.raises(InputError) as err:  # a file on the way
         F.make_figures(["fig3a"], taken / "sub", FigureConfig(topology="nsfnet", requests=3))
     assert err.value.source == str(taken / "sub")
@@ -220,7 +228,8 @@ def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
     cfg = FigureConfig(topology="nsfnet", requests=3, max_rate=2, time_limit=10)
     summary = F.make_figures(["quality"], tmp_path, cfg)
     row = summary["quality"]["rows"][0]
-    assert row["planner"] == "coqbn" and row["bound"] is None
+    assert row["planner"] == "coqbn"
+    assert row["bound"] is None
     text = json.dumps(summary, allow_nan=False)  # raises on NaN or inf
     assert json.loads(text) == summary
     assert json.loads((tmp_path / "figures.json").read_text())["quality"] == summary["quality"]

@@ -91,8 +91,10 @@ time_limit = 60
 """,
         )
     )
-    assert spec.topology == ("usnet", "nsfnet") and spec.requests == (10, 20, 40)
-    assert spec.time_limit == 60.0 and spec.planner_seed is None
+    assert spec.topology == ("usnet", "nsfnet")
+    assert spec.requests == (10, 20, 40)
+    assert spec.time_limit == 60.0
+    assert spec.planner_seed is None
     points = grid_points(spec)
     assert len(points) == 2 * 3 * 1 * 3 * 4
     assert len(set(points)) == len(points)
@@ -102,7 +104,7 @@ time_limit = 60
 
 
 @pytest.mark.parametrize(
-    "text, place",
+    ("text", "place"),
     [
         ("[grid]\ntopology=['usnet']\n", "grid"),
         (
@@ -131,7 +133,8 @@ def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
     with pytest.raises(InputError) as err:
         read_spec(path)
     msg = str(err.value)
-    assert "\n" not in msg and msg.startswith(str(path))
+    assert "\n" not in msg
+    assert msg.startswith(str(path))
     assert place in msg
 
 
@@ -158,19 +161,26 @@ def test_run_point_records_costs_gap_and_versions():
     ref = run_point(("nsfnet", 3, 2, 1, "exact"), opts)
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, ref)
     assert set(row) == set(RESULT_COLUMNS)
-    assert ref["status"] == "optimal" and ref["gap_pct"] == 0.0 and ref["gap_ref"] == "optimum"
-    assert row["instance_hash"] == ref["instance_hash"] and len(row["instance_hash"]) == 16
+    assert ref["status"] == "optimal"
+    assert ref["gap_pct"] == 0.0
+    assert ref["gap_ref"] == "optimum"
+    assert row["instance_hash"] == ref["instance_hash"]
+    assert len(row["instance_hash"]) == 16
     assert row["gap_pct"] == pytest.approx(100 * (row["total"] - ref["total"]) / ref["total"])
-    assert row["gap_pct"] >= 0 and row["gap_ref"] == "optimum"
-    assert "qkdbench=" in row["versions"] and "numba=" in row["versions"]
+    assert row["gap_pct"] >= 0
+    assert row["gap_ref"] == "optimum"
+    assert "qkdbench=" in row["versions"]
+    assert "numba=" in row["versions"]
 
 
 def test_run_point_never_raises():
     opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
     bad_topology = run_point(("no-such-topology", 3, 2, 1, "coqbn"), opts)
-    assert bad_topology["status"] == "error" and bad_topology["error"]
+    assert bad_topology["status"] == "error"
+    assert bad_topology["error"]
     bad_module = run_point(("nsfnet", 3, 2, 1, "coqbn"), {**opts, "modules": ["no_such_mod"]})
-    assert bad_module["status"] == "error" and "no_such_mod" in bad_module["error"]
+    assert bad_module["status"] == "error"
+    assert "no_such_mod" in bad_module["error"]
 
 
 # --------------------------------------------------------------------------- the store
@@ -189,7 +199,8 @@ def test_truncated_last_line_is_dropped_and_redone(tmp_path):
     messages = []
     again = run_sweep(spec, out, scheduler="none", resume=True, log=messages.append)
     assert "3 already stored, 1 to run" in messages[0]
-    assert len(again) == 4 and again[COSTS].equals(full[COSTS])
+    assert len(again) == 4
+    assert again[COSTS].equals(full[COSTS])
     # the three whole rows kept byte for byte, the damaged one redone once
     assert path.read_text().startswith("".join(lines[:-1]))
     assert len(path.read_text().splitlines()) == 5
@@ -202,7 +213,8 @@ def test_existing_results_need_resume(tmp_path):
         run_sweep(spec, tmp_path / "out", scheduler="none")
     messages = []
     df = run_sweep(spec, tmp_path / "out", scheduler="none", resume=True, log=messages.append)
-    assert len(df) == 4 and "0 to run" in messages[0]
+    assert len(df) == 4
+    assert "0 to run" in messages[0]
 
 
 # --------------------------------------------------------------------------- kill and resume
@@ -261,7 +273,8 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
     assert after.startswith(before)  # nothing stored was recomputed or rewritten
     df = pd.read_csv(results)
     keys = df[["topology", "requests", "max_rate", "seed", "planner"]]
-    assert len(df) == 6 and not keys.duplicated().any()
+    assert len(df) == 6
+    assert not keys.duplicated().any()
     assert set(map(tuple, keys.to_numpy().tolist())) == {
         ("nsfnet", 3, 2, s, p) for s in (1, 2, 3) for p in ("coqbn", "test-block")
     }
@@ -287,7 +300,8 @@ def test_local_cluster_and_in_process_give_identical_rows(tmp_path, faulty_plann
     assert fails["error"].str.contains("RuntimeError: deliberate failure").all()
     assert fails["total"].isna().all()
     ok = local[local["planner"] != "test-fail"]
-    assert ok["status"].isin(["optimal", "heuristic"]).all() and ok["feasible"].all()
+    assert ok["status"].isin(["optimal", "heuristic"]).all()
+    assert ok["feasible"].all()
     # gaps are measured against the exact run of the same instance
     exact = ok[ok["planner"] == "exact"].set_index("instance_hash")["total"]
     for _, r in ok[ok["planner"] == "coqbn"].iterrows():
@@ -307,7 +321,8 @@ def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path
     table = summarize(df)
     fails = table[table["planner"] == "test-fail"]
     assert len(fails) == 2  # one line per request count
-    assert fails["errors"].sum() == 2 and fails["ok"].sum() == 0
+    assert fails["errors"].sum() == 2
+    assert fails["ok"].sum() == 0
     assert table[table["planner"] == "coqbn"]["ok"].sum() == 2
 
 
@@ -343,7 +358,8 @@ def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
     path.write_bytes(spec_text(["coqbn"]).replace("[grid]", "# caf\xe9\n[grid]").encode("latin-1"))
     with pytest.raises(InputError) as err:
         read_spec(path)
-    assert str(err.value).startswith(str(path)) and "UTF-8" in str(err.value)
+    assert str(err.value).startswith(str(path))
+    assert "UTF-8" in str(err.value)
     assert "\n" not in str(err.value)
 
 
@@ -356,7 +372,8 @@ def test_results_that_are_not_utf8_are_an_input_error_under_resume(tmp_path):
     for resume in (True, False):
         with pytest.raises(InputError) as err:
             run_sweep(spec, out, scheduler="none", resume=resume)
-        assert err.value.source == str(results) and "UTF-8" in err.value.problem
+        assert err.value.source == str(results)
+        assert "UTF-8" in err.value.problem
     with pytest.raises(InputError):
         read_results(results)
 
@@ -381,7 +398,8 @@ def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path, address):
     with pytest.raises(InputError) as err:
         run_sweep(spec, tmp_path / "out", scheduler=address, connect_timeout=2)
     assert time.monotonic() - t0 < 60
-    assert err.value.source == address and err.value.place == "--scheduler"
+    assert err.value.source == address
+    assert err.value.place == "--scheduler"
     assert "\n" not in str(err.value)
     assert not (tmp_path / "out" / "results.csv").exists()  # nothing written
 
@@ -395,7 +413,8 @@ def test_a_module_that_cannot_be_imported_names_its_place(tmp_path):
     spec = read_spec(path)
     with pytest.raises(InputError) as err:
         run_sweep(spec, tmp_path / "out", scheduler="none")
-    assert err.value.place == "options.modules[0]" and err.value.source == str(path)
+    assert err.value.place == "options.modules[0]"
+    assert err.value.source == str(path)
     assert "no_such_module" in err.value.problem
 
 
@@ -419,7 +438,9 @@ def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used():
     }
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, liar)
     assert math.isnan(row["gap_pct"])
-    assert "exact" in row["gap_ref"] and "contradicted" in row["gap_ref"]
+    assert "exact" in row["gap_ref"]
+    assert "contradicted" in row["gap_ref"]
     honest = {**liar, "total": str(own["total"] * 0.9), "bound": str(own["total"] * 0.9)}
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, honest)
-    assert row["gap_ref"] == "optimum" and row["gap_pct"] == pytest.approx(100 / 0.9 - 100)
+    assert row["gap_ref"] == "optimum"
+    assert row["gap_pct"] == pytest.approx(100 / 0.9 - 100)

@@ -43,7 +43,7 @@ def test_first_fit_respects_capacity_in_request_order():
     assert evaluate(inst, plan).feasible
 
 
-@pytest.mark.parametrize("level, links", [("mean", 2), ("max", 4), (0.5, 1), (0.9, 4)])
+@pytest.mark.parametrize(("level", "links"), [("mean", 2), ("max", 4), (0.5, 1), (0.9, 4)])
 def test_provisioning_level(level, links):
     demand = Demand((0.0, 1.0, 4.0), (0.3, 0.3, 0.4))  # mean 1.9 -> 2 links
     inst = Instance((1, 2), (Link(1, 2, 100.0, key_rate_kbps=1.0),), (Request("f0", 1, 2, demand),))

@@ -55,7 +55,8 @@ def test_greedy_state_counts_the_users_of_links_and_nodes():
     # removing every request frees every link and node
     for f in range(inst.n_requests):
         state.remove(f)
-    assert not state.link_users.any() and not state.node_users.any()
+    assert not state.link_users.any()
+    assert not state.node_users.any()
 
 
 def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds():
@@ -71,7 +72,8 @@ def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds(
     assert cost <= min(ga.stats["seed_costs"].values()) * (1 + 1e-12)
     assert ga.stats["anytime"][-1]["best"] == pytest.approx(cost, rel=1e-12)
     exact = solve_sp(inst, warm_start=closing)
-    assert exact.status == "optimal" and exact.objective <= cost * (1 + 1e-9)
+    assert exact.status == "optimal"
+    assert exact.objective <= cost * (1 + 1e-9)
 
 
 def test_rl_environments_refuse_derived_and_node_charges():
@@ -105,5 +107,6 @@ def test_lagrangian_planner_on_fixed_charges_sits_between_its_bound_and_above_th
     plan = LagrangianPlanner(iterations=100).plan(inst, seed=0)
     ev = evaluate(inst, plan)
     opt = solve_sp(inst, time_limit=120)
-    assert ev.feasible and opt.status == "optimal"
+    assert ev.feasible
+    assert opt.status == "optimal"
     assert plan.stats["bound"] <= opt.objective * (1 + 1e-6) <= ev.total * (1 + 1e-6)

@@ -36,7 +36,8 @@ def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
     assert best[-1] == pytest.approx(evaluate(tight, plan).total, rel=1e-12)
     assert log[-1]["evaluations"] == plan.stats["evaluations"]
     hof = plan.stats["hall_of_fame"]
-    assert hof == sorted(hof) and hof[0] == pytest.approx(best[-1], rel=1e-12)
+    assert hof == sorted(hof)
+    assert hof[0] == pytest.approx(best[-1], rel=1e-12)
 
 
 def test_ga_is_never_above_its_seeds_and_improves_on_coqbn(tight):
@@ -95,9 +96,11 @@ def test_repair_makes_every_genome_feasible(tight):
     genomes.append([0] * F + [0] * F)  # level 0: reserve nothing
     batch = dec.decode(genomes)
     res = evaluate_batch(tight, batch)
-    assert np.all(res.feasible) and np.all(res.excess == 0)
+    assert np.all(res.feasible)
+    assert np.all(res.excess == 0)
     last = batch.plan(len(genomes) - 1)
-    assert not last.yr.any() and not last.zr.any()
+    assert not last.yr.any()
+    assert not last.zr.any()
     # full levels on the greedy's routes reproduce the greedy's cost
     greedy_state, _ = SAAGreedy().build(tight)
     g = dec.decode([dec.greedy_genome(greedy_state)])
@@ -119,7 +122,7 @@ def test_coqbn_genome_is_close_to_coqbn(tight):
 
 
 @pytest.mark.parametrize(
-    "kwargs, limit, stop",
+    ("kwargs", "limit", "stop"),
     [
         ({"generations": 3, "stagnation": 100}, None, "generations"),
         ({"generations": 500, "stagnation": 4}, None, "stagnation"),
@@ -155,7 +158,8 @@ def test_ga_with_any_time_limit_is_never_worse_than_the_greedy(tight, time_limit
     assert cost <= greedy * (1 + 1e-12)
     assert cost <= min(plan.stats["seed_costs"].values()) * (1 + 1e-12)
     if time_limit == 0.0:
-        assert plan.stats["stop"] == "time_limit" and plan.stats["generations"] == 0
+        assert plan.stats["stop"] == "time_limit"
+        assert plan.stats["generations"] == 0
 
 
 @pytest.mark.parametrize("time_limit", [1e-3, 0.05, 0.3])

@@ -61,7 +61,8 @@ def _served(inst: Instance, plan: Plan) -> Counter:
             ), (req.id, route)
             out[route.provider] += 1
         else:
-            assert route.provider is None and route.path[-1] == req.target
+            assert route.provider is None
+            assert route.path[-1] == req.target
     return out
 
 
@@ -246,7 +247,8 @@ def test_coqbn_repairs_a_stuck_first_fit_by_max_flow():
         providers=(Provider("A", 1), Provider("B")),
     )
     targets, moved = choose_targets(inst)
-    assert targets == [1, 0] and moved == 1  # f moved to B so that g gets A
+    assert targets == [1, 0]
+    assert moved == 1  # f moved to B so that g gets A
     plan = CoQBN().plan(inst)
     assert [r.provider for r in plan.routes] == ["B", "A"]
     assert plan.stats["provider_repairs"] == 1
@@ -262,7 +264,8 @@ def test_coqbn_provisions_for_the_mean_link_key_rate():
         (Request("f", 1, 2, Demand.point(5.0)),),
     )
     route = CoQBN().plan(inst).routes[0]
-    assert route.reserve_qkd == (12,) and route.reserve_km == (4,)
+    assert route.reserve_qkd == (12,)
+    assert route.reserve_km == (4,)
 
 
 def test_saa_greedy_gets_unstuck_and_respects_capacity():
@@ -318,7 +321,8 @@ def test_candidates_cover_every_target_cheapest_first_with_service():
         costs = []
         for i, path in enumerate(cands.paths[f]):
             sink = req.sinks[tg[i]]
-            assert path[0] == req.source and path[-1] == sink.node
+            assert path[0] == req.source
+            assert path[-1] == sink.node
             costs.append(float(w[f][inst.path_arcs(path)].sum()) + sink.service_cost)
         if req.is_anycast:
             assert costs == sorted(costs)
@@ -349,7 +353,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
                 c = sum(o[p] for o, p in zip(options, combo, strict=True))
                 best = c if best is None else min(best, c)
         if best is None:
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match="provider capacities cannot serve every request"):
                 assign_providers(options, cap)
             continue
         got = assign_providers(options, cap)
@@ -376,7 +380,8 @@ def test_ga_repair_moves_requests_off_a_full_provider():
     from qkdbench.evaluation import decode_plan
 
     plan = decode_plan(inst, plan_arrays, "ga")
-    assert evaluate(inst, plan).feasible and _within_capacity(inst, plan)
+    assert evaluate(inst, plan).feasible
+    assert _within_capacity(inst, plan)
 
 
 # --------------------------------------------------------------------------- brute force

@@ -27,7 +27,7 @@ GA_PARAMS = {"generations": 300, "stagnation": 100}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("n, seed", [(30, 1), (30, 2), (30, 3), (60, 1)])
+@pytest.mark.parametrize(("n", "seed"), [(30, 1), (30, 2), (30, 3), (60, 1)])
 def test_usnet_against_exact(n, seed):
     inst = make_instance("usnet", n, 10, seed)
     exact = get_planner("exact").plan(inst)
@@ -41,7 +41,8 @@ def test_usnet_against_exact(n, seed):
     tol = 1e-9 * opt
     assert opt - tol <= greedy <= opt * (1 + GREEDY_GAP)
     assert opt - tol <= ga <= opt * (1 + GA_GAP)
-    assert greedy <= co and ga <= co
+    assert greedy <= co
+    assert ga <= co
     assert ga <= greedy + tol
 
 

@@ -62,13 +62,15 @@ def test_ladders_end_at_the_newsvendor_reservation_and_cost():
     F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
     y, z = newsvendor_reservations(inst, req, arc)
-    assert np.array_equal(ladders.full("y"), y) and np.array_equal(ladders.full("z"), z)
+    assert np.array_equal(ladders.full("y"), y)
+    assert np.array_equal(ladders.full("z"), z)
     cy, cz = pair_costs(inst, req, arc, y.astype(float), z.astype(float))
     assert np.allclose(ladders.best(), cy + cz, rtol=1e-12)
     for ptr, ben in ((ladders.y_ptr, ladders.y_ben), (ladders.z_ptr, ladders.z_ben)):
         for p in range(F * A):
             seg = ben[ptr[p] : ptr[p + 1]]
-            assert np.all(seg > 0) and np.all(np.diff(seg) <= 0)
+            assert np.all(seg > 0)
+            assert np.all(np.diff(seg) <= 0)
 
 
 def test_waterfill_is_optimal_for_fixed_routes(one_link):
@@ -151,7 +153,8 @@ def test_improvement_passes_never_hurt_and_report(seed):
     passes = SAAGreedy().plan(inst)
     assert evaluate(inst, passes).total <= evaluate(inst, no_pass).total + 1e-6
     assert no_pass.stats["passes"] == 0
-    assert passes.stats["passes"] >= 1 and passes.stats["stop"] == "converged"
+    assert passes.stats["passes"] >= 1
+    assert passes.stats["stop"] == "converged"
 
 
 def test_greedy_is_never_above_coqbn():
@@ -166,7 +169,8 @@ def test_sampled_marginals_are_seeded_and_converge():
     a = sampled_instance(inst, 30, seed=4)
     b = sampled_instance(inst, 30, seed=4)
     c = sampled_instance(inst, 30, seed=5)
-    assert a.requests == b.requests and a.requests != c.requests
+    assert a.requests == b.requests
+    assert a.requests != c.requests
     assert all(abs(sum(r.demand.probs) - 1) < 1e-12 for r in a.requests)
     assert [r.id for r in a.requests] == [r.id for r in inst.requests]
     p1 = SAAGreedy(n_scenarios=30).plan(inst, seed=4)
@@ -175,7 +179,8 @@ def test_sampled_marginals_are_seeded_and_converge():
     exact = evaluate(inst, SAAGreedy().plan(inst)).total
     small = evaluate(inst, p1).total
     large = evaluate(inst, SAAGreedy(n_scenarios=4000).plan(inst, seed=1)).total
-    assert exact <= small and exact <= large
+    assert exact <= small
+    assert exact <= large
     assert large <= exact * 1.002
     with pytest.raises(ValueError, match="n_scenarios"):
         sampled_instance(inst, 0, seed=1)
@@ -193,9 +198,11 @@ def test_stats_and_zero_capacity():
 def test_time_limit_zero_still_plans_every_request_on_its_first_candidate():
     inst = make_instance("usnet", 30, 10, seed=4, params=Params(W_qkd=45, W_kml=15))
     plan = SAAGreedy().plan(inst, time_limit=0.0)
-    assert evaluate(inst, plan).feasible and len(plan.routes) == inst.n_requests
+    assert evaluate(inst, plan).feasible
+    assert len(plan.routes) == inst.n_requests
     assert plan.stats["late_insertions"] == inst.n_requests
-    assert plan.stats["stop"] == "time_limit" and plan.stats["passes"] == 0
+    assert plan.stats["stop"] == "time_limit"
+    assert plan.stats["passes"] == 0
     # each request is on its cheapest stand-alone path (the only candidate Yen's
     # algorithm was given time for, k = 1): the capacity-free routing
     from qkdbench.planning.ladders import build_ladders

@@ -60,7 +60,8 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
 def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
     assert needle in lines[0], lines[0]
 
 
@@ -77,7 +78,8 @@ def test_set_files_are_the_table_and_every_hash_reproduces():
         for item in libset.instances:
             assert item.name == recipe_name(item.recipe)
             inst = load_instance(item)
-            assert inst.name == item.name and instance_hash(inst) == item.hash
+            assert inst.name == item.name
+            assert instance_hash(inst) == item.hash
             assert inst.n_requests == item.recipe["requests"]
             for key in ("W_qkd", "W_kml"):
                 if key in item.recipe:
@@ -139,7 +141,8 @@ def test_design_set_is_the_generators_family():
             name=item.name,
         )
         assert instance_hash(direct) == item.hash
-        assert direct.has_fixed_charges and all(ln.fixed_cost > 0 for ln in direct.links)
+        assert direct.has_fixed_charges
+        assert all(ln.fixed_cost > 0 for ln in direct.links)
 
 
 # --------------------------------------------------------------------------- solutions
@@ -153,7 +156,8 @@ def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name):
     for name, e in sol.entries.items():
         inst = load_instance(libset.by_name[name])
         if e.cost is None:
-            assert e.status == "open" and e.plan is None
+            assert e.status == "open"
+            assert e.plan is None
             continue
         ev = evaluate(inst, decode_plan(e.plan))
         assert ev.feasible
@@ -178,8 +182,10 @@ def test_design_has_a_confirmed_cost_and_a_bound_for_every_instance():
     libset, sol = load_set("design"), read_solutions("design")
     assert set(sol.entries) == set(libset.by_name)
     for name, e in sol.entries.items():
-        assert e.cost is not None and e.bound is not None, name
-        assert e.status in ("opt", "best") and e.bound_source in ("exact", "lagrangian")
+        assert e.cost is not None, name
+        assert e.bound is not None, name
+        assert e.status in ("opt", "best")
+        assert e.bound_source in ("exact", "lagrangian")
         assert confirm_entry(load_instance(libset.by_name[name]), e) == pytest.approx(
             e.cost, rel=1e-9
         )
@@ -195,11 +201,14 @@ def test_acceptance_rules_on_hand_made_candidates():
     e, _ = propose(inst, None, h, plan=worse)
     assert (e.status, e.cost, e.planner) == ("best", c_worse, "coqbn")
     e, _ = propose(inst, e, h, plan=good)  # a better plan replaces
-    assert e.cost == c_good and e.planner == "saa-greedy"
+    assert e.cost == c_good
+    assert e.planner == "saa-greedy"
     e2, notes = propose(inst, e, h, plan=worse)  # a worse one never does
-    assert e2.cost == c_good and "not better" in notes[0]
+    assert e2.cost == c_good
+    assert "not better" in notes[0]
     e3, notes = propose(inst, e, h, bound=c_good * 1.01, bound_source="lagrangian")
-    assert e3.bound is None and "above the known cost" in notes[0]  # bound above a cost
+    assert e3.bound is None
+    assert "above the known cost" in notes[0]  # bound above a cost
     e4, _ = propose(inst, e, h, bound=c_good * 0.9, bound_source="lagrangian")
     assert (e4.status, e4.bound) == ("best", c_good * 0.9)
     e5, _ = propose(inst, e4, h, bound=c_good * 0.8, bound_source="exact")
@@ -215,7 +224,9 @@ def test_acceptance_rules_on_hand_made_candidates():
         ),
     )
     e7, notes = propose(inst, None, h, plan=over)
-    assert e7.cost is None and e7.status == "open" and "infeasible" in notes[0]
+    assert e7.cost is None
+    assert e7.status == "open"
+    assert "infeasible" in notes[0]
 
 
 def test_a_stored_cost_the_evaluator_does_not_confirm_is_an_error():
@@ -246,7 +257,8 @@ def test_library_solve_reproduces_the_opt_entries(tmp_path):
     assert json.loads(res.stdout)["opt"] == 2
     new, shipped = read_solutions("paper", out), read_solutions("paper")
     for name in SMALL[:2]:
-        assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"
+        assert shipped.entries[name].status == "opt"
+        assert new.entries[name].status == "opt"
         assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)
         assert new.entries[name].bound_source == "exact"
 
@@ -306,12 +318,14 @@ def test_library_cli_list_show_write(tmp_path):
     res = cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
-    assert sets["paper"]["opt"] == 18 and sets["capacity"]["instances"] == 8
+    assert sets["paper"]["opt"] == 18
+    assert sets["capacity"]["instances"] == 8
     assert json.loads(res.stdout)["pending"] == []
     assert sets["design"]["instances"] == 11
     res = cli("library", "show", "capacity", "--json")
     rows = json.loads(res.stdout)["instances"]
-    assert rows[0]["recipe"]["W_qkd"] == 45 and rows[0]["status"] == "opt"
+    assert rows[0]["recipe"]["W_qkd"] == 45
+    assert rows[0]["status"] == "opt"
     res = cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
     assert res.returncode == 0, res.stderr
     from qkdbench.io import read_instance
@@ -375,15 +389,18 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_bench_rows_are_scored_against_the_best_known(bench_run):
     out, summary, _ = bench_run
     rows = _rows(out / "b" / "results.csv")
-    assert len(rows) == 6 and summary["rows"] == 6
+    assert len(rows) == 6
+    assert summary["rows"] == 6
     sol = read_solutions("paper")
     from qkdbench import __version__
 
     for r in rows:
-        assert r["set"] == "paper" and r["qkdbench_version"] == __version__
+        assert r["set"] == "paper"
+        assert r["qkdbench_version"] == __version__
         e = sol.entries[r["instance"]]
         total, best = float(r["total"]), float(r["best_cost"])
-        assert best == e.cost and r["best_status"] == "opt"
+        assert best == e.cost
+        assert r["best_status"] == "opt"
         assert float(r["gap_to_best_pct"]) == pytest.approx(100 * (total - best) / best)
         assert float(r["gap_to_bound_pct"]) == pytest.approx(100 * (total - e.bound) / total)
         assert total >= best * (1 - 1e-9)  # nobody beats a proven optimum
@@ -416,12 +433,14 @@ def test_report_numbers_equal_the_results_file(bench_run):
         for p in planners:
             assert float(r[f"{p} total"]) == pytest.approx(costs[(r["instance"], p)], rel=1e-12)
     page = (out / "r" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 6 and 'src="http' not in page
+    assert page.count("data:image/png;base64,") == 6
+    assert 'src="http' not in page
     for name in ("profile_cost", "profile_time", "ecdf_gap", "wtl", "gap_time"):
         assert (out / "r" / f"{name}.png").stat().st_size > 1000
         assert (out / "r" / f"{name}.csv").exists()
     md = (out / "r" / "summary.md").read_text()
-    assert "| coqbn |" in md and rep["instances"] == 3
+    assert "| coqbn |" in md
+    assert rep["instances"] == 3
 
 
 def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
@@ -495,5 +514,6 @@ def test_library_solve_reproduces_a_closed_design_entry(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     new, shipped = read_solutions("design", out), read_solutions("design")
-    assert shipped.entries[name].status == "opt" and new.entries[name].status == "opt"
+    assert shipped.entries[name].status == "opt"
+    assert new.entries[name].status == "opt"
     assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)

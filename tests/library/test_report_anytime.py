@@ -56,7 +56,8 @@ def test_read_traces_types_and_orders_the_rows(tmp_path):
     text = "planner,instance,seed,seconds,best_cost\np,i,2,3,9\np,i,1,5,8\np,i,1,1,10\n"
     t = read_traces(_write(tmp_path / "t.csv", text))
     assert t[["seed", "seconds", "best_cost"]].values.tolist() == [[1, 1, 10], [1, 5, 8], [2, 3, 9]]
-    assert t["evaluations"].isna().all() and t["best_bound"].isna().all()
+    assert t["evaluations"].isna().all()
+    assert t["best_bound"].isna().all()
     assert list(t.columns) == [
         "planner",
         "instance",
@@ -69,7 +70,7 @@ def test_read_traces_types_and_orders_the_rows(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, needle",
+    ("text", "needle"),
     [
         ("planner,instance,seconds,best_cost\np,i,1,2\n", "line 1: missing column(s) seed"),
         ("planner,instance,seed,seconds,best_cost\np,i,1,x,2\n", "row 2, seconds: not a number"),
@@ -87,7 +88,8 @@ def test_bad_traces_name_the_file_and_the_place(tmp_path, text, needle):
     path = _write(tmp_path / "traces.csv", text)
     with pytest.raises(InputError) as err:
         read_traces(path)
-    assert str(err.value).startswith(str(path)) and needle in str(err.value)
+    assert str(err.value).startswith(str(path))
+    assert needle in str(err.value)
 
 
 def test_gaps_are_best_so_far_against_the_reference(hand):
@@ -203,7 +205,8 @@ def test_fixed_budget_quantiles_are_numpys_inverted_cdf():
     df = _random_traces(rng, planners=("a",), seeds=tuple(range(1, 8)))
     gaps = trace_gaps(df, pd.Series({"i": 100.0, "j": 100.0, "k": 100.0}))
     fb = fixed_budget(gaps, points=25)
-    assert fb["seconds"].is_monotonic_increasing and len(fb) == 25
+    assert fb["seconds"].is_monotonic_increasing
+    assert len(fb) == 25
     runs = [g for _, g in gaps.groupby(["instance", "seed"])]
     for r in fb.itertuples():
         vals = []
@@ -241,12 +244,18 @@ def test_ioh_files_have_the_iohprofiler_layout(tmp_path, hand):
     assert res["skipped"] == []
     info = tmp_path / "p" / "IOHprofiler_f1_i.info"
     lines = info.read_text().splitlines()
-    assert len(lines) == 3 and lines[1].startswith("%")
+    assert len(lines) == 3
+    assert lines[1].startswith("%")
     m = _INFO_HEAD.match(lines[0])
-    assert m and m["suite"] == "qkdbench-paper" and m["f"] == "1" and m["name"] == "i"
-    assert m["dim"] == "10" and m["alg"] == "p"
+    assert m
+    assert m["suite"] == "qkdbench-paper"
+    assert m["f"] == "1"
+    assert m["name"] == "i"
+    assert m["dim"] == "10"
+    assert m["alg"] == "p"
     rel, *runs = [x.strip() for x in lines[2].split(",")]
-    assert rel == "data_f1_i/IOHprofiler_f1_DIM10.dat" and runs == ["1:90|1.0050000000e+02"]
+    assert rel == "data_f1_i/IOHprofiler_f1_DIM10.dat"
+    assert runs == ["1:90|1.0050000000e+02"]
     blocks = _blocks(info.parent / rel)
     assert blocks == [[[10, 120, 120], [40, 105, 105], [90, 100.5, 100.5]]]
     # instance j is function 2, DIM 1 by default
@@ -287,5 +296,5 @@ def test_ioh_runs_without_evaluations_are_skipped_or_written_in_milliseconds(tmp
     # 0.4 ms -> 1; 1.1 and 1.2 ms -> 2 both, the later (better) one kept
     assert _blocks(dat) == [[[1, 12, 12], [2, 10, 10]]]
     assert "ms" in (tmp_path / "m" / "p" / "IOHprofiler_f1_i.info").read_text().splitlines()[1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="budget must be 'evaluations' or 'milliseconds'"):
         write_ioh(traces, tmp_path / "x", suite="s", budget="hours")

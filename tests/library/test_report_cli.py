@@ -127,7 +127,8 @@ def test_report_with_tests_and_traces(bench, tmp_path):
     assert 2 / 2**9 - 1e-12 <= p_coqbn <= 3 * 2 / 2**9 + 1e-12
     assert table["coqbn"]["worse_than_best"] == "True"
     md = (out / "summary.md").read_text()
-    assert "| coqbn * |" in md and "Holm" in md
+    assert "| coqbn * |" in md
+    assert "Holm" in md
     mean = {r["planner"]: r for r in _rows(out / "mean_gap.csv")}
     gaps = [float(r["gap_to_best_pct"]) for r in rows if r["planner"] == "coqbn"]
     assert float(mean["coqbn"]["mean_gap_pct"]) == pytest.approx(statistics.mean(gaps))
@@ -138,14 +139,16 @@ def test_report_with_tests_and_traces(bench, tmp_path):
     ft = [r for r in _rows(out / "fixed_target.csv") if r["planner"] == "coqbn"]
     assert float(ft[-1]["share"]) == pytest.approx(5 / 6)  # 0.1 % is never reached
     assert float(ft[-1]["seconds"]) == pytest.approx(0.06)
-    assert rep["anytime"]["runs"] == 2 * 9 * 2 and rep["anytime"]["ioh_skipped"] == []
+    assert rep["anytime"]["runs"] == 2 * 9 * 2
+    assert rep["anytime"]["ioh_skipped"] == []
     info = out / "ioh" / "coqbn" / "IOHprofiler_f1_usnet-r10-k10-s1.info"
     assert "DIM = 10" in info.read_text().splitlines()[0]
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 6 + 1 + 2
     for heading in ("Significance", "Anytime behaviour"):
         assert f"<h2>{heading}</h2>" in page
-    assert rep["significance"]["tested"] and len(rep["significance"]["ranks"]) == 3
+    assert rep["significance"]["tested"]
+    assert len(rep["significance"]["ranks"]) == 3
 
 
 def test_repeated_runs_count_with_their_median(bench, tmp_path):
@@ -173,9 +176,11 @@ def test_repeated_runs_count_with_their_median(bench, tmp_path):
         got = float(per[r["instance"]][f"{r['planner']} total"])
         assert got == pytest.approx(median, rel=1e-12)
     spread = _rows(out / "runs.csv")
-    assert len(spread) == len(rows) and {s["runs"] for s in spread} == {"3"}
+    assert len(spread) == len(rows)
+    assert {s["runs"] for s in spread} == {"3"}
     summ = {r["planner"]: r for r in _rows(out / "summary.csv")}
-    assert summ["coqbn"]["runs"] == "27" and summ["coqbn"]["runs_per_instance"] == "3.0"
+    assert summ["coqbn"]["runs"] == "27"
+    assert summ["coqbn"]["runs_per_instance"] == "3.0"
     assert "<h2>Repeated runs</h2>" in (out / "report.html").read_text()
     assert not (out / "fixed_target.csv").exists()  # no traces beside these results
 
@@ -183,7 +188,8 @@ def test_repeated_runs_count_with_their_median(bench, tmp_path):
 def _one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
     assert res.returncode == 2, res.stderr
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
 

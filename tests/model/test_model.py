@@ -40,7 +40,7 @@ def test_empirical_demand_counts_samples():
 
 
 @pytest.mark.parametrize(
-    "values, probs, message",
+    ("values", "probs", "message"),
     [
         ((0.0, 1.0), (0.5, 0.6), "sum to"),
         ((0.0, 1.0), (-0.5, 1.5), "positive"),
@@ -116,7 +116,7 @@ def test_support_arrays_are_sorted_with_prefix_sums():
 
 
 @pytest.mark.parametrize(
-    "build, place",
+    ("build", "place"),
     [
         (lambda: Instance((1, 2), (Link(1, 3, 5.0),)), "links[0].v"),
         (lambda: Instance((1, 2), (Link(1, 1, 5.0),)), "links[0]"),
@@ -163,7 +163,8 @@ def test_partial_costs_and_params_default_to_table_one():
     inst = instance_from_dict(data)
     assert inst.costs.o["tx"] == 7000.0
     assert inst.costs.o["rx"] == CostTable().o["rx"]
-    assert inst.params.span_km == 80.0 and inst.params.W_qkd == 150
+    assert inst.params.span_km == 80.0
+    assert inst.params.W_qkd == 150
 
 
 def test_plan_json_round_trip(tmp_path):
@@ -182,7 +183,7 @@ def test_plan_json_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "data, place",
+    ("data", "place"),
     [
         ({"format": "qkdbench-plan/2", "requests": []}, "format"),
         (
@@ -209,7 +210,7 @@ def test_bad_plans_name_the_place(data, place):
 
 
 @pytest.mark.parametrize(
-    "build, place",
+    ("build", "place"),
     [
         (lambda: Instance((1, 2), (Link(1, 2, 100.0),), params=Params(span_km=1e-300)), "links[0]"),
         (

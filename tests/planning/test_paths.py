@@ -66,7 +66,9 @@ def _assert_k_shortest(instance: Instance, s, t, k: int, weight=None) -> list[tu
     assert len(set(got)) == len(got)
     for p in got:
         assert p in every  # simple, from s to t, over existing arcs
-        assert p[0] == s and p[-1] == t and len(set(p)) == len(p)
+        assert p[0] == s
+        assert p[-1] == t
+        assert len(set(p)) == len(p)
     w = [_weight(instance, p, weight) for p in got]
     assert w == pytest.approx(truth[: len(got)], rel=1e-12, abs=1e-12)
     assert all(a <= b + 1e-9 * max(1.0, abs(b)) for a, b in itertools.pairwise(w))
@@ -239,7 +241,8 @@ def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
             assert _weight(inst, paths[-1]) == pytest.approx(by_length)
         else:
             assert len(paths) == k
-        assert len(set(paths)) == len(paths) and set(paths) <= set(every)
+        assert len(set(paths)) == len(paths)
+        assert set(paths) <= set(every)
         for i, p in enumerate(paths):
             assert cands.arcs[f][i].dtype == np.int64
             assert cands.arcs[f][i].tolist() == inst.path_arcs(p)

@@ -71,7 +71,8 @@ def test_an_unreached_target_is_reported():
     assert dist[0].tolist() == [0.0, 1.0, math.inf]
     reqs = np.asarray([0, 0], dtype=np.int64)
     _, arcs, bad = trace_paths(pred, tail, reqs, reqs, np.asarray([1, 2], dtype=np.int64))
-    assert bad == 1 and arcs.size == 0
+    assert bad == 1
+    assert arcs.size == 0
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -100,5 +101,7 @@ def test_adjacency_lists_every_arc_once_under_its_tail():
     assert sorted(out_arc.tolist()) == list(range(arcs.n))
     for u in range(len(inst.nodes)):
         mine = out_arc[out_ptr[u] : out_ptr[u + 1]]
-        assert (arcs.tail[mine] == u).all() and list(mine) == sorted(mine)
-    assert (head == arcs.head).all() and (tail == arcs.tail).all()
+        assert (arcs.tail[mine] == u).all()
+        assert list(mine) == sorted(mine)
+    assert (head == arcs.head).all()
+    assert (tail == arcs.tail).all()

@@ -39,7 +39,8 @@ def test_without_the_extra_the_cli_says_how_to_install_it(args, tmp_path):
     res = _run(args, no_extra=True, cwd=tmp_path)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and 'pip install "qkdbench[rl]"' in lines[0], res.stderr
+    assert len(lines) == 1, res.stderr
+    assert 'pip install "qkdbench[rl]"' in lines[0], res.stderr
     assert "qkdbench rl: error" in lines[0]
     if args[1] == "train":
         assert not (tmp_path / "agent.zip").exists()
@@ -89,4 +90,6 @@ def test_missing_agent_file_is_one_line(tmp_path):
     res = _run(["rl", "evaluate", path])
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and path in lines[0] and "not found" in lines[0], res.stderr
+    assert len(lines) == 1, res.stderr
+    assert path in lines[0], res.stderr
+    assert "not found" in lines[0], res.stderr

@@ -43,7 +43,8 @@ def _episode(env, choose, seed=0, options=None):
         route_y = np.minimum(want_y, free_y[ids])  # first fit: what fits of the level
         route_z = np.minimum(want_z, free_z[ids])
         if env.capacity == "strict":  # the mask let through only what fits whole
-            assert np.array_equal(route_y, want_y) and np.array_equal(route_z, want_z)
+            assert np.array_equal(route_y, want_y)
+            assert np.array_equal(route_z, want_z)
         free_y[ids] -= route_y
         free_z[ids] -= route_z
         cy, cz = pair_costs(
@@ -56,7 +57,8 @@ def _episode(env, choose, seed=0, options=None):
     plan = info["plan"]
     for req in inst.requests:  # the plan's reservations are the ones applied
         route = plan.route_of(req.id)
-        assert route.path[0] == req.source and route.path[-1] == req.target
+        assert route.path[0] == req.source
+        assert route.path[-1] == req.target
     return ret, plan
 
 
@@ -225,7 +227,8 @@ def test_check_env_and_gym_make():
         check_env(env.unwrapped)
     assert not [w for w in caught if "WARN" in str(w.message)], [str(w.message) for w in caught]
     obs, info = env.reset(seed=0)
-    assert obs.shape == env.observation_space.shape and obs.dtype == np.float32
+    assert obs.shape == env.observation_space.shape
+    assert obs.dtype == np.float32
 
 
 def test_determinism_by_seed_over_a_pool():
@@ -252,12 +255,12 @@ def test_callable_source_and_reset_options():
     env = PlanningEnv(gen, k=1)
     a, _ = _episode(env, _random(0), seed=3)
     b, _ = _episode(env, _random(0), seed=3)
-    assert a == b and len(calls) == 3  # one call sizes the spaces, one per episode
+    assert a == b
+    assert len(calls) == 3  # one call sizes the spaces, one per episode
     other = make_instance("cost239", 7, 3, seed=9)
     ret, plan = _episode(env, _random(1), options={"instance": other})
-    assert plan.instance_name == other.name and math.isclose(
-        ret, -evaluate(other, plan).total, rel_tol=1e-9
-    )
+    assert plan.instance_name == other.name
+    assert math.isclose(ret, -evaluate(other, plan).total, rel_tol=1e-9)
     with pytest.raises(ValueError, match="nodes"):
         env.reset(options={"instance": make_instance("nsfnet", 3, 3, seed=1)})
 

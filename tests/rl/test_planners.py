@@ -23,7 +23,8 @@ def test_a_plain_callable_runs_as_a_planner():
     inst = make_instance("nsfnet", 7, 5, seed=3)
     first_valid = PolicyPlanner(lambda obs, mask: int(np.flatnonzero(mask)[0]), "first", {"k": 2})
     plan = first_valid.plan(inst, seed=0)
-    assert plan.planner == "first" and plan.status == "heuristic"
+    assert plan.planner == "first"
+    assert plan.status == "heuristic"
     # the first valid action is slot 0 with nothing reserved: everything on demand
     assert all(set(r.reserve_qkd) == {0} and set(r.reserve_km) == {0} for r in plan.routes)
     assert evaluate(inst, plan).feasible
@@ -36,6 +37,7 @@ def test_register_policy_puts_it_in_the_registry():
         inst = make_instance("cost239", 6, 4, seed=1)
         a = get_planner("test-rl-random").plan(inst, seed=0)
         b = get_planner("test-rl-random").plan(inst, seed=0)
-        assert a.routes == b.routes and evaluate(inst, a).feasible
+        assert a.routes == b.routes
+        assert evaluate(inst, a).feasible
     finally:
         unregister_planner("test-rl-random")

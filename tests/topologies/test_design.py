@@ -22,15 +22,18 @@ def test_no_knob_is_the_paper_instance():
     topo = load_topology("nsfnet")
     a = design_instance(topo, 8, max_rate=4, seed=5)
     b = sample_requests(topo, 8, max_rate=4, seed=5)
-    assert {(r.source, r.target) for r in a.requests} and a.params == b.params
-    assert not a.uses_extensions and a.name == b.name
+    assert {(r.source, r.target) for r in a.requests}
+    assert a.params == b.params
+    assert not a.uses_extensions
+    assert a.name == b.name
 
 
 @pytest.mark.parametrize("shape", ["uniform", "binomial", "geometric", "heavy", "empirical"])
 def test_demand_shapes_are_distributions_on_the_support(shape):
     d = demand_shape(shape, 6, np.random.default_rng(1))
     assert math.isclose(sum(d.probs), 1.0, abs_tol=1e-9)
-    assert min(d.values) >= 0 and max(d.values) <= 12
+    assert min(d.values) >= 0
+    assert max(d.values) <= 12
 
 
 def test_demand_shapes_closed_forms():
@@ -88,7 +91,8 @@ def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost():
     assert link.fixed_cost == pytest.approx(c_y * 3 * mean_p + c_z * mean_p)
     assert three.links[0].fixed_cost == pytest.approx(3 * link.fixed_cost)
     site = design_instance("nsfnet", 6, max_rate=4, seed=1, site=100.0)
-    assert site.costs.site == 100.0 and site.link_fixed_cost(0) == 100.0 * (2 * m - 1)
+    assert site.costs.site == 100.0
+    assert site.link_fixed_cost(0) == 100.0 * (2 * m - 1)
 
 
 def test_cli_instance_knobs(tmp_path):
@@ -123,7 +127,8 @@ def test_cli_instance_knobs(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
-    assert data["format"] == "qkdbench-instance/2" and data["costs"]["r"]["site"] == 500
+    assert data["format"] == "qkdbench-instance/2"
+    assert data["costs"]["r"]["site"] == 500
     inst = read_instance(out)
     assert inst == design_instance(
         "cost239", 6, max_rate=3, seed=2, demand="binomial", hotspots=1, site=500.0, tightness=0.8
@@ -144,5 +149,6 @@ def test_cli_instance_knobs(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1
     assert "--fixed-charge-factor: must be a finite number >= 0" in bad.stderr

@@ -44,7 +44,8 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
     assert res.returncode == 2, (res.stdout, res.stderr)
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
     assert needle in lines[0], lines[0]
 
 
@@ -90,7 +91,8 @@ def test_same_seed_same_instance_other_seed_differs():
 def test_named_family_is_the_generator_with_defaults():
     by_name = make_instance("usnet-ntn", 20, 10, seed=1)
     direct = ntn_instance("usnet", 20, max_rate=10, seed=1)
-    assert by_name == direct and by_name.name == "usnet-ntn-r20-k10-s1"
+    assert by_name == direct
+    assert by_name.name == "usnet-ntn-r20-k10-s1"
     assert instance_hash(by_name) == instance_hash(direct)
     with pytest.raises(InputError, match="names TN-NTN instances"):
         load_topology("usnet-ntn")
@@ -108,7 +110,8 @@ def test_features_links_and_weather(topology):
     extra = [ln for ln in inst.links if ln.kind != "fiber"]
     assert [ln.kind for ln in extra] == ["satellite", "satellite", "free-space"]
     for ln in extra:
-        assert isinstance(ln.unit_costs, UnitCosts) and isinstance(ln.key_rate_kbps, Demand)
+        assert isinstance(ln.unit_costs, UnitCosts)
+        assert isinstance(ln.key_rate_kbps, Demand)
         rates = ln.key_rate_kbps
         assert all(v > 0 for v in rates.values)
         assert math.fsum(rates.probs) == pytest.approx(1.0, abs=1e-12)
@@ -118,7 +121,8 @@ def test_features_links_and_weather(topology):
         )
         for part in (ln.unit_costs.qkd, ln.unit_costs.km):
             r, e, o = part
-            assert r == e and 2.5 * r <= o <= 4 * r  # on demand 2.5-4 times, as Table I
+            assert r == e
+            assert 2.5 * r <= o <= 4 * r  # on demand 2.5-4 times, as Table I
     # the terrestrial part is kept as it was
     assert inst.links[: len(terra.links)] == terra.links
     assert inst.nodes[: len(terra.nodes)] == terra.nodes
@@ -178,10 +182,12 @@ def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs()
     fso = sorted(
         (d[gs[ln.u]][gs[ln.v]] for ln in inst.links if ln.kind == "free-space"), reverse=True
     )
-    assert sat == pairs[:3] and fso == pairs[3:5]
+    assert sat == pairs[:3]
+    assert fso == pairs[3:5]
     for ln in inst.links:
         if ln.kind != "fiber":
-            assert ln.u in gs and ln.v in gs
+            assert ln.u in gs
+            assert ln.v in gs
             assert ln.length_km == pytest.approx(d[gs[ln.u]][gs[ln.v]], abs=0.05)
     assert all(inst.node_names[g].startswith("GS ") for g in gs)
 
@@ -223,7 +229,8 @@ def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
                 s for s in sites if s[0] != new.source
             }
         else:
-            assert new.target == old.target and not new.targets
+            assert new.target == old.target
+            assert not new.targets
     assert {p.id: p.capacity for p in inst.providers} == {"A": None, "B": None, "C": None}
 
 
@@ -244,15 +251,18 @@ def _max_assignment(inst: Instance) -> int:
 def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
     inst = ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=5)
     n_any = sum(r.is_anycast for r in inst.requests)
-    assert n_any == 10 and inst.provider_capacity == {"A": 5, "B": 5}
+    assert n_any == 10
+    assert inst.provider_capacity == {"A": 5, "B": 5}
     assert _max_assignment(inst) == n_any  # binding: every slot is needed
     uneven = ntn_instance("nsfnet", 10, max_rate=4, seed=1, anycast=1.0, provider_capacity=[7, 3])
-    assert _max_assignment(uneven) == 10 and uneven.provider_capacity == {"A": 7, "B": 3}
+    assert _max_assignment(uneven) == 10
+    assert uneven.provider_capacity == {"A": 7, "B": 3}
     half = ntn_instance("nsfnet", 5, max_rate=3, seed=1)
     assert sum(r.is_anycast for r in half.requests) == 3  # 2.5 rounds half up
     with pytest.raises(InputError) as err:
         ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=4)
-    assert err.value.place == "provider_capacity" and "at most 8 of the 10" in str(err.value)
+    assert err.value.place == "provider_capacity"
+    assert "at most 8 of the 10" in str(err.value)
     with pytest.raises(InputError, match="2 capacities for 3 providers"):
         add_providers(
             make_instance("nsfnet", 4, 2, seed=1), seed=1, providers=3, provider_capacity=[1, 2]
@@ -292,7 +302,8 @@ def test_file_round_trip(tmp_path):
     path = tmp_path / "ntn.json"
     write_instance(inst, path)
     back = read_instance(path)
-    assert back == inst and back.features == inst.features
+    assert back == inst
+    assert back.features == inst.features
     assert instance_hash(back) == instance_hash(inst)
     assert json.loads(path.read_text())["format"] == "qkdbench-instance/2"
     # a fiber link's own key rate (a number) reads back too
@@ -326,9 +337,8 @@ def test_cli_instance_named_family(tmp_path):
         str(out),
     )
     assert res.returncode == 0, res.stderr
-    assert (
-        res.stdout == "" and "usnet-ntn-r20-k10-s1, 28 nodes, 50 links, 20 requests" in res.stderr
-    )
+    assert res.stdout == ""
+    assert "usnet-ntn-r20-k10-s1, 28 nodes, 50 links, 20 requests" in res.stderr
     back = read_instance(out)
     assert back.features >= FEATURES
     assert back == make_instance("usnet-ntn", 20, 10, seed=1)
@@ -375,7 +385,8 @@ def test_cli_instance_ntn_options(tmp_path):
     assert res.returncode == 0, res.stderr
     inst = read_instance(out)
     assert inst.name == "nsfnet-ntn-r12-k10-s3"
-    assert inst.features >= FEATURES and inst.provider_capacity == {"A": 4, "B": 4, "C": 4}
+    assert inst.features >= FEATURES
+    assert inst.provider_capacity == {"A": 4, "B": 4, "C": 4}
     assert all(
         r.is_anycast and all(t.service_cost == 500.0 for t in r.targets) for r in inst.requests
     )
@@ -390,7 +401,7 @@ def test_cli_instance_ntn_options(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, needle",
+    ("args", "needle"),
     [
         (["--anycast", "1.5"], "--anycast: must be a number in [0, 1]"),
         (["--weather", "clear=0.5,haze=0.6"], "--weather: weather probabilities sum to 1.1"),
@@ -420,7 +431,8 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
     binding = fixed = 0
     for item in libset.instances:
         inst = load_instance(item)  # rebuilds from the recipe and checks the hash
-        assert instance_hash(inst) == item.hash and inst.name == recipe_name(item.recipe)
+        assert instance_hash(inst) == item.hash
+        assert inst.name == recipe_name(item.recipe)
         assert inst.features >= FEATURES
         if "fixed_charges" in inst.features:  # the fixed-charge instances: 30-60 requests
             fixed += 1
@@ -439,9 +451,11 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
         if caps and sum(caps) == n_any:
             binding += 1
             assert _max_assignment(inst) == n_any
-    assert binding >= 1 and fixed >= 6
+    assert binding >= 1
+    assert fixed >= 6
     topologies = {item.recipe["topology"] for item in libset.instances}
-    assert "usnet-ntn" in topologies and len(topologies) >= 2
+    assert "usnet-ntn" in topologies
+    assert len(topologies) >= 2
 
 
 def test_ntn_recipe_knobs_are_checked():
@@ -528,7 +542,8 @@ def test_fixed_charge_knobs_put_the_charges_where_documented():
     want = {100.0: 5.0, 200.0: 15.0, 400.0: 25.0, 10.0: 5.0}
     for k, ln in enumerate(inst.links):
         if ln.kind == "fiber":
-            assert ln.fixed_cost is None and inst.link_fixed_cost(k) == want[ln.length_km]
+            assert ln.fixed_cost is None
+            assert inst.link_fixed_cost(k) == want[ln.length_km]
         else:
             assert inst.link_fixed_cost(k) == {"satellite": 11.0, "free-space": 13.0}[ln.kind]
     assert [ln.kind for ln in inst.links].count("satellite") == 1
@@ -614,7 +629,7 @@ def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand(
 
 
 @pytest.mark.parametrize(
-    "kw, place",
+    ("kw", "place"),
     [
         ({"station_cost": -1.0}, "station_cost"),
         ({"satellite_fixed_cost": math.inf}, "satellite_fixed_cost"),
@@ -666,7 +681,8 @@ def test_cli_instance_fixed_charge_options(tmp_path):
         tightness=0.7,
         name=inst.name,
     )
-    assert set(inst.node_fixed_costs.values()) == {2e6} and len(inst.node_fixed_costs) == 4
+    assert set(inst.node_fixed_costs.values()) == {2e6}
+    assert len(inst.node_fixed_costs) == 4
     assert inst.costs.site == 5e4
     assert {ln.kind: ln.fixed_cost for ln in inst.links if ln.kind != "fiber"} == {
         "satellite": 1e6,
@@ -675,7 +691,7 @@ def test_cli_instance_fixed_charge_options(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, needle",
+    ("args", "needle"),
     [
         (["--station-cost", "-1"], "--station-cost: must be a number >= 0"),
         (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be a number >= 0"),

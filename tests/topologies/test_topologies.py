@@ -20,7 +20,7 @@ from qkdbench.topologies import (
 
 
 @pytest.mark.parametrize(
-    "name, nodes, links, km",
+    ("name", "nodes", "links", "km"),
     [("usnet", 24, 43, 42_900), ("nsfnet", 14, 21, 22_700), ("cost239", 11, 26, 30_090)],
 )
 def test_builtin_topologies(name, nodes, links, km):
@@ -40,7 +40,8 @@ def test_edge_list_file(tmp_path):
     p = tmp_path / "tiny.edges"
     p.write_text("# a comment\n1 2 100\n2 3 250.5  # trailing\n\n")
     t = read_edge_list(p)
-    assert t.nodes == (1, 2, 3) and t.name == "tiny"
+    assert t.nodes == (1, 2, 3)
+    assert t.name == "tiny"
     assert load_topology(str(p)).links == t.links
 
 
@@ -79,7 +80,8 @@ def test_from_networkx_requires_lengths():
 
 def test_topohub_germany50():
     t = load_topology("sndlib/germany50")
-    assert len(t.nodes) == 50 and len(t.links) == 88
+    assert len(t.nodes) == 50
+    assert len(t.links) == 88
     assert all(link.length_km > 0 for link in t.links)
 
 
@@ -95,7 +97,8 @@ def test_waxman_is_seeded_and_connected():
     assert a.links == b.links
     assert waxman_topology(12, seed=6).links != a.links
     g = nx.Graph([(link.u, link.v) for link in a.links])
-    assert nx.is_connected(g) and g.number_of_nodes() == 12
+    assert nx.is_connected(g)
+    assert g.number_of_nodes() == 12
 
 
 def test_request_sampling_is_seeded_with_distinct_pairs():

@@ -61,7 +61,8 @@ def test_bad_seeds_are_refused_with_one_line(bad):
     with pytest.raises(InputError) as info:
         check_random_state(bad)
     text = str(info.value)
-    assert text.startswith("seed: ") and "\n" not in text
+    assert text.startswith("seed: ")
+    assert "\n" not in text
     assert isinstance(info.value, ValueError)
 
 

@@ -57,7 +57,9 @@ def test_duplicate_name_is_refused(dummy):
 def test_get_planner_builds_fresh_objects_with_params(dummy):
     a = get_planner("test-dummy", knob=5)
     b = get_planner("test-dummy")
-    assert a is not b and a.knob == 5 and b.knob == 1
+    assert a is not b
+    assert a.knob == 5
+    assert b.knob == 1
     assert available_planners()["test-dummy"].summary == "A dummy planner for the registry tests."
 
 
