@@ -25,24 +25,17 @@ GOOD = {
 }
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def write(tmp_path, name, data):
     p = tmp_path / name
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     return p
 
 
-def test_instance_plan_evaluate_round(tmp_path, capsys):
+def test_instance_plan_evaluate_round(tmp_path, run_main):
     inst = tmp_path / "i.json"
     plan = tmp_path / "p.json"
     assert (
-        run(
-            capsys,
+        run_main(
             "instance",
             "--topology",
             "nsfnet",
@@ -58,9 +51,9 @@ def test_instance_plan_evaluate_round(tmp_path, capsys):
         == 0
     )
     assert read_instance(inst).n_requests == 4
-    assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
+    assert run_main("plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
     assert read_plan(plan).planner == "coqbn"
-    code, out, err = run(capsys, "evaluate", inst, plan, "--json")
+    code, out, err = run_main("evaluate", inst, plan, "--json")
     assert code == 0
     assert err == ""
     data = json.loads(out)
@@ -68,12 +61,12 @@ def test_instance_plan_evaluate_round(tmp_path, capsys):
     assert data["violations"] == []
     assert data["total"] == pytest.approx(data["first_stage"] + data["second_stage"])
     assert set(data["components"]) == {"tx", "rx", "km", "si", "md", "ch", "hop"}
-    code, out, _ = run(capsys, "evaluate", inst, plan)
+    code, out, _ = run_main("evaluate", inst, plan)
     assert code == 0
     assert "first stage" in out
 
 
-def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
+def test_infeasible_plan_exits_1_with_violations(tmp_path, run_main):
     inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
     plan = write(
         tmp_path,
@@ -85,15 +78,15 @@ def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
             ],
         },
     )
-    code, out, _ = run(capsys, "evaluate", inst, plan, "--json")
+    code, out, _ = run_main("evaluate", inst, plan, "--json")
     assert code == 1
     data = json.loads(out)
     assert data["feasible"] is False
     assert data["violations"] == ["arc 1->2: 3 QKD wavelengths reserved, capacity 2"]
 
 
-def test_planners_lists_coqbn(capsys):
-    code, out, _ = run(capsys, "planners", "--json")
+def test_planners_lists_coqbn(run_main):
+    code, out, _ = run_main("planners", "--json")
     assert code == 0
     assert "coqbn" in json.loads(out)
 
@@ -186,10 +179,10 @@ BAD_INSTANCES = [
 @pytest.mark.parametrize(
     ("label", "content", "message"), BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
 )
-def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, message):
+def test_bad_instance_exits_2_with_one_line(tmp_path, run_main, label, content, message):
     inst = write(tmp_path, "bad.json", content)
     plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
-    code, out, err = run(capsys, "evaluate", inst, plan)
+    code, out, err = run_main("evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -221,10 +214,10 @@ BAD_PLANS = [
 
 
 @pytest.mark.parametrize(("label", "routes", "message"), BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
-def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message):
+def test_bad_plan_exits_2_with_one_line(tmp_path, run_main, label, routes, message):
     inst = write(tmp_path, "i.json", GOOD)
     plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
-    code, out, err = run(capsys, "evaluate", inst, plan)
+    code, out, err = run_main("evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -232,13 +225,13 @@ def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message
     assert f"{plan}: {message}" in lines[0]
 
 
-def test_unknown_planner_and_topology(tmp_path, capsys):
+def test_unknown_planner_and_topology(tmp_path, run_main):
     inst = write(tmp_path, "i.json", GOOD)
-    code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
+    code, _, err = run_main("plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
     assert code == 2
     assert "unknown planner 'nope'" in err
     assert len(err.strip().splitlines()) == 1
-    code, _, err = run(capsys, "instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
+    code, _, err = run_main("instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
     assert code == 2
     assert "unknown topology 'atlantis'" in err
 
@@ -252,7 +245,7 @@ def test_bad_option_is_one_line(capsys):
     assert "--time-limit" in err
 
 
-def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch):
+def test_solver_failure_is_one_line_with_status_3(tmp_path, run_main, monkeypatch):
     from qkdbench.exact import solver
 
     def missing(*args, **kwargs):
@@ -263,7 +256,7 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
 
     monkeypatch.setattr(sp_milp, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
-    code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
+    code, out, err = run_main("plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3
     assert out == ""
     assert err.strip().splitlines() == [
@@ -271,23 +264,21 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     ]
 
 
-def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
+def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, run_main):
     src = write(
         tmp_path,
         "custom.json",
         {**GOOD, "params": {"span_km": 80, "W_qkd": 10, "hop_cost": 1000, "key_rate_kbps": 0.5}},
     )
     out = tmp_path / "d.json"
-    assert run(capsys, "instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
+    assert run_main("instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd, p.hop_cost, p.key_rate_kbps) == (80.0, 10, 1000.0, 0.5)
     # an option given on the command line overrides that one parameter only
-    assert (
-        run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
-    )
+    assert run_main("instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd) == (80.0, 7)
-    code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
+    code, _, err = run_main("instance", "--span-km", -1, "-o", out)
     assert code == 2
     assert "--span-km: must be positive" in err
 
@@ -317,7 +308,7 @@ def test_json_output_is_strict(capsys):
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
+def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, run_main):
     from qkdbench.heuristics import register_planner, unregister_planner
 
     @register_planner("cli-broken")
@@ -331,8 +322,8 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 
     try:
         inst = write(tmp_path, "i.json", GOOD)
-        code, out, err = run(
-            capsys, "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
+        code, out, err = run_main(
+            "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
         )
     finally:
         unregister_planner("cli-broken")
@@ -347,9 +338,9 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("params", "place"), [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
 )
-def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place):
+def test_a_capacity_beyond_any_count_is_one_line(tmp_path, run_main, params, place):
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
-    code, out, err = run(capsys, "bound", inst, "--json")
+    code, out, err = run_main("bound", inst, "--json")
     assert code == 2
     assert out == ""
     assert err.strip().splitlines() == [
@@ -358,11 +349,11 @@ def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place
     ]
 
 
-def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
+def test_an_unwritable_solver_log_is_bad_input(tmp_path, run_main):
     inst = write(tmp_path, "i.json", GOOD)
     log = tmp_path / "no-such-dir" / "solver.log"
-    code, out, err = run(
-        capsys, "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
+    code, out, err = run_main(
+        "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
     )
     assert code == 2
     assert out == ""
@@ -371,14 +362,14 @@ def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
     assert "cannot write the solver log" in err
 
 
-def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys):
+def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, run_main):
     spec = write(
         tmp_path,
         "s.toml",
         '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
         'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n',
     )
-    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    code, out, err = run_main("sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -404,30 +395,11 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
-def test_plan_after_a_solver_failure(tmp_path, warm):
+def test_plan_after_a_solver_failure(tmp_path, warm, run_python):
     """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
-    import subprocess
-    import sys
-
     inst = write(tmp_path, "i.json", GOOD)
     out_file = tmp_path / "p.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _FAILING_SOLVER,
-            warm,
-            "plan",
-            str(inst),
-            "--planner",
-            "exact",
-            "-o",
-            str(out_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_python(_FAILING_SOLVER, warm, "plan", inst, "--planner", "exact", "-o", out_file)
     if warm == "no-warm-start":
         assert proc.returncode == 3, proc.stderr
         assert proc.stderr.strip().splitlines() == [

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import networkx as nx
 import numpy as np
@@ -182,30 +180,13 @@ def test_bad_fixed_charge_input_is_one_line_naming_the_place(tmp_path, label, da
     [BAD[0], BAD[3], BAD[5], BAD[9], BAD[15]],
     ids=lambda x: x if isinstance(x, str) else None,
 )
-def test_cli_rejects_bad_fixed_charge_files_with_status_2(tmp_path, label, data, message):
+def test_cli_rejects_bad_fixed_charge_files_with_status_2(
+    tmp_path, label, data, message, run_cli, one_line_error
+):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     plan = tmp_path / "p.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "plan",
-            str(path),
-            "--planner",
-            "coqbn",
-            "-o",
-            str(plan),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert message in lines[0]
-    assert "Traceback" not in proc.stderr
+    one_line_error(run_cli("plan", path, "--planner", "coqbn", "-o", plan), message)
     assert not plan.exists()
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,31 +28,15 @@ def _data(**changes):
 
 
 @pytest.mark.parametrize("values", [2.0, True, 3, None])
-def test_key_rate_values_that_are_not_a_list_are_one_line_errors(tmp_path, values):
+def test_key_rate_values_that_are_not_a_list_are_one_line_errors(
+    tmp_path, values, run_cli, one_line_error
+):
     data = _data()
     data["links"][0]["key_rate_kbps"] = {"values": values, "probs": [1]}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "plan",
-            str(path),
-            "--planner",
-            "coqbn",
-            "-o",
-            str(tmp_path / "p.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 2, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "links[0].key_rate_kbps" in lines[0], out.stderr
+    out = run_cli("plan", path, "--planner", "coqbn", "-o", tmp_path / "p.json")
+    one_line_error(out, "links[0].key_rate_kbps")
 
 
 def test_an_empty_providers_list_does_not_mean_unlimited():
@@ -110,7 +92,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
         assert total - res.bound <= 1e-6 * total
 
 
-def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path):
+def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path, run_cli):
     inst = ntn_instance(
         "usnet",
         30,
@@ -122,23 +104,15 @@ def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path):
         anycast=0.7,
     )
     write_instance(inst, tmp_path / "i.json")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "spfigures",
-            str(tmp_path / "i.json"),
-            "--time-limit",
-            "0.01",
-            "--scenarios",
-            "2",
-            "--oos-scenarios",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    out = run_cli(
+        "spfigures",
+        tmp_path / "i.json",
+        "--time-limit",
+        "0.01",
+        "--scenarios",
+        "2",
+        "--oos-scenarios",
+        "0",
     )
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}

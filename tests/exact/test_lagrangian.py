@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
 
-import qkdbench
 from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
@@ -278,20 +273,9 @@ def test_time_limit_is_checked_every_iteration():
 # --------------------------------------------------------------------------- CLI
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    root = str(Path(qkdbench.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", "bound", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_cli_bound_json(tmp_path):
-    done = _cli(
+def test_cli_bound_json(tmp_path, run_cli):
+    done = run_cli(
+        "bound",
         "nsfnet",
         "--requests",
         "8",
@@ -314,16 +298,12 @@ def test_cli_bound_json(tmp_path):
     assert data["bound"] <= _optimum(inst) * (1 + 1e-9)
 
 
-def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path):
+def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path, run_cli, one_line_error):
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qkdbench-instance/1", "nodes": [{"id": 1}], "links": []')
-    done = _cli(str(bad))
-    assert done.returncode == 2
+    done = run_cli("bound", str(bad))
+    one_line_error(done, str(bad), "malformed JSON")
     assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert str(bad) in lines[0]
-    assert "malformed JSON" in lines[0]
 
 
 def test_cli_bound_text_and_usage(capsys):

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
@@ -423,26 +420,18 @@ def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monke
         sp_figures(providers_net, n_scenarios=2, oos_scenarios=0)
 
 
-def _cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
-
-
-def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net, tmp_path):
+def test_cli_spfigures_on_a_link_states_instance(
+    states_net_small, providers_net, tmp_path, run_cli
+):
     path = tmp_path / "states.json"
     write_instance(states_net_small, path)
-    res = _cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
+    res = run_cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
     assert res.returncode == 0, res.stderr
     for key in ("RP ", "EEV", "VSS", "WS ", "EVPI", "RP out of sample"):
         assert key in res.stdout
     runs = [
         json.loads(
-            _cli(
+            run_cli(
                 "spfigures",
                 path,
                 "--scenarios",
@@ -464,7 +453,7 @@ def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net
     # providers: figures when the exact solver handles targets, else one line and exit status 2
     p3 = tmp_path / "providers.json"
     write_instance(providers_net, p3)
-    res = _cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
+    res = run_cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
     if "providers" in planner_supports(ExactPlanner):
         assert res.returncode == 0, res.stderr
         assert "EVPI" in res.stdout

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,26 +41,7 @@ from qkdbench.library.solutions import (
 from qkdbench.model import Plan, Route
 from qkdbench.utils.registry import get_planner
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
-def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr, res.stderr
-    assert needle in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- sets
@@ -237,9 +216,9 @@ def test_a_stored_cost_the_evaluator_does_not_confirm_is_an_error():
         confirm_entry(inst, Entry(**{**e.to_dict(), "cost": e.cost * 0.99}))
 
 
-def test_library_solve_reproduces_the_opt_entries(tmp_path):
+def test_library_solve_reproduces_the_opt_entries(tmp_path, run_cli):
     out = tmp_path / "paper.solu.json"
-    res = cli(
+    res = run_cli(
         "library",
         "solve",
         "paper",
@@ -268,12 +247,12 @@ def _shipped_copy(tmp_path: Path) -> tuple[Path, dict]:
     return tmp_path / "paper.solu.json", data
 
 
-def test_tampered_solutions_file_exit_2(tmp_path):
+def test_tampered_solutions_file_exit_2(tmp_path, one_line_error, run_cli):
     path, data = _shipped_copy(tmp_path)
     data["instances"][SMALL[0]]["cost"] *= 0.9  # checksum no longer matches
     path.write_text(json.dumps(data))
     one_line_error(
-        cli(
+        run_cli(
             "library",
             "solve",
             "paper",
@@ -287,10 +266,12 @@ def test_tampered_solutions_file_exit_2(tmp_path):
         "checksum",
     )
     path.write_text('{"format": "qkdbench-solu/1", "set": "paper", ')  # cut short
-    one_line_error(cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
+    one_line_error(run_cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
 
 
-def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path):
+def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(
+    tmp_path, one_line_error, run_cli
+):
     from qkdbench.library import solutions
 
     path, data = _shipped_copy(tmp_path)
@@ -299,7 +280,7 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path
     data["checksum"] = solutions._checksum(data["instances"])
     path.write_text(json.dumps(data))
     one_line_error(
-        cli(
+        run_cli(
             "library",
             "solve",
             "paper",
@@ -314,25 +295,25 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path
     )
 
 
-def test_library_cli_list_show_write(tmp_path):
-    res = cli("library", "list", "--json")
+def test_library_cli_list_show_write(tmp_path, one_line_error, run_cli):
+    res = run_cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["paper"]["opt"] == 18
     assert sets["capacity"]["instances"] == 8
     assert json.loads(res.stdout)["pending"] == []
     assert sets["design"]["instances"] == 11
-    res = cli("library", "show", "capacity", "--json")
+    res = run_cli("library", "show", "capacity", "--json")
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["recipe"]["W_qkd"] == 45
     assert rows[0]["status"] == "opt"
-    res = cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
+    res = run_cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
     assert res.returncode == 0, res.stderr
     from qkdbench.io import read_instance
 
     assert instance_hash(read_instance(tmp_path / "i.json")) == load_set("paper").get(SMALL[0]).hash
     one_line_error(
-        cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
+        run_cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
         "no instance 'nope'",
     )
 
@@ -358,9 +339,9 @@ def test_profile_wins_and_win_tie_loss_by_hand():
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory):
+def bench_run(tmp_path_factory, run_cli):
     out = tmp_path_factory.mktemp("bench")
-    res = cli(
+    res = run_cli(
         "bench",
         "paper",
         "--planners",
@@ -376,7 +357,7 @@ def bench_run(tmp_path_factory):
         "--json",
     )
     assert res.returncode == 0, res.stderr
-    rep = cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
+    rep = run_cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
     assert rep.returncode == 0, rep.stderr
     return out, json.loads(res.stdout), json.loads(rep.stdout)
 
@@ -454,14 +435,14 @@ def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
     return dst
 
 
-def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
+def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path, one_line_error, run_cli):
     out, _, _ = bench_run
     results = out / "b" / "results.csv"
     one_line_error(
-        cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")), "unknown set"
+        run_cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")), "unknown set"
     )
     one_line_error(
-        cli(
+        run_cli(
             "bench",
             "paper",
             "--planners",
@@ -476,9 +457,9 @@ def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
         "no instance",
     )
     other = _rewrite(results, tmp_path / "o" / "results.csv", "set", "capacity")
-    one_line_error(cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
+    one_line_error(run_cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
     one_line_error(
-        cli(
+        run_cli(
             "bench",
             "paper",
             "--planners",
@@ -492,13 +473,13 @@ def test_bench_and_report_bad_input_exit_2(bench_run, tmp_path):
         "results of set 'capacity'",
     )
     old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
-    one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
+    one_line_error(run_cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
 
 
-def test_library_solve_reproduces_a_closed_design_entry(tmp_path):
+def test_library_solve_reproduces_a_closed_design_entry(tmp_path, run_cli):
     name = "nsfnet-r10-k10-s1-heavy-fc10-h3-t0.5"
     out = tmp_path / "design.solu.json"
-    res = cli(
+    res = run_cli(
         "library",
         "solve",
         "design",

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import subprocess
-import sys
 from dataclasses import replace
 
 import networkx as nx
@@ -33,20 +31,6 @@ from qkdbench.topologies.ntn import (
 )
 
 FEATURES = {"link_prices", "link_states", "providers"}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr, res.stderr
-    assert needle in lines[0], lines[0]
 
 
 def fiber_distances(topo: Instance) -> dict:
@@ -321,9 +305,9 @@ def test_file_round_trip(tmp_path):
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_instance_named_family(tmp_path):
+def test_cli_instance_named_family(tmp_path, run_cli):
     out = tmp_path / "u.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "usnet-ntn",
@@ -344,9 +328,9 @@ def test_cli_instance_named_family(tmp_path):
     assert back == make_instance("usnet-ntn", 20, 10, seed=1)
 
 
-def test_cli_instance_ntn_options(tmp_path):
+def test_cli_instance_ntn_options(tmp_path, run_cli):
     out = tmp_path / "n.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "nsfnet",
@@ -395,7 +379,7 @@ def test_cli_instance_ntn_options(tmp_path):
     assert [ln.kind for ln in inst.links].count("free-space") == 1
     assert len(inst.nodes) == 14 + 3
     # an option alone turns the generator on
-    res = cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
+    res = run_cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert read_instance(out).provider_capacity == {"A": None}
 
@@ -414,9 +398,9 @@ def test_cli_instance_ntn_options(tmp_path):
         (["--service-cost", "-1"], "--service-cost"),
     ],
 )
-def test_cli_bad_ntn_values_one_line_exit_2(tmp_path, args, needle):
+def test_cli_bad_ntn_values_one_line_exit_2(tmp_path, args, needle, one_line_error, run_cli):
     out = tmp_path / "x.json"
-    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
@@ -478,11 +462,11 @@ def test_ntn_recipe_knobs_are_checked():
         instance_from_recipe({**base, "provider_capacity": 1})
 
 
-def test_library_cli_list_and_show_ntn(tmp_path):
+def test_library_cli_list_and_show_ntn(tmp_path, run_cli):
     from qkdbench.library.sets import load_set
     from qkdbench.library.solutions import read_solutions
 
-    res = cli("library", "list", "--json")
+    res = run_cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
@@ -491,7 +475,7 @@ def test_library_cli_list_and_show_ntn(tmp_path):
     assert (sets["ntn"]["opt"], sets["ntn"]["best"]) == (count["opt"], count["best"])
     assert sets["ntn"]["open"] == sets["ntn"]["instances"] - count["opt"] - count["best"]
     assert count["opt"] >= 8  # the eight instances without fixed charges are proven
-    res = cli("library", "show", "ntn", "--json")
+    res = run_cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
@@ -499,7 +483,7 @@ def test_library_cli_list_and_show_ntn(tmp_path):
         solved[r["name"]].status if r["name"] in solved else "open" for r in rows
     ]
     out = tmp_path / "i.json"
-    res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
+    res = run_cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert instance_hash(read_instance(out)) == rows[3]["hash"]
 
@@ -644,9 +628,9 @@ def test_fixed_charge_knobs_refuse_bad_values(kw, place):
     assert err.value.place == place
 
 
-def test_cli_instance_fixed_charge_options(tmp_path):
+def test_cli_instance_fixed_charge_options(tmp_path, run_cli):
     out = tmp_path / "f.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "nsfnet-ntn",
@@ -702,9 +686,11 @@ def test_cli_instance_fixed_charge_options(tmp_path):
         (["--station-cost", "1", "--fixed-charge-factor", "2"], "cannot be combined"),
     ],
 )
-def test_cli_bad_fixed_charge_values_one_line_exit_2(tmp_path, args, needle):
+def test_cli_bad_fixed_charge_values_one_line_exit_2(
+    tmp_path, args, needle, one_line_error, run_cli
+):
     out = tmp_path / "x.json"
-    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
