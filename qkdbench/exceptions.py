@@ -51,7 +51,7 @@ class InputError(QkdbenchError, ValueError):
     'net.json: links[0].length_km: must be positive, got -3'
     """
 
-    def __init__(self, problem: str, place: str = "", source: str = ""):
+    def __init__(self, problem: str, place: str = "", source: str = "") -> None:
         self.problem = problem
         self.place = place
         self.source = source
@@ -90,7 +90,7 @@ class SolverError(QkdbenchError, RuntimeError):
         What happened; runs of white space (line breaks included) become one space.
     """
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
 
 
@@ -111,7 +111,7 @@ class PlannerCheckError(QkdbenchError, AssertionError):
         What went wrong.
     """
 
-    def __init__(self, check: str, planner: str, problem: str):
+    def __init__(self, check: str, planner: str, problem: str) -> None:
         self.check = check
         self.planner = planner
         self.problem = problem

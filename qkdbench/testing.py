@@ -308,7 +308,7 @@ def _require_valid(check: str, p: Planner, inst: Instance, plan: Plan) -> float:
 
 
 def _same_routes(a: Plan, b: Plan) -> bool:
-    def key(plan):
+    def key(plan: Plan) -> list[tuple[str, tuple[Any, ...], tuple[int, ...], tuple[int, ...]]]:
         return sorted(
             (
                 r.request_id,

@@ -438,7 +438,7 @@ class Elapsed:
         The time limit, seconds.
     """
 
-    def __init__(self, label: str, limit: float | None):
+    def __init__(self, label: str, limit: float | None) -> None:
         import threading
 
         from tqdm.auto import tqdm

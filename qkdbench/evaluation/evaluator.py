@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..exceptions import InputError
 from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
@@ -140,7 +141,23 @@ class BatchScores:
     feasible: np.ndarray
 
 
-def _kernel_data(instance: Instance) -> tuple:
+#: The instance's arrays every kernel takes after the plan's own (``lptr`` to ``hop``).
+_KernelData = tuple[
+    NDArray[np.int64],  # lptr
+    NDArray[np.int64],  # links
+    NDArray[np.float64],  # survival
+    NDArray[np.float64],  # partial_links
+    NDArray[np.int64],  # used_ptr
+    NDArray[np.float64],  # used_table
+    NDArray[np.float64],  # mean_links
+    NDArray[np.int64],  # arc_class
+    NDArray[np.float64],  # c_y
+    NDArray[np.float64],  # c_z
+    NDArray[np.float64],  # hop
+]
+
+
+def _kernel_data(instance: Instance) -> _KernelData:
     s = support_table(instance)
     a = arc_table(instance)
     return (
@@ -424,7 +441,7 @@ def evaluate_batch(
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = arc_table(instance)
-    total, first, excess, fractional = kernels.score_batch(  # type: ignore[call-arg]
+    total, first, excess, fractional = kernels.score_batch(
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
     )
     fc = fixed_charges(instance)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numpy.typing import NDArray
 
 __all__ = [
     "expected_used",
@@ -41,9 +42,25 @@ R_Y, E_Y, O_Y, R_Z, E_Z, O_Z, HOPS = range(N_QUANTITIES)
 _W_QKD = 3.0
 _W_KM = 1.0
 
+# Array types of the kernels' arguments (Numba itself ignores annotations).
+_Floats = NDArray[np.float64]
+_Ints = NDArray[np.int64]
+_Bools = NDArray[np.bool_]
+
 
 @njit(cache=True, inline="always")
-def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_table):
+def expected_used(
+    y: float,
+    w: float,
+    f: int,
+    c: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+) -> float:
     """``E[min(y, w * P)]`` for request ``f`` on an arc of key-rate class ``c`` (``y >= 0``).
 
     ``P``'s distribution is ``links[lptr[c, f]:lptr[c, f+1]]`` (distinct values,
@@ -76,21 +93,21 @@ def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_tab
 
 @njit(cache=True, inline="always")
 def _pair(
-    f,
-    arc,
-    yr,
-    zr,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-):
+    f: int,
+    arc: int,
+    yr: float,
+    zr: float,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+) -> tuple[float, float, float, float]:
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
@@ -112,23 +129,23 @@ def _pair(
 
 @njit(cache=True)
 def score_detail(
-    ptr,
-    arcs,
-    yr,
-    zr,
-    n_arcs,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-):
+    ptr: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    n_arcs: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+) -> tuple[_Floats, _Floats]:
     """Score one plan in detail.
 
     Returns
@@ -184,25 +201,25 @@ def score_detail(
 
 @njit(cache=True, parallel=True)
 def score_batch(
-    ptr,
-    arcs,
-    yr,
-    zr,
-    n_req,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-    w_qkd,
-    w_kml,
-):
+    ptr: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    n_req: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+    w_qkd: _Ints,
+    w_kml: _Ints,
+) -> tuple[_Floats, _Floats, _Floats, _Bools]:
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
 
     Returns
@@ -274,7 +291,15 @@ def score_batch(
 
 
 @njit(cache=True, parallel=True)
-def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
+def fixed_batch(
+    ptr: _Ints,
+    arcs: _Ints,
+    n_req: int,
+    tail: _Ints,
+    head: _Ints,
+    link_cost: _Floats,
+    node_cost: _Floats,
+) -> tuple[_Floats, _Floats]:
     """Fixed charges (X1) of ``B = (ptr.size - 1) // n_req`` plans.
 
     A link is charged once if any route of the plan uses either of its arcs
@@ -311,22 +336,22 @@ def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
 
 @njit(cache=True)
 def pair_costs(
-    req,
-    arcs,
-    yr,
-    zr,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-):
+    req: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+) -> tuple[_Floats, _Floats]:
     """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reservations ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
 
@@ -98,20 +99,20 @@ class ArcArrays:
     random key rate (X2) is in :func:`support_table`.
     """
 
-    tail: np.ndarray
-    head: np.ndarray
-    length_km: np.ndarray
-    span_km: np.ndarray
-    key_rate_kbps: np.ndarray
-    W_qkd: np.ndarray
-    W_kml: np.ndarray
-    segments: np.ndarray
-    coef_y: np.ndarray
-    coef_z: np.ndarray
-    c_y: np.ndarray
-    c_z: np.ndarray
-    hop: np.ndarray
-    priced: np.ndarray
+    tail: NDArray[np.int64]
+    head: NDArray[np.int64]
+    length_km: NDArray[np.float64]
+    span_km: NDArray[np.float64]
+    key_rate_kbps: NDArray[np.float64]
+    W_qkd: NDArray[np.int64]
+    W_kml: NDArray[np.int64]
+    segments: NDArray[np.int64]
+    coef_y: NDArray[np.float64]
+    coef_z: NDArray[np.float64]
+    c_y: NDArray[np.float64]
+    c_z: NDArray[np.float64]
+    hop: NDArray[np.float64]
+    priced: NDArray[np.bool_]
 
     @property
     def n(self) -> int:
@@ -165,21 +166,21 @@ class SupportArrays:
         then searches the sorted support instead.
     """
 
-    ptr: np.ndarray
-    kappa: np.ndarray
-    prob: np.ndarray
-    class_ptr: np.ndarray
-    class_rates: np.ndarray
-    class_probs: np.ndarray
-    arc_class: np.ndarray
-    lptr: np.ndarray
-    links: np.ndarray
-    link_prob: np.ndarray
-    survival: np.ndarray
-    partial_links: np.ndarray
-    mean_links: np.ndarray
-    used_ptr: np.ndarray
-    used_table: np.ndarray
+    ptr: NDArray[np.int64]
+    kappa: NDArray[np.float64]
+    prob: NDArray[np.float64]
+    class_ptr: NDArray[np.int64]
+    class_rates: NDArray[np.float64]
+    class_probs: NDArray[np.float64]
+    arc_class: NDArray[np.int64]
+    lptr: NDArray[np.int64]
+    links: NDArray[np.int64]
+    link_prob: NDArray[np.float64]
+    survival: NDArray[np.float64]
+    partial_links: NDArray[np.float64]
+    mean_links: NDArray[np.float64]
+    used_ptr: NDArray[np.int64]
+    used_table: NDArray[np.float64]
 
     @property
     def n_classes(self) -> int:
@@ -211,7 +212,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     idx = instance.node_index
     n_arcs = 2 * len(instance.links)
 
-    def per_arc(attr: str, default: float, dtype) -> np.ndarray:
+    def per_arc(attr: str, default: float, dtype: DTypeLike) -> np.ndarray:
         vals = [
             getattr(link, attr) if getattr(link, attr) is not None else default
             for link in instance.links
@@ -418,8 +419,8 @@ class FixedCharges:
         Whether any charge is positive (when not, scoring skips the marking).
     """
 
-    link: np.ndarray
-    node: np.ndarray
+    link: NDArray[np.float64]
+    node: NDArray[np.float64]
     active: bool
 
 
@@ -471,12 +472,12 @@ class ProviderArrays:
         Whether any request has targets.
     """
 
-    ptr: np.ndarray
-    node: np.ndarray
-    provider: np.ndarray
-    service_cost: np.ndarray
+    ptr: NDArray[np.int64]
+    node: NDArray[np.int64]
+    provider: NDArray[np.int64]
+    service_cost: NDArray[np.float64]
     ids: tuple[str, ...]
-    capacity: np.ndarray
+    capacity: NDArray[np.int64]
     active: bool
 
 

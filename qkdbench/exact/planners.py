@@ -70,7 +70,7 @@ class ExactPlanner:
         prune: bool = True,
         solver: str = "auto",
         msg: bool = False,
-    ):
+    ) -> None:
         self.gap_rel = gap_rel
         self.threads = threads
         self.warm_start = warm_start
@@ -182,7 +182,7 @@ class LagrangianPlanner:
         min_theta: float = 1e-5,
         improve: bool = True,
         max_passes: int = 20,
-    ):
+    ) -> None:
         self.iterations = iterations
         self.improve = improve
         self.max_passes = max_passes

@@ -196,7 +196,7 @@ class ResultsWriter:
         If the file cannot be opened for appending.
     """
 
-    def __init__(self, path: Path, header: Sequence[str]):
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
         self.path = path
         self.header = list(header)
         new = not path.exists() or path.stat().st_size == 0

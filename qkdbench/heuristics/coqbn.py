@@ -49,7 +49,7 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Demand, Instance, Plan, Route
 from ..planning.paths import shortest_path
 from ..planning.providers import assign_providers
 from ..utils.registry import check_supports, register_planner
@@ -107,7 +107,7 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
         stuck = stuck or pick is None
         chosen.append(pick)
     if not stuck:
-        return [int(t) for t in chosen], 0  # type: ignore[arg-type]
+        return [int(t) for t in chosen if t is not None], 0  # not stuck: none is None
     options: list[dict[int, float]] = []
     for f, req in enumerate(instance.requests):
         if not req.is_anycast:
@@ -117,8 +117,9 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
         for rank, t in enumerate(prefs[f]):
             p = int(pt.provider[pt.ptr[f] + t])
             opt.setdefault(p, float(rank + 1))
-        if chosen[f] is not None:
-            opt[int(pt.provider[pt.ptr[f] + chosen[f]])] = 0.0  # type: ignore[operator]
+        first_fit = chosen[f]
+        if first_fit is not None:
+            opt[int(pt.provider[pt.ptr[f] + first_fit])] = 0.0
         options.append(opt)
     given = assign_providers(options, cap)
     out, moved = [], 0
@@ -132,7 +133,7 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
     return out, moved
 
 
-def provisioning_level(demand, level: str | float) -> float:
+def provisioning_level(demand: Demand, level: str | float) -> float:
     """Key rate (kbps) a deterministic planner provisions for.
 
     Parameters
@@ -171,7 +172,7 @@ class CoQBN:
     name = "coqbn"
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
-    def __init__(self, level: str | float = "mean"):
+    def __init__(self, level: str | float = "mean") -> None:
         self.level = level
 
     def plan(

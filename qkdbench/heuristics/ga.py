@@ -129,7 +129,7 @@ class GenomeDecoder:
         Number of reservation levels (>= 2).
     """
 
-    def __init__(self, instance: Instance, state: GreedyState, levels: int):
+    def __init__(self, instance: Instance, state: GreedyState, levels: int) -> None:
         self.instance = instance
         self.ladders = state.ladders
         self.candidates = state.candidates
@@ -393,7 +393,7 @@ class GeneticPlanner:
         seeds: tuple[str, ...] = ("coqbn", "saa-greedy"),
         polish: bool = True,
         mut_close: float = 0.3,
-    ):
+    ) -> None:
         self.k = k
         self.population = population
         self.generations = generations

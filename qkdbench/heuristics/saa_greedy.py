@@ -210,7 +210,7 @@ class SAAGreedy:
         improve: bool = True,
         max_passes: int = 20,
         close_rounds: int = 3,
-    ):
+    ) -> None:
         self.k = k
         self.n_scenarios = n_scenarios
         self.order = order

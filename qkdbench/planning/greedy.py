@@ -63,7 +63,7 @@ class GreedyState:
 
     def __init__(
         self, instance: Instance, ladders: Ladders, candidates: Candidates, rebalance: bool = True
-    ):
+    ) -> None:
         self.instance = instance
         self.ladders = ladders
         self.candidates = candidates

@@ -41,6 +41,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
@@ -114,7 +115,17 @@ def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 @njit(cache=True)
-def _spur_path(out_ptr, out_arc, head, tail, weight, source, target, banned_node, banned_arc):
+def _spur_path(
+    out_ptr: NDArray[np.int64],
+    out_arc: NDArray[np.int64],
+    head: NDArray[np.int64],
+    tail: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    source: int,
+    target: int,
+    banned_node: NDArray[np.bool_],
+    banned_arc: NDArray[np.bool_],
+) -> NDArray[np.int64]:
     """Dijkstra (O(N^2), ties to the smaller node id) avoiding banned nodes and arcs.
 
     Returns the arcs of the path, source to target (empty if none).

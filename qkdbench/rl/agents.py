@@ -45,7 +45,7 @@ class Agent:
         Family, timesteps, seed and training time.
     """
 
-    def __init__(self, model: Any, env_kwargs: dict[str, Any], meta: dict[str, Any]):
+    def __init__(self, model: Any, env_kwargs: dict[str, Any], meta: dict[str, Any]) -> None:
         self.model = model
         self.env_kwargs = env_kwargs
         self.meta = meta

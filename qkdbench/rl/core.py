@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
@@ -86,7 +87,7 @@ __all__ = [
 ]
 
 #: Default reservation levels (QKD and KM each choose one).
-DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
+DEFAULT_LEVELS: tuple[str | float, ...] = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
 #: Request orders: the instance's, or decreasing stand-alone cost (saa-greedy's).
 ORDERS: tuple[str, ...] = ("instance", "cost-desc")
 #: ``clip``: a level is reserved first fit, clipped to each arc's remaining capacity (CO-QBN's
@@ -103,12 +104,17 @@ N_SLOT_FEATURES = 5
 #: Upper bound of every observation entry (priced costs are capped there).
 OBS_HIGH = 100.0
 
+# Array types of the tables and the kernels' arguments (Numba itself ignores annotations).
+_Floats = NDArray[np.float64]
+_Ints = NDArray[np.int64]
+_Bools = NDArray[np.bool_]
+
 _NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
 _PATH_CACHE: dict[tuple, tuple] = {}
 _PATH_CACHE_LIMIT = 200_000
 
 
-def check_levels(levels: Sequence[Any]) -> tuple:
+def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
     """Validate a level list (see the module docstring); returns it as a tuple.
 
     Raises
@@ -116,7 +122,7 @@ def check_levels(levels: Sequence[Any]) -> tuple:
     ValueError
         For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
     """
-    out = []
+    out: list[str | float] = []
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
@@ -187,26 +193,26 @@ class PlanningTables:
 
     instance: Instance
     k: int
-    levels: tuple
-    order: np.ndarray
-    paths: tuple
-    arc: np.ndarray
-    hops: np.ndarray
-    valid: np.ndarray
-    length: np.ndarray
-    pair: np.ndarray
-    ylev: np.ndarray
-    zlev: np.ndarray
-    by_ptr: np.ndarray
-    by: np.ndarray
-    bcy: np.ndarray
-    bz_ptr: np.ndarray
-    bz: np.ndarray
-    bcz: np.ndarray
-    demand: np.ndarray
-    src: np.ndarray
-    dst: np.ndarray
-    standalone: np.ndarray
+    levels: tuple[str | float, ...]
+    order: _Ints
+    paths: tuple[tuple[tuple[Any, ...] | None, ...], ...]
+    arc: _Ints
+    hops: _Ints
+    valid: _Bools
+    length: _Floats
+    pair: _Ints
+    ylev: _Ints
+    zlev: _Ints
+    by_ptr: _Ints
+    by: _Ints
+    bcy: _Floats
+    bz_ptr: _Ints
+    bz: _Ints
+    bcz: _Floats
+    demand: _Floats
+    src: _Ints
+    dst: _Ints
+    standalone: _Floats
     cost_scale: float
     length_scale: float
 
@@ -461,7 +467,7 @@ def build_tables(
 
 
 @njit(cache=True, inline="always")
-def _curve(ptr, bp, bc, p, y):
+def _curve(ptr: _Ints, bp: _Ints, bc: _Floats, p: int, y: float) -> float:
     """Cost of pair ``p`` at reservation ``y``: exact at breakpoints, linear between."""
     lo = ptr[p]
     hi = ptr[p + 1] - 1
@@ -484,38 +490,38 @@ def _curve(ptr, bp, bc, p, y):
 
 @njit(cache=True)
 def _observe(
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-):
+    t: int,
+    order: _Ints,
+    arc: _Ints,
+    hops: _Ints,
+    valid: _Bools,
+    length: _Floats,
+    pair: _Ints,
+    ylev: _Ints,
+    zlev: _Ints,
+    by_ptr: _Ints,
+    by: _Ints,
+    bcy: _Floats,
+    bz_ptr: _Ints,
+    bz: _Ints,
+    bcz: _Floats,
+    demand: _Floats,
+    src: _Ints,
+    dst: _Ints,
+    n_nodes: int,
+    cost_scale: float,
+    length_scale: float,
+    w_qkd: _Ints,
+    w_kml: _Ints,
+    strict: bool,
+    free_y: _Ints,
+    free_z: _Ints,
+    used: _Floats,
+    qcost: _Floats,
+    kcost: _Floats,
+    obs: _Floats,
+    mask: _Bools,
+) -> None:
     """Price request ``order[t]``'s actions and write the observation and the mask."""
     F = order.size
     A = free_y.size
@@ -598,38 +604,38 @@ def _observe(
 
 @njit(cache=True)
 def observe_kernel(
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-):
+    t: int,
+    order: _Ints,
+    arc: _Ints,
+    hops: _Ints,
+    valid: _Bools,
+    length: _Floats,
+    pair: _Ints,
+    ylev: _Ints,
+    zlev: _Ints,
+    by_ptr: _Ints,
+    by: _Ints,
+    bcy: _Floats,
+    bz_ptr: _Ints,
+    bz: _Ints,
+    bcz: _Floats,
+    demand: _Floats,
+    src: _Ints,
+    dst: _Ints,
+    n_nodes: int,
+    cost_scale: float,
+    length_scale: float,
+    w_qkd: _Ints,
+    w_kml: _Ints,
+    strict: bool,
+    free_y: _Ints,
+    free_z: _Ints,
+    used: _Floats,
+    qcost: _Floats,
+    kcost: _Floats,
+    obs: _Floats,
+    mask: _Bools,
+) -> None:
     """Write the observation and mask of step ``t`` (used by ``reset``)."""
     _observe(
         t,
@@ -668,42 +674,42 @@ def observe_kernel(
 
 @njit(cache=True)
 def step_kernel(
-    action,
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-    chosen,
-    yres,
-    zres,
-):
+    action: int,
+    t: int,
+    order: _Ints,
+    arc: _Ints,
+    hops: _Ints,
+    valid: _Bools,
+    length: _Floats,
+    pair: _Ints,
+    ylev: _Ints,
+    zlev: _Ints,
+    by_ptr: _Ints,
+    by: _Ints,
+    bcy: _Floats,
+    bz_ptr: _Ints,
+    bz: _Ints,
+    bcz: _Floats,
+    demand: _Floats,
+    src: _Ints,
+    dst: _Ints,
+    n_nodes: int,
+    cost_scale: float,
+    length_scale: float,
+    w_qkd: _Ints,
+    w_kml: _Ints,
+    strict: bool,
+    free_y: _Ints,
+    free_z: _Ints,
+    used: _Floats,
+    qcost: _Floats,
+    kcost: _Floats,
+    obs: _Floats,
+    mask: _Bools,
+    chosen: _Ints,
+    yres: _Ints,
+    zres: _Ints,
+) -> float:
     """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
 
     Returns the increase of the plan's expected cost (the priced cost of the action).

@@ -109,7 +109,7 @@ class ObsLayout:
     n_arcs, n_nodes, n_slots, n_levels : int
     """
 
-    def __init__(self, n_arcs: int, n_nodes: int, n_slots: int, n_levels: int):
+    def __init__(self, n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> None:
         A, N, S, L = n_arcs, n_nodes, n_slots, n_levels
         self.n_arcs, self.n_nodes, self.n_slots, self.n_levels = A, N, S, L
         self.free_qkd = slice(0, A)
@@ -173,7 +173,7 @@ class PlanningEnv(gym.Env):
         order: str = "instance",
         capacity: str = "clip",
         planner_name: str = "rl-env",
-    ):
+    ) -> None:
         if capacity not in CAPACITY_MODES:
             raise ValueError(
                 f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}"
@@ -394,7 +394,9 @@ class PlanningEnv(gym.Env):
         for f, req in enumerate(inst.requests):
             s = chosen[f]
             n = hops[f][s]
-            routes.append(Route(req.id, t.paths[f][s], tuple(ys[f][:n]), tuple(zs[f][:n])))
+            path = t.paths[f][s]
+            assert path is not None, "the action mask offers no padded slot"
+            routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n])))
         return Plan(
             inst.name,
             self.planner_name,

@@ -62,7 +62,7 @@ class PlanningParallelEnv(ParallelEnv):
 
     metadata = {"render_modes": [], "name": "qkdbench_planning_v0", "is_parallelizable": True}
 
-    def __init__(self, instance: Any, **env_kwargs: Any):
+    def __init__(self, instance: Any, **env_kwargs: Any) -> None:
         self.env = PlanningEnv(instance, **env_kwargs)
         self.possible_agents = [ROUTER, RESERVER]
         self.agents: list[str] = []

@@ -66,7 +66,7 @@ class PolicyPlanner:
 
     def __init__(
         self, policy: Any, name: str = "rl-policy", env_kwargs: Mapping[str, Any] | None = None
-    ):
+    ) -> None:
         self.policy = policy
         self.name = name
         self.env_kwargs = env_kwargs
@@ -119,7 +119,7 @@ class RLGreedy(PolicyPlanner):
     capacity : {"clip", "strict"}
     """
 
-    def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip"):
+    def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip") -> None:
         super().__init__(
             GreedyPolicy(), "rl-greedy", {"k": k, "order": order, "capacity": capacity}
         )

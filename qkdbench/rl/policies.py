@@ -109,7 +109,7 @@ class RandomPolicy:
 
     name = "random"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def bind(self, env: Any) -> Policy:

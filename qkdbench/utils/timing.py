@@ -22,7 +22,7 @@ class Stopwatch:
     (False, None)
     """
 
-    def __init__(self, limit: float | None):
+    def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.start = time.perf_counter()
 
