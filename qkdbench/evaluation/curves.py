@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .evaluator import pair_costs
@@ -166,7 +167,7 @@ def cost_curves(
 
 
 def newsvendor_reservations(
-    instance: Instance, requests: np.ndarray, arcs: np.ndarray
+    instance: Instance, requests: ArrayLike, arcs: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cost-minimising reservations of each (request, arc) pair alone, capacity aside.
 

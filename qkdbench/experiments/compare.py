@@ -36,7 +36,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import pandas as pd
 
@@ -73,6 +73,36 @@ def planner_order(names: Sequence[str]) -> list[str]:
     needs for its proof; then by name.
     """
     return sorted(dict.fromkeys(names), key=lambda n: (not proves_optimality(n), n))
+
+
+@overload
+def compare(
+    instance: Instance,
+    planners: Sequence[str] | None = None,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    budget: float | None = None,
+    progress: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    return_plans: Literal[False] = False,
+    bound_time: float | None = None,
+) -> pd.DataFrame: ...
+
+
+@overload
+def compare(
+    instance: Instance,
+    planners: Sequence[str] | None = None,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    budget: float | None = None,
+    progress: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    return_plans: Literal[True],
+    bound_time: float | None = None,
+) -> tuple[pd.DataFrame, dict[str, Plan]]: ...
 
 
 def compare(

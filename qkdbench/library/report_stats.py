@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..utils.statuses import USABLE_STATUSES
 
@@ -581,7 +582,7 @@ def friedman_test(costs: pd.DataFrame) -> FriedmanResult:
     return FriedmanResult(float(stat), float(chi2.sf(stat, k - 1)), k, n)
 
 
-def holm(pvalues: Sequence[float]) -> np.ndarray:
+def holm(pvalues: Sequence[float] | NDArray[np.float64]) -> np.ndarray:
     """Holm's step-down adjustment of a family of p-values (same order as given).
 
     The ``i``-th smallest of ``m`` p-values becomes ``max over j <= i of

@@ -159,8 +159,8 @@ def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_round
                     g
                     for g in anycast
                     if g != f
-                    and state.route[g] is not None
-                    and state.provider_of(g, state.route[g]) == p  # type: ignore[arg-type]
+                    and (route_g := state.route[g]) is not None
+                    and state.provider_of(g, route_g) == p
                 ]:
                     old = state.route[g]
                     assert old is not None
@@ -239,7 +239,8 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                 for f, i in enumerate(state.route)
                 if i is not None and np.any(state.candidates.arcs[f][i] // 2 == link)
             ]
-            saved = {f: state.route[f] for f in users}
+            # users route on the link, so each has a route
+            saved = {f: i for f in users if (i := state.route[f]) is not None}
             for f in users:
                 state.remove(f)
             ok = True
@@ -259,7 +260,7 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
             for f in users:
                 state.remove(f)
             for f in users:
-                state.insert(f, saved[f])  # type: ignore[arg-type]
+                state.insert(f, saved[f])
         out["closed"] += kept
         if kept == 0:
             break

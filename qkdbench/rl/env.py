@@ -162,6 +162,9 @@ class PlanningEnv(gym.Env):
         Of the current episode's instance.
     """
 
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Discrete
+
     metadata = {"render_modes": []}
 
     def __init__(
@@ -190,7 +193,7 @@ class PlanningEnv(gym.Env):
         self.planner_name = planner_name
         if isinstance(instance, Instance):
             self._pool: tuple[Instance, ...] | None = (instance,)
-            self._make = None
+            self._make: Callable[[np.random.Generator], Instance] | None = None
             first = instance
         elif callable(instance):
             self._pool = None
@@ -303,7 +306,9 @@ class PlanningEnv(gym.Env):
                 i = int(self.np_random.integers(len(self._pool)))
                 self._set_tables(self._tables_for(self._pool[i], i))
         else:
-            self._set_tables(self._tables_for(self._make(self.np_random), None))  # type: ignore[misc]
+            make = self._make
+            assert make is not None  # without a pool, instances come from the callable
+            self._set_tables(self._tables_for(make(self.np_random), None))
         t = self.tables
         F, A = t.instance.n_requests, arc_table(t.instance).n
         S, L, H = t.n_slots, len(self.levels), t.arc.shape[2]

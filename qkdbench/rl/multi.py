@@ -68,7 +68,7 @@ class PlanningParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         T, S, L, _ = self.env.action_dims
         self._S, self._L = S, L
-        base = self.env.observation_space.shape[0]  # type: ignore[index]
+        base = self.env.observation_space.shape[0]
         self._n_obs = base + 2 + S
         self.state_space = gym.spaces.Box(0.0, OBS_HIGH, (self._n_obs,), dtype=np.float32)
         self._action_spaces = {

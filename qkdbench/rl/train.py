@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, SupportsFloat
+from typing import Any, SupportsFloat, cast
 
 import gymnasium as gym
 import numpy as np
@@ -91,11 +91,11 @@ class ScaledReward(gym.RewardWrapper):
 
     def reward(self, reward: SupportsFloat) -> float:
         """The reward scaled by the instance cost scale."""
-        return float(reward) / self.env.unwrapped.cost_scale  # type: ignore[attr-defined]
+        return float(reward) / cast(PlanningEnv, self.env.unwrapped).cost_scale
 
     def action_masks(self) -> np.ndarray:
         """The action mask of the current step."""
-        return self.env.unwrapped.action_masks()  # type: ignore[attr-defined]
+        return cast(PlanningEnv, self.env.unwrapped).action_masks()
 
 
 def train_agent(
