@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
 from qkdbench.cli import main
 from qkdbench.io import read_instance, read_plan
+from qkdbench.model import Instance, Plan
 
-GOOD = {
+GOOD: dict[str, Any] = {  # a valid instance file
     "format": "qkdbench-instance/1",
     "name": "tiny",
     "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
@@ -25,19 +28,19 @@ GOOD = {
 }
 
 
-def run(capsys, *argv):
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def write(tmp_path, name, data):
+def write(tmp_path: Path, name: str, data: str | dict[str, Any]) -> Path:
     p = tmp_path / name
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     return p
 
 
-def test_instance_plan_evaluate_round(tmp_path, capsys):
+def test_instance_plan_evaluate_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inst = tmp_path / "i.json"
     plan = tmp_path / "p.json"
     assert (
@@ -70,7 +73,9 @@ def test_instance_plan_evaluate_round(tmp_path, capsys):
     assert code == 0 and "first stage" in out
 
 
-def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
+def test_infeasible_plan_exits_1_with_violations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
     plan = write(
         tmp_path,
@@ -89,12 +94,12 @@ def test_infeasible_plan_exits_1_with_violations(tmp_path, capsys):
     assert data["violations"] == ["arc 1->2: 3 QKD wavelengths reserved, capacity 2"]
 
 
-def test_planners_lists_coqbn(capsys):
+def test_planners_lists_coqbn(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "planners", "--json")
     assert code == 0 and "coqbn" in json.loads(out)
 
 
-def _variant(path: str, value):
+def _variant(path: str, value: object) -> dict[str, Any]:
     """GOOD with the value at a dotted path replaced."""
     data = json.loads(json.dumps(GOOD))
     keys = path.split(".")
@@ -182,7 +187,13 @@ BAD_INSTANCES = [
 @pytest.mark.parametrize(
     "label, content, message", BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
 )
-def test_bad_instance_exits_2_with_one_line(tmp_path, capsys, label, content, message):
+def test_bad_instance_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    content: str | dict[str, Any],
+    message: str,
+) -> None:
     inst = write(tmp_path, "bad.json", content)
     plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
     code, out, err = run(capsys, "evaluate", inst, plan)
@@ -217,7 +228,13 @@ BAD_PLANS = [
 
 
 @pytest.mark.parametrize("label, routes, message", BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
-def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message):
+def test_bad_plan_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    routes: list[dict[str, Any]],
+    message: str,
+) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
     code, out, err = run(capsys, "evaluate", inst, plan)
@@ -227,7 +244,7 @@ def test_bad_plan_exits_2_with_one_line(tmp_path, capsys, label, routes, message
     assert f"{plan}: {message}" in lines[0]
 
 
-def test_unknown_planner_and_topology(tmp_path, capsys):
+def test_unknown_planner_and_topology(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
     assert code == 2 and "unknown planner 'nope'" in err and len(err.strip().splitlines()) == 1
@@ -235,7 +252,7 @@ def test_unknown_planner_and_topology(tmp_path, capsys):
     assert code == 2 and "unknown topology 'atlantis'" in err
 
 
-def test_bad_option_is_one_line(capsys):
+def test_bad_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["plan", "x.json", "--time-limit", "-3", "-o", "y.json"])
     assert info.value.code == 2
@@ -243,10 +260,12 @@ def test_bad_option_is_one_line(capsys):
     assert len(err.strip().splitlines()) == 1 and "--time-limit" in err
 
 
-def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch):
+def test_solver_failure_is_one_line_with_status_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from qkdbench.exact import solver
 
-    def missing(*args, **kwargs):
+    def missing(*args: object, **kwargs: object) -> NoReturn:
         raise solver.SolverUnavailableError("no MILP solver: highspy is not installed")
 
     monkeypatch.setattr(solver, "solve_milp", missing)
@@ -261,7 +280,9 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, capsys, monkeypatch)
     ]
 
 
-def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
+def test_instance_from_an_instance_file_keeps_its_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write(
         tmp_path,
         "custom.json",
@@ -290,7 +311,9 @@ def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, capsys):
         ["sweep", "spec.toml", "--workers", "0"],
     ],
 )
-def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
+def test_negative_seeds_and_zero_counts_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
@@ -298,14 +321,16 @@ def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
     assert len(err.strip().splitlines()) == 1 and "must be >=" in err
 
 
-def test_json_output_is_strict(capsys):
+def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
     from qkdbench.cli.options import print_json as _print_json
 
     _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
+def test_a_planner_that_raises_is_one_line_with_status_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from qkdbench.heuristics import register_planner, unregister_planner
 
     @register_planner("cli-broken")
@@ -314,7 +339,9 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 
         name = "cli-broken"
 
-        def plan(self, instance, *, seed=None, time_limit=None):
+        def plan(
+            self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+        ) -> Plan:
             raise RuntimeError("no route\nat all")
 
     try:
@@ -334,7 +361,9 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, capsys):
 @pytest.mark.parametrize(
     "params, place", [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
 )
-def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place):
+def test_a_capacity_beyond_any_count_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], params: dict[str, float], place: str
+) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
     code, out, err = run(capsys, "bound", inst, "--json")
     assert code == 2 and out == ""
@@ -344,7 +373,9 @@ def test_a_capacity_beyond_any_count_is_one_line(tmp_path, capsys, params, place
     ]
 
 
-def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
+def test_an_unwritable_solver_log_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     log = tmp_path / "no-such-dir" / "solver.log"
     code, out, err = run(
@@ -354,7 +385,9 @@ def test_an_unwritable_solver_log_is_bad_input(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "cannot write the solver log" in err
 
 
-def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, capsys):
+def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write(
         tmp_path,
         "s.toml",
@@ -384,7 +417,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
-def test_plan_after_a_solver_failure(tmp_path, warm):
+def test_plan_after_a_solver_failure(tmp_path: Path, warm: str) -> None:
     """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
     import subprocess
     import sys

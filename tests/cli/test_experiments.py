@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+from typing import Any, NoReturn
 
 import pandas as pd
 import pytest
@@ -11,16 +13,16 @@ import pytest
 from qkdbench.cli import main
 
 
-def run(capsys, *argv):
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def strict_json(text: str):
+def strict_json(text: str) -> Any:
     """JSON as other tools read it: NaN and Infinity are errors."""
 
-    def bad(name):
+    def bad(name: str) -> NoReturn:
         raise ValueError(f"non-standard JSON constant {name}")
 
     return json.loads(text, parse_constant=bad)
@@ -29,7 +31,7 @@ def strict_json(text: str):
 SMALL = ["nsfnet", "--requests", 4, "--max-rate", 3, "--seed", 2]
 
 
-def test_compare_csv(capsys):
+def test_compare_csv(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn,exact", "--csv")
     assert code == 0
     df = pd.read_csv(io.StringIO(out))
@@ -47,7 +49,7 @@ def test_compare_csv(capsys):
     assert df.loc[0, "gap_pct"] == 0 and df.loc[1, "gap_pct"] > 0
 
 
-def test_compare_json_is_strict_json_with_the_reference(capsys):
+def test_compare_json_is_strict_json_with_the_reference(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(
         capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive", "--json"
     )
@@ -60,7 +62,7 @@ def test_compare_json_is_strict_json_with_the_reference(capsys):
     assert rows["coqbn"]["bound"] is None  # NaN becomes null
 
 
-def test_compare_text_and_markdown(capsys):
+def test_compare_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn")
     assert code == 0
     lines = out.splitlines()
@@ -70,13 +72,15 @@ def test_compare_text_and_markdown(capsys):
     assert code == 0 and "| coqbn |" in out and "|:--|--:|" in out
 
 
-def test_compare_unknown_planner_is_one_line_status_2(capsys):
+def test_compare_unknown_planner_is_one_line_status_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,nope")
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "unknown planner 'nope'" in err
 
 
-def test_figure_command_writes_the_panels(tmp_path, capsys):
+def test_figure_command_writes_the_panels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(
         capsys,
         "figure",
@@ -102,7 +106,9 @@ def test_figure_command_writes_the_panels(tmp_path, capsys):
     assert "figure fig3a" in err
 
 
-def test_figure_unknown_name_is_status_2(tmp_path, capsys):
+def test_figure_unknown_name_is_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = run(capsys, "figure", "fig7", "-o", tmp_path)
     assert code == 2 and "unknown figure 'fig7'" in err and err.count("\n") == 1
 
@@ -117,7 +123,9 @@ planners = ["coqbn", "exact"]
 """
 
 
-def test_sweep_command_in_process_then_resume(tmp_path, capsys):
+def test_sweep_command_in_process_then_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC)
     out_dir = tmp_path / "out"
@@ -136,7 +144,9 @@ def test_sweep_command_in_process_then_resume(tmp_path, capsys):
     assert code == 0 and "0 to run" in err and "4 rows in" in out
 
 
-def test_sweep_bad_spec_is_one_line_status_2(tmp_path, capsys):
+def test_sweep_bad_spec_is_one_line_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "bad.toml"
     spec.write_text(SPEC.replace("requests = [4]", "requests = [-3]"))
     code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
@@ -146,7 +156,7 @@ def test_sweep_bad_spec_is_one_line_status_2(tmp_path, capsys):
     assert code == 2 and "missing.toml: no such file" in err
 
 
-def test_spfigures_json(capsys):
+def test_spfigures_json(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys,
         "spfigures",
@@ -182,14 +192,16 @@ def test_spfigures_json(capsys):
     assert code == 0 and out.startswith("instance   nsfnet-r3-k2-s1") and "VSS" in out
 
 
-def _one_line_status_2(code, out, err, *needles):
+def _one_line_status_2(code: int, out: str, err: str, *needles: str) -> None:
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert "Traceback" not in err
     for needle in needles:
         assert needle in err, err
 
 
-def test_figure_output_that_is_a_file_is_one_line_status_2(tmp_path, capsys):
+def test_figure_output_that_is_a_file_is_one_line_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     taken = tmp_path / "taken"
     taken.write_text("x\n")
     code, out, err = run(
@@ -211,7 +223,9 @@ def test_figure_output_that_is_a_file_is_one_line_status_2(tmp_path, capsys):
 @pytest.mark.parametrize(
     "case", ["out-file", "scheduler", "module", "latin1-spec", "latin1-results"]
 )
-def test_sweep_bad_input_is_one_line_status_2(tmp_path, capsys, case):
+def test_sweep_bad_input_is_one_line_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC.replace('["coqbn", "exact"]', '["coqbn"]').replace("[1, 2]", "[1]"))
     out_dir = tmp_path / "out"

@@ -44,7 +44,7 @@ def qkdbench(
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
     d = tmp_path_factory.mktemp("machine")
     inst = d / "i.json"
     plan = d / "p.json"
@@ -60,7 +60,7 @@ def files(tmp_path_factory):
     return d, inst, plan, spec
 
 
-def _json_commands(files):
+def _json_commands(files: tuple[Path, Path, Path, Path]) -> dict[str, list[object]]:
     d, inst, plan, spec = files
     return {
         "compare": ["compare", *SMALL, "--json"],
@@ -98,7 +98,9 @@ def _json_commands(files):
     "name",
     ["compare", "spfigures", "evaluate", "planners", "figure", "sweep-in-process", "sweep-dask"],
 )
-def test_json_stdout_is_exactly_one_json_object(files, name):
+def test_json_stdout_is_exactly_one_json_object(
+    files: tuple[Path, Path, Path, Path], name: str
+) -> None:
     res = qkdbench(*_json_commands(files)[name])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)  # the whole of standard output, nothing before or after
@@ -106,7 +108,7 @@ def test_json_stdout_is_exactly_one_json_object(files, name):
     assert "Running HiGHS" not in res.stdout
 
 
-def test_compare_csv_is_exactly_a_table(files):
+def test_compare_csv_is_exactly_a_table(files: tuple[Path, Path, Path, Path]) -> None:
     res = qkdbench("compare", *SMALL, "--csv")
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(io.StringIO(res.stdout))
@@ -115,13 +117,15 @@ def test_compare_csv_is_exactly_a_table(files):
     assert df.loc[df["planner"] == "exact", "status"].item() == "optimal"
 
 
-def test_human_tables_carry_no_solver_banner():
+def test_human_tables_carry_no_solver_banner() -> None:
     res = qkdbench("compare", *SMALL)
     assert res.returncode == 0, res.stderr
     assert "HiGHS" not in res.stdout and "Running" not in res.stdout
 
 
-def test_solver_log_goes_to_a_file_or_stderr_never_stdout(files, tmp_path):
+def test_solver_log_goes_to_a_file_or_stderr_never_stdout(
+    files: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
     log = tmp_path / "solver.log"
     res = qkdbench("--solver-log", log, "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0, res.stderr

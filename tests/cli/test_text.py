@@ -7,6 +7,9 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +19,7 @@ from qkdbench.cli.options import plain_text
 WIDTH = 100
 
 
-def _cli(*args, check=True):
+def _cli(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
         capture_output=True,
@@ -28,7 +31,9 @@ def _cli(*args, check=True):
     return done
 
 
-def _walk(parser, path=("qkdbench",)):
+def _walk(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("qkdbench",)
+) -> Iterator[tuple[tuple[str, ...], argparse.Action | str | None]]:
     """(command path, action) for every action of every (sub)command."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -40,7 +45,7 @@ def _walk(parser, path=("qkdbench",)):
             yield path, action
 
 
-def test_every_option_of_every_command_has_a_help_text():
+def test_every_option_of_every_command_has_a_help_text() -> None:
     missing = []
     n = 0
     for path, action in _walk(build_parser()):
@@ -56,7 +61,7 @@ def test_every_option_of_every_command_has_a_help_text():
     assert missing == []
 
 
-def test_the_walk_finds_an_option_without_help():
+def test_the_walk_finds_an_option_without_help() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     p = sub.add_parser("x", help="a command")
@@ -83,11 +88,11 @@ def test_the_walk_finds_an_option_without_help():
         ("``a`` then ``b``", "a then b"),
     ],
 )
-def test_plain_text_strips_inline_markup_only(text, plain):
+def test_plain_text_strips_inline_markup_only(text: str, plain: str) -> None:
     assert plain_text(text) == plain
 
 
-def test_planners_prints_its_summaries_without_markup():
+def test_planners_prints_its_summaries_without_markup() -> None:
     text = _cli("planners").stdout
     infos = json.loads(_cli("planners", "--json").stdout)
     assert "`" not in text and ":func:" not in text
@@ -99,13 +104,13 @@ def test_planners_prints_its_summaries_without_markup():
     assert lines["exact-extensive"].rstrip().endswith("same optimum as exact.")
 
 
-def _edges(line):
+def _edges(line: str) -> list[tuple[int, int]]:
     """(left, right) column of every whitespace-separated token of ``line``."""
     return [(m.start(), m.end()) for m in re.finditer(r"\S+", line)]
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory):
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     d = tmp_path_factory.mktemp("evaluate")
     out = {}
     for topology, planner in (("usnet", "coqbn"), ("usnet-ntn", "lagrangian")):
@@ -117,7 +122,9 @@ def evaluated(tmp_path_factory):
 
 
 @pytest.mark.parametrize("topology", ["usnet", "usnet-ntn"])
-def test_evaluate_component_header_is_aligned_with_its_rows(evaluated, topology):
+def test_evaluate_component_header_is_aligned_with_its_rows(
+    evaluated: dict[str, list[str]], topology: str
+) -> None:
     lines = evaluated[topology]
     start = next(i for i, line in enumerate(lines) if line.startswith("component"))
     end = lines.index("", start)
@@ -146,7 +153,9 @@ def test_evaluate_component_header_is_aligned_with_its_rows(evaluated, topology)
     assert column == pytest.approx(total, rel=1e-9)
 
 
-def test_evaluate_names_long_components_without_shifting_numbers(evaluated):
+def test_evaluate_names_long_components_without_shifting_numbers(
+    evaluated: dict[str, list[str]],
+) -> None:
     lines = evaluated["usnet-ntn"]
     service = next(line for line in lines if line.startswith("service "))
     header = next(line for line in lines if line.startswith("component"))
@@ -154,12 +163,14 @@ def test_evaluate_names_long_components_without_shifting_numbers(evaluated):
 
 
 @pytest.fixture(scope="module")
-def library_json():
+def library_json() -> dict[str, dict[str, Any]]:
     listing = json.loads(_cli("library", "list", "--json").stdout)
     return {r["set"]: r for r in listing["sets"]}
 
 
-def test_library_list_stays_within_the_width_and_names_every_set(library_json):
+def test_library_list_stays_within_the_width_and_names_every_set(
+    library_json: dict[str, dict[str, Any]],
+) -> None:
     lines = _cli("library", "list").stdout.splitlines()
     assert lines and max(map(len, lines)) <= WIDTH
     heads = [line for line in lines if not line.startswith(" ")]
@@ -183,7 +194,7 @@ def test_library_list_stays_within_the_width_and_names_every_set(library_json):
 
 
 @pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large"])
-def test_library_show_fits_the_width_with_columns_from_the_content(name):
+def test_library_show_fits_the_width_with_columns_from_the_content(name: str) -> None:
     data = json.loads(_cli("library", "show", name, "--json").stdout)
     lines = _cli("library", "show", name).stdout.splitlines()
     names = {r["name"] for r in data["instances"]}
@@ -222,7 +233,7 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name):
     assert next(shown, None) is None
 
 
-def test_bench_progress_bar_says_bench(tmp_path):
+def test_bench_progress_bar_says_bench(tmp_path: Path) -> None:
     done = _cli(
         "bench",
         "paper",

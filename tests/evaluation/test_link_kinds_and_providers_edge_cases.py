@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,14 +24,16 @@ from qkdbench.utils.registry import get_planner
 TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
-def _data(**changes):
+def _data(**changes: Any) -> dict[str, Any]:
     data = json.loads(json.dumps(TRIANGLE))
     data.update(changes)
     return data
 
 
 @pytest.mark.parametrize("values", [2.0, True, 3, None])
-def test_key_rate_values_that_are_not_a_list_are_one_line_errors(tmp_path, values):
+def test_key_rate_values_that_are_not_a_list_are_one_line_errors(
+    tmp_path: Path, values: float | bool | None
+) -> None:
     data = _data()
     data["links"][0]["key_rate_kbps"] = {"values": values, "probs": [1]}
     path = tmp_path / "bad.json"
@@ -56,7 +59,7 @@ def test_key_rate_values_that_are_not_a_list_are_one_line_errors(tmp_path, value
     assert len(lines) == 1 and "links[0].key_rate_kbps" in lines[0], out.stderr
 
 
-def test_an_empty_providers_list_does_not_mean_unlimited():
+def test_an_empty_providers_list_does_not_mean_unlimited() -> None:
     with pytest.raises(
         InputError,
         match=r"requests\[0\]\.targets\[0\]\.provider: unknown "
@@ -65,7 +68,7 @@ def test_an_empty_providers_list_does_not_mean_unlimited():
         instance_from_dict(_data(providers=[]))
 
 
-def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
+def test_a_batch_mixing_plans_with_and_without_targets_is_refused() -> None:
     inst = instance_from_dict(_data())
     a = encode_plan(inst, Plan("t", "h", (Route("f0", (1, 2), (3,), (1,), provider="A"),)))
     bare = type(a)(a.ptr, a.arcs, a.yr, a.zr, a.n_requests)
@@ -77,7 +80,7 @@ def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
         evaluate_batch(inst, wrong_shape)
 
 
-def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets():
+def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets() -> None:
     inst = ntn_instance("nsfnet", 6, max_rate=4, seed=2, anycast=0.0)
     assert inst.providers and "providers" not in inst.features
     for name in ("rl-coqbn", "rl-greedy"):
@@ -85,7 +88,7 @@ def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_
         assert evaluate(inst, plan).feasible
 
 
-def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_charges():
+def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_charges() -> None:
     inst = ntn_instance(
         "nsfnet",
         12,
@@ -101,6 +104,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
     )
     assert "fixed_charges" in inst.features
     res = lagrangian_bound(inst, iterations=20)
+    assert res.plan is not None
     total = float(evaluate_batch(inst, res.plan).total[0])
     assert res.cost == pytest.approx(total, rel=1e-9)  # fixed charges counted
     assert res.bound <= total * (1 + 1e-9)
@@ -108,7 +112,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
         assert total - res.bound <= 1e-6 * total
 
 
-def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path):
+def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path: Path) -> None:
     inst = ntn_instance(
         "usnet",
         30,

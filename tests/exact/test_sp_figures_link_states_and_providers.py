@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,7 +153,7 @@ def _within(freq: float, p: float, n: int, k: float = 5.0) -> bool:
     return abs(freq - p) <= k * math.sqrt(p * (1.0 - p) / n)
 
 
-def test_link_states_drawn_with_their_probabilities(states_net):
+def test_link_states_drawn_with_their_probabilities(states_net: Instance) -> None:
     n = 40_000
     sc = sample_joint_scenarios(states_net, n, seed=5)
     assert sc.random_links == (0, 1)
@@ -178,7 +179,7 @@ def test_link_states_drawn_with_their_probabilities(states_net):
     np.testing.assert_array_equal(sc.demand, sample_scenarios(states_net, n, seed=5))
 
 
-def test_same_seed_same_scenarios(states_net):
+def test_same_seed_same_scenarios(states_net: Instance) -> None:
     a, b = (sample_joint_scenarios(states_net, 500, seed=[3, 1]) for _ in range(2))
     c = sample_joint_scenarios(states_net, 500, seed=[3, 2])
     for name in ("demand", "link_state", "link_rate"):
@@ -188,9 +189,10 @@ def test_same_seed_same_scenarios(states_net):
         sample_joint_scenarios(states_net, 0, seed=1)
 
 
-def test_enumeration_is_the_product_distribution(states_net):
+def test_enumeration_is_the_product_distribution(states_net: Instance) -> None:
     sc = enumerate_scenarios(states_net)
     assert len(sc) == 3 * 2 * 2 * 2 * 3
+    assert sc.prob is not None  # enumerated scenarios carry their probabilities
     assert math.isclose(float(sc.prob.sum()), 1.0, rel_tol=1e-12)
     # distinct rows, and the probability of one hand-picked scenario
     rows = {tuple(d) + tuple(s) for d, s in zip(sc.demand, sc.link_state)}
@@ -211,7 +213,7 @@ def test_enumeration_is_the_product_distribution(states_net):
 # --------------------------------------------------------------------------- scenario instances
 
 
-def test_scenario_instance_shares_each_link_state(states_net):
+def test_scenario_instance_shares_each_link_state(states_net: Instance) -> None:
     sc = sample_joint_scenarios(states_net, 50, seed=2)
     i = int(np.flatnonzero((sc.link_state[:, 0] == 0) & (sc.link_state[:, 1] == 0))[0])
     one = scenario_instance(states_net, sc.scenario(i))
@@ -240,7 +242,7 @@ def test_scenario_instance_shares_each_link_state(states_net):
         assert costs[j] == pytest.approx(twin, rel=1e-12)
 
 
-def test_demand_rows_refused_when_links_have_states(states_net):
+def test_demand_rows_refused_when_links_have_states(states_net: Instance) -> None:
     with pytest.raises(ValueError, match="link states"):
         scenario_costs(
             states_net, _states_plan(states_net), sample_scenarios(states_net, 5, seed=1)
@@ -249,7 +251,7 @@ def test_demand_rows_refused_when_links_have_states(states_net):
         scenario_instance(states_net, sample_joint_scenarios(states_net, 2, seed=1))
 
 
-def test_targets_and_providers_survive_derived_instances(providers_net):
+def test_targets_and_providers_survive_derived_instances(providers_net: Instance) -> None:
     sc = sample_joint_scenarios(providers_net, 20, seed=4)
     derived = [
         scenario_instance(providers_net, sc.scenario(3)),
@@ -278,7 +280,9 @@ def test_targets_and_providers_survive_derived_instances(providers_net):
 
 
 @pytest.mark.parametrize("which", ["states", "providers"])
-def test_enumeration_equals_the_evaluators_expectation(which, states_net, providers_net):
+def test_enumeration_equals_the_evaluators_expectation(
+    which: str, states_net: Instance, providers_net: Instance
+) -> None:
     inst, plan = (
         (states_net, _states_plan(states_net))
         if which == "states"
@@ -298,7 +302,7 @@ def test_enumeration_equals_the_evaluators_expectation(which, states_net, provid
         assert probs == pytest.approx(inst.links[k].key_rate_states(1.0)[1], rel=1e-12)
 
 
-def test_large_sample_within_standard_errors(states_net):
+def test_large_sample_within_standard_errors(states_net: Instance) -> None:
     plan = _states_plan(states_net)
     exact = evaluate(states_net, plan).total
     n = 20_000
@@ -308,7 +312,7 @@ def test_large_sample_within_standard_errors(states_net):
     assert out_of_sample(states_net, plan, n_scenarios=n, seed=9) == est  # same seed, same estimate
 
 
-def test_separability_holds_when_each_pair_factorises(states_net):
+def test_separability_holds_when_each_pair_factorises(states_net: Instance) -> None:
     """Average over scenarios = evaluator on the empirical marginals, for a crossed sample.
 
     A crossed sample (every demand row with every link-state row) has an empirical
@@ -340,7 +344,7 @@ def test_separability_holds_when_each_pair_factorises(states_net):
 # --------------------------------------------------------------------------- EV
 
 
-def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
+def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net: Instance) -> None:
     ev = mean_value_instance(states_net)
     for r, q in zip(states_net.requests, ev.requests):
         assert q.demand == Demand.point(r.demand.mean)
@@ -363,7 +367,7 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
 
 
 @pytest.fixture(scope="module")
-def states_net_small(states_net) -> Instance:
+def states_net_small(states_net: Instance) -> Instance:
     """Two requests on the link-states network: 2 * 2 * 2 * 3 = 24 joint scenarios."""
     return states_net.with_requests(
         [
@@ -374,7 +378,7 @@ def states_net_small(states_net) -> Instance:
     )
 
 
-def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
+def test_ws_le_rp_and_evpi_nonnegative(states_net_small: Instance) -> None:
     inst = states_net_small
     fig = sp_figures(inst, n_scenarios=6, seed=3, oos_scenarios=300)
     assert fig.rp_status == "optimal" and fig.ws_all_optimal
@@ -392,6 +396,7 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert fig.vss == pytest.approx(fig.eev - fig.rp) and fig.vss >= -1e-6 * fig.rp
     # exact WS over the full joint distribution: WS <= RP, EVPI >= 0
     enum = enumerate_scenarios(inst)
+    assert enum.prob is not None
     ws = [solve_sp(scenario_instance(inst, enum.scenario(i))).objective for i in range(len(enum))]
     ws_exact = float(np.dot(enum.prob, ws))
     assert ws_exact <= fig.rp * (1 + 1e-9)
@@ -401,7 +406,9 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert again.ws == fig.ws and again.rp_out_of_sample == fig.rp_out_of_sample
 
 
-def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monkeypatch):
+def test_sp_figures_refuses_what_the_solver_does_not_handle(
+    providers_net: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(
         ExactPlanner,
         "supports",
@@ -422,7 +429,9 @@ def _cli(*args: object) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net, tmp_path):
+def test_cli_spfigures_on_a_link_states_instance(
+    states_net_small: Instance, providers_net: Instance, tmp_path: Path
+) -> None:
     path = tmp_path / "states.json"
     write_instance(states_net_small, path)
     res = _cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
@@ -463,7 +472,7 @@ def test_cli_spfigures_on_a_link_states_instance(states_net_small, providers_net
         assert len(res.stderr.strip().splitlines()) == 1 and "provider" in res.stderr
 
 
-def test_replace_keeps_provider_targets_in_scenario_start(providers_net):
+def test_replace_keeps_provider_targets_in_scenario_start(providers_net: Instance) -> None:
     """The WS warm start keeps each anycast request's chosen target (no solver needed)."""
     from qkdbench.exact.sp_figures import scenario_start
 
@@ -479,7 +488,7 @@ def test_replace_keeps_provider_targets_in_scenario_start(providers_net):
     assert evaluate(one, start).total <= evaluate(one, plan).total * (1 + 1e-12)
 
 
-def test_scenario_costs_match_each_scenario_instance_on_a_larger_network():
+def test_scenario_costs_match_each_scenario_instance_on_a_larger_network() -> None:
     """Many random links, fixed charges: the priced terms add up to each scenario's cost."""
     from qkdbench.heuristics import get_planner
     from qkdbench.model import CostTable

@@ -44,7 +44,7 @@ def _write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench")
     res = cli(
         "bench",
@@ -98,7 +98,7 @@ def _twin_ranks(costs: dict[str, list[float]]) -> dict[str, list[float]]:
     return out
 
 
-def test_report_with_tests_and_traces(bench, tmp_path):
+def test_report_with_tests_and_traces(bench: Path, tmp_path: Path) -> None:
     d = tmp_path / "with-traces"
     results = d / "results.csv"
     d.mkdir()
@@ -148,7 +148,7 @@ def test_report_with_tests_and_traces(bench, tmp_path):
     assert rep["significance"]["tested"] and len(rep["significance"]["ranks"]) == 3
 
 
-def test_repeated_runs_count_with_their_median(bench, tmp_path):
+def test_repeated_runs_count_with_their_median(bench: Path, tmp_path: Path) -> None:
     rows = _rows(bench)
     more = []
     for r in rows:
@@ -188,7 +188,7 @@ def _one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
         assert needle in lines[0], lines[0]
 
 
-def test_bad_traces_are_one_line_exit_2(bench, tmp_path):
+def test_bad_traces_are_one_line_exit_2(bench: Path, tmp_path: Path) -> None:
     d = tmp_path / "bad"
     d.mkdir()
     shutil.copy(bench, d / "results.csv")

@@ -19,7 +19,9 @@ NO_EXTRA = (
 )
 
 
-def _run(args, *, no_extra=False, cwd=None):
+def _run(
+    args: list[str], *, no_extra: bool = False, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = (
         [sys.executable, "-c", NO_EXTRA, *args]
@@ -33,7 +35,7 @@ def _run(args, *, no_extra=False, cwd=None):
     "args",
     [["rl", "train", "--out", "agent.zip", "--timesteps", "10"], ["rl", "evaluate", "agent.zip"]],
 )
-def test_without_the_extra_the_cli_says_how_to_install_it(args, tmp_path):
+def test_without_the_extra_the_cli_says_how_to_install_it(args: list[str], tmp_path: Path) -> None:
     if args[1] == "evaluate":  # an agent file that exists: the missing extra is the problem
         (tmp_path / "agent.zip").write_bytes(b"PK")
     res = _run(args, no_extra=True, cwd=tmp_path)
@@ -45,7 +47,7 @@ def test_without_the_extra_the_cli_says_how_to_install_it(args, tmp_path):
         assert not (tmp_path / "agent.zip").exists()
 
 
-def test_everything_but_training_works_without_the_extra(tmp_path):
+def test_everything_but_training_works_without_the_extra(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['sb3_contrib'] = None; sys.modules['torch'] = None; "
         "from qkdbench.heuristics import get_planner; from qkdbench.topologies import "
@@ -64,7 +66,7 @@ def test_everything_but_training_works_without_the_extra(tmp_path):
     assert res.stdout.strip() == "rl-greedy"
 
 
-def test_compare_puts_rl_planners_on_the_table():
+def test_compare_puts_rl_planners_on_the_table() -> None:
     res = _run(
         [
             "compare",
@@ -84,7 +86,7 @@ def test_compare_puts_rl_planners_on_the_table():
     assert rows["rl-greedy"]["feasible"]
 
 
-def test_missing_agent_file_is_one_line(tmp_path):
+def test_missing_agent_file_is_one_line(tmp_path: Path) -> None:
     path = str(tmp_path / "missing.zip")
     res = _run(["rl", "evaluate", path])
     assert res.returncode == 2
