@@ -67,7 +67,7 @@ def entries(body: list[str]) -> list[str]:
     for line in body:
         if not line or line[0].isspace():
             continue
-        match = _ENTRY.match(line.strip())
+        match = _ENTRY.match(line.strip().rstrip(","))  # a long list of names may wrap
         if match:
             names.extend(n.strip().lstrip("*") for n in match.group(1).split(","))
     return names
@@ -90,6 +90,7 @@ class _Body(ast.NodeVisitor):
         self.yields = False
         self.raises: list[str] = []
         self.depth = 0
+        self.caught: list[set[str]] = []
 
     def _nested(self, node: ast.AST) -> None:
         self.depth += 1
@@ -111,14 +112,31 @@ class _Body(ast.NodeVisitor):
 
     visit_YieldFrom = visit_Yield
 
+    def visit_Try(self, node: ast.Try) -> None:
+        names = set()
+        for handler in node.handlers:
+            kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+            names.update(ast.unparse(k).split(".")[-1] for k in kinds if k is not None)
+        self.caught.append(names)
+        for stmt in node.body:
+            self.visit(stmt)
+        self.caught.pop()
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
+
+    visit_TryStar = visit_Try
+
     def visit_Raise(self, node: ast.Raise) -> None:
         exc = node.exc
         if isinstance(exc, ast.Call):
             exc = exc.func
+        name = None
         if isinstance(exc, ast.Attribute):
-            self.raises.append(exc.attr)
+            name = exc.attr
         elif isinstance(exc, ast.Name) and exc.id[:1].isupper():
-            self.raises.append(exc.id)  # `raise err` of a caught error is a re-raise
+            name = exc.id  # `raise err` of a caught error is a re-raise
+        if name and not any(name in names for names in self.caught):
+            self.raises.append(name)  # one its own `try` catches never leaves
 
 
 def _body(func) -> _Body:
