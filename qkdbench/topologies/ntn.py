@@ -233,6 +233,15 @@ def ntn_base(name: str | os.PathLike) -> str | None:
     A name ending in ``-ntn`` that is not an existing file names the TN-NTN
     instances of the topology before the suffix.
 
+    Parameters
+    ----------
+    name : str or os.PathLike
+        A topology or TN-NTN family name, or a file.
+
+    Returns
+    -------
+    str or None
+
     Examples
     --------
     >>> ntn_base("usnet-ntn"), ntn_base("sndlib/germany50-ntn"), ntn_base("usnet")
@@ -250,6 +259,18 @@ def ntn_base(name: str | os.PathLike) -> str | None:
 
 def parse_states(text: str, place: str) -> dict[str, float]:
     """Parse ``"clear=0.6,haze=0.2,cloud=0.2"`` into a dict of numbers.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``name=number`` items.
+    place : str
+        Named in errors (an option such as ``--weather``).
+
+    Returns
+    -------
+    dict of str to float
+        In the order given.
 
     Raises
     ------
