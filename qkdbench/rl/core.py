@@ -111,6 +111,17 @@ _PATH_CACHE_LIMIT = 200_000
 def check_levels(levels: Sequence[Any]) -> tuple:
     """Validate a level list (see the module docstring); returns it as a tuple.
 
+    Parameters
+    ----------
+    levels : sequence
+        Names (``"zero"``, ``"mean"``, ``"max"``, ``"newsvendor"``) and quantiles in
+        ``[0, 1]``.
+
+    Returns
+    -------
+    tuple
+        The levels in the order given, quantiles as ``float``.
+
     Raises
     ------
     ValueError
@@ -139,7 +150,22 @@ def check_levels(levels: Sequence[Any]) -> tuple:
 
 
 def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
-    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`)."""
+    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`).
+
+    Parameters
+    ----------
+    n_arcs, n_nodes : int
+        Arcs and nodes of the instance.
+    n_slots : int
+        Route slots per request, ``k + 1``.
+    n_levels : int
+        Reservation levels.
+
+    Returns
+    -------
+    int
+        ``3 A + 2 N + N_DEMAND_FEATURES + 2 + S (N_SLOT_FEATURES + 2 L)``.
+    """
     return (
         3 * n_arcs
         + 2 * n_nodes
@@ -630,7 +656,34 @@ def observe_kernel(
     obs,
     mask,
 ):
-    """Write the observation and mask of step ``t`` (used by ``reset``)."""
+    """Write the observation and mask of step ``t`` (used by ``reset``).
+
+    Parameters
+    ----------
+    t : int
+        Step, ``0 <= t <= F`` (``F``: the terminal observation).
+    order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
+    bz_ptr, bz, bcz, demand, src, dst : ndarray
+        The arrays of :class:`PlanningTables` of the same names.
+    n_nodes : int
+        Nodes of the instance.
+    cost_scale, length_scale : float
+        The normalisers of :class:`PlanningTables`.
+    w_qkd, w_kml : ndarray (A,) int64
+        Reservation capacity per arc.
+    strict : bool
+        ``capacity="strict"``: a level that does not fit is masked out, not clipped.
+    free_y, free_z : ndarray (A,)
+        QKD and KM capacity left per arc.
+    used : ndarray (A,)
+        1 on arcs some route uses, else 0.
+    qcost, kcost : ndarray (S, L)
+        Written: priced QKD and KM cost of each (slot, level), ``inf`` where not allowed.
+    obs : ndarray
+        Written: the observation.
+    mask : ndarray of bool
+        Written: the valid flat actions.
+    """
     _observe(
         t,
         order,
@@ -707,6 +760,39 @@ def step_kernel(
     """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
 
     Returns the increase of the plan's expected cost (the priced cost of the action).
+
+    Parameters
+    ----------
+    action : int
+        A valid flat action ``(slot * L + qkd_level) * L + km_level``.
+    t : int
+        Step, ``0 <= t < F``.
+    order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
+    bz_ptr, bz, bcz, demand, src, dst : ndarray
+        The arrays of :class:`PlanningTables` of the same names.
+    n_nodes : int
+        Nodes of the instance.
+    cost_scale, length_scale : float
+        The normalisers of :class:`PlanningTables`.
+    w_qkd, w_kml : ndarray (A,) int64
+        Reservation capacity per arc.
+    strict : bool
+        ``capacity="strict"``: a level that does not fit is masked out, not clipped.
+    free_y, free_z, used : ndarray (A,)
+        Capacity left and arcs used, updated.
+    qcost, kcost : ndarray (S, L)
+        Priced costs of step ``t`` on entry, of step ``t + 1`` on return.
+    obs, mask : ndarray
+        Written: the observation and mask of step ``t + 1``.
+    chosen : ndarray (F,) int64
+        Written: the slot of request ``order[t]``.
+    yres, zres : ndarray (F, H) int64
+        Written: its reservations per route arc (first fit: clipped to what is left).
+
+    Returns
+    -------
+    float
+        The increase of the plan's expected cost.
     """
     L = ylev.shape[3]
     ki = action % L
