@@ -106,7 +106,14 @@ __all__ = [
 
 
 def check_instances() -> list[Instance]:
-    """The small instances of ``valid_plans``: four topologies and a hand-made one."""
+    """The small instances of ``valid_plans``: four topologies and a hand-made one.
+
+    Returns
+    -------
+    list of Instance
+        ``usnet``, ``nsfnet`` and ``cost239`` instances, a 12-node Waxman one and
+        ``hand-5``, the same on every call.
+    """
     wax = sample_requests(
         waxman_topology(12, seed=3), 6, max_rate=4, seed=4, name="waxman12-r6-k4-s4"
     )
@@ -176,6 +183,15 @@ def link_kinds_and_providers_instance(
     prices : bool
         A quarter of the links (at least one) become ``free-space`` links priced
         by ``unit_costs`` (link kinds and prices).
+    n_targets : int
+        Targets per anycast request (fewer when the topology has fewer other nodes).
+    capacity : bool
+        Give provider ``"A"`` its capacity; without it no provider is declared.
+
+    Returns
+    -------
+    Instance
+        Named ``{base}-kinds-providers``; the extension draws use seed ``10_000 + seed``.
     """
     from dataclasses import replace
 
@@ -227,6 +243,21 @@ def feature_instance(feature: str) -> Instance:
     a site cost; ``link_prices``: one free-space link priced by ``unit_costs``;
     ``link_states``: one link with two key-rate states; ``providers``: two
     anycast requests and provider ``"A"`` of capacity 1.
+
+    Parameters
+    ----------
+    feature : str
+        One of :data:`~qkdbench.utils.registry.FEATURES`.
+
+    Returns
+    -------
+    Instance
+        Named ``tiny-{feature}``.
+
+    Raises
+    ------
+    ValueError
+        For another name.
     """
     links = [Link(1, 2, 120.0), Link(2, 3, 90.0), Link(1, 3, 250.0), Link(3, 4, 60.0)]
     costs = CostTable()
@@ -567,6 +598,18 @@ def planner_checks(
     ----------
     planner, params, checks, options
         As for :func:`check_planner`.
+
+    Yields
+    ------
+    name : str
+        A check of :data:`CHECKS`, in the order asked for.
+    run : callable
+        Runs that check with no argument; raises :class:`PlannerCheckError` if it fails.
+
+    Raises
+    ------
+    KeyError
+        For an unknown check name (when the generator reaches it).
     """
     make = _make(planner, dict(params or {}))
     names = list(CHECKS) if checks is None else list(checks)
