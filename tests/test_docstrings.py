@@ -88,7 +88,7 @@ class _Body(ast.NodeVisitor):
     def __init__(self) -> None:
         self.returns = False
         self.yields = False
-        self.raises: list[str] = []
+        self.raises: list[tuple[str, frozenset[str]]] = []  # (name, caught around it)
         self.depth = 0
         self.caught: list[set[str]] = []
 
@@ -135,8 +135,8 @@ class _Body(ast.NodeVisitor):
             name = exc.attr
         elif isinstance(exc, ast.Name) and exc.id[:1].isupper():
             name = exc.id  # `raise err` of a caught error is a re-raise
-        if name and not any(name in names for names in self.caught):
-            self.raises.append(name)  # one its own `try` catches never leaves
+        if name:
+            self.raises.append((name, frozenset().union(*self.caught)))
 
 
 def _body(func) -> _Body:
@@ -253,16 +253,23 @@ def problems(qualname: str, obj, module, kind: str) -> list[str]:
     if kind == "class":
         return out
     body = _body(obj)
+    raised = set()
+    for name, caught in body.raises:
+        exc = _exception(name, module)
+        handlers = [_exception(c, module) for c in caught]
+        if name in caught or (exc and any(h and issubclass(exc, h) for h in handlers)):
+            continue  # its own `try` catches it: it never leaves the function
+        raised.add(name)
     if body.yields and "Yields" not in found:
         out.append(f"{qualname}: yields but has no Yields section")
     elif body.returns and not body.yields and "Returns" not in found:
         out.append(f"{qualname}: returns a value but has no Returns section")
-    if body.raises:
+    if raised:
         if "Raises" not in found:
-            out.append(f"{qualname}: raises {sorted(set(body.raises))} but has no Raises section")
+            out.append(f"{qualname}: raises {sorted(raised)} but has no Raises section")
         else:
             listed = [_exception(n, module) for n in raised_names(found["Raises"])]
-            for name in sorted(set(body.raises)):
+            for name in sorted(raised):
                 exc = _exception(name, module)
                 if exc is None:
                     continue  # raised through an attribute the test cannot resolve
