@@ -444,6 +444,17 @@ def _check_knobs(knobs: Mapping[str, Any], recipe: Mapping[str, Any], source: st
 def recipe_name(recipe: Mapping[str, Any]) -> str:
     """The library name of a recipe's instance.
 
+    Parameters
+    ----------
+    recipe : Mapping
+        A recipe with at least ``topology``, ``requests``, ``max_rate`` and ``seed``.
+
+    Returns
+    -------
+    str
+        ``{topology}-r{N}-k{K}-s{seed}`` (the topology's last path part), then one
+        ``-{short}{value}`` per other key, keys sorted.
+
     Examples
     --------
     >>> recipe_name({"topology": "sndlib/germany50", "requests": 200, "max_rate": 10,
@@ -490,7 +501,18 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class LibraryInstance:
-    """One instance of a set: its name, recipe and content hash."""
+    """One instance of a set: its name, recipe and content hash.
+
+    Attributes
+    ----------
+    name : str
+        As :func:`recipe_name` gives it.
+    recipe : Mapping
+        Generator parameters (see the module notes).
+    hash : str
+        Content hash of the built instance
+        (:func:`~qkdbench.experiments.provenance.instance_hash`).
+    """
 
     name: str
     recipe: Mapping[str, Any]
@@ -499,7 +521,19 @@ class LibraryInstance:
 
 @dataclass(frozen=True)
 class LibrarySet:
-    """A set as its file holds it."""
+    """A set as its file holds it.
+
+    Attributes
+    ----------
+    name, description : str
+        The file's ``name`` and ``description``.
+    instances : tuple of LibraryInstance
+        In file order.
+    source : str
+        The file read.
+    by_name : Mapping
+        The instances by name.
+    """
 
     name: str
     description: str
@@ -509,6 +543,15 @@ class LibrarySet:
 
     def get(self, name: str) -> LibraryInstance:
         """The instance called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            An instance name of the set.
+
+        Returns
+        -------
+        LibraryInstance
 
         Raises
         ------
@@ -528,6 +571,10 @@ class LibrarySet:
 def set_names() -> list[str]:
     """The shipped sets, in table order.
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> set_names()
@@ -537,7 +584,20 @@ def set_names() -> list[str]:
 
 
 def set_file(name: str, kind: str = "set") -> Path:
-    """The package-data file of set ``name`` (``kind``: ``set`` or ``solu``)."""
+    """The package-data file of set ``name`` (``kind``: ``set`` or ``solu``).
+
+    Parameters
+    ----------
+    name : str
+        Set name (not checked).
+    kind : {"set", "solu"}
+        The set file or its solutions file.
+
+    Returns
+    -------
+    Path
+        ``data/{name}.{kind}.json`` beside this module; it may not exist.
+    """
     return Path(__file__).parent / DATA / f"{name}.{kind}.json"
 
 
@@ -553,6 +613,15 @@ def _check_set_name(name: str) -> None:
 
 def read_set(path: str | Path) -> LibrarySet:
     """Read a set file (structure only; :func:`load_instance` checks the hashes).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``qkdbench-set/1`` file.
+
+    Returns
+    -------
+    LibrarySet
 
     Raises
     ------
@@ -591,6 +660,15 @@ def read_set(path: str | Path) -> LibrarySet:
 def load_set(name: str) -> LibrarySet:
     """The shipped set ``name``.
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`set_names`.
+
+    Returns
+    -------
+    LibrarySet
+
     Raises
     ------
     InputError
@@ -607,6 +685,17 @@ def load_set(name: str) -> LibrarySet:
 
 def load_instance(entry: LibraryInstance, source: str = "") -> Instance:
     """Rebuild an instance from its recipe and check its content hash.
+
+    Parameters
+    ----------
+    entry : LibraryInstance
+        The set file's entry.
+    source : str, optional
+        The set file, named in errors.
+
+    Returns
+    -------
+    Instance
 
     Raises
     ------
