@@ -1,5 +1,7 @@
 """Pricing: the per-arc unit costs and the key-rate tables the evaluator reads.
 
+One topic, kept in one module: the per-instance tables every cost is computed from.
+
 From an :class:`~qkdbench.model.Instance` this module derives, once per
 instance, the arrays every cost in qkdbench is computed from (see
 ``docs/model.md``, "Counting" and "Expected cost"):

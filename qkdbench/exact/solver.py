@@ -1,5 +1,8 @@
 """MILP solvers for the exact planners: HiGHS through highspy, CBC through PuLP as a fallback.
 
+One topic, kept in one module: handing a :class:`~qkdbench.exact.milp.Milp` to a solver
+and reading its outcome back.
+
 A :class:`~qkdbench.exact.milp.Milp` (NumPy arrays) goes to HiGHS through
 highspy's public API: the model is passed whole, a warm start is set with
 ``setSolution``, and the model status, primal solution status, objective,

@@ -1,5 +1,8 @@
 """A DEAP genetic algorithm (``ga``) over routes and reservation levels.
 
+One algorithm, kept in one module: the genome's decoding and repair
+(:class:`GenomeDecoder`) and the search (:class:`GeneticPlanner`) share the notes below.
+
 Genome
 ------
 A list of ``2F`` integers: for request ``f``, gene ``f`` is the index of its

@@ -1,6 +1,9 @@
 """TN-NTN instances: a terrestrial network plus ground stations, satellite and free-space
 links with weather-dependent key rates, and providers whose sites serve anycast requests.
 
+One generator, kept in one module: its four steps share the defaults documented here
+(docstrings are near half its lines).
+
 :func:`ntn_instance` turns any topology qkdbench loads into a terrestrial /
 non-terrestrial (TN-NTN) instance in four steps, each documented below:
 
