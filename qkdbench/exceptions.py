@@ -95,7 +95,14 @@ class SolverError(QkdbenchError, RuntimeError):
 
 
 class SolverUnavailableError(SolverError):
-    """No usable MILP solver is installed."""
+    """No usable MILP solver is installed.
+
+    Parameters
+    ----------
+    message : str
+        Which solver is missing and what to install; white space is collapsed as in
+        :class:`SolverError`.
+    """
 
 
 class PlannerCheckError(QkdbenchError, AssertionError):

@@ -98,6 +98,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     int
         The exit status: 0 for a feasible plan, 1 for a plan that is scored but
         infeasible. A route that is not a path of the instance is bad input (status 2).
+
+    Raises
+    ------
+    InputError
+        For an unreadable or invalid file, or the first route that does not fit the
+        instance (naming the plan file).
     """
     from ..evaluation import evaluate, route_violations
     from ..io import read_instance, read_plan

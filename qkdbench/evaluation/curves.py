@@ -65,11 +65,28 @@ class CostCurves:
         return int(self.req.size)
 
     def owner(self) -> np.ndarray:
-        """The pair of each breakpoint."""
+        """The pair of each breakpoint.
+
+        Returns
+        -------
+        ndarray of int
+            ``owner[j]`` is the pair of breakpoint ``j``, shaped as :attr:`levels`.
+        """
         return np.repeat(np.arange(self.n), np.diff(self.ptr))
 
     def subset(self, keep: np.ndarray) -> CostCurves:
-        """The pairs where ``keep`` is true."""
+        """The pairs where ``keep`` is true.
+
+        Parameters
+        ----------
+        keep : ndarray of bool, shape (n,)
+            One flag per pair.
+
+        Returns
+        -------
+        CostCurves
+            The kept pairs in their order, with their breakpoints and costs.
+        """
         idx = np.flatnonzero(keep)
         counts = np.diff(self.ptr)[idx]
         ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
@@ -87,6 +104,11 @@ class CostCurves:
 
         The smallest minimiser of each part (a flat stretch within rounding
         keeps its left end).
+
+        Returns
+        -------
+        reserve_qkd, reserve_km : ndarray of int64, shape (n,)
+            ``3 P`` and ``P`` at each part's smallest minimiser.
         """
         jy = smallest_minimisers(self.ptr, self.qkd)
         jz = smallest_minimisers(self.ptr, self.km)
@@ -96,7 +118,13 @@ class CostCurves:
         )
 
     def least_cost(self) -> np.ndarray:
-        """Each pair's expected cost at its newsvendor reservations."""
+        """Each pair's expected cost at its newsvendor reservations.
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            The least QKD part plus the least KM part of each pair.
+        """
         if self.n == 0:
             return np.zeros(0)
         starts = self.ptr[:-1]
@@ -108,6 +136,17 @@ def smallest_minimisers(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     A value within ``TIE_TOL`` (relative and absolute) of the segment's minimum
     counts as a minimum, so rounding on a flat stretch keeps its left end.
+
+    Parameters
+    ----------
+    ptr : ndarray of int, shape (n + 1,)
+        CSR offsets: segment ``i`` is ``values[ptr[i]:ptr[i + 1]]``, never empty.
+    values : ndarray of float
+        The values of all segments.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
 
     Examples
     --------
@@ -132,6 +171,19 @@ def cost_curves(
 
     With no pairs given, pair ``f * A + a`` is request ``f`` on arc ``a``.
     The costs come from one :func:`~qkdbench.evaluation.pair_costs` call.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+    requests : array of int, optional
+        Request positions of the pairs.
+    arcs : array of int, optional
+        Arc ids of the pairs, one per entry of ``requests``; without both, every pair.
+
+    Returns
+    -------
+    CostCurves
     """
     n_arcs = arc_table(instance).n
     if requests is None or arcs is None:
@@ -173,6 +225,15 @@ def newsvendor_reservations(
 
     The smallest minimiser among ``0`` and the breakpoints of the pair's cost
     curve (:func:`cost_curves`).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+    requests : array of int
+        Request positions, broadcast to the shape of ``arcs``.
+    arcs : array of int
+        Arc ids.
 
     Returns
     -------

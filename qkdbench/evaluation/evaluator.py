@@ -102,7 +102,13 @@ class Evaluation:
     served: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (``inf`` becomes ``None``)."""
+        """Plain-JSON form (``inf`` becomes ``None``).
+
+        Returns
+        -------
+        dict
+            Every attribute but ``request_costs``; ``served`` only when not empty.
+        """
         num = finite_or_none
         return {
             "total": num(self.total),
@@ -257,12 +263,25 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
 def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
     """Service cost per request and requests served per provider, of one encoded plan (X3).
 
+    Parameters
+    ----------
+    instance : Instance
+        An instance whose requests may have targets.
+    arrays : PlanArrays
+        One encoded plan, with its chosen targets when the instance has targets.
+
     Returns
     -------
     service : ndarray (F,)
         Service cost of each request's chosen target (0 for an ordinary request).
     served : ndarray (P,) int64
         Requests each provider serves (providers in ``provider_table(instance).ids`` order).
+
+    Raises
+    ------
+    InputError
+        If the arrays carry no chosen targets though the instance has targets, a target
+        position is out of range, or a route does not end at its chosen target's node.
     """
     pt = provider_table(instance)
     pos = _target_positions(instance, arrays)[: instance.n_requests]
@@ -274,7 +293,24 @@ def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np
 def reservation_violations(
     instance: Instance, arrays: PlanArrays, plan: Plan | None = None
 ) -> list[str]:
-    """Reservation problems of one encoded plan: negative, fractional, over capacity."""
+    """Reservation problems of one encoded plan: negative, fractional, over capacity.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    arrays : PlanArrays
+        One encoded plan.
+    plan : Plan, optional
+        The plan the arrays encode; with it, places name its route positions
+        (``requests[k]``), without it the instance's request positions.
+
+    Returns
+    -------
+    list of str
+        At most 20 per reservation list for negative or fractional values, then one per
+        arc over a capacity and one per provider over its capacity.
+    """
     out: list[str] = []
     ids = [r.id for r in instance.requests]
     place_of = {}
@@ -309,7 +345,23 @@ def reservation_violations(
 
 
 def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = None) -> Evaluation:
-    """Score one encoded plan (see :func:`evaluate`)."""
+    """Score one encoded plan (see :func:`evaluate`).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the arrays encode a plan of.
+    arrays : PlanArrays
+        One plan whose shape is valid (as :func:`~qkdbench.evaluation.encoding.encode_plan`
+        gives it).
+    plan : Plan, optional
+        The plan the arrays encode, to place its violations (see
+        :func:`reservation_violations`).
+
+    Returns
+    -------
+    Evaluation
+    """
     q, req_cost = kernels.score_detail(
         arrays.ptr,
         arrays.arcs,

@@ -66,6 +66,24 @@ def expected_used(
     ``P``'s distribution is ``links[lptr[c, f]:lptr[c, f+1]]`` (distinct values,
     ascending). An integer ``y`` reads the precomputed table (``O(1)``); any
     other value searches the sorted support (``O(log |support|)``).
+
+    Parameters
+    ----------
+    y : float
+        Reserved wavelengths.
+    w : float
+        Wavelengths per QKD link: 3 for QKD wavelengths, 1 for KM ones.
+    f : int
+        Request position.
+    c : int
+        Key-rate class of the arc.
+    lptr, links, survival, partial, used_ptr, used_table : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+
+    Returns
+    -------
+    float
     """
     t0 = used_ptr[c, f]
     n = used_ptr[c, f + 1] - t0
@@ -148,6 +166,19 @@ def score_detail(
 ) -> tuple[_Floats, _Floats]:
     """Score one plan in detail.
 
+    Parameters
+    ----------
+    ptr, arcs, yr, zr : ndarray
+        One plan in CSR form (see the module notes).
+    n_arcs : int
+        Arcs of the instance.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
+
     Returns
     -------
     q : ndarray (N_QUANTITIES, n_arcs)
@@ -221,6 +252,21 @@ def score_batch(
     w_kml: _Ints,
 ) -> tuple[_Floats, _Floats, _Floats, _Bools]:
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
+
+    Parameters
+    ----------
+    ptr, arcs, yr, zr : ndarray
+        ``B`` plans in CSR form, rows ``b * n_req + f`` (see the module notes).
+    n_req : int
+        Requests per plan, ``F >= 1``.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
+    w_qkd, w_kml : ndarray (A,)
+        QKD and KM reservation capacity per arc.
 
     Returns
     -------
@@ -306,6 +352,19 @@ def fixed_batch(
     (arc ``a`` belongs to link ``a // 2``); a node once if any route starts, ends
     or passes through it (it is the tail or head of an arc some route uses).
 
+    Parameters
+    ----------
+    ptr, arcs : ndarray
+        ``B`` plans in CSR form, rows ``b * n_req + f`` (reservations are not needed).
+    n_req : int
+        Requests per plan, ``F >= 1``.
+    tail, head : ndarray (A,) int64
+        Node positions of each arc's ends.
+    link_cost : ndarray (L,)
+        Fixed charge ``F_l`` per link.
+    node_cost : ndarray (N,)
+        Fixed charge ``G_n`` per node position.
+
     Returns
     -------
     site, node : ndarray (B,)
@@ -357,6 +416,24 @@ def pair_costs(
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
     plus the arc's route cost) and the KM part, separately, so that a caller can
     optimise the two reservations independently.
+
+    Parameters
+    ----------
+    req, arcs : ndarray (n,) int64
+        Request position and arc id of each pair.
+    yr, zr : ndarray (n,) float64
+        QKD and KM reservation of each pair.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
+
+    Returns
+    -------
+    qkd, km : ndarray (n,) float64
+        The two parts of each pair's expected cost.
     """
     n = arcs.size
     out_y = np.empty(n)

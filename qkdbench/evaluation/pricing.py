@@ -1,5 +1,7 @@
 """Pricing: the per-arc unit costs and the key-rate tables the evaluator reads.
 
+One topic, kept in one module: the per-instance tables every cost is computed from.
+
 From an :class:`~qkdbench.model.Instance` this module derives, once per
 instance, the arrays every cost in qkdbench is computed from (see
 ``docs/model.md``, "Counting" and "Expected cost"):
@@ -50,6 +52,18 @@ __all__ = [
 def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndarray:
     """Number of parallel QKD links ``P = ceil(kappa / K_D - 1e-9)`` (Eq. 1).
 
+    Parameters
+    ----------
+    kappa : float or ndarray
+        Key rates (kbps).
+    key_rate_kbps : float
+        ``K_D``, the key rate of one QKD link (> 0).
+
+    Returns
+    -------
+    ndarray of int64
+        Shaped as ``kappa``; 0 for a key rate of 0.
+
     Examples
     --------
     >>> int(qkd_links_needed(1.1, 0.1))
@@ -61,7 +75,19 @@ def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndar
 
 
 def mdi_segments(length_km: np.ndarray | float, span_km: np.ndarray | float) -> np.ndarray:
-    """MDI segments on an arc, ``m = ceil(e / D - 1e-9)`` (Eqs. 2-8); at least 1."""
+    """MDI segments on an arc, ``m = ceil(e / D - 1e-9)`` (Eqs. 2-8); at least 1.
+
+    Parameters
+    ----------
+    length_km : float or ndarray
+        Arc lengths ``e``.
+    span_km : float or ndarray
+        Spans ``D`` (> 0), broadcast against ``length_km``.
+
+    Returns
+    -------
+    ndarray of int64
+    """
     return np.maximum(
         1, np.ceil(np.asarray(length_km, dtype=float) / np.asarray(span_km, dtype=float) - CEIL_TOL)
     ).astype(np.int64)
@@ -188,12 +214,40 @@ class SupportArrays:
         return int(self.class_ptr.size - 1)
 
     def link_counts(self, c: int, f: int) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, with probabilities."""
+        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, with probabilities.
+
+        Parameters
+        ----------
+        c : int
+            Key-rate class.
+        f : int
+            Request position.
+
+        Returns
+        -------
+        links : ndarray of int64
+            Distinct values of ``P``, ascending.
+        link_prob : ndarray of float64
+            Their probabilities (views into :attr:`links` and :attr:`link_prob`).
+        """
         sl = slice(self.lptr[c, f], self.lptr[c, f + 1])
         return self.links[sl], self.link_prob[sl]
 
     def rates(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """Key-rate states of class ``c`` and their probabilities."""
+        """Key-rate states of class ``c`` and their probabilities.
+
+        Parameters
+        ----------
+        c : int
+            Key-rate class.
+
+        Returns
+        -------
+        rates : ndarray of float64
+            Key rates (kbps), ascending.
+        probs : ndarray of float64
+            Their probabilities.
+        """
         sl = slice(self.class_ptr[c], self.class_ptr[c + 1])
         return self.class_rates[sl], self.class_probs[sl]
 
@@ -203,7 +257,20 @@ USED_TABLE_LIMIT = 4_000_000
 
 
 def link_rate_states(instance: Instance, k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Key-rate states of link ``k`` and their probabilities (one state when fixed)."""
+    """Key-rate states of link ``k`` and their probabilities (one state when fixed).
+
+    Parameters
+    ----------
+    instance : Instance
+        Its ``params.key_rate_kbps`` is the default rate.
+    k : int
+        Link position.
+
+    Returns
+    -------
+    rates, probs : tuple of float
+        As :meth:`~qkdbench.model.Link.key_rate_states`.
+    """
     return instance.links[k].key_rate_states(instance.params.key_rate_kbps)
 
 
@@ -294,6 +361,15 @@ def arc_table(instance: Instance) -> ArcArrays:
     """Per-arc arrays and unit costs of ``instance`` (``docs/model.md``, "Counting").
 
     Computed once per instance and shared (read-only arrays).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance to price.
+
+    Returns
+    -------
+    ArcArrays
     """
     return instance.derived("arc_table", _make_arc_table)
 
@@ -400,6 +476,15 @@ def support_table(instance: Instance) -> SupportArrays:
     """Sorted key-rate supports and QKD-link counts per key-rate class of ``instance``.
 
     Computed once per instance and shared (read-only arrays).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands and link key rates are tabulated.
+
+    Returns
+    -------
+    SupportArrays
     """
     return instance.derived("support_table", _make_support_table)
 
@@ -436,6 +521,15 @@ def _make_fixed_charges(instance: Instance) -> FixedCharges:
 
 def fixed_charges(instance: Instance) -> FixedCharges:
     """Per-link and per-node fixed charges of ``instance`` (X1), computed once.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose links and nodes are charged.
+
+    Returns
+    -------
+    FixedCharges
 
     Examples
     --------
@@ -509,6 +603,15 @@ def _make_provider_table(instance: Instance) -> ProviderArrays:
 
 def provider_table(instance: Instance) -> ProviderArrays:
     """Targets, service costs and provider capacities of ``instance`` (X3), computed once.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose requests and providers are tabulated.
+
+    Returns
+    -------
+    ProviderArrays
 
     Examples
     --------

@@ -27,6 +27,13 @@ def _ceil(x: float) -> int:
 def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     """Expected cost of a plan, by direct enumeration.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        A plan whose routes are valid simple paths over the instance's arcs.
+
     Returns
     -------
     dict

@@ -91,7 +91,18 @@ class JointScenarios:
         return np.full(len(self), 1.0 / len(self))
 
     def scenario(self, i: int) -> JointScenarios:
-        """Scenario ``i`` alone (``prob`` dropped)."""
+        """Scenario ``i`` alone (``prob`` dropped).
+
+        Parameters
+        ----------
+        i : int
+            Scenario position; negative counts from the end.
+
+        Returns
+        -------
+        JointScenarios
+            One scenario.
+        """
         i = range(len(self))[i]
         sl = slice(i, i + 1)
         return JointScenarios(
@@ -100,7 +111,18 @@ class JointScenarios:
 
 
 def random_links(instance: Instance) -> tuple[int, ...]:
-    """Positions of the links of ``instance`` with a random key rate (X2)."""
+    """Positions of the links of ``instance`` with a random key rate (X2).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose links are read.
+
+    Returns
+    -------
+    tuple of int
+        Ascending link positions.
+    """
     return tuple(k for k, link in enumerate(instance.links) if link.has_random_key_rate)
 
 
@@ -180,6 +202,18 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     states, in lexicographic order (requests first, then links); ``prob`` is
     the product of the marginal probabilities.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose distribution is listed.
+    max_scenarios : int, optional
+        Largest number of scenarios to list (default :data:`MAX_ENUMERATED`).
+
+    Returns
+    -------
+    JointScenarios
+        With ``prob``, summing to 1.
+
     Raises
     ------
     ValueError
@@ -216,5 +250,23 @@ def sample_scenarios(
     independent; column ``f`` is drawn from request ``f``'s demand. Link states
     are left out; use :func:`sample_joint_scenarios` when the instance has
     links with random key rates and the scenarios must carry them.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands are sampled.
+    n_scenarios : int
+        At least 1.
+    seed : None, int, SeedSequence, Generator or sequence of int
+        As :func:`sample_joint_scenarios`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_scenarios, F)
+
+    Raises
+    ------
+    ValueError
+        If ``n_scenarios < 1`` or ``seed`` is not a seed.
     """
     return sample_joint_scenarios(instance, n_scenarios, seed).demand

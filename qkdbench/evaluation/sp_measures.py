@@ -93,7 +93,13 @@ class Estimate:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
+        """Plain-JSON form.
+
+        Returns
+        -------
+        dict
+            Every attribute; non-finite numbers become ``None``.
+        """
         num = finite_or_none
         return {
             "mean": num(self.mean),
@@ -131,6 +137,23 @@ def t_quantile(p: float, df: int) -> float:
     Inverts the closed-form distribution function of integer ``df`` by
     bisection (to ``1e-12``).
 
+    Parameters
+    ----------
+    p : float
+        Probability in ``(0, 1)``.
+    df : int
+        Degrees of freedom, a positive integer.
+
+    Returns
+    -------
+    float
+        ``t`` with ``Pr(T <= t) = p``; negative for ``p < 0.5``.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in ``(0, 1)`` or ``df`` is not a positive integer.
+
     Examples
     --------
     >>> round(t_quantile(0.975, 1), 3), round(t_quantile(0.975, 2), 3)
@@ -160,6 +183,23 @@ def t_quantile(p: float, df: int) -> float:
 
 def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Estimate:
     """Mean and two-sided Student-t confidence interval of ``values``.
+
+    Parameters
+    ----------
+    values : sequence of float
+        At least one value. With a non-finite one the mean is kept (``nan`` if one
+        is ``nan``) and the interval is ``(-inf, inf)``.
+    confidence : float, optional
+        Level of the interval, in ``(0, 1)`` (default 0.95).
+
+    Returns
+    -------
+    Estimate
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or ``confidence`` is not in ``(0, 1)``.
 
     Examples
     --------
@@ -261,6 +301,25 @@ def empirical_instance(
     a random key rate the empirical distribution of its states; everything
     else (targets, link kinds and prices, providers) is kept.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance the scenarios belong to.
+    scenarios : JointScenarios or ndarray (n, F)
+        Joint scenarios, or key rates alone for an instance without random link key rates.
+    name : str, optional
+        Name of the new instance (default ``NAME-empiricalN``).
+
+    Returns
+    -------
+    Instance
+
+    Raises
+    ------
+    ValueError
+        If ``scenarios`` do not fit the instance (shape, random links), or are key rates
+        alone for an instance with random link key rates.
+
     Notes
     -----
     The evaluator on this instance gives the scenarios' (weighted) average cost
@@ -312,6 +371,12 @@ def scenario_instance(
         random key rate has its state's rate, shared by both arcs and by every
         request. Requests and links are copied with :func:`dataclasses.replace`,
         so targets (X3), link kinds and prices (X2) and providers survive.
+
+    Raises
+    ------
+    ValueError
+        If ``scenario`` holds more than one scenario, has not ``F`` key rates, or does not
+        fit the instance.
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
@@ -346,6 +411,17 @@ def mean_value_instance(instance: Instance, name: str | None = None) -> Instance
     rate, a rare bad state (cloud) barely lowers ``E[K_l]``, so the EV plan
     ignores it, and that is what ``EEV`` and ``VSS`` measure.
     Targets, link kinds and prices and providers are kept.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose random data are replaced.
+    name : str, optional
+        Name of the new instance (default ``NAME-ev``).
+
+    Returns
+    -------
+    Instance
     """
     reqs = [replace(r, demand=Demand.point(r.demand.mean)) for r in instance.requests]
     links = tuple(
@@ -372,6 +448,24 @@ def scenario_costs(
     (provider capacities lifted: the copies are not rival requests); each
     scenario then adds up the terms of its own key rates and link states. A
     plan that does not fit the instance costs ``inf`` in every scenario.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        The plan to score.
+    scenarios : JointScenarios or ndarray (n, F)
+        Joint scenarios, or key rates alone for an instance without random link key rates.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        If ``scenarios`` do not fit the instance.
     """
     sc = _as_joint(instance, scenarios)
     n = len(sc)
@@ -431,6 +525,20 @@ def scenario_mean(instance: Instance, plan: Plan, scenarios: JointScenarios | np
 
     Over :func:`~qkdbench.evaluation.sampling.enumerate_scenarios` this is the
     plan's expected cost, the evaluator's number (up to rounding).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        The plan to score.
+    scenarios : JointScenarios or ndarray (n, F)
+        As :func:`scenario_costs`.
+
+    Returns
+    -------
+    float
+        ``inf`` when any scenario's cost is not finite.
     """
     sc = _as_joint(instance, scenarios)
     costs = scenario_costs(instance, plan, sc)

@@ -167,6 +167,11 @@ def lagrangian_bound(
     -------
     LagrangianResult
 
+    Raises
+    ------
+    ValueError
+        If ``iterations < 1``.
+
     Examples
     --------
     >>> from qkdbench.model import Params

@@ -88,6 +88,10 @@ class SPResult:
     build_s, solve_s, runtime_s : float
         Model building, solver (including the final LP) and total seconds.
     form, solver, native_status, message : str
+    extra : Mapping
+        Set by :func:`solve_sp`: ``warm_s`` (warm-start seconds) and ``runtime_s``, and
+        when a model was built ``pairs`` and ``pairs_all`` (pairs kept in the model, and
+        before pruning); empty in a result of :func:`solve_model`.
     """
 
     plan: Plan
@@ -470,6 +474,10 @@ def solve_sp(
         it is cheaper than the warm start, its prices prune pairs by reduced
         cost (with ``prune``), and its bound is reported when it beats the
         solver's (``bound_source`` says which).
+    lagrangian_share : float
+        Share of the time limit the ascent may use (default 0.25).
+    lagrangian_iterations : int
+        At most this many ascent iterations (default 300).
     memory_limit_gb : float, optional
         Refuse (:class:`SolverError`) a model estimated to need more
         (:func:`~qkdbench.exact.sizing.estimate_model`); ``None``: no limit.

@@ -71,6 +71,15 @@ def planner_order(names: Sequence[str]) -> list[str]:
     The planners that prove optimality (:func:`~qkdbench.utils.registry.proves_optimality`)
     run first so that a heuristic never waits behind a budget the exact solve
     needs for its proof; then by name.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Registry names; repeats are dropped.
+
+    Returns
+    -------
+    list of str
     """
     return sorted(dict.fromkeys(names), key=lambda n: (not proves_optimality(n), n))
 

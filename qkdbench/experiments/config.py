@@ -77,7 +77,13 @@ class FigureConfig:
     )
 
     def instance(self) -> Instance:
-        """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``."""
+        """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``.
+
+        Returns
+        -------
+        Instance
+            ``make_instance(topology, requests, max_rate, seed=seed)``.
+        """
         from ..topologies import make_instance
 
         return make_instance(self.topology, self.requests, self.max_rate, seed=self.seed)

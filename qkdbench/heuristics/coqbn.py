@@ -61,6 +61,12 @@ __all__ = ["CoQBN", "provisioning_level", "choose_targets"]
 def choose_targets(instance: Instance) -> tuple[list[int], int]:
     """CO-QBN's target of every request (X3): nearest with capacity, first fit.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose requests choose; a request is sent to its targets in order
+        of fiber distance (then service cost, then position), first fit by capacity.
+
     Returns
     -------
     targets : list of int
@@ -141,6 +147,16 @@ def provisioning_level(demand: Demand, level: str | float) -> float:
     demand : Demand
     level : "mean", "max" or float in [0, 1]
         The expected key rate, the largest, or that quantile.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a string other than ``"mean"`` or ``"max"`` (and, from
+        :meth:`~qkdbench.model.Demand.quantile`, a level outside ``[0, 1]``).
     """
     if level == "mean":
         return demand.mean
@@ -178,7 +194,29 @@ class CoQBN:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
+        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing).
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Ignored.
+        time_limit : float, optional
+            Ignored (only ``runtime_s`` is measured).
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` holds ``runtime_s``, ``level`` and, for an
+            instance with targets, ``provider_repairs``.
+
+        Raises
+        ------
+        InputError
+            If the instance uses an extension the planner does not handle
+            (:func:`~qkdbench.utils.registry.check_supports`).
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)

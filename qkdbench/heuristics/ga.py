@@ -1,5 +1,8 @@
 """A DEAP genetic algorithm (``ga``) over routes and reservation levels.
 
+One algorithm, kept in one module: the genome's decoding and repair
+(:class:`GenomeDecoder`) and the search (:class:`GeneticPlanner`) share the notes below.
+
 Genome
 ------
 A list of ``2F`` integers: for request ``f``, gene ``f`` is the index of its
@@ -148,6 +151,11 @@ class GenomeDecoder:
 
         The fixed-charge-aware greedy adds routes over the links already paid
         for while it runs (:meth:`GreedyState.network_candidate`).
+
+        Parameters
+        ----------
+        candidates : Candidates
+            The current candidates with routes appended.
         """
         self.candidates = candidates
         self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
@@ -181,6 +189,11 @@ class GenomeDecoder:
 
     def repair(self, genome: list) -> int:
         """Move requests off over-full providers (X3), in place; see the module notes.
+
+        Parameters
+        ----------
+        genome : list of int
+            A genome (``2F`` genes); its route genes may change.
 
         Returns
         -------
@@ -240,7 +253,18 @@ class GenomeDecoder:
         return changed
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
-        """The genome of a greedy state (its routes, full levels)."""
+        """The genome of a greedy state (its routes, full levels).
+
+        Parameters
+        ----------
+        state : GreedyState
+            A state with every request routed, on the decoder's candidates.
+
+        Returns
+        -------
+        list of int
+            ``2F`` genes: the state's candidate positions, then the top level for each request.
+        """
         return [int(i) for i in state.route if i is not None] + [self.levels - 1] * self.F
 
     def genome_of(self, plan: Plan) -> list[int]:
@@ -248,6 +272,21 @@ class GenomeDecoder:
 
         A request's level is the one nearest to its share of the newsvendor
         reservations (QKD and KM wavelengths together over its route).
+
+        Parameters
+        ----------
+        plan : Plan
+            A plan with a route for every request.
+
+        Returns
+        -------
+        list of int
+            ``2F`` genes.
+
+        Raises
+        ------
+        ValueError
+            If a route is not among its request's candidates.
         """
         genes, lev = [], []
         by_id = {r.request_id: r for r in plan.routes}
@@ -266,7 +305,19 @@ class GenomeDecoder:
         return genes + lev
 
     def decode(self, genomes: list[list[int]]) -> PlanArrays:
-        """One batch of plan arrays (rows ``b * F + f``) for ``genomes``."""
+        """One batch of plan arrays (rows ``b * F + f``) for ``genomes``.
+
+        Parameters
+        ----------
+        genomes : list of list of int
+            ``B`` genomes of ``2F`` genes each.
+
+        Returns
+        -------
+        PlanArrays
+            ``B`` plans; reservations water-filled per plan and arc and rounded, so within
+            every capacity; targets only when the instance has providers.
+        """
         F, A = self.F, self.n_arcs
         B = len(genomes)
         arcs_list, lvl_list, lens, tgt = [], [], [], []
@@ -484,7 +535,30 @@ class GeneticPlanner:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance``; same seed (and no time limit), same plan."""
+        """Plan ``instance``; same seed (and no time limit), same plan.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of every random choice (``None`` means 0).
+        time_limit : float, optional
+            Seconds; the search stops at it and returns the best plan found.
+
+        Returns
+        -------
+        Plan
+            Never dearer than the seed plans.
+
+        Raises
+        ------
+        ValueError
+            If ``levels < 2``, ``population < 2`` or ``seeds`` is not a non-empty subset of
+            ``("coqbn", "saa-greedy")``.
+        InputError
+            If the instance uses an extension the planner does not handle.
+        """
         check_supports(self, instance)
         if self.levels < 2:
             raise ValueError(f"levels must be at least 2, got {self.levels}")

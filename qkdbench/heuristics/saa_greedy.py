@@ -94,6 +94,26 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     seeded with ``seed``, requests in instance order); by separability
     (docs/model.md, property 2) the sample-average cost of a plan is its cost
     under these empirical marginals.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands are sampled.
+    n_scenarios : int
+        Joint scenarios to draw (at least 1).
+    seed : int or None
+        Seed of the sample (``None`` means 0).
+
+    Returns
+    -------
+    Instance
+        The same name, network and targets; each demand the empirical distribution of
+        its ``n_scenarios`` draws.
+
+    Raises
+    ------
+    ValueError
+        If ``n_scenarios < 1``.
     """
     if n_scenarios < 1:
         raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
@@ -131,6 +151,15 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     without pricing the others, so a plan for every request comes back soon
     after the limit. A request whose providers are all full goes through
     :meth:`~qkdbench.planning.greedy.GreedyState.make_room`.
+
+    Parameters
+    ----------
+    state : GreedyState
+        Changed in place; the requests in ``order`` are not routed in it.
+    order : list of int
+        Request positions, in insertion order.
+    clock : Stopwatch, optional
+        Time limit (none by default).
 
     Returns
     -------
@@ -227,6 +256,20 @@ class SAAGreedy:
         With a ``clock`` that has a limit, the path search may use up to
         :data:`PATH_SHARE` of it; requests reached later get only their
         cheapest stand-alone path (and the shortest by length).
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set (``None`` means 0).
+        clock : Stopwatch, optional
+            The run's clock; only its limit matters here.
+
+        Returns
+        -------
+        GreedyState
+            No request routed; its instance is ``instance`` or the sampled one.
         """
         model = (
             instance
@@ -250,7 +293,30 @@ class SAAGreedy:
     def build(
         self, instance: Instance, seed: int | None = None, clock: Stopwatch | None = None
     ) -> tuple[GreedyState, dict]:
-        """Run the greedy and return its final state and run statistics."""
+        """Run the greedy and return its final state and run statistics.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set (``None`` means 0).
+        clock : Stopwatch, optional
+            Time limit (none by default).
+
+        Returns
+        -------
+        state : GreedyState
+            Every request routed.
+        info : dict
+            ``passes``, ``moves``, ``stop`` and ``late_insertions``, with
+            ``provider_moves`` and ``links_closed`` when those searches ran.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` is not one of :data:`~qkdbench.planning.greedy.INSERTION_ORDERS`.
+        """
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
             raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
@@ -281,7 +347,28 @@ class SAAGreedy:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling."""
+        """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set.
+        time_limit : float, optional
+            Seconds; past it the requests left are inserted without pricing and the
+            searches stop.
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` as the class notes say.
+
+        Raises
+        ------
+        InputError
+            If the instance uses an extension the planner does not handle.
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         state, info = self.build(instance, seed, clock)

@@ -77,7 +77,25 @@ def _version() -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One instance's best known values (see the module notes)."""
+    """One instance's best known values (see the module notes).
+
+    Attributes
+    ----------
+    hash : str
+        Content hash of the instance the values are for.
+    status : {"open", "best", "opt"}
+        As the module notes say.
+    cost : float or None
+        Best known expected cost.
+    planner, version : str or None
+        Who found it, and the qkdbench version that stored it.
+    bound : float or None
+        Best proven lower bound.
+    bound_source : str or None
+        One of :data:`BOUND_SOURCES`.
+    plan : str or None
+        The plan behind ``cost`` (:func:`encode_plan`).
+    """
 
     hash: str
     status: str = "open"
@@ -89,7 +107,13 @@ class Entry:
     plan: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as the solutions file holds it."""
+        """The entry as the solutions file holds it.
+
+        Returns
+        -------
+        dict
+            Every field, ``None`` where unknown.
+        """
         return {
             "hash": self.hash,
             "status": self.status,
@@ -119,7 +143,17 @@ def _status(cost: float | None, bound: float | None) -> str:
 
 @dataclass(frozen=True)
 class Solutions:
-    """A set's solutions file: ``entries`` by instance name."""
+    """A set's solutions file: ``entries`` by instance name.
+
+    Attributes
+    ----------
+    set_name : str
+        The set the file belongs to.
+    entries : Mapping of str to Entry
+        By instance name.
+    source : str
+        The file read (empty for one not read from a file).
+    """
 
     set_name: str
     entries: Mapping[str, Entry]
@@ -128,6 +162,16 @@ class Solutions:
 
 def encode_plan(plan: Plan) -> str:
     """A plan as base64 text of its gzipped plan-file JSON.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan to store.
+
+    Returns
+    -------
+    str
+        ASCII text; the same plan always gives the same text (sorted keys, no gzip time).
 
     Examples
     --------
@@ -141,6 +185,19 @@ def encode_plan(plan: Plan) -> str:
 
 def decode_plan(text: str, place: str = "plan", source: str = "") -> Plan:
     """The plan :func:`encode_plan` stored.
+
+    Parameters
+    ----------
+    text : str
+        What :func:`encode_plan` returned.
+    place : str, optional
+        Named in errors (default ``plan``).
+    source : str, optional
+        The file named in errors.
+
+    Returns
+    -------
+    Plan
 
     Raises
     ------
@@ -267,6 +324,14 @@ def read_solutions(
 def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Path:
     """Write a solutions file (instances in the set's order, with their checksum).
 
+    Parameters
+    ----------
+    sol : Solutions
+        The entries to write; those of instances the set does not have are left out.
+    path : str or os.PathLike, optional
+        Default: the set's package-data solutions file. Written through a temporary file
+        beside it, then renamed.
+
     Returns
     -------
     Path
@@ -290,6 +355,15 @@ def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Pa
 
 def confirm_entry(instance: Instance, entry: Entry, source: str = "") -> float:
     """Score an entry's stored plan with the evaluator and check its stored cost.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the entry is for.
+    entry : Entry
+        A stored entry.
+    source : str, optional
+        The solutions file, named in errors.
 
     Returns
     -------
@@ -354,6 +428,11 @@ def propose(
     -------
     (Entry, list of str)
         The updated entry and one message per decision.
+
+    Raises
+    ------
+    ValueError
+        If a finite ``bound`` comes without a ``bound_source`` of :data:`BOUND_SOURCES`.
 
     Examples
     --------

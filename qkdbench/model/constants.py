@@ -55,6 +55,23 @@ def check_number(
 ) -> float:
     """``float(value)`` after checking it is a finite number (and the options).
 
+    Parameters
+    ----------
+    value : Any
+        Must be an int or float (NumPy's too), not a bool.
+    place : str
+        Where the value sits in the input, e.g. ``links[3].length_km``.
+    positive : bool, optional
+        Also require ``value > 0``.
+    nonneg : bool, optional
+        Also require ``value >= 0``.
+    integer : bool, optional
+        Also require a whole number of magnitude at most :data:`MAX_COUNT`.
+
+    Returns
+    -------
+    float
+
     Raises
     ------
     InputError

@@ -115,6 +115,19 @@ class Instance:
         evaluator's per-arc prices and key-rate tables, for example), so that
         every caller shares one copy. A copy made with
         :func:`dataclasses.replace` starts with none.
+
+        Parameters
+        ----------
+        key : str
+            Name of the derived object, by convention the deriving module's dotted name
+            and a word (``"planning.paths.adjacency"``).
+        make : callable
+            ``make(instance)`` builds it; called only on the first request for ``key``.
+
+        Returns
+        -------
+        object
+            What ``make`` returned, the same object on every call.
         """
         memo = self._derived
         if key not in memo:
@@ -133,6 +146,17 @@ class Instance:
         ``m = ceil(e / D - 1e-9)`` (at least 1) is the link's MDI-segment count; its
         chain has ``m`` untrusted-relay sites (MDI-QRx) and ``m - 1`` trusted-relay
         sites (the SI between segments), ``2m - 1`` sites in all.
+
+        Parameters
+        ----------
+        k : int
+            Link index in :attr:`links`.
+
+        Returns
+        -------
+        float
+            0 for a link without ``fixed_cost`` when ``costs.site`` is 0 or the link is
+            not fiber.
 
         Examples
         --------
@@ -206,6 +230,16 @@ class Instance:
     def path_arcs(self, path: Sequence[Any]) -> list[int]:
         """Arc ids along a node path.
 
+        Parameters
+        ----------
+        path : sequence of node ids
+            Source to target.
+
+        Returns
+        -------
+        list of int
+            ``len(path) - 1`` arc ids, in path order.
+
         Raises
         ------
         InputError
@@ -222,5 +256,18 @@ class Instance:
         return out
 
     def with_requests(self, requests: Iterable[Request], name: str | None = None) -> Instance:
-        """A copy of this instance with other requests."""
+        """A copy of this instance with other requests.
+
+        Parameters
+        ----------
+        requests : iterable of Request
+            They replace the instance's requests.
+        name : str, optional
+            Name of the copy (default this instance's).
+
+        Returns
+        -------
+        Instance
+            The same network, parameters and costs; derived objects are not shared.
+        """
         return replace(self, requests=tuple(requests), name=name or self.name)

@@ -52,6 +52,19 @@ class Link:
     def key_rate_states(self, default: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Key-rate states (ascending) and their probabilities; ``default`` when not set.
 
+        Parameters
+        ----------
+        default : float
+            Key rate (kbps) of a link without its own, normally the instance's
+            ``params.key_rate_kbps``.
+
+        Returns
+        -------
+        values : tuple of float
+            Key rates, ascending (one for a fixed rate).
+        probs : tuple of float
+            Their probabilities.
+
         Examples
         --------
         >>> Link(1, 2, 10.0, key_rate_kbps=Demand((1.0, 0.1), (0.7, 0.3))).key_rate_states(1.0)

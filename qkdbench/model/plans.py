@@ -69,12 +69,39 @@ class Plan:
         return str(self.stats.get("status", "heuristic"))
 
     def route_of(self, request_id: str) -> Route:
-        """The route of a request id (``KeyError`` if absent)."""
+        """The route of a request id (``KeyError`` if absent).
+
+        Parameters
+        ----------
+        request_id : str
+            A request id of the instance.
+
+        Returns
+        -------
+        Route
+            The first route for that request.
+
+        Raises
+        ------
+        KeyError
+            If the plan has no route for ``request_id``.
+        """
         for r in self.routes:
             if r.request_id == request_id:
                 return r
         raise KeyError(request_id)
 
     def with_stats(self, **stats: Any) -> Plan:
-        """A copy with ``stats`` updated."""
+        """A copy with ``stats`` updated.
+
+        Parameters
+        ----------
+        **stats
+            Entries added to (or replacing those of) :attr:`stats`.
+
+        Returns
+        -------
+        Plan
+            The same routes; the original plan is unchanged.
+        """
         return replace(self, stats={**self.stats, **stats})

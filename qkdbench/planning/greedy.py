@@ -93,17 +93,53 @@ class GreedyState:
 
     # ---- targets (X3)
     def provider_of(self, f: int, i: int) -> int:
-        """Provider index of request ``f``'s ``i``-th candidate (``-1``: none)."""
+        """Provider index of request ``f``'s ``i``-th candidate (``-1``: none).
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position among ``f``'s candidates.
+
+        Returns
+        -------
+        int
+            Position in ``provider_table(instance).ids``.
+        """
         pt = self.prov
         return int(pt.provider[pt.ptr[f] + self.candidates.target_of(f, i)])
 
     def service_cost(self, f: int, i: int) -> float:
-        """Service cost of the target request ``f``'s ``i``-th candidate ends at (X3)."""
+        """Service cost of the target request ``f``'s ``i``-th candidate ends at (X3).
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position among ``f``'s candidates.
+
+        Returns
+        -------
+        float
+            0 for an ordinary request.
+        """
         pt = self.prov
         return float(pt.service_cost[pt.ptr[f] + self.candidates.target_of(f, i)])
 
     def has_room(self, p: int) -> bool:
-        """Whether provider ``p`` can serve one more request (always for ``-1``)."""
+        """Whether provider ``p`` can serve one more request (always for ``-1``).
+
+        Parameters
+        ----------
+        p : int
+            Provider position, or ``-1`` for none.
+
+        Returns
+        -------
+        bool
+        """
         if p < 0:
             return True
         cap = int(self.prov.capacity[p])
@@ -138,7 +174,22 @@ class GreedyState:
         return out
 
     def pair_delta(self, f: int, a: int) -> float:
-        """Expected cost that request ``f`` adds on arc ``a`` in the current state."""
+        """Expected cost that request ``f`` adds on arc ``a`` in the current state.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        a : int
+            Arc id.
+
+        Returns
+        -------
+        float
+            The pair's cost with nothing reserved less what its reservations save, given the
+            wavelengths the requests on the arc hold (shared by water-filling when
+            ``rebalance``, else what is left of the capacity); fixed charges aside.
+        """
         key = (f, a, int(self.version[a]))
         hit = self._delta_cache.get(key)
         if hit is not None:
@@ -161,11 +212,35 @@ class GreedyState:
         """Fixed charges (X1) a route over ``arcs`` would open in the current state.
 
         See :func:`~qkdbench.planning.greedy_fixed.opening_cost`.
+
+        Parameters
+        ----------
+        arcs : ndarray of int
+            Arc ids of the route.
+
+        Returns
+        -------
+        float
+            0 without fixed charges.
         """
         return greedy_fixed.opening_cost(self, arcs)
 
     def path_cost(self, f: int, i: int) -> float:
-        """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens)."""
+        """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens).
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        i : int
+            Candidate position.
+
+        Returns
+        -------
+        float
+            :meth:`pair_delta` over the candidate's arcs, plus :meth:`opening_cost` and
+            :meth:`service_cost`.
+        """
         arcs = self.candidates.arcs[f][i]
         return (
             sum(self.pair_delta(f, int(a)) for a in arcs)
@@ -177,6 +252,17 @@ class GreedyState:
         """Add request ``f``'s cheapest route given what is paid (X1); its position.
 
         See :func:`~qkdbench.planning.greedy_fixed.network_candidate`.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            Position of the route among ``f``'s candidates (the state's ``candidates`` may
+            be replaced by a copy with it).
         """
         return greedy_fixed.network_candidate(self, f)
 
@@ -193,6 +279,24 @@ class GreedyState:
         ``avoid_link``, candidates using that link are left out too; with
         ``provider``, only candidates of that provider are considered. The
         result is ``(-1, inf)`` when no candidate is left.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        prefer : int, optional
+            A candidate kept when within ``1e-9`` (relative) of the cheapest.
+        avoid_link : int, optional
+            A link position no candidate may use.
+        provider : int, optional
+            The only provider position whose candidates count.
+
+        Returns
+        -------
+        i : int
+            Candidate position, ``-1`` if none is left.
+        cost : float
+            Its :meth:`path_cost`.
         """
         costs = []
         for i in range(len(self.candidates.arcs[f])):
@@ -218,11 +322,32 @@ class GreedyState:
         """Insert request ``f`` when every provider it could use is full (X3); its candidate.
 
         See :func:`~qkdbench.planning.greedy_providers.make_room`.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            The candidate ``f`` was inserted on.
         """
         return greedy_providers.make_room(self, f)
 
     def place(self, f: int) -> int:
-        """Insert request ``f`` on its cheapest candidate with room (:meth:`make_room` if none)."""
+        """Insert request ``f`` on its cheapest candidate with room (:meth:`make_room` if none).
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            The candidate ``f`` was inserted on.
+        """
         i, _ = self.best_candidate(f)
         if i < 0:
             return self.make_room(f)
@@ -251,7 +376,16 @@ class GreedyState:
         greedy_fixed.count_users(self, arcs, step)
 
     def insert(self, f: int, i: int) -> None:
-        """Route request ``f`` on its ``i``-th candidate."""
+        """Route request ``f`` on its ``i``-th candidate.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        i : int
+            Candidate position; each arc of the route is then re-shared (``rebalance``) or
+            gives ``f`` what is left of its capacity.
+        """
         self.route[f] = i
         p = self.provider_of(f, i)
         if p >= 0:
@@ -272,7 +406,13 @@ class GreedyState:
                 self.version[a] += 1
 
     def remove(self, f: int) -> None:
-        """Take request ``f`` off its route."""
+        """Take request ``f`` off its route.
+
+        Parameters
+        ----------
+        f : int
+            Request position; nothing happens if it is not routed.
+        """
         i = self.route[f]
         if i is None:
             return
@@ -291,24 +431,63 @@ class GreedyState:
                 self.version[a] += 1
 
     def fresh(self) -> GreedyState:
-        """An empty state on the same instance, ladders and candidates."""
+        """An empty state on the same instance, ladders and candidates.
+
+        Returns
+        -------
+        GreedyState
+            No request routed; the same ``rebalance``.
+        """
         return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
 
     def improve(
         self, order: list[int], clock: Stopwatch | None = None, max_passes: int = 20
     ) -> dict:
-        """Improvement passes in ``order``; see :func:`~qkdbench.planning.local_search.improve`."""
+        """Improvement passes in ``order``; see :func:`~qkdbench.planning.local_search.improve`.
+
+        Parameters
+        ----------
+        order : list of int
+            The requests, in the order they are re-inserted; each must be routed.
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_passes : int, optional
+            At most this many passes (default 20).
+
+        Returns
+        -------
+        dict
+            ``passes``, ``moves`` and ``stop``.
+        """
         return local_search.improve(self, order, clock, max_passes)
 
     def provider_moves(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
         """Ejection moves for full providers (X3).
 
         See :func:`~qkdbench.planning.local_search.provider_moves`.
+
+        Parameters
+        ----------
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_rounds : int, optional
+            At most this many rounds (default 3).
+
+        Returns
+        -------
+        dict
+            ``moves`` (ejections kept) and ``rounds``.
         """
         return local_search.provider_moves(self, clock, max_rounds)
 
     def total_cost(self) -> float:
-        """Expected cost of the current routes and reservations (evaluator, state's instance)."""
+        """Expected cost of the current routes and reservations (evaluator, state's instance).
+
+        Returns
+        -------
+        float
+            Every request must be routed.
+        """
         inst = self.instance
         plan = Plan(inst.name, "state", self.routes(inst))
         return float(evaluate_arrays(inst, encode_plan(inst, plan), plan).total)
@@ -317,11 +496,35 @@ class GreedyState:
         """Link-closing local search for fixed charges (X1).
 
         See :func:`~qkdbench.planning.local_search.close_links`.
+
+        Parameters
+        ----------
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_rounds : int, optional
+            At most this many rounds (default 3).
+
+        Returns
+        -------
+        dict
+            ``closed`` (links closed), ``tried`` (moves evaluated) and ``rounds``.
         """
         return local_search.close_links(self, clock, max_rounds)
 
     def routes(self, instance: Instance) -> tuple[Route, ...]:
-        """The routes with their reservations, for ``instance`` (same requests)."""
+        """The routes with their reservations, for ``instance`` (same requests).
+
+        Parameters
+        ----------
+        instance : Instance
+            An instance with the state's requests in the same order (the state's own, or
+            the original of a sampled one).
+
+        Returns
+        -------
+        tuple of Route
+            Reservations rounded to integers; each route names its target's provider.
+        """
         out = []
         for f, req in enumerate(instance.requests):
             i = self.route[f]
@@ -347,6 +550,28 @@ def insertion_order(
 
     With ``instance`` given and requests with targets (X3), a candidate's
     stand-alone cost includes its target's service cost.
+
+    Parameters
+    ----------
+    candidates : Candidates
+        The requests' candidate routes.
+    ladders : Ladders
+        Their stand-alone costs (:meth:`Ladders.best`).
+    rule : {"cost-desc", "instance"}
+        ``cost-desc``: dearest cheapest stand-alone candidate first (ties by position);
+        ``instance``: the instance's order.
+    instance : Instance, optional
+        The instance, for its targets' service costs.
+
+    Returns
+    -------
+    list of int
+        Every request position once.
+
+    Raises
+    ------
+    ValueError
+        For another ``rule``.
     """
     F = len(candidates.arcs)
     if rule == "instance":

@@ -57,7 +57,25 @@ __all__ = [
 
 
 def shortest_path(instance: Instance, source: Any, target: Any) -> list:
-    """Shortest path by fiber length (networkx Dijkstra): CO-QBN's route."""
+    """Shortest path by fiber length (networkx Dijkstra): CO-QBN's route.
+
+    Parameters
+    ----------
+    instance : Instance
+        Its :attr:`~qkdbench.model.Instance.graph` is searched.
+    source, target : node ids
+        Ends of the path.
+
+    Returns
+    -------
+    list
+        Node ids from ``source`` to ``target``.
+
+    Raises
+    ------
+    networkx.NetworkXNoPath
+        If ``target`` cannot be reached from ``source``.
+    """
     return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
 
 
@@ -85,6 +103,10 @@ def k_shortest_paths(
     ------
     networkx.NetworkXNoPath
         If ``target`` cannot be reached from ``source``.
+    ValueError
+        If ``k < 1``.
+    networkx.NodeNotFound
+        If ``source`` or ``target`` is not a node of the instance.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
@@ -220,6 +242,11 @@ def _yen(adj: tuple, weight: np.ndarray, s: int, t: int, k: int) -> list[tuple[i
 def standalone_arc_costs(instance: Instance) -> np.ndarray:
     """Expected cost of each request alone on each arc, newsvendor reservations.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+
     Returns
     -------
     ndarray (F, A)
@@ -260,11 +287,34 @@ class Candidates:
     target: tuple[tuple[int, ...], ...] | None = None
 
     def target_of(self, f: int, i: int) -> int:
-        """Target position (in ``requests[f].sinks``) of request ``f``'s ``i``-th candidate."""
+        """Target position (in ``requests[f].sinks``) of request ``f``'s ``i``-th candidate.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position.
+
+        Returns
+        -------
+        int
+        """
         return 0 if self.target is None else int(self.target[f][i])
 
     def targets_of(self, f: int) -> tuple[int, ...]:
-        """Target positions of all of request ``f``'s candidates."""
+        """Target positions of all of request ``f``'s candidates.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+
+        Returns
+        -------
+        tuple of int
+            One per candidate, in candidate order.
+        """
         if self.target is None:
             return (0,) * len(self.paths[f])
         return tuple(self.target[f])
@@ -272,6 +322,20 @@ class Candidates:
     def index_of(self, f: int, path: Sequence, target: int | None = None) -> int | None:
         """Position of ``path`` (ending at target position ``target``, if given) among
         request ``f``'s candidates, or ``None``.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        path : sequence of node ids
+            The node path to look for.
+        target : int, optional
+            Target position the candidate must end at; any if ``None``.
+
+        Returns
+        -------
+        int or None
+            The first matching candidate.
         """
         path = tuple(path)
         for i, p in enumerate(self.paths[f]):
@@ -280,7 +344,24 @@ class Candidates:
         return None
 
     def extended(self, f: int, path: tuple, arcs: np.ndarray, target: int = 0) -> Candidates:
-        """A copy with one more candidate for request ``f`` (indices stay valid)."""
+        """A copy with one more candidate for request ``f`` (indices stay valid).
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        path : tuple
+            Node path of the new candidate.
+        arcs : ndarray of int64
+            Its arc ids, in path order.
+        target : int, optional
+            Position of its target in ``requests[f].sinks`` (default 0).
+
+        Returns
+        -------
+        Candidates
+            The new candidate is last among ``f``'s.
+        """
         tg = self.target
         if tg is None and target != 0:
             tg = tuple((0,) * len(p) for p in self.paths)
@@ -314,6 +395,11 @@ def candidate_paths(
         their shortest path under their weights (and by length): Yen's
         algorithm is what costs time at scale, and a time-limited planner
         still needs a route for every request.
+
+    Returns
+    -------
+    Candidates
+        ``target`` set only when some request is anycast.
 
     Raises
     ------

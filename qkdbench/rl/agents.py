@@ -22,7 +22,18 @@ EXTRA_HINT = 'pip install "qkdbench[rl]"'
 
 
 def require_extra() -> Any:
-    """The ``sb3_contrib`` module, or :class:`MissingExtraError` saying how to install it."""
+    """The ``sb3_contrib`` module, or :class:`MissingExtraError` saying how to install it.
+
+    Returns
+    -------
+    module
+        ``sb3_contrib``.
+
+    Raises
+    ------
+    MissingExtraError
+        If it cannot be imported.
+    """
     try:
         import sb3_contrib
     except ImportError:
@@ -36,6 +47,11 @@ class Agent:
     """A saved MaskablePPO agent and the environment settings it was trained with.
 
     Use :meth:`bind` (a policy for :class:`~qkdbench.rl.planners.PolicyPlanner`).
+
+    Parameters
+    ----------
+    model, env_kwargs, meta
+        Kept as the attributes below.
 
     Attributes
     ----------
@@ -51,7 +67,23 @@ class Agent:
         self.meta = meta
 
     def bind(self, env: PlanningEnv) -> Callable[[np.ndarray, np.ndarray], int]:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            An environment with the observation and action sizes the agent was trained on.
+
+        Returns
+        -------
+        callable
+            Deterministic: the model's most likely valid action.
+
+        Raises
+        ------
+        ValueError
+            If the sizes differ (another topology or other settings).
+        """
         n_actions = int(getattr(env.action_space, "n", -1))
         if (
             env.observation_space.shape != self.model.observation_space.shape
@@ -74,6 +106,17 @@ class Agent:
 
 def load_agent(path: str | os.PathLike) -> Agent:
     """Load an agent saved by :func:`train_agent`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The agent file (``.zip``).
+
+    Returns
+    -------
+    Agent
+        Loaded on the CPU, with the environment settings and training information
+        saved with it.
 
     Raises
     ------

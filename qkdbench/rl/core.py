@@ -52,6 +52,9 @@ evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
 Fixed charges (X1) and requests with provider targets (X3) are refused: a
 step's cost would depend on other requests' routes (X1), and the action space
 has no target choice (X3).
+
+The kernels themselves (:func:`step_kernel`, :func:`observe_kernel`) live in
+:mod:`qkdbench.rl.kernels` and are importable from here.
 """
 
 from __future__ import annotations
@@ -63,13 +66,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
-from numpy.typing import NDArray
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
+from .kernels import OBS_HIGH, observe_kernel, step_kernel
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -87,7 +89,7 @@ __all__ = [
 ]
 
 #: Default reservation levels (QKD and KM each choose one).
-DEFAULT_LEVELS: tuple[str | float, ...] = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
+DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
 #: Request orders: the instance's, or decreasing stand-alone cost (saa-greedy's).
 ORDERS: tuple[str, ...] = ("instance", "cost-desc")
 #: ``clip``: a level is reserved first fit, clipped to each arc's remaining capacity (CO-QBN's
@@ -101,14 +103,6 @@ N_DEMAND_FEATURES = 6
 #: bottleneck (least remaining capacity fraction along the route).
 N_SLOT_FEATURES = 5
 
-#: Upper bound of every observation entry (priced costs are capped there).
-OBS_HIGH = 100.0
-
-# Array types of the tables and the kernels' arguments (Numba itself ignores annotations).
-_Floats = NDArray[np.float64]
-_Ints = NDArray[np.int64]
-_Bools = NDArray[np.bool_]
-
 _NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
 _PATH_CACHE: dict[tuple, tuple] = {}
 _PATH_CACHE_LIMIT = 200_000
@@ -117,12 +111,23 @@ _PATH_CACHE_LIMIT = 200_000
 def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
     """Validate a level list (see the module docstring); returns it as a tuple.
 
+    Parameters
+    ----------
+    levels : sequence
+        Names (``"zero"``, ``"mean"``, ``"max"``, ``"newsvendor"``) and quantiles in
+        ``[0, 1]``.
+
+    Returns
+    -------
+    tuple
+        The levels in the order given, quantiles as ``float``.
+
     Raises
     ------
     ValueError
         For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
     """
-    out: list[str | float] = []
+    out = []
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
@@ -145,7 +150,22 @@ def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
 
 
 def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
-    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`)."""
+    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`).
+
+    Parameters
+    ----------
+    n_arcs, n_nodes : int
+        Arcs and nodes of the instance.
+    n_slots : int
+        Route slots per request, ``k + 1``.
+    n_levels : int
+        Reservation levels.
+
+    Returns
+    -------
+    int
+        ``3 A + 2 N + N_DEMAND_FEATURES + 2 + S (N_SLOT_FEATURES + 2 L)``.
+    """
     return (
         3 * n_arcs
         + 2 * n_nodes
@@ -193,26 +213,26 @@ class PlanningTables:
 
     instance: Instance
     k: int
-    levels: tuple[str | float, ...]
-    order: _Ints
-    paths: tuple[tuple[tuple[Any, ...] | None, ...], ...]
-    arc: _Ints
-    hops: _Ints
-    valid: _Bools
-    length: _Floats
-    pair: _Ints
-    ylev: _Ints
-    zlev: _Ints
-    by_ptr: _Ints
-    by: _Ints
-    bcy: _Floats
-    bz_ptr: _Ints
-    bz: _Ints
-    bcz: _Floats
-    demand: _Floats
-    src: _Ints
-    dst: _Ints
-    standalone: _Floats
+    levels: tuple
+    order: np.ndarray
+    paths: tuple
+    arc: np.ndarray
+    hops: np.ndarray
+    valid: np.ndarray
+    length: np.ndarray
+    pair: np.ndarray
+    ylev: np.ndarray
+    zlev: np.ndarray
+    by_ptr: np.ndarray
+    by: np.ndarray
+    bcy: np.ndarray
+    bz_ptr: np.ndarray
+    bz: np.ndarray
+    bcz: np.ndarray
+    demand: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    standalone: np.ndarray
     cost_scale: float
     length_scale: float
 
@@ -461,306 +481,3 @@ def build_tables(
         cost_scale,
         length_scale,
     )
-
-
-# --------------------------------------------------------------------------- kernels
-
-
-@njit(cache=True, inline="always")
-def _curve(ptr: _Ints, bp: _Ints, bc: _Floats, p: int, y: float) -> float:
-    """Cost of pair ``p`` at reservation ``y``: exact at breakpoints, linear between."""
-    lo = ptr[p]
-    hi = ptr[p + 1] - 1
-    if y <= bp[lo]:
-        return bc[lo]
-    if y >= bp[hi]:
-        return bc[hi]
-    a = lo
-    b = hi
-    while b - a > 1:  # bp[a] < y < bp[b]
-        m = (a + b) >> 1
-        if bp[m] <= y:
-            a = m
-        else:
-            b = m
-    if bp[a] == y:
-        return bc[a]
-    return bc[a] + (y - bp[a]) * (bc[b] - bc[a]) / (bp[b] - bp[a])
-
-
-@njit(cache=True)
-def _observe(
-    t: int,
-    order: _Ints,
-    arc: _Ints,
-    hops: _Ints,
-    valid: _Bools,
-    length: _Floats,
-    pair: _Ints,
-    ylev: _Ints,
-    zlev: _Ints,
-    by_ptr: _Ints,
-    by: _Ints,
-    bcy: _Floats,
-    bz_ptr: _Ints,
-    bz: _Ints,
-    bcz: _Floats,
-    demand: _Floats,
-    src: _Ints,
-    dst: _Ints,
-    n_nodes: int,
-    cost_scale: float,
-    length_scale: float,
-    w_qkd: _Ints,
-    w_kml: _Ints,
-    strict: bool,
-    free_y: _Ints,
-    free_z: _Ints,
-    used: _Floats,
-    qcost: _Floats,
-    kcost: _Floats,
-    obs: _Floats,
-    mask: _Bools,
-) -> None:
-    """Price request ``order[t]``'s actions and write the observation and the mask."""
-    F = order.size
-    A = free_y.size
-    S = arc.shape[1]
-    L = ylev.shape[3]
-    obs[:] = 0.0
-    for a in range(A):
-        obs[a] = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
-        obs[A + a] = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
-        obs[2 * A + a] = used[a]
-    o = 3 * A
-    mask[:] = False
-    if t >= F:  # terminal: no request left; action 0 stands for "nothing"
-        obs[o + 2 * n_nodes + demand.shape[1]] = 1.0
-        mask[0] = True
-        return
-    f = order[t]
-    obs[o + src[f]] = 1.0
-    obs[o + n_nodes + dst[f]] = 1.0
-    o += 2 * n_nodes
-    for j in range(demand.shape[1]):
-        obs[o + j] = demand[f, j]
-    o += demand.shape[1]
-    obs[o] = t / F
-    obs[o + 1] = min(np.log1p(F) / 5.0, OBS_HIGH)
-    o += 2
-    H = arc.shape[2]
-    for s in range(S):
-        base = o + s * (5 + 2 * L)
-        if not valid[f, s]:
-            for li in range(L):
-                qcost[s, li] = np.inf
-                kcost[s, li] = np.inf
-            continue
-        n = hops[f, s]
-        bott_y = 1.0
-        bott_z = 1.0
-        for i in range(n):
-            a = arc[f, s, i]
-            fy = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
-            fz = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
-            bott_y = min(bott_y, fy)
-            bott_z = min(bott_z, fz)
-        obs[base] = 1.0
-        obs[base + 1] = length[f, s] / length_scale
-        obs[base + 2] = n / H
-        obs[base + 3] = bott_y
-        obs[base + 4] = bott_z
-        for li in range(L):
-            cq = 0.0
-            ck = 0.0
-            fit_q = True
-            fit_k = True
-            for i in range(n):
-                a = arc[f, s, i]
-                p = pair[f, s, i]
-                y = ylev[f, s, i, li]
-                z = zlev[f, s, i, li]
-                if y > free_y[a]:
-                    fit_q = False
-                    if not strict:
-                        y = free_y[a]
-                if z > free_z[a]:
-                    fit_k = False
-                    if not strict:
-                        z = free_z[a]
-                cq += _curve(by_ptr, by, bcy, p, y)
-                ck += _curve(bz_ptr, bz, bcz, p, z)
-            qcost[s, li] = cq if (fit_q or not strict) else np.inf
-            kcost[s, li] = ck if (fit_k or not strict) else np.inf
-            obs[base + 5 + li] = min(cq / cost_scale, OBS_HIGH)
-            obs[base + 5 + L + li] = min(ck / cost_scale, OBS_HIGH)
-        for qi in range(L):
-            if qcost[s, qi] == np.inf:
-                continue
-            for ki in range(L):
-                if kcost[s, ki] != np.inf:
-                    mask[(s * L + qi) * L + ki] = True
-
-
-@njit(cache=True)
-def observe_kernel(
-    t: int,
-    order: _Ints,
-    arc: _Ints,
-    hops: _Ints,
-    valid: _Bools,
-    length: _Floats,
-    pair: _Ints,
-    ylev: _Ints,
-    zlev: _Ints,
-    by_ptr: _Ints,
-    by: _Ints,
-    bcy: _Floats,
-    bz_ptr: _Ints,
-    bz: _Ints,
-    bcz: _Floats,
-    demand: _Floats,
-    src: _Ints,
-    dst: _Ints,
-    n_nodes: int,
-    cost_scale: float,
-    length_scale: float,
-    w_qkd: _Ints,
-    w_kml: _Ints,
-    strict: bool,
-    free_y: _Ints,
-    free_z: _Ints,
-    used: _Floats,
-    qcost: _Floats,
-    kcost: _Floats,
-    obs: _Floats,
-    mask: _Bools,
-) -> None:
-    """Write the observation and mask of step ``t`` (used by ``reset``)."""
-    _observe(
-        t,
-        order,
-        arc,
-        hops,
-        valid,
-        length,
-        pair,
-        ylev,
-        zlev,
-        by_ptr,
-        by,
-        bcy,
-        bz_ptr,
-        bz,
-        bcz,
-        demand,
-        src,
-        dst,
-        n_nodes,
-        cost_scale,
-        length_scale,
-        w_qkd,
-        w_kml,
-        strict,
-        free_y,
-        free_z,
-        used,
-        qcost,
-        kcost,
-        obs,
-        mask,
-    )
-
-
-@njit(cache=True)
-def step_kernel(
-    action: int,
-    t: int,
-    order: _Ints,
-    arc: _Ints,
-    hops: _Ints,
-    valid: _Bools,
-    length: _Floats,
-    pair: _Ints,
-    ylev: _Ints,
-    zlev: _Ints,
-    by_ptr: _Ints,
-    by: _Ints,
-    bcy: _Floats,
-    bz_ptr: _Ints,
-    bz: _Ints,
-    bcz: _Floats,
-    demand: _Floats,
-    src: _Ints,
-    dst: _Ints,
-    n_nodes: int,
-    cost_scale: float,
-    length_scale: float,
-    w_qkd: _Ints,
-    w_kml: _Ints,
-    strict: bool,
-    free_y: _Ints,
-    free_z: _Ints,
-    used: _Floats,
-    qcost: _Floats,
-    kcost: _Floats,
-    obs: _Floats,
-    mask: _Bools,
-    chosen: _Ints,
-    yres: _Ints,
-    zres: _Ints,
-) -> float:
-    """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
-
-    Returns the increase of the plan's expected cost (the priced cost of the action).
-    """
-    L = ylev.shape[3]
-    ki = action % L
-    qi = (action // L) % L
-    s = action // (L * L)
-    f = order[t]
-    delta = qcost[s, qi] + kcost[s, ki]
-    chosen[f] = s
-    for i in range(hops[f, s]):
-        a = arc[f, s, i]
-        y = min(ylev[f, s, i, qi], free_y[a])
-        z = min(zlev[f, s, i, ki], free_z[a])
-        free_y[a] -= y
-        free_z[a] -= z
-        yres[f, i] = y
-        zres[f, i] = z
-        used[a] = 1.0
-    _observe(
-        t + 1,
-        order,
-        arc,
-        hops,
-        valid,
-        length,
-        pair,
-        ylev,
-        zlev,
-        by_ptr,
-        by,
-        bcy,
-        bz_ptr,
-        bz,
-        bcz,
-        demand,
-        src,
-        dst,
-        n_nodes,
-        cost_scale,
-        length_scale,
-        w_qkd,
-        w_kml,
-        strict,
-        free_y,
-        free_z,
-        used,
-        qcost,
-        kcost,
-        obs,
-        mask,
-    )
-    return delta

@@ -125,11 +125,34 @@ class ObsLayout:
         self.size = obs_size(A, N, S, L)
 
     def slot_block(self, obs: np.ndarray) -> np.ndarray:
-        """The per-slot features as an ``(S, 5 + 2 L)`` view."""
+        """The per-slot features as an ``(S, 5 + 2 L)`` view.
+
+        Parameters
+        ----------
+        obs : ndarray
+            One observation.
+
+        Returns
+        -------
+        ndarray
+            A view into ``obs``.
+        """
         return obs[self.slots].reshape(self.n_slots, N_SLOT_FEATURES + 2 * self.n_levels)
 
     def priced(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised QKD and KM level costs per slot, each ``(S, L)``."""
+        """Normalised QKD and KM level costs per slot, each ``(S, L)``.
+
+        Parameters
+        ----------
+        obs : ndarray
+            One observation.
+
+        Returns
+        -------
+        qkd, km : ndarray (S, L)
+            Views into ``obs``: each cost over the instance's cost scale, capped at
+            :data:`~qkdbench.rl.core.OBS_HIGH`.
+        """
         block = self.slot_block(obs)
         L = self.n_levels
         return (block[:, N_SLOT_FEATURES : N_SLOT_FEATURES + L], block[:, N_SLOT_FEATURES + L :])
@@ -280,23 +303,68 @@ class PlanningEnv(gym.Env):
 
     # ---- actions
     def encode_action(self, slot: int, qkd_level: int, km_level: int, target: int = 0) -> int:
-        """Flat action of ``(target, slot, qkd_level, km_level)``."""
+        """Flat action of ``(target, slot, qkd_level, km_level)``.
+
+        Parameters
+        ----------
+        slot : int
+            Route slot, ``0 .. k``.
+        qkd_level, km_level : int
+            Positions in :attr:`levels`.
+        target : int, optional
+            Always 0 (no target choice yet).
+
+        Returns
+        -------
+        int
+        """
         return int(np.ravel_multi_index((target, slot, qkd_level, km_level), self.action_dims))
 
     def decode_action(self, action: int) -> tuple[int, int, int, int]:
-        """``(target, slot, qkd_level, km_level)`` of a flat action."""
+        """``(target, slot, qkd_level, km_level)`` of a flat action.
+
+        Parameters
+        ----------
+        action : int
+            A flat action in ``0 .. action_space.n - 1``.
+
+        Returns
+        -------
+        tuple of int
+        """
         target, slot, qkd, km = (int(x) for x in np.unravel_index(int(action), self.action_dims))
         return target, slot, qkd, km
 
     def action_masks(self) -> np.ndarray:
-        """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention)."""
+        """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention).
+
+        Returns
+        -------
+        ndarray of bool
+            A copy, one flag per flat action.
+        """
         return self._mask.copy()
 
     # ---- episode
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict]:
-        """Start an episode; ``options={"instance": inst}`` plans that instance."""
+        """Start an episode; ``options={"instance": inst}`` plans that instance.
+
+        Parameters
+        ----------
+        seed : int, optional
+            Seeds the environment's generator (as Gymnasium's ``reset``), which draws the
+            instance from a pool or a callable.
+        options : dict, optional
+            ``instance``: an instance to plan this episode instead (of the same size).
+
+        Returns
+        -------
+        observation : ndarray of float32
+        info : dict
+            ``action_mask``, ``cost`` (0) and ``request`` (the first request's id).
+        """
         super().reset(seed=seed)
         options = options or {}
         if options.get("instance") is not None:
@@ -343,7 +411,33 @@ class PlanningEnv(gym.Env):
         return info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        """Plan the current request with ``action``; reward = minus its priced cost."""
+        """Plan the current request with ``action``; reward = minus its priced cost.
+
+        Parameters
+        ----------
+        action : int
+            A flat action the mask allows.
+
+        Returns
+        -------
+        observation : ndarray of float32
+        reward : float
+            Minus the action's priced cost.
+        terminated : bool
+            Whether every request is planned.
+        truncated : bool
+            Always ``False``.
+        info : dict
+            ``action_mask``, ``cost`` (so far), ``request`` (the next one's id), and at the
+            end ``plan``.
+
+        Raises
+        ------
+        RuntimeError
+            If the episode has not started or is over.
+        ValueError
+            If ``action`` is out of range or masked out.
+        """
         F = self.tables.instance.n_requests
         if not 0 <= self._t < F:
             raise RuntimeError("call reset() before step() (the episode is over)")
@@ -378,11 +472,22 @@ class PlanningEnv(gym.Env):
         """Exact QKD and KM cost of each ``(slot, level)`` for the current request, ``(S, L)`` each.
 
         ``inf`` marks a padded slot or (strict mode) a level that does not fit.
+
+        Returns
+        -------
+        qkd, km : ndarray (S, L)
+            Copies.
         """
         return self._qcost.copy(), self._kcost.copy()
 
     def plan(self) -> Plan:
         """The plan of the finished episode, routes in the instance's request order.
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` holds ``expected_cost`` (the sum of the step
+            costs) and the environment's settings.
 
         Raises
         ------
@@ -434,6 +539,10 @@ def make_vector_env(
     num_envs : int
     **kwargs
         Passed to :class:`PlanningEnv`.
+
+    Returns
+    -------
+    gymnasium.vector.SyncVectorEnv
 
     Examples
     --------

@@ -114,7 +114,12 @@ class PlanningParallelEnv(ParallelEnv):
         return {ROUTER: router, RESERVER: reserver}
 
     def state(self) -> np.ndarray:
-        """The global state: the single-agent observation, the phase and the chosen slot."""
+        """The global state: the single-agent observation, the phase and the chosen slot.
+
+        Returns
+        -------
+        ndarray of float32
+        """
         out = np.zeros(self._n_obs, dtype=np.float32)
         base = self._base.shape[0]
         out[:base] = self._base
@@ -132,7 +137,22 @@ class PlanningParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict, dict]:
-        """Start an episode (``options`` as for :meth:`PlanningEnv.reset`)."""
+        """Start an episode (``options`` as for :meth:`PlanningEnv.reset`).
+
+        Parameters
+        ----------
+        seed : int, optional
+            As for :meth:`PlanningEnv.reset`.
+        options : dict, optional
+            As for :meth:`PlanningEnv.reset`.
+
+        Returns
+        -------
+        observations : dict
+            Per agent, ``observation`` (the global state) and ``action_mask``.
+        infos : dict
+            Per agent, ``action_mask`` and ``cost``.
+        """
         self._base, info = self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         self._phase, self._slot = 0, -1
@@ -142,7 +162,26 @@ class PlanningParallelEnv(ParallelEnv):
         }
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        """One phase: the router's slot, or the reserver's levels (see the module docstring)."""
+        """One phase: the router's slot, or the reserver's levels (see the module docstring).
+
+        Parameters
+        ----------
+        actions : dict
+            The action of each agent; only the one whose phase it is counts.
+
+        Returns
+        -------
+        observations, rewards, terminations, truncations, infos : dict
+            Per agent; the reward is 0 after the router's phase and minus the priced cost
+            after the reserver's; at the end ``infos`` hold the ``plan``.
+
+        Raises
+        ------
+        RuntimeError
+            If the episode has not started or is over.
+        ValueError
+            If the router's slot is masked out or the reserver's action is out of range.
+        """
         if not self.agents:
             raise RuntimeError("call reset() before step() (the episode is over)")
         done = False

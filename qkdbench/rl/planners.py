@@ -83,7 +83,28 @@ class PolicyPlanner:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """One episode of the policy on ``instance``; the plan of its final ``info``."""
+        """One episode of the policy on ``instance``; the plan of its final ``info``.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Passed to the environment's ``reset``.
+        time_limit : float, optional
+            Ignored (only ``runtime_s`` is measured).
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``.
+
+        Raises
+        ------
+        InputError
+            If the instance has fixed charges or targets, or the policy is an agent file
+            that cannot be loaded.
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         if instance.n_requests == 0:
@@ -129,6 +150,22 @@ def register_policy(
     name: str, policy: Any, env_kwargs: Mapping[str, Any] | None = None, origin: str = "registered"
 ) -> None:
     """Register ``policy`` (callable, heuristic policy or saved agent file) as planner ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    policy : callable, policy object with ``bind(env)``, or path
+        As for :class:`PolicyPlanner`.
+    env_kwargs : Mapping, optional
+        :class:`~qkdbench.rl.env.PlanningEnv` keywords.
+    origin : str, optional
+        Shown by ``qkdbench planners``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered.
 
     Examples
     --------

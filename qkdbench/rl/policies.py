@@ -43,6 +43,22 @@ def bind_policy(policy: Any, env: Any) -> Policy:
     """The callable ``(obs, mask) -> action`` of ``policy`` on ``env``.
 
     ``policy`` may have ``bind(env)`` (the heuristic policies) or be a callable already.
+
+    Parameters
+    ----------
+    policy : object
+        A policy with ``bind(env)`` or a callable ``(obs, mask) -> action``.
+    env : PlanningEnv
+        The environment the policy acts in.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    TypeError
+        If ``policy`` has no ``bind`` and is not callable.
     """
     if hasattr(policy, "bind"):
         return policy.bind(env)
@@ -66,7 +82,23 @@ class CoQBNPolicy:
     name = "coqbn"
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            Its levels must include ``"mean"``, its capacity mode be ``"clip"``.
+
+        Returns
+        -------
+        callable
+            Always slot 0 at the mean level for QKD and KM.
+
+        Raises
+        ------
+        ValueError
+            Otherwise.
+        """
         if "mean" not in env.levels:
             raise ValueError('the CO-QBN policy needs the "mean" level among the env levels')
         if env.capacity != "clip":
@@ -86,7 +118,17 @@ class GreedyPolicy:
     name = "greedy"
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            The environment whose observation layout is read.
+
+        Returns
+        -------
+        callable
+        """
         layout = env.layout
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
@@ -113,7 +155,18 @@ class RandomPolicy:
         self.seed = seed
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            Not read: any environment with masks.
+
+        Returns
+        -------
+        callable
+            A new generator per call, seeded with ``seed``.
+        """
         rng = check_random_state(self.seed)
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:

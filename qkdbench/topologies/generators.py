@@ -38,6 +38,17 @@ def waxman_topology(
     side_km : float
     params : Params, optional
 
+    Returns
+    -------
+    Instance
+        Without requests, named ``waxman{n}-s{seed}``; lengths at least 1 km, rounded to
+        0.1 km.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 2``.
+
     Examples
     --------
     >>> t = waxman_topology(10, seed=3)

@@ -30,6 +30,24 @@ def make_instance(
     topology before the suffix with the defaults of :mod:`qkdbench.topologies.ntn`
     (ground stations, satellite and free-space links, providers, anycast requests).
 
+    Parameters
+    ----------
+    topology : str, path or Instance
+        As :func:`~qkdbench.topologies.load_topology` takes it (or a ``-ntn`` name), or a
+        loaded topology.
+    n_requests : int
+        Requests to sample.
+    max_rate : int
+        ``K``: each key rate is uniform on ``{0, ..., K}`` kbps.
+    seed : int
+        Seed of the requests (and of the TN-NTN steps).
+    params : Params, optional
+        Instance parameters of a topology loaded here (default: the paper's).
+
+    Returns
+    -------
+    Instance
+
     Examples
     --------
     >>> make_instance("nsfnet", 5, 3, seed=2).n_requests

@@ -1,6 +1,9 @@
 """TN-NTN instances: a terrestrial network plus ground stations, satellite and free-space
 links with weather-dependent key rates, and providers whose sites serve anycast requests.
 
+One generator, kept in one module: its four steps share the defaults documented here
+(docstrings are near half its lines).
+
 :func:`ntn_instance` turns any topology qkdbench loads into a terrestrial /
 non-terrestrial (TN-NTN) instance in four steps, each documented below:
 
@@ -233,6 +236,15 @@ def ntn_base(name: str | os.PathLike) -> str | None:
     A name ending in ``-ntn`` that is not an existing file names the TN-NTN
     instances of the topology before the suffix.
 
+    Parameters
+    ----------
+    name : str or os.PathLike
+        A topology or TN-NTN family name, or a file.
+
+    Returns
+    -------
+    str or None
+
     Examples
     --------
     >>> ntn_base("usnet-ntn"), ntn_base("sndlib/germany50-ntn"), ntn_base("usnet")
@@ -250,6 +262,18 @@ def ntn_base(name: str | os.PathLike) -> str | None:
 
 def parse_states(text: str, place: str) -> dict[str, float]:
     """Parse ``"clear=0.6,haze=0.2,cloud=0.2"`` into a dict of numbers.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``name=number`` items.
+    place : str
+        Named in errors (an option such as ``--weather``).
+
+    Returns
+    -------
+    dict of str to float
+        In the order given.
 
     Raises
     ------
