@@ -46,7 +46,7 @@ class PlanArrays:
         ``F``.
     target : ndarray (B*F,) int64, optional
         Row's chosen target: a position in the request's
-        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request; X3).
+        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request).
         ``None`` means all 0.
     """
 

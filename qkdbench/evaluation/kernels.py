@@ -8,7 +8,7 @@ demand; the same for KM with ``P``. The expectation needs
 ``E[min(y, w P)]``, which these kernels read off per-request sorted supports
 with prefix sums in ``O(log |support|)``: the distribution of the QKD-link
 count ``P`` per (key-rate class, request), the product of the demand and the
-link state (X2).
+link state.
 
 Array layout (all kernels)
 --------------------------
@@ -275,7 +275,7 @@ def score_batch(
 
 @njit(cache=True, parallel=True)
 def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
-    """Fixed charges (X1) of ``B = (ptr.size - 1) // n_req`` plans.
+    """Fixed charges of ``B = (ptr.size - 1) // n_req`` plans.
 
     A link is charged once if any route of the plan uses either of its arcs
     (arc ``a`` belongs to link ``a // 2``); a node once if any route starts, ends

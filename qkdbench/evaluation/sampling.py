@@ -2,10 +2,10 @@
 
 A *joint scenario* fixes every random quantity of an instance at once: one key
 rate ``kappa_f`` per request (its demand) and one key-rate *state* per link
-whose ``key_rate_kbps`` is a distribution (extension X2). Requests are
+whose ``key_rate_kbps`` is a distribution. Requests are
 independent of each other; link states are independent of each other and of
 the demands; one state per link serves both of its arcs and every request that
-uses the link (docs/model.md, X2).
+uses the link (docs/model.md).
 
 Examples
 --------
@@ -100,7 +100,7 @@ class JointScenarios:
 
 
 def random_links(instance: Instance) -> tuple[int, ...]:
-    """Positions of the links of ``instance`` with a random key rate (X2)."""
+    """Positions of the links of ``instance`` with a random key rate."""
     return tuple(k for k, link in enumerate(instance.links) if link.has_random_key_rate)
 
 

@@ -9,8 +9,8 @@ expected-value instance), and out-of-sample scoring of any plan, always
 through the one evaluator.
 
 Every derived instance copies requests and links with
-:func:`dataclasses.replace`, so targets and providers (X3) and link kinds,
-prices and capacities (X2) survive.
+:func:`dataclasses.replace`, so targets and providers and link kinds,
+prices and capacities survive.
 
 A joint scenario sample of an instance without random link key rates, scored
 on its per-request empirical marginals, gives the sample average of the
@@ -311,7 +311,7 @@ def scenario_instance(
         Each request's demand is a point at its key rate; each link with a
         random key rate has its state's rate, shared by both arcs and by every
         request. Requests and links are copied with :func:`dataclasses.replace`,
-        so targets (X3), link kinds and prices (X2) and providers survive.
+        so targets, link kinds and prices and providers survive.
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
@@ -363,7 +363,7 @@ def scenario_costs(
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
     With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
-    charges (X1) and service costs (X3) plus, over every (request ``f``, arc
+    charges and service costs plus, over every (request ``f``, arc
     ``a``) of its routes, a term that depends on ``kappa_f`` and on the state
     of ``a``'s link only. The evaluator's :func:`~qkdbench.evaluation.pair_costs`
     prices every such term once: for each state position ``s``, one instance
@@ -379,7 +379,7 @@ def scenario_costs(
     if not math.isfinite(base.total):
         return np.full(n, math.inf)
     comp = base.components
-    # fixed charges (X1) and service costs (X3) depend on the routes and targets only
+    # fixed charges and service costs depend on the routes and targets only
     out = np.full(n, comp.get("site", 0.0) + comp.get("node", 0.0) + comp.get("service", 0.0))
     if instance.n_requests == 0:
         return out

@@ -84,7 +84,7 @@ class LagrangianResult:
     columns : list of tuple
         Per request, the distinct priced paths (arc-id tuples) seen, in order.
     mu : ndarray (providers,)
-        The provider prices of the best bound (X3; 0 for providers without a
+        The provider prices of the best bound (0 for providers without a
         capacity).
     """
 
@@ -188,7 +188,7 @@ def lagrangian_bound(
     ladders = build_ladders(reps)
     setup_s = time.perf_counter() - start
     pt = provider_table(instance)
-    capped = np.flatnonzero(pt.capacity >= 0)  # X3: priced provider capacity rows
+    capped = np.flatnonzero(pt.capacity >= 0)  # priced provider capacity rows
     mu = np.zeros(len(pt.ids))
     lam = np.zeros(2 * A + capped.size)
     best_bound, best_lam = -math.inf, lam.copy()

@@ -40,12 +40,12 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
             xv[i] = 1.0
             yv[i] = float(min(max(round(yq), 0), model.y_ub[i]))
             zv[i] = float(min(max(round(zk), 0), model.z_ub[i]))
-    # fixed charges (X1): a link or node is open iff some route of the plan uses it
+    # fixed charges: a link or node is open iff some route of the plan uses it
     on = model.arc[xv > 0.5]
     uv = np.isin(model.u_link, on // 2).astype(float)
     arcs = arc_table(inst)
     vv = np.isin(model.v_node, np.concatenate([arcs.tail[on], arcs.head[on]])).astype(float)
-    # targets (X3): the choice binary of the target each route names
+    # targets: the choice binary of the target each route names
     wv = np.zeros(model.w.size)
     if model.w.size:
         pt = provider_table(inst)
@@ -70,7 +70,7 @@ def _decode(
 ) -> tuple[Route, ...]:
     """The routes of a rounded solution: each request's path from its source.
 
-    A request with targets (X3) ends at the node of the target whose choice
+    A request with targets ends at the node of the target whose choice
     binary is set (``wv``), and its route names that target's provider.
     """
     inst = model.instance

@@ -31,13 +31,13 @@ bound a little stronger; with ``lam = 0`` and no single pair's newsvendor
 reservation above its arc's capacity, ``L(0)`` is exactly the capacity-free
 bound :func:`~qkdbench.exact.relaxation_bound`.
 
-Targets and providers (extension X3): the provider capacity rows
+Targets and providers: the provider capacity rows
 ``sum_{f, t of A} w_{f,t} <= k_A`` are dualised too, with one multiplier
 ``mu_A >= 0`` per provider with a capacity. A request with targets then takes
 the best (target, path): the shortest path to each target's node plus its
 service cost plus ``mu`` of its provider, and ``L`` subtracts ``mu . k``. A
 request with a single target is the special case of one target at no cost.
-Fixed charges (X1) are non-negative and left out, so ``L`` stays a bound.
+Fixed charges are non-negative and left out, so ``L`` stays a bound.
 
 Weights are non-negative (every cost and price is), so each request's
 minimum is a shortest path (Dijkstra), and a shortest path is simple.
@@ -240,7 +240,7 @@ class DualPoint:
     subgradient_qkd, subgradient_km : ndarray (A,)
         ``usage - W``: a supergradient of the concave ``L`` at ``lam``.
     load, subgradient_provider : ndarray (providers,)
-        Requests served per provider (X3) in ``routing``, and ``load - k`` for
+        Requests served per provider in ``routing``, and ``load - k`` for
         the providers with a capacity (0 for the others).
     target_cost : ndarray
         Per target position of :func:`~qkdbench.evaluation.pricing.provider_table`:
@@ -272,7 +272,7 @@ def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
 
 
 def _check_provider_prices(instance: Instance, mu: Any) -> np.ndarray:
-    """Provider prices (X3): one per provider, zero for those without a capacity."""
+    """Provider prices: one per provider, zero for those without a capacity."""
     pt = provider_table(instance)
     n = len(pt.ids)
     out = np.zeros(n) if mu is None else np.asarray(mu, dtype=float)
@@ -350,7 +350,7 @@ def _evaluate_dual(
     pred, dist = shortest_path_trees(
         net.n_nodes, net.out_ptr, net.out_arc, net.head, weight, net.job_row, net.job_source
     )
-    # each request's cheapest target (X3): priced path + service cost + provider price
+    # each request's cheapest target: priced path + service cost + provider price
     tcost = _target_costs(instance, net, dist, mu)
     target = _first_min(pt.ptr, tcost)
     chosen = pt.ptr[:-1] + target
@@ -399,7 +399,7 @@ def lagrangian_value(
         :func:`priced_curves` of ``instance``, to reuse across calls.
     mu : ndarray, optional
         Non-negative price of serving one request, per provider of
-        :func:`~qkdbench.evaluation.pricing.provider_table` (X3; ignored for a
+        :func:`~qkdbench.evaluation.pricing.provider_table` (ignored for a
         provider without a capacity; default 0).
 
     Returns

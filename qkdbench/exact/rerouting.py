@@ -40,7 +40,7 @@ def relaxed_plan(
     ``clock`` (a :class:`~qkdbench.utils.timing.Stopwatch`), no rerouting
     round starts after it has expired.
 
-    A request with targets (X3) is first given the target of the cheapest
+    A request with targets is first given the target of the cheapest
     assignment within the provider capacities (capacity-free path cost plus
     service cost, :func:`~qkdbench.planning.providers.assign_targets`); each
     rerouting then picks the cheapest target (path plus service cost) among

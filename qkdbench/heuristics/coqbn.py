@@ -6,11 +6,11 @@ provisioned for one demand level (default: the expected key rate, i.e.
 every arc), reserved first-fit within each arc's remaining reservation
 capacity, requests in instance order. What does not fit is left to on-demand.
 
-Fixed charges (extension X1) are ignored when routing, as in the paper: CO-QBN
+Fixed charges are ignored when routing, as in the paper: CO-QBN
 knows nothing of relay sites or key servers. The evaluator charges every link
 and node its plan uses, so its score on a fixed-charge instance is honest.
 
-Random link key rates (extension X2)
+Random link key rates
 ------------------------------------
 CO-QBN is a deterministic planner: it replaces every random quantity by one
 value. On a link whose key rate is a distribution of states it provisions
@@ -25,7 +25,7 @@ planner under-provisions a link whose rate is often low: the stochastic
 planners' advantage there is real, not an artefact.) Links priced by
 ``unit_costs`` change nothing in the rule; the evaluator prices them.
 
-Providers (extension X3)
+Providers
 ------------------------
 For a request with targets, CO-QBN takes the target whose shortest path (by
 fiber length, as its routes) is shortest among the targets whose provider
@@ -59,7 +59,7 @@ __all__ = ["CoQBN", "provisioning_level", "choose_targets"]
 
 
 def choose_targets(instance: Instance) -> tuple[list[int], int]:
-    """CO-QBN's target of every request (X3): nearest with capacity, first fit.
+    """CO-QBN's target of every request: nearest with capacity, first fit.
 
     Returns
     -------

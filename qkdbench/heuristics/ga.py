@@ -41,7 +41,7 @@ generations without a better plan. Whatever stops it (the time limit
 included, even before generation 0), the plan returned is the cheapest of
 the seed plans and every genome scored, so never dearer than a seed.
 
-Fixed charges (extension X1, docs/model.md)
+Fixed charges (docs/model.md)
 -------------------------------------------
 The fitness is the evaluator's, so it includes the link and node fixed
 charges. The candidates, the greedy seed and the polish come from the
@@ -54,7 +54,7 @@ candidate that avoids it, the only way a single mutation can save a link's
 charge when several requests share it. On an instance without fixed charges
 the GA draws exactly the random numbers it drew before.
 
-Providers (extension X3, docs/model.md)
+Providers (docs/model.md)
 ---------------------------------------
 An anycast request's candidates are its cheapest routes to *every* one of its
 targets (:mod:`qkdbench.planning.paths`), so its route gene chooses the
@@ -69,7 +69,7 @@ a min-cost flow (:func:`~qkdbench.planning.providers.assign_providers`)
 re-assigns providers keeping as many requests as possible where they are,
 and each moved request takes its cheapest candidate of its new provider. The
 repaired genome replaces the individual, so the population only holds
-capacity-feasible genomes. Random link key rates and ``unit_costs`` (X2)
+capacity-feasible genomes. Random link key rates and ``unit_costs``
 need nothing: the fitness is the evaluator's.
 
 Randomness
@@ -139,7 +139,7 @@ class GenomeDecoder:
         self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
         self.full_y = self.ladders.full("y")
         self.full_z = self.ladders.full("z")
-        #: whether the instance has fixed charges (X1)
+        #: whether the instance has fixed charges
         self.fixed = fixed_charges(instance).active
         self.use_candidates(self.candidates)
 
@@ -153,7 +153,7 @@ class GenomeDecoder:
         self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
         pt = provider_table(self.instance)
         self.prov = pt
-        #: whether some provider has a capacity (X3): then genomes need the provider repair
+        #: whether some provider has a capacity: then genomes need the provider repair
         self.capacitated = bool(pt.active and np.any(pt.capacity >= 0))
         #: provider index (-1: none) and stand-alone cost (service included) per candidate
         self.cand_provider = [
@@ -180,7 +180,7 @@ class GenomeDecoder:
         )
 
     def repair(self, genome: list) -> int:
-        """Move requests off over-full providers (X3), in place; see the module notes.
+        """Move requests off over-full providers, in place; see the module notes.
 
         Returns
         -------
@@ -471,7 +471,7 @@ class GeneticPlanner:
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
         if st.prov.active and st.provider_moves(clock, max_rounds=1)["moves"]:
-            st.improve(order, clock, max_passes=5)  # X3: ejections, then passes again
+            st.improve(order, clock, max_passes=5)  # providers: ejections, then passes again
         if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
             st.improve(order, clock, max_passes=5)
         if st.candidates is not state.candidates:  # the passes found new network routes
@@ -555,7 +555,7 @@ class GeneticPlanner:
 
         def score(inds: list) -> None:
             nonlocal evaluations, best_cost, best_genome
-            for ind in inds:  # providers over capacity (X3): repaired before scoring
+            for ind in inds:  # providers over capacity: repaired before scoring
                 dec.repair(ind)
             todo = [ind for ind in inds if tuple(ind) not in cache]
             uniq: dict[tuple, list] = {}

@@ -46,7 +46,7 @@ MAX_COUNT = 1e9
 MAX_UNIFORM_RATE = 100_000
 #: Per-link overrides of the instance's parameters (:class:`~qkdbench.model.Params`).
 LINK_OVERRIDES = ("W_qkd", "W_kml", "span_km", "key_rate_kbps")
-#: Kinds of link (X2): Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
+#: Kinds of link: Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
 LINK_KINDS: tuple[str, ...] = ("fiber", "free-space", "satellite")
 
 

@@ -1,4 +1,4 @@
-"""Provider assignment (extension X3): which provider serves each anycast request.
+"""Provider assignment: which provider serves each anycast request.
 
 A provider's capacity is the one constraint of the model that ties requests
 together through their *targets* rather than their arcs. The planners choose

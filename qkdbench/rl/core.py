@@ -43,15 +43,15 @@ of the step costs of an episode is the evaluator's total of its plan.
 
 Model extensions
 ----------------
-Links priced by ``unit_costs`` (X2, any kind of link) and random link key
-rates (X2) are supported: the breakpoints of a pair are the distinct values of
+Links priced by ``unit_costs`` (any kind of link) and random link key
+rates are supported: the breakpoints of a pair are the distinct values of
 ``P`` over the product of the demand and the link's states (the evaluator's
 :func:`~qkdbench.evaluation.support_table`), and the costs there are the
 evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
 ``max`` provision against the link's *mean* key rate (as CO-QBN does).
-Fixed charges (X1) and requests with provider targets (X3) are refused: a
-step's cost would depend on other requests' routes (X1), and the action space
-has no target choice (X3).
+Fixed charges and requests with provider targets are refused: a
+step's cost would depend on other requests' routes, and the action space
+has no target choice.
 """
 
 from __future__ import annotations
@@ -385,7 +385,7 @@ def build_tables(
     ys, zs, req_y, arc_y = [], [], [], []
     sup = support_table(instance)
     for p, (g, a) in enumerate(pair_list):
-        # the distinct QKD-link counts over demand x link state (X2): the curve's breakpoints
+        # the distinct QKD-link counts over demand x link state: the curve's breakpoints
         links, _ = sup.link_counts(int(sup.arc_class[a]), reps[g])
         bz = np.unique(np.concatenate(([0], links)))
         by = 3 * bz

@@ -490,7 +490,7 @@ def test_fixed_charges_with_targets_equal_a_full_enumeration():
         Params(W_qkd=3, W_kml=1),
         node_fixed_costs={2: 4000.0, 3: 700.0},
         providers=(Provider("A", 1), Provider("B")),
-        name="x1x3",
+        name="fixed-charges-and-providers",
     )
     best = math.inf
     for combo in itertools.product(*(_options(inst, r) for r in reqs)):

@@ -78,7 +78,8 @@ def test_friedman_of_all_ties_is_p_one_and_needs_two_of_each():
 
 
 def test_holm_by_hand():
-    # sorted 0.005 (x4), 0.01 (x3), 0.03 (x2) -> 0.06, 0.04 (x1) -> 0.04 but never below 0.06
+    # sorted 0.005 (times 4), 0.01 (times 3), 0.03 (times 2) -> 0.06, 0.04 (times 1) -> 0.04,
+    # but never below 0.06
     assert holm([0.01, 0.04, 0.03, 0.005]).tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert holm([0.5, 0.9]).tolist() == [1.0, 1.0]  # 2 x 0.5 = 1, and 0.9 may not undercut it
     assert holm([0.02, 0.9]).tolist() == [0.04, 0.9]
