@@ -146,7 +146,7 @@ def sample_joint_scenarios(
     ValueError
         If ``n_scenarios < 1``.
     InputError
-        If ``seed`` is not a seed (an :class:`InputError` is a ``ValueError``).
+        If ``seed`` is not a seed (an :class:`~qkdbench.exceptions.InputError` is a ``ValueError``).
     """
     if n_scenarios < 1:
         raise ValueError(f"need at least one scenario, got {n_scenarios}")

@@ -22,7 +22,7 @@ class Link:
     length_km : float
         Length ``e`` (> 0).
     W_qkd, W_kml, span_km : optional
-        Per-link overrides of the instance's :class:`Params`.
+        Per-link overrides of the instance's :class:`~qkdbench.model.Params`.
     key_rate_kbps : float or Demand, optional
         The link's key rate ``K_D``: a number, or a discrete distribution of link
         *states* (values > 0; weather, pass geometry), independent of every
@@ -30,7 +30,7 @@ class Link:
     fixed_cost : float, optional
         One-off first-stage cost paid if any route uses either arc. ``None``:
         derived, ``costs.site * (2m - 1)`` for a fiber link, 0 for another kind
-        (see :meth:`Instance.link_fixed_cost`).
+        (see :meth:`~qkdbench.model.Instance.link_fixed_cost`).
     kind : str
         ``fiber`` (default), ``free-space`` or ``satellite``.
     unit_costs : UnitCosts, optional

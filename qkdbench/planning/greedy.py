@@ -56,7 +56,8 @@ class GreedyState:
     ladders : Ladders
     candidates : Candidates
     rebalance : bool
-        Re-share every arc's capacity by :func:`waterfill` (exact for fixed
+        Re-share every arc's capacity by
+        :func:`~qkdbench.planning.waterfill.waterfill` (exact for fixed
         routes), or keep the reservations of requests already placed and clip
         the newcomer to what is left.
     """

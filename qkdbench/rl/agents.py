@@ -73,7 +73,7 @@ class Agent:
 
 
 def load_agent(path: str | os.PathLike) -> Agent:
-    """Load an agent saved by :func:`train_agent`.
+    """Load an agent saved by :func:`~qkdbench.rl.train.train_agent`.
 
     Raises
     ------
