@@ -464,7 +464,7 @@ def pair_costs(
 
     Returns
     -------
-    qkd, km : ndarray
+    qkd, kml : ndarray
         The QKD part (reservation + expected use + expected on-demand + the
         arc's route cost) and the KM part. A route's cost is the sum of both
         over its arcs; a plan's is the sum over its routes.

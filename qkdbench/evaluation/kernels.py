@@ -39,7 +39,7 @@ N_QUANTITIES = 7
 R_Y, E_Y, O_Y, R_Z, E_Z, O_Z, HOPS = range(N_QUANTITIES)
 
 _W_QKD = 3.0
-_W_KM = 1.0
+_W_KML = 1.0
 
 
 @njit(cache=True, inline="always")
@@ -94,7 +94,7 @@ def _pair(
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
-    need_z = _W_KM * mean_links[c, f]
+    need_z = _W_KML * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
         used_y = expected_used(
             yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr, used_table
@@ -103,7 +103,7 @@ def _pair(
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
         used_z = expected_used(
-            zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr, used_table
+            zr, _W_KML, f, c, lptr, links, survival, partial, used_ptr, used_table
         )
     else:
         used_z = 0.0

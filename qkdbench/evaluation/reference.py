@@ -57,16 +57,16 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     }
     req_of = {r.id: r for r in instance.requests}
 
-    def price(ph: str, n_qkd: float, n_km: float, e: float, m: int, weight: float) -> None:
-        # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_km KM wavelengths = n_km KM links
+    def price(ph: str, n_qkd: float, n_kml: float, e: float, m: int, weight: float) -> None:
+        # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_kml KM wavelengths = n_kml KM links
         qkd_links = n_qkd / 3.0
         parts = {
             "tx": 2 * m * qkd_links * cost[ph]["tx"],  # Eq. 3
             "rx": m * qkd_links * cost[ph]["rx"],  # Eq. 4
-            "km": (m + 1) * n_km * cost[ph]["km"],  # Eq. 5
-            "si": (m - 1) * n_km * cost[ph]["si"],  # Eq. 6
-            "md": (m + (m - 1)) * n_km * cost[ph]["md"],  # Eq. 7
-            "ch": (3 * e * qkd_links + e * n_km) * cost[ph]["ch"],  # Eq. 8
+            "km": (m + 1) * n_kml * cost[ph]["km"],  # Eq. 5
+            "si": (m - 1) * n_kml * cost[ph]["si"],  # Eq. 6
+            "md": (m + (m - 1)) * n_kml * cost[ph]["md"],  # Eq. 7
+            "ch": (3 * e * qkd_links + e * n_kml) * cost[ph]["ch"],  # Eq. 8
         }
         for c, v in parts.items():
             comps[c] += weight * v
@@ -74,9 +74,9 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
 
     phase_pos = {"r": 0, "e": 1, "o": 2}
 
-    def direct(link: Any, ph: str, n_qkd: float, n_km: float, weight: float) -> None:
+    def direct(link: Any, ph: str, n_qkd: float, n_kml: float, weight: float) -> None:
         # link prices: the link's own price per wavelength, no Table I counts
-        v = link.unit_costs.qkd[phase_pos[ph]] * n_qkd + link.unit_costs.km[phase_pos[ph]] * n_km
+        v = link.unit_costs.qkd[phase_pos[ph]] * n_qkd + link.unit_costs.km[phase_pos[ph]] * n_kml
         comps["unit"] += weight * v
         phases[ph] += weight * v
 

@@ -416,8 +416,8 @@ def scenario_costs(
             providers=(),
             name=f"{instance.name}-scenario-costs",
         )
-        qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
-        terms[s] = qkd + km
+        qkd, kml = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
+        terms[s] = qkd + kml
     # term of position p in scenario i: its link's state, its request's key rate
     offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
     state = sc.link_state[:, link]  # (n, positions)

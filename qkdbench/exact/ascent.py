@@ -65,7 +65,7 @@ class LagrangianResult:
         ``"lagrangian"``.
     iterations : int
         Evaluations of ``L``.
-    lam_qkd, lam_km : ndarray (A,)
+    lam_qkd, lam_kml : ndarray (A,)
         The prices of the best bound.
     plan : PlanArrays or None
         The cheapest feasible plan found by the primal heuristic.
@@ -92,7 +92,7 @@ class LagrangianResult:
     bound_source: str
     iterations: int
     lam_qkd: np.ndarray
-    lam_km: np.ndarray
+    lam_kml: np.ndarray
     plan: PlanArrays | None
     cost: float
     gap: float
@@ -102,6 +102,11 @@ class LagrangianResult:
     history: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     mu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def lam_km(self) -> np.ndarray:
+        """The former name of :attr:`lam_kml`, kept for existing code."""
+        return self.lam_kml
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``).
@@ -228,7 +233,7 @@ def lagrangian_bound(
             stop = "proven"
             break
         g = np.concatenate(
-            (point.subgradient_qkd, point.subgradient_km, point.subgradient_provider[capped])
+            (point.subgradient_qkd, point.subgradient_kml, point.subgradient_provider[capped])
         )
         g[(lam <= 0) & (g < 0)] = 0.0  # projected: these components cannot move
         if not np.any(g):

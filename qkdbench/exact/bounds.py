@@ -172,7 +172,7 @@ def reduced_cost_keep(
     req: np.ndarray,
     arc: np.ndarray,
     lam_qkd: np.ndarray | None,
-    lam_km: np.ndarray | None,
+    lam_kml: np.ndarray | None,
     upper_bound: float,
     *,
     curves: PricedCurves | None = None,
@@ -215,7 +215,7 @@ def reduced_cost_keep(
     instance : Instance
     req, arc : ndarray of int
         The pairs to test (request position, arc id).
-    lam_qkd, lam_km : ndarray (A,) or None
+    lam_qkd, lam_kml : ndarray (A,) or None
         Non-negative prices (``None``: zero).
     upper_bound : float
         Cost of a known feasible plan.
@@ -242,7 +242,7 @@ def reduced_cost_keep(
     arcs = arc_table(instance)
     A = arcs.n
     lq = _check_prices(lam_qkd, A, "lam_qkd")
-    lk = _check_prices(lam_km, A, "lam_km")
+    lk = _check_prices(lam_kml, A, "lam_kml")
     cur = curves if curves is not None else priced_curves(instance)
     req = np.asarray(req, dtype=np.int64)
     arc = np.asarray(arc, dtype=np.int64)

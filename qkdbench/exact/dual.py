@@ -7,16 +7,16 @@ built from its priced routings :mod:`qkdbench.exact.primal`; the overview is
 The relaxation
 --------------
 Dualise every arc capacity row ``sum_f yr_{f,a} <= W_qkd(a)`` and
-``sum_f zr_{f,a} <= W_kml(a)`` with multipliers ``lam_qkd[a], lam_km[a] >= 0``.
+``sum_f zr_{f,a} <= W_kml(a)`` with multipliers ``lam_qkd[a], lam_kml[a] >= 0``.
 What is left separates by request:
 
     L(lam) = sum_f  min over simple s_f -> d_f paths  sum_{a in path} w_fa(lam)
-             - sum_a (lam_qkd[a] W_qkd(a) + lam_km[a] W_kml(a))
+             - sum_a (lam_qkd[a] W_qkd(a) + lam_kml[a] W_kml(a))
 
 with the *priced newsvendor* weight of request ``f`` on arc ``a``
 
     w_fa(lam) = min_{0 <= y <= W_qkd(a)} [R^qkd_fa(y) + lam_qkd[a] y]
-              + min_{0 <= z <= W_kml(a)} [R^km_fa(z) + lam_km[a] z],
+              + min_{0 <= z <= W_kml(a)} [R^kml_fa(z) + lam_kml[a] z],
 
 where ``R`` is the pair's expected cost (reservation, expected use, expected
 on-demand, plus the arc's route cost on the QKD part) read from the one
@@ -61,13 +61,13 @@ import numpy as np
 
 from ..evaluation import PlanArrays, pair_costs
 from ..evaluation.pricing import arc_table, provider_table, support_table
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from ..planning.shortest_paths import adjacency, shortest_path_trees, trace_paths
 
 __all__ = ["PricedCurves", "DualPoint", "priced_curves", "lagrangian_value"]
 
 _WY = float(QKD_WAVELENGTHS_PER_LINK)
-_WZ = float(KM_WAVELENGTHS_PER_LINK)
+_WZ = float(KML_WAVELENGTHS_PER_LINK)
 
 
 # --------------------------------------------------------------------------- curves
@@ -235,9 +235,9 @@ class DualPoint:
         Each request's priced shortest path with its priced reservations
         (those minimising ``R(y) + lam y``; the smallest minimiser). It may
         exceed the capacities: it is the relaxation's solution, not a plan.
-    usage_qkd, usage_km : ndarray (A,)
+    usage_qkd, usage_kml : ndarray (A,)
         Reserved wavelengths per arc in ``routing``.
-    subgradient_qkd, subgradient_km : ndarray (A,)
+    subgradient_qkd, subgradient_kml : ndarray (A,)
         ``usage - W``: a supergradient of the concave ``L`` at ``lam``.
     load, subgradient_provider : ndarray (providers,)
         Requests served per provider in ``routing``, and ``load - k`` for
@@ -253,13 +253,23 @@ class DualPoint:
     value: float
     routing: PlanArrays
     usage_qkd: np.ndarray
-    usage_km: np.ndarray
+    usage_kml: np.ndarray
     subgradient_qkd: np.ndarray
-    subgradient_km: np.ndarray
+    subgradient_kml: np.ndarray
     load: np.ndarray = field(default_factory=lambda: np.zeros(0))
     subgradient_provider: np.ndarray = field(default_factory=lambda: np.zeros(0))
     target_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pred: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+
+    @property
+    def usage_km(self) -> np.ndarray:
+        """The former name of :attr:`usage_kml`, kept for existing code."""
+        return self.usage_kml
+
+    @property
+    def subgradient_km(self) -> np.ndarray:
+        """The former name of :attr:`subgradient_kml`, kept for existing code."""
+        return self.subgradient_kml
 
 
 def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
@@ -315,7 +325,7 @@ def _evaluate_dual(
     cur: PricedCurves,
     net: _Network,
     lam_qkd: np.ndarray,
-    lam_km: np.ndarray,
+    lam_kml: np.ndarray,
     mu: np.ndarray | None = None,
 ) -> DualPoint:
     arcs = arc_table(instance)
@@ -331,7 +341,7 @@ def _evaluate_dual(
             np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0
         )
         return DualPoint(
-            -float(lam_qkd @ W_y + lam_km @ W_z + mu @ cap),
+            -float(lam_qkd @ W_y + lam_kml @ W_z + mu @ cap),
             empty,
             np.zeros(A),
             np.zeros(A),
@@ -339,7 +349,7 @@ def _evaluate_dual(
             -W_z,
         )
     py = cur.cy + lam_qkd[None, :, None] * cur.y
-    pz = cur.cz + lam_km[None, :, None] * cur.z
+    pz = cur.cz + lam_kml[None, :, None] * cur.z
     ky = np.argmin(py, axis=2)  # first minimiser: the smallest reservation
     kz = np.argmin(pz, axis=2)
     wy = np.take_along_axis(py, ky[..., None], 2)[..., 0]
@@ -360,7 +370,7 @@ def _evaluate_dual(
     g_of = np.repeat(cur.group, np.diff(ptr))
     yr = ystar[g_of, path_arcs]
     zr = zstar[g_of, path_arcs]
-    value = math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_km @ W_z) - float(mu @ cap)
+    value = math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_kml @ W_z) - float(mu @ cap)
     use_y = np.bincount(path_arcs, weights=yr, minlength=A)
     use_z = np.bincount(path_arcs, weights=zr, minlength=A)
     load = _provider_load(instance, target)
@@ -382,7 +392,7 @@ def _evaluate_dual(
 def lagrangian_value(
     instance: Instance,
     lam_qkd: np.ndarray | None = None,
-    lam_km: np.ndarray | None = None,
+    lam_kml: np.ndarray | None = None,
     *,
     curves: PricedCurves | None = None,
     mu: np.ndarray | None = None,
@@ -392,7 +402,7 @@ def lagrangian_value(
     Parameters
     ----------
     instance : Instance
-    lam_qkd, lam_km : ndarray (A,), optional
+    lam_qkd, lam_kml : ndarray (A,), optional
         Non-negative prices of one reserved QKD / KM wavelength on each arc
         (default 0: the capacity-free bound).
     curves : PricedCurves, optional
@@ -422,7 +432,7 @@ def lagrangian_value(
     """
     A = arc_table(instance).n
     lq = _check_prices(lam_qkd, A, "lam_qkd")
-    lk = _check_prices(lam_km, A, "lam_km")
+    lk = _check_prices(lam_kml, A, "lam_kml")
     cur = curves if curves is not None else priced_curves(instance)
     return _evaluate_dual(
         instance, cur, _network(instance, cur.group), lq, lk, _check_provider_prices(instance, mu)

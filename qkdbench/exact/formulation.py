@@ -70,7 +70,7 @@ import numpy as np
 
 from ..evaluation.curves import CostCurves
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table, support_table
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .bounds import _fixed_ends, _pairs, _pruned
 from .milp import Milp, MilpBuilder
 from .sizing import _check_memory
@@ -81,7 +81,7 @@ __all__ = ["FORMS", "SPModel", "build_model"]
 FORMS: tuple[str, ...] = ("compact", "extensive")
 
 _WY = float(QKD_WAVELENGTHS_PER_LINK)
-_WZ = float(KM_WAVELENGTHS_PER_LINK)
+_WZ = float(KML_WAVELENGTHS_PER_LINK)
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +190,7 @@ def _cut_rows(
     shifts: tuple[Any, Any] = (np.zeros(n, np.int64), per_kind)
     for shift, kind, var, width, values in (
         (shifts[0], "y", y, _WY, pairs.qkd),
-        (shifts[1], "z", z, _WZ, pairs.km),
+        (shifts[1], "z", z, _WZ, pairs.kml),
     ):
         theta = b.add_cols(n, lower=0.0, cost=1.0)
         names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
@@ -452,7 +452,7 @@ def build_model(
         The cost of a known feasible plan. Pairs (request, arc) that no plan
         costing at most this can use (by the capacity-free bound) get no
         variables; the optimum is unchanged.
-    prices : (lam_qkd, lam_km) or (lam_qkd, lam_km, mu), optional
+    prices : (lam_qkd, lam_kml) or (lam_qkd, lam_kml, mu), optional
         Lagrangian prices of the capacities, ``mu`` those of the provider
         capacities (e.g. of the best bound of
         :func:`~qkdbench.exact.ascent.lagrangian_bound`). With

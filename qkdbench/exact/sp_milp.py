@@ -522,7 +522,7 @@ def solve_sp(
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    prices = (dual.lam_qkd, dual.lam_km, dual.mu) if dual is not None else None
+    prices = (dual.lam_qkd, dual.lam_kml, dual.mu) if dual is not None else None
     res = None
     if clock.expired():  # no time left to build: the best plan known
         res = _incumbent_result(

@@ -225,10 +225,10 @@ def reservation_sweep(
         pair_arcs += arcs
         held += list(r.reserve_qkd if kind == "qkd" else r.reserve_km)
     if pair_arcs:
-        newsvendor_qkd, newsvendor_km = newsvendor_reservations(
+        newsvendor_qkd, newsvendor_kml = newsvendor_reservations(
             instance, np.array(pair_requests), np.array(pair_arcs)
         )
-        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_km))
+        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_kml))
     else:
         newsvendor = math.nan
     wavelengths_per_link = 3.0 if kind == "qkd" else 1.0

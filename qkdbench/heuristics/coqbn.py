@@ -49,7 +49,7 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.paths import shortest_path
 from ..planning.providers import assign_providers
 from ..utils.registry import check_supports, register_planner
@@ -194,7 +194,7 @@ class CoQBN:
             for a in ids:
                 n_links = int(qkd_links_needed(kappa, arcs.key_rate_kbps[a]))
                 y = min(QKD_WAVELENGTHS_PER_LINK * n_links, int(free_y[a]))
-                z = min(KM_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
+                z = min(KML_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
                 free_y[a] -= y
                 free_z[a] -= z
                 ys.append(y)

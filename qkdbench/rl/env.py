@@ -8,7 +8,7 @@ expected cost, priced by the evaluator, so the return of an episode is minus
 
 Action
 ------
-``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, km_level)``
+``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, kml_level)``
 (C order, :meth:`PlanningEnv.encode_action` / :meth:`PlanningEnv.decode_action`).
 ``S = k + 1`` candidate slots (slot 0: shortest path by fiber length, CO-QBN's
 route; slots 1..k: the k cheapest stand-alone routes, see
@@ -43,7 +43,7 @@ then per slot: valid, length (over the longest candidate), hops (over the
 most), least remaining QKD and KM fraction along the route, the priced cost of
 each QKD level and of each KM level now (over the instance's mean stand-alone
 cost, capped at 100). Every entry lies in ``[0, 100]``. The cost of action
-``(s, q, m)`` is ``qkd_cost[s, q] + km_cost[s, m]``.
+``(s, q, m)`` is ``qkd_cost[s, q] + kml_cost[s, m]``.
 
 Instances
 ---------
@@ -113,7 +113,7 @@ class ObsLayout:
         A, N, S, L = n_arcs, n_nodes, n_slots, n_levels
         self.n_arcs, self.n_nodes, self.n_slots, self.n_levels = A, N, S, L
         self.free_qkd = slice(0, A)
-        self.free_km = slice(A, 2 * A)
+        self.free_kml = slice(A, 2 * A)
         self.used = slice(2 * A, 3 * A)
         self.source = slice(3 * A, 3 * A + N)
         self.target = slice(3 * A + N, 3 * A + 2 * N)
@@ -276,14 +276,14 @@ class PlanningEnv(gym.Env):
         return self.tables.cost_scale
 
     # ---- actions
-    def encode_action(self, slot: int, qkd_level: int, km_level: int, target: int = 0) -> int:
-        """Flat action of ``(target, slot, qkd_level, km_level)``."""
-        return int(np.ravel_multi_index((target, slot, qkd_level, km_level), self.action_dims))
+    def encode_action(self, slot: int, qkd_level: int, kml_level: int, target: int = 0) -> int:
+        """Flat action of ``(target, slot, qkd_level, kml_level)``."""
+        return int(np.ravel_multi_index((target, slot, qkd_level, kml_level), self.action_dims))
 
     def decode_action(self, action: int) -> tuple[int, int, int, int]:
-        """``(target, slot, qkd_level, km_level)`` of a flat action."""
-        target, slot, qkd, km = (int(x) for x in np.unravel_index(int(action), self.action_dims))
-        return target, slot, qkd, km
+        """``(target, slot, qkd_level, kml_level)`` of a flat action."""
+        target, slot, qkd, kml = (int(x) for x in np.unravel_index(int(action), self.action_dims))
+        return target, slot, qkd, kml
 
     def action_masks(self) -> np.ndarray:
         """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention)."""

@@ -8,7 +8,7 @@ Each request takes two parallel steps:
    (``Discrete(T * S)``, ``T = 1`` provider target today: the provider choice
    joins this agent when requests gain targets);
 2. **reserve phase**: the ``reserver`` chooses the QKD and KM levels on that
-   route (``Discrete(L * L)``, flat ``qkd_level * L + km_level``).
+   route (``Discrete(L * L)``, flat ``qkd_level * L + kml_level``).
 
 The agent whose turn it is not acts a no-op: its mask allows action ``0`` only
 and whatever it sends is ignored. Both agents get the same reward: ``0`` after

@@ -130,7 +130,7 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds():
     l0 = lagrangian_value(inst).value
     res = lagrangian_bound(inst, iterations=100)
     assert res.bound > l0 * (1 + 1e-3)
-    assert np.any(res.lam_qkd > 0) or np.any(res.lam_km > 0)
+    assert np.any(res.lam_qkd > 0) or np.any(res.lam_kml > 0)
     # the best bound is the best L seen, and the history says so
     assert res.bound == max(h[1] for h in res.history)
 
@@ -138,7 +138,7 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds():
 # --------------------------------------------------------------------------- L(lam) brute force
 
 
-def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
+def _brute_force_value(inst: Instance, lam_qkd, lam_kml) -> float:
     """L(lam) by enumeration: every simple path, every integer reservation 0..W."""
     arcs = arc_table(inst)
     total = 0.0
@@ -154,14 +154,14 @@ def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
                 inst, np.full(zs.size, f), np.full(zs.size, a), np.zeros(zs.size), zs
             )
             weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys)) + min(
-                float(c + lam_km[a] * z) for c, z in zip(cz, zs)
+                float(c + lam_kml[a] * z) for c, z in zip(cz, zs)
             )
         best = math.inf
         for path in nx.all_simple_paths(inst.graph, req.source, req.target):
             best = min(best, sum(weight[a] for a in inst.path_arcs(path)))
         total += best
     return total - sum(
-        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_km[a]) * int(arcs.W_kml[a])
+        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_kml[a]) * int(arcs.W_kml[a])
         for a in range(arcs.n)
     )
 
@@ -195,16 +195,16 @@ def test_value_matches_brute_force(seed, triangle):
         A = arc_table(inst).n
         scale = arc_table(inst).c_y[0].mean()
         lam_qkd = rng.uniform(0, 2 * scale, A) * (rng.random(A) < 0.7)
-        lam_km = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
-        point = lagrangian_value(inst, lam_qkd, lam_km)
-        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km), rel=1e-12)
+        lam_kml = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
+        point = lagrangian_value(inst, lam_qkd, lam_kml)
+        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_kml), rel=1e-12)
         # the priced solution attains the value: its evaluator cost plus the price terms
         routing = point.routing
         cost = float(evaluate_batch(inst, routing).total[0])
         priced = (
             cost
             + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd)
-            + lam_km @ (point.usage_km - arc_table(inst).W_kml)
+            + lam_kml @ (point.usage_kml - arc_table(inst).W_kml)
         )
         assert priced == pytest.approx(point.value, rel=1e-12)
         assert np.all(routing.yr <= arc_table(inst).W_qkd[routing.arcs])

@@ -396,12 +396,12 @@ def test_pruning_keeps_every_pair_of_an_optimal_plan():
         for a in inst.path_arcs(r.path):
             req.append(f)
             arc.append(a)
-    for prices in ((None, None, None), (dual.lam_qkd, dual.lam_km, dual.mu)):
+    for prices in ((None, None, None), (dual.lam_qkd, dual.lam_kml, dual.mu)):
         keep = reduced_cost_keep(
             inst, np.asarray(req), np.asarray(arc), prices[0], prices[1], truth, mu=prices[2]
         )
         assert keep.all()
-    pruned = build_model(inst, upper_bound=truth, prices=(dual.lam_qkd, dual.lam_km, dual.mu))
+    pruned = build_model(inst, upper_bound=truth, prices=(dual.lam_qkd, dual.lam_kml, dual.mu))
     assert solve_model(pruned).objective == pytest.approx(truth, rel=REL)
 
 

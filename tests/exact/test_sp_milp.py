@@ -264,7 +264,7 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
     dual = lagrangian_bound(inst, iterations=300)
     F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
-    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_km, opt.objective)
+    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_kml, opt.objective)
     keep0 = reduced_cost_keep(inst, req, arc, None, None, opt.objective)
     for route in opt.plan.routes:
         f = inst.request_index[route.request_id]
