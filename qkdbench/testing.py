@@ -255,7 +255,7 @@ def feature_instance(feature: str) -> Instance:
         reqs[2] = Request("c", 4, None, reqs[2].demand, (Target(3, "A", 0.0), Target(2, "B", 50.0)))
         provs = (Provider("A", 1), Provider("B"))
     else:
-        raise ValueError(f"unknown feature {feature!r}")
+        raise InputError(f"unknown feature {feature!r}")
     return Instance(
         (1, 2, 3, 4),
         tuple(links),

@@ -262,12 +262,12 @@ def decode_plan(
 def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
     """Concatenate plans (same instance) into one batch."""
     if not batch:
-        raise ValueError("an empty batch")
+        raise InputError("an empty batch")
     F = batch[0].n_requests
     ptrs, offset = [np.zeros(1, dtype=np.int64)], 0
     for pa in batch:
         if pa.n_requests != F:
-            raise ValueError("plans of different instances in one batch")
+            raise InputError("plans of different instances in one batch")
         ptrs.append(pa.ptr[1:] + offset)
         offset += int(pa.ptr[-1])
     target = None  # chosen targets only when every plan carries them (never filled in)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Instance
 from ..utils.random import Seed, check_random_state, derive_rng
 
@@ -143,13 +144,12 @@ def sample_joint_scenarios(
 
     Raises
     ------
-    ValueError
-        If ``n_scenarios < 1``.
     InputError
-        If ``seed`` is not a seed (an :class:`~qkdbench.exceptions.InputError` is a ``ValueError``).
+        If ``n_scenarios < 1`` or ``seed`` is not a seed (an
+        :class:`~qkdbench.exceptions.InputError` is a ``ValueError``).
     """
     if n_scenarios < 1:
-        raise ValueError(f"need at least one scenario, got {n_scenarios}")
+        raise InputError(f"need at least one scenario, got {n_scenarios}")
     if isinstance(seed, Sequence):
         rng = derive_rng(*seed)
     else:
@@ -182,7 +182,7 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
 
     Raises
     ------
-    ValueError
+    InputError
         If the product has more than ``max_scenarios`` scenarios.
     """
     states = _link_states(instance)
@@ -193,7 +193,7 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     axes_p += [states[k][1] for k in rnd]
     size = math.prod(a.size for a in axes)
     if size > max_scenarios:
-        raise ValueError(
+        raise InputError(
             f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
             f"more than {max_scenarios:,}"
         )

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Demand, Instance, Link, Plan, Request
 from ..utils.jsonsafe import finite_or_none
 from .encoding import encode_plan
@@ -139,9 +140,9 @@ def t_quantile(p: float, df: int) -> float:
     2.042
     """
     if not 0.0 < p < 1.0:
-        raise ValueError(f"probability must lie in (0, 1), got {p}")
+        raise InputError(f"probability must lie in (0, 1), got {p}")
     if df < 1 or int(df) != df:
-        raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
+        raise InputError(f"degrees of freedom must be a positive integer, got {df}")
     df = int(df)
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
@@ -169,9 +170,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
-        raise ValueError("no values")
+        raise InputError("no values")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise InputError(f"confidence must lie in (0, 1), got {confidence}")
     if not np.all(np.isfinite(x)):
         mean = float(x.mean()) if not np.any(np.isnan(x)) else math.nan
         return Estimate(mean, math.nan, int(x.size), math.inf, -math.inf, math.inf, confidence)
@@ -200,7 +201,7 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
             or len(sc) == 0
             or sc.random_links != random_links(instance)
         ):
-            raise ValueError(
+            raise InputError(
                 f"joint scenarios of shape {sc.demand.shape} with "
                 f"{sc.link_rate.shape[1]} links do not belong to instance "
                 f"{instance.name!r} ({instance.n_requests} requests, "
@@ -209,12 +210,12 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
         return sc
     arr = np.asarray(scenarios, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != instance.n_requests or arr.shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             f"scenarios must have shape (n >= 1, {instance.n_requests}), got {arr.shape}"
         )
     rnd = random_links(instance)
     if rnd:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r} has {len(rnd)} links with random key "
             "rates: its scenarios must carry link states "
             "(sample_joint_scenarios), not key rates alone"
@@ -315,14 +316,14 @@ def scenario_instance(
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
-            raise ValueError(
+            raise InputError(
                 f"one scenario needed, got {len(scenario)} (use scenarios.scenario(i))"
             )
         sc = _as_joint(instance, scenario)
     else:
         row = np.asarray(scenario, dtype=float).reshape(-1)
         if row.size != instance.n_requests:
-            raise ValueError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
+            raise InputError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
         sc = _as_joint(instance, row.reshape(1, -1))
     reqs = [
         replace(r, demand=Demand.point(float(sc.demand[0, f])))

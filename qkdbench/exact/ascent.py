@@ -39,6 +39,7 @@ import numpy as np
 
 from ..evaluation import PlanArrays, evaluate_batch
 from ..evaluation.pricing import arc_table, provider_table
+from ..exceptions import InputError
 from ..model import Instance
 from ..planning import build_ladders
 from ..utils.gaps import relative_gap
@@ -182,7 +183,7 @@ def lagrangian_bound(
     ('lagrangian', True, True)
     """
     if iterations < 1:
-        raise ValueError(f"iterations must be at least 1, got {iterations}")
+        raise InputError(f"iterations must be at least 1, got {iterations}")
     clock = clock or Stopwatch(time_limit)
     start = time.perf_counter()
     arcs = arc_table(instance)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..evaluation.encoding import route_violations, target_position
 from ..evaluation.pricing import arc_table, provider_table
+from ..exceptions import InputError
 from ..model import Plan, Route
 from .formulation import SPModel
 from .solver import SolverError
@@ -24,7 +25,7 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     inst = model.instance
     problems = route_violations(inst, plan)
     if problems:
-        raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+        raise InputError(f"warm-start plan does not fit the instance: {problems[0]}")
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc))}
     n = model.x.size
     xv, yv, zv = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -33,7 +34,7 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         for a, yq, zk in zip(inst.path_arcs(route.path), route.reserve_qkd, route.reserve_km):
             i = where.get((f, a))
             if i is None:
-                raise ValueError(
+                raise InputError(
                     f"warm-start route of {route.request_id!r} uses arc {a} "
                     "that cannot lie on a simple path of the request"
                 )

@@ -61,6 +61,7 @@ import numpy as np
 
 from ..evaluation import PlanArrays, pair_costs
 from ..evaluation.pricing import arc_table, provider_table, support_table
+from ..exceptions import InputError
 from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from ..planning.shortest_paths import adjacency, shortest_path_trees, trace_paths
 
@@ -275,9 +276,9 @@ class DualPoint:
 def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
     out = np.zeros(n) if lam is None else np.asarray(lam, dtype=float)
     if out.shape != (n,):
-        raise ValueError(f"{name} must have one price per arc ({n}), got shape {out.shape}")
+        raise InputError(f"{name} must have one price per arc ({n}), got shape {out.shape}")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
+        raise InputError(f"{name} must be finite and non-negative")
     return out
 
 
@@ -287,9 +288,9 @@ def _check_provider_prices(instance: Instance, mu: Any) -> np.ndarray:
     n = len(pt.ids)
     out = np.zeros(n) if mu is None else np.asarray(mu, dtype=float)
     if out.shape != (n,):
-        raise ValueError(f"mu must have one price per provider ({n}), got shape {out.shape}")
+        raise InputError(f"mu must have one price per provider ({n}), got shape {out.shape}")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
-        raise ValueError("mu must be finite and non-negative")
+        raise InputError("mu must be finite and non-negative")
     return np.where(pt.capacity >= 0, out, 0.0)
 
 
@@ -418,7 +419,7 @@ def lagrangian_value(
 
     Raises
     ------
-    ValueError
+    InputError
         If a price vector has the wrong length or a negative entry.
 
     Examples

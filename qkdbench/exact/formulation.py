@@ -70,6 +70,7 @@ import numpy as np
 
 from ..evaluation.curves import CostCurves
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table, support_table
+from ..exceptions import InputError
 from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .bounds import _fixed_ends, _pairs, _pruned
 from .milp import Milp, MilpBuilder
@@ -469,14 +470,14 @@ def build_model(
 
     Raises
     ------
-    ValueError
+    InputError
         For an unknown form.
     SolverError
         If the model would need more than ``memory_limit_gb`` (one line
         with the estimate).
     """
     if form not in FORMS:
-        raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
+        raise InputError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
     t0 = time.perf_counter()
     arcs = arc_table(instance)
     pairs = _pairs(instance)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..evaluation import evaluate, newsvendor_reservations
 from ..evaluation.pricing import arc_table, support_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..topologies import make_instance
 from ..utils.registry import available_planners, get_planner, proves_optimality
@@ -194,7 +195,7 @@ def reservation_sweep(
         wavelength need per pair).
     """
     if kind not in ("qkd", "km"):
-        raise ValueError(f"kind must be 'qkd' or 'km', got {kind!r}")
+        raise InputError(f"kind must be 'qkd' or 'km', got {kind!r}")
     pmax = _max_links(instance)
     if levels is None:
         levels = range(0, 3 * (pmax + 2) + 1, 3) if kind == "qkd" else range(0, pmax + 3)

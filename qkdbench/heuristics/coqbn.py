@@ -49,6 +49,7 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
+from ..exceptions import InputError
 from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.paths import shortest_path
 from ..planning.providers import assign_providers
@@ -146,7 +147,7 @@ def provisioning_level(demand, level: str | float) -> float:
     if level == "max":
         return demand.max
     if isinstance(level, str):
-        raise ValueError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
+        raise InputError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
     return demand.quantile(float(level))
 
 

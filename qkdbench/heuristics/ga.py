@@ -95,6 +95,7 @@ from deap import base, creator, tools
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
 from ..evaluation.encoding import target_position
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
+from ..exceptions import InputError
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState
 from ..planning.paths import Candidates
@@ -255,7 +256,7 @@ class GenomeDecoder:
             route = by_id[req.id]
             t = target_position(req, route.path[-1], route.provider) if req.is_anycast else None
             i = self.candidates.index_of(f, route.path, t)
-            if i is None:
+            if i is None:  # the seeds are the package's own planners: a bug, not bad input
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
             genes.append(i)
             pairs = f * self.n_arcs + self.candidates.arcs[f][i]
@@ -487,16 +488,16 @@ class GeneticPlanner:
         """Plan ``instance``; same seed (and no time limit), same plan."""
         check_supports(self, instance)
         if self.levels < 2:
-            raise ValueError(f"levels must be at least 2, got {self.levels}")
+            raise InputError(f"levels must be at least 2, got {self.levels}")
         if self.population < 2:
-            raise ValueError(f"population must be at least 2, got {self.population}")
+            raise InputError(f"population must be at least 2, got {self.population}")
         clock = Stopwatch(time_limit)
         rng = random.Random(check_seed(seed))
         F = instance.n_requests
         # seeds: CO-QBN and the greedy (which also builds ladders and candidates)
         unknown = set(self.seeds) - {"coqbn", "saa-greedy"}
         if unknown or not self.seeds:
-            raise ValueError(
+            raise InputError(
                 f"seeds must be a non-empty subset of ('coqbn', 'saa-greedy'), got {self.seeds!r}"
             )
         seed_plans: list[Plan] = []

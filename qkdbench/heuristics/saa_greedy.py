@@ -76,6 +76,7 @@ import numpy as np
 
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
+from ..exceptions import InputError
 from ..model import Demand, Instance, Plan
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
@@ -96,7 +97,7 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     under these empirical marginals.
     """
     if n_scenarios < 1:
-        raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
+        raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
     draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
         replace(r, demand=Demand.empirical(draws[:, f]))  # targets survive
@@ -253,7 +254,7 @@ class SAAGreedy:
         """Run the greedy and return its final state and run statistics."""
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
-            raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
+            raise InputError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed, clock)
         F = instance.n_requests
         order = insertion_order(state.candidates, state.ladders, self.order, state.instance)

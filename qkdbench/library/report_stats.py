@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..exceptions import InputError
 from ..utils.statuses import USABLE_STATUSES
 
 __all__ = [
@@ -560,14 +561,14 @@ def friedman_test(costs: pd.DataFrame) -> FriedmanResult:
 
     Raises
     ------
-    ValueError
+    InputError
         With fewer than 2 planners or 2 instances.
     """
     from scipy.stats import chi2
 
     n, k = costs.shape
     if k < 2 or n < 2:
-        raise ValueError(f"the Friedman test needs 2 planners and 2 instances, got {k} and {n}")
+        raise InputError(f"the Friedman test needs 2 planners and 2 instances, got {k} and {n}")
     ranks = cost_ranks(costs).to_numpy(dtype=float)
     rank_sums = ranks.sum(axis=0)
     ties = 0.0

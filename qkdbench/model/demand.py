@@ -98,7 +98,7 @@ class Demand:
     def quantile(self, q: float) -> float:
         """Smallest support value ``v`` with ``Pr(kappa <= v) >= q``."""
         if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantile level must lie in [0, 1], got {q}")
+            raise InputError(f"quantile level must lie in [0, 1], got {q}")
         order = sorted(zip(self.values, self.probs))
         acc = 0.0
         for v, p in order:

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..evaluation import encode_plan, evaluate_arrays
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from . import greedy_fixed, greedy_providers, local_search, marginals
@@ -353,7 +354,7 @@ def insertion_order(
     if rule == "instance":
         return list(range(F))
     if rule != "cost-desc":
-        raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
+        raise InputError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
     best = ladders.best()
     A = ladders.n_arcs
     pt = provider_table(instance) if instance is not None else None

@@ -49,7 +49,7 @@ def make_room(state: GreedyState, f: int) -> int:
 
     Raises
     ------
-    ValueError
+    InputError
         If no assignment within the capacities exists (validation rules it out).
     """
     F = len(state.route)

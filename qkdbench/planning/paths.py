@@ -44,6 +44,7 @@ from numba import njit
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance
 
 __all__ = [
@@ -86,7 +87,7 @@ def k_shortest_paths(
         If ``target`` cannot be reached from ``source``.
     """
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InputError(f"k must be at least 1, got {k}")
     for node in (source, target):
         if node not in instance.node_index:
             raise nx.NodeNotFound(f"node {node!r} is not in the network")

@@ -57,7 +57,7 @@ class Agent:
             env.observation_space.shape != self.model.observation_space.shape
             or n_actions != self.model.action_space.n
         ):
-            raise ValueError(
+            raise InputError(
                 f"the agent was trained on observations of shape "
                 f"{self.model.observation_space.shape} and "
                 f"{self.model.action_space.n} actions; instance "

@@ -67,6 +67,7 @@ from numba import njit
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
+from ..exceptions import InputError
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
 
@@ -113,28 +114,28 @@ def check_levels(levels: Sequence[Any]) -> tuple:
 
     Raises
     ------
-    ValueError
+    InputError
         For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
     """
     out = []
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
-                raise ValueError(
+                raise InputError(
                     f"levels[{i}]: unknown level {lv!r}; use one of "
                     f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]"
                 )
         elif (
             isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0.0 <= float(lv) <= 1.0
         ):
-            raise ValueError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
+            raise InputError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
         else:
             lv = float(lv)
         if lv in out:
-            raise ValueError(f"levels[{i}]: level {lv!r} is listed twice")
+            raise InputError(f"levels[{i}]: level {lv!r} is listed twice")
         out.append(lv)
     if not out:
-        raise ValueError("at least one reservation level is needed")
+        raise InputError("at least one reservation level is needed")
     return tuple(out)
 
 
@@ -255,12 +256,12 @@ def _level_rate(demand: Any, level: Any) -> float:
 def _refuse_unsupported(instance: Instance) -> None:
     """Refuse model features the environments do not implement yet (never a wrong number)."""
     if "providers" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: requests with provider targets are not "
             "supported by the RL environments yet"
         )
     if "fixed_charges" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: fixed charges are not supported by the "
             "RL environments yet"
         )
@@ -288,7 +289,7 @@ def build_tables(
 
     Raises
     ------
-    ValueError
+    InputError
         For bad parameters, an instance without requests, or model features the
         environments do not support.
 
@@ -300,12 +301,12 @@ def build_tables(
     ((3, 3), 'mean')
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+        raise InputError(f"k must be a non-negative integer, got {k!r}")
     levels = check_levels(levels)
     if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+        raise InputError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if instance.n_requests == 0:
-        raise ValueError(f"instance {instance.name!r} has no requests: nothing to decide")
+        raise InputError(f"instance {instance.name!r} has no requests: nothing to decide")
     _refuse_unsupported(instance)
     F, A = instance.n_requests, arc_table(instance).n
     S, L = int(k) + 1, len(levels)

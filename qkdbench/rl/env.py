@@ -29,7 +29,7 @@ this mode) always fits, so every step has a valid action.
 
 The mask (``action_masks()``, and ``info["action_mask"]``) also rules out
 padded slots of requests with fewer than ``S`` routes. Stepping a masked
-action raises ``ValueError``.
+action raises :class:`~qkdbench.exceptions.InputError` (a ``ValueError``).
 
 Observation
 -----------
@@ -80,6 +80,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.random import check_random_state
 from .core import (
@@ -175,12 +176,12 @@ class PlanningEnv(gym.Env):
         planner_name: str = "rl-env",
     ):
         if capacity not in CAPACITY_MODES:
-            raise ValueError(
+            raise InputError(
                 f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}"
             )
         self.levels = check_levels(levels)
         if capacity == "strict" and "zero" not in self.levels:
-            raise ValueError(
+            raise InputError(
                 'capacity="strict" needs the "zero" level, so that every '
                 "step has an action that fits"
             )
@@ -200,7 +201,7 @@ class PlanningEnv(gym.Env):
             self._pool = tuple(instance)
             self._make = None
             if not self._pool:
-                raise ValueError("an empty sequence of instances")
+                raise InputError("an empty sequence of instances")
             first = self._pool[0]
         if not isinstance(first, Instance):
             raise TypeError(f"expected an Instance, got {type(first).__name__}")
@@ -230,7 +231,7 @@ class PlanningEnv(gym.Env):
             arc_table(t.instance).n != self.layout.n_arcs
             or len(t.instance.nodes) != self.layout.n_nodes
         ):
-            raise ValueError(
+            raise InputError(
                 f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
                 f"and {arc_table(t.instance).n} arcs; this environment was sized for "
                 f"{self.layout.n_nodes} and {self.layout.n_arcs}"
@@ -345,7 +346,7 @@ class PlanningEnv(gym.Env):
         a = int(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
-            raise ValueError(f"action {a} {where} is masked out (see action_masks())")
+            raise InputError(f"action {a} {where} is masked out (see action_masks())")
         delta = step_kernel(
             a,
             self._t,

@@ -6,6 +6,7 @@ import math
 
 import networkx as nx
 
+from ..exceptions import InputError
 from ..model import Instance, Link, Params
 from ..utils.random import check_random_state
 
@@ -45,7 +46,7 @@ def waxman_topology(
     10
     """
     if n < 2:
-        raise ValueError("a topology needs at least 2 nodes")
+        raise InputError("a topology needs at least 2 nodes")
     rng = check_random_state(seed)
     g = nx.waxman_graph(n, beta=beta, alpha=alpha, seed=int(rng.integers(2**31)))
     pos = nx.get_node_attributes(g, "pos")

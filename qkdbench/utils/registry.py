@@ -133,7 +133,7 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
     Raises
     ------
-    ValueError
+    InputError
         If ``name`` is already registered.
 
     Examples
@@ -150,7 +150,7 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
     def decorate(factory: Callable[..., Planner]) -> Callable[..., Planner]:
         if name in _REGISTRY:
-            raise ValueError(
+            raise InputError(
                 f"a planner named {name!r} is already registered ({_REGISTRY[name].origin})"
             )
         _REGISTRY[name] = PlannerInfo(name, origin, _summary(factory), factory)

@@ -27,6 +27,7 @@ import qkdbench
 from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
@@ -219,9 +220,9 @@ def test_curves_are_shared_by_requests_with_equal_demands():
 
 
 def test_bad_prices_are_refused(triangle):
-    with pytest.raises(ValueError, match="one price per arc"):
+    with pytest.raises(InputError, match="one price per arc"):
         lagrangian_value(triangle, np.zeros(3))
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(InputError, match="non-negative"):
         lagrangian_value(triangle, -np.ones(arc_table(triangle).n))
 
 

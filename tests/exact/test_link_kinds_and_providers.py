@@ -31,6 +31,7 @@ from qkdbench.exact import build_model, relaxation_bound, solve_sp
 from qkdbench.exact.decoding import _warm_values
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, reduced_cost_keep
 from qkdbench.exact.sp_milp import capacity_free_bound, relaxed_plan, solve_model
+from qkdbench.exceptions import InputError
 from qkdbench.model import (
     Demand,
     Instance,
@@ -414,7 +415,7 @@ def test_lagrangian_value_is_a_lower_bound_at_any_prices():
         lq, lk = rng.exponential(50.0, A), rng.exponential(200.0, A)
         mu = rng.exponential(3000.0, len(inst.provider_capacity))
         assert lagrangian_value(inst, lq, lk, mu=mu).value <= truth * (1 + REL)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(InputError, match="mu"):
         lagrangian_value(inst, mu=np.array([-1.0, 0.0]))
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from qkdbench.evaluation import arc_table, evaluate, pair_costs, qkd_links_needed
 from qkdbench.exact import FORMS, relaxation_bound, relaxed_plan, solve_sp
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
@@ -249,7 +250,7 @@ def test_no_requests_is_an_empty_optimal_plan():
 def test_warm_start_must_fit_the_instance():
     inst = make_instance("nsfnet", 3, 3, seed=1)
     other = make_instance("nsfnet", 3, 3, seed=2)
-    with pytest.raises(ValueError, match="warm-start"):
+    with pytest.raises(InputError, match="warm-start"):
         solve_sp(inst, warm_start=get_planner("coqbn").plan(other))
 
 

@@ -6,6 +6,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import (
     ENTRY_POINT_GROUP,
     Planner,
@@ -47,9 +48,9 @@ def test_builtins_are_listed_as_built_in():
 
 
 def test_duplicate_name_is_refused(dummy):
-    with pytest.raises(ValueError, match="'test-dummy' is already registered"):
+    with pytest.raises(InputError, match="'test-dummy' is already registered"):
         register_planner("test-dummy")(_Dummy)
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(InputError, match="already registered"):
         register_planner("coqbn")(_Dummy)
     assert available_planners()["test-dummy"].factory is _Dummy  # the first one stays
 
