@@ -140,7 +140,8 @@ def check_instances() -> list[Instance]:
 
 #: The draws of :func:`link_kinds_and_providers_instance` for link kinds, key-rate states and
 #: providers use seed ``10_000 + seed`` (not ``seed``, which the requests use), so they do not
-#: repeat the request sample's numbers.
+#: repeat the request sample's numbers. (Not ``derive_rng(seed, k)``: that would change every
+#: instance of this family, and the tests' seeds were chosen on these.)
 _EXTENSION_STREAM = 10_000
 
 

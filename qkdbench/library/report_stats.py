@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from ..utils.random import Seed, check_random_state, derive_rng
 from ..utils.statuses import USABLE_STATUSES
 
 __all__ = [
@@ -740,7 +741,7 @@ def bootstrap_mean_ci(
     *,
     level: float = 0.95,
     resamples: int = 2000,
-    seed: int | Sequence[int] = 0,
+    seed: Seed | Sequence[int] = 0,
 ) -> tuple[float, float, float]:
     """The mean of ``values`` and its percentile-bootstrap interval.
 
@@ -753,7 +754,8 @@ def bootstrap_mean_ci(
     resamples : int
         Bootstrap samples (each ``len(values)`` draws with replacement).
     seed : int or sequence of int
-        Seed of :func:`numpy.random.default_rng`.
+        A seed of :func:`~qkdbench.utils.random.check_random_state`, or ``[s, *keys]``
+        for :func:`~qkdbench.utils.random.derive_rng` ``(s, *keys)``.
 
     Returns
     -------
@@ -771,7 +773,7 @@ def bootstrap_mean_ci(
     mean = float(v.mean())
     if len(v) < 2:
         return (mean, math.nan, math.nan)
-    rng = np.random.default_rng(seed)
+    rng = derive_rng(*seed) if isinstance(seed, Sequence) else check_random_state(seed)
     means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [tail, 1.0 - tail])
@@ -792,7 +794,8 @@ def mean_gap_table(
     level : float
     resamples : int
     seed : int
-        Planner ``j`` (0-based, in column order) draws from ``default_rng([seed, j])``.
+        Planner ``j`` (0-based, in column order) draws from
+        :func:`~qkdbench.utils.random.derive_rng` ``(seed, j)``.
 
     Returns
     -------
