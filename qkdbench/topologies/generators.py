@@ -52,8 +52,8 @@ def waxman_topology(
     pos = nx.get_node_attributes(g, "pos")
 
     def dist(u: int, v: int) -> float:
-        (x1, y1), (x2, y2) = pos[u], pos[v]
-        return max(1.0, round(math.hypot(x1 - x2, y1 - y2) * side_km, 1))
+        (ux, uy), (vx, vy) = pos[u], pos[v]
+        return max(1.0, round(math.hypot(ux - vx, uy - vy) * side_km, 1))
 
     comps = [sorted(c) for c in nx.connected_components(g)]
     comps.sort(key=lambda c: c[0])
