@@ -104,7 +104,7 @@ def build_memory(inst: Instance) -> dict[str, Any]:
     model = build_model(
         inst,
         upper_bound=dual.cost,
-        prices=(dual.lam_qkd, dual.lam_km),
+        prices=(dual.lam_qkd, dual.lam_kml),
         memory_limit_gb=DEFAULT_MEMORY_LIMIT_GB,
     )
     took = time.perf_counter() - start

@@ -34,7 +34,7 @@ class QkdbenchError(Exception):
 
 
 class InputError(QkdbenchError, ValueError):
-    """Bad input: a file, a place in it and what is wrong, on one line.
+    """Bad input (a file, a value or a function argument): where, and what is wrong, on one line.
 
     Parameters
     ----------

@@ -1,9 +1,9 @@
 """Reading and writing instance (``qkdbench-instance/1``, ``/2``) and plan files.
 
 See ``docs/formats.md`` for every key. An instance that uses an extension key
-(X1: ``costs.r.site``, link and node ``fixed_cost``; X2: link ``kind``,
-``unit_costs``, a distribution as ``key_rate_kbps``; X3: request ``targets``,
-``providers``) is ``qkdbench-instance/2``;
+(fixed charges: ``costs.r.site``, link and node ``fixed_cost``; link kinds and
+states: link ``kind``, ``unit_costs``, a distribution as ``key_rate_kbps``;
+providers: request ``targets``, ``providers``) is ``qkdbench-instance/2``;
 readers accept both formats, and reject a ``/1`` file carrying an extension key
 and any key they do not know, at every level. Readers validate as they go and raise
 :class:`~qkdbench.exceptions.InputError` naming the file, the place in it and

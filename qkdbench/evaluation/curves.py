@@ -15,7 +15,7 @@ Examples
 >>> inst = make_instance("nsfnet", 2, 10, seed=1)
 >>> curves = cost_curves(inst, np.array([0]), np.array([0]))
 >>> y, z = curves.newsvendor()
->>> int(y[0]) % 3, bool(curves.least_cost()[0] <= curves.qkd[0] + curves.km[0])
+>>> int(y[0]) % 3, bool(curves.least_cost()[0] <= curves.qkd[0] + curves.kml[0])
 (0, True)
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .evaluator import pair_costs
 from .pricing import arc_table, support_table
 
@@ -44,12 +44,12 @@ class CostCurves:
     ``levels[ptr[i]:ptr[i + 1]]``: the distinct QKD-link counts ``P`` its key
     rate may need on the arc, with 0, ascending. ``qkd[j]`` is the pair's QKD
     part (with the arc's route cost) at ``3 P_j`` reserved QKD wavelengths,
-    ``km[j]`` its KM part at ``P_j`` reserved KM wavelengths.
+    ``kml[j]`` its KM part at ``P_j`` reserved KM wavelengths.
 
     Attributes
     ----------
     req, arc, ptr : ndarray of int64
-    levels, qkd, km : ndarray of float64
+    levels, qkd, kml : ndarray of float64
     """
 
     req: np.ndarray
@@ -57,7 +57,12 @@ class CostCurves:
     ptr: np.ndarray
     levels: np.ndarray
     qkd: np.ndarray
-    km: np.ndarray
+    kml: np.ndarray
+
+    @property
+    def km(self) -> np.ndarray:
+        """The former name of :attr:`kml`, kept for existing code."""
+        return self.kml
 
     @property
     def n(self) -> int:
@@ -96,7 +101,7 @@ class CostCurves:
             else np.zeros(0, np.int64)
         )
         return CostCurves(
-            self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos], self.km[pos]
+            self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos], self.kml[pos]
         )
 
     def newsvendor(self) -> tuple[np.ndarray, np.ndarray]:
@@ -111,10 +116,10 @@ class CostCurves:
             ``3 P`` and ``P`` at each part's smallest minimiser.
         """
         jy = smallest_minimisers(self.ptr, self.qkd)
-        jz = smallest_minimisers(self.ptr, self.km)
+        jz = smallest_minimisers(self.ptr, self.kml)
         return (
             (QKD_WAVELENGTHS_PER_LINK * self.levels[jy]).round().astype(np.int64),
-            (KM_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64),
+            (KML_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64),
         )
 
     def least_cost(self) -> np.ndarray:
@@ -128,7 +133,7 @@ class CostCurves:
         if self.n == 0:
             return np.zeros(0)
         starts = self.ptr[:-1]
-        return np.minimum.reduceat(self.qkd, starts) + np.minimum.reduceat(self.km, starts)
+        return np.minimum.reduceat(self.qkd, starts) + np.minimum.reduceat(self.kml, starts)
 
 
 def smallest_minimisers(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -208,14 +213,14 @@ def cost_curves(
     levels = np.concatenate(lists) if lists else np.zeros(0)
     rep_req = np.repeat(req, counts)
     rep_arc = np.repeat(arc, counts)
-    qkd, km = pair_costs(
+    qkd, kml = pair_costs(
         instance,
         rep_req,
         rep_arc,
         QKD_WAVELENGTHS_PER_LINK * levels,
-        KM_WAVELENGTHS_PER_LINK * levels,
+        KML_WAVELENGTHS_PER_LINK * levels,
     )
-    return CostCurves(req, arc, ptr, levels, qkd, km)
+    return CostCurves(req, arc, ptr, levels, qkd, kml)
 
 
 def newsvendor_reservations(

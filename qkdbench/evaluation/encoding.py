@@ -46,7 +46,7 @@ class PlanArrays:
         ``F``.
     target : ndarray (B*F,) int64, optional
         Row's chosen target: a position in the request's
-        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request; X3).
+        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request).
         ``None`` means all 0.
     """
 
@@ -353,12 +353,12 @@ def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
         If ``batch`` is empty or its plans have different request counts.
     """
     if not batch:
-        raise ValueError("an empty batch")
+        raise InputError("an empty batch")
     F = batch[0].n_requests
     ptrs, offset = [np.zeros(1, dtype=np.int64)], 0
     for pa in batch:
         if pa.n_requests != F:
-            raise ValueError("plans of different instances in one batch")
+            raise InputError("plans of different instances in one batch")
         ptrs.append(pa.ptr[1:] + offset)
         offset += int(pa.ptr[-1])
     target = None  # chosen targets only when every plan carries them (never filled in)

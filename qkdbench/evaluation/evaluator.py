@@ -60,7 +60,7 @@ class Evaluation:
     total : float
         Expected deployment cost (``inf`` if the plan's routes cannot be costed).
     first_stage : float
-        Reservation cost plus route (hop) cost plus fixed charges (X1).
+        Reservation cost plus route (hop) cost plus fixed charges.
     second_stage : float
         Expected cost of using reserved wavelengths and buying on-demand ones.
     feasible : bool
@@ -68,10 +68,10 @@ class Evaluation:
         Each names the place in the plan and the problem.
     components : dict
         Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases), and for
-        an instance that uses an extension: ``site`` (link fixed charges, X1),
-        ``node`` (node fixed charges, X1), ``unit`` (wavelengths on links priced
-        by their ``unit_costs``, all phases, X2) and ``service`` (service costs
-        of the chosen targets, X3).
+        an instance that uses an extension: ``site`` (link fixed charges),
+        ``node`` (node fixed charges), ``unit`` (wavelengths on links priced
+        by their ``unit_costs``, all phases) and ``service`` (service costs
+        of the chosen targets).
     phases : dict
         Cost per phase: ``reservation``, ``reserved_use`` (using reserved
         wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``,
@@ -86,7 +86,7 @@ class Evaluation:
         cost, without fixed charges (shared by the requests, they belong to no
         single one).
     served : dict
-        Requests each provider serves (X3; empty for an instance without targets).
+        Requests each provider serves (empty for an instance without targets).
     """
 
     total: float
@@ -182,7 +182,7 @@ def _kernel_data(instance: Instance) -> _KernelData:
 
 
 def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, float]:
-    """Link and node fixed charges (X1) of a plan whose routes use the arc ids ``arcs``.
+    """Link and node fixed charges of a plan whose routes use the arc ids ``arcs``.
 
     Parameters
     ----------
@@ -214,7 +214,7 @@ def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, flo
 
 
 def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
-    """Position of every row's chosen target in ``provider_table(instance)`` (X3).
+    """Position of every row's chosen target in ``provider_table(instance)``.
 
     Raises
     ------
@@ -261,7 +261,7 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
 
 
 def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
-    """Service cost per request and requests served per provider, of one encoded plan (X3).
+    """Service cost per request and requests served per provider, of one encoded plan.
 
     Parameters
     ----------
@@ -376,7 +376,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
     qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
     phase_components: dict[str, dict[str, float]] = {}
-    pr = a.priced  # X2: links priced per wavelength directly (component "unit")
+    pr = a.priced  # link prices: links priced per wavelength directly (component "unit")
     has_unit = bool(pr.any())
     comp_names = COMPONENTS + (("unit",) if has_unit else ())
     for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES)):
@@ -403,7 +403,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
         first += site + node
     served_by: dict[str, int] = {}
     pt = provider_table(instance)
-    if pt.active:  # X3
+    if pt.active:  # providers
         service, served = plan_service(instance, arrays)
         components["service"] = math.fsum(service)
         first += components["service"]
@@ -478,7 +478,7 @@ def evaluate_batch(
     ------
     InputError
         If a :class:`Plan` in ``plans`` has routes that cannot be costed, or (for
-        an instance whose requests have targets, X3) if encoded plans carry no
+        an instance whose requests have targets) if encoded plans carry no
         chosen targets or a route does not end at its chosen target's node.
     """
     if isinstance(plans, PlanArrays):
@@ -497,12 +497,12 @@ def evaluate_batch(
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
     )
     fc = fixed_charges(instance)
-    if fc.active:  # X1; the paper's model never pays for the marking
+    if fc.active:  # fixed charges; the paper's model never pays for the marking
         site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link, fc.node)
         total = total + site + node
         first = first + site + node
     pt = provider_table(instance)
-    if pt.active:  # X3: service costs, and requests over a provider's capacity as excess
+    if pt.active:  # providers: service costs, and requests over a provider's capacity as excess
         B = (batch.ptr.size - 1) // F
         pos = _target_positions(instance, batch)
         service = pt.service_cost[pos].reshape(B, F).sum(axis=1)
@@ -533,7 +533,7 @@ def pair_costs(
 
     Returns
     -------
-    qkd, km : ndarray
+    qkd, kml : ndarray
         The QKD part (reservation + expected use + expected on-demand + the
         arc's route cost) and the KM part. A route's cost is the sum of both
         over its arcs; a plan's is the sum over its routes.

@@ -8,7 +8,7 @@ demand; the same for KM with ``P``. The expectation needs
 ``E[min(y, w P)]``, which these kernels read off per-request sorted supports
 with prefix sums in ``O(log |support|)``: the distribution of the QKD-link
 count ``P`` per (key-rate class, request), the product of the demand and the
-link state (X2).
+link state.
 
 Array layout (all kernels)
 --------------------------
@@ -40,7 +40,7 @@ N_QUANTITIES = 7
 R_Y, E_Y, O_Y, R_Z, E_Z, O_Z, HOPS = range(N_QUANTITIES)
 
 _W_QKD = 3.0
-_W_KM = 1.0
+_W_KML = 1.0
 
 # Array types of the kernels' arguments (Numba itself ignores annotations).
 _Floats = NDArray[np.float64]
@@ -129,7 +129,7 @@ def _pair(
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
-    need_z = _W_KM * mean_links[c, f]
+    need_z = _W_KML * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
         used_y = expected_used(
             yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr, used_table
@@ -138,7 +138,7 @@ def _pair(
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
         used_z = expected_used(
-            zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr, used_table
+            zr, _W_KML, f, c, lptr, links, survival, partial, used_ptr, used_table
         )
     else:
         used_z = 0.0
@@ -346,7 +346,7 @@ def fixed_batch(
     link_cost: _Floats,
     node_cost: _Floats,
 ) -> tuple[_Floats, _Floats]:
-    """Fixed charges (X1) of ``B = (ptr.size - 1) // n_req`` plans.
+    """Fixed charges of ``B = (ptr.size - 1) // n_req`` plans.
 
     A link is charged once if any route of the plan uses either of its arcs
     (arc ``a`` belongs to link ``a // 2``); a node once if any route starts, ends

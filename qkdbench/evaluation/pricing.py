@@ -118,11 +118,11 @@ class ArcArrays:
     hop : ndarray (A,)
         Route cost per arc used.
     priced : ndarray (A,) bool
-        Arcs of links whose ``unit_costs`` replace the Table I derivation (X2);
+        Arcs of links whose ``unit_costs`` replace the Table I derivation;
         their component counts are 0 and their cost is reported as ``unit``.
 
     ``key_rate_kbps`` holds each arc's *mean* key rate; the distribution of a
-    random key rate (X2) is in :func:`support_table`.
+    random key rate is in :func:`support_table`.
     """
 
     tail: NDArray[np.int64]
@@ -152,8 +152,8 @@ class SupportArrays:
 
     Request ``f`` owns positions ``ptr[f]:ptr[f+1]`` of its sorted demand
     support. Arcs are grouped into *key-rate classes*: arcs whose links have the
-    same key-rate distribution (a fixed ``K_D`` is a one-state distribution; X2
-    links may have several states). For class ``c`` and request ``f`` the number
+    same key-rate distribution (a fixed ``K_D`` is a one-state distribution; a
+    random link may have several states). For class ``c`` and request ``f`` the number
     of QKD links ``P = ceil(kappa / K - 1e-9)`` (Eq. 1) has a discrete
     distribution over the product of the demand and the link state; its distinct
     values, ascending, are ``links[lptr[c, f]:lptr[c, f+1]]`` with probabilities
@@ -323,7 +323,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     coef_z = np.vstack([zero, zero, m + 1.0, m - 1.0, 2.0 * m - 1.0, length])
     priced = np.zeros(n_arcs, dtype=bool)
     for k, link in enumerate(instance.links):
-        if link.unit_costs is not None:  # X2: prices given directly, no Table I counts
+        if link.unit_costs is not None:  # link prices: given directly, no Table I counts
             priced[2 * k : 2 * k + 2] = True
     coef_y[:, priced] = 0.0
     coef_z[:, priced] = 0.0
@@ -491,7 +491,7 @@ def support_table(instance: Instance) -> SupportArrays:
 
 @dataclass(frozen=True, eq=False)
 class FixedCharges:
-    """One-off first-stage charges of links and nodes (extension X1, ``docs/model.md``).
+    """One-off first-stage charges of links and nodes (``docs/model.md``).
 
     Attributes
     ----------
@@ -520,7 +520,7 @@ def _make_fixed_charges(instance: Instance) -> FixedCharges:
 
 
 def fixed_charges(instance: Instance) -> FixedCharges:
-    """Per-link and per-node fixed charges of ``instance`` (X1), computed once.
+    """Per-link and per-node fixed charges of ``instance``, computed once.
 
     Parameters
     ----------
@@ -545,7 +545,7 @@ def fixed_charges(instance: Instance) -> FixedCharges:
 
 @dataclass(frozen=True, eq=False)
 class ProviderArrays:
-    """Targets of every request and provider capacities (extension X3).
+    """Targets of every request and provider capacities.
 
     Attributes
     ----------
@@ -602,7 +602,7 @@ def _make_provider_table(instance: Instance) -> ProviderArrays:
 
 
 def provider_table(instance: Instance) -> ProviderArrays:
-    """Targets, service costs and provider capacities of ``instance`` (X3), computed once.
+    """Targets, service costs and provider capacities of ``instance``, computed once.
 
     Parameters
     ----------

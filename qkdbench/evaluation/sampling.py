@@ -2,10 +2,10 @@
 
 A *joint scenario* fixes every random quantity of an instance at once: one key
 rate ``kappa_f`` per request (its demand) and one key-rate *state* per link
-whose ``key_rate_kbps`` is a distribution (extension X2). Requests are
+whose ``key_rate_kbps`` is a distribution. Requests are
 independent of each other; link states are independent of each other and of
 the demands; one state per link serves both of its arcs and every request that
-uses the link (docs/model.md, X2).
+uses the link (docs/model.md).
 
 Examples
 --------
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Instance
 from ..utils.random import Seed, check_random_state, derive_rng
 
@@ -111,7 +112,7 @@ class JointScenarios:
 
 
 def random_links(instance: Instance) -> tuple[int, ...]:
-    """Positions of the links of ``instance`` with a random key rate (X2).
+    """Positions of the links of ``instance`` with a random key rate.
 
     Parameters
     ----------
@@ -165,13 +166,12 @@ def sample_joint_scenarios(
 
     Raises
     ------
-    ValueError
-        If ``n_scenarios < 1``.
     InputError
-        If ``seed`` is not a seed (an :class:`InputError` is a ``ValueError``).
+        If ``n_scenarios < 1`` or ``seed`` is not a seed (an
+        :class:`~qkdbench.exceptions.InputError` is a ``ValueError``).
     """
     if n_scenarios < 1:
-        raise ValueError(f"need at least one scenario, got {n_scenarios}")
+        raise InputError(f"need at least one scenario, got {n_scenarios}")
     if isinstance(seed, Sequence):
         rng = derive_rng(*seed)
     else:
@@ -216,7 +216,7 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
 
     Raises
     ------
-    ValueError
+    InputError
         If the product has more than ``max_scenarios`` scenarios.
     """
     states = _link_states(instance)
@@ -227,7 +227,7 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     axes_p += [states[k][1] for k in rnd]
     size = math.prod(a.size for a in axes)
     if size > max_scenarios:
-        raise ValueError(
+        raise InputError(
             f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
             f"more than {max_scenarios:,}"
         )

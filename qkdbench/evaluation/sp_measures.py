@@ -9,8 +9,8 @@ expected-value instance), and out-of-sample scoring of any plan, always
 through the one evaluator.
 
 Every derived instance copies requests and links with
-:func:`dataclasses.replace`, so targets and providers (X3) and link kinds,
-prices and capacities (X2) survive.
+:func:`dataclasses.replace`, so targets and providers and link kinds,
+prices and capacities survive.
 
 A joint scenario sample of an instance without random link key rates, scored
 on its per-request empirical marginals, gives the sample average of the
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Demand, Instance, Link, Plan, Request
 from ..utils.jsonsafe import finite_or_none
 from .encoding import encode_plan
@@ -162,9 +163,9 @@ def t_quantile(p: float, df: int) -> float:
     2.042
     """
     if not 0.0 < p < 1.0:
-        raise ValueError(f"probability must lie in (0, 1), got {p}")
+        raise InputError(f"probability must lie in (0, 1), got {p}")
     if df < 1 or int(df) != df:
-        raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
+        raise InputError(f"degrees of freedom must be a positive integer, got {df}")
     df = int(df)
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
@@ -209,9 +210,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
-        raise ValueError("no values")
+        raise InputError("no values")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise InputError(f"confidence must lie in (0, 1), got {confidence}")
     if not np.all(np.isfinite(x)):
         mean = float(x.mean()) if not np.any(np.isnan(x)) else math.nan
         return Estimate(mean, math.nan, int(x.size), math.inf, -math.inf, math.inf, confidence)
@@ -240,7 +241,7 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
             or len(sc) == 0
             or sc.random_links != random_links(instance)
         ):
-            raise ValueError(
+            raise InputError(
                 f"joint scenarios of shape {sc.demand.shape} with "
                 f"{sc.link_rate.shape[1]} links do not belong to instance "
                 f"{instance.name!r} ({instance.n_requests} requests, "
@@ -249,12 +250,12 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
         return sc
     arr = np.asarray(scenarios, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != instance.n_requests or arr.shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             f"scenarios must have shape (n >= 1, {instance.n_requests}), got {arr.shape}"
         )
     rnd = random_links(instance)
     if rnd:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r} has {len(rnd)} links with random key "
             "rates: its scenarios must carry link states "
             "(sample_joint_scenarios), not key rates alone"
@@ -370,7 +371,7 @@ def scenario_instance(
         Each request's demand is a point at its key rate; each link with a
         random key rate has its state's rate, shared by both arcs and by every
         request. Requests and links are copied with :func:`dataclasses.replace`,
-        so targets (X3), link kinds and prices (X2) and providers survive.
+        so targets, link kinds and prices and providers survive.
 
     Raises
     ------
@@ -380,14 +381,14 @@ def scenario_instance(
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
-            raise ValueError(
+            raise InputError(
                 f"one scenario needed, got {len(scenario)} (use scenarios.scenario(i))"
             )
         sc = _as_joint(instance, scenario)
     else:
         row = np.asarray(scenario, dtype=float).reshape(-1)
         if row.size != instance.n_requests:
-            raise ValueError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
+            raise InputError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
         sc = _as_joint(instance, row.reshape(1, -1))
     reqs = [
         replace(r, demand=Demand.point(float(sc.demand[0, f])))
@@ -439,7 +440,7 @@ def scenario_costs(
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
     With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
-    charges (X1) and service costs (X3) plus, over every (request ``f``, arc
+    charges and service costs plus, over every (request ``f``, arc
     ``a``) of its routes, a term that depends on ``kappa_f`` and on the state
     of ``a``'s link only. The evaluator's :func:`~qkdbench.evaluation.pair_costs`
     prices every such term once: for each state position ``s``, one instance
@@ -473,7 +474,7 @@ def scenario_costs(
     if not math.isfinite(base.total):
         return np.full(n, math.inf)
     comp = base.components
-    # fixed charges (X1) and service costs (X3) depend on the routes and targets only
+    # fixed charges and service costs depend on the routes and targets only
     out = np.full(n, comp.get("site", 0.0) + comp.get("node", 0.0) + comp.get("service", 0.0))
     if instance.n_requests == 0:
         return out
@@ -510,8 +511,8 @@ def scenario_costs(
             providers=(),
             name=f"{instance.name}-scenario-costs",
         )
-        qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
-        terms[s] = qkd + km
+        qkd, kml = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
+        terms[s] = qkd + kml
     # term of position p in scenario i: its link's state, its request's key rate
     offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
     state = sc.link_state[:, link]  # (n, positions)

@@ -45,9 +45,9 @@ class ExactPlanner:
     ``plan.stats`` holds ``status``, ``objective``, ``bound``, ``gap``,
     ``build_s``, ``solve_s``, ``warm_s`` and ``runtime_s``. A missing or failing
     solver raises :class:`~qkdbench.exact.solver.SolverError` (one-line message).
-    Every model extension is handled (``supports``): fixed charges (X1), link
-    prices and random key rates (X2, through the pricing tables), and targets
-    with provider capacities (X3, choice binaries; see :mod:`qkdbench.exact.formulation`).
+    Every model extension is handled (``supports``): fixed charges, link
+    prices and random key rates (through the pricing tables), and targets
+    with provider capacities (choice binaries; see :mod:`qkdbench.exact.formulation`).
 
     Examples
     --------

@@ -14,7 +14,7 @@
   joint scenarios.
 
 Requests' key rates are independent in the joint scenarios (the instance
-gives only marginals); a link with a random key rate (X2) draws one state per
+gives only marginals); a link with a random key rate draws one state per
 scenario, independent of the demands and of the other links, shared by both
 of its arcs and by every request that uses it
 (:func:`~qkdbench.evaluation.sampling.sample_joint_scenarios`).
@@ -92,7 +92,7 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
     z = waterfill(
         ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs, arcs.W_kml.astype(float)
     )
-    # replace() keeps the chosen targets (X3) with the routes
+    # replace() keeps the chosen targets with the routes
     repaired = replace(arrays, yr=np.round(y), zr=np.round(z))
     return decode_plan(scenario, repaired, "rp-repaired")
 

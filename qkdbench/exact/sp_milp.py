@@ -37,6 +37,7 @@ import numpy as np
 
 from ..evaluation import decode_plan, evaluate
 from ..evaluation.encoding import route_violations
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
@@ -530,7 +531,7 @@ def solve_sp(
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    prices = (dual.lam_qkd, dual.lam_km, dual.mu) if dual is not None else None
+    prices = (dual.lam_qkd, dual.lam_kml, dual.mu) if dual is not None else None
     res = None
     if clock.expired():  # no time left to build: the best plan known
         res = _incumbent_result(
@@ -588,7 +589,7 @@ def _best_start(
     if isinstance(warm_start, Plan):
         problems = route_violations(instance, warm_start)
         if problems:
-            raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+            raise InputError(f"warm-start plan does not fit the instance: {problems[0]}")
     warm: Plan | None
     if warm_start == "relaxed":
         warm = relaxed_plan(instance, clock=clock)

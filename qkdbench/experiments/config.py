@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FIGURES", "PAPER_SAVING_PCT", "EXACT", "FigureConfig"]
 
-#: Panel names :func:`make_figures` knows, in the order ``all`` makes them.
+#: Panel names :func:`~qkdbench.experiments.figures.make_figures` knows, in the order
+#: ``all`` makes them.
 FIGURES: tuple[str, ...] = ("fig3a", "fig3b", "fig3c", "fig3d", "quality", "anytime")
 
 #: The paper's reported saving of the SP plan over CO-QBN (Fig. 3d), in percent.

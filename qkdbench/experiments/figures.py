@@ -403,16 +403,15 @@ def make_figures(
     Raises
     ------
     InputError
-        If ``out_dir`` is not a directory and cannot be created as one.
-    ValueError
-        For an unknown panel name.
+        If ``out_dir`` is not a directory and cannot be created as one, or for an
+        unknown panel name.
     """
     cfg = config or FigureConfig()
     log = log or (lambda msg: None)
     wanted = list(FIGURES) if "all" in names else list(dict.fromkeys(names))
     unknown = [n for n in wanted if n not in PANELS]
     if unknown:
-        raise ValueError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
+        raise InputError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
     out = output_directory(out_dir, "-o", "the figures")
     figures = _Figures(cfg, log, cfg.instance())
     summary: dict[str, Any] = {}

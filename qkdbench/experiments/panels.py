@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..evaluation import evaluate, newsvendor_reservations
 from ..evaluation.pricing import arc_table, support_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..topologies import make_instance
 from ..utils.registry import available_planners, get_planner, proves_optimality
@@ -199,7 +200,7 @@ def reservation_sweep(
         If ``kind`` is not ``"qkd"`` or ``"km"``.
     """
     if kind not in ("qkd", "km"):
-        raise ValueError(f"kind must be 'qkd' or 'km', got {kind!r}")
+        raise InputError(f"kind must be 'qkd' or 'km', got {kind!r}")
     pmax = _max_links(instance)
     if levels is None:
         levels = range(0, 3 * (pmax + 2) + 1, 3) if kind == "qkd" else range(0, pmax + 3)
@@ -230,10 +231,10 @@ def reservation_sweep(
         pair_arcs += arcs
         held += list(r.reserve_qkd if kind == "qkd" else r.reserve_km)
     if pair_arcs:
-        newsvendor_qkd, newsvendor_km = newsvendor_reservations(
+        newsvendor_qkd, newsvendor_kml = newsvendor_reservations(
             instance, np.array(pair_requests), np.array(pair_arcs)
         )
-        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_km))
+        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_kml))
     else:
         newsvendor = math.nan
     wavelengths_per_link = 3.0 if kind == "qkd" else 1.0

@@ -6,11 +6,11 @@ provisioned for one demand level (default: the expected key rate, i.e.
 every arc), reserved first-fit within each arc's remaining reservation
 capacity, requests in instance order. What does not fit is left to on-demand.
 
-Fixed charges (extension X1) are ignored when routing, as in the paper: CO-QBN
+Fixed charges are ignored when routing, as in the paper: CO-QBN
 knows nothing of relay sites or key servers. The evaluator charges every link
 and node its plan uses, so its score on a fixed-charge instance is honest.
 
-Random link key rates (extension X2)
+Random link key rates
 ------------------------------------
 CO-QBN is a deterministic planner: it replaces every random quantity by one
 value. On a link whose key rate is a distribution of states it provisions
@@ -25,7 +25,7 @@ planner under-provisions a link whose rate is often low: the stochastic
 planners' advantage there is real, not an artefact.) Links priced by
 ``unit_costs`` change nothing in the rule; the evaluator prices them.
 
-Providers (extension X3)
+Providers
 ------------------------
 For a request with targets, CO-QBN takes the target whose shortest path (by
 fiber length, as its routes) is shortest among the targets whose provider
@@ -49,7 +49,15 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Demand, Instance, Plan, Route
+from ..exceptions import InputError
+from ..model import (
+    KML_WAVELENGTHS_PER_LINK,
+    QKD_WAVELENGTHS_PER_LINK,
+    Demand,
+    Instance,
+    Plan,
+    Route,
+)
 from ..planning.paths import shortest_path
 from ..planning.providers import assign_providers
 from ..utils.registry import check_supports, register_planner
@@ -59,7 +67,7 @@ __all__ = ["CoQBN", "provisioning_level", "choose_targets"]
 
 
 def choose_targets(instance: Instance) -> tuple[list[int], int]:
-    """CO-QBN's target of every request (X3): nearest with capacity, first fit.
+    """CO-QBN's target of every request: nearest with capacity, first fit.
 
     Parameters
     ----------
@@ -163,7 +171,7 @@ def provisioning_level(demand: Demand, level: str | float) -> float:
     if level == "max":
         return demand.max
     if isinstance(level, str):
-        raise ValueError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
+        raise InputError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
     return demand.quantile(float(level))
 
 
@@ -233,7 +241,7 @@ class CoQBN:
             for a in ids:
                 n_links = int(qkd_links_needed(kappa, arcs.key_rate_kbps[a]))
                 y = min(QKD_WAVELENGTHS_PER_LINK * n_links, int(free_y[a]))
-                z = min(KM_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
+                z = min(KML_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
                 free_y[a] -= y
                 free_z[a] -= z
                 ys.append(y)

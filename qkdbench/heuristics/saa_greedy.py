@@ -25,7 +25,7 @@ The method
    choose first.
 5. **Insertion.** Each request takes the candidate that adds the least
    expected cost given the requests already placed. With ``rebalance=False``
-   that is the rule of the issue: on each arc the request reserves its
+   on each arc the request reserves its
    newsvendor quantity clipped to the remaining capacity (optimal for that
    arc, the others fixed, since the cost is convex in the reservation). With
    ``rebalance=True`` (default) every arc's reservation capacity is re-shared
@@ -39,7 +39,7 @@ The method
    until none changes a route (a route only changes for a strictly cheaper
    plan, so this ends), ``max_passes`` or the time limit.
 
-7. **Providers** (extension X3). An anycast request's candidates are the
+7. **Providers**. An anycast request's candidates are the
    ``k`` cheapest routes to each of its targets, costed with the target's
    service cost; insertion and the improvement passes choose among all of
    them (so they choose the target too) but never a provider that is full;
@@ -49,10 +49,10 @@ The method
    (:meth:`~qkdbench.planning.greedy.GreedyState.provider_moves`: a request
    takes a cheaper target of a full provider and pushes one of that
    provider's requests to its best target with room), then passes again.
-   Random link key rates and ``unit_costs`` (X2) need nothing special: every
+   Random link key rates and ``unit_costs`` need nothing special: every
    cost comes from the evaluator's per-(request, arc) expected costs.
 
-8. **Fixed charges** (extension X1, docs/model.md). Insertion and the
+8. **Fixed charges** (docs/model.md). Insertion and the
    improvement passes charge a route the fixed charges of the links and nodes
    it would open (:class:`~qkdbench.planning.greedy.GreedyState`), so requests
    consolidate onto links already paid for. Each request's candidates are the
@@ -76,6 +76,7 @@ import numpy as np
 
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
+from ..exceptions import InputError
 from ..model import Demand, Instance, Plan
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
@@ -116,10 +117,10 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
         If ``n_scenarios < 1``.
     """
     if n_scenarios < 1:
-        raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
+        raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
     draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
-        replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
+        replace(r, demand=Demand.empirical(draws[:, f]))  # targets survive
         for f, r in enumerate(instance.requests)
     ]
     return instance.with_requests(reqs, instance.name)
@@ -128,7 +129,7 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
 def _merge(first: Candidates, second: Candidates) -> Candidates:
     """``first``'s candidates followed by those of ``second`` it lacks (per request).
 
-    A candidate is its path and its target (X3: two providers may share a node).
+    A candidate is its path and its target (two providers may share a node).
     """
     out = first
     for f in range(len(first.paths)):
@@ -147,7 +148,7 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     """Insert the requests in ``order``, each on its cheapest candidate, until the clock.
 
     Once ``clock`` has expired, the requests left go on their first candidate
-    whose provider has room (their cheapest stand-alone route, X3 aside)
+    whose provider has room (their cheapest stand-alone route, providers aside)
     without pricing the others, so a plan for every request comes back soon
     after the limit. A request whose providers are all full goes through
     :meth:`~qkdbench.planning.greedy.GreedyState.make_room`.
@@ -319,7 +320,7 @@ class SAAGreedy:
         """
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
-            raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
+            raise InputError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed, clock)
         F = instance.n_requests
         order = insertion_order(state.candidates, state.ladders, self.order, state.instance)

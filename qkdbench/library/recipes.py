@@ -61,7 +61,7 @@ NTN_KEYS: tuple[str, ...] = (
     "satellite_fixed_cost",
     "free_space_fixed_cost",
 )
-#: Design knobs the TN-NTN generator has too (relay sites and tightness, X1).
+#: Design knobs the TN-NTN generator has too (relay sites and tightness).
 _NTN_DESIGN_KEYS = ("site", "tightness")
 #: Integer-valued NTN knobs (the others are numbers).
 _NTN_INTS = (

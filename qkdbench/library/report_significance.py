@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ..exceptions import InputError
+from ..utils.random import Seed, check_random_state, derive_rng
 from .report_tables import _tie
 
 __all__ = [
@@ -144,14 +146,14 @@ def friedman_test(costs: pd.DataFrame) -> FriedmanResult:
 
     Raises
     ------
-    ValueError
+    InputError
         With fewer than 2 planners or 2 instances.
     """
     from scipy.stats import chi2
 
     n, k = costs.shape
     if k < 2 or n < 2:
-        raise ValueError(f"the Friedman test needs 2 planners and 2 instances, got {k} and {n}")
+        raise InputError(f"the Friedman test needs 2 planners and 2 instances, got {k} and {n}")
     ranks = cost_ranks(costs).to_numpy(dtype=float)
     rank_sums = ranks.sum(axis=0)
     ties = 0.0
@@ -323,7 +325,7 @@ def bootstrap_mean_ci(
     *,
     level: float = 0.95,
     resamples: int = 2000,
-    seed: int | Sequence[int] = 0,
+    seed: Seed | Sequence[int] = 0,
 ) -> tuple[float, float, float]:
     """The mean of ``values`` and its percentile-bootstrap interval.
 
@@ -336,7 +338,8 @@ def bootstrap_mean_ci(
     resamples : int
         Bootstrap samples (each ``len(values)`` draws with replacement).
     seed : int or sequence of int
-        Seed of :func:`numpy.random.default_rng`.
+        A seed of :func:`~qkdbench.utils.random.check_random_state`, or ``[s, *keys]``
+        for :func:`~qkdbench.utils.random.derive_rng` ``(s, *keys)``.
 
     Returns
     -------
@@ -354,7 +357,7 @@ def bootstrap_mean_ci(
     mean = float(v.mean())
     if len(v) < 2:
         return (mean, math.nan, math.nan)
-    rng = np.random.default_rng(seed)
+    rng = derive_rng(*seed) if isinstance(seed, Sequence) else check_random_state(seed)
     means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
     tail = (1.0 - level) / 2.0
     lo, hi = np.quantile(means, [tail, 1.0 - tail])
@@ -375,7 +378,8 @@ def mean_gap_table(
     level : float
     resamples : int
     seed : int
-        Planner ``j`` (0-based, in column order) draws from ``default_rng([seed, j])``.
+        Planner ``j`` (0-based, in column order) draws from
+        :func:`~qkdbench.utils.random.derive_rng` ``(seed, j)``.
 
     Returns
     -------

@@ -137,14 +137,14 @@ SET_TABLE: dict[str, dict[str, Any]] = {
         ],
     },
     "ntn": {
-        "description": "TN-NTN (X2, X3): USNET, NSFNET and germany50 with 4 ground stations, "
+        "description": "TN-NTN: USNET, NSFNET and germany50 with 4 ground stations, "
         "2 satellite and 1 free-space link in weather states, 2 providers "
         "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
         "weather clear 0.89, haze 0.1, cloud 0.01 (site diversity; "
         "satellite links pay off across USNET), two with binding provider "
         "capacity, one at a single-station site's cloud 0.2, haze 0.2 "
         "(they do not); and six with fixed charges "
-        "(X1: ground stations, satellite and free-space links, relay sites; "
+        "(ground stations, satellite and free-space links, relay sites; "
         "6 stations, 5 satellite and 3 free-space links, cloud 0.01, haze "
         "0.1, 40-60 requests, three with tight capacities) that separate "
         "the planners",

@@ -466,7 +466,7 @@ def propose(
             notes.append(f"cost {ev.total:.12g} by {plan.planner} not better than {e.cost:.12g}")
     if bound is not None and math.isfinite(bound):
         if bound_source not in BOUND_SOURCES:
-            raise ValueError(f"bound_source must be one of {BOUND_SOURCES}")
+            raise InputError(f"bound_source must be one of {BOUND_SOURCES}")
         if e.cost is not None and bound > e.cost + COST_TOL * abs(e.cost):
             notes.append(
                 f"{bound_source} bound {bound:.12g} rejected: above the known cost {e.cost:.12g}"

@@ -106,7 +106,7 @@ class CostTable:
     def from_dict(cls, data: Mapping[str, Any]) -> CostTable:
         """Build from ``{"r": {...}, "e": {...}, "o": {...}}``; missing phases default.
 
-        ``r`` may hold ``site`` (X1); ``e`` and ``o`` may not.
+        ``r`` may hold ``site``; ``e`` and ``o`` may not.
 
         Parameters
         ----------
@@ -225,7 +225,7 @@ class Params:
 
 @dataclass(frozen=True)
 class UnitCosts:
-    """Prices of one wavelength on a link, per phase, given directly (X2).
+    """Prices of one wavelength on a link, per phase, given directly.
 
     They replace the Table I derivation (Eqs. 3-8) for the link they belong to.
 

@@ -157,7 +157,7 @@ class Demand:
             If ``q`` lies outside ``[0, 1]``.
         """
         if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantile level must lie in [0, 1], got {q}")
+            raise InputError(f"quantile level must lie in [0, 1], got {q}")
         order = sorted(zip(self.values, self.probs))
         acc = 0.0
         for v, p in order:

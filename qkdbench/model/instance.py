@@ -44,9 +44,9 @@ class Instance:
         Optional display names by node id.
     node_fixed_costs : Mapping, optional
         One-off first-stage cost ``G_n`` by node id, paid if any route starts,
-        ends or passes through the node (X1; absent nodes cost 0).
+        ends or passes through the node (absent nodes cost 0).
     providers : tuple of Provider, optional
-        Provider capacities (X3). When given, every provider a target names
+        Provider capacities. When given, every provider a target names
         must be listed; when empty, providers are unlimited.
 
     Examples
@@ -141,7 +141,7 @@ class Instance:
         return len(self.requests)
 
     def link_fixed_cost(self, k: int) -> float:
-        """Fixed charge ``F_l`` of link ``k`` (X1): its ``fixed_cost``, else ``site * (2m - 1)``.
+        """Fixed charge ``F_l`` of link ``k``: its ``fixed_cost``, else ``site * (2m - 1)``.
 
         ``m = ceil(e / D - 1e-9)`` (at least 1) is the link's MDI-segment count; its
         chain has ``m`` untrusted-relay sites (MDI-QRx) and ``m - 1`` trusted-relay
@@ -194,9 +194,9 @@ class Instance:
     def features(self) -> frozenset[str]:
         """The model extensions this instance uses, as planners declare support for them.
 
-        ``fixed_charges`` (X1: a positive fixed charge), ``link_prices`` (X2: a link
-        priced by ``unit_costs``), ``link_states`` (X2: a key rate with more than
-        one state) and ``providers`` (X3: a request with ``targets``).
+        ``fixed_charges`` (a positive fixed charge), ``link_prices`` (a link
+        priced by ``unit_costs``), ``link_states`` (a key rate with more than
+        one state) and ``providers`` (a request with ``targets``).
         """
         out = set()
         if self.has_fixed_charges:
@@ -222,7 +222,7 @@ class Instance:
 
     @cached_property
     def has_fixed_charges(self) -> bool:
-        """Whether any link or node has a positive fixed charge (X1)."""
+        """Whether any link or node has a positive fixed charge."""
         return any(v > 0 for v in self.node_fixed_costs.values()) or any(
             self.link_fixed_cost(k) > 0 for k in range(len(self.links))
         )

@@ -22,7 +22,7 @@ class Route:
         Wavelengths reserved on arc ``path[i] -> path[i+1]`` (the paper's
         ``y^r`` and ``z^r``).
     provider : str, optional
-        For an anycast request (X3), the provider of the chosen target; the path
+        For an anycast request, the provider of the chosen target; the path
         ends at that target's node.
     """
 

@@ -11,15 +11,15 @@ The state's pieces live by topic, and its methods call them:
 
 * :mod:`~qkdbench.planning.marginals` -- the ladders of one pair and the blocks
   reserved on an arc, from which :meth:`GreedyState.pair_delta` prices a newcomer;
-* :mod:`~qkdbench.planning.greedy_fixed` -- fixed charges (extension X1): the
+* :mod:`~qkdbench.planning.greedy_fixed` -- fixed charges: the
   routes using each link and node, the charges a route would open, a route over
   the network built so far;
-* :mod:`~qkdbench.planning.greedy_providers` -- providers (extension X3): the
+* :mod:`~qkdbench.planning.greedy_providers` -- providers: the
   re-assignment when every provider a request could use is full;
 * :mod:`~qkdbench.planning.local_search` -- the three local searches:
-  improvement passes, ejections for full providers (X3) and link closing (X1).
+  improvement passes, ejections for full providers and link closing.
 
-Random link key rates (X2) need nothing here: the ladders are read from the
+Random link key rates need nothing here: the ladders are read from the
 evaluator's cost curves, which average over the link states.
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from ..evaluation import encode_plan, evaluate_arrays
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from . import greedy_fixed, greedy_providers, local_search, marginals
@@ -56,7 +57,8 @@ class GreedyState:
     ladders : Ladders
     candidates : Candidates
     rebalance : bool
-        Re-share every arc's capacity by :func:`waterfill` (exact for fixed
+        Re-share every arc's capacity by
+        :func:`~qkdbench.planning.waterfill.waterfill` (exact for fixed
         routes), or keep the reservations of requests already placed and clip
         the newcomer to what is left.
     """
@@ -88,10 +90,10 @@ class GreedyState:
         self._taken_cache: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
         pt = provider_table(instance)
         self.prov = pt
-        #: requests each provider serves now (X3); capacity -1 is unlimited
+        #: requests each provider serves now; capacity -1 is unlimited
         self.prov_load = np.zeros(len(pt.ids), dtype=np.int64)
 
-    # ---- targets (X3)
+    # ---- targets
     def provider_of(self, f: int, i: int) -> int:
         """Provider index of request ``f``'s ``i``-th candidate (``-1``: none).
 
@@ -111,7 +113,7 @@ class GreedyState:
         return int(pt.provider[pt.ptr[f] + self.candidates.target_of(f, i)])
 
     def service_cost(self, f: int, i: int) -> float:
-        """Service cost of the target request ``f``'s ``i``-th candidate ends at (X3).
+        """Service cost of the target request ``f``'s ``i``-th candidate ends at.
 
         Parameters
         ----------
@@ -209,7 +211,7 @@ class GreedyState:
         return delta
 
     def opening_cost(self, arcs: np.ndarray) -> float:
-        """Fixed charges (X1) a route over ``arcs`` would open in the current state.
+        """Fixed charges a route over ``arcs`` would open in the current state.
 
         See :func:`~qkdbench.planning.greedy_fixed.opening_cost`.
 
@@ -249,7 +251,7 @@ class GreedyState:
         )
 
     def network_candidate(self, f: int) -> int:
-        """Add request ``f``'s cheapest route given what is paid (X1); its position.
+        """Add request ``f``'s cheapest route given what is paid; its position.
 
         See :func:`~qkdbench.planning.greedy_fixed.network_candidate`.
 
@@ -275,7 +277,7 @@ class GreedyState:
     ) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
 
-        Candidates whose provider is full (X3) are left out. With
+        Candidates whose provider is full are left out. With
         ``avoid_link``, candidates using that link are left out too; with
         ``provider``, only candidates of that provider are considered. The
         result is ``(-1, inf)`` when no candidate is left.
@@ -319,7 +321,7 @@ class GreedyState:
         return best, costs[best]
 
     def make_room(self, f: int) -> int:
-        """Insert request ``f`` when every provider it could use is full (X3); its candidate.
+        """Insert request ``f`` when every provider it could use is full; its candidate.
 
         See :func:`~qkdbench.planning.greedy_providers.make_room`.
 
@@ -462,7 +464,7 @@ class GreedyState:
         return local_search.improve(self, order, clock, max_passes)
 
     def provider_moves(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-        """Ejection moves for full providers (X3).
+        """Ejection moves for full providers.
 
         See :func:`~qkdbench.planning.local_search.provider_moves`.
 
@@ -493,7 +495,7 @@ class GreedyState:
         return float(evaluate_arrays(inst, encode_plan(inst, plan), plan).total)
 
     def close_links(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-        """Link-closing local search for fixed charges (X1).
+        """Link-closing local search for fixed charges.
 
         See :func:`~qkdbench.planning.local_search.close_links`.
 
@@ -548,7 +550,7 @@ def insertion_order(
 ) -> list[int]:
     """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes).
 
-    With ``instance`` given and requests with targets (X3), a candidate's
+    With ``instance`` given and requests with targets, a candidate's
     stand-alone cost includes its target's service cost.
 
     Parameters
@@ -577,7 +579,7 @@ def insertion_order(
     if rule == "instance":
         return list(range(F))
     if rule != "cost-desc":
-        raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
+        raise InputError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
     best = ladders.best()
     A = ladders.n_arcs
     pt = provider_table(instance) if instance is not None else None

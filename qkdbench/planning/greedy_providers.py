@@ -1,4 +1,4 @@
-"""Providers in the greedy's state (extension X3, docs/model.md): re-assignment when full.
+"""Providers in the greedy's state (docs/model.md): re-assignment when full.
 
 A candidate of an anycast request ends at one of its targets
 (:attr:`~qkdbench.planning.paths.Candidates.target`); its cost includes that
@@ -27,7 +27,7 @@ __all__ = ["make_room"]
 
 
 def make_room(state: GreedyState, f: int) -> int:
-    """Insert request ``f`` when every provider it could use is full (X3).
+    """Insert request ``f`` when every provider it could use is full.
 
     A min-cost flow re-assigns providers to ``f`` and the requests already
     placed, each keeping its current provider when it can (cost 0, a change
@@ -49,7 +49,7 @@ def make_room(state: GreedyState, f: int) -> int:
 
     Raises
     ------
-    ValueError
+    InputError
         If no assignment within the capacities exists (validation rules it out).
     """
     F = len(state.route)

@@ -162,7 +162,7 @@ def build_ladders(instance: Instance) -> Ladders:
             np.zeros(0),
         )
     curves = cost_curves(instance)
-    ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.km
+    ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.kml
     base = (gy + gz)[ptr[:-1]]
     y_ptr, y_len, y_ben = ladder_segments(ptr, 3.0 * levels, gy)
     z_ptr, z_len, z_ben = ladder_segments(ptr, levels, gz)

@@ -7,7 +7,7 @@ them.
 :func:`improve` re-inserts each request on its cheapest candidate given the
 others, until a pass moves nothing.
 
-Link closing (fixed charges, extension X1, docs/model.md)
+Link closing (fixed charges, docs/model.md)
 ---------------------------------------------------------
 Single-request moves cannot close a link used by several requests, so
 :func:`close_links` adds the classic *link-closing* move of fixed-charge
@@ -18,7 +18,7 @@ the whole routing) because one move costs a handful of insertions plus one
 evaluation, and it directly attacks what greedy insertion gets wrong: links
 opened early for one or two requests that later requests make unnecessary.
 
-Ejections (providers, extension X3, docs/model.md)
+Ejections (providers, docs/model.md)
 --------------------------------------------------
 Single-request moves cannot exchange two requests' providers when a provider
 is full, so :func:`provider_moves` adds an *ejection* move: a request takes a
@@ -48,7 +48,7 @@ def improve(
 
     A request moves only to a strictly cheaper candidate, so the passes end
     when one pass moves nothing, after ``max_passes`` or at the time limit.
-    With fixed charges (X1), each request first gets its network route
+    With fixed charges, each request first gets its network route
     (:func:`~qkdbench.planning.greedy_fixed.network_candidate`) as a candidate.
 
     Parameters
@@ -97,7 +97,7 @@ def improve(
 
 
 def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-    """Ejection moves for full providers (X3); see the module notes.
+    """Ejection moves for full providers; see the module notes.
 
     For each request with targets (instance order) whose cheapest candidate
     given the others belongs to a full provider ``P``, each request ``g``
@@ -188,7 +188,7 @@ def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_round
 
 
 def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-    """Link-closing local search for fixed charges (X1).
+    """Link-closing local search for fixed charges.
 
     For each open link with a positive charge, fewest users first (then
     dearest first), every request using it is taken off, the link is

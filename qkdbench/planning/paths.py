@@ -10,7 +10,7 @@ capacity the first candidate is therefore the request's optimal route. The
 shortest path by fiber length (CO-QBN's route) is appended when it is not
 among them, so that every CO-QBN plan can be expressed with the candidates.
 
-Anycast requests (extension X3): the candidates of a request with targets are
+Anycast requests: the candidates of a request with targets are
 the union over its targets (:attr:`~qkdbench.model.Request.sinks`) of the
 ``k`` cheapest paths to each target's node (plus the shortest by length to
 it), each carrying its target position (:attr:`Candidates.target`) and
@@ -18,7 +18,7 @@ ordered by path weight plus the target's service cost (stable: ties keep the
 target order). So every target is on offer, and the first candidate is the
 request's cheapest stand-alone choice, service included.
 
-Random link key rates (X2) need nothing here: the weights are the
+Random link key rates need nothing here: the weights are the
 evaluator's expected costs per (request, arc), which already average over
 the link states.
 
@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance
 
 __all__ = [
@@ -109,7 +110,7 @@ def k_shortest_paths(
         If ``source`` or ``target`` is not a node of the instance.
     """
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InputError(f"k must be at least 1, got {k}")
     for node in (source, target):
         if node not in instance.node_index:
             raise nx.NodeNotFound(f"node {node!r} is not in the network")
@@ -277,7 +278,7 @@ class Candidates:
         The arc weights used (see :func:`standalone_arc_costs`).
     target : tuple of tuple of int, optional
         ``target[f][i]``: position in ``requests[f].sinks`` of the target the
-        ``i``-th candidate ends at (X3). ``None``: every candidate ends at the
+        ``i``-th candidate ends at. ``None``: every candidate ends at the
         request's first sink (its only one for an ordinary request).
     """
 
@@ -380,7 +381,7 @@ def candidate_paths(
 ) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
-    For a request with targets (X3): the same to each of its targets, merged
+    For a request with targets: the same to each of its targets, merged
     cheapest first with the target's service cost added (see the module notes).
     Requests with the same source, target node and weights share one path search.
 

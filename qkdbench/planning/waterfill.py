@@ -27,7 +27,7 @@ def waterfill(
     Parameters
     ----------
     ptr, length, ben : ndarray
-        Ladders in CSR form (see :class:`Ladders`).
+        Ladders in CSR form (see :class:`~qkdbench.planning.ladders.Ladders`).
     pairs : ndarray (n,)
         Pair ids taking part (a pair may appear in several entries, e.g. one
         per plan of a population).

@@ -89,7 +89,7 @@ class Agent:
             env.observation_space.shape != self.model.observation_space.shape
             or n_actions != self.model.action_space.n
         ):
-            raise ValueError(
+            raise InputError(
                 f"the agent was trained on observations of shape "
                 f"{self.model.observation_space.shape} and "
                 f"{self.model.action_space.n} actions; instance "
@@ -105,7 +105,7 @@ class Agent:
 
 
 def load_agent(path: str | os.PathLike) -> Agent:
-    """Load an agent saved by :func:`train_agent`.
+    """Load an agent saved by :func:`~qkdbench.rl.train.train_agent`.
 
     Parameters
     ----------

@@ -43,15 +43,15 @@ of the step costs of an episode is the evaluator's total of its plan.
 
 Model extensions
 ----------------
-Links priced by ``unit_costs`` (X2, any kind of link) and random link key
-rates (X2) are supported: the breakpoints of a pair are the distinct values of
+Links priced by ``unit_costs`` (any kind of link) and random link key
+rates are supported: the breakpoints of a pair are the distinct values of
 ``P`` over the product of the demand and the link's states (the evaluator's
 :func:`~qkdbench.evaluation.support_table`), and the costs there are the
 evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
 ``max`` provision against the link's *mean* key rate (as CO-QBN does).
-Fixed charges (X1) and requests with provider targets (X3) are refused: a
-step's cost would depend on other requests' routes (X1), and the action space
-has no target choice (X3).
+Fixed charges and requests with provider targets are refused: a
+step's cost would depend on other requests' routes, and the action space
+has no target choice.
 
 The kernels themselves (:func:`step_kernel`, :func:`observe_kernel`) live in
 :mod:`qkdbench.rl.kernels` and are importable from here.
@@ -69,6 +69,7 @@ import numpy as np
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
+from ..exceptions import InputError
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
 from .kernels import OBS_HIGH, observe_kernel, step_kernel
@@ -124,28 +125,28 @@ def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
 
     Raises
     ------
-    ValueError
+    InputError
         For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
     """
     out = []
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
-                raise ValueError(
+                raise InputError(
                     f"levels[{i}]: unknown level {lv!r}; use one of "
                     f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]"
                 )
         elif (
             isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0.0 <= float(lv) <= 1.0
         ):
-            raise ValueError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
+            raise InputError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
         else:
             lv = float(lv)
         if lv in out:
-            raise ValueError(f"levels[{i}]: level {lv!r} is listed twice")
+            raise InputError(f"levels[{i}]: level {lv!r} is listed twice")
         out.append(lv)
     if not out:
-        raise ValueError("at least one reservation level is needed")
+        raise InputError("at least one reservation level is needed")
     return tuple(out)
 
 
@@ -281,12 +282,12 @@ def _level_rate(demand: Any, level: Any) -> float:
 def _refuse_unsupported(instance: Instance) -> None:
     """Refuse model features the environments do not implement yet (never a wrong number)."""
     if "providers" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: requests with provider targets are not "
             "supported by the RL environments yet"
         )
     if "fixed_charges" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: fixed charges are not supported by the "
             "RL environments yet"
         )
@@ -314,7 +315,7 @@ def build_tables(
 
     Raises
     ------
-    ValueError
+    InputError
         For bad parameters, an instance without requests, or model features the
         environments do not support.
 
@@ -326,12 +327,12 @@ def build_tables(
     ((3, 3), 'mean')
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+        raise InputError(f"k must be a non-negative integer, got {k!r}")
     levels = check_levels(levels)
     if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+        raise InputError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if instance.n_requests == 0:
-        raise ValueError(f"instance {instance.name!r} has no requests: nothing to decide")
+        raise InputError(f"instance {instance.name!r} has no requests: nothing to decide")
     _refuse_unsupported(instance)
     F, A = instance.n_requests, arc_table(instance).n
     S, L = int(k) + 1, len(levels)
@@ -411,7 +412,7 @@ def build_tables(
     ys, zs, req_y, arc_y = [], [], [], []
     sup = support_table(instance)
     for p, (g, a) in enumerate(pair_list):
-        # the distinct QKD-link counts over demand x link state (X2): the curve's breakpoints
+        # the distinct QKD-link counts over demand x link state: the curve's breakpoints
         links, _ = sup.link_counts(int(sup.arc_class[a]), reps[g])
         bz = np.unique(np.concatenate(([0], links)))
         by = 3 * bz

@@ -8,7 +8,7 @@ expected cost, priced by the evaluator, so the return of an episode is minus
 
 Action
 ------
-``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, km_level)``
+``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, kml_level)``
 (C order, :meth:`PlanningEnv.encode_action` / :meth:`PlanningEnv.decode_action`).
 ``S = k + 1`` candidate slots (slot 0: shortest path by fiber length, CO-QBN's
 route; slots 1..k: the k cheapest stand-alone routes, see
@@ -29,7 +29,7 @@ this mode) always fits, so every step has a valid action.
 
 The mask (``action_masks()``, and ``info["action_mask"]``) also rules out
 padded slots of requests with fewer than ``S`` routes. Stepping a masked
-action raises ``ValueError``.
+action raises :class:`~qkdbench.exceptions.InputError` (a ``ValueError``).
 
 Observation
 -----------
@@ -43,7 +43,7 @@ then per slot: valid, length (over the longest candidate), hops (over the
 most), least remaining QKD and KM fraction along the route, the priced cost of
 each QKD level and of each KM level now (over the instance's mean stand-alone
 cost, capped at 100). Every entry lies in ``[0, 100]``. The cost of action
-``(s, q, m)`` is ``qkd_cost[s, q] + km_cost[s, m]``.
+``(s, q, m)`` is ``qkd_cost[s, q] + kml_cost[s, m]``.
 
 Instances
 ---------
@@ -80,6 +80,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.random import check_random_state
 from .core import (
@@ -113,7 +114,7 @@ class ObsLayout:
         A, N, S, L = n_arcs, n_nodes, n_slots, n_levels
         self.n_arcs, self.n_nodes, self.n_slots, self.n_levels = A, N, S, L
         self.free_qkd = slice(0, A)
-        self.free_km = slice(A, 2 * A)
+        self.free_kml = slice(A, 2 * A)
         self.used = slice(2 * A, 3 * A)
         self.source = slice(3 * A, 3 * A + N)
         self.target = slice(3 * A + N, 3 * A + 2 * N)
@@ -201,12 +202,12 @@ class PlanningEnv(gym.Env):
         planner_name: str = "rl-env",
     ) -> None:
         if capacity not in CAPACITY_MODES:
-            raise ValueError(
+            raise InputError(
                 f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}"
             )
         self.levels = check_levels(levels)
         if capacity == "strict" and "zero" not in self.levels:
-            raise ValueError(
+            raise InputError(
                 'capacity="strict" needs the "zero" level, so that every '
                 "step has an action that fits"
             )
@@ -226,7 +227,7 @@ class PlanningEnv(gym.Env):
             self._pool = tuple(instance)
             self._make = None
             if not self._pool:
-                raise ValueError("an empty sequence of instances")
+                raise InputError("an empty sequence of instances")
             first = self._pool[0]
         if not isinstance(first, Instance):
             raise TypeError(f"expected an Instance, got {type(first).__name__}")
@@ -256,7 +257,7 @@ class PlanningEnv(gym.Env):
             arc_table(t.instance).n != self.layout.n_arcs
             or len(t.instance.nodes) != self.layout.n_nodes
         ):
-            raise ValueError(
+            raise InputError(
                 f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
                 f"and {arc_table(t.instance).n} arcs; this environment was sized for "
                 f"{self.layout.n_nodes} and {self.layout.n_arcs}"
@@ -302,14 +303,14 @@ class PlanningEnv(gym.Env):
         return self.tables.cost_scale
 
     # ---- actions
-    def encode_action(self, slot: int, qkd_level: int, km_level: int, target: int = 0) -> int:
-        """Flat action of ``(target, slot, qkd_level, km_level)``.
+    def encode_action(self, slot: int, qkd_level: int, kml_level: int, target: int = 0) -> int:
+        """Flat action of ``(target, slot, qkd_level, kml_level)``.
 
         Parameters
         ----------
         slot : int
             Route slot, ``0 .. k``.
-        qkd_level, km_level : int
+        qkd_level, kml_level : int
             Positions in :attr:`levels`.
         target : int, optional
             Always 0 (no target choice yet).
@@ -318,10 +319,10 @@ class PlanningEnv(gym.Env):
         -------
         int
         """
-        return int(np.ravel_multi_index((target, slot, qkd_level, km_level), self.action_dims))
+        return int(np.ravel_multi_index((target, slot, qkd_level, kml_level), self.action_dims))
 
     def decode_action(self, action: int) -> tuple[int, int, int, int]:
-        """``(target, slot, qkd_level, km_level)`` of a flat action.
+        """``(target, slot, qkd_level, kml_level)`` of a flat action.
 
         Parameters
         ----------
@@ -444,7 +445,7 @@ class PlanningEnv(gym.Env):
         a = int(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
-            raise ValueError(f"action {a} {where} is masked out (see action_masks())")
+            raise InputError(f"action {a} {where} is masked out (see action_masks())")
         delta = step_kernel(
             a,
             self._t,

@@ -8,7 +8,7 @@ Each request takes two parallel steps:
    (``Discrete(T * S)``, ``T = 1`` provider target today: the provider choice
    joins this agent when requests gain targets);
 2. **reserve phase**: the ``reserver`` chooses the QKD and KM levels on that
-   route (``Discrete(L * L)``, flat ``qkd_level * L + km_level``).
+   route (``Discrete(L * L)``, flat ``qkd_level * L + kml_level``).
 
 The agent whose turn it is not acts a no-op: its mask allows action ``0`` only
 and whatever it sends is ignored. Both agents get the same reward: ``0`` after
@@ -40,6 +40,7 @@ import gymnasium as gym
 import numpy as np
 from pettingzoo import ParallelEnv
 
+from ..exceptions import InputError
 from .core import OBS_HIGH
 from .env import PlanningEnv
 
@@ -189,7 +190,7 @@ class PlanningParallelEnv(ParallelEnv):
         if self._phase == 0:
             slot = int(actions[ROUTER])
             if not 0 <= slot < self._S or not self._flat_mask()[slot].any():
-                raise ValueError(f"router action {slot} is masked out")
+                raise InputError(f"router action {slot} is masked out")
             self._slot, self._phase = slot, 1
             reward = 0.0
             cost = self.env._cost
@@ -197,7 +198,7 @@ class PlanningParallelEnv(ParallelEnv):
             levels = int(actions[RESERVER])
             qi, ki = divmod(levels, self._L)
             if not 0 <= levels < self._L * self._L:
-                raise ValueError(f"reserver action {levels} is out of range")
+                raise InputError(f"reserver action {levels} is out of range")
             self._base, reward, done, _, info = self.env.step(
                 self.env.encode_action(self._slot, qi, ki)
             )

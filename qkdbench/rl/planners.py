@@ -57,8 +57,8 @@ class PolicyPlanner:
     seed is passed to ``reset``; the heuristic policies are deterministic.
 
     The environment prices links with ``unit_costs`` and random link key
-    rates (X2) exactly, but has no fixed charges (X1) and no target choice
-    (X3): :attr:`supports` says so and :meth:`plan` refuses such instances
+    rates exactly, but has no fixed charges and no target choice
+    for providers: :attr:`supports` says so and :meth:`plan` refuses such instances
     with an :class:`~qkdbench.exceptions.InputError`.
     """
 

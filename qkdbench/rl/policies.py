@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..utils.random import check_random_state
 
 __all__ = ["Policy", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy", "bind_policy"]
@@ -74,7 +75,7 @@ class CoQBNPolicy:
 
     Raises
     ------
-    ValueError
+    InputError
         From :meth:`bind`, for an environment without the ``"mean"`` level or in
         ``capacity="strict"`` mode (where first fit is not available).
     """
@@ -100,9 +101,9 @@ class CoQBNPolicy:
             Otherwise.
         """
         if "mean" not in env.levels:
-            raise ValueError('the CO-QBN policy needs the "mean" level among the env levels')
+            raise InputError('the CO-QBN policy needs the "mean" level among the env levels')
         if env.capacity != "clip":
-            raise ValueError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
+            raise InputError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
         mean = env.levels.index("mean")
         action = env.encode_action(0, mean, mean)
 

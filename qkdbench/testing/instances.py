@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import (
     CostTable,
     Demand,
@@ -69,7 +70,8 @@ def check_instances() -> list[Instance]:
 
 #: The draws of :func:`link_kinds_and_providers_instance` for link kinds, key-rate states and
 #: providers use seed ``10_000 + seed`` (not ``seed``, which the requests use), so they do not
-#: repeat the request sample's numbers.
+#: repeat the request sample's numbers. (Not ``derive_rng(seed, k)``: that would change every
+#: instance of this family, and the tests' seeds were chosen on these.)
 _EXTENSION_STREAM = 10_000
 
 
@@ -208,7 +210,7 @@ def feature_instance(feature: str) -> Instance:
         reqs[2] = Request("c", 4, None, reqs[2].demand, (Target(3, "A", 0.0), Target(2, "B", 50.0)))
         provs = (Provider("A", 1), Provider("B"))
     else:
-        raise ValueError(f"unknown feature {feature!r}")
+        raise InputError(f"unknown feature {feature!r}")
     return Instance(
         (1, 2, 3, 4),
         tuple(links),

@@ -1,7 +1,8 @@
 """One-step instances: a topology by name, file or topohub key plus sampled requests.
 
-It sits above :mod:`.requests`, :mod:`.loaders` and :mod:`.ntn` (which uses the
-request sampler), so that a ``-ntn`` name can be dispatched without an import cycle.
+It sits above :mod:`qkdbench.topologies.requests`, :mod:`qkdbench.topologies.loaders` and
+:mod:`qkdbench.topologies.ntn` (which uses the request sampler), so that a ``-ntn``
+name can be dispatched without an import cycle.
 """
 
 from __future__ import annotations

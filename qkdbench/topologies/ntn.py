@@ -107,7 +107,7 @@ over some 300 km of fiber (two MDI segments: 3,800 per QKD and 4,950 per KM wave
 81,750 in all), so a dearer site is worth it only when it saves about one USNET hop and
 the choice of a site is a real trade-off between its price and the routing.
 
-Fixed charges (extension X1; every knob defaults to 0, so the instances above are
+Fixed charges (every knob defaults to 0, so the instances above are
 unchanged). In the TN-NTN setting the real economies of scale are one-off costs that do
 not grow with the keys carried:
 
@@ -116,7 +116,7 @@ not grow with the keys carried:
 - ``satellite_fixed_cost``, ``free_space_fixed_cost``: link ``fixed_cost`` of every
   satellite / free-space link, paid once if any route uses it (an access or pass fee
   for the satellite's time; a high-altitude platform or drone relay and its operation).
-- ``site`` (:func:`ntn_instance`): the cost-table entry of extension X1, so every
+- ``site`` (:func:`ntn_instance`): the cost-table entry of the fixed charges, so every
   *fiber* link, the stations' access links included, costs ``site (2m - 1)`` for its
   ``m - 1`` trusted and ``m`` untrusted relay sites (non-terrestrial links have no
   derived charge); ``tightness`` sets the reservation capacities as in
@@ -217,7 +217,7 @@ SATELLITE_PRICES = UnitCosts(qkd=(15000.0, 15000.0, 60000.0), km=(5000.0, 5000.0
 #: Prices per wavelength of a free-space link.
 FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0, 5000.0))
 
-#: Reference fixed charges (X1) of the library's fixed-charge ``ntn`` instances (planning
+#: Reference fixed charges of the library's fixed-charge ``ntn`` instances (planning
 #: assumptions, see the module notes); the generator's defaults are 0.
 REFERENCE_FIXED_CHARGES: dict[str, float] = {
     "station_cost": 1000000.0,
@@ -454,10 +454,10 @@ def ntn_topology(
         Prices per wavelength (defaults :data:`SATELLITE_PRICES`,
         :data:`FREE_SPACE_PRICES`).
     station_cost : float
-        Fixed charge (X1, node ``fixed_cost``) of every ground-station node, paid once
+        Fixed charge (node ``fixed_cost``) of every ground-station node, paid once
         if any route passes the station (>= 0; default 0: none). See the module notes.
     satellite_fixed_cost, free_space_fixed_cost : float
-        Fixed charge (X1, link ``fixed_cost``) of every satellite / free-space link,
+        Fixed charge (link ``fixed_cost``) of every satellite / free-space link,
         paid once if any route uses the link (>= 0; default 0: none).
     name : str, optional
         Default: the topology's name plus ``-ntn``.
@@ -723,7 +723,7 @@ def ntn_instance(
     providers, sites, provider_capacity, anycast, service_cost, service_spread
         See :func:`add_providers`.
     site : float
-        The cost-table entry ``site`` (X1, >= 0; default 0): every *fiber* link, the
+        The cost-table entry ``site`` (>= 0; default 0): every *fiber* link, the
         stations' access links included, then has the fixed charge ``site (2m - 1)``
         of its relay sites (non-terrestrial links have none derived).
     tightness : float, optional

@@ -53,9 +53,9 @@ __all__ = [
 ]
 
 #: Model extensions an instance may use (``Instance.features``) and a planner may
-#: declare it handles, in its class attribute ``supports``: ``fixed_charges`` (X1),
-#: ``link_prices`` (X2, links priced by ``unit_costs``), ``link_states`` (X2, random
-#: key rates) and ``providers`` (X3, requests with targets).
+#: declare it handles, in its class attribute ``supports``: ``fixed_charges``,
+#: ``link_prices`` (links priced by ``unit_costs``), ``link_states`` (random
+#: key rates) and ``providers`` (requests with targets).
 FEATURES: tuple[str, ...] = ("fixed_charges", "link_prices", "link_states", "providers")
 #: What a planner that declares nothing is taken to handle: extensions under which
 #: any plan keeps its shape and the evaluator prices it. A request with targets
@@ -167,7 +167,7 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
     Raises
     ------
-    ValueError
+    InputError
         If ``name`` is already registered.
 
     Examples
@@ -184,7 +184,7 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
     def decorate(factory: Callable[..., Planner]) -> Callable[..., Planner]:
         if name in _REGISTRY:
-            raise ValueError(
+            raise InputError(
                 f"a planner named {name!r} is already registered ({_REGISTRY[name].origin})"
             )
         _REGISTRY[name] = PlannerInfo(name, origin, _summary(factory), factory)
@@ -338,15 +338,15 @@ def check_supports(planner: Any, instance: Instance) -> None:
     ...     check_supports(Plain(), inst)
     ... except InputError as exc:
     ...     print(exc)
-    planner 'plain' does not handle requests with provider targets (X3) of instance 'instance'
+    planner 'plain' does not handle requests with provider targets of instance 'instance'
     """
     missing = [f for f in FEATURES if f in instance.features and f not in planner_supports(planner)]
     if missing:
         words = {
-            "fixed_charges": "fixed charges (X1)",
-            "link_prices": "links priced by unit_costs (X2)",
-            "link_states": "random link key rates (X2)",
-            "providers": "requests with provider targets (X3)",
+            "fixed_charges": "fixed charges",
+            "link_prices": "links priced by unit_costs",
+            "link_states": "random link key rates",
+            "providers": "requests with provider targets",
         }
         name = getattr(planner, "name", type(planner).__name__)
         raise InputError(

@@ -195,14 +195,14 @@ def test_stacking_routes_of_different_lengths_by_hand() -> None:
 def test_stacking_refuses_nothing_and_mixed_instances(
     triangle: Instance, two_node: Instance
 ) -> None:
-    with pytest.raises(ValueError, match="empty batch"):
+    with pytest.raises(InputError, match="empty batch"):
         stack_plans([])
     tri = encode_plan(
         triangle,
         Plan("t", "h", (Route("f0", ("a", "c"), (0,), (0,)), Route("f1", ("c", "b"), (0,), (0,)))),
     )
     two = encode_plan(two_node, Plan("n", "h", (Route("f0", (1, 2), (0,), (0,)),)))
-    with pytest.raises(ValueError, match="different instances"):
+    with pytest.raises(InputError, match="different instances"):
         stack_plans([tri, two])
 
 

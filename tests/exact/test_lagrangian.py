@@ -28,6 +28,7 @@ import qkdbench
 from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
@@ -132,7 +133,7 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds() -> None:
     l0 = lagrangian_value(inst).value
     res = lagrangian_bound(inst, iterations=100)
     assert res.bound > l0 * (1 + 1e-3)
-    assert np.any(res.lam_qkd > 0) or np.any(res.lam_km > 0)
+    assert np.any(res.lam_qkd > 0) or np.any(res.lam_kml > 0)
     # the best bound is the best L seen, and the history says so
     assert res.bound == max(h[1] for h in res.history)
 
@@ -141,7 +142,7 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds() -> None:
 
 
 def _brute_force_value(
-    inst: Instance, lam_qkd: NDArray[np.float64], lam_km: NDArray[np.float64]
+    inst: Instance, lam_qkd: NDArray[np.float64], lam_kml: NDArray[np.float64]
 ) -> float:
     """L(lam) by enumeration: every simple path, every integer reservation 0..W."""
     arcs = arc_table(inst)
@@ -158,14 +159,14 @@ def _brute_force_value(
                 inst, np.full(zs.size, f), np.full(zs.size, a), np.zeros(zs.size), zs
             )
             weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys)) + min(
-                float(c + lam_km[a] * z) for c, z in zip(cz, zs)
+                float(c + lam_kml[a] * z) for c, z in zip(cz, zs)
             )
         best = math.inf
         for path in nx.all_simple_paths(inst.graph, req.source, req.target):
             best = min(best, sum(weight[a] for a in inst.path_arcs(path)))
         total += best
     return total - sum(
-        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_km[a]) * int(arcs.W_kml[a])
+        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_kml[a]) * int(arcs.W_kml[a])
         for a in range(arcs.n)
     )
 
@@ -199,16 +200,16 @@ def test_value_matches_brute_force(seed: int, triangle: Instance) -> None:
         A = arc_table(inst).n
         scale = arc_table(inst).c_y[0].mean()
         lam_qkd = rng.uniform(0, 2 * scale, A) * (rng.random(A) < 0.7)
-        lam_km = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
-        point = lagrangian_value(inst, lam_qkd, lam_km)
-        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km), rel=1e-12)
+        lam_kml = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
+        point = lagrangian_value(inst, lam_qkd, lam_kml)
+        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_kml), rel=1e-12)
         # the priced solution attains the value: its evaluator cost plus the price terms
         routing = point.routing
         cost = float(evaluate_batch(inst, routing).total[0])
         priced = (
             cost
             + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd)
-            + lam_km @ (point.usage_km - arc_table(inst).W_kml)
+            + lam_kml @ (point.usage_kml - arc_table(inst).W_kml)
         )
         assert priced == pytest.approx(point.value, rel=1e-12)
         assert np.all(routing.yr <= arc_table(inst).W_qkd[routing.arcs])
@@ -223,9 +224,9 @@ def test_curves_are_shared_by_requests_with_equal_demands() -> None:
 
 
 def test_bad_prices_are_refused(triangle: Instance) -> None:
-    with pytest.raises(ValueError, match="one price per arc"):
+    with pytest.raises(InputError, match="one price per arc"):
         lagrangian_value(triangle, np.zeros(3))
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(InputError, match="non-negative"):
         lagrangian_value(triangle, -np.ones(arc_table(triangle).n))
 
 

@@ -32,6 +32,7 @@ from qkdbench.exact import build_model, relaxation_bound, solve_sp
 from qkdbench.exact.decoding import _warm_values
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, reduced_cost_keep
 from qkdbench.exact.sp_milp import capacity_free_bound, relaxed_plan, solve_model
+from qkdbench.exceptions import InputError
 from qkdbench.model import (
     Demand,
     Instance,
@@ -397,12 +398,12 @@ def test_pruning_keeps_every_pair_of_an_optimal_plan() -> None:
         for a in inst.path_arcs(r.path):
             req.append(f)
             arc.append(a)
-    for prices in ((None, None, None), (dual.lam_qkd, dual.lam_km, dual.mu)):
+    for prices in ((None, None, None), (dual.lam_qkd, dual.lam_kml, dual.mu)):
         keep = reduced_cost_keep(
             inst, np.asarray(req), np.asarray(arc), prices[0], prices[1], truth, mu=prices[2]
         )
         assert keep.all()
-    pruned = build_model(inst, upper_bound=truth, prices=(dual.lam_qkd, dual.lam_km, dual.mu))
+    pruned = build_model(inst, upper_bound=truth, prices=(dual.lam_qkd, dual.lam_kml, dual.mu))
     assert solve_model(pruned).objective == pytest.approx(truth, rel=REL)
 
 
@@ -415,7 +416,7 @@ def test_lagrangian_value_is_a_lower_bound_at_any_prices() -> None:
         lq, lk = rng.exponential(50.0, A), rng.exponential(200.0, A)
         mu = rng.exponential(3000.0, len(inst.provider_capacity))
         assert lagrangian_value(inst, lq, lk, mu=mu).value <= truth * (1 + REL)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(InputError, match="mu"):
         lagrangian_value(inst, mu=np.array([-1.0, 0.0]))
 
 
@@ -491,7 +492,7 @@ def test_fixed_charges_with_targets_equal_a_full_enumeration() -> None:
         Params(W_qkd=3, W_kml=1),
         node_fixed_costs={2: 4000.0, 3: 700.0},
         providers=(Provider("A", 1), Provider("B")),
-        name="x1x3",
+        name="fixed-charges-and-providers",
     )
     best = math.inf
     for combo in itertools.product(*(_options(inst, r) for r in reqs)):

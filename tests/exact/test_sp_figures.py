@@ -19,6 +19,7 @@ from qkdbench.evaluation.sp_measures import (
     t_quantile,
 )
 from qkdbench.exact.sp_figures import sp_figures
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Params, Request
 from qkdbench.topologies import make_instance
@@ -96,7 +97,7 @@ def test_sample_scenarios_marginals(inst: Instance) -> None:
     for f, r in enumerate(inst.requests):
         assert set(np.unique(sc[:, f])) <= set(r.demand.values)
         assert sc[:, f].mean() == pytest.approx(r.demand.mean, abs=0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         sample_scenarios(inst, 0, seed=1)
 
 
@@ -128,5 +129,5 @@ def test_mean_ci() -> None:
     assert e.mean == 5.0 and e.n == 4
     assert e.half_width == pytest.approx(t_quantile(0.95, 3) * np.std([2, 4, 6, 8], ddof=1) / 2)
     assert mean_ci([3.0]).half_width == np.inf
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         mean_ci([])

@@ -185,7 +185,7 @@ def test_same_seed_same_scenarios(states_net: Instance) -> None:
     for name in ("demand", "link_state", "link_rate"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.link_state, c.link_state)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         sample_joint_scenarios(states_net, 0, seed=1)
 
 
@@ -206,7 +206,7 @@ def test_enumeration_is_the_product_distribution(states_net: Instance) -> None:
     )
     assert hit.size == 1
     assert sc.prob[hit[0]] == pytest.approx((1 / 3) * 0.4 * 0.5 * 0.3 * 0.5, rel=1e-12)
-    with pytest.raises(ValueError, match="more than 10"):
+    with pytest.raises(InputError, match="more than 10"):
         enumerate_scenarios(states_net, max_scenarios=10)
 
 
@@ -243,11 +243,11 @@ def test_scenario_instance_shares_each_link_state(states_net: Instance) -> None:
 
 
 def test_demand_rows_refused_when_links_have_states(states_net: Instance) -> None:
-    with pytest.raises(ValueError, match="link states"):
+    with pytest.raises(InputError, match="link states"):
         scenario_costs(
             states_net, _states_plan(states_net), sample_scenarios(states_net, 5, seed=1)
         )
-    with pytest.raises(ValueError, match="one scenario"):
+    with pytest.raises(InputError, match="one scenario"):
         scenario_instance(states_net, sample_joint_scenarios(states_net, 2, seed=1))
 
 

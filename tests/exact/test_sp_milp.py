@@ -12,6 +12,7 @@ import pytest
 
 from qkdbench.evaluation import arc_table, evaluate, pair_costs, qkd_links_needed
 from qkdbench.exact import FORMS, relaxation_bound, relaxed_plan, solve_sp
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
@@ -250,7 +251,7 @@ def test_no_requests_is_an_empty_optimal_plan() -> None:
 def test_warm_start_must_fit_the_instance() -> None:
     inst = make_instance("nsfnet", 3, 3, seed=1)
     other = make_instance("nsfnet", 3, 3, seed=2)
-    with pytest.raises(ValueError, match="warm-start"):
+    with pytest.raises(InputError, match="warm-start"):
         solve_sp(inst, warm_start=get_planner("coqbn").plan(other))
 
 
@@ -265,7 +266,7 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed: int) -> 
     dual = lagrangian_bound(inst, iterations=300)
     F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
-    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_km, opt.objective)
+    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_kml, opt.objective)
     keep0 = reduced_cost_keep(inst, req, arc, None, None, opt.objective)
     for route in opt.plan.routes:
         f = inst.request_index[route.request_id]

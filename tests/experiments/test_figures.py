@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from qkdbench.evaluation import evaluate
+from qkdbench.exceptions import InputError
 from qkdbench.experiments import figures as F
 from qkdbench.experiments.config import FigureConfig
 from qkdbench.heuristics import get_planner
@@ -138,7 +139,7 @@ def test_make_figures_writes_png_csv_and_json(tmp_path: Path) -> None:
     assert data["fig3d"]["sp_below_baseline_everywhere"] is True
     assert data["fig3d"]["paper_saving_pct"] == [7.72, 8.21]
     assert summary["fig3a"]["reference"] == "exact SP (optimal)"
-    with pytest.raises(ValueError, match="unknown figure"):
+    with pytest.raises(InputError, match="unknown figure"):
         F.make_figures(["fig9"], tmp_path, cfg)
 
 

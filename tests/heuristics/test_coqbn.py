@@ -8,6 +8,7 @@ import networkx as nx
 import pytest
 
 from qkdbench.evaluation import evaluate
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.coqbn import CoQBN
 from qkdbench.model import Demand, Instance, Link, Params, Request
@@ -64,5 +65,5 @@ def test_per_arc_key_rate_changes_the_link_count() -> None:
 
 def test_unknown_level_is_an_error() -> None:
     inst = make_instance("cost239", 2, 3, seed=1)
-    with pytest.raises(ValueError, match="provisioning level"):
+    with pytest.raises(InputError, match="provisioning level"):
         CoQBN(level="median").plan(inst)

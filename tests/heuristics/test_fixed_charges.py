@@ -9,6 +9,7 @@ import pytest
 
 from qkdbench.evaluation import evaluate
 from qkdbench.exact import solve_sp
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics.ga import GeneticPlanner
 from qkdbench.heuristics.saa_greedy import SAAGreedy
 from qkdbench.model import Demand, Instance, Link, Request
@@ -87,7 +88,7 @@ def test_rl_environments_refuse_derived_and_node_charges() -> None:
             from dataclasses import replace
 
             inst = replace(inst, node_fixed_costs={inst.nodes[0]: 5.0})
-        with pytest.raises(ValueError, match="fixed charges .* not supported"):
+        with pytest.raises(InputError, match="fixed charges .* not supported"):
             build_tables(inst)
 
 

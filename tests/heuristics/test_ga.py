@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from qkdbench.evaluation import BatchScores, PlanArrays, evaluate, evaluate_batch
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import ga as ga_module
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.ga import GeneticPlanner, GenomeDecoder
@@ -142,9 +143,9 @@ def test_stopping_rules(kwargs: dict[str, Any], limit: float | None, stop: str) 
 
 def test_bad_parameters_are_clear_errors() -> None:
     inst = make_instance("nsfnet", 3, 3, seed=1)
-    with pytest.raises(ValueError, match="levels"):
+    with pytest.raises(InputError, match="levels"):
         GeneticPlanner(levels=1).plan(inst)
-    with pytest.raises(ValueError, match="seeds"):
+    with pytest.raises(InputError, match="seeds"):
         GeneticPlanner(seeds=("exact",)).plan(inst)
 
 

@@ -351,7 +351,7 @@ def test_assign_providers_is_a_least_cost_feasible_assignment() -> None:
                 c = sum(o[p] for o, p in zip(options, combo))
                 best = c if best is None else min(best, c)
         if best is None:
-            with pytest.raises(ValueError):
+            with pytest.raises(InputError):
                 assign_providers(options, cap)
             continue
         got = [p for p in assign_providers(options, cap) if p is not None]

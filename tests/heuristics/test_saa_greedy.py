@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.saa_greedy import SAAGreedy, sampled_instance
 from qkdbench.model import Demand, Instance, Link, Params, Request
@@ -140,7 +141,7 @@ def test_insertion_order_is_by_decreasing_stand_alone_cost() -> None:
     ]
     assert [alone[f] for f in order] == sorted(alone, reverse=True)
     assert insertion_order(state.candidates, state.ladders, "instance") == list(range(8))
-    with pytest.raises(ValueError, match="order must be one of"):
+    with pytest.raises(InputError, match="order must be one of"):
         SAAGreedy(order="random").plan(inst)
 
 
@@ -177,7 +178,7 @@ def test_sampled_marginals_are_seeded_and_converge() -> None:
     large = evaluate(inst, SAAGreedy(n_scenarios=4000).plan(inst, seed=1)).total
     assert exact <= small and exact <= large
     assert large <= exact * 1.002
-    with pytest.raises(ValueError, match="n_scenarios"):
+    with pytest.raises(InputError, match="n_scenarios"):
         sampled_instance(inst, 0, seed=1)
 
 

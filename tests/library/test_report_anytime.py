@@ -296,5 +296,5 @@ def test_ioh_runs_without_evaluations_are_skipped_or_written_in_milliseconds(
     # 0.4 ms -> 1; 1.1 and 1.2 ms -> 2 both, the later (better) one kept
     assert _blocks(dat) == [[[1, 12, 12], [2, 10, 10]]]
     assert "ms" in (tmp_path / "m" / "p" / "IOHprofiler_f1_i.info").read_text().splitlines()[1]
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         write_ioh(traces, tmp_path / "x", suite="s", budget="hours")

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from scipy.stats import friedmanchisquare
 
+from qkdbench.exceptions import InputError
 from qkdbench.library.report_draw import draw_profile
 from qkdbench.library.report_stats import (
     average_ranks,
@@ -71,7 +72,7 @@ def test_friedman_by_hand_without_ties() -> None:
 
 def test_friedman_of_all_ties_is_p_one_and_needs_two_of_each() -> None:
     assert friedman_test(pd.DataFrame({"a": [1.0, 2.0], "b": [1.0, 2.0]})).pvalue == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         friedman_test(pd.DataFrame({"a": [1.0, 2.0]}))
 
 

@@ -147,9 +147,9 @@ def test_unreachable_unknown_and_bad_k(tiny: Instance) -> None:
         k_shortest_paths(tiny, "a", "x", 3)
     with pytest.raises(nx.NodeNotFound):
         k_shortest_paths(tiny, "a", "nowhere", 3)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be at least 1"):
         k_shortest_paths(tiny, "a", "e", 0)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be at least 1"):
         candidate_paths(tiny, 0)
 
 

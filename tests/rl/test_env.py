@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 import qkdbench.rl  # noqa: F401 - registers qkdbench/Planning-v0
 from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Plan, Request
 from qkdbench.rl.env import PlanningEnv, make_vector_env
@@ -152,9 +153,9 @@ def test_masked_action_raises_and_finished_episode_refuses_steps() -> None:
     _, info = env.reset(seed=0)
     masked = np.flatnonzero(~info["action_mask"])
     assert masked.size
-    with pytest.raises(ValueError, match="masked out"):
+    with pytest.raises(InputError, match="masked out"):
         env.step(int(masked[0]))
-    with pytest.raises(ValueError, match="masked out"):
+    with pytest.raises(InputError, match="masked out"):
         env.step(env.action_space.n)
     done = False
     while not done:
@@ -178,9 +179,9 @@ def test_coqbn_policy_reproduces_the_coqbn_planner(n: int, seed: int) -> None:
 
 
 def test_coqbn_policy_refuses_what_it_cannot_express() -> None:
-    with pytest.raises(ValueError, match="mean"):
+    with pytest.raises(InputError, match="mean"):
         CoQBNPolicy().bind(PlanningEnv(TIGHT, levels=("zero", "max")))
-    with pytest.raises(ValueError, match="clip"):
+    with pytest.raises(InputError, match="clip"):
         CoQBNPolicy().bind(PlanningEnv(TIGHT, capacity="strict"))
 
 
@@ -266,22 +267,22 @@ def test_callable_source_and_reset_options() -> None:
     assert plan.instance_name == other.name and math.isclose(
         ret, -evaluate(other, plan).total, rel_tol=1e-9
     )
-    with pytest.raises(ValueError, match="nodes"):
+    with pytest.raises(InputError, match="nodes"):
         env.reset(options={"instance": make_instance("nsfnet", 3, 3, seed=1)})
 
 
 def test_bad_parameters_are_refused() -> None:
-    with pytest.raises(ValueError, match="unknown level"):
+    with pytest.raises(InputError, match="unknown level"):
         PlanningEnv(TIGHT, levels=("zero", "median"))
-    with pytest.raises(ValueError, match="quantile"):
+    with pytest.raises(InputError, match="quantile"):
         PlanningEnv(TIGHT, levels=("zero", 1.5))
-    with pytest.raises(ValueError, match="zero"):
+    with pytest.raises(InputError, match="zero"):
         PlanningEnv(TIGHT, levels=("mean",), capacity="strict")
-    with pytest.raises(ValueError, match="capacity"):
+    with pytest.raises(InputError, match="capacity"):
         PlanningEnv(TIGHT, capacity="loose")
-    with pytest.raises(ValueError, match="order"):
+    with pytest.raises(InputError, match="order"):
         PlanningEnv(TIGHT, order="random")
-    with pytest.raises(ValueError, match="no requests"):
+    with pytest.raises(InputError, match="no requests"):
         PlanningEnv(make_instance("nsfnet", 0, 3, seed=1))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import (
     ENTRY_POINT_GROUP,
     Planner,
@@ -52,9 +53,9 @@ def test_builtins_are_listed_as_built_in() -> None:
 
 
 def test_duplicate_name_is_refused(dummy: None) -> None:
-    with pytest.raises(ValueError, match="'test-dummy' is already registered"):
+    with pytest.raises(InputError, match="'test-dummy' is already registered"):
         register_planner("test-dummy")(_Dummy)
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(InputError, match="already registered"):
         register_planner("coqbn")(_Dummy)
     assert available_planners()["test-dummy"].factory is _Dummy  # the first one stays
 
