@@ -278,7 +278,9 @@ class _Master:
         h.setOptionValue("threads", 1)
         self.d = d
         self.scale = scale  # costs enter the LP divided by it (HiGHS wants them near 1)
-        penalty = 10.0  # per wavelength over capacity, in units of the largest request cost
+        # per wavelength over capacity, in units of the largest request cost; raised
+        # by :meth:`raise_penalty` while an optimal master still uses a slack
+        self.penalty = penalty = 10.0
         pt = provider_table(instance)
         F, A = instance.n_requests, d.head.size
         self.F, self.A = F, A
@@ -367,6 +369,21 @@ class _Master:
                               np.asarray(z, float)))
         return True
 
+    def slack_used(self) -> bool:
+        """Whether the last solution puts any capacity row over its capacity."""
+        n_slack = 2 * self.A + self.capped.size
+        return bool(np.any(np.asarray(self.h.getSolution().col_value)[:n_slack] > 1e-9))
+
+    def raise_penalty(self) -> bool:
+        """Multiply the slacks' price by 100; ``False`` once it is past ``1e8``."""
+        if self.penalty > 1e8:
+            return False
+        self.penalty *= 100.0
+        n_slack = 2 * self.A + self.capped.size
+        idx = np.arange(n_slack, dtype=np.int32)
+        self.h.changeColsCost(n_slack, idx, np.full(n_slack, self.penalty))
+        return True
+
     def integer_plan(self, time_limit: float) -> PlanArrays | None:
         """The restricted master as a MIP: one known column per request, links opened whole.
 
@@ -415,7 +432,7 @@ class _Master:
         )
 
     def solve(self) -> tuple[float, np.ndarray]:
-        """Solve; the LP value and the row duals (HiGHS signs)."""
+        """Solve; the LP value (with the charges every plan pays) and the row duals (HiGHS signs)."""
         self.h.run()
         info = self.h.getInfo()
         status = self.h.getModelStatus()
@@ -423,7 +440,7 @@ class _Master:
             raise RuntimeError(f"the master LP was not solved: {status}")
         sol = self.h.getSolution()
         return (
-            float(info.objective_function_value) * self.scale,
+            float(info.objective_function_value) * self.scale + self.d.constant,
             np.asarray(sol.row_dual) * self.scale,
         )
 
@@ -467,7 +484,9 @@ class LinkingBoundResult:
         Path columns in the final master.
     stop : str
         ``"converged"`` (no column prices out: the bound is the strong LP
-        relaxation), ``"gap"`` (the bound met ``target`` within ``tol``),
+        relaxation), ``"infeasible"`` (converged, but even the relaxation
+        needs more capacity than the arcs have: no plan exists; the bound
+        stays valid), ``"gap"`` (the bound met ``target`` within ``tol``),
         ``"iterations"`` or ``"time_limit"``.
     runtime_s : float
         Seconds in all.
@@ -622,8 +641,10 @@ def linking_bound(
         if callback is not None:
             callback(time.perf_counter() - start, it, best)
         if lp - best <= tol * abs(lp):
-            stop = "converged"
-            break
+            if not (master.slack_used() and master.raise_penalty()):
+                stop = "converged" if not master.slack_used() else "infeasible"
+                break
+            lp, dual = master.solve()
         if target is not None and target - best <= tol * abs(target):
             stop = "gap"
             break
