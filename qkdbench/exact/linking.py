@@ -69,11 +69,21 @@ from ..evaluation import PlanArrays, evaluate_batch, pair_costs
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..model import Instance
 from ..planning.shortest_paths import adjacency, shortest_path_trees, trace_paths
+from ..utils.gaps import relative_gap
+from ..utils.jsonsafe import finite_or_none
 from ..utils.timing import Stopwatch
 from .bounds import _fixed_ends
 from .dual import PricedCurves, priced_curves
+from .solver import silent_highs
 
-__all__ = ["BOUND_SOURCE", "LinkingBoundResult", "linking_bound", "linking_value"]
+__all__ = [
+    "BOUND_SOURCE",
+    "BestBound",
+    "LinkingBoundResult",
+    "best_bound",
+    "linking_bound",
+    "linking_value",
+]
 
 #: How a bound from this module is labelled (``plan.stats["bound_source"]``).
 BOUND_SOURCE = "linking-lagrangian"
@@ -180,9 +190,10 @@ def _price(
     cost = np.bincount(seg, weights=true[g_of, path_arcs], minlength=F) + pt.service_cost[chosen]
     priced = tcost[chosen]
     cap = np.where(pt.capacity >= 0, pt.capacity, 0).astype(float)
-    design = np.minimum(0.0, d.link_charge - mu.sum(axis=0)).sum() + np.minimum(
-        0.0, d.node_charge - nu.sum(axis=0)
-    ).sum()
+    design = (
+        np.minimum(0.0, d.link_charge - mu.sum(axis=0)).sum()
+        + np.minimum(0.0, d.node_charge - nu.sum(axis=0)).sum()
+    )
     value = (
         math.fsum(priced)
         + float(design)
@@ -192,7 +203,11 @@ def _price(
         + d.constant
     )
     routing = PlanArrays(
-        ptr, path_arcs, ystar[g_of, path_arcs], zstar[g_of, path_arcs], F,
+        ptr,
+        path_arcs,
+        ystar[g_of, path_arcs],
+        zstar[g_of, path_arcs],
+        F,
         target if pt.active else None,
     )
     return _Priced(value, priced, routing, cost)
@@ -273,8 +288,7 @@ class _Master:
         import highspy
 
         self.inf = highspy.kHighsInf
-        self.h = h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        self.h = h = silent_highs()
         h.setOptionValue("threads", 1)
         self.d = d
         self.scale = scale  # costs enter the LP divided by it (HiGHS wants them near 1)
@@ -287,21 +301,25 @@ class _Master:
         # rows: convexity (F, = 1), QKD capacity (A), KM capacity (A), providers
         self.capped = np.flatnonzero(pt.capacity >= 0)
         n_rows = F + 2 * A + self.capped.size
-        lower = np.concatenate(
-            (np.ones(F), np.full(2 * A + self.capped.size, -self.inf))
-        )
+        lower = np.concatenate((np.ones(F), np.full(2 * A + self.capped.size, -self.inf)))
         upper = np.concatenate(
             (np.ones(F), d.W_qkd, d.W_kml, pt.capacity[self.capped].astype(float))
         )
-        h.addRows(n_rows, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32),
-                  np.zeros(0))
+        h.addRows(
+            n_rows, lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        )
         self.n_rows = n_rows
         # penalised slacks on the capacity rows keep the master feasible
         n_slack = 2 * A + self.capped.size
         h.addCols(
-            n_slack, np.full(n_slack, penalty), np.zeros(n_slack), np.full(n_slack, self.inf),
-            n_slack, np.arange(n_slack, dtype=np.int32),
-            np.arange(F, n_rows, dtype=np.int32), np.full(n_slack, -1.0),
+            n_slack,
+            np.full(n_slack, penalty),
+            np.zeros(n_slack),
+            np.full(n_slack, self.inf),
+            n_slack,
+            np.arange(n_slack, dtype=np.int32),
+            np.arange(F, n_rows, dtype=np.int32),
+            np.full(n_slack, -1.0),
         )
         self.n_cols = n_slack
         # design binaries, relaxed: one per charged link and node
@@ -319,8 +337,9 @@ class _Master:
         self.pt = pt
 
     def _add_col(self, cost: float, upper: float, rows: list[int], vals: list[float]) -> int:
-        self.h.addCol(cost, 0.0, upper, len(rows), np.asarray(rows, np.int32),
-                      np.asarray(vals, float))
+        self.h.addCol(
+            cost, 0.0, upper, len(rows), np.asarray(rows, np.int32), np.asarray(vals, float)
+        )
         self.n_cols += 1
         return self.n_cols - 1
 
@@ -336,7 +355,12 @@ class _Master:
         self, f: int, arcs: np.ndarray, target: int, y: np.ndarray, z: np.ndarray, cost: float
     ) -> bool:
         """Add request ``f``'s column (path ``arcs`` to ``target``, reservations); new or not."""
-        key = (target, arcs.tobytes(), np.asarray(y, float).tobytes(), np.asarray(z, float).tobytes())
+        key = (
+            target,
+            arcs.tobytes(),
+            np.asarray(y, float).tobytes(),
+            np.asarray(z, float).tobytes(),
+        )
         if key in self.columns[f]:
             return False
         self.columns[f].add(key)
@@ -365,8 +389,9 @@ class _Master:
                 rows.append(self.F + 2 * A + int(pos[0]))
                 vals.append(1.0)
         self.path_col.append(self._add_col(cost / self.scale, self.inf, rows, vals))
-        self.col_info.append((f, np.asarray(arcs, np.int64), target, np.asarray(y, float),
-                              np.asarray(z, float)))
+        self.col_info.append(
+            (f, np.asarray(arcs, np.int64), target, np.asarray(y, float), np.asarray(z, float))
+        )
         return True
 
     def slack_used(self) -> bool:
@@ -399,9 +424,7 @@ class _Master:
         ints = np.asarray(
             [*self.u_col.values(), *self.v_col.values(), *self.path_col], dtype=np.int32
         )
-        h.changeColsIntegrality(
-            ints.size, ints, np.full(ints.size, highspy.HighsVarType.kInteger)
-        )
+        h.changeColsIntegrality(ints.size, ints, np.full(ints.size, highspy.HighsVarType.kInteger))
         h.setOptionValue("time_limit", max(float(time_limit), 1e-3))
         h.setOptionValue("mip_rel_gap", 1e-6)
         h.run()
@@ -432,7 +455,7 @@ class _Master:
         )
 
     def solve(self) -> tuple[float, np.ndarray]:
-        """Solve; the LP value (with the charges every plan pays) and the row duals (HiGHS signs)."""
+        """Solve; the LP value (charges every plan pays included), the row duals (HiGHS signs)."""
         self.h.run()
         info = self.h.getInfo()
         status = self.h.getModelStatus()
@@ -563,6 +586,7 @@ def linking_bound(
     clock: Stopwatch | None = None,
     callback: Callable[[float, int, float], None] | None = None,
     primal_time: float | None = None,
+    mip_share: float = 1.0,
 ) -> LinkingBoundResult:
     """Maximise the strong linking relaxation's Lagrangian by column generation.
 
@@ -588,6 +612,9 @@ def linking_bound(
     primal_time : float, optional
         Seconds for solving the final restricted master as a MIP (a plan);
         default none (bound only).
+    mip_share : float
+        With a time limit, the MIP takes at most this share of what is left
+        (and at most ``primal_time``).
 
     Returns
     -------
@@ -621,8 +648,9 @@ def linking_bound(
     best = first.value
     history: list[tuple[float, int, float, float]] = []
     if F == 0:
-        return LinkingBoundResult(best, BOUND_SOURCE, best, 1, 0, "converged",
-                                  time.perf_counter() - start, history)
+        return LinkingBoundResult(
+            best, BOUND_SOURCE, best, 1, 0, "converged", time.perf_counter() - start, history
+        )
     scale = max(float(first.cost.max()), 1.0)
     master = _Master(instance, d, scale)
     for plan in plans:
@@ -661,9 +689,11 @@ def linking_bound(
     link_open = np.zeros(d.link_charge.size)
     for lk, c in master.u_col.items():
         link_open[lk] = sol[c]
-    plan, cost = None, math.inf
+    plan: PlanArrays | None = None
+    cost = math.inf
     if primal_time is not None:
-        rest = primal_time if clock.limit is None else min(primal_time, clock.remaining or 0.0)
+        left = clock.remaining
+        rest = primal_time if left is None else min(primal_time, mip_share * left)
         if rest > 0:
             plan = master.integer_plan(rest)
         if plan is not None:
@@ -680,4 +710,139 @@ def linking_bound(
         link_open,
         plan,
         cost,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class BestBound:
+    """The strongest lower bound qkdbench computes for an instance, and the best plan met.
+
+    Attributes
+    ----------
+    bound : float
+        The larger of the capacity Lagrangian bound and, on instances with
+        fixed charges, the linking bound.
+    bound_source : str
+        Where ``bound`` comes from: ``"lagrangian"`` or ``"linking-lagrangian"``.
+    bounds : dict
+        Every bound computed, by source.
+    plan : PlanArrays or None
+        The cheapest feasible plan either method found.
+    cost : float
+        Its expected cost by the evaluator (``inf`` without one).
+    gap : float
+        Certified ``(cost - bound) / cost``.
+    iterations : int
+        Dual iterations plus pricing rounds.
+    stop : str
+        Why the last method stopped.
+    runtime_s : float
+        Seconds in all.
+    """
+
+    bound: float
+    bound_source: str
+    bounds: dict[str, float]
+    plan: PlanArrays | None
+    cost: float
+    gap: float
+    iterations: int
+    stop: str
+    runtime_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The scalar facts as plain JSON values (``inf`` and ``nan`` become ``None``).
+
+        Returns
+        -------
+        dict
+            ``bound``, ``bound_source``, ``bounds``, ``cost``, ``gap``,
+            ``iterations``, ``stop`` and ``runtime_s``.
+        """
+        num = finite_or_none
+        return {
+            "bound": num(self.bound),
+            "bound_source": self.bound_source,
+            "bounds": {k: num(v) for k, v in self.bounds.items()},
+            "cost": num(self.cost),
+            "gap": num(self.gap),
+            "iterations": self.iterations,
+            "stop": self.stop,
+            "runtime_s": self.runtime_s,
+        }
+
+
+def best_bound(
+    instance: Instance,
+    *,
+    iterations: int = 2000,
+    time_limit: float | None = None,
+    linking: bool | None = None,
+    rounds: int = 500,
+    mip_share: float = 0.5,
+    mip_seconds: float = 60.0,
+) -> BestBound:
+    """The capacity Lagrangian bound, then (with fixed charges) the linking bound; the best.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance.
+    iterations : int
+        Most dual iterations of the capacity Lagrangian
+        (:func:`~qkdbench.exact.ascent.lagrangian_bound`).
+    time_limit : float, optional
+        Seconds for both together.
+    linking : bool, optional
+        Whether to run the linking bound (:func:`linking_bound`); default only
+        when the instance has fixed charges (without them it equals the best
+        capacity Lagrangian bound, but its MIP may still find a better plan).
+    rounds : int
+        Most pricing rounds of the column generation.
+    mip_share : float
+        Share of the time left after the column generation for the
+        restricted-master MIP.
+    mip_seconds : float
+        Seconds for that MIP without a time limit.
+
+    Returns
+    -------
+    BestBound
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import design_instance
+    >>> inst = design_instance("nsfnet", 8, max_rate=4, seed=1, fixed_charge_factor=3.0)
+    >>> res = best_bound(inst, iterations=100)
+    >>> res.bound_source, res.bound >= res.bounds["lagrangian"]
+    ('linking-lagrangian', True)
+    """
+    from .ascent import lagrangian_bound
+
+    clock = Stopwatch(time_limit)
+    first = lagrangian_bound(instance, iterations=iterations, clock=clock)
+    bounds = {first.bound_source: first.bound}
+    bound, source, plan, cost = first.bound, first.bound_source, first.plan, first.cost
+    its, stop = first.iterations, first.stop
+    if linking is None:
+        linking = fixed_charges(instance).active
+    if linking and instance.n_requests and not clock.expired():
+        res = linking_bound(
+            instance,
+            plans=[plan] if plan is not None else [],
+            target=cost,
+            tol=1e-9,
+            iterations=rounds,
+            clock=clock,
+            primal_time=mip_seconds,
+            mip_share=mip_share,
+        )
+        bounds[res.bound_source] = res.bound
+        its, stop = its + res.iterations, res.stop
+        if res.bound > bound:
+            bound, source = res.bound, res.bound_source
+        if res.plan is not None and res.cost < cost:
+            plan, cost = res.plan, res.cost
+    return BestBound(
+        bound, source, bounds, plan, cost, relative_gap(cost, bound), its, stop, clock.elapsed
     )

@@ -62,9 +62,7 @@ def _enumerated_lp(inst: Instance) -> float:
     """The strong LP by brute force: every (target, simple path, integer reservation) column."""
     W_y, W_z = int(inst.params.W_qkd), int(inst.params.W_kml)
     n_arcs = 2 * len(inst.links)
-    ends = {r.source for r in inst.requests} | {
-        r.target for r in inst.requests if not r.is_anycast
-    }
+    ends = {r.source for r in inst.requests} | {r.target for r in inst.requests if not r.is_anycast}
     charged_links = [k for k in range(len(inst.links)) if inst.link_fixed_cost(k) > 0]
     charged_nodes = [n for n, g in inst.node_fixed_costs.items() if g > 0 and n not in ends]
     cols: list[tuple[int, float, list[int], list[float], list[float], list[int], list, str | None]]
@@ -117,15 +115,22 @@ def _enumerated_lp(inst: Instance) -> float:
         )
     )
     bounds = [(0, None)] * n_cols + [(0, 1)] * (n_u + n_v)
-    res = linprog(c, A_ub=a_ub.tocsr(), b_ub=b_ub, A_eq=a_eq.tocsr(), b_eq=np.ones(F), bounds=bounds)
+    res = linprog(
+        c, A_ub=a_ub.tocsr(), b_ub=b_ub, A_eq=a_eq.tocsr(), b_eq=np.ones(F), bounds=bounds
+    )
     assert res.status == 0, res.message
     return float(res.fun) + sum(inst.node_fixed_costs.get(n, 0.0) for n in ends)
 
 
 CASES = [
     pytest.param(seed, prov, states, id=f"s{seed}{'-prov' * prov}{'-states' * states}")
-    for seed, prov, states in [(0, False, False), (1, False, False), (2, True, False),
-                               (3, False, True), (4, True, True)]
+    for seed, prov, states in [
+        (0, False, False),
+        (1, False, False),
+        (2, True, False),
+        (3, False, True),
+        (4, True, True),
+    ]
 ]
 
 
