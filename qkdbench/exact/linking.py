@@ -653,8 +653,8 @@ def linking_bound(
         )
     scale = max(float(first.cost.max()), 1.0)
     master = _Master(instance, d, scale)
-    for plan in plans:
-        for col in _plan_columns(instance, plan):
+    for warm in plans:
+        for col in _plan_columns(instance, warm):
             master.add(*col)
     point, it, stop, lp = first, 1, "iterations", math.nan
     while True:
