@@ -293,6 +293,21 @@ def _stdout_to(fd: int | None) -> Iterator[None]:
             os.close(null)
 
 
+def silent_highs() -> Any:
+    """A new ``highspy.Highs`` with its output off (its banner kept off stdout too).
+
+    Returns
+    -------
+    highspy.Highs
+    """
+    import highspy
+
+    with _stdout_to(None):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 _LOG_HANDLES: dict[str, Any] = {}
 
 

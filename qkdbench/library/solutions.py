@@ -66,7 +66,7 @@ COST_TOL = 1e-9
 #: Statuses of an entry.
 SOLU_STATUSES: tuple[str, ...] = ("opt", "best", "open")
 #: Where a bound may come from.
-BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "relaxation")
+BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "linking-lagrangian", "relaxation")
 
 
 def _version() -> str:
