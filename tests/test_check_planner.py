@@ -11,7 +11,7 @@ from qkdbench.model import Plan, Route
 from qkdbench.testing import CHECKS, PlannerCheckError, check_planner, planner_checks
 
 
-@pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga", "exact"])
+@pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga", "alns", "exact"])
 def test_builtin_planners_pass(name):
     done = check_planner(name)
     assert list(done) == list(CHECKS)

@@ -39,6 +39,13 @@ Destroy operators
     links first); the repair then avoids that link where a request can, so
     the link closes when that is cheaper. The requests of a link cannot leave
     it one at a time, so this is the move a single re-insertion lacks.
+``open-link`` (fixed charges only)
+    A random closed link with a charge is made to look paid for (a phantom
+    user, so its charges do not count in the marginal costs) and the ``q``
+    requests routed nearest to it are taken off; after the repair the phantom
+    goes, so the link stays open only if some route took it and the evaluator
+    prices its charge. The counterpart of ``close-link``: insertion alone
+    opens a link only when one request pays for it.
 ``related``
     A random request and the ``q - 1`` requests most related to it (Shaw
     removal): routes sharing its links, endpoints near its endpoints (hop
@@ -72,21 +79,37 @@ Repair operators
 With fixed charges, every request repaired first gets its route over the
 network built so far as a candidate (:meth:`GreedyState.network_candidate
 <qkdbench.planning.greedy.GreedyState.network_candidate>`), as in the greedy's
-improvement passes. Providers with a capacity (X3) are respected by the
+improvement passes (at most once per request and set of links and nodes in
+use). Providers with a capacity (X3) are respected by the
 state's insertion (a full provider's candidates are skipped; a request left
 without room goes through :meth:`GreedyState.make_room
 <qkdbench.planning.greedy.GreedyState.make_room>`).
 
+Polish
+------
+Every repaired plan that is a new best goes through ``polish_passes`` of the
+greedy's improvement passes (:meth:`GreedyState.improve
+<qkdbench.planning.greedy.GreedyState.improve>`: each request moved to its
+cheapest candidate given the others) and is scored again; the polished plan
+is the candidate if cheaper. On the germany50 fixed-charge instance of
+docs/planners.md, 60 s without it (``polish_passes=0``) ended 0.47 % above the
+optimum, with it 0.28 %.
+
 Acceptance and budget
 ---------------------
-Record-to-record travel (:class:`alns.accept.RecordToRecordTravel`): a
-candidate is accepted when it is at most a threshold above the best cost; the
-threshold falls linearly from ``start_gap`` to ``end_gap`` times the start
-cost over ``iterations`` iterations (``schedule`` iterations under a time
-limit alone) and then stays at ``end_gap``. Or ``acceptance="sa"``: simulated
-annealing (:class:`alns.accept.SimulatedAnnealing`) started so that a plan
-``start_gap`` dearer is accepted with probability one half, cooled
-exponentially to ``end_gap`` over the same number of iterations. The run stops
+Simulated annealing (:class:`alns.accept.SimulatedAnnealing`, the criterion of
+Ropke and Pisinger): a candidate ``delta`` dearer than the current plan is
+accepted with probability ``exp(-delta / T)``; ``T`` starts where a plan
+``start_gap`` (relative to the start cost) dearer is accepted with probability
+one half and falls exponentially to where ``end_gap`` is, over ``iterations``
+iterations (``schedule`` under a time limit alone), then stays there. Or
+``acceptance="rrt"``: record-to-record travel
+(:class:`alns.accept.RecordToRecordTravel`), accepting a candidate at most a
+threshold above the best cost, the threshold falling linearly from
+``start_gap`` to ``end_gap`` times the start cost over the same number of
+iterations. On the germany50 fixed-charge instance of docs/planners.md,
+simulated annealing ended 0.28 % above the optimum in 60 s and record-to-record
+travel 0.68 %, so annealing is the default. The run stops
 after ``iterations`` iterations (:class:`alns.stop.MaxIterations`) or at the
 time limit (:class:`alns.stop.MaxRuntime`, the time the greedy left),
 whichever comes first; ``iterations=None`` means
@@ -126,7 +149,7 @@ __all__ = ["ALNSPlanner", "DEFAULT_ITERATIONS", "ACCEPTANCE"]
 DEFAULT_ITERATIONS = 500
 
 #: The acceptance criteria ``ALNSPlanner(acceptance=...)`` takes.
-ACCEPTANCE = ("rrt", "sa")
+ACCEPTANCE = ("sa", "rrt")
 
 
 @dataclass(frozen=True)
@@ -184,7 +207,7 @@ class _Search:
         self.order = order
         self.rank = {f: r for r, f in enumerate(order)}
         self.gains: dict[int, tuple[tuple, float]] = {}  # f -> (what it depends on, gain)
-        self.polishing = False
+        self.networked: set[tuple[int, bytes]] = set()  # (f, what was open) priced already
         self.evaluations = 0
         self.best = math.inf
         self.log: list[dict[str, float]] = []
@@ -358,11 +381,30 @@ class _Search:
         return self.take_off(self.ranked_pick(ranked, self.size(rng), rng))
 
     # ---- repair operators
+    def network_route(self, f: int) -> None:
+        """With fixed charges, give ``f`` its route over the network built so far.
+
+        :meth:`GreedyState.network_candidate
+        <qkdbench.planning.greedy.GreedyState.network_candidate>` (a shortest
+        path search) only when the links and nodes in use have changed since
+        ``f`` last got one: the route depends on nothing else.
+        """
+        if not self.fixed:
+            return
+        work = self.work
+        key = (
+            f,
+            np.packbits(work.link_users == 0).tobytes()
+            + np.packbits(work.node_users == 0).tobytes(),
+        )
+        if key not in self.networked:
+            self.networked.add(key)
+            work.network_candidate(f)
+
     def place(self, f: int, avoid_link: int | None) -> None:
         """The greedy's insertion of ``f``, avoiding ``avoid_link`` where ``f`` can."""
         work = self.work
-        if self.fixed:
-            work.network_candidate(f)
+        self.network_route(f)
         if avoid_link is not None:
             i, _ = work.best_candidate(f, avoid_link=avoid_link)
             if i >= 0:
@@ -407,9 +449,8 @@ class _Search:
         """Regret-2 insertion: the request that loses most by waiting goes first."""
         work = self.work
         pending = list(d.removed)
-        if self.fixed:
-            for f in pending:
-                work.network_candidate(f)
+        for f in pending:
+            self.network_route(f)
         n_nodes = len(work.instance.nodes)
         touches = {}
         for f in pending:
@@ -465,11 +506,13 @@ class ALNSPlanner:
         And at most this share of the requests.
     determinism : float
         Ropke and Pisinger's ``p`` of the ranked removals (larger: greedier).
-    acceptance : {"rrt", "sa"}
-        Record-to-record travel or simulated annealing (module notes).
+    acceptance : {"sa", "rrt"}
+        Simulated annealing or record-to-record travel (module notes).
     start_gap, end_gap : float
-        The acceptance threshold (RRT) or the gap accepted with probability
-        one half (SA), relative to the start cost, at the start and the end.
+        The gap accepted with probability one half (SA) or the acceptance
+        threshold (RRT), relative to the start cost, at the start and the end.
+    polish_passes : int
+        Improvement passes of the greedy run on every new best (0: none).
     schedule : int
         Iterations over which the threshold falls under a time limit alone.
     scores : tuple of 4 floats
@@ -521,7 +564,7 @@ class ALNSPlanner:
         max_remove: int = 30,
         remove_fraction: float = 0.15,
         determinism: float = 4.0,
-        acceptance: str = "rrt",
+        acceptance: str = "sa",
         start_gap: float = 0.002,
         end_gap: float = 0.0002,
         schedule: int = 1000,
@@ -581,7 +624,10 @@ class ALNSPlanner:
         start_plan = Plan(instance.name, self.name, state.routes(instance), {})
         F = instance.n_requests
         search = _Search(self, state, clock) if F else None
-        start_cost = search.score().cost if search else evaluate(instance, start_plan).total
+        if search is not None:
+            start_cost = search.score(polish=False).cost  # the greedy's plan, as it is
+        else:
+            start_cost = evaluate(instance, start_plan).total
         if search is None or clock.expired():
             return self._finish(instance, start_plan, start_cost, clock, seed_int, search, 0, {})
         limit = self.iterations
