@@ -91,9 +91,9 @@ Every repaired plan that is a new best goes through ``polish_passes`` of the
 greedy's improvement passes (:meth:`GreedyState.improve
 <qkdbench.planning.greedy.GreedyState.improve>`: each request moved to its
 cheapest candidate given the others) and is scored again; the polished plan
-is the candidate if cheaper. On the germany50 fixed-charge instance of
-docs/planners.md, 60 s without it (``polish_passes=0``) ended 0.47 % above the
-optimum, with it 0.28 %.
+is the candidate if cheaper. In one 60 s run (seed 0) on the germany50
+fixed-charge instance of docs/planners.md, the search without it
+(``polish_passes=0``) ended 0.47 % above the optimum, with it 0.28 %.
 
 Acceptance and budget
 ---------------------
@@ -107,9 +107,9 @@ iterations (``schedule`` under a time limit alone), then stays there. Or
 (:class:`alns.accept.RecordToRecordTravel`), accepting a candidate at most a
 threshold above the best cost, the threshold falling linearly from
 ``start_gap`` to ``end_gap`` times the start cost over the same number of
-iterations. On the germany50 fixed-charge instance of docs/planners.md,
-simulated annealing ended 0.28 % above the optimum in 60 s and record-to-record
-travel 0.68 %, so annealing is the default. The run stops
+iterations. In one 60 s run (seed 0) on the germany50 fixed-charge instance of
+docs/planners.md, simulated annealing ended 0.28 % above the optimum and
+record-to-record travel 0.68 %, so annealing is the default. The run stops
 after ``iterations`` iterations (:class:`alns.stop.MaxIterations`) or at the
 time limit (:class:`alns.stop.MaxRuntime`, the time the greedy left),
 whichever comes first; ``iterations=None`` means
