@@ -330,7 +330,7 @@ def set_names() -> list[str]:
     Examples
     --------
     >>> set_names()
-    ['paper', 'capacity', 'design', 'ntn', 'large']
+    ['paper', 'capacity', 'design', 'ntn', 'large', 'design-large']
     """
     return list(SET_TABLE)
 
