@@ -31,9 +31,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -178,7 +178,7 @@ def check_ratios(
     return lines, ok
 
 
-def _run(names: Sequence[str], runs: int, log) -> list[dict]:
+def _run(names: Sequence[str], runs: int, log: Callable[[str], object]) -> list[dict]:
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
@@ -239,7 +239,7 @@ def _read_store(path: Path) -> dict:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

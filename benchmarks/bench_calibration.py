@@ -10,6 +10,8 @@ workload: that would move every stored ratio.
 
 from __future__ import annotations
 
+from pytest_benchmark.fixture import BenchmarkFixture
+
 N_STEPS = 50_000
 
 
@@ -42,7 +44,7 @@ def calibration_loop(n: int = N_STEPS) -> float:
     return acc
 
 
-def test_calibration_python_loop(benchmark):
+def test_calibration_python_loop(benchmark: BenchmarkFixture) -> None:
     benchmark.group = "calibration"
     got = benchmark(calibration_loop)
     # closed form: pairs (2j, 2j+1) give -(2j % 256 + 1) + 0.5 * (2j % 256 + 2)

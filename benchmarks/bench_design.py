@@ -31,15 +31,20 @@ import argparse
 import csv
 import math
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from qkdbench.evaluation import evaluate
 from qkdbench.exact import relaxation_bound, solve_sp
+from qkdbench.model import Instance
 from qkdbench.topologies import design_instance
 from qkdbench.utils.registry import get_planner
 
 #: Knob settings of the family (see the module notes of qkdbench.topologies.design).
-KNOBS = {
+KNOBS: dict[str, Any] = {
     "max_rate": 10,
     "demand": "heavy",
     "hotspots": 3,
@@ -52,7 +57,7 @@ PLANNERS = ("coqbn", "saa-greedy", "ga", "exact")
 
 
 def run_instance(
-    inst, *, ga_time: float = 30.0, exact_time: float | None = 300.0, seed: int = 1
+    inst: Instance, *, ga_time: float = 30.0, exact_time: float | None = 300.0, seed: int = 1
 ) -> list[dict]:
     """Plan ``inst`` with every planner of :data:`PLANNERS`; one row per planner.
 
@@ -72,7 +77,7 @@ def run_instance(
         to the best bound of the instance (the exact solver's, else the
         capacity-free bound).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     best_bound = relaxation_bound(inst)
     greedy_plan = None
     for name in PLANNERS:
@@ -108,7 +113,12 @@ def run_instance(
     return rows
 
 
-def family(requests=REQUESTS, topologies=TOPOLOGIES, seed: int = 1, **knobs):
+def family(
+    requests: Sequence[int] = REQUESTS,
+    topologies: Sequence[str] = TOPOLOGIES,
+    seed: int = 1,
+    **knobs: Any,
+) -> Iterator[Instance]:
     """The instances of the family, smallest first."""
     kw = {**KNOBS, **knobs}
     for n in requests:
@@ -124,7 +134,7 @@ def separation(rows: list[dict]) -> dict:
     n = len(by_inst)
     pairs = [("coqbn", "saa-greedy"), ("coqbn", "ga"), ("saa-greedy", "ga")]
 
-    def differ(c, a, b):
+    def differ(c: dict[str, float], a: str, b: str) -> bool:
         return abs(c[a] - c[b]) > 0.005 * min(c[a], c[b])
 
     out = {f"{a}~{b}": sum(differ(c, a, b) for c in by_inst.values()) / n for a, b in pairs}
@@ -138,7 +148,7 @@ def separation(rows: list[dict]) -> dict:
 # --------------------------------------------------------------------------- pytest
 
 
-def test_design_smoke(benchmark):
+def test_design_smoke(benchmark: BenchmarkFixture) -> None:
     """Disabled: a small NSFNET instance; enabled: time one 10-request instance per planner."""
     n = 8 if benchmark.disabled else 10
     inst = design_instance("nsfnet", n, seed=1, **KNOBS)

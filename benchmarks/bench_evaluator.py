@@ -14,27 +14,30 @@ import itertools
 import networkx as nx
 import numpy as np
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from qkdbench.evaluation import encode_plan, evaluate, evaluate_batch, stack_plans, support_table
 from qkdbench.evaluation.encoding import PlanArrays
+from qkdbench.evaluation.pricing import ProviderArrays, SupportArrays
 from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.heuristics import get_planner
+from qkdbench.model import Instance, Plan
 from qkdbench.topologies import make_instance
 
 N_BATCH = 1000
 
 
 @pytest.fixture(scope="module")
-def usnet60():
+def usnet60() -> Instance:
     return make_instance("usnet", 60, 10, seed=1)
 
 
 @pytest.fixture(scope="module")
-def plan60(usnet60):
+def plan60(usnet60: Instance) -> Plan:
     return get_planner("coqbn").plan(usnet60)
 
 
-def _terms(inst, arrays: PlanArrays) -> int:
+def _terms(inst: Instance, arrays: PlanArrays) -> int:
     s = support_table(inst)
     sizes = np.diff(s.ptr)
     req = np.arange(arrays.ptr.size - 1) % inst.n_requests
@@ -42,7 +45,7 @@ def _terms(inst, arrays: PlanArrays) -> int:
 
 
 @pytest.fixture(scope="module")
-def batch60(usnet60):
+def batch60(usnet60: Instance) -> PlanArrays:
     """1000 plans: each request on one of its 5 shortest paths, random reservations."""
     rng = np.random.default_rng(7)
     cands = []
@@ -71,7 +74,7 @@ def batch60(usnet60):
 
 
 @pytest.mark.benchmark(group="evaluator")
-def test_kernel_single_plan(benchmark, usnet60, plan60):
+def test_kernel_single_plan(benchmark: BenchmarkFixture, usnet60: Instance, plan60: Plan) -> None:
     arrays = encode_plan(usnet60, plan60)
     evaluate_batch(usnet60, arrays)  # compile / load the cache outside the timing
     scores = benchmark(evaluate_batch, usnet60, arrays)
@@ -80,7 +83,9 @@ def test_kernel_single_plan(benchmark, usnet60, plan60):
 
 
 @pytest.mark.benchmark(group="evaluator")
-def test_evaluate_single_plan_with_breakdown(benchmark, usnet60, plan60):
+def test_evaluate_single_plan_with_breakdown(
+    benchmark: BenchmarkFixture, usnet60: Instance, plan60: Plan
+) -> None:
     evaluate(usnet60, plan60)
     ev = benchmark(evaluate, usnet60, plan60)
     benchmark.extra_info["terms"] = _terms(usnet60, encode_plan(usnet60, plan60))
@@ -88,7 +93,9 @@ def test_evaluate_single_plan_with_breakdown(benchmark, usnet60, plan60):
 
 
 @pytest.mark.benchmark(group="evaluator")
-def test_kernel_batch_1000(benchmark, usnet60, batch60):
+def test_kernel_batch_1000(
+    benchmark: BenchmarkFixture, usnet60: Instance, batch60: PlanArrays
+) -> None:
     evaluate_batch(usnet60, batch60.plan(0))
     scores = benchmark(evaluate_batch, usnet60, batch60)
     benchmark.extra_info["terms"] = _terms(usnet60, batch60)
@@ -103,14 +110,18 @@ def test_kernel_batch_1000(benchmark, usnet60, batch60):
 
 
 @pytest.mark.benchmark(group="evaluator")
-def test_plain_python_twin_single_plan(benchmark, usnet60, plan60):
+def test_plain_python_twin_single_plan(
+    benchmark: BenchmarkFixture, usnet60: Instance, plan60: Plan
+) -> None:
     ref = benchmark(reference_evaluate, usnet60, plan60)
     benchmark.extra_info["terms"] = _terms(usnet60, encode_plan(usnet60, plan60))
     assert ref["total"] == pytest.approx(evaluate(usnet60, plan60).total, rel=1e-9)
 
 
 @pytest.mark.benchmark(group="evaluator")
-def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
+def test_kernel_batch_1000_fixed_charges(
+    benchmark: BenchmarkFixture, usnet60: Instance, batch60: PlanArrays
+) -> None:
     """The same batch on the instance with relay-site fixed charges: the marking kernel runs."""
     from dataclasses import replace
 
@@ -132,19 +143,19 @@ def test_kernel_batch_1000_fixed_charges(benchmark, usnet60, batch60):
 
 
 @pytest.fixture(scope="module")
-def ntn1000():
+def ntn1000() -> Instance:
     """germany50 as TN-NTN (link kinds, states, providers): 1000 requests, half anycast."""
     return make_instance("sndlib/germany50-ntn", 1000, 10, seed=1)
 
 
 @pytest.mark.benchmark(group="evaluator-ntn")
-def test_ntn_tables_1000_requests(benchmark, ntn1000):
+def test_ntn_tables_1000_requests(benchmark: BenchmarkFixture, ntn1000: Instance) -> None:
     """Build the pricing tables of a 1000-request TN-NTN instance (demand x link state)."""
     from dataclasses import replace
 
     from qkdbench.evaluation.pricing import provider_table
 
-    def build():
+    def build() -> tuple[SupportArrays, ProviderArrays]:
         inst = replace(ntn1000)  # a copy starts without derived tables
         return support_table(inst), provider_table(inst)
 
@@ -157,7 +168,7 @@ def test_ntn_tables_1000_requests(benchmark, ntn1000):
 
 
 @pytest.fixture(scope="module")
-def ntn_batch(ntn1000):
+def ntn_batch(ntn1000: Instance) -> PlanArrays:
     """100 plans: each request to a random target, on one of its 3 shortest paths there."""
     from qkdbench.evaluation.encoding import target_position
 
@@ -192,7 +203,9 @@ def ntn_batch(ntn1000):
 
 
 @pytest.mark.benchmark(group="evaluator-ntn")
-def test_kernel_batch_100_ntn_1000_requests(benchmark, ntn1000, ntn_batch):
+def test_kernel_batch_100_ntn_1000_requests(
+    benchmark: BenchmarkFixture, ntn1000: Instance, ntn_batch: PlanArrays
+) -> None:
     """Score 100 plans of 1000 requests with link states, unit prices and service costs."""
     from qkdbench.evaluation import evaluate_arrays
 

@@ -10,6 +10,7 @@ requests takes about a minute (marked ``slow``; deselect it with ``-m "not slow"
 from __future__ import annotations
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from qkdbench.evaluation import evaluate
 from qkdbench.exact import solve_sp
@@ -26,7 +27,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("form", "prune"), CASES)
-def test_exact_usnet60(benchmark, form, prune):
+def test_exact_usnet60(benchmark: BenchmarkFixture, form: str, prune: bool) -> None:
     n = 12 if benchmark.disabled else 60
     inst = make_instance("usnet", n, 10, 1)
     res = benchmark.pedantic(

@@ -20,12 +20,14 @@ from __future__ import annotations
 import resource
 import time
 import tracemalloc
+from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from qkdbench.evaluation import evaluate
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Params
+from qkdbench.model import Instance, Params
 from qkdbench.topologies import make_instance
 
 TOPOLOGY = "sndlib/germany50"
@@ -34,11 +36,11 @@ TIME_LIMIT = 120.0
 GAP_TARGET = 0.005
 
 
-def instance(capacity: str, n: int):
+def instance(capacity: str, n: int) -> Instance:
     return make_instance(TOPOLOGY, n, 10, 1, params=CAPACITY[capacity])
 
 
-def run(name: str, inst, **params) -> dict:
+def run(name: str, inst: Instance, **params: Any) -> dict[str, Any]:
     """One planner run: cost, bound, certified gap, seconds and peak traced MB."""
     planner = get_planner(name, **params)
     tracemalloc.start()
@@ -68,7 +70,7 @@ def run(name: str, inst, **params) -> dict:
 
 
 @pytest.mark.parametrize("capacity", list(CAPACITY))
-def test_lagrangian_germany50(benchmark, capacity):
+def test_lagrangian_germany50(benchmark: BenchmarkFixture, capacity: str) -> None:
     n, params = (30, {"iterations": 30}) if benchmark.disabled else (1000, {})
     inst = instance(capacity, n)
     get_planner("lagrangian", iterations=1).plan(make_instance("nsfnet", 3, 2, 1))  # JIT
@@ -81,7 +83,7 @@ def test_lagrangian_germany50(benchmark, capacity):
 
 
 @pytest.mark.parametrize("capacity", list(CAPACITY))
-def test_saa_greedy_germany50(benchmark, capacity):
+def test_saa_greedy_germany50(benchmark: BenchmarkFixture, capacity: str) -> None:
     n = 30 if benchmark.disabled else 1000
     inst = instance(capacity, n)
     benchmark.group = "lagrangian-germany50"
@@ -89,7 +91,7 @@ def test_saa_greedy_germany50(benchmark, capacity):
     benchmark.extra_info.update(row)
 
 
-def build_memory(inst) -> dict:
+def build_memory(inst: Instance) -> dict[str, Any]:
     """The exact model's size and build memory after Lagrangian pruning (300 iterations)."""
     from qkdbench.exact.bounds import _pairs
     from qkdbench.exact.lagrangian import lagrangian_bound
@@ -102,7 +104,7 @@ def build_memory(inst) -> dict:
     model = build_model(
         inst,
         upper_bound=dual.cost,
-        prices=(dual.lam_qkd, dual.lam_km),
+        prices=(dual.lam_qkd, dual.lam_kml),
         memory_limit_gb=DEFAULT_MEMORY_LIMIT_GB,
     )
     took = time.perf_counter() - start
@@ -120,7 +122,7 @@ def build_memory(inst) -> dict:
 
 
 @pytest.mark.parametrize("capacity", list(CAPACITY))
-def test_exact_build_memory_germany50(benchmark, capacity):
+def test_exact_build_memory_germany50(benchmark: BenchmarkFixture, capacity: str) -> None:
     """The pruned model builds under the default memory limit (else a one-line refusal)."""
     inst = instance(capacity, 30 if benchmark.disabled else 1000)
     benchmark.group = "exact-build-germany50"

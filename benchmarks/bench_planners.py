@@ -13,11 +13,14 @@ default) the same checks run on 12 requests, seed 1 only, in a few seconds.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 from qkdbench.evaluation import evaluate
 from qkdbench.heuristics import get_planner
+from qkdbench.model import Instance
 from qkdbench.topologies import make_instance
 
 PLANNERS = ["coqbn", "saa-greedy", "ga", "exact"]
@@ -28,7 +31,7 @@ CASES = [(n, s) for n in (30, 60) for s in (1, 2, 3)]
 _OPTIMA: dict[tuple[int, int], float] = {}
 
 
-def run(name: str, inst, seed: int) -> tuple[float, float, dict]:
+def run(name: str, inst: Instance, seed: int) -> tuple[float, float, dict[str, Any]]:
     """Cost, seconds and stats of one planner run (GA: time limit 30 s)."""
     kw = {"time_limit": GA_TIME} if name == "ga" else {}
     start = time.perf_counter()
@@ -50,7 +53,7 @@ def optimum(n: int, seed: int) -> float:
 
 
 @pytest.mark.parametrize("name", PLANNERS)
-def test_planner_usnet60(benchmark, name):
+def test_planner_usnet60(benchmark: BenchmarkFixture, name: str) -> None:
     n = 12 if benchmark.disabled else 60
     inst = make_instance("usnet", n, 10, 1)
     benchmark.group = name
@@ -78,7 +81,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.mark.parametrize("name", PLANNERS)
-def test_quality_table(benchmark, name, n, seed):
+def test_quality_table(benchmark: BenchmarkFixture, name: str, n: int, seed: int) -> None:
     inst = make_instance("usnet", n, 10, seed)
     benchmark.group = f"quality-{name}"
     cost, took, stats = benchmark.pedantic(run, args=(name, inst, seed), rounds=1, iterations=1)

@@ -9,11 +9,15 @@ target for the single-process environment is at least 2e4 steps per second.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
 
 import qkdbench.rl  # noqa: F401 - registers qkdbench/Planning-v0
+from qkdbench.model import Instance
 from qkdbench.rl.env import PlanningEnv, make_vector_env
 from qkdbench.rl.multi import PlanningParallelEnv
 from qkdbench.topologies import make_instance
@@ -22,11 +26,11 @@ EPISODES = 20
 
 
 @pytest.fixture(scope="module")
-def usnet60():
+def usnet60() -> Instance:
     return make_instance("usnet", 60, 10, seed=1)
 
 
-def _episodes(env, actions):
+def _episodes(env: gym.Env[Any, Any], actions: list[int]) -> int:
     steps = 0
     for ep in range(EPISODES):
         _, info = env.reset(seed=ep)
@@ -41,7 +45,7 @@ def _episodes(env, actions):
     return steps
 
 
-def test_env_steps(benchmark, usnet60):
+def test_env_steps(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """The environment class itself, one process (the 2e4 steps/s target)."""
     env = PlanningEnv(usnet60)
     actions = np.random.default_rng(0).integers(env.action_space.n, size=997).tolist()
@@ -50,21 +54,22 @@ def test_env_steps(benchmark, usnet60):
     assert steps == EPISODES * usnet60.n_requests
 
 
-def test_env_steps_through_gym_make(benchmark, usnet60):
+def test_env_steps_through_gym_make(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """Through ``gymnasium.make`` (order-enforcing and passive-checker wrappers)."""
     env = gym.make("qkdbench/Planning-v0", instance=usnet60)
+    assert isinstance(env.action_space, gym.spaces.Discrete)
     actions = np.random.default_rng(0).integers(env.action_space.n, size=997).tolist()
     steps = benchmark(_episodes, env, actions)
     benchmark.extra_info["steps"] = steps
 
 
-def test_vector_env_steps(benchmark, usnet60):
+def test_vector_env_steps(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """``SyncVectorEnv`` of 8 copies: ``steps`` counts sub-environment steps."""
     venv = make_vector_env(usnet60, 8)
     venv.reset(seed=0)
     zero = np.zeros(8, dtype=np.int64)
 
-    def run():
+    def run() -> int:
         for _ in range(EPISODES * usnet60.n_requests // 8):
             venv.step(zero)
         return 8 * (EPISODES * usnet60.n_requests // 8)
@@ -72,11 +77,11 @@ def test_vector_env_steps(benchmark, usnet60):
     benchmark.extra_info["steps"] = benchmark(run)
 
 
-def test_parallel_env_steps(benchmark, usnet60):
+def test_parallel_env_steps(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """The PettingZoo env: two parallel steps (route, reserve) per request."""
     penv = PlanningParallelEnv(usnet60)
 
-    def run():
+    def run() -> int:
         n = 0
         for ep in range(EPISODES):
             penv.reset(seed=ep)
@@ -88,7 +93,7 @@ def test_parallel_env_steps(benchmark, usnet60):
     benchmark.extra_info["steps"] = benchmark(run)
 
 
-def test_table_build(benchmark, usnet60):
+def test_table_build(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """Per-instance precomputation (candidates, levels, priced breakpoints), warm path cache."""
     from qkdbench.rl.core import build_tables
 

@@ -42,7 +42,7 @@ def _collected_benchmarks() -> set[str]:
     return {line.strip() for line in out.stdout.splitlines() if "::" in line}
 
 
-def test_stored_ratios_name_collected_benchmarks():
+def test_stored_ratios_name_collected_benchmarks() -> None:
     data = json.loads(STORE.read_text())
     named = set(data["ratios"]) | {data["calibration"]}
     gone = sorted(named - _collected_benchmarks())

@@ -35,8 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, Literal, NoReturn, overload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -138,7 +139,13 @@ def resolve_tree(repo: Path, rev: str) -> tuple[str, str]:
 
 
 def ensure_env(
-    repo: Path, label: str, tree: str, cache: Path, slot: str = "", reuse: bool = True, log=print
+    repo: Path,
+    label: str,
+    tree: str,
+    cache: Path,
+    slot: str = "",
+    reuse: bool = True,
+    log: Callable[[str], object] = print,
 ) -> Env:
     """Export ``tree`` and install it (with its ``test`` extra) into a fresh venv.
 
@@ -200,9 +207,25 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+@overload
+def run_benchmarks(
+    env: Env,
+    out: Path,
+    select: str | None,
+    extra: Sequence[str] = (),
+    warmup: Literal[False] = False,
+) -> dict[str, Any]: ...
+
+
+@overload
+def run_benchmarks(
+    env: Env, out: None, select: str | None, extra: Sequence[str] = (), *, warmup: Literal[True]
+) -> None: ...
+
+
 def run_benchmarks(
     env: Env, out: Path | None, select: str | None, extra: Sequence[str] = (), warmup: bool = False
-) -> dict | None:
+) -> dict[str, Any] | None:
     """One pytest-benchmark run of ``env``'s own ``benchmarks/``; its JSON result.
 
     Raises
@@ -246,7 +269,9 @@ def run_benchmarks(
         raise InputError(f"pytest could not run in {env.label} (status {proc.returncode}): {tail}")
     if warmup:
         return None
-    return json.loads(out.read_text())
+    assert out is not None, "a timed run needs a result file"
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
 
 
 def _load_results(folder: Path) -> tuple[list[dict], list[dict]]:
@@ -267,7 +292,7 @@ def _load_results(folder: Path) -> tuple[list[dict], list[dict]]:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, status 2
+    def error(self, message: str) -> NoReturn:  # one line, status 2
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -379,7 +404,9 @@ def _check_settings(a: argparse.Namespace) -> None:
         _CHILD_ENV["NUMBA_NUM_THREADS"] = str(a.numba_threads)
 
 
-def _compare(a: argparse.Namespace, log) -> tuple[list[dict], list[dict], str]:
+def _compare(
+    a: argparse.Namespace, log: Callable[[str], object]
+) -> tuple[list[dict], list[dict], str]:
     repo = repo_root(a.repo)
     base_rev = a.base or default_base(repo)
     base_label, base_tree = resolve_tree(repo, base_rev)

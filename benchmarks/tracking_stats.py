@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "TIMING_KEY",
@@ -144,7 +145,9 @@ def _samples(x: Iterable[float], what: str) -> np.ndarray:
     return a
 
 
-def ratio_of_medians(base: Sequence[float], head: Sequence[float]) -> float:
+def ratio_of_medians(
+    base: Sequence[float] | NDArray[np.float64], head: Sequence[float] | NDArray[np.float64]
+) -> float:
     """``median(head) / median(base)``: above 1 means head is slower.
 
     Parameters
@@ -172,8 +175,8 @@ def ratio_of_medians(base: Sequence[float], head: Sequence[float]) -> float:
 
 
 def bootstrap_ratio_ci(
-    base: Sequence[float],
-    head: Sequence[float],
+    base: Sequence[float] | NDArray[np.float64],
+    head: Sequence[float] | NDArray[np.float64],
     level: float = 0.95,
     n_boot: int = 4000,
     seed: int = 0,
@@ -225,7 +228,9 @@ def bootstrap_ratio_ci(
 
 
 def mann_whitney_p(
-    base: Sequence[float], head: Sequence[float], alternative: str = "greater"
+    base: Sequence[float] | NDArray[np.float64],
+    head: Sequence[float] | NDArray[np.float64],
+    alternative: str = "greater",
 ) -> float:
     """One-sided Mann-Whitney U p-value that ``head`` is slower (``"greater"``) or faster.
 
@@ -557,8 +562,8 @@ def format_report(cmp: Comparison) -> str:
             f"{_vals(q.base or q.head)}"
         )
     for label, names in (("only in base", cmp.only_base), ("only in head", cmp.only_head)):
-        for n in names:
-            lines.append(f"  {label}: {_short(n)}")
+        for bench in names:
+            lines.append(f"  {label}: {_short(bench)}")
     n_reg = sum(t.verdict == "regression" for t in cmp.timings)
     n_imp = sum(t.verdict == "improvement" for t in cmp.timings)
     lines.append(

@@ -12,7 +12,16 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
-from .exceptions import InputError
+from .exceptions import (
+    InputError,
+    MissingExtraError,
+    PanelSkipped,
+    PlannerCheckError,
+    QkdbenchError,
+    SolverError,
+    SolverUnavailableError,
+    UsageError,
+)
 from .io import read_instance, read_plan, write_instance, write_plan
 from .model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 
@@ -21,7 +30,6 @@ __all__ = [
     "CostTable",
     "Demand",
     "Instance",
-    "InputError",
     "Link",
     "Params",
     "Plan",
@@ -31,4 +39,12 @@ __all__ = [
     "read_plan",
     "write_instance",
     "write_plan",
+    "QkdbenchError",
+    "InputError",
+    "UsageError",
+    "SolverError",
+    "SolverUnavailableError",
+    "PlannerCheckError",
+    "PanelSkipped",
+    "MissingExtraError",
 ]

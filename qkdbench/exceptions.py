@@ -34,7 +34,7 @@ class QkdbenchError(Exception):
 
 
 class InputError(QkdbenchError, ValueError):
-    """Bad input: a file, a place in it and what is wrong, on one line.
+    """Bad input (a file, a value or a function argument): where, and what is wrong, on one line.
 
     Parameters
     ----------
@@ -51,7 +51,7 @@ class InputError(QkdbenchError, ValueError):
     'net.json: links[0].length_km: must be positive, got -3'
     """
 
-    def __init__(self, problem: str, place: str = "", source: str = ""):
+    def __init__(self, problem: str, place: str = "", source: str = "") -> None:
         self.problem = problem
         self.place = place
         self.source = source
@@ -90,12 +90,19 @@ class SolverError(QkdbenchError, RuntimeError):
         What happened; runs of white space (line breaks included) become one space.
     """
 
-    def __init__(self, message: str):
+    def __init__(self, message: str) -> None:
         super().__init__(" ".join(str(message).split()))
 
 
 class SolverUnavailableError(SolverError):
-    """No usable MILP solver is installed."""
+    """No usable MILP solver is installed.
+
+    Parameters
+    ----------
+    message : str
+        Which solver is missing and what to install; white space is collapsed as in
+        :class:`SolverError`.
+    """
 
 
 class PlannerCheckError(QkdbenchError, AssertionError):
@@ -111,7 +118,7 @@ class PlannerCheckError(QkdbenchError, AssertionError):
         What went wrong.
     """
 
-    def __init__(self, check: str, planner: str, problem: str):
+    def __init__(self, check: str, planner: str, problem: str) -> None:
         self.check = check
         self.planner = planner
         self.problem = problem

@@ -1,9 +1,9 @@
 """Reading and writing instance (``qkdbench-instance/1``, ``/2``) and plan files.
 
 See ``docs/formats.md`` for every key. An instance that uses an extension key
-(X1: ``costs.r.site``, link and node ``fixed_cost``; X2: link ``kind``,
-``unit_costs``, a distribution as ``key_rate_kbps``; X3: request ``targets``,
-``providers``) is ``qkdbench-instance/2``;
+(fixed charges: ``costs.r.site``, link and node ``fixed_cost``; link kinds and
+states: link ``kind``, ``unit_costs``, a distribution as ``key_rate_kbps``;
+providers: request ``targets``, ``providers``) is ``qkdbench-instance/2``;
 readers accept both formats, and reject a ``/1`` file carrying an extension key
 and any key they do not know, at every level. Readers validate as they go and raise
 :class:`~qkdbench.exceptions.InputError` naming the file, the place in it and
@@ -312,7 +312,20 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
 
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
-    """The instance file object: format ``/2`` if it uses an extension key, else ``/1``."""
+    """The instance file object: format ``/2`` if it uses an extension key, else ``/1``.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance to write.
+
+    Returns
+    -------
+    dict
+        Plain JSON data: ``format``, ``name``, ``params``, ``costs``, ``nodes``, ``links``,
+        ``requests``, and ``providers`` when the instance has any; keys whose value is
+        the default (no override, no name, no fixed cost) are left out.
+    """
     links = []
     for link in instance.links:
         d: dict[str, Any] = {"u": link.u, "v": link.v, "length_km": link.length_km}
@@ -373,6 +386,15 @@ def _read(path: str | os.PathLike, from_dict: Callable[[Any], T]) -> T:
 def read_instance(path: str | os.PathLike) -> Instance:
     """Read and validate an instance file.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``qkdbench-instance/1`` or ``/2`` file.
+
+    Returns
+    -------
+    Instance
+
     Raises
     ------
     InputError
@@ -382,12 +404,33 @@ def read_instance(path: str | os.PathLike) -> Instance:
 
 
 def write_instance(instance: Instance, path: str | os.PathLike) -> None:
-    """Write an instance file."""
+    """Write an instance file.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance to write (as :func:`instance_to_dict` gives it).
+    path : str or os.PathLike
+        The file, created or overwritten.
+    """
     write_json(instance_to_dict(instance), path)
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
-    """The ``qkdbench-plan/1`` object of a plan."""
+    """The ``qkdbench-plan/1`` object of a plan.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan to write.
+
+    Returns
+    -------
+    dict
+        Plain JSON data: ``format``, ``instance``, ``planner``, one ``requests`` entry per
+        route (``provider`` only when set) and ``stats`` made JSON-safe (non-finite numbers
+        become ``null``).
+    """
     return {
         "format": PLAN_FORMAT,
         "instance": plan.instance_name,
@@ -411,6 +454,23 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
 
     Whether the plan fits an instance (paths on existing arcs, capacities) is
     the evaluator's question, not the reader's.
+
+    Parameters
+    ----------
+    data : Mapping
+        The parsed JSON object.
+
+    Returns
+    -------
+    Plan
+        Reservations that are whole numbers become ``int``; ``stats`` is kept as given.
+
+    Raises
+    ------
+    InputError
+        Naming the place and the problem: another format, a missing key, a path of fewer
+        than two nodes, a reservation list not one number per arc, an empty provider,
+        an unknown ``stats.status``.
     """
     if not isinstance(data, Mapping):
         raise InputError("expected a JSON object at the top level")
@@ -461,6 +521,15 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
 def read_plan(path: str | os.PathLike) -> Plan:
     """Read a plan file.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``qkdbench-plan/1`` file.
+
+    Returns
+    -------
+    Plan
+
     Raises
     ------
     InputError
@@ -470,5 +539,13 @@ def read_plan(path: str | os.PathLike) -> Plan:
 
 
 def write_plan(plan: Plan, path: str | os.PathLike) -> None:
-    """Write a plan file."""
+    """Write a plan file.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan to write (as :func:`plan_to_dict` gives it).
+    path : str or os.PathLike
+        The file, created or overwritten.
+    """
     write_json(plan_to_dict(plan), path)

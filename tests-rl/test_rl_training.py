@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(args):
+def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run(
         [sys.executable, "-m", "qkdbench.cli", *args],
@@ -26,7 +26,7 @@ def _run(args):
     )
 
 
-def test_train_then_evaluate_a_tiny_agent(tmp_path):
+def test_train_then_evaluate_a_tiny_agent(tmp_path: Path) -> None:
     """A real, tiny training run and its evaluation against CO-QBN and the exact optimum."""
     out = tmp_path / "agent.zip"
     res = _run(

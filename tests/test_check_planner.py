@@ -7,29 +7,35 @@ import time
 import pytest
 
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Plan, Route
+from qkdbench.model import Instance, Plan, Route
 from qkdbench.testing import CHECKS, PlannerCheckError, check_planner, planner_checks
 
 
-@pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga", "exact"])
-def test_builtin_planners_pass(name):
+@pytest.mark.parametrize(
+    "name", ["coqbn", "saa-greedy", "ga", "alns", "exact", "column-generation"]
+)
+def test_builtin_planners_pass(name: str) -> None:
     done = check_planner(name)
     assert list(done) == list(CHECKS)
 
 
-def test_sampling_greedy_passes():
+def test_sampling_greedy_passes() -> None:
     check_planner("saa-greedy", params={"n_scenarios": 25}, checks=["valid_plans", "deterministic"])
 
 
 class _Base:
     name = "test-broken"
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         return get_planner("coqbn").plan(instance).with_stats(status="heuristic")
 
 
 class _Mutates(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         u, v = next(iter(instance.graph.edges))
         instance.graph.edges[u, v]["length_km"] += 1.0
         return super().plan(instance)
@@ -38,7 +44,9 @@ class _Mutates(_Base):
 class _Unseeded(_Base):
     calls = 0
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         type(self).calls += 1
         plan = super().plan(instance)
         r = plan.routes[0]
@@ -52,13 +60,17 @@ class _Unseeded(_Base):
 
 
 class _Slow(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         time.sleep(0.6)
         return super().plan(instance)
 
 
 class _OverCapacity(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         plan = super().plan(instance)
         routes = tuple(
             Route(r.request_id, r.path, tuple(10**6 for _ in r.reserve_qkd), r.reserve_km)
@@ -68,7 +80,9 @@ class _OverCapacity(_Base):
 
 
 class _Backwards(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         plan = super().plan(instance)
         routes = tuple(
             Route(r.request_id, r.path[::-1], r.reserve_qkd[::-1], r.reserve_km[::-1])
@@ -78,12 +92,16 @@ class _Backwards(_Base):
 
 
 class _Unserialisable(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         return super().plan(instance).with_stats(extra={1, 2})
 
 
 class _CrashesWhenEmpty(_Base):
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         if not instance.requests:
             raise IndexError("list index out of range")
         return super().plan(instance)
@@ -92,7 +110,9 @@ class _CrashesWhenEmpty(_Base):
 class _Nameless:
     name = ""
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> None:
         return None
 
 
@@ -108,13 +128,13 @@ class _Nameless:
         (_Nameless, "protocol", "non-empty string"),
     ],
 )
-def test_broken_planners_fail_the_named_check(planner, check, match):
+def test_broken_planners_fail_the_named_check(planner: type, check: str, match: str) -> None:
     with pytest.raises(PlannerCheckError, match=match) as err:
         check_planner(planner)
     assert err.value.check == check
 
 
-def test_slow_planner_fails_the_time_limit():
+def test_slow_planner_fails_the_time_limit() -> None:
     with pytest.raises(PlannerCheckError, match=r"took .* time_limit=0.1") as err:
         check_planner(
             _Slow, checks=["time_limit"], time_limit=0.1, time_factor=1.0, time_margin=0.2
@@ -122,12 +142,12 @@ def test_slow_planner_fails_the_time_limit():
     assert err.value.check == "time_limit"
 
 
-def test_planner_object_and_subset_of_checks():
+def test_planner_object_and_subset_of_checks() -> None:
     done = check_planner(get_planner("coqbn"), checks=["protocol", "roundtrip"])
     assert list(done) == ["protocol", "roundtrip"]
 
 
-def test_planner_checks_yields_each_check_and_rejects_unknown_ones():
+def test_planner_checks_yields_each_check_and_rejects_unknown_ones() -> None:
     names = [name for name, _ in planner_checks("coqbn")]
     assert names == list(CHECKS)
     with pytest.raises(KeyError, match="unknown check 'speed'"):

@@ -10,6 +10,7 @@ for type checkers only and do not count.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import Path
 
 import networkx as nx
@@ -42,7 +43,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _runtime_nodes(tree: ast.AST):
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
     """Every node but those under ``if TYPE_CHECKING:``."""
     stack = [tree]
     while stack:
@@ -62,7 +63,7 @@ def _imports(path: Path) -> set[str]:
     rel = path.relative_to(ROOT).with_suffix("")
     parts = list(rel.parts)
     pkg = parts[:-1]
-    found = set()
+    found: set[str] = set()
     for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
@@ -91,12 +92,12 @@ def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in ROOT.rglob("*.py")}
 
 
-def test_every_top_level_module_has_a_rank():
+def test_every_top_level_module_has_a_rank() -> None:
     tops = {name.split(".")[0] for name in _modules() if name and name != "__main__"}
     assert tops <= set(RANK), sorted(tops - set(RANK))
 
 
-def test_layers_import_downward():
+def test_layers_import_downward() -> None:
     wrong = []
     for name, path in _modules().items():
         if not name or name == "__main__":
@@ -111,7 +112,7 @@ def test_layers_import_downward():
     assert wrong == []
 
 
-def test_no_import_cycle():
+def test_no_import_cycle() -> None:
     modules = _modules()
     graph = nx.DiGraph()
     for name, path in modules.items():
@@ -138,13 +139,13 @@ def _model_files() -> list[Path]:
     return files
 
 
-def test_model_imports_only_the_exceptions():
+def test_model_imports_only_the_exceptions() -> None:
     for path in _model_files():
         outside = {m for m in _imports(path) if m.split(".")[0] != "model"}
         assert outside <= {"exceptions"}, path.name
 
 
-def test_model_has_no_cost_arithmetic_and_no_file_io():
+def test_model_has_no_cost_arithmetic_and_no_file_io() -> None:
     for path in _model_files():
         text = path.read_text()
         for needle in ("open(", "json.", "c_y", "c_z", "coef_y", "costs.matrix() @"):

@@ -223,14 +223,14 @@ def _add_design_args(p: argparse.ArgumentParser) -> None:
         "--site",
         type=float,
         default=None,
-        help="cost of one relay site (X1): each fiber link costs site * (2m - 1) (also with --ntn)",
+        help="cost of one relay site: each fiber link costs site * (2m - 1) (also with --ntn)",
     )
     fc.add_argument(
         "--fixed-charge-factor",
         dest="fixed_charge_factor",
         type=float,
         default=None,
-        help="each link's fixed cost as a multiple of its expected wavelength cost (X1)",
+        help="each link's fixed cost as a multiple of its expected wavelength cost",
     )
     p.add_argument(
         "--tightness",
@@ -279,17 +279,17 @@ _NTN_OPTIONS: tuple[tuple[str, Any, str], ...] = (
     (
         "--station-cost",
         float,
-        "fixed charge of each ground station, paid once if used (X1; default 0)",
+        "fixed charge of each ground station, paid once if used (default 0)",
     ),
     (
         "--satellite-fixed-cost",
         float,
-        "fixed charge of each satellite link, paid once if used (X1; default 0)",
+        "fixed charge of each satellite link, paid once if used (default 0)",
     ),
     (
         "--free-space-fixed-cost",
         float,
-        "fixed charge of each free-space link, paid once if used (X1; default 0)",
+        "fixed charge of each free-space link, paid once if used (default 0)",
     ),
 )
 

@@ -65,7 +65,13 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line (status 2)."""
 
     def error(self, message: str) -> NoReturn:
-        """Print one line naming the problem and exit with status 2."""
+        """Print one line naming the problem and exit with status 2.
+
+        Parameters
+        ----------
+        message : str
+            What argparse found wrong.
+        """
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -90,6 +96,22 @@ def int_at_least(least: int) -> Callable[[str], int]:
     """
 
     def parse(text: str) -> int:
+        """The integer ``text`` names, if it is at least ``least``.
+
+        Parameters
+        ----------
+        text : str
+            The option's value.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        argparse.ArgumentTypeError
+            For text that is not an integer or a value below ``least``.
+        """
         try:
             v = int(text)
         except ValueError:
@@ -438,7 +460,7 @@ class Elapsed:
         The time limit, seconds.
     """
 
-    def __init__(self, label: str, limit: float | None):
+    def __init__(self, label: str, limit: float | None) -> None:
         import threading
 
         from tqdm.auto import tqdm

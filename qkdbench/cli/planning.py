@@ -98,6 +98,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     int
         The exit status: 0 for a feasible plan, 1 for a plan that is scored but
         infeasible. A route that is not a path of the instance is bad input (status 2).
+
+    Raises
+    ------
+    InputError
+        For an unreadable or invalid file, or the first route that does not fit the
+        instance (naming the plan file).
     """
     from ..evaluation import evaluate, route_violations
     from ..io import read_instance, read_plan
@@ -251,7 +257,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_bound(args: argparse.Namespace) -> int:
-    """Compute a Lagrangian lower bound and the certified gap of the best plan found with it.
+    """Compute the strongest lower bound and the certified gap of the best plan found with it.
+
+    The capacity Lagrangian always; on instances with fixed charges also the
+    linking bound (:func:`~qkdbench.exact.linking.best_bound`).
 
     Parameters
     ----------
@@ -263,11 +272,11 @@ def cmd_bound(args: argparse.Namespace) -> int:
     int
         The exit status, 0.
     """
-    from ..exact.lagrangian import lagrangian_bound
+    from ..exact.linking import best_bound
 
     inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
     with Elapsed(f"bound on {inst.name}", args.time_limit):
-        res = lagrangian_bound(inst, iterations=args.iterations, time_limit=args.time_limit)
+        res = best_bound(inst, iterations=args.iterations, time_limit=args.time_limit)
     if args.json:
         print_json({"instance": inst.name, **res.to_dict()})
         return 0
@@ -276,6 +285,9 @@ def cmd_bound(args: argparse.Namespace) -> int:
         f"bound      {res.bound + 0.0:>18,.2f}  ({res.bound_source}; {res.iterations} "
         f"iteration{'' if res.iterations == 1 else 's'}, stopped: {res.stop})",
     ]
+    for source, value in res.bounds.items():
+        if source != res.bound_source:
+            lines.append(f"           {value + 0.0:>18,.2f}  ({source})")
     if math.isfinite(res.cost):
         lines.append(f"best plan  {res.cost:>18,.2f}  (certified gap {100.0 * res.gap:.4f}%)")
     lines.append(f"time       {res.runtime_s:.1f} s")

@@ -126,6 +126,14 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
     int
         The exit status, 0 (a missing agent file or an agent of another family is
         bad input, status 2).
+
+    Raises
+    ------
+    InputError
+        If the agent file is missing or a directory, or the agent does not fit the
+        family (another topology or settings).
+    UsageError
+        Without the ``rl`` extra.
     """
     agent = Path(args.agent)
     if not agent.is_file():  # bad input first, whatever is installed

@@ -15,7 +15,7 @@ Examples
 >>> inst = make_instance("nsfnet", 2, 10, seed=1)
 >>> curves = cost_curves(inst, np.array([0]), np.array([0]))
 >>> y, z = curves.newsvendor()
->>> int(y[0]) % 3, bool(curves.least_cost()[0] <= curves.qkd[0] + curves.km[0])
+>>> int(y[0]) % 3, bool(curves.least_cost()[0] <= curves.qkd[0] + curves.kml[0])
 (0, True)
 """
 
@@ -24,8 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .evaluator import pair_costs
 from .pricing import arc_table, support_table
 
@@ -43,12 +44,12 @@ class CostCurves:
     ``levels[ptr[i]:ptr[i + 1]]``: the distinct QKD-link counts ``P`` its key
     rate may need on the arc, with 0, ascending. ``qkd[j]`` is the pair's QKD
     part (with the arc's route cost) at ``3 P_j`` reserved QKD wavelengths,
-    ``km[j]`` its KM part at ``P_j`` reserved KM wavelengths.
+    ``kml[j]`` its KM part at ``P_j`` reserved KM wavelengths.
 
     Attributes
     ----------
     req, arc, ptr : ndarray of int64
-    levels, qkd, km : ndarray of float64
+    levels, qkd, kml : ndarray of float64
     """
 
     req: np.ndarray
@@ -56,7 +57,12 @@ class CostCurves:
     ptr: np.ndarray
     levels: np.ndarray
     qkd: np.ndarray
-    km: np.ndarray
+    kml: np.ndarray
+
+    @property
+    def km(self) -> np.ndarray:
+        """The former name of :attr:`kml`, kept for existing code."""
+        return self.kml
 
     @property
     def n(self) -> int:
@@ -64,11 +70,28 @@ class CostCurves:
         return int(self.req.size)
 
     def owner(self) -> np.ndarray:
-        """The pair of each breakpoint."""
+        """The pair of each breakpoint.
+
+        Returns
+        -------
+        ndarray of int
+            ``owner[j]`` is the pair of breakpoint ``j``, shaped as :attr:`levels`.
+        """
         return np.repeat(np.arange(self.n), np.diff(self.ptr))
 
     def subset(self, keep: np.ndarray) -> CostCurves:
-        """The pairs where ``keep`` is true."""
+        """The pairs where ``keep`` is true.
+
+        Parameters
+        ----------
+        keep : ndarray of bool, shape (n,)
+            One flag per pair.
+
+        Returns
+        -------
+        CostCurves
+            The kept pairs in their order, with their breakpoints and costs.
+        """
         idx = np.flatnonzero(keep)
         counts = np.diff(self.ptr)[idx]
         ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
@@ -78,7 +101,7 @@ class CostCurves:
             else np.zeros(0, np.int64)
         )
         return CostCurves(
-            self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos], self.km[pos]
+            self.req[idx], self.arc[idx], ptr, self.levels[pos], self.qkd[pos], self.kml[pos]
         )
 
     def newsvendor(self) -> tuple[np.ndarray, np.ndarray]:
@@ -86,20 +109,31 @@ class CostCurves:
 
         The smallest minimiser of each part (a flat stretch within rounding
         keeps its left end).
+
+        Returns
+        -------
+        reserve_qkd, reserve_km : ndarray of int64, shape (n,)
+            ``3 P`` and ``P`` at each part's smallest minimiser.
         """
         jy = smallest_minimisers(self.ptr, self.qkd)
-        jz = smallest_minimisers(self.ptr, self.km)
+        jz = smallest_minimisers(self.ptr, self.kml)
         return (
             (QKD_WAVELENGTHS_PER_LINK * self.levels[jy]).round().astype(np.int64),
-            (KM_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64),
+            (KML_WAVELENGTHS_PER_LINK * self.levels[jz]).round().astype(np.int64),
         )
 
     def least_cost(self) -> np.ndarray:
-        """Each pair's expected cost at its newsvendor reservations."""
+        """Each pair's expected cost at its newsvendor reservations.
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+            The least QKD part plus the least KM part of each pair.
+        """
         if self.n == 0:
             return np.zeros(0)
         starts = self.ptr[:-1]
-        return np.minimum.reduceat(self.qkd, starts) + np.minimum.reduceat(self.km, starts)
+        return np.minimum.reduceat(self.qkd, starts) + np.minimum.reduceat(self.kml, starts)
 
 
 def smallest_minimisers(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -107,6 +141,17 @@ def smallest_minimisers(ptr: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     A value within ``TIE_TOL`` (relative and absolute) of the segment's minimum
     counts as a minimum, so rounding on a flat stretch keeps its left end.
+
+    Parameters
+    ----------
+    ptr : ndarray of int, shape (n + 1,)
+        CSR offsets: segment ``i`` is ``values[ptr[i]:ptr[i + 1]]``, never empty.
+    values : ndarray of float
+        The values of all segments.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
 
     Examples
     --------
@@ -131,6 +176,19 @@ def cost_curves(
 
     With no pairs given, pair ``f * A + a`` is request ``f`` on arc ``a``.
     The costs come from one :func:`~qkdbench.evaluation.pair_costs` call.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+    requests : array of int, optional
+        Request positions of the pairs.
+    arcs : array of int, optional
+        Arc ids of the pairs, one per entry of ``requests``; without both, every pair.
+
+    Returns
+    -------
+    CostCurves
     """
     n_arcs = arc_table(instance).n
     if requests is None or arcs is None:
@@ -155,23 +213,32 @@ def cost_curves(
     levels = np.concatenate(lists) if lists else np.zeros(0)
     rep_req = np.repeat(req, counts)
     rep_arc = np.repeat(arc, counts)
-    qkd, km = pair_costs(
+    qkd, kml = pair_costs(
         instance,
         rep_req,
         rep_arc,
         QKD_WAVELENGTHS_PER_LINK * levels,
-        KM_WAVELENGTHS_PER_LINK * levels,
+        KML_WAVELENGTHS_PER_LINK * levels,
     )
-    return CostCurves(req, arc, ptr, levels, qkd, km)
+    return CostCurves(req, arc, ptr, levels, qkd, kml)
 
 
 def newsvendor_reservations(
-    instance: Instance, requests: np.ndarray, arcs: np.ndarray
+    instance: Instance, requests: ArrayLike, arcs: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cost-minimising reservations of each (request, arc) pair alone, capacity aside.
 
     The smallest minimiser among ``0`` and the breakpoints of the pair's cost
     curve (:func:`cost_curves`).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+    requests : array of int
+        Request positions, broadcast to the shape of ``arcs``.
+    arcs : array of int
+        Arc ids.
 
     Returns
     -------

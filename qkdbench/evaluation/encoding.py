@@ -46,7 +46,7 @@ class PlanArrays:
         ``F``.
     target : ndarray (B*F,) int64, optional
         Row's chosen target: a position in the request's
-        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request; X3).
+        :attr:`~qkdbench.model.Request.sinks` (always 0 for an ordinary request).
         ``None`` means all 0.
     """
 
@@ -58,7 +58,13 @@ class PlanArrays:
     target: np.ndarray | None = None
 
     def targets(self) -> np.ndarray:
-        """The chosen target of every row (zeros when none were recorded)."""
+        """The chosen target of every row (zeros when none were recorded).
+
+        Returns
+        -------
+        ndarray of int64, shape (B*F,)
+            :attr:`target`, or zeros when it is ``None``.
+        """
         if self.target is None:
             return np.zeros(self.ptr.size - 1, dtype=np.int64)
         return self.target
@@ -69,7 +75,18 @@ class PlanArrays:
         return (self.ptr.size - 1) // max(self.n_requests, 1) if self.n_requests else 0
 
     def plan(self, b: int) -> PlanArrays:
-        """The ``b``-th plan of a batch."""
+        """The ``b``-th plan of a batch.
+
+        Parameters
+        ----------
+        b : int
+            Position of the plan in the batch, ``0 <= b < n_plans``.
+
+        Returns
+        -------
+        PlanArrays
+            A one-plan batch (``ptr`` rebased to 0) viewing this batch's arrays.
+        """
         F = self.n_requests
         lo, hi = self.ptr[b * F], self.ptr[(b + 1) * F]
         tgt = None if self.target is None else self.target[b * F : (b + 1) * F]
@@ -89,6 +106,21 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
     Returns an empty list when every request has exactly one route that is a
     simple path from its source to its target over existing arcs, with one
     reservation per arc.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan should be for.
+    plan : Plan
+        The plan to check.
+
+    Returns
+    -------
+    list of InputError
+        One per problem (unknown or twice-routed request, a path that does not start at
+        the source or end at a target, an unknown node, a node visited twice, a missing
+        arc, a reservation count that is not one per arc, a request without a route),
+        each placed as ``requests[k]...``; not raised.
     """
     problems: list[InputError] = []
     seen: dict[str, int] = {}
@@ -189,7 +221,21 @@ def route_violations(instance: Instance, plan: Plan) -> list[InputError]:
 
 
 def target_position(req: Request, node: Any, provider: str | None) -> int | None:
-    """Position of target ``(node, provider)`` in ``req.sinks`` (``None`` if absent)."""
+    """Position of target ``(node, provider)`` in ``req.sinks`` (``None`` if absent).
+
+    Parameters
+    ----------
+    req : Request
+        The request whose sinks are searched.
+    node : node id
+        The node a route ends at.
+    provider : str or None
+        The provider a route names (``None`` for an ordinary request).
+
+    Returns
+    -------
+    int or None
+    """
     for t, sink in enumerate(req.sinks):
         if sink.node == node and sink.provider == provider:
             return t
@@ -198,6 +244,18 @@ def target_position(req: Request, node: Any, provider: str | None) -> int | None
 
 def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
     """The arrays of one plan, requests in the instance's order.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        A plan whose shape :func:`route_violations` accepts.
+
+    Returns
+    -------
+    PlanArrays
+        One plan (``B = 1``); ``target`` only when the instance has requests with targets.
 
     Raises
     ------
@@ -238,7 +296,24 @@ def encode_plan(instance: Instance, plan: Plan) -> PlanArrays:
 def decode_plan(
     instance: Instance, arrays: PlanArrays, planner: str = "", stats: dict | None = None
 ) -> Plan:
-    """The :class:`Plan` of one plan's arrays (reservations rounded to integers)."""
+    """The :class:`Plan` of one plan's arrays (reservations rounded to integers).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the arrays encode a plan of.
+    arrays : PlanArrays
+        One plan (rows in the instance's request order), each row a non-empty route.
+    planner : str, optional
+        The plan's ``planner``.
+    stats : dict, optional
+        The plan's ``stats`` (copied).
+
+    Returns
+    -------
+    Plan
+        Routes in the instance's request order, each naming the provider of its chosen target.
+    """
     tails = arc_table(instance).tail
     heads = arc_table(instance).head
     tgt = arrays.targets()
@@ -260,14 +335,30 @@ def decode_plan(
 
 
 def stack_plans(batch: Sequence[PlanArrays]) -> PlanArrays:
-    """Concatenate plans (same instance) into one batch."""
+    """Concatenate plans (same instance) into one batch.
+
+    Parameters
+    ----------
+    batch : sequence of PlanArrays
+        Plans of one instance (equal ``n_requests``), each possibly a batch itself.
+
+    Returns
+    -------
+    PlanArrays
+        Rows in the order given; ``target`` only when every plan carries one.
+
+    Raises
+    ------
+    ValueError
+        If ``batch`` is empty or its plans have different request counts.
+    """
     if not batch:
-        raise ValueError("an empty batch")
+        raise InputError("an empty batch")
     F = batch[0].n_requests
     ptrs, offset = [np.zeros(1, dtype=np.int64)], 0
     for pa in batch:
         if pa.n_requests != F:
-            raise ValueError("plans of different instances in one batch")
+            raise InputError("plans of different instances in one batch")
         ptrs.append(pa.ptr[1:] + offset)
         offset += int(pa.ptr[-1])
     target = None  # chosen targets only when every plan carries them (never filled in)

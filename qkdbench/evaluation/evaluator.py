@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..exceptions import InputError
 from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
@@ -59,7 +60,7 @@ class Evaluation:
     total : float
         Expected deployment cost (``inf`` if the plan's routes cannot be costed).
     first_stage : float
-        Reservation cost plus route (hop) cost plus fixed charges (X1).
+        Reservation cost plus route (hop) cost plus fixed charges.
     second_stage : float
         Expected cost of using reserved wavelengths and buying on-demand ones.
     feasible : bool
@@ -67,10 +68,10 @@ class Evaluation:
         Each names the place in the plan and the problem.
     components : dict
         Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases), and for
-        an instance that uses an extension: ``site`` (link fixed charges, X1),
-        ``node`` (node fixed charges, X1), ``unit`` (wavelengths on links priced
-        by their ``unit_costs``, all phases, X2) and ``service`` (service costs
-        of the chosen targets, X3).
+        an instance that uses an extension: ``site`` (link fixed charges),
+        ``node`` (node fixed charges), ``unit`` (wavelengths on links priced
+        by their ``unit_costs``, all phases) and ``service`` (service costs
+        of the chosen targets).
     phases : dict
         Cost per phase: ``reservation``, ``reserved_use`` (using reserved
         wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``,
@@ -85,7 +86,7 @@ class Evaluation:
         cost, without fixed charges (shared by the requests, they belong to no
         single one).
     served : dict
-        Requests each provider serves (X3; empty for an instance without targets).
+        Requests each provider serves (empty for an instance without targets).
     """
 
     total: float
@@ -101,7 +102,13 @@ class Evaluation:
     served: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (``inf`` becomes ``None``)."""
+        """Plain-JSON form (``inf`` becomes ``None``).
+
+        Returns
+        -------
+        dict
+            Every attribute but ``request_costs``; ``served`` only when not empty.
+        """
         num = finite_or_none
         return {
             "total": num(self.total),
@@ -140,7 +147,23 @@ class BatchScores:
     feasible: np.ndarray
 
 
-def _kernel_data(instance: Instance) -> tuple:
+#: The instance's arrays every kernel takes after the plan's own (``lptr`` to ``hop``).
+_KernelData = tuple[
+    NDArray[np.int64],  # lptr
+    NDArray[np.int64],  # links
+    NDArray[np.float64],  # survival
+    NDArray[np.float64],  # partial_links
+    NDArray[np.int64],  # used_ptr
+    NDArray[np.float64],  # used_table
+    NDArray[np.float64],  # mean_links
+    NDArray[np.int64],  # arc_class
+    NDArray[np.float64],  # c_y
+    NDArray[np.float64],  # c_z
+    NDArray[np.float64],  # hop
+]
+
+
+def _kernel_data(instance: Instance) -> _KernelData:
     s = support_table(instance)
     a = arc_table(instance)
     return (
@@ -159,7 +182,7 @@ def _kernel_data(instance: Instance) -> tuple:
 
 
 def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, float]:
-    """Link and node fixed charges (X1) of a plan whose routes use the arc ids ``arcs``.
+    """Link and node fixed charges of a plan whose routes use the arc ids ``arcs``.
 
     Parameters
     ----------
@@ -191,7 +214,7 @@ def plan_fixed_charges(instance: Instance, arcs: np.ndarray) -> tuple[float, flo
 
 
 def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
-    """Position of every row's chosen target in ``provider_table(instance)`` (X3).
+    """Position of every row's chosen target in ``provider_table(instance)``.
 
     Raises
     ------
@@ -238,7 +261,14 @@ def _target_positions(instance: Instance, arrays: PlanArrays) -> np.ndarray:
 
 
 def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np.ndarray]:
-    """Service cost per request and requests served per provider, of one encoded plan (X3).
+    """Service cost per request and requests served per provider, of one encoded plan.
+
+    Parameters
+    ----------
+    instance : Instance
+        An instance whose requests may have targets.
+    arrays : PlanArrays
+        One encoded plan, with its chosen targets when the instance has targets.
 
     Returns
     -------
@@ -246,6 +276,12 @@ def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np
         Service cost of each request's chosen target (0 for an ordinary request).
     served : ndarray (P,) int64
         Requests each provider serves (providers in ``provider_table(instance).ids`` order).
+
+    Raises
+    ------
+    InputError
+        If the arrays carry no chosen targets though the instance has targets, a target
+        position is out of range, or a route does not end at its chosen target's node.
     """
     pt = provider_table(instance)
     pos = _target_positions(instance, arrays)[: instance.n_requests]
@@ -257,7 +293,24 @@ def plan_service(instance: Instance, arrays: PlanArrays) -> tuple[np.ndarray, np
 def reservation_violations(
     instance: Instance, arrays: PlanArrays, plan: Plan | None = None
 ) -> list[str]:
-    """Reservation problems of one encoded plan: negative, fractional, over capacity."""
+    """Reservation problems of one encoded plan: negative, fractional, over capacity.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    arrays : PlanArrays
+        One encoded plan.
+    plan : Plan, optional
+        The plan the arrays encode; with it, places name its route positions
+        (``requests[k]``), without it the instance's request positions.
+
+    Returns
+    -------
+    list of str
+        At most 20 per reservation list for negative or fractional values, then one per
+        arc over a capacity and one per provider over its capacity.
+    """
     out: list[str] = []
     ids = [r.id for r in instance.requests]
     place_of = {}
@@ -292,7 +345,23 @@ def reservation_violations(
 
 
 def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = None) -> Evaluation:
-    """Score one encoded plan (see :func:`evaluate`)."""
+    """Score one encoded plan (see :func:`evaluate`).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the arrays encode a plan of.
+    arrays : PlanArrays
+        One plan whose shape is valid (as :func:`~qkdbench.evaluation.encoding.encode_plan`
+        gives it).
+    plan : Plan, optional
+        The plan the arrays encode, to place its violations (see
+        :func:`reservation_violations`).
+
+    Returns
+    -------
+    Evaluation
+    """
     q, req_cost = kernels.score_detail(
         arrays.ptr,
         arrays.arcs,
@@ -307,7 +376,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
     qz = {"r": q[kernels.R_Z], "e": q[kernels.E_Z], "o": q[kernels.O_Z]}
     phase_components: dict[str, dict[str, float]] = {}
-    pr = a.priced  # X2: links priced per wavelength directly (component "unit")
+    pr = a.priced  # link prices: links priced per wavelength directly (component "unit")
     has_unit = bool(pr.any())
     comp_names = COMPONENTS + (("unit",) if has_unit else ())
     for i, (ph, name) in enumerate(zip(PHASES, PHASE_NAMES, strict=True)):
@@ -334,7 +403,7 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
         first += site + node
     served_by: dict[str, int] = {}
     pt = provider_table(instance)
-    if pt.active:  # X3
+    if pt.active:  # providers
         service, served = plan_service(instance, arrays)
         components["service"] = math.fsum(service)
         first += components["service"]
@@ -409,7 +478,7 @@ def evaluate_batch(
     ------
     InputError
         If a :class:`Plan` in ``plans`` has routes that cannot be costed, or (for
-        an instance whose requests have targets, X3) if encoded plans carry no
+        an instance whose requests have targets) if encoded plans carry no
         chosen targets or a route does not end at its chosen target's node.
     """
     if isinstance(plans, PlanArrays):
@@ -424,16 +493,16 @@ def evaluate_batch(
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = arc_table(instance)
-    total, first, excess, fractional = kernels.score_batch(  # type: ignore[call-arg]
+    total, first, excess, fractional = kernels.score_batch(
         batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
     )
     fc = fixed_charges(instance)
-    if fc.active:  # X1; the paper's model never pays for the marking
+    if fc.active:  # fixed charges; the paper's model never pays for the marking
         site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link, fc.node)
         total = total + site + node
         first = first + site + node
     pt = provider_table(instance)
-    if pt.active:  # X3: service costs, and requests over a provider's capacity as excess
+    if pt.active:  # providers: service costs, and requests over a provider's capacity as excess
         B = (batch.ptr.size - 1) // F
         pos = _target_positions(instance, batch)
         service = pt.service_cost[pos].reshape(B, F).sum(axis=1)
@@ -464,7 +533,7 @@ def pair_costs(
 
     Returns
     -------
-    qkd, km : ndarray
+    qkd, kml : ndarray
         The QKD part (reservation + expected use + expected on-demand + the
         arc's route cost) and the KM part. A route's cost is the sum of both
         over its arcs; a plan's is the sum over its routes.

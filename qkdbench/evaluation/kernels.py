@@ -8,7 +8,7 @@ demand; the same for KM with ``P``. The expectation needs
 ``E[min(y, w P)]``, which these kernels read off per-request sorted supports
 with prefix sums in ``O(log |support|)``: the distribution of the QKD-link
 count ``P`` per (key-rate class, request), the product of the demand and the
-link state (X2).
+link state.
 
 Array layout (all kernels)
 --------------------------
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+from numpy.typing import NDArray
 
 __all__ = [
     "expected_used",
@@ -39,16 +40,50 @@ N_QUANTITIES = 7
 R_Y, E_Y, O_Y, R_Z, E_Z, O_Z, HOPS = range(N_QUANTITIES)
 
 _W_QKD = 3.0
-_W_KM = 1.0
+_W_KML = 1.0
+
+# Array types of the kernels' arguments (Numba itself ignores annotations).
+_Floats = NDArray[np.float64]
+_Ints = NDArray[np.int64]
+_Bools = NDArray[np.bool_]
 
 
 @njit(cache=True, inline="always")
-def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_table):
+def expected_used(
+    y: float,
+    w: float,
+    f: int,
+    c: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+) -> float:
     """``E[min(y, w * P)]`` for request ``f`` on an arc of key-rate class ``c`` (``y >= 0``).
 
     ``P``'s distribution is ``links[lptr[c, f]:lptr[c, f+1]]`` (distinct values,
     ascending). An integer ``y`` reads the precomputed table (``O(1)``); any
     other value searches the sorted support (``O(log |support|)``).
+
+    Parameters
+    ----------
+    y : float
+        Reserved wavelengths.
+    w : float
+        Wavelengths per QKD link: 3 for QKD wavelengths, 1 for KM ones.
+    f : int
+        Request position.
+    c : int
+        Key-rate class of the arc.
+    lptr, links, survival, partial, used_ptr, used_table : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+
+    Returns
+    -------
+    float
     """
     t0 = used_ptr[c, f]
     n = used_ptr[c, f + 1] - t0
@@ -76,25 +111,25 @@ def expected_used(y, w, f, c, lptr, links, survival, partial, used_ptr, used_tab
 
 @njit(cache=True, inline="always")
 def _pair(
-    f,
-    arc,
-    yr,
-    zr,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-):
+    f: int,
+    arc: int,
+    yr: float,
+    zr: float,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+) -> tuple[float, float, float, float]:
     """Return (used_y, ondemand_y, used_z, ondemand_z) expected on one (request, arc)."""
     c = arc_class[arc]
     need_y = _W_QKD * mean_links[c, f]
-    need_z = _W_KM * mean_links[c, f]
+    need_z = _W_KML * mean_links[c, f]
     if c_y[1, arc] <= c_y[2, arc]:
         used_y = expected_used(
             yr, _W_QKD, f, c, lptr, links, survival, partial, used_ptr, used_table
@@ -103,7 +138,7 @@ def _pair(
         used_y = 0.0
     if c_z[1, arc] <= c_z[2, arc]:
         used_z = expected_used(
-            zr, _W_KM, f, c, lptr, links, survival, partial, used_ptr, used_table
+            zr, _W_KML, f, c, lptr, links, survival, partial, used_ptr, used_table
         )
     else:
         used_z = 0.0
@@ -112,24 +147,37 @@ def _pair(
 
 @njit(cache=True)
 def score_detail(
-    ptr,
-    arcs,
-    yr,
-    zr,
-    n_arcs,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-):
+    ptr: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    n_arcs: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+) -> tuple[_Floats, _Floats]:
     """Score one plan in detail.
+
+    Parameters
+    ----------
+    ptr, arcs, yr, zr : ndarray
+        One plan in CSR form (see the module notes).
+    n_arcs : int
+        Arcs of the instance.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
 
     Returns
     -------
@@ -184,26 +232,41 @@ def score_detail(
 
 @njit(cache=True, parallel=True)
 def score_batch(
-    ptr,
-    arcs,
-    yr,
-    zr,
-    n_req,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-    w_qkd,
-    w_kml,
-):
+    ptr: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    n_req: int,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+    w_qkd: _Ints,
+    w_kml: _Ints,
+) -> tuple[_Floats, _Floats, _Floats, _Bools]:
     """Score ``B = (ptr.size - 1) // n_req`` plans at once.
+
+    Parameters
+    ----------
+    ptr, arcs, yr, zr : ndarray
+        ``B`` plans in CSR form, rows ``b * n_req + f`` (see the module notes).
+    n_req : int
+        Requests per plan, ``F >= 1``.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
+    w_qkd, w_kml : ndarray (A,)
+        QKD and KM reservation capacity per arc.
 
     Returns
     -------
@@ -274,12 +337,33 @@ def score_batch(
 
 
 @njit(cache=True, parallel=True)
-def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
-    """Fixed charges (X1) of ``B = (ptr.size - 1) // n_req`` plans.
+def fixed_batch(
+    ptr: _Ints,
+    arcs: _Ints,
+    n_req: int,
+    tail: _Ints,
+    head: _Ints,
+    link_cost: _Floats,
+    node_cost: _Floats,
+) -> tuple[_Floats, _Floats]:
+    """Fixed charges of ``B = (ptr.size - 1) // n_req`` plans.
 
     A link is charged once if any route of the plan uses either of its arcs
     (arc ``a`` belongs to link ``a // 2``); a node once if any route starts, ends
     or passes through it (it is the tail or head of an arc some route uses).
+
+    Parameters
+    ----------
+    ptr, arcs : ndarray
+        ``B`` plans in CSR form, rows ``b * n_req + f`` (reservations are not needed).
+    n_req : int
+        Requests per plan, ``F >= 1``.
+    tail, head : ndarray (A,) int64
+        Node positions of each arc's ends.
+    link_cost : ndarray (L,)
+        Fixed charge ``F_l`` per link.
+    node_cost : ndarray (N,)
+        Fixed charge ``G_n`` per node position.
 
     Returns
     -------
@@ -311,27 +395,45 @@ def fixed_batch(ptr, arcs, n_req, tail, head, link_cost, node_cost):
 
 @njit(cache=True)
 def pair_costs(
-    req,
-    arcs,
-    yr,
-    zr,
-    lptr,
-    links,
-    survival,
-    partial,
-    used_ptr,
-    used_table,
-    mean_links,
-    arc_class,
-    c_y,
-    c_z,
-    hop,
-):
+    req: _Ints,
+    arcs: _Ints,
+    yr: _Floats,
+    zr: _Floats,
+    lptr: _Ints,
+    links: _Ints,
+    survival: _Floats,
+    partial: _Floats,
+    used_ptr: _Ints,
+    used_table: _Floats,
+    mean_links: _Floats,
+    arc_class: _Ints,
+    c_y: _Floats,
+    c_z: _Floats,
+    hop: _Floats,
+) -> tuple[_Floats, _Floats]:
     """Expected cost of request ``req[i]`` on arc ``arcs[i]``, reservations ``yr[i]``, ``zr[i]``.
 
     Returns ``(qkd, km)``: the QKD part (reservation, expected use and on-demand,
     plus the arc's route cost) and the KM part, separately, so that a caller can
     optimise the two reservations independently.
+
+    Parameters
+    ----------
+    req, arcs : ndarray (n,) int64
+        Request position and arc id of each pair.
+    yr, zr : ndarray (n,) float64
+        QKD and KM reservation of each pair.
+    lptr, links, survival, partial, used_ptr, used_table, mean_links, arc_class : ndarray
+        The tables of :class:`~qkdbench.evaluation.pricing.SupportArrays`
+        (``partial`` is its ``partial_links``).
+    c_y, c_z, hop : ndarray
+        Unit costs per phase and arc, and route cost per arc, of
+        :class:`~qkdbench.evaluation.pricing.ArcArrays`.
+
+    Returns
+    -------
+    qkd, km : ndarray (n,) float64
+        The two parts of each pair's expected cost.
     """
     n = arcs.size
     out_y = np.empty(n)

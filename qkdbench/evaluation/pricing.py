@@ -1,5 +1,7 @@
 """Pricing: the per-arc unit costs and the key-rate tables the evaluator reads.
 
+One topic, kept in one module: the per-instance tables every cost is computed from.
+
 From an :class:`~qkdbench.model.Instance` this module derives, once per
 instance, the arrays every cost in qkdbench is computed from (see
 ``docs/model.md``, "Counting" and "Expected cost"):
@@ -27,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from ..model import CEIL_TOL, QKD_WAVELENGTHS_PER_LINK, Instance
 
@@ -49,6 +52,18 @@ __all__ = [
 def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndarray:
     """Number of parallel QKD links ``P = ceil(kappa / K_D - 1e-9)`` (Eq. 1).
 
+    Parameters
+    ----------
+    kappa : float or ndarray
+        Key rates (kbps).
+    key_rate_kbps : float
+        ``K_D``, the key rate of one QKD link (> 0).
+
+    Returns
+    -------
+    ndarray of int64
+        Shaped as ``kappa``; 0 for a key rate of 0.
+
     Examples
     --------
     >>> int(qkd_links_needed(1.1, 0.1))
@@ -60,7 +75,19 @@ def qkd_links_needed(kappa: np.ndarray | float, key_rate_kbps: float) -> np.ndar
 
 
 def mdi_segments(length_km: np.ndarray | float, span_km: np.ndarray | float) -> np.ndarray:
-    """MDI segments on an arc, ``m = ceil(e / D - 1e-9)`` (Eqs. 2-8); at least 1."""
+    """MDI segments on an arc, ``m = ceil(e / D - 1e-9)`` (Eqs. 2-8); at least 1.
+
+    Parameters
+    ----------
+    length_km : float or ndarray
+        Arc lengths ``e``.
+    span_km : float or ndarray
+        Spans ``D`` (> 0), broadcast against ``length_km``.
+
+    Returns
+    -------
+    ndarray of int64
+    """
     return np.maximum(
         1, np.ceil(np.asarray(length_km, dtype=float) / np.asarray(span_km, dtype=float) - CEIL_TOL)
     ).astype(np.int64)
@@ -91,27 +118,27 @@ class ArcArrays:
     hop : ndarray (A,)
         Route cost per arc used.
     priced : ndarray (A,) bool
-        Arcs of links whose ``unit_costs`` replace the Table I derivation (X2);
+        Arcs of links whose ``unit_costs`` replace the Table I derivation;
         their component counts are 0 and their cost is reported as ``unit``.
 
     ``key_rate_kbps`` holds each arc's *mean* key rate; the distribution of a
-    random key rate (X2) is in :func:`support_table`.
+    random key rate is in :func:`support_table`.
     """
 
-    tail: np.ndarray
-    head: np.ndarray
-    length_km: np.ndarray
-    span_km: np.ndarray
-    key_rate_kbps: np.ndarray
-    W_qkd: np.ndarray
-    W_kml: np.ndarray
-    segments: np.ndarray
-    coef_y: np.ndarray
-    coef_z: np.ndarray
-    c_y: np.ndarray
-    c_z: np.ndarray
-    hop: np.ndarray
-    priced: np.ndarray
+    tail: NDArray[np.int64]
+    head: NDArray[np.int64]
+    length_km: NDArray[np.float64]
+    span_km: NDArray[np.float64]
+    key_rate_kbps: NDArray[np.float64]
+    W_qkd: NDArray[np.int64]
+    W_kml: NDArray[np.int64]
+    segments: NDArray[np.int64]
+    coef_y: NDArray[np.float64]
+    coef_z: NDArray[np.float64]
+    c_y: NDArray[np.float64]
+    c_z: NDArray[np.float64]
+    hop: NDArray[np.float64]
+    priced: NDArray[np.bool_]
 
     @property
     def n(self) -> int:
@@ -125,8 +152,8 @@ class SupportArrays:
 
     Request ``f`` owns positions ``ptr[f]:ptr[f+1]`` of its sorted demand
     support. Arcs are grouped into *key-rate classes*: arcs whose links have the
-    same key-rate distribution (a fixed ``K_D`` is a one-state distribution; X2
-    links may have several states). For class ``c`` and request ``f`` the number
+    same key-rate distribution (a fixed ``K_D`` is a one-state distribution; a
+    random link may have several states). For class ``c`` and request ``f`` the number
     of QKD links ``P = ceil(kappa / K - 1e-9)`` (Eq. 1) has a discrete
     distribution over the product of the demand and the link state; its distinct
     values, ascending, are ``links[lptr[c, f]:lptr[c, f+1]]`` with probabilities
@@ -165,21 +192,21 @@ class SupportArrays:
         then searches the sorted support instead.
     """
 
-    ptr: np.ndarray
-    kappa: np.ndarray
-    prob: np.ndarray
-    class_ptr: np.ndarray
-    class_rates: np.ndarray
-    class_probs: np.ndarray
-    arc_class: np.ndarray
-    lptr: np.ndarray
-    links: np.ndarray
-    link_prob: np.ndarray
-    survival: np.ndarray
-    partial_links: np.ndarray
-    mean_links: np.ndarray
-    used_ptr: np.ndarray
-    used_table: np.ndarray
+    ptr: NDArray[np.int64]
+    kappa: NDArray[np.float64]
+    prob: NDArray[np.float64]
+    class_ptr: NDArray[np.int64]
+    class_rates: NDArray[np.float64]
+    class_probs: NDArray[np.float64]
+    arc_class: NDArray[np.int64]
+    lptr: NDArray[np.int64]
+    links: NDArray[np.int64]
+    link_prob: NDArray[np.float64]
+    survival: NDArray[np.float64]
+    partial_links: NDArray[np.float64]
+    mean_links: NDArray[np.float64]
+    used_ptr: NDArray[np.int64]
+    used_table: NDArray[np.float64]
 
     @property
     def n_classes(self) -> int:
@@ -187,12 +214,40 @@ class SupportArrays:
         return int(self.class_ptr.size - 1)
 
     def link_counts(self, c: int, f: int) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, with probabilities."""
+        """Distinct QKD-link counts ``P`` of request ``f`` on class ``c``, with probabilities.
+
+        Parameters
+        ----------
+        c : int
+            Key-rate class.
+        f : int
+            Request position.
+
+        Returns
+        -------
+        links : ndarray of int64
+            Distinct values of ``P``, ascending.
+        link_prob : ndarray of float64
+            Their probabilities (views into :attr:`links` and :attr:`link_prob`).
+        """
         sl = slice(self.lptr[c, f], self.lptr[c, f + 1])
         return self.links[sl], self.link_prob[sl]
 
     def rates(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """Key-rate states of class ``c`` and their probabilities."""
+        """Key-rate states of class ``c`` and their probabilities.
+
+        Parameters
+        ----------
+        c : int
+            Key-rate class.
+
+        Returns
+        -------
+        rates : ndarray of float64
+            Key rates (kbps), ascending.
+        probs : ndarray of float64
+            Their probabilities.
+        """
         sl = slice(self.class_ptr[c], self.class_ptr[c + 1])
         return self.class_rates[sl], self.class_probs[sl]
 
@@ -202,7 +257,20 @@ USED_TABLE_LIMIT = 4_000_000
 
 
 def link_rate_states(instance: Instance, k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Key-rate states of link ``k`` and their probabilities (one state when fixed)."""
+    """Key-rate states of link ``k`` and their probabilities (one state when fixed).
+
+    Parameters
+    ----------
+    instance : Instance
+        Its ``params.key_rate_kbps`` is the default rate.
+    k : int
+        Link position.
+
+    Returns
+    -------
+    rates, probs : tuple of float
+        As :meth:`~qkdbench.model.Link.key_rate_states`.
+    """
     return instance.links[k].key_rate_states(instance.params.key_rate_kbps)
 
 
@@ -211,7 +279,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     idx = instance.node_index
     n_arcs = 2 * len(instance.links)
 
-    def per_arc(attr: str, default: float, dtype) -> np.ndarray:
+    def per_arc(attr: str, default: float, dtype: DTypeLike) -> np.ndarray:
         vals = [
             getattr(link, attr) if getattr(link, attr) is not None else default
             for link in instance.links
@@ -255,7 +323,7 @@ def _make_arc_table(instance: Instance) -> ArcArrays:
     coef_z = np.vstack([zero, zero, m + 1.0, m - 1.0, 2.0 * m - 1.0, length])
     priced = np.zeros(n_arcs, dtype=bool)
     for k, link in enumerate(instance.links):
-        if link.unit_costs is not None:  # X2: prices given directly, no Table I counts
+        if link.unit_costs is not None:  # link prices: given directly, no Table I counts
             priced[2 * k : 2 * k + 2] = True
     coef_y[:, priced] = 0.0
     coef_z[:, priced] = 0.0
@@ -293,6 +361,15 @@ def arc_table(instance: Instance) -> ArcArrays:
     """Per-arc arrays and unit costs of ``instance`` (``docs/model.md``, "Counting").
 
     Computed once per instance and shared (read-only arrays).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance to price.
+
+    Returns
+    -------
+    ArcArrays
     """
     return instance.derived("arc_table", _make_arc_table)
 
@@ -399,13 +476,22 @@ def support_table(instance: Instance) -> SupportArrays:
     """Sorted key-rate supports and QKD-link counts per key-rate class of ``instance``.
 
     Computed once per instance and shared (read-only arrays).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands and link key rates are tabulated.
+
+    Returns
+    -------
+    SupportArrays
     """
     return instance.derived("support_table", _make_support_table)
 
 
 @dataclass(frozen=True, eq=False)
 class FixedCharges:
-    """One-off first-stage charges of links and nodes (extension X1, ``docs/model.md``).
+    """One-off first-stage charges of links and nodes (``docs/model.md``).
 
     Attributes
     ----------
@@ -418,8 +504,8 @@ class FixedCharges:
         Whether any charge is positive (when not, scoring skips the marking).
     """
 
-    link: np.ndarray
-    node: np.ndarray
+    link: NDArray[np.float64]
+    node: NDArray[np.float64]
     active: bool
 
 
@@ -434,7 +520,16 @@ def _make_fixed_charges(instance: Instance) -> FixedCharges:
 
 
 def fixed_charges(instance: Instance) -> FixedCharges:
-    """Per-link and per-node fixed charges of ``instance`` (X1), computed once.
+    """Per-link and per-node fixed charges of ``instance``, computed once.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose links and nodes are charged.
+
+    Returns
+    -------
+    FixedCharges
 
     Examples
     --------
@@ -450,7 +545,7 @@ def fixed_charges(instance: Instance) -> FixedCharges:
 
 @dataclass(frozen=True, eq=False)
 class ProviderArrays:
-    """Targets of every request and provider capacities (extension X3).
+    """Targets of every request and provider capacities.
 
     Attributes
     ----------
@@ -471,12 +566,12 @@ class ProviderArrays:
         Whether any request has targets.
     """
 
-    ptr: np.ndarray
-    node: np.ndarray
-    provider: np.ndarray
-    service_cost: np.ndarray
+    ptr: NDArray[np.int64]
+    node: NDArray[np.int64]
+    provider: NDArray[np.int64]
+    service_cost: NDArray[np.float64]
     ids: tuple[str, ...]
-    capacity: np.ndarray
+    capacity: NDArray[np.int64]
     active: bool
 
 
@@ -507,7 +602,16 @@ def _make_provider_table(instance: Instance) -> ProviderArrays:
 
 
 def provider_table(instance: Instance) -> ProviderArrays:
-    """Targets, service costs and provider capacities of ``instance`` (X3), computed once.
+    """Targets, service costs and provider capacities of ``instance``, computed once.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose requests and providers are tabulated.
+
+    Returns
+    -------
+    ProviderArrays
 
     Examples
     --------

@@ -1,11 +1,11 @@
 """Plain-Python twin of the cost kernels, for tests only.
 
 It follows docs/model.md literally: for every request, every arc of its route,
-every support point of the demand and every state of the link's key rate (X2),
+every support point of the demand and every state of the link's key rate,
 it counts the QKD links (Eq. 1), the wavelengths needed, the best recourse of
 that scenario (docs/model.md, property 1), and prices each component count with
-Table I, or with the link's own ``unit_costs`` (X2, component ``unit``). It adds
-the fixed charges (X1) and the chosen targets' service costs (X3). It shares no
+Table I, or with the link's own ``unit_costs`` (component ``unit``). It adds
+the fixed charges and the chosen targets' service costs. It shares no
 code with :mod:`qkdbench.evaluation.kernels` and reads only the instance's plain
 fields, not its derived arrays.
 """
@@ -27,12 +27,19 @@ def _ceil(x: float) -> int:
 def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     """Expected cost of a plan, by direct enumeration.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        A plan whose routes are valid simple paths over the instance's arcs.
+
     Returns
     -------
     dict
         ``total``, ``first_stage``, ``second_stage``, ``components`` (tx, rx,
-        km, si, md, ch, hop, site and node: the fixed charges of X1, unit: links
-        priced by ``unit_costs``, service: X3), ``phases``
+        km, si, md, ch, hop, site and node: the fixed charges, unit: links
+        priced by ``unit_costs``, service: the providers' service costs), ``phases``
         (reservation, reserved_use, on_demand) and ``wavelengths``.
         Routes are assumed valid (the twin checks nothing).
     """
@@ -49,16 +56,16 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
     )
     req_of = {r.id: r for r in instance.requests}
 
-    def price(ph: str, n_qkd: float, n_km: float, e: float, m: int, weight: float) -> None:
-        # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_km KM wavelengths = n_km KM links
+    def price(ph: str, n_qkd: float, n_kml: float, e: float, m: int, weight: float) -> None:
+        # n_qkd QKD wavelengths = n_qkd / 3 QKD links; n_kml KM wavelengths = n_kml KM links
         qkd_links = n_qkd / 3.0
         parts = {
             "tx": 2 * m * qkd_links * cost[ph]["tx"],  # Eq. 3
             "rx": m * qkd_links * cost[ph]["rx"],  # Eq. 4
-            "km": (m + 1) * n_km * cost[ph]["km"],  # Eq. 5
-            "si": (m - 1) * n_km * cost[ph]["si"],  # Eq. 6
-            "md": (m + (m - 1)) * n_km * cost[ph]["md"],  # Eq. 7
-            "ch": (3 * e * qkd_links + e * n_km) * cost[ph]["ch"],  # Eq. 8
+            "km": (m + 1) * n_kml * cost[ph]["km"],  # Eq. 5
+            "si": (m - 1) * n_kml * cost[ph]["si"],  # Eq. 6
+            "md": (m + (m - 1)) * n_kml * cost[ph]["md"],  # Eq. 7
+            "ch": (3 * e * qkd_links + e * n_kml) * cost[ph]["ch"],  # Eq. 8
         }
         for c, v in parts.items():
             comps[c] += weight * v
@@ -66,9 +73,9 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
 
     phase_pos = {"r": 0, "e": 1, "o": 2}
 
-    def direct(link: Any, ph: str, n_qkd: float, n_km: float, weight: float) -> None:
-        # X2: the link's own price per wavelength, no Table I counts
-        v = link.unit_costs.qkd[phase_pos[ph]] * n_qkd + link.unit_costs.km[phase_pos[ph]] * n_km
+    def direct(link: Any, ph: str, n_qkd: float, n_kml: float, weight: float) -> None:
+        # link prices: the link's own price per wavelength, no Table I counts
+        v = link.unit_costs.qkd[phase_pos[ph]] * n_qkd + link.unit_costs.km[phase_pos[ph]] * n_kml
         comps["unit"] += weight * v
         phases[ph] += weight * v
 
@@ -92,7 +99,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
             e = float(link.length_km)
             span = link.span_km if link.span_km is not None else p.span_km
             rate = link.key_rate_kbps if link.key_rate_kbps is not None else p.key_rate_kbps
-            if isinstance(rate, Demand):  # X2: a distribution of link states
+            if isinstance(rate, Demand):  # a distribution of link states
                 states = list(zip(rate.values, rate.probs, strict=True))
             else:
                 states = [(float(rate), 1.0)]
@@ -125,11 +132,11 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
                     wl["on_demand_qkd"] += prob * yo
                     wl["used_km"] += prob * ze
                     wl["on_demand_km"] += prob * zo
-        if req.targets:  # X3: the chosen target's service cost
+        if req.targets:  # providers: the chosen target's service cost
             for t in req.targets:
                 if t.node == route.path[-1] and t.provider == route.provider:
                     comps["service"] += float(t.service_cost)
-    # X1: every link with an arc on some route pays its fixed charge once (its own
+    # fixed charges: every link with an arc on some route pays its fixed charge once (its own
     # fixed_cost, else one relay-site cost per site of its MDI chain: m untrusted and
     # m - 1 trusted relays); every node some route touches pays its own once.
     used_links: set[Any] = set()
@@ -143,7 +150,7 @@ def reference_evaluate(instance: Instance, plan: Plan) -> dict:
         if frozenset((link.u, link.v)) in used_links:
             if link.fixed_cost is not None:
                 comps["site"] += float(link.fixed_cost)
-            elif link.kind == "fiber":  # no derived sites for another kind (X2)
+            elif link.kind == "fiber":  # no derived sites for another kind
                 span = link.span_km if link.span_km is not None else p.span_km
                 m = max(1, _ceil(float(link.length_km) / span))
                 comps["site"] += instance.costs.site * (m + (m - 1))

@@ -2,10 +2,10 @@
 
 A *joint scenario* fixes every random quantity of an instance at once: one key
 rate ``kappa_f`` per request (its demand) and one key-rate *state* per link
-whose ``key_rate_kbps`` is a distribution (extension X2). Requests are
+whose ``key_rate_kbps`` is a distribution. Requests are
 independent of each other; link states are independent of each other and of
 the demands; one state per link serves both of its arcs and every request that
-uses the link (docs/model.md, X2).
+uses the link (docs/model.md).
 
 Examples
 --------
@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Instance
 from ..utils.random import Seed, check_random_state, derive_rng
 
@@ -91,7 +92,18 @@ class JointScenarios:
         return np.full(len(self), 1.0 / len(self))
 
     def scenario(self, i: int) -> JointScenarios:
-        """Scenario ``i`` alone (``prob`` dropped)."""
+        """Scenario ``i`` alone (``prob`` dropped).
+
+        Parameters
+        ----------
+        i : int
+            Scenario position; negative counts from the end.
+
+        Returns
+        -------
+        JointScenarios
+            One scenario.
+        """
         i = range(len(self))[i]
         sl = slice(i, i + 1)
         return JointScenarios(
@@ -100,7 +112,18 @@ class JointScenarios:
 
 
 def random_links(instance: Instance) -> tuple[int, ...]:
-    """Positions of the links of ``instance`` with a random key rate (X2)."""
+    """Positions of the links of ``instance`` with a random key rate.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose links are read.
+
+    Returns
+    -------
+    tuple of int
+        Ascending link positions.
+    """
     return tuple(k for k, link in enumerate(instance.links) if link.has_random_key_rate)
 
 
@@ -143,13 +166,12 @@ def sample_joint_scenarios(
 
     Raises
     ------
-    ValueError
-        If ``n_scenarios < 1``.
     InputError
-        If ``seed`` is not a seed (an :class:`InputError` is a ``ValueError``).
+        If ``n_scenarios < 1`` or ``seed`` is not a seed (an
+        :class:`~qkdbench.exceptions.InputError` is a ``ValueError``).
     """
     if n_scenarios < 1:
-        raise ValueError(f"need at least one scenario, got {n_scenarios}")
+        raise InputError(f"need at least one scenario, got {n_scenarios}")
     rng = derive_rng(*seed) if isinstance(seed, Sequence) else check_random_state(seed)
     demand = np.empty((n_scenarios, instance.n_requests))
     for f, req in enumerate(instance.requests):
@@ -177,9 +199,21 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     states, in lexicographic order (requests first, then links); ``prob`` is
     the product of the marginal probabilities.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose distribution is listed.
+    max_scenarios : int, optional
+        Largest number of scenarios to list (default :data:`MAX_ENUMERATED`).
+
+    Returns
+    -------
+    JointScenarios
+        With ``prob``, summing to 1.
+
     Raises
     ------
-    ValueError
+    InputError
         If the product has more than ``max_scenarios`` scenarios.
     """
     states = _link_states(instance)
@@ -190,7 +224,7 @@ def enumerate_scenarios(instance: Instance, max_scenarios: int = MAX_ENUMERATED)
     axes_p += [states[k][1] for k in rnd]
     size = math.prod(a.size for a in axes)
     if size > max_scenarios:
-        raise ValueError(
+        raise InputError(
             f"the joint distribution of {instance.name!r} has {size:,} scenarios, "
             f"more than {max_scenarios:,}"
         )
@@ -213,5 +247,23 @@ def sample_scenarios(
     independent; column ``f`` is drawn from request ``f``'s demand. Link states
     are left out; use :func:`sample_joint_scenarios` when the instance has
     links with random key rates and the scenarios must carry them.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands are sampled.
+    n_scenarios : int
+        At least 1.
+    seed : None, int, SeedSequence, Generator or sequence of int
+        As :func:`sample_joint_scenarios`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_scenarios, F)
+
+    Raises
+    ------
+    ValueError
+        If ``n_scenarios < 1`` or ``seed`` is not a seed.
     """
     return sample_joint_scenarios(instance, n_scenarios, seed).demand

@@ -9,8 +9,8 @@ expected-value instance), and out-of-sample scoring of any plan, always
 through the one evaluator.
 
 Every derived instance copies requests and links with
-:func:`dataclasses.replace`, so targets and providers (X3) and link kinds,
-prices and capacities (X2) survive.
+:func:`dataclasses.replace`, so targets and providers and link kinds,
+prices and capacities survive.
 
 A joint scenario sample of an instance without random link key rates, scored
 on its per-request empirical marginals, gives the sample average of the
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..model import Demand, Instance, Link, Plan, Request
 from ..utils.jsonsafe import finite_or_none
 from .encoding import encode_plan
@@ -93,7 +94,13 @@ class Estimate:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form."""
+        """Plain-JSON form.
+
+        Returns
+        -------
+        dict
+            Every attribute; non-finite numbers become ``None``.
+        """
         num = finite_or_none
         return {
             "mean": num(self.mean),
@@ -131,6 +138,23 @@ def t_quantile(p: float, df: int) -> float:
     Inverts the closed-form distribution function of integer ``df`` by
     bisection (to ``1e-12``).
 
+    Parameters
+    ----------
+    p : float
+        Probability in ``(0, 1)``.
+    df : int
+        Degrees of freedom, a positive integer.
+
+    Returns
+    -------
+    float
+        ``t`` with ``Pr(T <= t) = p``; negative for ``p < 0.5``.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in ``(0, 1)`` or ``df`` is not a positive integer.
+
     Examples
     --------
     >>> round(t_quantile(0.975, 1), 3), round(t_quantile(0.975, 2), 3)
@@ -139,9 +163,9 @@ def t_quantile(p: float, df: int) -> float:
     2.042
     """
     if not 0.0 < p < 1.0:
-        raise ValueError(f"probability must lie in (0, 1), got {p}")
+        raise InputError(f"probability must lie in (0, 1), got {p}")
     if df < 1 or int(df) != df:
-        raise ValueError(f"degrees of freedom must be a positive integer, got {df}")
+        raise InputError(f"degrees of freedom must be a positive integer, got {df}")
     df = int(df)
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
@@ -161,6 +185,23 @@ def t_quantile(p: float, df: int) -> float:
 def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Estimate:
     """Mean and two-sided Student-t confidence interval of ``values``.
 
+    Parameters
+    ----------
+    values : sequence of float
+        At least one value. With a non-finite one the mean is kept (``nan`` if one
+        is ``nan``) and the interval is ``(-inf, inf)``.
+    confidence : float, optional
+        Level of the interval, in ``(0, 1)`` (default 0.95).
+
+    Returns
+    -------
+    Estimate
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is empty or ``confidence`` is not in ``(0, 1)``.
+
     Examples
     --------
     >>> e = mean_ci([1.0, 2.0, 3.0])
@@ -169,9 +210,9 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> E
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
-        raise ValueError("no values")
+        raise InputError("no values")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise InputError(f"confidence must lie in (0, 1), got {confidence}")
     if not np.all(np.isfinite(x)):
         mean = float(x.mean()) if not np.any(np.isnan(x)) else math.nan
         return Estimate(mean, math.nan, int(x.size), math.inf, -math.inf, math.inf, confidence)
@@ -200,7 +241,7 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
             or len(sc) == 0
             or sc.random_links != random_links(instance)
         ):
-            raise ValueError(
+            raise InputError(
                 f"joint scenarios of shape {sc.demand.shape} with "
                 f"{sc.link_rate.shape[1]} links do not belong to instance "
                 f"{instance.name!r} ({instance.n_requests} requests, "
@@ -209,12 +250,12 @@ def _as_joint(instance: Instance, scenarios: JointScenarios | np.ndarray) -> Joi
         return sc
     arr = np.asarray(scenarios, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != instance.n_requests or arr.shape[0] == 0:
-        raise ValueError(
+        raise InputError(
             f"scenarios must have shape (n >= 1, {instance.n_requests}), got {arr.shape}"
         )
     rnd = random_links(instance)
     if rnd:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r} has {len(rnd)} links with random key "
             "rates: its scenarios must carry link states "
             "(sample_joint_scenarios), not key rates alone"
@@ -260,6 +301,25 @@ def empirical_instance(
     empirical distribution of its key rates in ``scenarios``, and each link with
     a random key rate the empirical distribution of its states; everything
     else (targets, link kinds and prices, providers) is kept.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the scenarios belong to.
+    scenarios : JointScenarios or ndarray (n, F)
+        Joint scenarios, or key rates alone for an instance without random link key rates.
+    name : str, optional
+        Name of the new instance (default ``NAME-empiricalN``).
+
+    Returns
+    -------
+    Instance
+
+    Raises
+    ------
+    ValueError
+        If ``scenarios`` do not fit the instance (shape, random links), or are key rates
+        alone for an instance with random link key rates.
 
     Notes
     -----
@@ -311,18 +371,24 @@ def scenario_instance(
         Each request's demand is a point at its key rate; each link with a
         random key rate has its state's rate, shared by both arcs and by every
         request. Requests and links are copied with :func:`dataclasses.replace`,
-        so targets (X3), link kinds and prices (X2) and providers survive.
+        so targets, link kinds and prices and providers survive.
+
+    Raises
+    ------
+    ValueError
+        If ``scenario`` holds more than one scenario, has not ``F`` key rates, or does not
+        fit the instance.
     """
     if isinstance(scenario, JointScenarios):
         if len(scenario) != 1:
-            raise ValueError(
+            raise InputError(
                 f"one scenario needed, got {len(scenario)} (use scenarios.scenario(i))"
             )
         sc = _as_joint(instance, scenario)
     else:
         row = np.asarray(scenario, dtype=float).reshape(-1)
         if row.size != instance.n_requests:
-            raise ValueError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
+            raise InputError(f"a scenario needs {instance.n_requests} key rates, got {row.size}")
         sc = _as_joint(instance, row.reshape(1, -1))
     reqs = [
         replace(r, demand=Demand.point(float(sc.demand[0, f])))
@@ -346,6 +412,17 @@ def mean_value_instance(instance: Instance, name: str | None = None) -> Instance
     rate, a rare bad state (cloud) barely lowers ``E[K_l]``, so the EV plan
     ignores it, and that is what ``EEV`` and ``VSS`` measure.
     Targets, link kinds and prices and providers are kept.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose random data are replaced.
+    name : str, optional
+        Name of the new instance (default ``NAME-ev``).
+
+    Returns
+    -------
+    Instance
     """
     reqs = [replace(r, demand=Demand.point(r.demand.mean)) for r in instance.requests]
     links = tuple(
@@ -363,7 +440,7 @@ def scenario_costs(
     """Cost of ``plan`` in each joint scenario, shape ``(n,)``.
 
     With unlimited on-demand wavelengths a scenario's cost is the plan's fixed
-    charges (X1) and service costs (X3) plus, over every (request ``f``, arc
+    charges and service costs plus, over every (request ``f``, arc
     ``a``) of its routes, a term that depends on ``kappa_f`` and on the state
     of ``a``'s link only. The evaluator's :func:`~qkdbench.evaluation.pair_costs`
     prices every such term once: for each state position ``s``, one instance
@@ -372,6 +449,24 @@ def scenario_costs(
     (provider capacities lifted: the copies are not rival requests); each
     scenario then adds up the terms of its own key rates and link states. A
     plan that does not fit the instance costs ``inf`` in every scenario.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        The plan to score.
+    scenarios : JointScenarios or ndarray (n, F)
+        Joint scenarios, or key rates alone for an instance without random link key rates.
+
+    Returns
+    -------
+    ndarray of float64, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        If ``scenarios`` do not fit the instance.
     """
     sc = _as_joint(instance, scenarios)
     n = len(sc)
@@ -379,7 +474,7 @@ def scenario_costs(
     if not math.isfinite(base.total):
         return np.full(n, math.inf)
     comp = base.components
-    # fixed charges (X1) and service costs (X3) depend on the routes and targets only
+    # fixed charges and service costs depend on the routes and targets only
     out = np.full(n, comp.get("site", 0.0) + comp.get("node", 0.0) + comp.get("service", 0.0))
     if instance.n_requests == 0:
         return out
@@ -416,8 +511,8 @@ def scenario_costs(
             providers=(),
             name=f"{instance.name}-scenario-costs",
         )
-        qkd, km = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
-        terms[s] = qkd + km
+        qkd, kml = pair_costs(virtual, copy, arrays.arcs[pos], arrays.yr[pos], arrays.zr[pos])
+        terms[s] = qkd + kml
     # term of position p in scenario i: its link's state, its request's key rate
     offset = np.cumsum(counts[owner]) - counts[owner]  # first pair of each position
     state = sc.link_state[:, link]  # (n, positions)
@@ -431,6 +526,20 @@ def scenario_mean(instance: Instance, plan: Plan, scenarios: JointScenarios | np
 
     Over :func:`~qkdbench.evaluation.sampling.enumerate_scenarios` this is the
     plan's expected cost, the evaluator's number (up to rounding).
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    plan : Plan
+        The plan to score.
+    scenarios : JointScenarios or ndarray (n, F)
+        As :func:`scenario_costs`.
+
+    Returns
+    -------
+    float
+        ``inf`` when any scenario's cost is not finite.
     """
     sc = _as_joint(instance, scenarios)
     costs = scenario_costs(instance, plan, sc)

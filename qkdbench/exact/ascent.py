@@ -39,6 +39,7 @@ import numpy as np
 
 from ..evaluation import PlanArrays, evaluate_batch
 from ..evaluation.pricing import arc_table, provider_table
+from ..exceptions import InputError
 from ..model import Instance
 from ..planning import build_ladders
 from ..utils.gaps import relative_gap
@@ -65,7 +66,7 @@ class LagrangianResult:
         ``"lagrangian"``.
     iterations : int
         Evaluations of ``L``.
-    lam_qkd, lam_km : ndarray (A,)
+    lam_qkd, lam_kml : ndarray (A,)
         The prices of the best bound.
     plan : PlanArrays or None
         The cheapest feasible plan found by the primal heuristic.
@@ -84,7 +85,7 @@ class LagrangianResult:
     columns : list of tuple
         Per request, the distinct priced paths (arc-id tuples) seen, in order.
     mu : ndarray (providers,)
-        The provider prices of the best bound (X3; 0 for providers without a
+        The provider prices of the best bound (0 for providers without a
         capacity).
     """
 
@@ -92,7 +93,7 @@ class LagrangianResult:
     bound_source: str
     iterations: int
     lam_qkd: np.ndarray
-    lam_km: np.ndarray
+    lam_kml: np.ndarray
     plan: PlanArrays | None
     cost: float
     gap: float
@@ -102,6 +103,11 @@ class LagrangianResult:
     history: list = field(default_factory=list)
     columns: list = field(default_factory=list)
     mu: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def lam_km(self) -> np.ndarray:
+        """The former name of :attr:`lam_kml`, kept for existing code."""
+        return self.lam_kml
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts, as plain JSON values (``inf`` and ``nan`` become ``None``).
@@ -167,6 +173,11 @@ def lagrangian_bound(
     -------
     LagrangianResult
 
+    Raises
+    ------
+    ValueError
+        If ``iterations < 1``.
+
     Examples
     --------
     >>> from qkdbench.model import Params
@@ -177,7 +188,7 @@ def lagrangian_bound(
     ('lagrangian', True, True)
     """
     if iterations < 1:
-        raise ValueError(f"iterations must be at least 1, got {iterations}")
+        raise InputError(f"iterations must be at least 1, got {iterations}")
     clock = clock or Stopwatch(time_limit)
     start = time.perf_counter()
     arcs = arc_table(instance)
@@ -188,7 +199,7 @@ def lagrangian_bound(
     ladders = build_ladders(reps)
     setup_s = time.perf_counter() - start
     pt = provider_table(instance)
-    capped = np.flatnonzero(pt.capacity >= 0)  # X3: priced provider capacity rows
+    capped = np.flatnonzero(pt.capacity >= 0)  # priced provider capacity rows
     mu = np.zeros(len(pt.ids))
     lam = np.zeros(2 * A + capped.size)
     best_bound, best_lam = -math.inf, lam.copy()
@@ -228,7 +239,7 @@ def lagrangian_bound(
             stop = "proven"
             break
         g = np.concatenate(
-            (point.subgradient_qkd, point.subgradient_km, point.subgradient_provider[capped])
+            (point.subgradient_qkd, point.subgradient_kml, point.subgradient_provider[capped])
         )
         g[(lam <= 0) & (g < 0)] = 0.0  # projected: these components cannot move
         if not np.any(g):

@@ -40,7 +40,7 @@ def _pairs(instance: Instance) -> CostCurves:
     """The (request, arc) pairs that may get variables, with their cost curves.
 
     Arcs into a request's source or out of its target cannot lie on its path.
-    A request with targets (X3) keeps the arcs out of its target nodes: its
+    A request with targets keeps the arcs out of its target nodes: its
     path may pass one target's node on its way to another.
     """
     arcs = arc_table(instance)
@@ -62,7 +62,7 @@ def _pairs(instance: Instance) -> CostCurves:
 def _endpoint_charges(instance: Instance) -> float:
     """Node fixed charges every plan pays: those of the requests' sources and single targets.
 
-    A request with targets (X3) touches only the node of the target it chooses.
+    A request with targets touches only the node of the target it chooses.
     """
     ends = _fixed_ends(instance)
     return math.fsum(float(instance.node_fixed_costs.get(n, 0.0)) for n in ends)
@@ -90,9 +90,9 @@ def relaxation_bound(instance: Instance) -> float:
 
     Each request then takes its shortest path under the arc weights "least
     expected cost of the pair" (newsvendor reservations, docs/model.md, property 3);
-    a request with targets (X3) the cheapest of its targets, path plus service
+    a request with targets the cheapest of its targets, path plus service
     cost (provider capacities dropped too).
-    Fixed charges (X1) are shared by the requests, so none is counted per
+    Fixed charges are shared by the requests, so none is counted per
     request; the bound adds only the node charges every plan pays (the
     requests' sources and single targets).
 
@@ -114,7 +114,7 @@ def _relaxed_paths(
 ) -> tuple[list[float], list[list[int]], list[int]]:
     """Per request: capacity-free optimal cost, its pair indices along the path, its target.
 
-    The target is a position in the request's ``sinks`` (X3: the cheapest by
+    The target is a position in the request's ``sinks`` (the cheapest by
     path plus service cost, provider capacities ignored).
     """
     weight = pairs.least_cost()
@@ -173,7 +173,7 @@ def reduced_cost_keep(
     req: np.ndarray,
     arc: np.ndarray,
     lam_qkd: np.ndarray | None,
-    lam_km: np.ndarray | None,
+    lam_kml: np.ndarray | None,
     upper_bound: float,
     *,
     curves: PricedCurves | None = None,
@@ -203,7 +203,7 @@ def reduced_cost_keep(
     every optimal plan keeps all its pairs, so dropping the others leaves the
     optimum unchanged. ``lam = 0`` gives the capacity-free test.
 
-    With targets (X3), ``t_f`` is whichever target the plan chooses: the path
+    With targets, ``t_f`` is whichever target the plan chooses: the path
     to target ``t`` then costs at least its service cost ``c_t`` more, and with
     provider prices ``mu >= 0`` on the provider capacity rows the same
     argument adds ``mu_A(t)`` per request served by ``A`` and subtracts
@@ -216,14 +216,14 @@ def reduced_cost_keep(
     instance : Instance
     req, arc : ndarray of int
         The pairs to test (request position, arc id).
-    lam_qkd, lam_km : ndarray (A,) or None
+    lam_qkd, lam_kml : ndarray (A,) or None
         Non-negative prices (``None``: zero).
     upper_bound : float
         Cost of a known feasible plan.
     curves : PricedCurves, optional
         :func:`~qkdbench.exact.dual.priced_curves` of ``instance``, to reuse.
     mu : ndarray, optional
-        Non-negative provider prices (X3), as in :func:`~qkdbench.exact.dual.lagrangian_value`.
+        Non-negative provider prices, as in :func:`~qkdbench.exact.dual.lagrangian_value`.
 
     Returns
     -------
@@ -243,7 +243,7 @@ def reduced_cost_keep(
     arcs = arc_table(instance)
     A = arcs.n
     lq = _check_prices(lam_qkd, A, "lam_qkd")
-    lk = _check_prices(lam_km, A, "lam_km")
+    lk = _check_prices(lam_kml, A, "lam_kml")
     cur = curves if curves is not None else priced_curves(instance)
     req = np.asarray(req, dtype=np.int64)
     arc = np.asarray(arc, dtype=np.int64)

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..evaluation.encoding import route_violations, target_position
 from ..evaluation.pricing import arc_table, provider_table
+from ..exceptions import InputError
 from ..model import Plan, Route
 from .formulation import SPModel
 from .solver import SolverError
@@ -24,7 +25,7 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
     inst = model.instance
     problems = route_violations(inst, plan)
     if problems:
-        raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+        raise InputError(f"warm-start plan does not fit the instance: {problems[0]}")
     where = {(int(f), int(a)): i for i, (f, a) in enumerate(zip(model.req, model.arc, strict=True))}
     n = model.x.size
     xv, yv, zv = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -35,19 +36,19 @@ def _warm_values(model: SPModel, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
         ):
             i = where.get((f, a))
             if i is None:
-                raise ValueError(
+                raise InputError(
                     f"warm-start route of {route.request_id!r} uses arc {a} "
                     "that cannot lie on a simple path of the request"
                 )
             xv[i] = 1.0
             yv[i] = float(min(max(round(yq), 0), model.y_ub[i]))
             zv[i] = float(min(max(round(zk), 0), model.z_ub[i]))
-    # fixed charges (X1): a link or node is open iff some route of the plan uses it
+    # fixed charges: a link or node is open iff some route of the plan uses it
     on = model.arc[xv > 0.5]
     uv = np.isin(model.u_link, on // 2).astype(float)
     arcs = arc_table(inst)
     vv = np.isin(model.v_node, np.concatenate([arcs.tail[on], arcs.head[on]])).astype(float)
-    # targets (X3): the choice binary of the target each route names
+    # targets: the choice binary of the target each route names
     wv = np.zeros(model.w.size)
     if model.w.size:
         pt = provider_table(inst)
@@ -72,7 +73,7 @@ def _decode(
 ) -> tuple[Route, ...]:
     """The routes of a rounded solution: each request's path from its source.
 
-    A request with targets (X3) ends at the node of the target whose choice
+    A request with targets ends at the node of the target whose choice
     binary is set (``wv``), and its route names that target's provider.
     """
     inst = model.instance

@@ -7,16 +7,16 @@ built from its priced routings :mod:`qkdbench.exact.primal`; the overview is
 The relaxation
 --------------
 Dualise every arc capacity row ``sum_f yr_{f,a} <= W_qkd(a)`` and
-``sum_f zr_{f,a} <= W_kml(a)`` with multipliers ``lam_qkd[a], lam_km[a] >= 0``.
+``sum_f zr_{f,a} <= W_kml(a)`` with multipliers ``lam_qkd[a], lam_kml[a] >= 0``.
 What is left separates by request:
 
     L(lam) = sum_f  min over simple s_f -> d_f paths  sum_{a in path} w_fa(lam)
-             - sum_a (lam_qkd[a] W_qkd(a) + lam_km[a] W_kml(a))
+             - sum_a (lam_qkd[a] W_qkd(a) + lam_kml[a] W_kml(a))
 
 with the *priced newsvendor* weight of request ``f`` on arc ``a``
 
     w_fa(lam) = min_{0 <= y <= W_qkd(a)} [R^qkd_fa(y) + lam_qkd[a] y]
-              + min_{0 <= z <= W_kml(a)} [R^km_fa(z) + lam_km[a] z],
+              + min_{0 <= z <= W_kml(a)} [R^kml_fa(z) + lam_kml[a] z],
 
 where ``R`` is the pair's expected cost (reservation, expected use, expected
 on-demand, plus the arc's route cost on the QKD part) read from the one
@@ -31,13 +31,13 @@ bound a little stronger; with ``lam = 0`` and no single pair's newsvendor
 reservation above its arc's capacity, ``L(0)`` is exactly the capacity-free
 bound :func:`~qkdbench.exact.relaxation_bound`.
 
-Targets and providers (extension X3): the provider capacity rows
+Targets and providers: the provider capacity rows
 ``sum_{f, t of A} w_{f,t} <= k_A`` are dualised too, with one multiplier
 ``mu_A >= 0`` per provider with a capacity. A request with targets then takes
 the best (target, path): the shortest path to each target's node plus its
 service cost plus ``mu`` of its provider, and ``L`` subtracts ``mu . k``. A
 request with a single target is the special case of one target at no cost.
-Fixed charges (X1) are non-negative and left out, so ``L`` stays a bound.
+Fixed charges are non-negative and left out, so ``L`` stays a bound.
 
 Weights are non-negative (every cost and price is), so each request's
 minimum is a shortest path (Dijkstra), and a shortest path is simple.
@@ -61,13 +61,14 @@ import numpy as np
 
 from ..evaluation import PlanArrays, pair_costs
 from ..evaluation.pricing import arc_table, provider_table, support_table
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..exceptions import InputError
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from ..planning.shortest_paths import adjacency, shortest_path_trees, trace_paths
 
 __all__ = ["PricedCurves", "DualPoint", "priced_curves", "lagrangian_value"]
 
 _WY = float(QKD_WAVELENGTHS_PER_LINK)
-_WZ = float(KM_WAVELENGTHS_PER_LINK)
+_WZ = float(KML_WAVELENGTHS_PER_LINK)
 
 
 # --------------------------------------------------------------------------- curves
@@ -235,12 +236,12 @@ class DualPoint:
         Each request's priced shortest path with its priced reservations
         (those minimising ``R(y) + lam y``; the smallest minimiser). It may
         exceed the capacities: it is the relaxation's solution, not a plan.
-    usage_qkd, usage_km : ndarray (A,)
+    usage_qkd, usage_kml : ndarray (A,)
         Reserved wavelengths per arc in ``routing``.
-    subgradient_qkd, subgradient_km : ndarray (A,)
+    subgradient_qkd, subgradient_kml : ndarray (A,)
         ``usage - W``: a supergradient of the concave ``L`` at ``lam``.
     load, subgradient_provider : ndarray (providers,)
-        Requests served per provider (X3) in ``routing``, and ``load - k`` for
+        Requests served per provider in ``routing``, and ``load - k`` for
         the providers with a capacity (0 for the others).
     target_cost : ndarray
         Per target position of :func:`~qkdbench.evaluation.pricing.provider_table`:
@@ -253,33 +254,43 @@ class DualPoint:
     value: float
     routing: PlanArrays
     usage_qkd: np.ndarray
-    usage_km: np.ndarray
+    usage_kml: np.ndarray
     subgradient_qkd: np.ndarray
-    subgradient_km: np.ndarray
+    subgradient_kml: np.ndarray
     load: np.ndarray = field(default_factory=lambda: np.zeros(0))
     subgradient_provider: np.ndarray = field(default_factory=lambda: np.zeros(0))
     target_cost: np.ndarray = field(default_factory=lambda: np.zeros(0))
     pred: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
 
+    @property
+    def usage_km(self) -> np.ndarray:
+        """The former name of :attr:`usage_kml`, kept for existing code."""
+        return self.usage_kml
+
+    @property
+    def subgradient_km(self) -> np.ndarray:
+        """The former name of :attr:`subgradient_kml`, kept for existing code."""
+        return self.subgradient_kml
+
 
 def _check_prices(lam: Any, n: int, name: str) -> np.ndarray:
     out = np.zeros(n) if lam is None else np.asarray(lam, dtype=float)
     if out.shape != (n,):
-        raise ValueError(f"{name} must have one price per arc ({n}), got shape {out.shape}")
+        raise InputError(f"{name} must have one price per arc ({n}), got shape {out.shape}")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
-        raise ValueError(f"{name} must be finite and non-negative")
+        raise InputError(f"{name} must be finite and non-negative")
     return out
 
 
 def _check_provider_prices(instance: Instance, mu: Any) -> np.ndarray:
-    """Provider prices (X3): one per provider, zero for those without a capacity."""
+    """Provider prices: one per provider, zero for those without a capacity."""
     pt = provider_table(instance)
     n = len(pt.ids)
     out = np.zeros(n) if mu is None else np.asarray(mu, dtype=float)
     if out.shape != (n,):
-        raise ValueError(f"mu must have one price per provider ({n}), got shape {out.shape}")
+        raise InputError(f"mu must have one price per provider ({n}), got shape {out.shape}")
     if not np.all(np.isfinite(out)) or np.any(out < 0):
-        raise ValueError("mu must be finite and non-negative")
+        raise InputError("mu must be finite and non-negative")
     return np.where(pt.capacity >= 0, out, 0.0)
 
 
@@ -315,7 +326,7 @@ def _evaluate_dual(
     cur: PricedCurves,
     net: _Network,
     lam_qkd: np.ndarray,
-    lam_km: np.ndarray,
+    lam_kml: np.ndarray,
     mu: np.ndarray | None = None,
 ) -> DualPoint:
     arcs = arc_table(instance)
@@ -331,7 +342,7 @@ def _evaluate_dual(
             np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), 0
         )
         return DualPoint(
-            -float(lam_qkd @ W_y + lam_km @ W_z + mu @ cap),
+            -float(lam_qkd @ W_y + lam_kml @ W_z + mu @ cap),
             empty,
             np.zeros(A),
             np.zeros(A),
@@ -339,7 +350,7 @@ def _evaluate_dual(
             -W_z,
         )
     py = cur.cy + lam_qkd[None, :, None] * cur.y
-    pz = cur.cz + lam_km[None, :, None] * cur.z
+    pz = cur.cz + lam_kml[None, :, None] * cur.z
     ky = np.argmin(py, axis=2)  # first minimiser: the smallest reservation
     kz = np.argmin(pz, axis=2)
     wy = np.take_along_axis(py, ky[..., None], 2)[..., 0]
@@ -350,7 +361,7 @@ def _evaluate_dual(
     pred, dist = shortest_path_trees(
         net.n_nodes, net.out_ptr, net.out_arc, net.head, weight, net.job_row, net.job_source
     )
-    # each request's cheapest target (X3): priced path + service cost + provider price
+    # each request's cheapest target: priced path + service cost + provider price
     tcost = _target_costs(instance, net, dist, mu)
     target = _first_min(pt.ptr, tcost)
     chosen = pt.ptr[:-1] + target
@@ -360,7 +371,7 @@ def _evaluate_dual(
     g_of = np.repeat(cur.group, np.diff(ptr))
     yr = ystar[g_of, path_arcs]
     zr = zstar[g_of, path_arcs]
-    value = math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_km @ W_z) - float(mu @ cap)
+    value = math.fsum(tcost[chosen]) - float(lam_qkd @ W_y) - float(lam_kml @ W_z) - float(mu @ cap)
     use_y = np.bincount(path_arcs, weights=yr, minlength=A)
     use_z = np.bincount(path_arcs, weights=zr, minlength=A)
     load = _provider_load(instance, target)
@@ -382,7 +393,7 @@ def _evaluate_dual(
 def lagrangian_value(
     instance: Instance,
     lam_qkd: np.ndarray | None = None,
-    lam_km: np.ndarray | None = None,
+    lam_kml: np.ndarray | None = None,
     *,
     curves: PricedCurves | None = None,
     mu: np.ndarray | None = None,
@@ -392,14 +403,14 @@ def lagrangian_value(
     Parameters
     ----------
     instance : Instance
-    lam_qkd, lam_km : ndarray (A,), optional
+    lam_qkd, lam_kml : ndarray (A,), optional
         Non-negative prices of one reserved QKD / KM wavelength on each arc
         (default 0: the capacity-free bound).
     curves : PricedCurves, optional
         :func:`priced_curves` of ``instance``, to reuse across calls.
     mu : ndarray, optional
         Non-negative price of serving one request, per provider of
-        :func:`~qkdbench.evaluation.pricing.provider_table` (X3; ignored for a
+        :func:`~qkdbench.evaluation.pricing.provider_table` (ignored for a
         provider without a capacity; default 0).
 
     Returns
@@ -408,7 +419,7 @@ def lagrangian_value(
 
     Raises
     ------
-    ValueError
+    InputError
         If a price vector has the wrong length or a negative entry.
 
     Examples
@@ -422,7 +433,7 @@ def lagrangian_value(
     """
     A = arc_table(instance).n
     lq = _check_prices(lam_qkd, A, "lam_qkd")
-    lk = _check_prices(lam_km, A, "lam_km")
+    lk = _check_prices(lam_kml, A, "lam_kml")
     cur = curves if curves is not None else priced_curves(instance)
     return _evaluate_dual(
         instance, cur, _network(instance, cur.group), lq, lk, _check_provider_prices(instance, mu)

@@ -26,7 +26,7 @@ request, and the arc capacities on the reservations. Arcs into a request's
 source or out of its target get no variables. A solution may carry
 zero-cost cycles besides the path; the plan keeps the path from the source.
 
-Link kinds and random key rates (extension X2, docs/model.md): nothing in the
+Link kinds and random key rates (docs/model.md): nothing in the
 model is per key rate. A pair's scenarios are the values of its QKD-link count
 ``P`` over the product of the request's demand and the link's states
 (:func:`~qkdbench.evaluation.pricing.support_table`), its breakpoints are those
@@ -35,7 +35,7 @@ values, and its prices ``c_y``, ``c_z`` are the link's ``unit_costs`` when given
 such links as they are. A non-fiber link's fixed charge is its ``fixed_cost``
 or 0 (:meth:`~qkdbench.model.Instance.link_fixed_cost`).
 
-Targets and providers (extension X3): for a request with ``targets``, a binary
+Targets and providers: for a request with ``targets``, a binary
 ``w_t`` per target, priced at its service cost, with ``sum_t w_t = 1``; flow
 conservation ``out - in + sum of w_t of the targets at the node = [node is the
 source]`` at every node (a row for every target node, so a target none of
@@ -46,13 +46,13 @@ keep their variables. Per provider ``A`` with a capacity, ``sum w_t <= k_A``
 over the targets of ``A``. The returned route names the chosen target's
 provider; warm starts set ``w`` from the plan's providers.
 
-Fixed charges (extension X1, docs/model.md): a binary ``u_l`` per link with a
+Fixed charges (docs/model.md): a binary ``u_l`` per link with a
 positive charge ``F_l`` and ``v_n`` per node with a positive charge ``G_n``,
 objective ``F_l u_l + G_n v_n``, and the strong linking rows ``x_(f,a) <= u_l``
 for every pair on either arc of ``l`` and ``x_(f,a) <= v_n`` for every pair whose
 arc starts or ends at ``n``. A node that is some request's source or single
 target is paid in every plan: its ``v_n`` is fixed at 1 (not a target node of a
-request with targets, X3: only the chosen one is touched).
+request with targets: only the chosen one is touched).
 
 The model is solved, and its solution turned into a plan, by
 :mod:`qkdbench.exact.sp_milp`; its size is estimated by
@@ -70,7 +70,8 @@ import numpy as np
 
 from ..evaluation.curves import CostCurves
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table, support_table
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
+from ..exceptions import InputError
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .bounds import _fixed_ends, _pairs, _pruned
 from .milp import Milp, MilpBuilder
 from .sizing import _check_memory
@@ -81,7 +82,7 @@ __all__ = ["FORMS", "SPModel", "build_model"]
 FORMS: tuple[str, ...] = ("compact", "extensive")
 
 _WY = float(QKD_WAVELENGTHS_PER_LINK)
-_WZ = float(KM_WAVELENGTHS_PER_LINK)
+_WZ = float(KML_WAVELENGTHS_PER_LINK)
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,11 +109,11 @@ class SPModel:
     n_pairs_all : int
         Pairs before pruning (``len(x)`` after).
     u, u_link : ndarray of int
-        Columns of the link fixed-charge binaries (X1) and their link ids.
+        Columns of the link fixed-charge binaries and their link ids.
     v, v_node : ndarray of int
         Columns of the node fixed-charge binaries and their node positions.
     w, w_pos : ndarray of int
-        Columns of the target-choice binaries (X3) and their target positions in
+        Columns of the target-choice binaries and their target positions in
         :func:`~qkdbench.evaluation.pricing.provider_table` (requests with
         targets only).
     """
@@ -190,7 +191,7 @@ def _cut_rows(
     shifts: tuple[Any, Any] = (np.zeros(n, np.int64), per_kind)
     for shift, kind, var, width, values in (
         (shifts[0], "y", y, _WY, pairs.qkd),
-        (shifts[1], "z", z, _WZ, pairs.km),
+        (shifts[1], "z", z, _WZ, pairs.kml),
     ):
         theta = b.add_cols(n, lower=0.0, cost=1.0)
         names.append(_names(f"t{kind}_", pairs.req, pairs.arc))
@@ -232,7 +233,7 @@ def _scenario_rows(
     """The extensive form's used / on-demand wavelengths per scenario of each pair.
 
     A pair's scenarios are the values of its QKD-link count ``P`` (the product of
-    the demand and, for a random key rate, the link state: X2), merged when equal.
+    the demand and, for a random key rate, the link state), merged when equal.
     """
     arcs, sup = arc_table(instance), support_table(instance)
     cls = sup.arc_class[pairs.arc]
@@ -281,7 +282,7 @@ def _routing_rows(
 ) -> None:
     """Flow conservation and at most one outgoing arc per node, per request.
 
-    For a request with targets (X3) the sinks are weighted by the choice
+    For a request with targets the sinks are weighted by the choice
     binaries ``w`` (columns of the target positions ``w_pos``): at each node
     ``out - in + sum of w of the targets there = [node is the source]``, with a
     row for every target node (so a target none of whose arcs is kept cannot be
@@ -342,7 +343,7 @@ def _routing_rows(
 def _provider_rows(
     b: MilpBuilder, instance: Instance, names: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Target-choice binaries of the requests with targets (X3) and their rows.
+    """Target-choice binaries of the requests with targets and their rows.
 
     One binary ``w`` per target, priced at its service cost; ``sum w = 1`` per
     request; ``sum w <= k_A`` over the targets of each provider ``A`` with a
@@ -396,7 +397,7 @@ def _capacity_rows(
 def _fixed_charge_rows(
     b: MilpBuilder, instance: Instance, pairs: CostCurves, x: np.ndarray, names: list[np.ndarray]
 ) -> tuple[np.ndarray, ...]:
-    """Binaries ``u_l``, ``v_n`` (X1) with the strong linking rows; their columns and ids."""
+    """Binaries ``u_l``, ``v_n`` with the strong linking rows; their columns and ids."""
     fc = fixed_charges(instance)
     arcs = arc_table(instance)
     link = pairs.arc // 2
@@ -452,9 +453,9 @@ def build_model(
         The cost of a known feasible plan. Pairs (request, arc) that no plan
         costing at most this can use (by the capacity-free bound) get no
         variables; the optimum is unchanged.
-    prices : (lam_qkd, lam_km) or (lam_qkd, lam_km, mu), optional
+    prices : (lam_qkd, lam_kml) or (lam_qkd, lam_kml, mu), optional
         Lagrangian prices of the capacities, ``mu`` those of the provider
-        capacities (X3) (e.g. of the best bound of
+        capacities (e.g. of the best bound of
         :func:`~qkdbench.exact.ascent.lagrangian_bound`). With
         ``upper_bound``, pairs are also pruned by their Lagrangian reduced
         cost (:func:`~qkdbench.exact.bounds.reduced_cost_keep`, which
@@ -469,14 +470,14 @@ def build_model(
 
     Raises
     ------
-    ValueError
+    InputError
         For an unknown form.
     SolverError
         If the model would need more than ``memory_limit_gb`` (one line
         with the estimate).
     """
     if form not in FORMS:
-        raise ValueError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
+        raise InputError(f"unknown form {form!r}; use one of {', '.join(FORMS)}")
     t0 = time.perf_counter()
     arcs = arc_table(instance)
     pairs = _pairs(instance)

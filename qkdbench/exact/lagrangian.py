@@ -1,6 +1,6 @@
 """Lagrangian relaxation of the arc capacities: a lower bound at any scale, and a planner.
 
-Dualising the arc capacity rows (and the provider capacity rows, X3) splits
+Dualising the arc capacity rows (and the provider capacity rows) splits
 the exact model into one shortest-path problem per request. The method lives
 in four modules:
 

@@ -69,14 +69,42 @@ class Milp:
         return int(self.index.size)
 
     def row(self, r: int) -> tuple[np.ndarray, np.ndarray]:
-        """Columns and coefficients of row ``r``."""
+        """Columns and coefficients of row ``r``.
+
+        Parameters
+        ----------
+        r : int
+            Row index.
+
+        Returns
+        -------
+        index : ndarray of int32
+            Column indices.
+        value : ndarray of float
+            Their coefficients (views into the CSR arrays).
+        """
         lo, hi = self.start[r], self.start[r + 1]
         return self.index[lo:hi], self.value[lo:hi]
 
     def with_row(
         self, col: ArrayLike, value: ArrayLike, lower: float = -np.inf, upper: float = np.inf
     ) -> Milp:
-        """A copy with one more row ``lower <= sum(value * x[col]) <= upper``."""
+        """A copy with one more row ``lower <= sum(value * x[col]) <= upper``.
+
+        Parameters
+        ----------
+        col : array of int
+            Columns of the new row.
+        value : float or array of float
+            Their coefficients, broadcast to ``col``.
+        lower, upper : float, optional
+            Row bounds (default none).
+
+        Returns
+        -------
+        Milp
+            The columns shared with this model; the row arrays new.
+        """
         col = np.asarray(col, dtype=np.int32)
         value = np.broadcast_to(np.asarray(value, dtype=float), col.shape)
         return Milp(
@@ -187,6 +215,11 @@ class MilpBuilder:
         col_order : ndarray, optional
             A permutation: column ``col_order[j]`` (as added) becomes column
             ``j``. The caller must map its own indices with the inverse.
+
+        Returns
+        -------
+        Milp
+            Rows in the order added, each row's entries in the order given.
         """
         if self._cols:
             lower, upper, cost, integer = (

@@ -3,7 +3,10 @@
 ``exact`` (compact form) and ``exact-extensive`` solve the deterministic
 equivalent (:func:`~qkdbench.exact.sp_milp.solve_sp`); ``lagrangian`` runs the
 Lagrangian dual ascent with its primal heuristic
-(:func:`~qkdbench.exact.ascent.lagrangian_bound`).
+(:func:`~qkdbench.exact.ascent.lagrangian_bound`); ``column-generation`` the
+strong linking relaxation of the fixed charges by column generation, with the
+restricted master solved as a MIP for its plan
+(:func:`~qkdbench.exact.linking.linking_bound`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,16 @@ from ..utils.gaps import relative_gap
 from ..utils.registry import FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
+from .linking import best_bound
 from .primal import improve_with_columns
 from .sp_milp import solve_sp
 
-__all__ = ["ExactPlanner", "ExactExtensivePlanner", "LagrangianPlanner"]
+__all__ = [
+    "ExactPlanner",
+    "ExactExtensivePlanner",
+    "LagrangianPlanner",
+    "ColumnGenerationPlanner",
+]
 
 
 @register_planner("exact", origin="built-in")
@@ -45,9 +54,9 @@ class ExactPlanner:
     ``plan.stats`` holds ``status``, ``objective``, ``bound``, ``gap``,
     ``build_s``, ``solve_s``, ``warm_s`` and ``runtime_s``. A missing or failing
     solver raises :class:`~qkdbench.exact.solver.SolverError` (one-line message).
-    Every model extension is handled (``supports``): fixed charges (X1), link
-    prices and random key rates (X2, through the pricing tables), and targets
-    with provider capacities (X3, choice binaries; see :mod:`qkdbench.exact.formulation`).
+    Every model extension is handled (``supports``): fixed charges, link
+    prices and random key rates (through the pricing tables), and targets
+    with provider capacities (choice binaries; see :mod:`qkdbench.exact.formulation`).
 
     Examples
     --------
@@ -70,7 +79,7 @@ class ExactPlanner:
         prune: bool = True,
         solver: str = "auto",
         msg: bool = False,
-    ):
+    ) -> None:
         self.gap_rel = gap_rel
         self.threads = threads
         self.warm_start = warm_start
@@ -182,7 +191,7 @@ class LagrangianPlanner:
         min_theta: float = 1e-5,
         improve: bool = True,
         max_passes: int = 20,
-    ):
+    ) -> None:
         self.iterations = iterations
         self.improve = improve
         self.max_passes = max_passes
@@ -255,6 +264,120 @@ class LagrangianPlanner:
             "dual_s": res.runtime_s,
             **info,
             "runtime_s": clock.elapsed,
+            "seed": seed,
+        }
+        if best is None or instance.n_requests == 0:
+            return Plan(instance.name, self.name, (), stats)
+        return decode_plan(instance, best, self.name, stats)
+
+
+@register_planner("column-generation", origin="built-in")
+class ColumnGenerationPlanner:
+    """Strong bound and plan for fixed charges: column generation, then the master as a MIP.
+
+    The capacity Lagrangian (:class:`LagrangianPlanner`) gives the first plan
+    and columns; :func:`~qkdbench.exact.linking.linking_bound` then prices
+    paths until the strong linking relaxation is solved, and solves the
+    restricted master (each request one generated column, links and nodes
+    opened whole) with HiGHS for a plan: a price-and-branch heuristic. The
+    best plan of both is returned, with the best of both bounds.
+
+    Parameters
+    ----------
+    iterations : int
+        Most pricing rounds of the column generation.
+    ascent_iterations : int
+        Dual iterations of the capacity Lagrangian that gives the first plan.
+    mip_share : float
+        Share of the time limit (of what is left after the column generation)
+        the restricted-master MIP may take; without a time limit it gets
+        ``mip_seconds``.
+    mip_seconds : float
+        Seconds for the MIP when no time limit is given.
+
+    Notes
+    -----
+    ``plan.stats`` holds ``status`` (``optimal`` only when the plan's cost
+    meets the bound within ``1e-9`` relative, else ``feasible``),
+    ``objective``, ``bound``, ``bound_source`` (``"linking-lagrangian"``, or
+    ``"lagrangian"`` when the capacity bound is the better one), ``bounds``
+    (both, by source), ``gap``, ``iterations`` (dual iterations and pricing
+    rounds), ``stop`` (of the column generation), ``runtime_s`` and
+    ``anytime``: ``{"seconds", "best", "bound"}`` records. ``seed`` changes
+    nothing (no step is random).
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import design_instance
+    >>> inst = design_instance("nsfnet", 8, max_rate=4, seed=1, fixed_charge_factor=3.0)
+    >>> plan = ColumnGenerationPlanner().plan(inst)
+    >>> plan.stats["bound_source"], plan.stats["bound"] <= plan.stats["objective"]
+    ('linking-lagrangian', True)
+    """
+
+    name = "column-generation"
+    supports = frozenset(FEATURES)
+
+    def __init__(
+        self,
+        iterations: int = 500,
+        ascent_iterations: int = 200,
+        mip_share: float = 0.8,
+        mip_seconds: float = 60.0,
+    ) -> None:
+        self.iterations = iterations
+        self.ascent_iterations = ascent_iterations
+        self.mip_share = mip_share
+        self.mip_seconds = mip_seconds
+
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
+        """Run the capacity ascent, the column generation and the restricted-master MIP.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance (every feature is handled).
+        seed : int, optional
+            Recorded in ``plan.stats``; changes nothing.
+        time_limit : float, optional
+            Seconds for the three steps together.
+
+        Returns
+        -------
+        Plan
+            The best plan found, with the statistics of the class notes.
+
+        Raises
+        ------
+        InputError
+            If ``instance`` uses an extension the planner does not handle (none today).
+        """
+        check_supports(self, instance)
+        clock = Stopwatch(time_limit)
+        res = best_bound(
+            instance,
+            iterations=self.ascent_iterations,
+            time_limit=time_limit,
+            linking=True,
+            rounds=self.iterations,
+            mip_share=self.mip_share,
+            mip_seconds=self.mip_seconds,
+        )
+        best, cost, bound = res.plan, res.cost, res.bound
+        status = "optimal" if cost - bound <= 1e-9 * abs(cost) else "feasible"
+        stats = {
+            "status": status,
+            "objective": cost,
+            "bound": bound,
+            "bound_source": res.bound_source,
+            "gap": res.gap,
+            "bounds": res.bounds,
+            "iterations": res.iterations,
+            "stop": res.stop,
+            "runtime_s": clock.elapsed,
+            "anytime": [{"seconds": clock.elapsed, "best": cost, "bound": bound}],
             "seed": seed,
         }
         if best is None or instance.n_requests == 0:

@@ -12,7 +12,7 @@ is turned into a feasible plan by the greedy's water-filling
 (:func:`~qkdbench.planning.waterfill.waterfill`): with the routes fixed,
 each arc's reservation capacity goes to the largest marginal benefits first,
 which is the cost-minimal reservation for those routes. When the priced
-targets overfill a provider (X3), the targets are chosen again within the
+targets overfill a provider, the targets are chosen again within the
 provider capacities by a min-cost assignment on the priced target costs
 (:func:`~qkdbench.planning.providers.assign_targets`) before the reservations are
 set. The plan is scored
@@ -77,7 +77,7 @@ def _repair(
 
 
 def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanArrays:
-    """The priced routing with targets that respect the provider capacities (X3).
+    """The priced routing with targets that respect the provider capacities.
 
     When a provider serves more requests than its capacity, the targets are
     chosen again by :func:`~qkdbench.planning.providers.assign_targets` on the
@@ -102,8 +102,8 @@ def _fit_providers(instance: Instance, net: _Network, point: DualPoint) -> PlanA
 def _plan_cost(instance: Instance, plan: PlanArrays) -> float:
     """Expected cost of one plan: the evaluator's pair costs summed over its routes.
 
-    With the chosen targets' service costs (X3) and the fixed charges of the
-    links and nodes it uses (X1). Equal to
+    With the chosen targets' service costs and the fixed charges of the
+    links and nodes it uses. Equal to
     :func:`~qkdbench.evaluation.evaluate_batch` up to the order of summation,
     without the batch kernel's thread start-up on every iteration.
     """
@@ -130,7 +130,7 @@ def improve_with_columns(
     """The greedy's improvement passes from ``plan``, over the priced paths seen.
 
     Each request's candidate routes are the distinct paths the dual ascent
-    priced for it (its *columns*; for a request with targets, X3, those that
+    priced for it (its *columns*; for a request with targets, those that
     end at the node of the plan's target, so targets and providers stay); the greedy's
     :meth:`~qkdbench.planning.greedy.GreedyState.improve` re-inserts each
     request on its cheapest column given all the others (water-filled
@@ -164,7 +164,7 @@ def improve_with_columns(
     for f in range(F):
         mine = tuple(plan.arcs[plan.ptr[f] : plan.ptr[f + 1]].tolist())
         cols = list(columns[f]) if f < len(columns) else []
-        if instance.requests[f].is_anycast:  # X3: keep the plan's target (and provider)
+        if instance.requests[f].is_anycast:  # keep the plan's target (and provider)
             cols = [c for c in cols if c and heads[c[-1]] == heads[mine[-1]]]
         if mine not in cols:
             cols.append(mine)
@@ -177,7 +177,7 @@ def improve_with_columns(
         )
         start.append(cols.index(mine))
         target_of.append((int(chosen[f]),) * len(cols))
-    # the greedy's network moves (X1) route on the stand-alone arc costs: give the real ones
+    # the greedy's network moves route on the stand-alone arc costs: give the real ones
     cands = Candidates(
         tuple(paths_of), tuple(arcs_of), standalone_arc_costs(instance), tuple(target_of)
     )

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..evaluation import pair_costs
 from ..evaluation.pricing import arc_table, provider_table
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
 from ..planning.ladders import ladder_segments
 from ..planning.providers import assign_targets
 from ..planning.waterfill import waterfill
@@ -24,7 +24,7 @@ from .bounds import _pairs, _sink_costs
 __all__ = ["relaxed_plan"]
 
 _WY = float(QKD_WAVELENGTHS_PER_LINK)
-_WZ = float(KM_WAVELENGTHS_PER_LINK)
+_WZ = float(KML_WAVELENGTHS_PER_LINK)
 
 
 def relaxed_plan(
@@ -41,7 +41,7 @@ def relaxed_plan(
     ``clock`` (a :class:`~qkdbench.utils.timing.Stopwatch`), no rerouting
     round starts after it has expired.
 
-    A request with targets (X3) is first given the target of the cheapest
+    A request with targets is first given the target of the cheapest
     assignment within the provider capacities (capacity-free path cost plus
     service cost, :func:`~qkdbench.planning.providers.assign_targets`); each
     rerouting then picks the cheapest target (path plus service cost) among
@@ -155,7 +155,7 @@ def relaxed_plan(
     res_z = [[0] * len(c) for c in chosen]
     for values, width, cap, out in (
         (pairs.qkd, _WY, arcs.W_qkd, res_y),
-        (pairs.km, _WZ, arcs.W_kml, res_z),
+        (pairs.kml, _WZ, arcs.W_kml, res_z),
     ):
         ptr, length, ben = ladder_segments(pairs.ptr, width * pairs.levels, values)
         shares = waterfill(ptr, length, ben, pair_ids, groups, cap.astype(float))

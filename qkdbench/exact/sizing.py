@@ -98,7 +98,7 @@ def estimate_model(instance: Instance, pairs: CostCurves, form: str = "compact")
         rows += 4 * points
         nnz += 10 * points
     pt = provider_table(instance)
-    if pt.active:  # X3: a choice binary per target, its choice, flow, out and capacity rows
+    if pt.active:  # providers: a choice binary per target, its choice, flow, out and capacity rows
         n_w = int(sum(np.diff(pt.ptr)[f] for f, r in enumerate(instance.requests) if r.is_anycast))
         cols += n_w
         rows += instance.n_requests + len(pt.ids) + n_w

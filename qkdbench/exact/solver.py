@@ -1,5 +1,8 @@
 """MILP solvers for the exact planners: HiGHS through highspy, CBC through PuLP as a fallback.
 
+One topic, kept in one module: handing a :class:`~qkdbench.exact.milp.Milp` to a solver
+and reading its outcome back.
+
 A :class:`~qkdbench.exact.milp.Milp` (NumPy arrays) goes to HiGHS through
 highspy's public API: the model is passed whole, a warm start is set with
 ``setSolution``, and the model status, primal solution status, objective,
@@ -197,12 +200,27 @@ def classify_highs(model_status: str, has_solution: bool) -> tuple[str, str]:
 
 
 def model_status(highs: Any) -> str:
-    """The name of a HiGHS object's model status, e.g. ``"kTimeLimit"``."""
+    """The name of a HiGHS object's model status, e.g. ``"kTimeLimit"``.
+
+    Parameters
+    ----------
+    highs : highspy.Highs
+        A HiGHS object after a run.
+
+    Returns
+    -------
+    str
+    """
     return str(highs.getModelStatus()).rsplit(".", 1)[-1]
 
 
 def highs_available() -> bool:
-    """Whether highspy can be imported."""
+    """Whether highspy can be imported.
+
+    Returns
+    -------
+    bool
+    """
     try:
         import highspy  # noqa: F401
     except Exception:  # pragma: no cover - broken installs
@@ -220,7 +238,13 @@ def _cbc_class() -> Any:
 
 
 def cbc_available() -> bool:
-    """Whether PuLP can run the CBC solver."""
+    """Whether PuLP can run the CBC solver.
+
+    Returns
+    -------
+    bool
+        ``False`` also when PuLP is missing or the check itself fails.
+    """
     cbc = _cbc_class()
     if cbc is None:
         return False
@@ -270,6 +294,21 @@ def _stdout_to(fd: int | None) -> Iterator[None]:
             os.close(null)
 
 
+def silent_highs() -> Any:
+    """A new ``highspy.Highs`` with its output off (its banner kept off stdout too).
+
+    Returns
+    -------
+    highspy.Highs
+    """
+    import highspy
+
+    with _stdout_to(None):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
 _LOG_HANDLES: dict[str, Any] = {}
 
 
@@ -294,10 +333,22 @@ def new_highs(options: SolverOptions | None = None) -> Any:
     file named ``-``) and/or to ``options.log_file`` (default: the file named
     by the environment variable :data:`SOLVER_LOG_ENV`); by default it is off.
 
+    Parameters
+    ----------
+    options : SolverOptions, optional
+        Its ``msg`` and ``log_file`` are read (default: log off).
+
+    Returns
+    -------
+    highspy.Highs
+        With ``log_to_console`` off and ``output_flag`` on only when the log goes somewhere.
+
     Raises
     ------
     SolverUnavailableError
         If highspy is not installed.
+    SolverError
+        If the log file cannot be opened for appending.
     """
     options = options or SolverOptions()
     try:
@@ -404,6 +455,21 @@ def run_highs(
 def fix_and_resolve(run: SolverRun, columns: np.ndarray, values: np.ndarray) -> float:
     """Fix ``columns`` at ``values`` in the run's HiGHS model, solve the LP left; its objective.
 
+    Parameters
+    ----------
+    run : SolverRun
+        A HiGHS run (its ``highs`` is changed in place: columns fixed, made continuous,
+        no time limit).
+    columns : array of int
+        Columns to fix.
+    values : array of float
+        Their values.
+
+    Returns
+    -------
+    float
+        The LP's optimal objective.
+
     Raises
     ------
     SolverError
@@ -429,7 +495,23 @@ def fix_and_resolve(run: SolverRun, columns: np.ndarray, values: np.ndarray) -> 
 def run_cbc(
     milp: Milp, options: SolverOptions, warm_start: tuple[np.ndarray, np.ndarray] | None = None
 ) -> SolverRun:
-    """Solve ``milp`` with CBC through PuLP's public modelling API."""
+    """Solve ``milp`` with CBC through PuLP's public modelling API.
+
+    Parameters
+    ----------
+    milp : Milp
+        The model.
+    options : SolverOptions
+        ``msg``, ``gap_rel``, ``time_limit`` (at least 1 s for CBC), ``threads`` and
+        ``extra`` (CBC options as ``key value``) are passed on.
+    warm_start : (index, value), optional
+        Initial values of some columns.
+
+    Returns
+    -------
+    SolverRun
+        Without a ``highs`` object; ``bound`` and ``gap`` are known only for an optimum.
+    """
     import pulp
 
     cbc = _cbc_class()
@@ -505,6 +587,19 @@ def solve_milp(
     """Solve ``milp`` with the solver ``options.solver`` names.
 
     ``auto`` is HiGHS, and CBC only if highspy is not installed.
+
+    Parameters
+    ----------
+    milp : Milp
+        The model.
+    options : SolverOptions, optional
+        Solver, limits and log (default :class:`SolverOptions`).
+    warm_start : (index, value), optional
+        Values of some columns, handed to the solver as a start.
+
+    Returns
+    -------
+    SolverRun
 
     Raises
     ------

@@ -14,7 +14,7 @@
   joint scenarios.
 
 Requests' key rates are independent in the joint scenarios (the instance
-gives only marginals); a link with a random key rate (X2) draws one state per
+gives only marginals); a link with a random key rate draws one state per
 scenario, independent of the demands and of the other links, shared by both
 of its arcs and by every request that uses it
 (:func:`~qkdbench.evaluation.sampling.sample_joint_scenarios`).
@@ -64,6 +64,18 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
     water-filling on the scenario's own cost ladders, which is the
     cost-minimal reservation for those routes. Without a usable ``plan``
     (no routes), the relaxed warm start is used.
+
+    Parameters
+    ----------
+    scenario : Instance
+        One scenario's instance (:func:`~qkdbench.evaluation.sp_measures.scenario_instance`).
+    plan : Plan
+        A plan of the same network and requests, normally the RP plan.
+
+    Returns
+    -------
+    Plan or str
+        The plan with re-optimised reservations, or ``"relaxed"``.
     """
     if not plan.routes or len(plan.routes) != scenario.n_requests:
         return "relaxed"
@@ -80,7 +92,7 @@ def scenario_start(scenario: Instance, plan: Plan) -> Plan | str:
     z = waterfill(
         ladders.z_ptr, ladders.z_len, ladders.z_ben, pairs, arrays.arcs, arcs.W_kml.astype(float)
     )
-    # replace() keeps the chosen targets (X3) with the routes
+    # replace() keeps the chosen targets with the routes
     repaired = replace(arrays, yr=np.round(y), zr=np.round(z))
     return decode_plan(scenario, repaired, "rp-repaired")
 
@@ -108,10 +120,15 @@ class SPFigures:
         Every scenario problem was solved to proven optimality.
     evpi : float
         ``rp - ws.mean``; ``evpi_lo``, ``evpi_hi`` from the WS interval.
+    evpi_lo, evpi_hi : float
+        ``rp - ws.hi`` and ``rp - ws.lo``.
     rp_out_of_sample, ev_out_of_sample : Estimate or None
         The RP and EV plans on a fresh sample (``None`` when not asked for).
     n_scenarios, seed : int
     runtime_s : float
+    details : dict
+        ``rp_plan``, ``ev_plan`` and ``ws_values`` (the scenario optima); left out of
+        :meth:`to_dict` and of comparisons.
     """
 
     instance: str
@@ -134,7 +151,13 @@ class SPFigures:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (non-finite numbers become ``None``)."""
+        """Plain-JSON form (non-finite numbers become ``None``).
+
+        Returns
+        -------
+        dict
+            Every attribute but ``details``, the EVPI interval as ``evpi_ci``.
+        """
         return {
             "instance": self.instance,
             "rp": finite_or_none(self.rp),

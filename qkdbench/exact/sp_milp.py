@@ -37,6 +37,7 @@ import numpy as np
 
 from ..evaluation import decode_plan, evaluate
 from ..evaluation.encoding import route_violations
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.gaps import relative_gap
 from ..utils.jsonsafe import finite_or_none
@@ -88,6 +89,10 @@ class SPResult:
     build_s, solve_s, runtime_s : float
         Model building, solver (including the final LP) and total seconds.
     form, solver, native_status, message : str
+    extra : Mapping
+        Set by :func:`solve_sp`: ``warm_s`` (warm-start seconds) and ``runtime_s``, and
+        when a model was built ``pairs`` and ``pairs_all`` (pairs kept in the model, and
+        before pruning); empty in a result of :func:`solve_model`.
     """
 
     plan: Plan
@@ -470,6 +475,10 @@ def solve_sp(
         it is cheaper than the warm start, its prices prune pairs by reduced
         cost (with ``prune``), and its bound is reported when it beats the
         solver's (``bound_source`` says which).
+    lagrangian_share : float
+        Share of the time limit the ascent may use (default 0.25).
+    lagrangian_iterations : int
+        At most this many ascent iterations (default 300).
     memory_limit_gb : float, optional
         Refuse (:class:`SolverError`) a model estimated to need more
         (:func:`~qkdbench.exact.sizing.estimate_model`); ``None``: no limit.
@@ -522,7 +531,7 @@ def solve_sp(
         if score.feasible:
             upper = score.total
     warm_s = time.perf_counter() - t0
-    prices = (dual.lam_qkd, dual.lam_km, dual.mu) if dual is not None else None
+    prices = (dual.lam_qkd, dual.lam_kml, dual.mu) if dual is not None else None
     res = None
     if clock.expired():  # no time left to build: the best plan known
         res = _incumbent_result(
@@ -580,7 +589,7 @@ def _best_start(
     if isinstance(warm_start, Plan):
         problems = route_violations(instance, warm_start)
         if problems:
-            raise ValueError(f"warm-start plan does not fit the instance: {problems[0]}")
+            raise InputError(f"warm-start plan does not fit the instance: {problems[0]}")
     warm: Plan | None
     if warm_start == "relaxed":
         warm = relaxed_plan(instance, clock=clock)

@@ -10,9 +10,10 @@ Gaps are measured against the exact optimum when an exact planner proved
 optimality, otherwise against the best proven lower bound from any source,
 otherwise against the cheapest plan found; the column ``gap_ref`` says which.
 Every row's ``bound_source`` says where its bound came from (``solver``: the
-MILP solver's dual bound; ``lagrangian``: the Lagrangian dual; ``relaxation``:
-the capacity-free relaxation); with ``bound_time`` the comparison also runs the
-Lagrangian dual ascent itself (:func:`~qkdbench.exact.lagrangian.lagrangian_bound`)
+MILP solver's dual bound; ``lagrangian``: the Lagrangian dual of the capacities;
+``linking-lagrangian``: the strong linking relaxation of the fixed charges;
+``relaxation``: the capacity-free relaxation); with ``bound_time`` the comparison
+also computes the strongest bound itself (:func:`~qkdbench.exact.linking.best_bound`)
 and its bound, labelled :data:`BOUND_ROW`, competes as a reference.
 
 Time limits: each planner gets at most ``time_limit`` seconds
@@ -36,7 +37,7 @@ import math
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import pandas as pd
 
@@ -71,8 +72,47 @@ def planner_order(names: Sequence[str]) -> list[str]:
     The planners that prove optimality (:func:`~qkdbench.utils.registry.proves_optimality`)
     run first so that a heuristic never waits behind a budget the exact solve
     needs for its proof; then by name.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Registry names; repeats are dropped.
+
+    Returns
+    -------
+    list of str
     """
     return sorted(dict.fromkeys(names), key=lambda n: (not proves_optimality(n), n))
+
+
+@overload
+def compare(
+    instance: Instance,
+    planners: Sequence[str] | None = None,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    budget: float | None = None,
+    progress: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    return_plans: Literal[False] = False,
+    bound_time: float | None = None,
+) -> pd.DataFrame: ...
+
+
+@overload
+def compare(
+    instance: Instance,
+    planners: Sequence[str] | None = None,
+    *,
+    seed: int | None = 0,
+    time_limit: float | None = None,
+    budget: float | None = None,
+    progress: bool = False,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    return_plans: Literal[True],
+    bound_time: float | None = None,
+) -> tuple[pd.DataFrame, dict[str, Plan]]: ...
 
 
 def compare(
@@ -194,9 +234,9 @@ def _bound_source(name: str, plan: Plan | None, row: Mapping[str, Any]) -> str:
 
 def _bound_row(instance: Instance, seconds: float) -> dict[str, Any]:
     """The comparison's own Lagrangian bound, as a record :func:`gap_reference` reads."""
-    from ..exact.lagrangian import lagrangian_bound
+    from ..exact.linking import best_bound
 
-    res = lagrangian_bound(instance, time_limit=max(seconds, 0.0))
+    res = best_bound(instance, time_limit=max(seconds, 0.0))
     return {
         "planner": BOUND_ROW,
         "status": "feasible",

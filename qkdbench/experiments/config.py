@@ -13,7 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FIGURES", "PAPER_SAVING_PCT", "EXACT", "FigureConfig"]
 
-#: Panel names :func:`make_figures` knows, in the order ``all`` makes them.
+#: Panel names :func:`~qkdbench.experiments.figures.make_figures` knows, in the order
+#: ``all`` makes them.
 FIGURES: tuple[str, ...] = ("fig3a", "fig3b", "fig3c", "fig3d", "quality", "anytime")
 
 #: The paper's reported saving of the SP plan over CO-QBN (Fig. 3d), in percent.
@@ -77,7 +78,13 @@ class FigureConfig:
     )
 
     def instance(self) -> Instance:
-        """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``."""
+        """The instance of ``fig3a``, ``fig3b``, ``quality`` and ``anytime``.
+
+        Returns
+        -------
+        Instance
+            ``make_instance(topology, requests, max_rate, seed=seed)``.
+        """
         from ..topologies import make_instance
 
         return make_instance(self.topology, self.requests, self.max_rate, seed=self.seed)

@@ -45,7 +45,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 
@@ -77,6 +77,9 @@ from .plotting import (
     plot_request_sweep,
     plot_reservation_sweep,
 )
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
 
 __all__ = [
     "FIGURES",
@@ -131,7 +134,7 @@ class Panel(NamedTuple):
     """A row of :data:`PANELS`: how to compute, draw and sum up one panel."""
 
     data: Callable[[_Figures], PanelData]
-    plot: Callable[[PanelData, _Figures], Any]
+    plot: Callable[[PanelData, _Figures], Figure]
     summary: Callable[[PanelData, _Figures], dict[str, Any]]
 
 
@@ -144,7 +147,7 @@ def _reservation_data(figures: _Figures, kind: str) -> PanelData:
     return PanelData(table, {"kind": kind, "reference": label})
 
 
-def _reservation_plot(data: PanelData, figures: _Figures):
+def _reservation_plot(data: PanelData, figures: _Figures) -> Figure:
     kind, label = data.facts["kind"], data.facts["reference"]
     what, other = ("QKD", "KM") if kind == "qkd" else ("KM", "QKD")
     return plot_reservation_sweep(
@@ -216,7 +219,7 @@ def _rate_label(table: pd.DataFrame) -> str:
     )
 
 
-def _rate_plot(data: PanelData, figures: _Figures):
+def _rate_plot(data: PanelData, figures: _Figures) -> Figure:
     cfg = figures.config
     return plot_rate_sweep(
         data.table,
@@ -253,7 +256,7 @@ def _request_data(figures: _Figures) -> PanelData:
     )
 
 
-def _request_plot(data: PanelData, figures: _Figures):
+def _request_plot(data: PanelData, figures: _Figures) -> Figure:
     cfg = figures.config
     return plot_request_sweep(data.table, f"{cfg.topology}, K = {cfg.max_rate}")
 
@@ -282,7 +285,7 @@ def _quality_data(figures: _Figures) -> PanelData:
     )
 
 
-def _quality_plot(data: PanelData, figures: _Figures):
+def _quality_plot(data: PanelData, figures: _Figures) -> Figure:
     return plot_quality(data.table, f"{figures.instance.name}: every registered planner")
 
 
@@ -317,7 +320,7 @@ def _anytime_data(figures: _Figures) -> PanelData:
     return PanelData(table, {"instance": big.name, "finals": finals, "optimum": optimum})
 
 
-def _anytime_plot(data: PanelData, figures: _Figures):
+def _anytime_plot(data: PanelData, figures: _Figures) -> Figure:
     cfg = figures.config
     return plot_anytime(
         data.table,
@@ -349,7 +352,7 @@ PANELS: dict[str, Panel] = {
 }
 
 
-def _save(fig, out: Path, name: str, table: pd.DataFrame) -> list[Path]:
+def _save(fig: Figure, out: Path, name: str, table: pd.DataFrame) -> list[Path]:
     png, csv = out / f"{name}.png", out / f"{name}.csv"
     fig.savefig(png, dpi=120)
     table.to_csv(csv, index=False)
@@ -400,16 +403,15 @@ def make_figures(
     Raises
     ------
     InputError
-        If ``out_dir`` is not a directory and cannot be created as one.
-    ValueError
-        For an unknown panel name.
+        If ``out_dir`` is not a directory and cannot be created as one, or for an
+        unknown panel name.
     """
     cfg = config or FigureConfig()
     log = log or (lambda msg: None)
     wanted = list(FIGURES) if "all" in names else list(dict.fromkeys(names))
     unknown = [n for n in wanted if n not in PANELS]
     if unknown:
-        raise ValueError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
+        raise InputError(f"unknown figure {unknown[0]!r}; known: {', '.join(FIGURES)}, all")
     out = output_directory(out_dir, "-o", "the figures")
     figures = _Figures(cfg, log, cfg.instance())
     summary: dict[str, Any] = {}

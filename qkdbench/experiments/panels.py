@@ -28,6 +28,7 @@ import pandas as pd
 
 from ..evaluation import evaluate, newsvendor_reservations
 from ..evaluation.pricing import arc_table, support_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..topologies import make_instance
 from ..utils.registry import available_planners, get_planner, proves_optimality
@@ -192,9 +193,14 @@ def reservation_sweep(
         the cost-minimising reservation of the pair alone), ``plan_median``
         (median reservation of the plan) and ``mean_need`` (mean expected
         wavelength need per pair).
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not ``"qkd"`` or ``"km"``.
     """
     if kind not in ("qkd", "km"):
-        raise ValueError(f"kind must be 'qkd' or 'km', got {kind!r}")
+        raise InputError(f"kind must be 'qkd' or 'km', got {kind!r}")
     pmax = _max_links(instance)
     if levels is None:
         levels = range(0, 3 * (pmax + 2) + 1, 3) if kind == "qkd" else range(0, pmax + 3)
@@ -225,10 +231,10 @@ def reservation_sweep(
         pair_arcs += arcs
         held += list(r.reserve_qkd if kind == "qkd" else r.reserve_km)
     if pair_arcs:
-        newsvendor_qkd, newsvendor_km = newsvendor_reservations(
+        newsvendor_qkd, newsvendor_kml = newsvendor_reservations(
             instance, np.array(pair_requests), np.array(pair_arcs)
         )
-        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_km))
+        newsvendor = float(np.median(newsvendor_qkd if kind == "qkd" else newsvendor_kml))
     else:
         newsvendor = math.nan
     wavelengths_per_link = 3.0 if kind == "qkd" else 1.0
@@ -292,6 +298,25 @@ def rate_sweep(
     The request pairs are the same for every ``K`` (they depend on ``seed``
     only); the key rates are uniform on ``{0..K}``.
 
+    Parameters
+    ----------
+    topology : str or Instance
+        As :func:`~qkdbench.topologies.make_instance` takes it.
+    n_requests : int
+        Requests per instance.
+    rates : iterable of int
+        The values of ``K``, one row each.
+    seed : int, optional
+        Seed of the requests (default 1).
+    time_limit : float, optional
+        Seconds per reference plan.
+    planner_seed : int, optional
+        Seed passed to the planner.
+    planner : str, optional
+        The reference planner (see :func:`reference_plan`).
+    progress : callable, optional
+        Called with one line per ``K``.
+
     Returns
     -------
     pandas.DataFrame
@@ -302,6 +327,11 @@ def rate_sweep(
         expectations), ``capacity_*`` is the reservation capacity of the arcs
         the routes use and ``full_arcs_*`` how many of them are reserved to
         capacity.
+
+    Raises
+    ------
+    RuntimeError
+        If no planner gives a feasible reference plan.
     """
     rows = []
     for max_rate in rates:
@@ -343,6 +373,25 @@ def request_sweep(
 ) -> pd.DataFrame:
     """Fig. 3d: expected cost against the number of requests, reference plan and baseline.
 
+    Parameters
+    ----------
+    topology : str or Instance
+        As :func:`~qkdbench.topologies.make_instance` takes it.
+    counts : iterable of int
+        Numbers of requests.
+    max_rate : int, optional
+        ``K`` (default 10).
+    seeds : iterable of int, optional
+        Request seeds, one row each per count (default ``(1,)``).
+    time_limit : float, optional
+        Seconds per planner run.
+    planner_seed : int, optional
+        Seed passed to the planners.
+    baseline : str, optional
+        Registry name of the baseline (default ``coqbn``).
+    progress : callable, optional
+        Called with one line per (count, seed).
+
     Returns
     -------
     pandas.DataFrame
@@ -350,6 +399,11 @@ def request_sweep(
         sp_total, baseline, baseline_total, saving_pct`` with
         ``saving_pct = 100 (baseline_total - sp_total) / baseline_total``;
         costs from the evaluator.
+
+    Raises
+    ------
+    RuntimeError
+        If no planner gives a feasible reference plan.
     """
     rows = []
     for n in counts:
@@ -388,6 +442,16 @@ def anytime_log(plan: Plan) -> pd.DataFrame:
     of ``best``, ``best_cost``, ``cost``, ``total``, the evaluation count under
     ``evaluations``/``evals``/``n_evals`` and the time under
     ``seconds``/``time_s``/``elapsed``/``t``. Missing columns are ``nan``.
+
+    Parameters
+    ----------
+    plan : Plan
+        A plan whose ``stats`` hold an anytime log.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``evaluations``, ``seconds`` and ``best``, numbers (``nan`` where absent).
 
     Raises
     ------

@@ -12,12 +12,16 @@ bench (:mod:`qkdbench.library.report_draw`) draws on it too.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
 from .config import PAPER_SAVING_PCT
 from .panels import EXACT_LABEL, is_exact_reference
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = [
     "new_figure",
@@ -36,7 +40,7 @@ def new_figure(
     *,
     dpi: float = 100.0,
     layout: Literal["constrained", "tight"] | None = "constrained",
-):
+) -> tuple[Figure, list[Axes]]:
     """A figure of ``ncols`` axes side by side on the Agg canvas (no display needed).
 
     Parameters
@@ -69,14 +73,14 @@ def new_figure(
     return fig, axes
 
 
-def _millions(ax) -> None:
+def _millions(ax: Axes) -> None:
     """Label ``ax``'s y axis in millions."""
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:g}"))
 
 
-def plot_reservation_sweep(df: pd.DataFrame, title: str = ""):
+def plot_reservation_sweep(df: pd.DataFrame, title: str = "") -> Figure:
     """Fig. 3a/3b: cost against the forced reservation level, the cheapest level marked.
 
     Parameters
@@ -126,7 +130,7 @@ def plot_reservation_sweep(df: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_rate_sweep(df: pd.DataFrame, title: str = ""):
+def plot_rate_sweep(df: pd.DataFrame, title: str = "") -> Figure:
     """Fig. 3c: reserved, used and on-demand wavelengths against ``K``, QKD and KM side by side.
 
     Parameters
@@ -177,7 +181,7 @@ def plot_rate_sweep(df: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_request_sweep(df: pd.DataFrame, title: str = ""):
+def plot_request_sweep(df: pd.DataFrame, title: str = "") -> Figure:
     """Fig. 3d: expected cost against requests, reference and baseline, savings annotated.
 
     Parameters
@@ -238,7 +242,7 @@ def plot_request_sweep(df: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_quality(df: pd.DataFrame, title: str = ""):
+def plot_quality(df: pd.DataFrame, title: str = "") -> Figure:
     """Gap against runtime of each planner; planners without a gap are listed, not drawn.
 
     Parameters
@@ -286,7 +290,7 @@ def plot_quality(df: pd.DataFrame, title: str = ""):
     return fig
 
 
-def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = ""):
+def plot_anytime(df: pd.DataFrame, optimum: float | None = None, title: str = "") -> Figure:
     """Best cost against seconds and evaluations: one step curve per ``variant``, if any.
 
     Parameters

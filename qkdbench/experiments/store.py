@@ -196,7 +196,7 @@ class ResultsWriter:
         If the file cannot be opened for appending.
     """
 
-    def __init__(self, path: Path, header: Sequence[str]):
+    def __init__(self, path: Path, header: Sequence[str]) -> None:
         self.path = path
         self.header = list(header)
         new = not path.exists() or path.stat().st_size == 0
@@ -212,7 +212,13 @@ class ResultsWriter:
         os.fsync(self.fh.fileno())
 
     def append(self, row: Mapping[str, Any]) -> None:
-        """Write ``row``'s values of the header's columns as one line (missing: empty)."""
+        """Write ``row``'s values of the header's columns as one line (missing: empty).
+
+        Parameters
+        ----------
+        row : Mapping
+            Values by column; columns outside the header are not written.
+        """
         self._write([_cell(row.get(c, "")) for c in self.header])
 
     def close(self) -> None:

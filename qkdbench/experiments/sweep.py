@@ -382,9 +382,9 @@ def run_sweep(
         source=spec.source,
     )
     rows = read_results(path)
-    first: dict[tuple, dict[str, str]] = {}
+    first: dict[tuple[object, ...] | None, dict[str, str]] = {}  # grid point -> first row
     for row in rows:
-        first.setdefault(row_key(row), row)  # type: ignore[arg-type]
+        first.setdefault(row_key(row), row)
     keep = [first[tuple(p)] for p in points if tuple(p) in first]  # grid order
     return results_table(pd.DataFrame(keep, columns=header))
 

@@ -82,7 +82,13 @@ class SweepSpec:
     source: str = ""
 
     def options(self) -> dict[str, Any]:
-        """What a run needs besides its grid point (plain data, sent to workers)."""
+        """What a run needs besides its grid point (plain data, sent to workers).
+
+        Returns
+        -------
+        dict
+            ``time_limit``, ``planner_seed``, ``modules`` and ``params``.
+        """
         return {
             "time_limit": self.time_limit,
             "planner_seed": self.planner_seed,

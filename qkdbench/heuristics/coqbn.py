@@ -6,11 +6,11 @@ provisioned for one demand level (default: the expected key rate, i.e.
 every arc), reserved first-fit within each arc's remaining reservation
 capacity, requests in instance order. What does not fit is left to on-demand.
 
-Fixed charges (extension X1) are ignored when routing, as in the paper: CO-QBN
+Fixed charges are ignored when routing, as in the paper: CO-QBN
 knows nothing of relay sites or key servers. The evaluator charges every link
 and node its plan uses, so its score on a fixed-charge instance is honest.
 
-Random link key rates (extension X2)
+Random link key rates
 ------------------------------------
 CO-QBN is a deterministic planner: it replaces every random quantity by one
 value. On a link whose key rate is a distribution of states it provisions
@@ -25,7 +25,7 @@ planner under-provisions a link whose rate is often low: the stochastic
 planners' advantage there is real, not an artefact.) Links priced by
 ``unit_costs`` change nothing in the rule; the evaluator prices them.
 
-Providers (extension X3)
+Providers
 ------------------------
 For a request with targets, CO-QBN takes the target whose shortest path (by
 fiber length, as its routes) is shortest among the targets whose provider
@@ -49,7 +49,15 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
-from ..model import KM_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan, Route
+from ..exceptions import InputError
+from ..model import (
+    KML_WAVELENGTHS_PER_LINK,
+    QKD_WAVELENGTHS_PER_LINK,
+    Demand,
+    Instance,
+    Plan,
+    Route,
+)
 from ..planning.paths import shortest_path
 from ..planning.providers import assign_providers
 from ..utils.registry import check_supports, register_planner
@@ -59,7 +67,13 @@ __all__ = ["CoQBN", "provisioning_level", "choose_targets"]
 
 
 def choose_targets(instance: Instance) -> tuple[list[int], int]:
-    """CO-QBN's target of every request (X3): nearest with capacity, first fit.
+    """CO-QBN's target of every request: nearest with capacity, first fit.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose requests choose; a request is sent to its targets in order
+        of fiber distance (then service cost, then position), first fit by capacity.
 
     Returns
     -------
@@ -107,7 +121,7 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
         stuck = stuck or pick is None
         chosen.append(pick)
     if not stuck:
-        return [int(t) for t in chosen], 0  # type: ignore[arg-type]
+        return [int(t) for t in chosen if t is not None], 0  # not stuck: none is None
     options: list[dict[int, float]] = []
     for f, req in enumerate(instance.requests):
         if not req.is_anycast:
@@ -117,8 +131,9 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
         for rank, t in enumerate(prefs[f]):
             p = int(pt.provider[pt.ptr[f] + t])
             opt.setdefault(p, float(rank + 1))
-        if chosen[f] is not None:
-            opt[int(pt.provider[pt.ptr[f] + chosen[f]])] = 0.0  # type: ignore[operator]
+        first_fit = chosen[f]
+        if first_fit is not None:
+            opt[int(pt.provider[pt.ptr[f] + first_fit])] = 0.0
         options.append(opt)
     given = assign_providers(options, cap)
     out, moved = [], 0
@@ -132,7 +147,7 @@ def choose_targets(instance: Instance) -> tuple[list[int], int]:
     return out, moved
 
 
-def provisioning_level(demand, level: str | float) -> float:
+def provisioning_level(demand: Demand, level: str | float) -> float:
     """Key rate (kbps) a deterministic planner provisions for.
 
     Parameters
@@ -140,13 +155,23 @@ def provisioning_level(demand, level: str | float) -> float:
     demand : Demand
     level : "mean", "max" or float in [0, 1]
         The expected key rate, the largest, or that quantile.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        For a string other than ``"mean"`` or ``"max"`` (and, from
+        :meth:`~qkdbench.model.Demand.quantile`, a level outside ``[0, 1]``).
     """
     if level == "mean":
         return demand.mean
     if level == "max":
         return demand.max
     if isinstance(level, str):
-        raise ValueError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
+        raise InputError(f"provisioning level must be 'mean', 'max' or a quantile, got {level!r}")
     return demand.quantile(float(level))
 
 
@@ -171,13 +196,35 @@ class CoQBN:
     name = "coqbn"
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
-    def __init__(self, level: str | float = "mean"):
+    def __init__(self, level: str | float = "mean") -> None:
         self.level = level
 
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing)."""
+        """Plan ``instance`` (deterministic: ``seed`` and ``time_limit`` change nothing).
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Ignored.
+        time_limit : float, optional
+            Ignored (only ``runtime_s`` is measured).
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` holds ``runtime_s``, ``level`` and, for an
+            instance with targets, ``provider_repairs``.
+
+        Raises
+        ------
+        InputError
+            If the instance uses an extension the planner does not handle
+            (:func:`~qkdbench.utils.registry.check_supports`).
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         arcs = arc_table(instance)
@@ -194,7 +241,7 @@ class CoQBN:
             for a in ids:
                 n_links = int(qkd_links_needed(kappa, arcs.key_rate_kbps[a]))
                 y = min(QKD_WAVELENGTHS_PER_LINK * n_links, int(free_y[a]))
-                z = min(KM_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
+                z = min(KML_WAVELENGTHS_PER_LINK * n_links, int(free_z[a]))
                 free_y[a] -= y
                 free_z[a] -= z
                 ys.append(y)

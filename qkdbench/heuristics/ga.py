@@ -1,5 +1,8 @@
 """A DEAP genetic algorithm (``ga``) over routes and reservation levels.
 
+One algorithm, kept in one module: the genome's decoding and repair
+(:class:`GenomeDecoder`) and the search (:class:`GeneticPlanner`) share the notes below.
+
 Genome
 ------
 A list of ``2F`` integers: for request ``f``, gene ``f`` is the index of its
@@ -41,7 +44,7 @@ generations without a better plan. Whatever stops it (the time limit
 included, even before generation 0), the plan returned is the cheapest of
 the seed plans and every genome scored, so never dearer than a seed.
 
-Fixed charges (extension X1, docs/model.md)
+Fixed charges (docs/model.md)
 -------------------------------------------
 The fitness is the evaluator's, so it includes the link and node fixed
 charges. The candidates, the greedy seed and the polish come from the
@@ -54,7 +57,7 @@ candidate that avoids it, the only way a single mutation can save a link's
 charge when several requests share it. On an instance without fixed charges
 the GA draws exactly the random numbers it drew before.
 
-Providers (extension X3, docs/model.md)
+Providers (docs/model.md)
 ---------------------------------------
 An anycast request's candidates are its cheapest routes to *every* one of its
 targets (:mod:`qkdbench.planning.paths`), so its route gene chooses the
@@ -69,7 +72,7 @@ a min-cost flow (:func:`~qkdbench.planning.providers.assign_providers`)
 re-assigns providers keeping as many requests as possible where they are,
 and each moved request takes its cheapest candidate of its new provider. The
 repaired genome replaces the individual, so the population only holds
-capacity-feasible genomes. Random link key rates and ``unit_costs`` (X2)
+capacity-feasible genomes. Random link key rates and ``unit_costs``
 need nothing: the fitness is the evaluator's.
 
 Randomness
@@ -95,6 +98,7 @@ from deap import base, creator, tools
 from ..evaluation import PlanArrays, decode_plan, evaluate_batch
 from ..evaluation.encoding import target_position
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
+from ..exceptions import InputError
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState
 from ..planning.paths import Candidates
@@ -129,7 +133,7 @@ class GenomeDecoder:
         Number of reservation levels (>= 2).
     """
 
-    def __init__(self, instance: Instance, state: GreedyState, levels: int):
+    def __init__(self, instance: Instance, state: GreedyState, levels: int) -> None:
         self.instance = instance
         self.ladders = state.ladders
         self.candidates = state.candidates
@@ -139,7 +143,7 @@ class GenomeDecoder:
         self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
         self.full_y = self.ladders.full("y")
         self.full_z = self.ladders.full("z")
-        #: whether the instance has fixed charges (X1)
+        #: whether the instance has fixed charges
         self.fixed = fixed_charges(instance).active
         self.use_candidates(self.candidates)
 
@@ -148,12 +152,17 @@ class GenomeDecoder:
 
         The fixed-charge-aware greedy adds routes over the links already paid
         for while it runs (:meth:`GreedyState.network_candidate`).
+
+        Parameters
+        ----------
+        candidates : Candidates
+            The current candidates with routes appended.
         """
         self.candidates = candidates
         self.n_candidates = np.array([len(c) for c in candidates.arcs], dtype=np.int64)
         pt = provider_table(self.instance)
         self.prov = pt
-        #: whether some provider has a capacity (X3): then genomes need the provider repair
+        #: whether some provider has a capacity: then genomes need the provider repair
         self.capacitated = bool(pt.active and np.any(pt.capacity >= 0))
         #: provider index (-1: none) and stand-alone cost (service included) per candidate
         self.cand_provider = [
@@ -180,7 +189,12 @@ class GenomeDecoder:
         )
 
     def repair(self, genome: list) -> int:
-        """Move requests off over-full providers (X3), in place; see the module notes.
+        """Move requests off over-full providers, in place; see the module notes.
+
+        Parameters
+        ----------
+        genome : list of int
+            A genome (``2F`` genes); its route genes may change.
 
         Returns
         -------
@@ -240,7 +254,18 @@ class GenomeDecoder:
         return changed
 
     def greedy_genome(self, state: GreedyState) -> list[int]:
-        """The genome of a greedy state (its routes, full levels)."""
+        """The genome of a greedy state (its routes, full levels).
+
+        Parameters
+        ----------
+        state : GreedyState
+            A state with every request routed, on the decoder's candidates.
+
+        Returns
+        -------
+        list of int
+            ``2F`` genes: the state's candidate positions, then the top level for each request.
+        """
         return [int(i) for i in state.route if i is not None] + [self.levels - 1] * self.F
 
     def genome_of(self, plan: Plan) -> list[int]:
@@ -248,6 +273,21 @@ class GenomeDecoder:
 
         A request's level is the one nearest to its share of the newsvendor
         reservations (QKD and KM wavelengths together over its route).
+
+        Parameters
+        ----------
+        plan : Plan
+            A plan with a route for every request.
+
+        Returns
+        -------
+        list of int
+            ``2F`` genes.
+
+        Raises
+        ------
+        ValueError
+            If a route is not among its request's candidates.
         """
         genes, lev = [], []
         by_id = {r.request_id: r for r in plan.routes}
@@ -255,7 +295,7 @@ class GenomeDecoder:
             route = by_id[req.id]
             t = target_position(req, route.path[-1], route.provider) if req.is_anycast else None
             i = self.candidates.index_of(f, route.path, t)
-            if i is None:
+            if i is None:  # the seeds are the package's own planners: a bug, not bad input
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
             genes.append(i)
             pairs = f * self.n_arcs + self.candidates.arcs[f][i]
@@ -266,7 +306,19 @@ class GenomeDecoder:
         return genes + lev
 
     def decode(self, genomes: list[list[int]]) -> PlanArrays:
-        """One batch of plan arrays (rows ``b * F + f``) for ``genomes``."""
+        """One batch of plan arrays (rows ``b * F + f``) for ``genomes``.
+
+        Parameters
+        ----------
+        genomes : list of list of int
+            ``B`` genomes of ``2F`` genes each.
+
+        Returns
+        -------
+        PlanArrays
+            ``B`` plans; reservations water-filled per plan and arc and rounded, so within
+            every capacity; targets only when the instance has providers.
+        """
         F, A = self.F, self.n_arcs
         B = len(genomes)
         arcs_list, lvl_list, lens, tgt = [], [], [], []
@@ -393,7 +445,7 @@ class GeneticPlanner:
         seeds: tuple[str, ...] = ("coqbn", "saa-greedy"),
         polish: bool = True,
         mut_close: float = 0.3,
-    ):
+    ) -> None:
         self.k = k
         self.population = population
         self.generations = generations
@@ -471,7 +523,7 @@ class GeneticPlanner:
         rng.shuffle(order)
         st.improve(order, clock, max_passes=5)
         if st.prov.active and st.provider_moves(clock, max_rounds=1)["moves"]:
-            st.improve(order, clock, max_passes=5)  # X3: ejections, then passes again
+            st.improve(order, clock, max_passes=5)  # providers: ejections, then passes again
         if close and st.fixed and st.close_links(clock, max_rounds=1)["closed"]:
             st.improve(order, clock, max_passes=5)
         if st.candidates is not state.candidates:  # the passes found new network routes
@@ -484,19 +536,42 @@ class GeneticPlanner:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance``; same seed (and no time limit), same plan."""
+        """Plan ``instance``; same seed (and no time limit), same plan.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of every random choice (``None`` means 0).
+        time_limit : float, optional
+            Seconds; the search stops at it and returns the best plan found.
+
+        Returns
+        -------
+        Plan
+            Never dearer than the seed plans.
+
+        Raises
+        ------
+        ValueError
+            If ``levels < 2``, ``population < 2`` or ``seeds`` is not a non-empty subset of
+            ``("coqbn", "saa-greedy")``.
+        InputError
+            If the instance uses an extension the planner does not handle.
+        """
         check_supports(self, instance)
         if self.levels < 2:
-            raise ValueError(f"levels must be at least 2, got {self.levels}")
+            raise InputError(f"levels must be at least 2, got {self.levels}")
         if self.population < 2:
-            raise ValueError(f"population must be at least 2, got {self.population}")
+            raise InputError(f"population must be at least 2, got {self.population}")
         clock = Stopwatch(time_limit)
         rng = random.Random(check_seed(seed))
         F = instance.n_requests
         # seeds: CO-QBN and the greedy (which also builds ladders and candidates)
         unknown = set(self.seeds) - {"coqbn", "saa-greedy"}
         if unknown or not self.seeds:
-            raise ValueError(
+            raise InputError(
                 f"seeds must be a non-empty subset of ('coqbn', 'saa-greedy'), got {self.seeds!r}"
             )
         seed_plans: list[Plan] = []
@@ -555,7 +630,7 @@ class GeneticPlanner:
 
         def score(inds: list) -> None:
             nonlocal evaluations, best_cost, best_genome
-            for ind in inds:  # providers over capacity (X3): repaired before scoring
+            for ind in inds:  # providers over capacity: repaired before scoring
                 dec.repair(ind)
             todo = [ind for ind in inds if tuple(ind) not in cache]
             uniq: dict[tuple, list] = {}

@@ -25,7 +25,7 @@ The method
    choose first.
 5. **Insertion.** Each request takes the candidate that adds the least
    expected cost given the requests already placed. With ``rebalance=False``
-   that is the rule of the issue: on each arc the request reserves its
+   on each arc the request reserves its
    newsvendor quantity clipped to the remaining capacity (optimal for that
    arc, the others fixed, since the cost is convex in the reservation). With
    ``rebalance=True`` (default) every arc's reservation capacity is re-shared
@@ -39,7 +39,7 @@ The method
    until none changes a route (a route only changes for a strictly cheaper
    plan, so this ends), ``max_passes`` or the time limit.
 
-7. **Providers** (extension X3). An anycast request's candidates are the
+7. **Providers**. An anycast request's candidates are the
    ``k`` cheapest routes to each of its targets, costed with the target's
    service cost; insertion and the improvement passes choose among all of
    them (so they choose the target too) but never a provider that is full;
@@ -49,10 +49,10 @@ The method
    (:meth:`~qkdbench.planning.greedy.GreedyState.provider_moves`: a request
    takes a cheaper target of a full provider and pushes one of that
    provider's requests to its best target with room), then passes again.
-   Random link key rates and ``unit_costs`` (X2) need nothing special: every
+   Random link key rates and ``unit_costs`` need nothing special: every
    cost comes from the evaluator's per-(request, arc) expected costs.
 
-8. **Fixed charges** (extension X1, docs/model.md). Insertion and the
+8. **Fixed charges** (docs/model.md). Insertion and the
    improvement passes charge a route the fixed charges of the links and nodes
    it would open (:class:`~qkdbench.planning.greedy.GreedyState`), so requests
    consolidate onto links already paid for. Each request's candidates are the
@@ -76,6 +76,7 @@ import numpy as np
 
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
+from ..exceptions import InputError
 from ..model import Demand, Instance, Plan
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
@@ -94,12 +95,32 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     seeded with ``seed``, requests in instance order); by separability
     (docs/model.md, property 2) the sample-average cost of a plan is its cost
     under these empirical marginals.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose demands are sampled.
+    n_scenarios : int
+        Joint scenarios to draw (at least 1).
+    seed : int or None
+        Seed of the sample (``None`` means 0).
+
+    Returns
+    -------
+    Instance
+        The same name, network and targets; each demand the empirical distribution of
+        its ``n_scenarios`` draws.
+
+    Raises
+    ------
+    ValueError
+        If ``n_scenarios < 1``.
     """
     if n_scenarios < 1:
-        raise ValueError(f"n_scenarios must be at least 1, got {n_scenarios}")
+        raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
     draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
-        replace(r, demand=Demand.empirical(draws[:, f]))  # targets (X3) survive
+        replace(r, demand=Demand.empirical(draws[:, f]))  # targets survive
         for f, r in enumerate(instance.requests)
     ]
     return instance.with_requests(reqs, instance.name)
@@ -108,7 +129,7 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
 def _merge(first: Candidates, second: Candidates) -> Candidates:
     """``first``'s candidates followed by those of ``second`` it lacks (per request).
 
-    A candidate is its path and its target (X3: two providers may share a node).
+    A candidate is its path and its target (two providers may share a node).
     """
     out = first
     for f in range(len(first.paths)):
@@ -127,10 +148,19 @@ def insert_all(state: GreedyState, order: list[int], clock: Stopwatch | None = N
     """Insert the requests in ``order``, each on its cheapest candidate, until the clock.
 
     Once ``clock`` has expired, the requests left go on their first candidate
-    whose provider has room (their cheapest stand-alone route, X3 aside)
+    whose provider has room (their cheapest stand-alone route, providers aside)
     without pricing the others, so a plan for every request comes back soon
     after the limit. A request whose providers are all full goes through
     :meth:`~qkdbench.planning.greedy.GreedyState.make_room`.
+
+    Parameters
+    ----------
+    state : GreedyState
+        Changed in place; the requests in ``order`` are not routed in it.
+    order : list of int
+        Request positions, in insertion order.
+    clock : Stopwatch, optional
+        Time limit (none by default).
 
     Returns
     -------
@@ -210,7 +240,7 @@ class SAAGreedy:
         improve: bool = True,
         max_passes: int = 20,
         close_rounds: int = 3,
-    ):
+    ) -> None:
         self.k = k
         self.n_scenarios = n_scenarios
         self.order = order
@@ -227,6 +257,20 @@ class SAAGreedy:
         With a ``clock`` that has a limit, the path search may use up to
         :data:`PATH_SHARE` of it; requests reached later get only their
         cheapest stand-alone path (and the shortest by length).
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set (``None`` means 0).
+        clock : Stopwatch, optional
+            The run's clock; only its limit matters here.
+
+        Returns
+        -------
+        GreedyState
+            No request routed; its instance is ``instance`` or the sampled one.
         """
         model = (
             instance
@@ -250,10 +294,33 @@ class SAAGreedy:
     def build(
         self, instance: Instance, seed: int | None = None, clock: Stopwatch | None = None
     ) -> tuple[GreedyState, dict]:
-        """Run the greedy and return its final state and run statistics."""
+        """Run the greedy and return its final state and run statistics.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set (``None`` means 0).
+        clock : Stopwatch, optional
+            Time limit (none by default).
+
+        Returns
+        -------
+        state : GreedyState
+            Every request routed.
+        info : dict
+            ``passes``, ``moves``, ``stop`` and ``late_insertions``, with
+            ``provider_moves`` and ``links_closed`` when those searches ran.
+
+        Raises
+        ------
+        ValueError
+            If ``order`` is not one of :data:`~qkdbench.planning.greedy.INSERTION_ORDERS`.
+        """
         clock = clock or Stopwatch(None)
         if self.order not in INSERTION_ORDERS:
-            raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
+            raise InputError(f"order must be one of {INSERTION_ORDERS}, got {self.order!r}")
         state = self.prepare(instance, seed, clock)
         F = instance.n_requests
         order = insertion_order(state.candidates, state.ladders, self.order, state.instance)
@@ -281,7 +348,28 @@ class SAAGreedy:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling."""
+        """Plan ``instance``; ``seed`` (``None`` means 0) matters only when sampling.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Seed of the sample when ``n_scenarios`` is set.
+        time_limit : float, optional
+            Seconds; past it the requests left are inserted without pricing and the
+            searches stop.
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` as the class notes say.
+
+        Raises
+        ------
+        InputError
+            If the instance uses an extension the planner does not handle.
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         state, info = self.build(instance, seed, clock)

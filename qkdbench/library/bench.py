@@ -231,6 +231,11 @@ def check_results_rows(
 def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
     """Read a bench results file, check it and type its columns.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``qkdbench bench``.
+
     Returns
     -------
     (str, pandas.DataFrame)

@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -109,6 +109,9 @@ from .report_stats import (
     wins,
 )
 
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.figure import Figure
+
 __all__ = [
     "TIE_TOL",
     "DEFAULT_TARGET_PCT",
@@ -128,12 +131,12 @@ TRACES_FILE = "traces.csv"
 class _Out:
     """The report directory: every file written, PNGs by name."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.files: list[str] = []
         self.pngs: dict[str, str] = {}
 
-    def png(self, fig, name: str) -> None:
+    def png(self, fig: Figure, name: str) -> None:
         path = self.path / f"{name}.png"
         fig.savefig(path)
         self.files.append(str(path))

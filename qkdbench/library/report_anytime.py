@@ -209,7 +209,7 @@ def trace_gaps(traces: pd.DataFrame, reference: pd.Series) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    InputError
         If an instance has no positive reference cost.
     """
     out = traces.copy()
@@ -217,7 +217,7 @@ def trace_gaps(traces: pd.DataFrame, reference: pd.Series) -> pd.DataFrame:
     ref = out["instance"].map(reference).astype(float)
     if not (ref > 0).all():
         bad = out.loc[~(ref > 0), "instance"].iloc[0]
-        raise ValueError(f"instance {bad!r} has no positive reference cost")
+        raise InputError(f"instance {bad!r} has no positive reference cost")
     out["gap_pct"] = 100.0 * (out["best_cost"] - ref) / ref
     return out
 
@@ -449,16 +449,16 @@ def write_ioh(
 
     Raises
     ------
-    ValueError
+    InputError
         An unknown ``budget``, or an instance of the traces missing from ``instances``.
     """
     if budget not in ("evaluations", "milliseconds"):
-        raise ValueError(f"budget must be 'evaluations' or 'milliseconds', got {budget!r}")
+        raise InputError(f"budget must be 'evaluations' or 'milliseconds', got {budget!r}")
     names = list(instances) if instances is not None else list(dict.fromkeys(traces["instance"]))
     fid = {name: k + 1 for k, name in enumerate(names)}
     unknown = sorted(set(traces["instance"]) - set(fid))
     if unknown:
-        raise ValueError(f"instances not numbered: {', '.join(unknown)}")
+        raise InputError(f"instances not numbered: {', '.join(unknown)}")
     root = Path(out_dir)
     files: list[str] = []
     skipped: list[str] = []

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..experiments.plotting import new_figure
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
+    from matplotlib.figure import Figure
 
 __all__ = [
     "plain_number",
@@ -34,7 +39,7 @@ _DPI = 110.0
 _STYLES = ("-", "--", "-.", ":")
 
 
-def _figure(width: float = 6.4, height: float = 4.2):
+def _figure(width: float = 6.4, height: float = 4.2) -> tuple[Figure, Axes]:
     fig, (ax,) = new_figure(width=width, height=height, dpi=_DPI, layout="tight")
     return fig, ax
 
@@ -68,7 +73,7 @@ def plain_number(v: float, digits: int = 4) -> str:
     return sign + whole + (f".{frac}" if frac else "")
 
 
-def plain_log_axis(axis, lo: float, hi: float) -> None:
+def plain_log_axis(axis: Axis, lo: float, hi: float) -> None:
     """Label a logarithmic axis in plain decimals, with ticks where they read well.
 
     Spans under a factor 10 get evenly spaced ticks (as on a linear axis, e.g.
@@ -120,7 +125,7 @@ def _line(k: int) -> dict[str, Any]:
 
 def draw_profile(
     prof: pd.DataFrame, planners: Sequence[str], xlabel: str, title: str, log: bool = False
-):
+) -> Figure:
     """A performance profile: ``rho`` against ``tau``, one step curve per planner.
 
     Parameters
@@ -162,7 +167,7 @@ def draw_profile(
     return fig
 
 
-def draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float):
+def draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float) -> Figure:
     """The distribution of the gap to the best known cost, the target marked.
 
     Parameters
@@ -197,7 +202,7 @@ def draw_ecdf(ecdf: pd.DataFrame, planners: Sequence[str], target: float):
     return fig
 
 
-def draw_wtl(wtl: pd.DataFrame, planners: Sequence[str]):
+def draw_wtl(wtl: pd.DataFrame, planners: Sequence[str]) -> Figure:
     """The win/tie/loss matrix, coloured by wins minus losses.
 
     Parameters
@@ -231,7 +236,7 @@ def draw_wtl(wtl: pd.DataFrame, planners: Sequence[str]):
     return fig
 
 
-def draw_gap_time(pts: pd.DataFrame, planners: Sequence[str], target: float):
+def draw_gap_time(pts: pd.DataFrame, planners: Sequence[str], target: float) -> Figure:
     """Gap to the best known cost against run time, one point per run.
 
     Parameters
@@ -280,7 +285,7 @@ def draw_cd_diagram(
     *,
     marked: Sequence[str] = (),
     title: str = "",
-):
+) -> Figure:
     """A critical-difference diagram (Demsar 2006): average ranks on one axis, the CD bar, cliques.
 
     Parameters
@@ -352,7 +357,9 @@ def _time_limits(seconds: pd.Series) -> tuple[float, float]:
     return (lo / 1.5, hi * 1.5 if hi > lo else lo * 10)
 
 
-def draw_fixed_target(ecdf: pd.DataFrame, planners: Sequence[str], targets: Sequence[float]):
+def draw_fixed_target(
+    ecdf: pd.DataFrame, planners: Sequence[str], targets: Sequence[float]
+) -> Figure:
     """Fixed-target runtime ECDFs: share of (instance, target) pairs reached against time.
 
     Parameters
@@ -393,7 +400,7 @@ def draw_fixed_target(ecdf: pd.DataFrame, planners: Sequence[str], targets: Sequ
     return fig
 
 
-def draw_fixed_budget(fb: pd.DataFrame, planners: Sequence[str]):
+def draw_fixed_budget(fb: pd.DataFrame, planners: Sequence[str]) -> Figure:
     """Fixed-budget curves: median gap against time, the interquartile band shaded.
 
     Parameters

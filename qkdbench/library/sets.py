@@ -1,19 +1,8 @@
 """The instance library's sets: recipes, the one function that builds an instance from one,
 and the set files (package data) that pin each instance by its content hash.
 
-A *recipe* is a dict of generator parameters: ``topology``, ``requests``, ``max_rate``,
-``seed``, any of the instance-wide parameters of :class:`~qkdbench.model.Params`
-(``W_qkd``, ``W_kml``, ``span_km``, ``key_rate_kbps``, ``hop_cost``) and any of the
-difficulty knobs of :func:`~qkdbench.topologies.design_instance` (``demand``,
-``hotspots``, ``fixed_charge_factor``, ``tightness``, ``site``; :data:`DESIGN_KEYS`).
-A recipe whose ``topology`` ends in ``-ntn`` (``usnet-ntn``, ``nsfnet-ntn``, ...) is a
-TN-NTN instance of :func:`~qkdbench.topologies.ntn_instance`, and may give that
-generator's knobs (:data:`NTN_KEYS`: ground stations, satellite and free-space links,
-weather probabilities ``cloud`` and ``haze``, providers and anycast requests, and the
-fixed charges of ground stations and non-terrestrial links), plus the design knobs
-``site`` and ``tightness``, which that generator has too.
-:func:`instance_from_recipe` is the only place a recipe becomes an instance; a
-generator knob it does not know is refused, never ignored.
+Recipes (the recipe keys, :func:`instance_from_recipe` and :func:`recipe_name`) live
+in :mod:`qkdbench.library.recipes` and are importable from here.
 
 The set table :data:`SET_TABLE` lists every set's recipes; the shipped set file
 ``data/SET.set.json`` holds each instance's name, recipe and content hash
@@ -33,9 +22,15 @@ from typing import Any
 
 from ..exceptions import InputError
 from ..experiments.provenance import instance_hash
-from ..model import Instance, Params
-from ..topologies import design_instance, load_topology, make_instance
-from ..topologies.ntn import DEFAULT_WEATHER, ntn_base, ntn_instance
+from ..model import Instance
+from .recipes import (
+    DESIGN_KEYS,
+    NTN_KEYS,
+    PARAM_KEYS,
+    RECIPE_KEYS,
+    instance_from_recipe,
+    recipe_name,
+)
 
 __all__ = [
     "SET_FORMAT",
@@ -60,44 +55,6 @@ __all__ = [
 
 #: Format tag of a set file.
 SET_FORMAT = "qkdbench-set/1"
-#: Keys every recipe has.
-RECIPE_KEYS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed")
-#: Optional recipe keys: instance-wide parameters (:class:`~qkdbench.model.Params`).
-PARAM_KEYS: tuple[str, ...] = ("W_qkd", "W_kml", "span_km", "key_rate_kbps", "hop_cost")
-#: Optional recipe keys: the difficulty knobs of :func:`~qkdbench.topologies.design_instance`
-#: (a recipe with any of them is built by that generator).
-DESIGN_KEYS: tuple[str, ...] = ("demand", "hotspots", "fixed_charge_factor", "tightness", "site")
-#: Optional recipe keys of a ``-ntn`` topology: the knobs of
-#: :func:`~qkdbench.topologies.ntn_instance`; ``cloud`` and ``haze`` are weather
-#: probabilities (each defaults to the generator's; ``clear`` is the rest).
-NTN_KEYS: tuple[str, ...] = (
-    "ground_stations",
-    "satellite_links",
-    "free_space_links",
-    "access_km",
-    "cloud",
-    "haze",
-    "providers",
-    "sites",
-    "provider_capacity",
-    "anycast",
-    "service_cost",
-    "service_spread",
-    "station_cost",
-    "satellite_fixed_cost",
-    "free_space_fixed_cost",
-)
-#: Design knobs the TN-NTN generator has too (relay sites and tightness, X1).
-_NTN_DESIGN_KEYS = ("site", "tightness")
-#: Integer-valued NTN knobs (the others are numbers).
-_NTN_INTS = (
-    "ground_stations",
-    "satellite_links",
-    "free_space_links",
-    "providers",
-    "sites",
-    "provider_capacity",
-)
 #: The knob settings that separate the planners (``benchmarks/bench_design.py``).
 DESIGN_KNOBS: dict[str, Any] = {
     "demand": "heavy",
@@ -180,14 +137,14 @@ SET_TABLE: dict[str, dict[str, Any]] = {
         ],
     },
     "ntn": {
-        "description": "TN-NTN (X2, X3): USNET, NSFNET and germany50 with 4 ground stations, "
+        "description": "TN-NTN: USNET, NSFNET and germany50 with 4 ground stations, "
         "2 satellite and 1 free-space link in weather states, 2 providers "
         "with 3 sites each, half the requests anycast, K = 10, 10-30 requests; "
         "weather clear 0.89, haze 0.1, cloud 0.01 (site diversity; "
         "satellite links pay off across USNET), two with binding provider "
         "capacity, one at a single-station site's cloud 0.2, haze 0.2 "
         "(they do not); and six with fixed charges "
-        "(X1: ground stations, satellite and free-space links, relay sites; "
+        "(ground stations, satellite and free-space links, relay sites; "
         "6 stations, 5 satellite and 3 free-space links, cloud 0.01, haze "
         "0.1, 40-60 requests, three with tight capacities) that separate "
         "the planners",
@@ -276,221 +233,38 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             {"topology": "sndlib/janos-us", "requests": 500, "max_rate": 10, "seed": 1},
         ],
     },
+    "design-large": {
+        "description": "the design knobs at scale: germany50 (50 nodes) with 200-2000 "
+        "requests and brain (161 nodes) with 500 and 2000, seed 5; every instance "
+        "solved to a certified gap by the column-generation planner",
+        "recipes": [
+            dict(r, **DESIGN_KNOBS)
+            for r in _grid(
+                topology="sndlib/germany50", requests=[200, 500, 1000, 2000], max_rate=10, seed=5
+            )
+            + _grid(topology="sndlib/brain", requests=[500, 2000], max_rate=10, seed=5)
+        ],
+    },
 }
 
 #: Sets defined but not shipped yet, with the reason (none at present).
 PENDING_SETS: dict[str, dict[str, Any]] = {}
 
 
-def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> Instance:
-    """Build the instance a recipe describes (the one generator entry point of the library).
-
-    Parameters
-    ----------
-    recipe : Mapping
-        :data:`RECIPE_KEYS` (required), any of :data:`PARAM_KEYS` and any of
-        :data:`DESIGN_KEYS` (then :func:`~qkdbench.topologies.design_instance`
-        builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
-        giving both is refused); for a ``-ntn`` topology, any of :data:`NTN_KEYS`
-        and of the design knobs ``site`` and ``tightness`` instead (then
-        :func:`~qkdbench.topologies.ntn_instance` builds it).
-    source : str
-        Named in messages.
-
-    Returns
-    -------
-    Instance
-        Named :func:`recipe_name`.
-
-    Raises
-    ------
-    InputError
-        For a missing key, a key the generator does not know, or a knob out of
-        range (one line).
-
-    Examples
-    --------
-    >>> inst = instance_from_recipe({"topology": "nsfnet", "requests": 3, "max_rate": 2,
-    ...                              "seed": 1, "W_qkd": 40})
-    >>> inst.name, inst.params.W_qkd, inst.n_requests
-    ('nsfnet-r3-k2-s1-wq40', 40, 3)
-    >>> inst = instance_from_recipe({"topology": "nsfnet", "requests": 3, "max_rate": 2,
-    ...                              "seed": 1, "fixed_charge_factor": 10.0})
-    >>> inst.name, inst.has_fixed_charges
-    ('nsfnet-r3-k2-s1-fc10', True)
-    """
-    if not isinstance(recipe, Mapping):
-        raise InputError("a recipe must be an object", "", source)
-    for key in RECIPE_KEYS:
-        if key not in recipe:
-            raise InputError(f"recipe lacks {key!r}", "", source)
-    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS + NTN_KEYS
-    unknown = sorted(set(recipe) - set(known))
-    if unknown:
-        raise InputError(
-            f"recipe key {unknown[0]!r} is not a generator parameter this "
-            f"qkdbench knows (known: {', '.join(known)})",
-            "",
-            source,
-        )
-    for key in ("requests", "max_rate", "seed"):
-        v = recipe[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise InputError(f"{key} must be an integer >= 0, got {v!r}", "", source)
-    params = Params(**{k: recipe[k] for k in PARAM_KEYS if k in recipe})
-    knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
-    ntn_knobs = {k: recipe[k] for k in NTN_KEYS if k in recipe}
-    if ntn_base(str(recipe["topology"])) is not None:
-        other = sorted(set(knobs) - set(_NTN_DESIGN_KEYS))
-        if other:
-            raise InputError(
-                f"design knob {other[0]!r} is not a knob of the TN-NTN generator",
-                f"recipe.{other[0]}",
-                source,
-            )
-        _check_knobs(knobs, recipe, source)
-        return _ntn_from_recipe(recipe, {**ntn_knobs, **knobs}, params, source)
-    if ntn_knobs:
-        key = sorted(ntn_knobs)[0]
-        raise InputError(
-            f"TN-NTN knob {key!r} needs a topology ending in -ntn", f"recipe.{key}", source
-        )
-    if not knobs:
-        inst = make_instance(
-            str(recipe["topology"]),
-            recipe["requests"],
-            recipe["max_rate"],
-            seed=recipe["seed"],
-            params=params,
-        )
-        return inst.with_requests(inst.requests, recipe_name(recipe))
-    _check_knobs(knobs, recipe, source)
-    try:
-        topo = load_topology(str(recipe["topology"]), params)
-        inst = design_instance(
-            topo,
-            recipe["requests"],
-            max_rate=recipe["max_rate"],
-            seed=recipe["seed"],
-            name=recipe_name(recipe),
-            **knobs,
-        )
-    except InputError as exc:
-        raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "", source) from None
-    return inst
-
-
-def _ntn_from_recipe(
-    recipe: Mapping[str, Any], knobs: Mapping[str, Any], params: Params, source: str
-) -> Instance:
-    """A TN-NTN recipe's instance (type checks here, ranges are the generator's)."""
-    kwargs: dict[str, Any] = {}
-    for key, v in knobs.items():
-        place = f"recipe.{key}"
-        if key in _NTN_INTS:
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise InputError(f"must be an integer, got {v!r}", place, source)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(f"must be a number, got {v!r}", place, source)
-        if key not in ("cloud", "haze"):
-            kwargs[key] = v
-    if "cloud" in knobs or "haze" in knobs:
-        cloud = float(knobs.get("cloud", DEFAULT_WEATHER["cloud"]))
-        haze = float(knobs.get("haze", DEFAULT_WEATHER["haze"]))
-        clear = 1.0 - cloud - haze
-        if not (0.0 <= cloud <= 1.0 and 0.0 <= haze <= 1.0 and clear >= -1e-12):
-            raise InputError(
-                f"cloud {cloud:g} and haze {haze:g} must be probabilities with a sum of at most 1",
-                "recipe.cloud",
-                source,
-            )
-        kwargs["weather"] = {"clear": max(0.0, clear), "haze": haze, "cloud": cloud}
-    try:
-        return ntn_instance(
-            str(recipe["topology"]),
-            recipe["requests"],
-            max_rate=recipe["max_rate"],
-            seed=recipe["seed"],
-            params=params,
-            name=recipe_name(recipe),
-            **kwargs,
-        )
-    except InputError as exc:
-        raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "", source) from None
-
-
-def _check_knobs(knobs: Mapping[str, Any], recipe: Mapping[str, Any], source: str) -> None:
-    """Type checks of the design knobs (their ranges are the generator's)."""
-    for key, v in knobs.items():
-        place = f"recipe.{key}"
-        if key == "demand":
-            if not isinstance(v, str):
-                raise InputError(f"must be a demand shape name, got {v!r}", place, source)
-        elif key == "hotspots":
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise InputError(f"must be an integer, got {v!r}", place, source)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(f"must be a number, got {v!r}", place, source)
-    if "tightness" in knobs:
-        both = [k for k in ("W_qkd", "W_kml") if k in recipe]
-        if both:
-            raise InputError(
-                f"give tightness or {both[0]}, not both (tightness sets W_qkd and W_kml)",
-                "recipe.tightness",
-                source,
-            )
-
-
-def recipe_name(recipe: Mapping[str, Any]) -> str:
-    """The library name of a recipe's instance.
-
-    Examples
-    --------
-    >>> recipe_name({"topology": "sndlib/germany50", "requests": 200, "max_rate": 10,
-    ...              "seed": 1, "W_qkd": 45, "W_kml": 15})
-    'germany50-r200-k10-s1-wk15-wq45'
-    """
-    topo = str(recipe["topology"]).rsplit("/", 1)[-1]
-    name = f"{topo}-r{recipe['requests']}-k{recipe['max_rate']}-s{recipe['seed']}"
-    short = {
-        "W_qkd": "wq",
-        "W_kml": "wk",
-        "span_km": "d",
-        "key_rate_kbps": "kd",
-        "hop_cost": "hop",
-        "demand": "",
-        "hotspots": "h",
-        "fixed_charge_factor": "fc",
-        "tightness": "t",
-        "site": "site",
-        "ground_stations": "gs",
-        "satellite_links": "sat",
-        "free_space_links": "fso",
-        "access_km": "acc",
-        "cloud": "cloud",
-        "haze": "haze",
-        "providers": "p",
-        "sites": "sites",
-        "provider_capacity": "cap",
-        "anycast": "any",
-        "service_cost": "svc",
-        "service_spread": "spr",
-        "station_cost": "gsc",
-        "satellite_fixed_cost": "satfc",
-        "free_space_fixed_cost": "fsofc",
-    }
-    for key in sorted(set(recipe) - set(RECIPE_KEYS)):
-        name += (
-            f"-{short.get(key, key)}{recipe[key]:g}"
-            if isinstance(recipe[key], float)
-            else f"-{short.get(key, key)}{recipe[key]}"
-        )
-    return name
-
-
 @dataclass(frozen=True)
 class LibraryInstance:
-    """One instance of a set: its name, recipe and content hash."""
+    """One instance of a set: its name, recipe and content hash.
+
+    Attributes
+    ----------
+    name : str
+        As :func:`recipe_name` gives it.
+    recipe : Mapping
+        Generator parameters (see the module notes).
+    hash : str
+        Content hash of the built instance
+        (:func:`~qkdbench.experiments.provenance.instance_hash`).
+    """
 
     name: str
     recipe: Mapping[str, Any]
@@ -499,7 +273,19 @@ class LibraryInstance:
 
 @dataclass(frozen=True)
 class LibrarySet:
-    """A set as its file holds it."""
+    """A set as its file holds it.
+
+    Attributes
+    ----------
+    name, description : str
+        The file's ``name`` and ``description``.
+    instances : tuple of LibraryInstance
+        In file order.
+    source : str
+        The file read.
+    by_name : Mapping
+        The instances by name.
+    """
 
     name: str
     description: str
@@ -509,6 +295,15 @@ class LibrarySet:
 
     def get(self, name: str) -> LibraryInstance:
         """The instance called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            An instance name of the set.
+
+        Returns
+        -------
+        LibraryInstance
 
         Raises
         ------
@@ -528,16 +323,33 @@ class LibrarySet:
 def set_names() -> list[str]:
     """The shipped sets, in table order.
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> set_names()
-    ['paper', 'capacity', 'design', 'ntn', 'large']
+    ['paper', 'capacity', 'design', 'ntn', 'large', 'design-large']
     """
     return list(SET_TABLE)
 
 
 def set_file(name: str, kind: str = "set") -> Path:
-    """The package-data file of set ``name`` (``kind``: ``set`` or ``solu``)."""
+    """The package-data file of set ``name`` (``kind``: ``set`` or ``solu``).
+
+    Parameters
+    ----------
+    name : str
+        Set name (not checked).
+    kind : {"set", "solu"}
+        The set file or its solutions file.
+
+    Returns
+    -------
+    Path
+        ``data/{name}.{kind}.json`` beside this module; it may not exist.
+    """
     return Path(__file__).parent / DATA / f"{name}.{kind}.json"
 
 
@@ -553,6 +365,15 @@ def _check_set_name(name: str) -> None:
 
 def read_set(path: str | Path) -> LibrarySet:
     """Read a set file (structure only; :func:`load_instance` checks the hashes).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``qkdbench-set/1`` file.
+
+    Returns
+    -------
+    LibrarySet
 
     Raises
     ------
@@ -591,6 +412,15 @@ def read_set(path: str | Path) -> LibrarySet:
 def load_set(name: str) -> LibrarySet:
     """The shipped set ``name``.
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`set_names`.
+
+    Returns
+    -------
+    LibrarySet
+
     Raises
     ------
     InputError
@@ -607,6 +437,17 @@ def load_set(name: str) -> LibrarySet:
 
 def load_instance(entry: LibraryInstance, source: str = "") -> Instance:
     """Rebuild an instance from its recipe and check its content hash.
+
+    Parameters
+    ----------
+    entry : LibraryInstance
+        The set file's entry.
+    source : str, optional
+        The set file, named in errors.
+
+    Returns
+    -------
+    Instance
 
     Raises
     ------

@@ -46,6 +46,7 @@ __all__ = [
     "COST_TOL",
     "SOLU_STATUSES",
     "BOUND_SOURCES",
+    "SOLVE_METHODS",
     "Entry",
     "Solutions",
     "encode_plan",
@@ -65,8 +66,10 @@ OPT_GAP = 1e-6
 COST_TOL = 1e-9
 #: Statuses of an entry.
 SOLU_STATUSES: tuple[str, ...] = ("opt", "best", "open")
+#: The methods of :func:`solve_set`.
+SOLVE_METHODS: tuple[str, ...] = ("lagrangian", "column-generation", "exact")
 #: Where a bound may come from.
-BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "relaxation")
+BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "linking-lagrangian", "relaxation")
 
 
 def _version() -> str:
@@ -77,7 +80,25 @@ def _version() -> str:
 
 @dataclass(frozen=True)
 class Entry:
-    """One instance's best known values (see the module notes)."""
+    """One instance's best known values (see the module notes).
+
+    Attributes
+    ----------
+    hash : str
+        Content hash of the instance the values are for.
+    status : {"open", "best", "opt"}
+        As the module notes say.
+    cost : float or None
+        Best known expected cost.
+    planner, version : str or None
+        Who found it, and the qkdbench version that stored it.
+    bound : float or None
+        Best proven lower bound.
+    bound_source : str or None
+        One of :data:`BOUND_SOURCES`.
+    plan : str or None
+        The plan behind ``cost`` (:func:`encode_plan`).
+    """
 
     hash: str
     status: str = "open"
@@ -89,7 +110,13 @@ class Entry:
     plan: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as the solutions file holds it."""
+        """The entry as the solutions file holds it.
+
+        Returns
+        -------
+        dict
+            Every field, ``None`` where unknown.
+        """
         return {
             "hash": self.hash,
             "status": self.status,
@@ -119,7 +146,17 @@ def _status(cost: float | None, bound: float | None) -> str:
 
 @dataclass(frozen=True)
 class Solutions:
-    """A set's solutions file: ``entries`` by instance name."""
+    """A set's solutions file: ``entries`` by instance name.
+
+    Attributes
+    ----------
+    set_name : str
+        The set the file belongs to.
+    entries : Mapping of str to Entry
+        By instance name.
+    source : str
+        The file read (empty for one not read from a file).
+    """
 
     set_name: str
     entries: Mapping[str, Entry]
@@ -128,6 +165,16 @@ class Solutions:
 
 def encode_plan(plan: Plan) -> str:
     """A plan as base64 text of its gzipped plan-file JSON.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan to store.
+
+    Returns
+    -------
+    str
+        ASCII text; the same plan always gives the same text (sorted keys, no gzip time).
 
     Examples
     --------
@@ -141,6 +188,19 @@ def encode_plan(plan: Plan) -> str:
 
 def decode_plan(text: str, place: str = "plan", source: str = "") -> Plan:
     """The plan :func:`encode_plan` stored.
+
+    Parameters
+    ----------
+    text : str
+        What :func:`encode_plan` returned.
+    place : str, optional
+        Named in errors (default ``plan``).
+    source : str, optional
+        The file named in errors.
+
+    Returns
+    -------
+    Plan
 
     Raises
     ------
@@ -267,6 +327,14 @@ def read_solutions(
 def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Path:
     """Write a solutions file (instances in the set's order, with their checksum).
 
+    Parameters
+    ----------
+    sol : Solutions
+        The entries to write; those of instances the set does not have are left out.
+    path : str or os.PathLike, optional
+        Default: the set's package-data solutions file. Written through a temporary file
+        beside it, then renamed.
+
     Returns
     -------
     Path
@@ -290,6 +358,15 @@ def write_solutions(sol: Solutions, path: str | os.PathLike | None = None) -> Pa
 
 def confirm_entry(instance: Instance, entry: Entry, source: str = "") -> float:
     """Score an entry's stored plan with the evaluator and check its stored cost.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the entry is for.
+    entry : Entry
+        A stored entry.
+    source : str, optional
+        The solutions file, named in errors.
 
     Returns
     -------
@@ -355,6 +432,11 @@ def propose(
     (Entry, list of str)
         The updated entry and one message per decision.
 
+    Raises
+    ------
+    ValueError
+        If a finite ``bound`` comes without a ``bound_source`` of :data:`BOUND_SOURCES`.
+
     Examples
     --------
     >>> from qkdbench.topologies import make_instance
@@ -387,7 +469,7 @@ def propose(
             notes.append(f"cost {ev.total:.12g} by {plan.planner} not better than {e.cost:.12g}")
     if bound is not None and math.isfinite(bound):
         if bound_source not in BOUND_SOURCES:
-            raise ValueError(f"bound_source must be one of {BOUND_SOURCES}")
+            raise InputError(f"bound_source must be one of {BOUND_SOURCES}")
         if e.cost is not None and bound > e.cost + COST_TOL * abs(e.cost):
             notes.append(
                 f"{bound_source} bound {bound:.12g} rejected: above the known cost {e.cost:.12g}"
@@ -424,9 +506,10 @@ def solve_set(
         Seconds per method and instance.
     instances : sequence of str
         Instance names (default: all of the set).
-    methods : sequence of {"lagrangian", "exact"}
-        ``lagrangian``: the ``lagrangian`` planner (a plan and its Lagrangian
-        bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
+    methods : sequence of str
+        Of :data:`SOLVE_METHODS`. ``lagrangian``: the ``lagrangian`` planner (a
+        plan and its Lagrangian bound); ``column-generation``: that planner (a
+        plan and the linking bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
         solver's proven bound; ``optimal`` proves the plan).
     path : path-like, optional
         The solutions file (default: the shipped one); a missing file starts empty.
@@ -446,9 +529,9 @@ def solve_set(
     from ..utils.registry import get_planner
 
     log = log or (lambda msg: None)
-    bad = sorted(set(methods) - {"lagrangian", "exact"})
+    bad = sorted(set(methods) - set(SOLVE_METHODS))
     if bad:
-        raise InputError(f"unknown method {bad[0]!r} (lagrangian, exact)", "--methods")
+        raise InputError(f"unknown method {bad[0]!r} ({', '.join(SOLVE_METHODS)})", "--methods")
     libset: LibrarySet = load_set(set_name)
     for name in instances:
         libset.get(name)
@@ -460,8 +543,8 @@ def solve_set(
         if item.name in entries:
             confirm_entry(inst, entries[item.name], sol.source)
         for method in methods:
-            if method == "lagrangian":
-                plan = get_planner("lagrangian").plan(inst, seed=0, time_limit=time_limit)
+            if method != "exact":
+                plan = get_planner(method).plan(inst, seed=0, time_limit=time_limit)
                 bound = plan.stats.get("bound")
                 e, notes = propose(
                     inst,
@@ -469,7 +552,7 @@ def solve_set(
                     item.hash,
                     plan=plan if plan.routes or not inst.n_requests else None,
                     bound=bound,
-                    bound_source="lagrangian",
+                    bound_source=str(plan.stats.get("bound_source", "lagrangian")),
                 )
             else:
                 res = solve_sp(inst, time_limit=time_limit)

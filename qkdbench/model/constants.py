@@ -17,6 +17,7 @@ __all__ = [
     "PHASE_NAMES",
     "COMPONENTS",
     "QKD_WAVELENGTHS_PER_LINK",
+    "KML_WAVELENGTHS_PER_LINK",
     "KM_WAVELENGTHS_PER_LINK",
     "CEIL_TOL",
     "MAX_COUNT",
@@ -36,7 +37,9 @@ COMPONENTS: tuple[str, ...] = ("tx", "rx", "km", "si", "md", "ch")
 #: Wavelengths one QKD link occupies (the paper's ``W_f^qkd``).
 QKD_WAVELENGTHS_PER_LINK = 3
 #: Wavelengths one KM link occupies (the paper's ``W_f^kml``).
-KM_WAVELENGTHS_PER_LINK = 1
+KML_WAVELENGTHS_PER_LINK = 1
+#: The former name of :data:`KML_WAVELENGTHS_PER_LINK`, kept for existing imports.
+KM_WAVELENGTHS_PER_LINK = KML_WAVELENGTHS_PER_LINK
 #: Tolerance inside the ceilings of Eqs. 1-2 so that ``1.1 / 0.1`` counts 11.
 CEIL_TOL = 1e-9
 #: Largest MDI-segment count per arc and QKD-link count per request and arc that an
@@ -46,7 +49,7 @@ MAX_COUNT = 1e9
 MAX_UNIFORM_RATE = 100_000
 #: Per-link overrides of the instance's parameters (:class:`~qkdbench.model.Params`).
 LINK_OVERRIDES = ("W_qkd", "W_kml", "span_km", "key_rate_kbps")
-#: Kinds of link (X2): Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
+#: Kinds of link: Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
 LINK_KINDS: tuple[str, ...] = ("fiber", "free-space", "satellite")
 
 
@@ -54,6 +57,23 @@ def check_number(
     value: Any, place: str, *, positive: bool = False, nonneg: bool = False, integer: bool = False
 ) -> float:
     """``float(value)`` after checking it is a finite number (and the options).
+
+    Parameters
+    ----------
+    value : Any
+        Must be an int or float (NumPy's too), not a bool.
+    place : str
+        Where the value sits in the input, e.g. ``links[3].length_km``.
+    positive : bool, optional
+        Also require ``value > 0``.
+    nonneg : bool, optional
+        Also require ``value >= 0``.
+    integer : bool, optional
+        Also require a whole number of magnitude at most :data:`MAX_COUNT`.
+
+    Returns
+    -------
+    float
 
     Raises
     ------

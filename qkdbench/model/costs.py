@@ -24,6 +24,9 @@ class CostTable:
         Cost of one MDI-QTx (``tx``), MDI-QRx (``rx``), LKM (``km``), SI
         (``si``), MUX/DEMUX pair (``md``) and wavelength-km of fiber (``ch``)
         in the reservation, reserved-use and on-demand phase.
+    site : float, optional
+        One-off reservation cost of one site of a link's MDI chain (the fixed charges of
+        :meth:`~qkdbench.model.Instance.link_fixed_cost`); default 0.
 
     Examples
     --------
@@ -79,11 +82,21 @@ class CostTable:
             object.__setattr__(self, ph, clean)
 
     def matrix(self) -> np.ndarray:
-        """Return the costs as a ``(3, 6)`` array, rows ``PHASES``, columns ``COMPONENTS``."""
+        """Return the costs as a ``(3, 6)`` array, rows ``PHASES``, columns ``COMPONENTS``.
+
+        Returns
+        -------
+        ndarray of shape (3, 6)
+        """
         return np.array([[getattr(self, ph)[c] for c in COMPONENTS] for ph in PHASES])
 
     def to_dict(self) -> dict[str, dict[str, float]]:
-        """``{"r": {...}, "e": {...}, "o": {...}}``; ``r`` holds ``site`` when it is not 0."""
+        """``{"r": {...}, "e": {...}, "o": {...}}``; ``r`` holds ``site`` when it is not 0.
+
+        Returns
+        -------
+        dict of str to dict of str to float
+        """
         out = {ph: dict(getattr(self, ph)) for ph in PHASES}
         if self.site:
             out["r"]["site"] = self.site
@@ -93,7 +106,23 @@ class CostTable:
     def from_dict(cls, data: Mapping[str, Any]) -> CostTable:
         """Build from ``{"r": {...}, "e": {...}, "o": {...}}``; missing phases default.
 
-        ``r`` may hold ``site`` (X1); ``e`` and ``o`` may not.
+        ``r`` may hold ``site``; ``e`` and ``o`` may not.
+
+        Parameters
+        ----------
+        data : Mapping
+            The ``costs`` object of an instance file; a component a phase leaves out keeps its
+            Table I default.
+
+        Returns
+        -------
+        CostTable
+
+        Raises
+        ------
+        InputError
+            For a value that is not an object, an unknown phase or component, ``site``
+            outside ``r``, or a cost that is not a non-negative number.
         """
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "costs")
@@ -153,7 +182,12 @@ class Params:
         object.__setattr__(self, "hop_cost", float(self.hop_cost))
 
     def to_dict(self) -> dict[str, float]:
-        """The ``params`` object of an instance file."""
+        """The ``params`` object of an instance file.
+
+        Returns
+        -------
+        dict of str to float
+        """
         return {
             "span_km": self.span_km,
             "key_rate_kbps": self.key_rate_kbps,
@@ -164,7 +198,22 @@ class Params:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
-        """Build from a ``params`` object; unknown keys are an error."""
+        """Build from a ``params`` object; unknown keys are an error.
+
+        Parameters
+        ----------
+        data : Mapping
+            The ``params`` object of an instance file; missing keys keep their default.
+
+        Returns
+        -------
+        Params
+
+        Raises
+        ------
+        InputError
+            For a value that is not an object, an unknown key, or an invalid number.
+        """
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "params")
         known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost"}
@@ -176,7 +225,7 @@ class Params:
 
 @dataclass(frozen=True)
 class UnitCosts:
-    """Prices of one wavelength on a link, per phase, given directly (X2).
+    """Prices of one wavelength on a link, per phase, given directly.
 
     They replace the Table I derivation (Eqs. 3-8) for the link they belong to.
 
@@ -213,7 +262,23 @@ class UnitCosts:
 
     @classmethod
     def from_dict(cls, data: Any) -> UnitCosts:
-        """Build from ``{"qkd": {"r", "e", "o"}, "km": {"r", "e", "o"}}`` (every key required)."""
+        """Build from ``{"qkd": {"r", "e", "o"}, "km": {"r", "e", "o"}}`` (every key required).
+
+        Parameters
+        ----------
+        data : Mapping
+            A link's ``unit_costs`` object.
+
+        Returns
+        -------
+        UnitCosts
+
+        Raises
+        ------
+        InputError
+            For an unknown or missing key or phase, or a price that is not a non-negative
+            number.
+        """
         if not isinstance(data, Mapping):
             raise InputError('expected an object {"qkd": {...}, "km": {...}}', "unit_costs")
         for part in sorted(set(data) - {"qkd", "km"}):
@@ -234,5 +299,11 @@ class UnitCosts:
         return cls(out["qkd"], out["km"])
 
     def to_dict(self) -> dict[str, dict[str, float]]:
-        """The link's ``unit_costs`` object."""
+        """The link's ``unit_costs`` object.
+
+        Returns
+        -------
+        dict of str to dict of str to float
+            ``{"qkd": {"r": .., "e": .., "o": ..}, "km": {...}}``.
+        """
         return {part: dict(zip(PHASES, getattr(self, part), strict=True)) for part in ("qkd", "km")}

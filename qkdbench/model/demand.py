@@ -57,7 +57,23 @@ class Demand:
 
     @classmethod
     def uniform(cls, max_rate: int) -> Demand:
-        """Key rate uniform on ``{0, 1, ..., max_rate}`` kbps (the paper's ``Omega_f``)."""
+        """Key rate uniform on ``{0, 1, ..., max_rate}`` kbps (the paper's ``Omega_f``).
+
+        Parameters
+        ----------
+        max_rate : int
+            ``K``, the largest key rate; at most :data:`~qkdbench.model.constants.MAX_UNIFORM_RATE`.
+
+        Returns
+        -------
+        Demand
+            ``K + 1`` values, each of probability ``1 / (K + 1)``.
+
+        Raises
+        ------
+        InputError
+            If ``max_rate`` is not a non-negative integer or is above the limit.
+        """
         if isinstance(max_rate, bool) or int(max_rate) != max_rate or max_rate < 0:
             raise InputError(
                 f"max rate must be a non-negative integer, got {max_rate!r}", "max_rate"
@@ -73,7 +89,23 @@ class Demand:
 
     @classmethod
     def empirical(cls, samples: Iterable[float]) -> Demand:
-        """The empirical distribution of observed key rates (equal weight per sample)."""
+        """The empirical distribution of observed key rates (equal weight per sample).
+
+        Parameters
+        ----------
+        samples : iterable of float
+            Observed key rates (kbps, >= 0).
+
+        Returns
+        -------
+        Demand
+            The distinct values, ascending, each with its share of the samples.
+
+        Raises
+        ------
+        InputError
+            If there are no samples (or one is negative or not finite).
+        """
         arr = np.asarray(list(samples), dtype=float)
         if arr.size == 0:
             raise InputError("no samples", "samples")
@@ -82,7 +114,18 @@ class Demand:
 
     @classmethod
     def point(cls, value: float) -> Demand:
-        """A deterministic key rate."""
+        """A deterministic key rate.
+
+        Parameters
+        ----------
+        value : float
+            The key rate (kbps, >= 0).
+
+        Returns
+        -------
+        Demand
+            One value of probability 1.
+        """
         return cls((float(value),), (1.0,))
 
     @property
@@ -96,9 +139,25 @@ class Demand:
         return max(self.values)
 
     def quantile(self, q: float) -> float:
-        """Smallest support value ``v`` with ``Pr(kappa <= v) >= q``."""
+        """Smallest support value ``v`` with ``Pr(kappa <= v) >= q``.
+
+        Parameters
+        ----------
+        q : float
+            Level in ``[0, 1]``.
+
+        Returns
+        -------
+        float
+            A support value.
+
+        Raises
+        ------
+        ValueError
+            If ``q`` lies outside ``[0, 1]``.
+        """
         if not 0.0 <= q <= 1.0:
-            raise ValueError(f"quantile level must lie in [0, 1], got {q}")
+            raise InputError(f"quantile level must lie in [0, 1], got {q}")
         order = sorted(zip(self.values, self.probs, strict=True))
         acc = 0.0
         for v, p in order:
@@ -108,9 +167,28 @@ class Demand:
         return order[-1][0]
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` key rates with ``rng``."""
+        """Draw ``size`` key rates with ``rng``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of the draws.
+        size : int
+            Number of draws.
+
+        Returns
+        -------
+        ndarray of shape (size,)
+            Independent draws from the support with its probabilities.
+        """
         return rng.choice(np.asarray(self.values), size=size, p=np.asarray(self.probs))
 
     def to_dict(self) -> dict[str, list[float]]:
-        """The ``demand`` object of an instance file."""
+        """The ``demand`` object of an instance file.
+
+        Returns
+        -------
+        dict
+            ``{"values": [...], "probs": [...]}``.
+        """
         return {"values": list(self.values), "probs": list(self.probs)}

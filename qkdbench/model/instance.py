@@ -44,9 +44,9 @@ class Instance:
         Optional display names by node id.
     node_fixed_costs : Mapping, optional
         One-off first-stage cost ``G_n`` by node id, paid if any route starts,
-        ends or passes through the node (X1; absent nodes cost 0).
+        ends or passes through the node (absent nodes cost 0).
     providers : tuple of Provider, optional
-        Provider capacities (X3). When given, every provider a target names
+        Provider capacities. When given, every provider a target names
         must be listed; when empty, providers are unlimited.
 
     Examples
@@ -115,6 +115,19 @@ class Instance:
         evaluator's per-arc prices and key-rate tables, for example), so that
         every caller shares one copy. A copy made with
         :func:`dataclasses.replace` starts with none.
+
+        Parameters
+        ----------
+        key : str
+            Name of the derived object, by convention the deriving module's dotted name
+            and a word (``"planning.paths.adjacency"``).
+        make : callable
+            ``make(instance)`` builds it; called only on the first request for ``key``.
+
+        Returns
+        -------
+        object
+            What ``make`` returned, the same object on every call.
         """
         memo = self._derived
         if key not in memo:
@@ -128,11 +141,22 @@ class Instance:
         return len(self.requests)
 
     def link_fixed_cost(self, k: int) -> float:
-        """Fixed charge ``F_l`` of link ``k`` (X1): its ``fixed_cost``, else ``site * (2m - 1)``.
+        """Fixed charge ``F_l`` of link ``k``: its ``fixed_cost``, else ``site * (2m - 1)``.
 
         ``m = ceil(e / D - 1e-9)`` (at least 1) is the link's MDI-segment count; its
         chain has ``m`` untrusted-relay sites (MDI-QRx) and ``m - 1`` trusted-relay
         sites (the SI between segments), ``2m - 1`` sites in all.
+
+        Parameters
+        ----------
+        k : int
+            Link index in :attr:`links`.
+
+        Returns
+        -------
+        float
+            0 for a link without ``fixed_cost`` when ``costs.site`` is 0 or the link is
+            not fiber.
 
         Examples
         --------
@@ -170,9 +194,9 @@ class Instance:
     def features(self) -> frozenset[str]:
         """The model extensions this instance uses, as planners declare support for them.
 
-        ``fixed_charges`` (X1: a positive fixed charge), ``link_prices`` (X2: a link
-        priced by ``unit_costs``), ``link_states`` (X2: a key rate with more than
-        one state) and ``providers`` (X3: a request with ``targets``).
+        ``fixed_charges`` (a positive fixed charge), ``link_prices`` (a link
+        priced by ``unit_costs``), ``link_states`` (a key rate with more than
+        one state) and ``providers`` (a request with ``targets``).
         """
         out = set()
         if self.has_fixed_charges:
@@ -198,13 +222,23 @@ class Instance:
 
     @cached_property
     def has_fixed_charges(self) -> bool:
-        """Whether any link or node has a positive fixed charge (X1)."""
+        """Whether any link or node has a positive fixed charge."""
         return any(v > 0 for v in self.node_fixed_costs.values()) or any(
             self.link_fixed_cost(k) > 0 for k in range(len(self.links))
         )
 
     def path_arcs(self, path: Sequence[Any]) -> list[int]:
         """Arc ids along a node path.
+
+        Parameters
+        ----------
+        path : sequence of node ids
+            Source to target.
+
+        Returns
+        -------
+        list of int
+            ``len(path) - 1`` arc ids, in path order.
 
         Raises
         ------
@@ -222,5 +256,18 @@ class Instance:
         return out
 
     def with_requests(self, requests: Iterable[Request], name: str | None = None) -> Instance:
-        """A copy of this instance with other requests."""
+        """A copy of this instance with other requests.
+
+        Parameters
+        ----------
+        requests : iterable of Request
+            They replace the instance's requests.
+        name : str, optional
+            Name of the copy (default this instance's).
+
+        Returns
+        -------
+        Instance
+            The same network, parameters and costs; derived objects are not shared.
+        """
         return replace(self, requests=tuple(requests), name=name or self.name)

@@ -22,20 +22,20 @@ class Link:
     length_km : float
         Length ``e`` (> 0).
     W_qkd, W_kml, span_km : optional
-        Per-link overrides of the instance's :class:`Params`.
+        Per-link overrides of the instance's :class:`~qkdbench.model.Params`.
     key_rate_kbps : float or Demand, optional
         The link's key rate ``K_D``: a number, or a discrete distribution of link
         *states* (values > 0; weather, pass geometry), independent of every
-        demand and of the other links, shared by both arcs in a scenario (X2).
+        demand and of the other links, shared by both arcs in a scenario.
     fixed_cost : float, optional
-        One-off first-stage cost paid if any route uses either arc (X1). ``None``:
+        One-off first-stage cost paid if any route uses either arc. ``None``:
         derived, ``costs.site * (2m - 1)`` for a fiber link, 0 for another kind
-        (see :meth:`Instance.link_fixed_cost`).
+        (see :meth:`~qkdbench.model.Instance.link_fixed_cost`).
     kind : str
-        ``fiber`` (default), ``free-space`` or ``satellite`` (X2).
+        ``fiber`` (default), ``free-space`` or ``satellite``.
     unit_costs : UnitCosts, optional
         Wavelength prices given directly, replacing Eqs. 3-8; required for a link
-        that is not ``fiber`` (X2).
+        that is not ``fiber``.
     """
 
     u: Any
@@ -52,6 +52,19 @@ class Link:
     def key_rate_states(self, default: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Key-rate states (ascending) and their probabilities; ``default`` when not set.
 
+        Parameters
+        ----------
+        default : float
+            Key rate (kbps) of a link without its own, normally the instance's
+            ``params.key_rate_kbps``.
+
+        Returns
+        -------
+        values : tuple of float
+            Key rates, ascending (one for a fixed rate).
+        probs : tuple of float
+            Their probabilities.
+
         Examples
         --------
         >>> Link(1, 2, 10.0, key_rate_kbps=Demand((1.0, 0.1), (0.7, 0.3))).key_rate_states(1.0)
@@ -67,13 +80,13 @@ class Link:
 
     @property
     def has_random_key_rate(self) -> bool:
-        """Whether the key rate is a distribution of more than one state (X2)."""
+        """Whether the key rate is a distribution of more than one state."""
         return isinstance(self.key_rate_kbps, Demand) and len(self.key_rate_kbps.values) > 1
 
 
 @dataclass(frozen=True)
 class Target:
-    """One way to serve an anycast request (X3): a provider's site and its price.
+    """One way to serve an anycast request: a provider's site and its price.
 
     Parameters
     ----------
@@ -92,7 +105,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Provider:
-    """A provider of services (X3) and how many requests it can serve.
+    """A provider of services and how many requests it can serve.
 
     Parameters
     ----------
@@ -118,7 +131,7 @@ class Request:
     demand : Demand
         Distribution of the key rate ``kappa_f``.
     targets : tuple of Target, optional
-        Instead of ``target`` (X3): the provider sites that may serve the
+        Instead of ``target``: the provider sites that may serve the
         request; a plan chooses one and routes to its node.
 
     Examples
@@ -140,7 +153,7 @@ class Request:
 
     @property
     def is_anycast(self) -> bool:
-        """Whether the request chooses among provider targets (X3)."""
+        """Whether the request chooses among provider targets."""
         return bool(self.targets)
 
     @property

@@ -22,7 +22,7 @@ class Route:
         Wavelengths reserved on arc ``path[i] -> path[i+1]`` (the paper's
         ``y^r`` and ``z^r``).
     provider : str, optional
-        For an anycast request (X3), the provider of the chosen target; the path
+        For an anycast request, the provider of the chosen target; the path
         ends at that target's node.
     """
 
@@ -69,12 +69,39 @@ class Plan:
         return str(self.stats.get("status", "heuristic"))
 
     def route_of(self, request_id: str) -> Route:
-        """The route of a request id (``KeyError`` if absent)."""
+        """The route of a request id (``KeyError`` if absent).
+
+        Parameters
+        ----------
+        request_id : str
+            A request id of the instance.
+
+        Returns
+        -------
+        Route
+            The first route for that request.
+
+        Raises
+        ------
+        KeyError
+            If the plan has no route for ``request_id``.
+        """
         for r in self.routes:
             if r.request_id == request_id:
                 return r
         raise KeyError(request_id)
 
     def with_stats(self, **stats: Any) -> Plan:
-        """A copy with ``stats`` updated."""
+        """A copy with ``stats`` updated.
+
+        Parameters
+        ----------
+        **stats
+            Entries added to (or replacing those of) :attr:`stats`.
+
+        Returns
+        -------
+        Plan
+            The same routes; the original plan is unchanged.
+        """
         return replace(self, stats={**self.stats, **stats})

@@ -179,7 +179,7 @@ def _check_targets(
     index: Mapping[Any, int],
     providers: Mapping[str, int | None],
 ) -> None:
-    """Check the targets of an anycast request (X3)."""
+    """Check the targets of an anycast request."""
     seen: dict[tuple[Any, str], int] = {}
     for t, tgt in enumerate(req.targets):
         tp = f"{place}.targets[{t}]"

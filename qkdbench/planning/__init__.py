@@ -1,5 +1,5 @@
 """Machinery shared by the planners: candidate routes, reservation ladders, water-filling,
-the greedy's insertion state and the provider assignment (X3).
+the greedy's insertion state and the provider assignment.
 
 It sits between the evaluator and the planner packages (heuristics, exact, rl):
 every cost it uses comes from :mod:`qkdbench.evaluation`.

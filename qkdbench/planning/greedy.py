@@ -11,15 +11,15 @@ The state's pieces live by topic, and its methods call them:
 
 * :mod:`~qkdbench.planning.marginals` -- the ladders of one pair and the blocks
   reserved on an arc, from which :meth:`GreedyState.pair_delta` prices a newcomer;
-* :mod:`~qkdbench.planning.greedy_fixed` -- fixed charges (extension X1): the
+* :mod:`~qkdbench.planning.greedy_fixed` -- fixed charges: the
   routes using each link and node, the charges a route would open, a route over
   the network built so far;
-* :mod:`~qkdbench.planning.greedy_providers` -- providers (extension X3): the
+* :mod:`~qkdbench.planning.greedy_providers` -- providers: the
   re-assignment when every provider a request could use is full;
 * :mod:`~qkdbench.planning.local_search` -- the three local searches:
-  improvement passes, ejections for full providers (X3) and link closing (X1).
+  improvement passes, ejections for full providers and link closing.
 
-Random link key rates (X2) need nothing here: the ladders are read from the
+Random link key rates need nothing here: the ladders are read from the
 evaluator's cost curves, which average over the link states.
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 
 from ..evaluation import encode_plan, evaluate_arrays
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.timing import Stopwatch
 from . import greedy_fixed, greedy_providers, local_search, marginals
@@ -56,14 +57,15 @@ class GreedyState:
     ladders : Ladders
     candidates : Candidates
     rebalance : bool
-        Re-share every arc's capacity by :func:`waterfill` (exact for fixed
+        Re-share every arc's capacity by
+        :func:`~qkdbench.planning.waterfill.waterfill` (exact for fixed
         routes), or keep the reservations of requests already placed and clip
         the newcomer to what is left.
     """
 
     def __init__(
         self, instance: Instance, ladders: Ladders, candidates: Candidates, rebalance: bool = True
-    ):
+    ) -> None:
         self.instance = instance
         self.ladders = ladders
         self.candidates = candidates
@@ -88,22 +90,58 @@ class GreedyState:
         self._taken_cache: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
         pt = provider_table(instance)
         self.prov = pt
-        #: requests each provider serves now (X3); capacity -1 is unlimited
+        #: requests each provider serves now; capacity -1 is unlimited
         self.prov_load = np.zeros(len(pt.ids), dtype=np.int64)
 
-    # ---- targets (X3)
+    # ---- targets
     def provider_of(self, f: int, i: int) -> int:
-        """Provider index of request ``f``'s ``i``-th candidate (``-1``: none)."""
+        """Provider index of request ``f``'s ``i``-th candidate (``-1``: none).
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position among ``f``'s candidates.
+
+        Returns
+        -------
+        int
+            Position in ``provider_table(instance).ids``.
+        """
         pt = self.prov
         return int(pt.provider[pt.ptr[f] + self.candidates.target_of(f, i)])
 
     def service_cost(self, f: int, i: int) -> float:
-        """Service cost of the target request ``f``'s ``i``-th candidate ends at (X3)."""
+        """Service cost of the target request ``f``'s ``i``-th candidate ends at.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position among ``f``'s candidates.
+
+        Returns
+        -------
+        float
+            0 for an ordinary request.
+        """
         pt = self.prov
         return float(pt.service_cost[pt.ptr[f] + self.candidates.target_of(f, i)])
 
     def has_room(self, p: int) -> bool:
-        """Whether provider ``p`` can serve one more request (always for ``-1``)."""
+        """Whether provider ``p`` can serve one more request (always for ``-1``).
+
+        Parameters
+        ----------
+        p : int
+            Provider position, or ``-1`` for none.
+
+        Returns
+        -------
+        bool
+        """
         if p < 0:
             return True
         cap = int(self.prov.capacity[p])
@@ -138,7 +176,22 @@ class GreedyState:
         return out
 
     def pair_delta(self, f: int, a: int) -> float:
-        """Expected cost that request ``f`` adds on arc ``a`` in the current state."""
+        """Expected cost that request ``f`` adds on arc ``a`` in the current state.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        a : int
+            Arc id.
+
+        Returns
+        -------
+        float
+            The pair's cost with nothing reserved less what its reservations save, given the
+            wavelengths the requests on the arc hold (shared by water-filling when
+            ``rebalance``, else what is left of the capacity); fixed charges aside.
+        """
         key = (f, a, int(self.version[a]))
         hit = self._delta_cache.get(key)
         if hit is not None:
@@ -158,14 +211,38 @@ class GreedyState:
         return delta
 
     def opening_cost(self, arcs: np.ndarray) -> float:
-        """Fixed charges (X1) a route over ``arcs`` would open in the current state.
+        """Fixed charges a route over ``arcs`` would open in the current state.
 
         See :func:`~qkdbench.planning.greedy_fixed.opening_cost`.
+
+        Parameters
+        ----------
+        arcs : ndarray of int
+            Arc ids of the route.
+
+        Returns
+        -------
+        float
+            0 without fixed charges.
         """
         return greedy_fixed.opening_cost(self, arcs)
 
     def path_cost(self, f: int, i: int) -> float:
-        """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens)."""
+        """Cost request ``f`` adds on its ``i``-th candidate (with the fixed charges it opens).
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        i : int
+            Candidate position.
+
+        Returns
+        -------
+        float
+            :meth:`pair_delta` over the candidate's arcs, plus :meth:`opening_cost` and
+            :meth:`service_cost`.
+        """
         arcs = self.candidates.arcs[f][i]
         return (
             sum(self.pair_delta(f, int(a)) for a in arcs)
@@ -174,9 +251,20 @@ class GreedyState:
         )
 
     def network_candidate(self, f: int) -> int:
-        """Add request ``f``'s cheapest route given what is paid (X1); its position.
+        """Add request ``f``'s cheapest route given what is paid; its position.
 
         See :func:`~qkdbench.planning.greedy_fixed.network_candidate`.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            Position of the route among ``f``'s candidates (the state's ``candidates`` may
+            be replaced by a copy with it).
         """
         return greedy_fixed.network_candidate(self, f)
 
@@ -189,10 +277,28 @@ class GreedyState:
     ) -> tuple[int, float]:
         """The cheapest candidate of ``f`` (``prefer`` wins ties) and its cost.
 
-        Candidates whose provider is full (X3) are left out. With
+        Candidates whose provider is full are left out. With
         ``avoid_link``, candidates using that link are left out too; with
         ``provider``, only candidates of that provider are considered. The
         result is ``(-1, inf)`` when no candidate is left.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        prefer : int, optional
+            A candidate kept when within ``1e-9`` (relative) of the cheapest.
+        avoid_link : int, optional
+            A link position no candidate may use.
+        provider : int, optional
+            The only provider position whose candidates count.
+
+        Returns
+        -------
+        i : int
+            Candidate position, ``-1`` if none is left.
+        cost : float
+            Its :meth:`path_cost`.
         """
         costs = []
         for i in range(len(self.candidates.arcs[f])):
@@ -215,14 +321,35 @@ class GreedyState:
         return best, costs[best]
 
     def make_room(self, f: int) -> int:
-        """Insert request ``f`` when every provider it could use is full (X3); its candidate.
+        """Insert request ``f`` when every provider it could use is full; its candidate.
 
         See :func:`~qkdbench.planning.greedy_providers.make_room`.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            The candidate ``f`` was inserted on.
         """
         return greedy_providers.make_room(self, f)
 
     def place(self, f: int) -> int:
-        """Insert request ``f`` on its cheapest candidate with room (:meth:`make_room` if none)."""
+        """Insert request ``f`` on its cheapest candidate with room (:meth:`make_room` if none).
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+
+        Returns
+        -------
+        int
+            The candidate ``f`` was inserted on.
+        """
         i, _ = self.best_candidate(f)
         if i < 0:
             return self.make_room(f)
@@ -251,7 +378,16 @@ class GreedyState:
         greedy_fixed.count_users(self, arcs, step)
 
     def insert(self, f: int, i: int) -> None:
-        """Route request ``f`` on its ``i``-th candidate."""
+        """Route request ``f`` on its ``i``-th candidate.
+
+        Parameters
+        ----------
+        f : int
+            Request position, not routed now.
+        i : int
+            Candidate position; each arc of the route is then re-shared (``rebalance``) or
+            gives ``f`` what is left of its capacity.
+        """
         self.route[f] = i
         p = self.provider_of(f, i)
         if p >= 0:
@@ -272,7 +408,13 @@ class GreedyState:
                 self.version[a] += 1
 
     def remove(self, f: int) -> None:
-        """Take request ``f`` off its route."""
+        """Take request ``f`` off its route.
+
+        Parameters
+        ----------
+        f : int
+            Request position; nothing happens if it is not routed.
+        """
         i = self.route[f]
         if i is None:
             return
@@ -291,37 +433,100 @@ class GreedyState:
                 self.version[a] += 1
 
     def fresh(self) -> GreedyState:
-        """An empty state on the same instance, ladders and candidates."""
+        """An empty state on the same instance, ladders and candidates.
+
+        Returns
+        -------
+        GreedyState
+            No request routed; the same ``rebalance``.
+        """
         return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
 
     def improve(
         self, order: list[int], clock: Stopwatch | None = None, max_passes: int = 20
     ) -> dict:
-        """Improvement passes in ``order``; see :func:`~qkdbench.planning.local_search.improve`."""
+        """Improvement passes in ``order``; see :func:`~qkdbench.planning.local_search.improve`.
+
+        Parameters
+        ----------
+        order : list of int
+            The requests, in the order they are re-inserted; each must be routed.
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_passes : int, optional
+            At most this many passes (default 20).
+
+        Returns
+        -------
+        dict
+            ``passes``, ``moves`` and ``stop``.
+        """
         return local_search.improve(self, order, clock, max_passes)
 
     def provider_moves(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-        """Ejection moves for full providers (X3).
+        """Ejection moves for full providers.
 
         See :func:`~qkdbench.planning.local_search.provider_moves`.
+
+        Parameters
+        ----------
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_rounds : int, optional
+            At most this many rounds (default 3).
+
+        Returns
+        -------
+        dict
+            ``moves`` (ejections kept) and ``rounds``.
         """
         return local_search.provider_moves(self, clock, max_rounds)
 
     def total_cost(self) -> float:
-        """Expected cost of the current routes and reservations (evaluator, state's instance)."""
+        """Expected cost of the current routes and reservations (evaluator, state's instance).
+
+        Returns
+        -------
+        float
+            Every request must be routed.
+        """
         inst = self.instance
         plan = Plan(inst.name, "state", self.routes(inst))
         return float(evaluate_arrays(inst, encode_plan(inst, plan), plan).total)
 
     def close_links(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-        """Link-closing local search for fixed charges (X1).
+        """Link-closing local search for fixed charges.
 
         See :func:`~qkdbench.planning.local_search.close_links`.
+
+        Parameters
+        ----------
+        clock : Stopwatch, optional
+            Time limit (none by default).
+        max_rounds : int, optional
+            At most this many rounds (default 3).
+
+        Returns
+        -------
+        dict
+            ``closed`` (links closed), ``tried`` (moves evaluated) and ``rounds``.
         """
         return local_search.close_links(self, clock, max_rounds)
 
     def routes(self, instance: Instance) -> tuple[Route, ...]:
-        """The routes with their reservations, for ``instance`` (same requests)."""
+        """The routes with their reservations, for ``instance`` (same requests).
+
+        Parameters
+        ----------
+        instance : Instance
+            An instance with the state's requests in the same order (the state's own, or
+            the original of a sampled one).
+
+        Returns
+        -------
+        tuple of Route
+            Reservations rounded to integers; each route names its target's provider.
+        """
         out = []
         for f, req in enumerate(instance.requests):
             i = self.route[f]
@@ -345,14 +550,36 @@ def insertion_order(
 ) -> list[int]:
     """Request order of the greedy: ``"cost-desc"`` or ``"instance"`` (see module notes).
 
-    With ``instance`` given and requests with targets (X3), a candidate's
+    With ``instance`` given and requests with targets, a candidate's
     stand-alone cost includes its target's service cost.
+
+    Parameters
+    ----------
+    candidates : Candidates
+        The requests' candidate routes.
+    ladders : Ladders
+        Their stand-alone costs (:meth:`Ladders.best`).
+    rule : {"cost-desc", "instance"}
+        ``cost-desc``: dearest cheapest stand-alone candidate first (ties by position);
+        ``instance``: the instance's order.
+    instance : Instance, optional
+        The instance, for its targets' service costs.
+
+    Returns
+    -------
+    list of int
+        Every request position once.
+
+    Raises
+    ------
+    ValueError
+        For another ``rule``.
     """
     F = len(candidates.arcs)
     if rule == "instance":
         return list(range(F))
     if rule != "cost-desc":
-        raise ValueError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
+        raise InputError(f"order must be one of {INSERTION_ORDERS}, got {rule!r}")
     best = ladders.best()
     A = ladders.n_arcs
     pt = provider_table(instance) if instance is not None else None

@@ -1,4 +1,4 @@
-"""Fixed-charge bookkeeping of the greedy's state (extension X1, docs/model.md).
+"""Fixed-charge bookkeeping of the greedy's state (docs/model.md).
 
 The state counts the routes using each link and touching each node. The cost
 of inserting a request includes the fixed charges of the links and nodes its
@@ -27,7 +27,7 @@ __all__ = ["opening_cost", "count_users", "network_candidate"]
 
 
 def opening_cost(state: GreedyState, arcs: np.ndarray) -> float:
-    """Fixed charges (X1) that a route over ``arcs`` would open in the current state.
+    """Fixed charges that a route over ``arcs`` would open in the current state.
 
     Parameters
     ----------
@@ -49,7 +49,7 @@ def opening_cost(state: GreedyState, arcs: np.ndarray) -> float:
 
 
 def count_users(state: GreedyState, arcs: np.ndarray, step: int) -> None:
-    """Add ``step`` to the users of the route's links and nodes (X1 bookkeeping).
+    """Add ``step`` to the users of the route's links and nodes (fixed-charge bookkeeping).
 
     Parameters
     ----------
@@ -66,7 +66,7 @@ def count_users(state: GreedyState, arcs: np.ndarray, step: int) -> None:
 
 
 def network_candidate(state: GreedyState, f: int) -> int:
-    """Add request ``f``'s cheapest route given the links and nodes already paid (X1).
+    """Add request ``f``'s cheapest route given the links and nodes already paid.
 
     A shortest path under the arc weights "stand-alone expected cost of the
     pair, plus the link's fixed charge if no route uses it yet, plus the head
@@ -106,7 +106,7 @@ def network_candidate(state: GreedyState, f: int) -> int:
     )
     idx = state.instance.node_index
     best: tuple[float, int] | None = None
-    for t, sink in enumerate(req.sinks):  # one network route per target (X3)
+    for t, sink in enumerate(req.sinks):  # one network route per target
         try:
             cost, nodes = nx.single_source_dijkstra(g, idx[req.source], idx[sink.node])
         except nx.NetworkXNoPath:

@@ -1,4 +1,4 @@
-"""Providers in the greedy's state (extension X3, docs/model.md): re-assignment when full.
+"""Providers in the greedy's state (docs/model.md): re-assignment when full.
 
 A candidate of an anycast request ends at one of its targets
 (:attr:`~qkdbench.planning.paths.Candidates.target`); its cost includes that
@@ -27,7 +27,7 @@ __all__ = ["make_room"]
 
 
 def make_room(state: GreedyState, f: int) -> int:
-    """Insert request ``f`` when every provider it could use is full (X3).
+    """Insert request ``f`` when every provider it could use is full.
 
     A min-cost flow re-assigns providers to ``f`` and the requests already
     placed, each keeping its current provider when it can (cost 0, a change
@@ -49,7 +49,7 @@ def make_room(state: GreedyState, f: int) -> int:
 
     Raises
     ------
-    ValueError
+    InputError
         If no assignment within the capacities exists (validation rules it out).
     """
     F = len(state.route)
@@ -57,19 +57,20 @@ def make_room(state: GreedyState, f: int) -> int:
     for g in range(F):
         provs = {state.provider_of(g, i) for i in range(len(state.candidates.arcs[g]))}
         provs.discard(-1)
-        if g != f and state.route[g] is None:
+        route_g = state.route[g]
+        if g != f and route_g is None:
             options.append({})
             continue
-        cur = state.provider_of(g, state.route[g]) if g != f else None  # type: ignore[arg-type]
+        cur = None if g == f or route_g is None else state.provider_of(g, route_g)
         options.append({p: (0.0 if g == f or p == cur else 1.0) for p in provs})
     new = assign_providers(options, state.prov.capacity)
     moved = [
         g
         for g in range(F)
         if g != f
-        and state.route[g] is not None
+        and (route_g := state.route[g]) is not None
         and new[g] is not None
-        and new[g] != state.provider_of(g, state.route[g])  # type: ignore[arg-type]
+        and new[g] != state.provider_of(g, route_g)
     ]
     for g in moved:
         state.remove(g)

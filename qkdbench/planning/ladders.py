@@ -50,7 +50,13 @@ class Ladders:
     z_ben: np.ndarray
 
     def best(self) -> np.ndarray:
-        """Cost of each pair at its newsvendor reservations (capacity aside), ``(P,)``."""
+        """Cost of each pair at its newsvendor reservations (capacity aside), ``(P,)``.
+
+        Returns
+        -------
+        ndarray of float
+            ``base`` less the benefit of every segment of both ladders.
+        """
         gain_y = np.bincount(
             _owner(self.y_ptr), weights=self.y_len * self.y_ben, minlength=self.base.size
         )
@@ -60,7 +66,18 @@ class Ladders:
         return self.base - gain_y - gain_z
 
     def full(self, kind: str) -> np.ndarray:
-        """Newsvendor reservation of each pair, ``kind`` ``"y"`` (QKD) or ``"z"`` (KM)."""
+        """Newsvendor reservation of each pair, ``kind`` ``"y"`` (QKD) or ``"z"`` (KM).
+
+        Parameters
+        ----------
+        kind : {"y", "z"}
+            The ladder: ``y`` for QKD, anything else for KM.
+
+        Returns
+        -------
+        ndarray of float, shape (P,)
+            The length of the pair's whole ladder.
+        """
         ptr, length = (self.y_ptr, self.y_len) if kind == "y" else (self.z_ptr, self.z_len)
         return np.bincount(_owner(ptr), weights=length, minlength=self.base.size)
 
@@ -72,7 +89,26 @@ def _owner(ptr: np.ndarray) -> np.ndarray:
 def ladder_segments(
     levels_ptr: np.ndarray, width: np.ndarray, cost: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Positive-benefit segments between consecutive breakpoints of every pair."""
+    """Positive-benefit segments between consecutive breakpoints of every pair.
+
+    Parameters
+    ----------
+    levels_ptr : ndarray of int, shape (P + 1,)
+        CSR offsets of each pair's breakpoints (at least one per pair).
+    width : ndarray of float
+        Wavelengths at each breakpoint, ascending within a pair.
+    cost : ndarray of float
+        The pair's cost part at each breakpoint.
+
+    Returns
+    -------
+    ptr : ndarray of int64, shape (P + 1,)
+        CSR offsets of each pair's segments.
+    length : ndarray of float
+        Wavelengths of each segment.
+    ben : ndarray of float
+        Saving per wavelength of each segment, positive and non-increasing within a pair.
+    """
     n_pairs = levels_ptr.size - 1
     last = np.zeros(width.size, dtype=bool)
     last[levels_ptr[1:] - 1] = True
@@ -102,6 +138,15 @@ def build_ladders(instance: Instance) -> Ladders:
     Breakpoints come from the instance's key-rate supports (``P`` per support
     point on the arc's key-rate class); costs at the breakpoints from one
     :func:`~qkdbench.evaluation.pair_costs` call.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+
+    Returns
+    -------
+    Ladders
     """
     F, A = instance.n_requests, arc_table(instance).n
     if F * A == 0:
@@ -117,7 +162,7 @@ def build_ladders(instance: Instance) -> Ladders:
             np.zeros(0),
         )
     curves = cost_curves(instance)
-    ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.km
+    ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.kml
     base = (gy + gz)[ptr[:-1]]
     y_ptr, y_len, y_ben = ladder_segments(ptr, 3.0 * levels, gy)
     z_ptr, z_len, z_ben = ladder_segments(ptr, levels, gz)

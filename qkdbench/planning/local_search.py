@@ -7,7 +7,7 @@ them.
 :func:`improve` re-inserts each request on its cheapest candidate given the
 others, until a pass moves nothing.
 
-Link closing (fixed charges, extension X1, docs/model.md)
+Link closing (fixed charges, docs/model.md)
 ---------------------------------------------------------
 Single-request moves cannot close a link used by several requests, so
 :func:`close_links` adds the classic *link-closing* move of fixed-charge
@@ -18,7 +18,7 @@ the whole routing) because one move costs a handful of insertions plus one
 evaluation, and it directly attacks what greedy insertion gets wrong: links
 opened early for one or two requests that later requests make unnecessary.
 
-Ejections (providers, extension X3, docs/model.md)
+Ejections (providers, docs/model.md)
 --------------------------------------------------
 Single-request moves cannot exchange two requests' providers when a provider
 is full, so :func:`provider_moves` adds an *ejection* move: a request takes a
@@ -48,7 +48,7 @@ def improve(
 
     A request moves only to a strictly cheaper candidate, so the passes end
     when one pass moves nothing, after ``max_passes`` or at the time limit.
-    With fixed charges (X1), each request first gets its network route
+    With fixed charges, each request first gets its network route
     (:func:`~qkdbench.planning.greedy_fixed.network_candidate`) as a candidate.
 
     Parameters
@@ -97,7 +97,7 @@ def improve(
 
 
 def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-    """Ejection moves for full providers (X3); see the module notes.
+    """Ejection moves for full providers; see the module notes.
 
     For each request with targets (instance order) whose cheapest candidate
     given the others belongs to a full provider ``P``, each request ``g``
@@ -159,8 +159,8 @@ def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_round
                     g
                     for g in anycast
                     if g != f
-                    and state.route[g] is not None
-                    and state.provider_of(g, state.route[g]) == p  # type: ignore[arg-type]
+                    and (route_g := state.route[g]) is not None
+                    and state.provider_of(g, route_g) == p
                 ]:
                     old = state.route[g]
                     assert old is not None
@@ -188,7 +188,7 @@ def provider_moves(state: GreedyState, clock: Stopwatch | None = None, max_round
 
 
 def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
-    """Link-closing local search for fixed charges (X1).
+    """Link-closing local search for fixed charges.
 
     For each open link with a positive charge, fewest users first (then
     dearest first), every request using it is taken off, the link is
@@ -239,7 +239,8 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                 for f, i in enumerate(state.route)
                 if i is not None and np.any(state.candidates.arcs[f][i] // 2 == link)
             ]
-            saved = {f: state.route[f] for f in users}
+            # users route on the link, so each has a route
+            saved = {f: i for f in users if (i := state.route[f]) is not None}
             for f in users:
                 state.remove(f)
             ok = True
@@ -259,7 +260,7 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
             for f in users:
                 state.remove(f)
             for f in users:
-                state.insert(f, saved[f])  # type: ignore[arg-type]
+                state.insert(f, saved[f])
         out["closed"] += kept
         if kept == 0:
             break

@@ -10,7 +10,7 @@ capacity the first candidate is therefore the request's optimal route. The
 shortest path by fiber length (CO-QBN's route) is appended when it is not
 among them, so that every CO-QBN plan can be expressed with the candidates.
 
-Anycast requests (extension X3): the candidates of a request with targets are
+Anycast requests: the candidates of a request with targets are
 the union over its targets (:attr:`~qkdbench.model.Request.sinks`) of the
 ``k`` cheapest paths to each target's node (plus the shortest by length to
 it), each carrying its target position (:attr:`Candidates.target`) and
@@ -18,7 +18,7 @@ ordered by path weight plus the target's service cost (stable: ties keep the
 target order). So every target is on offer, and the first candidate is the
 request's cheapest stand-alone choice, service included.
 
-Random link key rates (X2) need nothing here: the weights are the
+Random link key rates need nothing here: the weights are the
 evaluator's expected costs per (request, arc), which already average over
 the link states.
 
@@ -41,9 +41,11 @@ from typing import Any
 import networkx as nx
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance
 
 __all__ = [
@@ -56,7 +58,25 @@ __all__ = [
 
 
 def shortest_path(instance: Instance, source: Any, target: Any) -> list:
-    """Shortest path by fiber length (networkx Dijkstra): CO-QBN's route."""
+    """Shortest path by fiber length (networkx Dijkstra): CO-QBN's route.
+
+    Parameters
+    ----------
+    instance : Instance
+        Its :attr:`~qkdbench.model.Instance.graph` is searched.
+    source, target : node ids
+        Ends of the path.
+
+    Returns
+    -------
+    list
+        Node ids from ``source`` to ``target``.
+
+    Raises
+    ------
+    networkx.NetworkXNoPath
+        If ``target`` cannot be reached from ``source``.
+    """
     return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
 
 
@@ -84,9 +104,13 @@ def k_shortest_paths(
     ------
     networkx.NetworkXNoPath
         If ``target`` cannot be reached from ``source``.
+    ValueError
+        If ``k < 1``.
+    networkx.NodeNotFound
+        If ``source`` or ``target`` is not a node of the instance.
     """
     if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
+        raise InputError(f"k must be at least 1, got {k}")
     for node in (source, target):
         if node not in instance.node_index:
             raise nx.NodeNotFound(f"node {node!r} is not in the network")
@@ -114,7 +138,17 @@ def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 @njit(cache=True)
-def _spur_path(out_ptr, out_arc, head, tail, weight, source, target, banned_node, banned_arc):
+def _spur_path(
+    out_ptr: NDArray[np.int64],
+    out_arc: NDArray[np.int64],
+    head: NDArray[np.int64],
+    tail: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    source: int,
+    target: int,
+    banned_node: NDArray[np.bool_],
+    banned_arc: NDArray[np.bool_],
+) -> NDArray[np.int64]:
     """Dijkstra (O(N^2), ties to the smaller node id) avoiding banned nodes and arcs.
 
     Returns the arcs of the path, source to target (empty if none).
@@ -209,6 +243,11 @@ def _yen(adj: tuple, weight: np.ndarray, s: int, t: int, k: int) -> list[tuple[i
 def standalone_arc_costs(instance: Instance) -> np.ndarray:
     """Expected cost of each request alone on each arc, newsvendor reservations.
 
+    Parameters
+    ----------
+    instance : Instance
+        The instance whose evaluator prices the pairs.
+
     Returns
     -------
     ndarray (F, A)
@@ -239,7 +278,7 @@ class Candidates:
         The arc weights used (see :func:`standalone_arc_costs`).
     target : tuple of tuple of int, optional
         ``target[f][i]``: position in ``requests[f].sinks`` of the target the
-        ``i``-th candidate ends at (X3). ``None``: every candidate ends at the
+        ``i``-th candidate ends at. ``None``: every candidate ends at the
         request's first sink (its only one for an ordinary request).
     """
 
@@ -249,11 +288,34 @@ class Candidates:
     target: tuple[tuple[int, ...], ...] | None = None
 
     def target_of(self, f: int, i: int) -> int:
-        """Target position (in ``requests[f].sinks``) of request ``f``'s ``i``-th candidate."""
+        """Target position (in ``requests[f].sinks``) of request ``f``'s ``i``-th candidate.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        i : int
+            Candidate position.
+
+        Returns
+        -------
+        int
+        """
         return 0 if self.target is None else int(self.target[f][i])
 
     def targets_of(self, f: int) -> tuple[int, ...]:
-        """Target positions of all of request ``f``'s candidates."""
+        """Target positions of all of request ``f``'s candidates.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+
+        Returns
+        -------
+        tuple of int
+            One per candidate, in candidate order.
+        """
         if self.target is None:
             return (0,) * len(self.paths[f])
         return tuple(self.target[f])
@@ -261,6 +323,20 @@ class Candidates:
     def index_of(self, f: int, path: Sequence, target: int | None = None) -> int | None:
         """Position of ``path`` (ending at target position ``target``, if given) among
         request ``f``'s candidates, or ``None``.
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        path : sequence of node ids
+            The node path to look for.
+        target : int, optional
+            Target position the candidate must end at; any if ``None``.
+
+        Returns
+        -------
+        int or None
+            The first matching candidate.
         """
         path = tuple(path)
         for i, p in enumerate(self.paths[f]):
@@ -269,7 +345,24 @@ class Candidates:
         return None
 
     def extended(self, f: int, path: tuple, arcs: np.ndarray, target: int = 0) -> Candidates:
-        """A copy with one more candidate for request ``f`` (indices stay valid)."""
+        """A copy with one more candidate for request ``f`` (indices stay valid).
+
+        Parameters
+        ----------
+        f : int
+            Request position.
+        path : tuple
+            Node path of the new candidate.
+        arcs : ndarray of int64
+            Its arc ids, in path order.
+        target : int, optional
+            Position of its target in ``requests[f].sinks`` (default 0).
+
+        Returns
+        -------
+        Candidates
+            The new candidate is last among ``f``'s.
+        """
         tg = self.target
         if tg is None and target != 0:
             tg = tuple((0,) * len(p) for p in self.paths)
@@ -288,7 +381,7 @@ def candidate_paths(
 ) -> Candidates:
     """The ``k`` cheapest stand-alone routes of every request, plus its shortest by length.
 
-    For a request with targets (X3): the same to each of its targets, merged
+    For a request with targets: the same to each of its targets, merged
     cheapest first with the target's service cost added (see the module notes).
     Requests with the same source, target node and weights share one path search.
 
@@ -303,6 +396,11 @@ def candidate_paths(
         their shortest path under their weights (and by length): Yen's
         algorithm is what costs time at scale, and a time-limited planner
         still needs a route for every request.
+
+    Returns
+    -------
+    Candidates
+        ``target`` set only when some request is anycast.
 
     Raises
     ------

@@ -1,4 +1,4 @@
-"""Provider assignment (extension X3): which provider serves each anycast request.
+"""Provider assignment: which provider serves each anycast request.
 
 A provider's capacity is the one constraint of the model that ties requests
 together through their *targets* rather than their arcs. The planners choose
@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 
 from ..evaluation.pricing import provider_table
+from ..exceptions import InputError
 from ..model import Instance
 
 __all__ = ["assign_providers", "assign_targets", "COST_SCALE"]
@@ -49,7 +50,7 @@ def assign_providers(
 
     Raises
     ------
-    ValueError
+    InputError
         If no assignment within the capacities exists.
 
     Examples
@@ -82,7 +83,7 @@ def assign_providers(
     try:
         flow = nx.min_cost_flow(g)
     except nx.NetworkXUnfeasible:
-        raise ValueError("provider capacities cannot serve every request with targets") from None
+        raise InputError("provider capacities cannot serve every request with targets") from None
     for f in need:
         for node, amount in flow[("f", f)].items():
             if amount > 0:
@@ -115,7 +116,7 @@ def assign_targets(
 
     Raises
     ------
-    ValueError
+    InputError
         If a request has no allowed target, or no assignment fits the capacities
         (never for a validated instance with every target allowed).
 
@@ -142,7 +143,7 @@ def assign_targets(
                 if ok[j] and (p not in by_provider or cost[j] < cost[by_provider[p]]):
                     by_provider[p] = j
             if not by_provider:
-                raise ValueError(f"request {instance.requests[f].id!r}: no target allowed")
+                raise InputError(f"request {instance.requests[f].id!r}: no target allowed")
         best.append(by_provider)
     chosen = assign_providers(
         [{p: float(cost[j]) for p, j in b.items()} for b in best], pt.capacity

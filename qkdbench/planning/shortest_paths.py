@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numpy.typing import NDArray
 
 from ..model import Instance
 from .paths import _adjacency
@@ -62,7 +63,15 @@ def adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 @njit(cache=True)
-def shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_source):
+def shortest_path_trees(
+    n_nodes: int,
+    out_ptr: NDArray[np.int64],
+    out_arc: NDArray[np.int64],
+    head: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    job_row: NDArray[np.int64],
+    job_source: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Dijkstra from ``job_source[j]`` under arc weights ``weight[job_row[j]]``, per job ``j``.
 
     Binary heap with lazy deletion; ties pop the smaller node id first and a
@@ -157,7 +166,13 @@ def shortest_path_trees(n_nodes, out_ptr, out_arc, head, weight, job_row, job_so
 
 
 @njit(cache=True)
-def trace_paths(pred, tail, req_job, req_source, req_target):
+def trace_paths(
+    pred: NDArray[np.int64],
+    tail: NDArray[np.int64],
+    req_job: NDArray[np.int64],
+    req_source: NDArray[np.int64],
+    req_target: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], int]:
     """The arcs of each request's path, source to target, read from its job's tree.
 
     Parameters

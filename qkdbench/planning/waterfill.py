@@ -27,7 +27,7 @@ def waterfill(
     Parameters
     ----------
     ptr, length, ben : ndarray
-        Ladders in CSR form (see :class:`Ladders`).
+        Ladders in CSR form (see :class:`~qkdbench.planning.ladders.Ladders`).
     pairs : ndarray (n,)
         Pair ids taking part (a pair may appear in several entries, e.g. one
         per plan of a population).
@@ -86,6 +86,15 @@ def waterfill_group(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`waterfill` for one capacity group (one arc), compiled: the greedy's hot path.
 
+    Parameters
+    ----------
+    ptr, length, ben : ndarray
+        Ladders in CSR form (see :class:`~qkdbench.planning.ladders.Ladders`).
+    pairs : ndarray (n,) int64
+        Pair ids taking part, in tie-breaking order.
+    capacity : float
+        Wavelengths the group may reserve.
+
     Returns
     -------
     take : ndarray (n,)
@@ -134,6 +143,20 @@ def union_top(
 
     Both ladders are sorted by non-increasing benefit; they are merged (ties
     to the first) and filled up to ``capacity``.
+
+    Parameters
+    ----------
+    t_len, t_ben : ndarray
+        Lengths and benefits of the first ladder's blocks.
+    n_len, n_ben : ndarray
+        Lengths and benefits of the second ladder's blocks.
+    capacity : float
+        Wavelengths to fill; nothing when it is not positive.
+
+    Returns
+    -------
+    float
+        The sum of ``length * benefit`` over what is taken.
     """
     total = 0.0
     left = capacity

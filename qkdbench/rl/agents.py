@@ -23,7 +23,18 @@ EXTRA_HINT = 'pip install "qkdbench[rl]"'
 
 
 def require_extra() -> Any:
-    """The ``sb3_contrib`` module, or :class:`MissingExtraError` saying how to install it."""
+    """The ``sb3_contrib`` module, or :class:`MissingExtraError` saying how to install it.
+
+    Returns
+    -------
+    module
+        ``sb3_contrib``.
+
+    Raises
+    ------
+    MissingExtraError
+        If it cannot be imported.
+    """
     try:
         import sb3_contrib
     except ImportError:
@@ -38,6 +49,11 @@ class Agent:
 
     Use :meth:`bind` (a policy for :class:`~qkdbench.rl.planners.PolicyPlanner`).
 
+    Parameters
+    ----------
+    model, env_kwargs, meta
+        Kept as the attributes below.
+
     Attributes
     ----------
     model : sb3_contrib.MaskablePPO
@@ -46,19 +62,35 @@ class Agent:
         Family, timesteps, seed and training time.
     """
 
-    def __init__(self, model: Any, env_kwargs: dict[str, Any], meta: dict[str, Any]):
+    def __init__(self, model: Any, env_kwargs: dict[str, Any], meta: dict[str, Any]) -> None:
         self.model = model
         self.env_kwargs = env_kwargs
         self.meta = meta
 
     def bind(self, env: PlanningEnv) -> Callable[[np.ndarray, np.ndarray], int]:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            An environment with the observation and action sizes the agent was trained on.
+
+        Returns
+        -------
+        callable
+            Deterministic: the model's most likely valid action.
+
+        Raises
+        ------
+        ValueError
+            If the sizes differ (another topology or other settings).
+        """
         n_actions = int(getattr(env.action_space, "n", -1))
         if (
             env.observation_space.shape != self.model.observation_space.shape
             or n_actions != self.model.action_space.n
         ):
-            raise ValueError(
+            raise InputError(
                 f"the agent was trained on observations of shape "
                 f"{self.model.observation_space.shape} and "
                 f"{self.model.action_space.n} actions; instance "
@@ -74,7 +106,18 @@ class Agent:
 
 
 def load_agent(path: str | os.PathLike) -> Agent:
-    """Load an agent saved by :func:`train_agent`.
+    """Load an agent saved by :func:`~qkdbench.rl.train.train_agent`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The agent file (``.zip``).
+
+    Returns
+    -------
+    Agent
+        Loaded on the CPU, with the environment settings and training information
+        saved with it.
 
     Raises
     ------

@@ -43,15 +43,18 @@ of the step costs of an episode is the evaluator's total of its plan.
 
 Model extensions
 ----------------
-Links priced by ``unit_costs`` (X2, any kind of link) and random link key
-rates (X2) are supported: the breakpoints of a pair are the distinct values of
+Links priced by ``unit_costs`` (any kind of link) and random link key
+rates are supported: the breakpoints of a pair are the distinct values of
 ``P`` over the product of the demand and the link's states (the evaluator's
 :func:`~qkdbench.evaluation.support_table`), and the costs there are the
 evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
 ``max`` provision against the link's *mean* key rate (as CO-QBN does).
-Fixed charges (X1) and requests with provider targets (X3) are refused: a
-step's cost would depend on other requests' routes (X1), and the action space
-has no target choice (X3).
+Fixed charges and requests with provider targets are refused: a
+step's cost would depend on other requests' routes, and the action space
+has no target choice.
+
+The kernels themselves (:func:`step_kernel`, :func:`observe_kernel`) live in
+:mod:`qkdbench.rl.kernels` and are importable from here.
 """
 
 from __future__ import annotations
@@ -63,12 +66,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
+from ..exceptions import InputError
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
+from .kernels import OBS_HIGH, observe_kernel, step_kernel
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -100,46 +104,69 @@ N_DEMAND_FEATURES = 6
 #: bottleneck (least remaining capacity fraction along the route).
 N_SLOT_FEATURES = 5
 
-#: Upper bound of every observation entry (priced costs are capped there).
-OBS_HIGH = 100.0
-
 _NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
 _PATH_CACHE: dict[tuple, tuple] = {}
 _PATH_CACHE_LIMIT = 200_000
 
 
-def check_levels(levels: Sequence[Any]) -> tuple:
+def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
     """Validate a level list (see the module docstring); returns it as a tuple.
+
+    Parameters
+    ----------
+    levels : sequence
+        Names (``"zero"``, ``"mean"``, ``"max"``, ``"newsvendor"``) and quantiles in
+        ``[0, 1]``.
+
+    Returns
+    -------
+    tuple
+        The levels in the order given, quantiles as ``float``.
 
     Raises
     ------
-    ValueError
+    InputError
         For an empty list, an unknown name, a quantile outside ``[0, 1]`` or a repeat.
     """
     out = []
     for i, lv in enumerate(levels):
         if isinstance(lv, str):
             if lv not in _NAMED_LEVELS:
-                raise ValueError(
+                raise InputError(
                     f"levels[{i}]: unknown level {lv!r}; use one of "
                     f"{', '.join(_NAMED_LEVELS)} or a quantile in [0, 1]"
                 )
         elif (
             isinstance(lv, bool) or not isinstance(lv, (int, float)) or not 0.0 <= float(lv) <= 1.0
         ):
-            raise ValueError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
+            raise InputError(f"levels[{i}]: a quantile level must lie in [0, 1], got {lv!r}")
         else:
             lv = float(lv)
         if lv in out:
-            raise ValueError(f"levels[{i}]: level {lv!r} is listed twice")
+            raise InputError(f"levels[{i}]: level {lv!r} is listed twice")
         out.append(lv)
     if not out:
-        raise ValueError("at least one reservation level is needed")
+        raise InputError("at least one reservation level is needed")
     return tuple(out)
 
 
 def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
-    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`)."""
+    """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`).
+
+    Parameters
+    ----------
+    n_arcs, n_nodes : int
+        Arcs and nodes of the instance.
+    n_slots : int
+        Route slots per request, ``k + 1``.
+    n_levels : int
+        Reservation levels.
+
+    Returns
+    -------
+    int
+        ``3 A + 2 N + N_DEMAND_FEATURES + 2 + S (N_SLOT_FEATURES + 2 L)``.
+    """
     return (
         3 * n_arcs
         + 2 * n_nodes
@@ -255,12 +282,12 @@ def _level_rate(demand: Any, level: Any) -> float:
 def _refuse_unsupported(instance: Instance) -> None:
     """Refuse model features the environments do not implement yet (never a wrong number)."""
     if "providers" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: requests with provider targets are not "
             "supported by the RL environments yet"
         )
     if "fixed_charges" in instance.features:
-        raise ValueError(
+        raise InputError(
             f"instance {instance.name!r}: fixed charges are not supported by the "
             "RL environments yet"
         )
@@ -288,7 +315,7 @@ def build_tables(
 
     Raises
     ------
-    ValueError
+    InputError
         For bad parameters, an instance without requests, or model features the
         environments do not support.
 
@@ -300,12 +327,12 @@ def build_tables(
     ((3, 3), 'mean')
     """
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+        raise InputError(f"k must be a non-negative integer, got {k!r}")
     levels = check_levels(levels)
     if order not in ORDERS:
-        raise ValueError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
+        raise InputError(f"order must be one of {', '.join(ORDERS)}, got {order!r}")
     if instance.n_requests == 0:
-        raise ValueError(f"instance {instance.name!r} has no requests: nothing to decide")
+        raise InputError(f"instance {instance.name!r} has no requests: nothing to decide")
     _refuse_unsupported(instance)
     F, A = instance.n_requests, arc_table(instance).n
     S, L = int(k) + 1, len(levels)
@@ -385,7 +412,7 @@ def build_tables(
     ys, zs, req_y, arc_y = [], [], [], []
     sup = support_table(instance)
     for p, (g, a) in enumerate(pair_list):
-        # the distinct QKD-link counts over demand x link state (X2): the curve's breakpoints
+        # the distinct QKD-link counts over demand x link state: the curve's breakpoints
         links, _ = sup.link_counts(int(sup.arc_class[a]), reps[g])
         bz = np.unique(np.concatenate(([0], links)))
         by = 3 * bz
@@ -455,306 +482,3 @@ def build_tables(
         cost_scale,
         length_scale,
     )
-
-
-# --------------------------------------------------------------------------- kernels
-
-
-@njit(cache=True, inline="always")
-def _curve(ptr, bp, bc, p, y):
-    """Cost of pair ``p`` at reservation ``y``: exact at breakpoints, linear between."""
-    lo = ptr[p]
-    hi = ptr[p + 1] - 1
-    if y <= bp[lo]:
-        return bc[lo]
-    if y >= bp[hi]:
-        return bc[hi]
-    a = lo
-    b = hi
-    while b - a > 1:  # bp[a] < y < bp[b]
-        m = (a + b) >> 1
-        if bp[m] <= y:
-            a = m
-        else:
-            b = m
-    if bp[a] == y:
-        return bc[a]
-    return bc[a] + (y - bp[a]) * (bc[b] - bc[a]) / (bp[b] - bp[a])
-
-
-@njit(cache=True)
-def _observe(
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-):
-    """Price request ``order[t]``'s actions and write the observation and the mask."""
-    F = order.size
-    A = free_y.size
-    S = arc.shape[1]
-    L = ylev.shape[3]
-    obs[:] = 0.0
-    for a in range(A):
-        obs[a] = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
-        obs[A + a] = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
-        obs[2 * A + a] = used[a]
-    o = 3 * A
-    mask[:] = False
-    if t >= F:  # terminal: no request left; action 0 stands for "nothing"
-        obs[o + 2 * n_nodes + demand.shape[1]] = 1.0
-        mask[0] = True
-        return
-    f = order[t]
-    obs[o + src[f]] = 1.0
-    obs[o + n_nodes + dst[f]] = 1.0
-    o += 2 * n_nodes
-    for j in range(demand.shape[1]):
-        obs[o + j] = demand[f, j]
-    o += demand.shape[1]
-    obs[o] = t / F
-    obs[o + 1] = min(np.log1p(F) / 5.0, OBS_HIGH)
-    o += 2
-    H = arc.shape[2]
-    for s in range(S):
-        base = o + s * (5 + 2 * L)
-        if not valid[f, s]:
-            for li in range(L):
-                qcost[s, li] = np.inf
-                kcost[s, li] = np.inf
-            continue
-        n = hops[f, s]
-        bott_y = 1.0
-        bott_z = 1.0
-        for i in range(n):
-            a = arc[f, s, i]
-            fy = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
-            fz = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
-            bott_y = min(bott_y, fy)
-            bott_z = min(bott_z, fz)
-        obs[base] = 1.0
-        obs[base + 1] = length[f, s] / length_scale
-        obs[base + 2] = n / H
-        obs[base + 3] = bott_y
-        obs[base + 4] = bott_z
-        for li in range(L):
-            cq = 0.0
-            ck = 0.0
-            fit_q = True
-            fit_k = True
-            for i in range(n):
-                a = arc[f, s, i]
-                p = pair[f, s, i]
-                y = ylev[f, s, i, li]
-                z = zlev[f, s, i, li]
-                if y > free_y[a]:
-                    fit_q = False
-                    if not strict:
-                        y = free_y[a]
-                if z > free_z[a]:
-                    fit_k = False
-                    if not strict:
-                        z = free_z[a]
-                cq += _curve(by_ptr, by, bcy, p, y)
-                ck += _curve(bz_ptr, bz, bcz, p, z)
-            qcost[s, li] = cq if (fit_q or not strict) else np.inf
-            kcost[s, li] = ck if (fit_k or not strict) else np.inf
-            obs[base + 5 + li] = min(cq / cost_scale, OBS_HIGH)
-            obs[base + 5 + L + li] = min(ck / cost_scale, OBS_HIGH)
-        for qi in range(L):
-            if qcost[s, qi] == np.inf:
-                continue
-            for ki in range(L):
-                if kcost[s, ki] != np.inf:
-                    mask[(s * L + qi) * L + ki] = True
-
-
-@njit(cache=True)
-def observe_kernel(
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-):
-    """Write the observation and mask of step ``t`` (used by ``reset``)."""
-    _observe(
-        t,
-        order,
-        arc,
-        hops,
-        valid,
-        length,
-        pair,
-        ylev,
-        zlev,
-        by_ptr,
-        by,
-        bcy,
-        bz_ptr,
-        bz,
-        bcz,
-        demand,
-        src,
-        dst,
-        n_nodes,
-        cost_scale,
-        length_scale,
-        w_qkd,
-        w_kml,
-        strict,
-        free_y,
-        free_z,
-        used,
-        qcost,
-        kcost,
-        obs,
-        mask,
-    )
-
-
-@njit(cache=True)
-def step_kernel(
-    action,
-    t,
-    order,
-    arc,
-    hops,
-    valid,
-    length,
-    pair,
-    ylev,
-    zlev,
-    by_ptr,
-    by,
-    bcy,
-    bz_ptr,
-    bz,
-    bcz,
-    demand,
-    src,
-    dst,
-    n_nodes,
-    cost_scale,
-    length_scale,
-    w_qkd,
-    w_kml,
-    strict,
-    free_y,
-    free_z,
-    used,
-    qcost,
-    kcost,
-    obs,
-    mask,
-    chosen,
-    yres,
-    zres,
-):
-    """Apply ``action`` to request ``order[t]``, then observe step ``t + 1``.
-
-    Returns the increase of the plan's expected cost (the priced cost of the action).
-    """
-    L = ylev.shape[3]
-    ki = action % L
-    qi = (action // L) % L
-    s = action // (L * L)
-    f = order[t]
-    delta = qcost[s, qi] + kcost[s, ki]
-    chosen[f] = s
-    for i in range(hops[f, s]):
-        a = arc[f, s, i]
-        y = min(ylev[f, s, i, qi], free_y[a])
-        z = min(zlev[f, s, i, ki], free_z[a])
-        free_y[a] -= y
-        free_z[a] -= z
-        yres[f, i] = y
-        zres[f, i] = z
-        used[a] = 1.0
-    _observe(
-        t + 1,
-        order,
-        arc,
-        hops,
-        valid,
-        length,
-        pair,
-        ylev,
-        zlev,
-        by_ptr,
-        by,
-        bcy,
-        bz_ptr,
-        bz,
-        bcz,
-        demand,
-        src,
-        dst,
-        n_nodes,
-        cost_scale,
-        length_scale,
-        w_qkd,
-        w_kml,
-        strict,
-        free_y,
-        free_z,
-        used,
-        qcost,
-        kcost,
-        obs,
-        mask,
-    )
-    return delta

@@ -8,7 +8,7 @@ expected cost, priced by the evaluator, so the return of an episode is minus
 
 Action
 ------
-``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, km_level)``
+``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, kml_level)``
 (C order, :meth:`PlanningEnv.encode_action` / :meth:`PlanningEnv.decode_action`).
 ``S = k + 1`` candidate slots (slot 0: shortest path by fiber length, CO-QBN's
 route; slots 1..k: the k cheapest stand-alone routes, see
@@ -29,7 +29,7 @@ this mode) always fits, so every step has a valid action.
 
 The mask (``action_masks()``, and ``info["action_mask"]``) also rules out
 padded slots of requests with fewer than ``S`` routes. Stepping a masked
-action raises ``ValueError``.
+action raises :class:`~qkdbench.exceptions.InputError` (a ``ValueError``).
 
 Observation
 -----------
@@ -43,7 +43,7 @@ then per slot: valid, length (over the longest candidate), hops (over the
 most), least remaining QKD and KM fraction along the route, the priced cost of
 each QKD level and of each KM level now (over the instance's mean stand-alone
 cost, capped at 100). Every entry lies in ``[0, 100]``. The cost of action
-``(s, q, m)`` is ``qkd_cost[s, q] + km_cost[s, m]``.
+``(s, q, m)`` is ``qkd_cost[s, q] + kml_cost[s, m]``.
 
 Instances
 ---------
@@ -80,6 +80,7 @@ import gymnasium as gym
 import numpy as np
 
 from ..evaluation.pricing import arc_table
+from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.random import check_random_state
 from .core import (
@@ -109,11 +110,11 @@ class ObsLayout:
     n_arcs, n_nodes, n_slots, n_levels : int
     """
 
-    def __init__(self, n_arcs: int, n_nodes: int, n_slots: int, n_levels: int):
+    def __init__(self, n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> None:
         A, N, S, L = n_arcs, n_nodes, n_slots, n_levels
         self.n_arcs, self.n_nodes, self.n_slots, self.n_levels = A, N, S, L
         self.free_qkd = slice(0, A)
-        self.free_km = slice(A, 2 * A)
+        self.free_kml = slice(A, 2 * A)
         self.used = slice(2 * A, 3 * A)
         self.source = slice(3 * A, 3 * A + N)
         self.target = slice(3 * A + N, 3 * A + 2 * N)
@@ -125,11 +126,34 @@ class ObsLayout:
         self.size = obs_size(A, N, S, L)
 
     def slot_block(self, obs: np.ndarray) -> np.ndarray:
-        """The per-slot features as an ``(S, 5 + 2 L)`` view."""
+        """The per-slot features as an ``(S, 5 + 2 L)`` view.
+
+        Parameters
+        ----------
+        obs : ndarray
+            One observation.
+
+        Returns
+        -------
+        ndarray
+            A view into ``obs``.
+        """
         return obs[self.slots].reshape(self.n_slots, N_SLOT_FEATURES + 2 * self.n_levels)
 
     def priced(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised QKD and KM level costs per slot, each ``(S, L)``."""
+        """Normalised QKD and KM level costs per slot, each ``(S, L)``.
+
+        Parameters
+        ----------
+        obs : ndarray
+            One observation.
+
+        Returns
+        -------
+        qkd, km : ndarray (S, L)
+            Views into ``obs``: each cost over the instance's cost scale, capped at
+            :data:`~qkdbench.rl.core.OBS_HIGH`.
+        """
         block = self.slot_block(obs)
         L = self.n_levels
         return (block[:, N_SLOT_FEATURES : N_SLOT_FEATURES + L], block[:, N_SLOT_FEATURES + L :])
@@ -162,6 +186,9 @@ class PlanningEnv(gym.Env):
         Of the current episode's instance.
     """
 
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Discrete
+
     metadata = {"render_modes": []}
 
     def __init__(
@@ -173,14 +200,14 @@ class PlanningEnv(gym.Env):
         order: str = "instance",
         capacity: str = "clip",
         planner_name: str = "rl-env",
-    ):
+    ) -> None:
         if capacity not in CAPACITY_MODES:
-            raise ValueError(
+            raise InputError(
                 f"capacity must be one of {', '.join(CAPACITY_MODES)}, got {capacity!r}"
             )
         self.levels = check_levels(levels)
         if capacity == "strict" and "zero" not in self.levels:
-            raise ValueError(
+            raise InputError(
                 'capacity="strict" needs the "zero" level, so that every '
                 "step has an action that fits"
             )
@@ -190,7 +217,7 @@ class PlanningEnv(gym.Env):
         self.planner_name = planner_name
         if isinstance(instance, Instance):
             self._pool: tuple[Instance, ...] | None = (instance,)
-            self._make = None
+            self._make: Callable[[np.random.Generator], Instance] | None = None
             first = instance
         elif callable(instance):
             self._pool = None
@@ -200,7 +227,7 @@ class PlanningEnv(gym.Env):
             self._pool = tuple(instance)
             self._make = None
             if not self._pool:
-                raise ValueError("an empty sequence of instances")
+                raise InputError("an empty sequence of instances")
             first = self._pool[0]
         if not isinstance(first, Instance):
             raise TypeError(f"expected an Instance, got {type(first).__name__}")
@@ -230,7 +257,7 @@ class PlanningEnv(gym.Env):
             arc_table(t.instance).n != self.layout.n_arcs
             or len(t.instance.nodes) != self.layout.n_nodes
         ):
-            raise ValueError(
+            raise InputError(
                 f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
                 f"and {arc_table(t.instance).n} arcs; this environment was sized for "
                 f"{self.layout.n_nodes} and {self.layout.n_arcs}"
@@ -276,24 +303,69 @@ class PlanningEnv(gym.Env):
         return self.tables.cost_scale
 
     # ---- actions
-    def encode_action(self, slot: int, qkd_level: int, km_level: int, target: int = 0) -> int:
-        """Flat action of ``(target, slot, qkd_level, km_level)``."""
-        return int(np.ravel_multi_index((target, slot, qkd_level, km_level), self.action_dims))
+    def encode_action(self, slot: int, qkd_level: int, kml_level: int, target: int = 0) -> int:
+        """Flat action of ``(target, slot, qkd_level, kml_level)``.
+
+        Parameters
+        ----------
+        slot : int
+            Route slot, ``0 .. k``.
+        qkd_level, kml_level : int
+            Positions in :attr:`levels`.
+        target : int, optional
+            Always 0 (no target choice yet).
+
+        Returns
+        -------
+        int
+        """
+        return int(np.ravel_multi_index((target, slot, qkd_level, kml_level), self.action_dims))
 
     def decode_action(self, action: int) -> tuple[int, int, int, int]:
-        """``(target, slot, qkd_level, km_level)`` of a flat action."""
+        """``(target, slot, qkd_level, kml_level)`` of a flat action.
+
+        Parameters
+        ----------
+        action : int
+            A flat action in ``0 .. action_space.n - 1``.
+
+        Returns
+        -------
+        tuple of int
+        """
         target, slot, qkd, km = (int(x) for x in np.unravel_index(int(action), self.action_dims))
         return target, slot, qkd, km
 
     def action_masks(self) -> np.ndarray:
-        """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention)."""
+        """Valid actions of the current step (sb3-contrib's ``MaskablePPO`` convention).
+
+        Returns
+        -------
+        ndarray of bool
+            A copy, one flag per flat action.
+        """
         return self._mask.copy()
 
     # ---- episode
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict]:
-        """Start an episode; ``options={"instance": inst}`` plans that instance."""
+        """Start an episode; ``options={"instance": inst}`` plans that instance.
+
+        Parameters
+        ----------
+        seed : int, optional
+            Seeds the environment's generator (as Gymnasium's ``reset``), which draws the
+            instance from a pool or a callable.
+        options : dict, optional
+            ``instance``: an instance to plan this episode instead (of the same size).
+
+        Returns
+        -------
+        observation : ndarray of float32
+        info : dict
+            ``action_mask``, ``cost`` (0) and ``request`` (the first request's id).
+        """
         super().reset(seed=seed)
         options = options or {}
         if options.get("instance") is not None:
@@ -303,7 +375,9 @@ class PlanningEnv(gym.Env):
                 i = int(self.np_random.integers(len(self._pool)))
                 self._set_tables(self._tables_for(self._pool[i], i))
         else:
-            self._set_tables(self._tables_for(self._make(self.np_random), None))  # type: ignore[misc]
+            make = self._make
+            assert make is not None  # without a pool, instances come from the callable
+            self._set_tables(self._tables_for(make(self.np_random), None))
         t = self.tables
         F, A = t.instance.n_requests, arc_table(t.instance).n
         S, L, H = t.n_slots, len(self.levels), t.arc.shape[2]
@@ -338,14 +412,40 @@ class PlanningEnv(gym.Env):
         return info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
-        """Plan the current request with ``action``; reward = minus its priced cost."""
+        """Plan the current request with ``action``; reward = minus its priced cost.
+
+        Parameters
+        ----------
+        action : int
+            A flat action the mask allows.
+
+        Returns
+        -------
+        observation : ndarray of float32
+        reward : float
+            Minus the action's priced cost.
+        terminated : bool
+            Whether every request is planned.
+        truncated : bool
+            Always ``False``.
+        info : dict
+            ``action_mask``, ``cost`` (so far), ``request`` (the next one's id), and at the
+            end ``plan``.
+
+        Raises
+        ------
+        RuntimeError
+            If the episode has not started or is over.
+        ValueError
+            If ``action`` is out of range or masked out.
+        """
         F = self.tables.instance.n_requests
         if not 0 <= self._t < F:
             raise RuntimeError("call reset() before step() (the episode is over)")
         a = int(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
-            raise ValueError(f"action {a} {where} is masked out (see action_masks())")
+            raise InputError(f"action {a} {where} is masked out (see action_masks())")
         delta = step_kernel(
             a,
             self._t,
@@ -373,11 +473,22 @@ class PlanningEnv(gym.Env):
         """Exact QKD and KM cost of each ``(slot, level)`` for the current request, ``(S, L)`` each.
 
         ``inf`` marks a padded slot or (strict mode) a level that does not fit.
+
+        Returns
+        -------
+        qkd, km : ndarray (S, L)
+            Copies.
         """
         return self._qcost.copy(), self._kcost.copy()
 
     def plan(self) -> Plan:
         """The plan of the finished episode, routes in the instance's request order.
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``; ``stats`` holds ``expected_cost`` (the sum of the step
+            costs) and the environment's settings.
 
         Raises
         ------
@@ -394,7 +505,9 @@ class PlanningEnv(gym.Env):
         for f, req in enumerate(inst.requests):
             s = chosen[f]
             n = hops[f][s]
-            routes.append(Route(req.id, t.paths[f][s], tuple(ys[f][:n]), tuple(zs[f][:n])))
+            path = t.paths[f][s]
+            assert path is not None, "the action mask offers no padded slot"
+            routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n])))
         return Plan(
             inst.name,
             self.planner_name,
@@ -427,6 +540,10 @@ def make_vector_env(
     num_envs : int
     **kwargs
         Passed to :class:`PlanningEnv`.
+
+    Returns
+    -------
+    gymnasium.vector.SyncVectorEnv
 
     Examples
     --------

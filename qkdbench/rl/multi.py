@@ -8,7 +8,7 @@ Each request takes two parallel steps:
    (``Discrete(T * S)``, ``T = 1`` provider target today: the provider choice
    joins this agent when requests gain targets);
 2. **reserve phase**: the ``reserver`` chooses the QKD and KM levels on that
-   route (``Discrete(L * L)``, flat ``qkd_level * L + km_level``).
+   route (``Discrete(L * L)``, flat ``qkd_level * L + kml_level``).
 
 The agent whose turn it is not acts a no-op: its mask allows action ``0`` only
 and whatever it sends is ignored. Both agents get the same reward: ``0`` after
@@ -39,6 +39,7 @@ import gymnasium as gym
 import numpy as np
 from pettingzoo import ParallelEnv
 
+from ..exceptions import InputError
 from .core import OBS_HIGH
 from .env import PlanningEnv
 
@@ -61,13 +62,13 @@ class PlanningParallelEnv(ParallelEnv):
 
     metadata = {"render_modes": [], "name": "qkdbench_planning_v0", "is_parallelizable": True}
 
-    def __init__(self, instance: Any, **env_kwargs: Any):
+    def __init__(self, instance: Any, **env_kwargs: Any) -> None:
         self.env = PlanningEnv(instance, **env_kwargs)
         self.possible_agents = [ROUTER, RESERVER]
         self.agents: list[str] = []
         T, S, L, _ = self.env.action_dims
         self._S, self._L = S, L
-        base = self.env.observation_space.shape[0]  # type: ignore[index]
+        base = self.env.observation_space.shape[0]
         self._n_obs = base + 2 + S
         self.state_space = gym.spaces.Box(0.0, OBS_HIGH, (self._n_obs,), dtype=np.float32)
         self._action_spaces = {
@@ -111,7 +112,12 @@ class PlanningParallelEnv(ParallelEnv):
         return {ROUTER: router, RESERVER: reserver}
 
     def state(self) -> np.ndarray:
-        """The global state: the single-agent observation, the phase and the chosen slot."""
+        """The global state: the single-agent observation, the phase and the chosen slot.
+
+        Returns
+        -------
+        ndarray of float32
+        """
         out = np.zeros(self._n_obs, dtype=np.float32)
         base = self._base.shape[0]
         out[:base] = self._base
@@ -129,7 +135,22 @@ class PlanningParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict, dict]:
-        """Start an episode (``options`` as for :meth:`PlanningEnv.reset`)."""
+        """Start an episode (``options`` as for :meth:`PlanningEnv.reset`).
+
+        Parameters
+        ----------
+        seed : int, optional
+            As for :meth:`PlanningEnv.reset`.
+        options : dict, optional
+            As for :meth:`PlanningEnv.reset`.
+
+        Returns
+        -------
+        observations : dict
+            Per agent, ``observation`` (the global state) and ``action_mask``.
+        infos : dict
+            Per agent, ``action_mask`` and ``cost``.
+        """
         self._base, info = self.env.reset(seed=seed, options=options)
         self.agents = list(self.possible_agents)
         self._phase, self._slot = 0, -1
@@ -139,7 +160,26 @@ class PlanningParallelEnv(ParallelEnv):
         }
 
     def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
-        """One phase: the router's slot, or the reserver's levels (see the module docstring)."""
+        """One phase: the router's slot, or the reserver's levels (see the module docstring).
+
+        Parameters
+        ----------
+        actions : dict
+            The action of each agent; only the one whose phase it is counts.
+
+        Returns
+        -------
+        observations, rewards, terminations, truncations, infos : dict
+            Per agent; the reward is 0 after the router's phase and minus the priced cost
+            after the reserver's; at the end ``infos`` hold the ``plan``.
+
+        Raises
+        ------
+        RuntimeError
+            If the episode has not started or is over.
+        ValueError
+            If the router's slot is masked out or the reserver's action is out of range.
+        """
         if not self.agents:
             raise RuntimeError("call reset() before step() (the episode is over)")
         done = False
@@ -147,7 +187,7 @@ class PlanningParallelEnv(ParallelEnv):
         if self._phase == 0:
             slot = int(actions[ROUTER])
             if not 0 <= slot < self._S or not self._flat_mask()[slot].any():
-                raise ValueError(f"router action {slot} is masked out")
+                raise InputError(f"router action {slot} is masked out")
             self._slot, self._phase = slot, 1
             reward = 0.0
             cost = self.env._cost
@@ -155,7 +195,7 @@ class PlanningParallelEnv(ParallelEnv):
             levels = int(actions[RESERVER])
             qi, ki = divmod(levels, self._L)
             if not 0 <= levels < self._L * self._L:
-                raise ValueError(f"reserver action {levels} is out of range")
+                raise InputError(f"reserver action {levels} is out of range")
             self._base, reward, done, _, info = self.env.step(
                 self.env.encode_action(self._slot, qi, ki)
             )

@@ -57,8 +57,8 @@ class PolicyPlanner:
     seed is passed to ``reset``; the heuristic policies are deterministic.
 
     The environment prices links with ``unit_costs`` and random link key
-    rates (X2) exactly, but has no fixed charges (X1) and no target choice
-    (X3): :attr:`supports` says so and :meth:`plan` refuses such instances
+    rates exactly, but has no fixed charges and no target choice
+    for providers: :attr:`supports` says so and :meth:`plan` refuses such instances
     with an :class:`~qkdbench.exceptions.InputError`.
     """
 
@@ -66,7 +66,7 @@ class PolicyPlanner:
 
     def __init__(
         self, policy: Any, name: str = "rl-policy", env_kwargs: Mapping[str, Any] | None = None
-    ):
+    ) -> None:
         self.policy = policy
         self.name = name
         self.env_kwargs = env_kwargs
@@ -83,7 +83,28 @@ class PolicyPlanner:
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """One episode of the policy on ``instance``; the plan of its final ``info``."""
+        """One episode of the policy on ``instance``; the plan of its final ``info``.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Passed to the environment's ``reset``.
+        time_limit : float, optional
+            Ignored (only ``runtime_s`` is measured).
+
+        Returns
+        -------
+        Plan
+            Status ``heuristic``.
+
+        Raises
+        ------
+        InputError
+            If the instance has fixed charges or targets, or the policy is an agent file
+            that cannot be loaded.
+        """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)
         if instance.n_requests == 0:
@@ -119,7 +140,7 @@ class RLGreedy(PolicyPlanner):
     capacity : {"clip", "strict"}
     """
 
-    def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip"):
+    def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip") -> None:
         super().__init__(
             GreedyPolicy(), "rl-greedy", {"k": k, "order": order, "capacity": capacity}
         )
@@ -129,6 +150,22 @@ def register_policy(
     name: str, policy: Any, env_kwargs: Mapping[str, Any] | None = None, origin: str = "registered"
 ) -> None:
     """Register ``policy`` (callable, heuristic policy or saved agent file) as planner ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+    policy : callable, policy object with ``bind(env)``, or path
+        As for :class:`PolicyPlanner`.
+    env_kwargs : Mapping, optional
+        :class:`~qkdbench.rl.env.PlanningEnv` keywords.
+    origin : str, optional
+        Shown by ``qkdbench planners``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is already registered.
 
     Examples
     --------

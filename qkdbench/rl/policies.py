@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ..exceptions import InputError
 from ..utils.random import check_random_state
 
 __all__ = ["Policy", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy", "bind_policy"]
@@ -43,6 +44,22 @@ def bind_policy(policy: Any, env: Any) -> Policy:
     """The callable ``(obs, mask) -> action`` of ``policy`` on ``env``.
 
     ``policy`` may have ``bind(env)`` (the heuristic policies) or be a callable already.
+
+    Parameters
+    ----------
+    policy : object
+        A policy with ``bind(env)`` or a callable ``(obs, mask) -> action``.
+    env : PlanningEnv
+        The environment the policy acts in.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    TypeError
+        If ``policy`` has no ``bind`` and is not callable.
     """
     if hasattr(policy, "bind"):
         return policy.bind(env)
@@ -58,7 +75,7 @@ class CoQBNPolicy:
 
     Raises
     ------
-    ValueError
+    InputError
         From :meth:`bind`, for an environment without the ``"mean"`` level or in
         ``capacity="strict"`` mode (where first fit is not available).
     """
@@ -66,11 +83,27 @@ class CoQBNPolicy:
     name = "coqbn"
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            Its levels must include ``"mean"``, its capacity mode be ``"clip"``.
+
+        Returns
+        -------
+        callable
+            Always slot 0 at the mean level for QKD and KM.
+
+        Raises
+        ------
+        ValueError
+            Otherwise.
+        """
         if "mean" not in env.levels:
-            raise ValueError('the CO-QBN policy needs the "mean" level among the env levels')
+            raise InputError('the CO-QBN policy needs the "mean" level among the env levels')
         if env.capacity != "clip":
-            raise ValueError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
+            raise InputError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
         mean = env.levels.index("mean")
         action = env.encode_action(0, mean, mean)
 
@@ -86,7 +119,17 @@ class GreedyPolicy:
     name = "greedy"
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            The environment whose observation layout is read.
+
+        Returns
+        -------
+        callable
+        """
         layout = env.layout
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
@@ -109,11 +152,22 @@ class RandomPolicy:
 
     name = "random"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
     def bind(self, env: Any) -> Policy:
-        """A function ``(observation, mask) -> action`` for ``env``."""
+        """A function ``(observation, mask) -> action`` for ``env``.
+
+        Parameters
+        ----------
+        env : PlanningEnv
+            Not read: any environment with masks.
+
+        Returns
+        -------
+        callable
+            A new generator per call, seeded with ``seed``.
+        """
         rng = check_random_state(self.seed)
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:

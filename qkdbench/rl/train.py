@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, SupportsFloat
+from typing import Any, SupportsFloat, cast
 
 import gymnasium as gym
 import numpy as np
@@ -80,7 +80,18 @@ class Family:
     max_rate: int = 10
 
     def instances(self, seeds: Sequence[int]) -> list[Instance]:
-        """One instance per request seed."""
+        """One instance per request seed.
+
+        Parameters
+        ----------
+        seeds : sequence of int
+            Request seeds.
+
+        Returns
+        -------
+        list of Instance
+            Named ``{topology}-r{requests}-k{max_rate}-s{seed}``.
+        """
         return [
             make_instance(self.topology, self.requests, self.max_rate, seed=int(s)) for s in seeds
         ]
@@ -90,12 +101,27 @@ class ScaledReward(gym.RewardWrapper):
     """Reward over the instance's mean stand-alone request cost (training only)."""
 
     def reward(self, reward: SupportsFloat) -> float:
-        """The reward scaled by the instance cost scale."""
-        return float(reward) / self.env.unwrapped.cost_scale  # type: ignore[attr-defined]
+        """The reward scaled by the instance cost scale.
+
+        Parameters
+        ----------
+        reward : float
+            The environment's reward.
+
+        Returns
+        -------
+        float
+        """
+        return float(reward) / cast(PlanningEnv, self.env.unwrapped).cost_scale
 
     def action_masks(self) -> np.ndarray:
-        """The action mask of the current step."""
-        return self.env.unwrapped.action_masks()  # type: ignore[attr-defined]
+        """The action mask of the current step.
+
+        Returns
+        -------
+        ndarray of bool
+        """
+        return cast(PlanningEnv, self.env.unwrapped).action_masks()
 
 
 def train_agent(
@@ -233,6 +259,16 @@ def evaluate_agent(
     pandas.DataFrame
         One row per (instance, planner): ``cost``, ``status``, ``runtime_s`` and
         ``gap_pct`` to the exact optimum (``nan`` if it was not proven).
+
+    Raises
+    ------
+    MissingExtraError
+        Without sb3-contrib.
+    InputError
+        If the agent file cannot be loaded, or (without ``family``) ``seeds`` overlap
+        the agent's training seeds.
+    RuntimeError
+        If a planner returns an infeasible plan.
     """
     import pandas as pd
 
@@ -281,7 +317,20 @@ def evaluate_agent(
 
 
 def summarize(df: Any) -> Any:
-    """Mean gap to the optimum, mean cost relative to CO-QBN, wins and mean time per planner."""
+    """Mean gap to the optimum, mean cost relative to CO-QBN, wins and mean time per planner.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table of :func:`evaluate_agent`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per planner: ``instances``, ``mean_gap_to_optimum_pct``,
+        ``max_gap_to_optimum_pct``, ``mean_vs_coqbn_pct`` (``nan`` without a coqbn row)
+        and ``mean_runtime_s``.
+    """
     import pandas as pd
 
     out = []

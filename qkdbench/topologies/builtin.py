@@ -59,6 +59,11 @@ def builtin_topology(name: str, params: Params | None = None) -> Instance:
     params : Params, optional
         Instance parameters (default: the paper's).
 
+    Returns
+    -------
+    Instance
+        Named ``name`` in lower case, with the nodes' city or state names.
+
     Raises
     ------
     KeyError

@@ -13,7 +13,7 @@ no knob it returns the paper's instance):
 ``hotspots``
     ``H`` seeded hub nodes; a source/target pair is drawn with weight
     ``1 + 10 [s is a hub] + 10 [t is a hub]``, so hubs appear in many requests.
-``site`` / ``fixed_charge_factor`` (extension X1)
+``site`` / ``fixed_charge_factor``
     ``site``: the cost-table entry (every link then costs ``site * (2m - 1)``).
     ``fixed_charge_factor = F``: every link's ``fixed_cost`` is ``F`` times its
     *expected wavelength cost*, the expected reservation cost of the mean
@@ -162,7 +162,7 @@ def design_instance(
     hotspots : int
         Number of hub nodes (0: none).
     site : float, optional
-        The cost-table entry ``site`` (X1).
+        The cost-table entry ``site``.
     fixed_charge_factor : float, optional
         Every link's ``fixed_cost`` as a multiple of its expected wavelength cost.
     tightness : float, optional
@@ -253,10 +253,10 @@ def design_instance(
 def tight_capacities(instance: Instance, tightness: float) -> Instance:
     """``W_qkd``, ``W_kml`` as ``tightness`` times the busiest arc's shortest-path load.
 
-    Every request is routed on its shortest path by ``length_km`` (an anycast request,
-    X3: to the nearest of its target nodes, ties to the earlier target) and puts
+    Every request is routed on its shortest path by ``length_km`` (an anycast request
+    to the nearest of its target nodes, ties to the earlier target) and puts
     ``3 E_K[ceil(E[kappa] / K)]`` QKD and ``E_K[ceil(E[kappa] / K)]`` KM wavelengths on
-    each arc of it (``K`` over the link's key-rate states, X2). The instance-wide
+    each arc of it (``K`` over the link's key-rate states). The instance-wide
     ``W_qkd`` and ``W_kml`` become ``tightness`` times the largest load (rounded up, at
     least 1) and every link's own capacities are cleared.
 

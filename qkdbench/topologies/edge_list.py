@@ -23,6 +23,13 @@ def _node(token: str) -> Any:
 def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tuple]:
     """Parse ``u v length_km`` lines (``#`` starts a comment).
 
+    Parameters
+    ----------
+    text : str
+        The edge list; a node token that is an integer becomes an ``int``.
+    source : str, optional
+        The file named in errors.
+
     Returns
     -------
     nodes, links : tuple
@@ -59,7 +66,26 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
 
 
 def read_edge_list(path: str | os.PathLike, params: Params | None = None) -> Instance:
-    """Read a ``u v length_km`` edge-list file."""
+    """Read a ``u v length_km`` edge-list file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its base name without extension names the instance.
+    params : Params, optional
+        Instance parameters (default: the paper's).
+
+    Returns
+    -------
+    Instance
+        Without requests.
+
+    Raises
+    ------
+    InputError
+        For an unreadable file or a bad line (see :func:`parse_edge_list`), or an invalid
+        topology (a self-loop, a repeated link), naming the file.
+    """
     src = os.fspath(path)
     text = read_text(src)
     nodes, links = parse_edge_list(text, src)

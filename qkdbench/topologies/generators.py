@@ -6,6 +6,7 @@ import math
 
 import networkx as nx
 
+from ..exceptions import InputError
 from ..model import Instance, Link, Params
 from ..utils.random import check_random_state
 
@@ -38,6 +39,17 @@ def waxman_topology(
     side_km : float
     params : Params, optional
 
+    Returns
+    -------
+    Instance
+        Without requests, named ``waxman{n}-s{seed}``; lengths at least 1 km, rounded to
+        0.1 km.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 2``.
+
     Examples
     --------
     >>> t = waxman_topology(10, seed=3)
@@ -45,14 +57,14 @@ def waxman_topology(
     10
     """
     if n < 2:
-        raise ValueError("a topology needs at least 2 nodes")
+        raise InputError("a topology needs at least 2 nodes")
     rng = check_random_state(seed)
     g = nx.waxman_graph(n, beta=beta, alpha=alpha, seed=int(rng.integers(2**31)))
     pos = nx.get_node_attributes(g, "pos")
 
     def dist(u: int, v: int) -> float:
-        (x1, y1), (x2, y2) = pos[u], pos[v]
-        return max(1.0, round(math.hypot(x1 - x2, y1 - y2) * side_km, 1))
+        (ux, uy), (vx, vy) = pos[u], pos[v]
+        return max(1.0, round(math.hypot(ux - vx, uy - vy) * side_km, 1))
 
     comps = [sorted(c) for c in nx.connected_components(g)]
     comps.sort(key=lambda c: c[0])

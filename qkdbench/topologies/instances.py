@@ -1,7 +1,8 @@
 """One-step instances: a topology by name, file or topohub key plus sampled requests.
 
-It sits above :mod:`.requests`, :mod:`.loaders` and :mod:`.ntn` (which uses the
-request sampler), so that a ``-ntn`` name can be dispatched without an import cycle.
+It sits above :mod:`qkdbench.topologies.requests`, :mod:`qkdbench.topologies.loaders` and
+:mod:`qkdbench.topologies.ntn` (which uses the request sampler), so that a ``-ntn``
+name can be dispatched without an import cycle.
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ def make_instance(
     ``nsfnet-ntn``, ``sndlib/germany50-ntn``) gives the TN-NTN instance of the
     topology before the suffix with the defaults of :mod:`qkdbench.topologies.ntn`
     (ground stations, satellite and free-space links, providers, anycast requests).
+
+    Parameters
+    ----------
+    topology : str, path or Instance
+        As :func:`~qkdbench.topologies.load_topology` takes it (or a ``-ntn`` name), or a
+        loaded topology.
+    n_requests : int
+        Requests to sample.
+    max_rate : int
+        ``K``: each key rate is uniform on ``{0, ..., K}`` kbps.
+    seed : int
+        Seed of the requests (and of the TN-NTN steps).
+    params : Params, optional
+        Instance parameters of a topology loaded here (default: the paper's).
+
+    Returns
+    -------
+    Instance
 
     Examples
     --------

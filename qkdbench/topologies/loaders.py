@@ -48,6 +48,13 @@ def from_networkx(
     params : Params, optional
     name : str, optional
         Defaults to ``graph.graph["name"]``.
+    source : str, optional
+        The file (or other origin) named in errors.
+
+    Returns
+    -------
+    Instance
+        Without requests; nodes in the graph's order, their ``name`` attributes kept.
 
     Raises
     ------
@@ -92,7 +99,28 @@ def from_networkx(
 def read_graphml(
     path: str | os.PathLike, length: str = "length_km", params: Params | None = None
 ) -> Instance:
-    """Read a GraphML file whose edges carry a length attribute in km."""
+    """Read a GraphML file whose edges carry a length attribute in km.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; its base name without extension names the instance.
+    length : str, optional
+        Edge attribute holding the length in km (default ``length_km``).
+    params : Params, optional
+        Instance parameters (default: the paper's).
+
+    Returns
+    -------
+    Instance
+        Without requests.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be parsed, or (see :func:`from_networkx`) an edge has no
+        usable length.
+    """
     src = os.fspath(path)
     try:
         graph = nx.read_graphml(src)
@@ -105,7 +133,28 @@ def read_graphml(
 def read_node_link(
     path: str | os.PathLike, length: str | None = None, params: Params | None = None
 ) -> Instance:
-    """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km)."""
+    """Read networkx node-link JSON (edge length in ``length_km`` or ``dist``, in km).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The JSON file (edges under ``edges`` or ``links``).
+    length : str, optional
+        Edge attribute holding the length in km; default ``length_km`` if any edge has
+        it, else ``dist``.
+    params : Params, optional
+        Instance parameters (default: the paper's).
+
+    Returns
+    -------
+    Instance
+        Without requests, named by the graph's ``name`` or the file's base name.
+
+    Raises
+    ------
+    InputError
+        If the file is not a node-link graph or an edge has no usable length.
+    """
     src = os.fspath(path)
     data = read_json(src)
     return _node_link_instance(data, src, length, params)
@@ -132,6 +181,18 @@ def topohub_topology(key: str, params: Params | None = None) -> Instance:
     """A topology from the ``topohub`` package, e.g. ``"sndlib/germany50"``.
 
     Lengths are topohub's great-circle ``dist`` in km.
+
+    Parameters
+    ----------
+    key : str
+        A topohub key, ``"COLLECTION/NAME"``.
+    params : Params, optional
+        Instance parameters (default: the paper's).
+
+    Returns
+    -------
+    Instance
+        Without requests, named by the key with ``/`` replaced by ``-``.
 
     Raises
     ------
@@ -163,6 +224,11 @@ def load_topology(name_or_file: str | os.PathLike, params: Params | None = None)
         file, whose requests are dropped); or a topohub key such as
         ``sndlib/germany50``.
     params : Params, optional
+
+    Returns
+    -------
+    Instance
+        Without requests; ``params``, when given, replaces an instance file's own.
 
     Raises
     ------

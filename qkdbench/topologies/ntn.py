@@ -1,6 +1,9 @@
 """TN-NTN instances: a terrestrial network plus ground stations, satellite and free-space
 links with weather-dependent key rates, and providers whose sites serve anycast requests.
 
+One generator, kept in one module: its four steps share the defaults documented here
+(docstrings are near half its lines).
+
 :func:`ntn_instance` turns any topology qkdbench loads into a terrestrial /
 non-terrestrial (TN-NTN) instance in four steps, each documented below:
 
@@ -104,7 +107,7 @@ over some 300 km of fiber (two MDI segments: 3,800 per QKD and 4,950 per KM wave
 81,750 in all), so a dearer site is worth it only when it saves about one USNET hop and
 the choice of a site is a real trade-off between its price and the routing.
 
-Fixed charges (extension X1; every knob defaults to 0, so the instances above are
+Fixed charges (every knob defaults to 0, so the instances above are
 unchanged). In the TN-NTN setting the real economies of scale are one-off costs that do
 not grow with the keys carried:
 
@@ -113,7 +116,7 @@ not grow with the keys carried:
 - ``satellite_fixed_cost``, ``free_space_fixed_cost``: link ``fixed_cost`` of every
   satellite / free-space link, paid once if any route uses it (an access or pass fee
   for the satellite's time; a high-altitude platform or drone relay and its operation).
-- ``site`` (:func:`ntn_instance`): the cost-table entry of extension X1, so every
+- ``site`` (:func:`ntn_instance`): the cost-table entry of the fixed charges, so every
   *fiber* link, the stations' access links included, costs ``site (2m - 1)`` for its
   ``m - 1`` trusted and ``m`` untrusted relay sites (non-terrestrial links have no
   derived charge); ``tightness`` sets the reservation capacities as in
@@ -215,7 +218,7 @@ SATELLITE_PRICES = UnitCosts(qkd=(15000.0, 15000.0, 60000.0), km=(5000.0, 5000.0
 #: Prices per wavelength of a free-space link.
 FREE_SPACE_PRICES = UnitCosts(qkd=(4000.0, 4000.0, 16000.0), km=(2000.0, 2000.0, 5000.0))
 
-#: Reference fixed charges (X1) of the library's fixed-charge ``ntn`` instances (planning
+#: Reference fixed charges of the library's fixed-charge ``ntn`` instances (planning
 #: assumptions, see the module notes); the generator's defaults are 0.
 REFERENCE_FIXED_CHARGES: dict[str, float] = {
     "station_cost": 1000000.0,
@@ -234,6 +237,15 @@ def ntn_base(name: str | os.PathLike) -> str | None:
     A name ending in ``-ntn`` that is not an existing file names the TN-NTN
     instances of the topology before the suffix.
 
+    Parameters
+    ----------
+    name : str or os.PathLike
+        A topology or TN-NTN family name, or a file.
+
+    Returns
+    -------
+    str or None
+
     Examples
     --------
     >>> ntn_base("usnet-ntn"), ntn_base("sndlib/germany50-ntn"), ntn_base("usnet")
@@ -251,6 +263,18 @@ def ntn_base(name: str | os.PathLike) -> str | None:
 
 def parse_states(text: str, place: str) -> dict[str, float]:
     """Parse ``"clear=0.6,haze=0.2,cloud=0.2"`` into a dict of numbers.
+
+    Parameters
+    ----------
+    text : str
+        Comma-separated ``name=number`` items.
+    place : str
+        Named in errors (an option such as ``--weather``).
+
+    Returns
+    -------
+    dict of str to float
+        In the order given.
 
     Raises
     ------
@@ -431,10 +455,10 @@ def ntn_topology(
         Prices per wavelength (defaults :data:`SATELLITE_PRICES`,
         :data:`FREE_SPACE_PRICES`).
     station_cost : float
-        Fixed charge (X1, node ``fixed_cost``) of every ground-station node, paid once
+        Fixed charge (node ``fixed_cost``) of every ground-station node, paid once
         if any route passes the station (>= 0; default 0: none). See the module notes.
     satellite_fixed_cost, free_space_fixed_cost : float
-        Fixed charge (X1, link ``fixed_cost``) of every satellite / free-space link,
+        Fixed charge (link ``fixed_cost``) of every satellite / free-space link,
         paid once if any route uses the link (>= 0; default 0: none).
     name : str, optional
         Default: the topology's name plus ``-ntn``.
@@ -700,7 +724,7 @@ def ntn_instance(
     providers, sites, provider_capacity, anycast, service_cost, service_spread
         See :func:`add_providers`.
     site : float
-        The cost-table entry ``site`` (X1, >= 0; default 0): every *fiber* link, the
+        The cost-table entry ``site`` (>= 0; default 0): every *fiber* link, the
         stations' access links included, then has the fixed charge ``site (2m - 1)``
         of its relay sites (non-terrestrial links have none derived).
     tightness : float, optional

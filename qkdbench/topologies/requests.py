@@ -35,6 +35,11 @@ def sample_requests(
     name : str, optional
         Default ``"{topology}-r{N}-k{K}-s{seed}"``.
 
+    Returns
+    -------
+    Instance
+        The topology with requests ``f0 .. f{N-1}``.
+
     Raises
     ------
     InputError

@@ -15,6 +15,16 @@ __all__ = ["read_text", "read_json", "write_json"]
 def read_text(path: str | os.PathLike) -> str:
     """The UTF-8 text of ``path``.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to read.
+
+    Returns
+    -------
+    str
+        Its whole text, decoded as UTF-8.
+
     Raises
     ------
     InputError
@@ -33,6 +43,16 @@ def read_text(path: str | os.PathLike) -> str:
 def read_json(path: str | os.PathLike) -> Any:
     """The JSON value in ``path``.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A UTF-8 file holding one JSON value.
+
+    Returns
+    -------
+    Any
+        The value as :func:`json.loads` gives it (dicts, lists, str, float, int, bool, None).
+
     Raises
     ------
     InputError
@@ -49,6 +69,14 @@ def read_json(path: str | os.PathLike) -> Any:
 
 def write_json(data: Any, path: str | os.PathLike) -> None:
     """Write ``data`` as indented strict JSON with a final newline.
+
+    Parameters
+    ----------
+    data : Any
+        Plain JSON data; a non-finite float makes :func:`json.dump` raise ``ValueError``.
+        Pass it through :func:`~qkdbench.utils.jsonsafe.json_safe` first if it may hold one.
+    path : str or os.PathLike
+        The file, created or overwritten.
 
     Raises
     ------

@@ -13,6 +13,18 @@ def relative_gap(cost: float, bound: float) -> float:
     ``0`` when the cost is 0 and the bound not negative; ``inf`` when the cost is
     0 and the bound negative; ``nan`` without a finite pair.
 
+    Parameters
+    ----------
+    cost : float
+        A plan's cost.
+    bound : float
+        A lower bound on the optimal cost.
+
+    Returns
+    -------
+    float
+        The gap, a fraction of ``|cost|`` (``0.1`` is 10 %).
+
     Examples
     --------
     >>> relative_gap(110.0, 100.0), relative_gap(0.0, 0.0), relative_gap(5.0, float("nan"))

@@ -15,6 +15,15 @@ __all__ = ["json_safe", "finite_or_none", "json_text"]
 def finite_or_none(value: Any) -> float | None:
     """``float(value)`` if it is finite, else ``None``.
 
+    Parameters
+    ----------
+    value : float-like or None
+        Anything :class:`float` accepts (a NumPy scalar, an int), or ``None``.
+
+    Returns
+    -------
+    float or None
+
     Examples
     --------
     >>> finite_or_none(2), finite_or_none(float("nan")), finite_or_none(None)
@@ -30,6 +39,17 @@ def json_safe(obj: Any) -> Any:
     """``obj`` with NumPy scalars and arrays made plain and non-finite floats made ``None``.
 
     Mapping keys become strings; tuples become lists.
+
+    Parameters
+    ----------
+    obj : Any
+        Mappings, lists, tuples and arrays are walked; other objects are kept as they are.
+
+    Returns
+    -------
+    Any
+        A copy made of dicts, lists, bools, ints, finite floats, ``None`` and the objects
+        kept as they were.
 
     Examples
     --------

@@ -53,9 +53,9 @@ __all__ = [
 ]
 
 #: Model extensions an instance may use (``Instance.features``) and a planner may
-#: declare it handles, in its class attribute ``supports``: ``fixed_charges`` (X1),
-#: ``link_prices`` (X2, links priced by ``unit_costs``), ``link_states`` (X2, random
-#: key rates) and ``providers`` (X3, requests with targets).
+#: declare it handles, in its class attribute ``supports``: ``fixed_charges``,
+#: ``link_prices`` (links priced by ``unit_costs``), ``link_states`` (random
+#: key rates) and ``providers`` (requests with targets).
 FEATURES: tuple[str, ...] = ("fixed_charges", "link_prices", "link_states", "providers")
 #: What a planner that declares nothing is taken to handle: extensions under which
 #: any plan keeps its shape and the evaluator prices it. A request with targets
@@ -70,6 +70,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.coqbn",
     "qkdbench.heuristics.saa_greedy",
     "qkdbench.heuristics.ga",
+    "qkdbench.heuristics.alns",
     "qkdbench.exact.planners",
     "qkdbench.exact.lagrangian",
     "qkdbench.rl.planners",
@@ -91,13 +92,42 @@ class Planner(Protocol):
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
     ) -> Plan:
-        """Return a plan for ``instance``; same seed, same plan."""
+        """Return a plan for ``instance``; same seed, same plan.
+
+        Parameters
+        ----------
+        instance : Instance
+            The instance to plan for.
+        seed : int, optional
+            Resolves every random choice of the planner; ``None`` gives fresh entropy.
+        time_limit : float, optional
+            Seconds the planner may spend (``None``: its own default or no limit).
+
+        Returns
+        -------
+        Plan
+            A plan for ``instance``, its ``stats`` telling how it was found.
+        """
         ...
 
 
 @dataclass(frozen=True)
 class PlannerInfo:
-    """A registry entry: the name, where it comes from, and its one-line summary."""
+    """A registry entry: the name, where it comes from, and its one-line summary.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    origin : str
+        ``built-in``, ``registered``, ``plug-in (DIST)`` or what :func:`register_planner` was given.
+    summary : str
+        First line of the factory's docstring (empty for a plug-in not loaded yet).
+    factory : callable or None
+        The planner class or factory; ``None`` for a plug-in until :func:`get_planner` loads it.
+    entry_point : importlib.metadata.EntryPoint or None
+        Where a plug-in's factory is loaded from.
+    """
 
     name: str
     origin: str
@@ -131,9 +161,14 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
     origin : str
         Shown by ``qkdbench planners``.
 
+    Returns
+    -------
+    callable
+        The decorator: it registers the class or factory it is given and returns it unchanged.
+
     Raises
     ------
-    ValueError
+    InputError
         If ``name`` is already registered.
 
     Examples
@@ -150,7 +185,7 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
     def decorate(factory: Callable[..., Planner]) -> Callable[..., Planner]:
         if name in _REGISTRY:
-            raise ValueError(
+            raise InputError(
                 f"a planner named {name!r} is already registered ({_REGISTRY[name].origin})"
             )
         _REGISTRY[name] = PlannerInfo(name, origin, _summary(factory), factory)
@@ -160,7 +195,13 @@ def register_planner(name: str, *, origin: str = "registered") -> Callable:
 
 
 def unregister_planner(name: str) -> None:
-    """Remove a planner registered at run time (for tests and notebooks)."""
+    """Remove a planner registered at run time (for tests and notebooks).
+
+    Parameters
+    ----------
+    name : str
+        Registry name; an unknown name is ignored.
+    """
     _REGISTRY.pop(name, None)
 
 
@@ -187,7 +228,13 @@ def _load_entry_points() -> None:
 
 
 def available_planners() -> dict[str, PlannerInfo]:
-    """All planners: built in, registered and plugged in, by name."""
+    """All planners: built in, registered and plugged in, by name.
+
+    Returns
+    -------
+    dict of str to PlannerInfo
+        A copy of the registry, after loading the built-in modules and the entry points.
+    """
     _load_builtins()
     _load_entry_points()
     return dict(_REGISTRY)
@@ -195,6 +242,15 @@ def available_planners() -> dict[str, PlannerInfo]:
 
 def proves_optimality(name: str) -> bool:
     """Whether the registered planner ``name`` proves optimality (``False`` if unknown).
+
+    Parameters
+    ----------
+    name : str
+        Registry name.
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -208,10 +264,23 @@ def proves_optimality(name: str) -> bool:
 def get_planner(name: str, **params: Any) -> Planner:
     """A new planner by registry name, constructed with ``params``.
 
+    Parameters
+    ----------
+    name : str
+        Registry name (a plug-in's entry point is loaded on first use).
+    **params
+        Keyword arguments of the planner's constructor.
+
+    Returns
+    -------
+    Planner
+
     Raises
     ------
     KeyError
         For an unknown name (the message lists the known ones).
+    TypeError
+        If the factory's object has no ``name`` or no ``plan()``.
     """
     infos = available_planners()
     if name not in infos:
@@ -228,13 +297,31 @@ def get_planner(name: str, **params: Any) -> Planner:
 
 
 def planner_supports(planner: Any) -> frozenset[str]:
-    """The model extensions ``planner`` (an object or a class) declares it handles."""
+    """The model extensions ``planner`` (an object or a class) declares it handles.
+
+    Parameters
+    ----------
+    planner : object or type
+        Its attribute ``supports`` is read.
+
+    Returns
+    -------
+    frozenset of str
+        Names from :data:`FEATURES`; :data:`DEFAULT_SUPPORTS` if it declares nothing.
+    """
     declared = getattr(planner, "supports", None)
     return DEFAULT_SUPPORTS if declared is None else frozenset(declared)
 
 
 def check_supports(planner: Any, instance: Instance) -> None:
     """Refuse an instance that uses an extension ``planner`` does not handle.
+
+    Parameters
+    ----------
+    planner : object or type
+        A planner, its extensions as :func:`planner_supports` reads them.
+    instance : Instance
+        Its :attr:`~qkdbench.model.Instance.features` are checked.
 
     Raises
     ------
@@ -252,15 +339,15 @@ def check_supports(planner: Any, instance: Instance) -> None:
     ...     check_supports(Plain(), inst)
     ... except InputError as exc:
     ...     print(exc)
-    planner 'plain' does not handle requests with provider targets (X3) of instance 'instance'
+    planner 'plain' does not handle requests with provider targets of instance 'instance'
     """
     missing = [f for f in FEATURES if f in instance.features and f not in planner_supports(planner)]
     if missing:
         words = {
-            "fixed_charges": "fixed charges (X1)",
-            "link_prices": "links priced by unit_costs (X2)",
-            "link_states": "random link key rates (X2)",
-            "providers": "requests with provider targets (X3)",
+            "fixed_charges": "fixed charges",
+            "link_prices": "links priced by unit_costs",
+            "link_states": "random link key rates",
+            "providers": "requests with provider targets",
         }
         name = getattr(planner, "name", type(planner).__name__)
         raise InputError(

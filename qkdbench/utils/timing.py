@@ -22,7 +22,7 @@ class Stopwatch:
     (False, None)
     """
 
-    def __init__(self, limit: float | None):
+    def __init__(self, limit: float | None) -> None:
         self.limit = limit
         self.start = time.perf_counter()
 
@@ -32,7 +32,13 @@ class Stopwatch:
         return time.perf_counter() - self.start
 
     def expired(self) -> bool:
-        """Whether the limit has passed."""
+        """Whether the limit has passed.
+
+        Returns
+        -------
+        bool
+            ``False`` without a limit.
+        """
         return self.limit is not None and self.elapsed >= self.limit
 
     @property

@@ -12,15 +12,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks"
 
 
-def _noisy(rng, centre, n, sigma):
+def _noisy(rng: np.random.Generator, centre: float, n: int, sigma: float) -> NDArray[np.float64]:
     """``n`` timings around ``centre`` with log-normal noise of relative size ``sigma``."""
     return centre * np.exp(rng.normal(0.0, sigma, n))
 
@@ -28,7 +31,7 @@ def _noisy(rng, centre, n, sigma):
 # --- statistics ---------------------------------------------------------------------
 
 
-def test_mann_whitney_exact_values(ts):
+def test_mann_whitney_exact_values(ts: ModuleType) -> None:
     # complete separation, 4 against 4: one arrangement of C(8, 4) = 70
     assert ts.mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8]) == pytest.approx(1 / 70)
     assert ts.mann_whitney_p([1, 2, 3, 4], [5, 6, 7, 8], "less") == pytest.approx(1.0)
@@ -36,7 +39,7 @@ def test_mann_whitney_exact_values(ts):
     assert ts.mann_whitney_p([1, 2, 3, 5], [4, 6, 7, 8]) == pytest.approx(2 / 70)
 
 
-def test_ratio_and_bootstrap_interval(ts):
+def test_ratio_and_bootstrap_interval(ts: ModuleType) -> None:
     rng = np.random.default_rng(1)
     base = _noisy(rng, 1.0, 8, 0.02)
     head = _noisy(rng, 1.5, 8, 0.02)
@@ -54,7 +57,7 @@ def test_ratio_and_bootstrap_interval(ts):
 
 
 @pytest.mark.parametrize("bad", [[], [1.0, 0.0], [1.0, -2.0], [1.0, float("nan")]])
-def test_bad_samples_are_refused(bad, ts):
+def test_bad_samples_are_refused(bad: list[float], ts: ModuleType) -> None:
     with pytest.raises(ValueError, match="head"):
         ts.compare_timings("b", [1.0, 1.0], bad)
 
@@ -67,12 +70,12 @@ def test_bad_samples_are_refused(bad, ts):
         ({"level": 1.0}, r"confidence level 1.0 is not in \(0, 1\)"),
     ],
 )
-def test_bad_settings_are_refused(kw, message, ts):
+def test_bad_settings_are_refused(kw: dict[str, float], message: str, ts: ModuleType) -> None:
     with pytest.raises(ValueError, match=message):
         ts.compare_timings("b", [1.0, 1.1, 1.2, 1.0], [1.0, 1.1, 1.2, 1.0], **kw)
 
 
-def test_doubled_work_is_a_regression_with_its_ratio(ts):
+def test_doubled_work_is_a_regression_with_its_ratio(ts: ModuleType) -> None:
     rng = np.random.default_rng(2)
     v = ts.compare_timings("k", _noisy(rng, 1e-3, 5, 0.05), _noisy(rng, 2e-3, 5, 0.05))
     assert v.verdict == "regression"
@@ -82,14 +85,14 @@ def test_doubled_work_is_a_regression_with_its_ratio(ts):
     assert 1.7 < v.ratio < 2.3
 
 
-def test_improvement_is_not_a_regression(ts):
+def test_improvement_is_not_a_regression(ts: ModuleType) -> None:
     rng = np.random.default_rng(3)
     v = ts.compare_timings("k", _noisy(rng, 2.0, 5, 0.05), _noisy(rng, 1.0, 5, 0.05))
     assert v.verdict == "improvement"
     assert v.ratio < 0.6
 
 
-def test_significant_but_below_threshold_is_not_flagged(ts):
+def test_significant_but_below_threshold_is_not_flagged(ts: ModuleType) -> None:
     rng = np.random.default_rng(4)
     base, head = _noisy(rng, 1.0, 6, 0.005), _noisy(rng, 1.05, 6, 0.005)
     v = ts.compare_timings("k", base, head)
@@ -99,7 +102,7 @@ def test_significant_but_below_threshold_is_not_flagged(ts):
     assert ts.compare_timings("k", base, head, threshold=1.04).verdict == "regression"
 
 
-def test_outlier_run_alone_is_not_a_regression(ts):
+def test_outlier_run_alone_is_not_a_regression(ts: ModuleType) -> None:
     # one head run hit by load (3x), the others as base: the median ignores it
     base = [1.00, 1.01, 0.99, 1.00, 1.02]
     head = [1.00, 3.00, 1.01, 0.99, 1.00]
@@ -108,12 +111,12 @@ def test_outlier_run_alone_is_not_a_regression(ts):
     assert v.ratio == pytest.approx(1.0)
 
 
-def test_two_runs_each_cannot_be_significant(ts):
+def test_two_runs_each_cannot_be_significant(ts: ModuleType) -> None:
     v = ts.compare_timings("k", [1.0, 1.0], [5.0, 5.0])
     assert v.verdict == "too few runs"  # min one-sided p = 1 / C(4, 2) = 1/6
 
 
-def test_false_alarm_rate_on_identical_distributions(ts):
+def test_false_alarm_rate_on_identical_distributions(ts: ModuleType) -> None:
     """Same distribution on both sides, 10% noise: the threshold alone would fire
     often; threshold + CI + rank test stays under alpha."""
     rng = np.random.default_rng(5)
@@ -128,7 +131,7 @@ def test_false_alarm_rate_on_identical_distributions(ts):
     assert threshold_only > 3 * max(flagged, 1)
 
 
-def test_power_against_a_20_percent_slowdown(ts):
+def test_power_against_a_20_percent_slowdown(ts: ModuleType) -> None:
     rng = np.random.default_rng(6)
     hits = sum(
         ts.compare_timings(
@@ -143,7 +146,7 @@ def test_power_against_a_20_percent_slowdown(ts):
 # --- quality ------------------------------------------------------------------------
 
 
-def test_quality_fields_leave_out_timings(ts):
+def test_quality_fields_leave_out_timings(ts: ModuleType) -> None:
     info = {
         "instance": "usnet-r30-k10-s1",
         "cost": 62449118.18181818,
@@ -168,7 +171,7 @@ def test_quality_fields_leave_out_timings(ts):
     }
 
 
-def test_a_last_bit_cost_change_is_a_behaviour_change(ts):
+def test_a_last_bit_cost_change_is_a_behaviour_change(ts: ModuleType) -> None:
     base = [{"cost": 62449118.18181818, "seconds": 0.1}] * 3
     head = [{"cost": 62449118.18181819, "seconds": 0.5}] * 3
     changes, unstable = ts.compare_quality("q", base, head)
@@ -179,7 +182,7 @@ def test_a_last_bit_cost_change_is_a_behaviour_change(ts):
     assert ts.compare_quality("q", base, [{"cost": 62449118.18181818, "seconds": 9}]) == ([], [])
 
 
-def test_quality_field_appearing_or_varying_is_reported(ts):
+def test_quality_field_appearing_or_varying_is_reported(ts: ModuleType) -> None:
     changes, unstable = ts.compare_quality(
         "q", [{"cost": 1.0}, {"cost": 2.0}], [{"cost": 1.0, "status": "optimal"}] * 2
     )
@@ -205,7 +208,13 @@ def _run(times: dict[str, float], extra: dict[str, dict] | None = None) -> dict:
     }
 
 
-def _runs(rng, centres, n=5, sigma=0.03, extra=None):
+def _runs(
+    rng: np.random.Generator,
+    centres: dict[str, float],
+    n: int = 5,
+    sigma: float = 0.03,
+    extra: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     return [
         _run({k: float(_noisy(rng, c, 1, sigma)[0]) for k, c in centres.items()}, extra)
         for _ in range(n)
@@ -216,7 +225,7 @@ QUALITY = {"test_quality[coqbn]": {"cost": 64030863.63636364, "gap_pct": 2.53, "
 CENTRES = {"test_kernel": 1e-3, "test_twin": 16e-3, "test_quality[coqbn]": 3e-3}
 
 
-def test_compare_runs_unchanged_slowed_and_changed_cost(ts):
+def test_compare_runs_unchanged_slowed_and_changed_cost(ts: ModuleType) -> None:
     rng = np.random.default_rng(7)
     base = _runs(rng, CENTRES, extra=QUALITY)
     same = ts.compare_runs(base, _runs(rng, CENTRES, extra=QUALITY))
@@ -243,7 +252,7 @@ def test_compare_runs_unchanged_slowed_and_changed_cost(ts):
     assert "BEHAVIOUR CHANGED" in ts.format_report(behaviour)
 
 
-def test_benchmarks_in_one_revision_only_are_listed_not_compared(ts):
+def test_benchmarks_in_one_revision_only_are_listed_not_compared(ts: ModuleType) -> None:
     rng = np.random.default_rng(8)
     cmp = ts.compare_runs(_runs(rng, {"a": 1.0, "gone": 1.0}), _runs(rng, {"a": 1.0, "new": 1.0}))
     assert [t.name for t in cmp.timings] == ["benchmarks/bench_x.py::a"]
@@ -251,7 +260,7 @@ def test_benchmarks_in_one_revision_only_are_listed_not_compared(ts):
     assert cmp.only_head == ("benchmarks/bench_x.py::new",)
 
 
-def test_malformed_results_are_refused(ts):
+def test_malformed_results_are_refused(ts: ModuleType) -> None:
     with pytest.raises(ValueError, match="run 0"):
         ts.collect_runs([{"benchmarks": [{"fullname": "a", "stats": {}}]}])
     with pytest.raises(ValueError, match="not a pytest-benchmark"):
@@ -277,7 +286,7 @@ def _cli(script: str, *args: str, cwd: Path | None = None) -> subprocess.Complet
     )
 
 
-def test_compare_cli_on_saved_runs(tmp_path):
+def test_compare_cli_on_saved_runs(tmp_path: Path) -> None:
     rng = np.random.default_rng(9)
     base = _runs(rng, CENTRES, extra=QUALITY)
     cases = {
@@ -313,7 +322,9 @@ def test_compare_cli_on_saved_runs(tmp_path):
         (["--rounds", "many"], "invalid int value"),
     ],
 )
-def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
+def test_compare_cli_bad_input_is_one_line_status_2(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     (tmp_path / "EMPTY").mkdir()
     (tmp_path / "BROKEN").mkdir()
     (tmp_path / "BROKEN" / "base-00.json").write_text("{not json")
@@ -351,7 +362,7 @@ def test_compare_cli_bad_input_is_one_line_status_2(tmp_path, args, message):
     assert "Traceback" not in out.stderr
 
 
-def test_stored_ratios_check(tmp_path, br):
+def test_stored_ratios_check(tmp_path: Path, br: ModuleType) -> None:
     cal = br.CALIBRATION
     run = {
         "benchmarks": [
@@ -417,7 +428,7 @@ def test_stored_ratios_check(tmp_path, br):
     assert "lacks the calibration" in out.stderr
 
 
-def test_committed_ratios_are_well_formed(br):
+def test_committed_ratios_are_well_formed(br: ModuleType) -> None:
     data = json.loads((BENCH / "baseline_ratios.json").read_text())
     assert data["calibration"] == br.CALIBRATION
     assert set(data["ratios"]) == set(br.DEFAULT_BENCHMARKS)
@@ -425,7 +436,7 @@ def test_committed_ratios_are_well_formed(br):
     assert data["tolerance"] > 1
 
 
-def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path, ts):
+def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path: Path, ts: ModuleType) -> None:
     """One real pytest-benchmark run (the calibration, a fraction of a second): its JSON
     goes through the same comparison; the head copies with doubled medians are flagged,
     the unchanged copies are not, the recorded work counter is compared exactly."""
@@ -452,7 +463,7 @@ def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path, ts):
     real = json.loads(out.read_text())
     rng = np.random.default_rng(10)
 
-    def copies(factor):
+    def copies(factor: float) -> list[dict[str, Any]]:
         runs = []
         for _ in range(5):
             r = copy.deepcopy(real)

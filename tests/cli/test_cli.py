@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
 from qkdbench.cli import main
 from qkdbench.io import read_instance, read_plan
+from qkdbench.model import Instance, Plan
 
-GOOD = {
+GOOD: dict[str, Any] = {  # a valid instance file
     "format": "qkdbench-instance/1",
     "name": "tiny",
     "nodes": [{"id": 1}, {"id": 2}, {"id": 3}],
@@ -25,17 +28,24 @@ GOOD = {
 }
 
 
-def write(tmp_path, name, data):
+def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, name: str, data: str | dict[str, Any]) -> Path:
     p = tmp_path / name
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     return p
 
 
-def test_instance_plan_evaluate_round(tmp_path, run_main):
+def test_instance_plan_evaluate_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inst = tmp_path / "i.json"
     plan = tmp_path / "p.json"
     assert (
-        run_main(
+        run(
+            capsys,
             "instance",
             "--topology",
             "nsfnet",
@@ -51,9 +61,9 @@ def test_instance_plan_evaluate_round(tmp_path, run_main):
         == 0
     )
     assert read_instance(inst).n_requests == 4
-    assert run_main("plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
+    assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
     assert read_plan(plan).planner == "coqbn"
-    code, out, err = run_main("evaluate", inst, plan, "--json")
+    code, out, err = run(capsys, "evaluate", inst, plan, "--json")
     assert code == 0
     assert err == ""
     data = json.loads(out)
@@ -61,12 +71,14 @@ def test_instance_plan_evaluate_round(tmp_path, run_main):
     assert data["violations"] == []
     assert data["total"] == pytest.approx(data["first_stage"] + data["second_stage"])
     assert set(data["components"]) == {"tx", "rx", "km", "si", "md", "ch", "hop"}
-    code, out, _ = run_main("evaluate", inst, plan)
+    code, out, _ = run(capsys, "evaluate", inst, plan)
     assert code == 0
     assert "first stage" in out
 
 
-def test_infeasible_plan_exits_1_with_violations(tmp_path, run_main):
+def test_infeasible_plan_exits_1_with_violations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
     plan = write(
         tmp_path,
@@ -78,20 +90,20 @@ def test_infeasible_plan_exits_1_with_violations(tmp_path, run_main):
             ],
         },
     )
-    code, out, _ = run_main("evaluate", inst, plan, "--json")
+    code, out, _ = run(capsys, "evaluate", inst, plan, "--json")
     assert code == 1
     data = json.loads(out)
     assert data["feasible"] is False
     assert data["violations"] == ["arc 1->2: 3 QKD wavelengths reserved, capacity 2"]
 
 
-def test_planners_lists_coqbn(run_main):
-    code, out, _ = run_main("planners", "--json")
+def test_planners_lists_coqbn(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "planners", "--json")
     assert code == 0
     assert "coqbn" in json.loads(out)
 
 
-def _variant(path: str, value):
+def _variant(path: str, value: object) -> dict[str, Any]:
     """GOOD with the value at a dotted path replaced."""
     data = json.loads(json.dumps(GOOD))
     keys = path.split(".")
@@ -179,10 +191,16 @@ BAD_INSTANCES = [
 @pytest.mark.parametrize(
     ("label", "content", "message"), BAD_INSTANCES, ids=[b[0] for b in BAD_INSTANCES]
 )
-def test_bad_instance_exits_2_with_one_line(tmp_path, run_main, label, content, message):
+def test_bad_instance_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    content: str | dict[str, Any],
+    message: str,
+) -> None:
     inst = write(tmp_path, "bad.json", content)
     plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
-    code, out, err = run_main("evaluate", inst, plan)
+    code, out, err = run(capsys, "evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -214,10 +232,16 @@ BAD_PLANS = [
 
 
 @pytest.mark.parametrize(("label", "routes", "message"), BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
-def test_bad_plan_exits_2_with_one_line(tmp_path, run_main, label, routes, message):
+def test_bad_plan_exits_2_with_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    routes: list[dict[str, Any]],
+    message: str,
+) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
-    code, out, err = run_main("evaluate", inst, plan)
+    code, out, err = run(capsys, "evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -225,18 +249,18 @@ def test_bad_plan_exits_2_with_one_line(tmp_path, run_main, label, routes, messa
     assert f"{plan}: {message}" in lines[0]
 
 
-def test_unknown_planner_and_topology(tmp_path, run_main):
+def test_unknown_planner_and_topology(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inst = write(tmp_path, "i.json", GOOD)
-    code, _, err = run_main("plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
+    code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
     assert code == 2
     assert "unknown planner 'nope'" in err
     assert len(err.strip().splitlines()) == 1
-    code, _, err = run_main("instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
+    code, _, err = run(capsys, "instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
     assert code == 2
     assert "unknown topology 'atlantis'" in err
 
 
-def test_bad_option_is_one_line(capsys):
+def test_bad_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["plan", "x.json", "--time-limit", "-3", "-o", "y.json"])
     assert info.value.code == 2
@@ -245,10 +269,12 @@ def test_bad_option_is_one_line(capsys):
     assert "--time-limit" in err
 
 
-def test_solver_failure_is_one_line_with_status_3(tmp_path, run_main, monkeypatch):
+def test_solver_failure_is_one_line_with_status_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from qkdbench.exact import solver
 
-    def missing(*args, **kwargs):
+    def missing(*args: object, **kwargs: object) -> NoReturn:
         raise solver.SolverUnavailableError("no MILP solver: highspy is not installed")
 
     monkeypatch.setattr(solver, "solve_milp", missing)
@@ -256,7 +282,7 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, run_main, monkeypatc
 
     monkeypatch.setattr(sp_milp, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
-    code, out, err = run_main("plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
+    code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3
     assert out == ""
     assert err.strip().splitlines() == [
@@ -264,21 +290,25 @@ def test_solver_failure_is_one_line_with_status_3(tmp_path, run_main, monkeypatc
     ]
 
 
-def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, run_main):
+def test_instance_from_an_instance_file_keeps_its_parameters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write(
         tmp_path,
         "custom.json",
         {**GOOD, "params": {"span_km": 80, "W_qkd": 10, "hop_cost": 1000, "key_rate_kbps": 0.5}},
     )
     out = tmp_path / "d.json"
-    assert run_main("instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
+    assert run(capsys, "instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd, p.hop_cost, p.key_rate_kbps) == (80.0, 10, 1000.0, 0.5)
     # an option given on the command line overrides that one parameter only
-    assert run_main("instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
+    assert (
+        run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
+    )
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd) == (80.0, 7)
-    code, _, err = run_main("instance", "--span-km", -1, "-o", out)
+    code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
     assert code == 2
     assert "--span-km: must be positive" in err
 
@@ -292,7 +322,9 @@ def test_instance_from_an_instance_file_keeps_its_parameters(tmp_path, run_main)
         ["sweep", "spec.toml", "--workers", "0"],
     ],
 )
-def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
+def test_negative_seeds_and_zero_counts_are_usage_errors(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
@@ -301,14 +333,16 @@ def test_negative_seeds_and_zero_counts_are_usage_errors(capsys, argv):
     assert "must be >=" in err
 
 
-def test_json_output_is_strict(capsys):
+def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
     from qkdbench.cli.options import print_json as _print_json
 
     _print_json({"a": float("nan"), "b": [1.0, float("inf")], "c": {"d": 2.5}})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, run_main):
+def test_a_planner_that_raises_is_one_line_with_status_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from qkdbench.heuristics import register_planner, unregister_planner
 
     @register_planner("cli-broken")
@@ -317,13 +351,15 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, run_main):
 
         name = "cli-broken"
 
-        def plan(self, instance, *, seed=None, time_limit=None):
+        def plan(
+            self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+        ) -> Plan:
             raise RuntimeError("no route\nat all")
 
     try:
         inst = write(tmp_path, "i.json", GOOD)
-        code, out, err = run_main(
-            "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
+        code, out, err = run(
+            capsys, "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
         )
     finally:
         unregister_planner("cli-broken")
@@ -338,9 +374,11 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path, run_main):
 @pytest.mark.parametrize(
     ("params", "place"), [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
 )
-def test_a_capacity_beyond_any_count_is_one_line(tmp_path, run_main, params, place):
+def test_a_capacity_beyond_any_count_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], params: dict[str, float], place: str
+) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
-    code, out, err = run_main("bound", inst, "--json")
+    code, out, err = run(capsys, "bound", inst, "--json")
     assert code == 2
     assert out == ""
     assert err.strip().splitlines() == [
@@ -349,11 +387,13 @@ def test_a_capacity_beyond_any_count_is_one_line(tmp_path, run_main, params, pla
     ]
 
 
-def test_an_unwritable_solver_log_is_bad_input(tmp_path, run_main):
+def test_an_unwritable_solver_log_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     log = tmp_path / "no-such-dir" / "solver.log"
-    code, out, err = run_main(
-        "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
+    code, out, err = run(
+        capsys, "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
     )
     assert code == 2
     assert out == ""
@@ -362,14 +402,16 @@ def test_an_unwritable_solver_log_is_bad_input(tmp_path, run_main):
     assert "cannot write the solver log" in err
 
 
-def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(tmp_path, run_main):
+def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write(
         tmp_path,
         "s.toml",
         '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
         'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n',
     )
-    code, out, err = run_main("sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -395,11 +437,30 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
-def test_plan_after_a_solver_failure(tmp_path, warm, run_python):
+def test_plan_after_a_solver_failure(tmp_path: Path, warm: str) -> None:
     """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
+    import subprocess
+    import sys
+
     inst = write(tmp_path, "i.json", GOOD)
     out_file = tmp_path / "p.json"
-    proc = run_python(_FAILING_SOLVER, warm, "plan", inst, "--planner", "exact", "-o", out_file)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _FAILING_SOLVER,
+            warm,
+            "plan",
+            str(inst),
+            "--planner",
+            "exact",
+            "-o",
+            str(out_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if warm == "no-warm-start":
         assert proc.returncode == 3, proc.stderr
         assert proc.stderr.strip().splitlines() == [

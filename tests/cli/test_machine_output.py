@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -25,24 +29,38 @@ planners = ["coqbn", "exact"]
 """
 
 
+def qkdbench(
+    *args: object, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run the command line in a fresh interpreter; stdout and stderr as bytes decoded."""
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
+
+
 @pytest.fixture(scope="module")
-def files(tmp_path_factory, run_cli):
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
     d = tmp_path_factory.mktemp("machine")
     inst = d / "i.json"
     plan = d / "p.json"
     spec = d / "s.toml"
     spec.write_text(SPEC)
     assert (
-        run_cli(
+        qkdbench(
             "instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3, "-o", inst
         ).returncode
         == 0
     )
-    assert run_cli("plan", inst, "--planner", "exact", "-o", plan).returncode == 0
+    assert qkdbench("plan", inst, "--planner", "exact", "-o", plan).returncode == 0
     return d, inst, plan, spec
 
 
-def _json_commands(files):
+def _json_commands(files: tuple[Path, Path, Path, Path]) -> dict[str, list[object]]:
     d, inst, plan, spec = files
     return {
         "compare": ["compare", *SMALL, "--json"],
@@ -80,8 +98,10 @@ def _json_commands(files):
     "name",
     ["compare", "spfigures", "evaluate", "planners", "figure", "sweep-in-process", "sweep-dask"],
 )
-def test_json_stdout_is_exactly_one_json_object(files, name, run_cli):
-    res = run_cli(*_json_commands(files)[name])
+def test_json_stdout_is_exactly_one_json_object(
+    files: tuple[Path, Path, Path, Path], name: str
+) -> None:
+    res = qkdbench(*_json_commands(files)[name])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)  # the whole of standard output, nothing before or after
     assert isinstance(data, (dict, list))
@@ -89,8 +109,8 @@ def test_json_stdout_is_exactly_one_json_object(files, name, run_cli):
     assert "Running HiGHS" not in res.stdout
 
 
-def test_compare_csv_is_exactly_a_table(files, run_cli):
-    res = run_cli("compare", *SMALL, "--csv")
+def test_compare_csv_is_exactly_a_table(files: tuple[Path, Path, Path, Path]) -> None:
+    res = qkdbench("compare", *SMALL, "--csv")
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(io.StringIO(res.stdout))
     assert "planner" in df.columns
@@ -98,22 +118,24 @@ def test_compare_csv_is_exactly_a_table(files, run_cli):
     assert df.loc[df["planner"] == "exact", "status"].item() == "optimal"
 
 
-def test_human_tables_carry_no_solver_banner(run_cli):
-    res = run_cli("compare", *SMALL)
+def test_human_tables_carry_no_solver_banner() -> None:
+    res = qkdbench("compare", *SMALL)
     assert res.returncode == 0, res.stderr
     assert "HiGHS" not in res.stdout
     assert "Running" not in res.stdout
 
 
-def test_solver_log_goes_to_a_file_or_stderr_never_stdout(files, tmp_path, run_cli):
+def test_solver_log_goes_to_a_file_or_stderr_never_stdout(
+    files: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
     log = tmp_path / "solver.log"
-    res = run_cli("--solver-log", log, "compare", *SMALL, "--planners", "exact", "--json")
+    res = qkdbench("--solver-log", log, "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0, res.stderr
     json.loads(res.stdout)
     text = log.read_text()
     assert "MIP" in text
     assert "HiGHS" not in res.stdout
-    res = run_cli("--solver-log", "-", "compare", *SMALL, "--planners", "exact", "--json")
+    res = qkdbench("--solver-log", "-", "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0
     json.loads(res.stdout)
     assert "HiGHS" in res.stderr  # the banner and the log, on standard error

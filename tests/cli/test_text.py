@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +19,21 @@ from qkdbench.cli.options import plain_text
 WIDTH = 100
 
 
-def _walk(parser, path=("qkdbench",)):
+def _cli(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def _walk(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ("qkdbench",)
+) -> Iterator[tuple[tuple[str, ...], argparse.Action | str | None]]:
     """(command path, action) for every action of every (sub)command."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -26,7 +45,7 @@ def _walk(parser, path=("qkdbench",)):
             yield path, action
 
 
-def test_every_option_of_every_command_has_a_help_text():
+def test_every_option_of_every_command_has_a_help_text() -> None:
     missing = []
     n = 0
     for path, action in _walk(build_parser()):
@@ -42,7 +61,7 @@ def test_every_option_of_every_command_has_a_help_text():
     assert missing == []
 
 
-def test_the_walk_finds_an_option_without_help():
+def test_the_walk_finds_an_option_without_help() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     p = sub.add_parser("x", help="a command")
@@ -69,13 +88,13 @@ def test_the_walk_finds_an_option_without_help():
         ("``a`` then ``b``", "a then b"),
     ],
 )
-def test_plain_text_strips_inline_markup_only(text, plain):
+def test_plain_text_strips_inline_markup_only(text: str, plain: str) -> None:
     assert plain_text(text) == plain
 
 
-def test_planners_prints_its_summaries_without_markup(run_cli):
-    text = run_cli("planners", check=True).stdout
-    infos = json.loads(run_cli("planners", "--json", check=True).stdout)
+def test_planners_prints_its_summaries_without_markup() -> None:
+    text = _cli("planners").stdout
+    infos = json.loads(_cli("planners", "--json").stdout)
     assert "`" not in text
     assert ":func:" not in text
     lines = {line.split()[0]: line for line in text.splitlines()}
@@ -86,25 +105,27 @@ def test_planners_prints_its_summaries_without_markup(run_cli):
     assert lines["exact-extensive"].rstrip().endswith("same optimum as exact.")
 
 
-def _edges(line):
+def _edges(line: str) -> list[tuple[int, int]]:
     """(left, right) column of every whitespace-separated token of ``line``."""
     return [(m.start(), m.end()) for m in re.finditer(r"\S+", line)]
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory, run_cli):
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     d = tmp_path_factory.mktemp("evaluate")
     out = {}
     for topology, planner in (("usnet", "coqbn"), ("usnet-ntn", "lagrangian")):
         inst, plan = d / f"{topology}.json", d / f"{topology}-plan.json"
-        run_cli("instance", "--topology", topology, "--requests", 6, "-o", inst, check=True)
-        run_cli("plan", inst, "--planner", planner, "--time-limit", 20, "-o", plan, check=True)
-        out[topology] = run_cli("evaluate", inst, plan, check=True).stdout.splitlines()
+        _cli("instance", "--topology", topology, "--requests", 6, "-o", inst)
+        _cli("plan", inst, "--planner", planner, "--time-limit", 20, "-o", plan)
+        out[topology] = _cli("evaluate", inst, plan).stdout.splitlines()
     return out
 
 
 @pytest.mark.parametrize("topology", ["usnet", "usnet-ntn"])
-def test_evaluate_component_header_is_aligned_with_its_rows(evaluated, topology):
+def test_evaluate_component_header_is_aligned_with_its_rows(
+    evaluated: dict[str, list[str]], topology: str
+) -> None:
     lines = evaluated[topology]
     start = next(i for i, line in enumerate(lines) if line.startswith("component"))
     end = lines.index("", start)
@@ -135,7 +156,9 @@ def test_evaluate_component_header_is_aligned_with_its_rows(evaluated, topology)
     assert column == pytest.approx(total, rel=1e-9)
 
 
-def test_evaluate_names_long_components_without_shifting_numbers(evaluated):
+def test_evaluate_names_long_components_without_shifting_numbers(
+    evaluated: dict[str, list[str]],
+) -> None:
     lines = evaluated["usnet-ntn"]
     service = next(line for line in lines if line.startswith("service "))
     header = next(line for line in lines if line.startswith("component"))
@@ -143,13 +166,15 @@ def test_evaluate_names_long_components_without_shifting_numbers(evaluated):
 
 
 @pytest.fixture(scope="module")
-def library_json(run_cli):
-    listing = json.loads(run_cli("library", "list", "--json", check=True).stdout)
+def library_json() -> dict[str, dict[str, Any]]:
+    listing = json.loads(_cli("library", "list", "--json").stdout)
     return {r["set"]: r for r in listing["sets"]}
 
 
-def test_library_list_stays_within_the_width_and_names_every_set(library_json, run_cli):
-    lines = run_cli("library", "list", check=True).stdout.splitlines()
+def test_library_list_stays_within_the_width_and_names_every_set(
+    library_json: dict[str, dict[str, Any]],
+) -> None:
+    lines = _cli("library", "list").stdout.splitlines()
     assert lines
     assert max(map(len, lines)) <= WIDTH
     heads = [line for line in lines if not line.startswith(" ")]
@@ -173,10 +198,10 @@ def test_library_list_stays_within_the_width_and_names_every_set(library_json, r
         assert " ".join(words[:6]) in text
 
 
-@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large"])
-def test_library_show_fits_the_width_with_columns_from_the_content(name, run_cli):
-    data = json.loads(run_cli("library", "show", name, "--json", check=True).stdout)
-    lines = run_cli("library", "show", name, check=True).stdout.splitlines()
+@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large", "design-large"])
+def test_library_show_fits_the_width_with_columns_from_the_content(name: str) -> None:
+    data = json.loads(_cli("library", "show", name, "--json").stdout)
+    lines = _cli("library", "show", name).stdout.splitlines()
     names = {r["name"] for r in data["instances"]}
     # every line within the width but a name longer than the width, alone on its line
     assert all(len(line) <= WIDTH or line in names for line in lines)
@@ -218,8 +243,8 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name, run_cli
     assert next(shown, None) is None
 
 
-def test_bench_progress_bar_says_bench(tmp_path, run_cli):
-    done = run_cli(
+def test_bench_progress_bar_says_bench(tmp_path: Path) -> None:
+    done = _cli(
         "bench",
         "paper",
         "--planners",
@@ -233,7 +258,6 @@ def test_bench_progress_bar_says_bench(tmp_path, run_cli):
         "--time-limit",
         5,
         "--progress",
-        check=True,
     )
     assert re.search(r"bench: +100%\|.*\| 1/1", done.stderr), done.stderr
     assert "sweep" not in done.stderr

@@ -8,6 +8,7 @@ reservations must be the route's, and decoding must give the plan back.
 from __future__ import annotations
 
 from itertools import islice
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -56,7 +57,7 @@ TOPOLOGIES = [
 
 
 @st.composite
-def instances(draw) -> Instance:
+def instances(draw: st.DrawFn) -> Instance:
     topo = draw(st.sampled_from(TOPOLOGIES))
     n = draw(st.integers(1, 6))
     return sample_requests(
@@ -64,7 +65,7 @@ def instances(draw) -> Instance:
     )
 
 
-def _route(draw, inst: Instance, req: Request) -> Route:
+def _route(draw: st.DrawFn, inst: Instance, req: Request) -> Route:
     paths = list(islice(nx.all_simple_paths(inst.graph, req.source, req.target), 40))
     path = draw(st.sampled_from(paths))
     m = len(path) - 1
@@ -74,14 +75,14 @@ def _route(draw, inst: Instance, req: Request) -> Route:
 
 
 @st.composite
-def plans_of(draw, inst: Instance) -> Plan:
+def plans_of(draw: st.DrawFn, inst: Instance) -> Plan:
     routes = [_route(draw, inst, r) for r in inst.requests]
     order = draw(st.permutations(range(len(routes))))  # any route order in the plan
     return Plan(inst.name, "random", tuple(routes[i] for i in order))
 
 
 @st.composite
-def instance_and_plans(draw):
+def instance_and_plans(draw: st.DrawFn) -> tuple[Instance, list[Plan]]:
     inst = draw(instances())
     return inst, draw(st.lists(plans_of(inst), min_size=1, max_size=5))
 
@@ -127,7 +128,7 @@ def _same_arrays(a: PlanArrays, b: PlanArrays) -> bool:
 
 @DETERMINISTIC
 @given(instance_and_plans())
-def test_encode_decode_round_trip(case):
+def test_encode_decode_round_trip(case: tuple[Instance, list[Plan]]) -> None:
     inst, plans = case
     for plan in plans:
         assert route_violations(inst, plan) == []
@@ -145,7 +146,7 @@ def test_encode_decode_round_trip(case):
 
 @DETERMINISTIC
 @given(instance_and_plans())
-def test_stacked_plans_come_apart_as_they_went_in(case):
+def test_stacked_plans_come_apart_as_they_went_in(case: tuple[Instance, list[Plan]]) -> None:
     inst, plans = case
     encoded = [encode_plan(inst, p) for p in plans]
     batch = stack_plans(encoded)
@@ -167,7 +168,7 @@ def test_stacked_plans_come_apart_as_they_went_in(case):
         )
 
 
-def test_stacking_routes_of_different_lengths_by_hand():
+def test_stacking_routes_of_different_lengths_by_hand() -> None:
     inst = TOPOLOGIES[0].with_requests(
         [Request("f0", "a", "e", Demand.uniform(1)), Request("f1", "c", "b", Demand.uniform(1))]
     )
@@ -199,19 +200,21 @@ def test_stacking_routes_of_different_lengths_by_hand():
     assert decode_plan(inst, batch.plan(1)).route_of("f0").path == ("a", "c", "b", "d", "e")
 
 
-def test_stacking_refuses_nothing_and_mixed_instances(triangle, two_node):
-    with pytest.raises(ValueError, match="empty batch"):
+def test_stacking_refuses_nothing_and_mixed_instances(
+    triangle: Instance, two_node: Instance
+) -> None:
+    with pytest.raises(InputError, match="empty batch"):
         stack_plans([])
     tri = encode_plan(
         triangle,
         Plan("t", "h", (Route("f0", ("a", "c"), (0,), (0,)), Route("f1", ("c", "b"), (0,), (0,)))),
     )
     two = encode_plan(two_node, Plan("n", "h", (Route("f0", (1, 2), (0,), (0,)),)))
-    with pytest.raises(ValueError, match="different instances"):
+    with pytest.raises(InputError, match="different instances"):
         stack_plans([tri, two])
 
 
-def test_reservations_given_as_floats_are_kept_and_decoded_to_integers(triangle):
+def test_reservations_given_as_floats_are_kept_and_decoded_to_integers(triangle: Instance) -> None:
     plan = Plan(
         "t",
         "h",
@@ -239,7 +242,7 @@ GOOD_F0 = ("f0", ("a", "b", "c"), (0, 0), (0, 0))
 GOOD_F1 = ("f1", ("c", "b"), (1,), (0,))
 
 # each case: routes, then the (place, words in the message) expected, in order
-VIOLATIONS = {
+VIOLATIONS: dict[str, tuple[list[tuple[Any, ...]], list[tuple[str, str]]]] = {
     "unknown request": (
         [GOOD_F0, GOOD_F1, ("f9", ("a", "c"), (0,), (0,))],
         [("requests[2].id", "'f9' is not in the instance")],
@@ -290,7 +293,7 @@ VIOLATIONS = {
 }
 
 
-def _triangle_without_ca():
+def _triangle_without_ca() -> Instance:
     """The triangle of conftest without its a-c link (so c -> a is no arc)."""
     return Instance(
         ("a", "b", "c"),
@@ -304,7 +307,7 @@ def _triangle_without_ca():
 
 
 @pytest.mark.parametrize("kind", list(VIOLATIONS))
-def test_each_violation_is_found_and_placed(triangle, kind):
+def test_each_violation_is_found_and_placed(triangle: Instance, kind: str) -> None:
     routes, expected = VIOLATIONS[kind]
     plan = _plan(*routes)
     problems = route_violations(triangle, plan)
@@ -324,7 +327,7 @@ def test_each_violation_is_found_and_placed(triangle, kind):
     assert list(ev.violations) == [str(p) for p in problems]
 
 
-def test_a_path_over_a_missing_link_is_placed_at_its_arc():
+def test_a_path_over_a_missing_link_is_placed_at_its_arc() -> None:
     inst = _triangle_without_ca()
     problems = route_violations(
         inst,
@@ -340,7 +343,7 @@ def test_a_path_over_a_missing_link_is_placed_at_its_arc():
     assert [(p.place, p.problem) for p in problems] == [("requests[0].path[1]", "unknown node 'q'")]
 
 
-def test_several_problems_of_one_plan_are_all_reported(triangle):
+def test_several_problems_of_one_plan_are_all_reported(triangle: Instance) -> None:
     plan = _plan(("f0", ("b", "a", "b", "z"), (0,), (0, 0, 0)), ("f7", ("a", "b"), (0,), (0,)))
     places = [p.place for p in route_violations(triangle, plan)]
     assert places == [
@@ -354,7 +357,7 @@ def test_several_problems_of_one_plan_are_all_reported(triangle):
     ]
 
 
-def test_a_valid_plan_has_no_violations_in_any_route_order(triangle):
+def test_a_valid_plan_has_no_violations_in_any_route_order(triangle: Instance) -> None:
     assert route_violations(triangle, _plan(GOOD_F0, GOOD_F1)) == []
     assert route_violations(triangle, _plan(GOOD_F1, GOOD_F0)) == []
     assert _same_arrays(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -24,12 +25,15 @@ from qkdbench.evaluation.reference import reference_evaluate
 from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from qkdbench.topologies import make_instance, waxman_topology
 
+#: A route as Route's positional arguments: request id, node path, QKD and KM reservations.
+RouteSpec = tuple[str, tuple[Any, ...], tuple[float, ...], tuple[float, ...]]
 
-def plan_of(instance, *routes):
+
+def plan_of(instance: Instance, *routes: RouteSpec) -> Plan:
     return Plan(instance.name, "hand", tuple(Route(*r) for r in routes))
 
 
-def test_two_node_hand_computed(two_node):
+def test_two_node_hand_computed(two_node: Instance) -> None:
     # m = 2: c_y[r] = c_y[e] = (4*1500 + 2*2250)/3 + 200 = 3700, c_y[o] = 14800
     #        c_z[r] = c_z[e] = 3*1200 + 150 + 3*300 + 200 = 4850, c_z[o] = 13000
     # reserve 3 QKD, 1 KM; P = 0, 1, 2 w.p. 0.2, 0.5, 0.3
@@ -55,14 +59,14 @@ def test_two_node_hand_computed(two_node):
     assert sum(ev.phases.values()) + ev.components["hop"] == pytest.approx(ev.total)
 
 
-def test_nothing_reserved_is_all_on_demand(two_node):
+def test_nothing_reserved_is_all_on_demand(two_node: Instance) -> None:
     ev = evaluate(two_node, plan_of(two_node, ("f0", (1, 2), (0,), (0,))))
     # E[P] = 1.1 -> 3.3 QKD and 1.1 KM wavelengths on demand
     assert ev.first_stage == 0.0
     assert ev.total == pytest.approx(3.3 * 14800 + 1.1 * 13000)
 
 
-def test_triangle_hand_computed_with_hop_cost(triangle):
+def test_triangle_hand_computed_with_hop_cost(triangle: Instance) -> None:
     # f1: c -> b on one 100 km arc (m = 1): c_y = (2*1500 + 2250)/3 + 100 = 1850 (r, e),
     # (2*6000 + 9000)/3 + 400 = 7400 (o); c_z = 2*1200 + 0 + 300 + 100 = 2800 (r, e),
     # 2*3000 + 900 + 400 = 7300 (o). kappa 0.5 w.p. .75 (P = 1), 3 w.p. .25 (P = 3).
@@ -86,7 +90,7 @@ def test_triangle_hand_computed_with_hop_cost(triangle):
     assert ev.first_stage == pytest.approx(6 * 1850 + 2 * 2800 + 30)
 
 
-def test_infeasible_reservations_are_reported_not_scored_feasible(triangle):
+def test_infeasible_reservations_are_reported_not_scored_feasible(triangle: Instance) -> None:
     plan = plan_of(
         triangle,
         ("f0", ("a", "c"), (5,), (0,)),  # capacity of a-c is 4
@@ -131,14 +135,16 @@ def test_infeasible_reservations_are_reported_not_scored_feasible(triangle):
         ),
     ],
 )
-def test_malformed_routes_are_never_feasible(triangle, routes, fragment):
+def test_malformed_routes_are_never_feasible(
+    triangle: Instance, routes: tuple[RouteSpec, ...], fragment: str
+) -> None:
     ev = evaluate(triangle, plan_of(triangle, *routes))
     assert not ev.feasible
     assert ev.total == math.inf
     assert any(fragment in v for v in ev.violations)
 
 
-def test_path_skipping_an_arc():
+def test_path_skipping_an_arc() -> None:
     inst = make_instance("usnet", 1, 3, seed=0).with_requests(
         [Request("f0", 1, 23, Demand.uniform(3))]
     )
@@ -151,12 +157,12 @@ def test_path_skipping_an_arc():
 # ----------------------------------------------------------------- twin agreement
 
 
-def _random_instance(draw) -> Instance:
+def _random_instance(draw: st.DrawFn) -> Instance:
     n = draw(st.integers(3, 7))
     topo = waxman_topology(n, seed=draw(st.integers(0, 10_000)), side_km=600.0)
     links = []
     for link in topo.links:
-        over = {}
+        over: dict[str, Any] = {}  # Link keyword arguments
         if draw(st.booleans()):
             over["key_rate_kbps"] = draw(st.sampled_from([0.1, 0.3, 0.5, 2.0]))
         if draw(st.booleans()):
@@ -183,7 +189,7 @@ def _random_instance(draw) -> Instance:
     return Instance(topo.nodes, tuple(links), tuple(reqs), params, costs, name="random")
 
 
-def _random_plan(draw, inst: Instance) -> Plan:
+def _random_plan(draw: st.DrawFn, inst: Instance) -> Plan:
     routes = []
     for r in inst.requests:
         paths = list(nx.all_simple_paths(inst.graph, r.source, r.target))
@@ -200,14 +206,14 @@ def _random_plan(draw, inst: Instance) -> Plan:
 
 
 @st.composite
-def instance_and_plans(draw, n_plans=1):
+def instance_and_plans(draw: st.DrawFn, n_plans: int = 1) -> tuple[Instance, list[Plan]]:
     inst = _random_instance(draw)
     return inst, [_random_plan(draw, inst) for _ in range(n_plans)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instance_and_plans())
-def test_numba_kernel_agrees_with_plain_python_twin(case):
+def test_numba_kernel_agrees_with_plain_python_twin(case: tuple[Instance, list[Plan]]) -> None:
     inst, (plan,) = case
     ev = evaluate(inst, plan)
     ref = reference_evaluate(inst, plan)
@@ -222,7 +228,9 @@ def test_numba_kernel_agrees_with_plain_python_twin(case):
         assert ev.wavelengths[key] == pytest.approx(val, rel=1e-9, abs=1e-9), key
 
 
-def test_without_lookup_tables_the_search_gives_the_same_cost(monkeypatch):
+def test_without_lookup_tables_the_search_gives_the_same_cost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import qkdbench.evaluation.pricing as model
 
     inst = make_instance("usnet", 8, 10, seed=5)
@@ -239,7 +247,7 @@ def test_without_lookup_tables_the_search_gives_the_same_cost(monkeypatch):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instance_and_plans(n_plans=5))
-def test_batch_agrees_with_single_calls(case):
+def test_batch_agrees_with_single_calls(case: tuple[Instance, list[Plan]]) -> None:
     inst, plans = case
     batch = evaluate_batch(inst, plans)
     for b, plan in enumerate(plans):
@@ -250,7 +258,7 @@ def test_batch_agrees_with_single_calls(case):
         assert (batch.excess[b] > 0) == any("capacity" in v for v in ev.violations)
 
 
-def test_batch_of_encoded_arrays_and_fractional_flag():
+def test_batch_of_encoded_arrays_and_fractional_flag() -> None:
     inst = make_instance("nsfnet", 6, 4, seed=2)
     from qkdbench.heuristics import get_planner
 
@@ -263,7 +271,7 @@ def test_batch_of_encoded_arrays_and_fractional_flag():
     assert scores.total[0] == scores.total[2] == pytest.approx(evaluate(inst, plan).total)
 
 
-def test_cost_does_not_depend_on_support_order_or_duplicates():
+def test_cost_does_not_depend_on_support_order_or_duplicates() -> None:
     base = Instance(
         (1, 2),
         (Link(1, 2, 300.0),),
@@ -276,7 +284,7 @@ def test_cost_does_not_depend_on_support_order_or_duplicates():
     assert evaluate(shuffled, plan).total == pytest.approx(evaluate(base, plan).total, rel=1e-12)
 
 
-def test_newsvendor_reservation_closed_form():
+def test_newsvendor_reservation_closed_form() -> None:
     # Property 3 of docs/model.md: smallest y with Pr(3P > y) <= c_r / (c_o - c_e)
     inst = make_instance("usnet", 4, 10, seed=3)
     s, a = support_table(inst), arc_table(inst)
@@ -295,7 +303,7 @@ def test_newsvendor_reservation_closed_form():
                 assert got == best
 
 
-def test_pair_costs_sum_to_the_plan_cost(triangle):
+def test_pair_costs_sum_to_the_plan_cost(triangle: Instance) -> None:
     plan = plan_of(
         triangle, ("f0", ("a", "b", "c"), (2, 1), (1, 0)), ("f1", ("c", "b"), (4,), (1,))
     )
@@ -305,7 +313,7 @@ def test_pair_costs_sum_to_the_plan_cost(triangle):
     assert qkd.sum() + km.sum() == pytest.approx(evaluate(triangle, plan).total, rel=1e-12)
 
 
-def test_batch_of_plans_for_no_requests():
+def test_batch_of_plans_for_no_requests() -> None:
     inst = make_instance("usnet", 0, 10, seed=1)
     empty = Plan(inst.name, "none", ())
     scores = evaluate_batch(inst, [empty, empty, empty])

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -39,7 +43,7 @@ V2 = {
 }
 
 
-def _copy(data=V2, **top):
+def _copy(data: dict[str, Any] = V2, **top: Any) -> dict[str, Any]:
     out = json.loads(json.dumps(data))
     out.update(top)
     return out
@@ -48,7 +52,7 @@ def _copy(data=V2, **top):
 # ------------------------------------------------------------------ files
 
 
-def test_v2_file_reads_and_round_trips(tmp_path):
+def test_v2_file_reads_and_round_trips(tmp_path: Path) -> None:
     inst = instance_from_dict(V2)
     assert inst.costs.site == 10.0
     assert inst.node_fixed_costs == {1: 7.0}
@@ -65,7 +69,7 @@ def test_v2_file_reads_and_round_trips(tmp_path):
     assert back.node_fixed_costs == inst.node_fixed_costs
 
 
-def test_writer_keeps_format_1_without_extension_keys():
+def test_writer_keeps_format_1_without_extension_keys() -> None:
     plain = _copy(format="qkdbench-instance/1", costs={})
     for n in plain["nodes"]:
         n.pop("fixed_cost", None)
@@ -82,7 +86,9 @@ def test_writer_keeps_format_1_without_extension_keys():
     )
 
 
-def _set(path, value, data=V2, delete=False):
+def _set(
+    path: str, value: object, data: dict[str, Any] = V2, delete: bool = False
+) -> dict[str, Any]:
     out = json.loads(json.dumps(data))
     node = out
     keys = path.split(".")
@@ -164,7 +170,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("label", "data", "message"), BAD, ids=[b[0] for b in BAD])
-def test_bad_fixed_charge_input_is_one_line_naming_the_place(tmp_path, label, data, message):
+def test_bad_fixed_charge_input_is_one_line_naming_the_place(
+    tmp_path: Path, label: str, data: dict[str, Any], message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as err:
@@ -181,16 +189,35 @@ def test_bad_fixed_charge_input_is_one_line_naming_the_place(tmp_path, label, da
     ids=lambda x: x if isinstance(x, str) else None,
 )
 def test_cli_rejects_bad_fixed_charge_files_with_status_2(
-    tmp_path, label, data, message, run_cli, one_line_error
-):
+    tmp_path: Path, label: str, data: dict[str, Any], message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     plan = tmp_path / "p.json"
-    one_line_error(run_cli("plan", path, "--planner", "coqbn", "-o", plan), message)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "plan",
+            str(path),
+            "--planner",
+            "coqbn",
+            "-o",
+            str(plan),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
     assert not plan.exists()
 
 
-def test_non_finite_fixed_cost_is_rejected(tmp_path):
+def test_non_finite_fixed_cost_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(V2).replace('"fixed_cost": 1000', '"fixed_cost": Infinity'))
     with pytest.raises(InputError, match=r"links\[2\]\.fixed_cost: must be finite"):
@@ -200,7 +227,7 @@ def test_non_finite_fixed_cost_is_rejected(tmp_path):
 # ------------------------------------------------------------------ evaluator
 
 
-def test_three_node_hand_computed():
+def test_three_node_hand_computed() -> None:
     """Triangle 1-2-3, site 10; link 1-3 given 1000; node 1 costs 7, node 2 costs 3."""
     inst = Instance(
         (1, 2, 3),
@@ -247,7 +274,7 @@ def test_three_node_hand_computed():
     assert reference_evaluate(inst, plan)["total"] == 70.0
 
 
-def test_paper_instance_reports_no_fixed_components():
+def test_paper_instance_reports_no_fixed_components() -> None:
     inst = Instance((1, 2), (Link(1, 2, 100.0),), (Request("f0", 1, 2, Demand.point(1.0)),))
     ev = evaluate(inst, Plan("x", "h", (Route("f0", (1, 2), (3,), (1,)),)))
     assert "site" not in ev.components
@@ -255,12 +282,12 @@ def test_paper_instance_reports_no_fixed_components():
 
 
 @st.composite
-def fixed_charge_cases(draw, n_plans=4):
+def fixed_charge_cases(draw: st.DrawFn, n_plans: int = 4) -> tuple[Instance, list[Plan]]:
     n = draw(st.integers(3, 7))
     topo = waxman_topology(n, seed=draw(st.integers(0, 10_000)), side_km=600.0)
     links = []
     for link in topo.links:
-        over = {}
+        over: dict[str, Any] = {}  # Link keyword arguments
         if draw(st.booleans()):
             over["fixed_cost"] = draw(st.sampled_from([0.0, 333.3, 5e4]))
         if draw(st.booleans()):
@@ -299,7 +326,7 @@ def fixed_charge_cases(draw, n_plans=4):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(fixed_charge_cases())
-def test_twin_single_and_batch_agree_with_fixed_charges(case):
+def test_twin_single_and_batch_agree_with_fixed_charges(case: tuple[Instance, list[Plan]]) -> None:
     inst, plans = case
     batch = evaluate_batch(inst, plans)
     for b, plan in enumerate(plans):

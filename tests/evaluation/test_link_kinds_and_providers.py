@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -60,7 +63,7 @@ def _triangle() -> Instance:
 # ------------------------------------------------------------------ hand-computed
 
 
-def test_hand_computed_satellite_and_provider_choice():
+def test_hand_computed_satellite_and_provider_choice() -> None:
     inst = _triangle()
     assert inst.features == {"link_prices", "link_states", "providers"}
     # Via the satellite to provider A, 3 QKD and 1 KM wavelength reserved.
@@ -97,7 +100,7 @@ def test_hand_computed_satellite_and_provider_choice():
     assert batch.feasible.tolist() == [True, True]
 
 
-def test_link_state_distribution_is_the_product_with_the_demand():
+def test_link_state_distribution_is_the_product_with_the_demand() -> None:
     s = support_table(_triangle())
     c = int(s.arc_class[0])
     links, probs = s.link_counts(c, 0)
@@ -107,7 +110,7 @@ def test_link_state_distribution_is_the_product_with_the_demand():
     assert s.arc_class[0] == s.arc_class[1] != s.arc_class[2]  # both arcs share the state
 
 
-def test_provider_over_capacity_is_infeasible_and_named():
+def test_provider_over_capacity_is_infeasible_and_named() -> None:
     data = json.loads(json.dumps(TRIANGLE))
     data["requests"].append({**data["requests"][0], "id": "f1"})
     inst = instance_from_dict(data)
@@ -139,14 +142,14 @@ def test_provider_over_capacity_is_infeasible_and_named():
         (Route("f0", (1, 3), (0,), (0,), provider="Z"), "not a target of provider 'Z'"),
     ],
 )
-def test_a_route_must_end_at_the_target_of_its_provider(route, message):
+def test_a_route_must_end_at_the_target_of_its_provider(route: Route, message: str) -> None:
     ev = evaluate(_triangle(), Plan("triangle", "hand", (route,)))
     assert not ev.feasible
     assert math.isinf(ev.total)
     assert message in ev.violations[0]
 
 
-def test_files_round_trip_with_every_extension_key(tmp_path):
+def test_files_round_trip_with_every_extension_key(tmp_path: Path) -> None:
     inst = _triangle()
     path = tmp_path / "t.json"
     write_instance(inst, path)
@@ -164,7 +167,7 @@ def test_files_round_trip_with_every_extension_key(tmp_path):
     assert again.routes == plan.routes
 
 
-def test_planner_without_provider_support_is_refused():
+def test_planner_without_provider_support_is_refused() -> None:
     class Plain:
         name = "plain"
 
@@ -184,18 +187,17 @@ def test_planner_without_provider_support_is_refused():
 
 
 @st.composite
-def kinds_and_providers_cases(draw, n_plans=3):
+def kinds_and_providers_cases(draw: st.DrawFn, n_plans: int = 3) -> tuple[Instance, list[Plan]]:
     n = draw(st.integers(3, 6))
     topo = waxman_topology(n, seed=draw(st.integers(0, 10_000)), side_km=600.0)
     links = []
     for link in topo.links:
-        over: dict = {}
+        over: dict[str, Any] = {}  # Link keyword arguments
         kind = draw(st.sampled_from(["fiber", "fiber", "satellite", "free-space"]))
         if kind != "fiber" or draw(st.booleans()):
-            over["unit_costs"] = UnitCosts(
-                tuple(draw(st.sampled_from([0.0, 7.5, 300.0])) for _ in range(3)),
-                tuple(draw(st.sampled_from([0.0, 2.0, 90.0])) for _ in range(3)),
-            )
+            q0, q1, q2 = (draw(st.sampled_from([0.0, 7.5, 300.0])) for _ in range(3))
+            k0, k1, k2 = (draw(st.sampled_from([0.0, 2.0, 90.0])) for _ in range(3))
+            over["unit_costs"] = UnitCosts((q0, q1, q2), (k0, k1, k2))
         if kind != "fiber":
             over["kind"] = kind
         if draw(st.booleans()):
@@ -266,7 +268,9 @@ def kinds_and_providers_cases(draw, n_plans=3):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(kinds_and_providers_cases())
-def test_twin_single_and_batch_agree_on_link_kinds_and_providers(case):
+def test_twin_single_and_batch_agree_on_link_kinds_and_providers(
+    case: tuple[Instance, list[Plan]],
+) -> None:
     inst, plans = case
     batch = evaluate_batch(inst, plans)
     for b, plan in enumerate(plans):
@@ -294,7 +298,17 @@ def test_twin_single_and_batch_agree_on_link_kinds_and_providers(case):
 # ------------------------------------------------------------------ command line
 
 
-def _edit(path: str, value):
+def _run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def _edit(path: str, value: object) -> dict[str, Any]:
     data = json.loads(json.dumps(TRIANGLE))
     *head, last = path.split(".")
     node = data
@@ -456,7 +470,9 @@ BAD += [
 
 
 @pytest.mark.parametrize(("label", "data", "message"), BAD, ids=[b[0] for b in BAD])
-def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, message):
+def test_bad_link_kind_or_provider_input_in_python_names_the_place(
+    label: str, data: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InputError) as err:
         instance_from_dict(data)
     assert message in str(err.value)
@@ -469,11 +485,11 @@ def test_bad_link_kind_or_provider_input_in_python_names_the_place(label, data, 
     ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
 )
 def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
-    tmp_path, label, data, message, run_cli
-):
+    tmp_path: Path, label: str, data: dict[str, Any], message: str
+) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = run_cli("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")
+    out = _run("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
@@ -484,14 +500,14 @@ def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
     assert not (tmp_path / "plan.json").exists()
 
 
-def test_evaluate_prints_service_unit_and_providers(tmp_path, run_cli):
+def test_evaluate_prints_service_unit_and_providers(tmp_path: Path) -> None:
     inst = _triangle()
     write_instance(inst, tmp_path / "t.json")
     write_plan(
         Plan("triangle", "hand", (Route("f0", (1, 2), (3,), (1,), provider="A"),)),
         tmp_path / "p.json",
     )
-    out = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json")
+    out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "170.00" in text
@@ -500,13 +516,13 @@ def test_evaluate_prints_service_unit_and_providers(tmp_path, run_cli):
     assert rows["unit"] == ["35.00", "17.50", "17.50", "70.00"]
     assert rows["A"] == ["1", "1"]
     assert rows["B"] == ["0", "unlimited"]
-    js = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json", "--json")
+    js = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json", "--json")
     data = json.loads(js.stdout)
     assert data["components"]["service"] == 100.0
     assert data["served"] == {"A": 1, "B": 0}
 
 
-def test_evaluate_reports_the_provider_over_capacity(tmp_path, run_cli):
+def test_evaluate_reports_the_provider_over_capacity(tmp_path: Path) -> None:
     data = json.loads(json.dumps(TRIANGLE))
     data["requests"].append({**data["requests"][0], "id": "f1"})
     (tmp_path / "t.json").write_text(json.dumps(data))
@@ -518,14 +534,14 @@ def test_evaluate_reports_the_provider_over_capacity(tmp_path, run_cli):
         ),
         tmp_path / "p.json",
     )
-    out = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json")
+    out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 1
     assert "provider 'A': serves 2 requests, capacity 1" in out.stdout
 
 
-def test_plan_command_refuses_a_planner_without_provider_support(tmp_path, run_cli):
+def test_plan_command_refuses_a_planner_without_provider_support(tmp_path: Path) -> None:
     write_instance(_triangle(), tmp_path / "t.json")
-    out = run_cli(
+    out = _run(
         "plan", tmp_path / "t.json", "--planner", "example-minhop", "-o", tmp_path / "p.json"
     )
     assert out.returncode == 2, out.stderr
@@ -535,7 +551,7 @@ def test_plan_command_refuses_a_planner_without_provider_support(tmp_path, run_c
     assert not (tmp_path / "p.json").exists()
 
 
-def test_instance_to_dict_is_format_1_for_the_paper_model():
+def test_instance_to_dict_is_format_1_for_the_paper_model() -> None:
     inst = Instance(
         (1, 2), (Link(1, 2, 10.0, key_rate_kbps=0.5),), (Request("f", 1, 2, Demand.point(1.0)),)
     )
@@ -543,7 +559,7 @@ def test_instance_to_dict_is_format_1_for_the_paper_model():
     assert inst.features == frozenset()
 
 
-def test_encoded_plans_without_or_with_wrong_targets_are_refused_not_guessed():
+def test_encoded_plans_without_or_with_wrong_targets_are_refused_not_guessed() -> None:
     from qkdbench.evaluation import encode_plan
     from qkdbench.evaluation.encoding import PlanArrays
 
@@ -551,6 +567,7 @@ def test_encoded_plans_without_or_with_wrong_targets_are_refused_not_guessed():
     good = encode_plan(
         inst, Plan("triangle", "hand", (Route("f0", (1, 3), (3,), (1,), provider="B"),))
     )
+    assert good.target is not None
     assert good.target.tolist() == [1]
     assert evaluate_batch(inst, good).total[0] == pytest.approx(12575.0, rel=1e-12)
     bare = PlanArrays(good.ptr, good.arcs, good.yr, good.zr, good.n_requests)

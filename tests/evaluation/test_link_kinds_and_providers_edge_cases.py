@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +24,7 @@ from qkdbench.utils.registry import get_planner
 TRIANGLE = json.loads((Path(__file__).parent / "satellite_provider_triangle.json").read_text())
 
 
-def _data(**changes):
+def _data(**changes: Any) -> dict[str, Any]:
     data = json.loads(json.dumps(TRIANGLE))
     data.update(changes)
     return data
@@ -29,17 +32,35 @@ def _data(**changes):
 
 @pytest.mark.parametrize("values", [2.0, True, 3, None])
 def test_key_rate_values_that_are_not_a_list_are_one_line_errors(
-    tmp_path, values, run_cli, one_line_error
-):
+    tmp_path: Path, values: float | bool | None
+) -> None:
     data = _data()
     data["links"][0]["key_rate_kbps"] = {"values": values, "probs": [1]}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = run_cli("plan", path, "--planner", "coqbn", "-o", tmp_path / "p.json")
-    one_line_error(out, "links[0].key_rate_kbps")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "plan",
+            str(path),
+            "--planner",
+            "coqbn",
+            "-o",
+            str(tmp_path / "p.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert "links[0].key_rate_kbps" in lines[0], out.stderr
 
 
-def test_an_empty_providers_list_does_not_mean_unlimited():
+def test_an_empty_providers_list_does_not_mean_unlimited() -> None:
     with pytest.raises(
         InputError,
         match=r"requests\[0\]\.targets\[0\]\.provider: unknown "
@@ -48,7 +69,7 @@ def test_an_empty_providers_list_does_not_mean_unlimited():
         instance_from_dict(_data(providers=[]))
 
 
-def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
+def test_a_batch_mixing_plans_with_and_without_targets_is_refused() -> None:
     inst = instance_from_dict(_data())
     a = encode_plan(inst, Plan("t", "h", (Route("f0", (1, 2), (3,), (1,), provider="A"),)))
     bare = type(a)(a.ptr, a.arcs, a.yr, a.zr, a.n_requests)
@@ -60,7 +81,7 @@ def test_a_batch_mixing_plans_with_and_without_targets_is_refused():
         evaluate_batch(inst, wrong_shape)
 
 
-def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets():
+def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_targets() -> None:
     inst = ntn_instance("nsfnet", 6, max_rate=4, seed=2, anycast=0.0)
     assert inst.providers
     assert "providers" not in inst.features
@@ -69,7 +90,7 @@ def test_rl_planners_take_a_link_kinds_instance_that_lists_providers_but_has_no_
         assert evaluate(inst, plan).feasible
 
 
-def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_charges():
+def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_charges() -> None:
     inst = ntn_instance(
         "nsfnet",
         12,
@@ -85,6 +106,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
     )
     assert "fixed_charges" in inst.features
     res = lagrangian_bound(inst, iterations=20)
+    assert res.plan is not None
     total = float(evaluate_batch(inst, res.plan).total[0])
     assert res.cost == pytest.approx(total, rel=1e-9)  # fixed charges counted
     assert res.bound <= total * (1 + 1e-9)
@@ -92,7 +114,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
         assert total - res.bound <= 1e-6 * total
 
 
-def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path, run_cli):
+def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path: Path) -> None:
     inst = ntn_instance(
         "usnet",
         30,
@@ -104,15 +126,23 @@ def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path, run_cli):
         anycast=0.7,
     )
     write_instance(inst, tmp_path / "i.json")
-    out = run_cli(
-        "spfigures",
-        tmp_path / "i.json",
-        "--time-limit",
-        "0.01",
-        "--scenarios",
-        "2",
-        "--oos-scenarios",
-        "0",
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "spfigures",
+            str(tmp_path / "i.json"),
+            "--time-limit",
+            "0.01",
+            "--scenarios",
+            "2",
+            "--oos-scenarios",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}

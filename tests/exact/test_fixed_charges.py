@@ -24,7 +24,7 @@ def _tiny(seed: int) -> Instance:
             u,
             v,
             float(e),
-            **({"fixed_cost": float(rng.choice([0.0, 3e3, 2e4]))} if rng.random() < 0.4 else {}),
+            fixed_cost=float(rng.choice([0.0, 3e3, 2e4])) if rng.random() < 0.4 else None,
         )
         for (u, v), e in zip(pairs, lengths, strict=True)
     ]
@@ -56,13 +56,16 @@ def _brute_force(inst: Instance) -> float:
                     options.append((arcs, ys, zs))
         per_request.append(options)
     best = np.inf
-    chunk = []
+    chunk: list[tuple[tuple[list[int], tuple[int, ...], tuple[int, ...]], ...]] = []
 
-    def flush():
+    def flush() -> None:
         nonlocal best, chunk
         if not chunk:
             return
-        ptr, arcs, yr, zr = [0], [], [], []
+        ptr: list[int] = [0]
+        arcs: list[int] = []
+        yr: list[int] = []
+        zr: list[int] = []
         for combo in chunk:
             for a, y, z in combo:
                 arcs += a
@@ -91,7 +94,7 @@ def _brute_force(inst: Instance) -> float:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_exact_equals_brute_force_and_forms_agree(seed):
+def test_exact_equals_brute_force_and_forms_agree(seed: int) -> None:
     inst = _tiny(seed)
     truth = _brute_force(inst)
     for form in ("compact", "extensive"):
@@ -105,7 +108,7 @@ def test_exact_equals_brute_force_and_forms_agree(seed):
     assert relaxation_bound(inst) <= truth + 1e-6
 
 
-def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
+def test_fixed_charges_change_the_optimum_and_the_model_sees_them() -> None:
     inst = _tiny(1)
     paper = Instance(
         inst.nodes,
@@ -128,7 +131,7 @@ def test_fixed_charges_change_the_optimum_and_the_model_sees_them():
     )
 
 
-def test_warm_start_sets_the_fixed_charge_binaries():
+def test_warm_start_sets_the_fixed_charge_binaries() -> None:
     from qkdbench.exact.decoding import _warm_values
     from qkdbench.exact.sp_milp import relaxed_plan
 

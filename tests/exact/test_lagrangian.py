@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
+import qkdbench
 from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
@@ -31,7 +38,8 @@ TIGHT_NSF = Params(W_qkd=20, W_kml=6)
 TIGHT_US = Params(W_qkd=15, W_kml=4)
 
 #: (topology, requests, K, seed, params); the last five bind (capacity-free bound < optimum).
-FAMILIES = [
+Family = tuple[str, int, int, int, Params | None]
+FAMILIES: list[Family] = [
     ("nsfnet", 5, 4, 1, TIGHT_NSF),
     ("nsfnet", 6, 3, 1, None),
     ("usnet", 6, 4, 2, None),
@@ -44,7 +52,7 @@ FAMILIES = [
 BINDING = FAMILIES[3:]
 
 
-def _inst(case) -> Instance:
+def _inst(case: Family) -> Instance:
     topo, n, k, seed, params = case
     return make_instance(topo, n, k, seed, params=params)
 
@@ -66,7 +74,7 @@ def _optimum(inst: Instance) -> float:
 
 
 @pytest.mark.parametrize("case", FAMILIES, ids=lambda c: f"{c[0]}-{c[1]}-s{c[3]}")
-def test_bound_never_exceeds_the_proven_optimum(case):
+def test_bound_never_exceeds_the_proven_optimum(case: Family) -> None:
     inst = _inst(case)
     opt = _optimum(inst)
     res = lagrangian_bound(inst, iterations=150)
@@ -79,7 +87,7 @@ def test_bound_never_exceeds_the_proven_optimum(case):
     assert res.gap == pytest.approx((res.cost - res.bound) / res.cost)
 
 
-def test_binding_families_really_bind():
+def test_binding_families_really_bind() -> None:
     """The capacity-binding families are not vacuous: the capacity-free bound is below the
     optimum on each, and the dual ascent closes most of that gap."""
     for case in BINDING:
@@ -92,7 +100,7 @@ def test_binding_families_really_bind():
 
 
 @pytest.mark.parametrize("case", FAMILIES, ids=lambda c: f"{c[0]}-{c[1]}-s{c[3]}")
-def test_lam_zero_is_the_capacity_free_bound(case):
+def test_lam_zero_is_the_capacity_free_bound(case: Family) -> None:
     inst = _inst(case)
     # no single pair's newsvendor reservation exceeds its arc's capacity in these families,
     # so the per-pair cap y <= W of the subproblem is inactive at lam = 0
@@ -100,7 +108,7 @@ def test_lam_zero_is_the_capacity_free_bound(case):
 
 
 @pytest.mark.parametrize("case", FAMILIES[:3], ids=lambda c: f"{c[0]}-{c[1]}-s{c[3]}")
-def test_loose_capacity_bound_is_the_optimum_and_the_plan_is_optimal(case):
+def test_loose_capacity_bound_is_the_optimum_and_the_plan_is_optimal(case: Family) -> None:
     inst = _inst(case)
     opt = _optimum(inst)
     assert lagrangian_value(inst).value == pytest.approx(opt, rel=1e-9)
@@ -110,7 +118,7 @@ def test_loose_capacity_bound_is_the_optimum_and_the_plan_is_optimal(case):
     assert evaluate(inst, plan).total == pytest.approx(opt, rel=1e-9)
 
 
-def test_per_pair_cap_makes_lam_zero_stronger_never_invalid():
+def test_per_pair_cap_makes_lam_zero_stronger_never_invalid() -> None:
     """W_kml = 3 is below some pairs' newsvendor KM reservation (K = 8): L(0) keeps y <= W."""
     inst = make_instance("nsfnet", 8, 8, 2, params=Params(W_qkd=12, W_kml=3))
     l0 = lagrangian_value(inst).value
@@ -120,12 +128,12 @@ def test_per_pair_cap_makes_lam_zero_stronger_never_invalid():
     assert lagrangian_bound(inst, iterations=150).bound <= opt * (1 + 1e-9)
 
 
-def test_dual_ascent_improves_on_lam_zero_where_capacity_binds():
+def test_dual_ascent_improves_on_lam_zero_where_capacity_binds() -> None:
     inst = _inst(("nsfnet", 8, 4, 3, TIGHT_NSF))
     l0 = lagrangian_value(inst).value
     res = lagrangian_bound(inst, iterations=100)
     assert res.bound > l0 * (1 + 1e-3)
-    assert np.any(res.lam_qkd > 0) or np.any(res.lam_km > 0)
+    assert np.any(res.lam_qkd > 0) or np.any(res.lam_kml > 0)
     # the best bound is the best L seen, and the history says so
     assert res.bound == max(h[1] for h in res.history)
 
@@ -133,7 +141,9 @@ def test_dual_ascent_improves_on_lam_zero_where_capacity_binds():
 # --------------------------------------------------------------------------- L(lam) brute force
 
 
-def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
+def _brute_force_value(
+    inst: Instance, lam_qkd: NDArray[np.float64], lam_kml: NDArray[np.float64]
+) -> float:
     """L(lam) by enumeration: every simple path, every integer reservation 0..W."""
     arcs = arc_table(inst)
     total = 0.0
@@ -149,14 +159,14 @@ def _brute_force_value(inst: Instance, lam_qkd, lam_km) -> float:
                 inst, np.full(zs.size, f), np.full(zs.size, a), np.zeros(zs.size), zs
             )
             weight[a] = min(float(c + lam_qkd[a] * y) for c, y in zip(cy, ys, strict=True)) + min(
-                float(c + lam_km[a] * z) for c, z in zip(cz, zs, strict=True)
+                float(c + lam_kml[a] * z) for c, z in zip(cz, zs, strict=True)
             )
         best = math.inf
         for path in nx.all_simple_paths(inst.graph, req.source, req.target):
             best = min(best, sum(weight[a] for a in inst.path_arcs(path)))
         total += best
     return total - sum(
-        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_km[a]) * int(arcs.W_kml[a])
+        float(lam_qkd[a]) * int(arcs.W_qkd[a]) + float(lam_kml[a]) * int(arcs.W_kml[a])
         for a in range(arcs.n)
     )
 
@@ -184,50 +194,50 @@ def _mixed_instance() -> Instance:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_value_matches_brute_force(seed, triangle):
+def test_value_matches_brute_force(seed: int, triangle: Instance) -> None:
     rng = np.random.default_rng(seed)
     for inst in (triangle, _mixed_instance()):
         A = arc_table(inst).n
         scale = arc_table(inst).c_y[0].mean()
         lam_qkd = rng.uniform(0, 2 * scale, A) * (rng.random(A) < 0.7)
-        lam_km = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
-        point = lagrangian_value(inst, lam_qkd, lam_km)
-        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_km), rel=1e-12)
+        lam_kml = rng.uniform(0, 2 * arc_table(inst).c_z[0].mean(), A) * (rng.random(A) < 0.7)
+        point = lagrangian_value(inst, lam_qkd, lam_kml)
+        assert point.value == pytest.approx(_brute_force_value(inst, lam_qkd, lam_kml), rel=1e-12)
         # the priced solution attains the value: its evaluator cost plus the price terms
         routing = point.routing
         cost = float(evaluate_batch(inst, routing).total[0])
         priced = (
             cost
             + lam_qkd @ (point.usage_qkd - arc_table(inst).W_qkd)
-            + lam_km @ (point.usage_km - arc_table(inst).W_kml)
+            + lam_kml @ (point.usage_kml - arc_table(inst).W_kml)
         )
         assert priced == pytest.approx(point.value, rel=1e-12)
         assert np.all(routing.yr <= arc_table(inst).W_qkd[routing.arcs])
         assert np.all(routing.zr <= arc_table(inst).W_kml[routing.arcs])
 
 
-def test_curves_are_shared_by_requests_with_equal_demands():
+def test_curves_are_shared_by_requests_with_equal_demands() -> None:
     inst = _mixed_instance()
     cur = priced_curves(inst)
     assert cur.n_groups == 3
     assert list(cur.group) == [0, 1, 0, 2]
 
 
-def test_bad_prices_are_refused(triangle):
-    with pytest.raises(ValueError, match="one price per arc"):
+def test_bad_prices_are_refused(triangle: Instance) -> None:
+    with pytest.raises(InputError, match="one price per arc"):
         lagrangian_value(triangle, np.zeros(3))
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(InputError, match="non-negative"):
         lagrangian_value(triangle, -np.ones(arc_table(triangle).n))
 
 
 # --------------------------------------------------------------------------- planner
 
 
-def test_planner_passes_the_conformance_checks():
+def test_planner_passes_the_conformance_checks() -> None:
     check_planner("lagrangian", params={"iterations": 200})
 
 
-def test_plan_cost_is_the_evaluators_and_the_gap_is_certified():
+def test_plan_cost_is_the_evaluators_and_the_gap_is_certified() -> None:
     inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
     plan = get_planner("lagrangian", iterations=60).plan(inst, seed=3)
     ev = evaluate(inst, plan)
@@ -242,7 +252,7 @@ def test_plan_cost_is_the_evaluators_and_the_gap_is_certified():
     assert st["iterations"] == 60 or st["stop"] in ("step", "stationary")
 
 
-def test_improvement_passes_never_make_the_plan_dearer():
+def test_improvement_passes_never_make_the_plan_dearer() -> None:
     inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
     plain = get_planner("lagrangian", iterations=15, improve=False).plan(inst)
     better = get_planner("lagrangian", iterations=15).plan(inst)
@@ -253,7 +263,7 @@ def test_improvement_passes_never_make_the_plan_dearer():
     assert better.stats["bound"] == plain.stats["bound"]  # same dual run
 
 
-def test_same_iterations_same_result():
+def test_same_iterations_same_result() -> None:
     inst = _inst(("nsfnet", 8, 4, 3, TIGHT_NSF))
     a = get_planner("lagrangian", iterations=40).plan(inst, seed=1)
     b = get_planner("lagrangian", iterations=40).plan(inst, seed=2)
@@ -261,7 +271,7 @@ def test_same_iterations_same_result():
     assert a.stats["bound"] == b.stats["bound"]
 
 
-def test_time_limit_is_checked_every_iteration():
+def test_time_limit_is_checked_every_iteration() -> None:
     inst = _inst(("cost239", 8, 6, 1, TIGHT_US))
     res = lagrangian_bound(inst, iterations=10_000, time_limit=1e-6)
     assert res.stop == "time_limit"
@@ -273,9 +283,20 @@ def test_time_limit_is_checked_every_iteration():
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_bound_json(tmp_path, run_cli):
-    done = run_cli(
-        "bound",
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    root = str(Path(qkdbench.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", "bound", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_bound_json(tmp_path: Path) -> None:
+    done = _cli(
         "nsfnet",
         "--requests",
         "8",
@@ -298,15 +319,19 @@ def test_cli_bound_json(tmp_path, run_cli):
     assert data["bound"] <= _optimum(inst) * (1 + 1e-9)
 
 
-def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path, run_cli, one_line_error):
+def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qkdbench-instance/1", "nodes": [{"id": 1}], "links": []')
-    done = run_cli("bound", str(bad))
-    one_line_error(done, str(bad), "malformed JSON")
+    done = _cli(str(bad))
+    assert done.returncode == 2
     assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(bad) in lines[0]
+    assert "malformed JSON" in lines[0]
 
 
-def test_cli_bound_text_and_usage(capsys):
+def test_cli_bound_text_and_usage(capsys: pytest.CaptureFixture[str]) -> None:
     from qkdbench.cli import main
 
     assert main(["bound", "nsfnet", "--requests", "5", "--max-rate", "3", "--iterations", "5"]) == 0

@@ -19,13 +19,14 @@ from qkdbench.evaluation.sp_measures import (
     t_quantile,
 )
 from qkdbench.exact.sp_figures import sp_figures
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Demand, Params, Request
+from qkdbench.model import Demand, Instance, Params, Request
 from qkdbench.topologies import make_instance
 
 
 @pytest.fixture(scope="module")
-def inst():
+def inst() -> Instance:
     return make_instance("nsfnet", 6, 6, seed=2, params=Params(W_qkd=24, W_kml=8))
 
 
@@ -33,7 +34,7 @@ def inst():
     ("seed", "params"),
     [(1, Params()), (2, Params(W_qkd=18, W_kml=6)), (3, Params(W_qkd=9, W_kml=3, hop_cost=500.0))],
 )
-def test_ws_le_rp_le_eev(seed, params):
+def test_ws_le_rp_le_eev(seed: int, params: Params) -> None:
     instance = make_instance("nsfnet", 5, 5, seed=seed, params=params)
     fig = sp_figures(instance, n_scenarios=8, seed=seed, oos_scenarios=200)
     assert fig.rp_status == "optimal"
@@ -50,7 +51,7 @@ def test_ws_le_rp_le_eev(seed, params):
     json.dumps(fig.to_dict())
 
 
-def test_deterministic_demand_has_no_value_of_information():
+def test_deterministic_demand_has_no_value_of_information() -> None:
     base = make_instance("nsfnet", 4, 3, seed=5)
     instance = base.with_requests(
         [Request(r.id, r.source, r.target, Demand.point(2.0)) for r in base.requests]
@@ -63,7 +64,7 @@ def test_deterministic_demand_has_no_value_of_information():
     assert fig.evpi == pytest.approx(0.0, abs=1e-6)
 
 
-def test_scenario_costs_average_to_empirical_marginals(inst):
+def test_scenario_costs_average_to_empirical_marginals(inst: Instance) -> None:
     plan = get_planner("coqbn").plan(inst)
     sc = sample_scenarios(inst, 300, seed=4)
     costs = scenario_costs(inst, plan, sc)
@@ -75,7 +76,7 @@ def test_scenario_costs_average_to_empirical_marginals(inst):
     assert costs[7] == pytest.approx(one, rel=1e-12)
 
 
-def test_out_of_sample_is_seeded_and_consistent(inst):
+def test_out_of_sample_is_seeded_and_consistent(inst: Instance) -> None:
     plan = get_planner("coqbn").plan(inst)
     a = out_of_sample(inst, plan, n_scenarios=4000, seed=11)
     b = out_of_sample(inst, plan, n_scenarios=4000, seed=11)
@@ -87,23 +88,23 @@ def test_out_of_sample_is_seeded_and_consistent(inst):
     assert a.lo < a.mean < a.hi
 
 
-def test_out_of_sample_of_unfit_plan_is_inf(inst):
+def test_out_of_sample_of_unfit_plan_is_inf(inst: Instance) -> None:
     other = make_instance("nsfnet", 6, 6, seed=9)
     plan = get_planner("coqbn").plan(other)
     assert np.isinf(out_of_sample(inst, plan, n_scenarios=5, seed=0).mean)
 
 
-def test_sample_scenarios_marginals(inst):
+def test_sample_scenarios_marginals(inst: Instance) -> None:
     sc = sample_scenarios(inst, 20000, seed=3)
     assert sc.shape == (20000, inst.n_requests)
     for f, r in enumerate(inst.requests):
         assert set(np.unique(sc[:, f])) <= set(r.demand.values)
         assert sc[:, f].mean() == pytest.approx(r.demand.mean, abs=0.1)
-    with pytest.raises(ValueError, match="need at least one scenario, got 0"):
+    with pytest.raises(InputError):
         sample_scenarios(inst, 0, seed=1)
 
 
-def test_mean_value_instance(inst):
+def test_mean_value_instance(inst: Instance) -> None:
     ev = mean_value_instance(inst)
     for r, q in zip(inst.requests, ev.requests, strict=True):
         assert q.demand.values == (pytest.approx(r.demand.mean),)
@@ -122,15 +123,15 @@ def test_mean_value_instance(inst):
         (1001, 1.962),
     ],
 )
-def test_t_quantile(df, expected):
+def test_t_quantile(df: int, expected: float) -> None:
     assert t_quantile(0.975, df) == pytest.approx(expected, abs=6e-4)
 
 
-def test_mean_ci():
+def test_mean_ci() -> None:
     e = mean_ci([2.0, 4.0, 6.0, 8.0], confidence=0.9)
     assert e.mean == 5.0
     assert e.n == 4
     assert e.half_width == pytest.approx(t_quantile(0.95, 3) * np.std([2, 4, 6, 8], ddof=1) / 2)
     assert mean_ci([3.0]).half_width == np.inf
-    with pytest.raises(ValueError, match="no values"):
+    with pytest.raises(InputError):
         mean_ci([])

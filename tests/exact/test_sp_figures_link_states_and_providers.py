@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,7 +153,7 @@ def _within(freq: float, p: float, n: int, k: float = 5.0) -> bool:
     return abs(freq - p) <= k * math.sqrt(p * (1.0 - p) / n)
 
 
-def test_link_states_drawn_with_their_probabilities(states_net):
+def test_link_states_drawn_with_their_probabilities(states_net: Instance) -> None:
     n = 40_000
     sc = sample_joint_scenarios(states_net, n, seed=5)
     assert sc.random_links == (0, 1)
@@ -177,19 +181,20 @@ def test_link_states_drawn_with_their_probabilities(states_net):
     np.testing.assert_array_equal(sc.demand, sample_scenarios(states_net, n, seed=5))
 
 
-def test_same_seed_same_scenarios(states_net):
+def test_same_seed_same_scenarios(states_net: Instance) -> None:
     a, b = (sample_joint_scenarios(states_net, 500, seed=[3, 1]) for _ in range(2))
     c = sample_joint_scenarios(states_net, 500, seed=[3, 2])
     for name in ("demand", "link_state", "link_rate"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     assert not np.array_equal(a.link_state, c.link_state)
-    with pytest.raises(ValueError, match="need at least one scenario, got 0"):
+    with pytest.raises(InputError):
         sample_joint_scenarios(states_net, 0, seed=1)
 
 
-def test_enumeration_is_the_product_distribution(states_net):
+def test_enumeration_is_the_product_distribution(states_net: Instance) -> None:
     sc = enumerate_scenarios(states_net)
     assert len(sc) == 3 * 2 * 2 * 2 * 3
+    assert sc.prob is not None  # enumerated scenarios carry their probabilities
     assert math.isclose(float(sc.prob.sum()), 1.0, rel_tol=1e-12)
     # distinct rows, and the probability of one hand-picked scenario
     rows = {tuple(d) + tuple(s) for d, s in zip(sc.demand, sc.link_state, strict=True)}
@@ -203,14 +208,14 @@ def test_enumeration_is_the_product_distribution(states_net):
     )
     assert hit.size == 1
     assert sc.prob[hit[0]] == pytest.approx((1 / 3) * 0.4 * 0.5 * 0.3 * 0.5, rel=1e-12)
-    with pytest.raises(ValueError, match="more than 10"):
+    with pytest.raises(InputError, match="more than 10"):
         enumerate_scenarios(states_net, max_scenarios=10)
 
 
 # --------------------------------------------------------------------------- scenario instances
 
 
-def test_scenario_instance_shares_each_link_state(states_net):
+def test_scenario_instance_shares_each_link_state(states_net: Instance) -> None:
     sc = sample_joint_scenarios(states_net, 50, seed=2)
     i = int(np.flatnonzero((sc.link_state[:, 0] == 0) & (sc.link_state[:, 1] == 0))[0])
     one = scenario_instance(states_net, sc.scenario(i))
@@ -241,16 +246,16 @@ def test_scenario_instance_shares_each_link_state(states_net):
         assert costs[j] == pytest.approx(twin, rel=1e-12)
 
 
-def test_demand_rows_refused_when_links_have_states(states_net):
-    with pytest.raises(ValueError, match="link states"):
+def test_demand_rows_refused_when_links_have_states(states_net: Instance) -> None:
+    with pytest.raises(InputError, match="link states"):
         scenario_costs(
             states_net, _states_plan(states_net), sample_scenarios(states_net, 5, seed=1)
         )
-    with pytest.raises(ValueError, match="one scenario"):
+    with pytest.raises(InputError, match="one scenario"):
         scenario_instance(states_net, sample_joint_scenarios(states_net, 2, seed=1))
 
 
-def test_targets_and_providers_survive_derived_instances(providers_net):
+def test_targets_and_providers_survive_derived_instances(providers_net: Instance) -> None:
     sc = sample_joint_scenarios(providers_net, 20, seed=4)
     derived = [
         scenario_instance(providers_net, sc.scenario(3)),
@@ -281,7 +286,9 @@ def test_targets_and_providers_survive_derived_instances(providers_net):
 
 
 @pytest.mark.parametrize("which", ["states", "providers"])
-def test_enumeration_equals_the_evaluators_expectation(which, states_net, providers_net):
+def test_enumeration_equals_the_evaluators_expectation(
+    which: str, states_net: Instance, providers_net: Instance
+) -> None:
     inst, plan = (
         (states_net, _states_plan(states_net))
         if which == "states"
@@ -302,7 +309,7 @@ def test_enumeration_equals_the_evaluators_expectation(which, states_net, provid
         assert probs == pytest.approx(inst.links[k].key_rate_states(1.0)[1], rel=1e-12)
 
 
-def test_large_sample_within_standard_errors(states_net):
+def test_large_sample_within_standard_errors(states_net: Instance) -> None:
     plan = _states_plan(states_net)
     exact = evaluate(states_net, plan).total
     n = 20_000
@@ -312,7 +319,7 @@ def test_large_sample_within_standard_errors(states_net):
     assert out_of_sample(states_net, plan, n_scenarios=n, seed=9) == est  # same seed, same estimate
 
 
-def test_separability_holds_when_each_pair_factorises(states_net):
+def test_separability_holds_when_each_pair_factorises(states_net: Instance) -> None:
     """Average over scenarios = evaluator on the empirical marginals, for a crossed sample.
 
     A crossed sample (every demand row with every link-state row) has an empirical
@@ -344,7 +351,7 @@ def test_separability_holds_when_each_pair_factorises(states_net):
 # --------------------------------------------------------------------------- EV
 
 
-def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
+def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net: Instance) -> None:
     ev = mean_value_instance(states_net)
     for r, q in zip(states_net.requests, ev.requests, strict=True):
         assert q.demand == Demand.point(r.demand.mean)
@@ -368,7 +375,7 @@ def test_ev_instance_fixes_demands_and_link_rates_at_their_means(states_net):
 
 
 @pytest.fixture(scope="module")
-def states_net_small(states_net) -> Instance:
+def states_net_small(states_net: Instance) -> Instance:
     """Two requests on the link-states network: 2 * 2 * 2 * 3 = 24 joint scenarios."""
     return states_net.with_requests(
         [
@@ -379,7 +386,7 @@ def states_net_small(states_net) -> Instance:
     )
 
 
-def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
+def test_ws_le_rp_and_evpi_nonnegative(states_net_small: Instance) -> None:
     inst = states_net_small
     fig = sp_figures(inst, n_scenarios=6, seed=3, oos_scenarios=300)
     assert fig.rp_status == "optimal"
@@ -399,6 +406,7 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert fig.vss >= -1e-6 * fig.rp
     # exact WS over the full joint distribution: WS <= RP, EVPI >= 0
     enum = enumerate_scenarios(inst)
+    assert enum.prob is not None
     ws = [solve_sp(scenario_instance(inst, enum.scenario(i))).objective for i in range(len(enum))]
     ws_exact = float(np.dot(enum.prob, ws))
     assert ws_exact <= fig.rp * (1 + 1e-9)
@@ -409,7 +417,9 @@ def test_ws_le_rp_and_evpi_nonnegative(states_net_small):
     assert again.rp_out_of_sample == fig.rp_out_of_sample
 
 
-def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monkeypatch):
+def test_sp_figures_refuses_what_the_solver_does_not_handle(
+    providers_net: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(
         ExactPlanner,
         "supports",
@@ -420,18 +430,28 @@ def test_sp_figures_refuses_what_the_solver_does_not_handle(providers_net, monke
         sp_figures(providers_net, n_scenarios=2, oos_scenarios=0)
 
 
+def _cli(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ),
+    )
+
+
 def test_cli_spfigures_on_a_link_states_instance(
-    states_net_small, providers_net, tmp_path, run_cli
-):
+    states_net_small: Instance, providers_net: Instance, tmp_path: Path
+) -> None:
     path = tmp_path / "states.json"
     write_instance(states_net_small, path)
-    res = run_cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
+    res = _cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
     assert res.returncode == 0, res.stderr
     for key in ("RP ", "EEV", "VSS", "WS ", "EVPI", "RP out of sample"):
         assert key in res.stdout
     runs = [
         json.loads(
-            run_cli(
+            _cli(
                 "spfigures",
                 path,
                 "--scenarios",
@@ -453,7 +473,7 @@ def test_cli_spfigures_on_a_link_states_instance(
     # providers: figures when the exact solver handles targets, else one line and exit status 2
     p3 = tmp_path / "providers.json"
     write_instance(providers_net, p3)
-    res = run_cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
+    res = _cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
     if "providers" in planner_supports(ExactPlanner):
         assert res.returncode == 0, res.stderr
         assert "EVPI" in res.stdout
@@ -463,7 +483,7 @@ def test_cli_spfigures_on_a_link_states_instance(
         assert "provider" in res.stderr
 
 
-def test_replace_keeps_provider_targets_in_scenario_start(providers_net):
+def test_replace_keeps_provider_targets_in_scenario_start(providers_net: Instance) -> None:
     """The WS warm start keeps each anycast request's chosen target (no solver needed)."""
     from qkdbench.exact.sp_figures import scenario_start
 
@@ -479,7 +499,7 @@ def test_replace_keeps_provider_targets_in_scenario_start(providers_net):
     assert evaluate(one, start).total <= evaluate(one, plan).total * (1 + 1e-12)
 
 
-def test_scenario_costs_match_each_scenario_instance_on_a_larger_network():
+def test_scenario_costs_match_each_scenario_instance_on_a_larger_network() -> None:
     """Many random links, fixed charges: the priced terms add up to each scenario's cost."""
     from qkdbench.heuristics import get_planner
     from qkdbench.model import CostTable

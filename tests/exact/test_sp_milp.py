@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -11,11 +12,12 @@ import pytest
 
 from qkdbench.evaluation import arc_table, evaluate, pair_costs, qkd_links_needed
 from qkdbench.exact import FORMS, relaxation_bound, relaxed_plan, solve_sp
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
 
-EXACT = {"gap_rel": 0.0}
+EXACT: dict[str, Any] = {"gap_rel": 0.0}  # solve_sp keyword arguments
 
 
 def random_instance(
@@ -110,7 +112,7 @@ def _arc_optimum(instance: Instance, a: int, fs: list[int]) -> float:
 
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("seed", [1, 2])
-def test_objective_equals_evaluator(form, seed):
+def test_objective_equals_evaluator(form: str, seed: int) -> None:
     inst = make_instance("nsfnet", 8, 6, seed=seed, params=Params(W_qkd=30, W_kml=10))
     res = solve_sp(inst, form, **EXACT)
     assert res.status == "optimal"
@@ -121,7 +123,7 @@ def test_objective_equals_evaluator(form, seed):
     assert res.bound <= res.objective * (1 + 1e-9)
 
 
-def test_objective_equals_evaluator_with_hop_cost_and_key_rate_classes(triangle):
+def test_objective_equals_evaluator_with_hop_cost_and_key_rate_classes(triangle: Instance) -> None:
     inst = Instance(
         triangle.nodes,
         triangle.links[:2] + (Link("a", "c", 250.0, W_qkd=4, key_rate_kbps=0.5),),
@@ -153,7 +155,7 @@ def newsvendor_cost(instance: Instance, a: int, demand: Demand) -> tuple[float, 
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_one_request_is_newsvendor_shortest_path(seed):
+def test_one_request_is_newsvendor_shortest_path(seed: int) -> None:
     rng = np.random.default_rng(seed)
     topo = make_instance(
         "nsfnet",
@@ -186,7 +188,7 @@ def test_one_request_is_newsvendor_shortest_path(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_brute_force_tiny(seed):
+def test_brute_force_tiny(seed: int) -> None:
     inst = random_instance(seed, n_nodes=5 if seed % 2 else 4, W_qkd=5, W_kml=2, hop=100.0 * seed)
     expected = brute_force(inst)
     for form in FORMS:
@@ -196,7 +198,7 @@ def test_brute_force_tiny(seed):
     assert solve_sp(inst, **EXACT).objective == pytest.approx(expected, rel=1e-9)
 
 
-def test_brute_force_instance_has_binding_capacity():
+def test_brute_force_instance_has_binding_capacity() -> None:
     # the tiny instances are meant to make requests compete: the capacity-free
     # bound must be strictly below the optimum on at least one of them
     gaps = [
@@ -211,7 +213,7 @@ def test_brute_force_instance_has_binding_capacity():
 
 
 @pytest.mark.parametrize("seed", [3, 4, 5])
-def test_forms_agree(seed):
+def test_forms_agree(seed: int) -> None:
     inst = make_instance("usnet", 10, 6, seed=seed, params=Params(W_qkd=24, W_kml=8))
     objs = [solve_sp(inst, form, warm_start=None, prune=False, **EXACT).objective for form in FORMS]
     objs.append(solve_sp(inst, "compact", **EXACT).objective)  # pruned, warm-started
@@ -223,7 +225,7 @@ def test_forms_agree(seed):
     assert heuristic.total >= objs[0] * (1 - 1e-12)
 
 
-def test_registered_planners():
+def test_registered_planners() -> None:
     inst = make_instance("nsfnet", 4, 3, seed=7)
     totals = []
     for name in ("exact", "exact-extensive"):
@@ -239,7 +241,7 @@ def test_registered_planners():
     assert get_planner("exact").plan(inst).routes == get_planner("exact").plan(inst).routes
 
 
-def test_no_requests_is_an_empty_optimal_plan():
+def test_no_requests_is_an_empty_optimal_plan() -> None:
     inst = make_instance("nsfnet", 0, 3, seed=1)
     res = solve_sp(inst)
     assert res.status == "optimal"
@@ -248,15 +250,15 @@ def test_no_requests_is_an_empty_optimal_plan():
     assert evaluate(inst, res.plan).total == 0.0
 
 
-def test_warm_start_must_fit_the_instance():
+def test_warm_start_must_fit_the_instance() -> None:
     inst = make_instance("nsfnet", 3, 3, seed=1)
     other = make_instance("nsfnet", 3, 3, seed=2)
-    with pytest.raises(ValueError, match="warm-start"):
+    with pytest.raises(InputError, match="warm-start"):
         solve_sp(inst, warm_start=get_planner("coqbn").plan(other))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
+def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed: int) -> None:
     """With the tightest legal upper bound (the optimum itself), no optimal pair is dropped."""
     from qkdbench.exact.lagrangian import lagrangian_bound, reduced_cost_keep
 
@@ -266,7 +268,7 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
     dual = lagrangian_bound(inst, iterations=300)
     F, A = inst.n_requests, arc_table(inst).n
     req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
-    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_km, opt.objective)
+    keep = reduced_cost_keep(inst, req, arc, dual.lam_qkd, dual.lam_kml, opt.objective)
     keep0 = reduced_cost_keep(inst, req, arc, None, None, opt.objective)
     for route in opt.plan.routes:
         f = inst.request_index[route.request_id]
@@ -279,7 +281,7 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(seed):
     assert pruned.plan.stats["pairs"] <= pruned.plan.stats["pairs_all"]
 
 
-def test_priced_pruning_drops_more_pairs_when_capacity_binds():
+def test_priced_pruning_drops_more_pairs_when_capacity_binds() -> None:
     inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
     res = solve_sp(inst, **EXACT)
     plain = solve_sp(inst, lagrangian=False, **EXACT)
@@ -287,7 +289,7 @@ def test_priced_pruning_drops_more_pairs_when_capacity_binds():
     assert res.plan.stats["pairs"] < plain.plan.stats["pairs"] < res.plan.stats["pairs_all"]
 
 
-def test_model_above_the_memory_limit_is_refused_in_one_line():
+def test_model_above_the_memory_limit_is_refused_in_one_line() -> None:
     from qkdbench.exact import SolverError
     from qkdbench.exact.bounds import _pairs
     from qkdbench.exact.sizing import estimate_model
@@ -304,7 +306,7 @@ def test_model_above_the_memory_limit_is_refused_in_one_line():
     assert f"{size.nonzeros:,} nonzeros" in text
 
 
-def test_estimate_counts_the_built_model():
+def test_estimate_counts_the_built_model() -> None:
     from qkdbench.exact import build_model
     from qkdbench.exact.bounds import _pairs
     from qkdbench.exact.sizing import estimate_model
@@ -321,7 +323,7 @@ def test_estimate_counts_the_built_model():
         assert model.milp.index.size <= size.nonzeros <= 1.3 * model.milp.index.size
 
 
-def test_no_time_to_build_returns_the_best_plan_known():
+def test_no_time_to_build_returns_the_best_plan_known() -> None:
     inst = make_instance("usnet", 30, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
     res = solve_sp(inst, time_limit=0.0)
     assert res.status == "feasible"

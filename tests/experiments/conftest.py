@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from types import ModuleType
+
 import pytest
 
 
 @pytest.fixture
-def faulty_planners():
+def faulty_planners() -> Iterator[ModuleType]:
     """Register ``test-fail`` and ``test-block`` for one test, then remove them.
 
     The module is imported here, not at the top: importing it registers both

@@ -18,6 +18,7 @@ import os
 import time
 
 from qkdbench.heuristics import available_planners, get_planner
+from qkdbench.model import Instance, Plan
 from qkdbench.utils.registry import register_planner, unregister_planner
 
 __all__ = ["FailingPlanner", "BlockingPlanner", "NAMES", "register", "unregister"]
@@ -28,7 +29,9 @@ class FailingPlanner:
 
     name = "test-fail"
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         raise RuntimeError("deliberate failure")
 
 
@@ -37,7 +40,9 @@ class BlockingPlanner:
 
     name = "test-block"
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         if os.environ.get("QKDBENCH_TEST_BLOCK") and (seed or 0) >= 3:
             while True:  # until killed
                 time.sleep(0.5)

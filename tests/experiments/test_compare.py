@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -18,22 +21,25 @@ from qkdbench.experiments.gaps import GapReference, add_gaps, gap_reference
 from qkdbench.experiments.provenance import instance_hash
 from qkdbench.experiments.runs import run_planner
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Plan, Route
+from qkdbench.model import Instance, Plan, Route
 from qkdbench.topologies import make_instance
 from qkdbench.utils.registry import register_planner, unregister_planner
 
+#: What the ``planners`` fixture yields: register ``name`` planning with ``plan_fn``.
+AddPlanner = Callable[[str, Callable[..., Plan]], str]
+
 
 @pytest.fixture(scope="module")
-def inst():
+def inst() -> Instance:
     return make_instance("nsfnet", 5, 3, seed=2)
 
 
 @pytest.fixture
-def planners():
+def planners() -> Iterator[AddPlanner]:
     """Register run-time planners for one test; all removed afterwards."""
     names = []
 
-    def add(name, plan_fn):
+    def add(name: str, plan_fn: Callable[..., Plan]) -> str:
         cls = type(
             f"P_{name.replace('-', '_')}",
             (),
@@ -54,11 +60,11 @@ def planners():
         unregister_planner(n)
 
 
-def coqbn_plan(instance, **kw):
+def coqbn_plan(instance: Instance, **kw: object) -> Plan:
     return get_planner("coqbn").plan(instance)
 
 
-def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
+def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst: Instance) -> None:
     df, plans = compare(inst, planners=["coqbn", "exact"], return_plans=True)
     assert list(df["planner"]) == ["exact", "coqbn"]
     assert df.attrs["gap_label"] == "optimum"
@@ -78,7 +84,9 @@ def test_costs_come_from_the_evaluator_and_gaps_from_the_optimum(inst):
     assert (df["gap_ref"] == "optimum").all()
 
 
-def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst, faulty_planners):
+def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(
+    inst: Instance, faulty_planners: ModuleType
+) -> None:
     df = compare(inst, planners=["test-fail", "coqbn", "exact"])
     row = df.set_index("planner").loc["test-fail"]
     assert row["status"] == "error"
@@ -91,7 +99,9 @@ def test_a_planner_that_raises_is_an_error_row_and_the_rest_go_on(inst, faulty_p
     assert text.splitlines()[0] == inst.name
 
 
-def test_without_an_exact_planner_the_gap_is_to_the_best_plan_and_says_so(inst, planners):
+def test_without_an_exact_planner_the_gap_is_to_the_best_plan_and_says_so(
+    inst: Instance, planners: AddPlanner
+) -> None:
     planners("test-mean", lambda i, **kw: get_planner("coqbn", level="mean").plan(i))
     planners("test-max", lambda i, **kw: get_planner("coqbn", level="max").plan(i))
     df = compare(inst, planners=["test-mean", "test-max"])
@@ -103,8 +113,10 @@ def test_without_an_exact_planner_the_gap_is_to_the_best_plan_and_says_so(inst, 
     assert "proves nothing" in text
 
 
-def test_a_bound_without_optimality_is_the_labelled_reference(inst, planners):
-    def stopped_early(i, **kw):
+def test_a_bound_without_optimality_is_the_labelled_reference(
+    inst: Instance, planners: AddPlanner
+) -> None:
+    def stopped_early(i: Instance, **kw: object) -> Plan:
         plan = coqbn_plan(i)
         total = evaluate(i, plan).total
         return plan.with_stats(status="feasible", bound=0.9 * total, gap=0.1)
@@ -118,8 +130,10 @@ def test_a_bound_without_optimality_is_the_labelled_reference(inst, planners):
     assert "gap to bound %" in format_table(df)
 
 
-def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
-    def greedy_over_capacity(i, **kw):
+def test_an_infeasible_plan_is_marked_and_names_the_violation(
+    inst: Instance, planners: AddPlanner
+) -> None:
+    def greedy_over_capacity(i: Instance, **kw: object) -> Plan:
         plan = coqbn_plan(i)
         r = plan.routes[0]
         big = (10_000,) * len(r.reserve_qkd)
@@ -137,10 +151,10 @@ def test_an_infeasible_plan_is_marked_and_names_the_violation(inst, planners):
     assert math.isnan(row["gap_pct"])
 
 
-def test_each_planner_gets_its_share_of_the_budget(inst, planners):
-    seen = []
+def test_each_planner_gets_its_share_of_the_budget(inst: Instance, planners: AddPlanner) -> None:
+    seen: list[tuple[int | None, float | None]] = []  # (seed, time_limit) per call
 
-    def record(i, *, seed=None, time_limit=None):
+    def record(i: Instance, *, seed: int | None = None, time_limit: float | None = None) -> Plan:
         seen.append((seed, time_limit))
         return coqbn_plan(i)
 
@@ -150,7 +164,8 @@ def test_each_planner_gets_its_share_of_the_budget(inst, planners):
         inst, planners=["test-rec0", "test-rec1", "test-rec2"], seed=7, time_limit=5.0, budget=3.0
     )
     assert [s for s, _ in seen] == [7, 7, 7]
-    limits = [t for _, t in seen]
+    limits = [t for _, t in seen if t is not None]
+    assert len(limits) == len(seen)  # every planner got a time limit
     assert list(df["time_limit_s"]) == limits
     # what is left of 3 s, shared among the planners still to run; at least 1 s each
     assert all(MIN_TIME_LIMIT <= t <= 3.0 / (3 - k) for k, t in enumerate(limits))
@@ -159,7 +174,7 @@ def test_each_planner_gets_its_share_of_the_budget(inst, planners):
     assert seen[0][1] == DEFAULT_TIME_LIMIT
 
 
-def test_planner_order_puts_exact_first():
+def test_planner_order_puts_exact_first() -> None:
     assert planner_order(["ga", "coqbn", "exact-extensive", "exact", "coqbn"]) == [
         "exact",
         "exact-extensive",
@@ -168,7 +183,7 @@ def test_planner_order_puts_exact_first():
     ]
 
 
-def test_gap_reference_prefers_optimum_then_bound():
+def test_gap_reference_prefers_optimum_then_bound() -> None:
     rows = [
         {
             "planner": "h",
@@ -189,7 +204,7 @@ def test_gap_reference_prefers_optimum_then_bound():
     assert gap_reference(rows[:1], allow_best=False).label == ""
 
 
-def test_format_table_markdown_and_text(inst):
+def test_format_table_markdown_and_text(inst: Instance) -> None:
     df = compare(inst, planners=["coqbn", "exact"])
     md = format_table(df, markdown=True, title="T").splitlines()
     assert md[0] == "**T**"
@@ -202,7 +217,7 @@ def test_format_table_markdown_and_text(inst):
     assert f"{df.loc[0, 'total']:,.0f}" in text[2]
 
 
-def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
+def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst: Instance) -> None:
     row = run_planner(inst, "no-such-planner")
     assert row["status"] == "error"
     assert "unknown planner" in row["error"]
@@ -215,7 +230,7 @@ def test_run_planner_reports_unknown_planner_and_hash_ignores_name(inst):
 
 
 @pytest.fixture
-def liar():
+def liar() -> Iterator[str]:
     """``test-liar``: CO-QBN's plan, reported as optimal with a lower bound of 1e99."""
     from qkdbench.heuristics import register_planner as reg
     from qkdbench.heuristics import unregister_planner as unreg
@@ -226,14 +241,18 @@ def liar():
 
         name = "test-liar"
 
-        def plan(self, instance, *, seed=None, time_limit=None):
+        def plan(
+            self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+        ) -> Plan:
             return coqbn_plan(instance).with_stats(status="optimal", bound=1e99, gap=0.0)
 
     yield "test-liar"
     unreg("test-liar")
 
 
-def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(inst, liar):
+def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(
+    inst: Instance, liar: str
+) -> None:
     df = compare(inst, planners=[liar, "saa-greedy"])
     rows = df.set_index("planner")
     best = rows["total"].min()
@@ -250,7 +269,7 @@ def test_a_claimed_optimum_above_a_cheaper_feasible_plan_is_not_the_reference(in
     assert "contradicted" in format_table(df)
 
 
-def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
+def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan() -> None:
     rows = [
         {
             "planner": "h",
@@ -275,14 +294,16 @@ def test_an_absurd_bound_is_rejected_even_from_the_cheapest_plan():
 
 
 @pytest.mark.parametrize("value", [0.0, -5.0, math.inf, math.nan])
-def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value):
-    rows = [{"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True, "error": ""}]
+def test_a_gap_to_a_reference_that_is_not_positive_and_finite_is_nan(value: float) -> None:
+    rows: list[dict[str, Any]] = [
+        {"planner": "a", "status": "heuristic", "total": 10.0, "feasible": True, "error": ""}
+    ]
     add_gaps(rows, GapReference(value, "bound", "b"))
     assert math.isnan(rows[0]["gap_pct"])
     assert rows[0]["gap_ref"] == ""
 
 
-def test_best_bound_of_any_source_is_the_reference_and_labelled():
+def test_best_bound_of_any_source_is_the_reference_and_labelled() -> None:
     from qkdbench.exact.lagrangian import lagrangian_bound
     from qkdbench.experiments.compare import BOUND_ROW, compare
     from qkdbench.model import Params

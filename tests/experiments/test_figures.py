@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from qkdbench.evaluation import evaluate
+from qkdbench.exceptions import InputError
 from qkdbench.experiments import figures as F
 from qkdbench.experiments.config import FigureConfig
 from qkdbench.heuristics import get_planner
@@ -18,12 +20,12 @@ from qkdbench.utils import registry as base
 
 
 @pytest.fixture(scope="module")
-def inst():
+def inst() -> Instance:
     return make_instance("nsfnet", 6, 4, seed=1)
 
 
 @pytest.fixture(scope="module")
-def exact_plan(inst):
+def exact_plan(inst: Instance) -> Plan:
     plan, label = F.reference_plan(inst)
     assert label == "exact SP (optimal)"
     return plan
@@ -35,8 +37,8 @@ def _convex(y: np.ndarray, scale: float) -> bool:
 
 @pytest.mark.parametrize("kind", ["qkd", "km"])
 def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level(
-    inst, exact_plan, kind
-):
+    inst: Instance, exact_plan: Plan, kind: str
+) -> None:
     df = F.reservation_sweep(inst, exact_plan, kind)
     total = df["total"].to_numpy()
     scale = float(total.max())
@@ -61,7 +63,7 @@ def test_forced_reservation_is_u_shaped_with_its_minimum_at_the_newsvendor_level
     )
 
 
-def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_plan):
+def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_plan: Plan) -> None:
     inst = make_instance("nsfnet", 6, 4, seed=1, params=Params(W_qkd=20))
     df = F.reservation_sweep(inst, exact_plan, "qkd", levels=[0, 9, 21])
     r = exact_plan.routes
@@ -77,7 +79,7 @@ def test_forced_levels_are_scored_by_the_evaluator_and_flag_over_capacity(exact_
     assert df["violations"].iloc[-1] == len(ev.violations) > 0
 
 
-def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over():
+def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over() -> None:
     line = Instance(
         nodes=(1, 2, 3),
         links=(Link(1, 2, 200.0), Link(2, 3, 200.0)),
@@ -106,7 +108,7 @@ def test_reserved_wavelengths_saturate_at_the_capacity_then_on_demand_takes_over
     assert last["on_demand_qkd"] > df["on_demand_qkd"].iloc[1]
 
 
-def test_exact_sp_is_below_coqbn_at_every_request_count():
+def test_exact_sp_is_below_coqbn_at_every_request_count() -> None:
     df = F.request_sweep("nsfnet", [3, 6, 9], max_rate=4, seeds=[1, 2])
     assert len(df) == 6
     assert (df["status"] == "optimal").all()
@@ -120,7 +122,7 @@ def test_exact_sp_is_below_coqbn_at_every_request_count():
     )
 
 
-def test_make_figures_writes_png_csv_and_json(tmp_path):
+def test_make_figures_writes_png_csv_and_json(tmp_path: Path) -> None:
     cfg = FigureConfig(
         topology="nsfnet",
         requests=5,
@@ -141,11 +143,13 @@ def test_make_figures_writes_png_csv_and_json(tmp_path):
     assert data["fig3d"]["sp_below_baseline_everywhere"] is True
     assert data["fig3d"]["paper_saving_pct"] == [7.72, 8.21]
     assert summary["fig3a"]["reference"] == "exact SP (optimal)"
-    with pytest.raises(ValueError, match="unknown figure"):
+    with pytest.raises(InputError, match="unknown figure"):
         F.make_figures(["fig9"], tmp_path, cfg)
 
 
-def test_without_an_exact_planner_the_best_available_plan_stands_in(inst, monkeypatch):
+def test_without_an_exact_planner_the_best_available_plan_stands_in(
+    inst: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delitem(base._REGISTRY, "exact")
     plan, label = F.reference_plan(inst)
     assert label.startswith("best available: ")
@@ -154,7 +158,7 @@ def test_without_an_exact_planner_the_best_available_plan_stands_in(inst, monkey
     assert (df["reference"] == label).all()
 
 
-def test_quality_plot_and_anytime_log():
+def test_quality_plot_and_anytime_log() -> None:
     df = pd.DataFrame(
         {
             "planner": ["a", "b", "c"],
@@ -189,7 +193,7 @@ def test_quality_plot_and_anytime_log():
     F.plot_anytime(a, optimum=3.5)
 
 
-def test_anytime_runs_stack_the_logs_and_report_failed_variants():
+def test_anytime_runs_stack_the_logs_and_report_failed_variants() -> None:
     from qkdbench.heuristics import available_planners
 
     if "ga" not in available_planners():
@@ -206,7 +210,7 @@ def test_anytime_runs_stack_the_logs_and_report_failed_variants():
     assert len(fig.axes) == 2
 
 
-def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path):
+def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path: Path) -> None:
     from qkdbench.exceptions import InputError
 
     taken = tmp_path / "taken.png"
@@ -220,7 +224,9 @@ def test_an_output_path_that_is_a_regular_file_is_an_input_error(tmp_path):
     assert err.value.source == str(taken / "sub")
 
 
-def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
+def test_the_returned_summary_is_strict_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Non-finite numbers (CO-QBN has no bound, no gap without a reference) are None."""
     real = F.compare
     monkeypatch.setattr(F, "compare", lambda inst, **kw: real(inst, planners=["coqbn"], **kw))
@@ -238,14 +244,14 @@ def test_the_returned_summary_is_strict_json(tmp_path, monkeypatch):
     ) == {"x": None, "y": [1, None], "z": True}
 
 
-def test_the_panel_table_holds_every_figure_in_order():
+def test_the_panel_table_holds_every_figure_in_order() -> None:
     from qkdbench.experiments.config import FIGURES
 
     assert tuple(F.PANELS) == FIGURES
     assert all(callable(f) for panel in F.PANELS.values() for f in panel)
 
 
-def test_an_exact_reference_is_called_exact_sp_in_titles_and_legends():
+def test_an_exact_reference_is_called_exact_sp_in_titles_and_legends() -> None:
     fig3d = pd.DataFrame(
         {
             "requests": [3, 3],
@@ -259,6 +265,7 @@ def test_an_exact_reference_is_called_exact_sp_in_titles_and_legends():
         }
     )
     legend = F.plot_request_sweep(fig3d).axes[0].get_legend()
+    assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == ["CO-QBN", "exact SP"]
     fig3c = pd.DataFrame(
         {

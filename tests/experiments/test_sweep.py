@@ -14,7 +14,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -28,7 +31,7 @@ from qkdbench.experiments.sweep import (
     run_point,
     run_sweep,
 )
-from qkdbench.experiments.sweep_spec import read_spec, spec_from_dict
+from qkdbench.experiments.sweep_spec import SweepSpec, read_spec, spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[2]
 COSTS = [
@@ -49,7 +52,12 @@ COSTS = [
 ]
 
 
-def spec_text(planners, seeds=(1, 2), requests=(3, 4), modules=True) -> str:
+def spec_text(
+    planners: Sequence[str],
+    seeds: Sequence[int] = (1, 2),
+    requests: Sequence[int] = (3, 4),
+    modules: bool = True,
+) -> str:
     mods = 'modules = ["tests.experiments.faulty_planners"]' if modules else ""
     return f"""
 [grid]
@@ -65,7 +73,7 @@ time_limit = 30
 """.replace("'", '"')
 
 
-def write_spec(tmp_path, text, name="spec.toml") -> Path:
+def write_spec(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
     p = tmp_path / name
     p.write_text(text)
     return p
@@ -74,7 +82,7 @@ def write_spec(tmp_path, text, name="spec.toml") -> Path:
 # --------------------------------------------------------------------------- spec
 
 
-def test_spec_reads_the_formats_example(tmp_path):
+def test_spec_reads_the_formats_example(tmp_path: Path) -> None:
     spec = read_spec(
         write_spec(
             tmp_path,
@@ -128,7 +136,7 @@ time_limit = 60
         ("[grid\n", ""),
     ],
 )
-def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
+def test_bad_spec_is_one_line_naming_file_and_place(tmp_path: Path, text: str, place: str) -> None:
     path = write_spec(tmp_path, text)
     with pytest.raises(InputError) as err:
         read_spec(path)
@@ -138,7 +146,7 @@ def test_bad_spec_is_one_line_naming_file_and_place(tmp_path, text, place):
     assert place in msg
 
 
-def test_scalars_are_one_element_lists():
+def test_scalars_are_one_element_lists() -> None:
     spec = spec_from_dict(
         {
             "grid": {
@@ -156,8 +164,8 @@ def test_scalars_are_one_element_lists():
 # --------------------------------------------------------------------------- one run
 
 
-def test_run_point_records_costs_gap_and_versions():
-    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+def test_run_point_records_costs_gap_and_versions() -> None:
+    opts: dict[str, Any] = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
     ref = run_point(("nsfnet", 3, 2, 1, "exact"), opts)
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, ref)
     assert set(row) == set(RESULT_COLUMNS)
@@ -173,8 +181,8 @@ def test_run_point_records_costs_gap_and_versions():
     assert "numba=" in row["versions"]
 
 
-def test_run_point_never_raises():
-    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+def test_run_point_never_raises() -> None:
+    opts: dict[str, Any] = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
     bad_topology = run_point(("no-such-topology", 3, 2, 1, "coqbn"), opts)
     assert bad_topology["status"] == "error"
     assert bad_topology["error"]
@@ -186,7 +194,7 @@ def test_run_point_never_raises():
 # --------------------------------------------------------------------------- the store
 
 
-def test_truncated_last_line_is_dropped_and_redone(tmp_path):
+def test_truncated_last_line_is_dropped_and_redone(tmp_path: Path) -> None:
     spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], modules=False)))
     out = tmp_path / "out"
     full = run_sweep(spec, out, scheduler="none")
@@ -196,7 +204,7 @@ def test_truncated_last_line_is_dropped_and_redone(tmp_path):
     lines = text.splitlines(keepends=True)
     path.write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])  # a kill mid-write
     assert len(read_results(path)) == 3
-    messages = []
+    messages: list[str] = []
     again = run_sweep(spec, out, scheduler="none", resume=True, log=messages.append)
     assert "3 already stored, 1 to run" in messages[0]
     assert len(again) == 4
@@ -206,12 +214,12 @@ def test_truncated_last_line_is_dropped_and_redone(tmp_path):
     assert len(path.read_text().splitlines()) == 5
 
 
-def test_existing_results_need_resume(tmp_path):
+def test_existing_results_need_resume(tmp_path: Path) -> None:
     spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], modules=False)))
     run_sweep(spec, tmp_path / "out", scheduler="none")
     with pytest.raises(InputError, match="--resume"):
         run_sweep(spec, tmp_path / "out", scheduler="none")
-    messages = []
+    messages: list[str] = []
     df = run_sweep(spec, tmp_path / "out", scheduler="none", resume=True, log=messages.append)
     assert len(df) == 4
     assert "0 to run" in messages[0]
@@ -226,7 +234,7 @@ def _data_rows(path: Path) -> int:
     return max(0, sum(1 for line in path.read_text().splitlines() if line) - 1)
 
 
-def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
+def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path: Path) -> None:
     """Run the sweep as a process, kill it (SIGKILL) after 5 rows, resume it."""
     spec = write_spec(tmp_path, spec_text(["coqbn", "test-block"], seeds=(1, 2, 3), requests=(3,)))
     out = tmp_path / "out"
@@ -288,7 +296,9 @@ def test_killed_sweep_resumes_with_one_row_per_grid_point(tmp_path):
 
 
 @pytest.mark.slow
-def test_local_cluster_and_in_process_give_identical_rows(tmp_path, faulty_planners):
+def test_local_cluster_and_in_process_give_identical_rows(
+    tmp_path: Path, faulty_planners: ModuleType
+) -> None:
     """Same seeds, same rows; the failing planner is an error row in both and the sweep ends."""
     spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact", "test-fail"])))
     local = run_sweep(spec, tmp_path / "local", scheduler="local", n_workers=2)
@@ -311,7 +321,9 @@ def test_local_cluster_and_in_process_give_identical_rows(tmp_path, faulty_plann
     assert (ok[ok["planner"] == "exact"]["gap_pct"] == 0).all()
 
 
-def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path, faulty_planners):
+def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(
+    tmp_path: Path, faulty_planners: ModuleType
+) -> None:
     spec = read_spec(write_spec(tmp_path, spec_text(["test-fail", "coqbn"], seeds=(1,))))
     df = run_sweep(spec, tmp_path / "out", scheduler="none")
     assert list(df["planner"]) == ["test-fail", "coqbn", "test-fail", "coqbn"]
@@ -326,7 +338,7 @@ def test_failing_planner_in_process_is_recorded_and_the_sweep_completes(tmp_path
     assert table[table["planner"] == "coqbn"]["ok"].sum() == 2
 
 
-def test_existing_scheduler_is_used_and_left_running(tmp_path):
+def test_existing_scheduler_is_used_and_left_running(tmp_path: Path) -> None:
     from dask.distributed import Client, LocalCluster
 
     spec = read_spec(write_spec(tmp_path, spec_text(["coqbn", "exact"], seeds=(1,), modules=False)))
@@ -334,7 +346,7 @@ def test_existing_scheduler_is_used_and_left_running(tmp_path):
     with LocalCluster(
         n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster:
-        messages = []
+        messages: list[str] = []
         remote = run_sweep(
             spec, tmp_path / "remote", scheduler=cluster.scheduler_address, log=messages.append
         )
@@ -347,13 +359,13 @@ def test_existing_scheduler_is_used_and_left_running(tmp_path):
 # --------------------------------------------------------------------------- bad input
 
 
-def _tiny_spec(tmp_path, modules=False):
+def _tiny_spec(tmp_path: Path, modules: bool = False) -> SweepSpec:
     return read_spec(
         write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=modules))
     )
 
 
-def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
+def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "latin1.toml"
     path.write_bytes(spec_text(["coqbn"]).replace("[grid]", "# caf\xe9\n[grid]").encode("latin-1"))
     with pytest.raises(InputError) as err:
@@ -363,7 +375,7 @@ def test_a_spec_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
     assert "\n" not in str(err.value)
 
 
-def test_results_that_are_not_utf8_are_an_input_error_under_resume(tmp_path):
+def test_results_that_are_not_utf8_are_an_input_error_under_resume(tmp_path: Path) -> None:
     spec = _tiny_spec(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
@@ -378,7 +390,7 @@ def test_results_that_are_not_utf8_are_an_input_error_under_resume(tmp_path):
         read_results(results)
 
 
-def test_out_that_is_a_regular_file_is_not_a_directory(tmp_path):
+def test_out_that_is_a_regular_file_is_not_a_directory(tmp_path: Path) -> None:
     spec = _tiny_spec(tmp_path)
     out = tmp_path / "taken"
     out.write_text("something else\n")
@@ -392,7 +404,7 @@ def test_out_that_is_a_regular_file_is_not_a_directory(tmp_path):
 
 
 @pytest.mark.parametrize("address", ["bogus", "tcp://127.0.0.1:1"])
-def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path, address):
+def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path: Path, address: str) -> None:
     spec = _tiny_spec(tmp_path)
     t0 = time.monotonic()
     with pytest.raises(InputError) as err:
@@ -404,7 +416,7 @@ def test_a_scheduler_that_does_not_answer_is_an_input_error(tmp_path, address):
     assert not (tmp_path / "out" / "results.csv").exists()  # nothing written
 
 
-def test_a_module_that_cannot_be_imported_names_its_place(tmp_path):
+def test_a_module_that_cannot_be_imported_names_its_place(tmp_path: Path) -> None:
     path = write_spec(
         tmp_path,
         spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False)
@@ -419,15 +431,15 @@ def test_a_module_that_cannot_be_imported_names_its_place(tmp_path):
 
 
 @pytest.mark.parametrize("workers", [0, -1])
-def test_zero_workers_is_refused(tmp_path, workers):
+def test_zero_workers_is_refused(tmp_path: Path, workers: int) -> None:
     # refused whatever the scheduler (in-process here, so that a regression fails, not hangs)
     with pytest.raises(ValueError, match="worker"):  # InputError is a ValueError
         run_sweep(_tiny_spec(tmp_path), tmp_path / "out", scheduler="none", n_workers=workers)
     assert not (tmp_path / "out").exists()
 
 
-def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used():
-    opts = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
+def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used() -> None:
+    opts: dict[str, Any] = {"time_limit": 30, "planner_seed": None, "modules": [], "params": {}}
     own = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts)
     liar = {
         "planner": "exact",

@@ -8,13 +8,14 @@ import networkx as nx
 import pytest
 
 from qkdbench.evaluation import evaluate
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.coqbn import CoQBN
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.topologies import make_instance
 
 
-def test_routes_are_shortest_paths_with_mean_provisioning():
+def test_routes_are_shortest_paths_with_mean_provisioning() -> None:
     inst = make_instance("usnet", 12, 10, seed=4)
     plan = CoQBN().plan(inst)
     for req, route in zip(inst.requests, plan.routes, strict=True):
@@ -29,7 +30,7 @@ def test_routes_are_shortest_paths_with_mean_provisioning():
     assert plan.status == "heuristic"
 
 
-def test_first_fit_respects_capacity_in_request_order():
+def test_first_fit_respects_capacity_in_request_order() -> None:
     demand = Demand.point(3.0)  # 3 links: 9 QKD, 3 KM wavelengths per arc
     inst = Instance(
         (1, 2),
@@ -44,7 +45,7 @@ def test_first_fit_respects_capacity_in_request_order():
 
 
 @pytest.mark.parametrize(("level", "links"), [("mean", 2), ("max", 4), (0.5, 1), (0.9, 4)])
-def test_provisioning_level(level, links):
+def test_provisioning_level(level: str | float, links: int) -> None:
     demand = Demand((0.0, 1.0, 4.0), (0.3, 0.3, 0.4))  # mean 1.9 -> 2 links
     inst = Instance((1, 2), (Link(1, 2, 100.0, key_rate_kbps=1.0),), (Request("f0", 1, 2, demand),))
     plan = CoQBN(level=level).plan(inst)
@@ -52,7 +53,7 @@ def test_provisioning_level(level, links):
     assert plan.routes[0].reserve_km == (links,)
 
 
-def test_per_arc_key_rate_changes_the_link_count():
+def test_per_arc_key_rate_changes_the_link_count() -> None:
     inst = Instance(
         (1, 2, 3),
         (Link(1, 2, 100.0, key_rate_kbps=0.5), Link(2, 3, 100.0)),
@@ -62,7 +63,7 @@ def test_per_arc_key_rate_changes_the_link_count():
     assert plan.routes[0].reserve_qkd == (3 * math.ceil(1.5 / 0.5), 3 * 2)
 
 
-def test_unknown_level_is_an_error():
+def test_unknown_level_is_an_error() -> None:
     inst = make_instance("cost239", 2, 3, seed=1)
-    with pytest.raises(ValueError, match="provisioning level"):
+    with pytest.raises(InputError, match="provisioning level"):
         CoQBN(level="median").plan(inst)

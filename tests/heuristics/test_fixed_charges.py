@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from qkdbench.evaluation import evaluate
 from qkdbench.exact import solve_sp
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics.ga import GeneticPlanner
 from qkdbench.heuristics.saa_greedy import SAAGreedy
 from qkdbench.model import Demand, Instance, Link, Request
@@ -26,7 +29,7 @@ def _diamond(charge: float) -> Instance:
     return Instance((1, 2, 3, 4), links, reqs, name=f"diamond{charge:g}")
 
 
-def test_greedy_consolidates_onto_a_shared_link():
+def test_greedy_consolidates_onto_a_shared_link() -> None:
     # without charges each request takes its direct 150 km link (one hop, cheaper)
     free = SAAGreedy().plan(_diamond(0.0))
     assert all(len(r.path) == 2 for r in free.routes)
@@ -40,12 +43,13 @@ def test_greedy_consolidates_onto_a_shared_link():
     )
 
 
-def test_greedy_state_counts_the_users_of_links_and_nodes():
+def test_greedy_state_counts_the_users_of_links_and_nodes() -> None:
     inst = design_instance("nsfnet", 12, max_rate=4, seed=2, fixed_charge_factor=5.0, tightness=0.6)
     state, _ = SAAGreedy().build(inst)
     links = np.zeros(len(inst.links), int)
     nodes = np.zeros(len(inst.nodes), int)
     for f, i in enumerate(state.route):
+        assert i is not None  # a built state routes every request
         arcs = state.candidates.arcs[f][i]
         links[arcs // 2] += 1
         for n in state.candidates.paths[f][i]:
@@ -59,7 +63,7 @@ def test_greedy_state_counts_the_users_of_links_and_nodes():
     assert not state.node_users.any()
 
 
-def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds():
+def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds() -> None:
     inst = design_instance(
         "cost239", 15, max_rate=6, seed=1, fixed_charge_factor=10.0, tightness=0.5, hotspots=2
     )
@@ -76,20 +80,21 @@ def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds(
     assert exact.objective <= cost * (1 + 1e-9)
 
 
-def test_rl_environments_refuse_derived_and_node_charges():
+def test_rl_environments_refuse_derived_and_node_charges() -> None:
     from qkdbench.rl.core import build_tables
 
-    for kw in ({"site": 100.0}, {}):
+    charges: tuple[dict[str, Any], ...] = ({"site": 100.0}, {})  # design_instance keywords
+    for kw in charges:
         inst = design_instance("nsfnet", 4, max_rate=3, seed=1, **kw)
         if not kw:  # a node charge only
             from dataclasses import replace
 
             inst = replace(inst, node_fixed_costs={inst.nodes[0]: 5.0})
-        with pytest.raises(ValueError, match="fixed charges .* not supported"):
+        with pytest.raises(InputError, match="fixed charges .* not supported"):
             build_tables(inst)
 
 
-def test_lagrangian_planner_on_fixed_charges_sits_between_its_bound_and_above_the_optimum():
+def test_lagrangian_planner_on_fixed_charges_sits_between_its_bound_and_above_the_optimum() -> None:
     """Its column pool feeds the greedy's network moves (they route on stand-alone arc costs);
     the plan it returns is feasible, no cheaper than the exact optimum, and its bound is below."""
     from qkdbench.exact.lagrangian import LagrangianPlanner

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 
-from qkdbench.evaluation import evaluate, evaluate_batch
+from qkdbench.evaluation import BatchScores, PlanArrays, evaluate, evaluate_batch
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import ga as ga_module
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.ga import GeneticPlanner, GenomeDecoder
 from qkdbench.heuristics.saa_greedy import SAAGreedy
-from qkdbench.model import Params
+from qkdbench.model import Instance, Params, Plan
 from qkdbench.topologies import make_instance
 
 
 @pytest.fixture(scope="module")
-def tight():
+def tight() -> Instance:
     """USNET, 40 requests, reservation capacity scarce enough that routes compete."""
     return make_instance("usnet", 40, 10, seed=1, params=Params(W_qkd=45, W_kml=15))
 
 
-def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
+def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight: Instance) -> None:
     plan = GeneticPlanner(seeds=("coqbn",), generations=60).plan(tight, seed=3)
     log = plan.stats["anytime"]
     best = [r["best"] for r in log]
@@ -40,7 +43,7 @@ def test_anytime_log_is_non_increasing_and_ends_at_the_returned_cost(tight):
     assert hof[0] == pytest.approx(best[-1], rel=1e-12)
 
 
-def test_ga_is_never_above_its_seeds_and_improves_on_coqbn(tight):
+def test_ga_is_never_above_its_seeds_and_improves_on_coqbn(tight: Instance) -> None:
     co = evaluate(tight, get_planner("coqbn").plan(tight)).total
     greedy = evaluate(tight, get_planner("saa-greedy").plan(tight)).total
     full = evaluate(tight, GeneticPlanner(generations=40).plan(tight, seed=1)).total
@@ -50,7 +53,7 @@ def test_ga_is_never_above_its_seeds_and_improves_on_coqbn(tight):
     assert evaluate(tight, from_co).total < 0.98 * co  # the search itself does the work
 
 
-def test_same_seed_same_plan_and_global_random_untouched():
+def test_same_seed_same_plan_and_global_random_untouched() -> None:
     inst = make_instance("nsfnet", 12, 8, seed=2, params=Params(W_qkd=30, W_kml=10))
     random.seed(123)
     state = random.getstate()
@@ -64,10 +67,12 @@ def test_same_seed_same_plan_and_global_random_untouched():
     ]
 
 
-def test_fitness_is_one_batch_call_per_generation(tight, monkeypatch):
+def test_fitness_is_one_batch_call_per_generation(
+    tight: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sizes = []
 
-    def spy(instance, plans):
+    def spy(instance: Instance, plans: Sequence[Plan | PlanArrays]) -> BatchScores:
         res = evaluate_batch(instance, plans)
         sizes.append(res.total.size)
         return res
@@ -84,7 +89,7 @@ def test_fitness_is_one_batch_call_per_generation(tight, monkeypatch):
     assert sum(sizes) == plan.stats["evaluations"]
 
 
-def test_repair_makes_every_genome_feasible(tight):
+def test_repair_makes_every_genome_feasible(tight: Instance) -> None:
     state = SAAGreedy().prepare(tight)
     dec = GenomeDecoder(tight, state, levels=4)
     rng = np.random.default_rng(0)
@@ -110,7 +115,7 @@ def test_repair_makes_every_genome_feasible(tight):
     )
 
 
-def test_coqbn_genome_is_close_to_coqbn(tight):
+def test_coqbn_genome_is_close_to_coqbn(tight: Instance) -> None:
     state = SAAGreedy().prepare(tight)
     dec = GenomeDecoder(tight, state, levels=5)
     co = get_planner("coqbn").plan(tight)
@@ -129,7 +134,7 @@ def test_coqbn_genome_is_close_to_coqbn(tight):
         ({"generations": 500, "stagnation": 500}, 0.0, "time_limit"),
     ],
 )
-def test_stopping_rules(kwargs, limit, stop):
+def test_stopping_rules(kwargs: dict[str, Any], limit: float | None, stop: str) -> None:
     inst = make_instance("nsfnet", 10, 6, seed=3)
     plan = GeneticPlanner(**kwargs).plan(inst, seed=1, time_limit=limit)
     assert plan.stats["stop"] == stop
@@ -140,16 +145,18 @@ def test_stopping_rules(kwargs, limit, stop):
     assert evaluate(inst, plan).feasible
 
 
-def test_bad_parameters_are_clear_errors():
+def test_bad_parameters_are_clear_errors() -> None:
     inst = make_instance("nsfnet", 3, 3, seed=1)
-    with pytest.raises(ValueError, match="levels"):
+    with pytest.raises(InputError, match="levels"):
         GeneticPlanner(levels=1).plan(inst)
-    with pytest.raises(ValueError, match="seeds"):
+    with pytest.raises(InputError, match="seeds"):
         GeneticPlanner(seeds=("exact",)).plan(inst)
 
 
 @pytest.mark.parametrize("time_limit", [0.0, None])
-def test_ga_with_any_time_limit_is_never_worse_than_the_greedy(tight, time_limit):
+def test_ga_with_any_time_limit_is_never_worse_than_the_greedy(
+    tight: Instance, time_limit: float | None
+) -> None:
     """Whatever stops it, even before generation 0, the GA keeps its seeds' best."""
     greedy = evaluate(tight, SAAGreedy().plan(tight, time_limit=time_limit)).total
     plan = GeneticPlanner(generations=5).plan(tight, seed=1, time_limit=time_limit)
@@ -163,6 +170,8 @@ def test_ga_with_any_time_limit_is_never_worse_than_the_greedy(tight, time_limit
 
 
 @pytest.mark.parametrize("time_limit", [1e-3, 0.05, 0.3])
-def test_ga_stopped_by_the_clock_is_never_above_its_seed_costs(tight, time_limit):
+def test_ga_stopped_by_the_clock_is_never_above_its_seed_costs(
+    tight: Instance, time_limit: float
+) -> None:
     plan = GeneticPlanner().plan(tight, seed=2, time_limit=time_limit)
     assert evaluate(tight, plan).total <= min(plan.stats["seed_costs"].values()) * (1 + 1e-12)

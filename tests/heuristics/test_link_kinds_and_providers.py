@@ -37,12 +37,12 @@ from qkdbench.model import (
 from qkdbench.planning import candidate_paths, standalone_arc_costs
 from qkdbench.planning.providers import assign_providers
 from qkdbench.testing import link_kinds_and_providers_instance
-from qkdbench.utils.registry import BUILTIN_MODULES, check_supports, planner_supports
+from qkdbench.utils.registry import BUILTIN_MODULES, Planner, check_supports, planner_supports
 
 SEEDS = (0, 1, 2)
 
 
-def _planner(name: str):
+def _planner(name: str) -> Planner:
     if name == "ga":
         return GeneticPlanner(generations=12, population=16, stagnation=6)
     return get_planner(name)
@@ -68,7 +68,7 @@ def _served(inst: Instance, plan: Plan) -> Counter:
 
 def _within_capacity(inst: Instance, plan: Plan) -> bool:
     return all(
-        inst.provider_capacity.get(p) is None or n <= inst.provider_capacity[p]
+        (cap := inst.provider_capacity.get(p)) is None or n <= cap
         for p, n in _served(inst, plan).items()
     )
 
@@ -78,7 +78,7 @@ def _within_capacity(inst: Instance, plan: Plan) -> bool:
 
 @pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_heuristics_plan_link_kinds_and_providers_instances_feasibly(name, seed):
+def test_heuristics_plan_link_kinds_and_providers_instances_feasibly(name: str, seed: int) -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed)
     assert inst.features == {"link_prices", "link_states", "providers"}
     plan = _planner(name).plan(inst, seed=seed)
@@ -92,14 +92,16 @@ def test_heuristics_plan_link_kinds_and_providers_instances_feasibly(name, seed)
         assert plan.stats["anytime"][-1]["best"] == pytest.approx(ev.total, rel=1e-12)
 
 
-def test_capacity_binds_in_the_random_instances():
+def test_capacity_binds_in_the_random_instances() -> None:
     """Without the capacity, some planner would put more requests on A (so the check bites)."""
     over = 0
     for seed in range(6):
         loose = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed, capacity=False)
         tight = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed)
+        cap_a = tight.provider_capacity["A"]
+        assert cap_a is not None
         for name in ("coqbn", "saa-greedy"):
-            if _served(loose, get_planner(name).plan(loose))["A"] > tight.provider_capacity["A"]:
+            if _served(loose, get_planner(name).plan(loose))["A"] > cap_a:
                 over += 1
                 assert _within_capacity(tight, get_planner(name).plan(tight))
     assert over > 0
@@ -107,7 +109,7 @@ def test_capacity_binds_in_the_random_instances():
 
 @pytest.mark.parametrize("name", ["rl-coqbn", "rl-greedy"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name, seed):
+def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name: str, seed: int) -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed, providers=False)
     assert inst.features == {"link_prices", "link_states"}
     plan = get_planner(name).plan(inst, seed=0)
@@ -120,7 +122,7 @@ def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name, seed):
         get_planner(name).plan(link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed))
 
 
-def test_rl_episode_cost_is_the_evaluators_on_random_key_rates():
+def test_rl_episode_cost_is_the_evaluators_on_random_key_rates() -> None:
     from qkdbench.rl.env import PlanningEnv
 
     inst = link_kinds_and_providers_instance("cost239", 5, 4, seed=3, providers=False)
@@ -139,7 +141,7 @@ def _builtin_names() -> list[str]:
 
 
 @pytest.mark.parametrize("name", _builtin_names())
-def test_every_builtin_planner_handles_or_refuses_providers(name):
+def test_every_builtin_planner_handles_or_refuses_providers(name: str) -> None:
     assert BUILTIN_MODULES  # the registry's built-ins are what is listed
     inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=4, states=False, prices=False)
     planner = get_planner(name)
@@ -153,7 +155,7 @@ def test_every_builtin_planner_handles_or_refuses_providers(name):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_greedy_and_ga_never_worse_than_coqbn(seed):
+def test_greedy_and_ga_never_worse_than_coqbn(seed: int) -> None:
     inst = link_kinds_and_providers_instance("cost239", 6, 4, seed=seed)
     co = evaluate(inst, CoQBN().plan(inst)).total
     greedy = evaluate(inst, SAAGreedy().plan(inst)).total
@@ -168,7 +170,7 @@ def test_greedy_and_ga_never_worse_than_coqbn(seed):
     [SAAGreedy(n_scenarios=20), GeneticPlanner(generations=8, population=12)],
     ids=["saa-greedy-sampled", "ga"],
 )
-def test_same_seed_same_plan(planner):
+def test_same_seed_same_plan(planner: Planner) -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=5)
     a = planner.plan(inst, seed=3)
     b = planner.plan(inst, seed=3)
@@ -192,7 +194,7 @@ def _line() -> tuple[tuple, tuple]:
     return nodes, links
 
 
-def test_coqbn_takes_the_nearest_target_with_capacity():
+def test_coqbn_takes_the_nearest_target_with_capacity() -> None:
     nodes, links = _line()
     d = Demand.uniform(2)
     inst = Instance(
@@ -220,7 +222,7 @@ def test_coqbn_takes_the_nearest_target_with_capacity():
     assert ev.components["service"] == pytest.approx(900.0)
 
 
-def test_coqbn_breaks_distance_ties_by_service_cost_then_order():
+def test_coqbn_breaks_distance_ties_by_service_cost_then_order() -> None:
     nodes, links = _line()
     d = Demand.point(1.0)
     inst = Instance(
@@ -234,7 +236,7 @@ def test_coqbn_breaks_distance_ties_by_service_cost_then_order():
     assert choose_targets(inst) == ([1, 0], 0)
 
 
-def test_coqbn_repairs_a_stuck_first_fit_by_max_flow():
+def test_coqbn_repairs_a_stuck_first_fit_by_max_flow() -> None:
     nodes, links = _line()
     d = Demand.uniform(2)
     inst = Instance(
@@ -255,7 +257,7 @@ def test_coqbn_repairs_a_stuck_first_fit_by_max_flow():
     assert evaluate(inst, plan).feasible
 
 
-def test_coqbn_provisions_for_the_mean_link_key_rate():
+def test_coqbn_provisions_for_the_mean_link_key_rate() -> None:
     # one link, two states 0.5 and 2.0 kbps with probs 0.5: mean 1.25 kbps;
     # E[kappa] = 5 kbps: ceil(5 / 1.25) = 4 QKD links (E[P] would be (10 + 3) / 2 = 6.5)
     inst = Instance(
@@ -268,7 +270,7 @@ def test_coqbn_provisions_for_the_mean_link_key_rate():
     assert route.reserve_km == (4,)
 
 
-def test_saa_greedy_gets_unstuck_and_respects_capacity():
+def test_saa_greedy_gets_unstuck_and_respects_capacity() -> None:
     nodes, links = _line()
     d = Demand.uniform(4)
     inst = Instance(
@@ -287,7 +289,7 @@ def test_saa_greedy_gets_unstuck_and_respects_capacity():
         assert [r.provider for r in plan.routes] == ["B", "A", "B"]
 
 
-def test_greedy_ejection_move_swaps_providers():
+def test_greedy_ejection_move_swaps_providers() -> None:
     """f (inserted first) takes A; g then pays a huge service cost at B unless f yields A."""
     nodes, links = _line()
     inst = Instance(
@@ -311,7 +313,7 @@ def test_greedy_ejection_move_swaps_providers():
 # --------------------------------------------------------------------------- machinery
 
 
-def test_candidates_cover_every_target_cheapest_first_with_service():
+def test_candidates_cover_every_target_cheapest_first_with_service() -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=2)
     w = standalone_arc_costs(inst)
     cands = candidate_paths(inst, k=3, weights=w)
@@ -328,14 +330,14 @@ def test_candidates_cover_every_target_cheapest_first_with_service():
             assert costs == sorted(costs)
 
 
-def test_sampled_instance_keeps_targets():
+def test_sampled_instance_keeps_targets() -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 4, 3, seed=1)
     samp = sampled_instance(inst, 10, seed=2)
     assert [r.targets for r in samp.requests] == [r.targets for r in inst.requests]
     assert samp.providers == inst.providers
 
 
-def test_assign_providers_is_a_least_cost_feasible_assignment():
+def test_assign_providers_is_a_least_cost_feasible_assignment() -> None:
     rng = np.random.default_rng(0)
     for _ in range(20):
         cap = np.array([1, 2, -1])
@@ -346,23 +348,24 @@ def test_assign_providers_is_a_least_cost_feasible_assignment():
             }
             for _ in range(4)
         ]
-        best = None
+        best: float | None = None
         for combo in itertools.product(*[list(o) for o in options]):
             load = np.bincount(combo, minlength=3)
             if np.all((cap < 0) | (load <= cap)):
                 c = sum(o[p] for o, p in zip(options, combo, strict=True))
                 best = c if best is None else min(best, c)
         if best is None:
-            with pytest.raises(ValueError, match="provider capacities cannot serve every request"):
+            with pytest.raises(InputError):
                 assign_providers(options, cap)
             continue
-        got = assign_providers(options, cap)
-        load = np.bincount(list(got), minlength=3)
+        got = [p for p in assign_providers(options, cap) if p is not None]
+        assert len(got) == len(options)  # every request is assigned
+        load = np.bincount(got, minlength=3)
         assert np.all((cap < 0) | (load <= cap))
         assert sum(o[p] for o, p in zip(options, got, strict=True)) == best
 
 
-def test_ga_repair_moves_requests_off_a_full_provider():
+def test_ga_repair_moves_requests_off_a_full_provider() -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=0)
     state, _ = SAAGreedy(improve=False).build(inst)
     dec = GenomeDecoder(inst, state, 3)
@@ -450,7 +453,7 @@ def _brute_force(inst: Instance) -> float:
     return float(best)
 
 
-def test_ga_finds_the_brute_force_optimum_on_a_tiny_providers_instance():
+def test_ga_finds_the_brute_force_optimum_on_a_tiny_providers_instance() -> None:
     inst = _tiny_providers()
     assert inst.features == {"link_prices", "link_states", "providers"}
     best = _brute_force(inst)

@@ -28,7 +28,7 @@ GA_PARAMS = {"generations": 300, "stagnation": 100}
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("n", "seed"), [(30, 1), (30, 2), (30, 3), (60, 1)])
-def test_usnet_against_exact(n, seed):
+def test_usnet_against_exact(n: int, seed: int) -> None:
     inst = make_instance("usnet", n, 10, seed)
     exact = get_planner("exact").plan(inst)
     assert exact.stats["status"] == "optimal"
@@ -60,7 +60,8 @@ def _tiny(seed: int) -> Instance:
         probs = rng.dirichlet(np.ones(vals.size))
         probs = np.round(probs, 6)
         probs[-1] = 1.0 - probs[:-1].sum()
-        reqs.append(Request(f"f{i}", *pairs[j], Demand(tuple(vals), tuple(probs))))
+        u, v = pairs[j]
+        reqs.append(Request(f"f{i}", u, v, Demand(tuple(vals), tuple(probs))))
     return Instance((1, 2, 3, 4), links, tuple(reqs), Params(W_qkd=7, W_kml=3), name=f"tiny-{seed}")
 
 
@@ -109,7 +110,7 @@ def _brute_force(inst: Instance) -> float:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_tiny_instances_against_brute_force(seed):
+def test_tiny_instances_against_brute_force(seed: int) -> None:
     inst = _tiny(seed)
     opt = _brute_force(inst)
     greedy = evaluate(inst, get_planner("saa-greedy").plan(inst)).total

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.saa_greedy import SAAGreedy, sampled_instance
 from qkdbench.model import Demand, Instance, Link, Params, Request
@@ -56,7 +57,7 @@ def _brute_force_one_arc(inst: Instance) -> float:
     return best
 
 
-def test_ladders_end_at_the_newsvendor_reservation_and_cost():
+def test_ladders_end_at_the_newsvendor_reservation_and_cost() -> None:
     inst = make_instance("nsfnet", 4, 7, seed=3)
     ladders = build_ladders(inst)
     F, A = inst.n_requests, arc_table(inst).n
@@ -73,7 +74,7 @@ def test_ladders_end_at_the_newsvendor_reservation_and_cost():
             assert np.all(np.diff(seg) <= 0)
 
 
-def test_waterfill_is_optimal_for_fixed_routes(one_link):
+def test_waterfill_is_optimal_for_fixed_routes(one_link: Instance) -> None:
     plan = SAAGreedy(rebalance=True).plan(one_link)
     cost = evaluate(one_link, plan)
     assert cost.feasible
@@ -82,7 +83,7 @@ def test_waterfill_is_optimal_for_fixed_routes(one_link):
     assert clipped > cost.total * (1 + 1e-6)  # first-fit clipping is worse here
 
 
-def test_waterfill_respects_capacity_limits_and_ladder_order():
+def test_waterfill_respects_capacity_limits_and_ladder_order() -> None:
     ptr = np.array([0, 2, 4])
     length = np.array([3.0, 3.0, 3.0, 6.0])
     ben = np.array([10.0, 2.0, 5.0, 1.0])
@@ -103,7 +104,7 @@ def test_waterfill_respects_capacity_limits_and_ladder_order():
     assert got.tolist() == [4.0, 1.0]
 
 
-def test_one_request_with_loose_capacity_gets_the_known_optimum():
+def test_one_request_with_loose_capacity_gets_the_known_optimum() -> None:
     inst = make_instance("usnet", 1, 10, seed=11)
     req = inst.requests[0]
     A = arc_table(inst).n
@@ -117,7 +118,7 @@ def test_one_request_with_loose_capacity_gets_the_known_optimum():
     assert evaluate(inst, plan).total == pytest.approx(best, rel=1e-12)
 
 
-def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
+def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest() -> None:
     inst = make_instance("usnet", 5, 10, seed=2)
     ladders = build_ladders(inst)
     weights = ladders.best().reshape(inst.n_requests, arc_table(inst).n)
@@ -131,7 +132,7 @@ def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
         assert costs == sorted(costs)
 
 
-def test_insertion_order_is_by_decreasing_stand_alone_cost():
+def test_insertion_order_is_by_decreasing_stand_alone_cost() -> None:
     inst = make_instance("nsfnet", 8, 6, seed=4)
     state = SAAGreedy().prepare(inst)
     order = insertion_order(state.candidates, state.ladders, "cost-desc")
@@ -142,12 +143,12 @@ def test_insertion_order_is_by_decreasing_stand_alone_cost():
     ]
     assert [alone[f] for f in order] == sorted(alone, reverse=True)
     assert insertion_order(state.candidates, state.ladders, "instance") == list(range(8))
-    with pytest.raises(ValueError, match="order must be one of"):
+    with pytest.raises(InputError, match="order must be one of"):
         SAAGreedy(order="random").plan(inst)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_improvement_passes_never_hurt_and_report(seed):
+def test_improvement_passes_never_hurt_and_report(seed: int) -> None:
     inst = make_instance("usnet", 40, 10, seed=seed, params=Params(W_qkd=45, W_kml=15))
     no_pass = SAAGreedy(improve=False).plan(inst)
     passes = SAAGreedy().plan(inst)
@@ -157,14 +158,14 @@ def test_improvement_passes_never_hurt_and_report(seed):
     assert passes.stats["stop"] == "converged"
 
 
-def test_greedy_is_never_above_coqbn():
+def test_greedy_is_never_above_coqbn() -> None:
     for seed in (1, 2, 3):
         inst = make_instance("nsfnet", 20, 10, seed=seed, params=Params(W_qkd=60, W_kml=20))
         greedy = evaluate(inst, get_planner("saa-greedy").plan(inst)).total
         assert greedy <= evaluate(inst, get_planner("coqbn").plan(inst)).total
 
 
-def test_sampled_marginals_are_seeded_and_converge():
+def test_sampled_marginals_are_seeded_and_converge() -> None:
     inst = make_instance("usnet", 12, 10, seed=5)
     a = sampled_instance(inst, 30, seed=4)
     b = sampled_instance(inst, 30, seed=4)
@@ -182,11 +183,11 @@ def test_sampled_marginals_are_seeded_and_converge():
     assert exact <= small
     assert exact <= large
     assert large <= exact * 1.002
-    with pytest.raises(ValueError, match="n_scenarios"):
+    with pytest.raises(InputError, match="n_scenarios"):
         sampled_instance(inst, 0, seed=1)
 
 
-def test_stats_and_zero_capacity():
+def test_stats_and_zero_capacity() -> None:
     inst = make_instance("cost239", 6, 5, seed=2, params=Params(W_qkd=0, W_kml=0))
     plan = SAAGreedy().plan(inst)
     assert all(set(r.reserve_qkd) == {0} and set(r.reserve_km) == {0} for r in plan.routes)
@@ -195,7 +196,7 @@ def test_stats_and_zero_capacity():
         assert key in plan.stats
 
 
-def test_time_limit_zero_still_plans_every_request_on_its_first_candidate():
+def test_time_limit_zero_still_plans_every_request_on_its_first_candidate() -> None:
     inst = make_instance("usnet", 30, 10, seed=4, params=Params(W_qkd=45, W_kml=15))
     plan = SAAGreedy().plan(inst, time_limit=0.0)
     assert evaluate(inst, plan).feasible

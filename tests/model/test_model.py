@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,7 +25,7 @@ from qkdbench.io import (
 from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 
 
-def test_uniform_demand_is_the_papers_omega():
+def test_uniform_demand_is_the_papers_omega() -> None:
     d = Demand.uniform(10)
     assert d.values == tuple(float(k) for k in range(11))
     assert math.isclose(sum(d.probs), 1.0)
@@ -30,7 +33,7 @@ def test_uniform_demand_is_the_papers_omega():
     assert d.max == 10.0
 
 
-def test_empirical_demand_counts_samples():
+def test_empirical_demand_counts_samples() -> None:
     d = Demand.empirical([2, 0, 2, 5, 2])
     assert d.values == (0.0, 2.0, 5.0)
     assert d.probs == pytest.approx((0.2, 0.6, 0.2))
@@ -49,19 +52,21 @@ def test_empirical_demand_counts_samples():
         ((float("nan"),), (1.0,), "finite"),
     ],
 )
-def test_bad_demands_are_rejected(values, probs, message):
+def test_bad_demands_are_rejected(
+    values: tuple[float, ...], probs: tuple[float, ...], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         Demand(values, probs)
 
 
-def test_qkd_link_count_uses_a_tolerance():
+def test_qkd_link_count_uses_a_tolerance() -> None:
     # Eq. 1 with the tolerance of docs/model.md: 1.1 / 0.1 is 11, not 12
     assert int(qkd_links_needed(1.1, 0.1)) == 11
     assert qkd_links_needed(np.array([0.0, 0.5, 1.0, 1.0001]), 1.0).tolist() == [0, 1, 1, 2]
     assert mdi_segments(np.array([100.0, 160.0, 161.0, 800.0]), 160.0).tolist() == [1, 1, 2, 5]
 
 
-def test_unit_costs_follow_model_md():
+def test_unit_costs_follow_model_md() -> None:
     # 200 km with D = 160 -> m = 2
     inst = Instance((1, 2), (Link(1, 2, 200.0),))
     a = arc_table(inst)
@@ -85,7 +90,7 @@ def test_unit_costs_follow_model_md():
     assert a.c_y[:, 1].tolist() == a.c_y[:, 0].tolist()
 
 
-def test_link_overrides_reach_the_arcs():
+def test_link_overrides_reach_the_arcs() -> None:
     inst = Instance(
         (1, 2, 3),
         (Link(1, 2, 100.0, W_qkd=7, key_rate_kbps=0.5), Link(2, 3, 100.0)),
@@ -99,7 +104,7 @@ def test_link_overrides_reach_the_arcs():
     assert s.arc_class.tolist() == [0, 0, 1, 1]
 
 
-def test_support_arrays_are_sorted_with_prefix_sums():
+def test_support_arrays_are_sorted_with_prefix_sums() -> None:
     inst = Instance(
         (1, 2),
         (Link(1, 2, 10.0),),
@@ -138,13 +143,13 @@ def test_support_arrays_are_sorted_with_prefix_sums():
         ),
     ],
 )
-def test_invalid_instances_name_the_place(build, place):
+def test_invalid_instances_name_the_place(build: Callable[[], object], place: str) -> None:
     with pytest.raises(InputError) as info:
         build()
     assert info.value.place == place
 
 
-def test_instance_json_round_trip(tmp_path, triangle):
+def test_instance_json_round_trip(tmp_path: Path, triangle: Instance) -> None:
     path = tmp_path / "inst.json"
     write_instance(triangle, path)
     back = read_instance(path)
@@ -152,7 +157,7 @@ def test_instance_json_round_trip(tmp_path, triangle):
     assert instance_to_dict(back) == instance_to_dict(triangle)
 
 
-def test_partial_costs_and_params_default_to_table_one():
+def test_partial_costs_and_params_default_to_table_one() -> None:
     data = {
         "format": "qkdbench-instance/1",
         "nodes": [{"id": 1}, {"id": 2}],
@@ -167,7 +172,7 @@ def test_partial_costs_and_params_default_to_table_one():
     assert inst.params.W_qkd == 150
 
 
-def test_plan_json_round_trip(tmp_path):
+def test_plan_json_round_trip(tmp_path: Path) -> None:
     plan = Plan(
         "x",
         "hand",
@@ -203,7 +208,7 @@ def test_plan_json_round_trip(tmp_path):
         ),
     ],
 )
-def test_bad_plans_name_the_place(data, place):
+def test_bad_plans_name_the_place(data: dict[str, Any], place: str) -> None:
     with pytest.raises(InputError) as info:
         plan_from_dict(data)
     assert info.value.place == place
@@ -230,14 +235,14 @@ def test_bad_plans_name_the_place(data, place):
         (lambda: Demand.uniform(10**8), "max_rate"),
     ],
 )
-def test_counts_beyond_any_sense_are_input_errors(build, place):
+def test_counts_beyond_any_sense_are_input_errors(build: Callable[[], object], place: str) -> None:
     with pytest.raises(InputError) as info:
         build()
     assert info.value.place == place
 
 
 @pytest.mark.parametrize("rid", [None, [1], True, {"a": 1}])
-def test_request_ids_must_be_strings(rid):
+def test_request_ids_must_be_strings(rid: object) -> None:
     data = {
         "format": "qkdbench-instance/1",
         "nodes": [{"id": 1}, {"id": 2}],
@@ -251,7 +256,7 @@ def test_request_ids_must_be_strings(rid):
     assert info.value.place == "requests[0].id"
 
 
-def test_unreadable_and_unwritable_files(tmp_path, triangle):
+def test_unreadable_and_unwritable_files(tmp_path: Path, triangle: Instance) -> None:
     bad = tmp_path / "latin.json"
     bad.write_bytes(b"\xff\xfe{}")
     with pytest.raises(InputError, match=r"latin.json: not UTF-8 text"):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from qkdbench.heuristics.saa_greedy import SAAGreedy, insert_all
+from qkdbench.model import Instance
 from qkdbench.planning import greedy_fixed, local_search
 from qkdbench.planning.greedy import GreedyState, insertion_order
 from qkdbench.planning.ladders import Ladders, build_ladders
@@ -16,7 +18,9 @@ from qkdbench.topologies import make_instance
 from qkdbench.topologies.design import design_instance
 
 
-def _blocks_twin(ladders: Ladders, kind: str, pairs, q):
+def _blocks_twin(
+    ladders: Ladders, kind: str, pairs: NDArray[np.int64], q: NDArray[np.float64]
+) -> tuple[list[float], list[float]]:
     """Each pair fills its ladder segment by segment; blocks sorted by benefit (stable)."""
     if kind == "y":
         ptr, length, ben = ladders.y_ptr, ladders.y_len, ladders.y_ben
@@ -34,12 +38,12 @@ def _blocks_twin(ladders: Ladders, kind: str, pairs, q):
 
 
 @pytest.fixture(scope="module")
-def ladders():
+def ladders() -> Ladders:
     return build_ladders(make_instance("nsfnet", 6, 8, seed=3))
 
 
 @pytest.mark.parametrize("kind", ["y", "z"])
-def test_reserved_blocks_match_the_plain_python_twin(ladders, kind):
+def test_reserved_blocks_match_the_plain_python_twin(ladders: Ladders, kind: str) -> None:
     rng = np.random.default_rng(5)
     A = ladders.n_arcs
     for a in (0, 3, 7):
@@ -54,7 +58,7 @@ def test_reserved_blocks_match_the_plain_python_twin(ladders, kind):
         assert float(lens.sum()) == pytest.approx(float(np.minimum(q, full).sum()))
 
 
-def test_ladder_of_is_the_pair_slice(ladders):
+def test_ladder_of_is_the_pair_slice(ladders: Ladders) -> None:
     p = 2 * ladders.n_arcs + 5
     ln, bn = ladder_of(ladders, "z", p)
     lo, hi = int(ladders.z_ptr[p]), int(ladders.z_ptr[p + 1])
@@ -62,7 +66,7 @@ def test_ladder_of_is_the_pair_slice(ladders):
     assert bn.tolist() == ladders.z_ben[lo:hi].tolist()
 
 
-def _built(instance, improve=False) -> tuple[GreedyState, list[int]]:
+def _built(instance: Instance, improve: bool = False) -> tuple[GreedyState, list[int]]:
     planner = SAAGreedy(improve=improve)
     state = planner.prepare(instance, None, None)
     order = insertion_order(state.candidates, state.ladders, "cost-desc", state.instance)
@@ -70,7 +74,7 @@ def _built(instance, improve=False) -> tuple[GreedyState, list[int]]:
     return state, order
 
 
-def _snapshot(state: GreedyState):
+def _snapshot(state: GreedyState) -> tuple[object, ...]:
     return (
         list(state.route),
         {k: dict(v) for k, v in state.alloc.items()},
@@ -80,7 +84,7 @@ def _snapshot(state: GreedyState):
     )
 
 
-def test_improve_function_and_method_give_the_same_state():
+def test_improve_function_and_method_give_the_same_state() -> None:
     inst = design_instance("usnet", 16, max_rate=4, seed=3, site=50000.0)
     a, order = _built(inst)
     b, _ = _built(inst)
@@ -92,7 +96,7 @@ def test_improve_function_and_method_give_the_same_state():
     assert _snapshot(a) == _snapshot(b)
 
 
-def test_close_links_lowers_the_evaluated_cost_and_keeps_the_counts():
+def test_close_links_lowers_the_evaluated_cost_and_keeps_the_counts() -> None:
     inst = design_instance("nsfnet", 14, max_rate=4, seed=2, fixed_charge_factor=8.0)
     state, order = _built(inst)
     before = state.total_cost()
@@ -105,6 +109,7 @@ def test_close_links_lowers_the_evaluated_cost_and_keeps_the_counts():
     links = np.zeros(len(inst.links), dtype=np.int64)
     nodes = np.zeros(len(inst.nodes), dtype=np.int64)
     for f, i in enumerate(state.route):
+        assert i is not None  # a built state routes every request
         arcs = state.candidates.arcs[f][i]
         links[np.unique(arcs // 2)] += 1
         touched = set(state.tail[arcs].tolist()) | {int(state.head[arcs[-1]])}
@@ -113,11 +118,13 @@ def test_close_links_lowers_the_evaluated_cost_and_keeps_the_counts():
     assert state.node_users.tolist() == nodes.tolist()
 
 
-def test_opening_cost_counts_only_unused_links_and_nodes():
+def test_opening_cost_counts_only_unused_links_and_nodes() -> None:
     inst = design_instance("nsfnet", 6, max_rate=3, seed=1, fixed_charge_factor=2.0)
     state, _ = _built(inst)
     f = 0
-    arcs = state.candidates.arcs[f][state.route[f]]
+    i = state.route[f]
+    assert i is not None
+    arcs = state.candidates.arcs[f][i]
     state.remove(f)
     links = np.unique(arcs // 2)
     nodes = np.unique(np.concatenate([state.tail[arcs], state.head[arcs]]))
@@ -128,7 +135,7 @@ def test_opening_cost_counts_only_unused_links_and_nodes():
     assert state.opening_cost(arcs) == greedy_fixed.opening_cost(state, arcs)
 
 
-def test_provider_moves_keep_every_provider_within_capacity():
+def test_provider_moves_keep_every_provider_within_capacity() -> None:
     inst = link_kinds_and_providers_instance(
         "usnet", 16, 5, seed=3, providers=True, capacity=True, n_targets=3
     )
@@ -137,6 +144,7 @@ def test_provider_moves_keep_every_provider_within_capacity():
     assert out["moves"] >= 1
     load = np.zeros_like(state.prov_load)
     for f, i in enumerate(state.route):
+        assert i is not None  # a built state routes every request
         p = state.provider_of(f, i)
         if p >= 0:
             load[p] += 1

@@ -8,10 +8,13 @@ the evaluator for the stand-alone arc costs.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from qkdbench.evaluation import arc_table, newsvendor_reservations
 from qkdbench.evaluation.reference import reference_evaluate
@@ -50,14 +53,18 @@ def _topology(name: str) -> Instance:
     return builtin_topology(name)
 
 
-def _weight(instance: Instance, path, weight=None) -> float:
+def _weight(
+    instance: Instance, path: Sequence[Any], weight: NDArray[np.float64] | None = None
+) -> float:
     arcs = [instance.arc_index[(path[i], path[i + 1])] for i in range(len(path) - 1)]
     if weight is None:
         return float(sum(arc_table(instance).length_km[a] for a in arcs))
     return float(sum(weight[a] for a in arcs))
 
 
-def _assert_k_shortest(instance: Instance, s, t, k: int, weight=None) -> list[tuple]:
+def _assert_k_shortest(
+    instance: Instance, s: Any, t: Any, k: int, weight: NDArray[np.float64] | None = None
+) -> list[tuple[Any, ...]]:
     """Check ``k_shortest_paths`` against every simple path, ranked by hand."""
     got = k_shortest_paths(instance, s, t, k, weight)
     every = [tuple(p) for p in nx.all_simple_paths(instance.graph, s, t)]
@@ -80,7 +87,7 @@ def _assert_k_shortest(instance: Instance, s, t, k: int, weight=None) -> list[tu
 
 @pytest.mark.parametrize("name", ["nsfnet", "cost239"])
 @pytest.mark.parametrize("k", [1, 4, 15])
-def test_k_shortest_by_length_match_brute_force(name, k):
+def test_k_shortest_by_length_match_brute_force(name: str, k: int) -> None:
     topo = _topology(name)
     rng = np.random.default_rng(7)
     for _ in range(6):
@@ -89,7 +96,7 @@ def test_k_shortest_by_length_match_brute_force(name, k):
 
 
 @pytest.mark.parametrize("name", ["nsfnet", "cost239"])
-def test_k_shortest_under_arc_weights_match_brute_force(name):
+def test_k_shortest_under_arc_weights_match_brute_force(name: str) -> None:
     topo = _topology(name)
     rng = np.random.default_rng(11)
     for _ in range(4):
@@ -99,7 +106,7 @@ def test_k_shortest_under_arc_weights_match_brute_force(name):
         _assert_k_shortest(topo, topo.nodes[s], topo.nodes[t], 6, weight)
 
 
-def test_weights_are_read_per_arc_direction(tiny):
+def test_weights_are_read_per_arc_direction(tiny: Instance) -> None:
     weight = np.ones(arc_table(tiny).n)
     weight[tiny.arc_index[("b", "c")]] = 0.0  # b -> c is free, c -> b is not
     weight[tiny.arc_index[("c", "b")]] = 50.0
@@ -109,7 +116,7 @@ def test_weights_are_read_per_arc_direction(tiny):
     _assert_k_shortest(tiny, "c", "b", 10, weight)
 
 
-def test_hand_ranked_routes_on_the_tiny_graph(tiny):
+def test_hand_ranked_routes_on_the_tiny_graph(tiny: Instance) -> None:
     # a -> e: a-b-c-d-e 250, a-b-d-e 250, a-c-d-e 250, a-c-b-d-e 290
     got = k_shortest_paths(tiny, "a", "e", 10)
     assert sorted(got[:3]) == [
@@ -120,13 +127,13 @@ def test_hand_ranked_routes_on_the_tiny_graph(tiny):
     assert got[3:] == [("a", "c", "b", "d", "e")]
 
 
-def test_k_beyond_the_number_of_paths_gives_every_path(tiny):
+def test_k_beyond_the_number_of_paths_gives_every_path(tiny: Instance) -> None:
     got = _assert_k_shortest(tiny, "a", "e", 1000)
     assert set(got) == {tuple(p) for p in nx.all_simple_paths(tiny.graph, "a", "e")}
     assert k_shortest_paths(tiny, "x", "y", 5) == [("x", "y")]
 
 
-def test_same_call_same_paths_even_on_a_fresh_instance():
+def test_same_call_same_paths_even_on_a_fresh_instance() -> None:
     a = make_instance("cost239", 3, 4, seed=2)
     b = make_instance("cost239", 3, 4, seed=2)
     w = np.random.default_rng(3).random(arc_table(a).n)
@@ -137,18 +144,18 @@ def test_same_call_same_paths_even_on_a_fresh_instance():
     assert candidate_paths(a, 5).paths == candidate_paths(b, 5).paths
 
 
-def test_unreachable_unknown_and_bad_k(tiny):
+def test_unreachable_unknown_and_bad_k(tiny: Instance) -> None:
     with pytest.raises(nx.NetworkXNoPath):
         k_shortest_paths(tiny, "a", "x", 3)
     with pytest.raises(nx.NodeNotFound):
         k_shortest_paths(tiny, "a", "nowhere", 3)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be at least 1"):
         k_shortest_paths(tiny, "a", "e", 0)
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InputError, match="k must be at least 1"):
         candidate_paths(tiny, 0)
 
 
-def test_the_model_rules_out_requests_that_cannot_be_routed(tiny):
+def test_the_model_rules_out_requests_that_cannot_be_routed(tiny: Instance) -> None:
     # so candidate_paths never meets them: source == target, or an unreachable target
     with pytest.raises(InputError, match="source and target are both"):
         tiny.with_requests([Request("f0", "a", "a", Demand.uniform(1))])
@@ -156,7 +163,7 @@ def test_the_model_rules_out_requests_that_cannot_be_routed(tiny):
         tiny.with_requests([Request("f0", "a", "y", Demand.uniform(1))])
 
 
-def test_graph_is_left_as_it_was(tiny):
+def test_graph_is_left_as_it_was(tiny: Instance) -> None:
     before = nx.to_dict_of_dicts(tiny.graph)
     k_shortest_paths(tiny, "a", "e", 5, np.arange(arc_table(tiny).n, dtype=float))
     candidate_paths(tiny, 3)
@@ -200,7 +207,7 @@ def _alone_on_arc(inst: Instance, f: int, a: int, y: int, z: int) -> float:
     ]
 
 
-def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
+def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed: Instance) -> None:
     got = standalone_arc_costs(mixed)
     assert got.shape == (mixed.n_requests, arc_table(mixed).n)
     for f, a in itertools.product(range(mixed.n_requests), range(arc_table(mixed).n)):
@@ -210,7 +217,7 @@ def test_standalone_costs_are_the_cheapest_reservations_by_enumeration(mixed):
         assert got[f, a] == pytest.approx(_alone_on_arc(mixed, f, a, y_best, z_best), rel=1e-9)
 
 
-def test_standalone_costs_of_no_requests():
+def test_standalone_costs_of_no_requests() -> None:
     topo = builtin_topology("nsfnet")
     assert standalone_arc_costs(topo).shape == (0, arc_table(topo).n)
     assert candidate_paths(topo, 3).paths == ()
@@ -219,7 +226,7 @@ def test_standalone_costs_of_no_requests():
 # --------------------------------------------------------------------------- candidates
 
 
-def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
+def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest() -> None:
     inst = make_instance("nsfnet", 6, 5, seed=4)
     k = 3
     cands = candidate_paths(inst, k)
@@ -250,7 +257,7 @@ def test_candidates_are_the_cheapest_stand_alone_routes_plus_the_shortest():
         assert cands.index_of(f, (req.source, req.target, req.source)) is None
 
 
-def test_first_candidate_is_the_optimal_route_of_a_lone_request_by_enumeration():
+def test_first_candidate_is_the_optimal_route_of_a_lone_request_by_enumeration() -> None:
     # loose capacity: the best plan of one request is its cheapest simple path, each arc
     # with its newsvendor reservations; the twin scores every path
     topo = builtin_topology("nsfnet", Params(W_qkd=500, W_kml=200, hop_cost=30.0))
@@ -270,7 +277,7 @@ def test_first_candidate_is_the_optimal_route_of_a_lone_request_by_enumeration()
         assert costs[first] == pytest.approx(min(costs.values()), rel=1e-9)
 
 
-def test_requests_with_the_same_ends_share_their_candidates(tiny):
+def test_requests_with_the_same_ends_share_their_candidates(tiny: Instance) -> None:
     inst = tiny.with_requests(
         [
             Request("f0", "a", "e", Demand.uniform(2)),

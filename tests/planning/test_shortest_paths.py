@@ -7,6 +7,7 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from qkdbench.evaluation.pricing import arc_table
 from qkdbench.planning.shortest_paths import (
@@ -18,7 +19,11 @@ from qkdbench.planning.shortest_paths import (
 from qkdbench.topologies import make_instance
 
 
-def _random_arcs(n: int, p: float, seed: int):
+def _random_arcs(
+    n: int, p: float, seed: int
+) -> tuple[
+    NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], np.random.Generator
+]:
     """A seeded random digraph as arc arrays, with out-lists in CSR form."""
     rng = np.random.default_rng(seed)
     pairs = [(u, v) for u in range(n) for v in range(n) if u != v and rng.random() < p]
@@ -31,7 +36,7 @@ def _random_arcs(n: int, p: float, seed: int):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_trees_and_traced_paths_match_networkx(seed):
+def test_trees_and_traced_paths_match_networkx(seed: int) -> None:
     n = 9
     tail, head, out_ptr, out_arc, rng = _random_arcs(n, 0.3, seed)
     weight = rng.integers(0, 6, size=(2, tail.size)).astype(float)  # zeros and ties included
@@ -62,7 +67,7 @@ def test_trees_and_traced_paths_match_networkx(seed):
         assert float(weight[job_row[j], path].sum()) == dist[j, v]
 
 
-def test_an_unreached_target_is_reported():
+def test_an_unreached_target_is_reported() -> None:
     n = 3
     tail, head = np.asarray([0], dtype=np.int64), np.asarray([1], dtype=np.int64)
     out_ptr, out_arc = np.asarray([0, 1, 1, 1], dtype=np.int64), np.asarray([0], dtype=np.int64)
@@ -76,7 +81,7 @@ def test_an_unreached_target_is_reported():
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_all_pairs_distances_match_networkx(seed):
+def test_all_pairs_distances_match_networkx(seed: int) -> None:
     n = 8
     tail, head, _, _, rng = _random_arcs(n, 0.35, seed)
     weight = rng.uniform(0.0, 5.0, size=(2, tail.size))
@@ -94,7 +99,7 @@ def test_all_pairs_distances_match_networkx(seed):
                 assert dist[g, u, v] == pytest.approx(truth[u].get(v, math.inf), rel=1e-12)
 
 
-def test_adjacency_lists_every_arc_once_under_its_tail():
+def test_adjacency_lists_every_arc_once_under_its_tail() -> None:
     inst = make_instance("nsfnet", 2, 2, seed=1)
     arcs = arc_table(inst)
     out_ptr, out_arc, head, tail = adjacency(inst)

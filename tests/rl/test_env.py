@@ -4,24 +4,33 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import networkx as nx
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from numpy.typing import NDArray
 
 import qkdbench.rl  # noqa: F401 - registers qkdbench/Planning-v0
 from qkdbench.evaluation import arc_table, evaluate, newsvendor_reservations, pair_costs
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import get_planner
-from qkdbench.model import Demand, Instance, Link, Params, Request
+from qkdbench.model import Demand, Instance, Link, Params, Plan, Request
 from qkdbench.rl.env import PlanningEnv, make_vector_env
 from qkdbench.rl.policies import CoQBNPolicy, GreedyPolicy
 from qkdbench.testing import check_instances
 from qkdbench.topologies import make_instance
 
 
-def _episode(env, choose, seed=0, options=None):
+def _episode(
+    env: PlanningEnv,
+    choose: Callable[[NDArray[np.float32], NDArray[np.bool_]], int],
+    seed: int | None = 0,
+    options: dict[str, Any] | None = None,
+) -> tuple[float, Plan]:
     """Run one episode; per step check the reward against pair_costs and the mask."""
     obs, info = env.reset(seed=seed, options=options)
     inst = env.instance
@@ -62,7 +71,7 @@ def _episode(env, choose, seed=0, options=None):
     return ret, plan
 
 
-def _random(seed):
+def _random(seed: int) -> Callable[[NDArray[np.float32], NDArray[np.bool_]], int]:
     rng = np.random.default_rng(seed)
     return lambda obs, mask: int(rng.choice(np.flatnonzero(mask)))
 
@@ -88,7 +97,7 @@ TIGHT = Instance(
 )
 
 
-def _instances():
+def _instances() -> list[Instance]:
     return check_instances() + [
         TIGHT,
         make_instance("usnet", 30, 10, seed=7),
@@ -98,7 +107,7 @@ def _instances():
 
 @pytest.mark.parametrize("capacity", ["clip", "strict"])
 @pytest.mark.parametrize("order", ["instance", "cost-desc"])
-def test_return_is_minus_the_evaluator_total(capacity, order):
+def test_return_is_minus_the_evaluator_total(capacity: str, order: str) -> None:
     """Random masked policies: return == -evaluate(plan).total, plans feasible."""
     for i, inst in enumerate(_instances()):
         env = PlanningEnv(inst, k=3, order=order, capacity=capacity)
@@ -109,7 +118,7 @@ def test_return_is_minus_the_evaluator_total(capacity, order):
             assert math.isclose(ret, -ev.total, rel_tol=1e-9), (inst.name, ret, ev.total)
 
 
-def test_strict_masks_exactly_what_does_not_fit():
+def test_strict_masks_exactly_what_does_not_fit() -> None:
     """In strict mode an action is valid iff its levels fit on every arc (brute force)."""
     env = PlanningEnv(TIGHT, k=2, capacity="strict")
     obs, info = env.reset(seed=0)
@@ -141,14 +150,14 @@ def test_strict_masks_exactly_what_does_not_fit():
         obs, _, _, _, info = env.step(a)
 
 
-def test_masked_action_raises_and_finished_episode_refuses_steps():
+def test_masked_action_raises_and_finished_episode_refuses_steps() -> None:
     env = PlanningEnv(TIGHT, k=2, capacity="strict")
     _, info = env.reset(seed=0)
     masked = np.flatnonzero(~info["action_mask"])
     assert masked.size
-    with pytest.raises(ValueError, match="masked out"):
+    with pytest.raises(InputError, match="masked out"):
         env.step(int(masked[0]))
-    with pytest.raises(ValueError, match="masked out"):
+    with pytest.raises(InputError, match="masked out"):
         env.step(env.action_space.n)
     done = False
     while not done:
@@ -159,7 +168,7 @@ def test_masked_action_raises_and_finished_episode_refuses_steps():
 
 @pytest.mark.parametrize("n", [20, 60])
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_coqbn_policy_reproduces_the_coqbn_planner(n, seed):
+def test_coqbn_policy_reproduces_the_coqbn_planner(n: int, seed: int) -> None:
     inst = make_instance("usnet", n, 10, seed=seed)
     env = PlanningEnv(inst)
     act = CoQBNPolicy().bind(env)
@@ -171,14 +180,14 @@ def test_coqbn_policy_reproduces_the_coqbn_planner(n, seed):
     assert math.isclose(ret, -total, rel_tol=1e-9)
 
 
-def test_coqbn_policy_refuses_what_it_cannot_express():
-    with pytest.raises(ValueError, match="mean"):
+def test_coqbn_policy_refuses_what_it_cannot_express() -> None:
+    with pytest.raises(InputError, match="mean"):
         CoQBNPolicy().bind(PlanningEnv(TIGHT, levels=("zero", "max")))
-    with pytest.raises(ValueError, match="clip"):
+    with pytest.raises(InputError, match="clip"):
         CoQBNPolicy().bind(PlanningEnv(TIGHT, capacity="strict"))
 
 
-def test_levels_and_candidates_mean_what_the_docs_say():
+def test_levels_and_candidates_mean_what_the_docs_say() -> None:
     inst = make_instance("nsfnet", 6, 7, seed=4)
     env = PlanningEnv(inst, k=3, levels=("zero", "mean", "newsvendor", 0.5, "max"))
     t = env.tables
@@ -203,7 +212,7 @@ def test_levels_and_candidates_mean_what_the_docs_say():
                 assert (t.ylev[f, s, i, 2], t.zlev[f, s, i, 2]) == (nv_y[i], nv_z[i])
 
 
-def test_greedy_policy_takes_the_cheapest_valid_action():
+def test_greedy_policy_takes_the_cheapest_valid_action() -> None:
     inst = make_instance("usnet", 25, 10, seed=3)
     env = PlanningEnv(inst, k=3)
     act = GreedyPolicy().bind(env)
@@ -219,7 +228,7 @@ def test_greedy_policy_takes_the_cheapest_valid_action():
         assert -r == pytest.approx(cost[a], rel=1e-12)
 
 
-def test_check_env_and_gym_make():
+def test_check_env_and_gym_make() -> None:
     inst = make_instance("usnet", 6, 4, seed=1)
     env = gym.make("qkdbench/Planning-v0", instance=inst, k=2)
     with warnings.catch_warnings(record=True) as caught:
@@ -231,7 +240,7 @@ def test_check_env_and_gym_make():
     assert obs.dtype == np.float32
 
 
-def test_determinism_by_seed_over_a_pool():
+def test_determinism_by_seed_over_a_pool() -> None:
     pool = [make_instance("nsfnet", 5, 4, seed=s) for s in range(1, 6)]
     names = []
     for _ in range(2):
@@ -245,10 +254,10 @@ def test_determinism_by_seed_over_a_pool():
     assert len({n for n, _, _ in names[0]}) > 1  # the pool is really sampled
 
 
-def test_callable_source_and_reset_options():
+def test_callable_source_and_reset_options() -> None:
     calls = []
 
-    def gen(rng):
+    def gen(rng: np.random.Generator) -> Instance:
         calls.append(1)
         return make_instance("cost239", 4, 3, seed=int(rng.integers(1, 1000)))
 
@@ -261,30 +270,32 @@ def test_callable_source_and_reset_options():
     ret, plan = _episode(env, _random(1), options={"instance": other})
     assert plan.instance_name == other.name
     assert math.isclose(ret, -evaluate(other, plan).total, rel_tol=1e-9)
-    with pytest.raises(ValueError, match="nodes"):
+    with pytest.raises(InputError, match="nodes"):
         env.reset(options={"instance": make_instance("nsfnet", 3, 3, seed=1)})
 
 
-def test_bad_parameters_are_refused():
-    with pytest.raises(ValueError, match="unknown level"):
+def test_bad_parameters_are_refused() -> None:
+    with pytest.raises(InputError, match="unknown level"):
         PlanningEnv(TIGHT, levels=("zero", "median"))
-    with pytest.raises(ValueError, match="quantile"):
+    with pytest.raises(InputError, match="quantile"):
         PlanningEnv(TIGHT, levels=("zero", 1.5))
-    with pytest.raises(ValueError, match="zero"):
+    with pytest.raises(InputError, match="zero"):
         PlanningEnv(TIGHT, levels=("mean",), capacity="strict")
-    with pytest.raises(ValueError, match="capacity"):
+    with pytest.raises(InputError, match="capacity"):
         PlanningEnv(TIGHT, capacity="loose")
-    with pytest.raises(ValueError, match="order"):
+    with pytest.raises(InputError, match="order"):
         PlanningEnv(TIGHT, order="random")
-    with pytest.raises(ValueError, match="no requests"):
+    with pytest.raises(InputError, match="no requests"):
         PlanningEnv(make_instance("nsfnet", 0, 3, seed=1))
 
 
-def test_vector_env_autoresets_and_stacks_masks():
+def test_vector_env_autoresets_and_stacks_masks() -> None:
     inst = make_instance("nsfnet", 3, 3, seed=2)
     venv = make_vector_env(inst, 3, k=1)
     obs, infos = venv.reset(seed=0)
-    assert obs.shape == (3, venv.single_observation_space.shape[0])
+    single = venv.single_observation_space.shape
+    assert single is not None
+    assert obs.shape == (3, single[0])
     rng = np.random.default_rng(0)
     finished = 0
     for _ in range(10):

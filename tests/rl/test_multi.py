@@ -15,16 +15,16 @@ from qkdbench.topologies import make_instance
 INST = make_instance("usnet", 8, 5, seed=2)
 
 
-def test_parallel_api_test_passes():
+def test_parallel_api_test_passes() -> None:
     parallel_api_test(PlanningParallelEnv(INST, k=2), num_cycles=200)
     parallel_api_test(PlanningParallelEnv(INST, k=2, capacity="strict"), num_cycles=200)
 
 
-def test_parallel_seed_test_passes():
+def test_parallel_seed_test_passes() -> None:
     parallel_seed_test(lambda: PlanningParallelEnv(INST, k=2))
 
 
-def test_team_reward_is_the_single_agent_reward_and_state_is_global():
+def test_team_reward_is_the_single_agent_reward_and_state_is_global() -> None:
     for seed in range(4):
         penv = PlanningParallelEnv(INST, k=3, capacity="strict")
         single = PlanningEnv(INST, k=3, capacity="strict")

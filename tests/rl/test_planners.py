@@ -14,12 +14,12 @@ from qkdbench.topologies import make_instance
 
 
 @pytest.mark.parametrize("name", ["rl-coqbn", "rl-greedy"])
-def test_registered_rl_planners_pass_check_planner(name):
+def test_registered_rl_planners_pass_check_planner(name: str) -> None:
     assert name in available_planners()
     check_planner(name)
 
 
-def test_a_plain_callable_runs_as_a_planner():
+def test_a_plain_callable_runs_as_a_planner() -> None:
     inst = make_instance("nsfnet", 7, 5, seed=3)
     first_valid = PolicyPlanner(lambda obs, mask: int(np.flatnonzero(mask)[0]), "first", {"k": 2})
     plan = first_valid.plan(inst, seed=0)
@@ -31,7 +31,7 @@ def test_a_plain_callable_runs_as_a_planner():
     assert first_valid.plan(make_instance("nsfnet", 0, 5, seed=3)).routes == ()
 
 
-def test_register_policy_puts_it_in_the_registry():
+def test_register_policy_puts_it_in_the_registry() -> None:
     register_policy("test-rl-random", RandomPolicy(seed=3), {"k": 2})
     try:
         inst = make_instance("cost239", 6, 4, seed=1)

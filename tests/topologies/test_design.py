@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -12,11 +16,12 @@ import pytest
 
 from qkdbench.exceptions import InputError
 from qkdbench.io import read_instance
+from qkdbench.model import Instance
 from qkdbench.topologies import demand_shape, design_instance, sample_requests
 from qkdbench.topologies.loaders import load_topology
 
 
-def test_no_knob_is_the_paper_instance():
+def test_no_knob_is_the_paper_instance() -> None:
     topo = load_topology("nsfnet")
     a = design_instance(topo, 8, max_rate=4, seed=5)
     b = sample_requests(topo, 8, max_rate=4, seed=5)
@@ -27,14 +32,14 @@ def test_no_knob_is_the_paper_instance():
 
 
 @pytest.mark.parametrize("shape", ["uniform", "binomial", "geometric", "heavy", "empirical"])
-def test_demand_shapes_are_distributions_on_the_support(shape):
+def test_demand_shapes_are_distributions_on_the_support(shape: str) -> None:
     d = demand_shape(shape, 6, np.random.default_rng(1))
     assert math.isclose(sum(d.probs), 1.0, abs_tol=1e-9)
     assert min(d.values) >= 0
     assert max(d.values) <= 12
 
 
-def test_demand_shapes_closed_forms():
+def test_demand_shapes_closed_forms() -> None:
     assert demand_shape("binomial", 3).probs == pytest.approx((1 / 8, 3 / 8, 3 / 8, 1 / 8))
     g = demand_shape("geometric", 2).probs
     assert g == pytest.approx(np.array([1, 0.6, 0.36]) / 1.96)
@@ -44,8 +49,8 @@ def test_demand_shapes_closed_forms():
         demand_shape("pareto", 3)
 
 
-def test_same_seed_same_instance_and_seed_matters():
-    kw = {
+def test_same_seed_same_instance_and_seed_matters() -> None:
+    kw: dict[str, Any] = {
         "max_rate": 5,
         "demand": "empirical",
         "hotspots": 2,
@@ -57,19 +62,19 @@ def test_same_seed_same_instance_and_seed_matters():
     assert a != design_instance("usnet", 15, seed=4, **kw)
 
 
-def test_hotspots_concentrate_requests():
+def test_hotspots_concentrate_requests() -> None:
     plain = design_instance("usnet", 40, max_rate=2, seed=2)
     hot = design_instance("usnet", 40, max_rate=2, seed=2, hotspots=2)
 
-    def top(inst):
+    def top(inst: Instance) -> int:
         return max(Counter(n for r in inst.requests for n in (r.source, r.target)).values())
 
     assert top(hot) >= 2 * top(plain)
 
 
-def test_tightness_scales_the_busiest_shortest_path_load():
+def test_tightness_scales_the_busiest_shortest_path_load() -> None:
     inst = design_instance("nsfnet", 12, max_rate=4, seed=1, tightness=0.5)
-    load = Counter()
+    load: Counter[int] = Counter()  # QKD wavelengths per arc
     for r in inst.requests:
         path = nx.dijkstra_path(inst.graph, r.source, r.target, weight="length_km")
         for a in inst.path_arcs(path):
@@ -78,10 +83,11 @@ def test_tightness_scales_the_busiest_shortest_path_load():
     assert inst.params.W_kml == max(1, math.ceil(0.5 * max(load.values()) / 3))
 
 
-def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost():
+def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost() -> None:
     one = design_instance("nsfnet", 6, max_rate=4, seed=1, fixed_charge_factor=1.0)
     three = design_instance("nsfnet", 6, max_rate=4, seed=1, fixed_charge_factor=3.0)
     link = one.links[0]
+    assert link.fixed_cost is not None
     m = math.ceil(link.length_km / 160 - 1e-9)
     c_y = (2 * m * 1500 + m * 2250) / 3 + link.length_km
     c_z = (m + 1) * 1200 + (m - 1) * 150 + (2 * m - 1) * 300 + link.length_km
@@ -93,28 +99,35 @@ def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost():
     assert site.link_fixed_cost(0) == 100.0 * (2 * m - 1)
 
 
-def test_cli_instance_knobs(tmp_path, run_cli, one_line_error):
+def test_cli_instance_knobs(tmp_path: Path) -> None:
     out = tmp_path / "i.json"
-    proc = run_cli(
-        "instance",
-        "--topology",
-        "cost239",
-        "--requests",
-        "6",
-        "--max-rate",
-        "3",
-        "--seed",
-        "2",
-        "--demand",
-        "binomial",
-        "--hotspots",
-        "1",
-        "--site",
-        "500",
-        "--tightness",
-        "0.8",
-        "-o",
-        out,
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "instance",
+            "--topology",
+            "cost239",
+            "--requests",
+            "6",
+            "--max-rate",
+            "3",
+            "--seed",
+            "2",
+            "--demand",
+            "binomial",
+            "--hotspots",
+            "1",
+            "--site",
+            "500",
+            "--tightness",
+            "0.8",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
@@ -124,7 +137,22 @@ def test_cli_instance_knobs(tmp_path, run_cli, one_line_error):
     assert inst == design_instance(
         "cost239", 6, max_rate=3, seed=2, demand="binomial", hotspots=1, site=500.0, tightness=0.8
     )
-    bad = run_cli(
-        "instance", "--requests", "3", "--fixed-charge-factor", "-1", "-o", tmp_path / "b.json"
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qkdbench.cli",
+            "instance",
+            "--requests",
+            "3",
+            "--fixed-charge-factor",
+            "-1",
+            "-o",
+            str(tmp_path / "b.json"),
+        ],
+        capture_output=True,
+        text=True,
     )
-    one_line_error(bad, "--fixed-charge-factor: must be a finite number >= 0")
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert "--fixed-charge-factor: must be a finite number >= 0" in bad.stderr

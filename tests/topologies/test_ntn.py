@@ -10,7 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -31,6 +35,20 @@ from qkdbench.topologies.ntn import (
 )
 
 FEATURES = {"link_prices", "link_states", "providers"}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    assert needle in lines[0], lines[0]
 
 
 def fiber_distances(topo: Instance) -> dict:
@@ -58,7 +76,7 @@ def stations(inst: Instance, terra: Instance) -> dict:
 # --------------------------------------------------------------------------- determinism
 
 
-def test_same_seed_same_instance_other_seed_differs():
+def test_same_seed_same_instance_other_seed_differs() -> None:
     a = instance_to_dict(ntn_instance("usnet", 20, max_rate=10, seed=3))
     b = instance_to_dict(ntn_instance("usnet", 20, max_rate=10, seed=3))
     assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
@@ -72,7 +90,7 @@ def test_same_seed_same_instance_other_seed_differs():
     assert len(sites) > 1
 
 
-def test_named_family_is_the_generator_with_defaults():
+def test_named_family_is_the_generator_with_defaults() -> None:
     by_name = make_instance("usnet-ntn", 20, 10, seed=1)
     direct = ntn_instance("usnet", 20, max_rate=10, seed=1)
     assert by_name == direct
@@ -86,7 +104,7 @@ def test_named_family_is_the_generator_with_defaults():
 
 
 @pytest.mark.parametrize("topology", ["usnet", "nsfnet", "cost239"])
-def test_features_links_and_weather(topology):
+def test_features_links_and_weather(topology: str) -> None:
     terra = load_topology(topology)
     inst = ntn_instance(topology, 12, max_rate=6, seed=2)
     assert inst.features >= FEATURES
@@ -112,7 +130,7 @@ def test_features_links_and_weather(topology):
     assert inst.nodes[: len(terra.nodes)] == terra.nodes
 
 
-def test_ground_stations_by_farthest_point_brute_force():
+def test_ground_stations_by_farthest_point_brute_force() -> None:
     # a path 1-2-3-4-5 of 100 km hops plus a 1000 km spur 3-6: by hand
     path = Instance(
         (1, 2, 3, 4, 5, 6),
@@ -139,7 +157,7 @@ def test_ground_stations_by_farthest_point_brute_force():
             assert min(d[c][got[k]] for c in got[:k]) == best
 
 
-def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs():
+def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs() -> None:
     terra = load_topology("usnet")
     inst = ntn_instance(
         terra,
@@ -176,7 +194,7 @@ def test_stations_attach_to_the_chosen_nodes_and_links_join_the_farthest_pairs()
     assert all(inst.node_names[g].startswith("GS ") for g in gs)
 
 
-def test_string_node_ids_get_named_stations():
+def test_string_node_ids_get_named_stations() -> None:
     topo = Instance(("a", "b", "c"), (Link("a", "b", 300.0), Link("b", "c", 400.0)))
     t = ntn_topology(topo, ground_stations=2, satellite_links=1, free_space_links=0)
     assert set(t.nodes) - set(topo.nodes) == {"GS-a", "GS-c"}
@@ -185,7 +203,7 @@ def test_string_node_ids_get_named_stations():
     ]
 
 
-def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site():
+def test_requests_are_the_plain_samplers_and_anycast_targets_every_other_site() -> None:
     terra = load_topology("usnet")
     plain = sample_requests(terra, 20, max_rate=10, seed=5)
     inst = ntn_instance(
@@ -227,12 +245,13 @@ def _max_assignment(inst: Instance) -> int:
     for r in reqs:
         g.add_node(("r", r.id), bipartite=0)
         for t in r.targets:
+            assert t.provider is not None  # every target of an anycast request has one
             for k in slots[t.provider]:
                 g.add_edge(("r", r.id), ("p", t.provider, k))
     return len(nx.bipartite.maximum_matching(g, top_nodes=[("r", r.id) for r in reqs])) // 2
 
 
-def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
+def test_capacities_serve_every_anycast_request_and_too_small_is_refused() -> None:
     inst = ntn_instance("usnet", 20, max_rate=10, seed=1, provider_capacity=5)
     n_any = sum(r.is_anycast for r in inst.requests)
     assert n_any == 10
@@ -253,7 +272,7 @@ def test_capacities_serve_every_anycast_request_and_too_small_is_refused():
         )
 
 
-def test_weather_parameters():
+def test_weather_parameters() -> None:
     inst = ntn_instance(
         "nsfnet",
         5,
@@ -267,7 +286,7 @@ def test_weather_parameters():
     )
     (sat,) = [ln for ln in inst.links if ln.kind == "satellite"]
     assert sat.key_rate_states(1.0) == ((0.02, 2.0), (0.1, 0.9))  # haze, probability 0, dropped
-    bad = [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"weather": {"clear": 0.5, "cloud": 0.4}}, "sum to 0.9"),
         ({"weather": {"fog": 1.0}}, "'fog' has no satellite rate"),
         ({"satellite_rates": {"clear": 1.0, "haze": 0.0, "cloud": 0.1}}, "> 0"),
@@ -281,7 +300,7 @@ def test_weather_parameters():
             ntn_instance("nsfnet", 5, max_rate=3, seed=1, **kwargs)
 
 
-def test_file_round_trip(tmp_path):
+def test_file_round_trip(tmp_path: Path) -> None:
     inst = ntn_instance("cost239", 15, max_rate=8, seed=7, provider_capacity=[6, 5])
     path = tmp_path / "ntn.json"
     write_instance(inst, path)
@@ -305,9 +324,9 @@ def test_file_round_trip(tmp_path):
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_instance_named_family(tmp_path, run_cli):
+def test_cli_instance_named_family(tmp_path: Path) -> None:
     out = tmp_path / "u.json"
-    res = run_cli(
+    res = cli(
         "instance",
         "--topology",
         "usnet-ntn",
@@ -328,9 +347,9 @@ def test_cli_instance_named_family(tmp_path, run_cli):
     assert back == make_instance("usnet-ntn", 20, 10, seed=1)
 
 
-def test_cli_instance_ntn_options(tmp_path, run_cli):
+def test_cli_instance_ntn_options(tmp_path: Path) -> None:
     out = tmp_path / "n.json"
-    res = run_cli(
+    res = cli(
         "instance",
         "--topology",
         "nsfnet",
@@ -379,7 +398,7 @@ def test_cli_instance_ntn_options(tmp_path, run_cli):
     assert [ln.kind for ln in inst.links].count("free-space") == 1
     assert len(inst.nodes) == 14 + 3
     # an option alone turns the generator on
-    res = run_cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
+    res = cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert read_instance(out).provider_capacity == {"A": None}
 
@@ -398,16 +417,16 @@ def test_cli_instance_ntn_options(tmp_path, run_cli):
         (["--service-cost", "-1"], "--service-cost"),
     ],
 )
-def test_cli_bad_ntn_values_one_line_exit_2(tmp_path, args, needle, one_line_error, run_cli):
+def test_cli_bad_ntn_values_one_line_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
     out = tmp_path / "x.json"
-    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
 # --------------------------------------------------------------------------- library
 
 
-def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
+def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity() -> None:
     from qkdbench.library.sets import load_instance, load_set, recipe_name
 
     libset = load_set("ntn")
@@ -442,7 +461,7 @@ def test_ntn_set_loads_checks_its_hashes_and_has_binding_capacity():
     assert len(topologies) >= 2
 
 
-def test_ntn_recipe_knobs_are_checked():
+def test_ntn_recipe_knobs_are_checked() -> None:
     from qkdbench.library.sets import instance_from_recipe
 
     base = {"topology": "nsfnet-ntn", "requests": 5, "max_rate": 3, "seed": 1}
@@ -462,11 +481,11 @@ def test_ntn_recipe_knobs_are_checked():
         instance_from_recipe({**base, "provider_capacity": 1})
 
 
-def test_library_cli_list_and_show_ntn(tmp_path, run_cli):
+def test_library_cli_list_and_show_ntn(tmp_path: Path) -> None:
     from qkdbench.library.sets import load_set
     from qkdbench.library.solutions import read_solutions
 
-    res = run_cli("library", "list", "--json")
+    res = cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
@@ -475,7 +494,7 @@ def test_library_cli_list_and_show_ntn(tmp_path, run_cli):
     assert (sets["ntn"]["opt"], sets["ntn"]["best"]) == (count["opt"], count["best"])
     assert sets["ntn"]["open"] == sets["ntn"]["instances"] - count["opt"] - count["best"]
     assert count["opt"] >= 8  # the eight instances without fixed charges are proven
-    res = run_cli("library", "show", "ntn", "--json")
+    res = cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
@@ -483,7 +502,7 @@ def test_library_cli_list_and_show_ntn(tmp_path, run_cli):
         solved[r["name"]].status if r["name"] in solved else "open" for r in rows
     ]
     out = tmp_path / "i.json"
-    res = run_cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
+    res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert instance_hash(read_instance(out)) == rows[3]["hash"]
 
@@ -498,7 +517,7 @@ def chain() -> Instance:
     )
 
 
-def test_fixed_charge_knobs_put_the_charges_where_documented():
+def test_fixed_charge_knobs_put_the_charges_where_documented() -> None:
     from qkdbench.evaluation import evaluate
     from qkdbench.model import Plan, Route
 
@@ -545,7 +564,7 @@ def test_fixed_charge_knobs_put_the_charges_where_documented():
     assert ev.components["site"] == pytest.approx(5.0 + 11.0 + 5.0)
 
 
-def test_fixed_charge_knobs_default_to_the_plain_instance():
+def test_fixed_charge_knobs_default_to_the_plain_instance() -> None:
     plain = instance_to_dict(ntn_instance("nsfnet", 8, max_rate=4, seed=2))
     zero = instance_to_dict(
         ntn_instance(
@@ -563,8 +582,8 @@ def test_fixed_charge_knobs_default_to_the_plain_instance():
     assert "fixed_charges" not in ntn_instance("nsfnet", 8, max_rate=4, seed=2).features
 
 
-def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand():
-    kw = {
+def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand() -> None:
+    kw: dict[str, Any] = {
         "max_rate": 4,
         "seed": 5,
         "station_cost": 3e5,
@@ -622,15 +641,15 @@ def test_fixed_charge_knobs_are_deterministic_and_tightness_is_the_load_by_hand(
         ({"tightness": 0.0}, "tightness"),
     ],
 )
-def test_fixed_charge_knobs_refuse_bad_values(kw, place):
+def test_fixed_charge_knobs_refuse_bad_values(kw: dict[str, Any], place: str) -> None:
     with pytest.raises(InputError) as err:
         ntn_instance("nsfnet", 4, max_rate=2, seed=1, **kw)
     assert err.value.place == place
 
 
-def test_cli_instance_fixed_charge_options(tmp_path, run_cli):
+def test_cli_instance_fixed_charge_options(tmp_path: Path) -> None:
     out = tmp_path / "f.json"
-    res = run_cli(
+    res = cli(
         "instance",
         "--topology",
         "nsfnet-ntn",
@@ -687,14 +706,14 @@ def test_cli_instance_fixed_charge_options(tmp_path, run_cli):
     ],
 )
 def test_cli_bad_fixed_charge_values_one_line_exit_2(
-    tmp_path, args, needle, one_line_error, run_cli
-):
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
     out = tmp_path / "x.json"
-    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
-def test_ntn_recipe_fixed_charge_knobs():
+def test_ntn_recipe_fixed_charge_knobs() -> None:
     from qkdbench.library.sets import instance_from_recipe
 
     base = {"topology": "nsfnet-ntn", "requests": 5, "max_rate": 3, "seed": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -23,7 +24,7 @@ from qkdbench.topologies import (
     ("name", "nodes", "links", "km"),
     [("usnet", 24, 43, 42_900), ("nsfnet", 14, 21, 22_700), ("cost239", 11, 26, 30_090)],
 )
-def test_builtin_topologies(name, nodes, links, km):
+def test_builtin_topologies(name: str, nodes: int, links: int, km: int) -> None:
     t = load_topology(name)
     assert len(t.nodes) == nodes
     assert len(t.links) == links
@@ -31,12 +32,12 @@ def test_builtin_topologies(name, nodes, links, km):
     assert arc_table(t).n == 2 * links
 
 
-def test_usnet_shortest_path_is_the_papers_fig2_route():
+def test_usnet_shortest_path_is_the_papers_fig2_route() -> None:
     t = load_topology("usnet")
     assert nx.dijkstra_path(t.graph, 1, 23, weight="length_km") == [1, 6, 9, 12, 16, 22, 23]
 
 
-def test_edge_list_file(tmp_path):
+def test_edge_list_file(tmp_path: Path) -> None:
     p = tmp_path / "tiny.edges"
     p.write_text("# a comment\n1 2 100\n2 3 250.5  # trailing\n\n")
     t = read_edge_list(p)
@@ -45,7 +46,7 @@ def test_edge_list_file(tmp_path):
     assert load_topology(str(p)).links == t.links
 
 
-def test_edge_list_errors_name_the_line(tmp_path):
+def test_edge_list_errors_name_the_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.edges"
     p.write_text("1 2 100\n2 3 oops\n")
     with pytest.raises(InputError, match=r"bad.edges: line 2: length 'oops'"):
@@ -55,7 +56,7 @@ def test_edge_list_errors_name_the_line(tmp_path):
         read_edge_list(p)
 
 
-def test_graphml_and_node_link(tmp_path):
+def test_graphml_and_node_link(tmp_path: Path) -> None:
     g = nx.Graph()
     g.add_edge("x", "y", length_km=120.0)
     g.add_edge("y", "z", length_km=80.0)
@@ -68,7 +69,7 @@ def test_graphml_and_node_link(tmp_path):
     assert sorted(link.length_km for link in t2.links) == [80.0, 120.0]
 
 
-def test_from_networkx_requires_lengths():
+def test_from_networkx_requires_lengths() -> None:
     g = nx.Graph()
     g.add_edge(1, 2, weight=3)
     with pytest.raises(InputError, match="edge 1-2"):
@@ -78,21 +79,21 @@ def test_from_networkx_requires_lengths():
         from_networkx(g)
 
 
-def test_topohub_germany50():
+def test_topohub_germany50() -> None:
     t = load_topology("sndlib/germany50")
     assert len(t.nodes) == 50
     assert len(t.links) == 88
     assert all(link.length_km > 0 for link in t.links)
 
 
-def test_unknown_topology_is_a_clear_error():
+def test_unknown_topology_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="unknown topology 'atlantis'"):
         load_topology("atlantis")
     with pytest.raises(InputError, match="not a topohub key"):
         load_topology("nowhere/none")
 
 
-def test_waxman_is_seeded_and_connected():
+def test_waxman_is_seeded_and_connected() -> None:
     a, b = waxman_topology(12, seed=5), waxman_topology(12, seed=5)
     assert a.links == b.links
     assert waxman_topology(12, seed=6).links != a.links
@@ -101,7 +102,7 @@ def test_waxman_is_seeded_and_connected():
     assert g.number_of_nodes() == 12
 
 
-def test_request_sampling_is_seeded_with_distinct_pairs():
+def test_request_sampling_is_seeded_with_distinct_pairs() -> None:
     topo = load_topology("nsfnet")
     a = sample_requests(topo, 40, max_rate=7, seed=3)
     b = sample_requests(topo, 40, max_rate=7, seed=3)
@@ -114,12 +115,12 @@ def test_request_sampling_is_seeded_with_distinct_pairs():
     assert a.name == "nsfnet-r40-k7-s3"
 
 
-def test_too_many_requests_is_an_error():
+def test_too_many_requests_is_an_error() -> None:
     with pytest.raises(InputError, match="distinct source/target pairs"):
         make_instance("cost239", 11 * 10 + 1, 3, seed=1)
 
 
-def test_boolean_length_and_binary_files_are_rejected(tmp_path):
+def test_boolean_length_and_binary_files_are_rejected(tmp_path: Path) -> None:
     g = nx.Graph()
     g.add_edge(1, 2, length_km=True)
     with pytest.raises(InputError, match="edge 1-2: length True"):

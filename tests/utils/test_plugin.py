@@ -21,32 +21,32 @@ HOW = "install it: pip install ./examples/qkdbench-example-planner"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def installed():
+def installed() -> None:
     try:
         distribution("qkdbench-example-planner")
     except PackageNotFoundError:
         pytest.fail(f"the example plug-in is not installed; {HOW}", pytrace=False)
 
 
-def test_listed_as_a_plug_in():
+def test_listed_as_a_plug_in() -> None:
     info = available_planners().get("example-minhop")
     assert info is not None, HOW
     assert info.origin == "plug-in (qkdbench-example-planner)"
 
 
-def test_cli_lists_it(capsys):
+def test_cli_lists_it(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["planners"]) == 0
     out = capsys.readouterr().out
     assert "example-minhop" in out
     assert "coqbn" in out
 
 
-def test_passes_check_planner():
+def test_passes_check_planner() -> None:
     check_planner("example-minhop")
     check_planner("example-minhop", params={"order": "reverse"}, checks=["valid_plans"])
 
 
-def test_routes_have_fewest_hops_and_feasible_reservations():
+def test_routes_have_fewest_hops_and_feasible_reservations() -> None:
     inst = make_instance("usnet", 15, 10, seed=3)
     plan = get_planner("example-minhop").plan(inst)
     undirected = nx.Graph(inst.graph)
@@ -55,6 +55,6 @@ def test_routes_have_fewest_hops_and_feasible_reservations():
     assert evaluate(inst, plan).feasible
 
 
-def test_bad_parameter_is_a_clear_error():
+def test_bad_parameter_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="order must be"):
         get_planner("example-minhop", order="sideways").plan(make_instance("nsfnet", 2, 2))

@@ -8,6 +8,7 @@ through the helpers against the streams they drew before.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,28 +25,28 @@ def _draw(rng: np.random.Generator) -> list[int]:
 
 
 @pytest.mark.parametrize("seed", [0, 1, 7, 2**40, np.int64(5), np.uint8(3)])
-def test_an_integer_seed_is_numpys_default_stream(seed):
+def test_an_integer_seed_is_numpys_default_stream(seed: int | np.integer) -> None:
     assert _draw(check_random_state(seed)) == _draw(np.random.default_rng(int(seed)))
 
 
-def test_same_seed_same_stream_and_different_seeds_differ():
+def test_same_seed_same_stream_and_different_seeds_differ() -> None:
     assert _draw(check_random_state(11)) == _draw(check_random_state(11))
     assert _draw(check_random_state(11)) != _draw(check_random_state(12))
 
 
-def test_none_means_seed_zero():
+def test_none_means_seed_zero() -> None:
     assert _draw(check_random_state(None)) == _draw(np.random.default_rng(0))
     assert check_seed(None) == 0
 
 
-def test_a_seed_sequence_seeds_a_new_generator():
+def test_a_seed_sequence_seeds_a_new_generator() -> None:
     ss = np.random.SeedSequence(1234)
     assert _draw(check_random_state(ss)) == _draw(
         np.random.default_rng(np.random.SeedSequence(1234))
     )
 
 
-def test_a_generator_is_returned_as_is():
+def test_a_generator_is_returned_as_is() -> None:
     rng = np.random.default_rng(3)
     assert check_random_state(rng) is rng
     first = _draw(check_random_state(rng))
@@ -57,7 +58,7 @@ def test_a_generator_is_returned_as_is():
     [-1, 1.0, 1.5, True, "3", [1, 2], (1,), object(), np.random.RandomState(0), np.float64(2)],
     ids=repr,
 )
-def test_bad_seeds_are_refused_with_one_line(bad):
+def test_bad_seeds_are_refused_with_one_line(bad: Any) -> None:  # ill-typed on purpose
     with pytest.raises(InputError) as info:
         check_random_state(bad)
     text = str(info.value)
@@ -66,13 +67,15 @@ def test_bad_seeds_are_refused_with_one_line(bad):
     assert isinstance(info.value, ValueError)
 
 
-def test_the_place_names_where_the_seed_came_from():
+def test_the_place_names_where_the_seed_came_from() -> None:
     with pytest.raises(InputError, match=r"^planner_seed: must be >= 0, got -4$"):
         check_random_state(-4, place="planner_seed")
 
 
 @pytest.mark.parametrize("bad", [-1, 2.0, False, "0", None])
-def test_check_seed_refuses_what_is_not_an_integer_at_least_zero(bad):
+def test_check_seed_refuses_what_is_not_an_integer_at_least_zero(
+    bad: Any,  # ill-typed on purpose
+) -> None:
     if bad is None:
         assert check_seed(bad) == 0
         return
@@ -80,25 +83,25 @@ def test_check_seed_refuses_what_is_not_an_integer_at_least_zero(bad):
         check_seed(bad)
 
 
-def test_check_seed_refuses_a_generator():
+def test_check_seed_refuses_a_generator() -> None:
     with pytest.raises(InputError, match="expected None or an integer >= 0"):
         check_seed(np.random.default_rng(0))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("seed", "keys"), [(0, (1,)), (7, (2,)), (7, (2, 5)), (None, (3,))])
-def test_a_derived_stream_is_the_list_seed_stream(seed, keys):
+def test_a_derived_stream_is_the_list_seed_stream(seed: int | None, keys: tuple[int, ...]) -> None:
     expected = np.random.default_rng([0 if seed is None else seed, *keys])
     assert _draw(derive_rng(seed, *keys)) == _draw(expected)
 
 
-def test_derived_streams_differ_by_key_and_repeat_by_key():
+def test_derived_streams_differ_by_key_and_repeat_by_key() -> None:
     a, b = _draw(derive_rng(7, 1)), _draw(derive_rng(7, 2))
     assert a != b
     assert a == _draw(derive_rng(7, 1))
     assert _draw(derive_rng(7)) == _draw(check_random_state(7))
 
 
-def test_a_derived_stream_of_a_seed_sequence_is_its_spawned_child():
+def test_a_derived_stream_of_a_seed_sequence_is_its_spawned_child() -> None:
     ss = np.random.SeedSequence(99)
     child = np.random.SeedSequence(99).spawn(3)[2]
     assert _draw(derive_rng(ss, 2)) == _draw(np.random.default_rng(child))
@@ -109,7 +112,10 @@ def test_a_derived_stream_of_a_seed_sequence_is_its_spawned_child():
     [(np.random.default_rng(0), (1,)), (1.5, (1,)), (-2, (1,)), (3, (-1,)), (3, (1.0,))],
     ids=repr,
 )
-def test_derive_rng_refuses_bad_seeds_and_keys(seed, keys):
+def test_derive_rng_refuses_bad_seeds_and_keys(
+    seed: Any,
+    keys: tuple[Any, ...],  # ill-typed on purpose
+) -> None:
     with pytest.raises(InputError):
         derive_rng(seed, *keys)
 
@@ -117,7 +123,7 @@ def test_derive_rng_refuses_bad_seeds_and_keys(seed, keys):
 # ---------------------------------------------------------------- the routed sites
 
 
-def test_sampled_requests_keep_their_stream():
+def test_sampled_requests_keep_their_stream() -> None:
     inst = make_instance("nsfnet", 6, 3, seed=4)
     import networkx as nx
 
@@ -133,7 +139,7 @@ def test_sampled_requests_keep_their_stream():
     assert [(r.source, r.target) for r in inst.requests] == [pairs[k] for k in chosen]
 
 
-def test_provider_steps_keep_their_list_seed_streams():
+def test_provider_steps_keep_their_list_seed_streams() -> None:
     base = make_instance("nsfnet", 4, 2, seed=1)
     inst = add_providers(base, seed=3, providers=2, sites=2, anycast=1.0, service_spread=0.5)
     nodes = list(base.nodes)
@@ -155,13 +161,13 @@ def test_provider_steps_keep_their_list_seed_streams():
         assert [(t.node, t.provider, t.service_cost) for t in req.targets] == expected
 
 
-def test_sample_average_greedy_seed_none_is_seed_zero():
+def test_sample_average_greedy_seed_none_is_seed_zero() -> None:
     inst = make_instance("nsfnet", 5, 3, seed=2)
     planner = SAAGreedy(n_scenarios=6)
     assert planner.plan(inst, seed=None).routes == planner.plan(inst, seed=0).routes
     assert sampled_instance(inst, 6, seed=0) == sampled_instance(inst, 6, seed=check_seed(None))
 
 
-def test_python_random_of_the_ga_is_seeded_with_the_integer():
+def test_python_random_of_the_ga_is_seeded_with_the_integer() -> None:
     assert random.Random(check_seed(None)).random() == random.Random(0).random()
     assert random.Random(check_seed(np.int32(9))).random() == random.Random(9).random()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
+from qkdbench.exceptions import InputError
 from qkdbench.heuristics import (
     ENTRY_POINT_GROUP,
     Planner,
@@ -14,6 +17,7 @@ from qkdbench.heuristics import (
     register_planner,
     unregister_planner,
 )
+from qkdbench.model import Instance, Plan
 from qkdbench.utils import registry as base
 
 
@@ -22,53 +26,58 @@ class _Dummy:
 
     name = "test-dummy"
 
-    def __init__(self, knob: int = 1):
+    def __init__(self, knob: int = 1) -> None:
         self.knob = knob
 
-    def plan(self, instance, *, seed=None, time_limit=None):
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
         raise NotImplementedError
 
 
 @pytest.fixture
-def dummy():
+def dummy() -> Iterator[None]:
     register_planner("test-dummy", origin="tests")(_Dummy)
     yield
     unregister_planner("test-dummy")
 
 
-def test_builtins_are_listed_as_built_in():
+def test_builtins_are_listed_as_built_in() -> None:
     infos = available_planners()
-    for name in ("coqbn", "saa-greedy", "ga", "exact"):
+    for name in ("coqbn", "saa-greedy", "ga", "alns", "exact"):
         assert infos[name].origin == "built-in"
         assert infos[name].summary  # first docstring line
         assert isinstance(get_planner(name), Planner)
     assert "qkdbench.heuristics.saa_greedy" in base.BUILTIN_MODULES
     assert "qkdbench.heuristics.ga" in base.BUILTIN_MODULES
+    assert "qkdbench.heuristics.alns" in base.BUILTIN_MODULES
 
 
-def test_duplicate_name_is_refused(dummy):
-    with pytest.raises(ValueError, match="'test-dummy' is already registered"):
+def test_duplicate_name_is_refused(dummy: None) -> None:
+    with pytest.raises(InputError, match="'test-dummy' is already registered"):
         register_planner("test-dummy")(_Dummy)
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(InputError, match="already registered"):
         register_planner("coqbn")(_Dummy)
     assert available_planners()["test-dummy"].factory is _Dummy  # the first one stays
 
 
-def test_get_planner_builds_fresh_objects_with_params(dummy):
+def test_get_planner_builds_fresh_objects_with_params(dummy: None) -> None:
     a = get_planner("test-dummy", knob=5)
     b = get_planner("test-dummy")
+    assert isinstance(a, _Dummy)
+    assert isinstance(b, _Dummy)
     assert a is not b
     assert a.knob == 5
     assert b.knob == 1
     assert available_planners()["test-dummy"].summary == "A dummy planner for the registry tests."
 
 
-def test_unknown_name_lists_the_known_ones():
+def test_unknown_name_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="unknown planner 'nope'.*coqbn"):
         get_planner("nope")
 
 
-def test_factory_that_is_not_a_planner_is_refused():
+def test_factory_that_is_not_a_planner_is_refused() -> None:
     register_planner("test-notaplanner")(lambda: object())
     try:
         with pytest.raises(TypeError, match="does not provide name and plan"):
@@ -77,12 +86,14 @@ def test_factory_that_is_not_a_planner_is_refused():
         unregister_planner("test-notaplanner")
 
 
-def test_unregister_removes(dummy):
+def test_unregister_removes(dummy: None) -> None:
     unregister_planner("test-dummy")
     assert "test-dummy" not in available_planners()
 
 
-def test_entry_points_are_discovered_and_loaded_lazily(monkeypatch, tmp_path):
+def test_entry_points_are_discovered_and_loaded_lazily(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     mod = tmp_path / "fake_qkd_plugin.py"
     mod.write_text(
         "class Fake:\n    '''A fake plug-in.'''\n    name = 'test-fake-ep'\n"
@@ -96,7 +107,7 @@ def test_entry_points_are_discovered_and_loaded_lazily(monkeypatch, tmp_path):
     ]
     seen_groups = []
 
-    def fake_entry_points(*, group):
+    def fake_entry_points(*, group: str) -> list[EntryPoint]:
         seen_groups.append(group)
         return eps
 

@@ -1,0 +1,222 @@
+"""The instances the conformance checks of :mod:`qkdbench.testing` plan.
+
+Small, seeded or hand-made: the five instances of ``valid_plans``
+(:func:`check_instances`), one tiny instance per model extension
+(:func:`feature_instance`) and a random instance with link kinds, key-rate states and
+providers (:func:`link_kinds_and_providers_instance`). Tests of the package use them too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..exceptions import InputError
+from ..model import (
+    CostTable,
+    Demand,
+    Instance,
+    Link,
+    Params,
+    Provider,
+    Request,
+    Target,
+    UnitCosts,
+)
+from ..topologies import make_instance, sample_requests, waxman_topology
+from ..utils.random import check_random_state
+
+__all__ = ["check_instances", "feature_instance", "link_kinds_and_providers_instance"]
+
+
+def check_instances() -> list[Instance]:
+    """The small instances of ``valid_plans``: four topologies and a hand-made one.
+
+    Returns
+    -------
+    list of Instance
+        ``usnet``, ``nsfnet`` and ``cost239`` instances, a 12-node Waxman one and
+        ``hand-5``, the same on every call.
+    """
+    wax = sample_requests(
+        waxman_topology(12, seed=3), 6, max_rate=4, seed=4, name="waxman12-r6-k4-s4"
+    )
+    hand = Instance(
+        nodes=(1, 2, 3, 4, 5),
+        links=(
+            Link(1, 2, 120.0),
+            Link(2, 3, 90.0, key_rate_kbps=0.5),
+            Link(3, 4, 200.0, W_qkd=9, W_kml=3),
+            Link(4, 5, 60.0),
+            Link(5, 1, 400.0),
+            Link(2, 4, 330.0),
+        ),
+        requests=(
+            Request("a", 1, 4, Demand((0.0, 2.0, 5.0), (0.3, 0.5, 0.2))),
+            Request("b", 3, 5, Demand.uniform(3)),
+            Request("c", 4, 2, Demand.point(1.5)),
+            Request("d", 5, 3, Demand.empirical([0.5, 4.0, 4.0, 1.0])),
+        ),
+        params=Params(W_qkd=12, W_kml=4, hop_cost=25.0),
+        name="hand-5",
+    )
+    return [
+        make_instance("usnet", 8, 5, seed=1),
+        make_instance("nsfnet", 6, 3, seed=2),
+        make_instance("cost239", 5, 8, seed=3),
+        wax,
+        hand,
+    ]
+
+
+#: The draws of :func:`link_kinds_and_providers_instance` for link kinds, key-rate states and
+#: providers use seed ``10_000 + seed`` (not ``seed``, which the requests use), so they do not
+#: repeat the request sample's numbers. (Not ``derive_rng(seed, k)``: that would change every
+#: instance of this family, and the tests' seeds were chosen on these.)
+_EXTENSION_STREAM = 10_000
+
+
+def link_kinds_and_providers_instance(
+    topology: str | Instance = "nsfnet",
+    n_requests: int = 5,
+    max_rate: int = 4,
+    seed: int = 0,
+    *,
+    providers: bool = True,
+    states: bool = True,
+    prices: bool = True,
+    n_targets: int = 2,
+    capacity: bool = True,
+) -> Instance:
+    """A seeded random instance with link kinds, key-rate states and providers (for checks).
+
+    Parameters
+    ----------
+    topology : str or Instance
+        Loaded as :func:`~qkdbench.topologies.make_instance` does.
+    n_requests, max_rate, seed :
+        As :func:`~qkdbench.topologies.make_instance`.
+    providers : bool
+        Every other request (from the first) becomes anycast: ``n_targets``
+        distinct random nodes other than its source, providers ``"A"`` and
+        ``"B"`` alternately, random service costs; with ``capacity``, provider
+        ``"A"`` serves at most half of the anycast requests (rounded down; the
+        rest may always go to ``"B"``, unlimited).
+    states : bool
+        A third of the links (at least one) get a random key rate of two or three
+        states (link states).
+    prices : bool
+        A quarter of the links (at least one) become ``free-space`` links priced
+        by ``unit_costs`` (link kinds and prices).
+    n_targets : int
+        Targets per anycast request (fewer when the topology has fewer other nodes).
+    capacity : bool
+        Give provider ``"A"`` its capacity; without it no provider is declared.
+
+    Returns
+    -------
+    Instance
+        Named ``{base}-kinds-providers``; the extension draws use seed ``10_000 + seed``.
+    """
+    from dataclasses import replace
+
+    base = make_instance(topology, n_requests, max_rate, seed=seed)
+    rng = check_random_state(_EXTENSION_STREAM + seed)
+    links = list(base.links)
+    L = len(links)
+    if states:
+        for k in rng.choice(L, size=max(1, L // 3), replace=False):
+            n = int(rng.integers(2, 4))
+            vals = tuple(sorted({float(v) for v in np.round(rng.uniform(0.2, 2.0, n), 2)}))
+            draw = rng.dirichlet(np.ones(len(vals)))
+            probs = tuple(float(x) for x in draw[:-1]) + (1.0 - float(draw[:-1].sum()),)
+            links[k] = replace(links[k], key_rate_kbps=Demand(vals, probs))
+    if prices:
+        for k in rng.choice(L, size=max(1, L // 4), replace=False):
+            r = float(rng.uniform(500, 3000))
+            uc = UnitCosts((r, r, 4 * r), (0.5 * r, 0.5 * r, 2 * r))
+            links[k] = replace(links[k], kind="free-space", unit_costs=uc)
+    reqs = list(base.requests)
+    provs: tuple[Provider, ...] = ()
+    if providers and reqs:
+        n_any = 0
+        for f in range(0, len(reqs), 2):
+            req = reqs[f]
+            others = [n for n in base.nodes if n != req.source]
+            pick = rng.choice(len(others), size=min(n_targets, len(others)), replace=False)
+            tg = tuple(
+                Target(others[int(j)], "AB"[t % 2], float(np.round(rng.uniform(0, 2000))))
+                for t, j in enumerate(pick)
+            )
+            reqs[f] = Request(req.id, req.source, None, req.demand, tg)
+            n_any += 1
+        if capacity:
+            provs = (Provider("A", n_any // 2), Provider("B"))
+    return replace(
+        base,
+        links=tuple(links),
+        requests=tuple(reqs),
+        providers=provs,
+        name=f"{base.name}-kinds-providers",
+    )
+
+
+def feature_instance(feature: str) -> Instance:
+    """A tiny hand-made instance that uses exactly one extension (``FEATURES``).
+
+    Three nodes in a triangle plus a fourth, three requests. ``fixed_charges``:
+    a site cost; ``link_prices``: one free-space link priced by ``unit_costs``;
+    ``link_states``: one link with two key-rate states; ``providers``: two
+    anycast requests and provider ``"A"`` of capacity 1.
+
+    Parameters
+    ----------
+    feature : str
+        One of :data:`~qkdbench.utils.registry.FEATURES`.
+
+    Returns
+    -------
+    Instance
+        Named ``tiny-{feature}``.
+
+    Raises
+    ------
+    ValueError
+        For another name.
+    """
+    links = [Link(1, 2, 120.0), Link(2, 3, 90.0), Link(1, 3, 250.0), Link(3, 4, 60.0)]
+    costs = CostTable()
+    reqs = [
+        Request("a", 1, 3, Demand((0.0, 2.0), (0.4, 0.6))),
+        Request("b", 2, 4, Demand.uniform(2)),
+        Request("c", 4, 1, Demand.point(1.0)),
+    ]
+    provs: tuple[Provider, ...] = ()
+    if feature == "fixed_charges":
+        costs = CostTable(site=500.0)
+    elif feature == "link_prices":
+        links[2] = Link(
+            1,
+            3,
+            250.0,
+            kind="free-space",
+            unit_costs=UnitCosts((800.0, 800.0, 3000.0), (400.0, 400.0, 1500.0)),
+        )
+    elif feature == "link_states":
+        links[1] = Link(2, 3, 90.0, key_rate_kbps=Demand((0.25, 1.0), (0.3, 0.7)))
+    elif feature == "providers":
+        reqs[0] = Request(
+            "a", 1, None, reqs[0].demand, (Target(3, "A", 100.0), Target(4, "B", 300.0))
+        )
+        reqs[2] = Request("c", 4, None, reqs[2].demand, (Target(3, "A", 0.0), Target(2, "B", 50.0)))
+        provs = (Provider("A", 1), Provider("B"))
+    else:
+        raise InputError(f"unknown feature {feature!r}")
+    return Instance(
+        (1, 2, 3, 4),
+        tuple(links),
+        tuple(reqs),
+        Params(W_qkd=12, W_kml=4),
+        costs,
+        name=f"tiny-{feature}",
+        providers=provs,
+    )
