@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
 from qkdbench.model import Demand, Instance, Link, Params, Request
+from tests.fixture_types import CliResult, OneLineError, RunCli, RunMain, RunPython
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,17 +45,9 @@ def triangle() -> Instance:
 # --------------------------------------------------------------------------- command line
 
 
-class CliResult(NamedTuple):
-    """What an in-process run of the command line gave: ``code, out, err = result``."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 def _fresh_python(
     argv: list[str], cwd: Path | None, env: Mapping[str, str] | None, timeout: float
-) -> subprocess.CompletedProcess:
+) -> subprocess.CompletedProcess[str]:
     """Run ``python ARGV`` in a fresh interpreter that imports this checkout's qkdbench."""
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     return subprocess.run(
@@ -69,7 +61,7 @@ def _fresh_python(
 
 
 @pytest.fixture(scope="session")
-def run_cli() -> Callable[..., subprocess.CompletedProcess]:
+def run_cli() -> RunCli:
     """``run_cli(*args, cwd=None, env=None, check=False)``: ``qkdbench ARGS`` as users run it.
 
     A fresh interpreter (``python -m qkdbench.cli``, arguments through ``str``) with this
@@ -83,7 +75,7 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess]:
         env: Mapping[str, str] | None = None,
         check: bool = False,
         timeout: float = 600,
-    ) -> subprocess.CompletedProcess:
+    ) -> subprocess.CompletedProcess[str]:
         res = _fresh_python(["-m", "qkdbench.cli", *map(str, args)], cwd, env, timeout)
         if check:
             assert res.returncode == 0, res.stderr
@@ -93,7 +85,7 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess]:
 
 
 @pytest.fixture(scope="session")
-def run_python() -> Callable[..., subprocess.CompletedProcess]:
+def run_python() -> RunPython:
     """``run_python(code, *args, cwd=None, env=None)``: ``python -c CODE ARGS``, as ``run_cli``.
 
     For the command line under a patched import (a missing extra, a failing solver).
@@ -105,14 +97,14 @@ def run_python() -> Callable[..., subprocess.CompletedProcess]:
         cwd: Path | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 600,
-    ) -> subprocess.CompletedProcess:
+    ) -> subprocess.CompletedProcess[str]:
         return _fresh_python(["-c", code, *map(str, args)], cwd, env, timeout)
 
     return run
 
 
 @pytest.fixture
-def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+def run_main(capsys: pytest.CaptureFixture[str]) -> RunMain:
     """``code, out, err = run_main(*args)``: ``qkdbench.cli.main`` in this process."""
     from qkdbench.cli import main
 
@@ -125,14 +117,16 @@ def run_main(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 
 @pytest.fixture(scope="session")
-def one_line_error() -> Callable[..., None]:
+def one_line_error() -> OneLineError:
     """``one_line_error(res, *needles, status=2)``: bad input as the command line reports it.
 
     Exit status ``status``, exactly one line on standard error, no traceback, and every
     needle in that line. ``res`` is a run of ``run_cli``, ``run_python`` or ``run_main``.
     """
 
-    def check(res: subprocess.CompletedProcess | CliResult, *needles: str, status: int = 2) -> None:
+    def check(
+        res: subprocess.CompletedProcess[str] | CliResult, *needles: str, status: int = 2
+    ) -> None:
         assert res.returncode == status, (res.stdout, res.stderr)
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1, res.stderr

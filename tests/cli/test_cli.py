@@ -11,6 +11,7 @@ import pytest
 from qkdbench.cli import main
 from qkdbench.io import read_instance, read_plan
 from qkdbench.model import Instance, Plan
+from tests.fixture_types import RunMain, RunPython
 
 GOOD: dict[str, Any] = {  # a valid instance file
     "format": "qkdbench-instance/1",
@@ -28,24 +29,17 @@ GOOD: dict[str, Any] = {  # a valid instance file
 }
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def write(tmp_path: Path, name: str, data: str | dict[str, Any]) -> Path:
     p = tmp_path / name
     p.write_text(data if isinstance(data, str) else json.dumps(data))
     return p
 
 
-def test_instance_plan_evaluate_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_instance_plan_evaluate_round(tmp_path: Path, run_main: RunMain) -> None:
     inst = tmp_path / "i.json"
     plan = tmp_path / "p.json"
     assert (
-        run(
-            capsys,
+        run_main(
             "instance",
             "--topology",
             "nsfnet",
@@ -61,9 +55,9 @@ def test_instance_plan_evaluate_round(tmp_path: Path, capsys: pytest.CaptureFixt
         == 0
     )
     assert read_instance(inst).n_requests == 4
-    assert run(capsys, "plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
+    assert run_main("plan", inst, "--planner", "coqbn", "-o", plan)[0] == 0
     assert read_plan(plan).planner == "coqbn"
-    code, out, err = run(capsys, "evaluate", inst, plan, "--json")
+    code, out, err = run_main("evaluate", inst, plan, "--json")
     assert code == 0
     assert err == ""
     data = json.loads(out)
@@ -71,14 +65,12 @@ def test_instance_plan_evaluate_round(tmp_path: Path, capsys: pytest.CaptureFixt
     assert data["violations"] == []
     assert data["total"] == pytest.approx(data["first_stage"] + data["second_stage"])
     assert set(data["components"]) == {"tx", "rx", "km", "si", "md", "ch", "hop"}
-    code, out, _ = run(capsys, "evaluate", inst, plan)
+    code, out, _ = run_main("evaluate", inst, plan)
     assert code == 0
     assert "first stage" in out
 
 
-def test_infeasible_plan_exits_1_with_violations(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_infeasible_plan_exits_1_with_violations(tmp_path: Path, run_main: RunMain) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": {"W_qkd": 2}})
     plan = write(
         tmp_path,
@@ -90,15 +82,15 @@ def test_infeasible_plan_exits_1_with_violations(
             ],
         },
     )
-    code, out, _ = run(capsys, "evaluate", inst, plan, "--json")
+    code, out, _ = run_main("evaluate", inst, plan, "--json")
     assert code == 1
     data = json.loads(out)
     assert data["feasible"] is False
     assert data["violations"] == ["arc 1->2: 3 QKD wavelengths reserved, capacity 2"]
 
 
-def test_planners_lists_coqbn(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "planners", "--json")
+def test_planners_lists_coqbn(run_main: RunMain) -> None:
+    code, out, _ = run_main("planners", "--json")
     assert code == 0
     assert "coqbn" in json.loads(out)
 
@@ -193,14 +185,14 @@ BAD_INSTANCES = [
 )
 def test_bad_instance_exits_2_with_one_line(
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_main: RunMain,
     label: str,
     content: str | dict[str, Any],
     message: str,
 ) -> None:
     inst = write(tmp_path, "bad.json", content)
     plan = write(tmp_path, "p.json", {"format": "qkdbench-plan/1", "requests": []})
-    code, out, err = run(capsys, "evaluate", inst, plan)
+    code, out, err = run_main("evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -234,14 +226,14 @@ BAD_PLANS = [
 @pytest.mark.parametrize(("label", "routes", "message"), BAD_PLANS, ids=[b[0] for b in BAD_PLANS])
 def test_bad_plan_exits_2_with_one_line(
     tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    run_main: RunMain,
     label: str,
     routes: list[dict[str, Any]],
     message: str,
 ) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     plan = write(tmp_path, "plan.json", {"format": "qkdbench-plan/1", "requests": routes})
-    code, out, err = run(capsys, "evaluate", inst, plan)
+    code, out, err = run_main("evaluate", inst, plan)
     assert code == 2
     assert out == ""
     lines = err.strip().splitlines()
@@ -249,13 +241,13 @@ def test_bad_plan_exits_2_with_one_line(
     assert f"{plan}: {message}" in lines[0]
 
 
-def test_unknown_planner_and_topology(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_planner_and_topology(tmp_path: Path, run_main: RunMain) -> None:
     inst = write(tmp_path, "i.json", GOOD)
-    code, _, err = run(capsys, "plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
+    code, _, err = run_main("plan", inst, "--planner", "nope", "-o", tmp_path / "p.json")
     assert code == 2
     assert "unknown planner 'nope'" in err
     assert len(err.strip().splitlines()) == 1
-    code, _, err = run(capsys, "instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
+    code, _, err = run_main("instance", "--topology", "atlantis", "-o", tmp_path / "x.json")
     assert code == 2
     assert "unknown topology 'atlantis'" in err
 
@@ -270,7 +262,7 @@ def test_bad_option_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_solver_failure_is_one_line_with_status_3(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run_main: RunMain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from qkdbench.exact import solver
 
@@ -282,7 +274,7 @@ def test_solver_failure_is_one_line_with_status_3(
 
     monkeypatch.setattr(sp_milp, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
-    code, out, err = run(capsys, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
+    code, out, err = run_main("plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3
     assert out == ""
     assert err.strip().splitlines() == [
@@ -291,7 +283,7 @@ def test_solver_failure_is_one_line_with_status_3(
 
 
 def test_instance_from_an_instance_file_keeps_its_parameters(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_main: RunMain
 ) -> None:
     src = write(
         tmp_path,
@@ -299,16 +291,14 @@ def test_instance_from_an_instance_file_keeps_its_parameters(
         {**GOOD, "params": {"span_km": 80, "W_qkd": 10, "hop_cost": 1000, "key_rate_kbps": 0.5}},
     )
     out = tmp_path / "d.json"
-    assert run(capsys, "instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
+    assert run_main("instance", "--topology", src, "--requests", 2, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd, p.hop_cost, p.key_rate_kbps) == (80.0, 10, 1000.0, 0.5)
     # an option given on the command line overrides that one parameter only
-    assert (
-        run(capsys, "instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
-    )
+    assert run_main("instance", "--topology", src, "--requests", 2, "--w-qkd", 7, "-o", out)[0] == 0
     p = read_instance(out).params
     assert (p.span_km, p.W_qkd) == (80.0, 7)
-    code, _, err = run(capsys, "instance", "--span-km", -1, "-o", out)
+    code, _, err = run_main("instance", "--span-km", -1, "-o", out)
     assert code == 2
     assert "--span-km: must be positive" in err
 
@@ -340,9 +330,7 @@ def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path: Path, run_main: RunMain) -> None:
     from qkdbench.heuristics import register_planner, unregister_planner
 
     @register_planner("cli-broken")
@@ -358,8 +346,8 @@ def test_a_planner_that_raises_is_one_line_with_status_1(
 
     try:
         inst = write(tmp_path, "i.json", GOOD)
-        code, out, err = run(
-            capsys, "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
+        code, out, err = run_main(
+            "plan", inst, "--planner", "cli-broken", "-o", tmp_path / "p.json"
         )
     finally:
         unregister_planner("cli-broken")
@@ -375,10 +363,10 @@ def test_a_planner_that_raises_is_one_line_with_status_1(
     ("params", "place"), [({"W_qkd": 1e19}, "params.W_qkd"), ({"W_kml": 2**63}, "params.W_kml")]
 )
 def test_a_capacity_beyond_any_count_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], params: dict[str, float], place: str
+    tmp_path: Path, run_main: RunMain, params: dict[str, float], place: str
 ) -> None:
     inst = write(tmp_path, "i.json", {**GOOD, "params": params})
-    code, out, err = run(capsys, "bound", inst, "--json")
+    code, out, err = run_main("bound", inst, "--json")
     assert code == 2
     assert out == ""
     assert err.strip().splitlines() == [
@@ -387,13 +375,11 @@ def test_a_capacity_beyond_any_count_is_one_line(
     ]
 
 
-def test_an_unwritable_solver_log_is_bad_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unwritable_solver_log_is_bad_input(tmp_path: Path, run_main: RunMain) -> None:
     inst = write(tmp_path, "i.json", GOOD)
     log = tmp_path / "no-such-dir" / "solver.log"
-    code, out, err = run(
-        capsys, "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
+    code, out, err = run_main(
+        "--solver-log", log, "plan", inst, "--planner", "exact", "-o", tmp_path / "p.json"
     )
     assert code == 2
     assert out == ""
@@ -403,7 +389,7 @@ def test_an_unwritable_solver_log_is_bad_input(
 
 
 def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_main: RunMain
 ) -> None:
     spec = write(
         tmp_path,
@@ -411,7 +397,7 @@ def test_an_unknown_planner_in_an_in_process_sweep_is_bad_input(
         '[grid]\ntopology = ["nsfnet"]\nrequests = [3]\n'
         'max_rate = [2]\nseed = [1]\nplanners = ["coqbn", "nosuch"]\n',
     )
-    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    code, out, err = run_main("sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -437,30 +423,11 @@ sys.exit(main(sys.argv[2:]))
 
 
 @pytest.mark.parametrize("warm", ["no-warm-start", "warm-start"])
-def test_plan_after_a_solver_failure(tmp_path: Path, warm: str) -> None:
+def test_plan_after_a_solver_failure(tmp_path: Path, warm: str, run_python: RunPython) -> None:
     """A failed solve returns its incumbent; with none, `plan` exits 3 and writes nothing."""
-    import subprocess
-    import sys
-
     inst = write(tmp_path, "i.json", GOOD)
     out_file = tmp_path / "p.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            _FAILING_SOLVER,
-            warm,
-            "plan",
-            str(inst),
-            "--planner",
-            "exact",
-            "-o",
-            str(out_file),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_python(_FAILING_SOLVER, warm, "plan", inst, "--planner", "exact", "-o", out_file)
     if warm == "no-warm-start":
         assert proc.returncode == 3, proc.stderr
         assert proc.stderr.strip().splitlines() == [

@@ -10,13 +10,7 @@ from typing import Any, NoReturn
 import pandas as pd
 import pytest
 
-from qkdbench.cli import main
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.fixture_types import OneLineError, RunMain
 
 
 def strict_json(text: str) -> Any:
@@ -31,8 +25,8 @@ def strict_json(text: str) -> Any:
 SMALL = ["nsfnet", "--requests", 4, "--max-rate", 3, "--seed", 2]
 
 
-def test_compare_csv(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn,exact", "--csv")
+def test_compare_csv(run_main: RunMain) -> None:
+    code, out, _ = run_main("compare", *SMALL, "--planners", "coqbn,exact", "--csv")
     assert code == 0
     df = pd.read_csv(io.StringIO(out))
     assert list(df["planner"]) == ["exact", "coqbn"]
@@ -50,9 +44,9 @@ def test_compare_csv(capsys: pytest.CaptureFixture[str]) -> None:
     assert df.loc[1, "gap_pct"] > 0
 
 
-def test_compare_json_is_strict_json_with_the_reference(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys, "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive", "--json"
+def test_compare_json_is_strict_json_with_the_reference(run_main: RunMain) -> None:
+    code, out, err = run_main(
+        "compare", *SMALL, "--planners", "coqbn,exact,exact-extensive", "--json"
     )
     assert code == 0
     assert "Traceback" not in err
@@ -64,32 +58,29 @@ def test_compare_json_is_strict_json_with_the_reference(capsys: pytest.CaptureFi
     assert rows["coqbn"]["bound"] is None  # NaN becomes null
 
 
-def test_compare_text_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn")
+def test_compare_text_and_markdown(run_main: RunMain) -> None:
+    code, out, _ = run_main("compare", *SMALL, "--planners", "coqbn")
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "nsfnet-r4-k3-s2"
     assert lines[2].startswith("planner")
     assert "no exact planner ran" in out
-    code, out, _ = run(capsys, "compare", *SMALL, "--planners", "coqbn", "--markdown")
+    code, out, _ = run_main("compare", *SMALL, "--planners", "coqbn", "--markdown")
     assert code == 0
     assert "| coqbn |" in out
     assert "|:--|--:|" in out
 
 
-def test_compare_unknown_planner_is_one_line_status_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "compare", *SMALL, "--planners", "coqbn,nope")
+def test_compare_unknown_planner_is_one_line_status_2(run_main: RunMain) -> None:
+    code, out, err = run_main("compare", *SMALL, "--planners", "coqbn,nope")
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1
     assert "unknown planner 'nope'" in err
 
 
-def test_figure_command_writes_the_panels(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run(
-        capsys,
+def test_figure_command_writes_the_panels(tmp_path: Path, run_main: RunMain) -> None:
+    code, out, err = run_main(
         "figure",
         "fig3a",
         "fig3b",
@@ -113,10 +104,8 @@ def test_figure_command_writes_the_panels(
     assert "figure fig3a" in err
 
 
-def test_figure_unknown_name_is_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = run(capsys, "figure", "fig7", "-o", tmp_path)
+def test_figure_unknown_name_is_status_2(tmp_path: Path, run_main: RunMain) -> None:
+    code, _, err = run_main("figure", "fig7", "-o", tmp_path)
     assert code == 2
     assert "unknown figure 'fig7'" in err
     assert err.count("\n") == 1
@@ -132,13 +121,11 @@ planners = ["coqbn", "exact"]
 """
 
 
-def test_sweep_command_in_process_then_resume(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sweep_command_in_process_then_resume(tmp_path: Path, run_main: RunMain) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC)
     out_dir = tmp_path / "out"
-    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none", "--json")
+    code, out, err = run_main("sweep", spec, "--out", out_dir, "--scheduler", "none", "--json")
     assert code == 0, err
     data = strict_json(out)
     assert data["rows"] == 4
@@ -149,33 +136,30 @@ def test_sweep_command_in_process_then_resume(
     df = pd.read_csv(out_dir / "results.csv")
     assert len(df) == 4
     assert (df["time_limit_s"] == 60).all()  # the spec's default
-    code, _, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none")
+    code, _, err = run_main("sweep", spec, "--out", out_dir, "--scheduler", "none")
     assert code == 2
     assert "--resume" in err
     assert err.count("\n") == 1
-    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, "--scheduler", "none", "--resume")
+    code, out, err = run_main("sweep", spec, "--out", out_dir, "--scheduler", "none", "--resume")
     assert code == 0
     assert "0 to run" in err
     assert "4 rows in" in out
 
 
-def test_sweep_bad_spec_is_one_line_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_sweep_bad_spec_is_one_line_status_2(tmp_path: Path, run_main: RunMain) -> None:
     spec = tmp_path / "bad.toml"
     spec.write_text(SPEC.replace("requests = [4]", "requests = [-3]"))
-    code, out, err = run(capsys, "sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
+    code, out, err = run_main("sweep", spec, "--out", tmp_path / "o", "--scheduler", "none")
     assert code == 2
     assert out == ""
     assert err.strip() == f"qkdbench sweep: error: {spec}: grid.requests[0]: must be >= 0, got -3"
-    code, _, err = run(capsys, "sweep", tmp_path / "missing.toml", "--scheduler", "none")
+    code, _, err = run_main("sweep", tmp_path / "missing.toml", "--scheduler", "none")
     assert code == 2
     assert "missing.toml: no such file" in err
 
 
-def test_spfigures_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(
-        capsys,
+def test_spfigures_json(run_main: RunMain) -> None:
+    code, out, _ = run_main(
         "spfigures",
         "nsfnet",
         "--requests",
@@ -193,8 +177,7 @@ def test_spfigures_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["rp_status"] == "optimal"
     assert data["rp"] <= data["eev"] + 1e-6
     assert data["vss"] == pytest.approx(data["eev"] - data["rp"])
-    code, out, _ = run(
-        capsys,
+    code, out, _ = run_main(
         "spfigures",
         "nsfnet",
         "--requests",
@@ -211,22 +194,12 @@ def test_spfigures_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert "VSS" in out
 
 
-def _one_line_status_2(code: int, out: str, err: str, *needles: str) -> None:
-    assert code == 2, err
-    assert out == "", err
-    assert err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for needle in needles:
-        assert needle in err, err
-
-
 def test_figure_output_that_is_a_file_is_one_line_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, run_main: RunMain, one_line_error: OneLineError
 ) -> None:
     taken = tmp_path / "taken"
     taken.write_text("x\n")
-    code, out, err = run(
-        capsys,
+    res = run_main(
         "figure",
         "fig3a",
         "-o",
@@ -238,14 +211,16 @@ def test_figure_output_that_is_a_file_is_one_line_status_2(
         "--max-rate",
         2,
     )
-    _one_line_status_2(code, out, err, str(taken), "not a directory")
+    one_line_error(res, str(taken), "not a directory")
+    assert res.stdout == "", res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr
 
 
 @pytest.mark.parametrize(
     "case", ["out-file", "scheduler", "module", "latin1-spec", "latin1-results"]
 )
 def test_sweep_bad_input_is_one_line_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+    tmp_path: Path, run_main: RunMain, one_line_error: OneLineError, case: str
 ) -> None:
     spec = tmp_path / "s.toml"
     spec.write_text(SPEC.replace('["coqbn", "exact"]', '["coqbn"]').replace("[1, 2]", "[1]"))
@@ -271,5 +246,7 @@ def test_sweep_bad_input_is_one_line_status_2(
         )
         args += ["--resume"]
         needles = (str(out_dir / "results.csv"), "UTF-8")
-    code, out, err = run(capsys, "sweep", spec, "--out", out_dir, *args)
-    _one_line_status_2(code, out, err, *needles)
+    res = run_main("sweep", spec, "--out", out_dir, *args)
+    one_line_error(res, *needles)
+    assert res.stdout == "", res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr

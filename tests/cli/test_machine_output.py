@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.fixture_types import RunCli
 
 SMALL = ["nsfnet", "--requests", "4", "--max-rate", "3"]
 
@@ -29,34 +28,22 @@ planners = ["coqbn", "exact"]
 """
 
 
-def qkdbench(
-    *args: object, cwd: Path | None = None, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """Run the command line in a fresh interpreter; stdout and stderr as bytes decoded."""
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, **(env or {})},
-    )
-
-
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+def files(
+    tmp_path_factory: pytest.TempPathFactory, run_cli: RunCli
+) -> tuple[Path, Path, Path, Path]:
     d = tmp_path_factory.mktemp("machine")
     inst = d / "i.json"
     plan = d / "p.json"
     spec = d / "s.toml"
     spec.write_text(SPEC)
     assert (
-        qkdbench(
+        run_cli(
             "instance", "--topology", "nsfnet", "--requests", 4, "--max-rate", 3, "-o", inst
         ).returncode
         == 0
     )
-    assert qkdbench("plan", inst, "--planner", "exact", "-o", plan).returncode == 0
+    assert run_cli("plan", inst, "--planner", "exact", "-o", plan).returncode == 0
     return d, inst, plan, spec
 
 
@@ -99,9 +86,9 @@ def _json_commands(files: tuple[Path, Path, Path, Path]) -> dict[str, list[objec
     ["compare", "spfigures", "evaluate", "planners", "figure", "sweep-in-process", "sweep-dask"],
 )
 def test_json_stdout_is_exactly_one_json_object(
-    files: tuple[Path, Path, Path, Path], name: str
+    files: tuple[Path, Path, Path, Path], name: str, run_cli: RunCli
 ) -> None:
-    res = qkdbench(*_json_commands(files)[name])
+    res = run_cli(*_json_commands(files)[name])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)  # the whole of standard output, nothing before or after
     assert isinstance(data, (dict, list))
@@ -109,8 +96,10 @@ def test_json_stdout_is_exactly_one_json_object(
     assert "Running HiGHS" not in res.stdout
 
 
-def test_compare_csv_is_exactly_a_table(files: tuple[Path, Path, Path, Path]) -> None:
-    res = qkdbench("compare", *SMALL, "--csv")
+def test_compare_csv_is_exactly_a_table(
+    files: tuple[Path, Path, Path, Path], run_cli: RunCli
+) -> None:
+    res = run_cli("compare", *SMALL, "--csv")
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(io.StringIO(res.stdout))
     assert "planner" in df.columns
@@ -118,24 +107,24 @@ def test_compare_csv_is_exactly_a_table(files: tuple[Path, Path, Path, Path]) ->
     assert df.loc[df["planner"] == "exact", "status"].item() == "optimal"
 
 
-def test_human_tables_carry_no_solver_banner() -> None:
-    res = qkdbench("compare", *SMALL)
+def test_human_tables_carry_no_solver_banner(run_cli: RunCli) -> None:
+    res = run_cli("compare", *SMALL)
     assert res.returncode == 0, res.stderr
     assert "HiGHS" not in res.stdout
     assert "Running" not in res.stdout
 
 
 def test_solver_log_goes_to_a_file_or_stderr_never_stdout(
-    files: tuple[Path, Path, Path, Path], tmp_path: Path
+    files: tuple[Path, Path, Path, Path], tmp_path: Path, run_cli: RunCli
 ) -> None:
     log = tmp_path / "solver.log"
-    res = qkdbench("--solver-log", log, "compare", *SMALL, "--planners", "exact", "--json")
+    res = run_cli("--solver-log", log, "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0, res.stderr
     json.loads(res.stdout)
     text = log.read_text()
     assert "MIP" in text
     assert "HiGHS" not in res.stdout
-    res = qkdbench("--solver-log", "-", "compare", *SMALL, "--planners", "exact", "--json")
+    res = run_cli("--solver-log", "-", "compare", *SMALL, "--planners", "exact", "--json")
     assert res.returncode == 0
     json.loads(res.stdout)
     assert "HiGHS" in res.stderr  # the banner and the log, on standard error

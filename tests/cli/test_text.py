@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,20 +13,9 @@ import pytest
 
 from qkdbench.cli import build_parser
 from qkdbench.cli.options import plain_text
+from tests.fixture_types import RunCli
 
 WIDTH = 100
-
-
-def _cli(*args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
 
 
 def _walk(
@@ -92,9 +79,9 @@ def test_plain_text_strips_inline_markup_only(text: str, plain: str) -> None:
     assert plain_text(text) == plain
 
 
-def test_planners_prints_its_summaries_without_markup() -> None:
-    text = _cli("planners").stdout
-    infos = json.loads(_cli("planners", "--json").stdout)
+def test_planners_prints_its_summaries_without_markup(run_cli: RunCli) -> None:
+    text = run_cli("planners", check=True).stdout
+    infos = json.loads(run_cli("planners", "--json", check=True).stdout)
     assert "`" not in text
     assert ":func:" not in text
     lines = {line.split()[0]: line for line in text.splitlines()}
@@ -111,14 +98,14 @@ def _edges(line: str) -> list[tuple[int, int]]:
 
 
 @pytest.fixture(scope="module")
-def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+def evaluated(tmp_path_factory: pytest.TempPathFactory, run_cli: RunCli) -> dict[str, list[str]]:
     d = tmp_path_factory.mktemp("evaluate")
     out = {}
     for topology, planner in (("usnet", "coqbn"), ("usnet-ntn", "lagrangian")):
         inst, plan = d / f"{topology}.json", d / f"{topology}-plan.json"
-        _cli("instance", "--topology", topology, "--requests", 6, "-o", inst)
-        _cli("plan", inst, "--planner", planner, "--time-limit", 20, "-o", plan)
-        out[topology] = _cli("evaluate", inst, plan).stdout.splitlines()
+        run_cli("instance", "--topology", topology, "--requests", 6, "-o", inst, check=True)
+        run_cli("plan", inst, "--planner", planner, "--time-limit", 20, "-o", plan, check=True)
+        out[topology] = run_cli("evaluate", inst, plan, check=True).stdout.splitlines()
     return out
 
 
@@ -166,15 +153,16 @@ def test_evaluate_names_long_components_without_shifting_numbers(
 
 
 @pytest.fixture(scope="module")
-def library_json() -> dict[str, dict[str, Any]]:
-    listing = json.loads(_cli("library", "list", "--json").stdout)
+def library_json(run_cli: RunCli) -> dict[str, dict[str, Any]]:
+    listing = json.loads(run_cli("library", "list", "--json", check=True).stdout)
     return {r["set"]: r for r in listing["sets"]}
 
 
 def test_library_list_stays_within_the_width_and_names_every_set(
     library_json: dict[str, dict[str, Any]],
+    run_cli: RunCli,
 ) -> None:
-    lines = _cli("library", "list").stdout.splitlines()
+    lines = run_cli("library", "list", check=True).stdout.splitlines()
     assert lines
     assert max(map(len, lines)) <= WIDTH
     heads = [line for line in lines if not line.startswith(" ")]
@@ -199,9 +187,11 @@ def test_library_list_stays_within_the_width_and_names_every_set(
 
 
 @pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large", "design-large"])
-def test_library_show_fits_the_width_with_columns_from_the_content(name: str) -> None:
-    data = json.loads(_cli("library", "show", name, "--json").stdout)
-    lines = _cli("library", "show", name).stdout.splitlines()
+def test_library_show_fits_the_width_with_columns_from_the_content(
+    name: str, run_cli: RunCli
+) -> None:
+    data = json.loads(run_cli("library", "show", name, "--json", check=True).stdout)
+    lines = run_cli("library", "show", name, check=True).stdout.splitlines()
     names = {r["name"] for r in data["instances"]}
     # every line within the width but a name longer than the width, alone on its line
     assert all(len(line) <= WIDTH or line in names for line in lines)
@@ -243,8 +233,8 @@ def test_library_show_fits_the_width_with_columns_from_the_content(name: str) ->
     assert next(shown, None) is None
 
 
-def test_bench_progress_bar_says_bench(tmp_path: Path) -> None:
-    done = _cli(
+def test_bench_progress_bar_says_bench(tmp_path: Path, run_cli: RunCli) -> None:
+    done = run_cli(
         "bench",
         "paper",
         "--planners",
@@ -258,6 +248,7 @@ def test_bench_progress_bar_says_bench(tmp_path: Path) -> None:
         "--time-limit",
         5,
         "--progress",
+        check=True,
     )
     assert re.search(r"bench: +100%\|.*\| 1/1", done.stderr), done.stderr
     assert "sweep" not in done.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from qkdbench.exceptions import InputError
 from qkdbench.io import instance_from_dict, instance_to_dict, read_instance, write_instance
 from qkdbench.model import CostTable, Demand, Instance, Link, Params, Plan, Request, Route
 from qkdbench.topologies import waxman_topology
+from tests.fixture_types import OneLineError, RunCli
 
 V2 = {
     "format": "qkdbench-instance/2",
@@ -189,31 +188,17 @@ def test_bad_fixed_charge_input_is_one_line_naming_the_place(
     ids=lambda x: x if isinstance(x, str) else None,
 )
 def test_cli_rejects_bad_fixed_charge_files_with_status_2(
-    tmp_path: Path, label: str, data: dict[str, Any], message: str
+    tmp_path: Path,
+    label: str,
+    data: dict[str, Any],
+    message: str,
+    run_cli: RunCli,
+    one_line_error: OneLineError,
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
     plan = tmp_path / "p.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "plan",
-            str(path),
-            "--planner",
-            "coqbn",
-            "-o",
-            str(plan),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert message in lines[0]
-    assert "Traceback" not in proc.stderr
+    one_line_error(run_cli("plan", path, "--planner", "coqbn", "-o", plan), message)
     assert not plan.exists()
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from qkdbench.model import (
 )
 from qkdbench.topologies import waxman_topology
 from qkdbench.utils.registry import check_supports
+from tests.fixture_types import RunCli
 
 SAT = UnitCosts((10.0, 10.0, 40.0), (5.0, 5.0, 20.0))
 
@@ -298,16 +297,6 @@ def test_twin_single_and_batch_agree_on_link_kinds_and_providers(
 # ------------------------------------------------------------------ command line
 
 
-def _run(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
-
-
 def _edit(path: str, value: object) -> dict[str, Any]:
     data = json.loads(json.dumps(TRIANGLE))
     *head, last = path.split(".")
@@ -485,11 +474,11 @@ def test_bad_link_kind_or_provider_input_in_python_names_the_place(
     ids=[BAD[i][0] for i in (0, 1, 7, 8, 9, 17, 18, 19)],
 )
 def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
-    tmp_path: Path, label: str, data: dict[str, Any], message: str
+    tmp_path: Path, label: str, data: dict[str, Any], message: str, run_cli: RunCli
 ) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = _run("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")
+    out = run_cli("plan", path, "--planner", "coqbn", "-o", tmp_path / "plan.json")
     assert out.returncode == 2, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
@@ -500,14 +489,14 @@ def test_bad_link_kind_or_provider_input_on_the_command_line_is_one_line_exit_2(
     assert not (tmp_path / "plan.json").exists()
 
 
-def test_evaluate_prints_service_unit_and_providers(tmp_path: Path) -> None:
+def test_evaluate_prints_service_unit_and_providers(tmp_path: Path, run_cli: RunCli) -> None:
     inst = _triangle()
     write_instance(inst, tmp_path / "t.json")
     write_plan(
         Plan("triangle", "hand", (Route("f0", (1, 2), (3,), (1,), provider="A"),)),
         tmp_path / "p.json",
     )
-    out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
+    out = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "170.00" in text
@@ -516,13 +505,13 @@ def test_evaluate_prints_service_unit_and_providers(tmp_path: Path) -> None:
     assert rows["unit"] == ["35.00", "17.50", "17.50", "70.00"]
     assert rows["A"] == ["1", "1"]
     assert rows["B"] == ["0", "unlimited"]
-    js = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json", "--json")
+    js = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json", "--json")
     data = json.loads(js.stdout)
     assert data["components"]["service"] == 100.0
     assert data["served"] == {"A": 1, "B": 0}
 
 
-def test_evaluate_reports_the_provider_over_capacity(tmp_path: Path) -> None:
+def test_evaluate_reports_the_provider_over_capacity(tmp_path: Path, run_cli: RunCli) -> None:
     data = json.loads(json.dumps(TRIANGLE))
     data["requests"].append({**data["requests"][0], "id": "f1"})
     (tmp_path / "t.json").write_text(json.dumps(data))
@@ -534,14 +523,16 @@ def test_evaluate_reports_the_provider_over_capacity(tmp_path: Path) -> None:
         ),
         tmp_path / "p.json",
     )
-    out = _run("evaluate", tmp_path / "t.json", tmp_path / "p.json")
+    out = run_cli("evaluate", tmp_path / "t.json", tmp_path / "p.json")
     assert out.returncode == 1
     assert "provider 'A': serves 2 requests, capacity 1" in out.stdout
 
 
-def test_plan_command_refuses_a_planner_without_provider_support(tmp_path: Path) -> None:
+def test_plan_command_refuses_a_planner_without_provider_support(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
     write_instance(_triangle(), tmp_path / "t.json")
-    out = _run(
+    out = run_cli(
         "plan", tmp_path / "t.json", "--planner", "example-minhop", "-o", tmp_path / "p.json"
     )
     assert out.returncode == 2, out.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from qkdbench.io import instance_from_dict, write_instance
 from qkdbench.model import Plan, Route
 from qkdbench.topologies.ntn import ntn_instance
 from qkdbench.utils.registry import get_planner
+from tests.fixture_types import OneLineError, RunCli
 
 #: The triangle of ``test_link_kinds_and_providers.py``: a satellite link with two
 #: weather states and a fiber, one request served by provider A or B.
@@ -32,32 +31,14 @@ def _data(**changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("values", [2.0, True, 3, None])
 def test_key_rate_values_that_are_not_a_list_are_one_line_errors(
-    tmp_path: Path, values: float | bool | None
+    tmp_path: Path, values: float | bool | None, run_cli: RunCli, one_line_error: OneLineError
 ) -> None:
     data = _data()
     data["links"][0]["key_rate_kbps"] = {"values": values, "probs": [1]}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(data))
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "plan",
-            str(path),
-            "--planner",
-            "coqbn",
-            "-o",
-            str(tmp_path / "p.json"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 2, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1, out.stderr
-    assert "links[0].key_rate_kbps" in lines[0], out.stderr
+    out = run_cli("plan", path, "--planner", "coqbn", "-o", tmp_path / "p.json")
+    one_line_error(out, "links[0].key_rate_kbps")
 
 
 def test_an_empty_providers_list_does_not_mean_unlimited() -> None:
@@ -114,7 +95,7 @@ def test_lagrangian_says_proven_only_when_the_plan_meets_the_bound_with_fixed_ch
         assert total - res.bound <= 1e-6 * total
 
 
-def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path: Path) -> None:
+def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path: Path, run_cli: RunCli) -> None:
     inst = ntn_instance(
         "usnet",
         30,
@@ -126,23 +107,15 @@ def test_spfigures_flags_vss_and_evpi_of_an_unproven_rp(tmp_path: Path) -> None:
         anycast=0.7,
     )
     write_instance(inst, tmp_path / "i.json")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "spfigures",
-            str(tmp_path / "i.json"),
-            "--time-limit",
-            "0.01",
-            "--scenarios",
-            "2",
-            "--oos-scenarios",
-            "0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+    out = run_cli(
+        "spfigures",
+        tmp_path / "i.json",
+        "--time-limit",
+        "0.01",
+        "--scenarios",
+        "2",
+        "--oos-scenarios",
+        "0",
     )
     assert out.returncode == 0, out.stderr
     rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}

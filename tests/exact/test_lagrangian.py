@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import networkx as nx
@@ -24,7 +21,6 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-import qkdbench
 from qkdbench.evaluation import arc_table, evaluate, evaluate_batch, pair_costs
 from qkdbench.exact import relaxation_bound, solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound, lagrangian_value, priced_curves
@@ -33,6 +29,7 @@ from qkdbench.heuristics import get_planner
 from qkdbench.model import Demand, Instance, Link, Params, Request
 from qkdbench.testing import check_planner
 from qkdbench.topologies import make_instance
+from tests.fixture_types import OneLineError, RunCli
 
 TIGHT_NSF = Params(W_qkd=20, W_kml=6)
 TIGHT_US = Params(W_qkd=15, W_kml=4)
@@ -283,20 +280,9 @@ def test_time_limit_is_checked_every_iteration() -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    root = str(Path(qkdbench.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", "bound", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_cli_bound_json(tmp_path: Path) -> None:
-    done = _cli(
+def test_cli_bound_json(tmp_path: Path, run_cli: RunCli) -> None:
+    done = run_cli(
+        "bound",
         "nsfnet",
         "--requests",
         "8",
@@ -319,16 +305,14 @@ def test_cli_bound_json(tmp_path: Path) -> None:
     assert data["bound"] <= _optimum(inst) * (1 + 1e-9)
 
 
-def test_cli_bound_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_cli_bound_bad_file_is_one_line_exit_2(
+    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "qkdbench-instance/1", "nodes": [{"id": 1}], "links": []')
-    done = _cli(str(bad))
-    assert done.returncode == 2
+    done = run_cli("bound", bad)
+    one_line_error(done, str(bad), "malformed JSON")
     assert done.stdout == ""
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert str(bad) in lines[0]
-    assert "malformed JSON" in lines[0]
 
 
 def test_cli_bound_text_and_usage(capsys: pytest.CaptureFixture[str]) -> None:

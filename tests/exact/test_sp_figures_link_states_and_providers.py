@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,6 +50,7 @@ from qkdbench.model import (
     UnitCosts,
 )
 from qkdbench.utils.registry import planner_supports
+from tests.fixture_types import RunCli
 
 L0_STATES = ((0.5, 1.0), (0.3, 0.7))
 L1_STATES = ((0.1, 0.4, 1.0), (0.2, 0.3, 0.5))
@@ -430,28 +428,18 @@ def test_sp_figures_refuses_what_the_solver_does_not_handle(
         sp_figures(providers_net, n_scenarios=2, oos_scenarios=0)
 
 
-def _cli(*args: object) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ),
-    )
-
-
 def test_cli_spfigures_on_a_link_states_instance(
-    states_net_small: Instance, providers_net: Instance, tmp_path: Path
+    states_net_small: Instance, providers_net: Instance, tmp_path: Path, run_cli: RunCli
 ) -> None:
     path = tmp_path / "states.json"
     write_instance(states_net_small, path)
-    res = _cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
+    res = run_cli("spfigures", path, "--scenarios", 3, "--oos-scenarios", 50)
     assert res.returncode == 0, res.stderr
     for key in ("RP ", "EEV", "VSS", "WS ", "EVPI", "RP out of sample"):
         assert key in res.stdout
     runs = [
         json.loads(
-            _cli(
+            run_cli(
                 "spfigures",
                 path,
                 "--scenarios",
@@ -473,7 +461,7 @@ def test_cli_spfigures_on_a_link_states_instance(
     # providers: figures when the exact solver handles targets, else one line and exit status 2
     p3 = tmp_path / "providers.json"
     write_instance(providers_net, p3)
-    res = _cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
+    res = run_cli("spfigures", p3, "--scenarios", 2, "--oos-scenarios", 20)
     if "providers" in planner_supports(ExactPlanner):
         assert res.returncode == 0, res.stderr
         assert "EVPI" in res.stdout

@@ -11,8 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,27 +42,9 @@ from qkdbench.library.solutions import (
 )
 from qkdbench.model import Plan, Route
 from qkdbench.utils.registry import get_planner
+from tests.fixture_types import OneLineError, RunCli
 
-ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-    )
-
-
-def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr, res.stderr
-    assert needle in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- sets
@@ -243,9 +223,9 @@ def test_a_stored_cost_the_evaluator_does_not_confirm_is_an_error() -> None:
         confirm_entry(inst, Entry(**{**e.to_dict(), "cost": e.cost * 0.99}))
 
 
-def test_library_solve_reproduces_the_opt_entries(tmp_path: Path) -> None:
+def test_library_solve_reproduces_the_opt_entries(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "paper.solu.json"
-    res = cli(
+    res = run_cli(
         "library",
         "solve",
         "paper",
@@ -274,12 +254,14 @@ def _shipped_copy(tmp_path: Path) -> tuple[Path, dict]:
     return tmp_path / "paper.solu.json", data
 
 
-def test_tampered_solutions_file_exit_2(tmp_path: Path) -> None:
+def test_tampered_solutions_file_exit_2(
+    tmp_path: Path, one_line_error: OneLineError, run_cli: RunCli
+) -> None:
     path, data = _shipped_copy(tmp_path)
     data["instances"][SMALL[0]]["cost"] *= 0.9  # checksum no longer matches
     path.write_text(json.dumps(data))
     one_line_error(
-        cli(
+        run_cli(
             "library",
             "solve",
             "paper",
@@ -293,10 +275,12 @@ def test_tampered_solutions_file_exit_2(tmp_path: Path) -> None:
         "checksum",
     )
     path.write_text('{"format": "qkdbench-solu/1", "set": "paper", ')  # cut short
-    one_line_error(cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
+    one_line_error(run_cli("library", "solve", "paper", "--solutions", str(path)), "malformed JSON")
 
 
-def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path: Path) -> None:
+def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(
+    tmp_path: Path, one_line_error: OneLineError, run_cli: RunCli
+) -> None:
     from qkdbench.library import solutions
 
     path, data = _shipped_copy(tmp_path)
@@ -305,7 +289,7 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path
     data["checksum"] = solutions._checksum(data["instances"])
     path.write_text(json.dumps(data))
     one_line_error(
-        cli(
+        run_cli(
             "library",
             "solve",
             "paper",
@@ -320,25 +304,27 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(tmp_path
     )
 
 
-def test_library_cli_list_show_write(tmp_path: Path) -> None:
-    res = cli("library", "list", "--json")
+def test_library_cli_list_show_write(
+    tmp_path: Path, one_line_error: OneLineError, run_cli: RunCli
+) -> None:
+    res = run_cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["paper"]["opt"] == 18
     assert sets["capacity"]["instances"] == 8
     assert json.loads(res.stdout)["pending"] == []
     assert sets["design"]["instances"] == 11
-    res = cli("library", "show", "capacity", "--json")
+    res = run_cli("library", "show", "capacity", "--json")
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["recipe"]["W_qkd"] == 45
     assert rows[0]["status"] == "opt"
-    res = cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
+    res = run_cli("library", "write", "paper", SMALL[0], "-o", str(tmp_path / "i.json"))
     assert res.returncode == 0, res.stderr
     from qkdbench.io import read_instance
 
     assert instance_hash(read_instance(tmp_path / "i.json")) == load_set("paper").get(SMALL[0]).hash
     one_line_error(
-        cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
+        run_cli("library", "write", "paper", "nope", "-o", str(tmp_path / "x.json")),
         "no instance 'nope'",
     )
 
@@ -366,9 +352,10 @@ def test_profile_wins_and_win_tie_loss_by_hand() -> None:
 @pytest.fixture(scope="module")
 def bench_run(
     tmp_path_factory: pytest.TempPathFactory,
+    run_cli: RunCli,
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     out = tmp_path_factory.mktemp("bench")
-    res = cli(
+    res = run_cli(
         "bench",
         "paper",
         "--planners",
@@ -384,7 +371,7 @@ def bench_run(
         "--json",
     )
     assert res.returncode == 0, res.stderr
-    rep = cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
+    rep = run_cli("report", str(out / "b" / "results.csv"), "-o", str(out / "r"), "--json")
     assert rep.returncode == 0, rep.stderr
     return out, json.loads(res.stdout), json.loads(rep.stdout)
 
@@ -468,15 +455,18 @@ def _rewrite(src: Path, dst: Path, column: str, value: str) -> Path:
 
 
 def test_bench_and_report_bad_input_exit_2(
-    bench_run: tuple[Path, dict[str, Any], dict[str, Any]], tmp_path: Path
+    bench_run: tuple[Path, dict[str, Any], dict[str, Any]],
+    tmp_path: Path,
+    one_line_error: OneLineError,
+    run_cli: RunCli,
 ) -> None:
     out, _, _ = bench_run
     results = out / "b" / "results.csv"
     one_line_error(
-        cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")), "unknown set"
+        run_cli("bench", "nope", "--planners", "coqbn", "--out", str(tmp_path / "x")), "unknown set"
     )
     one_line_error(
-        cli(
+        run_cli(
             "bench",
             "paper",
             "--planners",
@@ -491,9 +481,9 @@ def test_bench_and_report_bad_input_exit_2(
         "no instance",
     )
     other = _rewrite(results, tmp_path / "o" / "results.csv", "set", "capacity")
-    one_line_error(cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
+    one_line_error(run_cli("report", str(other), "-o", str(tmp_path / "r")), "no instance")
     one_line_error(
-        cli(
+        run_cli(
             "bench",
             "paper",
             "--planners",
@@ -507,13 +497,13 @@ def test_bench_and_report_bad_input_exit_2(
         "results of set 'capacity'",
     )
     old = _rewrite(results, tmp_path / "v" / "results.csv", "qkdbench_version", "0.0.1")
-    one_line_error(cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
+    one_line_error(run_cli("report", str(old), "-o", str(tmp_path / "r")), "qkdbench '0.0.1'")
 
 
-def test_library_solve_reproduces_a_closed_design_entry(tmp_path: Path) -> None:
+def test_library_solve_reproduces_a_closed_design_entry(tmp_path: Path, run_cli: RunCli) -> None:
     name = "nsfnet-r10-k10-s1-heavy-fc10-h3-t0.5"
     out = tmp_path / "design.solu.json"
-    res = cli(
+    res = run_cli(
         "library",
         "solve",
         "design",

@@ -12,21 +12,15 @@ import csv
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from scipy.stats import friedmanchisquare
 
+from tests.fixture_types import OneLineError, RunCli
+
 PLANNERS = ["coqbn", "saa-greedy", "lagrangian"]
 INSTANCES = [f"usnet-r{r}-k10-s{s}" for r in (10, 20, 30) for s in (1, 2, 3)]
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=600
-    )
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -44,9 +38,9 @@ def _write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def bench(tmp_path_factory: pytest.TempPathFactory, run_cli: RunCli) -> Path:
     out = tmp_path_factory.mktemp("bench")
-    res = cli(
+    res = run_cli(
         "bench",
         "paper",
         "--planners",
@@ -98,13 +92,13 @@ def _twin_ranks(costs: dict[str, list[float]]) -> dict[str, list[float]]:
     return out
 
 
-def test_report_with_tests_and_traces(bench: Path, tmp_path: Path) -> None:
+def test_report_with_tests_and_traces(bench: Path, tmp_path: Path, run_cli: RunCli) -> None:
     d = tmp_path / "with-traces"
     results = d / "results.csv"
     d.mkdir()
     shutil.copy(bench, results)
     _write_rows(d / "traces.csv", _traces(bench))
-    res = cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
+    res = run_cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
     assert res.returncode == 0, res.stderr
     rep = json.loads(res.stdout)
     out = tmp_path / "r"
@@ -151,7 +145,9 @@ def test_report_with_tests_and_traces(bench: Path, tmp_path: Path) -> None:
     assert len(rep["significance"]["ranks"]) == 3
 
 
-def test_repeated_runs_count_with_their_median(bench: Path, tmp_path: Path) -> None:
+def test_repeated_runs_count_with_their_median(
+    bench: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
     rows = _rows(bench)
     more = []
     for r in rows:
@@ -167,7 +163,7 @@ def test_repeated_runs_count_with_their_median(bench: Path, tmp_path: Path) -> N
                 }
             )
     results = _write_rows(tmp_path / "rep" / "results.csv", more)
-    res = cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
+    res = run_cli("report", str(results), "-o", str(tmp_path / "r"), "--json")
     assert res.returncode == 0, res.stderr
     out = tmp_path / "r"
     per = {r["instance"]: r for r in _rows(out / "instances.csv")}
@@ -185,37 +181,30 @@ def test_repeated_runs_count_with_their_median(bench: Path, tmp_path: Path) -> N
     assert not (out / "fixed_target.csv").exists()  # no traces beside these results
 
 
-def _one_line_error(res: subprocess.CompletedProcess, *needles: str) -> None:
-    assert res.returncode == 2, res.stderr
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr, res.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
-def test_bad_traces_are_one_line_exit_2(bench: Path, tmp_path: Path) -> None:
+def test_bad_traces_are_one_line_exit_2(
+    bench: Path, tmp_path: Path, one_line_error: OneLineError, run_cli: RunCli
+) -> None:
     d = tmp_path / "bad"
     d.mkdir()
     shutil.copy(bench, d / "results.csv")
     rows = _traces(bench)
     rows[3]["seconds"] = "soon"
     _write_rows(d / "traces.csv", rows)
-    _one_line_error(
-        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+    one_line_error(
+        run_cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
         "traces.csv",
         "row 5, seconds: not a number",
     )
     rows = _traces(bench)
     rows[0]["instance"] = "usnet-r60-k10-s3"  # of the set, not of these results
     _write_rows(d / "traces.csv", rows)
-    _one_line_error(
-        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+    one_line_error(
+        run_cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
         "traces.csv",
         "'usnet-r60-k10-s3' is not in the results",
     )
     (d / "traces.csv").write_text("planner,seconds\n", encoding="utf-8")
-    _one_line_error(
-        cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
+    one_line_error(
+        run_cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
         "line 1: missing column(s) instance, seed, best_cost",
     )

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixture_types import OneLineError, RunCli, RunPython
 
 # runs the CLI with sb3-contrib made unimportable, as on an install without the rl extra
 NO_EXTRA = (
@@ -19,36 +16,22 @@ NO_EXTRA = (
 )
 
 
-def _run(
-    args: list[str], *, no_extra: bool = False, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = (
-        [sys.executable, "-c", NO_EXTRA, *args]
-        if no_extra
-        else [sys.executable, "-m", "qkdbench.cli", *args]
-    )
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
-
-
 @pytest.mark.parametrize(
     "args",
     [["rl", "train", "--out", "agent.zip", "--timesteps", "10"], ["rl", "evaluate", "agent.zip"]],
 )
-def test_without_the_extra_the_cli_says_how_to_install_it(args: list[str], tmp_path: Path) -> None:
+def test_without_the_extra_the_cli_says_how_to_install_it(
+    args: list[str], tmp_path: Path, run_python: RunPython, one_line_error: OneLineError
+) -> None:
     if args[1] == "evaluate":  # an agent file that exists: the missing extra is the problem
         (tmp_path / "agent.zip").write_bytes(b"PK")
-    res = _run(args, no_extra=True, cwd=tmp_path)
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert 'pip install "qkdbench[rl]"' in lines[0], res.stderr
-    assert "qkdbench rl: error" in lines[0]
+    res = run_python(NO_EXTRA, *args, cwd=tmp_path)
+    one_line_error(res, 'pip install "qkdbench[rl]"', "qkdbench rl: error")
     if args[1] == "train":
         assert not (tmp_path / "agent.zip").exists()
 
 
-def test_everything_but_training_works_without_the_extra(tmp_path: Path) -> None:
+def test_everything_but_training_works_without_the_extra(run_python: RunPython) -> None:
     code = (
         "import sys; sys.modules['sb3_contrib'] = None; sys.modules['torch'] = None; "
         "from qkdbench.heuristics import get_planner; from qkdbench.topologies import "
@@ -59,27 +42,22 @@ def test_everything_but_training_works_without_the_extra(tmp_path: Path) -> None
         "PlanningParallelEnv(inst).reset(seed=0); "
         "print(get_planner('rl-greedy').plan(inst).planner)"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    res = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
+    res = run_python(code)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "rl-greedy"
 
 
-def test_compare_puts_rl_planners_on_the_table() -> None:
-    res = _run(
-        [
-            "compare",
-            "nsfnet",
-            "--requests",
-            "5",
-            "--max-rate",
-            "4",
-            "--planners",
-            "coqbn,rl-coqbn,rl-greedy",
-            "--json",
-        ]
+def test_compare_puts_rl_planners_on_the_table(run_cli: RunCli) -> None:
+    res = run_cli(
+        "compare",
+        "nsfnet",
+        "--requests",
+        "5",
+        "--max-rate",
+        "4",
+        "--planners",
+        "coqbn,rl-coqbn,rl-greedy",
+        "--json",
     )
     assert res.returncode == 0, res.stderr
     rows = {r["planner"]: r for r in json.loads(res.stdout)["rows"]}
@@ -87,11 +65,8 @@ def test_compare_puts_rl_planners_on_the_table() -> None:
     assert rows["rl-greedy"]["feasible"]
 
 
-def test_missing_agent_file_is_one_line(tmp_path: Path) -> None:
+def test_missing_agent_file_is_one_line(
+    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
     path = str(tmp_path / "missing.zip")
-    res = _run(["rl", "evaluate", path])
-    assert res.returncode == 2
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert path in lines[0], res.stderr
-    assert "not found" in lines[0], res.stderr
+    one_line_error(run_cli("rl", "evaluate", path), path, "not found")

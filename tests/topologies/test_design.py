@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from qkdbench.io import read_instance
 from qkdbench.model import Instance
 from qkdbench.topologies import demand_shape, design_instance, sample_requests
 from qkdbench.topologies.loaders import load_topology
+from tests.fixture_types import OneLineError, RunCli
 
 
 def test_no_knob_is_the_paper_instance() -> None:
@@ -99,35 +98,28 @@ def test_fixed_charge_factor_is_a_multiple_of_the_expected_wavelength_cost() -> 
     assert site.link_fixed_cost(0) == 100.0 * (2 * m - 1)
 
 
-def test_cli_instance_knobs(tmp_path: Path) -> None:
+def test_cli_instance_knobs(tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError) -> None:
     out = tmp_path / "i.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "instance",
-            "--topology",
-            "cost239",
-            "--requests",
-            "6",
-            "--max-rate",
-            "3",
-            "--seed",
-            "2",
-            "--demand",
-            "binomial",
-            "--hotspots",
-            "1",
-            "--site",
-            "500",
-            "--tightness",
-            "0.8",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "instance",
+        "--topology",
+        "cost239",
+        "--requests",
+        "6",
+        "--max-rate",
+        "3",
+        "--seed",
+        "2",
+        "--demand",
+        "binomial",
+        "--hotspots",
+        "1",
+        "--site",
+        "500",
+        "--tightness",
+        "0.8",
+        "-o",
+        out,
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
@@ -137,22 +129,7 @@ def test_cli_instance_knobs(tmp_path: Path) -> None:
     assert inst == design_instance(
         "cost239", 6, max_rate=3, seed=2, demand="binomial", hotspots=1, site=500.0, tightness=0.8
     )
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "qkdbench.cli",
-            "instance",
-            "--requests",
-            "3",
-            "--fixed-charge-factor",
-            "-1",
-            "-o",
-            str(tmp_path / "b.json"),
-        ],
-        capture_output=True,
-        text=True,
+    bad = run_cli(
+        "instance", "--requests", "3", "--fixed-charge-factor", "-1", "-o", tmp_path / "b.json"
     )
-    assert bad.returncode == 2
-    assert len(bad.stderr.strip().splitlines()) == 1
-    assert "--fixed-charge-factor: must be a finite number >= 0" in bad.stderr
+    one_line_error(bad, "--fixed-charge-factor: must be a finite number >= 0")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,22 +31,9 @@ from qkdbench.topologies.ntn import (
     ntn_instance,
     ntn_topology,
 )
+from tests.fixture_types import OneLineError, RunCli
 
 FEATURES = {"link_prices", "link_states", "providers"}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "qkdbench.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def one_line_error(res: subprocess.CompletedProcess, needle: str) -> None:
-    assert res.returncode == 2, (res.stdout, res.stderr)
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1, res.stderr
-    assert "Traceback" not in res.stderr, res.stderr
-    assert needle in lines[0], lines[0]
 
 
 def fiber_distances(topo: Instance) -> dict:
@@ -324,9 +309,9 @@ def test_file_round_trip(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_instance_named_family(tmp_path: Path) -> None:
+def test_cli_instance_named_family(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "u.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "usnet-ntn",
@@ -347,9 +332,9 @@ def test_cli_instance_named_family(tmp_path: Path) -> None:
     assert back == make_instance("usnet-ntn", 20, 10, seed=1)
 
 
-def test_cli_instance_ntn_options(tmp_path: Path) -> None:
+def test_cli_instance_ntn_options(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "n.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "nsfnet",
@@ -398,7 +383,7 @@ def test_cli_instance_ntn_options(tmp_path: Path) -> None:
     assert [ln.kind for ln in inst.links].count("free-space") == 1
     assert len(inst.nodes) == 14 + 3
     # an option alone turns the generator on
-    res = cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
+    res = run_cli("instance", "--topology", "cost239", "--providers", "1", "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert read_instance(out).provider_capacity == {"A": None}
 
@@ -417,9 +402,11 @@ def test_cli_instance_ntn_options(tmp_path: Path) -> None:
         (["--service-cost", "-1"], "--service-cost"),
     ],
 )
-def test_cli_bad_ntn_values_one_line_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+def test_cli_bad_ntn_values_one_line_exit_2(
+    tmp_path: Path, args: list[str], needle: str, one_line_error: OneLineError, run_cli: RunCli
+) -> None:
     out = tmp_path / "x.json"
-    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
@@ -481,11 +468,11 @@ def test_ntn_recipe_knobs_are_checked() -> None:
         instance_from_recipe({**base, "provider_capacity": 1})
 
 
-def test_library_cli_list_and_show_ntn(tmp_path: Path) -> None:
+def test_library_cli_list_and_show_ntn(tmp_path: Path, run_cli: RunCli) -> None:
     from qkdbench.library.sets import load_set
     from qkdbench.library.solutions import read_solutions
 
-    res = cli("library", "list", "--json")
+    res = run_cli("library", "list", "--json")
     assert res.returncode == 0, res.stderr
     sets = {s["set"]: s for s in json.loads(res.stdout)["sets"]}
     assert sets["ntn"]["instances"] == len(load_set("ntn").instances)
@@ -494,7 +481,7 @@ def test_library_cli_list_and_show_ntn(tmp_path: Path) -> None:
     assert (sets["ntn"]["opt"], sets["ntn"]["best"]) == (count["opt"], count["best"])
     assert sets["ntn"]["open"] == sets["ntn"]["instances"] - count["opt"] - count["best"]
     assert count["opt"] >= 8  # the eight instances without fixed charges are proven
-    res = cli("library", "show", "ntn", "--json")
+    res = run_cli("library", "show", "ntn", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)["instances"]
     assert rows[0]["name"] == "usnet-ntn-r20-k10-s1"
@@ -502,7 +489,7 @@ def test_library_cli_list_and_show_ntn(tmp_path: Path) -> None:
         solved[r["name"]].status if r["name"] in solved else "open" for r in rows
     ]
     out = tmp_path / "i.json"
-    res = cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
+    res = run_cli("library", "write", "ntn", rows[3]["name"], "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert instance_hash(read_instance(out)) == rows[3]["hash"]
 
@@ -647,9 +634,9 @@ def test_fixed_charge_knobs_refuse_bad_values(kw: dict[str, Any], place: str) ->
     assert err.value.place == place
 
 
-def test_cli_instance_fixed_charge_options(tmp_path: Path) -> None:
+def test_cli_instance_fixed_charge_options(tmp_path: Path, run_cli: RunCli) -> None:
     out = tmp_path / "f.json"
-    res = cli(
+    res = run_cli(
         "instance",
         "--topology",
         "nsfnet-ntn",
@@ -706,10 +693,10 @@ def test_cli_instance_fixed_charge_options(tmp_path: Path) -> None:
     ],
 )
 def test_cli_bad_fixed_charge_values_one_line_exit_2(
-    tmp_path: Path, args: list[str], needle: str
+    tmp_path: Path, args: list[str], needle: str, one_line_error: OneLineError, run_cli: RunCli
 ) -> None:
     out = tmp_path / "x.json"
-    one_line_error(cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
+    one_line_error(run_cli("instance", "--topology", "nsfnet", *args, "-o", str(out)), needle)
     assert not out.exists()
 
 
