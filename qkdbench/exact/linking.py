@@ -64,6 +64,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..evaluation import PlanArrays, evaluate_batch, pair_costs
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
@@ -81,7 +82,9 @@ __all__ = [
     "BestBound",
     "LinkingBoundResult",
     "best_bound",
+    "LinkingPrices",
     "linking_bound",
+    "linking_keep",
     "linking_value",
 ]
 
@@ -146,6 +149,25 @@ class _Priced:
     cost: np.ndarray  # (F,) true expected cost of that column (service included)
 
 
+def _weights(
+    d: _Data,
+    lam_qkd: NDArray[np.float64],
+    lam_km: NDArray[np.float64],
+    mu: NDArray[np.float64],
+    nu: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], tuple[NDArray[np.int64], NDArray[np.int64]]]:
+    """Per request and arc, the priced weight; and the priced reservations' positions."""
+    cur = d.curves
+    py = cur.cy + lam_qkd[None, :, None] * cur.y
+    pz = cur.cz + lam_km[None, :, None] * cur.z
+    ky = np.argmin(py, axis=2)  # first minimiser: the smallest reservation
+    kz = np.argmin(pz, axis=2)
+    wy = np.take_along_axis(py, ky[..., None], 2)[..., 0]
+    wz = np.take_along_axis(pz, kz[..., None], 2)[..., 0]
+    weight = (wy + wz)[cur.group] + mu[:, d.link_of_arc] + nu[:, d.head]  # (F, A)
+    return weight, (ky, kz)
+
+
 def _price(
     instance: Instance,
     d: _Data,
@@ -158,19 +180,13 @@ def _price(
     cur = d.curves
     pt = provider_table(instance)
     F = instance.n_requests
-    py = cur.cy + lam_qkd[None, :, None] * cur.y
-    pz = cur.cz + lam_km[None, :, None] * cur.z
-    ky = np.argmin(py, axis=2)
-    kz = np.argmin(pz, axis=2)
-    wy = np.take_along_axis(py, ky[..., None], 2)[..., 0]
-    wz = np.take_along_axis(pz, kz[..., None], 2)[..., 0]
+    weight, (ky, kz) = _weights(d, lam_qkd, lam_km, mu, nu)
     ystar = np.take_along_axis(cur.y, ky[..., None], 2)[..., 0]
     zstar = np.take_along_axis(cur.z, kz[..., None], 2)[..., 0]
     true = (
         np.take_along_axis(cur.cy, ky[..., None], 2)[..., 0]
         + np.take_along_axis(cur.cz, kz[..., None], 2)[..., 0]
     )
-    weight = (wy + wz)[cur.group] + mu[:, d.link_of_arc] + nu[:, d.head]  # (F, A)
     rows = np.arange(F, dtype=np.int64)
     pred, dist = shortest_path_trees(
         d.n_nodes, d.out_ptr, d.out_arc, d.head, weight, rows, d.source
@@ -276,6 +292,102 @@ def linking_value(
     m = check(mu, (F, L), "mu")
     n = check(nu, (F, N), "nu") * (d.node_charge > 0)[None, :]
     return _price(instance, d, lq, lk, r, m, n).value
+
+
+@dataclass(frozen=True, eq=False)
+class LinkingPrices:
+    """Non-negative prices of the linking relaxation (one point of its Lagrangian).
+
+    Attributes
+    ----------
+    lam_qkd, lam_kml : ndarray (A,)
+        Per arc, the price of a reserved QKD / KM wavelength.
+    rho : ndarray (providers,)
+        Per provider, the price of serving one request.
+    mu : ndarray (F, L)
+        Per request and link, the price of using the link.
+    nu : ndarray (F, N)
+        Per request and node, the price of passing the node.
+    """
+
+    lam_qkd: NDArray[np.float64]
+    lam_kml: NDArray[np.float64]
+    rho: NDArray[np.float64]
+    mu: NDArray[np.float64]
+    nu: NDArray[np.float64]
+
+
+def linking_keep(
+    instance: Instance,
+    req: NDArray[np.int64],
+    arc: NDArray[np.int64],
+    prices: LinkingPrices,
+    upper_bound: float,
+) -> NDArray[np.bool_]:
+    """Which (request, arc) pairs a plan costing at most ``upper_bound`` may use.
+
+    The reduced-cost argument of
+    :func:`~qkdbench.exact.bounds.reduced_cost_keep`, with the linking
+    relaxation's prices: for any feasible plan ``x``,
+    ``cost(x) >= L(prices) - SP_f + priced cost of f's path``, since every
+    other request's priced path costs at least its shortest one and every
+    link's and node's relaxed term at least its minimum. A path through arc
+    ``a`` costs at least ``d_f(s_f, tail a) + W_f(a) + min_t [d_f(head a, t) +
+    service(t) + rho(t)]`` under request ``f``'s priced weights ``W_f``; a
+    pair where ``L - SP_f`` plus that exceeds ``upper_bound`` (beyond a
+    relative ``1e-9``) is used by no plan costing at most ``upper_bound``.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance.
+    req, arc : ndarray of int
+        The pairs to test (request position, arc id).
+    prices : LinkingPrices
+        Non-negative prices, e.g. :attr:`LinkingBoundResult.prices`.
+    upper_bound : float
+        Cost of a known feasible plan.
+
+    Returns
+    -------
+    ndarray of bool
+        ``True`` for the pairs to keep.
+    """
+    req = np.asarray(req, dtype=np.int64)
+    arc = np.asarray(arc, dtype=np.int64)
+    F = instance.n_requests
+    if F == 0 or req.size == 0:
+        return np.ones(req.size, dtype=bool)
+    d = _data(instance)
+    nu = prices.nu * (d.node_charge > 0)[None, :]
+    weight, _ = _weights(d, prices.lam_qkd, prices.lam_kml, prices.mu, nu)
+    point = _price(instance, d, prices.lam_qkd, prices.lam_kml, prices.rho, prices.mu, nu)
+    rows = np.arange(F, dtype=np.int64)
+    _, dist = shortest_path_trees(d.n_nodes, d.out_ptr, d.out_arc, d.head, weight, rows, d.source)
+    # distances to the targets: Dijkstra from each (request, target) on the reversed arcs
+    pt = provider_table(instance)
+    order = np.argsort(d.head, kind="stable")
+    in_ptr = np.zeros(d.n_nodes + 1, dtype=np.int64)
+    np.add.at(in_ptr, d.head + 1, 1)
+    in_ptr = np.cumsum(in_ptr)
+    owner = np.repeat(rows, np.diff(pt.ptr))
+    _, back = shortest_path_trees(
+        d.n_nodes, in_ptr, order.astype(np.int64), d.tail, weight, owner, pt.node
+    )
+    price = (
+        np.where(pt.provider >= 0, prices.rho[np.maximum(pt.provider, 0)], 0.0)
+        if prices.rho.size
+        else np.zeros(pt.node.size)
+    )
+    rest = np.full((F, d.n_nodes), np.inf)
+    extra = (pt.service_cost + price)[:, None] + back  # (targets, N)
+    for f in range(F):
+        rest[f] = extra[pt.ptr[f] : pt.ptr[f + 1]].min(axis=0)
+    sp = point.priced
+    through = dist[req, d.tail[arc]] + weight[req, arc] + rest[req, d.head[arc]]
+    lower = point.value - sp[req] + through
+    tol = 1e-9 * max(abs(upper_bound), 1.0)
+    return np.asarray(lower <= upper_bound + tol)
 
 
 # --------------------------------------------------------------------------- master
@@ -523,6 +635,8 @@ class LinkingBoundResult:
         a MIP (each request one known column, links and nodes opened whole).
     cost : float
         Its expected cost by the evaluator (``inf`` without a plan).
+    prices : LinkingPrices or None
+        The prices of the best bound (for :func:`linking_keep`).
     """
 
     bound: float
@@ -536,6 +650,7 @@ class LinkingBoundResult:
     link_open: np.ndarray = field(default_factory=lambda: np.zeros(0))
     plan: PlanArrays | None = None
     cost: float = math.inf
+    prices: LinkingPrices | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The scalar facts as plain JSON values.
@@ -646,6 +761,7 @@ def linking_bound(
     nu = np.zeros((F, d.n_nodes))
     first = _price(instance, d, zero_a, zero_a, rho, mu, nu)
     best = first.value
+    best_prices = LinkingPrices(zero_a, zero_a, rho, mu, nu)
     history: list[tuple[float, int, float, float]] = []
     if F == 0:
         return LinkingBoundResult(
@@ -684,7 +800,9 @@ def linking_bound(
         lam_q, lam_k, rho, mu, nu = master.prices(dual)
         point = _price(instance, d, lam_q, lam_k, rho, mu, nu)
         it += 1
-        best = max(best, point.value)
+        if point.value > best:
+            best = point.value
+            best_prices = LinkingPrices(lam_q, lam_k, rho, mu, nu)
     sol = np.asarray(master.h.getSolution().col_value)
     link_open = np.zeros(d.link_charge.size)
     for lk, c in master.u_col.items():
@@ -710,6 +828,7 @@ def linking_bound(
         link_open,
         plan,
         cost,
+        best_prices,
     )
 
 
