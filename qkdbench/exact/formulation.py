@@ -73,7 +73,7 @@ from ..evaluation.pricing import arc_table, fixed_charges, provider_table, suppo
 from ..exceptions import InputError
 from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .bounds import _fixed_ends, _pairs, _pruned
-from .linking import LinkingPrices, linking_keep
+from .linking_dual import LinkingPrices, linking_keep
 from .milp import Milp, MilpBuilder
 from .sizing import _check_memory
 

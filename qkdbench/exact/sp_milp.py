@@ -48,7 +48,7 @@ from .ascent import lagrangian_bound
 from .bounds import capacity_free_bound, relaxation_bound
 from .decoding import _decode, _warm_values
 from .formulation import FORMS, SPModel, build_model
-from .linking import linking_bound
+from .linking_cg import linking_bound
 from .rerouting import relaxed_plan
 from .sizing import DEFAULT_MEMORY_LIMIT_GB, SECONDS_PER_NONZERO, ModelSize, estimate_model
 from .solver import SolverError, SolverOptions, SolverUnavailableError, fix_and_resolve, solve_milp
