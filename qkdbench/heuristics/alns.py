@@ -1,5 +1,8 @@
 """Adaptive large neighbourhood search (``alns``) on the greedy's state.
 
+One algorithm, kept in one module: its destroy and repair operators share the
+search state and its bookkeeping (docstrings are a third of its lines).
+
 The search of Ropke and Pisinger (2006), run by the ``alns`` package
 (:class:`alns.ALNS`): each iteration a *destroy* operator takes some requests
 off their routes and a *repair* operator puts them back; operators are drawn
