@@ -542,9 +542,13 @@ def solve_sp(
         clock if time_limit is None else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed))
     )
     warm = _best_start(instance, warm_start, seed, dual, warm_clock)
-    if warm_start is not None and link is not None and link.plan is not None:
-        if warm is None or link.cost < evaluate(instance, warm).total:
-            warm = decode_plan(instance, link.plan, "column-generation")
+    if (
+        warm_start is not None
+        and link is not None
+        and link.plan is not None
+        and (warm is None or link.cost < evaluate(instance, warm).total)
+    ):
+        warm = decode_plan(instance, link.plan, "column-generation")
     upper = None
     if warm is not None and prune:
         score = evaluate(instance, warm)
