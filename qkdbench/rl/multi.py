@@ -88,11 +88,33 @@ class PlanningParallelEnv(ParallelEnv):
         self._slot = -1
 
     def observation_space(self, agent: str) -> gym.spaces.Space:
-        """The agent's observation space."""
+        """The agent's observation space.
+
+        Parameters
+        ----------
+        agent : str
+            ``"router"`` or ``"reserver"``.
+
+        Returns
+        -------
+        gymnasium.spaces.Space
+            The space built with the environment, the same object on every call.
+        """
         return self._obs_spaces[agent]
 
     def action_space(self, agent: str) -> gym.spaces.Space:
-        """The agent's action space."""
+        """The agent's action space.
+
+        Parameters
+        ----------
+        agent : str
+            ``"router"`` or ``"reserver"``.
+
+        Returns
+        -------
+        gymnasium.spaces.Space
+            The space built with the environment, the same object on every call.
+        """
         return self._action_spaces[agent]
 
     # ---- views
