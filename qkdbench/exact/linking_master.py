@@ -27,8 +27,9 @@ class _Master:
         import highspy
 
         self.inf = highspy.kHighsInf
+        # HiGHS' default threads: asking for 1 fails (kError, model status kNotset) once
+        # an earlier HiGHS run in the process started the shared scheduler with more
         self.h = h = silent_highs()
-        h.setOptionValue("threads", 1)
         self.d = d
         self.scale = scale  # costs enter the LP divided by it (HiGHS wants them near 1)
         # per wavelength over capacity, in units of the largest request cost; raised

@@ -226,3 +226,23 @@ def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(family: str) -
     # the exact solver pruned by it finds the same optimum
     pruned = solve_sp(inst, gap_rel=0.0)
     assert pruned.objective == pytest.approx(opt.objective, rel=1e-9)
+
+
+def test_bound_after_a_highs_run_with_default_threads_in_the_same_process() -> None:
+    """A HiGHS run with its default threads starts the shared scheduler; the master still solves.
+
+    The master LP once asked for 1 thread, which HiGHS refuses (an error, model status
+    ``kNotset``) once the scheduler runs with more: the linking bound then depended on
+    what had solved before it in the process.
+    """
+    from qkdbench.exact.solver import silent_highs
+
+    h = silent_highs()  # min x subject to x >= 1, default options
+    h.addVar(1.0, 10.0)
+    h.changeColCost(0, 1.0)
+    h.run()
+    assert h.getInfo().objective_function_value == pytest.approx(1.0)
+    inst = _tiny(0)
+    res = linking_bound(inst)
+    assert res.stop == "converged"
+    assert res.bound == pytest.approx(_enumerated_lp(inst), rel=1e-7)
