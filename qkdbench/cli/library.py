@@ -401,7 +401,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``results``, ``output``, ``target_gap`` and ``json``.
+        ``results``, ``output``, ``target_gap``, ``ioh_budget`` and ``json``.
 
     Returns
     -------
@@ -410,7 +410,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     """
     from ..library.report import make_report
 
-    res = make_report(args.results, args.output, target_pct=args.target_gap)
+    res = make_report(
+        args.results, args.output, target_pct=args.target_gap, ioh_budget=args.ioh_budget
+    )
     if args.json:
         print_json(res)
         return 0
@@ -522,6 +524,13 @@ def _add_report_parser(sub: Any) -> None:
         type=float,
         default=1.0,
         help="target gap to the best known cost, percent, of the time profile (default 1)",
+    )
+    p.add_argument(
+        "--ioh-budget",
+        choices=("evaluations", "milliseconds"),
+        default="evaluations",
+        help="budget column of the IOHprofiler files: plans evaluated (runs without counts "
+        "are left out; default) or milliseconds (every run)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)

@@ -321,3 +321,39 @@ def test_run_trace_by_hand() -> None:
     assert run_trace({"anytime": log}, math.inf, 0.3) == []
     junk: dict[str, Any] = {"anytime": ["x", {"seconds": "a", "best": 3.0}, {"seconds": -1}]}
     assert [r["best_cost"] for r in run_trace(junk, 10.0, 0.3)] == [10.0]
+
+
+def test_report_of_a_bench_dir_draws_the_anytime_figures(benched: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    res = cli(
+        "report",
+        str(benched / "results.csv"),
+        "-o",
+        str(out),
+        "--ioh-budget",
+        "milliseconds",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(res.stdout)
+    assert rep["anytime"]["runs"] == 8 and rep["anytime"]["ioh_skipped"] == []
+    for name in ("fixed_target", "fixed_budget"):
+        assert (out / f"{name}.png").stat().st_size > 1000
+    page = (out / "report.html").read_text()
+    assert "Anytime behaviour" in page and "Repeated runs" in page
+    # at the last budget every run is done: the median gap is that of the final costs
+    rows = _rows(benched / "results.csv")
+    fb = _rows(out / "fixed_budget.csv")
+    for planner in ("coqbn", "ga"):
+        last = [r for r in fb if r["planner"] == planner][-1]
+        gaps = sorted(
+            100 * (float(r["total"]) - float(r["best_cost"])) / float(r["best_cost"])
+            for r in rows
+            if r["planner"] == planner
+        )
+        assert int(last["runs"]) == len(gaps) == int(last["solved"])
+        k = math.ceil(0.5 * len(gaps)) - 1  # the report's quantile: no interpolation
+        assert float(last["median_gap_pct"]) == pytest.approx(gaps[k], abs=1e-9)
+    # the IOHprofiler files hold every run, one block per seed
+    info = (out / "ioh" / "ga" / "IOHprofiler_f1_usnet-r10-k10-s1.info").read_text()
+    assert info.count("|") == 3
