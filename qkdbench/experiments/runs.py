@@ -37,6 +37,7 @@ from .values import float_or_nan
 __all__ = [
     "RUN_FIELDS",
     "WARM_UP_REQUESTS",
+    "WARM_UP_TIME_LIMIT",
     "run_planner",
     "error_text",
     "warm_up",
@@ -186,6 +187,9 @@ def warm_up() -> None:
 
 #: Requests of the instance a planner warms up on (:func:`warm_up_instance`).
 WARM_UP_REQUESTS = 3
+#: Most seconds a warm-up run may take (a search such as the GA would use its whole
+#: time limit even on three requests; its kernels are compiled in its first iterations).
+WARM_UP_TIME_LIMIT = 5.0
 
 #: What this process has warmed up: ``(planner, parameters, features)`` -> seconds it took.
 _WARMED: dict[tuple[str, str, frozenset[str]], float] = {}
@@ -249,7 +253,10 @@ def warm_up_planner(
     params : Mapping, optional
         Constructor keywords.
     time_limit : float, optional
-        Seconds for the warm-up run (the timed run's limit).
+        The timed run's limit; the warm-up run gets this or
+        :data:`WARM_UP_TIME_LIMIT` seconds, whichever is less (Numba compiles a
+        kernel at its first call, which a planner reaches in its first
+        iteration; a compilation longer than that stops the search after it).
 
     Returns
     -------
@@ -266,9 +273,8 @@ def warm_up_planner(
         return False, _WARMED[key]
     t0 = time.perf_counter()
     try:
-        run_planner(
-            warm_up_instance(instance), planner, seed=0, time_limit=time_limit, params=params
-        )
+        limit = WARM_UP_TIME_LIMIT if time_limit is None else min(time_limit, WARM_UP_TIME_LIMIT)
+        run_planner(warm_up_instance(instance), planner, seed=0, time_limit=limit, params=params)
     except Exception:  # run_planner never raises; building the small copy might
         pass
     _WARMED[key] = time.perf_counter() - t0
