@@ -12,7 +12,8 @@ from qkdbench.testing import CHECKS, PlannerCheckError, check_planner, planner_c
 
 
 @pytest.mark.parametrize(
-    "name", ["coqbn", "saa-greedy", "ga", "exact", "column-generation", "lagrangian", "rl-greedy"]
+    "name",
+    ["coqbn", "saa-greedy", "ga", "alns", "exact", "column-generation", "lagrangian", "rl-greedy"],
 )
 def test_builtin_planners_pass(name: str) -> None:
     done = check_planner(name)

@@ -44,12 +44,13 @@ def dummy() -> Iterator[None]:
 
 def test_builtins_are_listed_as_built_in() -> None:
     infos = available_planners()
-    for name in ("coqbn", "saa-greedy", "ga", "exact"):
+    for name in ("coqbn", "saa-greedy", "ga", "alns", "exact"):
         assert infos[name].origin == "built-in"
         assert infos[name].summary  # first docstring line
         assert isinstance(get_planner(name), Planner)
     assert "qkdbench.heuristics.saa_greedy" in base.BUILTIN_MODULES
     assert "qkdbench.heuristics.ga" in base.BUILTIN_MODULES
+    assert "qkdbench.heuristics.alns" in base.BUILTIN_MODULES
 
 
 def test_duplicate_name_is_refused(dummy: None) -> None:
@@ -131,7 +132,7 @@ def test_deterministic_declarations_hold_for_two_seeds() -> None:
     declared = [n for n in available_planners() if base.is_deterministic(n)]
     expected = {"coqbn", "saa-greedy", "exact", "exact-extensive", "lagrangian"}
     expected |= {"column-generation", "rl-coqbn", "rl-greedy"}
-    assert expected <= set(declared) and "ga" not in declared
+    assert expected <= set(declared) and not {"ga", "alns"} & set(declared)
     for name in sorted(expected - {"rl-coqbn", "rl-greedy"}):  # the rl-* refuse fixed charges
         a, b = (get_planner(name).plan(inst, seed=s) for s in (1, 2))
         assert a.routes == b.routes, name
