@@ -38,9 +38,9 @@ Warm-up: before a run is timed, the process (each Dask worker, or this one)
 runs the planner once on three requests of the instance, for at most 5 s
 (:func:`~qkdbench.experiments.runs.warm_up_planner`), once per planner,
 parameters and model features, so that ``runtime_s`` measures the planner, not
-Numba's compilation (or loading its cache) and the first imports; ``warm_up`` says ``ran`` (this run's process
-warmed up just before it, ``warm_up_s`` seconds), ``warm`` (it had before) or
-``off`` (``warm_up=False``).
+Numba's compilation (or loading its cache) and the first imports; ``warm_up``
+says ``ran`` (this run's process warmed up just before it, ``warm_up_s``
+seconds), ``warm`` (it had before) or ``off`` (``warm_up=False``).
 
 The configuration (set, instances, planners, repeats, time limit, planner
 parameters, warm-up) is stored in ``DIR/bench.json``; resuming with another
