@@ -27,8 +27,10 @@ class _Master:
         import highspy
 
         self.inf = highspy.kHighsInf
+        # No "threads" option: HiGHS sizes one scheduler per process at its first solve,
+        # and a later solve asking for another count fails (model status kNotset), so
+        # the master would fail in any process that solved a MILP before (a bench worker).
         self.h = h = silent_highs()
-        h.setOptionValue("threads", 1)
         self.d = d
         self.scale = scale  # costs enter the LP divided by it (HiGHS wants them near 1)
         # per wavelength over capacity, in units of the largest request cost; raised
