@@ -12,7 +12,8 @@ from qkdbench.testing import CHECKS, PlannerCheckError, check_planner, planner_c
 
 
 @pytest.mark.parametrize(
-    "name", ["coqbn", "saa-greedy", "ga", "alns", "exact", "column-generation"]
+    "name",
+    ["coqbn", "saa-greedy", "ga", "alns", "exact", "column-generation", "lagrangian", "rl-greedy"],
 )
 def test_builtin_planners_pass(name: str) -> None:
     done = check_planner(name)
@@ -55,6 +56,23 @@ class _Unseeded(_Base):
             r.path,
             tuple(max(0, q - self.calls % 2) for q in r.reserve_qkd),
             r.reserve_km,
+        )
+        return Plan(plan.instance_name, plan.planner, (bump,) + plan.routes[1:], plan.stats)
+
+
+class _FalselyDeterministic(_Base):
+    """Declares that the seed changes nothing, yet an odd seed drops a reservation."""
+
+    deterministic = True
+
+    def plan(
+        self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
+    ) -> Plan:
+        plan = super().plan(instance)
+        r = plan.routes[0]
+        cut = (seed or 0) % 2
+        bump = Route(
+            r.request_id, r.path, tuple(max(0, q - cut) for q in r.reserve_qkd), r.reserve_km
         )
         return Plan(plan.instance_name, plan.planner, (bump,) + plan.routes[1:], plan.stats)
 
@@ -121,6 +139,7 @@ class _Nameless:
     [
         (_Mutates, "no_mutation", "graph changed"),
         (_Unseeded, "deterministic", "different plans"),
+        (_FalselyDeterministic, "deterministic", "declares deterministic.*seeds 7 and 8"),
         (_OverCapacity, "valid_plans", "infeasible plan.*capacity"),
         (_Backwards, "valid_plans", "invalid plan.*source"),
         (_Unserialisable, "valid_plans", "JSON"),

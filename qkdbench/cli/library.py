@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -13,6 +14,7 @@ from .options import (
     LINE_WIDTH,
     Parser,
     add_dask_args,
+    count,
     print_frame,
     print_json,
     progress_wanted,
@@ -326,8 +328,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``set``, ``planners``, ``time_limit``, ``instances``, ``out``, the Dask
-        options, ``modules``, ``json`` and ``progress``.
+        ``set``, ``planners``, ``time_limit``, ``instances``, ``repeats``,
+        ``params``, ``no_warm_up``, ``out``, the Dask options, ``modules``,
+        ``json`` and ``progress``.
 
     Returns
     -------
@@ -346,21 +349,49 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.out,
         time_limit=args.time_limit,
         instances=instances,
+        repeats=args.repeats,
         scheduler=args.scheduler,
         n_workers=args.workers,
         resume=args.resume,
         modules=modules,
+        params=_bench_params(args.params),
+        warm_up=not args.no_warm_up,
         progress=progress_wanted(args),
     )
     summary = summary_table(df)
     path = str(Path(args.out) / "results.csv")
+    traces = str(Path(args.out) / "traces.csv")
     if args.json:
         rows = summary.to_dict(orient="records")
-        print_json({"results": path, "rows": len(df), "summary": rows})
+        print_json({"results": path, "traces": traces, "rows": len(df), "summary": rows})
         return 0
     print_frame(summary, "{:,.3f}")
-    print(f"\n{len(df)} rows in {path}")
+    print(f"\n{len(df)} rows in {path}, their anytime traces in {traces}")
     return 0
+
+
+def _bench_params(text: str | None) -> dict[str, dict[str, Any]]:
+    """``--params``: a JSON object of planner name to an object of constructor keywords.
+
+    Raises
+    ------
+    InputError
+        If ``text`` is not such an object.
+    """
+    from ..exceptions import InputError
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON: {exc}", "--params") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise InputError(
+            'expected a JSON object of planner name to keywords, e.g. {"ga": {"generations": 50}}',
+            "--params",
+        )
+    return value
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -369,7 +400,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``results``, ``output``, ``target_gap`` and ``json``.
+        ``results``, ``output``, ``target_gap``, ``ioh_budget`` and ``json``.
 
     Returns
     -------
@@ -378,7 +409,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     """
     from ..library.report import make_report
 
-    res = make_report(args.results, args.output, target_pct=args.target_gap)
+    res = make_report(
+        args.results, args.output, target_pct=args.target_gap, ioh_budget=args.ioh_budget
+    )
     if args.json:
         print_json(res)
         return 0
@@ -446,7 +479,27 @@ def _add_bench_parser(sub: Any) -> None:
     p.add_argument("--planners", required=True, help="comma-separated registry names")
     p.add_argument("--time-limit", type=seconds, default=60.0, help="seconds per run (default 60)")
     p.add_argument("--instances", default=None, help="comma-separated names (default: all)")
-    p.add_argument("--out", required=True, help="directory of results.csv")
+    p.add_argument(
+        "--repeats",
+        type=count,
+        default=1,
+        help="runs of each stochastic planner per instance, seeds s, s+1, ... with s the "
+        "recipe's (default 1); deterministic planners run once",
+    )
+    p.add_argument(
+        "--params",
+        default=None,
+        help='planner keywords as JSON, e.g. \'{"ga": {"generations": 50}}\'',
+    )
+    p.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="time each process's first run of a planner cold (with Numba's compilation); "
+        "by default each process runs each planner once on a few requests first",
+    )
+    p.add_argument(
+        "--out", required=True, help="directory of results.csv, traces.csv and bench.json"
+    )
     add_dask_args(p, "bench", "runs")
     p.add_argument(
         "--modules",
@@ -471,6 +524,13 @@ def _add_report_parser(sub: Any) -> None:
         type=float,
         default=1.0,
         help="target gap to the best known cost, percent, of the time profile (default 1)",
+    )
+    p.add_argument(
+        "--ioh-budget",
+        choices=("evaluations", "milliseconds"),
+        default="evaluations",
+        help="budget column of the IOHprofiler files: plans evaluated (runs without counts "
+        "are left out; default) or milliseconds (every run)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)

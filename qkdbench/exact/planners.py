@@ -16,7 +16,7 @@ from typing import Any
 from ..evaluation import decode_plan, evaluate_batch
 from ..model import Instance, Plan
 from ..utils.gaps import relative_gap
-from ..utils.registry import FEATURES, check_supports, register_planner
+from ..utils.registry import FEATURES, check_supports, is_deterministic, register_planner
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
 from .linking_cg import best_bound
@@ -86,6 +86,18 @@ class ExactPlanner:
         self.prune = prune
         self.solver = solver
         self.msg = msg
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether ``seed`` changes nothing: unless ``warm_start`` names a seeded planner.
+
+        ``"relaxed"``, ``None`` and a plan draw nothing; a registered planner's
+        name is as deterministic as that planner with its defaults.
+        """
+        ws = self.warm_start
+        if ws is None or ws == "relaxed" or not isinstance(ws, str):
+            return True
+        return is_deterministic(ws)
 
     def plan(
         self, instance: Instance, *, seed: int | None = None, time_limit: float | None = None
@@ -180,6 +192,7 @@ class LagrangianPlanner:
     """
 
     name = "lagrangian"
+    deterministic = True
     supports = frozenset(FEATURES)
 
     def __init__(
@@ -316,6 +329,7 @@ class ColumnGenerationPlanner:
     """
 
     name = "column-generation"
+    deterministic = True
     supports = frozenset(FEATURES)
 
     def __init__(

@@ -407,6 +407,7 @@ def run_jobs(
     source: str = "",
     check_stored: Callable[[Path, list[dict[str, str]]], None] | None = None,
     label: str = "sweep",
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[Path, list[str]]:
     """Run (or resume) a list of points into ``out_dir/results.csv``: the sweep's engine.
 
@@ -441,6 +442,10 @@ def run_jobs(
     label : str
         What runs, as the progress bar and the messages name it (``"bench"`` for
         ``qkdbench bench``).
+    on_row : callable, optional
+        Called with each finished row just before it is stored (it may write a
+        side file and remove keys that are not columns); a row is stored only
+        after it returns.
 
     Returns
     -------
@@ -528,6 +533,8 @@ def run_jobs(
             t0 = time.perf_counter()
 
             def done(row: dict[str, Any]) -> None:
+                if on_row is not None:
+                    on_row(row)
                 store.append(row)
                 bar.update(1)
                 if row.get("status") == ERROR:

@@ -558,6 +558,7 @@ class ALNSPlanner:
     """
 
     name = "alns"
+    deterministic = False
     supports = frozenset(FEATURES)
 
     def __init__(

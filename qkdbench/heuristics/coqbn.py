@@ -194,6 +194,7 @@ class CoQBN:
     """
 
     name = "coqbn"
+    deterministic = True
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
     def __init__(self, level: str | float = "mean") -> None:

@@ -427,6 +427,7 @@ class GeneticPlanner:
     """
 
     name = "ga"
+    deterministic = False
     supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
 
     def __init__(

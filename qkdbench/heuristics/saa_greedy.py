@@ -249,6 +249,11 @@ class SAAGreedy:
         self.max_passes = max_passes
         self.close_rounds = close_rounds
 
+    @property
+    def deterministic(self) -> bool:
+        """Whether ``seed`` changes nothing: true unless ``n_scenarios`` samples scenarios."""
+        return self.n_scenarios is None
+
     def prepare(
         self, instance: Instance, seed: int | None = None, clock: Stopwatch | None = None
     ) -> GreedyState:

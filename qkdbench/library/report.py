@@ -62,7 +62,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..experiments.output import output_directory
-from .bench import read_bench_results
+from .bench import TRACES_FILE, read_bench_results
 from .report_anytime import (
     TARGET_GAPS_PCT,
     fixed_budget,
@@ -123,9 +123,6 @@ __all__ = [
     "summary_table",
     "make_report",
 ]
-
-#: The anytime traces the report looks for beside ``results.csv``.
-TRACES_FILE = "traces.csv"
 
 
 class _Out:

@@ -54,7 +54,10 @@ class PolicyPlanner:
     Notes
     -----
     One episode, no search: ``time_limit`` is not needed and is ignored. The
-    seed is passed to ``reset``; the heuristic policies are deterministic.
+    seed is passed to ``reset``; the heuristic policies are deterministic. A
+    policy planner is taken to be stochastic (``deterministic`` false: a bench
+    repeats it) unless a subclass says otherwise, as ``rl-coqbn`` and
+    ``rl-greedy`` do.
 
     The environment prices links with ``unit_costs`` and random link key
     rates exactly, but has no fixed charges and no target choice
@@ -63,6 +66,7 @@ class PolicyPlanner:
     """
 
     supports = frozenset({"link_prices", "link_states"})
+    deterministic = False
 
     def __init__(
         self, policy: Any, name: str = "rl-policy", env_kwargs: Mapping[str, Any] | None = None
@@ -124,6 +128,8 @@ class PolicyPlanner:
 class RLCoQBN(PolicyPlanner):
     """CO-QBN's policy through the RL environment (same plan as coqbn; a check of the env)."""
 
+    deterministic = True
+
     def __init__(self) -> None:
         super().__init__(CoQBNPolicy(), "rl-coqbn", {"order": "instance", "capacity": "clip"})
 
@@ -138,7 +144,14 @@ class RLGreedy(PolicyPlanner):
         Candidate routes besides the shortest path.
     order : {"instance", "cost-desc"}
     capacity : {"clip", "strict"}
+
+    Notes
+    -----
+    Deterministic: the policy draws nothing and the environment plans one
+    fixed instance, so ``seed`` changes nothing.
     """
+
+    deterministic = True
 
     def __init__(self, k: int = 4, order: str = "cost-desc", capacity: str = "clip") -> None:
         super().__init__(

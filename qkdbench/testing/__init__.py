@@ -17,7 +17,8 @@ The checks
     its stats are JSON-serialisable.
 ``deterministic``
     The same seed gives the same plan, from the same planner object and from a
-    fresh one.
+    fresh one; a planner that declares ``deterministic`` (seed changes nothing,
+    :func:`~qkdbench.utils.registry.is_deterministic`) gives it for another seed too.
 ``no_mutation``
     Planning leaves the instance as it was (its JSON form, its per-arc and
     per-request arrays, its graph).
@@ -80,7 +81,14 @@ from ..exceptions import InputError, PlannerCheckError
 from ..io import instance_to_dict, plan_to_dict, read_plan, write_plan
 from ..model import Instance, Params, Plan
 from ..topologies import make_instance
-from ..utils.registry import FEATURES, Planner, check_supports, get_planner, planner_supports
+from ..utils.registry import (
+    FEATURES,
+    Planner,
+    check_supports,
+    get_planner,
+    is_deterministic,
+    planner_supports,
+)
 from ..utils.statuses import USABLE_STATUSES
 from .instances import check_instances, feature_instance, link_kinds_and_providers_instance
 
@@ -191,7 +199,7 @@ def check_valid_plans(
 
 
 def check_deterministic(make: Callable[[], Planner], **_: Any) -> None:
-    """Same seed, same plan (same object twice, and a fresh object)."""
+    """Same seed, same plan (same object twice, and a fresh object); any seed if declared."""
     inst = make_instance("nsfnet", 8, 6, seed=5)
     p = make()
     a = _run(p, "deterministic", inst, seed=7)
@@ -201,6 +209,15 @@ def check_deterministic(make: Callable[[], Planner], **_: Any) -> None:
         _fail("deterministic", p.name, "two calls with seed 7 gave different plans")
     if not _same_routes(a, c):
         _fail("deterministic", p.name, "a fresh planner with seed 7 gave a different plan")
+    if is_deterministic(p):
+        d = _run(make(), "deterministic", inst, seed=8)
+        if not _same_routes(a, d):
+            _fail(
+                "deterministic",
+                p.name,
+                "declares deterministic (seed changes nothing) but seeds 7 and 8 gave "
+                "different plans",
+            )
 
 
 def check_no_mutation(make: Callable[[], Planner], **_: Any) -> None:

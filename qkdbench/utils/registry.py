@@ -26,7 +26,7 @@ Examples
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -44,6 +44,7 @@ __all__ = [
     "get_planner",
     "available_planners",
     "proves_optimality",
+    "is_deterministic",
     "ENTRY_POINT_GROUP",
     "BUILTIN_MODULES",
     "FEATURES",
@@ -83,8 +84,12 @@ class Planner(Protocol):
 
     A planner class may also set ``proves_optimality = True`` when the plans it
     returns with status ``optimal`` are proven optimal (an exact solver);
-    comparisons then run it first and use it as the reference; and ``supports``,
-    the set of :data:`FEATURES` it handles (default :data:`DEFAULT_SUPPORTS`).
+    comparisons then run it first and use it as the reference; ``supports``,
+    the set of :data:`FEATURES` it handles (default :data:`DEFAULT_SUPPORTS`); and
+    ``deterministic = True`` when ``seed`` changes nothing in its plans (a class
+    attribute, or a property when it depends on the parameters; default
+    ``False``): a bench runs it once per instance however many repeats it is
+    asked for (:func:`is_deterministic`).
     """
 
     name: str
@@ -259,6 +264,41 @@ def proves_optimality(name: str) -> bool:
     """
     info = available_planners().get(name)
     return info is not None and info.proves_optimality
+
+
+def is_deterministic(planner: Any, params: Mapping[str, Any] | None = None) -> bool:
+    """Whether a planner declares that ``seed`` changes nothing in its plans.
+
+    Read from the planner object's ``deterministic`` attribute (a class
+    attribute, or a property that depends on the parameters); a planner that
+    declares nothing is taken to be stochastic.
+
+    Parameters
+    ----------
+    planner : str or object
+        A registry name (built with ``params``) or a planner object.
+    params : Mapping, optional
+        Constructor keywords, with a registry name.
+
+    Returns
+    -------
+    bool
+        ``False`` also for an unknown name or parameters the planner refuses
+        (its runs then fail on their own).
+
+    Examples
+    --------
+    >>> is_deterministic("coqbn"), is_deterministic("ga")
+    (True, False)
+    >>> is_deterministic("saa-greedy"), is_deterministic("saa-greedy", {"n_scenarios": 50})
+    (True, False)
+    """
+    if isinstance(planner, str):
+        try:
+            planner = get_planner(planner, **dict(params or {}))
+        except Exception:  # unknown here, or refused parameters: stochastic, say
+            return False
+    return bool(getattr(planner, "deterministic", False))
 
 
 def get_planner(name: str, **params: Any) -> Planner:

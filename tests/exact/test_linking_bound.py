@@ -246,3 +246,27 @@ def test_bound_after_a_highs_run_with_default_threads_in_the_same_process() -> N
     res = linking_bound(inst)
     assert res.stop == "converged"
     assert res.bound == pytest.approx(_enumerated_lp(inst), rel=1e-7)
+
+
+def test_the_master_solves_in_a_process_that_solved_a_milp_before() -> None:
+    """A bench worker runs ``exact`` and then ``column-generation``: HiGHS's one scheduler.
+
+    In a fresh process (HiGHS sizes its scheduler once per process, at the first
+    solve), a MILP with two threads first, then the column-generation planner.
+    """
+    import subprocess
+    import sys
+
+    script = (
+        "from qkdbench.topologies import design_instance, make_instance\n"
+        "from qkdbench.utils.registry import get_planner\n"
+        "get_planner('exact', threads=2).plan(make_instance('nsfnet', 4, 3, seed=1))\n"
+        "inst = design_instance('nsfnet', 6, max_rate=4, seed=3, fixed_charge_factor=3.0)\n"
+        "plan = get_planner('column-generation').plan(inst)\n"
+        "print(plan.stats['bound_source'], plan.stats['bound'] <= plan.stats['objective'])\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["linking-lagrangian", "True"]

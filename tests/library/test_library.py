@@ -433,9 +433,19 @@ def test_report_numbers_equal_the_results_file(
         for p in planners:
             assert float(r[f"{p} total"]) == pytest.approx(costs[(r["instance"], p)], rel=1e-12)
     page = (out / "r" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 6
+    # 6 figures of the results, 2 of the traces the bench wrote beside them
+    assert page.count("data:image/png;base64,") == 8
     assert 'src="http' not in page
-    for name in ("profile_cost", "profile_time", "ecdf_gap", "wtl", "gap_time"):
+    assert rep["anytime"]["runs"] == 6
+    for name in (
+        "profile_cost",
+        "profile_time",
+        "ecdf_gap",
+        "wtl",
+        "gap_time",
+        "fixed_target",
+        "fixed_budget",
+    ):
         assert (out / "r" / f"{name}.png").stat().st_size > 1000
         assert (out / "r" / f"{name}.csv").exists()
     md = (out / "r" / "summary.md").read_text()

@@ -124,3 +124,37 @@ def test_entry_points_are_discovered_and_loaded_lazily(
         assert available_planners()["test-fake-ep"].summary == "A fake plug-in."
     finally:
         unregister_planner("test-fake-ep")
+
+
+def test_deterministic_declarations_hold_for_two_seeds() -> None:
+    """Each planner declaring that the seed changes nothing plans alike for seeds 1 and 2."""
+    from qkdbench.evaluation import evaluate
+    from qkdbench.topologies import design_instance
+
+    inst = design_instance("nsfnet", 6, max_rate=4, seed=3, fixed_charge_factor=3.0)
+    declared = [n for n in available_planners() if base.is_deterministic(n)]
+    expected = {"coqbn", "saa-greedy", "exact", "exact-extensive", "lagrangian"}
+    expected |= {"column-generation", "rl-coqbn", "rl-greedy"}
+    assert expected <= set(declared)
+    assert not {"ga", "alns"} & set(declared)
+    for name in sorted(expected - {"rl-coqbn", "rl-greedy"}):  # the rl-* refuse fixed charges
+        a, b = (get_planner(name).plan(inst, seed=s) for s in (1, 2))
+        assert a.routes == b.routes, name
+        assert evaluate(inst, a).total == evaluate(inst, b).total
+
+
+def test_deterministic_follows_the_parameters(dummy: None) -> None:
+    assert not base.is_deterministic("ga")
+    assert not base.is_deterministic("test-dummy")  # declares nothing: stochastic
+    assert not base.is_deterministic("saa-greedy", {"n_scenarios": 20})
+    assert base.is_deterministic("exact", {"warm_start": "coqbn"})
+    assert not base.is_deterministic("exact", {"warm_start": "ga"})
+    assert not base.is_deterministic("no-such-planner")
+    assert not base.is_deterministic("coqbn", {"no_such_knob": 1})
+    # a sampling greedy does depend on its seed: the declaration is not vacuous
+    from qkdbench.topologies import make_instance
+
+    inst = make_instance("nsfnet", 6, 5, seed=1)
+    p = get_planner("saa-greedy", n_scenarios=5)
+    plans = {p.plan(inst, seed=s).routes for s in range(6)}
+    assert len(plans) > 1
