@@ -15,6 +15,7 @@ from ..exceptions import InputError
 from ..io import INSTANCE_FORMATS, read_instance
 from ..model import Instance, Link, Params
 from ..utils.files import read_json
+from ..utils.numbers import check_number, parse_number
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
 from .edge_list import parse_edge_list, read_edge_list
 
@@ -35,6 +36,7 @@ def from_networkx(
     params: Params | None = None,
     name: str | None = None,
     source: str = "<graph>",
+    alternatives: tuple[str, ...] = (),
 ) -> Instance:
     """An instance from an undirected networkx graph with a length attribute (km).
 
@@ -49,6 +51,9 @@ def from_networkx(
         Defaults to ``graph.graph["name"]``.
     source : str, optional
         The file (or other origin) named in errors.
+    alternatives : tuple of str, optional
+        Other attributes that were looked for (named in the error of an edge without
+        ``length``).
 
     Returns
     -------
@@ -61,18 +66,18 @@ def from_networkx(
         For an edge without a usable length, naming the edge.
     """
     best: dict[frozenset, Link] = {}
+    also = f" (nor {' or '.join(map(repr, alternatives))})" if alternatives else ""
     for u, v, data in graph.edges(data=True):
         place = f"edge {u!r}-{v!r}"
         if length not in data:
-            raise InputError(f"edge has no {length!r} attribute", place, source)
+            raise InputError(f"edge has no {length!r} attribute{also}", place, source)
         if u == v:
             raise InputError(f"self-loop at node {u!r}", place, source)
-        try:
-            if isinstance(data[length], bool):
-                raise TypeError
-            km = float(data[length])
-        except (TypeError, ValueError):
-            raise InputError(f"length {data[length]!r} is not a number", place, source) from None
+        raw = data[length]
+        if isinstance(raw, str):  # GraphML may type an attribute as a string
+            km = parse_number(raw, f"{place}.{length}", positive=True, source=source)
+        else:
+            km = check_number(raw, f"{place}.{length}", positive=True, source=source)
         key = frozenset((u, v))
         if key not in best or km < best[key].length_km:
             best[key] = Link(u, v, km)
@@ -169,11 +174,15 @@ def _node_link_instance(data: Any, src: str, length: str | None, params: Params 
         )
     except Exception as exc:  # noqa: BLE001 - networkx raises several kinds
         raise InputError(f"not a node-link graph ({exc})", "", src) from None
+    alternatives: tuple[str, ...] = ()
     if length is None:
         attrs = {k for _, _, d in graph.edges(data=True) for k in d}
         length = "length_km" if "length_km" in attrs else "dist"
-    name = str(data.get("graph", {}).get("name") or os.path.splitext(os.path.basename(src))[0])
-    return from_networkx(graph, length, params, name=name, source=src)
+        alternatives = ("length_km",) if length == "dist" else ()
+    meta = data.get("graph")
+    given = meta.get("name") if isinstance(meta, dict) else None
+    name = given if isinstance(given, str) and given else os.path.splitext(os.path.basename(src))[0]
+    return from_networkx(graph, length, params, name=name, source=src, alternatives=alternatives)
 
 
 def topohub_topology(key: str, params: Params | None = None) -> Instance:
