@@ -14,6 +14,7 @@ from .options import (
     LINE_WIDTH,
     Parser,
     add_dask_args,
+    nonneg_number,
     print_frame,
     print_json,
     progress_wanted,
@@ -468,7 +469,7 @@ def _add_report_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, help="directory of the report")
     p.add_argument(
         "--target-gap",
-        type=float,
+        type=nonneg_number,
         default=1.0,
         help="target gap to the best known cost, percent, of the time profile (default 1)",
     )

@@ -33,12 +33,15 @@ from ..experiments.runs import error_text, run_planner
 from ..experiments.store import read_results, results_table
 from ..experiments.sweep import run_jobs
 from ..utils.gaps import relative_gap
+from ..utils.records import Column, refuse_duplicates
 from ..utils.statuses import ERROR
 from .sets import LibrarySet, instance_from_recipe, load_set
 from .solutions import read_solutions
 
 __all__ = [
     "BENCH_COLUMNS",
+    "BENCH_SCHEMA",
+    "BENCH_ROW_KEY",
     "BenchPoint",
     "run_bench_point",
     "bench",
@@ -74,6 +77,24 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "qkdbench_version",
     "versions",
 )
+
+
+#: What the bench's own cells may hold (the shared ones: :data:`RESULT_SCHEMA`).
+BENCH_SCHEMA: tuple[Column, ...] = (
+    Column("set", required=True),
+    Column("instance", required=True),
+    Column("best_cost", "number", nonneg=True),
+    Column("best_status", "choice", required=True, choices=("opt", "best", "open")),
+    Column("best_bound", "number"),
+    Column("gap_to_best_pct", "number"),
+    Column("gap_to_bound_pct", "number"),
+    Column("qkdbench_version", required=True),
+)
+#: The columns that identify a run of a bench results file: a second row with the same
+#: values is a run counted twice, and refused (repeated runs differ in ``seed``).
+BENCH_ROW_KEY: tuple[str, ...] = ("set", "instance", "planner", "seed")
+#: Relative slack of "a total is not below the proven bound" (rounding of a stored bound).
+BOUND_TOL = 1e-6
 
 
 def _version() -> str:
@@ -243,14 +264,20 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
     Raises
     ------
     InputError
-        For a missing or malformed file, rows of another set or version, or
-        instances the set does not have (or of another hash).
+        For a missing or malformed file (every cell is checked:
+        :data:`~qkdbench.experiments.store.RESULT_SCHEMA` and :data:`BENCH_SCHEMA`),
+        rows of another set or version, a run stored twice (:data:`BENCH_ROW_KEY`), a
+        feasible total below the instance's proven bound, or instances the set does not have (or
+        of another hash).
     """
     src = os.fspath(path)
+    if os.path.isdir(src):
+        raise InputError("is a directory, not a results file (give the results.csv in it)", "", src)
     if not os.path.isfile(src):
         raise InputError("no such file", "", src)
-    rows = read_results(src)
+    rows = read_results(src, columns=BENCH_SCHEMA)
     set_name = check_results_rows(rows, src)
+    refuse_duplicates(rows, BENCH_ROW_KEY, src)
     libset = load_set(set_name)
     for k, row in enumerate(rows):
         item = libset.by_name.get(row["instance"])
@@ -262,6 +289,19 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
             raise InputError(
                 f"instance hash {row['instance_hash']} is not the set's {item.hash}",
                 f"row {k + 2}",
+                src,
+            )
+        total, bound = row["total"].strip(), row["best_bound"].strip()
+        feasible = row["feasible"].strip().lower() in ("true", "1")
+        if (
+            feasible
+            and total
+            and bound
+            and float(total) < float(bound) * (1 - BOUND_TOL) - BOUND_TOL
+        ):
+            raise InputError(
+                f"total {total} is below the proven lower bound {bound} of the instance",
+                f"row {k + 2}, total",
                 src,
             )
     df = results_table(pd.DataFrame(rows, columns=list(rows[0])))
