@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..exceptions import InputError
+from ..utils.files import check_output_file
 from .options import count, fail, nonneg_int, number
 
 __all__ = ["add_parsers", "cmd_instance", "NTN_FLAGS"]
@@ -131,6 +132,7 @@ def cmd_instance(args: argparse.Namespace) -> int:
     from ..io import write_instance
     from ..topologies import design_instance, sample_requests
 
+    check_output_file(args.output, "-o")
     topo = _topology(args)
     knobs = (
         args.demand != "uniform"

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..utils.files import check_output_file
 from .options import (
     LINE_WIDTH,
     Parser,
@@ -275,6 +276,7 @@ def cmd_library_write(args: argparse.Namespace) -> int:
     from ..io import write_instance
     from ..library.sets import load_instance, load_set
 
+    check_output_file(args.output, "-o")
     libset = load_set(args.set)
     inst = load_instance(libset.get(args.name), libset.source)
     write_instance(inst, args.output)

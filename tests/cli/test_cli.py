@@ -328,7 +328,7 @@ def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(
+def test_a_planner_that_raises_is_one_line_with_status_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from qkdbench.heuristics import register_planner, unregister_planner
@@ -351,7 +351,7 @@ def test_a_planner_that_raises_is_one_line_with_status_1(
         )
     finally:
         unregister_planner("cli-broken")
-    assert code == 1 and out == ""
+    assert code == 3 and out == ""  # no plan: never 1, the code of an infeasible plan
     assert err.strip().splitlines() == [
         "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"
     ]
