@@ -43,7 +43,8 @@ def from_networkx(
     Parameters
     ----------
     graph : networkx.Graph
-        Each edge is a fiber link; parallel edges of a multigraph keep the shortest.
+        Each edge is a fiber link; parallel edges of a multigraph, and the two directions
+        of a link of a directed graph, keep the shortest.
     length : str
         Edge attribute holding the length in km.
     params : Params, optional
@@ -131,7 +132,9 @@ def read_graphml(
     except (OSError, nx.NetworkXError, Exception) as exc:  # noqa: BLE001 - parser errors vary
         raise InputError(f"cannot read GraphML ({exc})", "", src) from None
     name = os.path.splitext(os.path.basename(src))[0]
-    return from_networkx(nx.Graph(graph), length, params, name=name, source=src)
+    # as read: parallel edges (a multigraph) and both directions of a directed graph reach
+    # from_networkx, which keeps the shortest of each link
+    return from_networkx(graph, length, params, name=name, source=src)
 
 
 def read_node_link(
@@ -169,8 +172,8 @@ def _node_link_instance(data: Any, src: str, length: str | None, params: Params 
         raise InputError("not a node-link graph (no 'nodes')", "", src)
     edges_key = "edges" if "edges" in data else "links"
     try:
-        graph = nx.node_link_graph(
-            {**data, "directed": False, "multigraph": False}, edges=edges_key
+        graph = nx.node_link_graph(  # a multigraph: parallel edges reach from_networkx
+            {**data, "directed": False, "multigraph": True}, edges=edges_key
         )
     except Exception as exc:  # noqa: BLE001 - networkx raises several kinds
         raise InputError(f"not a node-link graph ({exc})", "", src) from None

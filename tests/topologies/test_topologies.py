@@ -76,6 +76,39 @@ def test_graphml_and_node_link(tmp_path: Path) -> None:
     assert sorted(link.length_km for link in t2.links) == [80.0, 120.0]
 
 
+@pytest.mark.parametrize("order", [(50.0, 100.0), (100.0, 50.0)])
+def test_graph_files_keep_the_shortest_of_parallel_edges(tmp_path: Path, order: tuple) -> None:
+    """docs/formats.md, section 5: whatever the order of the parallel edges."""
+    g = nx.MultiGraph()
+    for km in order:
+        g.add_edge(1, 2, length_km=km)
+    g.add_edge(2, 3, length_km=10.0)
+    nx.write_graphml(g, tmp_path / "g.graphml")
+    (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
+    d = nx.DiGraph()
+    d.add_edge(1, 2, length_km=order[0])
+    d.add_edge(2, 1, length_km=order[1])
+    nx.write_graphml(d, tmp_path / "d.graphml")
+    for name, links in (("g.graphml", 2), ("g.json", 2), ("d.graphml", 1)):
+        t = load_topology(str(tmp_path / name))
+        assert len(t.links) == links
+        assert (
+            min(link.length_km for link in t.links if {str(link.u), str(link.v)} == {"1", "2"})
+            == 50.0
+        )
+        assert max(link.length_km for link in t.links) <= 50.0
+
+
+def test_node_link_without_lengths_names_both_attributes(tmp_path: Path) -> None:
+    (tmp_path / "n.json").write_text(
+        '{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2}]}'
+    )
+    with pytest.raises(
+        InputError, match=r"edge 1-2: edge has no 'dist' attribute \(nor 'length_km'\)"
+    ):
+        load_topology(str(tmp_path / "n.json"))
+
+
 def test_from_networkx_requires_lengths() -> None:
     g = nx.Graph()
     g.add_edge(1, 2, weight=3)
