@@ -242,7 +242,12 @@ def test_text_fields_of_an_instance_refuse_other_types(
 def test_text_fields_of_a_plan_refuse_other_types(
     tmp_path: Path, key: str, value: Any, place: str
 ) -> None:
-    data = {"format": "qkdbench-plan/1", "instance": "i", "planner": "p", "requests": []}
+    data: dict[str, Any] = {
+        "format": "qkdbench-plan/1",
+        "instance": "i",
+        "planner": "p",
+        "requests": [],
+    }
     data[key] = value
     path = tmp_path / "p.json"
     path.write_text(json.dumps(data))

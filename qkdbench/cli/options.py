@@ -172,7 +172,9 @@ def checked_number(**ranges: bool) -> Callable[[str], float]:
             For text that is not such a number.
         """
         try:
-            return parse_number(text, "", **ranges)
+            return parse_number(
+                text, "", positive=ranges.get("positive", False), nonneg=ranges.get("nonneg", False)
+            )
         except InputError as exc:
             raise argparse.ArgumentTypeError(exc.problem) from None
 

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,14 +79,21 @@ def _writers(files: dict[str, Path], target: Path) -> dict[str, list[object]]:
     }
 
 
+def _choices(action: Any) -> dict[str, Any]:
+    return dict(action.choices or {})
+
+
+def _commands() -> dict[str, Any]:
+    """Every ``qkdbench COMMAND`` and its parser."""
+    return _choices(next(a for a in build_parser()._actions if a.dest == "command"))
+
+
 def test_every_writer_is_listed() -> None:
     """The commands with an option naming a file to write are exactly those tested."""
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.dest == "command")
     writers = set()
-    for name, p in sub.choices.items():
-        subs = [a for a in p._actions if a.dest == "library_command" or a.dest == "rl_command"]
-        parsers = {f"{name} {k}": v for a in subs for k, v in a.choices.items()} or {name: p}
+    for name, p in _commands().items():
+        subs = [a for a in p._actions if a.dest in ("library_command", "rl_command")]
+        parsers = {f"{name} {k}": v for a in subs for k, v in _choices(a).items()} or {name: p}
         for full, q in parsers.items():
             for a in q._actions:
                 text = (a.help or "").lower()
@@ -163,6 +171,22 @@ def test_the_exit_status_table_of_the_docs_is_the_command_lines() -> None:
     section = text.split("## 13. Exit statuses")[1].split("\n## ")[0]
     documented = {int(m) for m in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
     assert documented == set(EXIT_STATUSES)
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    for command in sub.choices:  # the table has a row of statuses per command
+    for command in _commands():  # the table has a row of statuses per command
         assert re.search(rf"^\| `{command}` \|", section, re.MULTILINE), command
+
+
+def test_sweep_refusals_are_one_line_exit_2(files: dict[str, Path]) -> None:
+    out = files["dir"] / "sweep-out"
+    ok = qkdbench("sweep", files["spec"], "--out", out, "--scheduler", "none")
+    assert ok.returncode == 0, ok.stderr
+    rows = (out / "results.csv").read_text()
+    other = files["dir"] / "other.toml"
+    other.write_text(files["spec"].read_text().replace("requests = [3]", "requests = [4]"))
+    res = qkdbench("sweep", other, "--out", out, "--scheduler", "none", "--resume")
+    one_line_error(res, "holds the results of another sweep (grid.requests is [3] there, [4] here)")
+    assert (out / "results.csv").read_text() == rows
+    doomed = files["dir"] / "doomed.toml"
+    doomed.write_text(files["spec"].read_text() + "[params.coqnb]\nk = 3\n")
+    res = qkdbench("sweep", doomed, "--out", files["dir"] / "never", "--scheduler", "none")
+    one_line_error(res, "params.coqnb: [params.coqnb] names no planner of the grid")
+    assert not (files["dir"] / "never").exists()
