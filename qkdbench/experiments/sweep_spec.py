@@ -200,6 +200,12 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
     if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
         raise InputError("expected tables [params.PLANNER]", "params", source)
     planners = _axis(grid["planners"], "grid.planners", str, source)
+    for name, table in params.items():
+        for key, value in table.items():  # every number through the checked reader
+            for i, v in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    where = f"params.{name}.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+                    check_number(v, where, source=source)
     for name in params:
         if name not in planners:  # a misspelt table would be ignored
             raise InputError(

@@ -458,6 +458,11 @@ DOOMED_SPECS = [
     ),
     ((("max_rate = [2]", "max_rate = [10000000]"),), "grid.max_rate[0]", "at most"),
     ((("time_limit = 30", "time_limit = 1e300"),), "options.time_limit", "at most"),
+    (
+        (GA, ("time_limit = 30", "time_limit = 30\n[params.ga]\ncx_prob = nan")),
+        "params.ga.cx_prob",
+        "must be finite",
+    ),
 ]
 
 
