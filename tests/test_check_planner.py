@@ -11,7 +11,9 @@ from qkdbench.model import Instance, Plan, Route
 from qkdbench.testing import CHECKS, PlannerCheckError, check_planner, planner_checks
 
 
-@pytest.mark.parametrize("name", ["coqbn", "saa-greedy", "ga", "exact", "column-generation"])
+@pytest.mark.parametrize(
+    "name", ["coqbn", "saa-greedy", "ga", "alns", "exact", "column-generation"]
+)
 def test_builtin_planners_pass(name: str) -> None:
     done = check_planner(name)
     assert list(done) == list(CHECKS)

@@ -73,6 +73,7 @@ from ..evaluation.pricing import arc_table, fixed_charges, provider_table, suppo
 from ..exceptions import InputError
 from ..model import KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance
 from .bounds import _fixed_ends, _pairs, _pruned
+from .linking_dual import LinkingPrices, linking_keep
 from .milp import Milp, MilpBuilder
 from .sizing import _check_memory
 
@@ -442,6 +443,7 @@ def build_model(
     upper_bound: float | None = None,
     prices: tuple | None = None,
     memory_limit_gb: float | None = None,
+    linking: LinkingPrices | None = None,
 ) -> SPModel:
     """Build the deterministic equivalent of ``instance`` in one of :data:`FORMS`.
 
@@ -463,6 +465,11 @@ def build_model(
     memory_limit_gb : float, optional
         Refuse to build a model whose estimated memory
         (:func:`~qkdbench.exact.sizing.estimate_model`) exceeds this.
+    linking : LinkingPrices, optional
+        Prices of the linking relaxation (e.g. of the best bound of
+        :func:`~qkdbench.exact.linking.linking_bound`). With ``upper_bound``,
+        pairs are also pruned by their reduced cost under them
+        (:func:`~qkdbench.exact.linking.linking_keep`); the optimum is unchanged.
 
     Returns
     -------
@@ -484,6 +491,8 @@ def build_model(
     n_all = pairs.n
     if upper_bound is not None and math.isfinite(upper_bound):
         pairs = _pruned(instance, pairs, upper_bound, prices)
+        if linking is not None:
+            pairs = pairs.subset(linking_keep(instance, pairs.req, pairs.arc, linking, upper_bound))
     _check_memory(instance, pairs, form, memory_limit_gb, n_all)
     n = pairs.n
     top = pairs.levels[pairs.ptr[1:] - 1] if n else np.zeros(0)  # largest P per pair

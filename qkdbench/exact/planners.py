@@ -19,7 +19,7 @@ from ..utils.gaps import relative_gap
 from ..utils.registry import FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
-from .linking import best_bound
+from .linking_cg import best_bound
 from .primal import improve_with_columns
 from .sp_milp import solve_sp
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..evaluation import decode_plan, evaluate
 from ..evaluation.encoding import route_violations
+from ..evaluation.pricing import fixed_charges
 from ..exceptions import InputError
 from ..model import Instance, Plan, Route
 from ..utils.gaps import relative_gap
@@ -47,6 +48,7 @@ from .ascent import lagrangian_bound
 from .bounds import capacity_free_bound, relaxation_bound
 from .decoding import _decode, _warm_values
 from .formulation import FORMS, SPModel, build_model
+from .linking_cg import linking_bound
 from .rerouting import relaxed_plan
 from .sizing import DEFAULT_MEMORY_LIMIT_GB, SECONDS_PER_NONZERO, ModelSize, estimate_model
 from .solver import SolverError, SolverOptions, SolverUnavailableError, fix_and_resolve, solve_milp
@@ -474,7 +476,11 @@ def solve_sp(
         time limit): its plan becomes the incumbent handed to the solver when
         it is cheaper than the warm start, its prices prune pairs by reduced
         cost (with ``prune``), and its bound is reported when it beats the
-        solver's (``bound_source`` says which).
+        solver's (``bound_source`` says which). With fixed charges the linking
+        bound follows (:func:`~qkdbench.exact.linking.linking_bound`, the same
+        share of the time limit): its restricted-master plan, its prices and
+        its bound are used the same way, and a bound that meets the plan's
+        cost proves it ``optimal``.
     lagrangian_share : float
         Share of the time limit the ascent may use (default 0.25).
     lagrangian_iterations : int
@@ -521,10 +527,24 @@ def solve_sp(
     if lagrangian and instance.n_requests:
         share = None if time_limit is None else lagrangian_share * time_limit
         dual = lagrangian_bound(instance, iterations=lagrangian_iterations, time_limit=share)
+    link = None
+    if dual is not None and fixed_charges(instance).active:
+        share = None if time_limit is None else lagrangian_share * time_limit
+        link = linking_bound(
+            instance,
+            plans=[dual.plan] if dual.plan is not None else [],
+            target=dual.cost,
+            tol=1e-9,
+            time_limit=share,
+            primal_time=60.0 if share is None else 0.5 * share,
+        )
     warm_clock = (
         clock if time_limit is None else Stopwatch(max(0.0, 0.5 * time_limit - clock.elapsed))
     )
     warm = _best_start(instance, warm_start, seed, dual, warm_clock)
+    if warm_start is not None and link is not None and link.plan is not None:
+        if warm is None or link.cost < evaluate(instance, warm).total:
+            warm = decode_plan(instance, link.plan, "column-generation")
     upper = None
     if warm is not None and prune:
         score = evaluate(instance, warm)
@@ -544,7 +564,12 @@ def solve_sp(
         )
     if res is None:
         model = build_model(
-            instance, form, upper_bound=upper, prices=prices, memory_limit_gb=memory_limit_gb
+            instance,
+            form,
+            upper_bound=upper,
+            prices=prices,
+            memory_limit_gb=memory_limit_gb,
+            linking=link.prices if link is not None else None,
         )
         overhead = SECONDS_PER_NONZERO * model.milp.index.size
         if time_limit is not None and (clock.remaining or 0.0) < overhead:
@@ -574,7 +599,7 @@ def solve_sp(
         more: dict[str, Any] = {"pairs": len(model.x), "pairs_all": model.n_pairs_all}
     else:
         more = {}
-    res = _with_dual_bound(res, dual)
+    res = _with_dual_bound(_with_dual_bound(res, dual), link)
     runtime = time.perf_counter() - t0
     more.update(warm_s=warm_s, runtime_s=runtime)
     return replace(
@@ -603,7 +628,11 @@ def _best_start(
 
 
 def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
-    """``res`` with the Lagrangian bound when it beats the one reported (``feasible`` only)."""
+    """``res`` with a Lagrangian bound when it beats the one reported (``feasible`` only).
+
+    A bound that meets the objective (relative ``1e-9``) proves it: the status
+    becomes ``optimal``.
+    """
     if (
         dual is None
         or res.status != "feasible"
@@ -613,5 +642,6 @@ def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
         return res
     bound = min(dual.bound, res.objective)
     gap = relative_gap(res.objective, bound)
-    plan = res.plan.with_stats(bound=bound, gap=gap, bound_source="lagrangian")
-    return replace(res, bound=bound, gap=gap, plan=plan)
+    status = "optimal" if res.objective - bound <= 1e-9 * abs(res.objective) else res.status
+    plan = res.plan.with_stats(bound=bound, gap=gap, bound_source=dual.bound_source, status=status)
+    return replace(res, bound=bound, gap=gap, plan=plan, status=status)

@@ -1,4 +1,4 @@
-"""Planners: the registry, CO-QBN, sample-average greedy and the DEAP GA.
+"""Planners: the registry, CO-QBN, sample-average greedy, the DEAP GA and ALNS.
 
 Use :func:`get_planner` to build one by name and :func:`available_planners`
 to list them (built in, registered and plugged in through the entry-point

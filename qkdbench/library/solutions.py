@@ -48,6 +48,7 @@ __all__ = [
     "COST_TOL",
     "SOLU_STATUSES",
     "BOUND_SOURCES",
+    "SOLVE_METHODS",
     "Entry",
     "Solutions",
     "encode_plan",
@@ -67,6 +68,8 @@ OPT_GAP = 1e-6
 COST_TOL = 1e-9
 #: Statuses of an entry.
 SOLU_STATUSES: tuple[str, ...] = ("opt", "best", "open")
+#: The methods of :func:`solve_set`.
+SOLVE_METHODS: tuple[str, ...] = ("lagrangian", "column-generation", "exact")
 #: Where a bound may come from.
 BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "linking-lagrangian", "relaxation")
 
@@ -528,9 +531,10 @@ def solve_set(
         Seconds per method and instance.
     instances : sequence of str
         Instance names (default: all of the set).
-    methods : sequence of {"lagrangian", "exact"}
-        ``lagrangian``: the ``lagrangian`` planner (a plan and its Lagrangian
-        bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
+    methods : sequence of str
+        Of :data:`SOLVE_METHODS`. ``lagrangian``: the ``lagrangian`` planner (a
+        plan and its Lagrangian bound); ``column-generation``: that planner (a
+        plan and the linking bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
         solver's proven bound; ``optimal`` proves the plan).
     path : path-like, optional
         The solutions file (default: the shipped one); a missing file starts empty.
@@ -553,9 +557,9 @@ def solve_set(
     from ..utils.registry import get_planner
 
     log = log or (lambda msg: None)
-    bad = sorted(set(methods) - {"lagrangian", "exact"})
+    bad = sorted(set(methods) - set(SOLVE_METHODS))
     if bad:
-        raise InputError(f"unknown method {bad[0]!r} (lagrangian, exact)", "--methods")
+        raise InputError(f"unknown method {bad[0]!r} ({', '.join(SOLVE_METHODS)})", "--methods")
     libset: LibrarySet = load_set(set_name)
     for name in instances:
         libset.get(name)
@@ -572,8 +576,8 @@ def solve_set(
     for item in todo:
         inst = loaded.get(item.name) or load_instance(item, libset.source)
         for method in methods:
-            if method == "lagrangian":
-                plan = get_planner("lagrangian").plan(inst, seed=0, time_limit=time_limit)
+            if method != "exact":
+                plan = get_planner(method).plan(inst, seed=0, time_limit=time_limit)
                 bound = plan.stats.get("bound")
                 e, notes = propose(
                     inst,
@@ -581,7 +585,7 @@ def solve_set(
                     item.hash,
                     plan=plan if plan.routes or not inst.n_requests else None,
                     bound=bound,
-                    bound_source="lagrangian",
+                    bound_source=str(plan.stats.get("bound_source", "lagrangian")),
                 )
             else:
                 res = solve_sp(inst, time_limit=time_limit)

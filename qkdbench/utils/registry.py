@@ -70,6 +70,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.coqbn",
     "qkdbench.heuristics.saa_greedy",
     "qkdbench.heuristics.ga",
+    "qkdbench.heuristics.alns",
     "qkdbench.exact.planners",
     "qkdbench.exact.lagrangian",
     "qkdbench.rl.planners",

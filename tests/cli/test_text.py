@@ -193,7 +193,7 @@ def test_library_list_stays_within_the_width_and_names_every_set(
         assert " ".join(words[:6]) in text
 
 
-@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large"])
+@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large", "design-large"])
 def test_library_show_fits_the_width_with_columns_from_the_content(name: str) -> None:
     data = json.loads(_cli("library", "show", name, "--json").stdout)
     lines = _cli("library", "show", name).stdout.splitlines()

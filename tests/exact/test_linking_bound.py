@@ -14,7 +14,7 @@ from scipy.sparse import lil_matrix
 from qkdbench.evaluation import decode_plan, evaluate, pair_costs
 from qkdbench.exact import solve_sp
 from qkdbench.exact.lagrangian import lagrangian_bound
-from qkdbench.exact.linking import BOUND_SOURCE, linking_bound, linking_value
+from qkdbench.exact.linking import BOUND_SOURCE, linking_bound, linking_keep, linking_value
 from qkdbench.model import CostTable, Demand, Instance, Link, Params, Provider, Request, Target
 from qkdbench.testing import link_kinds_and_providers_instance
 from qkdbench.topologies import design_instance
@@ -204,3 +204,23 @@ def test_value_checks_its_prices() -> None:
         nu = rng.uniform(0, 3e4, (inst.n_requests, len(inst.nodes)))
         lam = rng.uniform(0, 2e3, 2 * len(inst.links))
         assert linking_value(inst, lam, lam, mu=mu, nu=nu) <= opt * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_reduced_cost_pruning_keeps_every_pair_of_an_optimal_plan(family: str) -> None:
+    inst = FAMILIES[family](3)
+    opt = solve_sp(inst, gap_rel=0.0, lagrangian=False, prune=False)
+    assert opt.status == "optimal"
+    res = linking_bound(inst)
+    assert res.prices is not None
+    F, A = inst.n_requests, 2 * len(inst.links)
+    req, arc = np.repeat(np.arange(F), A), np.tile(np.arange(A), F)
+    keep = linking_keep(inst, req, arc, res.prices, opt.objective)
+    kept = set(zip(req[keep].tolist(), arc[keep].tolist(), strict=True))
+    for f, route in enumerate(opt.plan.routes):
+        for a in inst.path_arcs(route.path):
+            assert (f, a) in kept
+    assert keep.sum() < keep.size  # the test prunes something
+    # the exact solver pruned by it finds the same optimum
+    pruned = solve_sp(inst, gap_rel=0.0)
+    assert pruned.objective == pytest.approx(opt.objective, rel=1e-9)

@@ -44,12 +44,13 @@ def dummy() -> Iterator[None]:
 
 def test_builtins_are_listed_as_built_in() -> None:
     infos = available_planners()
-    for name in ("coqbn", "saa-greedy", "ga", "exact"):
+    for name in ("coqbn", "saa-greedy", "ga", "alns", "exact"):
         assert infos[name].origin == "built-in"
         assert infos[name].summary  # first docstring line
         assert isinstance(get_planner(name), Planner)
     assert "qkdbench.heuristics.saa_greedy" in base.BUILTIN_MODULES
     assert "qkdbench.heuristics.ga" in base.BUILTIN_MODULES
+    assert "qkdbench.heuristics.alns" in base.BUILTIN_MODULES
 
 
 def test_duplicate_name_is_refused(dummy: None) -> None:
