@@ -93,6 +93,17 @@ def _check_keys(
             )
 
 
+def _text(obj: Mapping, key: str, place: str, default: str) -> str:
+    """``obj[key]`` if it is a string (``default`` if absent or null); anything else is refused."""
+    value = obj.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        where = f"{place}.{key}" if place else key
+        raise InputError(f"expected a string, got {type(value).__name__} {value!r:.40}", where)
+    return value
+
+
 def _node_id(value: Any, place: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise InputError(f"node id must be an integer or a string, got {value!r}", place)
@@ -279,7 +290,7 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         _check_keys(n, {"id", "name"}, f"nodes[{i}]", extensions={"fixed_cost"}, version2=v2)
         nodes.append(nid)
         if n.get("name") is not None:
-            names[nid] = str(n["name"])
+            names[nid] = _text(n, "name", f"nodes[{i}]", "")
         if "fixed_cost" in n:
             node_costs[nid] = check_number(n["fixed_cost"], f"nodes[{i}].fixed_cost", nonneg=True)
     raw_links = _require(data, "links", "")
@@ -304,7 +315,7 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         tuple(reqs),
         params,
         costs,
-        str(data.get("name", "instance")),
+        _text(data, "name", "", "instance"),
         names,
         node_costs,
         providers,
@@ -484,6 +495,8 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     for k, rq in enumerate(raw):
         place = f"requests[{k}]"
         rid = _require(rq, "id", place)
+        if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+            raise InputError(f"request id must be a string, got {rid!r:.40}", f"{place}.id")
         path = _require(rq, "path", place)
         if not isinstance(path, list) or len(path) < 2:
             raise InputError("path must list at least two nodes", f"{place}.path")
@@ -514,7 +527,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     if status is not None and status not in PLAN_STATUSES:
         raise InputError(f"unknown status {status!r}", "stats.status")
     return Plan(
-        str(data.get("instance", "")), str(data.get("planner", "")), tuple(routes), dict(stats)
+        _text(data, "instance", "", ""), _text(data, "planner", "", ""), tuple(routes), dict(stats)
     )
 
 

@@ -7,13 +7,15 @@ status 2 and one line on standard error naming the file, the place in it and the
 With ``--json`` a command prints one JSON object on standard output and
 nothing else there.
 
-Exit status of ``evaluate``: 0 for a feasible plan, 1 for a plan that is
-scored but infeasible (reservations over capacity, negative or fractional),
-2 for bad input (including a route that is not a path of the instance).
-A missing or failing MILP solver exits with status 3 and one line, and so does
-``plan`` when the planner returns no plan (status ``error``, e.g. a solver that
-failed before it had any incumbent; no plan file is written); a planner that
-raises makes ``plan`` exit with status 1 and one line.
+Exit statuses (:data:`EXIT_STATUSES`; the table of ``docs/formats.md``, section 13):
+0 success; 1 only for ``evaluate`` of a plan that is scored but infeasible
+(reservations over capacity, negative or fractional); 2 bad input or a bad command
+line (including a route that is not a path of the instance); 3 no plan or no solve:
+a missing or failing MILP solver, or ``plan`` when the planner raises or returns no
+plan (status ``error``; no plan file is written); 4 an internal error (a bug of
+qkdbench or of a plug-in: one line naming the exception; set ``QKDBENCH_DEBUG=1``
+for the traceback); 130 interrupted; 141 standard output closed early. Every
+status but 0 comes with one line on standard error.
 
 Each family of commands adds its own subcommands: :mod:`~qkdbench.cli.instances`
 (``instance``), :mod:`~qkdbench.cli.planning` (``plan``, ``evaluate``, ``planners``,
@@ -35,7 +37,19 @@ from ..exceptions import InputError, SolverError, UsageError
 from . import figures, instances, library, planning, rl
 from .options import Parser
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_STATUSES"]
+
+#: Every exit status of every command, and when (``docs/formats.md``, section 13).
+EXIT_STATUSES: dict[int, str] = {
+    0: "success (evaluate: the plan is feasible)",
+    1: "evaluate only: the plan is scored but infeasible",
+    2: "bad input or a bad command line",
+    3: "no plan or no solve: the MILP solver is missing or failed; plan: the planner "
+    "raised or returned no plan",
+    4: "internal error (a bug): an unexpected exception",
+    130: "interrupted",
+    141: "standard output closed early",
+}
 
 
 def build_parser() -> Parser:
@@ -100,9 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The exit status: 0 ok, 1 an infeasible plan (``evaluate``) or a planner that
-        raised (``plan``), 2 bad input, 3 a missing or failing solver, 130 interrupted,
-        141 output closed early (a broken pipe).
+        The exit status (:data:`EXIT_STATUSES`): 0 ok, 1 an infeasible plan
+        (``evaluate``, and nothing else), 2 bad input, 3 a missing or failing solver or
+        a planner that raised or returned no plan (``plan``), 4 an internal error, 130
+        interrupted, 141 output closed early (a broken pipe).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -123,3 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverError as exc:  # a missing or failing MILP solver is one line too
         print(f"qkdbench {args.command}: solver error: {exc}", file=sys.stderr)
         return 3
+    except Exception as exc:  # a bug: one line, never the status of an infeasible plan
+        if os.environ.get("QKDBENCH_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())
+        print(
+            f"qkdbench {args.command}: internal error: {type(exc).__name__}: {text} "
+            "(a bug; QKDBENCH_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 4

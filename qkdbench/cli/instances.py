@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from ..exceptions import InputError
-from .options import count, fail, nonneg_int
+from ..utils.files import check_output_file
+from .options import count, fail, nonneg_int, number
 
 __all__ = ["add_parsers", "cmd_instance", "NTN_FLAGS"]
 
@@ -131,6 +132,7 @@ def cmd_instance(args: argparse.Namespace) -> int:
     from ..io import write_instance
     from ..topologies import design_instance, sample_requests
 
+    check_output_file(args.output, "-o")
     topo = _topology(args)
     knobs = (
         args.demand != "uniform"
@@ -183,11 +185,11 @@ def _add_topology_args(p: argparse.ArgumentParser) -> None:
         help="K: key rates uniform on {0..K} kbps (default 10)",
     )
     p.add_argument("--seed", type=nonneg_int, default=1, help="request seed (default 1)")
-    p.add_argument("--span-km", dest="span_km", type=float, help="D, default 160")
+    p.add_argument("--span-km", dest="span_km", type=number, help="D, default 160")
     p.add_argument(
         "--key-rate-kbps",
         dest="key_rate_kbps",
-        type=float,
+        type=number,
         help="K_D, key rate of one QKD link, default 1.0",
     )
     p.add_argument(
@@ -202,7 +204,7 @@ def _add_topology_args(p: argparse.ArgumentParser) -> None:
         type=nonneg_int,
         help="KM reservation capacity per arc, default 50",
     )
-    p.add_argument("--hop-cost", dest="hop_cost", type=float, help="cost per arc used, default 0")
+    p.add_argument("--hop-cost", dest="hop_cost", type=number, help="cost per arc used, default 0")
 
 
 def _add_design_args(p: argparse.ArgumentParser) -> None:
@@ -221,20 +223,20 @@ def _add_design_args(p: argparse.ArgumentParser) -> None:
     fc = p.add_mutually_exclusive_group()
     fc.add_argument(
         "--site",
-        type=float,
+        type=number,
         default=None,
         help="cost of one relay site: each fiber link costs site * (2m - 1) (also with --ntn)",
     )
     fc.add_argument(
         "--fixed-charge-factor",
         dest="fixed_charge_factor",
-        type=float,
+        type=number,
         default=None,
         help="each link's fixed cost as a multiple of its expected wavelength cost",
     )
     p.add_argument(
         "--tightness",
-        type=float,
+        type=number,
         default=None,
         help="W_qkd, W_kml as a multiple of the busiest arc's load under "
         "shortest-path routing (overrides --w-qkd/--w-kml; also with --ntn)",
@@ -254,7 +256,7 @@ _NTN_OPTIONS: tuple[tuple[str, Any, str], ...] = (
         nonneg_int,
         "free-space links between the next station pairs (default 1)",
     ),
-    ("--access-km", float, "fiber access link of each station, km (default 10)"),
+    ("--access-km", number, "fiber access link of each station, km (default 10)"),
     ("--weather", None, "weather state probabilities (default clear=0.89,haze=0.1,cloud=0.01)"),
     (
         "--satellite-rates",
@@ -273,22 +275,22 @@ _NTN_OPTIONS: tuple[tuple[str, Any, str], ...] = (
         nonneg_int,
         "requests each provider serves at most (default unlimited)",
     ),
-    ("--anycast", float, "fraction of requests served by any provider site (default 0.5)"),
-    ("--service-cost", float, "mean service cost of a site per request (default 100000)"),
-    ("--service-spread", float, "relative spread of site service costs, 0..1 (default 0.5)"),
+    ("--anycast", number, "fraction of requests served by any provider site (default 0.5)"),
+    ("--service-cost", number, "mean service cost of a site per request (default 100000)"),
+    ("--service-spread", number, "relative spread of site service costs, 0..1 (default 0.5)"),
     (
         "--station-cost",
-        float,
+        number,
         "fixed charge of each ground station, paid once if used (default 0)",
     ),
     (
         "--satellite-fixed-cost",
-        float,
+        number,
         "fixed charge of each satellite link, paid once if used (default 0)",
     ),
     (
         "--free-space-fixed-cost",
-        float,
+        number,
         "fixed charge of each free-space link, paid once if used (default 0)",
     ),
 )

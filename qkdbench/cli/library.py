@@ -10,11 +10,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..utils.files import check_output_file
 from .options import (
     LINE_WIDTH,
     Parser,
     add_dask_args,
     count,
+    nonneg_number,
     print_frame,
     print_json,
     progress_wanted,
@@ -275,6 +277,7 @@ def cmd_library_write(args: argparse.Namespace) -> int:
     from ..io import write_instance
     from ..library.sets import load_instance, load_set
 
+    check_output_file(args.output, "-o")
     libset = load_set(args.set)
     inst = load_instance(libset.get(args.name), libset.source)
     write_instance(inst, args.output)
@@ -521,7 +524,7 @@ def _add_report_parser(sub: Any) -> None:
     p.add_argument("-o", "--output", required=True, help="directory of the report")
     p.add_argument(
         "--target-gap",
-        type=float,
+        type=nonneg_number,
         default=1.0,
         help="target gap to the best known cost, percent, of the time profile (default 1)",
     )

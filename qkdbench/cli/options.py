@@ -8,7 +8,6 @@ several commands take (the instance arguments, the Dask options of ``sweep`` and
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
@@ -16,8 +15,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ..exceptions import UsageError
+from ..exceptions import InputError, UsageError
+from ..utils.files import read_json
 from ..utils.jsonsafe import json_text
+from ..utils.numbers import parse_number
 
 __all__ = [
     "LINE_WIDTH",
@@ -25,8 +26,11 @@ __all__ = [
     "Elapsed",
     "fail",
     "int_at_least",
+    "checked_number",
     "nonneg_int",
     "count",
+    "number",
+    "nonneg_number",
     "seconds",
     "int_list",
     "print_json",
@@ -129,6 +133,60 @@ nonneg_int = int_at_least(0)
 count = int_at_least(1)
 
 
+def checked_number(**ranges: bool) -> Callable[[str], float]:
+    """An argparse ``type``: a number read by :func:`~qkdbench.utils.numbers.parse_number`.
+
+    Parameters
+    ----------
+    **ranges : bool
+        ``positive``, ``nonneg``: as :func:`~qkdbench.utils.numbers.check_number`.
+
+    Returns
+    -------
+    callable
+        ``parse(text) -> float``, raising :class:`argparse.ArgumentTypeError` for text
+        that is not a finite number of magnitude at most
+        :data:`~qkdbench.utils.numbers.MAX_MAGNITUDE` in the range asked for.
+
+    Examples
+    --------
+    >>> checked_number(nonneg=True)("2.5")
+    2.5
+    """
+
+    def parse(text: str) -> float:
+        """The number ``text`` names, if finite and in range.
+
+        Parameters
+        ----------
+        text : str
+            The option's value.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        argparse.ArgumentTypeError
+            For text that is not such a number.
+        """
+        try:
+            return parse_number(
+                text, "", positive=ranges.get("positive", False), nonneg=ranges.get("nonneg", False)
+            )
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(exc.problem) from None
+
+    return parse
+
+
+#: A finite number (e.g. a cost or a length), at most 1e15 in magnitude.
+number = checked_number()
+#: A finite number at least 0 (e.g. a cost, a target gap), at most 1e15.
+nonneg_number = checked_number(nonneg=True)
+
+
 def seconds(text: str) -> float:
     """An argparse ``type``: a positive, finite number of seconds.
 
@@ -157,7 +215,10 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return v
+    try:
+        return parse_number(text, "", positive=True)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.problem} seconds") from None
 
 
 def int_list(text: str) -> list[int]:
@@ -380,9 +441,9 @@ def load_instance_arg(
 
     if Path(text).is_file() and text.lower().endswith(".json"):
         try:
-            with Path(text).open(encoding="utf-8") as fh:
-                is_instance = "format" in json.load(fh)
-        except (json.JSONDecodeError, TypeError, UnicodeDecodeError, OSError):
+            data = read_json(text)
+            is_instance = not isinstance(data, dict) or "format" in data
+        except InputError:
             is_instance = True  # let the instance reader name the problem
         if is_instance and requests is None and max_rate is None and seed is None:
             return read_instance(text)

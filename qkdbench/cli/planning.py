@@ -7,8 +7,9 @@ import math
 import sys
 from typing import Any
 
-from ..exceptions import SolverError
+from ..exceptions import InputError, SolverError, UsageError
 from ..model import PHASE_NAMES
+from ..utils.files import check_output_file
 from .options import (
     Elapsed,
     add_instance_args,
@@ -46,27 +47,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
     -------
     int
         The exit status: 0 with the plan written (and one line on standard error);
-        1 if the planner raised; 3 if it returned no plan (no file is written).
+        3 if the planner raised or returned no plan (no file is written). Bad input,
+        the planner's ``InputError`` included, is status 2.
     """
     from ..evaluation import evaluate
     from ..io import read_instance, write_plan
     from ..utils.registry import check_supports
 
+    check_output_file(args.output, "-o")  # before the planner runs: its work is not lost
     inst = read_instance(args.instance)
     planner = get_planner(args.planner)
     check_supports(planner, inst)  # a refusal is bad input: one line, status 2
+    from ..experiments.runs import warm_up
+
+    warm_up()  # load the compiled kernels before the clock starts: the limit is the planner's
     try:
         with Elapsed(f"{args.planner} on {inst.name}", args.time_limit):
             plan = planner.plan(inst, seed=args.seed, time_limit=args.time_limit)
-    except Exception as exc:  # a planner's own failure: one line, status 1
-        if isinstance(exc, SolverError):
-            raise
+    except (InputError, UsageError, SolverError):
+        raise  # bad input (status 2), a failing solver (status 3)
+    except Exception as exc:  # a planner's own failure: one line, status 3 (no plan)
         text = " ".join(str(exc).split())
         print(
             f"qkdbench plan: error: planner {args.planner!r} failed: {type(exc).__name__}: {text}",
             file=sys.stderr,
         )
-        return 1
+        return 3
     if plan.status == "error" or (inst.n_requests and not plan.routes):
         # no plan at all (e.g. the solver failed before any incumbent): never exit 0
         why = " ".join(str(plan.stats.get("message") or f"status {plan.status}").split())
@@ -103,7 +109,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ------
     InputError
         For an unreadable or invalid file, or the first route that does not fit the
-        instance (naming the plan file).
+        instance (naming the plan file; when the plan names another instance, the
+        error says so). A plan that names another instance but fits this one is
+        scored, after a warning line on standard error.
     """
     from ..evaluation import evaluate, route_violations
     from ..io import read_instance, read_plan
@@ -111,8 +119,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     inst = read_instance(args.instance)
     plan = read_plan(args.plan)
     problems = route_violations(inst, plan)
+    other = bool(plan.instance_name) and plan.instance_name != inst.name
+    if problems and other:  # say why the routes do not fit: it is another instance's plan
+        first = problems[0]
+        raise InputError(
+            f"the plan names instance {plan.instance_name!r}, not {inst.name!r}, and cannot "
+            f"belong to it ({first.place}: {first.problem})",
+            "instance",
+            args.plan,
+        )
     if problems:
         raise problems[0].located(args.plan)
+    if other:
+        print(
+            f"qkdbench evaluate: warning: {args.plan}: the plan names instance "
+            f"{plan.instance_name!r}, not {inst.name!r}; it fits {inst.name!r} and is scored "
+            "on it",
+            file=sys.stderr,
+        )
     ev = evaluate(inst, plan)
     if args.json:
         print_json(ev.to_dict())

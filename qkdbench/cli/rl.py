@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
+from ..utils.files import check_output_file
 from .options import (
     Parser,
     check_planners,
@@ -49,10 +50,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     int
         The exit status, 0 (without the ``rl`` extra: bad input, status 2).
     """
+    check_output_file(args.out, "--out")  # before the extra is looked for: bad input first
     train = _rl_extra()
-    out_dir = Path(args.out).resolve().parent
-    if not out_dir.is_dir():
-        fail(f"--out {args.out}: directory {out_dir} does not exist")
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
     result = train.train_agent(

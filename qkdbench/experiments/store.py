@@ -3,8 +3,9 @@
 ``DIR/results.csv`` gets one line per finished run, written in one call and
 flushed to disk, so that a sweep killed at any moment leaves every finished run
 stored and at most one last line cut short. :func:`read_results` skips (and,
-when asked, removes) such a line; :func:`results_table` types the stored text
-and :func:`summarize` averages it over seeds.
+when asked, removes) such a line and checks every other cell against
+:data:`RESULT_SCHEMA` (a hand-edited file is refused, not half read);
+:func:`results_table` types the stored text and :func:`summarize` averages it over seeds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,15 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..utils.files import read_text
-from ..utils.statuses import ERROR, USABLE_STATUSES
+from ..utils.numbers import MAX_MAGNITUDE
+from ..utils.records import FLAG_TEXTS, Column, check_records
+from ..utils.statuses import ERROR, PLAN_STATUSES, USABLE_STATUSES
 from .values import as_bool
 
 __all__ = [
     "RESULT_COLUMNS",
     "KEY_COLUMNS",
+    "RESULT_SCHEMA",
     "row_key",
     "read_results",
     "results_header",
@@ -59,6 +63,25 @@ RESULT_COLUMNS: tuple[str, ...] = (
 
 #: The columns that identify a grid point.
 KEY_COLUMNS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed", "planner")
+
+#: What each cell of a results file may hold (:func:`read_results` checks every row).
+RESULT_SCHEMA: tuple[Column, ...] = (
+    Column("instance_hash"),
+    Column("topology", required=True),
+    Column("requests", "count", required=True, nonneg=True),
+    Column("max_rate", "count", required=True, nonneg=True),
+    Column("seed", "count", required=True, nonneg=True, maximum=MAX_MAGNITUDE),
+    Column("planner", required=True),
+    Column("total", "number", nonneg=True),
+    Column("first_stage", "number", nonneg=True),
+    Column("second_stage", "number", nonneg=True),
+    Column("gap_pct", "number"),
+    Column("bound", "number"),
+    Column("feasible", "flag", required=True),
+    Column("runtime_s", "number", nonneg=True),
+    Column("time_limit_s", "number", positive=True),
+    Column("status", "choice", required=True, choices=PLAN_STATUSES),
+)
 
 
 def row_key(row: Mapping[str, Any]) -> tuple[str, int, int, int, str] | None:
@@ -94,14 +117,25 @@ def row_key(row: Mapping[str, Any]) -> tuple[str, int, int, int, str] | None:
         return None
 
 
-def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[str, str]]:
-    """The rows of a ``results.csv`` (strings), skipping any line a kill cut short.
+def read_results(
+    path: str | os.PathLike, *, repair: bool = False, columns: Iterable[Column] = ()
+) -> list[dict[str, str]]:
+    """The rows of a ``results.csv`` (strings), every cell checked; a last line cut short skipped.
+
+    Only the last line can be cut short by a kill (each row is one write, flushed):
+    it is skipped (and, with ``repair``, removed). Any other damage is an error, and so
+    is a cell a column cannot hold (:data:`RESULT_SCHEMA`, and ``columns``): a total
+    that is not a non-negative finite number, a flag that is not ``True`` or
+    ``False``, an unknown status, a key cell that is not a number where one belongs.
 
     Parameters
     ----------
     path : path-like
     repair : bool
-        Rewrite the file without the damaged lines (atomically), if there are any.
+        Rewrite the file without the line cut short (atomically), if there is one.
+    columns : iterable of Column, optional
+        Further columns to check (a bench's, say); they replace those of
+        :data:`RESULT_SCHEMA` of the same name.
 
     Returns
     -------
@@ -113,9 +147,11 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
     ------
     InputError
         If the file cannot be read or is not a results file (not UTF-8 text, or
-        no header with the key columns).
+        no header with the key columns), a line before the last is damaged, or a cell
+        is bad; naming the file, the row and the column.
     """
     path = Path(path)
+    src = str(path)
     if not path.exists():
         return []
     text = read_text(path)
@@ -124,30 +160,33 @@ def read_results(path: str | os.PathLike, *, repair: bool = False) -> list[dict[
     lines = text.splitlines(keepends=True)
     header = next(csv.reader(io.StringIO(lines[0])), [])
     if not set(KEY_COLUMNS) <= set(header):
-        raise InputError(
-            "not a sweep results file (header lacks the key columns)", "line 1", str(path)
-        )
+        raise InputError("not a sweep results file (header lacks the key columns)", "line 1", src)
     good: list[dict[str, str]] = []
     good_lines = [lines[0] if lines[0].endswith("\n") else lines[0] + "\n"]
     damaged = not lines[0].endswith("\n")
-    for line in lines[1:]:
-        if not line.endswith("\n"):  # cut short by a kill
+    for n, line in enumerate(lines[1:], start=2):
+        last = n == len(lines)
+        if not line.endswith("\n"):  # cut short by a kill: the last line only
             damaged = True
             continue
+        if not line.strip():
+            raise InputError("empty line inside the results", f"row {n}", src)
         try:
-            cells = next(csv.reader(io.StringIO(line)))
-        except (csv.Error, StopIteration):
-            damaged = True
-            continue
+            cells = next(csv.reader(io.StringIO(line), strict=True))
+        except (csv.Error, StopIteration) as exc:
+            raise InputError(f"malformed CSV: {exc}", f"row {n}", src) from None
         if len(cells) != len(header):
-            damaged = True
-            continue
-        row = dict(zip(header, cells, strict=True))
-        if row_key(row) is None:
-            damaged = True
-            continue
-        good.append(row)
+            if last and len(cells) < len(header):  # a last line cut short at a comma
+                damaged = True
+                continue
+            raise InputError(f"{len(cells)} cells, the header has {len(header)}", f"row {n}", src)
+        good.append(dict(zip(header, cells, strict=True)))
         good_lines.append(line)
+    schema = {c.name: c for c in RESULT_SCHEMA} | {c.name: c for c in columns}
+    check_records(good, schema.values(), src)
+    for k, row in enumerate(good):
+        if FLAG_TEXTS[row["feasible"].strip().lower()] and not row.get("total", "").strip():
+            raise InputError("a feasible run needs its total", f"row {k + 2}, total", src)
     if damaged and repair:
         tmp = path.with_suffix(".csv.tmp")
         tmp.write_text("".join(good_lines), encoding="utf-8")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import gc
 import importlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -45,8 +46,12 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from ..exceptions import InputError
-from ..topologies import make_instance
-from ..utils.registry import available_planners, proves_optimality
+from ..topologies import load_topology, make_instance
+from ..topologies.ntn import ntn_base
+from ..utils.files import read_json, write_json
+from ..utils.jsonsafe import json_safe
+from ..utils.records import refuse_duplicates
+from ..utils.registry import available_planners, get_planner, proves_optimality
 from ..utils.statuses import ERROR
 from .gaps import add_gaps, reference_from_run
 from .output import output_directory
@@ -64,6 +69,10 @@ from .sweep_spec import SweepSpec
 
 __all__ = [
     "IN_PROCESS",
+    "CONFIG_FILE",
+    "CONFIG_FORMAT",
+    "check_sweep",
+    "sweep_configuration",
     "run_jobs",
     "GridPoint",
     "grid_points",
@@ -362,16 +371,21 @@ def run_sweep(
     Raises
     ------
     InputError
-        If ``n_workers`` is less than 1; if ``out_dir`` is not a directory (or
-        cannot be created), holds results and ``resume`` is false, or holds a
-        ``results.csv`` that is not one; if a module of ``options.modules``
-        cannot be imported; if nothing answers at the ``scheduler`` address.
+        Before anything runs: what :func:`check_sweep` refuses; if ``n_workers`` is less
+        than 1; if ``out_dir`` is not a directory (or cannot be created), holds results
+        and ``resume`` is false, holds results of another configuration (``resume``:
+        :data:`CONFIG_FILE` says another grid or other options), or holds a
+        ``results.csv`` that is not one; if nothing answers at the ``scheduler`` address.
     """
     points = grid_points(spec)
+    _check_workers(n_workers)
+    check_sweep(spec)
+    out = output_directory(out_dir, "--out", "results.csv")
+    _check_configuration(spec, out, resume)
     path, header = run_jobs(
         points,
         spec.options(),
-        out_dir,
+        out,
         scheduler=scheduler,
         n_workers=n_workers,
         resume=resume,
@@ -387,6 +401,145 @@ def run_sweep(
         first.setdefault(row_key(row), row)
     keep = [first[tuple(p)] for p in points if tuple(p) in first]  # grid order
     return results_table(pd.DataFrame(keep, columns=header))
+
+
+def _check_workers(n_workers: Any) -> None:
+    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+        raise InputError(f"need at least 1 worker, got {n_workers!r}", "--workers")
+
+
+def check_sweep(spec: SweepSpec) -> None:
+    """Refuse, before anything runs, a spec whose runs could only be ``error`` rows.
+
+    Checked: every module of ``options.modules`` imports; every planner known here
+    is built with its ``[params.NAME]`` keywords (a misspelt keyword, a value the
+    constructor refuses); every topology loads; every (topology, requests, max_rate)
+    of the grid gives an instance (not more requests than the topology has
+    source/target pairs, say), sampled with the grid's first seed. A planner only
+    the workers know (a module of theirs) is left to them.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+
+    Raises
+    ------
+    InputError
+        Naming the spec file and the place (``options.modules[0]``, ``params.ga``,
+        ``grid.topology[1]``, ``grid.requests[0]``) and the problem.
+    """
+    for i, mod in enumerate(spec.modules):
+        try:
+            importlib.import_module(mod)
+        except Exception as exc:  # missing, or raising on import
+            raise InputError(
+                f"cannot import module {mod!r}: {error_text(exc)}",
+                f"options.modules[{i}]",
+                spec.source,
+            ) from None
+    known = available_planners()
+    for name in spec.planners:
+        if name not in known:
+            continue
+        params = dict(spec.params.get(name, {}))
+        where = f"params.{name}" if params else "grid.planners"
+        try:
+            get_planner(name, **params)
+        except Exception as exc:  # a TypeError for a misspelt keyword, a ValueError, ...
+            raise InputError(
+                f"cannot build planner {name!r}: {error_text(exc)}", where, spec.source
+            ) from None
+    for t, topology in enumerate(spec.topology):
+        try:
+            topo = None if ntn_base(topology) is not None else load_topology(topology)
+        except InputError as exc:
+            raise InputError(str(exc), f"grid.topology[{t}]", spec.source) from None
+        for i, requests in enumerate(spec.requests):
+            for max_rate in spec.max_rate:
+                try:
+                    make_instance(topo or topology, requests, max_rate, seed=spec.seed[0])
+                except InputError as exc:
+                    raise InputError(
+                        f"topology {topology!r}, max_rate {max_rate}: {exc.problem}",
+                        f"grid.requests[{i}]",
+                        spec.source,
+                    ) from None
+
+
+#: The file beside ``results.csv`` that records the configuration of the sweep stored there.
+CONFIG_FILE = "sweep.json"
+#: Format tag of :data:`CONFIG_FILE`.
+CONFIG_FORMAT = "qkdbench-sweep-config/1"
+
+
+def sweep_configuration(spec: SweepSpec) -> dict[str, Any]:
+    """What makes a sweep's rows comparable: its grid and every run option.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+
+    Returns
+    -------
+    dict
+        Plain JSON data: ``format``, ``grid`` (the five axes as lists) and
+        ``options`` (:meth:`~qkdbench.experiments.sweep_spec.SweepSpec.options`).
+    """
+    return {
+        "format": CONFIG_FORMAT,
+        "grid": {
+            "topology": list(spec.topology),
+            "requests": list(spec.requests),
+            "max_rate": list(spec.max_rate),
+            "seed": list(spec.seed),
+            "planners": list(spec.planners),
+        },
+        "options": json.loads(json.dumps(json_safe(spec.options()), default=str)),
+    }
+
+
+def _first_difference(here: Any, there: Any, place: str = "") -> str:
+    """The JSON path of the first difference between two configurations."""
+    if isinstance(here, dict) and isinstance(there, dict):
+        for key in sorted(set(here) | set(there)):
+            if here.get(key) != there.get(key):
+                return _first_difference(
+                    here.get(key), there.get(key), f"{place}.{key}".lstrip(".")
+                )
+    return f"{place or 'configuration'} is {json.dumps(there)} there, {json.dumps(here)} here"
+
+
+def _check_configuration(spec: SweepSpec, out: Path, resume: bool) -> None:
+    """Refuse to resume another sweep's results; record this sweep's configuration."""
+    config = sweep_configuration(spec)
+    cfg_path = out / CONFIG_FILE
+    results = out / "results.csv"
+    stored = read_results(results) if results.is_file() else []
+    if stored and not resume:
+        return  # run_jobs refuses: results there and no --resume
+    if stored:
+        if cfg_path.is_file():
+            old = read_json(cfg_path)
+            if old != config:
+                raise InputError(
+                    f"holds the results of another sweep ({_first_difference(config, old)}); "
+                    "resume with that spec or choose another --out",
+                    "",
+                    str(cfg_path),
+                )
+            return
+        # results of a sweep that stored no configuration: their rows must fit this spec
+        grid = {tuple(p) for p in grid_points(spec)}
+        for k, row in enumerate(stored):
+            limit = row.get("time_limit_s", "").strip()
+            if row_key(row) not in grid or (limit and float(limit) != spec.time_limit):
+                raise InputError(
+                    "holds a run of another sweep (not of this grid, or another "
+                    "time limit); resume with that spec or choose another --out",
+                    f"row {k + 2}",
+                    str(results),
+                )
+    write_json(config, cfg_path)
 
 
 def run_jobs(
@@ -459,8 +612,7 @@ def run_jobs(
     """
     from tqdm.auto import tqdm
 
-    if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-        raise InputError(f"need at least 1 worker, got {n_workers!r}", "--workers")
+    _check_workers(n_workers)
     log = log or (lambda msg: print(msg, file=sys.stderr))
     out = output_directory(out_dir, "--out", "results.csv")
     path = out / "results.csv"
@@ -479,6 +631,7 @@ def run_jobs(
         header = results_header(path)
     if check_stored is not None and stored:
         check_stored(path, stored)
+    refuse_duplicates(stored, key, str(path))  # a run stored twice would count twice
     have: dict[Any, dict[str, str]] = {}
     for row in stored:
         have.setdefault(key(row), row)

@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import InputError
-from ..utils.files import read_text
+from ..model import MAX_UNIFORM_RATE
+from ..utils.files import parse_toml
+from ..utils.numbers import MAX_COUNT, MAX_MAGNITUDE, check_number
 
 __all__ = [
     "SweepSpec",
     "DEFAULT_TIME_LIMIT",
+    "MAX_SEED",
     "GRID_KEYS",
     "OPTION_KEYS",
     "spec_from_dict",
@@ -48,6 +50,8 @@ GRID_KEYS: tuple[str, ...] = ("topology", "requests", "max_rate", "seed", "plann
 OPTION_KEYS: tuple[str, ...] = ("time_limit", "planner_seed", "modules")
 #: Seconds per run unless ``options.time_limit`` says otherwise.
 DEFAULT_TIME_LIMIT = 60.0
+#: Largest seed of a grid or of ``options.planner_seed``.
+MAX_SEED = int(MAX_MAGNITUDE)
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,8 @@ class SweepSpec:
         }
 
 
-def _axis(value: Any, place: str, kind: type, source: str) -> tuple:
-    """One grid axis (or list option): a value or list of ``kind``, duplicates dropped."""
+def _axis(value: Any, place: str, kind: type, source: str, top: float = MAX_COUNT) -> tuple:
+    """One grid axis (or list option): a value or list of ``kind`` (ints: 0..``top``)."""
     items = value if isinstance(value, list) else [value]
     if not items:
         raise InputError("must not be empty", place, source)
@@ -109,6 +113,8 @@ def _axis(value: Any, place: str, kind: type, source: str) -> tuple:
                 raise InputError(f"expected an integer, got {v!r}", f"{place}[{i}]", source)
             if v < 0:
                 raise InputError(f"must be >= 0, got {v}", f"{place}[{i}]", source)
+            if v > top:
+                raise InputError(f"must be at most {top:,.0f}, got {v:,}", f"{place}[{i}]", source)
         elif not isinstance(v, str) or not v.strip():
             raise InputError(f"expected a non-empty string, got {v!r}", f"{place}[{i}]", source)
         out.append(v.strip() if isinstance(v, str) else v)
@@ -133,7 +139,9 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
     Raises
     ------
     InputError
-        For an unknown or missing table or key, or a value of the wrong kind.
+        For an unknown or missing table or key, a value of the wrong kind or out of
+        range (a negative ``planner_seed``, more than 1e9 requests), or a
+        ``[params.NAME]`` table that names no planner of the grid.
 
     Examples
     --------
@@ -172,12 +180,17 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
             "options.time_limit",
             source,
         )
+    check_number(time_limit, "options.time_limit", positive=True, source=source)
     planner_seed = options.get("planner_seed")
-    if planner_seed is not None and (
-        isinstance(planner_seed, bool) or not isinstance(planner_seed, int)
-    ):
-        raise InputError(
-            f"expected an integer, got {planner_seed!r}", "options.planner_seed", source
+    if planner_seed is not None:
+        if isinstance(planner_seed, bool) or not isinstance(planner_seed, int):
+            raise InputError(
+                f"expected an integer, got {planner_seed!r}", "options.planner_seed", source
+            )
+        if planner_seed < 0:  # as `plan --seed` and `compare --planner-seed`
+            raise InputError(f"must be >= 0, got {planner_seed}", "options.planner_seed", source)
+        check_number(
+            planner_seed, "options.planner_seed", integer=True, maximum=MAX_SEED, source=source
         )
     modules = (
         _axis(options["modules"], "options.modules", str, source)
@@ -187,12 +200,27 @@ def spec_from_dict(data: Mapping[str, Any], source: str = "") -> SweepSpec:
     params = data.get("params", {})
     if not isinstance(params, Mapping) or not all(isinstance(v, Mapping) for v in params.values()):
         raise InputError("expected tables [params.PLANNER]", "params", source)
+    planners = _axis(grid["planners"], "grid.planners", str, source)
+    for name, table in params.items():
+        for key, value in table.items():  # every number through the checked reader
+            for i, v in enumerate(value if isinstance(value, list) else [value]):
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    where = f"params.{name}.{key}" + (f"[{i}]" if isinstance(value, list) else "")
+                    check_number(v, where, source=source)
+    for name in params:
+        if name not in planners:  # a misspelt table would be ignored
+            raise InputError(
+                f"[params.{name}] names no planner of the grid (grid.planners: "
+                f"{', '.join(planners)})",
+                f"params.{name}",
+                source,
+            )
     return SweepSpec(
         topology=_axis(grid["topology"], "grid.topology", str, source),
-        requests=_axis(grid["requests"], "grid.requests", int, source),
-        max_rate=_axis(grid["max_rate"], "grid.max_rate", int, source),
-        seed=_axis(grid["seed"], "grid.seed", int, source),
-        planners=_axis(grid["planners"], "grid.planners", str, source),
+        requests=_axis(grid["requests"], "grid.requests", int, source, MAX_COUNT),
+        max_rate=_axis(grid["max_rate"], "grid.max_rate", int, source, MAX_UNIFORM_RATE),
+        seed=_axis(grid["seed"], "grid.seed", int, source, MAX_SEED),
+        planners=planners,
         time_limit=float(time_limit),
         planner_seed=planner_seed,
         modules=modules,
@@ -223,9 +251,4 @@ def read_spec(path: str | os.PathLike) -> SweepSpec:
     source = os.fspath(path)
     if not source or not Path(source).exists():  # Path("") is the current directory
         raise InputError("no such file", "", source)
-    text = read_text(source)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", "", source) from None
-    return spec_from_dict(data, source)
+    return spec_from_dict(parse_toml(source), source)

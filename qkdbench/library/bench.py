@@ -71,6 +71,7 @@ from ..experiments.sweep import run_jobs
 from ..experiments.values import as_bool
 from ..utils.files import read_text
 from ..utils.gaps import relative_gap
+from ..utils.records import Column, refuse_duplicates
 from ..utils.registry import is_deterministic
 from ..utils.statuses import ERROR, USABLE_STATUSES
 from .report_anytime import TRACE_COLUMNS
@@ -82,6 +83,8 @@ __all__ = [
     "BENCH_CONFIG",
     "BENCH_FORMAT",
     "TRACES_FILE",
+    "BENCH_SCHEMA",
+    "BENCH_ROW_KEY",
     "BenchPoint",
     "planner_seed",
     "run_trace",
@@ -131,6 +134,24 @@ BENCH_COLUMNS: tuple[str, ...] = (
     "qkdbench_version",
     "versions",
 )
+
+
+#: What the bench's own cells may hold (the shared ones: :data:`RESULT_SCHEMA`).
+BENCH_SCHEMA: tuple[Column, ...] = (
+    Column("set", required=True),
+    Column("instance", required=True),
+    Column("best_cost", "number", nonneg=True),
+    Column("best_status", "choice", required=True, choices=("opt", "best", "open")),
+    Column("best_bound", "number"),
+    Column("gap_to_best_pct", "number"),
+    Column("gap_to_bound_pct", "number"),
+    Column("qkdbench_version", required=True),
+)
+#: The columns that identify a run of a bench results file: a second row with the same
+#: values is a run counted twice, and refused (repeated runs differ in ``seed``).
+BENCH_ROW_KEY: tuple[str, ...] = ("set", "instance", "planner", "seed")
+#: Relative slack of "a total is not below the proven bound" (rounding of a stored bound).
+BOUND_TOL = 1e-6
 
 
 def _version() -> str:
@@ -419,14 +440,20 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
     Raises
     ------
     InputError
-        For a missing or malformed file, rows of another set or version, or
-        instances the set does not have (or of another hash).
+        For a missing or malformed file (every cell is checked:
+        :data:`~qkdbench.experiments.store.RESULT_SCHEMA` and :data:`BENCH_SCHEMA`),
+        rows of another set or version, a run stored twice (:data:`BENCH_ROW_KEY`), a
+        feasible total below the instance's proven bound, or instances the set does not have (or
+        of another hash).
     """
     src = os.fspath(path)
+    if Path(src).is_dir():
+        raise InputError("is a directory, not a results file (give the results.csv in it)", "", src)
     if not Path(src).is_file():
         raise InputError("no such file", "", src)
-    rows = read_results(src)
+    rows = read_results(src, columns=BENCH_SCHEMA)
     set_name = check_results_rows(rows, src)
+    refuse_duplicates(rows, BENCH_ROW_KEY, src)
     libset = load_set(set_name)
     for k, row in enumerate(rows):
         item = libset.by_name.get(row["instance"])
@@ -438,6 +465,19 @@ def read_bench_results(path: str | os.PathLike) -> tuple[str, pd.DataFrame]:
             raise InputError(
                 f"instance hash {row['instance_hash']} is not the set's {item.hash}",
                 f"row {k + 2}",
+                src,
+            )
+        total, bound = row["total"].strip(), row["best_bound"].strip()
+        feasible = row["feasible"].strip().lower() in ("true", "1")
+        if (
+            feasible
+            and total
+            and bound
+            and float(total) < float(bound) * (1 - BOUND_TOL) - BOUND_TOL
+        ):
+            raise InputError(
+                f"total {total} is below the proven lower bound {bound} of the instance",
+                f"row {k + 2}, total",
                 src,
             )
     df = results_table(pd.DataFrame(rows, columns=list(rows[0])))

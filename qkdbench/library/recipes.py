@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..exceptions import InputError
-from ..model import Instance, Params
+from ..model import MAX_MAGNITUDE, Instance, Params, check_number
 from ..topologies import design_instance, load_topology, make_instance
 from ..topologies.ntn import DEFAULT_WEATHER, ntn_base, ntn_instance
 
@@ -128,7 +128,9 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     for key in ("requests", "max_rate", "seed"):
         v = recipe[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            raise InputError(f"{key} must be an integer >= 0, got {v!r}", "", source)
+            raise InputError(f"{key} must be an integer >= 0, got {v!r:.40}", "", source)
+        top = MAX_MAGNITUDE if key == "seed" else None
+        check_number(v, f"recipe.{key}", integer=True, maximum=top, source=source)
     params = Params(**{k: recipe[k] for k in PARAM_KEYS if k in recipe})
     knobs = {k: recipe[k] for k in DESIGN_KEYS if k in recipe}
     ntn_knobs = {k: recipe[k] for k in NTN_KEYS if k in recipe}
@@ -179,11 +181,11 @@ def _ntn_from_recipe(
     kwargs: dict[str, Any] = {}
     for key, v in knobs.items():
         place = f"recipe.{key}"
-        if key in _NTN_INTS:
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise InputError(f"must be an integer, got {v!r}", place, source)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(f"must be a number, got {v!r}", place, source)
+        if key in _NTN_INTS and (isinstance(v, bool) or not isinstance(v, int)):
+            raise InputError(f"must be an integer, got {v!r:.40}", place, source)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"must be a number, got {v!r:.40}", place, source)
+        check_number(v, place, integer=key in _NTN_INTS, source=source)
         if key not in ("cloud", "haze"):
             kwargs[key] = v
     if "cloud" in knobs or "haze" in knobs:

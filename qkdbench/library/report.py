@@ -62,6 +62,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..experiments.output import output_directory
+from ..utils.numbers import check_number
 from .bench import TRACES_FILE, read_bench_results
 from .report_anytime import (
     TARGET_GAPS_PCT,
@@ -325,11 +326,13 @@ def make_report(
     Raises
     ------
     InputError
-        As :func:`qkdbench.library.bench.read_bench_results` and
+        A ``target_pct`` that is not a finite number >= 0; as
+        :func:`qkdbench.library.bench.read_bench_results` and
         :func:`~qkdbench.library.report_anytime.read_traces`; traces of an
         instance not in the results; an ``out_dir`` that is a file; a
         ``traces`` file that does not exist.
     """
+    target_pct = check_number(target_pct, "--target-gap", nonneg=True)
     set_name, df = read_bench_results(results)
     traces_path = Path(results).parent / TRACES_FILE if traces is None else Path(traces)
     if traces is not None and not traces_path.is_file():

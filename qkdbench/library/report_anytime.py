@@ -25,7 +25,6 @@ the IOHprofiler format IOHanalyzer reads.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re
@@ -36,10 +35,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from ..utils.files import read_text
+from ..utils.numbers import MAX_MAGNITUDE
+from ..utils.records import Column, check_records, csv_rows, refuse_duplicates
 
 __all__ = [
     "TRACE_COLUMNS",
     "REQUIRED_TRACE_COLUMNS",
+    "TRACE_SCHEMA",
     "TARGET_GAPS_PCT",
     "read_traces",
     "reference_costs",
@@ -68,16 +71,16 @@ TARGET_GAPS_PCT: tuple[float, ...] = (10.0, 5.0, 2.0, 1.0, 0.5, 0.1)
 _RUN = ["planner", "instance", "seed"]
 
 
-def _number(text: str, place: str, source: str, *, integer: bool = False) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise InputError(f"not a number: {text!r}", place, source) from None
-    if not math.isfinite(v) or v < 0:
-        raise InputError(f"must be finite and not negative, got {text!r}", place, source)
-    if integer and v != int(v):
-        raise InputError(f"must be an integer, got {text!r}", place, source)
-    return v
+#: What each cell of a traces file may hold.
+TRACE_SCHEMA: tuple[Column, ...] = (
+    Column("planner", required=True),
+    Column("instance", required=True),
+    Column("seed", "count", required=True, nonneg=True, maximum=MAX_MAGNITUDE),
+    Column("seconds", "number", required=True, nonneg=True),
+    Column("evaluations", "count", nonneg=True, maximum=MAX_MAGNITUDE),
+    Column("best_cost", "number", required=True, nonneg=True),
+    Column("best_bound", "number", nonneg=True),
+)
 
 
 def read_traces(path: str | os.PathLike) -> pd.DataFrame:
@@ -98,50 +101,49 @@ def read_traces(path: str | os.PathLike) -> pd.DataFrame:
     Raises
     ------
     InputError
-        A missing file or column, a row of the wrong length, a number that is
-        not one (or negative, or a non-integer seed or evaluation count), or a
-        run whose evaluation counts go down as its time goes up; naming the
-        file and the row.
+        A missing file or column, malformed CSV, a row of the wrong length, a cell its
+        column cannot hold (:data:`TRACE_SCHEMA`: a number that is not one, or negative,
+        or not finite, a non-integer seed or evaluation count), a row given twice, or a
+        run whose evaluation counts go down as its time goes up; naming the file and
+        the row.
     """
     src = os.fspath(path)
+    if Path(src).is_dir():
+        raise InputError("is a directory, not a traces file", "", src)
     if not Path(src).is_file():
         raise InputError("no such file", "", src)
-    with Path(src).open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise InputError("empty file (a header row is needed)", "line 1", src)
-        header = [h.strip() for h in header]
-        missing = [c for c in REQUIRED_TRACE_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"missing column(s) {', '.join(missing)}", "line 1", src)
-        rows = []
-        for k, raw in enumerate(reader):
-            place = f"row {k + 2}"
-            if not raw:
-                continue
-            if len(raw) != len(header):
-                raise InputError(f"{len(raw)} fields, the header has {len(header)}", place, src)
-            r = dict(zip(header, (v.strip() for v in raw), strict=True))
-            for c in ("planner", "instance"):
-                if not r[c]:
-                    raise InputError(f"empty {c}", place, src)
-            evals = r.get("evaluations", "")
-            bound = r.get("best_bound", "")
-            rows.append(
-                (
-                    r["planner"],
-                    r["instance"],
-                    int(_number(r["seed"], f"{place}, seed", src, integer=True)),
-                    _number(r["seconds"], f"{place}, seconds", src),
-                    _number(evals, f"{place}, evaluations", src, integer=True)
-                    if evals
-                    else math.nan,
-                    _number(r["best_cost"], f"{place}, best_cost", src),
-                    _number(bound, f"{place}, best_bound", src) if bound else math.nan,
-                    k + 2,
-                )
+    records = csv_rows(read_text(src), src)
+    if not records:
+        raise InputError("empty file (a header row is needed)", "line 1", src)
+    header = [h.strip() for h in records[0][1]]
+    missing = [c for c in REQUIRED_TRACE_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", "line 1", src)
+    raw_rows = []
+    for k, (_, raw) in enumerate(records[1:]):
+        if len(raw) != len(header):
+            raise InputError(
+                f"{len(raw)} fields, the header has {len(header)}", f"row {k + 2}", src
             )
+        raw_rows.append(dict(zip(header, (v.strip() for v in raw), strict=True)))
+    check_records(raw_rows, TRACE_SCHEMA, src)
+    refuse_duplicates(raw_rows, [c for c in TRACE_COLUMNS if c in header], src, what="row")
+    rows = []
+    for k, r in enumerate(raw_rows):
+        evals = r.get("evaluations", "")
+        bound = r.get("best_bound", "")
+        rows.append(
+            (
+                r["planner"],
+                r["instance"],
+                int(float(r["seed"])),
+                float(r["seconds"]),
+                float(evals) if evals else math.nan,
+                float(r["best_cost"]),
+                float(bound) if bound else math.nan,
+                k + 2,
+            )
+        )
     if not rows:
         raise InputError("no trace rows", "", src)
     df = pd.DataFrame(rows, columns=[*TRACE_COLUMNS, "_row"])

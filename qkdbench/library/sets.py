@@ -396,13 +396,21 @@ def read_set(path: str | Path) -> LibrarySet:
             raise InputError("expected an object with name, recipe, hash", place, src)
         if not isinstance(item["recipe"], dict):
             raise InputError("expected an object", f"{place}.recipe", src)
-        out.append(LibraryInstance(str(item["name"]), dict(item["recipe"]), str(item["hash"])))
+        for key in ("name", "hash"):
+            if not isinstance(item[key], str) or not item[key]:
+                raise InputError(
+                    f"expected a non-empty string, got {item[key]!r:.40}", f"{place}.{key}", src
+                )
+        out.append(LibraryInstance(item["name"], dict(item["recipe"]), item["hash"]))
     names = [i.name for i in out]
     if len(set(names)) != len(names):
         raise InputError("instance names repeat", "instances", src)
+    for key in ("name", "description"):
+        if not isinstance(data.get(key, ""), str):
+            raise InputError(f"expected a string, got {data[key]!r:.40}", key, src)
     return LibrarySet(
-        str(data.get("name", "")),
-        str(data.get("description", "")),
+        data.get("name", ""),
+        data.get("description", ""),
         tuple(out),
         src,
         {i.name: i for i in out},

@@ -37,7 +37,9 @@ from ..evaluation import evaluate
 from ..exceptions import InputError
 from ..io import plan_from_dict, plan_to_dict
 from ..model import Instance, Plan
+from ..utils.files import check_output_file, parse_json, read_json
 from ..utils.gaps import relative_gap
+from ..utils.numbers import check_number
 from .sets import LibrarySet, load_instance, load_set, set_file
 
 __all__ = [
@@ -208,9 +210,13 @@ def decode_plan(text: str, place: str = "plan", source: str = "") -> Plan:
         If the text is not a gzipped, base64-encoded plan file.
     """
     try:
-        data = json.loads(gzip.decompress(base64.b64decode(text, validate=True)))
+        raw = gzip.decompress(base64.b64decode(text, validate=True)).decode("utf-8")
     except (ValueError, OSError, EOFError, TypeError) as exc:
         raise InputError(f"stored plan is damaged ({type(exc).__name__})", place, source) from None
+    try:
+        data = parse_json(raw)
+    except InputError as exc:
+        raise InputError(f"stored plan is damaged ({exc.problem})", place, source) from None
     try:
         return plan_from_dict(data)
     except InputError as exc:
@@ -222,12 +228,25 @@ def _checksum(instances: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _number(v: Any, place: str, src: str) -> float | None:
+def _number(v: Any, place: str, src: str, nonneg: bool = False) -> float | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise InputError(f"expected a finite number or null, got {v!r}", place, src)
-    return float(v)
+    return check_number(v, place, nonneg=nonneg, source=src)
+
+
+def _text_or_none(item: Mapping[str, Any], key: str, place: str, src: str) -> str | None:
+    v = item.get(key)
+    if v is not None and (not isinstance(v, str) or not v):
+        raise InputError(
+            f"expected a non-empty string or null, got {v!r:.40}", f"{place}.{key}", src
+        )
+    return v
+
+
+#: The keys of a solutions file's entry.
+_ENTRY_KEYS = frozenset(
+    ("hash", "status", "cost", "planner", "version", "bound", "bound_source", "plan")
+)
 
 
 def read_solutions(
@@ -262,11 +281,11 @@ def read_solutions(
         if missing_ok:
             return Solutions(set_name, {}, src)
         raise InputError("no such file", "", src)
-    from ..utils.files import read_json
-
     data = read_json(src)
     if not isinstance(data, dict) or data.get("format") != SOLU_FORMAT:
         raise InputError(f"not a solutions file (format must be {SOLU_FORMAT!r})", "format", src)
+    for key in sorted(set(data) - {"format", "set", "checksum", "instances"}):
+        raise InputError(f"unknown key {key!r}", key, src)
     if data.get("set") != set_name:
         raise InputError(f"solutions of set {data.get('set')!r}, not {set_name!r}", "set", src)
     raw = data.get("instances")
@@ -286,13 +305,19 @@ def read_solutions(
             raise InputError(f"set {set_name!r} has no instance {name!r}", place, src)
         if not isinstance(item, dict):
             raise InputError("expected an object", place, src)
+        for key in sorted(set(item) - _ENTRY_KEYS):
+            raise InputError(f"unknown key {key!r}", f"{place}.{key}", src)
+        texts = {
+            k: _text_or_none(item, k, place, src)
+            for k in ("planner", "version", "bound_source", "plan")
+        }
         if item.get("hash") != libset.by_name[name].hash:
             raise InputError(
                 f"hash {item.get('hash')!r} is not the set's {libset.by_name[name].hash!r}",
                 f"{place}.hash",
                 src,
             )
-        cost = _number(item.get("cost"), f"{place}.cost", src)
+        cost = _number(item.get("cost"), f"{place}.cost", src, nonneg=True)
         bound = _number(item.get("bound"), f"{place}.bound", src)
         if cost is not None and bound is not None and bound > cost + COST_TOL * abs(cost):
             raise InputError(f"bound {bound!r} above cost {cost!r}", f"{place}.bound", src)
@@ -315,11 +340,11 @@ def read_solutions(
             item["hash"],
             status,
             cost,
-            item.get("planner"),
-            item.get("version"),
+            texts["planner"],
+            texts["version"],
             bound,
-            item.get("bound_source"),
-            item.get("plan"),
+            texts["bound_source"],
+            texts["plan"],
         )
     return Solutions(set_name, entries, src)
 
@@ -523,7 +548,10 @@ def solve_set(
     Raises
     ------
     InputError
-        Unknown set, instance or method; a damaged solutions file.
+        Before any solve: an unknown set, instance or method; a solutions file that
+        cannot be written; a damaged solutions file, or one with an entry whose stored
+        plan the evaluator scores other than its stored cost (every entry is re-scored,
+        not only those of ``instances``).
     """
     from ..exact import solve_sp
     from ..utils.registry import get_planner
@@ -535,13 +563,18 @@ def solve_set(
     libset: LibrarySet = load_set(set_name)
     for name in instances:
         libset.get(name)
+    out = path if path is not None else set_file(set_name, "solu")
+    check_output_file(out, "--solutions")  # before any work: a solve is not lost
     sol = read_solutions(set_name, path, missing_ok=True)
     entries = dict(sol.entries)
     todo = [i for i in libset.instances if not instances or i.name in instances]
+    loaded: dict[str, Instance] = {}
+    for item in libset.instances:  # every stored cost is re-scored, not only those solved
+        if item.name in entries and entries[item.name].plan is not None:
+            loaded[item.name] = load_instance(item, libset.source)
+            confirm_entry(loaded[item.name], entries[item.name], sol.source)
     for item in todo:
-        inst = load_instance(item, libset.source)
-        if item.name in entries:
-            confirm_entry(inst, entries[item.name], sol.source)
+        inst = loaded.get(item.name) or load_instance(item, libset.source)
         for method in methods:
             if method != "exact":
                 plan = get_planner(method).plan(inst, seed=0, time_limit=time_limit)

@@ -1,16 +1,12 @@
-"""Constants of the planning model and the number check every part of it uses.
+"""Constants of the planning model, and the number check every part of it uses.
 
-It imports nothing of the package but its exceptions.
+:func:`check_number`, :data:`MAX_COUNT` and :data:`MAX_MAGNITUDE` are those of
+:mod:`qkdbench.utils.numbers`, the one checked reader of every number read.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import numpy as np
-
-from ..exceptions import InputError
+from ..utils.numbers import MAX_COUNT, MAX_MAGNITUDE, check_number
 
 __all__ = [
     "PHASES",
@@ -21,6 +17,7 @@ __all__ = [
     "KM_WAVELENGTHS_PER_LINK",
     "CEIL_TOL",
     "MAX_COUNT",
+    "MAX_MAGNITUDE",
     "MAX_UNIFORM_RATE",
     "LINK_OVERRIDES",
     "LINK_KINDS",
@@ -42,55 +39,9 @@ KML_WAVELENGTHS_PER_LINK = 1
 KM_WAVELENGTHS_PER_LINK = KML_WAVELENGTHS_PER_LINK
 #: Tolerance inside the ceilings of Eqs. 1-2 so that ``1.1 / 0.1`` counts 11.
 CEIL_TOL = 1e-9
-#: Largest MDI-segment count per arc and QKD-link count per request and arc that an
-#: instance may imply; beyond it the input is surely a mistake (and counts lose exactness).
-MAX_COUNT = 1e9
 #: Largest ``K`` of :meth:`~qkdbench.model.Demand.uniform` (its support has ``K + 1`` values).
 MAX_UNIFORM_RATE = 100_000
 #: Per-link overrides of the instance's parameters (:class:`~qkdbench.model.Params`).
 LINK_OVERRIDES = ("W_qkd", "W_kml", "span_km", "key_rate_kbps")
 #: Kinds of link: Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
 LINK_KINDS: tuple[str, ...] = ("fiber", "free-space", "satellite")
-
-
-def check_number(
-    value: Any, place: str, *, positive: bool = False, nonneg: bool = False, integer: bool = False
-) -> float:
-    """``float(value)`` after checking it is a finite number (and the options).
-
-    Parameters
-    ----------
-    value : Any
-        Must be an int or float (NumPy's too), not a bool.
-    place : str
-        Where the value sits in the input, e.g. ``links[3].length_km``.
-    positive : bool, optional
-        Also require ``value > 0``.
-    nonneg : bool, optional
-        Also require ``value >= 0``.
-    integer : bool, optional
-        Also require a whole number of magnitude at most :data:`MAX_COUNT`.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    InputError
-        Naming ``place`` and the problem.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"expected a number, got {value!r}", place)
-    v = float(value)
-    if not math.isfinite(v):
-        raise InputError(f"must be finite, got {value!r}", place)
-    if positive and v <= 0:
-        raise InputError(f"must be positive, got {value!r}", place)
-    if nonneg and v < 0:
-        raise InputError(f"must be non-negative, got {value!r}", place)
-    if integer and abs(v) > MAX_COUNT:  # a count (capacity) beyond this is surely a mistake
-        raise InputError(f"must be at most {MAX_COUNT:.0e}, got {value!r}", place)
-    if integer and v != int(v):
-        raise InputError(f"must be an integer, got {value!r}", place)
-    return v

@@ -97,9 +97,51 @@ from .core import (
     step_kernel,
 )
 
-__all__ = ["PlanningEnv", "ObsLayout", "make_vector_env"]
+__all__ = ["PlanningEnv", "ObsLayout", "make_vector_env", "as_action"]
 
 InstanceSource = Instance | Sequence[Instance] | Callable[[np.random.Generator], Instance]
+
+
+def as_action(value: Any, what: str = "action") -> int:
+    """An action as an ``int``: an integer (Python's or NumPy's, or an array holding one).
+
+    Every ``step`` of the environments reads its actions through here: a float (``2.7``,
+    even ``3.0``), a string (``"3"``), a boolean or an array of several values is refused,
+    not truncated or parsed.
+
+    Parameters
+    ----------
+    value : Any
+        What the agent gave.
+    what : str, optional
+        What the value is, for the message (``"router action"``).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        For a value that is not one integer.
+
+    Examples
+    --------
+    >>> as_action(np.int64(3)), as_action(np.array([4]))
+    (3, 4)
+    >>> as_action(2.7)
+    Traceback (most recent call last):
+    ...
+    qkdbench.exceptions.InputError: action must be an integer, got 2.7 (float)
+    """
+    v = value
+    if isinstance(v, np.ndarray) and v.size == 1:
+        v = v.reshape(()).item() if np.issubdtype(v.dtype, np.integer) else v.reshape(())[()]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        shown = repr(v.item() if isinstance(v, np.generic) else v)
+        kind = type(value).__name__
+        raise InputError(f"{what} must be an integer, got {shown[:40]} ({kind})")
+    return int(v)
 
 
 class ObsLayout:
@@ -333,7 +375,8 @@ class PlanningEnv(gym.Env):
         -------
         tuple of int
         """
-        target, slot, qkd, km = (int(x) for x in np.unravel_index(int(action), self.action_dims))
+        flat = as_action(action)
+        target, slot, qkd, km = (int(x) for x in np.unravel_index(flat, self.action_dims))
         return target, slot, qkd, km
 
     def action_masks(self) -> np.ndarray:
@@ -436,13 +479,14 @@ class PlanningEnv(gym.Env):
         ------
         RuntimeError
             If the episode has not started or is over.
-        ValueError
-            If ``action`` is out of range or masked out.
+        InputError
+            If ``action`` is not an integer (:func:`as_action`), is out of range or masked
+            out.
         """
         F = self.tables.instance.n_requests
         if not 0 <= self._t < F:
             raise RuntimeError("call reset() before step() (the episode is over)")
-        a = int(action)
+        a = as_action(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
             raise InputError(f"action {a} {where} is masked out (see action_masks())")

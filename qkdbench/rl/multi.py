@@ -41,7 +41,7 @@ from pettingzoo import ParallelEnv
 
 from ..exceptions import InputError
 from .core import OBS_HIGH
-from .env import PlanningEnv
+from .env import PlanningEnv, as_action
 
 __all__ = ["PlanningParallelEnv", "ROUTER", "RESERVER"]
 
@@ -199,22 +199,34 @@ class PlanningParallelEnv(ParallelEnv):
         ------
         RuntimeError
             If the episode has not started or is over.
-        ValueError
-            If the router's slot is masked out or the reserver's action is out of range.
+        InputError
+            For an agent name that is not ``router`` or ``reserver``, no action of the agent
+            whose turn it is, an action that is not an integer, a router slot masked out or
+            a reserver action out of range.
         """
         if not self.agents:
             raise RuntimeError("call reset() before step() (the episode is over)")
+        if not isinstance(actions, dict):
+            raise InputError(f"expected a dict of actions by agent, got {type(actions).__name__}")
+        unknown = sorted(map(str, set(actions) - set(self.possible_agents)))
+        if unknown:
+            raise InputError(
+                f"unknown agent {unknown[0]!r}; the agents are {', '.join(self.possible_agents)}"
+            )
+        turn = ROUTER if self._phase == 0 else RESERVER
+        if turn not in actions:
+            raise InputError(f"no action for {turn!r}, whose turn it is")
         done = False
         extra: dict[str, Any] = {}
         if self._phase == 0:
-            slot = int(actions[ROUTER])
+            slot = as_action(actions[ROUTER], "router action")
             if not 0 <= slot < self._S or not self._flat_mask()[slot].any():
                 raise InputError(f"router action {slot} is masked out")
             self._slot, self._phase = slot, 1
             reward = 0.0
             cost = self.env._cost
         else:
-            levels = int(actions[RESERVER])
+            levels = as_action(actions[RESERVER], "reserver action")
             qi, ki = divmod(levels, self._L)
             if not 0 <= levels < self._L * self._L:
                 raise InputError(f"reserver action {levels} is out of range")

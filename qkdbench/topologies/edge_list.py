@@ -9,6 +9,7 @@ from typing import Any
 from ..exceptions import InputError
 from ..model import Instance, Link, Params
 from ..utils.files import read_text
+from ..utils.numbers import parse_number
 
 __all__ = ["parse_edge_list", "read_edge_list"]
 
@@ -38,10 +39,13 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
     Raises
     ------
     InputError
-        Naming the line and the problem.
+        Naming the line and the problem: not three fields, a length that is not a
+        positive finite number (of at most 1e15 km), a self-loop, a link given twice
+        (parallel links are refused, not merged).
     """
     links: list[Link] = []
     nodes: dict[Any, None] = {}
+    seen: dict[frozenset, int] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -50,12 +54,18 @@ def parse_edge_list(text: str, source: str = "<edge list>") -> tuple[tuple, tupl
         if len(parts) != 3:
             raise InputError(f"expected 'u v length_km', got {line!r}", f"line {lineno}", source)
         u, v = _node(parts[0]), _node(parts[1])
-        try:
-            length = float(parts[2])
-        except ValueError:
+        where = f"line {lineno}"
+        length = parse_number(parts[2], f"{where}, length_km", positive=True, source=source)
+        if u == v:
+            raise InputError(f"self-loop at node {u!r}", where, source)
+        key = frozenset((u, v))
+        if key in seen:
             raise InputError(
-                f"length {parts[2]!r} is not a number", f"line {lineno}", source
-            ) from None
+                f"duplicate link {u!r}-{v!r} (also line {seen[key]}); give each link once",
+                where,
+                source,
+            )
+        seen[key] = lineno
         nodes.setdefault(u, None)
         nodes.setdefault(v, None)
         links.append(Link(u, v, length))

@@ -16,6 +16,7 @@ from ..exceptions import InputError
 from ..io import INSTANCE_FORMATS, read_instance
 from ..model import Instance, Link, Params
 from ..utils.files import read_json
+from ..utils.numbers import check_number, parse_number
 from .builtin import BUILTIN_TOPOLOGIES, builtin_topology
 from .edge_list import parse_edge_list, read_edge_list
 
@@ -36,13 +37,15 @@ def from_networkx(
     params: Params | None = None,
     name: str | None = None,
     source: str = "<graph>",
+    alternatives: tuple[str, ...] = (),
 ) -> Instance:
     """An instance from an undirected networkx graph with a length attribute (km).
 
     Parameters
     ----------
     graph : networkx.Graph
-        Each edge is a fiber link; parallel edges of a multigraph keep the shortest.
+        Each edge is a fiber link; parallel edges of a multigraph, and the two directions
+        of a link of a directed graph, keep the shortest.
     length : str
         Edge attribute holding the length in km.
     params : Params, optional
@@ -50,6 +53,9 @@ def from_networkx(
         Defaults to ``graph.graph["name"]``.
     source : str, optional
         The file (or other origin) named in errors.
+    alternatives : tuple of str, optional
+        Other attributes that were looked for (named in the error of an edge without
+        ``length``).
 
     Returns
     -------
@@ -62,18 +68,18 @@ def from_networkx(
         For an edge without a usable length, naming the edge.
     """
     best: dict[frozenset, Link] = {}
+    also = f" (nor {' or '.join(map(repr, alternatives))})" if alternatives else ""
     for u, v, data in graph.edges(data=True):
         place = f"edge {u!r}-{v!r}"
         if length not in data:
-            raise InputError(f"edge has no {length!r} attribute", place, source)
+            raise InputError(f"edge has no {length!r} attribute{also}", place, source)
         if u == v:
             raise InputError(f"self-loop at node {u!r}", place, source)
-        try:
-            if isinstance(data[length], bool):
-                raise TypeError
-            km = float(data[length])
-        except (TypeError, ValueError):
-            raise InputError(f"length {data[length]!r} is not a number", place, source) from None
+        raw = data[length]
+        if isinstance(raw, str):  # GraphML may type an attribute as a string
+            km = parse_number(raw, f"{place}.{length}", positive=True, source=source)
+        else:
+            km = check_number(raw, f"{place}.{length}", positive=True, source=source)
         key = frozenset((u, v))
         if key not in best or km < best[key].length_km:
             best[key] = Link(u, v, km)
@@ -127,7 +133,9 @@ def read_graphml(
     except (OSError, nx.NetworkXError, Exception) as exc:  # noqa: BLE001 - parser errors vary
         raise InputError(f"cannot read GraphML ({exc})", "", src) from None
     name = Path(src).stem
-    return from_networkx(nx.Graph(graph), length, params, name=name, source=src)
+    # as read: parallel edges (a multigraph) and both directions of a directed graph reach
+    # from_networkx, which keeps the shortest of each link
+    return from_networkx(graph, length, params, name=name, source=src)
 
 
 def read_node_link(
@@ -165,16 +173,20 @@ def _node_link_instance(data: Any, src: str, length: str | None, params: Params 
         raise InputError("not a node-link graph (no 'nodes')", "", src)
     edges_key = "edges" if "edges" in data else "links"
     try:
-        graph = nx.node_link_graph(
-            {**data, "directed": False, "multigraph": False}, edges=edges_key
+        graph = nx.node_link_graph(  # a multigraph: parallel edges reach from_networkx
+            {**data, "directed": False, "multigraph": True}, edges=edges_key
         )
     except Exception as exc:  # noqa: BLE001 - networkx raises several kinds
         raise InputError(f"not a node-link graph ({exc})", "", src) from None
+    alternatives: tuple[str, ...] = ()
     if length is None:
         attrs = {k for _, _, d in graph.edges(data=True) for k in d}
         length = "length_km" if "length_km" in attrs else "dist"
-    name = str(data.get("graph", {}).get("name") or Path(src).stem)
-    return from_networkx(graph, length, params, name=name, source=src)
+        alternatives = ("length_km",) if length == "dist" else ()
+    meta = data.get("graph")
+    given = meta.get("name") if isinstance(meta, dict) else None
+    name = given if isinstance(given, str) and given else Path(src).stem
+    return from_networkx(graph, length, params, name=name, source=src, alternatives=alternatives)
 
 
 def topohub_topology(key: str, params: Params | None = None) -> Instance:

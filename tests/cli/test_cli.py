@@ -330,7 +330,7 @@ def test_json_output_is_strict(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [1.0, None], "c": {"d": 2.5}}
 
 
-def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path: Path, run_main: RunMain) -> None:
+def test_a_planner_that_raises_is_one_line_with_status_3(tmp_path: Path, run_main: RunMain) -> None:
     from qkdbench.heuristics import register_planner, unregister_planner
 
     @register_planner("cli-broken")
@@ -351,7 +351,7 @@ def test_a_planner_that_raises_is_one_line_with_status_1(tmp_path: Path, run_mai
         )
     finally:
         unregister_planner("cli-broken")
-    assert code == 1
+    assert code == 3  # no plan: never 1, the code of an infeasible plan
     assert out == ""
     assert err.strip().splitlines() == [
         "qkdbench plan: error: planner 'cli-broken' failed: RuntimeError: no route at all"

@@ -456,3 +456,149 @@ def test_a_reference_claim_contradicted_by_a_cheaper_run_is_not_used() -> None:
     row = run_point(("nsfnet", 3, 2, 1, "coqbn"), opts, honest)
     assert row["gap_ref"] == "optimum"
     assert row["gap_pct"] == pytest.approx(100 / 0.9 - 100)
+
+
+# --------------------------------------------------------------------------- refused before any run
+
+#: Specs no run of which could succeed, each refused before anything runs:
+#: (replacements in the spec text, place, problem).
+GA = ('planners = ["coqbn"]', 'planners = ["coqbn", "ga"]')
+DOOMED_SPECS = [
+    ((("time_limit = 30", "time_limit = 30\n[params.coqbm]\nx = 1"),), "params.coqbm", "names no"),
+    (
+        (GA, ("time_limit = 30", "time_limit = 30\n[params.ga]\npopulaton = 4")),
+        "params.ga",
+        "unexpected keyword argument 'populaton'",
+    ),
+    ((('topology = ["nsfnet"]', 'topology = ["no/such.edges"]'),), "grid.topology[0]", "unknown"),
+    ((("requests = [3]", "requests = [100000]"),), "grid.requests[0]", "source/target pairs"),
+    (
+        (("time_limit = 30", "time_limit = 30\nplanner_seed = -1"),),
+        "options.planner_seed",
+        ">= 0",
+    ),
+    ((("max_rate = [2]", "max_rate = [10000000]"),), "grid.max_rate[0]", "at most"),
+    ((("time_limit = 30", "time_limit = 1e300"),), "options.time_limit", "at most"),
+    (
+        (GA, ("time_limit = 30", "time_limit = 30\n[params.ga]\ncx_prob = nan")),
+        "params.ga.cx_prob",
+        "must be finite",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edits", "place", "problem"), DOOMED_SPECS)
+def test_a_spec_whose_runs_could_only_fail_is_refused_before_anything_runs(
+    tmp_path: Path, edits: tuple[tuple[str, str], ...], place: str, problem: str
+) -> None:
+    text = spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False)
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = write_spec(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        run_sweep(read_spec(path), tmp_path / "out", scheduler="none")
+    assert err.value.source == str(path), err.value
+    assert err.value.place == place, err.value
+    assert problem in err.value.problem
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()  # nothing written, nothing run
+
+
+# --------------------------------------------------------------------------- --resume
+
+
+def test_resume_refuses_the_results_of_another_configuration(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,))))
+    run_sweep(first, out, scheduler="none")
+    rows = (out / "results.csv").read_text()
+    for other in (
+        spec_text(["coqbn"], seeds=(1,), requests=(4,)),  # another grid
+        spec_text(["coqbn"], seeds=(1,), requests=(3,)).replace(
+            "time_limit = 30", "time_limit = 7"
+        ),
+        spec_text(["coqbn"], seeds=(1,), requests=(3,), modules=False),  # other modules
+    ):
+        spec = read_spec(write_spec(tmp_path, other, "other.toml"))
+        with pytest.raises(InputError, match="another sweep") as err:
+            run_sweep(spec, out, scheduler="none", resume=True)
+        assert "\n" not in str(err.value)
+        assert (out / "results.csv").read_text() == rows  # nothing appended
+    again = run_sweep(first, out, scheduler="none", resume=True)  # the same spec resumes
+    assert len(again) == 1
+    assert (out / "results.csv").read_text() == rows
+
+
+def test_resume_without_a_stored_configuration_checks_the_rows(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_sweep(
+        read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(3,)))),
+        out,
+        scheduler="none",
+    )
+    (out / "sweep.json").unlink()  # results of a qkdbench that stored no configuration
+    other = read_spec(
+        write_spec(tmp_path, spec_text(["coqbn"], seeds=(1,), requests=(4,)), "o.toml")
+    )
+    with pytest.raises(InputError, match="row 2: holds a run of another sweep"):
+        run_sweep(other, out, scheduler="none", resume=True)
+
+
+# --------------------------------------------------------------------------- stored results
+
+
+#: Hand edits of a stored results file: (column, cell, problem).
+BAD_CELLS = [
+    ("total", "abc", "not a number"),
+    ("total", "nan", "must be finite"),
+    ("total", "inf", "must be finite"),
+    ("total", "-5", "must be non-negative"),
+    ("total", "1e300", "at most"),
+    ("runtime_s", "-1", "must be non-negative"),
+    ("feasible", "maybe", "expected True or False"),
+    ("status", "great", "unknown value"),
+    ("requests", "abc", "not a number"),
+    ("requests", "2.5", "must be an integer"),
+    ("planner", "", "empty cell"),
+]
+
+
+@pytest.mark.parametrize(("column", "cell", "problem"), BAD_CELLS)
+def test_every_cell_of_stored_results_is_checked(
+    tmp_path: Path, column: str, cell: str, problem: str
+) -> None:
+    import csv
+
+    out = tmp_path / "out"
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1, 2), requests=(3,))))
+    run_sweep(spec, out, scheduler="none")
+    path = out / "results.csv"
+    rows = list(csv.DictReader(path.open()))
+    rows[0][column] = cell  # the first of two rows: not a last line cut short
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    with pytest.raises(InputError) as err:
+        read_results(path)
+    assert err.value.place == f"row 2, {column}", err.value
+    assert problem in err.value.problem, err.value
+    with pytest.raises(InputError):  # and a resume does not run on it
+        run_sweep(spec, out, scheduler="none", resume=True)
+
+
+def test_a_run_stored_twice_or_a_damaged_middle_line_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    spec = read_spec(write_spec(tmp_path, spec_text(["coqbn"], seeds=(1, 2), requests=(3,))))
+    run_sweep(spec, out, scheduler="none")
+    path = out / "results.csv"
+    header, first, second = path.read_text().splitlines(keepends=True)
+    path.write_text(header + first + second + first)
+    with pytest.raises(InputError, match=r"row 4: duplicate run .* also row 2"):
+        run_sweep(spec, out, scheduler="none", resume=True)
+    path.write_text(header + first[: len(first) // 2] + "\n" + second)
+    with pytest.raises(InputError, match="row 2: .*cells, the header has"):
+        read_results(path)
+    path.write_text(header + first + second[: len(second) // 2])  # a kill: the last line only
+    assert len(read_results(path)) == 1

@@ -67,6 +67,17 @@ def test_same_seed_same_plan_and_global_random_untouched() -> None:
     ]
 
 
+def test_a_count_budget_gives_the_same_plan_whatever_the_non_binding_time_limit() -> None:
+    """docs/planners.md: bound the GA by generations, not by the clock, for repeatable plans."""
+    inst = make_instance("nsfnet", 12, 8, seed=2, params=Params(W_qkd=30, W_kml=10))
+    ga = GeneticPlanner(seeds=("coqbn",), generations=12, stagnation=1000)
+    free = ga.plan(inst, seed=5)
+    capped = ga.plan(inst, seed=5, time_limit=3600.0)  # a safety net that does not bind
+    assert free.stats["stop"] == capped.stats["stop"] == "generations"
+    assert free.routes == capped.routes
+    assert free.stats["evaluations"] == capped.stats["evaluations"]
+
+
 def test_fitness_is_one_batch_call_per_generation(
     tight: Instance, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -304,6 +304,46 @@ def test_tampered_cost_with_a_fixed_checksum_is_caught_by_the_evaluator(
     )
 
 
+@pytest.mark.parametrize("name", [SMALL[1], "usnet-r60-k10-s1"])
+def test_a_forged_cost_of_an_instance_not_being_solved_is_refused(
+    tmp_path: Path, name: str, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    """Every stored cost is re-scored, not only those of the instances being solved."""
+    from qkdbench.library import solutions
+
+    path, data = _shipped_copy(tmp_path)
+    entry = data["instances"][name]
+    entry["cost"] *= 1.1  # above its bound: the status becomes 'best', consistently
+    entry["status"] = solutions._status(entry["cost"], entry["bound"])
+    data["checksum"] = solutions._checksum(data["instances"])
+    path.write_text(json.dumps(data))
+    before = path.read_text()
+    res = run_cli(
+        "library", "solve", "paper", "--instances", SMALL[0], "--solutions", str(path),
+        "--methods", "lagrangian", "--time-limit", "1", "--quiet",
+    )  # fmt: skip
+    one_line_error(res, f"instances.{name}.plan: stored cost")
+    assert path.read_text() == before  # refused before any solve, nothing rewritten
+
+
+def test_solutions_entries_are_checked_field_by_field(tmp_path: Path) -> None:
+    from qkdbench.library import solutions
+
+    for edit, place in [
+        (lambda e: e.update(cost=1e300), "cost"),
+        (lambda e: e.update(cost=-1.0), "cost"),
+        (lambda e: e.update(planner={"x": 1}), "planner"),
+        (lambda e: e.update(extra=1), "extra"),
+    ]:
+        path, data = _shipped_copy(tmp_path)
+        edit(data["instances"][SMALL[0]])
+        data["checksum"] = solutions._checksum(data["instances"])
+        path.write_text(json.dumps(data))
+        with pytest.raises(InputError) as err:
+            read_solutions("paper", path)
+        assert err.value.place == f"instances.{SMALL[0]}.{place}", err.value
+
+
 def test_library_cli_list_show_write(
     tmp_path: Path, one_line_error: OneLineError, run_cli: RunCli
 ) -> None:

@@ -76,7 +76,11 @@ def test_read_traces_types_and_orders_the_rows(tmp_path: Path) -> None:
         ("planner,instance,seconds,best_cost\np,i,1,2\n", "line 1: missing column(s) seed"),
         ("planner,instance,seed,seconds,best_cost\np,i,1,x,2\n", "row 2, seconds: not a number"),
         ("planner,instance,seed,seconds,best_cost\np,i,1.5,1,2\n", "row 2, seed: must be an int"),
-        ("planner,instance,seed,seconds,best_cost\np,i,1,1,-2\n", "best_cost: must be finite"),
+        ("planner,instance,seed,seconds,best_cost\np,i,1,1,-2\n", "best_cost: must be non-neg"),
+        ("planner,instance,seed,seconds,best_cost\np,i,1,1,inf\n", "best_cost: must be finite"),
+        ("planner,instance,seed,seconds,best_cost\np,i,1,1,1e300\n", "best_cost: must be at most"),
+        ("planner,instance,seed,seconds,best_cost\np,i,1,1,2\np,i,1,1,2\n", "row 3: duplicate row"),
+        ('planner,instance,seed,seconds,best_cost\np,"i,1,1,2\n', "line 2: malformed CSV"),
         ("planner,instance,seed,seconds,best_cost\np,i,1,1\n", "row 2: 4 fields, the header"),
         ("planner,instance,seed,seconds,best_cost\n", "no trace rows"),
         (

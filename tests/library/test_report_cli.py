@@ -208,3 +208,62 @@ def test_bad_traces_are_one_line_exit_2(
         run_cli("report", str(d / "results.csv"), "-o", str(tmp_path / "r")),
         "line 1: missing column(s) instance, seed, best_cost",
     )
+
+
+#: Hand edits of a bench results file, each refused: (column, cell, problem).
+BAD_BENCH_CELLS = [
+    ("total", "abc", "not a number"),
+    ("total", "nan", "must be finite"),
+    ("total", "inf", "must be finite"),
+    ("total", "-5", "must be non-negative"),
+    ("total", "0", "below the proven lower bound"),
+    ("runtime_s", "-1", "must be non-negative"),
+    ("feasible", "maybe", "expected True or False"),
+    ("status", "great", "unknown value"),
+    ("best_status", "fine", "unknown value"),
+    ("requests", "abc", "not a number"),
+    ("gap_to_best_pct", "1e400", "must be finite"),
+    ("qkdbench_version", "", "empty cell"),
+]
+
+
+@pytest.mark.parametrize(("column", "cell", "problem"), BAD_BENCH_CELLS)
+def test_every_cell_of_bench_results_is_checked(
+    bench: Path, tmp_path: Path, column: str, cell: str, problem: str
+) -> None:
+    from qkdbench.exceptions import InputError
+    from qkdbench.library.bench import read_bench_results
+
+    rows = _rows(bench)
+    rows[2][column] = cell  # a middle row: no kill cuts it short
+    results = _write_rows(tmp_path / "x" / "results.csv", rows)
+    with pytest.raises(InputError) as err:
+        read_bench_results(results)
+    assert err.value.source == str(results), err.value
+    assert err.value.place.startswith("row 4"), err.value
+    assert problem in err.value.problem, err.value
+
+
+def test_bad_results_and_options_of_report_are_one_line_exit_2(
+    bench: Path, tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    rows = _rows(bench)
+    twice = _write_rows(tmp_path / "twice" / "results.csv", [*rows, rows[0]])  # a run counted twice
+    one_line_error(
+        run_cli("report", str(twice), "-o", str(tmp_path / "r")),
+        f"row {len(rows) + 2}: duplicate run",
+        "also row 2",
+    )
+    rows[3]["requests"] = "abc"  # a middle row is never dropped silently
+    bad = _write_rows(tmp_path / "bad" / "results.csv", rows)
+    one_line_error(run_cli("report", str(bad), "-o", str(tmp_path / "r")), "row 5, requests")
+    for gap in ("nan", "-1", "inf"):
+        res = run_cli("report", str(bench), "-o", str(tmp_path / "r"), "--target-gap", gap)
+        assert res.returncode == 2, res.stderr
+        assert "--target-gap" in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    one_line_error(
+        run_cli("report", str(bench.parent), "-o", str(tmp_path / "r")),
+        "is a directory, not a results file",
+    )
+    assert not (tmp_path / "r").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from qkdbench.evaluation import evaluate
@@ -59,3 +60,35 @@ def test_team_reward_is_the_single_agent_reward_and_state_is_global() -> None:
         assert math.isclose(returns[ROUTER], -total, rel_tol=1e-9)
         assert returns[ROUTER] == returns[RESERVER] == single_ret
         assert plan.routes == single.plan().routes
+
+
+def test_parallel_step_refuses_unknown_and_missing_agents() -> None:
+    from qkdbench.exceptions import InputError
+
+    env = PlanningParallelEnv(make_instance("nsfnet", 3, 2, seed=1))
+    env.reset(seed=0)
+    for actions, problem in [
+        ({"router": 0, "routr": 1}, "unknown agent 'routr'"),
+        ({"reserver": 0}, "no action for 'router', whose turn it is"),
+        ([0], "expected a dict of actions"),
+    ]:
+        with pytest.raises(InputError, match=problem):
+            env.step(actions)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [2.7, 0.0, "0", True, None, np.array([0, 1]), np.float64(0.0)])
+def test_every_step_refuses_an_action_that_is_not_one_integer(bad: object) -> None:
+    """Both environments read actions through the one check (as_action)."""
+    from qkdbench.exceptions import InputError
+
+    inst = make_instance("nsfnet", 3, 2, seed=1)
+    single = PlanningEnv(inst)
+    single.reset(seed=0)
+    with pytest.raises(InputError, match="action must be an integer"):
+        single.step(bad)
+    multi = PlanningParallelEnv(inst)
+    multi.reset(seed=0)
+    with pytest.raises(InputError, match="router action must be an integer"):
+        multi.step({"router": bad, "reserver": 0})
+    ok = int(np.flatnonzero(single.action_masks())[0])
+    single.step(np.int64(ok))  # NumPy integers (what SB3 hands over) are integers

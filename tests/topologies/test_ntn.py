@@ -684,9 +684,9 @@ def test_cli_instance_fixed_charge_options(tmp_path: Path, run_cli: RunCli) -> N
     ("args", "needle"),
     [
         (["--station-cost", "-1"], "--station-cost: must be a number >= 0"),
-        (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be a number >= 0"),
+        (["--satellite-fixed-cost", "nan"], "--satellite-fixed-cost: must be finite"),
         (["--free-space-fixed-cost", "-3"], "--free-space-fixed-cost: must be a number >= 0"),
-        (["--free-space-fixed-cost", "x"], "--free-space-fixed-cost: invalid float value"),
+        (["--free-space-fixed-cost", "x"], "--free-space-fixed-cost: not a number"),
         (["--ntn", "--site", "-2"], "--site: must be a number >= 0"),
         (["--ntn", "--tightness", "0"], "--tightness: must be a number > 0"),
         (["--station-cost", "1", "--fixed-charge-factor", "2"], "cannot be combined"),

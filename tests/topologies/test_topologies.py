@@ -48,12 +48,20 @@ def test_edge_list_file(tmp_path: Path) -> None:
 
 def test_edge_list_errors_name_the_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.edges"
-    p.write_text("1 2 100\n2 3 oops\n")
-    with pytest.raises(InputError, match=r"bad.edges: line 2: length 'oops'"):
-        read_edge_list(p)
-    p.write_text("1 2 100\n2 3 -5\n")
-    with pytest.raises(InputError, match=r"bad.edges: links\[1\].length_km: must be positive"):
-        read_edge_list(p)
+    for line, problem in [
+        ("2 3 oops", "not a number: 'oops'"),
+        ("2 3 -5", "must be positive"),
+        ("2 3 nan", "must be finite"),
+        ("2 3 1e400", "must be finite"),
+        ("2 3 1e300", "must be at most 1e+15"),
+        ("3 3 5", "self-loop at node 3"),
+        ("2 1 50", "duplicate link 2-1 (also line 1)"),  # parallel links: refused
+    ]:
+        p.write_text(f"1 2 100\n{line}\n")
+        with pytest.raises(InputError) as info:
+            read_edge_list(p)
+        assert str(info.value).startswith(f"{p}: line 2"), info.value
+        assert problem in str(info.value)
 
 
 def test_graphml_and_node_link(tmp_path: Path) -> None:
@@ -67,6 +75,39 @@ def test_graphml_and_node_link(tmp_path: Path) -> None:
     (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
     t2 = load_topology(str(tmp_path / "g.json"))
     assert sorted(link.length_km for link in t2.links) == [80.0, 120.0]
+
+
+@pytest.mark.parametrize("order", [(50.0, 100.0), (100.0, 50.0)])
+def test_graph_files_keep_the_shortest_of_parallel_edges(tmp_path: Path, order: tuple) -> None:
+    """docs/formats.md, section 5: whatever the order of the parallel edges."""
+    g = nx.MultiGraph()
+    for km in order:
+        g.add_edge(1, 2, length_km=km)
+    g.add_edge(2, 3, length_km=10.0)
+    nx.write_graphml(g, tmp_path / "g.graphml")
+    (tmp_path / "g.json").write_text(json.dumps(nx.node_link_data(g, edges="links")))
+    d = nx.DiGraph()
+    d.add_edge(1, 2, length_km=order[0])
+    d.add_edge(2, 1, length_km=order[1])
+    nx.write_graphml(d, tmp_path / "d.graphml")
+    for name, links in (("g.graphml", 2), ("g.json", 2), ("d.graphml", 1)):
+        t = load_topology(str(tmp_path / name))
+        assert len(t.links) == links
+        assert (
+            min(link.length_km for link in t.links if {str(link.u), str(link.v)} == {"1", "2"})
+            == 50.0
+        )
+        assert max(link.length_km for link in t.links) <= 50.0
+
+
+def test_node_link_without_lengths_names_both_attributes(tmp_path: Path) -> None:
+    (tmp_path / "n.json").write_text(
+        '{"nodes": [{"id": 1}, {"id": 2}], "links": [{"source": 1, "target": 2}]}'
+    )
+    with pytest.raises(
+        InputError, match=r"edge 1-2: edge has no 'dist' attribute \(nor 'length_km'\)"
+    ):
+        load_topology(str(tmp_path / "n.json"))
 
 
 def test_from_networkx_requires_lengths() -> None:
@@ -123,7 +164,7 @@ def test_too_many_requests_is_an_error() -> None:
 def test_boolean_length_and_binary_files_are_rejected(tmp_path: Path) -> None:
     g = nx.Graph()
     g.add_edge(1, 2, length_km=True)
-    with pytest.raises(InputError, match="edge 1-2: length True"):
+    with pytest.raises(InputError, match="edge 1-2.length_km: expected a number, got True"):
         from_networkx(g)
     p = tmp_path / "bin.edges"
     p.write_bytes(b"1 2 \xff\n")
