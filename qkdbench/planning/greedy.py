@@ -26,6 +26,8 @@ evaluator's cost curves, which average over the link states.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -39,9 +41,52 @@ from .ladders import Ladders
 from .paths import Candidates
 from .waterfill import union_top, waterfill_group
 
-__all__ = ["GreedyState", "insertion_order", "INSERTION_ORDERS"]
+__all__ = ["GreedyState", "Reservations", "insertion_order", "INSERTION_ORDERS", "ARC_MEMO"]
 
 _EMPTY = np.zeros(0)
+
+#: Water-filled states remembered per arc (most recent first out last), see :class:`GreedyState`.
+ARC_MEMO = 8
+
+
+class Reservations(Mapping[tuple[int, int], float]):
+    """Read-only view ``{(request, arc): wavelengths}`` of one kind's reservations.
+
+    The state keeps, per arc, one array of reservations aligned with the
+    sorted requests on the arc; this view reads them as the ``(request, arc)``
+    table the state's ``alloc`` once was: a key for every request on every
+    arc of its route.
+
+    Parameters
+    ----------
+    on_arc : list of list of int
+        The requests on each arc, sorted (the state's own lists).
+    share : list of ndarray
+        ``share[a][j]``: the reservation of ``on_arc[a][j]``.
+    """
+
+    def __init__(self, on_arc: list[list[int]], share: list[np.ndarray]) -> None:
+        self._on_arc = on_arc
+        self._share = share
+
+    def __getitem__(self, key: tuple[int, int]) -> float:
+        f, a = key
+        if not 0 <= a < len(self._on_arc):
+            raise KeyError(key)
+        reqs = self._on_arc[a]
+        pos = bisect_left(reqs, f)
+        if pos == len(reqs) or reqs[pos] != f:
+            raise KeyError(key)
+        return float(self._share[a][pos])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for a, reqs in enumerate(self._on_arc):
+            for f in reqs:
+                yield (f, a)
+
+    def __len__(self) -> int:
+        return sum(len(reqs) for reqs in self._on_arc)
+
 
 #: Request orders of :func:`insertion_order`.
 INSERTION_ORDERS = ("cost-desc", "instance")
@@ -61,6 +106,18 @@ class GreedyState:
         :func:`~qkdbench.planning.waterfill.waterfill` (exact for fixed
         routes), or keep the reservations of requests already placed and clip
         the newcomer to what is left.
+
+    Notes
+    -----
+    Each arc holds its requests (``on_arc``, sorted) and an array of their
+    reservations per kind; ``alloc[kind]`` reads them as a ``(request, arc)``
+    table (:class:`Reservations`). Every state of an arc gets a stamp
+    (``version``) unique in the state's life, which keys the caches of
+    :meth:`pair_delta`. With ``rebalance``, an arc's water-filled reservations
+    depend only on the requests on it, so the last :data:`ARC_MEMO` of them
+    are remembered per arc: taking a request off and putting it back (an
+    improvement pass that keeps its route, an undone move) brings back the
+    arc's stamp and, with it, every cached price.
     """
 
     def __init__(
@@ -76,8 +133,15 @@ class GreedyState:
         self.cap = {"y": arcs.W_qkd.astype(float), "z": arcs.W_kml.astype(float)}
         self.route: list[int | None] = [None] * instance.n_requests
         self.on_arc: list[list[int]] = [[] for _ in range(A)]  # requests, ordered
-        self.alloc: dict[str, dict[tuple[int, int], float]] = {"y": {}, "z": {}}
+        # reservations of on_arc[a]'s requests, in that order
+        self._share: dict[str, list[np.ndarray]] = {k: [_EMPTY] * A for k in ("y", "z")}
+        self.alloc: dict[str, Reservations] = {
+            k: Reservations(self.on_arc, self._share[k]) for k in ("y", "z")
+        }
         self.version = np.zeros(A, dtype=np.int64)
+        self._stamp = 0  # the last stamp given to an arc state
+        # per arc: requests on it -> (stamp, (share, t_len, t_ben) per kind), oldest first
+        self._arc_memo: list[dict[tuple[int, ...], tuple]] = [{} for _ in range(A)]
         self._delta_cache: dict[tuple[int, int, int], float] = {}
         fc = fixed_charges(instance)
         self.fixed = fc.active
@@ -164,8 +228,7 @@ class GreedyState:
         if hit is not None and hit[0] == version:
             return hit[1], hit[2]
         reqs = self.on_arc[a]
-        alloc = self.alloc[kind]
-        q = np.asarray([alloc.get((f, a), 0.0) for f in reqs], dtype=float)
+        q = self._share[kind][a]
         live = q > 0
         if not live.any():
             out = (np.zeros(0), np.zeros(0))
@@ -357,25 +420,64 @@ class GreedyState:
         return i
 
     # ---- changes
+    def _new_stamp(self, a: int) -> None:
+        self._stamp += 1
+        self.version[a] = self._stamp
+
     def _reshare(self, a: int) -> None:
+        """Water-fill arc ``a`` for the requests on it (or bring back a remembered state)."""
         reqs = self.on_arc[a]
-        blocks = {"y": (_EMPTY, _EMPTY), "z": (_EMPTY, _EMPTY)}
-        for kind in ("y", "z"):
-            table = self.alloc[kind]
-            if not reqs:
-                continue
-            ptr, length, ben = marginals.ladder_arrays(self.ladders, kind)
-            pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
-            got, t_len, t_ben = waterfill_group(ptr, length, ben, pairs, float(self.cap[kind][a]))
-            for f, q in zip(reqs, got):
-                table[(f, a)] = float(q)
-            blocks[kind] = (t_len, t_ben)
-        self.version[a] += 1
-        for kind, (t_len, t_ben) in blocks.items():  # what _taken would compute
-            self._taken_cache[(kind, a)] = (int(self.version[a]), t_len, t_ben)
+        key = tuple(reqs)
+        memo = self._arc_memo[a]
+        hit = memo.pop(key, None)
+        if hit is None:
+            parts = []
+            for kind in ("y", "z"):
+                if not reqs:
+                    parts.append((_EMPTY, _EMPTY, _EMPTY))
+                    continue
+                ptr, length, ben = marginals.ladder_arrays(self.ladders, kind)
+                pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
+                parts.append(waterfill_group(ptr, length, ben, pairs, float(self.cap[kind][a])))
+            self._stamp += 1
+            hit = (self._stamp, parts[0], parts[1])
+            if len(memo) >= ARC_MEMO:
+                del memo[next(iter(memo))]
+        memo[key] = hit  # the most recent last
+        stamp = hit[0]
+        self.version[a] = stamp
+        for kind, (got, t_len, t_ben) in zip(("y", "z"), hit[1:]):
+            self._share[kind][a] = got
+            self._taken_cache[(kind, a)] = (stamp, t_len, t_ben)  # what _taken would compute
 
     def _count(self, arcs: np.ndarray, step: int) -> None:
         greedy_fixed.count_users(self, arcs, step)
+
+    def _attach(self, f: int, i: int) -> np.ndarray:
+        """Route ``f`` on candidate ``i`` in the counts and the arcs' lists; its arcs."""
+        self.route[f] = i
+        p = self.provider_of(f, i)
+        if p >= 0:
+            self.prov_load[p] += 1
+        arcs = self.candidates.arcs[f][i]
+        self._count(arcs, 1)
+        for a in arcs.tolist():
+            insort(self.on_arc[a], f)
+        return arcs
+
+    def _detach(self, f: int) -> np.ndarray:
+        """Take ``f`` off the counts and the arcs' lists; the arcs of its route."""
+        i = self.route[f]
+        assert i is not None
+        self.route[f] = None
+        p = self.provider_of(f, i)
+        if p >= 0:
+            self.prov_load[p] -= 1
+        arcs = self.candidates.arcs[f][i]
+        self._count(arcs, -1)
+        for a in arcs.tolist():
+            self.on_arc[a].remove(f)
+        return arcs
 
     def insert(self, f: int, i: int) -> None:
         """Route request ``f`` on its ``i``-th candidate.
@@ -388,24 +490,19 @@ class GreedyState:
             Candidate position; each arc of the route is then re-shared (``rebalance``) or
             gives ``f`` what is left of its capacity.
         """
-        self.route[f] = i
-        p = self.provider_of(f, i)
-        if p >= 0:
-            self.prov_load[p] += 1
-        self._count(self.candidates.arcs[f][i], 1)
-        for a in (int(x) for x in self.candidates.arcs[f][i]):
-            self.on_arc[a].append(f)
-            self.on_arc[a].sort()
+        arcs = self._attach(f, i)
+        for a in arcs.tolist():
             if self.rebalance:
                 self._reshare(a)
-            else:
-                for kind in ("y", "z"):
-                    used = sum(self.alloc[kind].get((g, a), 0.0) for g in self.on_arc[a] if g != f)
-                    ln, _ = self._ladder(kind, f * self.n_arcs + a)
-                    self.alloc[kind][(f, a)] = float(
-                        min(ln.sum(), max(0.0, self.cap[kind][a] - used))
-                    )
-                self.version[a] += 1
+                continue
+            pos = self.on_arc[a].index(f)
+            for kind in ("y", "z"):
+                share = self._share[kind][a]
+                used = sum(share.tolist())  # the others, in request order
+                ln, _ = self._ladder(kind, f * self.n_arcs + a)
+                q = float(min(ln.sum(), max(0.0, self.cap[kind][a] - used)))
+                self._share[kind][a] = np.insert(share, pos, q)
+            self._new_stamp(a)
 
     def remove(self, f: int) -> None:
         """Take request ``f`` off its route.
@@ -418,19 +515,59 @@ class GreedyState:
         i = self.route[f]
         if i is None:
             return
-        self.route[f] = None
-        p = self.provider_of(f, i)
-        if p >= 0:
-            self.prov_load[p] -= 1
-        self._count(self.candidates.arcs[f][i], -1)
-        for a in (int(x) for x in self.candidates.arcs[f][i]):
-            self.on_arc[a].remove(f)
-            for kind in ("y", "z"):
-                self.alloc[kind].pop((f, a), None)
+        arcs = self.candidates.arcs[f][i]
+        if not self.rebalance:
+            pos = [bisect_left(self.on_arc[a], f) for a in arcs.tolist()]
+        self._detach(f)
+        for j, a in enumerate(arcs.tolist()):
             if self.rebalance:
                 self._reshare(a)
-            else:
-                self.version[a] += 1
+                continue
+            for kind in ("y", "z"):
+                self._share[kind][a] = np.delete(self._share[kind][a], pos[j])
+            self._new_stamp(a)
+
+    def remove_all(self, requests: Iterable[int]) -> None:
+        """Take several requests off their routes: the same state as :meth:`remove` one by one.
+
+        With ``rebalance`` each arc they leave is re-shared once, at the end.
+
+        Parameters
+        ----------
+        requests : iterable of int
+            Request positions; those not routed are skipped.
+        """
+        if not self.rebalance:
+            for f in requests:
+                self.remove(f)
+            return
+        touched: set[int] = set()
+        for f in requests:
+            if self.route[f] is not None:
+                touched.update(self._detach(f).tolist())
+        for a in sorted(touched):
+            self._reshare(a)
+
+    def insert_all(self, routes: Iterable[tuple[int, int]]) -> None:
+        """Route several requests: the same state as :meth:`insert` one by one, in order.
+
+        With ``rebalance`` each arc they reach is re-shared once, at the end (the
+        water-filling does not depend on the order the requests came in).
+
+        Parameters
+        ----------
+        routes : iterable of (int, int)
+            ``(request, candidate)`` pairs; the requests are not routed now.
+        """
+        if not self.rebalance:
+            for f, i in routes:
+                self.insert(f, i)
+            return
+        touched: set[int] = set()
+        for f, i in routes:
+            touched.update(self._attach(f, i).tolist())
+        for a in sorted(touched):
+            self._reshare(a)
 
     def fresh(self) -> GreedyState:
         """An empty state on the same instance, ladders and candidates.
@@ -531,14 +668,15 @@ class GreedyState:
         for f, req in enumerate(instance.requests):
             i = self.route[f]
             assert i is not None, "every request is routed"
-            arcs = self.candidates.arcs[f][i]
+            arcs = self.candidates.arcs[f][i].tolist()
+            at = [(a, bisect_left(self.on_arc[a], f)) for a in arcs]
             provider = req.sinks[self.candidates.target_of(f, i)].provider
             out.append(
                 Route(
                     req.id,
                     self.candidates.paths[f][i],
-                    tuple(int(round(self.alloc["y"].get((f, int(a)), 0.0))) for a in arcs),
-                    tuple(int(round(self.alloc["z"].get((f, int(a)), 0.0))) for a in arcs),
+                    tuple(int(round(float(self._share["y"][a][j]))) for a, j in at),
+                    tuple(int(round(float(self._share["z"][a][j]))) for a, j in at),
                     provider,
                 )
             )
