@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
+
+from .shortest_paths import adjacency, first_found_path
 
 if TYPE_CHECKING:
     from .greedy import GreedyState
@@ -72,7 +73,10 @@ def network_candidate(state: GreedyState, f: int) -> int:
     pair, plus the link's fixed charge if no route uses it yet, plus the head
     node's charge if none touches it": a route that rides on the network
     built so far, which the precomputed candidates may lack. It joins ``f``'s
-    candidates (if new); its position is returned.
+    candidates (if new); its position is returned. The search is the compiled
+    :func:`~qkdbench.planning.shortest_paths.first_found_path` over the
+    out-arcs in id order, which finds the path networkx's Dijkstra finds on the
+    graph of the arcs added in id order (links join distinct node pairs).
 
     Parameters
     ----------
@@ -86,35 +90,29 @@ def network_candidate(state: GreedyState, f: int) -> int:
     int
         Position of the route among ``f``'s candidates.
     """
-    req = state.instance.requests[f]
-    open_link = state.link_users == 0
-    open_node = state.node_users == 0
-    w = state.candidates.standalone[f]
-    tail, head = state.tail, state.head
-    g = nx.DiGraph()
-    g.add_weighted_edges_from(
-        (
-            int(tail[a]),
-            int(head[a]),
-            float(
-                w[a]
-                + state.link_charge[a // 2] * open_link[a // 2]
-                + state.node_charge[head[a]] * open_node[head[a]]
-            ),
-        )
-        for a in range(state.n_arcs)
-    )
-    idx = state.instance.node_index
+    inst = state.instance
+    req = inst.requests[f]
+    links = np.arange(state.n_arcs) // 2
+    head = state.head
+    # the arc weights (same operations, so the same floats, as one arc at a time)
+    weight = (
+        state.candidates.standalone[f]
+        + state.link_charge[links] * (state.link_users == 0)[links]
+        + state.node_charge[head] * (state.node_users == 0)[head]
+    ).astype(np.float64, copy=False)
+    out_ptr, out_arc, arc_head, _ = adjacency(inst)
+    idx = inst.node_index
     best: tuple[float, int] | None = None
     for t, sink in enumerate(req.sinks):  # one network route per target
-        try:
-            cost, nodes = nx.single_source_dijkstra(g, idx[req.source], idx[sink.node])
-        except nx.NetworkXNoPath:
+        cost, nodes = first_found_path(
+            out_ptr, out_arc, arc_head, weight, idx[req.source], idx[sink.node]
+        )
+        if nodes.size == 0:
             continue
-        path = tuple(state.instance.nodes[n] for n in nodes)
+        path = tuple(inst.nodes[n] for n in nodes.tolist())
         have = state.candidates.index_of(f, path, t if req.is_anycast else None)
         if have is None:
-            arcs = np.asarray(state.instance.path_arcs(path), dtype=np.int64)
+            arcs = np.asarray(inst.path_arcs(path), dtype=np.int64)
             state.candidates = state.candidates.extended(f, path, arcs, t)
             have = len(state.candidates.paths[f]) - 1
         cost = float(cost) + float(sink.service_cost)
