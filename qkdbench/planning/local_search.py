@@ -195,7 +195,10 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
     forbidden and the requests are re-inserted (dearest first) on their best
     candidates avoiding it. The change is kept if the evaluator's total
     falls, undone otherwise. Rounds repeat until one keeps nothing,
-    ``max_rounds`` or the time limit.
+    ``max_rounds`` or the time limit. Taking the users off and putting them back
+    goes through :meth:`~qkdbench.planning.greedy.GreedyState.remove_all` and
+    :meth:`~qkdbench.planning.greedy.GreedyState.insert_all` (each arc re-shared
+    once, the same state as one request at a time).
 
     Parameters
     ----------
@@ -234,15 +237,12 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                 break
             if state.link_users[link] == 0:
                 continue
-            users = [
-                f
-                for f, i in enumerate(state.route)
-                if i is not None and np.any(state.candidates.arcs[f][i] // 2 == link)
-            ]
+            # the requests routed over the link (either way), in request order
+            k = int(link)
+            users = sorted(set(state.on_arc[2 * k]) | set(state.on_arc[2 * k + 1]))
             # users route on the link, so each has a route
             saved = {f: i for f in users if (i := state.route[f]) is not None}
-            for f in users:
-                state.remove(f)
+            state.remove_all(users)
             ok = True
             for f in users:
                 i, _ = state.best_candidate(f, avoid_link=int(link))
@@ -257,10 +257,8 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                     current = new
                     kept += 1
                     continue
-            for f in users:
-                state.remove(f)
-            for f in users:
-                state.insert(f, saved[f])
+            state.remove_all(users)  # undo: the same state as before the move
+            state.insert_all((f, saved[f]) for f in users)
         out["closed"] += kept
         if kept == 0:
             break
