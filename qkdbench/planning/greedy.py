@@ -31,10 +31,10 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..evaluation import encode_plan, evaluate_arrays
+from ..evaluation import PlanArrays, evaluate_arrays
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..exceptions import InputError
-from ..model import Instance, Plan, Route
+from ..model import Instance, Route
 from ..utils.timing import Stopwatch
 from . import greedy_fixed, greedy_providers, local_search, marginals
 from .ladders import Ladders
@@ -627,9 +627,47 @@ class GreedyState:
         float
             Every request must be routed.
         """
+        return float(evaluate_arrays(self.instance, self.plan_arrays()).total)
+
+    def plan_arrays(self) -> PlanArrays:
+        """The current routes and reservations encoded for the evaluator.
+
+        The arrays :func:`~qkdbench.evaluation.encode_plan` gives for the plan of
+        :meth:`routes` (reservations rounded to integers), built from the state's
+        own arrays without making the plan.
+
+        Returns
+        -------
+        PlanArrays
+            One plan; every request must be routed.
+        """
         inst = self.instance
-        plan = Plan(inst.name, "state", self.routes(inst))
-        return float(evaluate_arrays(inst, encode_plan(inst, plan), plan).total)
+        F, A = inst.n_requests, self.n_arcs
+        chosen = []
+        for f in range(F):
+            i = self.route[f]
+            assert i is not None, "every request is routed"
+            chosen.append(i)
+        cand = self.candidates.arcs
+        route_arcs = [cand[f][i] for f, i in enumerate(chosen)]
+        lens = np.asarray([r.size for r in route_arcs], dtype=np.int64)
+        ptr = np.zeros(F + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(lens)
+        arcs = np.concatenate(route_arcs).astype(np.int64) if F else np.zeros(0, np.int64)
+        rows = np.repeat(np.arange(F), lens)
+        reserved = []
+        for kind in ("y", "z"):
+            table = np.zeros((F, A))
+            for a, reqs in enumerate(self.on_arc):
+                if reqs:
+                    table[reqs, a] = self._share[kind][a]
+            reserved.append(np.round(table[rows, arcs]))
+        target = None
+        if inst.features & {"providers"}:
+            target = np.asarray(
+                [self.candidates.target_of(f, i) for f, i in enumerate(chosen)], dtype=np.int64
+            )
+        return PlanArrays(ptr, arcs, reserved[0], reserved[1], F, target)
 
     def close_links(self, clock: Stopwatch | None = None, max_rounds: int = 3) -> dict:
         """Link-closing local search for fixed charges.
