@@ -28,6 +28,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import accumulate, chain
 
 import numpy as np
 
@@ -39,14 +41,18 @@ from ..utils.timing import Stopwatch
 from . import greedy_fixed, greedy_providers, local_search, marginals
 from .ladders import Ladders
 from .paths import Candidates
-from .waterfill import union_top, waterfill_group
+from .waterfill import union_top, waterfill_arcs
 
 __all__ = ["GreedyState", "Reservations", "insertion_order", "INSERTION_ORDERS", "ARC_MEMO"]
 
 _EMPTY = np.zeros(0)
+_NO_ARCS = np.zeros(0, dtype=np.int64)
+
+#: Marginal costs to compute before :meth:`GreedyState.best_candidate` batches them.
+_BATCH = 3
 
 #: Water-filled states remembered per arc (most recent first out last), see :class:`GreedyState`.
-ARC_MEMO = 8
+ARC_MEMO = 128
 
 
 class Reservations(Mapping[tuple[int, int], float]):
@@ -90,6 +96,22 @@ class Reservations(Mapping[tuple[int, int], float]):
 
 #: Request orders of :func:`insertion_order`.
 INSERTION_ORDERS = ("cost-desc", "instance")
+
+
+@dataclass(frozen=True, eq=False)
+class _RouteTable:
+    """One request's candidates as flat arrays (for :func:`greedy_fixed.route_costs`)."""
+
+    arcs: tuple[np.ndarray, ...]  # the candidates' arcs these were made from
+    ptr: np.ndarray  # candidate i: positions ptr[i]:ptr[i + 1] of inv and links
+    lens: np.ndarray  # arcs per candidate
+    uarcs: list[int]  # the distinct arcs, sorted
+    inv: np.ndarray  # per candidate arc, its position in uarcs
+    links: np.ndarray  # per candidate arc, its link
+    node_ptr: np.ndarray
+    nodes: np.ndarray  # per candidate, its nodes sorted
+    service: np.ndarray  # per candidate, its target's service cost
+    provider: np.ndarray  # per candidate, its provider position (-1: none)
 
 
 class GreedyState:
@@ -139,8 +161,12 @@ class GreedyState:
             k: Reservations(self.on_arc, self._share[k]) for k in ("y", "z")
         }
         self.version = np.zeros(A, dtype=np.int64)
+        self._stamps = [0] * A  # = version, as ints
         self._stamp = 0  # the last stamp given to an arc state
-        # per arc: requests on it -> (stamp, (share, t_len, t_ben) per kind), oldest first
+        # per arc, its state: (stamp, share y, share z, blocks y, blocks z), blocks being
+        # (t_len, t_ben, held) as _blocks gives them (None: not computed yet)
+        self._arcs: list[tuple] = [(0, _EMPTY, _EMPTY, None, None)] * A
+        # per arc: requests on it -> its water-filled state, oldest first
         self._arc_memo: list[dict[tuple[int, ...], tuple]] = [{} for _ in range(A)]
         self._delta_cache: dict[tuple[int, int, int], float] = {}
         fc = fixed_charges(instance)
@@ -150,10 +176,9 @@ class GreedyState:
         self.tail, self.head = arcs.tail, arcs.head
         self.link_users = np.zeros(len(instance.links), dtype=np.int64)
         self.node_users = np.zeros(len(instance.nodes), dtype=np.int64)
-        # (kind, arc) -> (version, lengths, benefits) of the blocks reserved there
-        self._taken_cache: dict[tuple[str, int], tuple[int, np.ndarray, np.ndarray]] = {}
         pt = provider_table(instance)
         self.prov = pt
+        self._tables: dict[int, _RouteTable] = {}  # per request, its candidates' arrays
         #: requests each provider serves now; capacity -1 is unlimited
         self.prov_load = np.zeros(len(pt.ids), dtype=np.int64)
 
@@ -215,28 +240,38 @@ class GreedyState:
     def _ladder(self, kind: str, p: int) -> tuple[np.ndarray, np.ndarray]:
         return marginals.ladder_of(self.ladders, kind, p)
 
-    def _taken(self, kind: str, a: int) -> tuple[np.ndarray, np.ndarray]:
-        """Benefit blocks of the wavelengths reserved on arc ``a`` now, largest benefit first.
+    def _blocks(self, a: int) -> tuple:
+        """The state of arc ``a`` with its reserved blocks: ``(stamp, share y, share z, y, z)``.
 
-        Computed once per state of the arc (its ``version``) by
-        :func:`~qkdbench.planning.marginals.reserved_blocks`, and reused by every
-        :meth:`pair_delta` until the arc changes.
+        ``y`` and ``z`` are ``(t_len, t_ben, held)``: the benefit blocks of the
+        wavelengths reserved now, largest benefit first
+        (:func:`~qkdbench.planning.marginals.reserved_blocks`), and what they hold
+        (their benefit ``t_len @ t_ben`` with ``rebalance``, else their
+        wavelengths). Water-filling gives them with the reservations; otherwise
+        they are computed once per state of the arc (its stamp) and reused by
+        every :meth:`pair_delta` until the arc changes.
         """
-        cache = self._taken_cache
-        hit = cache.get((kind, a))
-        version = int(self.version[a])
-        if hit is not None and hit[0] == version:
-            return hit[1], hit[2]
-        reqs = self.on_arc[a]
-        q = self._share[kind][a]
-        live = q > 0
-        if not live.any():
-            out = (np.zeros(0), np.zeros(0))
-        else:
-            pairs = np.asarray(reqs, dtype=np.int64)[live] * self.n_arcs + a
-            out = marginals.reserved_blocks(self.ladders, kind, pairs, q[live])
-        cache[(kind, a)] = (version, out[0], out[1])
-        return out
+        rec = self._arcs[a]
+        if rec[3] is not None:
+            return rec
+        parts = []
+        for kind, q in (("y", rec[1]), ("z", rec[2])):
+            live = q > 0
+            if not live.any():
+                t_len, t_ben = np.zeros(0), np.zeros(0)
+            else:
+                pairs = np.asarray(self.on_arc[a], dtype=np.int64)[live] * self.n_arcs + a
+                t_len, t_ben = marginals.reserved_blocks(self.ladders, kind, pairs, q[live])
+            held = float(t_len @ t_ben) if self.rebalance else float(t_len.sum())
+            parts.append((t_len, t_ben, held))
+        rec = (rec[0], rec[1], rec[2], parts[0], parts[1])
+        self._arcs[a] = rec
+        return rec
+
+    def _taken(self, kind: str, a: int) -> tuple[np.ndarray, np.ndarray]:
+        """Benefit blocks of the wavelengths reserved on arc ``a`` now (see :meth:`_blocks`)."""
+        t_len, t_ben, _ = self._blocks(a)[3 if kind == "y" else 4]
+        return t_len, t_ben
 
     def pair_delta(self, f: int, a: int) -> float:
         """Expected cost that request ``f`` adds on arc ``a`` in the current state.
@@ -255,23 +290,66 @@ class GreedyState:
             wavelengths the requests on the arc hold (shared by water-filling when
             ``rebalance``, else what is left of the capacity); fixed charges aside.
         """
-        key = (f, a, int(self.version[a]))
+        key = (f, a, self._stamps[a])
         hit = self._delta_cache.get(key)
         if hit is not None:
             return hit
         p = f * self.n_arcs + a
         delta = float(self.ladders.base[p])
-        for kind in ("y", "z"):
+        rec = self._blocks(a)
+        for kind, (t_len, t_ben, held) in (("y", rec[3]), ("z", rec[4])):
             cap = float(self.cap[kind][a])
             ln, bn = self._ladder(kind, p)
-            t_len, t_ben = self._taken(kind, a)
             if self.rebalance:
-                gain = union_top(t_len, t_ben, ln, bn, cap) - float(t_len @ t_ben)
+                gain = union_top(t_len, t_ben, ln, bn, cap) - held
             else:
-                gain = union_top(_EMPTY, _EMPTY, ln, bn, cap - float(t_len.sum()))
+                gain = union_top(_EMPTY, _EMPTY, ln, bn, cap - held)
             delta -= gain
         self._delta_cache[key] = delta
         return delta
+
+    def _pair_deltas(self, f: int, arcs: list[int]) -> np.ndarray:
+        """:meth:`pair_delta` of ``f`` on each of ``arcs`` in one compiled call (cached too)."""
+        recs = [self._blocks(a) for a in arcs]
+        flat = []
+        for k in (3, 4):
+            got = [rec[k] for rec in recs]
+            flat.append(
+                (
+                    np.asarray([0, *accumulate(g[0].size for g in got)], dtype=np.int64),
+                    np.concatenate([g[0] for g in got]),
+                    np.concatenate([g[1] for g in got]),
+                    np.asarray([g[2] for g in got]),
+                )
+            )
+        (ty_ptr, ty_len, ty_ben, ty_held), (tz_ptr, tz_len, tz_ben, tz_held) = flat
+        lad = self.ladders
+        idx = np.asarray(arcs, dtype=np.int64)
+        out = marginals.pair_deltas(
+            lad.base,
+            f * self.n_arcs + idx,
+            lad.y_ptr,
+            lad.y_len,
+            lad.y_ben,
+            lad.z_ptr,
+            lad.z_len,
+            lad.z_ben,
+            ty_ptr,
+            ty_len,
+            ty_ben,
+            ty_held,
+            tz_ptr,
+            tz_len,
+            tz_ben,
+            tz_held,
+            self.cap["y"][idx],
+            self.cap["z"][idx],
+            self.rebalance,
+        )
+        cache = self._delta_cache
+        for rec, a, d in zip(recs, arcs, out.tolist()):
+            cache[(f, a, rec[0])] = d
+        return out
 
     def opening_cost(self, arcs: np.ndarray) -> float:
         """Fixed charges a route over ``arcs`` would open in the current state.
@@ -306,11 +384,77 @@ class GreedyState:
             :meth:`pair_delta` over the candidate's arcs, plus :meth:`opening_cost` and
             :meth:`service_cost`.
         """
-        arcs = self.candidates.arcs[f][i]
-        return (
-            sum(self.pair_delta(f, int(a)) for a in arcs)
-            + self.opening_cost(arcs)
-            + self.service_cost(f, i)
+        want = np.zeros(len(self.candidates.arcs[f]), dtype=np.bool_)
+        want[i] = True
+        return float(self._route_costs(f, want)[i])
+
+    def _table(self, f: int) -> _RouteTable:
+        """The arrays of ``f``'s candidates, remade when its candidates change."""
+        arcs_f = self.candidates.arcs[f]
+        hit = self._tables.get(f)
+        if hit is not None and hit.arcs is arcs_f:
+            return hit
+        lens = np.asarray([x.size for x in arcs_f], dtype=np.int64)
+        ptr = np.zeros(lens.size + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(lens)
+        flat = np.concatenate(arcs_f).astype(np.int64)
+        uarcs, inv = np.unique(flat, return_inverse=True)
+        node_sets = [np.unique(np.concatenate([self.tail[x], self.head[x]])) for x in arcs_f]
+        node_ptr = np.zeros(lens.size + 1, dtype=np.int64)
+        node_ptr[1:] = np.cumsum([x.size for x in node_sets])
+        table = _RouteTable(
+            arcs_f,
+            ptr,
+            lens,
+            uarcs.tolist(),
+            inv.astype(np.int64).ravel(),
+            flat // 2,
+            node_ptr,
+            np.concatenate(node_sets).astype(np.int64),
+            np.asarray([self.service_cost(f, i) for i in range(lens.size)], dtype=float),
+            np.asarray([self.provider_of(f, i) for i in range(lens.size)], dtype=np.int64),
+        )
+        self._tables[f] = table
+        return table
+
+    def _route_costs(self, f: int, want: np.ndarray) -> np.ndarray:
+        """:meth:`path_cost` of every wanted candidate of ``f`` (``inf`` for the others)."""
+        t = self._table(f)
+        needed: Iterable[int]
+        if want.all():
+            needed = range(len(t.uarcs))
+        else:
+            mask = np.zeros(len(t.uarcs), dtype=np.bool_)
+            mask[t.inv[np.repeat(want, t.lens)]] = True
+            needed = np.flatnonzero(mask).tolist()
+        delta = np.zeros(len(t.uarcs))
+        uarcs, cache, stamps = t.uarcs, self._delta_cache, self._stamps
+        miss: list[int] = []
+        for j in needed:
+            hit = cache.get((f, uarcs[j], stamps[uarcs[j]]))
+            if hit is None:
+                miss.append(j)
+            else:
+                delta[j] = hit
+        if len(miss) >= _BATCH:
+            delta[miss] = self._pair_deltas(f, [uarcs[j] for j in miss])
+        else:
+            for j in miss:
+                delta[j] = self.pair_delta(f, uarcs[j])
+        return greedy_fixed.route_costs(
+            t.ptr,
+            t.inv,
+            delta,
+            t.links,
+            t.node_ptr,
+            t.nodes,
+            self.link_users,
+            self.node_users,
+            self.link_charge,
+            self.node_charge,
+            t.service,
+            want,
+            self.fixed,
         )
 
     def network_candidate(self, f: int) -> int:
@@ -363,25 +507,26 @@ class GreedyState:
         cost : float
             Its :meth:`path_cost`.
         """
-        costs = []
-        for i in range(len(self.candidates.arcs[f])):
-            p = self.provider_of(f, i)
-            if (
-                (not self.has_room(p))
-                or (provider is not None and p != provider)
-                or (
-                    avoid_link is not None and np.any(self.candidates.arcs[f][i] // 2 == avoid_link)
-                )
-            ):
-                costs.append(math.inf)
-            else:
-                costs.append(self.path_cost(f, i))
+        t = self._table(f)
+        prov = t.provider
+        want = np.ones(prov.size, dtype=np.bool_)
+        if self.prov_load.size and (prov >= 0).any():
+            p = np.maximum(prov, 0)
+            cap = self.prov.capacity[p]
+            want &= (prov < 0) | (cap < 0) | (self.prov_load[p] < cap)  # has_room
+        if provider is not None:
+            want &= prov == provider
+        if avoid_link is not None:
+            want &= ~np.logical_or.reduceat(t.links == avoid_link, t.ptr[:-1])
+        if not want.any():
+            return -1, math.inf
+        costs = self._route_costs(f, want)
         best = int(np.argmin(costs))
         if not math.isfinite(costs[best]):
             return -1, math.inf
         if prefer is not None and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
             best = prefer
-        return best, costs[best]
+        return best, float(costs[best])
 
     def make_room(self, f: int) -> int:
         """Insert request ``f`` when every provider it could use is full; its candidate.
@@ -420,35 +565,75 @@ class GreedyState:
         return i
 
     # ---- changes
+    def _install(self, a: int, rec: tuple) -> None:
+        """Make ``rec`` (see :meth:`_blocks`) the state of arc ``a``."""
+        self._arcs[a] = rec
+        self._stamps[a] = rec[0]
+        self.version[a] = rec[0]
+        self._share["y"][a] = rec[1]
+        self._share["z"][a] = rec[2]
+
     def _new_stamp(self, a: int) -> None:
+        """Arc ``a``'s reservations changed in place (no re-sharing): a new stamp."""
         self._stamp += 1
-        self.version[a] = self._stamp
+        self._install(a, (self._stamp, self._share["y"][a], self._share["z"][a], None, None))
 
     def _reshare(self, a: int) -> None:
-        """Water-fill arc ``a`` for the requests on it (or bring back a remembered state)."""
-        reqs = self.on_arc[a]
-        key = tuple(reqs)
-        memo = self._arc_memo[a]
-        hit = memo.pop(key, None)
-        if hit is None:
-            parts = []
-            for kind in ("y", "z"):
-                if not reqs:
-                    parts.append((_EMPTY, _EMPTY, _EMPTY))
-                    continue
-                ptr, length, ben = marginals.ladder_arrays(self.ladders, kind)
-                pairs = np.asarray(reqs, dtype=np.int64) * self.n_arcs + a
-                parts.append(waterfill_group(ptr, length, ben, pairs, float(self.cap[kind][a])))
+        """Water-fill arc ``a`` for the requests on it (see :meth:`_reshare_arcs`)."""
+        self._reshare_arcs([a])
+
+    def _reshare_arcs(self, arcs: Iterable[int]) -> None:
+        """Water-fill each arc for the requests on it, or bring back a remembered state.
+
+        The arcs not remembered with their requests are water-filled together
+        (:func:`~qkdbench.planning.waterfill.waterfill_arcs`), each kind as
+        :func:`~qkdbench.planning.waterfill.waterfill_group` does.
+        """
+        miss: list[tuple[int, tuple[int, ...]]] = []
+        for a in arcs:
+            key = tuple(self.on_arc[a])
+            memo = self._arc_memo[a]
+            rec = memo.pop(key, None)
+            if rec is None:
+                miss.append((a, key))
+            else:
+                memo[key] = rec  # the most recent last
+                self._install(a, rec)
+        if not miss:
+            return
+        lad = self.ladders
+        idx = np.asarray([a for a, _ in miss], dtype=np.int64)
+        up = [0, *accumulate(len(key) for _, key in miss)]
+        users_ptr = np.asarray(up, dtype=np.int64)
+        users = np.fromiter(chain.from_iterable(key for _, key in miss), np.int64, up[-1])
+        take, b_ptr, b_len, b_ben = waterfill_arcs(
+            lad.y_ptr,
+            lad.y_len,
+            lad.y_ben,
+            lad.z_ptr,
+            lad.z_len,
+            lad.z_ben,
+            self.n_arcs,
+            idx,
+            users_ptr,
+            users,
+            self.cap["y"][idx],
+            self.cap["z"][idx],
+        )
+        bp = b_ptr.tolist()
+        for j, (a, key) in enumerate(miss):
+            blocks = []
+            for k in (0, 1):
+                lo, hi = bp[2 * j + k], bp[2 * j + k + 1]
+                t_len, t_ben = b_len[lo:hi], b_ben[lo:hi]
+                blocks.append((t_len, t_ben, float(t_len @ t_ben) if hi > lo else 0.0))
             self._stamp += 1
-            hit = (self._stamp, parts[0], parts[1])
+            rec = (self._stamp, take[0, up[j] : up[j + 1]], take[1, up[j] : up[j + 1]], *blocks)
+            memo = self._arc_memo[a]
             if len(memo) >= ARC_MEMO:
                 del memo[next(iter(memo))]
-        memo[key] = hit  # the most recent last
-        stamp = hit[0]
-        self.version[a] = stamp
-        for kind, (got, t_len, t_ben) in zip(("y", "z"), hit[1:]):
-            self._share[kind][a] = got
-            self._taken_cache[(kind, a)] = (stamp, t_len, t_ben)  # what _taken would compute
+            memo[key] = rec
+            self._install(a, rec)
 
     def _count(self, arcs: np.ndarray, step: int) -> None:
         greedy_fixed.count_users(self, arcs, step)
@@ -491,10 +676,10 @@ class GreedyState:
             gives ``f`` what is left of its capacity.
         """
         arcs = self._attach(f, i)
+        if self.rebalance:
+            self._reshare_arcs(arcs.tolist())
+            return
         for a in arcs.tolist():
-            if self.rebalance:
-                self._reshare(a)
-                continue
             pos = self.on_arc[a].index(f)
             for kind in ("y", "z"):
                 share = self._share[kind][a]
@@ -516,13 +701,13 @@ class GreedyState:
         if i is None:
             return
         arcs = self.candidates.arcs[f][i]
-        if not self.rebalance:
-            pos = [bisect_left(self.on_arc[a], f) for a in arcs.tolist()]
+        if self.rebalance:
+            self._detach(f)
+            self._reshare_arcs(arcs.tolist())
+            return
+        pos = [bisect_left(self.on_arc[a], f) for a in arcs.tolist()]
         self._detach(f)
         for j, a in enumerate(arcs.tolist()):
-            if self.rebalance:
-                self._reshare(a)
-                continue
             for kind in ("y", "z"):
                 self._share[kind][a] = np.delete(self._share[kind][a], pos[j])
             self._new_stamp(a)
@@ -545,8 +730,7 @@ class GreedyState:
         for f in requests:
             if self.route[f] is not None:
                 touched.update(self._detach(f).tolist())
-        for a in sorted(touched):
-            self._reshare(a)
+        self._reshare_arcs(sorted(touched))
 
     def insert_all(self, routes: Iterable[tuple[int, int]]) -> None:
         """Route several requests: the same state as :meth:`insert` one by one, in order.
@@ -566,8 +750,7 @@ class GreedyState:
         touched: set[int] = set()
         for f, i in routes:
             touched.update(self._attach(f, i).tolist())
-        for a in sorted(touched):
-            self._reshare(a)
+        self._reshare_arcs(sorted(touched))
 
     def fresh(self) -> GreedyState:
         """An empty state on the same instance, ladders and candidates.
@@ -643,29 +826,30 @@ class GreedyState:
         """
         inst = self.instance
         F, A = inst.n_requests, self.n_arcs
-        chosen = []
-        for f in range(F):
-            i = self.route[f]
-            assert i is not None, "every request is routed"
-            chosen.append(i)
+        route = self.route
+        assert None not in route, "every request is routed"
         cand = self.candidates.arcs
-        route_arcs = [cand[f][i] for f, i in enumerate(chosen)]
-        lens = np.asarray([r.size for r in route_arcs], dtype=np.int64)
+        route_arcs = [cand[f][i] for f, i in enumerate(route)]  # type: ignore[index]
+        lens = np.fromiter(map(len, route_arcs), dtype=np.int64, count=F)
         ptr = np.zeros(F + 1, dtype=np.int64)
         ptr[1:] = np.cumsum(lens)
-        arcs = np.concatenate(route_arcs).astype(np.int64) if F else np.zeros(0, np.int64)
+        arcs = np.concatenate(route_arcs).astype(np.int64, copy=False) if F else _NO_ARCS
         rows = np.repeat(np.arange(F), lens)
+        # every (request, arc) of a route is on the arc's list: the table needs no zeros
+        on_lens = np.fromiter(map(len, self.on_arc), dtype=np.int64, count=A)
+        users = np.fromiter(chain.from_iterable(self.on_arc), dtype=np.int64)
+        cols = np.repeat(np.arange(A), on_lens)
         reserved = []
+        table = np.empty((F, A))
         for kind in ("y", "z"):
-            table = np.zeros((F, A))
-            for a, reqs in enumerate(self.on_arc):
-                if reqs:
-                    table[reqs, a] = self._share[kind][a]
+            if users.size:
+                table[users, cols] = np.concatenate(self._share[kind])
             reserved.append(np.round(table[rows, arcs]))
         target = None
         if inst.features & {"providers"}:
             target = np.asarray(
-                [self.candidates.target_of(f, i) for f, i in enumerate(chosen)], dtype=np.int64
+                [self.candidates.target_of(f, i) for f, i in enumerate(route)],  # type: ignore[arg-type]
+                dtype=np.int64,
             )
         return PlanArrays(ptr, arcs, reserved[0], reserved[1], F, target)
 

@@ -10,7 +10,12 @@ the network built so far). The link-closing move is in
 :mod:`~qkdbench.planning.local_search`.
 
 Each function takes a :class:`~qkdbench.planning.greedy.GreedyState`; the
-state's methods call them.
+state's methods call them. The compiled :func:`route_costs` prices all the
+candidates of one request at once (their marginal costs on the arcs, the
+charges they would open, their service costs) with the very floating-point
+operations of pricing one candidate at a time with NumPy
+(:func:`route_costs_py`, its plain-Python twin): the sums of charges are added
+in NumPy's pairwise order (:func:`pairwise_sum`).
 """
 
 from __future__ import annotations
@@ -18,13 +23,238 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
+from numpy.typing import NDArray
 
 from .shortest_paths import adjacency, first_found_path
 
 if TYPE_CHECKING:
     from .greedy import GreedyState
 
-__all__ = ["opening_cost", "count_users", "network_candidate"]
+__all__ = [
+    "opening_cost",
+    "count_users",
+    "network_candidate",
+    "pairwise_sum",
+    "route_costs",
+    "route_costs_py",
+]
+
+
+@njit(cache=True)
+def _pairwise_block(x: NDArray[np.float64], lo: int, n: int) -> float:
+    """NumPy's pairwise sum of at most 128 values (no split)."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += x[i]
+        return res
+    r0, r1, r2, r3 = x[lo], x[lo + 1], x[lo + 2], x[lo + 3]
+    r4, r5, r6, r7 = x[lo + 4], x[lo + 5], x[lo + 6], x[lo + 7]
+    i = 8
+    while i < n - (n % 8):
+        j = lo + i
+        r0 += x[j]
+        r1 += x[j + 1]
+        r2 += x[j + 2]
+        r3 += x[j + 3]
+        r4 += x[j + 4]
+        r5 += x[j + 5]
+        r6 += x[j + 6]
+        r7 += x[j + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += x[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def pairwise_sum(x: NDArray[np.float64], lo: int, n: int) -> float:
+    """``x[lo:lo + n].sum()`` added in the order NumPy adds a contiguous float64 array.
+
+    NumPy's pairwise summation: fewer than 8 values one by one; up to 128 in
+    eight interleaved partial sums combined as a tree, then the rest one by
+    one; more split in two halves (the first a multiple of 8 long), each
+    summed so, then added. The halves are walked with a stack, not by
+    recursion (cached compiled recursion is fragile).
+
+    Parameters
+    ----------
+    x : ndarray of float64
+    lo, n : int
+        The slice: ``n`` values from position ``lo``.
+
+    Returns
+    -------
+    float
+        Bit for bit what ``np.sum`` gives for the slice.
+    """
+    if n <= 128:
+        return _pairwise_block(x, lo, n)
+    depth = 2
+    m = n
+    while m > 128:
+        m //= 2
+        depth += 1
+    f_lo = np.empty(depth, dtype=np.int64)
+    f_n = np.empty(depth, dtype=np.int64)
+    f_stage = np.empty(depth, dtype=np.int64)
+    f_left = np.empty(depth)
+    f_lo[0], f_n[0], f_stage[0] = lo, n, 0
+    sp = 1
+    ret = 0.0
+    while sp > 0:
+        top = sp - 1
+        m = f_n[top]
+        if m <= 128:
+            ret = _pairwise_block(x, f_lo[top], m)
+            sp -= 1
+            continue
+        n2 = m // 2
+        n2 -= n2 % 8
+        if f_stage[top] == 0:  # sum the first half
+            f_stage[top] = 1
+            f_lo[sp], f_n[sp], f_stage[sp] = f_lo[top], n2, 0
+            sp += 1
+        elif f_stage[top] == 1:  # first half done: the second
+            f_left[top] = ret
+            f_stage[top] = 2
+            f_lo[sp], f_n[sp], f_stage[sp] = f_lo[top] + n2, m - n2, 0
+            sp += 1
+        else:
+            ret = f_left[top] + ret
+            sp -= 1
+    return ret
+
+
+@njit(cache=True)
+def route_costs(
+    ptr: NDArray[np.int64],
+    inv: NDArray[np.int64],
+    delta: NDArray[np.float64],
+    links: NDArray[np.int64],
+    node_ptr: NDArray[np.int64],
+    nodes: NDArray[np.int64],
+    link_users: NDArray[np.int64],
+    node_users: NDArray[np.int64],
+    link_charge: NDArray[np.float64],
+    node_charge: NDArray[np.float64],
+    service: NDArray[np.float64],
+    want: NDArray[np.bool_],
+    fixed: bool,
+) -> NDArray[np.float64]:
+    """Cost each wanted route adds: arc deltas, charges it would open, service cost.
+
+    Parameters
+    ----------
+    ptr : ndarray (R + 1,) int64
+        Route ``r``'s arcs are positions ``ptr[r]:ptr[r + 1]`` of ``inv`` and ``links``.
+    inv : ndarray int64
+        Per route arc, the position of its marginal cost in ``delta``.
+    delta : ndarray float64
+        Marginal costs (:meth:`~qkdbench.planning.greedy.GreedyState.pair_delta`).
+    links : ndarray int64
+        Per route arc, its link.
+    node_ptr, nodes : ndarray int64
+        Route ``r``'s nodes, sorted, without repeats: ``nodes[node_ptr[r]:node_ptr[r + 1]]``.
+    link_users, node_users : ndarray int64
+        Routes using each link and node now (a charge opens where there are none).
+    link_charge, node_charge : ndarray float64
+        The fixed charges.
+    service : ndarray (R,) float64
+        Service cost of each route's target.
+    want : ndarray (R,) bool
+        The routes to price; the others cost ``inf``.
+    fixed : bool
+        Whether the instance has fixed charges (else none is added).
+
+    Returns
+    -------
+    ndarray (R,) float64
+        ``(sum of deltas + (link charges + node charges)) + service``, each sum in the
+        order of :func:`route_costs_py`.
+    """
+    n_routes = ptr.size - 1
+    out = np.full(n_routes, np.inf)
+    longest = 0
+    for r in range(n_routes):
+        longest = max(longest, ptr[r + 1] - ptr[r], node_ptr[r + 1] - node_ptr[r])
+    buf = np.empty(longest)
+    for r in range(n_routes):
+        if not want[r]:
+            continue
+        total = 0.0
+        for k in range(ptr[r], ptr[r + 1]):
+            total += delta[inv[k]]
+        opening = 0.0
+        if fixed:
+            m = 0
+            for k in range(ptr[r], ptr[r + 1]):
+                ln = links[k]
+                if link_users[ln] == 0:
+                    buf[m] = link_charge[ln]
+                    m += 1
+            opening = pairwise_sum(buf, 0, m)
+            m = 0
+            for k in range(node_ptr[r], node_ptr[r + 1]):
+                v = nodes[k]
+                if node_users[v] == 0:
+                    buf[m] = node_charge[v]
+                    m += 1
+            opening = opening + pairwise_sum(buf, 0, m)
+        out[r] = (total + opening) + service[r]
+    return out
+
+
+def route_costs_py(
+    ptr: NDArray[np.int64],
+    inv: NDArray[np.int64],
+    delta: NDArray[np.float64],
+    links: NDArray[np.int64],
+    node_ptr: NDArray[np.int64],
+    nodes: NDArray[np.int64],
+    link_users: NDArray[np.int64],
+    node_users: NDArray[np.int64],
+    link_charge: NDArray[np.float64],
+    node_charge: NDArray[np.float64],
+    service: NDArray[np.float64],
+    want: NDArray[np.bool_],
+    fixed: bool,
+) -> list[float]:
+    """Plain-Python twin of :func:`route_costs`: one route at a time, NumPy's sums.
+
+    For tests: the way the greedy priced a candidate before the kernel (a Python
+    sum of the deltas, plus the opening charges as two NumPy sums, plus the
+    service cost).
+
+    Parameters
+    ----------
+    ptr, inv, delta, links, node_ptr, nodes, link_users, node_users,
+    link_charge, node_charge, service, want, fixed :
+        As :func:`route_costs`.
+
+    Returns
+    -------
+    list of float
+        The same numbers, bit for bit.
+    """
+    out = []
+    for r in range(ptr.size - 1):
+        if not want[r]:
+            out.append(float("inf"))
+            continue
+        lo, hi = int(ptr[r]), int(ptr[r + 1])
+        total = sum(float(delta[inv[k]]) for k in range(lo, hi))
+        opening = 0.0
+        if fixed:
+            ln = links[lo:hi]
+            nd = nodes[node_ptr[r] : node_ptr[r + 1]]
+            opening = float(link_charge[ln[link_users[ln] == 0]].sum())
+            opening = opening + float(node_charge[nd[node_users[nd] == 0]].sum())
+        out.append(total + opening + float(service[r]))
+    return out
 
 
 def opening_cost(state: GreedyState, arcs: np.ndarray) -> float:
@@ -43,10 +273,24 @@ def opening_cost(state: GreedyState, arcs: np.ndarray) -> float:
     """
     if not state.fixed:
         return 0.0
-    links = arcs // 2
-    cost = float(state.link_charge[links[state.link_users[links] == 0]].sum())
+    arcs = np.asarray(arcs, dtype=np.int64)
     nodes = np.unique(np.concatenate([state.tail[arcs], state.head[arcs]]))
-    return cost + float(state.node_charge[nodes[state.node_users[nodes] == 0]].sum())
+    cost = route_costs(
+        np.asarray([0, arcs.size], dtype=np.int64),
+        np.zeros(arcs.size, dtype=np.int64),
+        np.zeros(1),
+        arcs // 2,
+        np.asarray([0, nodes.size], dtype=np.int64),
+        nodes.astype(np.int64),
+        state.link_users,
+        state.node_users,
+        state.link_charge,
+        state.node_charge,
+        np.zeros(1),
+        np.ones(1, dtype=np.bool_),
+        True,
+    )
+    return float(cost[0])
 
 
 def count_users(state: GreedyState, arcs: np.ndarray, step: int) -> None:
