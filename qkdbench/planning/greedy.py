@@ -51,7 +51,7 @@ _NO_ARCS = np.zeros(0, dtype=np.int64)
 #: Marginal costs to compute before :meth:`GreedyState.best_candidate` batches them.
 _BATCH = 3
 
-#: Water-filled states remembered per arc (most recent first out last), see :class:`GreedyState`.
+#: Water-filled states remembered per arc (the oldest goes first), see :class:`GreedyState`.
 ARC_MEMO = 128
 
 
@@ -67,13 +67,17 @@ class Reservations(Mapping[tuple[int, int], float]):
     ----------
     on_arc : list of list of int
         The requests on each arc, sorted (the state's own lists).
-    share : list of ndarray
-        ``share[a][j]``: the reservation of ``on_arc[a][j]``.
+    states : list of tuple
+        The state's arc states: ``states[a][k][j]`` is the reservation of
+        ``on_arc[a][j]``.
+    k : int
+        Position of the kind's reservations in an arc state (1: QKD, 2: KM).
     """
 
-    def __init__(self, on_arc: list[list[int]], share: list[np.ndarray]) -> None:
+    def __init__(self, on_arc: list[list[int]], states: list[tuple], k: int) -> None:
         self._on_arc = on_arc
-        self._share = share
+        self._states = states
+        self._k = k
 
     def __getitem__(self, key: tuple[int, int]) -> float:
         f, a = key
@@ -83,7 +87,7 @@ class Reservations(Mapping[tuple[int, int], float]):
         pos = bisect_left(reqs, f)
         if pos == len(reqs) or reqs[pos] != f:
             raise KeyError(key)
-        return float(self._share[a][pos])
+        return float(self._states[a][self._k][pos])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         for a, reqs in enumerate(self._on_arc):
@@ -112,6 +116,10 @@ class _RouteTable:
     nodes: np.ndarray  # per candidate, its nodes sorted
     service: np.ndarray  # per candidate, its target's service cost
     provider: np.ndarray  # per candidate, its provider position (-1: none)
+    providers: list[int]  # the same as ints
+    arc_lists: list[list[int]]  # per candidate, its arcs
+    route_links: list[np.ndarray]  # per candidate, its links
+    route_nodes: list[np.ndarray]  # per candidate, its nodes (sorted)
 
 
 class GreedyState:
@@ -155,17 +163,15 @@ class GreedyState:
         self.cap = {"y": arcs.W_qkd.astype(float), "z": arcs.W_kml.astype(float)}
         self.route: list[int | None] = [None] * instance.n_requests
         self.on_arc: list[list[int]] = [[] for _ in range(A)]  # requests, ordered
-        # reservations of on_arc[a]'s requests, in that order
-        self._share: dict[str, list[np.ndarray]] = {k: [_EMPTY] * A for k in ("y", "z")}
-        self.alloc: dict[str, Reservations] = {
-            k: Reservations(self.on_arc, self._share[k]) for k in ("y", "z")
-        }
-        self.version = np.zeros(A, dtype=np.int64)
-        self._stamps = [0] * A  # = version, as ints
+        self._stamps = [0] * A  # the stamp of each arc's state (see version)
         self._stamp = 0  # the last stamp given to an arc state
-        # per arc, its state: (stamp, share y, share z, blocks y, blocks z), blocks being
+        # per arc, its state: (stamp, share y, share z, blocks y, blocks z); the shares are
+        # the reservations of on_arc[a]'s requests in that order, the blocks
         # (t_len, t_ben, held) as _blocks gives them (None: not computed yet)
         self._arcs: list[tuple] = [(0, _EMPTY, _EMPTY, None, None)] * A
+        self.alloc: dict[str, Reservations] = {
+            kind: Reservations(self.on_arc, self._arcs, k) for k, kind in ((1, "y"), (2, "z"))
+        }
         # per arc: requests on it -> its water-filled state, oldest first
         self._arc_memo: list[dict[tuple[int, ...], tuple]] = [{} for _ in range(A)]
         self._delta_cache: dict[tuple[int, int, int], float] = {}
@@ -402,17 +408,23 @@ class GreedyState:
         node_sets = [np.unique(np.concatenate([self.tail[x], self.head[x]])) for x in arcs_f]
         node_ptr = np.zeros(lens.size + 1, dtype=np.int64)
         node_ptr[1:] = np.cumsum([x.size for x in node_sets])
+        providers = [self.provider_of(f, i) for i in range(lens.size)]
+        links = flat // 2
         table = _RouteTable(
             arcs_f,
             ptr,
             lens,
             uarcs.tolist(),
             inv.astype(np.int64).ravel(),
-            flat // 2,
+            links,
             node_ptr,
             np.concatenate(node_sets).astype(np.int64),
             np.asarray([self.service_cost(f, i) for i in range(lens.size)], dtype=float),
-            np.asarray([self.provider_of(f, i) for i in range(lens.size)], dtype=np.int64),
+            np.asarray(providers, dtype=np.int64),
+            providers,
+            [x.tolist() for x in arcs_f],
+            [links[ptr[i] : ptr[i + 1]] for i in range(lens.size)],
+            [x.astype(np.int64) for x in node_sets],
         )
         self._tables[f] = table
         return table
@@ -565,18 +577,24 @@ class GreedyState:
         return i
 
     # ---- changes
-    def _install(self, a: int, rec: tuple) -> None:
-        """Make ``rec`` (see :meth:`_blocks`) the state of arc ``a``."""
-        self._arcs[a] = rec
-        self._stamps[a] = rec[0]
-        self.version[a] = rec[0]
-        self._share["y"][a] = rec[1]
-        self._share["z"][a] = rec[2]
+    @property
+    def version(self) -> np.ndarray:
+        """The stamp of every arc's state (a copy): it changes whenever the arc does.
 
-    def _new_stamp(self, a: int) -> None:
-        """Arc ``a``'s reservations changed in place (no re-sharing): a new stamp."""
+        Each state of an arc gets a stamp no other state had (a remembered state
+        comes back with its own), so equal stamps mean equal states.
+
+        Returns
+        -------
+        ndarray (A,) int64
+        """
+        return np.asarray(self._stamps, dtype=np.int64)
+
+    def _new_state(self, a: int, share_y: np.ndarray, share_z: np.ndarray) -> None:
+        """Arc ``a``'s reservations set without re-sharing: a new state, a new stamp."""
         self._stamp += 1
-        self._install(a, (self._stamp, self._share["y"][a], self._share["z"][a], None, None))
+        self._arcs[a] = (self._stamp, share_y, share_z, None, None)
+        self._stamps[a] = self._stamp
 
     def _reshare(self, a: int) -> None:
         """Water-fill arc ``a`` for the requests on it (see :meth:`_reshare_arcs`)."""
@@ -590,15 +608,15 @@ class GreedyState:
         :func:`~qkdbench.planning.waterfill.waterfill_group` does.
         """
         miss: list[tuple[int, tuple[int, ...]]] = []
+        on_arc, memos, states, stamps = self.on_arc, self._arc_memo, self._arcs, self._stamps
         for a in arcs:
-            key = tuple(self.on_arc[a])
-            memo = self._arc_memo[a]
-            rec = memo.pop(key, None)
+            key = tuple(on_arc[a])
+            rec = memos[a].get(key)
             if rec is None:
                 miss.append((a, key))
             else:
-                memo[key] = rec  # the most recent last
-                self._install(a, rec)
+                states[a] = rec
+                stamps[a] = rec[0]
         if not miss:
             return
         lad = self.ladders
@@ -629,39 +647,47 @@ class GreedyState:
                 blocks.append((t_len, t_ben, float(t_len @ t_ben) if hi > lo else 0.0))
             self._stamp += 1
             rec = (self._stamp, take[0, up[j] : up[j + 1]], take[1, up[j] : up[j + 1]], *blocks)
-            memo = self._arc_memo[a]
+            memo = memos[a]
             if len(memo) >= ARC_MEMO:
-                del memo[next(iter(memo))]
+                del memo[next(iter(memo))]  # the oldest out
             memo[key] = rec
-            self._install(a, rec)
+            states[a] = rec
+            stamps[a] = rec[0]
 
-    def _count(self, arcs: np.ndarray, step: int) -> None:
-        greedy_fixed.count_users(self, arcs, step)
+    def _attach(self, f: int, i: int) -> list[int]:
+        """Route ``f`` on candidate ``i`` in the counts and the arcs' lists; its arcs.
 
-    def _attach(self, f: int, i: int) -> np.ndarray:
-        """Route ``f`` on candidate ``i`` in the counts and the arcs' lists; its arcs."""
+        The counts are those of :func:`~qkdbench.planning.greedy_fixed.count_users`
+        (a route is a simple path: its links, and its nodes once each).
+        """
+        t = self._table(f)
         self.route[f] = i
-        p = self.provider_of(f, i)
+        p = t.providers[i]
         if p >= 0:
             self.prov_load[p] += 1
-        arcs = self.candidates.arcs[f][i]
-        self._count(arcs, 1)
-        for a in arcs.tolist():
-            insort(self.on_arc[a], f)
+        self.link_users[t.route_links[i]] += 1
+        self.node_users[t.route_nodes[i]] += 1
+        arcs = t.arc_lists[i]
+        on_arc = self.on_arc
+        for a in arcs:
+            insort(on_arc[a], f)
         return arcs
 
-    def _detach(self, f: int) -> np.ndarray:
+    def _detach(self, f: int) -> list[int]:
         """Take ``f`` off the counts and the arcs' lists; the arcs of its route."""
         i = self.route[f]
         assert i is not None
+        t = self._table(f)
         self.route[f] = None
-        p = self.provider_of(f, i)
+        p = t.providers[i]
         if p >= 0:
             self.prov_load[p] -= 1
-        arcs = self.candidates.arcs[f][i]
-        self._count(arcs, -1)
-        for a in arcs.tolist():
-            self.on_arc[a].remove(f)
+        self.link_users[t.route_links[i]] -= 1
+        self.node_users[t.route_nodes[i]] -= 1
+        arcs = t.arc_lists[i]
+        on_arc = self.on_arc
+        for a in arcs:
+            on_arc[a].remove(f)
         return arcs
 
     def insert(self, f: int, i: int) -> None:
@@ -677,17 +703,18 @@ class GreedyState:
         """
         arcs = self._attach(f, i)
         if self.rebalance:
-            self._reshare_arcs(arcs.tolist())
+            self._reshare_arcs(arcs)
             return
-        for a in arcs.tolist():
+        for a in arcs:
             pos = self.on_arc[a].index(f)
-            for kind in ("y", "z"):
-                share = self._share[kind][a]
+            shares = []
+            for k, kind in ((1, "y"), (2, "z")):
+                share = self._arcs[a][k]
                 used = sum(share.tolist())  # the others, in request order
                 ln, _ = self._ladder(kind, f * self.n_arcs + a)
                 q = float(min(ln.sum(), max(0.0, self.cap[kind][a] - used)))
-                self._share[kind][a] = np.insert(share, pos, q)
-            self._new_stamp(a)
+                shares.append(np.insert(share, pos, q))
+            self._new_state(a, shares[0], shares[1])
 
     def remove(self, f: int) -> None:
         """Take request ``f`` off its route.
@@ -700,17 +727,15 @@ class GreedyState:
         i = self.route[f]
         if i is None:
             return
-        arcs = self.candidates.arcs[f][i]
         if self.rebalance:
-            self._detach(f)
-            self._reshare_arcs(arcs.tolist())
+            self._reshare_arcs(self._detach(f))
             return
-        pos = [bisect_left(self.on_arc[a], f) for a in arcs.tolist()]
+        arcs = self.candidates.arcs[f][i].tolist()
+        pos = [bisect_left(self.on_arc[a], f) for a in arcs]
         self._detach(f)
-        for j, a in enumerate(arcs.tolist()):
-            for kind in ("y", "z"):
-                self._share[kind][a] = np.delete(self._share[kind][a], pos[j])
-            self._new_stamp(a)
+        for j, a in enumerate(arcs):
+            rec = self._arcs[a]
+            self._new_state(a, np.delete(rec[1], pos[j]), np.delete(rec[2], pos[j]))
 
     def remove_all(self, requests: Iterable[int]) -> None:
         """Take several requests off their routes: the same state as :meth:`remove` one by one.
@@ -729,7 +754,7 @@ class GreedyState:
         touched: set[int] = set()
         for f in requests:
             if self.route[f] is not None:
-                touched.update(self._detach(f).tolist())
+                touched.update(self._detach(f))
         self._reshare_arcs(sorted(touched))
 
     def insert_all(self, routes: Iterable[tuple[int, int]]) -> None:
@@ -749,7 +774,7 @@ class GreedyState:
             return
         touched: set[int] = set()
         for f, i in routes:
-            touched.update(self._attach(f, i).tolist())
+            touched.update(self._attach(f, i))
         self._reshare_arcs(sorted(touched))
 
     def fresh(self) -> GreedyState:
@@ -841,9 +866,9 @@ class GreedyState:
         cols = np.repeat(np.arange(A), on_lens)
         reserved = []
         table = np.empty((F, A))
-        for kind in ("y", "z"):
+        for k in (1, 2):
             if users.size:
-                table[users, cols] = np.concatenate(self._share[kind])
+                table[users, cols] = np.concatenate([rec[k] for rec in self._arcs])
             reserved.append(np.round(table[rows, arcs]))
         target = None
         if inst.features & {"providers"}:
@@ -897,8 +922,8 @@ class GreedyState:
                 Route(
                     req.id,
                     self.candidates.paths[f][i],
-                    tuple(int(round(float(self._share["y"][a][j]))) for a, j in at),
-                    tuple(int(round(float(self._share["z"][a][j]))) for a, j in at),
+                    tuple(int(round(float(self._arcs[a][1][j]))) for a, j in at),
+                    tuple(int(round(float(self._arcs[a][2][j]))) for a, j in at),
                     provider,
                 )
             )
