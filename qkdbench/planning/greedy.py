@@ -185,6 +185,8 @@ class GreedyState:
         pt = provider_table(instance)
         self.prov = pt
         self._tables: dict[int, _RouteTable] = {}  # per request, its candidates' arrays
+        # per request: (its candidates' arcs, what was paid, the network route's position)
+        self._network_memo: dict[int, tuple[tuple[np.ndarray, ...], tuple[bytes, bytes], int]] = {}
         #: requests each provider serves now; capacity -1 is unlimited
         self.prov_load = np.zeros(len(pt.ids), dtype=np.int64)
 

@@ -320,7 +320,9 @@ def network_candidate(state: GreedyState, f: int) -> int:
     candidates (if new); its position is returned. The search is the compiled
     :func:`~qkdbench.planning.shortest_paths.first_found_path` over the
     out-arcs in id order, which finds the path networkx's Dijkstra finds on the
-    graph of the arcs added in id order (links join distinct node pairs).
+    graph of the arcs added in id order (links join distinct node pairs). While
+    the same links and nodes are paid for and ``f``'s candidates are the same,
+    the answer is remembered.
 
     Parameters
     ----------
@@ -334,6 +336,12 @@ def network_candidate(state: GreedyState, f: int) -> int:
     int
         Position of the route among ``f``'s candidates.
     """
+    open_link = state.link_users == 0
+    open_node = state.node_users == 0
+    paid = (open_link.tobytes(), open_node.tobytes())
+    hit = state._network_memo.get(f)
+    if hit is not None and hit[0] is state.candidates.arcs[f] and hit[1] == paid:
+        return int(hit[2])  # the same weights and candidates as the last time: the same route
     inst = state.instance
     req = inst.requests[f]
     links = np.arange(state.n_arcs) // 2
@@ -341,8 +349,8 @@ def network_candidate(state: GreedyState, f: int) -> int:
     # the arc weights (same operations, so the same floats, as one arc at a time)
     weight = (
         state.candidates.standalone[f]
-        + state.link_charge[links] * (state.link_users == 0)[links]
-        + state.node_charge[head] * (state.node_users == 0)[head]
+        + state.link_charge[links] * open_link[links]
+        + state.node_charge[head] * open_node[head]
     ).astype(np.float64, copy=False)
     out_ptr, out_arc, arc_head, _ = adjacency(inst)
     idx = inst.node_index
@@ -363,4 +371,5 @@ def network_candidate(state: GreedyState, f: int) -> int:
         if best is None or cost < best[0]:
             best = (cost, have)
     assert best is not None, "validation: every target is reachable"
+    state._network_memo[f] = (state.candidates.arcs[f], paid, best[1])
     return best[1]

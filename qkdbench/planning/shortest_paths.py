@@ -37,8 +37,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ..evaluation.pricing import arc_table
 from ..model import Instance
-from .paths import _adjacency
 
 __all__ = [
     "adjacency",
@@ -69,7 +69,16 @@ def adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     head, tail : ndarray (A,) int64
         Head and tail node position of every arc id.
     """
-    return _adjacency(instance)
+
+    def make(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        arcs = arc_table(inst)
+        n = len(inst.nodes)
+        order = np.argsort(arcs.tail, kind="stable").astype(np.int64)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
+        return ptr, order, arcs.head.astype(np.int64), arcs.tail.astype(np.int64)
+
+    return instance.derived("planning.paths.adjacency", make)
 
 
 @njit(cache=True)

@@ -137,3 +137,15 @@ def test_first_found_path_and_its_twin_match_networkx_ties_included(seed: int) -
                     continue
                 assert nodes.tolist() == truth_nodes
                 assert cost == truth_cost
+
+
+@pytest.mark.parametrize("topology", ["nsfnet", "usnet", "cost239"])
+def test_shortest_by_length_is_networkx_dijkstra_path(topology: str) -> None:
+    from qkdbench.planning.paths import _by_length, shortest_path
+
+    inst = make_instance(topology, 2, 2, seed=1)
+    for s in inst.nodes:
+        for t in inst.nodes:
+            if s != t:
+                truth = tuple(nx.dijkstra_path(inst.graph, s, t, weight="length_km"))
+                assert _by_length(inst, s, t) == truth == tuple(shortest_path(inst, s, t))
