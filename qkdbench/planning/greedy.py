@@ -110,6 +110,7 @@ class _RouteTable:
     ptr: np.ndarray  # candidate i: positions ptr[i]:ptr[i + 1] of inv and links
     lens: np.ndarray  # arcs per candidate
     uarcs: list[int]  # the distinct arcs, sorted
+    uarcs_array: np.ndarray  # the same as an array
     inv: np.ndarray  # per candidate arc, its position in uarcs
     links: np.ndarray  # per candidate arc, its link
     node_ptr: np.ndarray
@@ -165,10 +166,11 @@ class GreedyState:
         self.on_arc: list[list[int]] = [[] for _ in range(A)]  # requests, ordered
         self._stamps = [0] * A  # the stamp of each arc's state (see version)
         self._stamp = 0  # the last stamp given to an arc state
-        # per arc, its state: (stamp, share y, share z, blocks y, blocks z); the shares are
-        # the reservations of on_arc[a]'s requests in that order, the blocks
-        # (t_len, t_ben, held) as _blocks gives them (None: not computed yet)
-        self._arcs: list[tuple] = [(0, _EMPTY, _EMPTY, None, None)] * A
+        # per arc, its state: (stamp, share y, share z, blocks y, blocks z, lengths,
+        # benefits, meta); the shares are the reservations of on_arc[a]'s requests in
+        # that order, the blocks (t_len, t_ben, held) as _blocks gives them, then both
+        # kinds' blocks end to end and (n_y, n_z, held_y, held_z) (None: not computed yet)
+        self._arcs: list[tuple] = [(0, _EMPTY, _EMPTY, None, None, None, None, None)] * A
         self.alloc: dict[str, Reservations] = {
             kind: Reservations(self.on_arc, self._arcs, k) for k, kind in ((1, "y"), (2, "z"))
         }
@@ -272,7 +274,17 @@ class GreedyState:
                 t_len, t_ben = marginals.reserved_blocks(self.ladders, kind, pairs, q[live])
             held = float(t_len @ t_ben) if self.rebalance else float(t_len.sum())
             parts.append((t_len, t_ben, held))
-        rec = (rec[0], rec[1], rec[2], parts[0], parts[1])
+        by, bz = parts
+        rec = (
+            rec[0],
+            rec[1],
+            rec[2],
+            by,
+            bz,
+            np.concatenate([by[0], bz[0]]),
+            np.concatenate([by[1], bz[1]]),
+            (by[0].size, bz[0].size, by[2], bz[2]),
+        )
         self._arcs[a] = rec
         return rec
 
@@ -417,6 +429,7 @@ class GreedyState:
             ptr,
             lens,
             uarcs.tolist(),
+            uarcs.astype(np.int64),
             inv.astype(np.int64).ravel(),
             links,
             node_ptr,
@@ -522,25 +535,48 @@ class GreedyState:
             Its :meth:`path_cost`.
         """
         t = self._table(f)
-        prov = t.provider
-        want = np.ones(prov.size, dtype=np.bool_)
-        if self.prov_load.size and (prov >= 0).any():
-            p = np.maximum(prov, 0)
-            cap = self.prov.capacity[p]
-            want &= (prov < 0) | (cap < 0) | (self.prov_load[p] < cap)  # has_room
-        if provider is not None:
-            want &= prov == provider
-        if avoid_link is not None:
-            want &= ~np.logical_or.reduceat(t.links == avoid_link, t.ptr[:-1])
-        if not want.any():
+        blocks = self._blocks
+        recs = [blocks(a) for a in t.uarcs]
+        lad = self.ladders
+        pt = self.prov
+        i, cost = greedy_fixed.cheapest_route(
+            f,
+            self.n_arcs,
+            t.uarcs_array,
+            lad.base,
+            lad.y_ptr,
+            lad.y_len,
+            lad.y_ben,
+            lad.z_ptr,
+            lad.z_len,
+            lad.z_ben,
+            np.concatenate([rec[5] for rec in recs]),
+            np.concatenate([rec[6] for rec in recs]),
+            np.fromiter(chain.from_iterable(rec[7] for rec in recs), np.float64, 4 * len(recs)),
+            self.cap["y"],
+            self.cap["z"],
+            self.rebalance,
+            t.ptr,
+            t.inv,
+            t.links,
+            t.node_ptr,
+            t.nodes,
+            self.link_users,
+            self.node_users,
+            self.link_charge,
+            self.node_charge,
+            t.service,
+            self.fixed,
+            t.provider,
+            pt.capacity,
+            self.prov_load,
+            greedy_fixed.NO_PROVIDER_FILTER if provider is None else int(provider),
+            -1 if avoid_link is None else int(avoid_link),
+            -1 if prefer is None else int(prefer),
+        )
+        if i < 0:
             return -1, math.inf
-        costs = self._route_costs(f, want)
-        best = int(np.argmin(costs))
-        if not math.isfinite(costs[best]):
-            return -1, math.inf
-        if prefer is not None and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
-            best = prefer
-        return best, float(costs[best])
+        return int(i), float(cost)
 
     def make_room(self, f: int) -> int:
         """Insert request ``f`` when every provider it could use is full; its candidate.
@@ -595,7 +631,7 @@ class GreedyState:
     def _new_state(self, a: int, share_y: np.ndarray, share_z: np.ndarray) -> None:
         """Arc ``a``'s reservations set without re-sharing: a new state, a new stamp."""
         self._stamp += 1
-        self._arcs[a] = (self._stamp, share_y, share_z, None, None)
+        self._arcs[a] = (self._stamp, share_y, share_z, None, None, None, None, None)
         self._stamps[a] = self._stamp
 
     def _reshare(self, a: int) -> None:
@@ -648,7 +684,18 @@ class GreedyState:
                 t_len, t_ben = b_len[lo:hi], b_ben[lo:hi]
                 blocks.append((t_len, t_ben, float(t_len @ t_ben) if hi > lo else 0.0))
             self._stamp += 1
-            rec = (self._stamp, take[0, up[j] : up[j + 1]], take[1, up[j] : up[j + 1]], *blocks)
+            lo, hi = bp[2 * j], bp[2 * j + 2]
+            by, bz = blocks
+            rec = (
+                self._stamp,
+                take[0, up[j] : up[j + 1]],
+                take[1, up[j] : up[j + 1]],
+                by,
+                bz,
+                b_len[lo:hi],
+                b_ben[lo:hi],
+                (by[0].size, bz[0].size, by[2], bz[2]),
+            )
             memo = memos[a]
             if len(memo) >= ARC_MEMO:
                 del memo[next(iter(memo))]  # the oldest out

@@ -15,7 +15,11 @@ candidates of one request at once (their marginal costs on the arcs, the
 charges they would open, their service costs) with the very floating-point
 operations of pricing one candidate at a time with NumPy
 (:func:`route_costs_py`, its plain-Python twin): the sums of charges are added
-in NumPy's pairwise order (:func:`pairwise_sum`).
+in NumPy's pairwise order (:func:`pairwise_sum`). :func:`cheapest_route`
+does all of a request's choice in one call: which candidates may be taken,
+their marginal costs on the arcs (as
+:func:`~qkdbench.planning.marginals.pair_deltas`), their costs and the
+cheapest (:func:`cheapest_route_py`, its twin).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from .marginals import pair_delta_one, pair_deltas_py
 from .shortest_paths import adjacency, first_found_path
 
 if TYPE_CHECKING:
@@ -38,7 +43,13 @@ __all__ = [
     "pairwise_sum",
     "route_costs",
     "route_costs_py",
+    "cheapest_route",
+    "cheapest_route_py",
+    "NO_PROVIDER_FILTER",
 ]
+
+#: ``provider`` of :func:`cheapest_route` when every provider's candidates count.
+NO_PROVIDER_FILTER = -2
 
 
 @njit(cache=True)
@@ -373,3 +384,271 @@ def network_candidate(state: GreedyState, f: int) -> int:
     assert best is not None, "validation: every target is reachable"
     state._network_memo[f] = (state.candidates.arcs[f], paid, best[1])
     return best[1]
+
+
+@njit(cache=True)
+def cheapest_route(
+    f: int,
+    n_arcs: int,
+    uarcs: NDArray[np.int64],
+    base: NDArray[np.float64],
+    y_ptr: NDArray[np.int64],
+    y_len: NDArray[np.float64],
+    y_ben: NDArray[np.float64],
+    z_ptr: NDArray[np.int64],
+    z_len: NDArray[np.float64],
+    z_ben: NDArray[np.float64],
+    blk_len: NDArray[np.float64],
+    blk_ben: NDArray[np.float64],
+    meta: NDArray[np.float64],
+    cap_y: NDArray[np.float64],
+    cap_z: NDArray[np.float64],
+    rebalance: bool,
+    ptr: NDArray[np.int64],
+    inv: NDArray[np.int64],
+    links: NDArray[np.int64],
+    node_ptr: NDArray[np.int64],
+    nodes: NDArray[np.int64],
+    link_users: NDArray[np.int64],
+    node_users: NDArray[np.int64],
+    link_charge: NDArray[np.float64],
+    node_charge: NDArray[np.float64],
+    service: NDArray[np.float64],
+    fixed: bool,
+    route_provider: NDArray[np.int64],
+    prov_capacity: NDArray[np.int64],
+    prov_load: NDArray[np.int64],
+    provider: int,
+    avoid_link: int,
+    prefer: int,
+) -> tuple[int, float]:
+    """The cheapest candidate of request ``f`` now: ``GreedyState.best_candidate``, compiled.
+
+    A candidate counts if its provider has room (capacity ``< 0``: unlimited;
+    route provider ``-1``: none), it belongs to ``provider`` (unless that is
+    :data:`NO_PROVIDER_FILTER`) and it avoids the link ``avoid_link`` (unless ``-1``).
+    Its cost is :func:`route_costs` of the marginal costs of ``f`` on the
+    distinct arcs ``uarcs`` (:func:`~qkdbench.planning.marginals.pair_deltas`
+    given the blocks reserved there); the first cheapest wins, or ``prefer``
+    (unless ``-1``) when within ``1e-9`` (relative) of it.
+
+    Parameters
+    ----------
+    f, n_arcs : int
+        The request and the number of arcs (pair ``f * n_arcs + arc``).
+    uarcs : ndarray (U,) int64
+        The distinct arcs of ``f``'s candidates.
+    base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben : ndarray
+        The ladders (:class:`~qkdbench.planning.ladders.Ladders`).
+    blk_len, blk_ben : ndarray float64
+        Per arc of ``uarcs`` in turn, its reserved QKD blocks then its KM blocks.
+    meta : ndarray (4U,) float64
+        Per arc: the numbers of QKD and KM blocks and what each kind's blocks hold
+        (``held`` of :func:`~qkdbench.planning.marginals.pair_deltas`).
+    cap_y, cap_z : ndarray (A,) float64
+        The arcs' capacities.
+    rebalance : bool
+        As the state's.
+    ptr, inv, links, node_ptr, nodes, link_users, node_users, link_charge, node_charge,
+    service, fixed :
+        As :func:`route_costs` (``inv`` indexes ``uarcs``).
+    route_provider : ndarray (R,) int64
+        Each candidate's provider position (``-1``: none).
+    prov_capacity, prov_load : ndarray int64
+        Each provider's capacity and the requests it serves now.
+    provider, avoid_link, prefer : int
+        As ``best_candidate``'s arguments (see above for "none").
+
+    Returns
+    -------
+    i : int
+        The candidate, ``-1`` if none counts.
+    cost : float
+        Its cost (``inf`` if none).
+    """
+    n_routes = ptr.size - 1
+    want = np.zeros(n_routes, dtype=np.bool_)
+    for r in range(n_routes):
+        p = route_provider[r]
+        ok = p < 0 or prov_capacity[p] < 0 or prov_load[p] < prov_capacity[p]
+        if provider != NO_PROVIDER_FILTER and p != provider:
+            ok = False
+        if ok and avoid_link >= 0:
+            for k in range(ptr[r], ptr[r + 1]):
+                if links[k] == avoid_link:
+                    ok = False
+                    break
+        want[r] = ok
+    n_u = uarcs.size
+    delta = np.zeros(n_u)
+    lo = 0
+    for j in range(n_u):
+        n_y = int(meta[4 * j])
+        n_z = int(meta[4 * j + 1])
+        a = uarcs[j]
+        delta[j] = pair_delta_one(
+            f * n_arcs + a,
+            base,
+            y_ptr,
+            y_len,
+            y_ben,
+            z_ptr,
+            z_len,
+            z_ben,
+            blk_len[lo : lo + n_y],
+            blk_ben[lo : lo + n_y],
+            meta[4 * j + 2],
+            blk_len[lo + n_y : lo + n_y + n_z],
+            blk_ben[lo + n_y : lo + n_y + n_z],
+            meta[4 * j + 3],
+            cap_y[a],
+            cap_z[a],
+            rebalance,
+        )
+        lo += n_y + n_z
+    costs = route_costs(
+        ptr,
+        inv,
+        delta,
+        links,
+        node_ptr,
+        nodes,
+        link_users,
+        node_users,
+        link_charge,
+        node_charge,
+        service,
+        want,
+        fixed,
+    )
+    best = 0
+    for r in range(1, n_routes):
+        if costs[r] < costs[best]:
+            best = r
+    if not np.isfinite(costs[best]):
+        return -1, np.inf
+    if prefer >= 0 and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
+        best = prefer
+    return best, costs[best]
+
+
+def cheapest_route_py(
+    f: int,
+    n_arcs: int,
+    uarcs: NDArray[np.int64],
+    base: NDArray[np.float64],
+    y_ptr: NDArray[np.int64],
+    y_len: NDArray[np.float64],
+    y_ben: NDArray[np.float64],
+    z_ptr: NDArray[np.int64],
+    z_len: NDArray[np.float64],
+    z_ben: NDArray[np.float64],
+    blk_len: NDArray[np.float64],
+    blk_ben: NDArray[np.float64],
+    meta: NDArray[np.float64],
+    cap_y: NDArray[np.float64],
+    cap_z: NDArray[np.float64],
+    rebalance: bool,
+    ptr: NDArray[np.int64],
+    inv: NDArray[np.int64],
+    links: NDArray[np.int64],
+    node_ptr: NDArray[np.int64],
+    nodes: NDArray[np.int64],
+    link_users: NDArray[np.int64],
+    node_users: NDArray[np.int64],
+    link_charge: NDArray[np.float64],
+    node_charge: NDArray[np.float64],
+    service: NDArray[np.float64],
+    fixed: bool,
+    route_provider: NDArray[np.int64],
+    prov_capacity: NDArray[np.int64],
+    prov_load: NDArray[np.int64],
+    provider: int,
+    avoid_link: int,
+    prefer: int,
+) -> tuple[int, float]:
+    """Plain-Python twin of :func:`cheapest_route` (for tests), as the greedy chose before.
+
+    The candidates filtered one by one, the marginal costs by
+    :func:`~qkdbench.planning.marginals.pair_deltas_py`, the costs by
+    :func:`route_costs_py`, the choice by ``numpy.argmin`` and the ``prefer`` rule.
+
+    Parameters
+    ----------
+    f, n_arcs, uarcs, base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben, blk_len, blk_ben,
+    meta, cap_y, cap_z, rebalance, ptr, inv, links, node_ptr, nodes, link_users,
+    node_users, link_charge, node_charge, service, fixed, route_provider, prov_capacity,
+    prov_load, provider, avoid_link, prefer :
+        As :func:`cheapest_route`.
+
+    Returns
+    -------
+    tuple of (int, float)
+        The same choice and cost.
+    """
+    want = []
+    for r in range(ptr.size - 1):
+        p = int(route_provider[r])
+        room = p < 0 or int(prov_capacity[p]) < 0 or int(prov_load[p]) < int(prov_capacity[p])
+        other = provider != NO_PROVIDER_FILTER and p != provider
+        avoided = avoid_link >= 0 and bool(np.any(links[ptr[r] : ptr[r + 1]] == avoid_link))
+        want.append(room and not other and not avoided)
+    n_u = uarcs.size
+    sizes = meta.reshape(n_u, 4)
+    ty_ptr, tz_ptr = [0], [0]
+    ty_len: list[float] = []
+    ty_ben: list[float] = []
+    tz_len: list[float] = []
+    tz_ben: list[float] = []
+    lo = 0
+    for j in range(n_u):
+        n_y, n_z = int(sizes[j, 0]), int(sizes[j, 1])
+        ty_len += blk_len[lo : lo + n_y].tolist()
+        ty_ben += blk_ben[lo : lo + n_y].tolist()
+        tz_len += blk_len[lo + n_y : lo + n_y + n_z].tolist()
+        tz_ben += blk_ben[lo + n_y : lo + n_y + n_z].tolist()
+        ty_ptr.append(len(ty_len))
+        tz_ptr.append(len(tz_len))
+        lo += n_y + n_z
+    delta = pair_deltas_py(
+        base,
+        f * n_arcs + uarcs,
+        y_ptr,
+        y_len,
+        y_ben,
+        z_ptr,
+        z_len,
+        z_ben,
+        np.asarray(ty_ptr, dtype=np.int64),
+        np.asarray(ty_len, dtype=float),
+        np.asarray(ty_ben, dtype=float),
+        sizes[:, 2].copy(),
+        np.asarray(tz_ptr, dtype=np.int64),
+        np.asarray(tz_len, dtype=float),
+        np.asarray(tz_ben, dtype=float),
+        sizes[:, 3].copy(),
+        cap_y[uarcs],
+        cap_z[uarcs],
+        rebalance,
+    )
+    costs = route_costs_py(
+        ptr,
+        inv,
+        np.asarray(delta),
+        links,
+        node_ptr,
+        nodes,
+        link_users,
+        node_users,
+        link_charge,
+        node_charge,
+        service,
+        np.asarray(want, dtype=np.bool_),
+        fixed,
+    )
+    best = int(np.argmin(costs))
+    if not np.isfinite(costs[best]):
+        return -1, float("inf")
+    if prefer >= 0 and costs[prefer] <= costs[best] + 1e-9 * (1 + abs(costs[best])):
+        best = prefer
+    return best, costs[best]

@@ -17,7 +17,14 @@ from numpy.typing import NDArray
 from .ladders import Ladders
 from .waterfill import union_top
 
-__all__ = ["ladder_arrays", "ladder_of", "reserved_blocks", "pair_deltas", "pair_deltas_py"]
+__all__ = [
+    "ladder_arrays",
+    "ladder_of",
+    "reserved_blocks",
+    "pair_deltas",
+    "pair_delta_one",
+    "pair_deltas_py",
+]
 
 
 def ladder_arrays(ladders: Ladders, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -153,32 +160,88 @@ def pair_deltas(
     """
     n = pairs.size
     out = np.empty(n)
-    empty = np.zeros(0)
     for j in range(n):
-        p = pairs[j]
-        delta = base[p]
-        for kind in range(2):
-            if kind == 0:
-                ln = y_len[y_ptr[p] : y_ptr[p + 1]]
-                bn = y_ben[y_ptr[p] : y_ptr[p + 1]]
-                t_len = ty_len[ty_ptr[j] : ty_ptr[j + 1]]
-                t_ben = ty_ben[ty_ptr[j] : ty_ptr[j + 1]]
-                held = ty_held[j]
-                cap = cap_y[j]
-            else:
-                ln = z_len[z_ptr[p] : z_ptr[p + 1]]
-                bn = z_ben[z_ptr[p] : z_ptr[p + 1]]
-                t_len = tz_len[tz_ptr[j] : tz_ptr[j + 1]]
-                t_ben = tz_ben[tz_ptr[j] : tz_ptr[j + 1]]
-                held = tz_held[j]
-                cap = cap_z[j]
-            if rebalance:
-                gain = union_top(t_len, t_ben, ln, bn, cap) - held
-            else:
-                gain = union_top(empty, empty, ln, bn, cap - held)
-            delta -= gain
-        out[j] = delta
+        out[j] = pair_delta_one(
+            pairs[j],
+            base,
+            y_ptr,
+            y_len,
+            y_ben,
+            z_ptr,
+            z_len,
+            z_ben,
+            ty_len[ty_ptr[j] : ty_ptr[j + 1]],
+            ty_ben[ty_ptr[j] : ty_ptr[j + 1]],
+            ty_held[j],
+            tz_len[tz_ptr[j] : tz_ptr[j + 1]],
+            tz_ben[tz_ptr[j] : tz_ptr[j + 1]],
+            tz_held[j],
+            cap_y[j],
+            cap_z[j],
+            rebalance,
+        )
     return out
+
+
+@njit(cache=True)
+def pair_delta_one(
+    p: int,
+    base: NDArray[np.float64],
+    y_ptr: NDArray[np.int64],
+    y_len: NDArray[np.float64],
+    y_ben: NDArray[np.float64],
+    z_ptr: NDArray[np.int64],
+    z_len: NDArray[np.float64],
+    z_ben: NDArray[np.float64],
+    ty_len: NDArray[np.float64],
+    ty_ben: NDArray[np.float64],
+    ty_held: float,
+    tz_len: NDArray[np.float64],
+    tz_ben: NDArray[np.float64],
+    tz_held: float,
+    cap_y: float,
+    cap_z: float,
+    rebalance: bool,
+) -> float:
+    """One entry of :func:`pair_deltas`: pair ``p`` given one arc's blocks of each kind.
+
+    Parameters
+    ----------
+    p : int
+        The pair.
+    base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben : ndarray
+        The ladders.
+    ty_len, ty_ben, tz_len, tz_ben : ndarray float64
+        The arc's reserved blocks per kind.
+    ty_held, tz_held : float
+        What they hold (see :func:`pair_deltas`).
+    cap_y, cap_z : float
+        The arc's capacities.
+    rebalance : bool
+        As the state's.
+
+    Returns
+    -------
+    float
+        ``base[p] - gain_y - gain_z``.
+    """
+    delta = base[p]
+    empty = np.zeros(0)
+    for kind in range(2):
+        if kind == 0:
+            ln = y_len[y_ptr[p] : y_ptr[p + 1]]
+            bn = y_ben[y_ptr[p] : y_ptr[p + 1]]
+            t_len, t_ben, held, cap = ty_len, ty_ben, ty_held, cap_y
+        else:
+            ln = z_len[z_ptr[p] : z_ptr[p + 1]]
+            bn = z_ben[z_ptr[p] : z_ptr[p + 1]]
+            t_len, t_ben, held, cap = tz_len, tz_ben, tz_held, cap_z
+        if rebalance:
+            gain = union_top(t_len, t_ben, ln, bn, cap) - held
+        else:
+            gain = union_top(empty, empty, ln, bn, cap - held)
+        delta -= gain
+    return delta
 
 
 def pair_deltas_py(

@@ -3,7 +3,8 @@
 ``pairwise_sum`` against NumPy's own sum; ``route_costs`` (candidates priced at
 once) against pricing them one by one with NumPy; ``pair_deltas`` against its
 twin and the state's ``pair_delta``; ``waterfill_arcs`` against its twin and
-``waterfill_group`` arc by arc.
+``waterfill_group`` arc by arc; ``cheapest_route`` (the whole choice of
+``best_candidate``) against its twin, with and without each option.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from numpy.typing import NDArray
 
 from qkdbench.heuristics.saa_greedy import SAAGreedy, insert_all
 from qkdbench.planning.greedy import GreedyState, insertion_order
-from qkdbench.planning.greedy_fixed import pairwise_sum, route_costs, route_costs_py
+from qkdbench.planning.greedy_fixed import (
+    NO_PROVIDER_FILTER,
+    cheapest_route,
+    cheapest_route_py,
+    pairwise_sum,
+    route_costs,
+    route_costs_py,
+)
 from qkdbench.planning.marginals import ladder_arrays, pair_deltas, pair_deltas_py
 from qkdbench.planning.waterfill import waterfill_arcs, waterfill_arcs_py, waterfill_group
 from qkdbench.testing import link_kinds_and_providers_instance
@@ -144,3 +152,65 @@ def test_waterfill_arcs_equals_the_twin_and_waterfill_group(which: str) -> None:
             assert got.tolist() == t_take[k][j]
             assert g_len.tolist() == t_len[k][j] and g_ben.tolist() == t_ben[k][j]
     assert float(take.sum()) > 0
+
+
+def _choice_inputs(state: GreedyState, f: int) -> list[Any]:
+    """The arguments ``best_candidate`` gives ``cheapest_route`` (before the three options)."""
+    t = state._table(f)
+    recs = [state._blocks(a) for a in t.uarcs]
+    lad = state.ladders
+    return [
+        f,
+        state.n_arcs,
+        t.uarcs_array,
+        lad.base,
+        lad.y_ptr,
+        lad.y_len,
+        lad.y_ben,
+        lad.z_ptr,
+        lad.z_len,
+        lad.z_ben,
+        np.concatenate([r[5] for r in recs]),
+        np.concatenate([r[6] for r in recs]),
+        np.asarray([v for r in recs for v in r[7]], dtype=float),
+        state.cap["y"],
+        state.cap["z"],
+        state.rebalance,
+        t.ptr,
+        t.inv,
+        t.links,
+        t.node_ptr,
+        t.nodes,
+        state.link_users,
+        state.node_users,
+        state.link_charge,
+        state.node_charge,
+        t.service,
+        state.fixed,
+        t.provider,
+        state.prov.capacity,
+        state.prov_load,
+    ]
+
+
+@pytest.mark.parametrize("which", ["charged", "kinds"])
+@pytest.mark.parametrize("rebalance", [True, False])
+def test_cheapest_route_equals_the_twin(which: str, rebalance: bool) -> None:
+    state = _state(which, rebalance)
+    chosen = 0
+    for f in [g for g, r in enumerate(state.route) if r is None]:
+        args = _choice_inputs(state, f)
+        links = sorted(set(args[18].tolist()))
+        n_routes = args[16].size - 1
+        options = [(NO_PROVIDER_FILTER, -1, -1), (NO_PROVIDER_FILTER, links[0], n_routes - 1)]
+        options += [(p, -1, 0) for p in range(-1, len(state.prov.ids))]
+        for opts in options:
+            full: list[Any] = [*args, *opts]
+            got = cheapest_route(*full)
+            twin = cheapest_route_py(*full)
+            assert (int(got[0]), float(got[1])) == (int(twin[0]), float(twin[1]))
+            chosen += got[0] >= 0
+        # and the state's choice is the twin's
+        plain: list[Any] = [*args, NO_PROVIDER_FILTER, -1, -1]
+        assert state.best_candidate(f) == tuple(cheapest_route_py(*plain))
+    assert chosen > 0
