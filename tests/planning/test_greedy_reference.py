@@ -92,3 +92,26 @@ def test_alns_on_the_state_equals_the_reference(monkeypatch: pytest.MonkeyPatch)
     new, old = _both(monkeypatch, lambda: ALNSPlanner(iterations=40, rebuild_every=15), inst)
     assert _fingerprint(new) == _fingerprint(old)
     assert new.stats["iterations"] == old.stats["iterations"] == 40
+
+
+@pytest.mark.parametrize("name", ["nsfnet-14", "germany50-40", "usnet-providers-charged"])
+def test_close_links_reports_what_the_reference_does(name: str) -> None:
+    """The link-closing search on the same built state: the same counts and routes."""
+    from qkdbench.heuristics.saa_greedy import insert_all
+    from qkdbench.planning.greedy import insertion_order
+
+    inst = INSTANCES[name]()
+    planner = SAAGreedy()
+    outs, routes = [], []
+    for cls in (None, ReferenceState):
+        state = planner.prepare(inst)
+        if cls is not None:
+            state = cls(state.instance, state.ladders, state.candidates, state.rebalance)  # type: ignore[assignment]
+        order = insertion_order(state.candidates, state.ladders, "cost-desc", state.instance)
+        insert_all(state, order)
+        state.improve(order)
+        outs.append(state.close_links(None, 3))
+        routes.append(list(state.route))
+    assert outs[0] == outs[1]
+    assert routes[0] == routes[1]
+    assert outs[0]["tried"] >= 1
