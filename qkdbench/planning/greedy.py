@@ -148,7 +148,13 @@ class GreedyState:
     depend only on the requests on it, so the last :data:`ARC_MEMO` of them
     are remembered per arc: taking a request off and putting it back (an
     improvement pass that keeps its route, an undone move) brings back the
-    arc's stamp and, with it, every cached price.
+    arc's stamp and, with it, every cached price. Arcs changed together are
+    water-filled in one compiled call
+    (:func:`~qkdbench.planning.waterfill.waterfill_arcs`), and
+    :meth:`best_candidate` is one compiled call too
+    (:func:`~qkdbench.planning.greedy_fixed.cheapest_route`), reading each arc's
+    reserved blocks as they were stored. Every number is the one the
+    one-pair-at-a-time methods (:meth:`pair_delta`, :meth:`path_cost`) give.
     """
 
     def __init__(
