@@ -48,7 +48,7 @@ __all__ = ["GreedyState", "Reservations", "insertion_order", "INSERTION_ORDERS",
 _EMPTY = np.zeros(0)
 _NO_ARCS = np.zeros(0, dtype=np.int64)
 
-#: Marginal costs to compute before :meth:`GreedyState.best_candidate` batches them.
+#: Marginal costs missing before :meth:`GreedyState.path_cost` computes them in one call.
 _BATCH = 3
 
 #: Water-filled states remembered per arc (the oldest goes first), see :class:`GreedyState`.
