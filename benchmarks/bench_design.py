@@ -23,6 +23,22 @@ and on 14 of 16 overall (germany50 with 60 and 100 requests: feasible, gaps
 Under pytest with ``--benchmark-disable`` (the project default) one small
 instance is checked; ``--benchmark-enable`` times the family's smallest
 instance per topology.
+
+What fixed charges cost the greedy
+----------------------------------
+:func:`charge_ratio` plans one instance twice with ``saa-greedy``, with and
+without fixed charges (the same seed and knobs otherwise, so only the charges
+differ), alternating the two for ``repeats`` rounds in one process, and gives
+the fastest round of each (under load the fastest round is the one that did
+not wait for a core) and their ratio::
+
+    python benchmarks/bench_design.py --charge-ratio            # germany50, 1000 requests
+
+Measured on 2 shared cores (germany50, 1000 requests, seed 5, the knobs of
+:data:`KNOBS`; seconds of the planner, fastest round): before the fixed-charge
+work on the greedy's state 17.3 s with charges and 2.3 s without (ratio 7.5,
+2 rounds); after it 2.9 s and 1.6 s (ratio 1.8, 3 rounds). The plans are the
+same, costs 211,992,916.44 and 194,728,951.92.
 """
 
 from __future__ import annotations
@@ -170,6 +186,74 @@ def test_design_smoke(benchmark: BenchmarkFixture) -> None:
     benchmark.extra_info.update({f"cost_{k}": v for k, v in costs.items()})
 
 
+def charge_ratio(
+    n_requests: int = 1000,
+    topology: str = "sndlib/germany50",
+    seed: int = 5,
+    repeats: int = 3,
+) -> dict[str, Any]:
+    """``saa-greedy`` with and without fixed charges on one instance, fastest round each.
+
+    Parameters
+    ----------
+    n_requests, topology, seed :
+        The instance (:func:`~qkdbench.topologies.design_instance` with :data:`KNOBS`;
+        without charges: the same with ``fixed_charge_factor=None``).
+    repeats : int
+        Rounds; each plans both instances, the two alternating.
+
+    Returns
+    -------
+    dict
+        ``seconds_*`` and ``cpu_*`` (fastest round, wall and process time), ``ratio``
+        and ``cpu_ratio`` (charges over none), ``cost_*``, ``links_closed`` and
+        ``same_plans`` (every round gave the same plan); ``*`` is ``charged`` or ``free``.
+    """
+    knobs = {**KNOBS}
+    cases = {
+        "charged": design_instance(topology, n_requests, seed=seed, **knobs),
+        "free": design_instance(
+            topology, n_requests, seed=seed, **{**knobs, "fixed_charge_factor": None}
+        ),
+    }
+    # compiled kernels loaded before the clock runs
+    get_planner("saa-greedy").plan(design_instance("nsfnet", 8, seed=1, **knobs))
+    wall: dict[str, list[float]] = {k: [] for k in cases}
+    cpu: dict[str, list[float]] = {k: [] for k in cases}
+    plans: dict[str, list[Any]] = {k: [] for k in cases}
+    for _ in range(repeats):
+        for key, inst in cases.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            plan = get_planner("saa-greedy").plan(inst)
+            cpu[key].append(time.process_time() - c0)
+            wall[key].append(time.perf_counter() - t0)
+            plans[key].append(plan)
+    out: dict[str, Any] = {"instance": cases["charged"].name, "repeats": repeats}
+    for key, inst in cases.items():
+        out[f"seconds_{key}"] = min(wall[key])
+        out[f"cpu_{key}"] = min(cpu[key])
+        out[f"cost_{key}"] = evaluate(inst, plans[key][0]).total
+    out["ratio"] = out["seconds_charged"] / out["seconds_free"]
+    out["cpu_ratio"] = out["cpu_charged"] / out["cpu_free"]
+    out["links_closed"] = plans["charged"][0].stats.get("links_closed")
+    out["same_plans"] = all(p.routes == ps[0].routes for ps in plans.values() for p in ps)
+    return out
+
+
+def test_charge_ratio(benchmark: BenchmarkFixture) -> None:
+    """Disabled: 60 requests, two rounds; enabled: germany50 with 1000, three rounds."""
+    n, repeats = (60, 2) if benchmark.disabled else (1000, 3)
+    out = benchmark.pedantic(
+        charge_ratio, kwargs={"n_requests": n, "repeats": repeats}, rounds=1, iterations=1
+    )
+    # the greedy's state keeps nothing between plans: every round the same plan
+    assert out["same_plans"]
+    # the charges are paid: the charged plan costs more than the same requests without
+    assert out["cost_charged"] > out["cost_free"]
+    assert out["links_closed"] is not None  # the link-closing search ran
+    benchmark.extra_info.update(out)
+
+
 def main() -> None:
     """Run the family and print the table (markdown) and the separation figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -189,7 +273,34 @@ def main() -> None:
     ap.add_argument("--hotspots", type=int, default=KNOBS["hotspots"])
     ap.add_argument("--demand", default=KNOBS["demand"])
     ap.add_argument("--out", help="CSV file of the rows")
+    ap.add_argument(
+        "--charge-ratio",
+        action="store_true",
+        help="time saa-greedy with and without fixed charges instead "
+        "(germany50, --requests, default 1000; seed 5)",
+    )
+    ap.add_argument("--repeats", type=int, default=3, help="rounds of --charge-ratio")
     args = ap.parse_args()
+    if args.charge_ratio:
+        n = args.requests[0] if args.requests != list(REQUESTS) else 1000
+        out = charge_ratio(
+            n,
+            args.topologies[0] if args.topologies != list(TOPOLOGIES) else "sndlib/germany50",
+            repeats=args.repeats,
+        )
+        print("| instance | fixed charges | seconds | CPU seconds | cost |")
+        print("|---|---|---:|---:|---:|")
+        for key in ("charged", "free"):
+            print(
+                f"| {out['instance']} | {'yes' if key == 'charged' else 'no'} "
+                f"| {out[f'seconds_{key}']:.2f} | {out[f'cpu_{key}']:.2f} "
+                f"| {out[f'cost_{key}']:,.2f} |"
+            )
+        print(
+            f"ratio {out['ratio']:.2f} (CPU {out['cpu_ratio']:.2f}), links closed "
+            f"{out['links_closed']}, same plan every round: {out['same_plans']}"
+        )
+        return
     knobs = {
         "fixed_charge_factor": args.fixed_charge_factor,
         "tightness": args.tightness,

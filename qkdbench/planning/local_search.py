@@ -195,7 +195,12 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
     forbidden and the requests are re-inserted (dearest first) on their best
     candidates avoiding it. The change is kept if the evaluator's total
     falls, undone otherwise. Rounds repeat until one keeps nothing,
-    ``max_rounds`` or the time limit.
+    ``max_rounds`` or the time limit. A link whose move was undone is not tried
+    again before some move is kept (the state would be the same, and so would the
+    outcome). Taking the users off and putting them back
+    goes through :meth:`~qkdbench.planning.greedy.GreedyState.remove_all` and
+    :meth:`~qkdbench.planning.greedy.GreedyState.insert_all` (each arc re-shared
+    once, the same state as one request at a time).
 
     Parameters
     ----------
@@ -224,6 +229,10 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
     if not state.fixed or all(r is None for r in state.route):
         return out
     current = state.total_cost()
+    # An undone move leaves the state as it was, so the state is a function of the moves
+    # kept so far: a link tried again with none kept since would be undone again.
+    closed = 0
+    last_try: dict[int, tuple[int, bool]] = {}  # link -> (moves kept then, evaluated)
     while out["rounds"] < max_rounds and not clock.expired():
         out["rounds"] += 1
         kept = 0
@@ -234,15 +243,16 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                 break
             if state.link_users[link] == 0:
                 continue
-            users = [
-                f
-                for f, i in enumerate(state.route)
-                if i is not None and np.any(state.candidates.arcs[f][i] // 2 == link)
-            ]
+            k = int(link)
+            again = last_try.get(k)
+            if again is not None and again[0] == closed:  # the same move from the same state
+                out["tried"] += int(again[1])
+                continue
+            # the requests routed over the link (either way), in request order
+            users = sorted(set(state.on_arc[2 * k]) | set(state.on_arc[2 * k + 1]))
             # users route on the link, so each has a route
             saved = {f: i for f in users if (i := state.route[f]) is not None}
-            for f in users:
-                state.remove(f)
+            state.remove_all(users)
             ok = True
             for f in users:
                 i, _ = state.best_candidate(f, avoid_link=int(link))
@@ -256,11 +266,11 @@ def close_links(state: GreedyState, clock: Stopwatch | None = None, max_rounds: 
                 if new < current - 1e-9 * abs(current):
                     current = new
                     kept += 1
+                    closed += 1
                     continue
-            for f in users:
-                state.remove(f)
-            for f in users:
-                state.insert(f, saved[f])
+            state.remove_all(users)  # undo: the same state as before the move
+            state.insert_all((f, saved[f]) for f in users)
+            last_try[k] = (closed, ok)
         out["closed"] += kept
         if kept == 0:
             break

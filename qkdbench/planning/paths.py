@@ -47,6 +47,8 @@ from ..evaluation import newsvendor_reservations, pair_costs
 from ..evaluation.pricing import arc_table
 from ..exceptions import InputError
 from ..model import Instance
+from .shortest_paths import adjacency as _adjacency
+from .shortest_paths import first_found_path
 
 __all__ = [
     "shortest_path",
@@ -78,6 +80,22 @@ def shortest_path(instance: Instance, source: Any, target: Any) -> list:
         If ``target`` cannot be reached from ``source``.
     """
     return nx.dijkstra_path(instance.graph, source, target, weight="length_km")
+
+
+def _by_length(instance: Instance, source: Any, target: Any) -> tuple:
+    """:func:`shortest_path` (the same path: networkx's ties), compiled, memoised per instance."""
+    memo = instance.derived("planning.paths.by_length", lambda inst: {})
+    key = (source, target)
+    if key not in memo:
+        out_ptr, out_arc, head, _ = _adjacency(instance)
+        idx = instance.node_index
+        _, nodes = first_found_path(
+            out_ptr, out_arc, head, arc_table(instance).length_km, idx[source], idx[target]
+        )
+        if nodes.size == 0:
+            raise nx.NetworkXNoPath(f"no path from {source!r} to {target!r}")
+        memo[key] = tuple(instance.nodes[v] for v in nodes.tolist())
+    return memo[key]
 
 
 def k_shortest_paths(
@@ -121,20 +139,6 @@ def k_shortest_paths(
     if not found:
         raise nx.NetworkXNoPath(f"no path from {source!r} to {target!r}")
     return [tuple(instance.nodes[v] for v in p) for p in found]
-
-
-def _adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Out-arcs in CSR form (by tail, arc id order), heads and tails; memoised per instance."""
-
-    def make(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        arcs = arc_table(inst)
-        n = len(inst.nodes)
-        order = np.argsort(arcs.tail, kind="stable").astype(np.int64)
-        ptr = np.zeros(n + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
-        return ptr, order, arcs.head.astype(np.int64), arcs.tail.astype(np.int64)
-
-    return instance.derived("planning.paths.adjacency", make)
 
 
 @njit(cache=True)
@@ -424,9 +428,7 @@ def candidate_paths(
                 try:
                     k_here = 1 if clock is not None and clock.expired() else k
                     found = k_shortest_paths(instance, req.source, sink.node, k_here, weights[f])
-                    shortest = tuple(
-                        nx.dijkstra_path(instance.graph, req.source, sink.node, weight="length_km")
-                    )
+                    shortest = _by_length(instance, req.source, sink.node)
                 except nx.NetworkXNoPath:
                     raise nx.NetworkXNoPath(
                         f"request {req.id!r}: no path from {req.source!r} to {sink.node!r}"

@@ -9,6 +9,9 @@ nodes per weight row (Floyd-Warshall, vectorised). The arcs are those of
 (:func:`adjacency`). Weights must be non-negative. The Lagrangian dual of the
 exact package (:mod:`qkdbench.exact.dual`) prices every request's route this
 way; the k-shortest-path candidates are in :mod:`qkdbench.planning.paths`.
+:func:`first_found_path` is one source-target Dijkstra with networkx's ties
+(the greedy's network route); :func:`first_found_path_py` is its plain-Python
+twin.
 
 Examples
 --------
@@ -34,10 +37,17 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ..evaluation.pricing import arc_table
 from ..model import Instance
-from .paths import _adjacency
 
-__all__ = ["adjacency", "shortest_path_trees", "trace_paths", "all_pairs_distances"]
+__all__ = [
+    "adjacency",
+    "shortest_path_trees",
+    "trace_paths",
+    "all_pairs_distances",
+    "first_found_path",
+    "first_found_path_py",
+]
 
 
 def adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -59,7 +69,16 @@ def adjacency(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     head, tail : ndarray (A,) int64
         Head and tail node position of every arc id.
     """
-    return _adjacency(instance)
+
+    def make(inst: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        arcs = arc_table(inst)
+        n = len(inst.nodes)
+        order = np.argsort(arcs.tail, kind="stable").astype(np.int64)
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(np.bincount(arcs.tail, minlength=n))
+        return ptr, order, arcs.head.astype(np.int64), arcs.tail.astype(np.int64)
+
+    return instance.derived("planning.paths.adjacency", make)
 
 
 @njit(cache=True)
@@ -246,3 +265,139 @@ def all_pairs_distances(
     for k in range(n_nodes):
         np.minimum(dist, dist[:, :, k, None] + dist[:, None, k, :], out=dist)
     return dist
+
+
+@njit(cache=True)
+def first_found_path(
+    out_ptr: NDArray[np.int64],
+    out_arc: NDArray[np.int64],
+    head: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    source: int,
+    target: int,
+) -> tuple[float, NDArray[np.int64]]:
+    """Dijkstra from ``source`` to ``target``, ties as networkx's ``single_source_dijkstra``.
+
+    The node popped next is the one with the smallest label, among equal labels
+    the one labelled first (networkx's heap of ``(label, push count, node)``);
+    a label and its path change only on a strict improvement, the out-arcs of
+    a node are relaxed in ``out_arc`` order, and the search stops when
+    ``target`` is popped. On a ``DiGraph`` whose edges were added in the order
+    of ``out_arc`` within each tail, this gives networkx's distance and path.
+
+    Parameters
+    ----------
+    out_ptr, out_arc : ndarray of int64
+        Out-arcs in CSR form: node ``u``'s are ``out_arc[out_ptr[u]:out_ptr[u + 1]]``.
+    head : ndarray of int64
+        Head node of every arc.
+    weight : ndarray of float64
+        Non-negative weight of every arc.
+    source, target : int
+        End nodes.
+
+    Returns
+    -------
+    cost : float
+        The distance (``inf`` if ``target`` is not reached).
+    nodes : ndarray of int64
+        The path's nodes, ``source`` first (empty if not reached).
+    """
+    n = out_ptr.size - 1
+    label = np.full(n, np.inf)
+    stamp = np.zeros(n, dtype=np.int64)  # push count of the label
+    pred = np.full(n, -1, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    done = np.zeros(n, dtype=np.bool_)
+    label[source] = 0.0
+    seen[source] = True
+    pushes = 1
+    while True:
+        u = -1
+        for v in range(n):  # smallest (label, push count) among the labelled
+            if (seen[v] and not done[v]) and (
+                u < 0 or label[v] < label[u] or (label[v] == label[u] and stamp[v] < stamp[u])
+            ):
+                u = v
+        if u < 0:
+            return np.inf, np.empty(0, dtype=np.int64)
+        done[u] = True
+        if u == target:
+            break
+        d = label[u]
+        for k in range(out_ptr[u], out_ptr[u + 1]):
+            a = out_arc[k]
+            v = head[a]
+            if done[v]:
+                continue
+            nd = d + weight[a]
+            if not seen[v] or nd < label[v]:
+                seen[v] = True
+                label[v] = nd
+                stamp[v] = pushes
+                pushes += 1
+                pred[v] = u
+    m = 1
+    v = target
+    while v != source:
+        v = pred[v]
+        m += 1
+    nodes = np.empty(m, dtype=np.int64)
+    v = target
+    for i in range(m - 1, -1, -1):
+        nodes[i] = v
+        v = pred[v]
+    return label[target], nodes
+
+
+def first_found_path_py(
+    out_ptr: NDArray[np.int64],
+    out_arc: NDArray[np.int64],
+    head: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    source: int,
+    target: int,
+) -> tuple[float, list[int]]:
+    """Plain-Python twin of :func:`first_found_path`: networkx's heap, step by step.
+
+    For tests: a heap of ``(label, push count, node)`` with lazy deletion and
+    the path as a list per node, as ``networkx``'s ``_dijkstra_multisource``.
+
+    Parameters
+    ----------
+    out_ptr, out_arc, head, weight, source, target :
+        As :func:`first_found_path`.
+
+    Returns
+    -------
+    cost : float
+        The distance (``inf`` if ``target`` is not reached).
+    nodes : list of int
+        The path's nodes, ``source`` first (empty if not reached).
+    """
+    import heapq
+    from itertools import count
+
+    dist: dict[int, float] = {}
+    seen: dict[int, float] = {source: 0.0}
+    paths: dict[int, list[int]] = {source: [source]}
+    pushes = count()
+    fringe: list[tuple[float, int, int]] = [(0.0, next(pushes), source)]
+    while fringe:
+        d, _, u = heapq.heappop(fringe)
+        if u in dist:
+            continue
+        dist[u] = d
+        if u == target:
+            return d, paths[u]
+        for k in range(int(out_ptr[u]), int(out_ptr[u + 1])):
+            a = int(out_arc[k])
+            v = int(head[a])
+            if v in dist:
+                continue
+            nd = d + float(weight[a])
+            if v not in seen or nd < seen[v]:
+                seen[v] = nd
+                heapq.heappush(fringe, (nd, next(pushes), v))
+                paths[v] = paths[u] + [v]
+    return float("inf"), []

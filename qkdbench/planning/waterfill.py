@@ -2,7 +2,10 @@
 
 For fixed routes this gives the cost-minimal reservations (a separable convex
 resource allocation with integer breakpoints); every planner that shares an
-arc's capacity among requests calls :func:`waterfill`.
+arc's capacity among requests calls :func:`waterfill`. The greedy re-shares
+one arc with :func:`waterfill_group`, or several arcs and both wavelength
+kinds in one compiled call with :func:`waterfill_arcs` (its plain-Python
+twin: :func:`waterfill_arcs_py`).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["waterfill", "waterfill_group", "union_top"]
+__all__ = ["waterfill", "waterfill_group", "waterfill_arcs", "waterfill_arcs_py", "union_top"]
 
 
 def waterfill(
@@ -175,3 +178,129 @@ def union_top(
         total += take * bn
         left -= take
     return total
+
+
+@njit(cache=True)
+def waterfill_arcs(
+    y_ptr: np.ndarray,
+    y_len: np.ndarray,
+    y_ben: np.ndarray,
+    z_ptr: np.ndarray,
+    z_len: np.ndarray,
+    z_ben: np.ndarray,
+    n_arcs: int,
+    arcs: np.ndarray,
+    users_ptr: np.ndarray,
+    users: np.ndarray,
+    cap_y: np.ndarray,
+    cap_z: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`waterfill_group` on several arcs, QKD and KM wavelengths, in one call.
+
+    Parameters
+    ----------
+    y_ptr, y_len, y_ben, z_ptr, z_len, z_ben : ndarray
+        The QKD (``y``) and KM (``z``) ladders in CSR form.
+    n_arcs : int
+        Arcs of the instance (pair id = request * n_arcs + arc).
+    arcs : ndarray (n,) int64
+        The arcs re-shared.
+    users_ptr, users : ndarray int64
+        Arc ``arcs[j]``'s requests, in tie-breaking order:
+        ``users[users_ptr[j]:users_ptr[j + 1]]``.
+    cap_y, cap_z : ndarray (n,) float64
+        Each arc's capacities.
+
+    Returns
+    -------
+    take : ndarray (2, len(users)) float64
+        Row 0 QKD, row 1 KM: each user's wavelengths on its arc.
+    blocks_ptr : ndarray (2n + 1,) int64
+        Arc ``j``'s blocks of kind ``k`` (0: QKD, 1: KM) are positions
+        ``blocks_ptr[2j + k]:blocks_ptr[2j + k + 1]`` of the next two.
+    blocks_len, blocks_ben : ndarray float64
+        The blocks :func:`waterfill_group` returns, concatenated.
+    """
+    n = arcs.size
+    take = np.zeros((2, users.size))
+    blocks_ptr = np.zeros(2 * n + 1, dtype=np.int64)
+    size = 0
+    for j in range(n):
+        for e in range(users_ptr[j], users_ptr[j + 1]):
+            p = users[e] * n_arcs + arcs[j]
+            size += (y_ptr[p + 1] - y_ptr[p]) + (z_ptr[p + 1] - z_ptr[p])
+    blocks_len = np.empty(size)
+    blocks_ben = np.empty(size)
+    m = 0
+    for j in range(n):
+        lo, hi = users_ptr[j], users_ptr[j + 1]
+        pairs = users[lo:hi] * n_arcs + arcs[j]
+        for k in range(2):
+            if k == 0:
+                got, t_len, t_ben = waterfill_group(y_ptr, y_len, y_ben, pairs, cap_y[j])
+            else:
+                got, t_len, t_ben = waterfill_group(z_ptr, z_len, z_ben, pairs, cap_z[j])
+            take[k, lo:hi] = got
+            blocks_len[m : m + t_len.size] = t_len
+            blocks_ben[m : m + t_len.size] = t_ben
+            m += t_len.size
+            blocks_ptr[2 * j + k + 1] = m
+    return take, blocks_ptr, blocks_len[:m], blocks_ben[:m]
+
+
+def waterfill_arcs_py(
+    y_ptr: np.ndarray,
+    y_len: np.ndarray,
+    y_ben: np.ndarray,
+    z_ptr: np.ndarray,
+    z_len: np.ndarray,
+    z_ben: np.ndarray,
+    n_arcs: int,
+    arcs: np.ndarray,
+    users_ptr: np.ndarray,
+    users: np.ndarray,
+    cap_y: np.ndarray,
+    cap_z: np.ndarray,
+) -> tuple[list[list[list[float]]], list[list[list[float]]], list[list[list[float]]]]:
+    """Plain-Python twin of :func:`waterfill_arcs` (for tests), by arc and kind.
+
+    Each arc and kind: every user's ladder segments sorted by decreasing
+    benefit (ties keep the users' order), taken while capacity is left.
+
+    Parameters
+    ----------
+    y_ptr, y_len, y_ben, z_ptr, z_len, z_ben, n_arcs, arcs, users_ptr, users, cap_y, cap_z :
+        As :func:`waterfill_arcs`.
+
+    Returns
+    -------
+    take, blocks_len, blocks_ben : list
+        ``take[k][j]``: the wavelengths of arc ``j``'s users, kind ``k``;
+        ``blocks_len[k][j]``, ``blocks_ben[k][j]``: the blocks taken there.
+    """
+    take: list[list[list[float]]] = [[], []]
+    b_len: list[list[list[float]]] = [[], []]
+    b_ben: list[list[list[float]]] = [[], []]
+    ladders = ((y_ptr, y_len, y_ben, cap_y), (z_ptr, z_len, z_ben, cap_z))
+    for j, a in enumerate(arcs.tolist()):
+        reqs = users[users_ptr[j] : users_ptr[j + 1]].tolist()
+        for k, (ptr, length, ben, cap) in enumerate(ladders):
+            segs = []
+            for e, f in enumerate(reqs):
+                p = f * n_arcs + a
+                segs += [(-float(ben[s]), e, float(length[s])) for s in range(ptr[p], ptr[p + 1])]
+            segs.sort(key=lambda t: (t[0], t[1]))  # by benefit, ties by user
+            got = [0.0] * len(reqs)
+            lens, bens = [], []
+            before = 0.0
+            for neg_ben, e, ln in segs:
+                t = min(max(float(cap[j]) - before, 0.0), ln)
+                got[e] += t
+                before += ln
+                if t > 0:
+                    lens.append(t)
+                    bens.append(-neg_ben)
+            take[k].append(got)
+            b_len[k].append(lens)
+            b_ben[k].append(bens)
+    return take, b_len, b_ben

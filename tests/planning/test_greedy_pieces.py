@@ -151,3 +151,27 @@ def test_provider_moves_keep_every_provider_within_capacity() -> None:
     assert load.tolist() == state.prov_load.tolist()
     cap = state.prov.capacity
     assert all(c < 0 or n <= c for n, c in zip(load.tolist(), cap.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("which", ["charged", "providers"])
+def test_plan_arrays_are_the_encoded_routes(which: str) -> None:
+    from qkdbench.evaluation import encode_plan, evaluate
+    from qkdbench.model import Plan
+
+    if which == "charged":
+        inst = design_instance("usnet", 20, max_rate=6, seed=4, fixed_charge_factor=10.0)
+    else:
+        inst = link_kinds_and_providers_instance("usnet", 16, 5, seed=3, n_targets=3)
+    state, _ = _built(inst, improve=True)
+    plan = Plan(inst.name, "state", state.routes(inst))
+    want = encode_plan(inst, plan)
+    got = state.plan_arrays()
+    for field in ("ptr", "arcs", "yr", "zr"):
+        assert getattr(got, field).tolist() == getattr(want, field).tolist(), field
+    assert got.n_requests == want.n_requests
+    assert (got.target is None) == (want.target is None)
+    if want.target is not None:
+        assert got.target is not None
+        assert got.target.tolist() == want.target.tolist()
+    assert float(want.yr.sum()) > 0
+    assert state.total_cost() == evaluate(inst, plan).total

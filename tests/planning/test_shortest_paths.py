@@ -13,6 +13,8 @@ from qkdbench.evaluation.pricing import arc_table
 from qkdbench.planning.shortest_paths import (
     adjacency,
     all_pairs_distances,
+    first_found_path,
+    first_found_path_py,
     shortest_path_trees,
     trace_paths,
 )
@@ -110,3 +112,49 @@ def test_adjacency_lists_every_arc_once_under_its_tail() -> None:
         assert list(mine) == sorted(mine)
     assert (head == arcs.head).all()
     assert (tail == arcs.tail).all()
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7, 8])
+def test_first_found_path_and_its_twin_match_networkx_ties_included(seed: int) -> None:
+    """Small integer weights (zeros, many ties): same distance and same path as networkx."""
+    n = 10
+    rng = np.random.default_rng(seed)
+    pairs = [(u, v) for u in range(n) for v in range(n) if u != v and rng.random() < 0.3]
+    perm = rng.permutation(len(pairs))  # arc ids not in tail order
+    tail = np.asarray([pairs[k][0] for k in perm], dtype=np.int64)
+    head = np.asarray([pairs[k][1] for k in perm], dtype=np.int64)
+    out_arc = np.argsort(tail, kind="stable").astype(np.int64)
+    out_ptr = np.zeros(n + 1, dtype=np.int64)
+    out_ptr[1:] = np.cumsum(np.bincount(tail, minlength=n))
+    for trial in range(3):
+        weight = rng.integers(0, 3 + trial, size=tail.size).astype(float)
+        if trial == 2:
+            weight = weight * 0.1 + rng.integers(0, 2, size=tail.size) * 0.2  # inexact sums
+        g = nx.DiGraph()
+        g.add_weighted_edges_from(zip(tail.tolist(), head.tolist(), weight.tolist(), strict=True))
+        for s in range(n):
+            for t in range(n):
+                cost, nodes = first_found_path(out_ptr, out_arc, head, weight, s, t)
+                twin_cost, twin_nodes = first_found_path_py(out_ptr, out_arc, head, weight, s, t)
+                assert nodes.tolist() == twin_nodes
+                assert cost == twin_cost
+                try:
+                    truth_cost, truth_nodes = nx.single_source_dijkstra(g, s, t)
+                except (nx.NetworkXNoPath, nx.NodeNotFound):
+                    assert nodes.size == 0
+                    assert cost == math.inf
+                    continue
+                assert nodes.tolist() == truth_nodes
+                assert cost == truth_cost
+
+
+@pytest.mark.parametrize("topology", ["nsfnet", "usnet", "cost239"])
+def test_shortest_by_length_is_networkx_dijkstra_path(topology: str) -> None:
+    from qkdbench.planning.paths import _by_length, shortest_path
+
+    inst = make_instance(topology, 2, 2, seed=1)
+    for s in inst.nodes:
+        for t in inst.nodes:
+            if s != t:
+                truth = tuple(nx.dijkstra_path(inst.graph, s, t, weight="length_km"))
+                assert _by_length(inst, s, t) == truth == tuple(shortest_path(inst, s, t))
