@@ -3,7 +3,9 @@
 See ``docs/formats.md`` for every key. An instance that uses an extension key
 (fixed charges: ``costs.r.site``, link and node ``fixed_cost``; link kinds and
 states: link ``kind``, ``unit_costs``, a distribution as ``key_rate_kbps``;
-providers: request ``targets``, ``providers``) is ``qkdbench-instance/2``;
+providers: request ``targets``, ``providers``; the coupled second stage: link and
+``params`` ``O_qkd``, ``O_kml``, ``params.shortfall_factor``, ``scenarios``) is
+``qkdbench-instance/2``;
 readers accept both formats, and reject a ``/1`` file carrying an extension key
 and any key they do not know, at every level. Readers validate as they go and raise
 :class:`~qkdbench.exceptions.InputError` naming the file, the place in it and
@@ -19,6 +21,7 @@ from typing import Any, TypeVar
 from .exceptions import InputError
 from .model import (
     LINK_OVERRIDES,
+    PARAMS_X4,
     CostTable,
     Demand,
     Instance,
@@ -28,6 +31,7 @@ from .model import (
     Provider,
     Request,
     Route,
+    Scenarios,
     Target,
     UnitCosts,
     check_number,
@@ -131,13 +135,13 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
         ln,
         {"u", "v", "length_km", "W_qkd", "W_kml", "span_km", "key_rate_kbps"},
         place,
-        extensions={"fixed_cost", "kind", "unit_costs"},
+        extensions={"fixed_cost", "kind", "unit_costs", "O_qkd", "O_kml"},
         version2=v2,
     )
     extra: dict[str, Any] = {}
-    for attr in ("W_qkd", "W_kml", "span_km"):
+    for attr in ("W_qkd", "W_kml", "span_km", "O_qkd", "O_kml"):
         if attr in ln:
-            integer = attr.startswith("W_")
+            integer = attr.startswith(("W_", "O_"))
             val = check_number(
                 ln[attr], f"{place}.{attr}", nonneg=integer, positive=not integer, integer=integer
             )
@@ -174,7 +178,7 @@ def _link(ln: Any, place: str, v2: bool) -> Link:
     return Link(u, v, length, **extra)
 
 
-def _request(rq: Any, place: str, v2: bool) -> Request:
+def _request(rq: Any, place: str, v2: bool, scenarios: Scenarios | None) -> Request:
     rid = _require(rq, "id", place)
     _check_keys(
         rq, {"id", "source", "target", "demand"}, place, extensions={"targets"}, version2=v2
@@ -182,8 +186,18 @@ def _request(rq: Any, place: str, v2: bool) -> Request:
     if isinstance(rid, bool) or not isinstance(rid, (str, int)):
         raise InputError(f"request id must be a string, got {rid!r}", f"{place}.id")
     src = _node_id(_require(rq, "source", place), f"{place}.source")
-    demand = _distribution(_require(rq, "demand", place), f"{place}.demand")
     rid = str(rid) if not isinstance(rid, str) else rid
+    if scenarios is None:
+        demand = _distribution(_require(rq, "demand", place), f"{place}.demand")
+    elif "demand" in rq:
+        raise InputError(
+            "give the key rates either as 'demand' or in the top-level 'scenarios', not both",
+            f"{place}.demand",
+        )
+    elif rid not in scenarios.key_rates:
+        raise InputError(f"request {rid!r} is not listed", "scenarios.key_rates")
+    else:
+        demand = scenarios.marginal(rid)
     if "targets" not in rq:
         dst = _node_id(_require(rq, "target", place), f"{place}.target")
         return Request(rid, src, dst, demand)
@@ -222,6 +236,36 @@ def _providers(raw: Any) -> tuple[Provider, ...]:
             cap = int(check_number(cap, f"{place}.capacity", nonneg=True, integer=True))
         out.append(Provider(pid, cap))
     return tuple(out)
+
+
+def _column(raw: Any, place: str) -> tuple[float, ...]:
+    if not isinstance(raw, list):
+        raise InputError("expected a list of one value per scenario", place)
+    return tuple(check_number(v, f"{place}[{i}]") for i, v in enumerate(raw))
+
+
+def _scenarios(raw: Any) -> Scenarios:
+    """The top-level ``scenarios`` object (column form) as :class:`Scenarios`."""
+    place = "scenarios"
+    _check_keys(raw, {"probs", "key_rates", "link_key_rates", "recipe"}, place)
+    probs = _column(_require(raw, "probs", place), f"{place}.probs")
+    rates = _require(raw, "key_rates", place)
+    if not isinstance(rates, Mapping):
+        raise InputError('expected an object {"<request id>": [...]}', f"{place}.key_rates")
+    key_rates = {str(r): _column(v, f"{place}.key_rates.{r}") for r, v in rates.items()}
+    links = raw.get("link_key_rates", {})
+    if not isinstance(links, Mapping):
+        raise InputError('expected an object {"<link index>": [...]}', f"{place}.link_key_rates")
+    link_rates = {}
+    for k, v in links.items():
+        where = f"{place}.link_key_rates.{k}"
+        if not isinstance(k, str) or not k.isdigit() or (len(k) > 1 and k[0] == "0"):
+            raise InputError(f"a link is named by its 0-based position in links, got {k!r}", where)
+        link_rates[int(k)] = _column(v, where)
+    recipe = raw.get("recipe", {})
+    if not isinstance(recipe, Mapping):
+        raise InputError("expected an object", f"{place}.recipe")
+    return Scenarios(probs, key_rates, link_rates, recipe)
 
 
 def instance_from_dict(data: Mapping[str, Any]) -> Instance:
@@ -264,10 +308,19 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         data,
         {"format", "name", "params", "costs", "nodes", "links", "requests"},
         "",
-        extensions={"providers"},
+        extensions={"providers", "scenarios"},
         version2=v2,
     )
-    params = Params.from_dict(data.get("params", {}))
+    raw_params = data.get("params", {})
+    if isinstance(raw_params, Mapping):
+        _check_keys(
+            raw_params,
+            set(raw_params) - set(PARAMS_X4),
+            "params",
+            extensions=set(PARAMS_X4),
+            version2=v2,
+        )
+    params = Params.from_dict(raw_params)
     raw_costs = data.get("costs", {})
     if isinstance(raw_costs, Mapping):
         for ph, table in raw_costs.items():
@@ -300,7 +353,8 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
     raw_reqs = data.get("requests", [])
     if not isinstance(raw_reqs, list):
         raise InputError("expected a list", "requests")
-    reqs = [_request(rq, f"requests[{k}]", v2) for k, rq in enumerate(raw_reqs)]
+    scenarios = _scenarios(data["scenarios"]) if "scenarios" in data else None
+    reqs = [_request(rq, f"requests[{k}]", v2, scenarios) for k, rq in enumerate(raw_reqs)]
     providers = _providers(data["providers"]) if "providers" in data else ()
     if "providers" in data and not providers:
         for k, rq in enumerate(reqs):
@@ -319,6 +373,7 @@ def instance_from_dict(data: Mapping[str, Any]) -> Instance:
         names,
         node_costs,
         providers,
+        scenarios,
     )
 
 
@@ -340,7 +395,7 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
     links = []
     for link in instance.links:
         d: dict[str, Any] = {"u": link.u, "v": link.v, "length_km": link.length_km}
-        for attr in (*LINK_OVERRIDES, "fixed_cost"):
+        for attr in (*LINK_OVERRIDES, "fixed_cost", "O_qkd", "O_kml"):
             value = getattr(link, attr)
             if value is not None:
                 d[attr] = value.to_dict() if isinstance(value, Demand) else value
@@ -367,7 +422,8 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
             ]
         else:
             rd["target"] = r.target
-        rd["demand"] = r.demand.to_dict()
+        if instance.scenarios is None:
+            rd["demand"] = r.demand.to_dict()
         requests.append(rd)
     out = {
         "format": INSTANCE_FORMAT_2 if instance.uses_extensions else INSTANCE_FORMAT,
@@ -383,6 +439,8 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
             {"id": p.id, **({} if p.capacity is None else {"capacity": p.capacity})}
             for p in instance.providers
         ]
+    if instance.scenarios is not None:
+        out["scenarios"] = instance.scenarios.to_dict()
     return out
 
 

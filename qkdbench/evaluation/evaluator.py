@@ -25,9 +25,9 @@ from numpy.typing import NDArray
 from ..exceptions import InputError
 from ..model import COMPONENTS, PHASE_NAMES, PHASES, Instance, Plan
 from ..utils.jsonsafe import finite_or_none
-from . import kernels
+from . import coupled_kernels, kernels
 from .encoding import PlanArrays, encode_plan, route_violations, stack_plans
-from .pricing import arc_table, fixed_charges, provider_table, support_table
+from .pricing import arc_table, fixed_charges, provider_table, scenario_table, support_table
 
 __all__ = [
     "Evaluation",
@@ -62,7 +62,8 @@ class Evaluation:
     first_stage : float
         Reservation cost plus route (hop) cost plus fixed charges.
     second_stage : float
-        Expected cost of using reserved wavelengths and buying on-demand ones.
+        Expected cost of using reserved wavelengths and buying on-demand ones (and, on a
+        coupled instance, of the shortfall).
     feasible : bool
     violations : tuple of str
         Each names the place in the plan and the problem.
@@ -70,21 +71,26 @@ class Evaluation:
         Cost per component ``tx, rx, km, si, md, ch, hop`` (all phases), and for
         an instance that uses an extension: ``site`` (link fixed charges),
         ``node`` (node fixed charges), ``unit`` (wavelengths on links priced
-        by their ``unit_costs``, all phases) and ``service`` (service costs
-        of the chosen targets).
+        by their ``unit_costs``, all phases), ``service`` (service costs
+        of the chosen targets) and ``shortfall`` (on a coupled instance: wavelengths
+        neither reserved nor available on demand, at ``shortfall_factor`` times the
+        on-demand price).
     phases : dict
         Cost per phase: ``reservation``, ``reserved_use`` (using reserved
-        wavelengths, expected) and ``on_demand`` (expected); ``hop``, ``site``,
-        ``node`` and ``service`` are first-stage costs outside the phases.
+        wavelengths, expected) and ``on_demand`` (expected), and ``shortfall`` on a
+        coupled instance; ``hop``, ``site``, ``node`` and ``service`` are first-stage
+        costs outside the phases.
     phase_components : dict
         ``phase_components[phase][comp]``, phases named as in ``phases``.
     wavelengths : dict
         Totals over arcs: ``reserved_qkd``, ``used_qkd`` (expected),
-        ``on_demand_qkd`` (expected), and the same for ``km``.
+        ``on_demand_qkd`` (expected), and the same for ``km``; on a coupled instance
+        also ``shortfall_qkd`` and ``shortfall_km`` (expected).
     request_costs : tuple of float
         Expected cost per request, in the instance's order, with its service
         cost, without fixed charges (shared by the requests, they belong to no
-        single one).
+        single one). On a coupled instance a request's share of an arc's on-demand
+        and shortfall cost in a scenario is in proportion to its residual there.
     served : dict
         Requests each provider serves (empty for an instance without targets).
     """
@@ -178,6 +184,40 @@ def _kernel_data(instance: Instance) -> _KernelData:
         a.c_y,
         a.c_z,
         a.hop,
+    )
+
+
+#: The coupled kernels' instance arrays after the plan's own (``probs`` to ``phi``).
+_CoupledData = tuple[
+    NDArray[np.float64],  # probs
+    NDArray[np.float64],  # kappa
+    NDArray[np.float64],  # rate
+    NDArray[np.float64],  # c_y
+    NDArray[np.float64],  # c_z
+    NDArray[np.float64],  # hop
+    NDArray[np.float64],  # cap_y
+    NDArray[np.float64],  # cap_z
+    NDArray[np.bool_],  # use_y
+    NDArray[np.bool_],  # use_z
+    float,  # phi
+]
+
+
+def _coupled_data(instance: Instance) -> _CoupledData:
+    t = scenario_table(instance)
+    a = arc_table(instance)
+    return (
+        t.probs,
+        t.kappa,
+        t.rate,
+        a.c_y,
+        a.c_z,
+        a.hop,
+        t.cap_y,
+        t.cap_z,
+        t.use_y,
+        t.use_z,
+        t.phi,
     )
 
 
@@ -362,15 +402,15 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
     -------
     Evaluation
     """
-    q, req_cost = kernels.score_detail(
-        arrays.ptr,
-        arrays.arcs,
-        arrays.yr,
-        arrays.zr,
-        arc_table(instance).n,
-        *_kernel_data(instance),
-    )
     a = arc_table(instance)
+    if instance.is_coupled:
+        q, req_cost = coupled_kernels.coupled_detail(
+            arrays.ptr, arrays.arcs, arrays.yr, arrays.zr, a.n, *_coupled_data(instance)
+        )
+    else:
+        q, req_cost = kernels.score_detail(
+            arrays.ptr, arrays.arcs, arrays.yr, arrays.zr, a.n, *_kernel_data(instance)
+        )
     costs = instance.costs
     # quantity rows per phase: QKD (reserved, used, on-demand) and KM likewise
     qy = {"r": q[kernels.R_Y], "e": q[kernels.E_Y], "o": q[kernels.O_Y]}
@@ -411,6 +451,16 @@ def evaluate_arrays(instance: Instance, arrays: PlanArrays, plan: Plan | None = 
         served_by = {pid: int(n) for pid, n in zip(pt.ids, served, strict=True)}
     second = phases["reserved_use"] + phases["on_demand"]
     wavelengths = {key: float(q[i].sum()) for i, key in enumerate(_WAVELENGTH_KEYS)}
+    if instance.is_coupled:  # wavelengths neither reserved nor available on demand
+        phi = instance.params.shortfall_factor
+        short_y = q[coupled_kernels.S_Y]
+        short_z = q[coupled_kernels.S_Z]
+        shortfall = float(phi * (a.c_y[2] @ short_y + a.c_z[2] @ short_z))
+        components["shortfall"] = shortfall
+        phases["shortfall"] = shortfall
+        second += shortfall
+        wavelengths["shortfall_qkd"] = float(short_y.sum())
+        wavelengths["shortfall_km"] = float(short_z.sum())
     viol = tuple(reservation_violations(instance, arrays, plan))
     return Evaluation(
         first + second,
@@ -493,9 +543,14 @@ def evaluate_batch(
         z = np.zeros(n)
         return BatchScores(z, z, z, z, np.ones(n, bool))
     a = arc_table(instance)
-    total, first, excess, fractional = kernels.score_batch(
-        batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
-    )
+    if instance.is_coupled:
+        total, first, excess, fractional = coupled_kernels.coupled_batch(
+            batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_coupled_data(instance), a.W_qkd, a.W_kml
+        )
+    else:
+        total, first, excess, fractional = kernels.score_batch(
+            batch.ptr, batch.arcs, batch.yr, batch.zr, F, *_kernel_data(instance), a.W_qkd, a.W_kml
+        )
     fc = fixed_charges(instance)
     if fc.active:  # fixed charges; the paper's model never pays for the marking
         site, node = kernels.fixed_batch(batch.ptr, batch.arcs, F, a.tail, a.head, fc.link, fc.node)
@@ -537,7 +592,17 @@ def pair_costs(
         The QKD part (reservation + expected use + expected on-demand + the
         arc's route cost) and the KM part. A route's cost is the sum of both
         over its arcs; a plan's is the sum over its routes.
+
+    Raises
+    ------
+    InputError
+        On a coupled instance, where costs do not separate by (request, arc).
     """
+    if instance.is_coupled:
+        raise InputError(
+            "costs per (request, arc) are not defined when the second stage is coupled: "
+            "score whole plans"
+        )
     req = np.ascontiguousarray(requests, dtype=np.int64)
     arc = np.ascontiguousarray(arcs, dtype=np.int64)
     y = np.ascontiguousarray(np.broadcast_to(np.asarray(reserve_qkd, float), arc.shape))

@@ -45,6 +45,8 @@ __all__ = [
     "link_rate_states",
     "ProviderArrays",
     "provider_table",
+    "ScenarioArrays",
+    "scenario_table",
     "USED_TABLE_LIMIT",
 ]
 
@@ -624,3 +626,96 @@ def provider_table(instance: Instance) -> ProviderArrays:
     (('A', 'B'), [1, -1], [4.0, 0.0])
     """
     return instance.derived("provider_table", _make_provider_table)
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioArrays:
+    """The joint scenarios and on-demand caps of a coupled instance, for its kernels.
+
+    Attributes
+    ----------
+    probs : ndarray (S,) float64
+        Scenario probabilities.
+    kappa : ndarray (S, F) float64
+        Key rate of each request (instance order) in each scenario.
+    rate : ndarray (S, L) float64
+        Key rate of one QKD link on each link in each scenario (a fixed rate in every
+        scenario for a link not listed).
+    cap_y, cap_z : ndarray (A,) float64
+        QKD and KM wavelengths that can be bought on demand per arc and scenario
+        (``inf``: unlimited).
+    use_y, use_z : ndarray (A,) bool
+        Whether using a reserved wavelength is no dearer than buying one (``c[e] <= c[o]``).
+    phi : float
+        ``params.shortfall_factor``.
+    """
+
+    probs: NDArray[np.float64]
+    kappa: NDArray[np.float64]
+    rate: NDArray[np.float64]
+    cap_y: NDArray[np.float64]
+    cap_z: NDArray[np.float64]
+    use_y: NDArray[np.bool_]
+    use_z: NDArray[np.bool_]
+    phi: float
+
+
+def _make_scenario_table(instance: Instance) -> ScenarioArrays:
+    sc = instance.scenarios
+    if sc is None:
+        raise ValueError("the instance has no scenarios")
+    n_sc = sc.n
+    kappa = sc.rate_matrix(tuple(r.id for r in instance.requests))
+    rate = np.empty((n_sc, len(instance.links)))
+    for k in range(len(instance.links)):
+        if k in sc.link_key_rates:
+            rate[:, k] = sc.link_key_rates[k]
+        else:
+            rate[:, k] = link_rate_states(instance, k)[0][0]
+    caps = np.array([instance.on_demand_cap(k) for k in range(len(instance.links))], float)
+    caps = caps.reshape(len(instance.links), 2)
+    arcs = arc_table(instance)
+    out = ScenarioArrays(
+        np.asarray(sc.probs, float),
+        kappa,
+        np.ascontiguousarray(rate),
+        np.repeat(caps[:, 0], 2),
+        np.repeat(caps[:, 1], 2),
+        arcs.c_y[1] <= arcs.c_y[2],
+        arcs.c_z[1] <= arcs.c_z[2],
+        float(instance.params.shortfall_factor),
+    )
+    for a in vars(out).values():
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+    return out
+
+
+def scenario_table(instance: Instance) -> ScenarioArrays:
+    """The scenario arrays of an instance with joint scenarios, computed once.
+
+    Parameters
+    ----------
+    instance : Instance
+        An instance with :attr:`~qkdbench.model.Instance.scenarios`.
+
+    Returns
+    -------
+    ScenarioArrays
+
+    Raises
+    ------
+    ValueError
+        If the instance has no scenarios.
+
+    Examples
+    --------
+    >>> from qkdbench.model import Demand, Instance, Link, Params, Request, Scenarios
+    >>> sc = Scenarios((0.5, 0.5), {"f0": (0.0, 2.0)})
+    >>> inst = Instance((1, 2), (Link(1, 2, 100.0),), (Request("f0", 1, 2, sc.marginal("f0")),),
+    ...                 params=Params(O_qkd=4), scenarios=sc)
+    >>> t = scenario_table(inst)
+    >>> t.kappa.tolist(), t.cap_y.tolist(), t.cap_z.tolist()
+    ([[0.0], [2.0]], [4.0, 4.0], [inf, inf])
+    """
+    return instance.derived("scenario_table", _make_scenario_table)

@@ -16,7 +16,7 @@ from typing import Any
 from ..evaluation import decode_plan, evaluate_batch
 from ..model import Instance, Plan
 from ..utils.gaps import relative_gap
-from ..utils.registry import FEATURES, check_supports, is_deterministic, register_planner
+from ..utils.registry import UNCOUPLED_FEATURES, check_supports, is_deterministic, register_planner
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
 from .linking_cg import best_bound
@@ -69,7 +69,7 @@ class ExactPlanner:
     name = "exact"
     form = "compact"
     proves_optimality = True
-    supports = frozenset(FEATURES)
+    supports = frozenset(UNCOUPLED_FEATURES)
 
     def __init__(
         self,
@@ -193,7 +193,7 @@ class LagrangianPlanner:
 
     name = "lagrangian"
     deterministic = True
-    supports = frozenset(FEATURES)
+    supports = frozenset(UNCOUPLED_FEATURES)
 
     def __init__(
         self,
@@ -330,7 +330,7 @@ class ColumnGenerationPlanner:
 
     name = "column-generation"
     deterministic = True
-    supports = frozenset(FEATURES)
+    supports = frozenset(UNCOUPLED_FEATURES)
 
     def __init__(
         self,

@@ -143,7 +143,7 @@ from ..exceptions import InputError
 from ..model import Instance, Plan
 from ..planning.greedy import GreedyState, insertion_order
 from ..utils.random import check_random_state, check_seed
-from ..utils.registry import FEATURES, check_supports, register_planner
+from ..utils.registry import UNCOUPLED_FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .saa_greedy import SAAGreedy
 
@@ -559,7 +559,7 @@ class ALNSPlanner:
 
     name = "alns"
     deterministic = False
-    supports = frozenset(FEATURES)
+    supports = frozenset(UNCOUPLED_FEATURES)
 
     def __init__(
         self,

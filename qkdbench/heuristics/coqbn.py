@@ -195,7 +195,9 @@ class CoQBN:
 
     name = "coqbn"
     deterministic = True
-    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
+    #: provisioning reads each request's marginal and each arc's mean key rate, so a
+    #: coupled second stage changes nothing in the plan; the evaluator scores it exactly
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers", "coupled"})
 
     def __init__(self, level: str | float = "mean") -> None:
         self.level = level

@@ -11,7 +11,8 @@ Every name is importable from here; the modules hold one topic each:
 :mod:`~qkdbench.model.costs` (:class:`CostTable`, :class:`Params`,
 :class:`UnitCosts`), :mod:`~qkdbench.model.demand` (:class:`Demand`),
 :mod:`~qkdbench.model.network` (:class:`Link`, :class:`Target`,
-:class:`Provider`, :class:`Request`), :mod:`~qkdbench.model.instance`
+:class:`Provider`, :class:`Request`), :mod:`~qkdbench.model.scenarios`
+(:class:`Scenarios`), :mod:`~qkdbench.model.instance`
 (:class:`Instance`), :mod:`~qkdbench.model.validation` (what an instance checks
 on construction) and :mod:`~qkdbench.model.plans` (:class:`Route`,
 :class:`Plan`).
@@ -25,6 +26,7 @@ from ..exceptions import InputError as InputError  # importable from here, as it
 from .constants import (
     CEIL_TOL,
     COMPONENTS,
+    DEFAULT_SHORTFALL_FACTOR,
     KM_WAVELENGTHS_PER_LINK,
     KML_WAVELENGTHS_PER_LINK,
     LINK_KINDS,
@@ -32,6 +34,7 @@ from .constants import (
     MAX_COUNT,
     MAX_MAGNITUDE,
     MAX_UNIFORM_RATE,
+    PARAMS_X4,
     PHASE_NAMES,
     PHASES,
     QKD_WAVELENGTHS_PER_LINK,
@@ -42,6 +45,7 @@ from .demand import Demand
 from .instance import Instance
 from .network import Link, Provider, Request, Target
 from .plans import Plan, Route
+from .scenarios import Scenarios, marginal
 
 __all__ = [
     "PHASES",
@@ -67,5 +71,9 @@ __all__ = [
     "Instance",
     "Route",
     "Plan",
+    "Scenarios",
+    "marginal",
+    "DEFAULT_SHORTFALL_FACTOR",
+    "PARAMS_X4",
     "check_number",
 ]

@@ -21,6 +21,8 @@ __all__ = [
     "MAX_UNIFORM_RATE",
     "LINK_OVERRIDES",
     "LINK_KINDS",
+    "DEFAULT_SHORTFALL_FACTOR",
+    "PARAMS_X4",
     "check_number",
 ]
 
@@ -45,3 +47,7 @@ MAX_UNIFORM_RATE = 100_000
 LINK_OVERRIDES = ("W_qkd", "W_kml", "span_km", "key_rate_kbps")
 #: Kinds of link: Eqs. 3-8 (the MDI chain) describe ``fiber`` only.
 LINK_KINDS: tuple[str, ...] = ("fiber", "free-space", "satellite")
+#: Default ``params.shortfall_factor``: a missing wavelength costs 10 on-demand prices.
+DEFAULT_SHORTFALL_FACTOR = 10.0
+#: The ``params`` keys of the coupled second stage (extension keys of format ``/2``).
+PARAMS_X4: tuple[str, ...] = ("O_qkd", "O_kml", "shortfall_factor")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
-from .constants import COMPONENTS, PHASES, check_number
+from .constants import COMPONENTS, DEFAULT_SHORTFALL_FACTOR, PARAMS_X4, PHASES, check_number
 
 __all__ = ["CostTable", "Params", "UnitCosts"]
 
@@ -161,6 +161,12 @@ class Params:
         QKD and KM wavelengths that may be reserved on an arc (150 and 50).
     hop_cost : float
         Cost per arc a route uses (the paper's energy ``B_eng``); default 0.
+    O_qkd, O_kml : int or None
+        QKD and KM wavelengths that can be bought on demand on an arc in one scenario,
+        shared by the requests routed over it; ``None`` (default): unlimited.
+    shortfall_factor : float
+        ``phi >= 1``: a wavelength needed but neither reserved nor available on demand
+        costs ``phi`` times the on-demand price (default 10).
     """
 
     span_km: float = 160.0
@@ -168,6 +174,9 @@ class Params:
     W_qkd: int = 150
     W_kml: int = 50
     hop_cost: float = 0.0
+    O_qkd: int | None = None
+    O_kml: int | None = None
+    shortfall_factor: float = DEFAULT_SHORTFALL_FACTOR
 
     def __post_init__(self) -> None:
         check_number(self.span_km, "params.span_km", positive=True)
@@ -180,6 +189,24 @@ class Params:
         object.__setattr__(self, "W_qkd", int(self.W_qkd))
         object.__setattr__(self, "W_kml", int(self.W_kml))
         object.__setattr__(self, "hop_cost", float(self.hop_cost))
+        for attr in ("O_qkd", "O_kml"):
+            value = getattr(self, attr)
+            if value is not None:
+                check_number(value, f"params.{attr}", nonneg=True, integer=True)
+                object.__setattr__(self, attr, int(value))
+        phi = check_number(self.shortfall_factor, "params.shortfall_factor")
+        if phi < 1:
+            raise InputError(f"must be at least 1, got {phi!r}", "params.shortfall_factor")
+        object.__setattr__(self, "shortfall_factor", float(phi))
+
+    @property
+    def uses_extensions(self) -> bool:
+        """Whether ``O_qkd``, ``O_kml`` or ``shortfall_factor`` (coupled second stage) is set."""
+        return (
+            self.O_qkd is not None
+            or self.O_kml is not None
+            or self.shortfall_factor != DEFAULT_SHORTFALL_FACTOR
+        )
 
     def to_dict(self) -> dict[str, float]:
         """The ``params`` object of an instance file.
@@ -187,14 +214,23 @@ class Params:
         Returns
         -------
         dict of str to float
+            The paper's parameters, and the on-demand caps and shortfall factor when they
+            are not the defaults.
         """
-        return {
+        out: dict[str, float] = {
             "span_km": self.span_km,
             "key_rate_kbps": self.key_rate_kbps,
             "W_qkd": self.W_qkd,
             "W_kml": self.W_kml,
             "hop_cost": self.hop_cost,
         }
+        if self.O_qkd is not None:
+            out["O_qkd"] = self.O_qkd
+        if self.O_kml is not None:
+            out["O_kml"] = self.O_kml
+        if self.shortfall_factor != DEFAULT_SHORTFALL_FACTOR:
+            out["shortfall_factor"] = self.shortfall_factor
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Params:
@@ -216,7 +252,7 @@ class Params:
         """
         if not isinstance(data, Mapping):
             raise InputError("expected an object", "params")
-        known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost"}
+        known = {"span_km", "key_rate_kbps", "W_qkd", "W_kml", "hop_cost", *PARAMS_X4}
         unknown = set(data) - known
         if unknown:
             raise InputError(f"unknown parameter {sorted(unknown)[0]!r}", "params")

@@ -15,6 +15,7 @@ from .constants import CEIL_TOL
 from .costs import CostTable, Params
 from .demand import Demand
 from .network import Link, Provider, Request
+from .scenarios import Scenarios
 from .validation import validate_instance
 
 T = TypeVar("T")
@@ -48,6 +49,11 @@ class Instance:
     providers : tuple of Provider, optional
         Provider capacities. When given, every provider a target names
         must be listed; when empty, providers are unlimited.
+    scenarios : Scenarios, optional
+        The joint scenarios of the requests' key rates and the random links'
+        states. Each request's ``demand`` must then be the marginal of its column
+        (:meth:`Scenarios.marginal`), and each random link's ``key_rate_kbps`` the
+        marginal of its column. Required when an on-demand cap is finite.
 
     Examples
     --------
@@ -66,6 +72,7 @@ class Instance:
     node_names: Mapping[Any, str] = field(default_factory=dict, compare=False)
     node_fixed_costs: Mapping[Any, float] = field(default_factory=dict)
     providers: tuple[Provider, ...] = ()
+    scenarios: Scenarios | None = None
     _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -180,11 +187,15 @@ class Instance:
             self.costs.site
             or self.node_fixed_costs
             or self.providers
+            or self.scenarios is not None
+            or self.params.uses_extensions
             or any(
                 link.fixed_cost is not None
                 or link.kind != "fiber"
                 or link.unit_costs is not None
                 or isinstance(link.key_rate_kbps, Demand)
+                or link.O_qkd is not None
+                or link.O_kml is not None
                 for link in self.links
             )
             or any(req.targets for req in self.requests)
@@ -196,7 +207,8 @@ class Instance:
 
         ``fixed_charges`` (a positive fixed charge), ``link_prices`` (a link
         priced by ``unit_costs``), ``link_states`` (a key rate with more than
-        one state) and ``providers`` (a request with ``targets``).
+        one state), ``providers`` (a request with ``targets``) and ``coupled``
+        (the second stage needs the joint scenarios: see :attr:`is_coupled`).
         """
         out = set()
         if self.has_fixed_charges:
@@ -207,7 +219,50 @@ class Instance:
             out.add("link_states")
         if any(req.targets for req in self.requests):
             out.add("providers")
+        if self.is_coupled:
+            out.add("coupled")
         return frozenset(out)
+
+    def on_demand_cap(self, k: int) -> tuple[float, float]:
+        """On-demand capacity ``(O_qkd, O_kml)`` of each arc of link ``k`` in one scenario.
+
+        Parameters
+        ----------
+        k : int
+            Link index in :attr:`links`.
+
+        Returns
+        -------
+        tuple of float
+            The link's value, else the instance's ``params`` value; ``inf`` when unlimited.
+        """
+        link = self.links[k]
+        out = []
+        for attr in ("O_qkd", "O_kml"):
+            value = getattr(link, attr)
+            if value is None:
+                value = getattr(self.params, attr)
+            out.append(math.inf if value is None else float(value))
+        return out[0], out[1]
+
+    @cached_property
+    def has_on_demand_caps(self) -> bool:
+        """Whether any arc has a finite on-demand capacity."""
+        return any(math.isfinite(c) for k in range(len(self.links)) for c in self.on_demand_cap(k))
+
+    @cached_property
+    def is_coupled(self) -> bool:
+        """Whether the second stage needs the joint scenarios, not only the marginals.
+
+        True when the instance has :attr:`scenarios` and either an on-demand cap is
+        finite (requests then compete within a scenario) or the scenarios list link
+        states (a request's key rate and a link's state may then be dependent). Without
+        either, the expectation over the scenarios equals the expectation over each
+        request's marginal (``docs/model.md``), and the instance is not coupled.
+        """
+        return self.scenarios is not None and (
+            self.has_on_demand_caps or bool(self.scenarios.link_key_rates)
+        )
 
     @cached_property
     def provider_capacity(self) -> dict[str, int | None]:

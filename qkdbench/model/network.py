@@ -36,6 +36,10 @@ class Link:
     unit_costs : UnitCosts, optional
         Wavelength prices given directly, replacing Eqs. 3-8; required for a link
         that is not ``fiber``.
+    O_qkd, O_kml : int, optional
+        QKD and KM wavelengths that can be bought on demand on each arc in one
+        scenario, shared by every request routed over the arc; ``None``: the
+        instance's ``params`` value (unlimited unless set there).
     """
 
     u: Any
@@ -48,6 +52,8 @@ class Link:
     fixed_cost: float | None = None
     kind: str = "fiber"
     unit_costs: UnitCosts | None = None
+    O_qkd: int | None = None
+    O_kml: int | None = None
 
     def key_rate_states(self, default: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Key-rate states (ascending) and their probabilities; ``default`` when not set.

@@ -8,16 +8,19 @@ construction, so that an instance that exists is a valid one
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import numpy as np
 
 from ..exceptions import InputError
-from .constants import LINK_KINDS, MAX_COUNT, check_number
+from .constants import CEIL_TOL, LINK_KINDS, MAX_COUNT, QKD_WAVELENGTHS_PER_LINK, check_number
 from .costs import UnitCosts
 from .demand import Demand
 from .network import Provider, Request, Target
+from .scenarios import Scenarios
 
 if TYPE_CHECKING:
     from .instance import Instance
@@ -171,6 +174,116 @@ def validate_instance(instance: Instance) -> None:
                 )
     if any(cap is not None for cap in providers.values()):
         _check_provider_capacity(instance, providers)
+    _check_on_demand_caps(instance)
+    if instance.scenarios is not None:
+        _check_scenarios(instance)
+
+
+def _check_on_demand_caps(instance: Instance) -> None:
+    """On-demand caps: integers >= 0, only with joint scenarios, only where ``c[e] <= c[o]``."""
+    for k, link in enumerate(instance.links):
+        for attr in ("O_qkd", "O_kml"):
+            if getattr(link, attr) is not None:
+                check_number(getattr(link, attr), f"links[{k}].{attr}", nonneg=True, integer=True)
+    if not instance.has_on_demand_caps:
+        return
+    if instance.scenarios is None:
+        where = next(
+            (
+                f"links[{k}].{attr}"
+                for k, link in enumerate(instance.links)
+                for attr in ("O_qkd", "O_kml")
+                if getattr(link, attr) is not None
+            ),
+            "params.O_qkd" if instance.params.O_qkd is not None else "params.O_kml",
+        )
+        raise InputError(
+            "a finite on-demand cap needs the joint scenarios (a top-level 'scenarios'): "
+            "coupled recourse is not defined by per-request marginals",
+            where,
+        )
+    costs = instance.costs.matrix()  # (phases r, e, o) x components
+    for k in range(len(instance.links)):
+        cap_qkd, cap_kml = instance.on_demand_cap(k)
+        prices = _wavelength_prices(instance, k, costs)
+        for kind, cap, (_, use, buy) in (("QKD", cap_qkd, prices[0]), ("KM", cap_kml, prices[1])):
+            if math.isfinite(cap) and use > buy:
+                raise InputError(
+                    f"a finite on-demand cap needs a reserved {kind} wavelength no dearer to use "
+                    f"than one bought on demand, but c[e] = {use:g} > c[o] = {buy:g}",
+                    f"links[{k}]",
+                )
+
+
+def _wavelength_prices(
+    instance: Instance, k: int, costs: np.ndarray
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """Prices of one QKD and one KM wavelength on link ``k`` per phase (``docs/model.md``)."""
+    link = instance.links[k]
+    if link.unit_costs is not None:
+        return link.unit_costs.qkd, link.unit_costs.km
+    e = float(link.length_km)
+    span = link.span_km if link.span_km is not None else instance.params.span_km
+    m = max(1, math.ceil(e / float(span) - CEIL_TOL))
+    w = QKD_WAVELENGTHS_PER_LINK
+    # rows in COMPONENTS order: tx, rx, km, si, md, ch
+    qkd = costs @ np.array([2.0 * m / w, m / w, 0.0, 0.0, 0.0, e])
+    kml = costs @ np.array([0.0, 0.0, m + 1.0, m - 1.0, 2.0 * m - 1.0, e])
+    return (
+        (float(qkd[0]), float(qkd[1]), float(qkd[2])),
+        (float(kml[0]), float(kml[1]), float(kml[2])),
+    )
+
+
+def _same_distribution(a: Demand, b: Demand) -> bool:
+    pa = dict(zip(a.values, a.probs, strict=True))
+    pb = dict(zip(b.values, b.probs, strict=True))
+    return set(pa) == set(pb) and all(abs(pa[v] - pb[v]) <= 1e-9 for v in pa)
+
+
+def _check_scenarios(instance: Instance) -> None:
+    """The joint scenarios name every request and random link, and agree with their marginals."""
+    sc = instance.scenarios
+    if not isinstance(sc, Scenarios):
+        raise InputError("expected a Scenarios", "scenarios")
+    ids = {r.id for r in instance.requests}
+    for rid in sc.key_rates:
+        if rid not in ids:
+            raise InputError(f"unknown request {rid!r}", f"scenarios.key_rates.{rid}")
+    for k, req in enumerate(instance.requests):
+        if req.id not in sc.key_rates:
+            raise InputError(f"request {req.id!r} is not listed", "scenarios.key_rates")
+        if not _same_distribution(req.demand, sc.marginal(req.id)):
+            raise InputError(
+                f"the demand of request {req.id!r} is not the marginal of its scenario column",
+                f"requests[{k}].demand",
+            )
+    for k in sc.link_key_rates:
+        if k >= len(instance.links):
+            raise InputError(
+                f"no link at position {k} ({len(instance.links)} links)",
+                f"scenarios.link_key_rates.{k}",
+            )
+        if not isinstance(instance.links[k].key_rate_kbps, Demand):
+            raise InputError(
+                f"links[{k}] has a fixed key rate: only links whose key_rate_kbps is a "
+                "distribution are listed",
+                f"scenarios.link_key_rates.{k}",
+            )
+    for k, link in enumerate(instance.links):
+        rate = link.key_rate_kbps
+        if not isinstance(rate, Demand):
+            continue
+        if k not in sc.link_key_rates:
+            raise InputError(
+                f"links[{k}] has a key-rate distribution and is not listed",
+                "scenarios.link_key_rates",
+            )
+        if not _same_distribution(rate, sc.link_marginal(k)):
+            raise InputError(
+                "the key-rate distribution is not the marginal of the link's scenario column",
+                f"links[{k}].key_rate_kbps",
+            )
 
 
 def _check_targets(

@@ -3,10 +3,13 @@
 Small, seeded or hand-made: the five instances of ``valid_plans``
 (:func:`check_instances`), one tiny instance per model extension
 (:func:`feature_instance`) and a random instance with link kinds, key-rate states and
-providers (:func:`link_kinds_and_providers_instance`). Tests of the package use them too.
+providers (:func:`link_kinds_and_providers_instance`), and a random instance with a
+coupled second stage (:func:`coupled_instance`). Tests of the package use them too.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -19,13 +22,19 @@ from ..model import (
     Params,
     Provider,
     Request,
+    Scenarios,
     Target,
     UnitCosts,
 )
 from ..topologies import make_instance, sample_requests, waxman_topology
 from ..utils.random import check_random_state
 
-__all__ = ["check_instances", "feature_instance", "link_kinds_and_providers_instance"]
+__all__ = [
+    "check_instances",
+    "feature_instance",
+    "link_kinds_and_providers_instance",
+    "coupled_instance",
+]
 
 
 def check_instances() -> list[Instance]:
@@ -166,7 +175,9 @@ def feature_instance(feature: str) -> Instance:
     Three nodes in a triangle plus a fourth, three requests. ``fixed_charges``:
     a site cost; ``link_prices``: one free-space link priced by ``unit_costs``;
     ``link_states``: one link with two key-rate states; ``providers``: two
-    anycast requests and provider ``"A"`` of capacity 1.
+    anycast requests and provider ``"A"`` of capacity 1; ``coupled``: three joint
+    scenarios in which the demands rise together, and 6 QKD and 2 KM wavelengths on
+    demand per arc.
 
     Parameters
     ----------
@@ -191,7 +202,15 @@ def feature_instance(feature: str) -> Instance:
         Request("c", 4, 1, Demand.point(1.0)),
     ]
     provs: tuple[Provider, ...] = ()
-    if feature == "fixed_charges":
+    params = Params(W_qkd=12, W_kml=4)
+    scenarios = None
+    if feature == "coupled":
+        scenarios = Scenarios(
+            (0.5, 0.3, 0.2), {"a": (0.0, 2.0, 2.0), "b": (0.0, 1.0, 2.0), "c": (1.0, 1.0, 1.0)}
+        )
+        reqs = [Request(r.id, r.source, r.target, scenarios.marginal(r.id)) for r in reqs]
+        params = Params(W_qkd=12, W_kml=4, O_qkd=6, O_kml=2)
+    elif feature == "fixed_charges":
         costs = CostTable(site=500.0)
     elif feature == "link_prices":
         links[2] = Link(
@@ -215,8 +234,84 @@ def feature_instance(feature: str) -> Instance:
         (1, 2, 3, 4),
         tuple(links),
         tuple(reqs),
-        Params(W_qkd=12, W_kml=4),
+        params,
         costs,
         name=f"tiny-{feature}",
         providers=provs,
+        scenarios=scenarios,
     )
+
+
+def coupled_instance(
+    seed: int = 0,
+    n_requests: int = 3,
+    n_scenarios: int = 3,
+    link_states: bool = False,
+) -> Instance:
+    """A seeded random tiny instance with a coupled second stage (for checks).
+
+    Five nodes, six links; joint scenarios of key rates in ``{0, ..., 3}`` kbps with a
+    common factor, on-demand caps from 0 to 6 on some links and in ``params``, and a
+    random shortfall factor.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random choice.
+    n_requests, n_scenarios : int
+        Requests and joint scenarios.
+    link_states : bool
+        Whether one link's key rate has two states, listed in the scenarios.
+
+    Returns
+    -------
+    Instance
+        Named ``coupled-{seed}``; its features include ``coupled``.
+
+    Examples
+    --------
+    >>> inst = coupled_instance(1)
+    >>> "coupled" in inst.features, inst.scenarios.n
+    (True, 3)
+    """
+    rng = check_random_state(seed)
+    ends = [(1, 2), (2, 3), (3, 4), (4, 5), (1, 5), (2, 4)]
+    links = []
+    for k, (u, v) in enumerate(ends):
+        o_qkd = int(rng.integers(0, 7)) if rng.random() < 0.5 else None
+        o_kml = int(rng.integers(0, 3)) if rng.random() < 0.3 else None
+        rate: float | Demand | None = None
+        if link_states and k == 1:
+            rate = Demand((0.5, 1.0), (0.5, 0.5))
+        links.append(
+            Link(u, v, float(rng.integers(60, 400)), key_rate_kbps=rate, O_qkd=o_qkd, O_kml=o_kml)
+        )
+    base = rng.integers(0, 3, size=n_scenarios)  # the common factor of every demand
+    probs = rng.dirichlet(np.ones(n_scenarios))
+    probs = probs / probs.sum()
+    rates = {
+        f"f{i}": tuple(
+            float(min(3, b + x)) for b, x in zip(base, rng.integers(0, 2, n_scenarios), strict=True)
+        )
+        for i in range(n_requests)
+    }
+    link_rates = {}
+    if link_states:
+        col = [0.5, 1.0] + [float(rng.choice([0.5, 1.0])) for _ in range(n_scenarios - 2)]
+        link_rates = {1: tuple(col[:n_scenarios])}
+    sc = Scenarios(tuple(float(p) for p in probs), rates, link_rates)
+    if link_states:
+        links[1] = replace(links[1], key_rate_kbps=sc.link_marginal(1))
+    nodes = (1, 2, 3, 4, 5)
+    reqs = []
+    for i in range(n_requests):
+        s, t = rng.choice(nodes, size=2, replace=False)
+        reqs.append(Request(f"f{i}", int(s), int(t), sc.marginal(f"f{i}")))
+    params = Params(
+        W_qkd=int(rng.integers(3, 12)),
+        W_kml=int(rng.integers(1, 4)),
+        O_qkd=int(rng.integers(0, 7)),
+        O_kml=None if rng.random() < 0.5 else int(rng.integers(0, 3)),
+        shortfall_factor=float(rng.uniform(1.0, 4.0)),
+    )
+    return Instance(nodes, tuple(links), tuple(reqs), params, name=f"coupled-{seed}", scenarios=sc)

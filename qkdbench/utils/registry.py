@@ -48,16 +48,21 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "BUILTIN_MODULES",
     "FEATURES",
+    "UNCOUPLED_FEATURES",
     "DEFAULT_SUPPORTS",
     "planner_supports",
     "check_supports",
 ]
 
+#: The model extensions under which the second stage still separates by request:
+#: ``fixed_charges``, ``link_prices`` (links priced by ``unit_costs``),
+#: ``link_states`` (random key rates) and ``providers`` (requests with targets).
+UNCOUPLED_FEATURES: tuple[str, ...] = ("fixed_charges", "link_prices", "link_states", "providers")
 #: Model extensions an instance may use (``Instance.features``) and a planner may
-#: declare it handles, in its class attribute ``supports``: ``fixed_charges``,
-#: ``link_prices`` (links priced by ``unit_costs``), ``link_states`` (random
-#: key rates) and ``providers`` (requests with targets).
-FEATURES: tuple[str, ...] = ("fixed_charges", "link_prices", "link_states", "providers")
+#: declare it handles, in its class attribute ``supports``: the
+#: :data:`UNCOUPLED_FEATURES` and ``coupled`` (a second stage that needs the joint
+#: scenarios: on-demand caps, or link states listed in the scenarios).
+FEATURES: tuple[str, ...] = (*UNCOUPLED_FEATURES, "coupled")
 #: What a planner that declares nothing is taken to handle: extensions under which
 #: any plan keeps its shape and the evaluator prices it. A request with targets
 #: changes a plan's shape (a provider per route), so ``providers`` must be declared.
@@ -388,6 +393,7 @@ def check_supports(planner: Any, instance: Instance) -> None:
             "link_prices": "links priced by unit_costs",
             "link_states": "random link key rates",
             "providers": "requests with provider targets",
+            "coupled": "a coupled second stage (on-demand caps or joint link states)",
         }
         name = getattr(planner, "name", type(planner).__name__)
         raise InputError(
