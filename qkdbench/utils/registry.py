@@ -79,6 +79,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.alns",
     "qkdbench.exact.planners",
     "qkdbench.exact.lagrangian",
+    "qkdbench.exact.ph",
     "qkdbench.rl.planners",
 )
 
