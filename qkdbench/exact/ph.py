@@ -100,6 +100,8 @@ class ProgressiveHedgingPlanner:
 
     name = "ph"
     deterministic = True
+    #: left out of a comparison unless named: it needs the mpi extra and minutes
+    on_request = True
     supports = frozenset(FEATURES)
 
     def __init__(self, ranks: int = 2, iterations: int = 30, rho: float = 1.0) -> None:

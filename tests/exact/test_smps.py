@@ -58,6 +58,23 @@ def test_extensive_form_equals_exact_planner_on_uncoupled_instances(seed: int) -
     assert obj == pytest.approx(exact.stats["objective"], rel=1e-6)
 
 
+@pytest.mark.parametrize("feature", ["fixed_charges", "providers", "link_prices"])
+def test_extensive_form_equals_exact_planner_with_extensions(feature: str) -> None:
+    inst = feature_instance(feature)
+    obj, score = _ef(inst)
+    assert obj == pytest.approx(score, rel=1e-9)
+    exact = get_planner("exact").plan(inst)
+    assert exact.stats["status"] == "optimal"
+    assert obj == pytest.approx(exact.stats["objective"], rel=1e-6)
+
+
+def test_ph_runs_only_when_named() -> None:
+    from qkdbench.utils.registry import available_planners
+
+    assert available_planners()["ph"].on_request
+    assert not available_planners()["exact"].on_request
+
+
 def test_scenario_needs_product_of_supports() -> None:
     inst = feature_instance("link_prices")  # three requests, supports of 2, 3 and 1 values
     links, probs = scenario_needs(inst)
