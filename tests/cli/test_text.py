@@ -186,7 +186,9 @@ def test_library_list_stays_within_the_width_and_names_every_set(
         assert " ".join(words[:6]) in text
 
 
-@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large", "design-large"])
+@pytest.mark.parametrize(
+    "name", ["paper", "capacity", "design", "ntn", "large", "design-large", "coupled"]
+)
 def test_library_show_fits_the_width_with_columns_from_the_content(
     name: str, run_cli: RunCli
 ) -> None:
