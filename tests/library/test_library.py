@@ -145,8 +145,8 @@ def test_design_set_is_the_generators_family() -> None:
 
 def test_coupled_set_instances_are_coupled_and_read_back(tmp_path: Path, run_cli: RunCli) -> None:
     from qkdbench.io import read_instance
+    from qkdbench.library.recipes import SCENARIO_KEYS
     from qkdbench.planning.on_demand import scenario_instance
-    from qkdbench.topologies import make_instance
 
     libset = load_set("coupled")
     small = 0
@@ -165,8 +165,9 @@ def test_coupled_set_instances_are_coupled_and_read_back(tmp_path: Path, run_cli
             "on_demand_cap": r["on_demand_cap"],
             **({"shortfall_factor": r["shortfall_factor"]} if "shortfall_factor" in r else {}),
         }
+        generated = instance_from_recipe({k: v for k, v in r.items() if k not in SCENARIO_KEYS})
         direct = scenario_instance(
-            make_instance(r["topology"], r["requests"], r["max_rate"], seed=r["seed"]),
+            generated,
             r["scenarios"],
             correlation=r["correlation"],
             seed=r["seed"],
