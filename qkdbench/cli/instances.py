@@ -375,6 +375,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--scenarios",
         type=count,
+        metavar="N",
         default=None,
         help="N equally likely joint scenarios of the key rates (Gaussian copula); each "
         "request's demand becomes the sample's marginal",
@@ -382,6 +383,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--correlation",
         type=number,
+        metavar="RHO",
         default=None,
         help="RHO in [0, 1]: latent correlation of every two requests' key rates "
         "(one common factor; default 0, independent)",
@@ -389,6 +391,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--link-correlation",
         dest="link_correlation",
+        metavar="RHO_L",
         type=number,
         default=None,
         help="latent correlation of the random links' states in [0, 1] (default 0)",
@@ -396,6 +399,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--on-demand-cap",
         dest="on_demand_cap",
+        metavar="X",
         type=number,
         default=None,
         help="X >= 0: O_qkd, O_kml per link = ceil(X x the expected on-demand wavelengths "
@@ -405,6 +409,7 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--shortfall-factor",
         dest="shortfall_factor",
+        metavar="PHI",
         type=number,
         default=None,
         help="PHI >= 1: a wavelength that falls short costs PHI on-demand prices (default 10)",
