@@ -65,7 +65,7 @@ def mpiexec_path() -> str:
     return found
 
 
-@register_planner("ph")
+@register_planner("ph", origin="built-in")
 class ProgressiveHedgingPlanner:
     """Progressive hedging (mpi-sppy) over the instance's scenarios, scored by the evaluator.
 
