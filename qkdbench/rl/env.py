@@ -129,6 +129,7 @@ from .kernels import apply_route
 __all__ = ["PlanningEnv", "ObsLayout", "make_vector_env", "as_action"]
 
 InstanceSource = Instance | Sequence[Instance] | Callable[[np.random.Generator], Instance]
+_NONE = np.zeros(0)  # the charge arrays of an instance without fixed charges
 
 
 def as_action(value: Any, what: str = "action") -> int:
@@ -362,6 +363,7 @@ class PlanningEnv(gym.Env):
         self._obs = np.zeros(self.layout.size, dtype=np.float32)  # written by the kernels
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._t = -1
+        self._n = 0  # requests of the episode (0: none started)
 
     # ---- instances
     def _tables_for(self, inst: Instance, key: int | None) -> PlanningTables:
@@ -388,6 +390,7 @@ class PlanningEnv(gym.Env):
                 f"{lay.n_targets} and {lay.n_providers}"
             )
         self.tables = t
+        charged = t.has_fixed_charges
         a = arc_table(inst)
         self._w_qkd = np.asarray(a.W_qkd, dtype=np.int64)
         self._w_kml = np.asarray(a.W_kml, dtype=np.int64)
@@ -412,8 +415,8 @@ class PlanningEnv(gym.Env):
             t.tgt_node,
             t.tgt_prov,
             t.tgt_cost,
-            t.link_fc,
-            t.node_fc,
+            t.link_fc if charged else _NONE,  # empty: the kernels skip the opening costs
+            t.node_fc if charged else _NONE,
             t.prov_cap,
             t.sig,
             t.sig_mask,
@@ -543,12 +546,10 @@ class PlanningEnv(gym.Env):
         self._zres = np.zeros((F, H), dtype=np.int64)
         self._given: dict[int, Route] = {}
         self._t = 0
+        self._n = F
         self._cost = 0.0
-        self._observe()
-        return self._obs.copy(), self._info()
-
-    def _state(self) -> tuple[Any, ...]:
-        return (
+        # the episode's state arrays, updated in place by the kernels
+        self._state: tuple[Any, ...] = (
             self._free_y,
             self._free_z,
             self._used,
@@ -563,9 +564,12 @@ class PlanningEnv(gym.Env):
             self._obs,
             self._mask,
         )
+        self._step_state: tuple[Any, ...] = (*self._state, self._chosen, self._yres, self._zres)
+        self._observe()
+        return self._obs.copy(), self._info()
 
     def _observe(self) -> None:
-        observe_kernel(self._t, *self._const, *self._state())
+        observe_kernel(self._t, *self._const, *self._state)
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"action_mask": self._mask.copy(), "cost": self._cost}
@@ -584,7 +588,7 @@ class PlanningEnv(gym.Env):
         """Close a step whose request is applied and whose next observation is written."""
         self._t += 1
         self._cost += delta
-        done = self._t == self.tables.instance.n_requests
+        done = self._t == self._n
         info = self._info()
         if done:
             info["plan"] = self.plan()
@@ -620,13 +624,13 @@ class PlanningEnv(gym.Env):
             If ``action`` is not an integer (:func:`as_action`), is out of range or masked
             out.
         """
-        self._check_running()
+        if not 0 <= self._t < self._n:
+            self._check_running()
         a = as_action(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
             raise InputError(f"action {a} {where} is masked out (see action_masks())")
-        args = (*self._const, *self._state(), self._chosen, self._yres, self._zres)
-        delta = step_kernel(a, self._t, *args)
+        delta = step_kernel(a, self._t, *self._const, *self._step_state)
         return self._advance(delta)
 
     def step_route(self, route: Route) -> tuple[np.ndarray, float, bool, bool, dict]:
@@ -721,7 +725,7 @@ class PlanningEnv(gym.Env):
         )
         self._chosen[f] = ti * S
         self._given[f] = Route(req.id, path, tuple(ys.tolist()), tuple(zs.tolist()), route.provider)
-        observe_kernel(self._t + 1, *self._const, *self._state())
+        observe_kernel(self._t + 1, *self._const, *self._state)
         return self._advance(delta)
 
     def replay(

@@ -305,6 +305,7 @@ def _observe(
     L = ylev.shape[3]
     P = room.size
     NSF = 8  # N_SLOT_FEATURES
+    charged = link_fc.size > 0  # empty charge arrays: nothing is charged
     obs[:] = 0.0
     for a in range(A):
         obs[a] = free_y[a] / w_qkd[a] if w_qkd[a] > 0 else 0.0
@@ -365,12 +366,15 @@ def _observe(
             fz = free_z[a] / w_kml[a] if w_kml[a] > 0 else 0.0
             bott_y = min(bott_y, fy)
             bott_z = min(bott_z, fz)
-            if lopen[a >> 1] == 0.0:
-                oc += link_fc[a >> 1]
-        for i in range(n + 1):
-            v = route_nodes[f, r, i]
-            if nopen[v] == 0.0:
-                oc += node_fc[v]
+        if charged:  # the fixed charges this route would be the first to pay
+            for i in range(n):
+                a = arc[f, r, i]
+                if lopen[a >> 1] == 0.0:
+                    oc += link_fc[a >> 1]
+            for i in range(n + 1):
+                v = route_nodes[f, r, i]
+                if nopen[v] == 0.0:
+                    oc += node_fc[v]
         ocost[r] = oc
         obs[base] = 1.0
         obs[base + 1] = length[f, r] / length_scale
@@ -573,7 +577,9 @@ def observe_kernel(
     order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
     bz_ptr, bz, bcz, demand, src, route_nodes, tgt_node, tgt_prov, tgt_cost,
     link_fc, node_fc, prov_cap, sig, sig_mask : ndarray
-        The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names.
+        The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names
+        (``link_fc`` and ``node_fc`` may be empty when nothing is charged: the opening
+        costs are then skipped).
     n_slots : int
         Route slots per target, ``S``.
     n_nodes : int
@@ -727,7 +733,9 @@ def step_kernel(
     order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
     bz_ptr, bz, bcz, demand, src, route_nodes, tgt_node, tgt_prov, tgt_cost,
     link_fc, node_fc, prov_cap, sig, sig_mask : ndarray
-        The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names.
+        The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names
+        (``link_fc`` and ``node_fc`` may be empty when nothing is charged: the opening
+        costs are then skipped).
     n_slots, n_nodes, n_prov_obs : int
         As for :func:`observe_kernel`.
     cost_scale, length_scale : float
