@@ -6,7 +6,9 @@ common factor (a Gaussian copula of correlation ``rho``), and caps the on-demand
 wavelengths of every link at a share of the expected on-demand load that a plan
 ignoring the caps puts on it. It is what the coupled planners are measured on
 (``benchmarks/bench_coupled.py``): a plan made from the marginals alone meets the cap
-in the scenarios where every demand is high at once.
+in the scenarios where every demand is high at once. :func:`decorrelated` keeps the
+marginals and the caps but makes the demands independent: a plan made on it knows the
+caps but not that demands rise together.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..model import Instance, Scenarios
 from ..topologies import make_instance
 from ..utils.random import check_random_state
 
-__all__ = ["correlated_instance", "on_demand_load"]
+__all__ = ["correlated_instance", "decorrelated", "on_demand_load"]
 
 
 def on_demand_load(instance: Instance, routes: tuple) -> tuple[np.ndarray, np.ndarray]:
@@ -164,3 +166,46 @@ def correlated_instance(
     )
     name = f"{base.name}-rho{rho:g}-cap{cap_share:g}"
     return replace(free, links=links, name=name)
+
+
+def decorrelated(instance: Instance, seed: int = 0) -> Instance:
+    """The instance with each request's scenario column shuffled on its own.
+
+    With equally likely scenarios every marginal stays exactly as it is, and so do the
+    caps; only the dependence between the requests' key rates is lost.
+
+    Parameters
+    ----------
+    instance : Instance
+        An instance whose scenarios are equally likely and list no link states.
+    seed : int
+        Seed of the shuffles (requests in instance order).
+
+    Returns
+    -------
+    Instance
+        Named ``{name}-indep``.
+
+    Raises
+    ------
+    ValueError
+        If the instance has no scenarios, scenarios of unequal probability or link
+        states in its scenarios.
+
+    Examples
+    --------
+    >>> inst = correlated_instance("nsfnet", 6, 8, seed=2)
+    >>> ind = decorrelated(inst)
+    >>> [r.demand for r in ind.requests] == [r.demand for r in inst.requests]
+    True
+    """
+    sc = instance.scenarios
+    if sc is None or sc.link_key_rates or len(set(sc.probs)) > 1:
+        raise ValueError("expected equally likely scenarios of request key rates only")
+    rng = check_random_state(seed)
+    cols = {}
+    for req in instance.requests:
+        col = sc.key_rates[req.id]
+        cols[req.id] = tuple(col[i] for i in rng.permutation(sc.n).tolist())
+    new = Scenarios(sc.probs, cols, {}, {**sc.recipe, "decorrelated": seed})
+    return replace(instance, scenarios=new, name=f"{instance.name}-indep")

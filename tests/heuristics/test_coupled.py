@@ -7,18 +7,22 @@ score of every plan, CO-QBN's plan, and the plan made from the marginals alone.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from qkdbench.evaluation import decode_plan, evaluate
 from qkdbench.heuristics import get_planner
 from qkdbench.heuristics.ga import GenomeDecoder
 from qkdbench.heuristics.saa_greedy import SAAGreedy, sampled_instance
-from qkdbench.model import Instance, Plan
+from qkdbench.model import Demand, Instance, Plan, Scenarios
 from qkdbench.planning.coupled import marginal_instance
 from qkdbench.planning.coupled_greedy import CoupledState
 from qkdbench.testing import check_planner
 from qkdbench.testing.correlated import correlated_instance
-from qkdbench.testing.instances import coupled_instance
+from qkdbench.testing.instances import coupled_instance, link_kinds_and_providers_instance
+from qkdbench.utils.random import check_random_state
 
 from .coupled_brute import brute_force
 
@@ -78,6 +82,7 @@ def test_without_rebalance_prices_stay_exact_but_plans_can_be_dearer() -> None:
     best, _ = brute_force(inst)
     greedy = SAAGreedy(rebalance=False)
     state, _ = greedy.build(inst)
+    assert isinstance(state, CoupledState)
     cost = _cost(inst, greedy.plan(inst))
     assert state.model_cost() == pytest.approx(cost, rel=1e-12)
     assert best < cost <= 1.2 * best
@@ -147,3 +152,57 @@ def test_the_coupling_bites_on_capped_correlated_demand() -> None:
     coupled = _cost(inst, SAAGreedy().plan(inst))
     assert coupled < 0.9 * marginal
     assert coupled <= _cost(inst, get_planner("coqbn").plan(inst))
+
+
+def _quantile(values: tuple, probs: tuple, u: float) -> float:
+    acc = 0.0
+    for v, p in zip(values, probs, strict=True):
+        acc += p
+        if u <= acc:
+            return float(v)
+    return float(values[-1])
+
+
+def _coupled_version(inst: Instance, n_sc: int, cap: int, seed: int) -> Instance:
+    """``inst`` with joint scenarios (a common factor), its marginals and on-demand caps."""
+    rng = check_random_state(seed)
+    common = rng.random(n_sc)
+    randomised = [k for k, link in enumerate(inst.links) if isinstance(link.key_rate_kbps, Demand)]
+
+    def column(values: tuple, probs: tuple) -> tuple[float, ...]:
+        u = np.where(rng.random(n_sc) < 0.7, common, rng.random(n_sc))
+        return tuple(_quantile(values, probs, float(x)) for x in u)
+
+    rates = {r.id: column(r.demand.values, r.demand.probs) for r in inst.requests}
+    links_kr = {}
+    for k in randomised:
+        d = inst.links[k].key_rate_kbps
+        assert isinstance(d, Demand)
+        links_kr[k] = column(d.values, d.probs)
+    sc = Scenarios((1.0 / n_sc,) * n_sc, rates, links_kr)
+    reqs = tuple(replace(r, demand=sc.marginal(r.id)) for r in inst.requests)
+    links = tuple(
+        replace(link, key_rate_kbps=sc.link_marginal(k)) if k in links_kr else link
+        for k, link in enumerate(inst.links)
+    )
+    params = replace(inst.params, O_qkd=cap, O_kml=max(1, cap // 3), shortfall_factor=4.0)
+    return replace(inst, links=links, requests=reqs, params=params, scenarios=sc)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_coupled_with_link_kinds_providers_and_fixed_charges(seed: int) -> None:
+    base = link_kinds_and_providers_instance("nsfnet", 8, 4, seed=seed)
+    base = replace(base, costs=replace(base.costs, site=400.0))
+    inst = _coupled_version(base, 6, 6, seed)
+    assert {"coupled", "providers", "fixed_charges", "link_states"} <= inst.features
+    greedy = SAAGreedy()
+    state, info = greedy.build(inst)
+    plan = greedy.plan(inst)
+    cost = _cost(inst, plan)
+    assert isinstance(state, CoupledState)
+    assert state.model_cost() == pytest.approx(cost, rel=1e-12)
+    assert "links_closed" in info
+    assert cost <= _cost(inst, get_planner("coqbn").plan(inst)) * (1 + 1e-12)
+    ga = get_planner("ga", generations=15, stagnation=10).plan(inst, seed=seed)
+    assert _cost(inst, ga) <= cost * (1 + 1e-12)
+    check_planner("saa-greedy", instances=[inst], checks=["valid_plans"])

@@ -254,11 +254,11 @@ def test_prices_are_the_evaluators_differences(seed: int, rebalance: bool) -> No
     assert state.model_cost() == pytest.approx(state.total_cost(), rel=1e-12)
     # taking a request off and putting it back: with rebalance the very same state
     f = 0
-    i = state.route[f]
-    assert i is not None
+    kept = state.route[f]
+    assert kept is not None
     cost = state.model_cost()
     state.remove(f)
-    state.insert(f, i)
+    state.insert(f, kept)
     if rebalance:
         assert state.model_cost() == cost
     else:
