@@ -32,7 +32,7 @@ Examples
 >>> venv = PlanningVectorEnv(make_instance("nsfnet", 3, 3, seed=1), 4, k=1)
 >>> obs, infos = venv.reset(seed=0)
 >>> obs.shape[0], infos["action_mask"].shape
-(4, (4, 36))
+(4, (4, 72))
 >>> rng = np.random.default_rng(0)
 >>> for _ in range(3):
 ...     obs, rew, term, trunc, infos = venv.step(random_masked_actions(infos["action_mask"], rng))
