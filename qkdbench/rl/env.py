@@ -403,6 +403,8 @@ class PlanningEnv(gym.Env):
             t.pair,
             t.ylev,
             t.zlev,
+            t.cyl,
+            t.czl,
             t.by_ptr,
             t.by,
             t.bcy,

@@ -92,8 +92,8 @@ def _reset_row(
 ) -> None:
     """Start row ``i``'s episode (``PlanningEnv.reset``'s state) and observe its first step."""
     t[i] = 0
-    free_y[i, :] = const[30]  # w_qkd
-    free_z[i, :] = const[31]  # w_kml
+    free_y[i, :] = const[32]  # w_qkd
+    free_z[i, :] = const[33]  # w_kml
     used[i, :] = 0.0
     lopen[i, :] = 0.0
     nopen[i, :] = 0.0
@@ -103,7 +103,7 @@ def _reset_row(
     chosen[i, :] = -1
     yres[i, :, :] = 0
     zres[i, :, :] = 0
-    observe_kernel(  # type: ignore[call-arg]  # const: the 33 constants
+    observe_kernel(  # type: ignore[call-arg]  # const: the 35 constants
         0,
         *const,
         free_y[i],
@@ -154,8 +154,8 @@ def batch_reset_kernel(
         The rows to reset.
     const : tuple
         The constant arguments of :func:`~qkdbench.rl.kernels.observe_kernel` (``order``
-        through ``strict``, as ``PlanningEnv`` passes them; ``const[30]`` and
-        ``const[31]`` are the capacities ``w_qkd`` and ``w_kml``).
+        through ``strict``, as ``PlanningEnv`` passes them; ``const[32]`` and
+        ``const[33]`` are the capacities ``w_qkd`` and ``w_kml``).
     room0, assign0 : ndarray
         The tables' starting provider room and assignment.
     t : ndarray (n,) int64
@@ -281,7 +281,7 @@ def _batch_step(
                 zres,
             )
             continue
-        delta = step_kernel(  # type: ignore[call-arg]  # const: the 33 constants
+        delta = step_kernel(  # type: ignore[call-arg]  # const: the 35 constants
             actions[i],
             t[i],
             *const,
