@@ -183,3 +183,22 @@ def test_random_masked_actions_uniform_over_valid() -> None:
     counts = np.bincount(a[1:], minlength=5)
     assert counts[0] == counts[2] == 0
     assert np.all(np.abs(counts[[1, 3, 4]] / 3999 - 1 / 3) < 0.03)
+
+
+def test_gymnasium_episode_statistics_wrapper() -> None:
+    """Gymnasium's own vector wrapper reads the episodes (next-step autoreset)."""
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=3, fixed_charges=True)
+    inner = PlanningVectorEnv(inst, 3, k=K)
+    venv = RecordEpisodeStatistics(inner)
+    _, infos = venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    returns = np.zeros(3)
+    for _ in range(inst.n_requests):
+        _, rew, term, _, infos = venv.step(random_masked_actions(infos["action_mask"], rng))
+        returns += rew
+    assert term.all()
+    assert np.allclose(infos["episode"]["r"], returns, rtol=1e-6)
+    assert (infos["episode"]["l"] == inst.n_requests).all()
+    assert np.array_equal(inner.action_masks(), infos["action_mask"])
