@@ -56,15 +56,16 @@ def _rollout(
     return first, actions, results, plans
 
 
+@pytest.mark.parametrize("capacity", ["clip", "strict"])
 @pytest.mark.parametrize("seed", [0, 1, 7])
-def test_each_sub_episode_is_a_single_env(instance: Instance, seed: int) -> None:
+def test_each_sub_episode_is_a_single_env(instance: Instance, seed: int, capacity: str) -> None:
     n_envs = 3
-    venv = PlanningVectorEnv(instance, n_envs, k=K)
+    venv = PlanningVectorEnv(instance, n_envs, k=K, capacity=capacity)
     F = instance.n_requests
     n_steps = 2 * (F + 1) + 2  # two whole episodes, their resets and a bit of a third
     first, actions, results, plans = _rollout(venv, seed, n_steps)
     for i in range(n_envs):
-        env = gym.make("qkdbench/Planning-v0", instance=instance, k=K)
+        env = gym.make("qkdbench/Planning-v0", instance=instance, k=K, capacity=capacity)
         obs, info = env.reset(seed=seed)
         assert np.array_equal(first[0][i], obs)
         assert np.array_equal(first[1][i], info["action_mask"])
