@@ -2,6 +2,8 @@
 
 * :class:`~qkdbench.rl.env.PlanningEnv`, registered with Gymnasium as
   ``qkdbench/Planning-v0`` when this package is imported;
+* :class:`~qkdbench.rl.vector.PlanningVectorEnv`, a Gymnasium ``VectorEnv`` stepping
+  many episodes of one instance in one Numba call (imported on first use);
 * :class:`~qkdbench.rl.multi.PlanningParallelEnv`, a PettingZoo ``ParallelEnv``
   with a router and a reserver agent (imported on first use);
 * heuristic policies (:mod:`qkdbench.rl.policies`) and
@@ -33,6 +35,7 @@ __all__ = [
     "ObsLayout",
     "make_vector_env",
     "PlanningParallelEnv",
+    "PlanningVectorEnv",
     "PolicyPlanner",
     "CoQBNPolicy",
     "GreedyPolicy",
@@ -47,6 +50,7 @@ if ENV_ID not in gymnasium.registry:
 
 _LAZY = {
     "PlanningParallelEnv": "multi",
+    "PlanningVectorEnv": "vector",
     "PolicyPlanner": "planners",
     "CoQBNPolicy": "policies",
     "GreedyPolicy": "policies",

@@ -96,7 +96,7 @@ from ..evaluation.pricing import (
 from ..exceptions import InputError
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
-from .kernels import OBS_HIGH, observe_kernel, providers_add, step_kernel
+from .kernels import OBS_HIGH, level_costs, observe_kernel, providers_add, step_kernel
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -252,6 +252,9 @@ class PlanningTables:
         Index of the (request, arc) pair in the breakpoint tables.
     ylev, zlev : ndarray (F, R, H, L) int64
         QKD and KM wavelengths each level asks for on each arc.
+    cyl, czl : ndarray (F, R, H, L) float64
+        Their costs on the pair's QKD and KM curves (what a step prices when the level
+        fits; :func:`~qkdbench.rl.kernels.level_costs`).
     by_ptr, by, bcy, bz_ptr, bz, bcz : ndarray
         Per pair, CSR: QKD breakpoints ``by`` (wavelengths) and the evaluator's
         QKD cost there ``bcy`` (with the arc's route cost); the same for KM.
@@ -301,6 +304,8 @@ class PlanningTables:
     pair: np.ndarray
     ylev: np.ndarray
     zlev: np.ndarray
+    cyl: np.ndarray
+    czl: np.ndarray
     by_ptr: np.ndarray
     by: np.ndarray
     bcy: np.ndarray
@@ -617,6 +622,8 @@ def build_tables(
         pair,
         ylev,
         zlev,
+        level_costs(pair, ylev, by_ptr, by_all, bcy),
+        level_costs(pair, zlev, bz_ptr, bz_all, bcz),
         by_ptr,
         by_all,
         bcy,

@@ -126,7 +126,7 @@ from .core import (
 )
 from .kernels import apply_route
 
-__all__ = ["PlanningEnv", "ObsLayout", "make_vector_env", "as_action"]
+__all__ = ["PlanningEnv", "ObsLayout", "make_vector_env", "as_action", "episode_plan"]
 
 InstanceSource = Instance | Sequence[Instance] | Callable[[np.random.Generator], Instance]
 _NONE = np.zeros(0)  # the charge arrays of an instance without fixed charges
@@ -403,6 +403,8 @@ class PlanningEnv(gym.Env):
             t.pair,
             t.ylev,
             t.zlev,
+            t.cyl,
+            t.czl,
             t.by_ptr,
             t.by,
             t.bcy,
@@ -828,39 +830,79 @@ class PlanningEnv(gym.Env):
         RuntimeError
             If the episode is not finished.
         """
-        t = self.tables
-        inst = t.instance
-        if self._t != inst.n_requests:
+        if self._t != self.tables.instance.n_requests:
             raise RuntimeError("the episode is not finished")
-        routes = []
-        ys, zs, chosen = self._yres.tolist(), self._zres.tolist(), self._chosen.tolist()
-        hops = t.hops.tolist()
-        S = t.n_slots
-        for f, req in enumerate(inst.requests):
-            if f in self._given:
-                routes.append(self._given[f])
-                continue
-            r = chosen[f]
-            n = hops[f][r]
-            path = t.paths[f][r]
-            assert path is not None, "the action mask offers no padded slot"
-            provider = req.sinks[r // S].provider
-            routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n]), provider))
-        return Plan(
-            inst.name,
+        return episode_plan(
+            self.tables,
+            self._chosen,
+            self._yres,
+            self._zres,
+            self._given,
+            self._cost,
             self.planner_name,
-            tuple(routes),
             {
-                "status": "heuristic",
-                "expected_cost": self._cost,
-                "env": {
-                    "k": self.k,
-                    "levels": list(self.levels),
-                    "order": self.order,
-                    "capacity": self.capacity,
-                },
+                "k": self.k,
+                "levels": list(self.levels),
+                "order": self.order,
+                "capacity": self.capacity,
             },
         )
+
+
+def episode_plan(
+    tables: PlanningTables,
+    chosen: np.ndarray,
+    yres: np.ndarray,
+    zres: np.ndarray,
+    given: dict[int, Route],
+    cost: float,
+    planner_name: str,
+    settings: dict[str, Any],
+) -> Plan:
+    """The plan of a finished episode from its step records (routes in request order).
+
+    Parameters
+    ----------
+    tables : PlanningTables
+    chosen : ndarray (F,) int64
+        Route slot of each request (the kernels' ``chosen``).
+    yres, zres : ndarray (F, H) int64
+        Its reservations per route arc.
+    given : dict
+        Routes given explicitly (:meth:`PlanningEnv.step_route`), by request position.
+    cost : float
+        The sum of the step costs.
+    planner_name : str
+    settings : dict
+        The environment's settings, stored under ``stats["env"]``.
+
+    Returns
+    -------
+    Plan
+        Status ``heuristic``; ``stats`` holds ``expected_cost`` and ``env``.
+    """
+    t = tables
+    inst = t.instance
+    routes = []
+    ys, zs, ch = yres.tolist(), zres.tolist(), chosen.tolist()
+    hops = t.hops.tolist()
+    S = t.n_slots
+    for f, req in enumerate(inst.requests):
+        if f in given:
+            routes.append(given[f])
+            continue
+        r = ch[f]
+        n = hops[f][r]
+        path = t.paths[f][r]
+        assert path is not None, "the action mask offers no padded slot"
+        provider = req.sinks[r // S].provider
+        routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n]), provider))
+    return Plan(
+        inst.name,
+        planner_name,
+        tuple(routes),
+        {"status": "heuristic", "expected_cost": cost, "env": settings},
+    )
 
 
 def _reservations(values: Any, n: int, what: str) -> np.ndarray:

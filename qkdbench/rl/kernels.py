@@ -41,6 +41,7 @@ __all__ = [
     "observe_kernel",
     "step_kernel",
     "apply_route",
+    "level_costs",
     "providers_add",
     "providers_allowed",
     "providers_take",
@@ -70,6 +71,37 @@ def _curve(ptr: _Ints, bp: _Ints, bc: _Floats, p: int, y: float) -> float:
     if bp[a] == y:
         return bc[a]
     return bc[a] + (y - bp[a]) * (bc[b] - bc[a]) / (bp[b] - bp[a])
+
+
+@njit(cache=True)
+def level_costs(pair: _Ints, lev: _Ints, ptr: _Ints, bp: _Ints, bc: _Floats) -> _Floats:
+    """Cost of every (request, slot, arc, level) reservation on its pair's curve.
+
+    Parameters
+    ----------
+    pair : ndarray (F, R, H) int64
+        Pair of each candidate arc (``-1`` past the route's end).
+    lev : ndarray (F, R, H, L) int64
+        Wavelengths each level asks for.
+    ptr, bp, bc : ndarray
+        The CSR breakpoint curve (QKD: ``by_ptr, by, bcy``; KM: ``bz_ptr, bz, bcz``).
+
+    Returns
+    -------
+    ndarray (F, R, H, L) float64
+        The curve's value (as the step kernel prices it); 0 past a route's end.
+    """
+    F, R, H, L = lev.shape
+    out = np.zeros((F, R, H, L))
+    for f in range(F):
+        for r in range(R):
+            for i in range(H):
+                p = pair[f, r, i]
+                if p < 0:
+                    continue
+                for li in range(L):
+                    out[f, r, i, li] = _curve(ptr, bp, bc, p, lev[f, r, i, li])
+    return out
 
 
 @njit(cache=True)
@@ -259,6 +291,8 @@ def _observe(
     pair: _Ints,
     ylev: _Ints,
     zlev: _Ints,
+    cyl: _Floats,
+    czl: _Floats,
     by_ptr: _Ints,
     by: _Ints,
     bcy: _Floats,
@@ -397,16 +431,23 @@ def _observe(
                 p = pair[f, r, i]
                 y = ylev[f, r, i, li]
                 z = zlev[f, r, i, li]
+                # the level's own cost is tabled; a clipped one is priced on the curve
                 if y > free_y[a]:
                     fit_q = False
                     if not strict:
-                        y = free_y[a]
+                        cq += _curve(by_ptr, by, bcy, p, free_y[a])
+                    else:
+                        cq += cyl[f, r, i, li]
+                else:
+                    cq += cyl[f, r, i, li]
                 if z > free_z[a]:
                     fit_k = False
                     if not strict:
-                        z = free_z[a]
-                cq += _curve(by_ptr, by, bcy, p, y)
-                ck += _curve(bz_ptr, bz, bcz, p, z)
+                        ck += _curve(bz_ptr, bz, bcz, p, free_z[a])
+                    else:
+                        ck += czl[f, r, i, li]
+                else:
+                    ck += czl[f, r, i, li]
             qcost[r, li] = cq if (fit_q or not strict) else np.inf
             kcost[r, li] = ck if (fit_k or not strict) else np.inf
             obs[base + NSF + li] = min(cq / cost_scale, OBS_HIGH)
@@ -529,6 +570,8 @@ def observe_kernel(
     pair: _Ints,
     ylev: _Ints,
     zlev: _Ints,
+    cyl: _Floats,
+    czl: _Floats,
     by_ptr: _Ints,
     by: _Ints,
     bcy: _Floats,
@@ -574,7 +617,7 @@ def observe_kernel(
     ----------
     t : int
         Step, ``0 <= t <= F`` (``F``: the terminal observation).
-    order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
+    order, arc, hops, valid, length, pair, ylev, zlev, cyl, czl, by_ptr, by, bcy,
     bz_ptr, bz, bcz, demand, src, route_nodes, tgt_node, tgt_prov, tgt_cost,
     link_fc, node_fc, prov_cap, sig, sig_mask : ndarray
         The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names
@@ -624,6 +667,8 @@ def observe_kernel(
         pair,
         ylev,
         zlev,
+        cyl,
+        czl,
         by_ptr,
         by,
         bcy,
@@ -677,6 +722,8 @@ def step_kernel(
     pair: _Ints,
     ylev: _Ints,
     zlev: _Ints,
+    cyl: _Floats,
+    czl: _Floats,
     by_ptr: _Ints,
     by: _Ints,
     bcy: _Floats,
@@ -730,7 +777,7 @@ def step_kernel(
         A valid flat action ``(route_slot * L + qkd_level) * L + km_level``.
     t : int
         Step, ``0 <= t < F``.
-    order, arc, hops, valid, length, pair, ylev, zlev, by_ptr, by, bcy,
+    order, arc, hops, valid, length, pair, ylev, zlev, cyl, czl, by_ptr, by, bcy,
     bz_ptr, bz, bcz, demand, src, route_nodes, tgt_node, tgt_prov, tgt_cost,
     link_fc, node_fc, prov_cap, sig, sig_mask : ndarray
         The arrays of :class:`~qkdbench.rl.core.PlanningTables` of the same names
@@ -803,6 +850,8 @@ def step_kernel(
         pair,
         ylev,
         zlev,
+        cyl,
+        czl,
         by_ptr,
         by,
         bcy,
