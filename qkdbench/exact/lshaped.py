@@ -295,7 +295,7 @@ def solve_lshaped(
     cuts: str = "scenario",
     gap_rel: float = 1e-6,
     max_iterations: int = 100,
-    lp_rounds: int = 20,
+    lp_rounds: int = 100,
     stabilise: float = 0.5,
     time_limit: float | None = None,
     warm_start: Plan | str | None = "relaxed",
@@ -400,7 +400,9 @@ def solve_lshaped(
             st.lower = max(st.lower, run.outcome.objective)
             here = st.point(run.values)
             theta = run.values[lm.model.extra["theta"]]
-            if core is not None and stabilise > 0:  # in-out: separate between LP and incumbent
+            if core is None:  # without a plan, the first LP point is the stability centre
+                core = here
+            if stabilise > 0:  # in-out: separate between the LP point and the centre
                 mid = tuple(
                     (1 - stabilise) * u + stabilise * v for u, v in zip(here, core, strict=True)
                 )
@@ -485,10 +487,11 @@ def solve_lshaped(
     if message:
         info["message"] = message
     bound = st.lower
-    relaxed = quick_bound(instance)
     source = "l-shaped"
-    if not math.isfinite(bound) or relaxed > bound:
-        bound, source = relaxed, "relaxation"
+    if status != "optimal":  # the capacity-free bound may be the better one early on
+        relaxed = quick_bound(instance)
+        if not math.isfinite(bound) or relaxed > bound:
+            bound, source = relaxed, "relaxation"
     return _result(instance, planner, best, upper, min(bound, upper), status, info, t0, source)
 
 
@@ -591,7 +594,7 @@ class LShapedPlanner:
         cuts: str = "scenario",
         gap_rel: float = 1e-6,
         max_iterations: int = 100,
-        lp_rounds: int = 20,
+        lp_rounds: int = 100,
         warm_start: Any = "relaxed",
         prune: bool = True,
         threads: int | None = None,
