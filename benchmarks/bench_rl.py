@@ -54,6 +54,18 @@ def test_env_steps(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     assert steps == EPISODES * usnet60.n_requests
 
 
+def test_env_steps_ntn(benchmark: BenchmarkFixture) -> None:
+    """USNET TN-NTN, 60 requests: providers (six targets), weather states, fixed charges."""
+    from qkdbench.topologies import ntn_instance
+
+    inst = ntn_instance("usnet", 60, max_rate=10, seed=1, site=2000.0, provider_capacity=(20, None))
+    env = PlanningEnv(inst)
+    actions = np.random.default_rng(0).integers(env.action_space.n, size=997).tolist()
+    steps = benchmark(_episodes, env, actions)
+    benchmark.extra_info["steps"] = steps
+    assert steps == EPISODES * inst.n_requests
+
+
 def test_env_steps_through_gym_make(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
     """Through ``gymnasium.make`` (order-enforcing and passive-checker wrappers)."""
     env = gym.make("qkdbench/Planning-v0", instance=usnet60)

@@ -54,6 +54,7 @@ def test_train_then_evaluate_a_tiny_agent(tmp_path: Path) -> None:
         ]
     )
     assert res.returncode == 0, res.stderr
+    assert res.stderr == ""  # --quiet: no progress
     info = json.loads(res.stdout)
     assert info["timesteps"] == 64
     assert out.is_file()
@@ -83,3 +84,22 @@ def test_train_then_evaluate_a_tiny_agent(tmp_path: Path) -> None:
     assert summary["exact"]["mean_gap_to_optimum_pct"] == 0.0
     assert summary["agent"]["mean_gap_to_optimum_pct"] >= 0.0
     assert summary["coqbn"]["mean_vs_coqbn_pct"] == 0.0
+
+
+def test_train_shows_its_progress_on_standard_error(tmp_path: Path) -> None:
+    """Without --quiet: steps, episodes, mean return and cost against CO-QBN, on stderr."""
+    out = tmp_path / "agent.zip"
+    args = ["rl", "train", "--out", str(out), "--family", "nsfnet", "--requests", "4"]
+    args += ["--max-rate", "3", "--timesteps", "200", "--instances", "2", "--envs", "2"]
+    res = _run([*args, "--k", "1"])
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ""  # the progress goes to standard error only
+    steps = [line for line in res.stderr.splitlines() if line.startswith("step ")]
+    assert len(steps) >= 10, res.stderr  # about every twentieth of the run
+    assert "/1,024 (" in steps[0]  # whole rollouts: 512 steps of 2 environments
+    last = steps[-1]
+    assert "episodes; last " in last, last
+    assert "mean return -" in last, last
+    assert "cost vs CO-QBN " in last, last
+    assert last.endswith("steps/s"), last
+    assert "saved" in res.stderr.splitlines()[-1]

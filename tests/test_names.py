@@ -91,3 +91,25 @@ def test_former_key_management_names_are_aliases() -> None:
     point = lagrangian_value(inst)
     assert point.usage_km is point.usage_kml
     assert point.subgradient_km is point.subgradient_kml
+
+
+def test_the_planners_docs_list_for_coupled_instances_is_the_registrys() -> None:
+    """docs/model.md names the planners that handle coupled instances in one list."""
+    from qkdbench.utils.registry import available_planners, planner_supports
+
+    lines = (ROOT / "docs" / "model.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("**Planners that handle"))
+    body = lines[start + 1 :]
+    first = next(i for i, line in enumerate(body) if line.startswith("- "))
+    listed = set()
+    for line in body[first:]:
+        if not line.startswith(("- ", "  ")):
+            break
+        if line.startswith("- "):
+            listed.add(re.match(r"- `([^`]+)`", line).group(1))  # type: ignore[union-attr]
+    registered = {
+        name
+        for name, info in available_planners().items()
+        if info.origin == "built-in" and "coupled" in planner_supports(info.factory)
+    }
+    assert listed == registered

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..exceptions import InputError, SolverError, UsageError
-from . import figures, instances, library, planning, rl
+from . import export, figures, instances, library, planning, rl
 from .options import Parser
 
 __all__ = ["main", "build_parser", "EXIT_STATUSES"]
@@ -78,7 +78,7 @@ def build_parser() -> Parser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-    for family in (instances, planning, figures, library, rl):
+    for family in (instances, planning, figures, library, export, rl):
         family.add_parsers(sub)
     return parser
 

@@ -1,4 +1,6 @@
-"""The ``instance`` command: a topology plus seeded random requests, written to a file."""
+"""The ``instance`` command: a topology plus seeded random requests (and joint scenarios),
+written to a file.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from ..exceptions import InputError
 from ..utils.files import check_output_file
 from .options import count, fail, nonneg_int, number
 
-__all__ = ["add_parsers", "cmd_instance", "NTN_FLAGS"]
+__all__ = ["add_parsers", "cmd_instance", "NTN_FLAGS", "SCENARIO_FLAGS"]
 
 #: The TN-NTN generator's parameters and their ``instance`` options.
 NTN_FLAGS = {
@@ -112,12 +114,59 @@ def _ntn_instance(args: argparse.Namespace, topo: Any, ntn: dict[str, Any]) -> A
         fail(f"{flag}: {exc.problem}")
 
 
+#: The joint-scenario and on-demand-cap options of ``instance``, by generator parameter.
+SCENARIO_FLAGS = {
+    "scenarios": "--scenarios",
+    "correlation": "--correlation",
+    "link_correlation": "--link-correlation",
+    "on_demand_cap": "--on-demand-cap",
+    "shortfall_factor": "--shortfall-factor",
+    "seed": "--seed",
+}
+
+
+def _with_scenarios(args: argparse.Namespace, inst: Any) -> Any:
+    """The instance with the joint scenarios and on-demand caps asked for, if any.
+
+    A value out of range is named by its option; a scenario option without
+    ``--scenarios`` is refused.
+    """
+    from ..planning.on_demand import scenario_instance
+
+    if args.scenarios is None:
+        given = [
+            flag
+            for key, flag in SCENARIO_FLAGS.items()
+            if key not in ("scenarios", "seed") and getattr(args, key) is not None
+        ]
+        if given:
+            fail(f"{given[0]} needs --scenarios N (joint scenarios of the key rates)")
+        return inst
+    if args.shortfall_factor is not None and args.on_demand_cap is None:
+        fail("--shortfall-factor needs --on-demand-cap X (without a cap nothing falls short)")
+    try:
+        return scenario_instance(
+            inst,
+            args.scenarios,
+            correlation=args.correlation if args.correlation is not None else 0.0,
+            seed=args.seed,
+            on_demand_cap=args.on_demand_cap,
+            shortfall_factor=args.shortfall_factor,
+            link_correlation=args.link_correlation if args.link_correlation is not None else 0.0,
+        )
+    except InputError as exc:
+        flag = SCENARIO_FLAGS.get(exc.place)
+        fail(f"{flag}: {exc.problem}" if flag else str(exc))
+
+
 def cmd_instance(args: argparse.Namespace) -> int:
     """Write an instance file: a topology plus seeded random requests.
 
     The requests are uniform on ``{0..K}`` unless a design option (``--demand``,
     ``--hotspots``, ``--site``, ``--fixed-charge-factor``, ``--tightness``) asks for the
-    design generator, or a TN-NTN option for the TN-NTN generator.
+    design generator, or a TN-NTN option for the TN-NTN generator. ``--scenarios N``
+    then turns the key rates into joint scenarios, with on-demand caps if
+    ``--on-demand-cap`` is given (:func:`~qkdbench.planning.on_demand.scenario_instance`).
 
     Parameters
     ----------
@@ -161,10 +210,12 @@ def cmd_instance(args: argparse.Namespace) -> int:
             fail(f"--{exc.place.replace('_', '-')}: {exc.problem}")
     else:
         inst = sample_requests(topo, args.requests, max_rate=args.max_rate, seed=args.seed)
+    inst = _with_scenarios(args, inst)
     write_instance(inst, args.output)
+    extra = f", {inst.scenarios.n} joint scenarios" if inst.scenarios is not None else ""
     print(
         f"wrote {args.output}: {inst.name}, {len(inst.nodes)} nodes, {len(inst.links)} links, "
-        f"{inst.n_requests} requests",
+        f"{inst.n_requests} requests{extra}",
         file=sys.stderr,
     )
     return 0
@@ -315,6 +366,56 @@ def _add_ntn_args(p: argparse.ArgumentParser) -> None:
             ntn.add_argument(flag, dest=dest, type=kind, help=text)
 
 
+def _add_scenario_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "coupled second stage (joint scenarios, on-demand caps)",
+        "turned on by --scenarios; the recipe goes to the file's scenarios.recipe "
+        "(qkdbench.topologies.scenarios, qkdbench.planning.on_demand)",
+    )
+    group.add_argument(
+        "--scenarios",
+        type=count,
+        metavar="N",
+        default=None,
+        help="N equally likely joint scenarios of the key rates (Gaussian copula); each "
+        "request's demand becomes the sample's marginal",
+    )
+    group.add_argument(
+        "--correlation",
+        type=number,
+        metavar="RHO",
+        default=None,
+        help="RHO in [0, 1]: latent correlation of every two requests' key rates "
+        "(one common factor; default 0, independent)",
+    )
+    group.add_argument(
+        "--link-correlation",
+        dest="link_correlation",
+        metavar="RHO_L",
+        type=number,
+        default=None,
+        help="latent correlation of the random links' states in [0, 1] (default 0)",
+    )
+    group.add_argument(
+        "--on-demand-cap",
+        dest="on_demand_cap",
+        metavar="X",
+        type=number,
+        default=None,
+        help="X >= 0: O_qkd, O_kml per link = ceil(X x the expected on-demand wavelengths "
+        "of shortest-path routing with newsvendor reservations); 0: none on demand "
+        "(default: unlimited)",
+    )
+    group.add_argument(
+        "--shortfall-factor",
+        dest="shortfall_factor",
+        metavar="PHI",
+        type=number,
+        default=None,
+        help="PHI >= 1: a wavelength that falls short costs PHI on-demand prices (default 10)",
+    )
+
+
 def add_parsers(sub: Any) -> None:
     """Add the ``instance`` command.
 
@@ -327,5 +428,6 @@ def add_parsers(sub: Any) -> None:
     _add_topology_args(p)
     _add_design_args(p)
     _add_ntn_args(p)
+    _add_scenario_args(p)
     p.add_argument("-o", "--output", required=True, help="instance file to write")
     p.set_defaults(func=cmd_instance)

@@ -461,8 +461,9 @@ def _add_library_parser(sub: Any) -> None:
     p.add_argument(
         "--methods",
         default="lagrangian,exact",
-        help="comma-separated: lagrangian, column-generation, exact (default "
-        "lagrangian,exact; column-generation certifies fixed-charge sets at scale)",
+        help="comma-separated: lagrangian, column-generation, exact, coqbn (default "
+        "lagrangian,exact; column-generation certifies fixed-charge sets at scale; coqbn "
+        "stores CO-QBN's plan, no bound, where no other method handles the set)",
     )
     p.add_argument(
         "--solutions",

@@ -151,7 +151,8 @@ _NUMBER = 17
 
 def _component_lines(ev: Any) -> list[str]:
     """The cost components by phase, each column's header right-aligned over its numbers."""
-    first_stage = ("hop", "site", "node", "service")  # outside the phases
+    # outside the three phases: first-stage costs, and the shortfall (a phase of its own)
+    first_stage = ("hop", "site", "node", "service", "shortfall")
     name = max([len("component"), *map(len, ev.components)])
     heads = [*(ph.replace("_", "-") for ph in PHASE_NAMES), "total"]
     lines = [f"{'component':<{name}}" + "".join(f"{h:>{_NUMBER}}" for h in heads)]
@@ -189,12 +190,15 @@ def evaluation_text(ev: Any, inst: Any) -> str:
         *_component_lines(ev),
     ]
     w = ev.wavelengths
+    short = "shortfall_qkd" in w  # a coupled second stage: wavelengths that fall short
     lines += [
         "",
-        "wavelengths       reserved   used (exp.)   on-demand (exp.)",
+        "wavelengths       reserved   used (exp.)   on-demand (exp.)"
+        + ("   shortfall (exp.)" if short else ""),
         f"QKD         {w['reserved_qkd']:>14,.1f}{w['used_qkd']:>14,.1f}"
-        f"{w['on_demand_qkd']:>19,.1f}",
-        f"KM          {w['reserved_km']:>14,.1f}{w['used_km']:>14,.1f}{w['on_demand_km']:>19,.1f}",
+        f"{w['on_demand_qkd']:>19,.1f}" + (f"{w['shortfall_qkd']:>19,.1f}" if short else ""),
+        f"KM          {w['reserved_km']:>14,.1f}{w['used_km']:>14,.1f}{w['on_demand_km']:>19,.1f}"
+        + (f"{w['shortfall_km']:>19,.1f}" if short else ""),
     ]
     if ev.served:
         caps = inst.provider_capacity

@@ -23,7 +23,9 @@ estimate, so its interval, not its mean, is the claim.
 
 An instance with a model extension the exact solver does not handle (as the
 ``exact`` planner declares in ``supports``) is refused with a one-line
-:class:`~qkdbench.exceptions.InputError`.
+:class:`~qkdbench.exceptions.InputError`. An instance that lists joint scenarios
+gets its figures exactly over them (:mod:`qkdbench.exact.joint_figures`): WS with an
+interval of zero width, and no out-of-sample costs.
 """
 
 from __future__ import annotations
@@ -244,6 +246,8 @@ def sp_figures(
     True
     """
     t0 = time.perf_counter()
+    if instance.scenarios is not None:  # exact over the listed scenarios
+        return _listed(instance, time_limit, t0)
     check_supports(ExactExtensivePlanner if form == "extensive" else ExactPlanner, instance)
     opts: dict[str, Any] = {"form": form, "time_limit": time_limit, "gap_rel": gap_rel}
     if rp is None:
@@ -289,4 +293,32 @@ def sp_figures(
         seed=seed,
         runtime_s=time.perf_counter() - t0,
         details={"rp_plan": rp.plan, "ev_plan": ev_res.plan, "ws_values": ws_values},
+    )
+
+
+def _listed(instance: Instance, time_limit: float | None, t0: float) -> SPFigures:
+    """The figures of an instance with joint scenarios, exact over them."""
+    from .joint_figures import joint_sp_figures
+
+    fig = joint_sp_figures(instance, time_limit=time_limit)
+    status = "optimal" if fig.all_optimal else "feasible"
+    return SPFigures(
+        instance=instance.name,
+        rp=fig.rp,
+        rp_bound=fig.rp if fig.all_optimal else math.nan,
+        rp_status=status,
+        ev=fig.ev,
+        eev=fig.eev,
+        vss=fig.vss,
+        ws=fig.ws_estimate,
+        ws_all_optimal=fig.all_optimal,
+        evpi=fig.evpi,
+        evpi_lo=fig.evpi,
+        evpi_hi=fig.evpi,
+        rp_out_of_sample=None,
+        ev_out_of_sample=None,
+        n_scenarios=fig.n_scenarios,
+        seed=0,
+        runtime_s=time.perf_counter() - t0,
+        details=fig.details,
     )

@@ -133,7 +133,7 @@ def compare(
     ----------
     instance : Instance
     planners : sequence of str, optional
-        Registry names (default: every registered planner).
+        Registry names (default: every registered planner but those marked ``on_request``).
     seed : int, optional
         Seed passed to every planner.
     time_limit : float, optional
@@ -166,7 +166,9 @@ def compare(
     """
     from tqdm.auto import tqdm
 
-    names = planner_order(planners if planners is not None else list(available_planners()))
+    if planners is None:  # every registered planner but those that run only when named
+        planners = [n for n, info in available_planners().items() if not info.on_request]
+    names = planner_order(planners)
     time_limit = DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
     budget = DEFAULT_BUDGET if budget is None else float(budget)
     params = dict(params or {})

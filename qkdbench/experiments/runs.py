@@ -26,6 +26,7 @@ import json
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..evaluation import evaluate, evaluate_batch
@@ -199,7 +200,8 @@ def warm_up_instance(instance: Instance, n: int = WARM_UP_REQUESTS) -> Instance:
     """A small copy of ``instance``: its network and its first ``n`` requests.
 
     The copy keeps the network (links, fixed charges, link kinds and states,
-    providers), so a planner takes the same code paths and Numba compiles
+    providers, joint scenarios and on-demand caps: their columns of the kept
+    requests), so a planner takes the same code paths and Numba compiles
     the same kernels (they are specialised on types, not sizes); when the
     instance has requests with targets and none of the first ``n`` has, the
     first one that has is added.
@@ -225,7 +227,14 @@ def warm_up_instance(instance: Instance, n: int = WARM_UP_REQUESTS) -> Instance:
     requests = list(instance.requests[:n])
     if "providers" in instance.features and not any(r.targets for r in requests):
         requests.append(next(r for r in instance.requests if r.targets))
-    return instance.with_requests(requests, name=f"{instance.name}-warm-up")
+    name = f"{instance.name}-warm-up"
+    sc = instance.scenarios
+    if sc is None:
+        return instance.with_requests(requests, name=name)
+    cols = {r.id: sc.key_rates[r.id] for r in requests}  # the kept requests' columns
+    return replace(
+        instance, requests=tuple(requests), scenarios=replace(sc, key_rates=cols), name=name
+    )
 
 
 def warm_up_planner(

@@ -45,10 +45,9 @@ follow the paper's rule unchanged.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
-from ..evaluation.pricing import arc_table, provider_table, qkd_links_needed
+from ..evaluation.pricing import arc_table, qkd_links_needed
 from ..exceptions import InputError
 from ..model import (
     KML_WAVELENGTHS_PER_LINK,
@@ -59,92 +58,11 @@ from ..model import (
     Route,
 )
 from ..planning.paths import shortest_path
-from ..planning.providers import assign_providers
+from ..planning.providers import choose_targets
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
 __all__ = ["CoQBN", "provisioning_level", "choose_targets"]
-
-
-def choose_targets(instance: Instance) -> tuple[list[int], int]:
-    """CO-QBN's target of every request: nearest with capacity, first fit.
-
-    Parameters
-    ----------
-    instance : Instance
-        The instance whose requests choose; a request is sent to its targets in order
-        of fiber distance (then service cost, then position), first fit by capacity.
-
-    Returns
-    -------
-    targets : list of int
-        Position in ``requests[f].sinks`` of each request's target (0 for an
-        ordinary request).
-    repaired : int
-        How many requests the min-cost-flow repair moved from their first-fit
-        provider (0 when first fit never got stuck).
-
-    Examples
-    --------
-    >>> from qkdbench.model import Demand, Instance, Link, Provider, Request, Target
-    >>> inst = Instance((1, 2, 3), (Link(1, 2, 10.0), Link(1, 3, 50.0)),
-    ...     (Request("f", 1, None, Demand.point(1), (Target(3, "B"), Target(2, "A"))),
-    ...      Request("g", 1, None, Demand.point(1), (Target(2, "A"), Target(3, "B")))),
-    ...     providers=(Provider("A", 1), Provider("B")))
-    >>> choose_targets(inst)
-    ([1, 1], 0)
-    """
-    pt = provider_table(instance)
-    cap = pt.capacity
-    load = np.zeros(len(pt.ids), dtype=np.int64)
-    prefs: list[list[int]] = []
-    chosen: list[int | None] = []
-    stuck = False
-    for f, req in enumerate(instance.requests):
-        if not req.is_anycast:
-            prefs.append([0])
-            chosen.append(0)
-            continue
-        dist = nx.single_source_dijkstra_path_length(instance.graph, req.source, weight="length_km")
-        order = sorted(
-            range(len(req.targets)),
-            key=lambda t: (dist[req.targets[t].node], float(req.targets[t].service_cost), t),
-        )
-        prefs.append(order)
-        pick = None
-        for t in order:
-            p = int(pt.provider[pt.ptr[f] + t])
-            if cap[p] < 0 or load[p] < cap[p]:
-                pick = t
-                load[p] += 1
-                break
-        stuck = stuck or pick is None
-        chosen.append(pick)
-    if not stuck:
-        return [int(t) for t in chosen if t is not None], 0  # not stuck: none is None
-    options: list[dict[int, float]] = []
-    for f, req in enumerate(instance.requests):
-        if not req.is_anycast:
-            options.append({})
-            continue
-        opt: dict[int, float] = {}
-        for rank, t in enumerate(prefs[f]):
-            p = int(pt.provider[pt.ptr[f] + t])
-            opt.setdefault(p, float(rank + 1))
-        first_fit = chosen[f]
-        if first_fit is not None:
-            opt[int(pt.provider[pt.ptr[f] + first_fit])] = 0.0
-        options.append(opt)
-    given = assign_providers(options, cap)
-    out, moved = [], 0
-    for f, req in enumerate(instance.requests):
-        if not req.is_anycast:
-            out.append(0)
-            continue
-        t = next(t for t in prefs[f] if int(pt.provider[pt.ptr[f] + t]) == given[f])
-        moved += int(chosen[f] is not None and t != chosen[f])
-        out.append(t)
-    return out, moved
 
 
 def provisioning_level(demand: Demand, level: str | float) -> float:

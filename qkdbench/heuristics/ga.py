@@ -75,6 +75,20 @@ repaired genome replaces the individual, so the population only holds
 capacity-feasible genomes. Random link key rates and ``unit_costs``
 need nothing: the fitness is the evaluator's.
 
+Coupled second stage (docs/model.md)
+------------------------------------
+On a coupled instance (on-demand caps, joint scenarios) the costs of the requests
+sharing an arc do not add up, so the decoder does not water-fill separable ladders:
+a level asks for ``l / (levels - 1)`` of the request's *largest need* on each arc
+(over the scenarios), and each arc's reservations are chosen for the requests on it
+within their asks and the capacity by the coupled greedy's arc optimisation
+(:func:`~qkdbench.planning.coupled.arc_groups`: coordinate descent on each request's
+reservation, whose cost is convex given the others, and unit exchanges). At full
+levels that is exactly the greedy's choice, so the greedy's genome decodes to the
+greedy's plan. The fitness stays the evaluator's batch score over the joint
+scenarios; the seeds, the polish and the repairs come from the coupled greedy
+(:class:`~qkdbench.planning.coupled_greedy.CoupledState`).
+
 Randomness
 ----------
 DEAP's own operators draw from the module-level :mod:`random`. The GA uses
@@ -100,6 +114,7 @@ from ..evaluation.encoding import target_position
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..exceptions import InputError
 from ..model import Instance, Plan
+from ..planning.coupled import arc_groups, coupled_arrays
 from ..planning.greedy import GreedyState
 from ..planning.paths import Candidates
 from ..planning.providers import assign_providers
@@ -141,8 +156,15 @@ class GenomeDecoder:
         self.F = instance.n_requests
         self.n_arcs = arc_table(instance).n
         self.n_candidates = np.array([len(c) for c in self.candidates.arcs], dtype=np.int64)
-        self.full_y = self.ladders.full("y")
-        self.full_z = self.ladders.full("z")
+        #: whether the second stage is coupled (then no ladders: see the module notes)
+        self.coupled = instance.is_coupled
+        if self.coupled:  # a level's share is of the largest need over the scenarios
+            p_max = coupled_arrays(instance).p_max[:, np.arange(self.n_arcs) // 2]
+            self.full_y = (3.0 * p_max).ravel()
+            self.full_z = p_max.ravel().astype(float)
+        else:
+            self.full_y = self.ladders.full("y")
+            self.full_z = self.ladders.full("z")
         #: whether the instance has fixed charges
         self.fixed = fixed_charges(instance).active
         self.use_candidates(self.candidates)
@@ -272,7 +294,8 @@ class GenomeDecoder:
         """The genome closest to a plan whose routes are candidates.
 
         A request's level is the one nearest to its share of the newsvendor
-        reservations (QKD and KM wavelengths together over its route).
+        reservations (QKD and KM wavelengths together over its route); on a coupled
+        instance, the lowest level whose asks cover its reservations on every arc.
 
         Parameters
         ----------
@@ -299,6 +322,22 @@ class GenomeDecoder:
                 raise ValueError(f"route of request {req.id!r} is not a candidate")
             genes.append(i)
             pairs = f * self.n_arcs + self.candidates.arcs[f][i]
+            if self.coupled:  # the lowest level whose asks cover the route's reservations
+                top = self.levels - 1
+                got_y = np.asarray(route.reserve_qkd, float)
+                got_z = np.asarray(route.reserve_km, float)
+                lev.append(
+                    next(
+                        (
+                            lv
+                            for lv in range(top)
+                            if np.all(np.floor(lv / top * self.full_y[pairs] + 0.5) >= got_y)
+                            and np.all(np.floor(lv / top * self.full_z[pairs] + 0.5) >= got_z)
+                        ),
+                        top,
+                    )
+                )
+                continue
             full = float(self.full_y[pairs].sum() + self.full_z[pairs].sum())
             got = float(sum(route.reserve_qkd) + sum(route.reserve_km))
             share = got / full if full > 0 else 1.0
@@ -316,7 +355,8 @@ class GenomeDecoder:
         Returns
         -------
         PlanArrays
-            ``B`` plans; reservations water-filled per plan and arc and rounded, so within
+            ``B`` plans; reservations water-filled per plan and arc and rounded (on a
+            coupled instance: optimised per plan and arc within the asks), so within
             every capacity; targets only when the instance has providers.
         """
         F, A = self.F, self.n_arcs
@@ -337,6 +377,17 @@ class GenomeDecoder:
         pairs = f_of * A + arcs
         frac = np.repeat(np.asarray(lvl_list, float), lens_arr) / (self.levels - 1)
         groups = plan_of * A + arcs
+        ptr = np.zeros(B * F + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum(lens_arr)
+        target = np.asarray(tgt, dtype=np.int64) if self.prov.active else None
+        if self.coupled:
+            yr, zr = self._decode_coupled(
+                groups,
+                f_of,
+                np.floor(frac * self.full_y[pairs] + 0.5),
+                np.floor(frac * self.full_z[pairs] + 0.5),
+            )
+            return PlanArrays(ptr, arcs, yr, zr, F, target)
         ladders = self.ladders
         cap_y = np.tile(arc_table(self.instance).W_qkd.astype(float), B)
         cap_z = np.tile(arc_table(self.instance).W_kml.astype(float), B)
@@ -358,10 +409,30 @@ class GenomeDecoder:
             cap_z,
             np.floor(frac * self.full_z[pairs] + 0.5),
         )
-        ptr = np.zeros(B * F + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum(lens_arr)
-        target = np.asarray(tgt, dtype=np.int64) if self.prov.active else None
         return PlanArrays(ptr, arcs, np.round(yr), np.round(zr), F, target)
+
+    def _decode_coupled(
+        self, groups: np.ndarray, f_of: np.ndarray, ask_y: np.ndarray, ask_z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Reservations of every entry: each (plan, arc)'s requests optimised together."""
+        order = np.argsort(groups, kind="stable")  # within a group: request order
+        sorted_groups = groups[order]
+        starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+        g_ptr = np.append(starts, sorted_groups.size).astype(np.int64)
+        y, z, _, _, _ = arc_groups(
+            g_ptr,
+            (sorted_groups[starts] % self.n_arcs).astype(np.int64),
+            f_of[order].astype(np.int64),
+            np.ascontiguousarray(ask_y[order]),
+            np.ascontiguousarray(ask_z[order]),
+            True,
+            *coupled_arrays(self.instance).kernel_data,
+        )
+        yr = np.empty(groups.size)
+        zr = np.empty(groups.size)
+        yr[order] = y
+        zr[order] = z
+        return yr, zr
 
 
 @register_planner("ga", origin="built-in")
@@ -428,7 +499,7 @@ class GeneticPlanner:
 
     name = "ga"
     deterministic = False
-    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers", "coupled"})
 
     def __init__(
         self,
@@ -663,7 +734,12 @@ class GeneticPlanner:
             if "saa-greedy" in self.seeds
             else [0] * F + [self.levels - 1] * F
         )
-        pop = [toolbox.individual(dec.genome_of(p)) for p in seed_plans]
+        pop = [
+            toolbox.individual(
+                list(g_genome) if dec.coupled and p.planner == greedy.name else dec.genome_of(p)
+            )
+            for p in seed_plans
+        ]  # coupled: the greedy's own genome (full levels) decodes to the greedy's plan
         if "saa-greedy" not in self.seeds:
             pop.append(toolbox.individual(list(g_genome)))
         while len(pop) < self.population:

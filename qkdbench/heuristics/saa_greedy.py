@@ -64,12 +64,28 @@ The method
    the total, followed by improvement passes again. On an instance without
    fixed charges none of this changes anything.
 
+9. **Coupled second stage** (on-demand caps, joint scenarios; docs/model.md). The
+   costs no longer separate by (request, arc), but they still separate by arc: the
+   state is a :class:`~qkdbench.planning.coupled_greedy.CoupledState`, which prices
+   an insertion by the exact change of the cost of every arc on the route over the
+   joint scenarios. With ``rebalance`` (default) each arc's reservations are
+   re-optimised for the requests on it (coordinate descent on each request's
+   reservation, whose cost is convex given the others, and unit exchanges within the
+   capacity: :func:`~qkdbench.planning.coupled.arc_groups`); without, a newcomer takes
+   its best reservation given the others (a binary search on the arc's per-scenario
+   residuals: :func:`~qkdbench.planning.coupled.newcomer`). The ladders, the
+   insertion order and the candidate routes read each request's stand-alone cost on
+   each arc over the joint scenarios (its cap and shortfall included). Insertion, the
+   passes, ejections and link closing are unchanged. With ``n_scenarios=N`` the
+   sample is ``N`` draws of the listed joint scenarios.
+
 The plan returned is scored by :func:`~qkdbench.evaluation.evaluate` only
 for its statistics; all costs come from the evaluator.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -77,11 +93,12 @@ import numpy as np
 from ..evaluation.pricing import arc_table, fixed_charges
 from ..evaluation.sampling import sample_scenarios
 from ..exceptions import InputError
-from ..model import Demand, Instance, Plan
+from ..model import Demand, Instance, Plan, Scenarios
+from ..planning.coupled_greedy import CoupledState
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
 from ..planning.paths import Candidates, candidate_paths
-from ..utils.random import check_seed
+from ..utils.random import check_random_state, check_seed
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
@@ -94,7 +111,9 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     Scenario ``i`` draws every request's key rate (one ``numpy`` generator
     seeded with ``seed``, requests in instance order); by separability
     (docs/model.md, property 2) the sample-average cost of a plan is its cost
-    under these empirical marginals.
+    under these empirical marginals. On a coupled instance, whose cost needs the
+    joint scenarios, the sample is ``n_scenarios`` draws (with replacement, by their
+    probabilities) of the listed scenarios, each of probability ``1 / n_scenarios``.
 
     Parameters
     ----------
@@ -118,12 +137,35 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     """
     if n_scenarios < 1:
         raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
+    if instance.is_coupled:
+        return _sampled_coupled(instance, n_scenarios, check_seed(seed))
     draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
         replace(r, demand=Demand.empirical(draws[:, f]))  # targets survive
         for f, r in enumerate(instance.requests)
     ]
     return instance.with_requests(reqs, instance.name)
+
+
+def _sampled_coupled(instance: Instance, n_scenarios: int, seed: int) -> Instance:
+    """``n_scenarios`` seeded draws of a coupled instance's joint scenarios."""
+    sc = instance.scenarios
+    assert sc is not None
+    rng = check_random_state(seed)
+    pick = rng.choice(sc.n, size=n_scenarios, p=np.asarray(sc.probs) / math.fsum(sc.probs))
+    take = pick.tolist()
+    new = Scenarios(
+        (1.0 / n_scenarios,) * n_scenarios,
+        {rid: tuple(col[i] for i in take) for rid, col in sc.key_rates.items()},
+        {k: tuple(col[i] for i in take) for k, col in sc.link_key_rates.items()},
+        {**sc.recipe, "sampled": n_scenarios, "sample_seed": seed},
+    )
+    reqs = [replace(r, demand=new.marginal(r.id)) for r in instance.requests]
+    links = tuple(
+        replace(link, key_rate_kbps=new.link_marginal(k)) if k in new.link_key_rates else link
+        for k, link in enumerate(instance.links)
+    )
+    return replace(instance, links=links, requests=tuple(reqs), scenarios=new)
 
 
 def _merge(first: Candidates, second: Candidates) -> Candidates:
@@ -204,7 +246,9 @@ class SAAGreedy:
         Insertion order: decreasing stand-alone cost (default) or instance order.
     rebalance : bool
         Re-share each arc's capacity optimally among its requests (default),
-        or clip a newcomer's newsvendor reservation to the capacity left.
+        or clip a newcomer's newsvendor reservation to the capacity left. On a
+        coupled instance: re-optimise each arc's reservations for its requests
+        (default), or give a newcomer its best reservation given the others.
     improve : bool
         Run improvement passes (re-insert each request given the others).
     max_passes : int
@@ -229,7 +273,7 @@ class SAAGreedy:
     """
 
     name = "saa-greedy"
-    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers"})
+    supports = frozenset({"fixed_charges", "link_prices", "link_states", "providers", "coupled"})
 
     def __init__(
         self,
@@ -294,6 +338,8 @@ class SAAGreedy:
             arcs = arc_table(model)
             loaded = weights + (np.repeat(fc.link, 2) + fc.node[arcs.head])[None, :]
             cands = _merge(cands, candidate_paths(model, self.k, loaded, paths_clock))
+        if model.is_coupled:
+            return CoupledState(model, ladders, cands, self.rebalance)
         return GreedyState(model, ladders, cands, self.rebalance)
 
     def build(

@@ -11,6 +11,11 @@ generator's knobs (:data:`NTN_KEYS`: ground stations, satellite and free-space l
 weather probabilities ``cloud`` and ``haze``, providers and anycast requests, and the
 fixed charges of ground stations and non-terrestrial links), plus the design knobs
 ``site`` and ``tightness``, which that generator has too.
+Any recipe may add the coupled second stage (:data:`SCENARIO_KEYS`): ``scenarios``
+(``N`` joint scenarios of the key rates, drawn by
+:func:`~qkdbench.topologies.joint_scenarios` from the recipe's ``seed``),
+``correlation``, ``link_correlation``, ``on_demand_cap`` and ``shortfall_factor``
+(:func:`~qkdbench.planning.on_demand.scenario_instance`, applied after the generator).
 :func:`instance_from_recipe` is the only place a recipe becomes an instance; a
 generator knob it does not know is refused, never ignored.
 """
@@ -22,6 +27,7 @@ from typing import Any
 
 from ..exceptions import InputError
 from ..model import MAX_MAGNITUDE, Instance, Params, check_number
+from ..planning.on_demand import scenario_instance
 from ..topologies import design_instance, load_topology, make_instance
 from ..topologies.ntn import DEFAULT_WEATHER, ntn_base, ntn_instance
 
@@ -30,6 +36,7 @@ __all__ = [
     "PARAM_KEYS",
     "DESIGN_KEYS",
     "NTN_KEYS",
+    "SCENARIO_KEYS",
     "instance_from_recipe",
     "recipe_name",
 ]
@@ -61,6 +68,15 @@ NTN_KEYS: tuple[str, ...] = (
     "satellite_fixed_cost",
     "free_space_fixed_cost",
 )
+#: Optional recipe keys of the coupled second stage: joint scenarios and on-demand caps
+#: (:func:`~qkdbench.planning.on_demand.scenario_instance`; the others need ``scenarios``).
+SCENARIO_KEYS: tuple[str, ...] = (
+    "scenarios",
+    "correlation",
+    "link_correlation",
+    "on_demand_cap",
+    "shortfall_factor",
+)
 #: Design knobs the TN-NTN generator has too (relay sites and tightness).
 _NTN_DESIGN_KEYS = ("site", "tightness")
 #: Integer-valued NTN knobs (the others are numbers).
@@ -85,7 +101,9 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
         builds it; ``tightness`` sets ``W_qkd`` and ``W_kml`` itself, so a recipe
         giving both is refused); for a ``-ntn`` topology, any of :data:`NTN_KEYS`
         and of the design knobs ``site`` and ``tightness`` instead (then
-        :func:`~qkdbench.topologies.ntn_instance` builds it).
+        :func:`~qkdbench.topologies.ntn_instance` builds it); and any of
+        :data:`SCENARIO_KEYS` (with ``scenarios``: the generator's instance then gets
+        joint scenarios, and caps with ``on_demand_cap``).
     source : str
         Named in messages.
 
@@ -110,13 +128,18 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
     ...                              "seed": 1, "fixed_charge_factor": 10.0})
     >>> inst.name, inst.has_fixed_charges
     ('nsfnet-r3-k2-s1-fc10', True)
+    >>> inst = instance_from_recipe({"topology": "nsfnet", "requests": 3, "max_rate": 2,
+    ...                              "seed": 1, "scenarios": 8, "correlation": 0.5,
+    ...                              "on_demand_cap": 1.0})
+    >>> inst.name, inst.is_coupled
+    ('nsfnet-r3-k2-s1-rho0.5-oc1-sc8', True)
     """
     if not isinstance(recipe, Mapping):
         raise InputError("a recipe must be an object", "", source)
     for key in RECIPE_KEYS:
         if key not in recipe:
             raise InputError(f"recipe lacks {key!r}", "", source)
-    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS + NTN_KEYS
+    known = RECIPE_KEYS + PARAM_KEYS + DESIGN_KEYS + NTN_KEYS + SCENARIO_KEYS
     unknown = sorted(set(recipe) - set(known))
     if unknown:
         raise InputError(
@@ -125,6 +148,49 @@ def instance_from_recipe(recipe: Mapping[str, Any], source: str = "recipe") -> I
             "",
             source,
         )
+    coupled = {k: recipe[k] for k in SCENARIO_KEYS if k in recipe}
+    base = {k: v for k, v in recipe.items() if k not in SCENARIO_KEYS}
+    if not coupled:
+        return _generated(base, source)
+    _check_scenario_keys(coupled, source)
+    return _with_scenarios(_generated(base, source), coupled, recipe, source)
+
+
+def _check_scenario_keys(coupled: Mapping[str, Any], source: str) -> None:
+    """Type checks of the coupled second stage's keys (their ranges are the generator's)."""
+    if "scenarios" not in coupled:
+        key = sorted(coupled)[0]
+        raise InputError(f"{key!r} needs 'scenarios'", f"recipe.{key}", source)
+    for key, v in coupled.items():
+        place = f"recipe.{key}"
+        if key == "scenarios":
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InputError(f"must be an integer, got {v!r:.40}", place, source)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"must be a number, got {v!r:.40}", place, source)
+
+
+def _with_scenarios(
+    inst: Instance, coupled: Mapping[str, Any], recipe: Mapping[str, Any], source: str
+) -> Instance:
+    """A recipe's generated instance with its joint scenarios and caps."""
+    try:
+        return scenario_instance(
+            inst,
+            coupled["scenarios"],
+            correlation=coupled.get("correlation", 0.0),
+            seed=recipe["seed"],
+            on_demand_cap=coupled.get("on_demand_cap"),
+            shortfall_factor=coupled.get("shortfall_factor"),
+            link_correlation=coupled.get("link_correlation", 0.0),
+            name=recipe_name(recipe),
+        )
+    except InputError as exc:
+        raise InputError(exc.problem, f"recipe.{exc.place}" if exc.place else "", source) from None
+
+
+def _generated(recipe: Mapping[str, Any], source: str) -> Instance:
+    """The instance of a recipe without the coupled second stage's keys."""
     for key in ("requests", "max_rate", "seed"):
         v = recipe[key]
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -283,6 +349,11 @@ def recipe_name(recipe: Mapping[str, Any]) -> str:
         "station_cost": "gsc",
         "satellite_fixed_cost": "satfc",
         "free_space_fixed_cost": "fsofc",
+        "scenarios": "sc",
+        "correlation": "rho",
+        "link_correlation": "lrho",
+        "on_demand_cap": "oc",
+        "shortfall_factor": "phi",
     }
     for key in sorted(set(recipe) - set(RECIPE_KEYS)):
         name += (

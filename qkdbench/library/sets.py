@@ -111,6 +111,26 @@ def _capacity() -> list[dict[str, Any]]:
     return out
 
 
+#: The ``coupled`` set's second stage: joint scenarios (Gaussian copula) and on-demand caps
+#: relative to the expected on-demand load, K = 10; small instances an exact solver of
+#: the coupled model can prove (two with reservation capacities that bind, so that
+#: reserving every request's largest need is not an option), and two of USNET's 40
+#: requests over 50 scenarios.
+_COUPLED: list[dict[str, Any]] = [
+    {"topology": "nsfnet", "requests": 5, "max_rate": 10, "seed": 1,
+     "scenarios": 10, "correlation": 0.5, "on_demand_cap": 1.0},
+    {"topology": "nsfnet", "requests": 10, "max_rate": 10, "seed": 1, "tightness": 0.7,
+     "scenarios": 20, "correlation": 0.9, "on_demand_cap": 0.5},
+    {"topology": "nsfnet", "requests": 10, "max_rate": 10, "seed": 2,
+     "scenarios": 20, "correlation": 0.7, "on_demand_cap": 1.0, "shortfall_factor": 2.0},
+    {"topology": "usnet", "requests": 15, "max_rate": 10, "seed": 1, "tightness": 0.7,
+     "scenarios": 30, "correlation": 0.9, "on_demand_cap": 1.0, "shortfall_factor": 3.0},
+    {"topology": "usnet", "requests": 40, "max_rate": 10, "seed": 1,
+     "scenarios": 50, "correlation": 0.7, "on_demand_cap": 0.8},
+    {"topology": "usnet", "requests": 40, "max_rate": 10, "seed": 2,
+     "scenarios": 50, "correlation": 0.9, "on_demand_cap": 0.5, "shortfall_factor": 2.0},
+]  # fmt: skip
+
 #: Every shipped set: a description and its recipes (the set files are built from these).
 SET_TABLE: dict[str, dict[str, Any]] = {
     "paper": {
@@ -245,6 +265,14 @@ SET_TABLE: dict[str, dict[str, Any]] = {
             + _grid(topology="sndlib/brain", requests=[500, 2000], max_rate=10, seed=5)
         ],
     },
+    "coupled": {
+        "description": "the coupled second stage: joint scenarios of the key rates "
+        "(Gaussian copula, correlation 0.5-0.9) and on-demand caps 0.5-1.0 times the "
+        "expected on-demand load of shortest paths with newsvendor reservations, "
+        "shortfall factor 2-10, K = 10 on NSFNET and USNET with 5-40 requests and "
+        "10-50 scenarios, two with tightness 0.7",
+        "recipes": _COUPLED,
+    },
 }
 
 #: Sets defined but not shipped yet, with the reason (none at present).
@@ -330,7 +358,7 @@ def set_names() -> list[str]:
     Examples
     --------
     >>> set_names()
-    ['paper', 'capacity', 'design', 'ntn', 'large', 'design-large']
+    ['paper', 'capacity', 'design', 'ntn', 'large', 'design-large', 'coupled']
     """
     return list(SET_TABLE)
 

@@ -69,7 +69,7 @@ COST_TOL = 1e-9
 #: Statuses of an entry.
 SOLU_STATUSES: tuple[str, ...] = ("opt", "best", "open")
 #: The methods of :func:`solve_set`.
-SOLVE_METHODS: tuple[str, ...] = ("lagrangian", "column-generation", "exact")
+SOLVE_METHODS: tuple[str, ...] = ("lagrangian", "column-generation", "exact", "coqbn")
 #: Where a bound may come from.
 BOUND_SOURCES: tuple[str, ...] = ("exact", "lagrangian", "linking-lagrangian", "relaxation")
 
@@ -535,7 +535,9 @@ def solve_set(
         Of :data:`SOLVE_METHODS`. ``lagrangian``: the ``lagrangian`` planner (a
         plan and its Lagrangian bound); ``column-generation``: that planner (a
         plan and the linking bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
-        solver's proven bound; ``optimal`` proves the plan).
+        solver's proven bound; ``optimal`` proves the plan); ``coqbn``: CO-QBN's plan, no
+        bound (a first known cost where no other method handles the instance: the
+        coupled second stage).
     path : path-like, optional
         The solutions file (default: the shipped one); a missing file starts empty.
     log : callable, optional
@@ -548,13 +550,14 @@ def solve_set(
     Raises
     ------
     InputError
-        Before any solve: an unknown set, instance or method; a solutions file that
-        cannot be written; a damaged solutions file, or one with an entry whose stored
-        plan the evaluator scores other than its stored cost (every entry is re-scored,
-        not only those of ``instances``).
+        Before any solve: an unknown set, instance or method; a method whose planner
+        does not handle an instance to solve (``exact``: the ``exact`` planner); a
+        solutions file that cannot be written; a damaged solutions file, or one with an
+        entry whose stored plan the evaluator scores other than its stored cost (every
+        entry is re-scored, not only those of ``instances``).
     """
     from ..exact import solve_sp
-    from ..utils.registry import get_planner
+    from ..utils.registry import check_supports, get_planner
 
     log = log or (lambda msg: None)
     bad = sorted(set(methods) - set(SOLVE_METHODS))
@@ -573,11 +576,17 @@ def solve_set(
         if item.name in entries and entries[item.name].plan is not None:
             loaded[item.name] = load_instance(item, libset.source)
             confirm_entry(loaded[item.name], entries[item.name], sol.source)
-    for item in todo:
+    planners = {m: get_planner(m) for m in methods}
+    for item in todo:  # a method that cannot solve an instance is refused before any solve
         inst = loaded.get(item.name) or load_instance(item, libset.source)
+        loaded[item.name] = inst
+        for planner in planners.values():
+            check_supports(planner, inst)
+    for item in todo:
+        inst = loaded[item.name]
         for method in methods:
             if method != "exact":
-                plan = get_planner(method).plan(inst, seed=0, time_limit=time_limit)
+                plan = planners[method].plan(inst, seed=0, time_limit=time_limit)
                 bound = plan.stats.get("bound")
                 e, notes = propose(
                     inst,

@@ -25,8 +25,9 @@ class Link:
         Per-link overrides of the instance's :class:`~qkdbench.model.Params`.
     key_rate_kbps : float or Demand, optional
         The link's key rate ``K_D``: a number, or a discrete distribution of link
-        *states* (values > 0; weather, pass geometry), independent of every
-        demand and of the other links, shared by both arcs in a scenario.
+        *states* (values > 0; weather, pass geometry), shared by both arcs in a
+        scenario; independent of every demand and of the other links unless the
+        instance's joint ``scenarios`` list the link's states.
     fixed_cost : float, optional
         One-off first-stage cost paid if any route uses either arc. ``None``:
         derived, ``costs.site * (2m - 1)`` for a fiber link, 0 for another kind

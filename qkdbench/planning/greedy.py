@@ -138,6 +138,12 @@ class GreedyState:
         routes), or keep the reservations of requests already placed and clip
         the newcomer to what is left.
 
+    Raises
+    ------
+    InputError
+        For a coupled instance (its costs do not separate by (request, arc)):
+        :class:`~qkdbench.planning.coupled_greedy.CoupledState` prices those.
+
     Notes
     -----
     Each arc holds its requests (``on_arc``, sorted) and an array of their
@@ -157,9 +163,18 @@ class GreedyState:
     one-pair-at-a-time methods (:meth:`pair_delta`, :meth:`path_cost`) give.
     """
 
+    #: Whether the state prices a coupled second stage (see
+    #: :class:`~qkdbench.planning.coupled_greedy.CoupledState`); this one does not.
+    coupled = False
+
     def __init__(
         self, instance: Instance, ladders: Ladders, candidates: Candidates, rebalance: bool = True
     ) -> None:
+        if instance.is_coupled and not self.coupled:
+            raise InputError(
+                f"instance {instance.name!r} has a coupled second stage: its costs do not "
+                "separate by (request, arc); use CoupledState"
+            )
         self.instance = instance
         self.ladders = ladders
         self.candidates = candidates
@@ -838,9 +853,9 @@ class GreedyState:
         Returns
         -------
         GreedyState
-            No request routed; the same ``rebalance``.
+            No request routed; the same class and ``rebalance``.
         """
-        return GreedyState(self.instance, self.ladders, self.candidates, self.rebalance)
+        return type(self)(self.instance, self.ladders, self.candidates, self.rebalance)
 
     def improve(
         self, order: list[int], clock: Stopwatch | None = None, max_passes: int = 20

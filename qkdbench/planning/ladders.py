@@ -7,6 +7,13 @@ or ``P`` (KM) wavelengths (``docs/model.md``). The evaluator's
 two breakpoints each extra wavelength saves the same amount (its *marginal
 benefit*). Segments with no saving are dropped, so a pair's full ladder ends at
 its newsvendor reservation.
+
+On a coupled instance (``docs/model.md``, "Coupled second stage") the costs of the
+pairs sharing an arc do not add up; :func:`build_ladders` then gives each pair's
+*stand-alone* cost (the request alone on the arc, over the joint scenarios, its
+on-demand cap and shortfall included) in the same form
+(:func:`~qkdbench.planning.coupled.standalone_points`), which the greedy reads to
+order its insertions and weigh its candidate routes.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import numpy as np
 from ..evaluation.curves import cost_curves
 from ..evaluation.pricing import arc_table
 from ..model import Instance
+from .coupled import coupled_arrays, standalone_points
 
 __all__ = ["Ladders", "build_ladders", "ladder_segments"]
 
@@ -137,7 +145,10 @@ def build_ladders(instance: Instance) -> Ladders:
 
     Breakpoints come from the instance's key-rate supports (``P`` per support
     point on the arc's key-rate class); costs at the breakpoints from one
-    :func:`~qkdbench.evaluation.pair_costs` call.
+    :func:`~qkdbench.evaluation.pair_costs` call. On a coupled instance, each
+    pair's stand-alone cost over the joint scenarios
+    (:func:`~qkdbench.planning.coupled.standalone_points`): the pairs' costs then
+    do not add up to a plan's.
 
     Parameters
     ----------
@@ -161,6 +172,26 @@ def build_ladders(instance: Instance) -> Ladders:
             np.zeros(0),
             np.zeros(0),
         )
+    if instance.is_coupled:
+        arr = coupled_arrays(instance)
+        y_ptr, y_w, y_c, z_ptr, z_w, z_c = standalone_points(
+            F,
+            A,
+            arr.kappa_t,
+            arr.rate_t,
+            arr.probs,
+            arr.c_y,
+            arr.c_z,
+            arr.cap_y,
+            arr.cap_z,
+            arr.use_y,
+            arr.use_z,
+            arr.phi,
+        )
+        base = y_c[y_ptr[:-1]] + z_c[z_ptr[:-1]] + np.tile(arr.hop, F)
+        y_ptr, y_len, y_ben = ladder_segments(y_ptr, y_w, y_c)
+        z_ptr, z_len, z_ben = ladder_segments(z_ptr, z_w, z_c)
+        return Ladders(A, base, y_ptr, y_len, y_ben, z_ptr, z_len, z_ben)
     curves = cost_curves(instance)
     ptr, levels, gy, gz = curves.ptr, curves.levels, curves.qkd, curves.kml
     base = (gy + gz)[ptr[:-1]]

@@ -8,7 +8,8 @@
   :class:`~qkdbench.rl.planners.PolicyPlanner`, which runs any policy as a
   planner (registered: ``rl-coqbn``, ``rl-greedy``);
 * a learned baseline (:mod:`qkdbench.rl.train`, MaskablePPO; needs the ``rl``
-  extra: ``pip install "qkdbench[rl]"``).
+  extra: ``pip install ".[rl]"`` in a checkout, ``pip install "qkdbench[rl]"`` from a
+  package index).
 
 Examples
 --------

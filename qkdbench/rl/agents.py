@@ -18,8 +18,12 @@ from .env import PlanningEnv
 
 __all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Agent", "load_agent"]
 
-#: How to install what training needs.
-EXTRA_HINT = 'pip install "qkdbench[rl]"'
+#: How to install what training needs, from a checkout and from a package index.
+EXTRA_HINT = (
+    'pip install ".[rl]" in a checkout of qkdbench, or pip install "qkdbench[rl]" '
+    "when qkdbench came from a package index (README: a CPU-only torch first saves "
+    "gigabytes)"
+)
 
 
 def require_extra() -> Any:

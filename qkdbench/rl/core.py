@@ -44,14 +44,32 @@ of the step costs of an episode is the evaluator's total of its plan.
 Model extensions
 ----------------
 Links priced by ``unit_costs`` (any kind of link) and random link key
-rates are supported: the breakpoints of a pair are the distinct values of
-``P`` over the product of the demand and the link's states (the evaluator's
+rates: the breakpoints of a pair are the distinct values of ``P`` over the
+product of the demand and the link's states (the evaluator's
 :func:`~qkdbench.evaluation.support_table`), and the costs there are the
 evaluator's, so the curves stay exact. The levels ``mean``, quantiles and
 ``max`` provision against the link's *mean* key rate (as CO-QBN does).
-Fixed charges and requests with provider targets are refused: a
-step's cost would depend on other requests' routes, and the action space
-has no target choice.
+
+Fixed charges (``docs/model.md``): a link's charge ``F_l`` and a node's
+``G_n`` (:func:`~qkdbench.evaluation.pricing.fixed_charges`) are paid by the
+first route of the episode that uses an arc of the link or touches the node;
+the tables hold them per link and node, and the node path of every
+candidate (:attr:`PlanningTables.route_nodes`).
+
+Providers: every target of a request (:attr:`~qkdbench.model.Request.sinks`,
+one for an ordinary request) has its own ``S`` candidates (the shortest path
+to the target's node and the ``k`` cheapest others), so a request has
+``T * S`` route slots, ``T`` the most targets of a request; slot ``t * S + s``
+is candidate ``s`` of target ``t``. The target's service cost is paid when
+it is chosen. Provider capacities are kept by the mask: the requests not
+yet planned are tracked as a feasible assignment to providers, counted by
+*signature* (the set of providers a request may use), and a provider is
+offered only if the rest can still be served within every capacity (an
+augmenting-path test, :func:`~qkdbench.rl.kernels.providers_allowed`), so
+the mask never leads into a step without a valid action.
+
+Any other model feature is refused (:data:`SUPPORTED_FEATURES` is an
+allow-list).
 
 The kernels themselves (:func:`step_kernel`, :func:`observe_kernel`) live in
 :mod:`qkdbench.rl.kernels` and are importable from here.
@@ -68,14 +86,21 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import newsvendor_reservations, pair_costs
-from ..evaluation.pricing import arc_table, qkd_links_needed, support_table
+from ..evaluation.pricing import (
+    arc_table,
+    fixed_charges,
+    provider_table,
+    qkd_links_needed,
+    support_table,
+)
 from ..exceptions import InputError
 from ..model import Instance
 from ..planning.paths import k_shortest_paths, shortest_path
-from .kernels import OBS_HIGH, observe_kernel, step_kernel
+from .kernels import OBS_HIGH, observe_kernel, providers_add, step_kernel
 
 __all__ = [
     "DEFAULT_LEVELS",
+    "SUPPORTED_FEATURES",
     "OBS_HIGH",
     "ORDERS",
     "CAPACITY_MODES",
@@ -100,9 +125,16 @@ CAPACITY_MODES: tuple[str, ...] = ("clip", "strict")
 #: Demand summary per request: mean, std, q50, q90, max (over the instance's largest key
 #: rate) and Pr(kappa = 0).
 N_DEMAND_FEATURES = 6
-#: Per candidate slot, before the 2 L priced costs: valid, length, hops, QKD and KM
-#: bottleneck (least remaining capacity fraction along the route).
-N_SLOT_FEATURES = 5
+#: Per route slot, before the 2 L priced costs: valid, length, hops, QKD and KM
+#: bottleneck (least remaining capacity fraction along the route), opening cost (fixed
+#: charges of the links and nodes it would open), service cost of its target, and the
+#: remaining capacity fraction of the target's provider.
+N_SLOT_FEATURES = 8
+#: The model features (``Instance.features``) the environments pose in full; any other
+#: is refused.
+SUPPORTED_FEATURES: frozenset[str] = frozenset(
+    {"fixed_charges", "link_prices", "link_states", "providers"}
+)
 
 _NAMED_LEVELS = ("zero", "mean", "max", "newsvendor")
 _PATH_CACHE: dict[tuple, tuple] = {}
@@ -150,7 +182,14 @@ def check_levels(levels: Sequence[Any]) -> tuple[str | float, ...]:
     return tuple(out)
 
 
-def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
+def obs_size(
+    n_arcs: int,
+    n_nodes: int,
+    n_slots: int,
+    n_levels: int,
+    n_targets: int = 1,
+    n_providers: int = 0,
+) -> int:
     """Length of the observation vector (layout in :class:`~qkdbench.rl.env.PlanningEnv`).
 
     Parameters
@@ -158,21 +197,31 @@ def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
     n_arcs, n_nodes : int
         Arcs and nodes of the instance.
     n_slots : int
-        Route slots per request, ``k + 1``.
+        Route slots per target, ``k + 1``.
     n_levels : int
         Reservation levels.
+    n_targets : int, optional
+        Targets per request (the most of any request; 1 without providers).
+    n_providers : int, optional
+        Providers (0 without).
 
     Returns
     -------
     int
-        ``3 A + 2 N + N_DEMAND_FEATURES + 2 + S (N_SLOT_FEATURES + 2 L)``.
+        ``4 A + 3 N + N_DEMAND_FEATURES + 2 + P + T S (N_SLOT_FEATURES + 2 L)``.
+
+    Examples
+    --------
+    >>> obs_size(2, 2, 1, 1)  # 4 A + 3 N + 6 + 2 + (8 + 2 L)
+    32
     """
     return (
-        3 * n_arcs
-        + 2 * n_nodes
+        4 * n_arcs
+        + 3 * n_nodes
         + N_DEMAND_FEATURES
         + 2
-        + n_slots * (N_SLOT_FEATURES + 2 * n_levels)
+        + n_providers
+        + n_targets * n_slots * (N_SLOT_FEATURES + 2 * n_levels)
     )
 
 
@@ -180,34 +229,62 @@ def obs_size(n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> int:
 class PlanningTables:
     """What an episode on one instance needs, as arrays (built by :func:`build_tables`).
 
+    ``R = T * S`` route slots per request: slot ``r`` is candidate ``r % S`` of target
+    ``r // S``.
+
     Attributes
     ----------
     instance : Instance
     k : int
-        Candidates besides the shortest path; ``S = k + 1`` slots.
+        Candidates besides the shortest path; ``S = k + 1`` slots per target.
     levels : tuple
     order : ndarray (F,) int64
         Request positions in the order they arrive.
     paths : tuple
-        ``paths[f][s]``: node path of request ``f``'s slot ``s`` (``None`` if padded).
-    arc : ndarray (F, S, H) int64
+        ``paths[f][r]``: node path of request ``f``'s route slot ``r`` (``None`` if padded).
+    arc : ndarray (F, R, H) int64
         Arc ids along each candidate (``-1`` past its end).
-    hops : ndarray (F, S) int64
-    valid : ndarray (F, S) bool
-    length : ndarray (F, S) float64
+    hops : ndarray (F, R) int64
+    valid : ndarray (F, R) bool
+    length : ndarray (F, R) float64
         Fiber length in km.
-    pair : ndarray (F, S, H) int64
+    pair : ndarray (F, R, H) int64
         Index of the (request, arc) pair in the breakpoint tables.
-    ylev, zlev : ndarray (F, S, H, L) int64
+    ylev, zlev : ndarray (F, R, H, L) int64
         QKD and KM wavelengths each level asks for on each arc.
     by_ptr, by, bcy, bz_ptr, bz, bcz : ndarray
         Per pair, CSR: QKD breakpoints ``by`` (wavelengths) and the evaluator's
         QKD cost there ``bcy`` (with the arc's route cost); the same for KM.
     demand : ndarray (F, N_DEMAND_FEATURES) float64
-    src, dst : ndarray (F,) int64
-        Node positions.
+    src : ndarray (F,) int64
+        Source node positions.
+    route_nodes : ndarray (F, R, H + 1) int64
+        Node positions along each candidate (``-1`` past its end).
+    tgt_node, tgt_prov : ndarray (F, T) int64
+        Node position and provider (position in ``provider_ids``; ``-1``: none) of
+        each target (``tgt_node`` is ``-1`` for a padded target).
+    tgt_cost : ndarray (F, T) float64
+        Service cost of each target.
+    link_fc : ndarray (n_links,) float64
+        Fixed charge of each link (link ``l`` owns arcs ``2 l`` and ``2 l + 1``).
+    node_fc : ndarray (N,) float64
+        Fixed charge of each node.
+    provider_ids : tuple of str
+    prov_cap : ndarray (P,) int64
+        Capacity of each provider (``-1``: unlimited).
+    room0 : ndarray (P,) int64
+        Requests each provider may still serve at the start (``F + 1`` for unlimited).
+    sig : ndarray (F,) int64
+        Signature (set of providers the request may use) of each request with targets,
+        ``-1`` for an ordinary request.
+    sig_mask : ndarray (G, P) bool
+        The providers of each signature.
+    assign0 : ndarray (G, P) int64
+        A feasible assignment of every request with targets to providers, counted by
+        signature (the start of the mask's bookkeeping).
     standalone : ndarray (F,) float64
-        Cost of the request alone on its cheapest candidate, newsvendor reservations.
+        Cost of the request alone on its cheapest candidate, newsvendor reservations,
+        with its target's service cost.
     cost_scale, length_scale : float
         Normalisers of the priced costs and lengths in the observation.
     """
@@ -232,15 +309,41 @@ class PlanningTables:
     bcz: np.ndarray
     demand: np.ndarray
     src: np.ndarray
-    dst: np.ndarray
+    route_nodes: np.ndarray
+    tgt_node: np.ndarray
+    tgt_prov: np.ndarray
+    tgt_cost: np.ndarray
+    link_fc: np.ndarray
+    node_fc: np.ndarray
+    provider_ids: tuple
+    prov_cap: np.ndarray
+    room0: np.ndarray
+    sig: np.ndarray
+    sig_mask: np.ndarray
+    assign0: np.ndarray
     standalone: np.ndarray
     cost_scale: float
     length_scale: float
 
     @property
     def n_slots(self) -> int:
-        """Route slots per request, ``k + 1``: the shortest path and ``k`` other candidates."""
+        """Route slots per target, ``k + 1``: the shortest path and ``k`` other candidates."""
         return self.k + 1
+
+    @property
+    def n_targets(self) -> int:
+        """Targets per request ``T``: the most of any request (1 without providers)."""
+        return int(self.tgt_node.shape[1])
+
+    @property
+    def n_providers(self) -> int:
+        """Providers ``P`` (0 without)."""
+        return len(self.provider_ids)
+
+    @property
+    def has_fixed_charges(self) -> bool:
+        """Whether any link or node has a positive fixed charge."""
+        return bool((self.link_fc > 0).any() or (self.node_fc > 0).any())
 
 
 def _fingerprint(instance: Instance) -> bytes:
@@ -280,17 +383,45 @@ def _level_rate(demand: Any, level: Any) -> float:
 
 
 def _refuse_unsupported(instance: Instance) -> None:
-    """Refuse model features the environments do not implement yet (never a wrong number)."""
-    if "providers" in instance.features:
+    """Refuse any model feature not in :data:`SUPPORTED_FEATURES` (never a wrong number)."""
+    missing = sorted(set(instance.features) - SUPPORTED_FEATURES)
+    if missing:
         raise InputError(
-            f"instance {instance.name!r}: requests with provider targets are not "
-            "supported by the RL environments yet"
+            f"instance {instance.name!r} uses {', '.join(missing)}, which the RL "
+            f"environments do not support (they support {', '.join(sorted(SUPPORTED_FEATURES))})"
         )
-    if "fixed_charges" in instance.features:
-        raise InputError(
-            f"instance {instance.name!r}: fixed charges are not supported by the "
-            "RL environments yet"
-        )
+
+
+def _provider_tables(instance: Instance, T: int) -> tuple[np.ndarray, ...]:
+    """Targets per request, provider capacities and the signature bookkeeping's start."""
+    pt = provider_table(instance)
+    F, P = instance.n_requests, len(pt.ids)
+    tgt_node = np.full((F, T), -1, dtype=np.int64)
+    tgt_prov = np.full((F, T), -1, dtype=np.int64)
+    tgt_cost = np.zeros((F, T))
+    sig = np.full(F, -1, dtype=np.int64)
+    sig_of: dict[tuple[int, ...], int] = {}
+    for f in range(F):
+        lo, hi = int(pt.ptr[f]), int(pt.ptr[f + 1])
+        tgt_node[f, : hi - lo] = pt.node[lo:hi]
+        tgt_prov[f, : hi - lo] = pt.provider[lo:hi]
+        tgt_cost[f, : hi - lo] = pt.service_cost[lo:hi]
+        provs = tuple(sorted({int(p) for p in pt.provider[lo:hi] if p >= 0}))
+        if provs:
+            sig[f] = sig_of.setdefault(provs, len(sig_of))
+    sig_mask = np.zeros((len(sig_of), P), dtype=bool)
+    for provs, g in sig_of.items():
+        sig_mask[g, list(provs)] = True
+    cap = np.asarray(pt.capacity, dtype=np.int64)
+    room0 = np.where(cap < 0, F + 1, cap).astype(np.int64)
+    assign0 = np.zeros((len(sig_of), P), dtype=np.int64)
+    for f in range(F):
+        if sig[f] >= 0 and not providers_add(int(sig[f]), assign0, room0, sig_mask):
+            raise InputError(
+                f"instance {instance.name!r}: provider capacities cannot serve every "
+                "request with targets"
+            )
+    return tgt_node, tgt_prov, tgt_cost, cap, room0, sig, sig_mask, assign0
 
 
 def build_tables(
@@ -316,8 +447,9 @@ def build_tables(
     Raises
     ------
     InputError
-        For bad parameters, an instance without requests, or model features the
-        environments do not support.
+        For bad parameters, an instance without requests, a model feature outside
+        :data:`SUPPORTED_FEATURES`, or provider capacities that cannot serve every
+        request with targets.
 
     Examples
     --------
@@ -336,8 +468,14 @@ def build_tables(
     _refuse_unsupported(instance)
     F, A = instance.n_requests, arc_table(instance).n
     S, L = int(k) + 1, len(levels)
+    T = max(len(req.sinks) for req in instance.requests)
+    R = T * S
     arcs = arc_table(instance)
     rate = arcs.key_rate_kbps
+    idx = instance.node_index
+    tgt_node, tgt_prov, tgt_cost, prov_cap, room0, sig, sig_mask, assign0 = _provider_tables(
+        instance, T
+    )
 
     # demand groups: requests with the same distribution share weights and newsvendor levels
     group_of: dict[tuple, int] = {}
@@ -365,46 +503,57 @@ def build_tables(
     fp = _fingerprint(instance)
     paths = []
     for f, req in enumerate(instance.requests):
-        cands = _candidates(instance, fp, req.source, req.target, int(k), weight[group[f]])
-        paths.append(cands + (None,) * (S - len(cands)))
+        row: list[tuple | None] = []
+        for t in range(T):
+            if t < len(req.sinks):
+                cands = _candidates(
+                    instance, fp, req.source, req.sinks[t].node, int(k), weight[group[f]]
+                )
+                row.extend(cands + (None,) * (S - len(cands)))
+            else:
+                row.extend((None,) * S)
+        paths.append(tuple(row))
     H = max(len(p) - 1 for ps in paths for p in ps if p is not None)
-    arc = np.full((F, S, H), -1, dtype=np.int64)
-    hops = np.zeros((F, S), dtype=np.int64)
-    valid = np.zeros((F, S), dtype=bool)
-    length = np.zeros((F, S))
-    pair = np.full((F, S, H), -1, dtype=np.int64)
-    ylev = np.zeros((F, S, H, L), dtype=np.int64)
-    zlev = np.zeros((F, S, H, L), dtype=np.int64)
+    arc = np.full((F, R, H), -1, dtype=np.int64)
+    route_nodes = np.full((F, R, H + 1), -1, dtype=np.int64)
+    hops = np.zeros((F, R), dtype=np.int64)
+    valid = np.zeros((F, R), dtype=bool)
+    length = np.zeros((F, R))
+    pair = np.full((F, R, H), -1, dtype=np.int64)
+    ylev = np.zeros((F, R, H, L), dtype=np.int64)
+    zlev = np.zeros((F, R, H, L), dtype=np.int64)
     pair_of: dict[tuple[int, int], int] = {}
     pair_list: list[tuple[int, int]] = []
     standalone = np.full(F, np.inf)
     for f, req in enumerate(instance.requests):
         g = int(group[f])
         kap = [None if lv == "newsvendor" else _level_rate(req.demand, lv) for lv in levels]
-        for s, p in enumerate(paths[f]):
-            if p is None:
+        for r, path in enumerate(paths[f]):
+            if path is None:
                 continue
-            ids = np.asarray(instance.path_arcs(p), dtype=np.int64)
+            ids = np.asarray(instance.path_arcs(path), dtype=np.int64)
             n = ids.size
-            arc[f, s, :n] = ids
-            hops[f, s] = n
-            valid[f, s] = True
-            length[f, s] = float(arcs.length_km[ids].sum())
-            standalone[f] = min(standalone[f], float(weight[g, ids].sum()))
+            arc[f, r, :n] = ids
+            route_nodes[f, r, : n + 1] = [idx[v] for v in path]
+            hops[f, r] = n
+            valid[f, r] = True
+            length[f, r] = float(arcs.length_km[ids].sum())
+            alone = float(weight[g, ids].sum()) + float(tgt_cost[f, r // S])
+            standalone[f] = min(standalone[f], alone)
             for i, a in enumerate(ids):
                 pair_key = (g, int(a))
                 if pair_key not in pair_of:
                     pair_of[pair_key] = len(pair_list)
                     pair_list.append(pair_key)
-                pair[f, s, i] = pair_of[pair_key]
+                pair[f, r, i] = pair_of[pair_key]
                 for li, kv in enumerate(kap):
                     if kv is None:
-                        ylev[f, s, i, li] = nv_y[g, a]
-                        zlev[f, s, i, li] = nv_z[g, a]
+                        ylev[f, r, i, li] = nv_y[g, a]
+                        zlev[f, r, i, li] = nv_z[g, a]
                     else:
                         n_links = int(qkd_links_needed(kv, rate[a]))
-                        ylev[f, s, i, li] = 3 * n_links
-                        zlev[f, s, i, li] = n_links
+                        ylev[f, r, i, li] = 3 * n_links
+                        zlev[f, r, i, li] = n_links
 
     # breakpoints of every pair, priced by the evaluator in two batched calls
     by_ptr = np.zeros(len(pair_list) + 1, dtype=np.int64)
@@ -449,9 +598,8 @@ def build_tables(
         seq = np.arange(F, dtype=np.int64)
     else:  # decreasing stand-alone cost, ties in instance order
         seq = np.asarray(sorted(range(F), key=lambda f: (-standalone[f], f)), dtype=np.int64)
-    idx = instance.node_index
     src = np.asarray([idx[r.source] for r in instance.requests], dtype=np.int64)
-    dst = np.asarray([idx[r.target] for r in instance.requests], dtype=np.int64)
+    fc = fixed_charges(instance)
     cost_scale = float(np.mean(standalone))
     if not math.isfinite(cost_scale) or cost_scale <= 0:
         cost_scale = 1.0
@@ -477,7 +625,18 @@ def build_tables(
         bcz,
         demand,
         src,
-        dst,
+        route_nodes,
+        tgt_node,
+        tgt_prov,
+        tgt_cost,
+        np.asarray(fc.link, dtype=np.float64).copy(),
+        np.asarray(fc.node, dtype=np.float64).copy(),
+        provider_table(instance).ids,
+        prov_cap,
+        room0,
+        sig,
+        sig_mask,
+        assign0,
         standalone,
         cost_scale,
         length_scale,

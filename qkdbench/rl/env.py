@@ -10,40 +10,67 @@ Action
 ------
 ``Discrete(T * S * L * L)``: the flat index of ``(target, slot, qkd_level, kml_level)``
 (C order, :meth:`PlanningEnv.encode_action` / :meth:`PlanningEnv.decode_action`).
-``S = k + 1`` candidate slots (slot 0: shortest path by fiber length, CO-QBN's
-route; slots 1..k: the k cheapest stand-alone routes, see
-:mod:`qkdbench.rl.core`), ``L`` reservation levels (default
-``("zero", 0.25, "mean", "newsvendor", 0.9, "max")``). ``T`` is the number of
-provider targets and is 1 today: when requests gain provider targets, the
-target becomes the leading action dimension (candidates per target) and the
-mask rules out providers at capacity, without changing the rest of the layout.
+``T`` is the most targets of a request (:attr:`~qkdbench.model.Request.sinks`:
+an ordinary request has one, its ``target``; a request with provider targets
+chooses one of them), so ``T = 1`` on an instance without providers. Each
+target has ``S = k + 1`` candidate slots (slot 0: shortest path by fiber
+length to the target's node, CO-QBN's route; slots 1..k: the k cheapest
+stand-alone routes, see :mod:`qkdbench.rl.core`). ``L`` reservation levels
+(default ``("zero", 0.25, "mean", "newsvendor", 0.9, "max")``).
 
 Capacity
 --------
 ``capacity="clip"`` (default): a level is reserved first fit, on each arc
 ``min(level, remaining capacity)``, the rest of the demand going on demand
-(CO-QBN's rule); every non-padded action is valid and no plan can exceed a
-capacity. ``capacity="strict"``: an action whose QKD or KM level does not fit
-on every arc of its route is masked out; the ``"zero"`` level (required in
-this mode) always fits, so every step has a valid action.
+(CO-QBN's rule); no plan can exceed an arc's capacity. ``capacity="strict"``:
+an action whose QKD or KM level does not fit on every arc of its route is
+masked out; the ``"zero"`` level (required in this mode) always fits.
 
 The mask (``action_masks()``, and ``info["action_mask"]``) also rules out
-padded slots of requests with fewer than ``S`` routes. Stepping a masked
+padded slots and targets, and the targets of a provider that cannot take the
+request: a full provider, and one whose last places the requests still to
+come need (the mask keeps a feasible assignment of those to providers, see
+:mod:`qkdbench.rl.kernels`), so every step has a valid action and no
+provider ever serves more requests than its capacity. Stepping a masked
 action raises :class:`~qkdbench.exceptions.InputError` (a ``ValueError``).
+
+Reward
+------
+Minus the increase of the plan's expected cost: the evaluator-priced cost
+of the route's reservations (with its route cost), the fixed charges of the
+links and nodes it is the first of the episode to use (a link is open once
+a route uses either of its arcs, a node once a route touches it; each is
+paid once), and the service cost of the chosen target. So the return is
+minus :func:`~qkdbench.evaluation.evaluate`'s total of the episode's plan.
 
 Observation
 -----------
-``Box(float32)`` of length ``3 A + 2 N + 6 + 2 + S (5 + 2 L)``, in this order:
-remaining QKD capacity per arc (fraction of ``W_qkd``; 0 where ``W_qkd = 0``),
-the same for KM, whether some route already uses the arc (the links to pay for
-once fixed charges land), one-hot source and target of the current request,
-its demand summary (mean, std, median, 90% quantile, max over the instance's
-largest key rate, and ``Pr(kappa = 0)``), progress ``t / F`` and ``log(1 + F) / 5``,
-then per slot: valid, length (over the longest candidate), hops (over the
-most), least remaining QKD and KM fraction along the route, the priced cost of
-each QKD level and of each KM level now (over the instance's mean stand-alone
-cost, capped at 100). Every entry lies in ``[0, 100]``. The cost of action
-``(s, q, m)`` is ``qkd_cost[s, q] + kml_cost[s, m]``.
+``Box(float32)`` of length ``4 A + 3 N + 6 + 2 + P + T S (8 + 2 L)``
+(:class:`ObsLayout`), in this order: remaining QKD capacity per arc
+(fraction of ``W_qkd``; 0 where ``W_qkd = 0``), the same for KM, whether
+some route already uses the arc, whether the arc's link is open (its fixed
+charge paid), whether each node is open; one-hot source of the current
+request and its target nodes (one per target); its demand summary (mean,
+std, median, 90% quantile, max over the instance's largest key rate, and
+``Pr(kappa = 0)``), progress ``t / F`` and ``log(1 + F) / 5``; the room
+left on each provider (fraction of its capacity, 1 if unlimited); then per
+route slot (target-major): valid, length (over the longest candidate), hops
+(over the most), least remaining QKD and KM fraction along the route, its
+opening cost (fixed charges it would pay now) and its target's service cost
+(both over the instance's mean stand-alone cost), the room left on the
+target's provider, then the priced cost of each QKD level and of each KM
+level now (over the same scale). Costs are capped at 100, so every entry
+lies in ``[0, 100]``. The cost of action ``(t, s, q, m)`` is
+``qkd_cost[r, q] + kml_cost[r, m] + opening[r] + service[r]`` with
+``r = t S + s`` (:meth:`PlanningEnv.action_costs` gives them exactly).
+
+Replaying a plan
+----------------
+:meth:`PlanningEnv.step_route` plans the current request with a given route
+(any simple path to one of its targets, any reservations that fit) instead
+of an action, priced the same way; :meth:`PlanningEnv.replay` runs a whole
+episode on a planner's plan, so its return is minus the plan's evaluator
+total.
 
 Instances
 ---------
@@ -79,6 +106,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ..evaluation import pair_costs
 from ..evaluation.pricing import arc_table
 from ..exceptions import InputError
 from ..model import Instance, Plan, Route
@@ -96,10 +124,12 @@ from .core import (
     observe_kernel,
     step_kernel,
 )
+from .kernels import apply_route
 
 __all__ = ["PlanningEnv", "ObsLayout", "make_vector_env", "as_action"]
 
 InstanceSource = Instance | Sequence[Instance] | Callable[[np.random.Generator], Instance]
+_NONE = np.zeros(0)  # the charge arrays of an instance without fixed charges
 
 
 def as_action(value: Any, what: str = "action") -> int:
@@ -150,25 +180,47 @@ class ObsLayout:
     Parameters
     ----------
     n_arcs, n_nodes, n_slots, n_levels : int
+        Arcs, nodes, candidate slots per target and reservation levels.
+    n_targets : int, optional
+        Targets per request ``T`` (1 without providers).
+    n_providers : int, optional
+        Providers ``P`` (0 without).
     """
 
-    def __init__(self, n_arcs: int, n_nodes: int, n_slots: int, n_levels: int) -> None:
+    def __init__(
+        self,
+        n_arcs: int,
+        n_nodes: int,
+        n_slots: int,
+        n_levels: int,
+        n_targets: int = 1,
+        n_providers: int = 0,
+    ) -> None:
         A, N, S, L = n_arcs, n_nodes, n_slots, n_levels
         self.n_arcs, self.n_nodes, self.n_slots, self.n_levels = A, N, S, L
+        self.n_targets, self.n_providers = n_targets, n_providers
+        #: Route slots per request, ``T * S``.
+        self.n_routes = n_targets * n_slots
         self.free_qkd = slice(0, A)
         self.free_kml = slice(A, 2 * A)
         self.used = slice(2 * A, 3 * A)
-        self.source = slice(3 * A, 3 * A + N)
-        self.target = slice(3 * A + N, 3 * A + 2 * N)
-        o = 3 * A + 2 * N
+        self.link_open = slice(3 * A, 4 * A)
+        o = 4 * A
+        self.node_open = slice(o, o + N)
+        self.source = slice(o + N, o + 2 * N)
+        self.target = slice(o + 2 * N, o + 3 * N)
+        o += 3 * N
         self.demand = slice(o, o + N_DEMAND_FEATURES)
         o += N_DEMAND_FEATURES
         self.progress = slice(o, o + 2)
-        self.slots = slice(o + 2, o + 2 + S * (N_SLOT_FEATURES + 2 * L))
-        self.size = obs_size(A, N, S, L)
+        o += 2
+        self.providers = slice(o, o + n_providers)
+        o += n_providers
+        self.slots = slice(o, o + self.n_routes * (N_SLOT_FEATURES + 2 * L))
+        self.size = obs_size(A, N, S, L, n_targets, n_providers)
 
     def slot_block(self, obs: np.ndarray) -> np.ndarray:
-        """The per-slot features as an ``(S, 5 + 2 L)`` view.
+        """The per-route-slot features as an ``(T * S, N_SLOT_FEATURES + 2 L)`` view.
 
         Parameters
         ----------
@@ -178,12 +230,12 @@ class ObsLayout:
         Returns
         -------
         ndarray
-            A view into ``obs``.
+            A view into ``obs``; row ``t * S + s`` is slot ``s`` of target ``t``.
         """
-        return obs[self.slots].reshape(self.n_slots, N_SLOT_FEATURES + 2 * self.n_levels)
+        return obs[self.slots].reshape(self.n_routes, N_SLOT_FEATURES + 2 * self.n_levels)
 
     def priced(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Normalised QKD and KM level costs per slot, each ``(S, L)``.
+        """Normalised QKD and KM level costs per route slot, each ``(T * S, L)``.
 
         Parameters
         ----------
@@ -192,13 +244,31 @@ class ObsLayout:
 
         Returns
         -------
-        qkd, km : ndarray (S, L)
+        qkd, km : ndarray (T * S, L)
             Views into ``obs``: each cost over the instance's cost scale, capped at
             :data:`~qkdbench.rl.core.OBS_HIGH`.
         """
         block = self.slot_block(obs)
         L = self.n_levels
         return (block[:, N_SLOT_FEATURES : N_SLOT_FEATURES + L], block[:, N_SLOT_FEATURES + L :])
+
+    def route_costs(self, obs: np.ndarray) -> np.ndarray:
+        """Normalised opening plus service cost per route slot, ``(T * S,)``.
+
+        Parameters
+        ----------
+        obs : ndarray
+            One observation.
+
+        Returns
+        -------
+        ndarray
+            The fixed charges a route slot would pay now plus its target's service cost,
+            over the instance's cost scale (each capped at
+            :data:`~qkdbench.rl.core.OBS_HIGH`).
+        """
+        block = self.slot_block(obs)
+        return block[:, 5] + block[:, 6]
 
 
 class PlanningEnv(gym.Env):
@@ -208,7 +278,7 @@ class PlanningEnv(gym.Env):
     ----------
     instance : Instance, sequence of Instance, or callable ``rng -> Instance``
     k : int
-        Candidate routes besides the shortest path (default 4).
+        Candidate routes per target besides the shortest path (default 4).
     levels : sequence
         Reservation levels (see :mod:`qkdbench.rl.core`).
     order : {"instance", "cost-desc"}
@@ -223,7 +293,8 @@ class PlanningEnv(gym.Env):
     ----------
     layout : ObsLayout
     action_dims : tuple of int
-        ``(T, S, L, L)``, ``T = 1`` (provider targets, later).
+        ``(T, S, L, L)``; ``T`` (targets per request) and the provider count are those
+        of the first instance, and later instances may have no more of either.
     tables : PlanningTables
         Of the current episode's instance.
     """
@@ -274,16 +345,25 @@ class PlanningEnv(gym.Env):
         if not isinstance(first, Instance):
             raise TypeError(f"expected an Instance, got {type(first).__name__}")
         self._cache: dict[int, PlanningTables] = {}
-        self._set_tables(self._tables_for(first, 0 if self._pool else None))
-        self.layout = ObsLayout(arc_table(first).n, len(first.nodes), self.k + 1, len(self.levels))
-        self.action_dims = (1, self.k + 1, len(self.levels), len(self.levels))
+        tables = self._tables_for(first, 0 if self._pool else None)
+        self.layout = ObsLayout(
+            arc_table(first).n,
+            len(first.nodes),
+            self.k + 1,
+            len(self.levels),
+            tables.n_targets,
+            tables.n_providers,
+        )
+        self._set_tables(tables)
+        self.action_dims = (tables.n_targets, self.k + 1, len(self.levels), len(self.levels))
         self.observation_space = gym.spaces.Box(
             0.0, OBS_HIGH, (self.layout.size,), dtype=np.float32
         )
         self.action_space = gym.spaces.Discrete(int(np.prod(self.action_dims)))
-        self._obs = np.zeros(self.layout.size)
+        self._obs = np.zeros(self.layout.size, dtype=np.float32)  # written by the kernels
         self._mask = np.zeros(self.action_space.n, dtype=bool)
         self._t = -1
+        self._n = 0  # requests of the episode (0: none started)
 
     # ---- instances
     def _tables_for(self, inst: Instance, key: int | None) -> PlanningTables:
@@ -295,20 +375,26 @@ class PlanningEnv(gym.Env):
         return tables
 
     def _set_tables(self, t: PlanningTables) -> None:
-        if hasattr(self, "layout") and (
-            arc_table(t.instance).n != self.layout.n_arcs
-            or len(t.instance.nodes) != self.layout.n_nodes
-        ):
+        lay = self.layout
+        inst = t.instance
+        if arc_table(inst).n != lay.n_arcs or len(inst.nodes) != lay.n_nodes:
             raise InputError(
-                f"instance {t.instance.name!r} has {len(t.instance.nodes)} nodes "
-                f"and {arc_table(t.instance).n} arcs; this environment was sized for "
-                f"{self.layout.n_nodes} and {self.layout.n_arcs}"
+                f"instance {inst.name!r} has {len(inst.nodes)} nodes "
+                f"and {arc_table(inst).n} arcs; this environment was sized for "
+                f"{lay.n_nodes} and {lay.n_arcs}"
+            )
+        if t.n_targets > lay.n_targets or t.n_providers > lay.n_providers:
+            raise InputError(
+                f"instance {inst.name!r} has requests with up to {t.n_targets} targets "
+                f"and {t.n_providers} providers; this environment was sized for "
+                f"{lay.n_targets} and {lay.n_providers}"
             )
         self.tables = t
-        a = arc_table(t.instance)
+        charged = t.has_fixed_charges
+        a = arc_table(inst)
         self._w_qkd = np.asarray(a.W_qkd, dtype=np.int64)
         self._w_kml = np.asarray(a.W_kml, dtype=np.int64)
-        self._const = (
+        self._const: tuple[Any, ...] = (
             t.order,
             t.arc,
             t.hops,
@@ -325,8 +411,18 @@ class PlanningEnv(gym.Env):
             t.bcz,
             t.demand,
             t.src,
-            t.dst,
-            len(t.instance.nodes),
+            t.route_nodes,
+            t.tgt_node,
+            t.tgt_prov,
+            t.tgt_cost,
+            t.link_fc if charged else _NONE,  # empty: the kernels skip the opening costs
+            t.node_fc if charged else _NONE,
+            t.prov_cap,
+            t.sig,
+            t.sig_mask,
+            t.n_slots,
+            len(inst.nodes),
+            lay.n_providers,
             t.cost_scale,
             t.length_scale,
             self._w_qkd,
@@ -344,6 +440,15 @@ class PlanningEnv(gym.Env):
         """The current instance's mean stand-alone request cost (the observation's cost unit)."""
         return self.tables.cost_scale
 
+    @property
+    def current_request(self) -> int | None:
+        """Position (in the instance's requests) of the request the next step plans.
+
+        ``None`` before ``reset`` and once the episode is over.
+        """
+        F = self.tables.instance.n_requests
+        return int(self.tables.order[self._t]) if 0 <= self._t < F else None
+
     # ---- actions
     def encode_action(self, slot: int, qkd_level: int, kml_level: int, target: int = 0) -> int:
         """Flat action of ``(target, slot, qkd_level, kml_level)``.
@@ -351,11 +456,12 @@ class PlanningEnv(gym.Env):
         Parameters
         ----------
         slot : int
-            Route slot, ``0 .. k``.
+            Candidate slot of the target, ``0 .. k``.
         qkd_level, kml_level : int
             Positions in :attr:`levels`.
         target : int, optional
-            Always 0 (no target choice yet).
+            Position of the target in the request's
+            :attr:`~qkdbench.model.Request.sinks` (0 for an ordinary request).
 
         Returns
         -------
@@ -423,29 +529,47 @@ class PlanningEnv(gym.Env):
             self._set_tables(self._tables_for(make(self.np_random), None))
         t = self.tables
         F, A = t.instance.n_requests, arc_table(t.instance).n
-        S, L, H = t.n_slots, len(self.levels), t.arc.shape[2]
+        R, L, H = t.arc.shape[1], len(self.levels), t.arc.shape[2]
         self._free_y = self._w_qkd.copy()
         self._free_z = self._w_kml.copy()
         self._used = np.zeros(A)
-        self._qcost = np.zeros((S, L))
-        self._kcost = np.zeros((S, L))
+        self._lopen = np.zeros(len(t.instance.links))
+        self._nopen = np.zeros(len(t.instance.nodes))
+        self._room = t.room0.copy()
+        self._assign = t.assign0.copy()
+        self._allowed = np.ones(t.n_providers, dtype=bool)
+        self._qcost = np.zeros((R, L))
+        self._kcost = np.zeros((R, L))
+        self._ocost = np.zeros(R)
         self._chosen = np.full(F, -1, dtype=np.int64)
         self._yres = np.zeros((F, H), dtype=np.int64)
         self._zres = np.zeros((F, H), dtype=np.int64)
+        self._given: dict[int, Route] = {}
         self._t = 0
+        self._n = F
         self._cost = 0.0
-        observe_kernel(
-            0,
-            *self._const,
+        # the episode's state arrays, updated in place by the kernels
+        self._state: tuple[Any, ...] = (
             self._free_y,
             self._free_z,
             self._used,
+            self._lopen,
+            self._nopen,
+            self._room,
+            self._assign,
+            self._allowed,
             self._qcost,
             self._kcost,
+            self._ocost,
             self._obs,
             self._mask,
         )
-        return self._obs.astype(np.float32), self._info()
+        self._step_state: tuple[Any, ...] = (*self._state, self._chosen, self._yres, self._zres)
+        self._observe()
+        return self._obs.copy(), self._info()
+
+    def _observe(self) -> None:
+        observe_kernel(self._t, *self._const, *self._state)
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"action_mask": self._mask.copy(), "cost": self._cost}
@@ -453,6 +577,22 @@ class PlanningEnv(gym.Env):
         if self._t < t.instance.n_requests:
             info["request"] = t.instance.requests[int(t.order[self._t])].id
         return info
+
+    def _check_running(self) -> int:
+        F = self.tables.instance.n_requests
+        if not 0 <= self._t < F:
+            raise RuntimeError("call reset() before step() (the episode is over)")
+        return F
+
+    def _advance(self, delta: float) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Close a step whose request is applied and whose next observation is written."""
+        self._t += 1
+        self._cost += delta
+        done = self._t == self._n
+        info = self._info()
+        if done:
+            info["plan"] = self.plan()
+        return self._obs.copy(), -float(delta), done, False, info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         """Plan the current request with ``action``; reward = minus its priced cost.
@@ -466,7 +606,8 @@ class PlanningEnv(gym.Env):
         -------
         observation : ndarray of float32
         reward : float
-            Minus the action's priced cost.
+            Minus the action's priced cost (with the fixed charges it opens and its
+            target's service cost).
         terminated : bool
             Whether every request is planned.
         truncated : bool
@@ -483,47 +624,195 @@ class PlanningEnv(gym.Env):
             If ``action`` is not an integer (:func:`as_action`), is out of range or masked
             out.
         """
-        F = self.tables.instance.n_requests
-        if not 0 <= self._t < F:
-            raise RuntimeError("call reset() before step() (the episode is over)")
+        if not 0 <= self._t < self._n:
+            self._check_running()
         a = as_action(action)
         if not 0 <= a < self._mask.size or not self._mask[a]:
             where = self.decode_action(a) if 0 <= a < self._mask.size else "out of range"
             raise InputError(f"action {a} {where} is masked out (see action_masks())")
-        delta = step_kernel(
-            a,
-            self._t,
-            *self._const,
-            self._free_y,
-            self._free_z,
-            self._used,
-            self._qcost,
-            self._kcost,
-            self._obs,
-            self._mask,
-            self._chosen,
-            self._yres,
-            self._zres,
-        )
-        self._t += 1
-        self._cost += delta
-        done = self._t == F
-        info = self._info()
-        if done:
-            info["plan"] = self.plan()
-        return self._obs.astype(np.float32), -float(delta), done, False, info
+        delta = step_kernel(a, self._t, *self._const, *self._step_state)
+        return self._advance(delta)
 
-    def priced_costs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Exact QKD and KM cost of each ``(slot, level)`` for the current request, ``(S, L)`` each.
+    def step_route(self, route: Route) -> tuple[np.ndarray, float, bool, bool, dict]:
+        """Plan the current request with an explicit route instead of an action.
 
-        ``inf`` marks a padded slot or (strict mode) a level that does not fit.
+        The route may be any simple path from the request's source to one of its
+        targets (for a request with targets, of the provider it names) with any
+        reservations within what its arcs have left; it is priced by the evaluator's
+        :func:`~qkdbench.evaluation.pair_costs` with the fixed charges it opens and the
+        target's service cost, as :meth:`step` prices an action.
+
+        Parameters
+        ----------
+        route : Route
+            For the current request (``info["request"]``).
 
         Returns
         -------
-        qkd, km : ndarray (S, L)
+        observation, reward, terminated, truncated, info
+            As :meth:`step`.
+
+        Raises
+        ------
+        RuntimeError
+            If the episode has not started or is over.
+        InputError
+            If the route is for another request, is not a simple path from its source to
+            one of its targets, reserves a negative, fractional or too large number of
+            wavelengths, or names a provider the mask rules out.
+        """
+        self._check_running()
+        t = self.tables
+        inst = t.instance
+        f = int(t.order[self._t])
+        req = inst.requests[f]
+        if route.request_id != req.id:
+            raise InputError(
+                f"the current request is {req.id!r}, the route is for {route.request_id!r}"
+            )
+        path = tuple(route.path)
+        where = f"route of request {req.id!r}"
+        if len(path) < 2 or path[0] != req.source or len(set(path)) != len(path):
+            raise InputError(f"{where}: not a simple path from its source {req.source!r}")
+        ti = next(
+            (
+                i
+                for i, sink in enumerate(req.sinks)
+                if sink.node == path[-1] and sink.provider == route.provider
+            ),
+            None,
+        )
+        if ti is None:
+            raise InputError(
+                f"{where}: ends at {path[-1]!r}, not a target of provider {route.provider!r}"
+            )
+        ids = np.asarray(inst.path_arcs(path), dtype=np.int64)
+        ys = _reservations(route.reserve_qkd, ids.size, f"{where}: reserve_qkd")
+        zs = _reservations(route.reserve_km, ids.size, f"{where}: reserve_km")
+        if (ys > self._free_y[ids]).any() or (zs > self._free_z[ids]).any():
+            raise InputError(f"{where}: reserves more wavelengths than its arcs have left")
+        prov = int(t.tgt_prov[f, ti])
+        if prov >= 0 and not self._allowed[prov]:
+            raise InputError(
+                f"{where}: provider {route.provider!r} cannot take it (the requests "
+                "still to come would not all be served)"
+            )
+        cy, cz = pair_costs(inst, np.full(ids.size, f), ids, ys.astype(float), zs.astype(float))
+        nodes = np.asarray([inst.node_index[v] for v in path], dtype=np.int64)
+        links = ids >> 1
+        opening = float(t.link_fc[links][self._lopen[links] == 0].sum())
+        opening += float(t.node_fc[nodes][self._nopen[nodes] == 0].sum())
+        delta = float(cy.sum() + cz.sum()) + opening + float(t.tgt_cost[f, ti])
+        S = t.n_slots
+        apply_route(
+            f,
+            ti * S,
+            ids,
+            nodes,
+            ys,
+            zs,
+            t.tgt_prov,
+            t.sig,
+            t.sig_mask,
+            S,
+            self._free_y,
+            self._free_z,
+            self._used,
+            self._lopen,
+            self._nopen,
+            self._room,
+            self._assign,
+        )
+        self._chosen[f] = ti * S
+        self._given[f] = Route(req.id, path, tuple(ys.tolist()), tuple(zs.tolist()), route.provider)
+        observe_kernel(self._t + 1, *self._const, *self._state)
+        return self._advance(delta)
+
+    def replay(
+        self, plan: Plan, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[float, dict]:
+        """One episode that plans every request with its route in ``plan``.
+
+        Parameters
+        ----------
+        plan : Plan
+            A plan of the episode's instance (capacity-feasible: each route must fit
+            what the routes before it left).
+        seed, options :
+            As for :meth:`reset`.
+
+        Returns
+        -------
+        episode_return : float
+            The sum of the rewards: minus the plan's evaluator total.
+        info : dict
+            The final step's ``info`` (with ``plan``: the same routes).
+
+        Raises
+        ------
+        InputError
+            If the plan misses a request or a route cannot be stepped
+            (:meth:`step_route`).
+
+        Examples
+        --------
+        >>> from qkdbench.evaluation import evaluate
+        >>> from qkdbench.heuristics import get_planner
+        >>> from qkdbench.testing import feature_instance
+        >>> inst = feature_instance("providers")
+        >>> ret, info = PlanningEnv(inst, k=1).replay(get_planner("saa-greedy").plan(inst))
+        >>> abs(ret + evaluate(inst, info["plan"]).total) < 1e-6
+        True
+        """
+        self.reset(seed=seed, options=options)
+        by_id = {r.request_id: r for r in plan.routes}
+        ret = 0.0
+        info: dict[str, Any] = {}
+        done = False
+        while not done:
+            rid = self.tables.instance.requests[int(self.tables.order[self._t])].id
+            if rid not in by_id:
+                raise InputError(f"plan {plan.planner!r} has no route for request {rid!r}")
+            _, r, done, _, info = self.step_route(by_id[rid])
+            ret += r
+        return ret, info
+
+    def priced_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Exact QKD and KM cost of each ``(route slot, level)`` for the current request.
+
+        Each ``(T * S, L)``; ``inf`` marks a padded slot, (strict mode) a level that does
+        not fit, or a target whose provider cannot take the request.
+
+        Returns
+        -------
+        qkd, km : ndarray (T * S, L)
             Copies.
         """
         return self._qcost.copy(), self._kcost.copy()
+
+    def action_costs(self) -> np.ndarray:
+        """Exact cost of every flat action for the current request (``inf`` where masked).
+
+        The reservations' priced cost plus the fixed charges the route would open and
+        its target's service cost: minus the reward :meth:`step` would give.
+
+        Returns
+        -------
+        ndarray (action_space.n,) float64
+        """
+        t = self.tables
+        R, S = t.arc.shape[1], t.n_slots
+        f = self.current_request
+        service = np.zeros(R) if f is None else np.repeat(t.tgt_cost[f], S)
+        cost = (
+            self._qcost[:, :, None]
+            + self._kcost[:, None, :]
+            + (self._ocost + service)[:, None, None]
+        ).ravel()
+        out = np.full(self._mask.size, np.inf)
+        out[: cost.size] = cost
+        out[~self._mask] = np.inf
+        return out
 
     def plan(self) -> Plan:
         """The plan of the finished episode, routes in the instance's request order.
@@ -546,12 +835,17 @@ class PlanningEnv(gym.Env):
         routes = []
         ys, zs, chosen = self._yres.tolist(), self._zres.tolist(), self._chosen.tolist()
         hops = t.hops.tolist()
+        S = t.n_slots
         for f, req in enumerate(inst.requests):
-            s = chosen[f]
-            n = hops[f][s]
-            path = t.paths[f][s]
+            if f in self._given:
+                routes.append(self._given[f])
+                continue
+            r = chosen[f]
+            n = hops[f][r]
+            path = t.paths[f][r]
             assert path is not None, "the action mask offers no padded slot"
-            routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n])))
+            provider = req.sinks[r // S].provider
+            routes.append(Route(req.id, path, tuple(ys[f][:n]), tuple(zs[f][:n]), provider))
         return Plan(
             inst.name,
             self.planner_name,
@@ -567,6 +861,16 @@ class PlanningEnv(gym.Env):
                 },
             },
         )
+
+
+def _reservations(values: Any, n: int, what: str) -> np.ndarray:
+    """Per-arc reservations of a route as int64, checked (non-negative integers, ``n`` of them)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,):
+        raise InputError(f"{what}: {arr.size} values for {n} arcs")
+    if not np.all(np.isfinite(arr)) or (arr < 0).any() or (arr != np.round(arr)).any():
+        raise InputError(f"{what}: reservations must be non-negative integers")
+    return arr.astype(np.int64)
 
 
 def make_vector_env(

@@ -4,9 +4,9 @@ The hierarchy of the TN-NTN MAPPO setting (an assignment agent above a
 resource agent) on the planning problem of :class:`~qkdbench.rl.env.PlanningEnv`.
 Each request takes two parallel steps:
 
-1. **route phase**: the ``router`` chooses the candidate slot
-   (``Discrete(T * S)``, ``T = 1`` provider target today: the provider choice
-   joins this agent when requests gain targets);
+1. **route phase**: the ``router`` chooses the target and its candidate slot
+   (``Discrete(T * S)``, flat ``target * S + slot``: the provider choice of a
+   request with targets is the router's; ``T = 1`` without providers);
 2. **reserve phase**: the ``reserver`` chooses the QKD and KM levels on that
    route (``Discrete(L * L)``, flat ``qkd_level * L + kml_level``).
 
@@ -18,7 +18,7 @@ evaluator's total of the plan (in ``infos[agent]["plan"]`` at the end).
 
 Observations are dicts ``{"observation": Box, "action_mask": int8 Box}`` (the
 PettingZoo convention for masks); the observation is the single-agent one
-followed by the phase (one-hot, 2) and the chosen slot (one-hot, ``S``). Both
+followed by the phase (one-hot, 2) and the chosen route slot (one-hot, ``T * S``). Both
 agents see the whole network (the problem is fully observable), so
 :meth:`PlanningParallelEnv.state` (for a centralised critic) is that same vector.
 
@@ -67,9 +67,9 @@ class PlanningParallelEnv(ParallelEnv):
         self.possible_agents = [ROUTER, RESERVER]
         self.agents: list[str] = []
         T, S, L, _ = self.env.action_dims
-        self._S, self._L = S, L
+        self._S, self._L = T * S, L  # the router's actions: target-major route slots
         base = self.env.observation_space.shape[0]
-        self._n_obs = base + 2 + S
+        self._n_obs = base + 2 + T * S
         self.state_space = gym.spaces.Box(0.0, OBS_HIGH, (self._n_obs,), dtype=np.float32)
         self._action_spaces = {
             ROUTER: gym.spaces.Discrete(T * S),
@@ -230,8 +230,9 @@ class PlanningParallelEnv(ParallelEnv):
             qi, ki = divmod(levels, self._L)
             if not 0 <= levels < self._L * self._L:
                 raise InputError(f"reserver action {levels} is out of range")
+            target, slot = divmod(self._slot, self.env.action_dims[1])
             self._base, reward, done, _, info = self.env.step(
-                self.env.encode_action(self._slot, qi, ki)
+                self.env.encode_action(slot, qi, ki, target)
             )
             cost = info["cost"]
             if done:

@@ -29,6 +29,7 @@ from typing import Any
 from ..model import Instance, Plan
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
+from .core import SUPPORTED_FEATURES
 from .env import PlanningEnv
 from .policies import CoQBNPolicy, GreedyPolicy, bind_policy
 
@@ -59,13 +60,14 @@ class PolicyPlanner:
     repeats it) unless a subclass says otherwise, as ``rl-coqbn`` and
     ``rl-greedy`` do.
 
-    The environment prices links with ``unit_costs`` and random link key
-    rates exactly, but has no fixed charges and no target choice
-    for providers: :attr:`supports` says so and :meth:`plan` refuses such instances
-    with an :class:`~qkdbench.exceptions.InputError`.
+    The environment poses every model extension (fixed charges, links priced by
+    ``unit_costs``, random link key rates, requests with provider targets):
+    :attr:`supports` says so; an instance with a feature outside
+    :data:`~qkdbench.rl.core.SUPPORTED_FEATURES` is refused with an
+    :class:`~qkdbench.exceptions.InputError`.
     """
 
-    supports = frozenset({"link_prices", "link_states"})
+    supports = SUPPORTED_FEATURES
     deterministic = False
 
     def __init__(
@@ -106,8 +108,8 @@ class PolicyPlanner:
         Raises
         ------
         InputError
-            If the instance has fixed charges or targets, or the policy is an agent file
-            that cannot be loaded.
+            If the instance uses a feature the environment does not pose, or the policy
+            is an agent file that cannot be loaded.
         """
         check_supports(self, instance)
         clock = Stopwatch(time_limit)

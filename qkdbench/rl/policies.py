@@ -6,11 +6,14 @@ the environment's layout, so they are *unbound* objects with
 ``bind(env) -> callable``; :class:`~qkdbench.rl.planners.PolicyPlanner` binds
 them to the environment it builds.
 
-* :class:`CoQBNPolicy`: slot 0 (shortest path by fiber length) with the
-  ``"mean"`` level for QKD and KM, first fit (``capacity="clip"``): CO-QBN's
-  choices, so with ``order="instance"`` its plan is the ``coqbn`` planner's.
+* :class:`CoQBNPolicy`: CO-QBN's target
+  (:func:`~qkdbench.planning.providers.choose_targets`: the nearest with room),
+  slot 0 (shortest path by fiber length) with the ``"mean"`` level for QKD and
+  KM, first fit (``capacity="clip"``): CO-QBN's choices, so with
+  ``order="instance"`` its plan is the ``coqbn`` planner's.
 * :class:`GreedyPolicy`: the action with the least priced cost now (the
-  observation's per-slot level costs), ties to the lowest action index.
+  observation's per-slot level costs, opening and service costs), ties to the
+  lowest action index.
 * :class:`RandomPolicy`: uniform among the valid actions (seeded).
 
 Examples
@@ -32,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
+from ..planning.providers import choose_targets
 from ..utils.random import check_random_state
 
 __all__ = ["Policy", "CoQBNPolicy", "GreedyPolicy", "RandomPolicy", "bind_policy"]
@@ -71,7 +75,11 @@ def bind_policy(policy: Any, env: Any) -> Policy:
 
 
 class CoQBNPolicy:
-    """CO-QBN's choices: the shortest path by fiber length, the mean level, first fit.
+    """CO-QBN's choices: its target, the shortest path by fiber length, the mean level, first fit.
+
+    The target of a request with targets is CO-QBN's
+    (:func:`~qkdbench.planning.providers.choose_targets`, computed once per instance);
+    CO-QBN ignores fixed charges, and so does the policy.
 
     Raises
     ------
@@ -93,7 +101,7 @@ class CoQBNPolicy:
         Returns
         -------
         callable
-            Always slot 0 at the mean level for QKD and KM.
+            Slot 0 of CO-QBN's target at the mean level for QKD and KM.
 
         Raises
         ------
@@ -105,16 +113,24 @@ class CoQBNPolicy:
         if env.capacity != "clip":
             raise InputError('the CO-QBN policy reserves first fit: it needs capacity="clip"')
         mean = env.levels.index("mean")
-        action = env.encode_action(0, mean, mean)
+        seen: list[Any] = [None, []]  # the tables CO-QBN's targets were chosen for, and them
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
-            return action
+            if seen[0] is not env.tables:
+                seen[0], seen[1] = env.tables, choose_targets(env.instance)[0]
+            f = env.current_request
+            target = 0 if f is None else int(seen[1][f])
+            return int(env.encode_action(0, mean, mean, target))
 
         return act
 
 
 class GreedyPolicy:
-    """The valid action with the least priced cost now (lowest index on ties)."""
+    """The valid action with the least priced cost now (lowest index on ties).
+
+    The cost is read from the observation (:class:`~qkdbench.rl.env.ObsLayout`): the
+    level costs of each route slot plus its opening and service cost.
+    """
 
     name = "greedy"
 
@@ -133,8 +149,9 @@ class GreedyPolicy:
         layout = env.layout
 
         def act(obs: np.ndarray, mask: np.ndarray) -> int:
-            q, k = layout.priced(np.asarray(obs, dtype=np.float64))
-            cost = (q[:, :, None] + k[:, None, :]).ravel()
+            o = np.asarray(obs, dtype=np.float64)
+            q, k = layout.priced(o)
+            cost = (q[:, :, None] + k[:, None, :] + layout.route_costs(o)[:, None, None]).ravel()
             cost = np.where(np.asarray(mask, bool), cost, np.inf)
             return int(np.argmin(cost))
 

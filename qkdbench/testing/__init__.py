@@ -57,8 +57,8 @@ Examples
 ['deterministic', 'edge_cases', 'no_mutation']
 
 The instances the checks plan (:func:`check_instances`, :func:`feature_instance`,
-:func:`link_kinds_and_providers_instance`) are built in :mod:`qkdbench.testing.instances`
-and importable from here.
+:func:`link_kinds_and_providers_instance`) and :func:`all_features_instance` are built in
+:mod:`qkdbench.testing.instances` and importable from here.
 """
 
 from __future__ import annotations
@@ -90,13 +90,19 @@ from ..utils.registry import (
     planner_supports,
 )
 from ..utils.statuses import USABLE_STATUSES
-from .instances import check_instances, feature_instance, link_kinds_and_providers_instance
+from .instances import (
+    all_features_instance,
+    check_instances,
+    feature_instance,
+    link_kinds_and_providers_instance,
+)
 
 __all__ = [
     "PlannerCheckError",
     "CHECKS",
     "check_instances",
     "feature_instance",
+    "all_features_instance",
     "link_kinds_and_providers_instance",
     "planner_checks",
     "check_planner",

@@ -2,8 +2,9 @@
 
 Small, seeded or hand-made: the five instances of ``valid_plans``
 (:func:`check_instances`), one tiny instance per model extension
-(:func:`feature_instance`) and a random instance with link kinds, key-rate states and
-providers (:func:`link_kinds_and_providers_instance`), and a random instance with a
+(:func:`feature_instance`), a tiny one with all of them (:func:`all_features_instance`),
+a random instance with link kinds, key-rate states, providers and optionally fixed
+charges (:func:`link_kinds_and_providers_instance`), and a random instance with a
 coupled second stage (:func:`coupled_instance`). Tests of the package use them too.
 """
 
@@ -32,6 +33,7 @@ from ..utils.random import check_random_state
 __all__ = [
     "check_instances",
     "feature_instance",
+    "all_features_instance",
     "link_kinds_and_providers_instance",
     "coupled_instance",
 ]
@@ -82,6 +84,9 @@ def check_instances() -> list[Instance]:
 #: repeat the request sample's numbers. (Not ``derive_rng(seed, k)``: that would change every
 #: instance of this family, and the tests' seeds were chosen on these.)
 _EXTENSION_STREAM = 10_000
+#: The fixed-charge draws of :func:`link_kinds_and_providers_instance` use seed
+#: ``20_000 + seed``: instances without fixed charges stay what they were.
+_FIXED_STREAM = 20_000
 
 
 def link_kinds_and_providers_instance(
@@ -95,6 +100,7 @@ def link_kinds_and_providers_instance(
     prices: bool = True,
     n_targets: int = 2,
     capacity: bool = True,
+    fixed_charges: bool = False,
 ) -> Instance:
     """A seeded random instance with link kinds, key-rate states and providers (for checks).
 
@@ -120,11 +126,22 @@ def link_kinds_and_providers_instance(
         Targets per anycast request (fewer when the topology has fewer other nodes).
     capacity : bool
         Give provider ``"A"`` its capacity; without it no provider is declared.
+    fixed_charges : bool
+        A relay-site cost ``site`` (random, 1000 to 5000) charges every fiber link, and
+        a third of the nodes (at least one) get a random node charge (10,000 to 100,000);
+        drawn with seed ``20_000 + seed``, so the other draws do not change.
 
     Returns
     -------
     Instance
-        Named ``{base}-kinds-providers``; the extension draws use seed ``10_000 + seed``.
+        Named ``{base}-kinds-providers`` (``{base}-kinds-providers-fixed`` with fixed
+        charges); the extension draws use seed ``10_000 + seed``.
+
+    Examples
+    --------
+    >>> inst = link_kinds_and_providers_instance("nsfnet", 6, 3, seed=1, fixed_charges=True)
+    >>> sorted(inst.features)
+    ['fixed_charges', 'link_prices', 'link_states', 'providers']
     """
     from dataclasses import replace
 
@@ -160,12 +177,83 @@ def link_kinds_and_providers_instance(
             n_any += 1
         if capacity:
             provs = (Provider("A", n_any // 2), Provider("B"))
+    costs, node_costs, suffix = base.costs, dict(base.node_fixed_costs), ""
+    if fixed_charges:
+        frng = check_random_state(_FIXED_STREAM + seed)
+        c = base.costs
+        costs = CostTable(c.r, c.e, c.o, site=float(np.round(frng.uniform(1000, 5000))))
+        nodes = list(base.nodes)
+        for j in frng.choice(len(nodes), size=max(1, len(nodes) // 3), replace=False):
+            node_costs[nodes[int(j)]] = float(np.round(frng.uniform(10_000, 100_000)))
+        suffix = "-fixed"
     return replace(
         base,
         links=tuple(links),
         requests=tuple(reqs),
         providers=provs,
-        name=f"{base.name}-kinds-providers",
+        costs=costs,
+        node_fixed_costs=node_costs,
+        name=f"{base.name}-kinds-providers{suffix}",
+    )
+
+
+def all_features_instance() -> Instance:
+    """A tiny hand-made instance with every extension, its provider capacities tight.
+
+    Five nodes, six links: a site cost and two node charges (fixed charges), a
+    free-space link priced by ``unit_costs``, a link with two key-rate states, and
+    four requests, three with targets. Provider ``"A"`` serves at most 2 and
+    ``"B"`` at most 1; request ``"d"`` can only use ``"A"``, so of ``"a"`` and
+    ``"c"`` exactly one may take ``"A"``: once one has, ``"A"`` still has room
+    but the other must take ``"B"``. Reservation capacities (12 QKD, 4 KM
+    wavelengths per arc) are below the largest demand's needs.
+
+    Returns
+    -------
+    Instance
+        Named ``tiny-all-features``.
+
+    Examples
+    --------
+    >>> inst = all_features_instance()
+    >>> sorted(inst.features), inst.provider_capacity
+    (['fixed_charges', 'link_prices', 'link_states', 'providers'], {'A': 2, 'B': 1})
+    """
+    links = (
+        Link(1, 2, 120.0),
+        Link(2, 3, 90.0, key_rate_kbps=Demand((0.25, 1.0), (0.3, 0.7))),
+        Link(
+            1,
+            3,
+            250.0,
+            kind="free-space",
+            unit_costs=UnitCosts((800.0, 800.0, 3000.0), (400.0, 400.0, 1500.0)),
+        ),
+        Link(3, 4, 60.0),
+        Link(2, 5, 100.0),
+        Link(4, 5, 170.0),
+    )
+    reqs = (
+        Request(
+            "a",
+            1,
+            None,
+            Demand((0.0, 2.0, 5.0), (0.4, 0.4, 0.2)),
+            (Target(3, "A", 100.0), Target(5, "B", 200.0)),
+        ),
+        Request("b", 2, 4, Demand.uniform(2)),
+        Request("c", 4, None, Demand.point(1.0), (Target(3, "A", 0.0), Target(1, "B", 50.0))),
+        Request("d", 5, None, Demand.uniform(3), (Target(3, "A", 20.0),)),
+    )
+    return Instance(
+        (1, 2, 3, 4, 5),
+        links,
+        reqs,
+        Params(W_qkd=12, W_kml=4, hop_cost=30.0),
+        CostTable(site=300.0),
+        name="tiny-all-features",
+        node_fixed_costs={3: 1000.0, 5: 700.0},
+        providers=(Provider("A", 2), Provider("B", 1)),
     )
 
 

@@ -1,4 +1,4 @@
-"""Topologies: built-in reference networks, loaders, generators and request sampling.
+"""Topologies: built-in reference networks, loaders, generators, request and scenario sampling.
 
 Examples
 --------
@@ -25,6 +25,7 @@ from .loaders import (
 )
 from .ntn import NTN_EXAMPLES, add_providers, ntn_instance, ntn_topology
 from .requests import sample_requests
+from .scenarios import joint_scenarios
 
 __all__ = [
     "BUILTIN_TOPOLOGIES",
@@ -45,4 +46,5 @@ __all__ = [
     "ntn_instance",
     "ntn_topology",
     "add_providers",
+    "joint_scenarios",
 ]

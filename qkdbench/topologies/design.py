@@ -43,7 +43,13 @@ from ..exceptions import InputError
 from ..model import CEIL_TOL, CostTable, Demand, Instance, Link, Params, Request
 from ..utils.random import check_random_state
 
-__all__ = ["DEMAND_SHAPES", "demand_shape", "design_instance", "tight_capacities"]
+__all__ = [
+    "DEMAND_SHAPES",
+    "demand_shape",
+    "design_instance",
+    "tight_capacities",
+    "shortest_route_arcs",
+]
 
 #: Demand shapes :func:`demand_shape` knows.
 DEMAND_SHAPES = ("uniform", "binomial", "geometric", "heavy", "empirical")
@@ -296,15 +302,8 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
     params, links = instance.params, instance.links
     load_y = np.zeros(2 * len(links))
     load_z = np.zeros(2 * len(links))
-    g = instance.graph
-    for rq in reqs:
-        if rq.target is not None:
-            path = nx.dijkstra_path(g, rq.source, rq.target, weight="length_km")
-        else:
-            dist, paths = nx.single_source_dijkstra(g, rq.source, weight="length_km")
-            sink = min((t.node for t in rq.sinks if t.node in dist), key=lambda n: dist[n])
-            path = paths[sink]
-        for a in instance.path_arcs(path):
+    for rq, arcs in zip(reqs, shortest_route_arcs(instance), strict=True):
+        for a in arcs:
             ln = links[a // 2]
             rates, rprobs = ln.key_rate_states(params.key_rate_kbps)
             need = math.fsum(
@@ -321,3 +320,40 @@ def tight_capacities(instance: Instance, tightness: float) -> Instance:
     return replace(
         instance, params=params, links=tuple(replace(ln, W_qkd=None, W_kml=None) for ln in links)
     )
+
+
+def shortest_route_arcs(instance: Instance) -> list[list[int]]:
+    """The arcs of every request's shortest path by ``length_km``: the generators' routing.
+
+    An ordinary request goes to its target by networkx's Dijkstra (CO-QBN's route, the
+    same ties); an anycast request to the nearest of its target nodes (ties to the
+    earlier target). :func:`tight_capacities` and the on-demand caps of
+    :func:`qkdbench.planning.on_demand.on_demand_caps` load these routes.
+
+    Parameters
+    ----------
+    instance : Instance
+
+    Returns
+    -------
+    list of list of int
+        Arc ids of each request's path, in request order.
+
+    Examples
+    --------
+    >>> from qkdbench.topologies import make_instance
+    >>> inst = make_instance("nsfnet", 2, 3, seed=1)
+    >>> [len(arcs) > 0 for arcs in shortest_route_arcs(inst)]
+    [True, True]
+    """
+    g = instance.graph
+    out = []
+    for rq in instance.requests:
+        if rq.target is not None:
+            path = nx.dijkstra_path(g, rq.source, rq.target, weight="length_km")
+        else:
+            dist, paths = nx.single_source_dijkstra(g, rq.source, weight="length_km")
+            sink = min((t.node for t in rq.sinks if t.node in dist), key=lambda n: dist[n])
+            path = paths[sink]
+        out.append(instance.path_arcs(path))
+    return out

@@ -79,6 +79,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "qkdbench.heuristics.alns",
     "qkdbench.exact.planners",
     "qkdbench.exact.lagrangian",
+    "qkdbench.exact.ph",
     "qkdbench.rl.planners",
 )
 
@@ -149,6 +150,15 @@ class PlannerInfo:
     def proves_optimality(self) -> bool:
         """Whether the planner's ``optimal`` plans are proven (an exact solver)."""
         return bool(getattr(self.factory, "proves_optimality", False))
+
+    @property
+    def on_request(self) -> bool:
+        """Whether the planner runs only when named (its class attribute ``on_request``).
+
+        A comparison without a planner list leaves such planners out: those that need an
+        optional extra and minutes per instance (progressive hedging under MPI).
+        """
+        return bool(getattr(self.factory, "on_request", False))
 
 
 _REGISTRY: dict[str, PlannerInfo] = {}

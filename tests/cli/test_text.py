@@ -101,15 +101,33 @@ def _edges(line: str) -> list[tuple[int, int]]:
 def evaluated(tmp_path_factory: pytest.TempPathFactory, run_cli: RunCli) -> dict[str, list[str]]:
     d = tmp_path_factory.mktemp("evaluate")
     out = {}
-    for topology, planner in (("usnet", "coqbn"), ("usnet-ntn", "lagrangian")):
-        inst, plan = d / f"{topology}.json", d / f"{topology}-plan.json"
-        run_cli("instance", "--topology", topology, "--requests", 6, "-o", inst, check=True)
+    coupled = ["--scenarios", 10, "--correlation", 0.8, "--on-demand-cap", 0.5]
+    for key, topology, planner, extra in (
+        ("usnet", "usnet", "coqbn", []),
+        ("usnet-ntn", "usnet-ntn", "lagrangian", []),
+        ("coupled", "usnet", "coqbn", coupled),
+    ):
+        inst, plan = d / f"{key}.json", d / f"{key}-plan.json"
+        run_cli("instance", "--topology", topology, "--requests", 6, *extra, "-o", inst, check=True)
         run_cli("plan", inst, "--planner", planner, "--time-limit", 20, "-o", plan, check=True)
-        out[topology] = run_cli("evaluate", inst, plan, check=True).stdout.splitlines()
+        out[key] = run_cli("evaluate", inst, plan, check=True).stdout.splitlines()
     return out
 
 
-@pytest.mark.parametrize("topology", ["usnet", "usnet-ntn"])
+def test_evaluate_shows_the_shortfall_of_a_coupled_instance(
+    evaluated: dict[str, list[str]],
+) -> None:
+    lines = evaluated["coupled"]
+    row = next(line for line in lines if line.startswith("shortfall "))
+    assert float(row.split()[-1].replace(",", "")) > 0  # CO-QBN reserves the mean only
+    header = next(line for line in lines if line.startswith("wavelengths"))
+    assert header.endswith("shortfall (exp.)")
+    qkd = next(line for line in lines if line.startswith("QKD "))
+    assert _edges(qkd)[-1][1] == len(header)
+    assert not any("shortfall" in line for line in evaluated["usnet"])
+
+
+@pytest.mark.parametrize("topology", ["usnet", "usnet-ntn", "coupled"])
 def test_evaluate_component_header_is_aligned_with_its_rows(
     evaluated: dict[str, list[str]], topology: str
 ) -> None:
@@ -186,7 +204,9 @@ def test_library_list_stays_within_the_width_and_names_every_set(
         assert " ".join(words[:6]) in text
 
 
-@pytest.mark.parametrize("name", ["paper", "capacity", "design", "ntn", "large", "design-large"])
+@pytest.mark.parametrize(
+    "name", ["paper", "capacity", "design", "ntn", "large", "design-large", "coupled"]
+)
 def test_library_show_fits_the_width_with_columns_from_the_content(
     name: str, run_cli: RunCli
 ) -> None:

@@ -80,8 +80,9 @@ def test_link_closing_never_raises_the_cost_and_the_ga_never_loses_to_its_seeds(
     assert exact.objective <= cost * (1 + 1e-9)
 
 
-def test_rl_environments_refuse_derived_and_node_charges() -> None:
+def test_rl_environments_take_derived_and_node_charges_and_refuse_coupled() -> None:
     from qkdbench.rl.core import build_tables
+    from qkdbench.testing.instances import feature_instance
 
     charges: tuple[dict[str, Any], ...] = ({"site": 100.0}, {})  # design_instance keywords
     for kw in charges:
@@ -90,8 +91,10 @@ def test_rl_environments_refuse_derived_and_node_charges() -> None:
             from dataclasses import replace
 
             inst = replace(inst, node_fixed_costs={inst.nodes[0]: 5.0})
-        with pytest.raises(InputError, match="fixed charges .* not supported"):
-            build_tables(inst)
+        assert "fixed_charges" in inst.features
+        build_tables(inst)  # the environments pose fixed charges now
+    with pytest.raises(InputError, match="coupled"):
+        build_tables(feature_instance("coupled"))
 
 
 def test_lagrangian_planner_on_fixed_charges_sits_between_its_bound_and_above_the_optimum() -> None:

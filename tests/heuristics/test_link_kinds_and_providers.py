@@ -109,7 +109,7 @@ def test_capacity_binds_in_the_random_instances() -> None:
 
 @pytest.mark.parametrize("name", ["rl-coqbn", "rl-greedy"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name: str, seed: int) -> None:
+def test_rl_planners_price_link_kinds_exactly_and_serve_providers(name: str, seed: int) -> None:
     inst = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed, providers=False)
     assert inst.features == {"link_prices", "link_states"}
     plan = get_planner(name).plan(inst, seed=0)
@@ -118,8 +118,12 @@ def test_rl_planners_price_link_kinds_exactly_and_refuse_providers(name: str, se
     assert ev.total == pytest.approx(reference_evaluate(inst, plan)["total"], rel=1e-9)
     if name == "rl-coqbn":  # the environment reproduces CO-QBN, mean link rate included
         assert plan.routes == CoQBN().plan(inst).routes
-    with pytest.raises(InputError, match="provider targets"):
-        get_planner(name).plan(link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed))
+    with_providers = link_kinds_and_providers_instance("nsfnet", 6, 4, seed=seed)
+    assert "providers" in with_providers.features
+    plan = get_planner(name).plan(with_providers, seed=0)
+    ev = evaluate(with_providers, plan)
+    assert ev.feasible
+    assert ev.total == pytest.approx(reference_evaluate(with_providers, plan)["total"], rel=1e-9)
 
 
 def test_rl_episode_cost_is_the_evaluators_on_random_key_rates() -> None:
@@ -137,7 +141,11 @@ def test_rl_episode_cost_is_the_evaluators_on_random_key_rates() -> None:
 
 
 def _builtin_names() -> list[str]:
-    return sorted(n for n, info in available_planners().items() if info.origin == "built-in")
+    return sorted(
+        n
+        for n, info in available_planners().items()
+        if info.origin == "built-in" and not info.on_request  # ph: tests/exact/test_smps.py
+    )
 
 
 @pytest.mark.parametrize("name", _builtin_names())

@@ -51,8 +51,24 @@ SMALL = ["usnet-r10-k10-s1", "usnet-r20-k10-s2", "usnet-r30-k10-s3"]
 
 
 def test_set_files_are_the_table_and_every_hash_reproduces() -> None:
-    assert set_names() == ["paper", "capacity", "design", "ntn", "large", "design-large"]
-    counts = {"paper": 18, "capacity": 8, "design": 11, "ntn": 14, "large": 4, "design-large": 6}
+    assert set_names() == [
+        "paper",
+        "capacity",
+        "design",
+        "ntn",
+        "large",
+        "design-large",
+        "coupled",
+    ]
+    counts = {
+        "paper": 18,
+        "capacity": 8,
+        "design": 11,
+        "ntn": 14,
+        "large": 4,
+        "design-large": 6,
+        "coupled": 6,
+    }
     for name in set_names():
         libset = load_set(name)
         assert [dict(i.recipe) for i in libset.instances] == SET_TABLE[name]["recipes"]
@@ -127,11 +143,86 @@ def test_design_set_is_the_generators_family() -> None:
         assert all(ln.fixed_cost is not None and ln.fixed_cost > 0 for ln in direct.links)
 
 
+def test_coupled_set_instances_are_coupled_and_read_back(tmp_path: Path, run_cli: RunCli) -> None:
+    from qkdbench.io import read_instance
+    from qkdbench.library.recipes import SCENARIO_KEYS
+    from qkdbench.planning.on_demand import scenario_instance
+
+    libset = load_set("coupled")
+    small = 0
+    for item in libset.instances:
+        r = item.recipe
+        inst = load_instance(item)
+        assert inst.is_coupled
+        assert "coupled" in inst.features
+        assert inst.scenarios is not None
+        assert inst.scenarios.n == r["scenarios"]
+        assert inst.scenarios.recipe == {
+            "generator": "gaussian-copula",
+            "scenarios": r["scenarios"],
+            "correlation": r["correlation"],
+            "seed": r["seed"],
+            "on_demand_cap": r["on_demand_cap"],
+            **({"shortfall_factor": r["shortfall_factor"]} if "shortfall_factor" in r else {}),
+        }
+        generated = instance_from_recipe({k: v for k, v in r.items() if k not in SCENARIO_KEYS})
+        direct = scenario_instance(
+            generated,
+            r["scenarios"],
+            correlation=r["correlation"],
+            seed=r["seed"],
+            on_demand_cap=r["on_demand_cap"],
+            shortfall_factor=r.get("shortfall_factor"),
+            name=item.name,
+        )
+        assert instance_hash(direct) == item.hash  # the generator, called directly
+        small += r["requests"] <= 15 and r["scenarios"] <= 30
+    assert small >= 4  # for an exact solver of the coupled model
+    name = libset.instances[0].name
+    out = tmp_path / "c.json"
+    run_cli("library", "write", "coupled", name, "-o", out, check=True)
+    back = read_instance(out)
+    assert back.is_coupled
+    assert instance_hash(back) == libset.by_name[name].hash
+
+
+def test_coupled_set_entries_are_what_library_solve_stores(
+    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+) -> None:
+    """CO-QBN's plans, stored by `library solve --methods coqbn`: rerun from an empty file."""
+    out = tmp_path / "coupled.solu.json"
+    refused = run_cli("library", "solve", "coupled", "--solutions", out, "--time-limit", "1")
+    one_line_error(refused, "planner 'lagrangian' does not handle a coupled second stage")
+    assert not out.exists()  # refused before any solve
+    res = run_cli("library", "solve", "coupled", "--methods", "coqbn", "--solutions", out, "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["best"] == len(load_set("coupled").instances)
+    new, shipped = read_solutions("coupled", out), read_solutions("coupled")
+    assert set(new.entries) == set(shipped.entries) == set(load_set("coupled").by_name)
+    for name, e in shipped.entries.items():
+        assert (e.status, e.planner, e.bound) == ("best", "coqbn", None)
+        assert new.entries[name].cost == e.cost
+
+
+def test_warm_up_copy_of_a_coupled_instance_keeps_its_scenario_columns() -> None:
+    from qkdbench.experiments.runs import warm_up_instance
+
+    inst = load_instance(load_set("coupled").instances[1])
+    small = warm_up_instance(inst)
+    assert small.n_requests == 3
+    assert small.is_coupled
+    assert small.scenarios is not None
+    assert inst.scenarios is not None
+    assert set(small.scenarios.key_rates) == {r.id for r in small.requests}
+    for r in small.requests:
+        assert small.scenarios.key_rates[r.id] == inst.scenarios.key_rates[r.id]
+
+
 # --------------------------------------------------------------------------- solutions
 
 
 @pytest.mark.parametrize(
-    "set_name", ["paper", "capacity", "design", "ntn", "large", "design-large"]
+    "set_name", ["paper", "capacity", "design", "ntn", "large", "design-large", "coupled"]
 )
 def test_every_stored_cost_is_confirmed_by_the_evaluator(set_name: str) -> None:
     libset = load_set(set_name)

@@ -26,7 +26,10 @@ def test_without_the_extra_the_cli_says_how_to_install_it(
     if args[1] == "evaluate":  # an agent file that exists: the missing extra is the problem
         (tmp_path / "agent.zip").write_bytes(b"PK")
     res = run_python(NO_EXTRA, *args, cwd=tmp_path)
-    one_line_error(res, 'pip install "qkdbench[rl]"', "qkdbench rl: error")
+    # both ways: from a checkout (the test suite's case) and from a package index
+    one_line_error(
+        res, 'pip install ".[rl]" in a checkout', 'pip install "qkdbench[rl]"', "qkdbench rl: error"
+    )
     if args[1] == "train":
         assert not (tmp_path / "agent.zip").exists()
 
@@ -70,3 +73,39 @@ def test_missing_agent_file_is_one_line(
 ) -> None:
     path = str(tmp_path / "missing.zip")
     one_line_error(run_cli("rl", "evaluate", path), path, "not found")
+
+
+def test_training_progress_reports_steps_episodes_return_and_gap() -> None:
+    """The progress lines of ``rl train``, fed real episodes of the environment."""
+    from qkdbench.evaluation import evaluate
+    from qkdbench.heuristics import get_planner
+    from qkdbench.rl.env import PlanningEnv
+    from qkdbench.rl.policies import GreedyPolicy
+    from qkdbench.rl.train import TrainingProgress
+    from qkdbench.topologies import make_instance
+
+    inst = make_instance("nsfnet", 5, 3, seed=1)
+    coqbn = evaluate(inst, get_planner("coqbn").plan(inst)).total
+    lines: list[str] = []
+    progress = TrainingProgress(20, lines.append, {inst.name: coqbn}, every=10)
+    env = PlanningEnv(inst, k=2)
+    act = GreedyPolicy().bind(env)
+    steps, costs = 0, []
+    for ep in range(4):
+        obs, info = env.reset(seed=ep)
+        done, ret = False, 0.0
+        while not done:
+            obs, r, done, _, info = env.step(act(obs, info["action_mask"]))
+            ret += r
+            steps += 1
+            if done:
+                info["episode"] = {"r": ret, "l": inst.n_requests}
+                costs.append(info["cost"])
+            progress.update(steps, [info], [done])
+    progress.finish()
+    assert len(lines) == 2  # at 10 and at 20 steps; finish() repeats nothing
+    assert lines[0].startswith("step 10/20 (50%): 2 episodes; last 2: mean return ")
+    gap = 100.0 * (sum(costs) / len(costs) / coqbn - 1.0)
+    assert f"cost vs CO-QBN {gap:+.1f}%" in lines[1]
+    assert lines[1].startswith("step 20/20 (100%): 4 episodes")
+    assert lines[1].endswith("steps/s")
