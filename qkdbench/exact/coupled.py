@@ -35,6 +35,7 @@ from ..evaluation import PlanArrays, decode_plan
 from ..evaluation.curves import CostCurves
 from ..evaluation.pricing import arc_table, provider_table, scenario_table
 from ..model import CEIL_TOL, KML_WAVELENGTHS_PER_LINK, QKD_WAVELENGTHS_PER_LINK, Instance, Plan
+from ..planning.coupled import arc_groups, coupled_arrays
 from ..planning.providers import assign_targets
 from ..planning.shortest_paths import trace_paths
 from .bounds import _endpoint_charges, reduced_cost_keep
@@ -84,7 +85,8 @@ def scenario_links(instance: Instance, req: np.ndarray, arc: np.ndarray) -> np.n
     t = scenario_table(instance)
     req = np.asarray(req, dtype=np.int64)
     arc = np.asarray(arc, dtype=np.int64)
-    return np.maximum(0.0, np.ceil(t.kappa[:, req] / t.rate[:, arc // 2] - CEIL_TOL))
+    p = np.ceil(t.kappa[:, req] / t.rate[:, arc // 2] - CEIL_TOL)
+    return np.maximum(p, 0.0) + 0.0  # + 0.0: no negative zeros
 
 
 def uncapped_cost(
@@ -373,7 +375,7 @@ def coupled_bound(instance: Instance) -> float:
 
 
 def coupled_relaxed_plan(instance: Instance, planner: str = "relaxed") -> Plan:
-    """A feasible plan from the caps-lifted, capacity-free relaxation.
+    """A feasible plan from the caps-lifted, capacity-free relaxation's routes.
 
     Each request takes its cheapest path under the caps-lifted newsvendor
     weights (:func:`coupled_priced_curves`) to the target of the cheapest
@@ -410,14 +412,12 @@ def coupled_relaxed_plan(instance: Instance, planner: str = "relaxed") -> Plan:
 
 
 def fit_reservations(instance: Instance, arrays: PlanArrays) -> PlanArrays:
-    """Reservations for fixed routes, chosen with the caps in view: a greedy per (arc, kind).
+    """Reservations for fixed routes, chosen with the caps in view, arc by arc.
 
-    On each arc, one wavelength at a time goes to the request whose reservation
-    lowers the arc's expected coupled cost most (its reservation price against
-    the saving, in the scenarios where it would be used, of a wavelength bought
-    on demand or, where the cap is exceeded, of a shortfall), while that is a saving
-    and the capacity allows. A heuristic (the arc's cost is convex in the
-    reservations but not separable); every step lowers the cost.
+    The requests on each arc get the reservations of
+    :func:`~qkdbench.planning.coupled.arc_groups` (coordinate descent and unit
+    exchanges on the arc's exact coupled cost, within its capacity): the
+    coupled greedy's own arc optimisation.
 
     Parameters
     ----------
@@ -430,34 +430,20 @@ def fit_reservations(instance: Instance, arrays: PlanArrays) -> PlanArrays:
     -------
     PlanArrays
     """
-    t = scenario_table(instance)
-    arcs = arc_table(instance)
     owner = np.repeat(np.arange(arrays.n_requests), np.diff(arrays.ptr))
-    links = scenario_links(instance, owner, arrays.arcs)  # (S, nnz)
-    out = [np.zeros(arrays.arcs.size), np.zeros(arrays.arcs.size)]
-    kinds = (
-        (_WY, arcs.c_y, arcs.W_qkd, t.cap_y, t.use_y),
-        (_WZ, arcs.c_z, arcs.W_kml, t.cap_z, t.use_z),
+    order = np.argsort(arrays.arcs, kind="stable")
+    g_arc, counts = np.unique(arrays.arcs[order], return_counts=True)
+    g_ptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    ask = np.full(order.size, np.inf)
+    y, z, *_ = arc_groups(
+        g_ptr,
+        g_arc.astype(np.int64),
+        owner[order].astype(np.int64),
+        ask,
+        ask,
+        True,
+        *coupled_arrays(instance).kernel_data,
     )
-    for a in np.unique(arrays.arcs):
-        pos = np.flatnonzero(arrays.arcs == a)
-        for k, (width, c, cap_w, cap_o, use) in enumerate(kinds):
-            if not use[a]:
-                continue
-            need = width * links[:, pos]  # (S, m)
-            top = np.minimum(need.max(axis=0), float(cap_w[a]))
-            y = np.zeros(pos.size)
-            room = float(cap_w[a])
-            while room > 0:
-                short = y[None, :] < need
-                resid = (need - np.minimum(y[None, :], need)).sum(axis=1)
-                save = np.where(resid > cap_o[a], t.phi * c[2, a], c[2, a]) - c[1, a]
-                gain = (t.probs * save) @ short - c[0, a]
-                gain[y >= top] = -np.inf
-                f = int(np.argmax(gain))
-                if gain[f] <= 0:
-                    break
-                y[f] += 1.0
-                room -= 1.0
-            out[k][pos] = y
-    return PlanArrays(arrays.ptr, arrays.arcs, out[0], out[1], arrays.n_requests, arrays.target)
+    yr, zr = np.zeros(order.size), np.zeros(order.size)
+    yr[order], zr[order] = y, z
+    return PlanArrays(arrays.ptr, arrays.arcs, yr, zr, arrays.n_requests, arrays.target)

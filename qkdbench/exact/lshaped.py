@@ -50,7 +50,7 @@ from ..evaluation.pricing import arc_table, scenario_table
 from ..exceptions import InputError
 from ..model import Instance, Plan
 from ..utils.gaps import relative_gap
-from ..utils.registry import FEATURES, check_supports, register_planner
+from ..utils.registry import FEATURES, check_supports, is_deterministic, register_planner
 from ..utils.timing import Stopwatch
 from .bounds import _pairs, _pruned
 from .coupled import coupled_pairs
@@ -320,6 +320,11 @@ def solve_lshaped(
         Most master MILP solves.
     lp_rounds : int
         Most cut rounds on the master's LP relaxation first (0: none).
+    stabilise : float
+        In-out stabilisation of the LP rounds: cuts are first taken at this mix of
+        the best plan (or the first LP point) and the LP point, ``(1 - s) lp + s
+        centre``, and at the LP point itself when they cut nothing off there
+        (``0``: always at the LP point).
     time_limit : float, optional
         Seconds for the whole run (the master MILP gets what is left).
     warm_start : Plan, str or None
@@ -611,8 +616,6 @@ class LShapedPlanner:
     @property
     def deterministic(self) -> bool:
         """Whether ``seed`` changes nothing: unless ``warm_start`` names a seeded planner."""
-        from ..utils.registry import is_deterministic
-
         ws = self.warm_start
         if ws is None or ws == "relaxed" or not isinstance(ws, str):
             return True
