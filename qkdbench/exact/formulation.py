@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +78,7 @@ from .linking_dual import LinkingPrices, linking_keep
 from .milp import Milp, MilpBuilder
 from .sizing import _check_memory
 
-__all__ = ["FORMS", "SPModel", "build_model"]
+__all__ = ["FORMS", "SPModel", "FirstStage", "build_model", "first_stage_rows", "assemble"]
 
 #: The two forms of the deterministic equivalent.
 FORMS: tuple[str, ...] = ("compact", "extensive")
@@ -117,6 +118,9 @@ class SPModel:
         Columns of the target-choice binaries and their target positions in
         :func:`~qkdbench.evaluation.pricing.provider_table` (requests with
         targets only).
+    extra : Mapping of str to ndarray
+        Columns of further variable blocks by name (e.g. the recourse variables
+        ``theta`` of an L-shaped master).
     """
 
     instance: Instance
@@ -137,6 +141,7 @@ class SPModel:
     v_node: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     w_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def integer_cols(self) -> np.ndarray:
@@ -517,6 +522,61 @@ def build_model(
         _cut_rows(b, pairs, x, y, z, names)
     else:
         _scenario_rows(b, instance, pairs, x, y, z, names)
+    first = first_stage_rows(b, instance, pairs, (x, y, z), names)
+    return assemble(b, names, instance, form, pairs, (x, y, z), (y_ub, z_ub), first, t0, n_all)
+
+
+@dataclass(frozen=True, eq=False)
+class FirstStage:
+    """Columns of the first-stage binaries beyond routes and reservations (as built).
+
+    Attributes
+    ----------
+    u, u_link : ndarray
+        Link fixed-charge binaries and their link ids.
+    v, v_node : ndarray
+        Node fixed-charge binaries and their node positions.
+    w, w_pos : ndarray
+        Target-choice binaries and their target positions.
+    """
+
+    u: np.ndarray
+    u_link: np.ndarray
+    v: np.ndarray
+    v_node: np.ndarray
+    w: np.ndarray
+    w_pos: np.ndarray
+
+
+def first_stage_rows(
+    b: MilpBuilder,
+    instance: Instance,
+    pairs: CostCurves,
+    cols: tuple[np.ndarray, np.ndarray, np.ndarray],
+    names: list[np.ndarray],
+) -> FirstStage:
+    """The first stage's rows and binaries besides the pair columns, in the order built.
+
+    Target choices and provider capacities, flow conservation and out-degrees,
+    the arc reservation capacities, and the fixed charges.
+
+    Parameters
+    ----------
+    b : MilpBuilder
+        The model being built.
+    instance : Instance
+    pairs : CostCurves
+        The pairs of the model (only ``req``, ``arc`` and ``n`` are read).
+    cols : (x, y, z)
+        Route, QKD- and KM-reservation columns of the pairs.
+    names : list of ndarray
+        Column names, extended in place.
+
+    Returns
+    -------
+    FirstStage
+    """
+    x, y, z = cols
     if provider_table(instance).active:
         w, w_pos = _provider_rows(b, instance, names)
     else:
@@ -528,6 +588,51 @@ def build_model(
     else:
         u = v = np.zeros(0, np.int32)
         u_link = v_node = np.zeros(0, np.int64)
+    return FirstStage(u, u_link, v, v_node, w, w_pos)
+
+
+def assemble(
+    b: MilpBuilder,
+    names: list[np.ndarray],
+    instance: Instance,
+    form: str,
+    pairs: CostCurves,
+    cols: tuple[np.ndarray, np.ndarray, np.ndarray],
+    bounds: tuple[np.ndarray, np.ndarray],
+    first: FirstStage,
+    t0: float,
+    n_all: int,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> SPModel:
+    """The :class:`SPModel` of a built model, its columns sorted by name.
+
+    Parameters
+    ----------
+    b : MilpBuilder
+    names : list of ndarray
+        One name per column, in the order the columns were added.
+    instance : Instance
+    form : str
+        Recorded in the model.
+    pairs : CostCurves
+    cols : (x, y, z)
+        Route and reservation columns of the pairs (as added).
+    bounds : (y_ub, z_ub)
+        Reservation bounds of the pairs.
+    first : FirstStage
+    t0 : float
+        ``time.perf_counter()`` when building began.
+    n_all : int
+        Pairs before pruning.
+    extra : Mapping, optional
+        Further named column blocks (as added), mapped to their sorted positions.
+
+    Returns
+    -------
+    SPModel
+    """
+    x, y, z = cols
+    n = pairs.n
     # columns sorted by name: the order a name-keyed modelling layer would hand the solver
     order = np.argsort(np.concatenate(names), kind="stable") if n else None
     milp = b.build(col_order=order)
@@ -542,14 +647,15 @@ def build_model(
         new[x],
         new[y],
         new[z],
-        y_ub,
-        z_ub,
+        bounds[0],
+        bounds[1],
         time.perf_counter() - t0,
         n_all,
-        new[u],
-        u_link,
-        new[v],
-        v_node,
-        new[w],
-        w_pos,
+        new[first.u],
+        first.u_link,
+        new[first.v],
+        first.v_node,
+        new[first.w],
+        first.w_pos,
+        {key: new[c] for key, c in (extra or {}).items()},
     )

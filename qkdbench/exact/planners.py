@@ -1,7 +1,9 @@
 """The planners of the exact package in the registry.
 
 ``exact`` (compact form) and ``exact-extensive`` solve the deterministic
-equivalent (:func:`~qkdbench.exact.sp_milp.solve_sp`); ``lagrangian`` runs the
+equivalent (:func:`~qkdbench.exact.sp_milp.solve_sp`; on a coupled instance the
+coupled model of :mod:`qkdbench.exact.coupled_formulation`); ``l-shaped`` solves
+it by the L-shaped method (:mod:`qkdbench.exact.lshaped`); ``lagrangian`` runs the
 Lagrangian dual ascent with its primal heuristic
 (:func:`~qkdbench.exact.ascent.lagrangian_bound`); ``column-generation`` the
 strong linking relaxation of the fixed charges by column generation, with the
@@ -16,16 +18,24 @@ from typing import Any
 from ..evaluation import decode_plan, evaluate_batch
 from ..model import Instance, Plan
 from ..utils.gaps import relative_gap
-from ..utils.registry import UNCOUPLED_FEATURES, check_supports, is_deterministic, register_planner
+from ..utils.registry import (
+    FEATURES,
+    UNCOUPLED_FEATURES,
+    check_supports,
+    is_deterministic,
+    register_planner,
+)
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
 from .linking_cg import best_bound
+from .lshaped import LShapedPlanner
 from .primal import improve_with_columns
 from .sp_milp import solve_sp
 
 __all__ = [
     "ExactPlanner",
     "ExactExtensivePlanner",
+    "LShapedPlanner",
     "LagrangianPlanner",
     "ColumnGenerationPlanner",
 ]
@@ -55,8 +65,10 @@ class ExactPlanner:
     ``build_s``, ``solve_s``, ``warm_s`` and ``runtime_s``. A missing or failing
     solver raises :class:`~qkdbench.exact.solver.SolverError` (one-line message).
     Every model extension is handled (``supports``): fixed charges, link
-    prices and random key rates (through the pricing tables), and targets
-    with provider capacities (choice binaries; see :mod:`qkdbench.exact.formulation`).
+    prices and random key rates (through the pricing tables), targets
+    with provider capacities (choice binaries; see :mod:`qkdbench.exact.formulation`),
+    and the coupled second stage (on-demand caps, joint scenarios: the model of
+    :mod:`qkdbench.exact.coupled_formulation`, over the joint scenarios).
 
     Examples
     --------
@@ -69,7 +81,7 @@ class ExactPlanner:
     name = "exact"
     form = "compact"
     proves_optimality = True
-    supports = frozenset(UNCOUPLED_FEATURES)
+    supports = frozenset(FEATURES)
 
     def __init__(
         self,

@@ -52,6 +52,8 @@ __all__ = [
     "highs_available",
     "cbc_available",
     "new_highs",
+    "load_highs",
+    "read_highs",
     "run_highs",
     "run_cbc",
     "solve_milp",
@@ -377,22 +379,18 @@ def new_highs(options: SolverOptions | None = None) -> Any:
     return h
 
 
-def run_highs(
-    milp: Milp, options: SolverOptions, warm_start: tuple[np.ndarray, np.ndarray] | None = None
-) -> SolverRun:
-    """Solve ``milp`` with HiGHS.
+def load_highs(milp: Milp, options: SolverOptions) -> Any:
+    """A ``highspy.Highs`` holding ``milp`` with the options set, not yet run.
 
     Parameters
     ----------
     milp : Milp
     options : SolverOptions
-    warm_start : (index, value), optional
-        Values of some columns (integer ones) handed to HiGHS as a start;
-        HiGHS completes the rest.
 
     Returns
     -------
-    SolverRun
+    highspy.Highs
+        Rows may be added and the model run again (as the L-shaped master is).
     """
     import highspy
 
@@ -424,10 +422,24 @@ def run_highs(
             for i in milp.integer
         ]
     h.passModel(lp)
-    if warm_start is not None and len(warm_start[0]):
-        index = np.asarray(warm_start[0], dtype=np.int32)
-        h.setSolution(int(index.size), index, np.asarray(warm_start[1], dtype=float))
-    h.run()
+    return h
+
+
+def read_highs(h: Any, mip: bool) -> SolverRun:
+    """The outcome of a finished HiGHS run.
+
+    Parameters
+    ----------
+    h : highspy.Highs
+        After ``run()``.
+    mip : bool
+        Whether the model run had integer columns (an LP reports no MIP bound: its
+        bound is its optimum).
+
+    Returns
+    -------
+    SolverRun
+    """
     info = h.getInfo()
     name = model_status(h)
     has_solution = int(info.primal_solution_status) == 2  # kSolutionStatusFeasible
@@ -435,7 +447,7 @@ def run_highs(
     objective = float(info.objective_function_value) if has_solution else math.nan
     bound = float(info.mip_dual_bound)
     gap = float(info.mip_gap)
-    if not milp.integer.any():  # an LP: HiGHS reports no MIP bound
+    if not mip:  # an LP: HiGHS reports no MIP bound
         bound = objective if status == "optimal" else math.nan
         gap = 0.0 if status == "optimal" else math.nan
     outcome = SolveOutcome(
@@ -450,6 +462,31 @@ def run_highs(
     )
     values = np.asarray(h.getSolution().col_value, dtype=float) if has_solution else None
     return SolverRun(outcome, values, h)
+
+
+def run_highs(
+    milp: Milp, options: SolverOptions, warm_start: tuple[np.ndarray, np.ndarray] | None = None
+) -> SolverRun:
+    """Solve ``milp`` with HiGHS.
+
+    Parameters
+    ----------
+    milp : Milp
+    options : SolverOptions
+    warm_start : (index, value), optional
+        Values of some columns (integer ones) handed to HiGHS as a start;
+        HiGHS completes the rest.
+
+    Returns
+    -------
+    SolverRun
+    """
+    h = load_highs(milp, options)
+    if warm_start is not None and len(warm_start[0]):
+        index = np.asarray(warm_start[0], dtype=np.int32)
+        h.setSolution(int(index.size), index, np.asarray(warm_start[1], dtype=float))
+    h.run()
+    return read_highs(h, bool(milp.integer.any()))
 
 
 def fix_and_resolve(run: SolverRun, columns: np.ndarray, values: np.ndarray) -> float:
