@@ -270,9 +270,9 @@ def test_solver_failure_is_one_line_with_status_3(
         raise solver.SolverUnavailableError("no MILP solver: highspy is not installed")
 
     monkeypatch.setattr(solver, "solve_milp", missing)
-    import qkdbench.exact.sp_milp as sp_milp
+    import qkdbench.exact.solving as solving
 
-    monkeypatch.setattr(sp_milp, "solve_milp", missing)
+    monkeypatch.setattr(solving, "solve_milp", missing)
     inst = write(tmp_path, "i.json", GOOD)
     code, out, err = run_main("plan", inst, "--planner", "exact", "-o", tmp_path / "p.json")
     assert code == 3
