@@ -166,7 +166,7 @@ def protocol_table(
     ...                    "cost": [100.0, 104.0, 102.0, 100.0, 100.0, 105.0],
     ...                    "status": ["heuristic"] * 6})
     >>> t = protocol_table(df, resamples=200)
-    >>> t.loc[0, "p_better_than_coqbn"]  # (1 + 0) / 2 on i, 1 on j
+    >>> float(t.loc[0, "p_better_than_coqbn"])  # (1 + 0) / 2 on i, 1 on j
     0.75
     """
     import pandas as pd

@@ -21,6 +21,7 @@ from typing import Any
 from ..evaluation import evaluate
 from ..exceptions import InputError
 from ..model import Instance
+from ..topologies import make_instance
 from ..utils.registry import get_planner
 from .agents import Agent, load_agent
 from .env import PlanningEnv
@@ -116,7 +117,8 @@ def held_out(agent: Agent, seeds: Sequence[int], family: Any = None) -> list[Ins
     seeds : sequence of int
         Request seeds; without ``family`` they must not be the agent's training seeds.
     family : qkdbench.rl.train.Family, optional
-        Default: the agent's training family.
+        Default: the agent's training family (the same instances as its
+        ``Family(...).instances(seeds)``).
 
     Returns
     -------
@@ -127,13 +129,15 @@ def held_out(agent: Agent, seeds: Sequence[int], family: Any = None) -> list[Ins
     InputError
         If (without ``family``) ``seeds`` overlap the agent's training seeds.
     """
-    from .train import TRAIN_SEED_BASE, Family
-
-    fam = family or Family(**agent.meta["family"])
-    lo, hi = agent.meta.get("train_seeds", [TRAIN_SEED_BASE, TRAIN_SEED_BASE - 1])
-    if family is None and any(lo <= s <= hi for s in seeds):
+    if family is not None:
+        return list(family.instances(seeds))
+    lo, hi = agent.meta.get("train_seeds", [1, 0])
+    if any(lo <= s <= hi for s in seeds):
         raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
-    return fam.instances(seeds)
+    fam = agent.meta["family"]
+    return [
+        make_instance(fam["topology"], fam["requests"], fam["max_rate"], seed=int(s)) for s in seeds
+    ]
 
 
 def fits(agent: Agent, instance: Instance) -> bool:
