@@ -118,9 +118,11 @@ def test_evaluate_several_seeds_with_intervals_and_curves(tmp_path: Path) -> Non
     runs.mkdir()
     for seed in (0, 1):
         _train(runs / f"seed{seed}.zip", seed)
-    curves = tmp_path / "curves.csv"
+    curves, profile = tmp_path / "curves.csv", tmp_path / "profile.csv"
     args = ["rl", "evaluate", str(runs), "--instances", "3", "--planners", "coqbn,exact"]
-    res = _run([*args, "--curves", str(curves), "--json", "--resamples", "200"])
+    res = _run(
+        [*args, "--curves", str(curves), "--profile", str(profile), "--json", "--resamples", "200"]
+    )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     table = {r["planner"]: r for r in out["protocol"]}
@@ -136,6 +138,11 @@ def test_evaluate_several_seeds_with_intervals_and_curves(tmp_path: Path) -> Non
     lines = curves.read_text().splitlines()
     assert lines[0] == "agent,run,seed,steps,episodes,mean_return,cost_vs_coqbn_pct"
     assert {line.split(",")[2] for line in lines[1:]} == {"0", "1"}
+    prof = profile.read_text().splitlines()
+    assert prof[0] == "planner,gap_pct,fraction,low,high"
+    assert len(prof) == 1 + 3 * 21
+    assert prof[-1].startswith("exact,")
+    assert prof[-1].split(",")[2] == "1.0"  # every gap of the optimum is within every threshold
     # the text output: the protocol table, then the summary
     res = _run([*args, "--resamples", "200"])
     assert res.returncode == 0, res.stderr

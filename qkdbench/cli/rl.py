@@ -193,8 +193,8 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         ``agent`` (files and directories), the family, ``instances``, ``first_seed``,
-        ``library_set``, ``planners``, ``time_limit``, ``resamples``, ``curves`` and
-        one of ``json``, ``markdown``.
+        ``library_set``, ``planners``, ``time_limit``, ``resamples``, ``curves``,
+        ``profile`` and one of ``json``, ``markdown``.
 
     Returns
     -------
@@ -219,10 +219,11 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
             "--library-set takes its instances as they are: no --family, --requests or --max-rate",
             "rl evaluate",
         )
-    if args.curves:
-        check_output_file(args.curves, "--curves")
+    for option in ("curves", "profile"):
+        if getattr(args, option):
+            check_output_file(getattr(args, option), f"--{option}")
     train = _rl_extra()
-    from ..experiments.protocol import add_gap_to_best, protocol_table
+    from ..experiments.protocol import add_gap_to_best, profile_table, protocol_table
     from ..heuristics import available_planners
     from ..rl.heldout import evaluate_agents, held_out, load_runs
 
@@ -247,6 +248,8 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
     protocol = protocol_table(df, resamples=args.resamples)
     if curves is not None:
         curves.to_csv(args.curves, index=False)
+    if args.profile:
+        profile_table(df, resamples=args.resamples).to_csv(args.profile, index=False)
     caption = (
         f"IQM of the gap to the best known cost (%) over {len(runs)} run(s) x "
         f"{protocol['instances'].max()} instance(s), 95% stratified-bootstrap intervals "
@@ -368,6 +371,13 @@ def _add_evaluate_parser(rsub: Any) -> None:
         metavar="CSV",
         help="write the agents' learning curves (cost against CO-QBN on the training "
         "instances by environment steps) to this file",
+    )
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="CSV",
+        help="write each planner's performance profile (the fraction of its gaps within "
+        "each of 21 thresholds, with intervals) to this file",
     )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON object")

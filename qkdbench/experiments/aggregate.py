@@ -167,7 +167,7 @@ def performance_profile(scores: ArrayLike, thresholds: ArrayLike) -> Any:
 
     ``rliable``'s run-score distribution (``create_performance_profile``):
     ``P(score > tau)`` for each ``tau``. For scores where lower is better, one
-    minus the profile of ``-tau`` on the negated scores gives ``P(score <= tau)``.
+    minus it is ``P(score <= tau)``.
 
     Parameters
     ----------

@@ -9,7 +9,9 @@ per instance, planner and run), after Agarwal et al. (NeurIPS 2021):
 * :func:`score_matrices` -- per planner, the ``runs x instances`` matrix of gaps;
 * :func:`protocol_table` -- per planner, the interquartile mean of its gaps with
   a stratified-bootstrap interval, and the probability that it has a lower gap
-  than a baseline (CO-QBN) with its interval (:mod:`qkdbench.experiments.aggregate`).
+  than a baseline (CO-QBN) with its interval (:mod:`qkdbench.experiments.aggregate`);
+* :func:`profile_table` -- per planner, the fraction of its gaps within each
+  threshold (a performance profile) with intervals.
 
 The instances are the tasks and are held fixed: the intervals show how much the
 result depends on the training seeds. A planner run once per instance (every
@@ -23,10 +25,15 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
-from .aggregate import iqm, probability_of_improvement, stratified_bootstrap
+from .aggregate import (
+    iqm,
+    performance_profile,
+    probability_of_improvement,
+    stratified_bootstrap,
+)
 from .gaps import gap_reference
 
-__all__ = ["add_gap_to_best", "score_matrices", "protocol_table"]
+__all__ = ["add_gap_to_best", "score_matrices", "protocol_table", "profile_table"]
 
 
 def add_gap_to_best(df: Any) -> Any:
@@ -202,3 +209,68 @@ def protocol_table(
         row.update({p_col: p, "p_low": plo, "p_high": phi})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def profile_table(
+    df: Any,
+    thresholds: Any = None,
+    *,
+    level: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Any:
+    """Per planner and threshold ``tau``, the fraction of its gaps within ``tau`` %.
+
+    A performance profile (the run-score distribution of Agarwal et al.):
+    ``P(gap_to_best_pct <= tau)`` over all runs and instances, with its
+    stratified-bootstrap interval.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As for :func:`protocol_table`.
+    thresholds : array_like, optional
+        Gaps in percent (default: 21 from 0 to the largest gap).
+    level, resamples : float, int
+        As for :func:`protocol_table`.
+    seed : int
+        Planner ``j`` draws from :func:`~qkdbench.utils.random.derive_rng` ``(seed, j, 2)``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``planner, gap_pct, fraction, low, high``, one row per planner and
+        threshold.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"instance": ["i", "i", "j", "j"], "planner": ["a", "b"] * 2,
+    ...                    "run": [0] * 4, "cost": [100.0, 110.0, 120.0, 100.0],
+    ...                    "status": ["heuristic"] * 4})
+    >>> profile_table(df, [0.0, 15.0])["fraction"].tolist()  # a: gaps 0, 20; b: 10, 0
+    [0.5, 0.5, 0.5, 1.0]
+    """
+    import pandas as pd
+
+    if "gap_to_best_pct" not in df.columns:
+        df = add_gap_to_best(df)
+    mats = score_matrices(df)
+    if thresholds is None:
+        top = max(float(m.max()) for m in mats.values())
+        thresholds = np.linspace(0.0, top, 21)
+    taus = np.atleast_1d(np.asarray(thresholds, dtype=float))
+
+    def within(batch: np.ndarray) -> Any:  # P(gap <= tau) = 1 - P(gap > tau)
+        return 1.0 - performance_profile(batch, taus)
+
+    rows = []
+    for j, (planner, m) in enumerate(mats.items()):
+        point, lo, hi = stratified_bootstrap(
+            within, m, level=level, resamples=resamples, seed=[seed, j, 2]
+        )
+        rows += [
+            (planner, float(t), float(p), float(a), float(b))
+            for t, p, a, b in zip(taus, point, lo, hi, strict=True)
+        ]
+    return pd.DataFrame(rows, columns=["planner", "gap_pct", "fraction", "low", "high"])

@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from qkdbench.exceptions import InputError
-from qkdbench.experiments.protocol import add_gap_to_best, protocol_table, score_matrices
+from qkdbench.experiments.protocol import (
+    add_gap_to_best,
+    profile_table,
+    protocol_table,
+    score_matrices,
+)
 
 
 def _frame() -> pd.DataFrame:
@@ -101,3 +106,18 @@ def test_more_runs_narrow_the_interval() -> None:
         return float(t.loc["agent", "iqm_high_pct"] - t.loc["agent", "iqm_low_pct"])
 
     assert width(40) < width(4)
+
+
+def test_profile_is_the_fraction_of_gaps_within_each_threshold() -> None:
+    df = _frame()
+    prof = profile_table(df, [0.0, 5.0, 10.0, 30.0], resamples=200)
+    agent = prof[prof["planner"] == "agent"]
+    gaps = [10.0, 0.0, 1.0, 20.0, 30.0, 10.0]
+    expected = [sum(g <= tau for g in gaps) / 6 for tau in (0.0, 5.0, 10.0, 30.0)]
+    assert agent["fraction"].tolist() == pytest.approx(expected)
+    assert (agent["low"] <= agent["fraction"]).all()
+    assert (agent["fraction"] <= agent["high"]).all()
+    coqbn = prof[prof["planner"] == "coqbn"]
+    assert coqbn["fraction"].tolist() == [0.0, 1.0, 1.0, 1.0]
+    assert (coqbn["low"] == coqbn["high"]).all()  # one run: zero width
+    assert len(profile_table(df, resamples=10)) == 3 * 21  # default: 21 thresholds

@@ -127,14 +127,13 @@ def test_a_directory_without_agents_is_one_line(
     one_line_error(run_cli("rl", "evaluate", tmp_path), str(tmp_path), "without agent files")
 
 
-def test_an_unwritable_curves_file_is_one_line(
-    tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
+@pytest.mark.parametrize("option", ["--curves", "--profile"])
+def test_an_unwritable_output_file_is_one_line(
+    option: str, tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
 ) -> None:
     (tmp_path / "a.zip").write_bytes(b"PK")
-    bad = tmp_path / "no" / "curves.csv"
-    one_line_error(
-        run_cli("rl", "evaluate", tmp_path / "a.zip", "--curves", bad), str(bad), "--curves"
-    )
+    bad = tmp_path / "no" / "out.csv"
+    one_line_error(run_cli("rl", "evaluate", tmp_path / "a.zip", option, bad), str(bad), option)
 
 
 def test_json_of_the_stand_in_frame_is_strict(tmp_path: Path) -> None:
