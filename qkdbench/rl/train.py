@@ -33,7 +33,6 @@ import gymnasium as gym
 import numpy as np
 
 from ..evaluation import evaluate
-from ..exceptions import InputError
 from ..model import Instance
 from ..topologies import make_instance
 from ..utils.registry import get_planner
@@ -181,6 +180,8 @@ class TrainingProgress:
         self._next = self.every
         self._start = time.perf_counter()
         self._steps = 0
+        #: The learning curve: one point (:meth:`point`) per line logged.
+        self.curve: list[dict[str, float]] = []
 
     def update(self, num_timesteps: int, infos: Sequence[Mapping[str, Any]], dones: Any) -> None:
         """Record the episodes that ended at this step; log a line when one is due.
@@ -207,6 +208,7 @@ class TrainingProgress:
             if ref and "cost" in info:
                 self.ratios.append(float(info["cost"]) / ref)
         if self._steps >= self._next:
+            self.curve.append(self.point())
             self.log(self.line())
             while self._next <= self._steps:
                 self._next += self.every
@@ -229,9 +231,28 @@ class TrainingProgress:
         parts.append(f"{rate:,.0f} steps/s")
         return "; ".join(parts)
 
+    def point(self) -> dict[str, float]:
+        """The learning curve's point of now.
+
+        Returns
+        -------
+        dict
+            ``steps``, ``episodes``, ``mean_return`` and ``cost_vs_coqbn_pct`` (the
+            means of the progress line; ``nan`` before the first episode).
+        """
+        return {
+            "steps": float(self._steps),
+            "episodes": float(self.episodes),
+            "mean_return": float(np.mean(self.returns)) if self.returns else math.nan,
+            "cost_vs_coqbn_pct": (
+                100.0 * (float(np.mean(self.ratios)) - 1.0) if self.ratios else math.nan
+            ),
+        }
+
     def finish(self) -> None:
         """Log the last line, unless one was just logged for the same step count."""
         if self._next - self.every != self._steps:
+            self.curve.append(self.point())
             self.log(self.line())
 
 
@@ -293,7 +314,10 @@ def train_agent(
     Returns
     -------
     dict
-        ``out``, ``train_seconds``, ``timesteps``, ``episodes`` and the settings.
+        ``out``, ``train_seconds``, ``timesteps``, ``episodes``, the settings and
+        ``curve``, the learning curve (:attr:`TrainingProgress.curve`: steps,
+        episodes, mean return and cost against CO-QBN on the training instances
+        about every twentieth of the run), saved with the agent too.
     """
     sb3 = require_extra()
     import torch
@@ -301,7 +325,6 @@ def train_agent(
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     torch.set_num_threads(int(threads))
-    log_given = log is not None
     log = log or (lambda msg: None)
     start = time.perf_counter()
     pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))
@@ -340,20 +363,15 @@ def train_agent(
         verbose=0,
         policy_kwargs={"net_arch": list(net)},
     )
-    callback = None
-    progress = None
-    if log_given:
-        coqbn = get_planner("coqbn")
-        reference = {inst.name: evaluate(inst, coqbn.plan(inst)).total for inst in pool}
-        rollout = int(n_steps) * int(n_envs)  # PPO collects whole rollouts
-        planned = math.ceil(int(timesteps) / rollout) * rollout
-        if planned != int(timesteps):
-            log(f"PPO takes whole rollouts of {n_steps} x {n_envs} steps: {planned:,} steps")
-        progress = TrainingProgress(planned, log, reference)
-        callback = _progress_callback(progress)
-    model.learn(total_timesteps=int(timesteps), callback=callback)
-    if progress is not None:
-        progress.finish()
+    coqbn = get_planner("coqbn")  # the progress lines' and the learning curve's reference
+    reference = {inst.name: evaluate(inst, coqbn.plan(inst)).total for inst in pool}
+    rollout = int(n_steps) * int(n_envs)  # PPO collects whole rollouts
+    planned = math.ceil(int(timesteps) / rollout) * rollout
+    if planned != int(timesteps):
+        log(f"PPO takes whole rollouts of {n_steps} x {n_envs} steps: {planned:,} steps")
+    progress = TrainingProgress(planned, log, reference)
+    model.learn(total_timesteps=int(timesteps), callback=_progress_callback(progress))
+    progress.finish()
     seconds = time.perf_counter() - start
     meta = {
         "family": asdict(family),
@@ -362,6 +380,7 @@ def train_agent(
         "n_instances": int(n_instances),
         "train_seconds": seconds,
         "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
+        "curve": progress.curve,
     }
     model.qkdbench = {"env_kwargs": env_kwargs, "meta": meta}
     model.save(os.fspath(out))
@@ -396,7 +415,9 @@ def evaluate_agent(
     -------
     pandas.DataFrame
         One row per (instance, planner): ``cost``, ``status``, ``runtime_s`` and
-        ``gap_pct`` to the exact optimum (``nan`` if it was not proven).
+        ``gap_pct`` to the exact optimum (``nan`` if it was not proven); ``run`` and
+        ``seed`` as :func:`~qkdbench.rl.heldout.evaluate_agents` has them (several
+        agents: that function).
 
     Raises
     ------
@@ -408,54 +429,20 @@ def evaluate_agent(
     RuntimeError
         If a planner returns an infeasible plan.
     """
-    import pandas as pd
-
-    from .planners import PolicyPlanner
+    from .heldout import evaluate_agents, held_out
 
     agent = load_agent(path)
-    fam = family or Family(**agent.meta["family"])
-    lo, hi = agent.meta.get("train_seeds", [TRAIN_SEED_BASE, TRAIN_SEED_BASE - 1])
-    if family is None and any(lo <= s <= hi for s in seeds):
-        raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
-    rows = []
-    for inst in fam.instances(seeds):
-        runs: list[tuple[str, Any]] = [("agent", PolicyPlanner(agent, "agent", agent.env_kwargs))]
-        runs += [(name, get_planner(name)) for name in planners]
-        costs: dict[str, Any] = {}
-        for name, planner in runs:
-            t0 = time.perf_counter()
-            plan = planner.plan(inst, seed=0, time_limit=time_limit)
-            took = time.perf_counter() - t0
-            ev = evaluate(inst, plan)
-            if not ev.feasible:
-                raise RuntimeError(f"{name} gave an infeasible plan on {inst.name}")
-            costs[name] = ev.total
-            rows.append(
-                {
-                    "instance": inst.name,
-                    "planner": name,
-                    "cost": ev.total,
-                    "status": plan.status,
-                    "runtime_s": took,
-                }
-            )
-        opt = (
-            costs.get("exact")
-            if any(
-                r["planner"] == "exact" and r["status"] == "optimal"
-                for r in rows
-                if r["instance"] == inst.name
-            )
-            else None
-        )
-        for r in rows:
-            if r["instance"] == inst.name:
-                r["gap_pct"] = 100.0 * (r["cost"] / opt - 1.0) if opt else math.nan
-    return pd.DataFrame(rows)
+    instances = held_out(agent, seeds, family)
+    runs = [(os.fspath(path), agent)]
+    return evaluate_agents(runs, instances, planners=planners, time_limit=time_limit)
 
 
 def summarize(df: Any) -> Any:
     """Mean gap to the optimum, mean cost relative to CO-QBN, wins and mean time per planner.
+
+    Means are over every row of the planner: each instance, and each run of an agent
+    given several (the interquartile mean with intervals is
+    :func:`qkdbench.experiments.protocol.protocol_table`'s).
 
     Parameters
     ----------
@@ -479,14 +466,14 @@ def summarize(df: Any) -> Any:
             else None
         )
         vs = (
-            (100.0 * (g.set_index("instance")["cost"] / ref - 1.0)).mean()
+            (100.0 * (g["cost"] / g["instance"].map(ref) - 1.0)).mean()
             if ref is not None
             else math.nan
         )
         out.append(
             {
                 "planner": name,
-                "instances": len(g),
+                "instances": g["instance"].nunique(),
                 "mean_gap_to_optimum_pct": g["gap_pct"].mean(),
                 "max_gap_to_optimum_pct": g["gap_pct"].max(),
                 "mean_vs_coqbn_pct": vs,
