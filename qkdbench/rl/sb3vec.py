@@ -173,8 +173,11 @@ class PoolVecEnv:
         old = self._current[g]
         if old is not None:
             self._free[int(self._which[g])].append(old)
-        busy = {int(self._which[h]) for h in range(self.groups) if self._current[h] is not None}
-        busy.discard(int(self._which[g]))
+        busy = {
+            int(self._which[h])
+            for h in range(self.groups)
+            if h != g and self._current[h] is not None
+        }
         choices = [i for i in range(len(self.pool)) if i not in busy or len(busy) >= len(self.pool)]
         i = int(choices[int(self._rng.integers(len(choices)))])
         venv = self._take(i)
