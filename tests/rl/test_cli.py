@@ -35,7 +35,7 @@ def test_without_the_extra_the_cli_says_how_to_install_it(
 
 
 @pytest.mark.parametrize(
-    "extra,needles",
+    ("extra", "needles"),
     [
         (["--recipe", "dagger"], ["--recipe", "invalid choice", "'dagger'"]),
         (["--demos", "nosuch"], ["--demos: unknown planner 'nosuch'", "rl-greedy"]),
