@@ -8,6 +8,8 @@ to go start at minus the episode's total over the cost scale.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -42,7 +44,7 @@ def test_batched_greedy_labels_are_the_greedy_policys_actions() -> None:
 @pytest.mark.parametrize("order", ["instance", "cost-desc"])
 def test_an_unperturbed_greedy_demo_costs_what_rl_greedy_costs(order: str) -> None:
     pool = [make_instance("nsfnet", 6, 4, seed=s) for s in (1, 2)]
-    kw = {"k": 2, "order": order, "capacity": "clip"}
+    kw: dict[str, Any] = {"k": 2, "order": order, "capacity": "clip"}
     demos = collect_demos(pool, "rl-greedy", kw, episodes=3, noise=0.5, seed=1)
     greedy = PolicyPlanner(GreedyPolicy(), "g", kw)
     F = 6
@@ -61,7 +63,7 @@ def test_an_unperturbed_greedy_demo_costs_what_rl_greedy_costs(order: str) -> No
 
 def test_a_projected_coqbn_plan_is_coqbns_plan() -> None:
     pool = [link_kinds_and_providers_instance("nsfnet", 6, 4, seed=s) for s in (3, 4)]
-    kw = {"k": 2, "order": "instance", "capacity": "clip"}
+    kw: dict[str, Any] = {"k": 2, "order": "instance", "capacity": "clip"}
     demos = collect_demos(pool, "coqbn", kw)
     for inst in pool:
         total = evaluate(inst, get_planner("coqbn").plan(inst)).total

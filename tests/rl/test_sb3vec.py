@@ -10,6 +10,8 @@ episode's plan over the cost scale. Runs without the rl extra.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -22,7 +24,7 @@ from qkdbench.rl.vector import random_masked_actions
 from qkdbench.testing import link_kinds_and_providers_instance
 from qkdbench.topologies import make_instance
 
-KW = {"k": 2, "order": "cost-desc", "capacity": "clip"}
+KW: dict[str, Any] = {"k": 2, "order": "cost-desc", "capacity": "clip"}
 
 
 def _pool() -> list[Instance]:
