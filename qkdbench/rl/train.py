@@ -195,6 +195,7 @@ class TrainingProgress:
         self._next = self.every
         self._start = time.perf_counter()
         self._steps = 0
+        self._logged = -1  # the step count of the last line
 
     def update(self, num_timesteps: int, infos: Sequence[Mapping[str, Any]], dones: Any) -> None:
         """Record the episodes that ended at this step; log a line when one is due.
@@ -227,6 +228,7 @@ class TrainingProgress:
                 self.ratios.append(float(info["cost"]) / ref)
         if self._steps >= self._next:
             self.log(self.line())
+            self._logged = self._steps
             while self._next <= self._steps:
                 self._next += self.every
 
@@ -250,7 +252,7 @@ class TrainingProgress:
 
     def finish(self) -> None:
         """Log the last line, unless one was just logged for the same step count."""
-        if self._next - self.every != self._steps:
+        if self._logged != self._steps:
             self.log(self.line())
 
 
