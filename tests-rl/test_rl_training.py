@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,3 +164,31 @@ def test_each_recipe_trains_and_records_itself(recipe: str, vec: str, tmp_path: 
         assert info["recipe"]["demo_steps"] == 2 * 4 * 8  # instances x requests x episodes
     assert info["timesteps"] == (0 if recipe == "bc" else 64)
     assert out.is_file()
+
+
+def test_policy_states_follow_the_agent_and_carry_the_greedys_labels() -> None:
+    """A DAgger round: the first episode is the agent's own plan, every label the greedy's."""
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    from qkdbench.evaluation import evaluate
+    from qkdbench.rl.agents import Agent
+    from qkdbench.rl.env import PlanningEnv
+    from qkdbench.rl.imitation import greedy_actions, policy_states
+    from qkdbench.rl.planners import PolicyPlanner
+    from qkdbench.rl.sb3vec import PoolVecEnv, as_sb3_vec_env
+    from qkdbench.topologies import make_instance
+
+    torch.set_num_threads(1)
+    pool = [make_instance("nsfnet", 5, 4, seed=s) for s in (1, 2)]
+    kw: dict[str, Any] = {"k": 1, "order": "cost-desc"}
+    venv = as_sb3_vec_env(PoolVecEnv(pool, 1, 2, **kw))
+    model = MaskablePPO("MlpPolicy", venv, n_steps=8, batch_size=8, seed=0, device="cpu")
+    states = policy_states(pool, model.policy, kw, episodes=3)
+    assert len(states) == 2 * 5 * 3
+    layout = PlanningEnv(pool[0], **kw).layout
+    np.testing.assert_array_equal(states.actions, greedy_actions(layout, states.obs, states.masks))
+    planner = PolicyPlanner(Agent(model, kw, {}), "agent", kw)
+    for inst in pool:
+        total = evaluate(inst, planner.plan(inst)).total
+        assert states.expert_costs[inst.name] == pytest.approx(total, rel=1e-9)

@@ -47,6 +47,7 @@ __all__ = [
     "project_route",
     "collect_demos",
     "behaviour_clone",
+    "policy_states",
 ]
 
 #: Experts read from the observation (batched, may be perturbed); others are planners.
@@ -448,3 +449,66 @@ def behaviour_clone(
             )
     policy.set_training_mode(False)
     return stats
+
+
+def policy_states(
+    pool: Sequence[Instance],
+    policy: Any,
+    env_kwargs: Mapping[str, Any],
+    *,
+    episodes: int = 1,
+) -> Demos:
+    """States a learned policy visits, labelled with the greedy's actions (a DAgger round).
+
+    Runs ``episodes`` batched episodes per instance of ``pool``, each step acting with
+    the policy's most likely valid action for the first episode and a sampled one for the
+    others, and records every state with :func:`greedy_actions`' label (needs the rl
+    extra: torch).
+
+    Parameters
+    ----------
+    pool : sequence of Instance
+    policy : sb3_contrib.common.maskable.policies.MaskableActorCriticPolicy
+    env_kwargs : mapping
+        :class:`~qkdbench.rl.env.PlanningEnv` settings of the agent.
+    episodes : int, optional
+        Episodes per instance.
+
+    Returns
+    -------
+    Demos
+        ``returns`` are those of the policy's episodes; ``expert_costs`` holds the cost
+        of the policy's first (most likely) episode per instance.
+    """
+    import torch
+
+    obs_l, mask_l, act_l, ret_l = [], [], [], []
+    costs: dict[str, float] = {}
+    for inst in pool:
+        venv = PlanningVectorEnv(inst, episodes, **dict(env_kwargs))
+        layout, scale, F = venv.env.layout, venv.env.cost_scale, inst.n_requests
+        obs, infos = venv.reset()
+        masks = infos["action_mask"]
+        rew = np.empty((F, episodes))
+        for step in range(F):
+            with torch.no_grad():
+                dist = policy.get_distribution(torch.as_tensor(obs), action_masks=masks)
+                probs = dist.distribution.probs
+                taken = probs.argmax(dim=1).numpy()
+                if episodes > 1:
+                    taken[1:] = dist.distribution.sample().numpy()[1:]
+            obs_l.append(obs)
+            mask_l.append(masks)
+            act_l.append(greedy_actions(layout, obs, masks))
+            obs, r, _, _, infos = venv.step(taken.astype(np.int64))
+            masks = infos["action_mask"]
+            rew[step] = r / scale
+        costs[inst.name] = evaluate(inst, venv.plan(0)).total
+        ret_l.append(_returns_to_go(rew).reshape(-1))
+    return Demos(
+        np.concatenate(obs_l),
+        np.concatenate(mask_l),
+        np.concatenate(act_l),
+        np.concatenate(ret_l),
+        costs,
+    )
