@@ -16,6 +16,7 @@ from .options import (
     fail,
     load_instance_arg,
     nonneg_int,
+    nonneg_number,
     print_frame,
     print_json,
     seconds,
@@ -43,8 +44,9 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         ``out``, the family (``family``, ``requests``, ``max_rate``), ``timesteps``,
-        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, ``json``
-        and ``quiet``.
+        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, the recipe
+        (``recipe``, ``demos``, ``demo_episodes``, ``demo_noise``, ``bc_epochs``), the
+        vec env (``vec_env``, ``rows``, ``n_steps``), ``json`` and ``quiet``.
 
     Returns
     -------
@@ -52,6 +54,7 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         The exit status, 0 (without the ``rl`` extra: bad input, status 2).
     """
     check_output_file(args.out, "--out")  # before the extra is looked for: bad input first
+    _check_recipe_args(args)
     train = _rl_extra()
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
@@ -66,10 +69,35 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         n_envs=args.envs,
         log=stderr_log(args.quiet),
+        recipe=args.recipe,
+        demos=args.demos,
+        demo_episodes=args.demo_episodes,
+        demo_noise=args.demo_noise,
+        bc_epochs=args.bc_epochs,
+        vec_env=args.vec_env,
+        rows=args.rows,
+        n_steps=args.n_steps,
     )
     if args.json:
         print_json(result)
     return 0
+
+
+def _check_recipe_args(args: argparse.Namespace) -> None:
+    """One line and status 2 for a recipe option that cannot work (before the extra)."""
+    from ..heuristics import available_planners
+
+    if args.demos not in available_planners():
+        fail(
+            f"--demos: unknown planner {args.demos!r}; known: "
+            f"{', '.join(sorted(available_planners()))}"
+        )
+    if args.demo_noise > 1.0:
+        fail(f"--demo-noise: {args.demo_noise:g} is not a share in [0, 1]")
+    if args.envs % args.rows:
+        fail(f"--rows: {args.rows} does not divide --envs {args.envs}")
+    if args.vec_env == "dummy" and args.rows != 1:
+        fail("--rows: the dummy vec env steps one episode per environment; use --rows 1")
 
 
 def markdown_table(frame: Any) -> str:
@@ -317,6 +345,54 @@ def _add_train_parser(rsub: Any) -> None:
         "a level that does not fit on every arc of the route is masked out (default clip)",
     )
     p.add_argument("--envs", type=count, default=8, help="parallel environments (default 8)")
+    p.add_argument(
+        "--recipe",
+        choices=("bc+ppo", "ppo", "bc"),
+        default="bc+ppo",
+        help="bc+ppo: clone --demos, then --timesteps of gentle PPO; ppo: PPO from "
+        "scratch; bc: the cloning only (default bc+ppo)",
+    )
+    p.add_argument(
+        "--demos",
+        default="rl-greedy",
+        metavar="PLANNER",
+        help="expert cloned by bc recipes: rl-greedy (perturbed episodes possible) or a "
+        "registered planner, its plans projected on the actions (default rl-greedy)",
+    )
+    p.add_argument(
+        "--demo-episodes",
+        type=count,
+        default=8,
+        help="rl-greedy demonstration episodes per training instance (default 8)",
+    )
+    p.add_argument(
+        "--demo-noise",
+        type=nonneg_number,
+        default=0.2,
+        help="share of random actions in all but the first rl-greedy episode (default 0.2)",
+    )
+    p.add_argument(
+        "--bc-epochs", type=count, default=15, help="behaviour-cloning epochs (default 15)"
+    )
+    p.add_argument(
+        "--vec-env",
+        choices=("pool", "dummy"),
+        default="pool",
+        help="pool: groups of --rows episodes of one instance, each stepped in one "
+        "Numba call; dummy: SB3's DummyVecEnv (default pool)",
+    )
+    p.add_argument(
+        "--rows",
+        type=count,
+        default=1,
+        help="episodes per group of the pool vec env; divides --envs (default 1)",
+    )
+    p.add_argument(
+        "--n-steps",
+        type=count,
+        default=512,
+        help="PPO rollout steps per environment (default 512)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_rl_train)
