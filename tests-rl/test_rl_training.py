@@ -210,7 +210,10 @@ def test_each_recipe_trains_and_records_itself(recipe: str, vec: str, tmp_path: 
     assert info["vec_env"] == {"kind": vec, "envs": 4, "rows": 2 if vec == "pool" else 1}
     if recipe == "ppo":
         assert "demos" not in info["recipe"]
+        assert info["cloning"] == {}
     else:
+        assert 0.0 <= info["cloning"]["accuracy"] <= 1.0
+        assert not set(info["cloning"]) & set(info["recipe"])  # outcomes apart from settings
         assert info["recipe"]["demos"] == "rl-greedy"
         assert info["recipe"]["demo_steps"] == 2 * 4 * 8  # instances x requests x episodes
     assert info["timesteps"] == (0 if recipe == "bc" else 64)

@@ -367,11 +367,12 @@ def train_agent(
     Returns
     -------
     dict
-        ``out``, ``train_seconds``, ``timesteps``, ``episodes``, ``recipe`` (with the
-        cloning's statistics), the settings and ``curve``, the learning curve
-        (:attr:`TrainingProgress.curve`: steps, episodes, mean return and cost against
-        CO-QBN on the training instances about every twentieth of the PPO steps; empty
-        for the ``bc`` recipe), saved with the agent too.
+        ``out``, ``train_seconds``, ``timesteps``, ``episodes``, ``recipe`` (its
+        settings), ``cloning`` (the cloning's time, loss and accuracy), the settings
+        and ``curve``, the learning curve (:attr:`TrainingProgress.curve`: steps,
+        episodes, mean return and cost against CO-QBN on the training instances about
+        every twentieth of the PPO steps; empty for the ``bc`` recipe), saved with the
+        agent too.
 
     Raises
     ------
@@ -448,7 +449,8 @@ def train_agent(
         verbose=0,
         policy_kwargs={"net_arch": list(net)},
     )
-    cloned: dict[str, Any] = {}
+    cloned: dict[str, Any] = {}  # the recipe's settings (runs of one algorithm share them)
+    cloning: dict[str, Any] = {}  # what the cloning reached (differs by seed)
     if recipe != "ppo":
         t0 = time.perf_counter()
         plain = demos in POLICY_EXPERTS
@@ -475,8 +477,10 @@ def train_agent(
             "demo_episodes": demo_episodes if plain else 1,
             "demo_noise": demo_noise if plain else 0.0,
             "bc_epochs": int(bc_epochs),
-            "bc_seconds": time.perf_counter() - t0,
-            **{f"bc_{key}": value for key, value in stats.items() if key != "epochs"},
+        }
+        cloning = {
+            "seconds": time.perf_counter() - t0,
+            **{key: value for key, value in stats.items() if key != "epochs"},
         }
     callback = None
     progress = None
@@ -504,6 +508,7 @@ def train_agent(
         "train_seconds": seconds,
         "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
         "recipe": {"name": recipe, **settings, **cloned},
+        "cloning": cloning,
         "vec_env": {"kind": vec_env, "envs": int(n_envs), "rows": int(rows)},
         "curve": progress.curve if progress is not None else [],
     }
