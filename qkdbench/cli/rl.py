@@ -36,14 +36,14 @@ def _rl_extra() -> Any:
 
 
 def cmd_rl_train(args: argparse.Namespace) -> int:
-    """Train a MaskablePPO agent on a generated family of instances and save it.
+    """Train a MaskablePPO agent (``--algo mappo``: MAPPO) on a generated family and save it.
 
     Parameters
     ----------
     args : argparse.Namespace
         ``out``, the family (``family``, ``requests``, ``max_rate``), ``timesteps``,
-        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, ``json``
-        and ``quiet``.
+        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, ``algo``
+        (with ``mappo_warm_start`` and ``mappo_bc_epochs``), ``json`` and ``quiet``.
 
     Returns
     -------
@@ -54,6 +54,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     train = _rl_extra()
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
+    if args.algo == "mappo":
+        return _train_mappo(args, fam)
     result = train.train_agent(
         args.out,
         fam,
@@ -64,6 +66,38 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         order=args.order,
         capacity=args.capacity,
         n_envs=args.envs,
+        log=stderr_log(args.quiet),
+    )
+    if args.json:
+        print_json(result)
+    return 0
+
+
+def _train_mappo(args: argparse.Namespace, fam: Any) -> int:
+    """``rl train --algo mappo``: the router and reserver agents (:mod:`qkdbench.rl.mappo`)."""
+    from ..rl import mappo
+
+    if args.mappo_warm_start is not None:
+        from ..heuristics import available_planners
+
+        known = available_planners()
+        if args.mappo_warm_start not in known:
+            fail(
+                f"--mappo-warm-start: unknown planner {args.mappo_warm_start!r}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+    result = mappo.train_mappo_family(
+        args.out,
+        fam,
+        args.timesteps,
+        args.seed,
+        n_instances=args.instances,
+        k=args.k,
+        order=args.order,
+        capacity=args.capacity,
+        n_envs=args.envs,
+        bc_planner=args.mappo_warm_start,
+        bc_epochs=args.mappo_bc_epochs if args.mappo_warm_start else 0,
         log=stderr_log(args.quiet),
     )
     if args.json:
@@ -167,7 +201,9 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_train_parser(rsub: Any) -> None:
-    p = rsub.add_parser("train", help="train MaskablePPO on a generated family and save it")
+    p = rsub.add_parser(
+        "train", help="train MaskablePPO (or MAPPO: --algo mappo) on a generated family"
+    )
     p.add_argument("--out", required=True, help="agent file to write (.zip)")
     p.add_argument(
         "--family",
@@ -209,6 +245,26 @@ def _add_train_parser(rsub: Any) -> None:
         "a level that does not fit on every arc of the route is masked out (default clip)",
     )
     p.add_argument("--envs", type=count, default=8, help="parallel environments (default 8)")
+    p.add_argument(
+        "--algo",
+        choices=("ppo", "mappo"),
+        default="ppo",
+        help="ppo: MaskablePPO on the single-agent env; mappo: a router and a reserver "
+        "agent with a centralised critic on the two-agent env (default ppo)",
+    )
+    p.add_argument(
+        "--mappo-warm-start",
+        metavar="PLANNER",
+        default=None,
+        help="mappo: behaviour cloning on this planner's plans of the training instances "
+        "before PPO (e.g. coqbn, saa-greedy)",
+    )
+    p.add_argument(
+        "--mappo-bc-epochs",
+        type=count,
+        default=20,
+        help="mappo: behaviour-cloning epochs of the warm start (default 20)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=cmd_rl_train)
