@@ -60,8 +60,9 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
+import gymnasium as gym
 import numpy as np
 
 from ..evaluation import evaluate
@@ -470,11 +471,11 @@ class Demonstration:
     masks: list[np.ndarray] = field(default_factory=list)
 
 
-def _route_action(env: PlanningEnv, route: Any, cost: float) -> int:
+def _route_action(env: Any, route: Any, cost: float) -> int:
     """The valid flat action closest to ``route``: its target and path, then its cost."""
     t = env.tables
     inst = env.instance
-    f = int(env.current_request)  # type: ignore[arg-type]
+    f = int(env.current_request)
     T, S, L, _ = env.action_dims
     costs = env.action_costs().reshape(T * S, L * L)
     req = inst.requests[f]
@@ -568,7 +569,7 @@ def demonstrations(
             states += [s0, s1]
             agents += [0, 1]
             actions += [slot, levels]
-            masks += [flat.any(axis=1), flat[slot].copy()]
+            masks += [np.asarray(flat.any(axis=1)), flat[slot].copy()]
             obs = obs_next
     return Demonstration(
         np.asarray(states, dtype=np.float32).reshape(len(states), -1),
@@ -735,8 +736,8 @@ def train_mappo(
     envs = [PlanningParallelEnv(pool, **kw) for _ in range(cfg.n_envs)]
     probe = envs[0]
     n_obs = int(probe.state_space.shape[0])
-    n_router = int(probe.action_space(ROUTER).n)
-    n_res = int(probe.action_space(RESERVER).n)
+    n_router = int(cast(gym.spaces.Discrete, probe.action_space(ROUTER)).n)
+    n_res = int(cast(gym.spaces.Discrete, probe.action_space(RESERVER)).n)
     nets = build_nets(n_obs, n_router, n_res, cfg.net)
     info_meta: dict[str, Any] = {
         **dict(meta or {}),
