@@ -52,6 +52,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -141,6 +142,14 @@ class MappoConfig:
     bc_epochs : int
         Behaviour-cloning epochs of the warm start (0: none).
     bc_learning_rate : float
+    critic_warmup : int
+        First rollouts that train the critic only (the actors keep the warm start
+        while the value function learns it).
+    select_every : int
+        Every this many rollouts (and before the first) the greedy policy plans the
+        first ``select_instances`` training instances; the parameters of the lowest
+        mean cost are kept (0: keep the last parameters).
+    select_instances : int
     """
 
     n_envs: int = 8
@@ -156,13 +165,17 @@ class MappoConfig:
     max_grad_norm: float = 0.5
     bc_epochs: int = 0
     bc_learning_rate: float = 1e-3
+    critic_warmup: int = 0
+    select_every: int = 0
+    select_instances: int = 8
 
     def __post_init__(self) -> None:
         for name in ("n_envs", "n_steps", "epochs", "minibatch"):
             if int(getattr(self, name)) < 1:
                 raise InputError(f"MAPPO setting {name} must be at least 1")
-        if int(self.bc_epochs) < 0:
-            raise InputError("MAPPO setting bc_epochs must not be negative")
+        for name in ("bc_epochs", "critic_warmup", "select_every"):
+            if int(getattr(self, name)) < 0:
+                raise InputError(f"MAPPO setting {name} must not be negative")
 
 
 def build_nets(n_obs: int, n_router: int, n_reserver: int, net: Sequence[int]) -> Any:
@@ -767,6 +780,15 @@ def train_mappo(
         info_meta["bc_loss"] = losses[-1]
 
     opt = torch.optim.Adam(nets.parameters(), lr=cfg.learning_rate, eps=1e-5)
+    selection = pool[: cfg.select_instances]
+    best: tuple[float, Any, int] = (math.inf, None, 0)
+    if cfg.select_every:
+        best = (
+            _greedy_score(nets, selection, env_kwargs, info_meta),
+            copy.deepcopy(nets.state_dict()),
+            0,
+        )
+        say(f"greedy policy on {len(selection)} training instances: mean cost {best[0]:.4g}")
     E, N = cfg.n_envs, cfg.n_steps
     n_rollouts = max(1, math.ceil(int(timesteps) / (E * N)))
     states = np.zeros((E, n_obs), dtype=np.float32)
@@ -835,22 +857,13 @@ def train_mappo(
         env_steps += N * E
         rollout_seconds += time.perf_counter() - t0
         adv, ret = gae(R_buf, V_buf, D_buf, last, 1.0, cfg.gae_lambda)
-        _update(
-            torch,
-            nets,
-            opt,
-            cfg,
-            gen,
-            S_buf,
-            A_buf,
-            W_buf,
-            M_buf,
-            LP_buf,
-            adv,
-            ret,
-            n_router,
-            n_res,
-        )
+        actors = it >= cfg.critic_warmup
+        batch = (S_buf, A_buf, W_buf, M_buf, LP_buf, adv, ret)
+        _update(torch, nets, opt, cfg, gen, batch, n_router, n_res, actors)
+        if cfg.select_every and actors and (it + 1) % cfg.select_every == 0:
+            score = _greedy_score(nets, selection, env_kwargs, info_meta)
+            if score < best[0]:
+                best = (score, copy.deepcopy(nets.state_dict()), env_steps)
         if (it + 1) % max(1, n_rollouts // 20) == 0 or it + 1 == n_rollouts:
             recent = ep_ratio[-50:]
             vs = f", cost vs CO-QBN {100.0 * (np.mean(recent) - 1.0):+.1f}%" if recent else ""
@@ -858,6 +871,10 @@ def train_mappo(
                 f"step {env_steps:,}/{n_rollouts * N * E:,}: {len(ep_costs)} episodes{vs}; "
                 f"{env_steps / max(rollout_seconds, 1e-9):,.0f} steps/s"
             )
+    if best[1] is not None:
+        nets.load_state_dict(best[1])
+        info_meta["selected_at_step"] = best[2]
+        say(f"kept the parameters of step {best[2]:,} (greedy mean cost {best[0]:.4g})")
     seconds = time.perf_counter() - start
     info_meta.update(
         {
@@ -876,23 +893,37 @@ def train_mappo(
     return agent
 
 
+def _greedy_score(
+    nets: Any, instances: Sequence[Instance], env_kwargs: Mapping[str, Any], meta: Mapping[str, Any]
+) -> float:
+    """Mean evaluator cost of the greedy policy's plans over the instances' cost scales."""
+    agent = MappoAgent(nets, dict(env_kwargs), dict(meta))
+    kw = {**env_kwargs, "levels": tuple(env_kwargs["levels"])}
+    total = 0.0
+    for inst in instances:
+        env = PlanningEnv(inst, **kw)
+        act = agent.bind(env)
+        obs, info = env.reset(seed=0)
+        done = False
+        while not done:
+            obs, _, done, _, info = env.step(act(obs, info["action_mask"]))
+        total += float(info["cost"]) / env.cost_scale
+    return total / max(1, len(instances))
+
+
 def _update(
     torch: Any,
     nets: Any,
     opt: Any,
     cfg: MappoConfig,
     gen: Any,
-    S_buf: np.ndarray,
-    A_buf: np.ndarray,
-    W_buf: np.ndarray,
-    M_buf: np.ndarray,
-    LP_buf: np.ndarray,
-    adv: np.ndarray,
-    ret: np.ndarray,
+    batch: tuple[np.ndarray, ...],
     n_router: int,
     n_res: int,
+    actors: bool = True,
 ) -> None:
     """PPO epochs over one rollout: clip loss per actor on its turns, value loss on all."""
+    S_buf, A_buf, W_buf, M_buf, LP_buf, adv, ret = batch
     n = S_buf.shape[0] * S_buf.shape[1]
     X = torch.as_tensor(S_buf.reshape(n, -1))
     A = torch.as_tensor(A_buf.reshape(n))
@@ -908,7 +939,7 @@ def _update(
             idx = perm[lo : lo + cfg.minibatch]
             v = nets["critic"](X[idx])[:, 0]
             loss = cfg.vf_coef * ((v - R[idx]) ** 2).mean()
-            for a, name, k in ((0, ROUTER, n_router), (1, RESERVER, n_res)):
+            for a, name, k in ((0, ROUTER, n_router), (1, RESERVER, n_res)) if actors else ():
                 sel = idx[W[idx] == a]
                 if sel.numel() == 0:
                     continue
@@ -946,6 +977,11 @@ def train_mappo_family(
 ) -> dict[str, Any]:
     """:func:`train_mappo` on a family with the training seeds of ``qkdbench rl train``.
 
+    The settings are :class:`MappoConfig`'s with the greedy policy checked every 4
+    rollouts on 8 training instances (the best parameters are kept); with a warm start,
+    a learning rate of ``1e-4``, no entropy bonus and 4 critic-only rollouts first, so
+    that PPO starts from the cloned policy rather than unlearning it.
+
     Parameters
     ----------
     out : path
@@ -982,6 +1018,13 @@ def train_mappo_family(
         "n_instances": int(n_instances),
         "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
     }
+    warm = bool(bc_planner) and bc_epochs > 0
+    config = MappoConfig(
+        n_envs=n_envs,
+        bc_epochs=bc_epochs if warm else 0,
+        select_every=4,
+        **({"learning_rate": 1e-4, "ent_coef": 0.0, "critic_warmup": 4} if warm else {}),
+    )
     agent = train_mappo(
         out,
         pool,
@@ -990,8 +1033,8 @@ def train_mappo_family(
         k=k,
         order=order,
         capacity=capacity,
-        config=MappoConfig(n_envs=n_envs, bc_epochs=bc_epochs),
-        bc_planner=bc_planner,
+        config=config,
+        bc_planner=bc_planner if warm else None,
         threads=threads,
         log=log,
         meta=meta,

@@ -258,3 +258,19 @@ def test_an_agent_of_another_topology_and_a_corrupt_file_are_refused(tmp_path: P
         zf.writestr("mappo.json", "{not json")
     with pytest.raises(InputError, match="not a saved MAPPO agent"):
         load_agent(bad)
+
+
+@needs_torch
+def test_selection_keeps_parameters_no_worse_than_the_start() -> None:
+    from qkdbench.rl import mappo
+
+    agent = _train(5, config={"select_every": 1, "select_instances": 2})
+    assert "selected_at_step" in agent.meta
+    # the kept parameters score no worse on the selection instances than the start did
+    kept = mappo._greedy_score(agent.model, INSTANCES, agent.env_kwargs, agent.meta)
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(5)  # the initial parameters of seed 5
+    fresh = mappo.build_nets(
+        agent.meta["n_obs"], agent.meta["n_router"], agent.meta["n_reserver"], TINY["net"]
+    )
+    assert kept <= mappo._greedy_score(fresh, INSTANCES, agent.env_kwargs, agent.meta) + 1e-9
