@@ -218,11 +218,19 @@ def test_save_load_round_trip_plays_the_same_plan(tmp_path: Path) -> None:
     save_mappo(path, agent)
     back = load_agent(path)
     assert isinstance(back, MappoAgent)
-    for inst in [*INSTANCES, make_instance("nsfnet", 3, 3, seed=9)]:
-        a = PolicyPlanner(agent, "m", agent.env_kwargs).plan(inst)
-        b = PolicyPlanner(str(path), "m").plan(inst)
-        assert a.routes == b.routes
-        assert evaluate(inst, b).feasible
+    from qkdbench.heuristics import unregister_planner
+    from qkdbench.rl.planners import register_policy
+
+    register_policy("test-mappo", str(path))
+    try:
+        for inst in [*INSTANCES, make_instance("nsfnet", 3, 3, seed=9)]:
+            a = PolicyPlanner(agent, "m", agent.env_kwargs).plan(inst)
+            b = PolicyPlanner(str(path), "m").plan(inst)
+            assert a.routes == b.routes
+            assert evaluate(inst, b).feasible
+            assert get_planner("test-mappo").plan(inst).routes == a.routes  # the registry
+    finally:
+        unregister_planner("test-mappo")
 
 
 @needs_torch
