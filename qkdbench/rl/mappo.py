@@ -1019,11 +1019,14 @@ def train_mappo_family(
         "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
     }
     warm = bool(bc_planner) and bc_epochs > 0
+    base = MappoConfig()
     config = MappoConfig(
         n_envs=n_envs,
         bc_epochs=bc_epochs if warm else 0,
         select_every=4,
-        **({"learning_rate": 1e-4, "ent_coef": 0.0, "critic_warmup": 4} if warm else {}),
+        learning_rate=1e-4 if warm else base.learning_rate,
+        ent_coef=0.0 if warm else base.ent_coef,
+        critic_warmup=4 if warm else 0,
     )
     agent = train_mappo(
         out,
