@@ -136,3 +136,26 @@ def test_table_build(benchmark: BenchmarkFixture, usnet60: Instance) -> None:
 
     build_tables(usnet60)
     benchmark(build_tables, usnet60)
+
+
+@pytest.mark.parametrize("rows", [1, 8], ids=["8x1", "8x8"])
+def test_pool_vec_env_steps(benchmark: BenchmarkFixture, rows: int) -> None:
+    """``PoolVecEnv`` (SB3's ``VecEnv`` API) of 8 groups over 8 USNET 60 instances, random
+    masked actions, instance switches included; ``steps`` counts sub-environment steps."""
+    from qkdbench.rl.sb3vec import PoolVecEnv
+
+    pool = [make_instance("usnet", 60, 10, seed=s) for s in range(1, 9)]
+    venv = PoolVecEnv(pool, 8, rows, order="cost-desc")
+    rng = np.random.default_rng(0)
+    venv.seed(0)
+    venv.reset()
+    for _ in range(2 * 60):  # every instance's tables built outside the rounds
+        venv.step(random_masked_actions(venv.action_masks(), rng))
+    rounds = 2 * 60
+
+    def run() -> int:
+        for _ in range(rounds):
+            venv.step(random_masked_actions(venv.action_masks(), rng))
+        return venv.num_envs * rounds
+
+    benchmark.extra_info["steps"] = benchmark(run)

@@ -11,8 +11,10 @@ from .options import (
     add_instance_args,
     count,
     fail,
+    int_at_least,
     int_list,
     load_instance_arg,
+    load_plan_arg,
     nonneg_int,
     print_frame,
     print_json,
@@ -21,7 +23,14 @@ from .options import (
     stderr_log,
 )
 
-__all__ = ["add_parsers", "cmd_spfigures", "cmd_figure", "cmd_sweep", "sp_figures_text"]
+__all__ = [
+    "add_parsers",
+    "cmd_spfigures",
+    "cmd_figure",
+    "cmd_sweep",
+    "sp_figures_text",
+    "mmw_text",
+]
 
 
 def sp_figures_text(fig: Any, inst: Any) -> str:
@@ -72,25 +81,117 @@ def sp_figures_text(fig: Any, inst: Any) -> str:
     return "\n".join(lines)
 
 
+def mmw_text(out: dict[str, Any]) -> str:
+    """The text ``qkdbench spfigures --mmw`` prints: the plan's gap and its MMW bound.
+
+    Parameters
+    ----------
+    out : dict
+        The JSON object of the command (see :func:`cmd_spfigures`).
+
+    Returns
+    -------
+    str
+        Lines without a final newline.
+    """
+    gaps = out["gaps"]
+    pct = 100.0 * gaps["confidence"]
+    rel = out["relative_upper"]
+    rel_text = "" if rel is None else f"; {100.0 * rel:.3g}% of the plan's mean batch cost"
+    hi = gaps["hi"]
+    hi_text = "inf" if hi is None else f"{hi:,.2f}"
+    lo = gaps["lo"]
+    lo_text = "-inf" if lo is None else f"{lo:,.2f}"
+    lines = [
+        f"instance   {out['instance']}",
+        f"plan       {out['plan']} (planner {out['planner']})",
+        f"cost       {out['cost']:>18,.2f}  (over the {out['listed_scenarios']} listed scenarios)",
+        f"gap        {gaps['mean']:>18,.2f}  (mean over {out['replications']} batches of "
+        f"{out['batch']} draws, seed {out['seed']}; {pct:g}% CI {lo_text} .. {hi_text})",
+        f"upper      {out['upper']:>18,.2f}  (one-sided {pct:g}% bound on the true gap{rel_text})",
+        f"time       {out['runtime_s']:.1f} s",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_mmw(args: argparse.Namespace, inst: Any) -> int:
+    """``spfigures --mmw PLAN``: the MMW interval of the plan's gap over the listed scenarios."""
+    import time
+
+    from ..evaluation import evaluate
+    from ..exact.joint_figures import listed_sampler, mmw_interval
+
+    sc = inst.scenarios
+    if sc is None:
+        fail(
+            f"--mmw: instance {inst.name!r} lists no joint scenarios to draw the batches from "
+            "(make one with `qkdbench instance --scenarios N`)"
+        )
+    plan = load_plan_arg(inst, args.mmw, "spfigures")
+    batch = args.batch if args.batch is not None else sc.n
+    t0 = time.perf_counter()
+    res = mmw_interval(
+        plan,
+        listed_sampler(inst, batch, args.scenario_seed),
+        replications=args.replications,
+        time_limit=args.time_limit,
+    )
+    out: dict[str, Any] = {
+        "instance": inst.name,
+        "plan": args.mmw,
+        "planner": plan.planner,
+        "cost": evaluate(inst, plan).total,
+        "listed_scenarios": sc.n,
+        "batch": batch,
+        "seed": args.scenario_seed,
+        **res.to_dict(),
+        "runtime_s": time.perf_counter() - t0,
+    }
+    if args.json:
+        print_json(out)
+    else:
+        print(mmw_text(out))
+    return 0
+
+
 def cmd_spfigures(args: argparse.Namespace) -> int:
     """Compute the stochastic-programming figures of an instance: RP, EEV, VSS, WS, EVPI.
+
+    With ``--mmw PLAN`` it gives instead the multiple-replication (MMW) interval of
+    the plan's optimality gap, the listed joint scenarios taken as the distribution:
+    ``replications`` batches of ``batch`` draws (with replacement, seed
+    ``scenario_seed``), each batch's sample problem solved exactly
+    (:func:`~qkdbench.exact.joint_figures.mmw_interval`). Its JSON object holds
+    ``instance``, ``plan``, ``planner``, ``cost`` (the plan's over the listed
+    scenarios), ``listed_scenarios``, ``batch``, ``seed``, the fields of
+    :meth:`~qkdbench.exact.joint_figures.MMWInterval.to_dict` and ``runtime_s``.
 
     Parameters
     ----------
     args : argparse.Namespace
         The instance arguments, ``scenarios``, ``scenario_seed``, ``oos_scenarios``,
-        ``form``, ``time_limit`` and ``json``.
+        ``form``, ``time_limit``, ``mmw``, ``replications``, ``batch`` and ``json``.
 
     Returns
     -------
     int
         The exit status, 0.
+
+    Raises
+    ------
+    InputError
+        For an unreadable instance or plan file, a plan that does not fit the instance,
+        or (``--mmw``) a batch's sample problem not solved to optimality.
+    UsageError
+        For ``--mmw`` on an instance without joint scenarios.
     """
     try:
         from ..exact.sp_figures import sp_figures
     except ImportError as exc:  # pragma: no cover - the exact package is part of qkdbench
         fail(f"the SP figures need the exact solver: {exc}")
     inst = load_instance_arg(args.instance, args.requests, args.max_rate, args.seed)
+    if args.mmw is not None:
+        return _cmd_mmw(args, inst)
     fig = sp_figures(
         inst,
         n_scenarios=args.scenarios,
@@ -209,6 +310,27 @@ def _add_spfigures_parser(sub: Any) -> None:
         help="MILP form of the exact solves (default compact)",
     )
     p.add_argument("--time-limit", type=seconds, default=None, help="seconds per exact solve")
+    p.add_argument(
+        "--mmw",
+        metavar="PLAN",
+        default=None,
+        help="instead of the figures, the MMW interval of this plan's optimality gap, "
+        "batches drawn from the instance's listed joint scenarios (seed: --scenario-seed)",
+    )
+    p.add_argument(
+        "--replications",
+        type=int_at_least(2),
+        default=10,
+        metavar="M",
+        help="--mmw: batches, each solved exactly (default 10)",
+    )
+    p.add_argument(
+        "--batch",
+        type=count,
+        default=None,
+        metavar="N",
+        help="--mmw: draws per batch, with replacement (default: the number listed)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_spfigures)
 

@@ -41,6 +41,7 @@ __all__ = [
     "get_planner",
     "check_planners",
     "load_instance_arg",
+    "load_plan_arg",
     "add_instance_args",
     "add_dask_args",
 ]
@@ -453,6 +454,57 @@ def load_instance_arg(
     if ntn_base(text) is not None:  # a TN-NTN name: its generator places the requests
         return make_instance(text, n, k, seed=s)
     return sample_requests(load_topology(text), n, max_rate=k, seed=s)
+
+
+def load_plan_arg(instance: Any, path: str, command: str) -> Any:
+    """A plan file that fits ``instance``: every route a path of it.
+
+    Parameters
+    ----------
+    instance : Instance
+        The instance the plan is for.
+    path : str
+        The plan file.
+    command : str
+        The command's name, for the warning line.
+
+    Returns
+    -------
+    Plan
+        A plan that names another instance but fits this one is returned after a
+        warning line on standard error.
+
+    Raises
+    ------
+    InputError
+        For an unreadable or invalid file, or the first route that does not fit the
+        instance (naming the plan file; when the plan names another instance, the
+        error says so).
+    """
+    from ..evaluation import route_violations
+    from ..io import read_plan
+
+    plan = read_plan(path)
+    problems = route_violations(instance, plan)
+    other = bool(plan.instance_name) and plan.instance_name != instance.name
+    if problems and other:  # say why the routes do not fit: it is another instance's plan
+        first = problems[0]
+        raise InputError(
+            f"the plan names instance {plan.instance_name!r}, not {instance.name!r}, and "
+            f"cannot belong to it ({first.place}: {first.problem})",
+            "instance",
+            path,
+        )
+    if problems:
+        raise problems[0].located(path)
+    if other:
+        print(
+            f"qkdbench {command}: warning: {path}: the plan names instance "
+            f"{plan.instance_name!r}, not {instance.name!r}; it fits {instance.name!r} and is "
+            f"scored on it",
+            file=sys.stderr,
+        )
+    return plan
 
 
 def add_instance_args(p: argparse.ArgumentParser) -> None:

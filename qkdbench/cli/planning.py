@@ -17,6 +17,7 @@ from .options import (
     count,
     get_planner,
     load_instance_arg,
+    load_plan_arg,
     nonneg_int,
     plain_text,
     print_json,
@@ -113,30 +114,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         error says so). A plan that names another instance but fits this one is
         scored, after a warning line on standard error.
     """
-    from ..evaluation import evaluate, route_violations
-    from ..io import read_instance, read_plan
+    from ..evaluation import evaluate
+    from ..io import read_instance
 
     inst = read_instance(args.instance)
-    plan = read_plan(args.plan)
-    problems = route_violations(inst, plan)
-    other = bool(plan.instance_name) and plan.instance_name != inst.name
-    if problems and other:  # say why the routes do not fit: it is another instance's plan
-        first = problems[0]
-        raise InputError(
-            f"the plan names instance {plan.instance_name!r}, not {inst.name!r}, and cannot "
-            f"belong to it ({first.place}: {first.problem})",
-            "instance",
-            args.plan,
-        )
-    if problems:
-        raise problems[0].located(args.plan)
-    if other:
-        print(
-            f"qkdbench evaluate: warning: {args.plan}: the plan names instance "
-            f"{plan.instance_name!r}, not {inst.name!r}; it fits {inst.name!r} and is scored "
-            "on it",
-            file=sys.stderr,
-        )
+    plan = load_plan_arg(inst, args.plan, "evaluate")
     ev = evaluate(inst, plan)
     if args.json:
         print_json(ev.to_dict())

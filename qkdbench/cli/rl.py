@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,14 @@ from .options import (
     fail,
     load_instance_arg,
     nonneg_int,
+    nonneg_number,
     print_frame,
     print_json,
     seconds,
     stderr_log,
 )
 
-__all__ = ["add_parsers", "cmd_rl_train", "cmd_rl_evaluate", "markdown_table"]
+__all__ = ["add_parsers", "cmd_rl_train", "cmd_rl_evaluate", "markdown_table", "agent_files"]
 
 
 def _rl_extra() -> Any:
@@ -42,8 +44,10 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     ----------
     args : argparse.Namespace
         ``out``, the family (``family``, ``requests``, ``max_rate``), ``timesteps``,
-        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, ``algo``
-        (with ``mappo_warm_start`` and ``mappo_bc_epochs``), ``json`` and ``quiet``.
+        ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, the recipe
+        (``recipe``, ``demos``, ``demo_episodes``, ``demo_noise``, ``bc_epochs``), the
+        vec env (``vec_env``, ``rows``, ``n_steps``), ``algo`` (``mappo``: the recipe's
+        ``demos`` and ``bc_epochs`` warm-start it), ``json`` and ``quiet``.
 
     Returns
     -------
@@ -51,6 +55,7 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         The exit status, 0 (without the ``rl`` extra: bad input, status 2).
     """
     check_output_file(args.out, "--out")  # before the extra is looked for: bad input first
+    _check_recipe_args(args)
     train = _rl_extra()
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
@@ -67,6 +72,14 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         capacity=args.capacity,
         n_envs=args.envs,
         log=stderr_log(args.quiet),
+        recipe=args.recipe,
+        demos=args.demos,
+        demo_episodes=args.demo_episodes,
+        demo_noise=args.demo_noise,
+        bc_epochs=args.bc_epochs,
+        vec_env=args.vec_env,
+        rows=args.rows,
+        n_steps=args.n_steps,
     )
     if args.json:
         print_json(result)
@@ -77,15 +90,9 @@ def _train_mappo(args: argparse.Namespace, fam: Any) -> int:
     """``rl train --algo mappo``: the router and reserver agents (:mod:`qkdbench.rl.mappo`)."""
     from ..rl import mappo
 
-    if args.mappo_warm_start is not None:
-        from ..heuristics import available_planners
-
-        known = available_planners()
-        if args.mappo_warm_start not in known:
-            fail(
-                f"--mappo-warm-start: unknown planner {args.mappo_warm_start!r}; "
-                f"known: {', '.join(sorted(known))}"
-            )
+    if args.recipe == "bc":
+        fail("--recipe bc: --algo mappo trains with PPO (bc+ppo warm-starts it, ppo does not)")
+    warm = args.recipe == "bc+ppo"
     result = mappo.train_mappo_family(
         args.out,
         fam,
@@ -96,13 +103,30 @@ def _train_mappo(args: argparse.Namespace, fam: Any) -> int:
         order=args.order,
         capacity=args.capacity,
         n_envs=args.envs,
-        bc_planner=args.mappo_warm_start,
-        bc_epochs=args.mappo_bc_epochs if args.mappo_warm_start else 0,
+        bc_planner=args.demos if warm else None,
+        bc_epochs=args.bc_epochs if warm else 0,
         log=stderr_log(args.quiet),
     )
     if args.json:
         print_json(result)
     return 0
+
+
+def _check_recipe_args(args: argparse.Namespace) -> None:
+    """One line and status 2 for a recipe option that cannot work (before the extra)."""
+    from ..heuristics import available_planners
+
+    if args.demos not in available_planners():
+        fail(
+            f"--demos: unknown planner {args.demos!r}; known: "
+            f"{', '.join(sorted(available_planners()))}"
+        )
+    if args.demo_noise > 1.0:
+        fail(f"--demo-noise: {args.demo_noise:g} is not a share in [0, 1]")
+    if args.envs % args.rows:
+        fail(f"--rows: {args.rows} does not divide --envs {args.envs}")
+    if args.vec_env == "dummy" and args.rows != 1:
+        fail("--rows: the dummy vec env steps one episode per environment; use --rows 1")
 
 
 def markdown_table(frame: Any) -> str:
@@ -133,11 +157,11 @@ def markdown_table(frame: Any) -> str:
     return "\n".join(lines)
 
 
-def _family(train: Any, args: argparse.Namespace) -> Any:
+def _family(train: Any, args: argparse.Namespace, agent: Any) -> Any:
     """The family ``rl evaluate`` draws from: the agent's, with what was given changed."""
     if args.family is None and args.requests is None and args.max_rate is None:
         return None
-    base = train.load_agent(args.agent).meta.get("family", {})
+    base = agent.meta.get("family", {})
     return train.Family(
         args.family if args.family is not None else base.get("topology", "usnet"),
         args.requests if args.requests is not None else base.get("requests", 60),
@@ -145,57 +169,164 @@ def _family(train: Any, args: argparse.Namespace) -> Any:
     )
 
 
-def cmd_rl_evaluate(args: argparse.Namespace) -> int:
-    """Score a saved agent against other planners on held-out instances of its family.
+def agent_files(given: list[str]) -> list[str]:
+    """The agent files named on the command line: files, and the ``*.zip`` of directories.
 
     Parameters
     ----------
-    args : argparse.Namespace
-        ``agent``, the family, ``instances``, ``first_seed``, ``planners``,
-        ``time_limit`` and one of ``json``, ``markdown``.
+    given : list of str
+        Agent files and directories of agent files.
 
     Returns
     -------
-    int
-        The exit status, 0 (a missing agent file or an agent of another family is
-        bad input, status 2).
+    list of str
+        In the order given; a directory's files sorted by name.
 
     Raises
     ------
     InputError
-        If the agent file is missing or a directory, or the agent does not fit the
-        family (another topology or settings).
+        For a path that does not exist, or a directory without ``*.zip`` files.
+    """
+    files: list[str] = []
+    for name in given:
+        path = Path(name)
+        if name and path.is_dir():  # Path("") is the current directory
+            found = sorted(str(f) for f in path.glob("*.zip") if f.is_file())
+            if not found:
+                raise InputError("a directory without agent files (*.zip)", source=name)
+            files += found
+        elif path.is_file():
+            files.append(name)
+        else:
+            raise InputError("agent file not found", source=name)
+    return files
+
+
+def _library_instances(name: str, agent: Any, source: str) -> list[Any]:
+    """The instances of library set ``name`` that ``agent`` can plan (a note on stderr)."""
+    from ..library.sets import load_instance, load_set
+    from ..rl.heldout import fits
+
+    entries = load_set(name).instances
+    every = [load_instance(e) for e in entries]
+    kept = [inst for inst in every if fits(agent, inst)]
+    topology = agent.meta.get("family", {}).get("topology", "?")
+    if not kept:
+        raise InputError(
+            f"no instance of library set {name!r} fits the agent (trained on {topology}; "
+            "the set's instances have other topologies, providers or sizes)",
+            source=source,
+        )
+    if len(kept) < len(every):
+        print(
+            f"library set {name}: {len(kept)} of {len(every)} instances fit the agent "
+            f"(trained on {topology}); the others have another topology or providers",
+            file=sys.stderr,
+        )
+    return kept
+
+
+def _curves(runs: list[tuple[str, Any]]) -> Any:
+    """The learning curves stored with the agents, one row per point."""
+    import pandas as pd
+
+    rows = [
+        {"agent": path, "run": i, "seed": agent.meta.get("seed"), **point}
+        for i, (path, agent) in enumerate(runs)
+        for point in agent.meta.get("curve", [])
+    ]
+    if not rows:
+        raise InputError(
+            "no learning curve is stored with the agents (trained by an older qkdbench)",
+            source=runs[0][0],
+        )
+    return pd.DataFrame(rows)
+
+
+def cmd_rl_evaluate(args: argparse.Namespace) -> int:
+    """Score saved agents (runs of one algorithm) against other planners on held-out instances.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``agent`` (files and directories), the family, ``instances``, ``first_seed``,
+        ``library_set``, ``planners``, ``time_limit``, ``resamples``, ``curves``,
+        ``profile`` and one of ``json``, ``markdown``.
+
+    Returns
+    -------
+    int
+        The exit status, 0 (a missing agent file, agents of different settings or
+        an agent of another family is bad input, status 2).
+
+    Raises
+    ------
+    InputError
+        If an agent file is missing, a directory holds none, the agents are not runs
+        of one algorithm, or an agent does not fit the family (another topology or
+        settings) or any instance of the library set.
     UsageError
         Without the ``rl`` extra.
     """
-    agent = Path(args.agent)
-    if not agent.is_file():  # bad input first, whatever is installed
+    files = agent_files(args.agent)  # bad input first, whatever is installed
+    if args.library_set is not None and not (
+        args.family is None and args.requests is None and args.max_rate is None
+    ):
         raise InputError(
-            "agent file not found"
-            if not (args.agent and agent.is_dir())  # Path("") is the current directory
-            else "is a directory, not an agent file",
-            source=args.agent,
+            "--library-set takes its instances as they are: no --family, --requests or --max-rate",
+            "rl evaluate",
         )
+    for option in ("curves", "profile"):
+        if getattr(args, option):
+            check_output_file(getattr(args, option), f"--{option}")
     train = _rl_extra()
-    fam = _family(train, args)
-    planners = [p.strip() for p in args.planners.split(",") if p.strip()]
+    from ..experiments.protocol import add_gap_to_best, profile_table, protocol_table
     from ..heuristics import available_planners
+    from ..rl.heldout import evaluate_agents, held_out, load_runs
 
+    planners = [p.strip() for p in args.planners.split(",") if p.strip()]
     check_planners(planners, available_planners())
-    seeds = list(range(args.first_seed, args.first_seed + args.instances))
+    runs = load_runs(files)
+    curves = _curves(runs) if args.curves else None
+    first = runs[0][1]
     try:
-        df = train.evaluate_agent(
-            args.agent, seeds, family=fam, planners=planners, time_limit=args.time_limit
-        )
+        if args.library_set is not None:
+            instances = _library_instances(args.library_set, first, runs[0][0])
+        else:
+            seeds = list(range(args.first_seed, args.first_seed + args.instances))
+            instances = held_out(first, seeds, _family(train, args, first))
+        df = evaluate_agents(runs, instances, planners=planners, time_limit=args.time_limit)
+    except InputError:
+        raise
     except ValueError as exc:  # an agent trained on another topology or settings
-        raise InputError(" ".join(str(exc).split()), source=args.agent) from None
+        raise InputError(" ".join(str(exc).split()), source=runs[0][0]) from None
+    df = add_gap_to_best(df)
     summary = train.summarize(df)
+    protocol = protocol_table(df, resamples=args.resamples)
+    if curves is not None:
+        curves.to_csv(args.curves, index=False)
+    if args.profile:
+        profile_table(df, resamples=args.resamples).to_csv(args.profile, index=False)
+    caption = (
+        f"IQM of the gap to the best known cost (%) over {len(runs)} run(s) x "
+        f"{protocol['instances'].max()} instance(s), 95% stratified-bootstrap intervals "
+        "over runs; P(gap < coqbn's)"
+    )
     if args.json:
-        rows = df.to_dict(orient="records")
-        print_json({"rows": rows, "summary": summary.to_dict(orient="records")})
+        print_json(
+            {
+                "rows": df.to_dict(orient="records"),
+                "summary": summary.to_dict(orient="records"),
+                "protocol": protocol.to_dict(orient="records"),
+                "agents": [path for path, _ in runs],
+            }
+        )
     elif args.markdown:
-        print(markdown_table(summary))
+        print(f"{caption}\n\n{markdown_table(protocol)}\n\n{markdown_table(summary)}")
     else:
+        print(caption)
+        print_frame(protocol, "{:,.3f}")
+        print()
         print_frame(summary, "{:,.2f}")
     return 0
 
@@ -246,24 +377,60 @@ def _add_train_parser(rsub: Any) -> None:
     )
     p.add_argument("--envs", type=count, default=8, help="parallel environments (default 8)")
     p.add_argument(
+        "--recipe",
+        choices=("bc+ppo", "ppo", "bc"),
+        default="bc+ppo",
+        help="bc+ppo: clone --demos, then --timesteps of gentle PPO; ppo: PPO from "
+        "scratch; bc: the cloning only (default bc+ppo)",
+    )
+    p.add_argument(
+        "--demos",
+        default="rl-greedy",
+        metavar="PLANNER",
+        help="expert cloned by bc recipes: rl-greedy (perturbed episodes possible) or a "
+        "registered planner, its plans projected on the actions (default rl-greedy)",
+    )
+    p.add_argument(
+        "--demo-episodes",
+        type=count,
+        default=8,
+        help="rl-greedy demonstration episodes per training instance (default 8)",
+    )
+    p.add_argument(
+        "--demo-noise",
+        type=nonneg_number,
+        default=0.2,
+        help="share of random actions in all but the first rl-greedy episode (default 0.2)",
+    )
+    p.add_argument(
+        "--bc-epochs", type=count, default=15, help="behaviour-cloning epochs (default 15)"
+    )
+    p.add_argument(
+        "--vec-env",
+        choices=("pool", "dummy"),
+        default="pool",
+        help="pool: groups of --rows episodes of one instance, each stepped in one "
+        "Numba call; dummy: SB3's DummyVecEnv (default pool)",
+    )
+    p.add_argument(
+        "--rows",
+        type=count,
+        default=1,
+        help="episodes per group of the pool vec env; divides --envs (default 1)",
+    )
+    p.add_argument(
+        "--n-steps",
+        type=count,
+        default=512,
+        help="PPO rollout steps per environment (default 512)",
+    )
+    p.add_argument(
         "--algo",
         choices=("ppo", "mappo"),
         default="ppo",
         help="ppo: MaskablePPO on the single-agent env; mappo: a router and a reserver "
-        "agent with a centralised critic on the two-agent env (default ppo)",
-    )
-    p.add_argument(
-        "--mappo-warm-start",
-        metavar="PLANNER",
-        default=None,
-        help="mappo: behaviour cloning on this planner's plans of the training instances "
-        "before PPO (e.g. coqbn, saa-greedy)",
-    )
-    p.add_argument(
-        "--mappo-bc-epochs",
-        type=count,
-        default=20,
-        help="mappo: behaviour-cloning epochs of the warm start (default 20)",
+        "agent with a centralised critic on the two-agent env; its warm start is "
+        "--recipe bc+ppo's --demos and --bc-epochs (default ppo)",
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
@@ -273,9 +440,15 @@ def _add_train_parser(rsub: Any) -> None:
 def _add_evaluate_parser(rsub: Any) -> None:
     p = rsub.add_parser(
         "evaluate",
-        help="a saved agent against CO-QBN, greedy and the exact optimum on held-out instances",
+        help="saved agents against CO-QBN, greedy and the exact optimum on held-out "
+        "instances: IQM of the gap with bootstrap intervals, P(better than CO-QBN)",
     )
-    p.add_argument("agent", help="agent file written by `qkdbench rl train`")
+    p.add_argument(
+        "agent",
+        nargs="+",
+        help="agent files written by `qkdbench rl train`, or directories of them (*.zip): "
+        "the training seeds of one algorithm",
+    )
     p.add_argument("--family", default=None, help="topology (default: the agent's)")
     p.add_argument(
         "--requests", type=count, default=None, help="requests per instance (default: the agent's)"
@@ -289,11 +462,38 @@ def _add_evaluate_parser(rsub: Any) -> None:
         help="request seed of the first held-out instance (default 1)",
     )
     p.add_argument(
+        "--library-set",
+        default=None,
+        metavar="SET",
+        help="held out: the instances of this library set the agents fit (e.g. ntn, for "
+        "agents of a *-ntn family) instead of generated ones",
+    )
+    p.add_argument(
         "--planners",
         default="coqbn,rl-greedy,saa-greedy,exact",
         help="planners run beside the agent (default coqbn,rl-greedy,saa-greedy,exact)",
     )
     p.add_argument("--time-limit", type=seconds, default=60.0, help="seconds per planner run")
+    p.add_argument(
+        "--resamples",
+        type=count,
+        default=2000,
+        help="bootstrap resamples of the intervals (default 2000; seeded)",
+    )
+    p.add_argument(
+        "--curves",
+        default=None,
+        metavar="CSV",
+        help="write the agents' learning curves (cost against CO-QBN on the training "
+        "instances by environment steps) to this file",
+    )
+    p.add_argument(
+        "--profile",
+        default=None,
+        metavar="CSV",
+        help="write each planner's performance profile (the fraction of its gaps within "
+        "each of 21 thresholds, with intervals) to this file",
+    )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print one JSON object")
     fmt.add_argument("--markdown", action="store_true", help="print the summary as Markdown")

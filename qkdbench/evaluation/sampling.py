@@ -27,12 +27,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..exceptions import InputError
-from ..model import Instance
+from ..model import Instance, Scenarios
 from ..utils.random import Seed, check_random_state, derive_rng
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "sample_joint_scenarios",
     "enumerate_scenarios",
     "sample_scenarios",
+    "resample_listed",
     "random_links",
     "MAX_ENUMERATED",
 ]
@@ -267,3 +268,81 @@ def sample_scenarios(
         If ``n_scenarios < 1`` or ``seed`` is not a seed.
     """
     return sample_joint_scenarios(instance, n_scenarios, seed).demand
+
+
+def resample_listed(
+    instance: Instance, n_scenarios: int, seed: Seed, *, merge: bool = False
+) -> Instance:
+    """The instance with ``n_scenarios`` draws of its listed joint scenarios (with replacement).
+
+    Each draw picks one of ``instance.scenarios`` by its probability; the sample's
+    scenarios are the draws, each of probability ``1 / n_scenarios`` (with ``merge``,
+    equal draws are one scenario of probability ``count / n_scenarios``, in listed
+    order: the same sample-average costs, a smaller program). Requests' demands and
+    random links' key rates become the sample's marginals, as an instance with
+    scenarios keeps them; everything else is kept.
+
+    Parameters
+    ----------
+    instance : Instance
+        An instance with joint scenarios.
+    n_scenarios : int
+        Draws (at least 1).
+    seed : None, int, SeedSequence or Generator
+        One ``Generator.choice`` call draws the sample.
+    merge : bool
+        Merge equal draws.
+
+    Returns
+    -------
+    Instance
+        The recipe of its scenarios adds ``sampled`` (the draws) and, for an integer
+        seed, ``sample_seed``.
+
+    Raises
+    ------
+    InputError
+        For an instance without scenarios, ``n_scenarios < 1`` or a bad seed.
+
+    Examples
+    --------
+    >>> from qkdbench.testing.instances import feature_instance
+    >>> inst = feature_instance("coupled")
+    >>> resample_listed(inst, 8, seed=1).scenarios.n
+    8
+    >>> sum(resample_listed(inst, 8, seed=1, merge=True).scenarios.probs)
+    1.0
+    """
+    sc = instance.scenarios
+    if sc is None:
+        raise InputError(f"instance {instance.name!r} lists no joint scenarios")
+    if n_scenarios < 1:
+        raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
+    rng = check_random_state(seed)
+    pick = rng.choice(sc.n, size=n_scenarios, p=np.asarray(sc.probs) / math.fsum(sc.probs))
+    if merge:
+        rows, counts = np.unique(pick, return_counts=True)
+        take = rows.tolist()
+        probs = tuple(float(c) / n_scenarios for c in counts)
+    else:
+        take = pick.tolist()
+        probs = (1.0 / n_scenarios,) * n_scenarios
+    new = Scenarios(
+        probs,
+        {rid: tuple(col[i] for i in take) for rid, col in sc.key_rates.items()},
+        {k: tuple(col[i] for i in take) for k, col in sc.link_key_rates.items()},
+        {**sc.recipe, "sampled": n_scenarios, **_seed_note(seed)},
+    )
+    reqs = tuple(replace(r, demand=new.marginal(r.id)) for r in instance.requests)
+    links = tuple(
+        replace(link, key_rate_kbps=new.link_marginal(k)) if k in new.link_key_rates else link
+        for k, link in enumerate(instance.links)
+    )
+    return replace(instance, links=links, requests=reqs, scenarios=new)
+
+
+def _seed_note(seed: Seed) -> dict[str, int]:
+    """``{"sample_seed": seed}`` for an integer seed, else nothing."""
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return {"sample_seed": int(seed)}
+    return {}

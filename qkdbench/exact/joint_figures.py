@@ -15,7 +15,9 @@ scenario program, scored back by the evaluator. When the scenarios are a sample,
 :func:`mmw_interval` gives a candidate plan's optimality gap a confidence interval by
 multiple replications (Mak, Morton and Wood 1999): on ``M`` fresh samples, the plan's
 cost minus the sample problem's optimum; the mean of those gaps is an upper-biased
-estimate of the true gap, and its one-sided Student-t bound is the interval.
+estimate of the true gap, and its one-sided Student-t bound is the interval. When
+the file keeps only the sample, :func:`listed_sampler` takes the listed scenarios as
+the distribution and draws the replications' batches from them.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ from typing import Any
 import numpy as np
 
 from ..evaluation import evaluate
+from ..evaluation.sampling import resample_listed
 from ..evaluation.sp_measures import Estimate, mean_ci, t_quantile
 from ..exceptions import InputError
 from ..model import Demand, Instance, Plan, Scenarios
 from ..utils.jsonsafe import finite_or_none
+from ..utils.random import check_seed, derive_rng
 from .scenario_program import build_scenario_program, decode_program, solve_extensive
 
 __all__ = [
@@ -41,6 +45,7 @@ __all__ = [
     "one_scenario_instance",
     "solve_joint",
     "mmw_interval",
+    "listed_sampler",
     "MMWInterval",
 ]
 
@@ -236,12 +241,16 @@ class MMWInterval:
     relative_upper : float
         ``upper`` over the mean of the plan's sample costs.
     replications : int
+    gap_values, cost_values : tuple of float
+        Each replication's gap and the plan's cost on its sample.
     """
 
     gaps: Estimate
     upper: float
     relative_upper: float
     replications: int
+    gap_values: tuple[float, ...] = ()
+    cost_values: tuple[float, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form.
@@ -255,7 +264,69 @@ class MMWInterval:
             "upper": finite_or_none(self.upper),
             "relative_upper": finite_or_none(self.relative_upper),
             "replications": self.replications,
+            "gap_values": [finite_or_none(v) for v in self.gap_values],
+            "cost_values": [finite_or_none(v) for v in self.cost_values],
         }
+
+
+def listed_sampler(
+    instance: Instance, batch: int, seed: int | None = 0
+) -> Callable[[int], Instance]:
+    """Batches of the listed scenarios for :func:`mmw_interval`: the listed ones as the law.
+
+    ``sampler(k)`` is ``instance`` with ``batch`` draws (with replacement, by their
+    probabilities) of its listed joint scenarios, equal draws merged
+    (:func:`~qkdbench.evaluation.sampling.resample_listed`); draw ``k`` uses the
+    stream ``derive_rng(seed, k)``, so each batch is the same whatever the others are.
+
+    Parameters
+    ----------
+    instance : Instance
+        An instance with joint scenarios.
+    batch : int
+        Draws per batch (at least 1).
+    seed : int, optional
+        Seed of the batches (``None`` means 0).
+
+    Returns
+    -------
+    callable
+        ``sampler(k) -> Instance``, named ``NAME-mmwK``.
+
+    Raises
+    ------
+    InputError
+        For an instance without scenarios, ``batch < 1`` or a bad seed.
+
+    Examples
+    --------
+    >>> from qkdbench.testing.instances import feature_instance
+    >>> sampler = listed_sampler(feature_instance("coupled"), 5, seed=3)
+    >>> sampler(0) == sampler(0), sampler(1).name
+    (True, 'tiny-coupled-mmw1')
+    """
+    if instance.scenarios is None:
+        raise InputError(f"instance {instance.name!r} lists no joint scenarios")
+    if batch < 1:
+        raise InputError(f"an MMW batch needs at least 1 scenario, got {batch}")
+    base = check_seed(seed)
+
+    def sampler(k: int) -> Instance:
+        """Batch ``k``.
+
+        Parameters
+        ----------
+        k : int
+            Replication number (>= 0).
+
+        Returns
+        -------
+        Instance
+        """
+        out = resample_listed(instance, batch, derive_rng(base, k), merge=True)
+        return replace(out, name=f"{instance.name}-mmw{k}")
+
+    return sampler
 
 
 def mmw_interval(
@@ -306,4 +377,11 @@ def mmw_interval(
     est = mean_ci(gaps, confidence)
     upper = est.mean + t_quantile(confidence, replications - 1) * est.std / math.sqrt(replications)
     mean_cost = float(np.mean(costs))
-    return MMWInterval(est, upper, upper / mean_cost if mean_cost else math.inf, replications)
+    return MMWInterval(
+        est,
+        upper,
+        upper / mean_cost if mean_cost else math.inf,
+        replications,
+        tuple(gaps),
+        tuple(costs),
+    )

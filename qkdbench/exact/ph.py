@@ -30,6 +30,7 @@ from ..evaluation import evaluate
 from ..exceptions import MissingExtraError, SolverError
 from ..io import write_instance
 from ..model import Instance, Plan
+from ..utils.gaps import proven_status, relative_gap
 from ..utils.registry import FEATURES, check_supports, register_planner
 from ..utils.timing import Stopwatch
 from .scenario_program import build_scenario_program, decode_program
@@ -207,14 +208,14 @@ class ProgressiveHedgingPlanner:
         plan = decode_program(program, first, self.name)
         total = evaluate(instance, plan).total
         bound = float(bounds["outer_bound"])
-        status = "optimal" if total - bound <= 1e-9 * abs(total) else "feasible"
+        status = proven_status(total, bound)
         stats = {
             "status": status,
             "objective": total,
             "inner_bound": float(bounds["inner_bound"]),
             "bound": bound,
             "bound_source": "ph-lagrangian" if int(self.ranks) >= 3 else "ph-trivial",
-            "gap": (total - bound) / abs(total) if total else 0.0,
+            "gap": relative_gap(total, bound),
             "ranks": int(self.ranks),
             "iterations": int(self.iterations),
             "runtime_s": clock.elapsed,

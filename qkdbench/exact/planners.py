@@ -17,7 +17,7 @@ from typing import Any
 
 from ..evaluation import decode_plan, evaluate_batch
 from ..model import Instance, Plan
-from ..utils.gaps import relative_gap
+from ..utils.gaps import proven_status, relative_gap
 from ..utils.registry import (
     FEATURES,
     UNCOUPLED_FEATURES,
@@ -275,8 +275,7 @@ class LagrangianPlanner:
             info = {"passes": done["passes"], "moves": done["moves"], "stop_passes": done["stop"]}
             if new_cost < cost:
                 best, cost = arrays, new_cost
-        tol = 1e-9 * abs(cost)
-        status = "optimal" if cost - res.bound <= tol else "feasible"
+        status = proven_status(cost, res.bound)
         stats = {
             "status": status,
             "objective": cost,
@@ -392,7 +391,7 @@ class ColumnGenerationPlanner:
             mip_seconds=self.mip_seconds,
         )
         best, cost, bound = res.plan, res.cost, res.bound
-        status = "optimal" if cost - bound <= 1e-9 * abs(cost) else "feasible"
+        status = proven_status(cost, bound)
         stats = {
             "status": status,
             "objective": cost,

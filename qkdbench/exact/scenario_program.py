@@ -37,7 +37,8 @@ import scipy.sparse as sp
 
 from ..evaluation.pricing import arc_table, fixed_charges, provider_table
 from ..exceptions import InputError
-from ..model import CEIL_TOL, Instance, Plan, Route
+from ..model import CEIL_TOL, Instance, Plan
+from .decoding import walk_routes
 
 __all__ = [
     "ScenarioProgram",
@@ -460,37 +461,17 @@ def decode_program(program: ScenarioProgram, first_stage: np.ndarray, planner: s
     InputError
         If a request has no path in the solution.
     """
-    inst = program.instance
-    arcs = arc_table(inst)
-    pt = provider_table(inst)
     vals = np.rint(np.asarray(first_stage, float))
-    routes = []
-    w_req = np.searchsorted(pt.ptr, program.w_pos, side="right") - 1
-    for f, r in enumerate(inst.requests):
-        sel = np.flatnonzero((program.req == f) & (vals[program.x] > 0.5))
-        nxt = {int(arcs.tail[program.arc[i]]): int(i) for i in sel}
-        provider = None
-        if r.is_anycast:
-            mine = np.flatnonzero(w_req == f)
-            if not mine.size:
-                raise InputError(f"the solution chooses no target for request {r.id!r}")
-            j = int(program.w_pos[mine[int(np.argmax(vals[program.w[mine]]))]])
-            t = int(pt.node[j])
-            provider = r.sinks[j - int(pt.ptr[f])].provider
-        else:
-            t = inst.node_index[r.target]
-        v = inst.node_index[r.source]
-        path, ys, zs = [r.source], [], []
-        while v != t:
-            if v not in nxt or len(path) > len(inst.nodes):
-                raise InputError(f"the solution has no path for request {r.id!r}")
-            i = nxt[v]
-            v = int(arcs.head[program.arc[i]])
-            path.append(inst.nodes[v])
-            ys.append(int(vals[program.y[i]]))
-            zs.append(int(vals[program.z[i]]))
-        routes.append(Route(r.id, tuple(path), tuple(ys), tuple(zs), provider))
-    return Plan(inst.name, planner, tuple(routes))
+    routes = walk_routes(
+        program.instance,
+        program.req,
+        program.arc,
+        vals[program.x] > 0.5,
+        (vals[program.y], vals[program.z]),
+        (program.w_pos, vals[program.w]),
+        InputError,
+    )
+    return Plan(program.instance.name, planner, routes)
 
 
 def solve_extensive(

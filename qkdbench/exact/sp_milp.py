@@ -47,7 +47,7 @@ from ..evaluation.encoding import route_violations
 from ..evaluation.pricing import fixed_charges
 from ..exceptions import InputError
 from ..model import Instance, Plan
-from ..utils.gaps import relative_gap
+from ..utils.gaps import proven_status, relative_gap
 from ..utils.registry import get_planner
 from ..utils.timing import Stopwatch
 from .ascent import lagrangian_bound
@@ -430,6 +430,6 @@ def _with_dual_bound(res: SPResult, dual: Any) -> SPResult:
         return res
     bound = min(dual.bound, res.objective)
     gap = relative_gap(res.objective, bound)
-    status = "optimal" if res.objective - bound <= 1e-9 * abs(res.objective) else res.status
+    status = "optimal" if proven_status(res.objective, bound) == "optimal" else res.status
     plan = res.plan.with_stats(bound=bound, gap=gap, bound_source=dual.bound_source, status=status)
     return replace(res, bound=bound, gap=gap, plan=plan, status=status)

@@ -12,6 +12,12 @@ Submodules (imported on use, so that the command line starts fast), one topic ea
     Where a result comes from: instance content hash, package versions.
 ``output``
     The directories the experiments write into.
+``aggregate``
+    Scores of several runs on several tasks: IQM, probability of improvement,
+    performance profiles, the stratified bootstrap.
+``protocol``
+    Several runs of an agent against other planners: the gap to the best known,
+    its IQM with intervals, the probability of improvement over CO-QBN.
 ``compare``
     Every planner on one instance: a table (``qkdbench compare``).
 ``config``

@@ -85,20 +85,19 @@ for its statistics; all costs come from the evaluator.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from ..evaluation.pricing import arc_table, fixed_charges
-from ..evaluation.sampling import sample_scenarios
+from ..evaluation.sampling import resample_listed, sample_scenarios
 from ..exceptions import InputError
-from ..model import Demand, Instance, Plan, Scenarios
+from ..model import Demand, Instance, Plan
 from ..planning.coupled_greedy import CoupledState
 from ..planning.greedy import INSERTION_ORDERS, GreedyState, insertion_order
 from ..planning.ladders import build_ladders
 from ..planning.paths import Candidates, candidate_paths
-from ..utils.random import check_random_state, check_seed
+from ..utils.random import check_seed
 from ..utils.registry import check_supports, register_planner
 from ..utils.timing import Stopwatch
 
@@ -138,34 +137,13 @@ def sampled_instance(instance: Instance, n_scenarios: int, seed: int | None) -> 
     if n_scenarios < 1:
         raise InputError(f"n_scenarios must be at least 1, got {n_scenarios}")
     if instance.is_coupled:
-        return _sampled_coupled(instance, n_scenarios, check_seed(seed))
+        return resample_listed(instance, n_scenarios, check_seed(seed))
     draws = sample_scenarios(instance, n_scenarios, check_seed(seed))
     reqs = [
         replace(r, demand=Demand.empirical(draws[:, f]))  # targets survive
         for f, r in enumerate(instance.requests)
     ]
     return instance.with_requests(reqs, instance.name)
-
-
-def _sampled_coupled(instance: Instance, n_scenarios: int, seed: int) -> Instance:
-    """``n_scenarios`` seeded draws of a coupled instance's joint scenarios."""
-    sc = instance.scenarios
-    assert sc is not None
-    rng = check_random_state(seed)
-    pick = rng.choice(sc.n, size=n_scenarios, p=np.asarray(sc.probs) / math.fsum(sc.probs))
-    take = pick.tolist()
-    new = Scenarios(
-        (1.0 / n_scenarios,) * n_scenarios,
-        {rid: tuple(col[i] for i in take) for rid, col in sc.key_rates.items()},
-        {k: tuple(col[i] for i in take) for k, col in sc.link_key_rates.items()},
-        {**sc.recipe, "sampled": n_scenarios, "sample_seed": seed},
-    )
-    reqs = [replace(r, demand=new.marginal(r.id)) for r in instance.requests]
-    links = tuple(
-        replace(link, key_rate_kbps=new.link_marginal(k)) if k in new.link_key_rates else link
-        for k, link in enumerate(instance.links)
-    )
-    return replace(instance, links=links, requests=tuple(reqs), scenarios=new)
 
 
 def _merge(first: Candidates, second: Candidates) -> Candidates:

@@ -19,7 +19,8 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..exceptions import InputError
-from ..utils.random import Seed, check_random_state, derive_rng
+from ..experiments.aggregate import stratified_bootstrap
+from ..utils.random import Seed
 from .report_tables import _tie
 
 __all__ = [
@@ -357,10 +358,10 @@ def bootstrap_mean_ci(
     mean = float(v.mean())
     if len(v) < 2:
         return (mean, math.nan, math.nan)
-    rng = derive_rng(*seed) if isinstance(seed, Sequence) else check_random_state(seed)
-    means = v[rng.integers(0, len(v), size=(resamples, len(v)))].mean(axis=1)
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(means, [tail, 1.0 - tail])
+    # one task of len(v) runs: the stratified bootstrap is the plain one
+    _, lo, hi = stratified_bootstrap(
+        lambda b: b.mean(axis=(-2, -1)), v[:, None], level=level, resamples=resamples, seed=seed
+    )
     return (mean, float(lo), float(hi))
 
 

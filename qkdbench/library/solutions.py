@@ -58,6 +58,7 @@ __all__ = [
     "confirm_entry",
     "propose",
     "solve_set",
+    "exact_bound_source",
 ]
 
 #: Format tag of a solutions file.
@@ -513,6 +514,36 @@ def propose(
     return replace(e, status=_status(e.cost, e.bound)), notes
 
 
+def exact_bound_source(plan: Plan) -> str:
+    """The solutions file's name for where the exact solver's bound came from.
+
+    :func:`~qkdbench.exact.solve_sp` reports the better of the MILP solver's dual
+    bound (``"solver"``, stored as ``exact``) and the relaxations it knows
+    (``"relaxation"``, the capacity-free bound, caps lifted too on a coupled
+    instance; ``"lagrangian"``, ``"linking-lagrangian"``), in ``plan.stats``.
+
+    Parameters
+    ----------
+    plan : Plan
+        The plan of a :func:`~qkdbench.exact.solve_sp` result.
+
+    Returns
+    -------
+    str
+        One of :data:`BOUND_SOURCES`.
+
+    Examples
+    --------
+    >>> from qkdbench.model import Plan
+    >>> exact_bound_source(Plan("i", "exact", (), {"bound_source": "relaxation"}))
+    'relaxation'
+    >>> exact_bound_source(Plan("i", "exact", (), {"bound_source": "solver"}))
+    'exact'
+    """
+    source = str(plan.stats.get("bound_source") or "solver")
+    return "exact" if source == "solver" or source not in BOUND_SOURCES else source
+
+
 def solve_set(
     set_name: str,
     *,
@@ -535,7 +566,9 @@ def solve_set(
         Of :data:`SOLVE_METHODS`. ``lagrangian``: the ``lagrangian`` planner (a
         plan and its Lagrangian bound); ``column-generation``: that planner (a
         plan and the linking bound); ``exact``: :func:`qkdbench.exact.solve_sp` (a plan and the
-        solver's proven bound; ``optimal`` proves the plan); ``coqbn``: CO-QBN's plan, no
+        best bound it proves, stored under its source, :func:`exact_bound_source`;
+        ``optimal`` proves the plan; on a coupled instance, the model over its joint
+        scenarios); ``coqbn``: CO-QBN's plan, no
         bound (a first known cost where no other method handles the instance: the
         coupled second stage).
     path : path-like, optional
@@ -604,7 +637,7 @@ def solve_set(
                     item.hash,
                     plan=res.plan if res.plan.routes else None,
                     bound=res.bound if math.isfinite(res.bound) else None,
-                    bound_source="exact",
+                    bound_source=exact_bound_source(res.plan),
                 )
                 notes.insert(0, f"exact {res.status} in {res.runtime_s:.1f} s")
             entries[item.name] = e

@@ -11,7 +11,8 @@
   planner (registered: ``rl-coqbn``, ``rl-greedy``);
 * a learned baseline (:mod:`qkdbench.rl.train`, MaskablePPO; needs the ``rl``
   extra: ``pip install ".[rl]"`` in a checkout, ``pip install "qkdbench[rl]"`` from a
-  package index).
+  package index), and several of its runs (training seeds) on held-out instances
+  (:mod:`qkdbench.rl.heldout`).
 
 Examples
 --------

@@ -40,6 +40,7 @@ from ..utils.registry import get_planner
 from .agents import EXTRA_HINT, Agent, MissingExtraError, load_agent, require_extra
 from .core import DEFAULT_LEVELS
 from .env import PlanningEnv
+from .imitation import POLICY_EXPERTS
 
 __all__ = [
     "EXTRA_HINT",
@@ -47,6 +48,8 @@ __all__ = [
     "require_extra",
     "Family",
     "TRAIN_SEED_BASE",
+    "RECIPES",
+    "DEFAULT_RECIPE",
     "ScaledReward",
     "TrainingProgress",
     "Agent",
@@ -58,6 +61,17 @@ __all__ = [
 
 #: Request seeds of the training instances start here (held-out ones are 1, 2, ...).
 TRAIN_SEED_BASE = 100_000
+
+#: Training recipes and their PPO settings (see :func:`train_agent`): PPO from scratch,
+#: or behaviour cloning first and a gentle PPO fine-tuning (or none).
+RECIPES: dict[str, dict[str, float]] = {
+    "ppo": {"learning_rate": 3e-4, "ent_coef": 0.01, "clip_range": 0.2},
+    "bc+ppo": {"learning_rate": 5e-5, "ent_coef": 0.0, "clip_range": 0.1},
+    "bc": {"learning_rate": 5e-5, "ent_coef": 0.0, "clip_range": 0.1},
+}
+
+#: The recipe ``rl train`` uses unless told (chosen by the measurements in docs/planners.md).
+DEFAULT_RECIPE = "bc+ppo"
 
 
 @dataclass(frozen=True)
@@ -181,6 +195,9 @@ class TrainingProgress:
         self._next = self.every
         self._start = time.perf_counter()
         self._steps = 0
+        #: The learning curve: one point (:meth:`point`) per line logged.
+        self.curve: list[dict[str, float]] = []
+        self._logged = -1  # the step count of the last line
 
     def update(self, num_timesteps: int, infos: Sequence[Mapping[str, Any]], dones: Any) -> None:
         """Record the episodes that ended at this step; log a line when one is due.
@@ -194,6 +211,11 @@ class TrainingProgress:
             ``cost`` and ``plan`` from :class:`~qkdbench.rl.env.PlanningEnv`).
         dones : sequence of bool
             Which environments finished an episode.
+
+        Notes
+        -----
+        The instance of an episode is ``info["instance"]`` (its name, as
+        :class:`~qkdbench.rl.sb3vec.PoolVecEnv` gives it) or that of ``info["plan"]``.
         """
         self._steps = int(num_timesteps)
         for info, done in zip(infos, dones, strict=True):
@@ -202,12 +224,14 @@ class TrainingProgress:
             self.episodes += 1
             if "episode" in info:
                 self.returns.append(float(info["episode"]["r"]))
-            plan = info.get("plan")
-            ref = self.reference.get(getattr(plan, "instance_name", ""))
+            name = str(info.get("instance") or getattr(info.get("plan"), "instance_name", ""))
+            ref = self.reference.get(name)
             if ref and "cost" in info:
                 self.ratios.append(float(info["cost"]) / ref)
         if self._steps >= self._next:
+            self.curve.append(self.point())
             self.log(self.line())
+            self._logged = self._steps
             while self._next <= self._steps:
                 self._next += self.every
 
@@ -229,9 +253,28 @@ class TrainingProgress:
         parts.append(f"{rate:,.0f} steps/s")
         return "; ".join(parts)
 
+    def point(self) -> dict[str, float]:
+        """The learning curve's point of now.
+
+        Returns
+        -------
+        dict
+            ``steps``, ``episodes``, ``mean_return`` and ``cost_vs_coqbn_pct`` (the
+            means of the progress line; ``nan`` before the first episode).
+        """
+        return {
+            "steps": float(self._steps),
+            "episodes": float(self.episodes),
+            "mean_return": float(np.mean(self.returns)) if self.returns else math.nan,
+            "cost_vs_coqbn_pct": (
+                100.0 * (float(np.mean(self.ratios)) - 1.0) if self.ratios else math.nan
+            ),
+        }
+
     def finish(self) -> None:
         """Log the last line, unless one was just logged for the same step count."""
-        if self._next - self.every != self._steps:
+        if self._logged != self._steps:
+            self.curve.append(self.point())
             self.log(self.line())
 
 
@@ -260,12 +303,21 @@ def train_agent(
     capacity: str = "clip",
     n_envs: int = 4,
     net: Sequence[int] = (256, 256),
-    learning_rate: float = 3e-4,
+    learning_rate: float | None = None,
     n_steps: int = 512,
     batch_size: int = 256,
-    ent_coef: float = 0.01,
+    ent_coef: float | None = None,
     threads: int = 1,
     log: Callable[[str], None] | None = None,
+    recipe: str = DEFAULT_RECIPE,
+    demos: str = "rl-greedy",
+    demo_episodes: int = 8,
+    demo_noise: float = 0.2,
+    bc_epochs: int = 15,
+    bc_learning_rate: float = 1e-3,
+    clip_range: float | None = None,
+    vec_env: str = "pool",
+    rows: int = 1,
 ) -> dict[str, Any]:
     """Train MaskablePPO on a family and save it to ``out``.
 
@@ -282,26 +334,77 @@ def train_agent(
         Training instances (request seeds ``TRAIN_SEED_BASE .. + n_instances - 1``).
     k, levels, order, capacity
         :class:`~qkdbench.rl.env.PlanningEnv` settings (saved with the agent).
-    n_envs, net, learning_rate, n_steps, batch_size, ent_coef
-        PPO settings (undiscounted: ``gamma = 1``, the objective is a sum).
+    n_envs, net, learning_rate, n_steps, batch_size, ent_coef, clip_range
+        PPO settings (undiscounted: ``gamma = 1``, the objective is a sum);
+        ``learning_rate``, ``ent_coef`` and ``clip_range`` default to the recipe's
+        (:data:`RECIPES`).
     threads : int
         Torch threads.
     log : callable, optional
         Receives progress lines (:class:`TrainingProgress`: steps, episodes, mean
-        return and cost against CO-QBN about every twentieth of the run).
+        return and cost against CO-QBN about every twentieth of the run; one line per
+        behaviour-cloning epoch).
+    recipe : {"bc+ppo", "ppo", "bc"}
+        ``ppo``: PPO from a random policy. ``bc+ppo``: behaviour cloning of ``demos``
+        on the training instances (:mod:`qkdbench.rl.imitation`: policy and value
+        head), then ``timesteps`` of PPO fine-tuning with a small learning rate and
+        clip range. ``bc``: the cloning only (``timesteps`` is not used).
+    demos : str
+        The expert cloned: ``rl-greedy`` (read from the observations; perturbed
+        episodes possible) or a registered planner (its plans projected on the actions).
+    demo_episodes, demo_noise : int, float
+        Episodes per training instance and share of random actions in all but the
+        first (``rl-greedy`` only; otherwise 1 and 0).
+    bc_epochs, bc_learning_rate : int, float
+        Passes over the demos and Adam's step size.
+    vec_env : {"pool", "dummy"}
+        ``pool``: :class:`~qkdbench.rl.sb3vec.PoolVecEnv`, ``n_envs // rows`` groups of
+        ``rows`` episodes, each group one instance stepped in one Numba call;
+        ``dummy``: SB3's ``DummyVecEnv`` of ``n_envs`` single environments.
+    rows : int
+        Episodes per group (``pool``; must divide ``n_envs``; 1 with ``dummy``).
 
     Returns
     -------
     dict
-        ``out``, ``train_seconds``, ``timesteps``, ``episodes`` and the settings.
+        ``out``, ``train_seconds``, ``timesteps``, ``episodes``, ``recipe`` (with the
+        cloning's statistics), the settings and ``curve``, the learning curve
+        (:attr:`TrainingProgress.curve`: steps, episodes, mean return and cost against
+        CO-QBN on the training instances about every twentieth of the PPO steps; empty
+        for the ``bc`` recipe), saved with the agent too.
+
+    Raises
+    ------
+    InputError
+        For an unknown recipe or ``vec_env``, ``rows`` not dividing ``n_envs`` (or not 1
+        with ``dummy``), or the errors of :func:`~qkdbench.rl.imitation.collect_demos`.
     """
+    if recipe not in RECIPES:
+        raise InputError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
+    if vec_env not in ("pool", "dummy"):
+        raise InputError(f"unknown vec_env {vec_env!r}; choose pool or dummy")
+    if rows < 1 or n_envs % rows or (vec_env == "dummy" and rows != 1):
+        raise InputError(
+            f"rows ({rows}) must divide the environments ({n_envs})"
+            + (" and be 1 with the dummy vec env" if vec_env == "dummy" else "")
+        )
+    settings = {**RECIPES[recipe]}
+    for key, value in (
+        ("learning_rate", learning_rate),
+        ("ent_coef", ent_coef),
+        ("clip_range", clip_range),
+    ):
+        if value is not None:
+            settings[key] = float(value)
     sb3 = require_extra()
     import torch
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
+    from .imitation import behaviour_clone, collect_demos
+    from .sb3vec import PoolVecEnv, as_sb3_vec_env
+
     torch.set_num_threads(int(threads))
-    log_given = log is not None
     log = log or (lambda msg: None)
     start = time.perf_counter()
     pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))
@@ -320,7 +423,11 @@ def train_agent(
 
         return thunk
 
-    venv = DummyVecEnv([make(i) for i in range(n_envs)])
+    venv: Any
+    if vec_env == "pool":
+        venv = as_sb3_vec_env(PoolVecEnv(pool, n_envs // rows, rows, **env_kwargs))
+    else:
+        venv = DummyVecEnv([make(i) for i in range(n_envs)])
     venv.seed(seed)
     log(
         f"{n_instances} training instances of {family}; building tables "
@@ -329,20 +436,53 @@ def train_agent(
     model = sb3.MaskablePPO(
         "MlpPolicy",
         venv,
-        learning_rate=learning_rate,
+        learning_rate=settings["learning_rate"],
         n_steps=n_steps,
         batch_size=batch_size,
         gamma=1.0,
         gae_lambda=0.95,
-        ent_coef=ent_coef,
+        ent_coef=settings["ent_coef"],
+        clip_range=settings["clip_range"],
         seed=seed,
         device="cpu",
         verbose=0,
         policy_kwargs={"net_arch": list(net)},
     )
+    cloned: dict[str, Any] = {}
+    if recipe != "ppo":
+        t0 = time.perf_counter()
+        plain = demos in POLICY_EXPERTS
+        demo_set = collect_demos(
+            pool,
+            demos,
+            env_kwargs,
+            episodes=demo_episodes if plain else 1,
+            noise=demo_noise if plain else 0.0,
+            seed=seed,
+        )
+        log(f"{len(demo_set):,} demonstration steps of {demos} ({time.perf_counter() - t0:.0f} s)")
+        stats = behaviour_clone(
+            model.policy,
+            demo_set,
+            epochs=bc_epochs,
+            learning_rate=bc_learning_rate,
+            seed=seed,
+            log=log,
+        )
+        cloned = {
+            "demos": demos,
+            "demo_steps": len(demo_set),
+            "demo_episodes": demo_episodes if plain else 1,
+            "demo_noise": demo_noise if plain else 0.0,
+            "bc_epochs": int(bc_epochs),
+            "bc_seconds": time.perf_counter() - t0,
+            **{f"bc_{key}": value for key, value in stats.items() if key != "epochs"},
+        }
     callback = None
     progress = None
-    if log_given:
+    if recipe == "bc":
+        timesteps = 0
+    else:  # the progress lines' and the learning curve's reference
         coqbn = get_planner("coqbn")
         reference = {inst.name: evaluate(inst, coqbn.plan(inst)).total for inst in pool}
         rollout = int(n_steps) * int(n_envs)  # PPO collects whole rollouts
@@ -351,7 +491,8 @@ def train_agent(
             log(f"PPO takes whole rollouts of {n_steps} x {n_envs} steps: {planned:,} steps")
         progress = TrainingProgress(planned, log, reference)
         callback = _progress_callback(progress)
-    model.learn(total_timesteps=int(timesteps), callback=callback)
+    if timesteps:
+        model.learn(total_timesteps=int(timesteps), callback=callback)
     if progress is not None:
         progress.finish()
     seconds = time.perf_counter() - start
@@ -362,6 +503,9 @@ def train_agent(
         "n_instances": int(n_instances),
         "train_seconds": seconds,
         "train_seeds": [TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances - 1],
+        "recipe": {"name": recipe, **settings, **cloned},
+        "vec_env": {"kind": vec_env, "envs": int(n_envs), "rows": int(rows)},
+        "curve": progress.curve if progress is not None else [],
     }
     model.qkdbench = {"env_kwargs": env_kwargs, "meta": meta}
     model.save(os.fspath(out))
@@ -396,7 +540,9 @@ def evaluate_agent(
     -------
     pandas.DataFrame
         One row per (instance, planner): ``cost``, ``status``, ``runtime_s`` and
-        ``gap_pct`` to the exact optimum (``nan`` if it was not proven).
+        ``gap_pct`` to the exact optimum (``nan`` if it was not proven); ``run`` and
+        ``seed`` as :func:`~qkdbench.rl.heldout.evaluate_agents` has them (several
+        agents: that function).
 
     Raises
     ------
@@ -408,54 +554,20 @@ def evaluate_agent(
     RuntimeError
         If a planner returns an infeasible plan.
     """
-    import pandas as pd
-
-    from .planners import PolicyPlanner
+    from .heldout import evaluate_agents, held_out
 
     agent = load_agent(path)
-    fam = family or Family(**agent.meta["family"])
-    lo, hi = agent.meta.get("train_seeds", [TRAIN_SEED_BASE, TRAIN_SEED_BASE - 1])
-    if family is None and any(lo <= s <= hi for s in seeds):
-        raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
-    rows = []
-    for inst in fam.instances(seeds):
-        runs: list[tuple[str, Any]] = [("agent", PolicyPlanner(agent, "agent", agent.env_kwargs))]
-        runs += [(name, get_planner(name)) for name in planners]
-        costs: dict[str, Any] = {}
-        for name, planner in runs:
-            t0 = time.perf_counter()
-            plan = planner.plan(inst, seed=0, time_limit=time_limit)
-            took = time.perf_counter() - t0
-            ev = evaluate(inst, plan)
-            if not ev.feasible:
-                raise RuntimeError(f"{name} gave an infeasible plan on {inst.name}")
-            costs[name] = ev.total
-            rows.append(
-                {
-                    "instance": inst.name,
-                    "planner": name,
-                    "cost": ev.total,
-                    "status": plan.status,
-                    "runtime_s": took,
-                }
-            )
-        opt = (
-            costs.get("exact")
-            if any(
-                r["planner"] == "exact" and r["status"] == "optimal"
-                for r in rows
-                if r["instance"] == inst.name
-            )
-            else None
-        )
-        for r in rows:
-            if r["instance"] == inst.name:
-                r["gap_pct"] = 100.0 * (r["cost"] / opt - 1.0) if opt else math.nan
-    return pd.DataFrame(rows)
+    instances = held_out(agent, seeds, family)
+    runs = [(os.fspath(path), agent)]
+    return evaluate_agents(runs, instances, planners=planners, time_limit=time_limit)
 
 
 def summarize(df: Any) -> Any:
     """Mean gap to the optimum, mean cost relative to CO-QBN, wins and mean time per planner.
+
+    Means are over every row of the planner: each instance, and each run of an agent
+    given several (the interquartile mean with intervals is
+    :func:`qkdbench.experiments.protocol.protocol_table`'s).
 
     Parameters
     ----------
@@ -479,14 +591,14 @@ def summarize(df: Any) -> Any:
             else None
         )
         vs = (
-            (100.0 * (g.set_index("instance")["cost"] / ref - 1.0)).mean()
+            (100.0 * (g["cost"] / g["instance"].map(ref) - 1.0)).mean()
             if ref is not None
             else math.nan
         )
         out.append(
             {
                 "planner": name,
-                "instances": len(g),
+                "instances": g["instance"].nunique(),
                 "mean_gap_to_optimum_pct": g["gap_pct"].mean(),
                 "max_gap_to_optimum_pct": g["gap_pct"].max(),
                 "mean_vs_coqbn_pct": vs,

@@ -226,7 +226,17 @@ def _batch_step(
         One flat action per row (ignored in a row that resets).
     n_requests : int
         Requests of the instance, ``F``.
-    const, room0, assign0, t, free_y ... zres : ndarray
+    const : tuple
+        As for :func:`batch_reset_kernel`.
+    room0, assign0 : ndarray of int64
+        As for :func:`batch_reset_kernel`.
+    t, free_y, free_z, room, assign, chosen, yres, zres : ndarray of int64
+        As for :func:`batch_reset_kernel`; updated.
+    used, lopen, nopen, qcost, kcost, ocost : ndarray of float64
+        As for :func:`batch_reset_kernel`; updated.
+    obs : ndarray of float32
+        As for :func:`batch_reset_kernel`; updated.
+    allowed, mask : ndarray of bool
         As for :func:`batch_reset_kernel`; updated.
     cost : ndarray (n,) float64
         Expected cost of each row's plan so far; updated (0 after a reset).
@@ -234,16 +244,16 @@ def _batch_step(
         Written: minus the step's cost increase (0 on a reset) and whether the row's
         episode ended with this step.
 
-    Notes
-    -----
-    ``PlanningVectorEnv(parallel=True)`` runs a ``parallel=True`` compilation of the same
-    function (rows split over Numba's threads).
-
     Returns
     -------
     int
         ``-1`` if every action was applied; else the first row whose action is out of
         range or masked out (then no row is changed).
+
+    Notes
+    -----
+    ``PlanningVectorEnv(parallel=True)`` runs a ``parallel=True`` compilation of the same
+    function (rows split over Numba's threads).
     """
     n = actions.size
     n_actions = mask.shape[1]

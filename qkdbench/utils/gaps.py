@@ -1,10 +1,13 @@
-"""The relative gap between a plan's cost and a lower bound, defined once."""
+"""The relative gap between a cost and a lower bound, and the status it proves, defined once."""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["relative_gap"]
+__all__ = ["PROVEN_TOL", "proven_status", "relative_gap"]
+
+#: Relative tolerance within which a cost meets its lower bound (a proof of optimality).
+PROVEN_TOL = 1e-9
 
 
 def relative_gap(cost: float, bound: float) -> float:
@@ -35,3 +38,33 @@ def relative_gap(cost: float, bound: float) -> float:
     if cost == 0:
         return 0.0 if bound >= 0 else math.inf
     return max(0.0, cost - bound) / abs(cost)
+
+
+def proven_status(cost: float, bound: float, tol: float = PROVEN_TOL) -> str:
+    """``"optimal"`` if the cost meets the lower bound within ``tol * |cost|``, else ``"feasible"``.
+
+    The one rule by which a planner with a lower bound labels its plan: a plan is
+    ``optimal`` only when proven so.
+
+    Parameters
+    ----------
+    cost : float
+        The evaluator's cost of the plan.
+    bound : float
+        A valid lower bound on the optimal cost (``nan`` or ``-inf`` proves nothing).
+    tol : float
+        Relative tolerance (default :data:`PROVEN_TOL`).
+
+    Returns
+    -------
+    str
+        ``"optimal"`` or ``"feasible"``.
+
+    Examples
+    --------
+    >>> proven_status(100.0, 100.0), proven_status(100.0, 99.0), proven_status(1.0, float("nan"))
+    ('optimal', 'feasible', 'feasible')
+    """
+    if not (math.isfinite(cost) and math.isfinite(bound)):
+        return "feasible"
+    return "optimal" if cost - bound <= tol * abs(cost) else "feasible"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -458,6 +459,8 @@ def test_end_to_end_on_a_real_pytest_benchmark_result(tmp_path: Path, ts: Module
         capture_output=True,
         text=True,
         timeout=120,
+        # a plain run, not a pytest-xdist worker's (pytest-benchmark skips timing in those)
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
     )
     assert proc.returncode == 0, proc.stdout[-1000:]
     real = json.loads(out.read_text())

@@ -89,8 +89,9 @@ def test_scenario_needs_product_of_supports() -> None:
         scenario_needs(feature_instance("link_states"))
 
 
-def _mpisppy_ef(args: list[str], cwd: Path) -> float:
-    done = subprocess.run(
+def _start_mpisppy_ef(args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """Start mpi-sppy's extensive form on ``args`` (read back by :func:`_ef_objective`)."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -101,30 +102,29 @@ def _mpisppy_ef(args: list[str], cwd: Path) -> float:
             "appsi_highs",
         ],
         cwd=cwd,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found = re.findall(r"EF objective: ([-0-9.eE+]+)", done.stdout + done.stderr)
-    assert found, done.stdout[-2000:]
+
+
+def _ef_objective(proc: subprocess.Popen[str]) -> float:
+    stdout, stderr = proc.communicate(timeout=600)
+    assert proc.returncode == 0, stderr[-2000:]
+    found = re.findall(r"EF objective: ([-0-9.eE+]+)", stdout + stderr)
+    assert found, stdout[-2000:]
     return float(found[-1])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 5])
 def test_mpisppy_reads_the_exported_files_to_the_same_optimum(seed: int, tmp_path: Path) -> None:
+    """mpi-sppy's extensive form of the SMPS, MPS and model-module inputs, the exact planner's."""
     inst = coupled_instance(seed, n_requests=2, link_states=seed == 5)
+    assert inst.is_coupled
     obj, _ = _ef(inst)
     write_smps(inst, tmp_path / "smps")
     write_scenario_mps(inst, tmp_path / "mps")
     write_instance(inst, tmp_path / "inst.json")
-    assert _mpisppy_ef(["--smps-dir", str(tmp_path / "smps")], tmp_path) == pytest.approx(
-        obj, rel=1e-6
-    )
-    assert _mpisppy_ef(["--mps-files-directory", str(tmp_path / "mps")], tmp_path) == pytest.approx(
-        obj, rel=1e-6
-    )
     module = [
         "--module-name",
         "qkdbench.exact.mpisppy_model",
@@ -133,7 +133,25 @@ def test_mpisppy_reads_the_exported_files_to_the_same_optimum(seed: int, tmp_pat
         "--num-scens",
         str(build_scenario_program(inst).n_scenarios),
     ]
-    assert _mpisppy_ef(module, tmp_path) == pytest.approx(obj, rel=1e-6)
+    runs = [
+        ["--smps-dir", str(tmp_path / "smps")],
+        ["--mps-files-directory", str(tmp_path / "mps")],
+        module,
+    ]
+    procs = [_start_mpisppy_ef(args, tmp_path) for args in runs]  # side by side
+    try:
+        exact = get_planner("exact").plan(inst)  # the coupled MILP, while mpi-sppy runs
+        found = [_ef_objective(proc) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert exact.stats["status"] == "optimal"
+    assert exact.stats["objective"] == pytest.approx(evaluate(inst, exact).total, rel=1e-9)
+    for value in found:
+        assert value == pytest.approx(obj, rel=1e-6)
+        assert value == pytest.approx(exact.stats["objective"], rel=1e-6)
 
 
 def test_smps_files_name_every_scenario_and_stage(tmp_path: Path) -> None:

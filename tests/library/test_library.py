@@ -186,22 +186,55 @@ def test_coupled_set_instances_are_coupled_and_read_back(tmp_path: Path, run_cli
     assert instance_hash(back) == libset.by_name[name].hash
 
 
+#: Coupled instances the exact solver proves in about a second.
+COUPLED_FAST = ["nsfnet-r5-k10-s1-rho0.5-oc1-sc10", "nsfnet-r10-k10-s2-rho0.7-oc1-sc20-phi2"]
+
+
 def test_coupled_set_entries_are_what_library_solve_stores(
     tmp_path: Path, run_cli: RunCli, one_line_error: OneLineError
 ) -> None:
-    """CO-QBN's plans, stored by `library solve --methods coqbn`: rerun from an empty file."""
+    """The exact solver's plans over the joint scenarios: rerun the quick ones from scratch."""
     out = tmp_path / "coupled.solu.json"
     refused = run_cli("library", "solve", "coupled", "--solutions", out, "--time-limit", "1")
     one_line_error(refused, "planner 'lagrangian' does not handle a coupled second stage")
     assert not out.exists()  # refused before any solve
-    res = run_cli("library", "solve", "coupled", "--methods", "coqbn", "--solutions", out, "--json")
+    res = run_cli(
+        "library",
+        "solve",
+        "coupled",
+        "--instances",
+        ",".join(COUPLED_FAST),
+        "--methods",
+        "coqbn,exact",
+        "--time-limit",
+        "120",
+        "--solutions",
+        out,
+        "--json",
+    )
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout)["best"] == len(load_set("coupled").instances)
+    assert json.loads(res.stdout)["opt"] == len(COUPLED_FAST)
     new, shipped = read_solutions("coupled", out), read_solutions("coupled")
-    assert set(new.entries) == set(shipped.entries) == set(load_set("coupled").by_name)
+    assert set(shipped.entries) == set(load_set("coupled").by_name)
+    for name in COUPLED_FAST:
+        assert new.entries[name].status == shipped.entries[name].status == "opt"
+        assert new.entries[name].cost == pytest.approx(shipped.entries[name].cost, rel=OPT_GAP)
+        assert new.entries[name].planner == "exact"
+    from qkdbench.exact import solve_sp
+    from qkdbench.planning.on_demand import uncapped
+
+    libset = load_set("coupled")
     for name, e in shipped.entries.items():
-        assert (e.status, e.planner, e.bound) == ("best", "coqbn", None)
-        assert new.entries[name].cost == e.cost
+        inst = load_instance(libset.by_name[name])
+        assert e.planner == "exact"
+        assert e.cost is not None
+        assert e.bound is not None
+        assert e.bound_source in BOUND_SOURCES
+        # below CO-QBN's plan (marginals only), above the optimum with the caps lifted
+        assert e.cost < evaluate(inst, get_planner("coqbn").plan(inst)).total
+        assert solve_sp(uncapped(inst), time_limit=30).bound <= e.cost * (1 + 1e-9)
+        if e.status != "opt":
+            assert e.gap > OPT_GAP
 
 
 def test_warm_up_copy_of_a_coupled_instance_keeps_its_scenario_columns() -> None:

@@ -34,6 +34,31 @@ def test_without_the_extra_the_cli_says_how_to_install_it(
         assert not (tmp_path / "agent.zip").exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        (["--recipe", "dagger"], ["--recipe", "invalid choice", "'dagger'"]),
+        (["--demos", "nosuch"], ["--demos: unknown planner 'nosuch'", "rl-greedy"]),
+        (["--demo-noise", "1.5"], ["--demo-noise: 1.5 is not a share in [0, 1]"]),
+        (["--demo-noise", "-0.1"], ["--demo-noise"]),
+        (["--bc-epochs", "0"], ["--bc-epochs"]),
+        (["--envs", "8", "--rows", "3"], ["--rows: 3 does not divide --envs 8"]),
+        (["--vec-env", "dummy", "--rows", "2"], ["--rows: the dummy vec env", "--rows 1"]),
+    ],
+)
+def test_bad_recipe_options_are_one_line_before_the_extra_is_looked_for(
+    extra: list[str],
+    needles: list[str],
+    tmp_path: Path,
+    run_python: RunPython,
+    one_line_error: OneLineError,
+) -> None:
+    args = ["rl", "train", "--out", "agent.zip", "--timesteps", "10", *extra]
+    res = run_python(NO_EXTRA, *args, cwd=tmp_path)
+    one_line_error(res, *needles)
+    assert not (tmp_path / "agent.zip").exists()
+
+
 def test_everything_but_training_works_without_the_extra(run_python: RunPython) -> None:
     code = (
         "import sys; sys.modules['sb3_contrib'] = None; sys.modules['torch'] = None; "

@@ -52,10 +52,11 @@ def test_an_unknown_warm_start_planner_is_one_line(
 ) -> None:
     if importlib.util.find_spec("sb3_contrib") is None:
         pytest.skip("rl train checks the whole rl extra first")
-    res = run_cli(
-        "rl", "train", "--out", tmp_path / "a.zip", "--algo", "mappo", "--mappo-warm-start", "nope"
-    )
-    one_line_error(res, "--mappo-warm-start", "unknown planner 'nope'")
+    out = tmp_path / "a.zip"
+    res = run_cli("rl", "train", "--out", out, "--algo", "mappo", "--demos", "nope")
+    one_line_error(res, "--demos", "unknown planner 'nope'")
+    res = run_cli("rl", "train", "--out", out, "--algo", "mappo", "--recipe", "bc")
+    one_line_error(res, "--recipe bc", "--algo mappo")
 
 
 @needs_torch
