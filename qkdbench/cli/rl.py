@@ -38,7 +38,7 @@ def _rl_extra() -> Any:
 
 
 def cmd_rl_train(args: argparse.Namespace) -> int:
-    """Train a MaskablePPO agent on a generated family of instances and save it.
+    """Train a MaskablePPO agent (``--algo mappo``: MAPPO) on a generated family and save it.
 
     Parameters
     ----------
@@ -46,7 +46,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         ``out``, the family (``family``, ``requests``, ``max_rate``), ``timesteps``,
         ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, the recipe
         (``recipe``, ``demos``, ``demo_episodes``, ``demo_noise``, ``bc_epochs``), the
-        vec env (``vec_env``, ``rows``, ``n_steps``), ``json`` and ``quiet``.
+        vec env (``vec_env``, ``rows``, ``n_steps``), ``algo`` (``mappo``: the recipe's
+        ``demos`` and ``bc_epochs`` warm-start it), ``json`` and ``quiet``.
 
     Returns
     -------
@@ -58,6 +59,8 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     train = _rl_extra()
     fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
+    if args.algo == "mappo":
+        return _train_mappo(args, fam)
     result = train.train_agent(
         args.out,
         fam,
@@ -77,6 +80,32 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
         vec_env=args.vec_env,
         rows=args.rows,
         n_steps=args.n_steps,
+    )
+    if args.json:
+        print_json(result)
+    return 0
+
+
+def _train_mappo(args: argparse.Namespace, fam: Any) -> int:
+    """``rl train --algo mappo``: the router and reserver agents (:mod:`qkdbench.rl.mappo`)."""
+    from ..rl import mappo
+
+    if args.recipe == "bc":
+        fail("--recipe bc: --algo mappo trains with PPO (bc+ppo warm-starts it, ppo does not)")
+    warm = args.recipe == "bc+ppo"
+    result = mappo.train_mappo_family(
+        args.out,
+        fam,
+        args.timesteps,
+        args.seed,
+        n_instances=args.instances,
+        k=args.k,
+        order=args.order,
+        capacity=args.capacity,
+        n_envs=args.envs,
+        bc_planner=args.demos if warm else None,
+        bc_epochs=args.bc_epochs if warm else 0,
+        log=stderr_log(args.quiet),
     )
     if args.json:
         print_json(result)
@@ -303,7 +332,9 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_train_parser(rsub: Any) -> None:
-    p = rsub.add_parser("train", help="train MaskablePPO on a generated family and save it")
+    p = rsub.add_parser(
+        "train", help="train MaskablePPO (or MAPPO: --algo mappo) on a generated family"
+    )
     p.add_argument("--out", required=True, help="agent file to write (.zip)")
     p.add_argument(
         "--family",
@@ -392,6 +423,14 @@ def _add_train_parser(rsub: Any) -> None:
         type=count,
         default=512,
         help="PPO rollout steps per environment (default 512)",
+    )
+    p.add_argument(
+        "--algo",
+        choices=("ppo", "mappo"),
+        default="ppo",
+        help="ppo: MaskablePPO on the single-agent env; mappo: a router and a reserver "
+        "agent with a centralised critic on the two-agent env; its warm start is "
+        "--recipe bc+ppo's --demos and --bc-epochs (default ppo)",
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress messages")

@@ -115,13 +115,14 @@ def load_agent(path: str | os.PathLike) -> Agent:
     Parameters
     ----------
     path : str or os.PathLike
-        The agent file (``.zip``).
+        The agent file (``.zip``): MaskablePPO's or MAPPO's.
 
     Returns
     -------
     Agent
         Loaded on the CPU, with the environment settings and training information
-        saved with it.
+        saved with it: a MaskablePPO agent, or a
+        :class:`~qkdbench.rl.mappo.MappoAgent` for a file of ``rl train --algo mappo``.
 
     Raises
     ------
@@ -133,6 +134,10 @@ def load_agent(path: str | os.PathLike) -> Agent:
     path = os.fspath(path)
     if not Path(path).is_file():
         raise InputError("agent file not found", source=path)
+    from .mappo import is_mappo_file, load_mappo  # a MAPPO agent needs torch only
+
+    if is_mappo_file(path):
+        return load_mappo(path)
     sb3 = require_extra()
     try:
         model = sb3.MaskablePPO.load(path, device="cpu")
