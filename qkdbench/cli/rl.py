@@ -90,8 +90,6 @@ def _train_mappo(args: argparse.Namespace, fam: Any) -> int:
     """``rl train --algo mappo``: the router and reserver agents (:mod:`qkdbench.rl.mappo`)."""
     from ..rl import mappo
 
-    if args.recipe == "bc":
-        fail("--recipe bc: --algo mappo trains with PPO (bc+ppo warm-starts it, ppo does not)")
     warm = args.recipe == "bc+ppo"
     result = mappo.train_mappo_family(
         args.out,
@@ -127,6 +125,8 @@ def _check_recipe_args(args: argparse.Namespace) -> None:
         fail(f"--rows: {args.rows} does not divide --envs {args.envs}")
     if args.vec_env == "dummy" and args.rows != 1:
         fail("--rows: the dummy vec env steps one episode per environment; use --rows 1")
+    if args.algo == "mappo" and args.recipe == "bc":
+        fail("--recipe bc: --algo mappo trains with PPO (bc+ppo warm-starts it, ppo does not)")
 
 
 def markdown_table(frame: Any) -> str:
