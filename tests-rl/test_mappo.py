@@ -178,7 +178,7 @@ def test_behaviour_cloning_imitates_coqbn_on_a_tiny_instance() -> None:
 
 
 def test_save_load_round_trip_plays_the_same_plan(tmp_path: Path) -> None:
-    from qkdbench.rl.agents import load_agent
+    from qkdbench.rl.loading import load_agent
     from qkdbench.rl.mappo import MappoAgent, save_mappo
     from qkdbench.rl.planners import PolicyPlanner
 
@@ -222,7 +222,7 @@ def test_the_planner_plays_what_the_two_agents_play_greedily() -> None:
 def test_an_agent_of_another_topology_and_a_corrupt_file_are_refused(tmp_path: Path) -> None:
     import zipfile
 
-    from qkdbench.rl.agents import load_agent
+    from qkdbench.rl.loading import load_agent
     from qkdbench.rl.planners import PolicyPlanner
 
     agent = _train(0)

@@ -1,14 +1,13 @@
 """Saved agents of the learned baseline: the optional ``rl`` extra and agent files.
 
 Training (:mod:`qkdbench.rl.train`) writes agent files; the policy planner
-(:mod:`qkdbench.rl.planners`) and evaluation read them through :func:`load_agent`.
+(:mod:`qkdbench.rl.planners`) and evaluation read them through
+:func:`~qkdbench.rl.loading.load_agent`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +15,7 @@ import numpy as np
 from ..exceptions import InputError, MissingExtraError
 from .env import PlanningEnv
 
-__all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Agent", "load_agent"]
+__all__ = ["EXTRA_HINT", "MissingExtraError", "require_extra", "Agent"]
 
 #: How to install what training needs, from a checkout and from a package index.
 EXTRA_HINT = (
@@ -107,49 +106,3 @@ class Agent:
             return int(action)
 
         return act
-
-
-def load_agent(path: str | os.PathLike) -> Agent:
-    """Load an agent saved by :func:`~qkdbench.rl.train.train_agent`.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The agent file (``.zip``): MaskablePPO's or MAPPO's.
-
-    Returns
-    -------
-    Agent
-        Loaded on the CPU, with the environment settings and training information
-        saved with it: a MaskablePPO agent, or a
-        :class:`~qkdbench.rl.mappo.MappoAgent` for a file of ``rl train --algo mappo``.
-
-    Raises
-    ------
-    MissingExtraError
-        Without sb3-contrib.
-    InputError
-        If the file is missing or is not such an agent.
-    """
-    path = os.fspath(path)
-    if not Path(path).is_file():
-        raise InputError("agent file not found", source=path)
-    from .mappo import is_mappo_file, load_mappo  # a MAPPO agent needs torch only
-
-    if is_mappo_file(path):
-        return load_mappo(path)
-    sb3 = require_extra()
-    try:
-        model = sb3.MaskablePPO.load(path, device="cpu")
-    except Exception as exc:  # a corrupt or foreign file: one line
-        raise InputError(
-            f"not a saved MaskablePPO agent ({type(exc).__name__}: "
-            f"{' '.join(str(exc).split())[:200]})",
-            source=path,
-        ) from None
-    info = getattr(model, "qkdbench", None)
-    if not isinstance(info, dict) or "env_kwargs" not in info:
-        raise InputError("not an agent saved by qkdbench (no environment settings)", source=path)
-    kwargs = dict(info["env_kwargs"])
-    kwargs["levels"] = tuple(kwargs["levels"])
-    return Agent(model, kwargs, dict(info.get("meta", {})))

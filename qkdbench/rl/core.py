@@ -99,6 +99,7 @@ from ..planning.paths import k_shortest_paths, shortest_path
 from .kernels import OBS_HIGH, level_costs, observe_kernel, providers_add, step_kernel
 
 __all__ = [
+    "TRAIN_SEED_BASE",
     "DEFAULT_LEVELS",
     "SUPPORTED_FEATURES",
     "OBS_HIGH",
@@ -115,6 +116,9 @@ __all__ = [
 ]
 
 #: Default reservation levels (QKD and KM each choose one).
+#: Request seeds of the training instances start here (held-out ones are 1, 2, ...).
+TRAIN_SEED_BASE = 100_000
+
 DEFAULT_LEVELS: tuple = ("zero", 0.25, "mean", "newsvendor", 0.9, "max")
 #: Request orders: the instance's, or decreasing stand-alone cost (saa-greedy's).
 ORDERS: tuple[str, ...] = ("instance", "cost-desc")

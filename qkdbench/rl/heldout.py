@@ -7,7 +7,7 @@ each run and, once, with each other planner, every plan scored by the evaluator;
 the aggregate statistics over runs and instances are
 :mod:`qkdbench.experiments.protocol`'s.
 
-Needs the ``rl`` extra to load the agents (:func:`~qkdbench.rl.agents.load_agent`).
+Needs the ``rl`` extra to load the agents (:func:`~qkdbench.rl.loading.load_agent`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from ..exceptions import InputError
 from ..model import Instance
 from ..topologies import make_instance
 from ..utils.registry import get_planner
-from .agents import Agent, load_agent
+from .agents import Agent
 from .env import PlanningEnv
+from .loading import load_agent
 
 __all__ = ["RUN_KEYS", "check_runs", "load_runs", "held_out", "fits", "evaluate_agents"]
 

@@ -16,7 +16,7 @@ request cost, as in :mod:`qkdbench.rl.train`.
   :func:`train_mappo_family` does so on a :class:`~qkdbench.rl.train.Family` with the
   training seeds of ``qkdbench rl train`` (``--algo mappo``).
 * :func:`load_mappo` reads an agent file back as a :class:`MappoAgent`, which
-  :func:`~qkdbench.rl.agents.load_agent` returns for such a file, so a saved MAPPO
+  :func:`~qkdbench.rl.loading.load_agent` returns for such a file, so a saved MAPPO
   agent plays as a planner (:class:`~qkdbench.rl.planners.PolicyPlanner`) and in
   ``qkdbench rl evaluate`` as the MaskablePPO agent does; at evaluation both
   policies act greedily (the most likely valid action).
@@ -71,7 +71,7 @@ from ..exceptions import InputError, MissingExtraError
 from ..model import Instance, Plan
 from ..utils.registry import get_planner
 from .agents import EXTRA_HINT, Agent
-from .core import DEFAULT_LEVELS
+from .core import DEFAULT_LEVELS, TRAIN_SEED_BASE
 from .env import PlanningEnv
 from .multi import RESERVER, ROUTER, PlanningParallelEnv
 
@@ -1007,8 +1007,6 @@ def train_mappo_family(
     dict
         ``out``, the training information and the environment settings.
     """
-    from .train import TRAIN_SEED_BASE
-
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
     pool = family.instances(range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + n_instances))

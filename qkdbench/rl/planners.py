@@ -80,7 +80,7 @@ class PolicyPlanner:
     def _resolve(self) -> tuple[Any, dict[str, Any]]:
         kwargs = dict(self.env_kwargs or {})
         if isinstance(self.policy, (str, os.PathLike)):
-            from .agents import load_agent
+            from .loading import load_agent
 
             agent = load_agent(self.policy)
             return agent, {**agent.env_kwargs, **kwargs}

@@ -37,10 +37,11 @@ from ..exceptions import InputError
 from ..model import Instance
 from ..topologies import make_instance
 from ..utils.registry import get_planner
-from .agents import EXTRA_HINT, Agent, MissingExtraError, load_agent, require_extra
-from .core import DEFAULT_LEVELS
+from .agents import EXTRA_HINT, Agent, MissingExtraError, require_extra
+from .core import DEFAULT_LEVELS, TRAIN_SEED_BASE
 from .env import PlanningEnv
 from .imitation import POLICY_EXPERTS
+from .loading import load_agent
 
 __all__ = [
     "EXTRA_HINT",
@@ -58,9 +59,6 @@ __all__ = [
     "evaluate_agent",
     "summarize",
 ]
-
-#: Request seeds of the training instances start here (held-out ones are 1, 2, ...).
-TRAIN_SEED_BASE = 100_000
 
 #: Training recipes and their PPO settings (see :func:`train_agent`): PPO from scratch,
 #: or behaviour cloning first and a gentle PPO fine-tuning (or none).
