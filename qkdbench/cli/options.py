@@ -8,6 +8,7 @@ several commands take (the instance arguments, the Dask options of ``sweep`` and
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
@@ -33,6 +34,7 @@ __all__ = [
     "nonneg_number",
     "seconds",
     "int_list",
+    "json_object",
     "print_json",
     "print_frame",
     "stderr_log",
@@ -253,6 +255,37 @@ def int_list(text: str) -> list[int]:
     if not values or any(v < 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected non-negative integers, got {text!r}")
     return values
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """An argparse ``type``: a JSON object.
+
+    Parameters
+    ----------
+    text : str
+        The option's value, e.g. ``'{"site": 100000}'``.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the text is not JSON or not an object.
+
+    Examples
+    --------
+    >>> json_object('{"site": 100000}')
+    {'site': 100000}
+    """
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {text!r}")
+    return value
 
 
 def print_json(obj: Any) -> None:

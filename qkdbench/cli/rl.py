@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InputError
 from ..utils.files import check_output_file
@@ -14,6 +14,7 @@ from .options import (
     check_planners,
     count,
     fail,
+    json_object,
     load_instance_arg,
     nonneg_int,
     nonneg_number,
@@ -22,6 +23,9 @@ from .options import (
     seconds,
     stderr_log,
 )
+
+if TYPE_CHECKING:
+    from ..rl.family import Family
 
 __all__ = ["add_parsers", "cmd_rl_train", "cmd_rl_evaluate", "markdown_table", "agent_files"]
 
@@ -43,7 +47,7 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     Parameters
     ----------
     args : argparse.Namespace
-        ``out``, the family (``family``, ``requests``, ``max_rate``), ``timesteps``,
+        ``out``, the family (``family``, ``requests``, ``max_rate``, ``knobs``), ``timesteps``,
         ``seed``, ``instances``, ``k``, ``order``, ``capacity``, ``envs``, the recipe
         (``recipe``, ``demos``, ``demo_episodes``, ``demo_noise``, ``bc_epochs``), the
         vec env (``vec_env``, ``rows``, ``n_steps``), ``algo`` (``mappo``: the recipe's
@@ -56,8 +60,12 @@ def cmd_rl_train(args: argparse.Namespace) -> int:
     """
     check_output_file(args.out, "--out")  # before the extra is looked for: bad input first
     _check_recipe_args(args)
+    from ..rl.family import Family  # the rl package (Gymnasium) only when training
+
+    fam = Family(args.family, args.requests, args.max_rate, args.knobs or {})
+    if fam.knobs:  # a bad knob is one line, before the extra and the demonstrations
+        fam.instances([1])
     train = _rl_extra()
-    fam = train.Family(args.family, args.requests, args.max_rate)
     load_instance_arg(args.family, 0, args.max_rate, 1)  # a bad topology is one line, now
     if args.algo == "mappo":
         return _train_mappo(args, fam)
@@ -157,16 +165,27 @@ def markdown_table(frame: Any) -> str:
     return "\n".join(lines)
 
 
-def _family(train: Any, args: argparse.Namespace, agent: Any) -> Any:
+def _family(args: argparse.Namespace, agent: Any) -> Family | None:
     """The family ``rl evaluate`` draws from: the agent's, with what was given changed."""
-    if args.family is None and args.requests is None and args.max_rate is None:
+    if _family_given(args) is None:
         return None
-    base = agent.meta.get("family", {})
-    return train.Family(
-        args.family if args.family is not None else base.get("topology", "usnet"),
-        args.requests if args.requests is not None else base.get("requests", 60),
-        args.max_rate if args.max_rate is not None else base.get("max_rate", 10),
+    from ..rl.family import Family
+
+    base = Family.from_meta(agent.meta.get("family", {}))
+    return Family(
+        args.family if args.family is not None else base.topology,
+        args.requests if args.requests is not None else base.requests,
+        args.max_rate if args.max_rate is not None else base.max_rate,
+        args.knobs if args.knobs is not None else base.knobs,
     )
+
+
+def _family_given(args: argparse.Namespace) -> str | None:
+    """The first family option given to ``rl evaluate`` (``None``: the agent's family)."""
+    for option in ("family", "requests", "max_rate", "knobs"):
+        if getattr(args, option) is not None:
+            return "--" + option.replace("_", "-")
+    return None
 
 
 def agent_files(given: list[str]) -> list[str]:
@@ -269,11 +288,10 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
         Without the ``rl`` extra.
     """
     files = agent_files(args.agent)  # bad input first, whatever is installed
-    if args.library_set is not None and not (
-        args.family is None and args.requests is None and args.max_rate is None
-    ):
+    if args.library_set is not None and _family_given(args) is not None:
         raise InputError(
-            "--library-set takes its instances as they are: no --family, --requests or --max-rate",
+            f"--library-set takes its instances as they are: no {_family_given(args)} "
+            "(nor --family, --requests, --max-rate or --knobs)",
             "rl evaluate",
         )
     for option in ("curves", "profile"):
@@ -294,7 +312,7 @@ def cmd_rl_evaluate(args: argparse.Namespace) -> int:
             instances = _library_instances(args.library_set, first, runs[0][0])
         else:
             seeds = list(range(args.first_seed, args.first_seed + args.instances))
-            instances = held_out(first, seeds, _family(train, args, first))
+            instances = held_out(first, seeds, _family(args, first))
         df = evaluate_agents(runs, instances, planners=planners, time_limit=args.time_limit)
     except InputError:
         raise
@@ -343,6 +361,13 @@ def _add_train_parser(rsub: Any) -> None:
     )
     p.add_argument("--requests", type=count, default=60, help="requests per instance (60)")
     p.add_argument("--max-rate", type=nonneg_int, default=10, help="K (default 10)")
+    p.add_argument(
+        "--knobs",
+        type=json_object,
+        default=None,
+        help="generator knobs of the family as a JSON object of recipe keys, e.g. "
+        '\'{"ground_stations": 6, "fixed_charge_factor": 10}\' (default: none)',
+    )
     p.add_argument(
         "--timesteps", type=count, default=100_000, help="environment steps (default 100000)"
     )
@@ -454,6 +479,12 @@ def _add_evaluate_parser(rsub: Any) -> None:
         "--requests", type=count, default=None, help="requests per instance (default: the agent's)"
     )
     p.add_argument("--max-rate", type=nonneg_int, default=None, help="K (default: the agent's)")
+    p.add_argument(
+        "--knobs",
+        type=json_object,
+        default=None,
+        help="generator knobs as a JSON object of recipe keys (default: the agent's; '{}': none)",
+    )
     p.add_argument("--instances", type=count, default=10, help="held-out instances (10)")
     p.add_argument(
         "--first-seed",

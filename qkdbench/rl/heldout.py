@@ -21,10 +21,10 @@ from typing import Any
 from ..evaluation import evaluate
 from ..exceptions import InputError
 from ..model import Instance
-from ..topologies import make_instance
 from ..utils.registry import get_planner
 from .agents import Agent
 from .env import PlanningEnv
+from .family import Family
 from .loading import load_agent
 
 __all__ = ["RUN_KEYS", "check_runs", "load_runs", "held_out", "fits", "evaluate_agents"]
@@ -117,7 +117,7 @@ def held_out(agent: Agent, seeds: Sequence[int], family: Any = None) -> list[Ins
     agent : Agent
     seeds : sequence of int
         Request seeds; without ``family`` they must not be the agent's training seeds.
-    family : qkdbench.rl.train.Family, optional
+    family : qkdbench.rl.family.Family, optional
         Default: the agent's training family (the same instances as its
         ``Family(...).instances(seeds)``).
 
@@ -135,10 +135,7 @@ def held_out(agent: Agent, seeds: Sequence[int], family: Any = None) -> list[Ins
     lo, hi = agent.meta.get("train_seeds", [1, 0])
     if any(lo <= s <= hi for s in seeds):
         raise InputError(f"seeds overlap the agent's training seeds {lo}..{hi}", "--seeds")
-    fam = agent.meta["family"]
-    return [
-        make_instance(fam["topology"], fam["requests"], fam["max_rate"], seed=int(s)) for s in seeds
-    ]
+    return Family.from_meta(agent.meta["family"]).instances(seeds)
 
 
 def fits(agent: Agent, instance: Instance) -> bool:

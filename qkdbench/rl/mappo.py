@@ -13,7 +13,7 @@ request cost, as in :mod:`qkdbench.rl.train`.
 * :func:`train_mappo` trains on a list of instances (optionally warm-started by
   behaviour cloning from a planner's plans, :func:`demonstrations` and
   :func:`behaviour_cloning`) and saves the agent;
-  :func:`train_mappo_family` does so on a :class:`~qkdbench.rl.train.Family` with the
+  :func:`train_mappo_family` does so on a :class:`~qkdbench.rl.family.Family` with the
   training seeds of ``qkdbench rl train`` (``--algo mappo``).
 * :func:`load_mappo` reads an agent file back as a :class:`MappoAgent`, which
   :func:`~qkdbench.rl.loading.load_agent` returns for such a file, so a saved MAPPO
@@ -987,7 +987,7 @@ def train_mappo_family(
     out : path
         Agent file.
     family : Family
-        :class:`~qkdbench.rl.train.Family`.
+        :class:`~qkdbench.rl.family.Family`.
     timesteps : int
         Parallel-environment steps (two per request).
     seed : int

@@ -26,7 +26,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any, SupportsFloat, cast
 
 import gymnasium as gym
@@ -34,12 +34,11 @@ import numpy as np
 
 from ..evaluation import evaluate
 from ..exceptions import InputError
-from ..model import Instance
-from ..topologies import make_instance
 from ..utils.registry import get_planner
 from .agents import EXTRA_HINT, Agent, MissingExtraError, require_extra
 from .core import DEFAULT_LEVELS, TRAIN_SEED_BASE
 from .env import PlanningEnv
+from .family import Family
 from .imitation import POLICY_EXPERTS
 from .loading import load_agent
 
@@ -70,46 +69,6 @@ RECIPES: dict[str, dict[str, float]] = {
 
 #: The recipe ``rl train`` uses unless told (chosen by the measurements in docs/planners.md).
 DEFAULT_RECIPE = "bc+ppo"
-
-
-@dataclass(frozen=True)
-class Family:
-    """A family of instances: a topology with seeded random requests.
-
-    Parameters
-    ----------
-    topology : str
-        Built-in name, file or topohub key.
-    requests : int
-    max_rate : int
-        ``K``: key rates uniform on ``{0..K}``.
-
-    Examples
-    --------
-    >>> Family("nsfnet", 4, 3).instances([1])[0].name
-    'nsfnet-r4-k3-s1'
-    """
-
-    topology: str = "usnet"
-    requests: int = 60
-    max_rate: int = 10
-
-    def instances(self, seeds: Sequence[int]) -> list[Instance]:
-        """One instance per request seed.
-
-        Parameters
-        ----------
-        seeds : sequence of int
-            Request seeds.
-
-        Returns
-        -------
-        list of Instance
-            Named ``{topology}-r{requests}-k{max_rate}-s{seed}``.
-        """
-        return [
-            make_instance(self.topology, self.requests, self.max_rate, seed=int(s)) for s in seeds
-        ]
 
 
 class ScaledReward(gym.RewardWrapper):
