@@ -246,3 +246,23 @@ def test_policy_states_follow_the_agent_and_carry_the_greedys_labels() -> None:
     for inst in pool:
         total = evaluate(inst, planner.plan(inst)).total
         assert states.expert_costs[inst.name] == pytest.approx(total, rel=1e-9)
+
+
+def test_a_family_with_knobs_trains_and_is_evaluated_on_its_own_instances(tmp_path: Path) -> None:
+    """``--knobs``: stored with the agent, the held-out instances carry them by default."""
+    out = tmp_path / "agent.zip"
+    knobs = {"site": 100000, "ground_stations": 3, "station_cost": 500000}
+    args = ["rl", "train", "--out", str(out), "--family", "nsfnet-ntn", "--requests", "4"]
+    args += ["--max-rate", "3", "--timesteps", "64", "--instances", "2", "--envs", "2"]
+    res = _run([*args, "--k", "1", "--knobs", json.dumps(knobs), "--json", "--quiet"])
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["family"]["knobs"] == knobs
+    res = _run(["rl", "evaluate", str(out), "--instances", "2", "--planners", "coqbn", "--json"])
+    assert res.returncode == 0, res.stderr
+    names = sorted({r["instance"] for r in json.loads(res.stdout)["rows"]})
+    assert names == [f"nsfnet-ntn-r4-k3-s{s}-gs3-site100000-gsc500000" for s in (1, 2)]
+    # the family without its knobs has other states: one line, status 2
+    res = _run(["rl", "evaluate", str(out), "--instances", "1", "--knobs", "{}"])
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1, res.stderr
+    assert "nsfnet-ntn-r4-k3-s1" in res.stderr

@@ -44,6 +44,12 @@ def test_without_the_extra_the_cli_says_how_to_install_it(
         (["--bc-epochs", "0"], ["--bc-epochs"]),
         (["--envs", "8", "--rows", "3"], ["--rows: 3 does not divide --envs 8"]),
         (["--vec-env", "dummy", "--rows", "2"], ["--rows: the dummy vec env", "--rows 1"]),
+        (["--knobs", "{site: 1}"], ["--knobs", "not JSON"]),
+        (["--knobs", "[1]"], ["--knobs", "expected a JSON object"]),
+        (["--knobs", '{"seed": 3}'], ["--knobs: 'seed' is not a family knob"]),
+        (["--knobs", '{"on_demand_cap": 2}'], ["--knobs: 'on_demand_cap' is not a family knob"]),
+        (["--knobs", '{"nosuch": 1}'], ["--knobs", "'nosuch'"]),
+        (["--knobs", '{"site": -1}'], ["--knobs", "site", "-1"]),
     ],
 )
 def test_bad_recipe_options_are_one_line_before_the_extra_is_looked_for(
@@ -91,6 +97,16 @@ def test_compare_puts_rl_planners_on_the_table(run_cli: RunCli) -> None:
     rows = {r["planner"]: r for r in json.loads(res.stdout)["rows"]}
     assert rows["rl-coqbn"]["total"] == rows["coqbn"]["total"]
     assert rows["rl-greedy"]["feasible"]
+
+
+@pytest.mark.parametrize("option", [["--knobs", "{}"], ["--requests", "5"]])
+def test_a_library_set_takes_no_family_options(
+    option: list[str], tmp_path: Path, run_python: RunPython, one_line_error: OneLineError
+) -> None:
+    (tmp_path / "agent.zip").write_bytes(b"PK")  # it exists: the options are the problem
+    res = run_python(NO_EXTRA, "rl", "evaluate", "agent.zip", "--library-set", "ntn", *option,
+                     cwd=tmp_path)  # fmt: skip
+    one_line_error(res, "--library-set takes its instances as they are", f"no {option[0]}")
 
 
 def test_missing_agent_file_is_one_line(
